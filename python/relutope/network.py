@@ -1,0 +1,490 @@
+"""Piecewise-affine networks as compositions of max-affine spline operators (MASOs).
+
+A :class:`Layer` maps its input ``x`` (length ``in_dim``) to ``n_units`` outputs; unit ``k`` computes
+
+.. math:: y_k = \\max_{r < K_k} \\left( a_{k,r} \\cdot x + c_{k,r} \\right)
+
+over its ``K_k`` affine *pieces* (Balestriero & Baraniuk, "A Spline Theory of Deep Networks", ICML 2018, Sec. 3).
+A :class:`Network` is a sequence of layers. The usual activations are MASO units with the pieces
+
+=================  =====  ======================================  ==========================
+kind               K      pieces (z = w . x + b)                   pattern value
+=================  =====  ======================================  ==========================
+``"identity"``     1      ``z``                                    always 0
+``"relu"``         2      ``0``, ``z``                             1 when z > 0 (active)
+``"leaky_relu"``   2      ``alpha * z``, ``z`` (alpha < 1)         1 when z > 0
+``"abs"``          2      ``-z``, ``z``                            1 when z > 0
+max-pooling        K      ``x_{i_1}``, ..., ``x_{i_K}``            index of the maximum
+=================  =====  ======================================  ==========================
+
+The *activation pattern* of an input is, for every unit, the index of the piece that attains the maximum; ties
+go to the lowest piece index (the convention of :func:`numpy.argmax`), so a ReLU with ``z == 0`` is inactive.
+"""
+from __future__ import annotations
+
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+__all__ = ["Layer", "Network", "ACTIVATIONS"]
+
+ACTIVATIONS = ("relu", "leaky_relu", "abs", "identity")
+
+
+def _as_float_array(value, name: str, ndim: int) -> np.ndarray:
+    """Convert ``value`` to a finite C-contiguous float64 array of ``ndim`` dimensions or raise."""
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # pragma: no cover - numpy raises many kinds of errors here
+        raise TypeError(f"{name} must be array-like of numbers: {exc}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real, got dtype {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return arr
+
+
+def _unit_pieces(kind: str, alpha: float) -> Tuple[float, ...]:
+    """Slopes (s_0, ..., s_{K-1}) such that the unit computes max_r s_r * z."""
+    if kind == "relu":
+        return (0.0, 1.0)
+    if kind == "leaky_relu":
+        if not (np.isfinite(alpha) and alpha < 1.0):
+            raise ValueError(f"alpha must be finite and < 1 for leaky_relu (max(alpha*z, z)), got {alpha}")
+        return (float(alpha), 1.0)
+    if kind == "abs":
+        return (-1.0, 1.0)
+    if kind == "identity":
+        return (1.0,)
+    raise ValueError(f"activation must be one of {ACTIVATIONS}, got {kind!r}")
+
+
+class Layer:
+    """One MASO layer: ``n_units`` max-affine units of an ``in_dim``-dimensional input.
+
+    Parameters
+    ----------
+    A : array_like, shape (P, in_dim), float64
+        One row per affine piece, the pieces of unit 0 first, then those of unit 1, and so on.
+    c : array_like, shape (P,), float64
+        The pieces' offsets.
+    n_pieces : array_like of int, shape (n_units,)
+        ``K_k >= 1``, the number of pieces of each unit; ``sum(n_pieces) == P``.
+
+    Raises
+    ------
+    TypeError
+        When an array is not numeric.
+    ValueError
+        When shapes disagree, a value is NaN or infinite, or a unit has no piece (or more than 127).
+
+    Notes
+    -----
+    Unit ``k`` computes ``max_r (A[p_k + r] @ x + c[p_k + r])`` with ``p_k = sum(n_pieces[:k])``
+    (Balestriero & Baraniuk, ICML 2018, Def. 3). Use :meth:`affine` for the usual affine-then-activation layers.
+    """
+
+    def __init__(self, A, c, n_pieces):
+        A = _as_float_array(A, "A", 2)
+        c = _as_float_array(c, "c", 1)
+        n_pieces = np.asarray(n_pieces)
+        if n_pieces.ndim != 1 or not np.issubdtype(n_pieces.dtype, np.integer):
+            raise TypeError(f"n_pieces must be a 1-D integer array, got dtype {n_pieces.dtype} "
+                            f"and shape {n_pieces.shape}")
+        if n_pieces.size == 0:
+            raise ValueError("n_pieces must name at least one unit")
+        if np.any(n_pieces < 1) or np.any(n_pieces > 127):
+            raise ValueError("n_pieces must be between 1 and 127 for every unit")
+        if A.shape[0] != c.shape[0] or A.shape[0] != int(n_pieces.sum()):
+            raise ValueError(f"A has {A.shape[0]} rows and c has {c.shape[0]} entries, "
+                             f"but n_pieces sums to {int(n_pieces.sum())}")
+        if A.shape[1] < 1:
+            raise ValueError("A must have at least one column (in_dim >= 1)")
+        self.A = A
+        self.c = c
+        self.n_pieces = n_pieces.astype(np.int32)
+        self.piece_start = np.concatenate([[0], np.cumsum(self.n_pieces)]).astype(np.int64)
+        for arr in (self.A, self.c, self.n_pieces, self.piece_start):
+            arr.setflags(write=False)
+
+    @classmethod
+    def affine(cls, W, b, activation: Union[str, Sequence[str]] = "relu", alpha: float = 0.01) -> "Layer":
+        """An affine map followed by an activation, ``y = act(W @ x + b)``.
+
+        Parameters
+        ----------
+        W : array_like, shape (out, in), float64
+            The weights, laid out like ``torch.nn.Linear.weight``.
+        b : array_like, shape (out,), float64
+            The biases.
+        activation : str or sequence of str, optional
+            One of ``"relu"``, ``"leaky_relu"``, ``"abs"``, ``"identity"`` for every unit, or one name per unit
+            (kinds may be mixed within a layer).
+        alpha : float, optional
+            The negative slope of ``"leaky_relu"`` units, ``max(alpha * z, z)``; must be < 1.
+
+        Returns
+        -------
+        Layer
+
+        Raises
+        ------
+        TypeError, ValueError
+            On non-numeric, non-finite or mis-shaped ``W``/``b``, an unknown activation or an invalid ``alpha``.
+        """
+        W = _as_float_array(W, "W", 2)
+        b = _as_float_array(b, "b", 1)
+        if W.shape[0] != b.shape[0]:
+            raise ValueError(f"W has {W.shape[0]} rows (outputs) but b has {b.shape[0]} entries")
+        if isinstance(activation, str):
+            kinds = [activation] * W.shape[0]
+        else:
+            kinds = list(activation)
+            if len(kinds) != W.shape[0]:
+                raise ValueError(f"activation names {len(kinds)} units but W has {W.shape[0]} rows")
+        rows, offs, counts = [], [], []
+        for k, kind in enumerate(kinds):
+            if not isinstance(kind, str):
+                raise TypeError(f"activation[{k}] must be a string, got {type(kind).__name__}")
+            slopes = _unit_pieces(kind, alpha)
+            counts.append(len(slopes))
+            for s in slopes:
+                rows.append(s * W[k])
+                offs.append(s * b[k])
+        layer = cls(np.array(rows), np.array(offs), np.array(counts, dtype=np.int32))
+        return layer
+
+    @property
+    def in_dim(self) -> int:
+        """Length of the layer's input."""
+        return int(self.A.shape[1])
+
+    @property
+    def n_units(self) -> int:
+        """Number of units (outputs) of the layer."""
+        return int(self.n_pieces.shape[0])
+
+    def __repr__(self) -> str:
+        k = np.unique(self.n_pieces)
+        return f"Layer(in_dim={self.in_dim}, n_units={self.n_units}, pieces per unit={k.tolist()})"
+
+    def _forward(self, x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Outputs (N, n_units) and chosen pieces (N, n_units) int8 for inputs x (N, in_dim)."""
+        z = x @ self.A.T + self.c
+        n = x.shape[0]
+        if np.all(self.n_pieces == self.n_pieces[0]):
+            K = int(self.n_pieces[0])
+            z3 = z.reshape(n, self.n_units, K)
+            idx = np.argmax(z3, axis=2)
+            y = np.take_along_axis(z3, idx[:, :, None], axis=2)[:, :, 0]
+            return y, idx.astype(np.int8)
+        y = np.empty((n, self.n_units))
+        idx = np.empty((n, self.n_units), dtype=np.int8)
+        for k in range(self.n_units):
+            block = z[:, self.piece_start[k]:self.piece_start[k + 1]]
+            j = np.argmax(block, axis=1)
+            idx[:, k] = j
+            y[:, k] = block[np.arange(n), j]
+        return y, idx
+
+
+class Network:
+    """A piecewise-affine network: a composition of MASO layers.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        The layers in order; each layer's ``in_dim`` equals the previous layer's ``n_units``.
+
+    Raises
+    ------
+    TypeError
+        When an element is not a :class:`Layer`.
+    ValueError
+        When there is no layer or consecutive layers do not fit.
+
+    Notes
+    -----
+    The network is a composition of max-affine spline operators (Balestriero & Baraniuk, ICML 2018, Thm. 2); on
+    each activation region it equals one affine map ``y = A_Q x + b_Q`` (:meth:`local_affine_map`).
+    Units are numbered globally: layer 0's units first, then layer 1's, and so on; ``n_units`` counts every unit,
+    identity units included (their pattern entry is always 0).
+
+    Examples
+    --------
+    >>> import numpy as np, relutope
+    >>> net = relutope.Network.from_weights([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))])
+    >>> net(np.array([[1.0, -2.0]]))
+    array([[1.]])
+    >>> net.activation_pattern(np.array([[1.0, -2.0]]))
+    array([[1, 0, 0]], dtype=int8)
+    """
+
+    def __init__(self, layers: Iterable[Layer]):
+        layers = list(layers)
+        if not layers:
+            raise ValueError("layers must contain at least one Layer")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layers[{i}] must be a relutope.Layer, got {type(layer).__name__}")
+            if i > 0 and layer.in_dim != layers[i - 1].n_units:
+                raise ValueError(f"layers[{i}] takes inputs of length {layer.in_dim} but layers[{i - 1}] "
+                                 f"has {layers[i - 1].n_units} units")
+        self.layers: Tuple[Layer, ...] = tuple(layers)
+        self._core_net = None
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_weights(cls, weights: Sequence[Tuple[object, object]], activation: str = "relu",
+                     output_activation: str = "identity", alpha: float = 0.01) -> "Network":
+        """A multilayer perceptron from a list of ``(W, b)`` pairs.
+
+        Parameters
+        ----------
+        weights : sequence of (W, b)
+            ``W`` of shape (out, in) like ``torch.nn.Linear.weight``, ``b`` of shape (out,).
+        activation : str, optional
+            Activation after every layer but the last (see :data:`ACTIVATIONS`).
+        output_activation : str, optional
+            Activation after the last layer, ``"identity"`` (linear output) by default.
+        alpha : float, optional
+            Negative slope of leaky ReLU units.
+
+        Returns
+        -------
+        Network
+
+        Raises
+        ------
+        TypeError, ValueError
+            On bad weights or names (the message names the layer).
+        """
+        weights = list(weights)
+        if not weights:
+            raise ValueError("weights must contain at least one (W, b) pair")
+        layers = []
+        for i, pair in enumerate(weights):
+            try:
+                W, b = pair
+            except (TypeError, ValueError):
+                raise TypeError(f"weights[{i}] must be a (W, b) pair") from None
+            act = output_activation if i == len(weights) - 1 else activation
+            try:
+                layers.append(Layer.affine(W, b, act, alpha))
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"weights[{i}]: {exc}") from None
+        return cls(layers)
+
+    @classmethod
+    def random(cls, widths: Sequence[int], seed: Optional[int] = 0, init: str = "he",
+               activation: str = "relu") -> "Network":
+        """A random MLP with the given layer widths, built by a fixed, documented recipe.
+
+        Parameters
+        ----------
+        widths : sequence of int
+            ``[d_in, h_1, ..., h_L, d_out]``; at least two entries.
+        seed : int or None, optional
+            Seed of ``numpy.random.default_rng``.
+        init : {"he", "glorot"}, optional
+            Weight scale: He (``sqrt(2 / fan_in)``) or Glorot (``sqrt(2 / (fan_in + fan_out))``).
+        activation : str, optional
+            Activation of the hidden layers; the output layer is linear.
+
+        Returns
+        -------
+        Network
+
+        Notes
+        -----
+        The recipe, so that other tools can rebuild the same nets: ``rng = numpy.random.default_rng(seed)``; for
+        each layer in order, ``W = rng.normal(0, scale, (fan_out, fan_in))`` then ``b = rng.normal(0, 0.1,
+        fan_out)``, with ``scale = sqrt(2 / fan_in)`` for ``init="he"`` (He et al., ICCV 2015).
+        """
+        widths = [int(w) for w in widths]
+        if len(widths) < 2 or min(widths) < 1:
+            raise ValueError(f"widths must list at least two positive sizes, got {widths}")
+        if init not in ("he", "glorot"):
+            raise ValueError(f"init must be 'he' or 'glorot', got {init!r}")
+        rng = np.random.default_rng(seed)
+        weights = []
+        for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+            scale = np.sqrt(2.0 / fan_in) if init == "he" else np.sqrt(2.0 / (fan_in + fan_out))
+            W = rng.normal(0.0, scale, (fan_out, fan_in))
+            b = rng.normal(0.0, 0.1, fan_out)
+            weights.append((W, b))
+        return cls.from_weights(weights, activation=activation)
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def in_dim(self) -> int:
+        """Input dimension d."""
+        return self.layers[0].in_dim
+
+    @property
+    def out_dim(self) -> int:
+        """Output dimension m."""
+        return self.layers[-1].n_units
+
+    @property
+    def widths(self) -> List[int]:
+        """``[d_in, n_1, ..., n_L]``."""
+        return [self.in_dim] + [layer.n_units for layer in self.layers]
+
+    @property
+    def n_units(self) -> int:
+        """Total number of units over all layers (the length of an activation pattern)."""
+        return int(sum(layer.n_units for layer in self.layers))
+
+    @property
+    def unit_layer(self) -> np.ndarray:
+        """Layer index of every unit, shape (n_units,), int64."""
+        return np.repeat(np.arange(len(self.layers)), [layer.n_units for layer in self.layers])
+
+    @property
+    def n_pieces(self) -> np.ndarray:
+        """Number of affine pieces of every unit, shape (n_units,), int32."""
+        return np.concatenate([layer.n_pieces for layer in self.layers])
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __repr__(self) -> str:
+        return f"Network(widths={self.widths}, n_units={self.n_units})"
+
+    # ------------------------------------------------------------------ evaluation
+    def _check_x(self, x) -> np.ndarray:
+        x = _as_float_array(x, "x", 2) if np.ndim(x) == 2 else _as_float_array(np.atleast_2d(x), "x", 2)
+        if x.shape[1] != self.in_dim:
+            raise ValueError(f"x must have shape (N, {self.in_dim}), got {x.shape}")
+        return x
+
+    def forward(self, x) -> Tuple[np.ndarray, np.ndarray]:
+        """Outputs and activation patterns of a batch of inputs.
+
+        Parameters
+        ----------
+        x : array_like, shape (N, d), float64
+
+        Returns
+        -------
+        y : ndarray, shape (N, m), float64
+        patterns : ndarray, shape (N, n_units), int8
+            Chosen piece of every unit (ties to the lowest index).
+
+        Raises
+        ------
+        TypeError, ValueError
+            When ``x`` is not numeric, not finite or of the wrong width.
+        """
+        h = self._check_x(x)
+        pats = []
+        for layer in self.layers:
+            h, idx = layer._forward(h)
+            pats.append(idx)
+        return h, np.concatenate(pats, axis=1)
+
+    def __call__(self, x) -> np.ndarray:
+        """The network's output ``y`` (N, m) for inputs ``x`` (N, d); see :meth:`forward`."""
+        return self.forward(x)[0]
+
+    def activation_pattern(self, x) -> np.ndarray:
+        """Activation patterns (N, n_units) int8 of inputs ``x`` (N, d); for ReLU, 1 means active."""
+        return self.forward(x)[1]
+
+    def local_affine_map(self, pattern) -> Tuple[np.ndarray, np.ndarray]:
+        """The affine map ``y = A_Q x + b_Q`` the network computes on the region of an activation pattern.
+
+        Parameters
+        ----------
+        pattern : array_like of int, shape (n_units,) or (R, n_units)
+
+        Returns
+        -------
+        A_Q : ndarray, shape (m, d) or (R, m, d), float64
+        b_Q : ndarray, shape (m,) or (R, m), float64
+
+        Raises
+        ------
+        ValueError
+            When the pattern has the wrong length or names a piece a unit does not have.
+
+        Notes
+        -----
+        Composition of the chosen pieces layer by layer (Balestriero & Baraniuk, ICML 2018, Eq. 9).
+        """
+        from . import _core
+
+        pats = np.asarray(pattern)
+        single = pats.ndim == 1
+        pats = np.ascontiguousarray(np.atleast_2d(pats))
+        if not np.issubdtype(pats.dtype, np.integer):
+            raise TypeError(f"pattern must be an integer array, got dtype {pats.dtype}")
+        if pats.ndim != 2 or pats.shape[1] != self.n_units:
+            raise ValueError(f"pattern must have shape (n_units,) or (R, n_units) with n_units={self.n_units}, "
+                             f"got {np.shape(pattern)}")
+        if np.any(pats < 0) or np.any(pats >= self.n_pieces[None, :]):
+            raise ValueError("pattern names a piece index that a unit does not have")
+        A, b = _core.local_affine_maps(self._core(), pats.astype(np.int8))
+        return (A[0], b[0]) if single else (A, b)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path) -> None:
+        """Write the network to an ``.npz`` file (keys ``layer{i}_A``, ``layer{i}_c``, ``layer{i}_n_pieces``)."""
+        arrays = {"format": np.array("relutope.Network/1"), "n_layers": np.array(len(self.layers))}
+        for i, layer in enumerate(self.layers):
+            arrays[f"layer{i}_A"] = layer.A
+            arrays[f"layer{i}_c"] = layer.c
+            arrays[f"layer{i}_n_pieces"] = layer.n_pieces
+        np.savez(path, **arrays)
+
+    @classmethod
+    def load(cls, path) -> "Network":
+        """Read a network written by :meth:`save`.
+
+        Also accepts a plain MLP archive with keys ``W0, b0, W1, b1, ...`` (ReLU hidden layers, linear output;
+        an optional string entry ``activation`` names the hidden activation).
+
+        Raises
+        ------
+        ValueError
+            When the file is not such an archive or its arrays do not fit together.
+        """
+        try:
+            data = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot read network file {path!r}: {exc}") from None
+        with data:
+            keys = set(data.files)
+            if "n_layers" in keys:
+                n = int(data["n_layers"])
+                try:
+                    layers = [Layer(data[f"layer{i}_A"], data[f"layer{i}_c"], data[f"layer{i}_n_pieces"])
+                              for i in range(n)]
+                except KeyError as exc:
+                    raise ValueError(f"network file {path!r} lacks array {exc}") from None
+                return cls(layers)
+            if "W0" in keys:
+                weights, i = [], 0
+                while f"W{i}" in keys:
+                    if f"b{i}" not in keys:
+                        raise ValueError(f"network file {path!r} has W{i} but no b{i}")
+                    weights.append((data[f"W{i}"], data[f"b{i}"]))
+                    i += 1
+                act = str(data["activation"]) if "activation" in keys else "relu"
+                return cls.from_weights(weights, activation=act)
+        raise ValueError(f"network file {path!r} has neither 'n_layers' nor 'W0' arrays")
+
+    # ------------------------------------------------------------------ compiled form
+    def _core(self):
+        """The compiled twin of this network (built once)."""
+        if self._core_net is None:
+            from . import _core
+
+            self._core_net = _core.Network([(l.A, l.c, l.n_pieces) for l in self.layers])
+        return self._core_net
