@@ -1,0 +1,328 @@
+"""Input domains over which a network's activation regions are enumerated.
+
+Every domain is an affine set of *domain coordinates* ``t`` in R^k mapped into the network's input space,
+``x = origin + basis @ t``, together with linear constraints on ``t``:
+
+===============================  ====================================  =========================================
+domain                           domain coordinates ``t``              constraints
+===============================  ====================================  =========================================
+``Box(lo, hi)``                  the free coordinates (``lo < hi``)    ``lo <= x <= hi``
+``Polytope(A, b)``               ``t = x``                             ``A x <= b`` (bounded, full-dimensional)
+``WholeSpace(d)``                ``t = x``                             none: regions may be unbounded
+``Slice(origin, basis, inner)``  ``t`` of the inner domain             ``t`` in ``inner``
+===============================  ====================================  =========================================
+
+Coordinates with ``lo == hi`` in a :class:`Box` are fixed; the box is then lower-dimensional and the engine works
+in its free coordinates only. A :class:`Slice` is an affine subspace, e.g. the plane through three inputs that
+SplineCam draws (Humayun et al., "SplineCam: Exact Visualization and Characterization of Deep Network Geometry and
+Decision Boundaries", CVPR 2023): ``Slice.through_points(p0, p1, p2)``.
+
+Distances (the tolerance ``tol`` and the radii of regions) are Euclidean in input units within the domain's
+affine hull. The engine therefore runs in orthonormal coordinates ``u = R t`` where ``basis = Q R`` (QR
+decomposition), so that ``x = origin + Q u``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from .network import _as_float_array
+
+__all__ = ["Domain", "Box", "Polytope", "WholeSpace", "Slice"]
+
+
+@dataclass(frozen=True)
+class _EngineForm:
+    """A domain as the engine sees it: x = x0 + Q u, u in {A u <= b}, t = Rinv u."""
+
+    x0: np.ndarray  # (d,)
+    Q: np.ndarray  # (d, k) orthonormal columns
+    A: np.ndarray  # (m, k)
+    b: np.ndarray  # (m,)
+    Rinv: np.ndarray  # (k, k): t = Rinv @ u
+    R: np.ndarray  # (k, k): u = R @ t
+
+
+class Domain:
+    """Base class of input domains. See the module docstring for the conventions."""
+
+    #: Input dimension of the network the domain is for.
+    dim: int
+    #: Number of domain coordinates (the dimension of the domain's affine hull).
+    intrinsic_dim: int
+
+    def constraints(self):
+        """Linear constraints ``(A, b)`` on the domain coordinates, ``A t <= b``; shapes (m, k), (m,)."""
+        raise NotImplementedError
+
+    def parametrization(self):
+        """``(origin, basis)`` with ``x = origin + basis @ t``; shapes (d,), (d, k)."""
+        raise NotImplementedError
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the domain is bounded."""
+        return True
+
+    def to_input(self, t) -> np.ndarray:
+        """Map domain coordinates ``t`` (N, k) to network inputs ``x`` (N, d)."""
+        origin, basis = self.parametrization()
+        t = _as_float_array(np.atleast_2d(t), "t", 2)
+        if t.shape[1] != self.intrinsic_dim:
+            raise ValueError(f"t must have shape (N, {self.intrinsic_dim}), got {t.shape}")
+        return origin + t @ basis.T
+
+    def to_coords(self, x) -> np.ndarray:
+        """Domain coordinates ``t`` (N, k) of inputs ``x`` (N, d) (least squares: exact for points on the domain)."""
+        origin, basis = self.parametrization()
+        x = _as_float_array(np.atleast_2d(x), "x", 2)
+        if x.shape[1] != self.dim:
+            raise ValueError(f"x must have shape (N, {self.dim}), got {x.shape}")
+        return np.linalg.lstsq(basis, (x - origin).T, rcond=None)[0].T
+
+    def contains(self, x, atol: float = 1e-9) -> np.ndarray:
+        """Whether each input ``x`` (N, d) lies in the domain (within ``atol``), shape (N,) bool."""
+        origin, basis = self.parametrization()
+        x = _as_float_array(np.atleast_2d(x), "x", 2)
+        t = self.to_coords(x)
+        on_hull = np.linalg.norm(origin + t @ basis.T - x, axis=1) <= atol * (1 + np.abs(x).max(axis=1))
+        A, b = self.constraints()
+        inside = np.all(t @ A.T <= b + atol * (1 + np.abs(b)), axis=1) if A.shape[0] else np.ones(len(x), bool)
+        return on_hull & inside
+
+    def _engine_form(self) -> _EngineForm:
+        origin, basis = self.parametrization()
+        A, b = self.constraints()
+        k = basis.shape[1]
+        if np.allclose(basis.T @ basis, np.eye(k), rtol=0, atol=1e-15):
+            eye = np.eye(k)
+            return _EngineForm(origin, basis, A, b, eye, eye)
+        Q, R = np.linalg.qr(basis)
+        Rinv = np.linalg.inv(R)
+        return _EngineForm(origin, np.ascontiguousarray(Q), np.ascontiguousarray(A @ Rinv), b, Rinv, R)
+
+    def _default_scale(self) -> float:
+        """Characteristic length of the domain, used for the default tolerance."""
+        return 1.0
+
+
+class Box(Domain):
+    """The axis-aligned box ``{x : lo <= x <= hi}``.
+
+    Parameters
+    ----------
+    lo, hi : array_like, shape (d,), float64
+        Bounds; ``lo[i] == hi[i]`` fixes coordinate ``i`` (the box is then ``k``-dimensional, ``k`` the number of
+        free coordinates, and the domain coordinates are the free coordinates in order).
+
+    Raises
+    ------
+    TypeError
+        Non-numeric bounds.
+    ValueError
+        NaN or infinite bounds, shapes that differ, ``lo > hi``, or no free coordinate.
+
+    Examples
+    --------
+    >>> Box([-1, -1], [1, 1]).intrinsic_dim
+    2
+    >>> Box([0, 0.5, 0], [1, 0.5, 1]).intrinsic_dim
+    2
+    """
+
+    def __init__(self, lo, hi):
+        lo = _as_float_array(np.atleast_1d(lo), "lo", 1)
+        hi = _as_float_array(np.atleast_1d(hi), "hi", 1)
+        if lo.shape != hi.shape:
+            raise ValueError(f"lo and hi must have the same shape, got {lo.shape} and {hi.shape}")
+        bad = np.nonzero(lo > hi)[0]
+        if bad.size:
+            raise ValueError(f"lo must be <= hi; lo > hi at coordinates {bad.tolist()}")
+        self.lo, self.hi = lo, hi
+        self.free = np.nonzero(lo < hi)[0]
+        if self.free.size == 0:
+            raise ValueError("the box has no free coordinate (lo == hi everywhere): it is a single point")
+        self.dim = int(lo.shape[0])
+        self.intrinsic_dim = int(self.free.size)
+
+    def constraints(self):
+        k = self.intrinsic_dim
+        A = np.vstack([np.eye(k), -np.eye(k)])
+        b = np.concatenate([self.hi[self.free], -self.lo[self.free]])
+        return A, b
+
+    def parametrization(self):
+        origin = np.where(self.lo == self.hi, self.lo, 0.0)
+        basis = np.zeros((self.dim, self.intrinsic_dim))
+        basis[self.free, np.arange(self.intrinsic_dim)] = 1.0
+        return origin, basis
+
+    def volume(self) -> float:
+        """k-dimensional volume of the box (product of the free widths)."""
+        return float(np.prod(self.hi[self.free] - self.lo[self.free]))
+
+    def sample(self, n: int, rng=None) -> np.ndarray:
+        """``n`` points drawn uniformly from the box, shape (n, d)."""
+        rng = np.random.default_rng(rng)
+        return self.lo + rng.random((int(n), self.dim)) * (self.hi - self.lo)
+
+    def _default_scale(self) -> float:
+        return float(np.max(self.hi[self.free] - self.lo[self.free])) / 2.0
+
+    def __repr__(self) -> str:
+        return f"Box(lo={self.lo.tolist()}, hi={self.hi.tolist()})"
+
+
+class Polytope(Domain):
+    """The polytope ``{x : A x <= b}``, which must be bounded and full-dimensional.
+
+    Parameters
+    ----------
+    A : array_like, shape (m, d), float64
+    b : array_like, shape (m,), float64
+
+    Raises
+    ------
+    TypeError
+        Non-numeric arrays.
+    ValueError
+        NaN or infinite entries, mismatched shapes, an empty or lower-dimensional polytope (Chebyshev radius
+        <= 0), or an unbounded one. Both checks are LPs solved with scipy's HiGHS.
+    """
+
+    def __init__(self, A, b):
+        from scipy.optimize import linprog
+
+        A = _as_float_array(A, "A", 2)
+        b = _as_float_array(b, "b", 1)
+        if A.shape[0] != b.shape[0]:
+            raise ValueError(f"A has {A.shape[0]} rows but b has {b.shape[0]} entries")
+        if A.shape[0] == 0 or A.shape[1] == 0:
+            raise ValueError("A must have at least one row and one column")
+        m, d = A.shape
+        norms = np.linalg.norm(A, axis=1)
+        # Chebyshev centre: maximise r s.t. A x + |A_i| r <= b.
+        res = linprog(np.r_[np.zeros(d), -1.0], A_ub=np.c_[A, norms], b_ub=b,
+                      bounds=[(None, None)] * d + [(None, 1e300)], method="highs")
+        if res.status == 2 or (res.status == 0 and -res.fun <= 0):
+            raise ValueError("the polytope A x <= b is empty or not full-dimensional (Chebyshev radius <= 0)")
+        # Bounded iff no non-zero direction v with A v <= 0: check max of +-v_j over {A v <= 0, |v| <= 1}.
+        for j in range(d):
+            for sign in (1.0, -1.0):
+                c = np.zeros(d)
+                c[j] = -sign
+                ray = linprog(c, A_ub=A, b_ub=np.zeros(m), bounds=[(-1, 1)] * d, method="highs")
+                if ray.status == 0 and -ray.fun > 1e-9:
+                    raise ValueError("the polytope A x <= b is unbounded (use WholeSpace or add rows)")
+        self.A, self.b = A, b
+        self.dim = self.intrinsic_dim = d
+        self._center, self._radius = res.x[:d], float(-res.fun)
+
+    def constraints(self):
+        return self.A, self.b
+
+    def parametrization(self):
+        return np.zeros(self.dim), np.eye(self.dim)
+
+    def _default_scale(self) -> float:
+        return self._radius
+
+    def __repr__(self) -> str:
+        return f"Polytope(m={self.A.shape[0]}, d={self.dim})"
+
+
+class WholeSpace(Domain):
+    """All of R^d. Regions may be unbounded; their radii are capped (see :func:`relutope.enumerate_regions`).
+
+    Parameters
+    ----------
+    d : int
+        The input dimension (>= 1).
+    """
+
+    def __init__(self, d: int):
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+            raise TypeError(f"d must be an int, got {type(d).__name__}")
+        if d < 1:
+            raise ValueError(f"d must be >= 1, got {d}")
+        self.dim = self.intrinsic_dim = int(d)
+
+    @property
+    def bounded(self) -> bool:
+        return False
+
+    def constraints(self):
+        return np.zeros((0, self.dim)), np.zeros(0)
+
+    def parametrization(self):
+        return np.zeros(self.dim), np.eye(self.dim)
+
+    def __repr__(self) -> str:
+        return f"WholeSpace({self.dim})"
+
+
+class Slice(Domain):
+    """An affine slice ``x = origin + basis @ t`` of the input space, with ``t`` in an inner domain.
+
+    Parameters
+    ----------
+    origin : array_like, shape (d,), float64
+    basis : array_like, shape (d, k), float64
+        Linearly independent columns (k <= d); they need not be orthonormal.
+    inner : Domain
+        A domain of dimension k for ``t`` (a :class:`Box`, :class:`Polytope` or :class:`WholeSpace`; not itself a
+        lower-dimensional box or slice).
+
+    Raises
+    ------
+    TypeError
+        ``inner`` is not a Domain, or arrays are not numeric.
+    ValueError
+        Shapes that do not fit, dependent basis columns, non-finite entries, or a lower-dimensional ``inner``.
+    """
+
+    def __init__(self, origin, basis, inner: Domain):
+        origin = _as_float_array(np.atleast_1d(origin), "origin", 1)
+        basis = _as_float_array(basis, "basis", 2)
+        if not isinstance(inner, Domain):
+            raise TypeError(f"inner must be a relutope Domain, got {type(inner).__name__}")
+        if isinstance(inner, Slice) or inner.intrinsic_dim != inner.dim:
+            raise ValueError("inner must be a full-dimensional Box, Polytope or WholeSpace")
+        d, k = basis.shape
+        if origin.shape[0] != d:
+            raise ValueError(f"origin has length {origin.shape[0]} but basis has {d} rows")
+        if inner.dim != k:
+            raise ValueError(f"inner has dimension {inner.dim} but basis has {k} columns")
+        if k > d or np.linalg.matrix_rank(basis) < k:
+            raise ValueError("basis columns must be linearly independent")
+        self.origin, self.basis, self.inner = origin, basis, inner
+        self.dim, self.intrinsic_dim = d, k
+
+    @classmethod
+    def through_points(cls, p0, p1, p2, margin: float = 0.0) -> "Slice":
+        """The plane through three inputs, with ``t`` in ``[-margin, 1 + margin]^2`` (SplineCam's slices).
+
+        ``x = p0 + t_0 (p1 - p0) + t_1 (p2 - p0)``.
+        """
+        p0 = _as_float_array(np.atleast_1d(p0), "p0", 1)
+        basis = np.column_stack([_as_float_array(np.atleast_1d(p), name, 1) - p0
+                                 for p, name in ((p1, "p1"), (p2, "p2"))])
+        return cls(p0, basis, Box([-margin, -margin], [1 + margin, 1 + margin]))
+
+    @property
+    def bounded(self) -> bool:
+        return self.inner.bounded
+
+    def constraints(self):
+        return self.inner.constraints()
+
+    def parametrization(self):
+        return self.origin, self.basis
+
+    def _default_scale(self) -> float:
+        return self.inner._default_scale() * float(np.linalg.norm(self.basis, 2))
+
+    def __repr__(self) -> str:
+        return f"Slice(d={self.dim}, k={self.intrinsic_dim}, inner={self.inner!r})"
