@@ -1,1 +1,418 @@
-// placeholder
+#include "relutope/enumerate.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+
+#include "relutope/lp.hpp"
+
+namespace relutope {
+
+const char* enum_status_name(EnumStatus s) {
+  switch (s) {
+    case EnumStatus::Complete: return "complete";
+    case EnumStatus::MaxRegions: return "max_regions";
+    case EnumStatus::TimeLimit: return "time_limit";
+    case EnumStatus::Interrupted: return "interrupted";
+    case EnumStatus::Numerical: return "numerical";
+  }
+  return "unknown";
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class Enumerator {
+ public:
+  Enumerator(const Network& net, const double* x0, const double* Q, int k, const EnumOptions& opt,
+             const Checkpoint& checkpoint)
+      : net_(net), k_(k), n_(k + 1), opt_(opt), checkpoint_(checkpoint), rows_(k + 1) {
+    const auto& layers = net.layers();
+    const int L = static_cast<int>(layers.size());
+    F_.resize(L);
+    unstable_.resize(L);
+    for (int l = 0; l < L; ++l) F_[l].assign(static_cast<size_t>(layers[l].total_pieces()) * n_, 0.0);
+    // Layer 0's pieces as functions of u: A (x0 + Q u) + c.
+    const Layer& L0 = layers[0];
+    for (int p = 0; p < L0.total_pieces(); ++p) {
+      double* f = &F_[0][static_cast<size_t>(p) * n_];
+      const double* a = &L0.A[static_cast<size_t>(p) * L0.in_dim];
+      double off = L0.c[p];
+      for (int i = 0; i < L0.in_dim; ++i) {
+        if (a[i] == 0.0) continue;
+        const double* qi = Q + static_cast<size_t>(i) * k;
+        for (int j = 0; j < k; ++j) f[j] += a[i] * qi[j];
+        off += a[i] * x0[i];
+      }
+      f[k] = off;
+    }
+    int depth = 1;
+    for (const Layer& layer : layers)
+      for (int u = 0; u < layer.n_units; ++u)
+        if (layer.n_pieces(u) >= 2) ++depth;
+    frames_.resize(depth + 1);
+    for (auto& fr : frames_) fr.resize(n_);
+    pattern_.assign(net.n_units(), 0);
+    obj_.assign(n_, 0.0);
+    obj_[k] = 1.0;
+    row_.assign(n_, 0.0);
+    res_.k = k;
+    res_.n_units = net.n_units();
+    res_.layer_counts.assign(L, 0);
+    start_ = Clock::now();
+  }
+
+  EnumResult run(const double* Adom, const double* bdom, int mdom, const double* u0) {
+    // Domain rows a.u + |a| r <= b, normalised; then the cap r <= radius_cap.
+    for (int i = 0; i < mdom; ++i) {
+      const double* a = Adom + static_cast<size_t>(i) * k_;
+      double nrm = 0.0;
+      for (int j = 0; j < k_; ++j) nrm += a[j] * a[j];
+      nrm = std::sqrt(nrm);
+      if (nrm == 0.0) {
+        if (bdom[i] < 0) return finish();  // empty domain: no region
+        continue;
+      }
+      for (int j = 0; j < k_; ++j) row_[j] = a[j] / nrm;
+      row_[k_] = 1.0;
+      rows_.push(row_.data(), bdom[i] / nrm);
+    }
+    std::fill(row_.begin(), row_.end(), 0.0);
+    row_[k_] = 1.0;
+    rows_.push(row_.data(), opt_.radius_cap);
+    LPBasis& root = frames_[0];
+    for (int j = 0; j < k_; ++j) {
+      root.active[j] = -1 - j;
+      root.rhs[j] = u0[j];
+    }
+    root.active[k_] = rows_.m() - 1;
+    root.rhs[k_] = opt_.radius_cap;
+    for (int i = 0; i < n_; ++i) root.binv[static_cast<size_t>(i) * n_ + i] = 1.0;
+    root.lambda[k_] = 1.0;
+    if (!lp(root)) return finish();
+    if (root.y[k_] > opt_.tol) start_layer(0, 0);
+    return finish();
+  }
+
+ private:
+  const Network& net_;
+  const int k_, n_;
+  EnumOptions opt_;
+  const Checkpoint& checkpoint_;
+  RowStack rows_;
+  DualSimplex simplex_;
+  LPCounters counters_;
+  std::vector<LPBasis> frames_;              // LP state of the cell at each depth
+  std::vector<std::vector<double>> F_;       // per layer: pieces as affine functions of u, P x (k+1)
+  std::vector<std::vector<int>> unstable_;   // per layer: units not yet decided on the current layer cell
+  std::vector<int8_t> pattern_;
+  std::vector<double> obj_, row_;
+  EnumResult res_;
+  bool stop_ = false;
+  Clock::time_point start_;
+  int64_t next_time_check_ = 1024;
+
+  double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+
+  EnumResult finish() {
+    res_.lps = counters_.solves;
+    res_.lp_iterations = counters_.iterations;
+    res_.seconds = elapsed();
+    return std::move(res_);
+  }
+
+  void halt(EnumStatus s, const std::string& msg = std::string()) {
+    if (stop_) return;
+    stop_ = true;
+    res_.status = s;
+    res_.message = msg;
+  }
+
+  // Solve the Chebyshev LP of the rows on the stack from the (dual-feasible) basis B.
+  bool lp(LPBasis& B) {
+    LPStatus st = simplex_.solve(rows_, obj_.data(), B, counters_);
+    if (st != LPStatus::Optimal) {
+      // One retry from a freshly factored basis before giving up.
+      if (simplex_.refactor(rows_, obj_.data(), B)) st = simplex_.solve(rows_, obj_.data(), B, counters_);
+      if (st != LPStatus::Optimal) {
+        halt(EnumStatus::Numerical, std::string("LP solver failed (") + lp_status_name(st) + ")");
+        return false;
+      }
+    }
+    if (opt_.time_limit >= 0 && counters_.solves >= next_time_check_) {
+      next_time_check_ = counters_.solves + 1024;
+      if (elapsed() > opt_.time_limit) halt(EnumStatus::TimeLimit);
+    }
+    return true;
+  }
+
+  // Push the row "side s of hyperplane h" for h = (g, g0): side 1 is h >= 0, side 0 is h <= 0.
+  void push_side(const double* h, double ng, int side) {
+    const double sgn = side == 1 ? -1.0 : 1.0;
+    for (int j = 0; j < k_; ++j) row_[j] = sgn * h[j] / ng;
+    row_[k_] = 1.0;
+    rows_.push(row_.data(), -sgn * h[k_] / ng);
+  }
+
+  // Hyperplane of a two-piece unit: h = f_1 - f_0 (k+1 entries).
+  void unit_hyperplane(int l, int unit, double* h) const {
+    const Layer& L = net_.layers()[l];
+    const int p = L.piece_start[unit];
+    const double* f0 = &F_[l][static_cast<size_t>(p) * n_];
+    const double* f1 = f0 + n_;
+    for (int j = 0; j < n_; ++j) h[j] = f1[j] - f0[j];
+  }
+
+  enum class Decision { Stable, Split, Empty };
+
+  // Decide a two-piece unit on the cell of frames_[D]. On Split, frames_[D+1] holds the far child's LP state
+  // (its row is still on the stack) and `near`/`far` name the sides. On Stable, the unit's piece is `near`; the
+  // far row has been removed and, when the far side was a thin sliver, the near row has been pushed and
+  // frames_[D] updated to the smaller cell.
+  Decision decide(int l, int unit, int D, double* h, int& near, bool& pushed) {
+    pushed = false;
+    unit_hyperplane(l, unit, h);
+    double ng = 0.0;
+    for (int j = 0; j < k_; ++j) ng += h[j] * h[j];
+    ng = std::sqrt(ng);
+    LPBasis& cell = frames_[D];
+    if (ng < 1e-14) {  // constant on the cell; an exact zero is a tie and goes to piece 0
+      near = h[k_] > 1e-12 ? 1 : 0;
+      return Decision::Stable;
+    }
+    double s = h[k_];
+    for (int j = 0; j < k_; ++j) s += h[j] * cell.y[j];
+    s /= ng;
+    const double r = cell.y[k_];
+    near = s > 0 ? 1 : 0;
+    const int m0 = rows_.m();
+    push_side(h, ng, 1 - near);
+    LPBasis& child = frames_[D + 1];
+    child.assign(cell);
+    if (!lp(child)) return Decision::Stable;
+    const bool deep_cut = std::fabs(s) < r && (r - std::fabs(s)) * 0.5 > opt_.tol;
+    if (deep_cut || child.y[k_] > opt_.tol) return Decision::Split;
+    rows_.truncate(m0);
+    if (child.y[k_] > opt_.sliver) {  // a thin sliver on the far side: keep the region exact
+      push_side(h, ng, near);
+      pushed = true;
+      // The Chebyshev ball crossed the hyperplane: re-solve. The rest may itself be too thin (both sides of a
+      // cell of radius < 2 tol can be thinner than tol): then the cell holds no region.
+      if (std::fabs(s) < r && (!lp(cell) || cell.y[k_] <= opt_.tol)) return Decision::Empty;
+    }
+    return Decision::Stable;
+  }
+
+  void start_layer(int l, int D) {
+    const Layer& L = net_.layers()[l];
+    const int off = net_.unit_offset(l);
+    const int m0 = rows_.m();
+    std::vector<int>& unst = unstable_[l];
+    unst.clear();
+    std::vector<double> h(n_);
+    for (int u = 0; u < L.n_units && !stop_; ++u) {
+      const int K = L.n_pieces(u);
+      pattern_[off + u] = 0;
+      if (K == 1) continue;
+      if (K > 2) {
+        unst.push_back(u);
+        continue;
+      }
+      int near;
+      bool pushed;
+      const int mu = rows_.m();
+      const Decision dec = decide(l, u, D, h.data(), near, pushed);
+      if (dec == Decision::Empty) {
+        rows_.truncate(m0);
+        return;
+      }
+      if (dec == Decision::Split) {
+        rows_.truncate(mu);
+        unst.push_back(u);
+      } else {
+        pattern_[off + u] = static_cast<int8_t>(near);
+      }
+    }
+    if (!stop_) insert(l, 0, D);
+    rows_.truncate(m0);
+  }
+
+  void insert(int l, size_t idx, int D) {
+    if (stop_) return;
+    const std::vector<int>& unst = unstable_[l];
+    if (idx == unst.size()) {
+      finish_layer(l, D);
+      return;
+    }
+    const Layer& L = net_.layers()[l];
+    const int u = unst[idx];
+    const int gu = net_.unit_offset(l) + u;
+    if (L.n_pieces(u) > 2) {
+      insert_max_unit(l, idx, D);
+      return;
+    }
+    double h[128];
+    std::vector<double> hv;
+    double* hp = h;
+    if (n_ > 128) {
+      hv.resize(n_);
+      hp = hv.data();
+    }
+    const int m0 = rows_.m();
+    int near;
+    bool pushed;
+    const Decision dec = decide(l, u, D, hp, near, pushed);
+    if (dec == Decision::Empty) {
+      rows_.truncate(m0);
+      return;
+    }
+    if (dec == Decision::Stable) {
+      if (stop_) return;
+      pattern_[gu] = static_cast<int8_t>(near);
+      insert(l, idx + 1, D);
+      rows_.truncate(m0);
+      return;
+    }
+    // Split: the far child is ready in frames_[D+1].
+    double ng = 0.0;
+    for (int j = 0; j < k_; ++j) ng += hp[j] * hp[j];
+    ng = std::sqrt(ng);
+    const LPBasis& cell = frames_[D];
+    double s = hp[k_];
+    for (int j = 0; j < k_; ++j) s += hp[j] * cell.y[j];
+    s /= ng;
+    const bool keeps_ball = std::fabs(s) >= cell.y[k_];
+    pattern_[gu] = static_cast<int8_t>(1 - near);
+    insert(l, idx + 1, D + 1);
+    rows_.truncate(m0);
+    if (stop_) return;
+    push_side(hp, ng, near);
+    LPBasis& child = frames_[D + 1];
+    child.assign(frames_[D]);
+    if (!keeps_ball) {
+      if (!lp(child)) return;
+      if (child.y[k_] <= opt_.tol) {  // can only happen at the tolerance's edge
+        rows_.truncate(m0);
+        return;
+      }
+    }
+    pattern_[gu] = static_cast<int8_t>(near);
+    insert(l, idx + 1, D + 1);
+    rows_.truncate(m0);
+  }
+
+  // A unit with K > 2 pieces: one child per piece whose argmax cell holds a ball of radius > tol.
+  void insert_max_unit(int l, size_t idx, int D) {
+    const Layer& L = net_.layers()[l];
+    const int u = unstable_[l][idx];
+    const int gu = net_.unit_offset(l) + u;
+    const int K = L.n_pieces(u);
+    const int p0 = L.piece_start[u];
+    const double* F = F_[l].data();
+    const LPBasis& cell = frames_[D];
+    // The piece that is maximal at the cell's centre (lowest index on ties).
+    int best = 0;
+    double best_v = -INFINITY;
+    std::vector<double> vals(K);
+    for (int r = 0; r < K; ++r) {
+      const double* f = F + static_cast<size_t>(p0 + r) * n_;
+      double v = f[k_];
+      for (int j = 0; j < k_; ++j) v += f[j] * cell.y[j];
+      vals[r] = v;
+      if (v > best_v) { best_v = v; best = r; }
+    }
+    const int m0 = rows_.m();
+    std::vector<double> h(n_);
+    for (int r = 0; r < K && !stop_; ++r) {
+      const double* fr = F + static_cast<size_t>(p0 + r) * n_;
+      bool empty = false, keeps_ball = (r == best);
+      for (int s = 0; s < K && !empty; ++s) {
+        if (s == r) continue;
+        const double* fs = F + static_cast<size_t>(p0 + s) * n_;
+        double ng = 0.0;
+        for (int j = 0; j < n_; ++j) h[j] = fr[j] - fs[j];  // piece r beats piece s: h >= 0
+        for (int j = 0; j < k_; ++j) ng += h[j] * h[j];
+        ng = std::sqrt(ng);
+        if (ng < 1e-14) {  // parallel pieces: r beats s everywhere or nowhere (ties to the lower index)
+          if (h[k_] < -1e-12 || (std::fabs(h[k_]) <= 1e-12 && s < r)) empty = true;
+          continue;
+        }
+        if (keeps_ball && (vals[r] - vals[s]) / ng < cell.y[k_]) keeps_ball = false;
+        push_side(h.data(), ng, 1);
+      }
+      if (!empty) {
+        LPBasis& child = frames_[D + 1];
+        child.assign(cell);
+        if (keeps_ball || lp(child)) {
+          if (!stop_ && child.y[k_] > opt_.tol) {
+            pattern_[gu] = static_cast<int8_t>(r);
+            insert(l, idx + 1, D + 1);
+          }
+        }
+      }
+      rows_.truncate(m0);
+    }
+  }
+
+  void finish_layer(int l, int D) {
+    ++res_.layer_counts[l];
+    const auto& layers = net_.layers();
+    const int L = static_cast<int>(layers.size());
+    if (l == L - 1) {
+      emit(D);
+      return;
+    }
+    // Layer l+1's pieces as functions of u: A_{l+1} M + c, M = the chosen pieces of layer l.
+    const Layer& cur = layers[l];
+    const Layer& nxt = layers[l + 1];
+    const int off = net_.unit_offset(l);
+    std::vector<double>& G = F_[l + 1];
+    const double* Fl = F_[l].data();
+    std::fill(G.begin(), G.end(), 0.0);
+    for (int p = 0; p < nxt.total_pieces(); ++p) G[static_cast<size_t>(p) * n_ + k_] = nxt.c[p];
+    for (int i = 0; i < cur.n_units; ++i) {
+      const int pc = cur.piece_start[i] + pattern_[off + i];
+      if (cur.zero_piece[pc]) continue;
+      const double* mi = Fl + static_cast<size_t>(pc) * n_;
+      for (int p = 0; p < nxt.total_pieces(); ++p) {
+        const double a = nxt.A[static_cast<size_t>(p) * nxt.in_dim + i];
+        if (a == 0.0) continue;
+        double* g = &G[static_cast<size_t>(p) * n_];
+        for (int j = 0; j < n_; ++j) g[j] += a * mi[j];
+      }
+    }
+    start_layer(l + 1, D);
+  }
+
+  void emit(int D) {
+    const int64_t R = res_.regions();
+    if (opt_.max_regions >= 0 && R >= opt_.max_regions) {
+      halt(EnumStatus::MaxRegions);
+      return;
+    }
+    res_.patterns.insert(res_.patterns.end(), pattern_.begin(), pattern_.end());
+    const LPBasis& cell = frames_[D];
+    res_.centers.insert(res_.centers.end(), cell.y.begin(), cell.y.begin() + k_);
+    res_.radii.push_back(cell.y[k_]);
+    if (opt_.checkpoint_every > 0 && (R + 1) % opt_.checkpoint_every == 0) {
+      if (checkpoint_ && !checkpoint_(R + 1)) halt(EnumStatus::Interrupted);
+      if (opt_.time_limit >= 0 && elapsed() > opt_.time_limit) halt(EnumStatus::TimeLimit);
+    }
+  }
+};
+
+}  // namespace
+
+EnumResult enumerate_regions(const Network& net, const double* x0, const double* Q, int k, const double* Adom,
+                             const double* bdom, int mdom, const double* u0, const EnumOptions& opt,
+                             const Checkpoint& checkpoint) {
+  if (k < 1) throw std::invalid_argument("domain: needs at least one free coordinate");
+  if (!(opt.tol > 0) || !std::isfinite(opt.tol)) throw std::invalid_argument("tol: must be positive and finite");
+  if (!(opt.radius_cap > opt.tol)) throw std::invalid_argument("radius_cap: must exceed tol");
+  Enumerator e(net, x0, Q, k, opt, checkpoint);
+  return e.run(Adom, bdom, mdom, u0);
+}
+
+}  // namespace relutope

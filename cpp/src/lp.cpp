@@ -1,1 +1,322 @@
-// placeholder
+#include "relutope/lp.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace relutope {
+
+const char* lp_status_name(LPStatus s) {
+  switch (s) {
+    case LPStatus::Optimal: return "optimal";
+    case LPStatus::Infeasible: return "infeasible";
+    case LPStatus::Unbounded: return "unbounded";
+    case LPStatus::IterationLimit: return "iteration_limit";
+    case LPStatus::Numerical: return "numerical";
+  }
+  return "unknown";
+}
+
+void LPBasis::resize(int n_) {
+  n = n_;
+  active.assign(n, 0);
+  binv.assign(static_cast<size_t>(n) * n, 0.0);
+  rhs.assign(n, 0.0);
+  lambda.assign(n, 0.0);
+  y.assign(n, 0.0);
+  updates = 0;
+}
+
+void LPBasis::assign(const LPBasis& o) {
+  n = o.n;
+  active = o.active;
+  binv = o.binv;
+  rhs = o.rhs;
+  lambda = o.lambda;
+  y = o.y;
+  updates = o.updates;
+}
+
+void DualSimplex::basis_row(const RowStack& rows, int a, int n, double* out) const {
+  if (a >= 0) {
+    const double* g = rows.row(a);
+    std::copy(g, g + n, out);
+  } else {
+    std::fill(out, out + n, 0.0);
+    out[-1 - a] = 1.0;
+  }
+}
+
+bool DualSimplex::refactor(const RowStack& rows, const double* c, LPBasis& B) const {
+  const int n = B.n;
+  // Gauss-Jordan on [M | I] with partial pivoting, M = basis matrix.
+  std::vector<double> M(static_cast<size_t>(n) * n), inv(static_cast<size_t>(n) * n, 0.0);
+  for (int i = 0; i < n; ++i) {
+    basis_row(rows, B.active[i], n, &M[static_cast<size_t>(i) * n]);
+    inv[static_cast<size_t>(i) * n + i] = 1.0;
+  }
+  for (int col = 0; col < n; ++col) {
+    int piv = col;
+    double best = std::fabs(M[static_cast<size_t>(col) * n + col]);
+    for (int r = col + 1; r < n; ++r) {
+      double v = std::fabs(M[static_cast<size_t>(r) * n + col]);
+      if (v > best) { best = v; piv = r; }
+    }
+    if (best < 1e-13) return false;
+    if (piv != col) {
+      for (int j = 0; j < n; ++j) {
+        std::swap(M[static_cast<size_t>(piv) * n + j], M[static_cast<size_t>(col) * n + j]);
+        std::swap(inv[static_cast<size_t>(piv) * n + j], inv[static_cast<size_t>(col) * n + j]);
+      }
+    }
+    const double d = 1.0 / M[static_cast<size_t>(col) * n + col];
+    for (int j = 0; j < n; ++j) {
+      M[static_cast<size_t>(col) * n + j] *= d;
+      inv[static_cast<size_t>(col) * n + j] *= d;
+    }
+    for (int r = 0; r < n; ++r) {
+      if (r == col) continue;
+      const double f = M[static_cast<size_t>(r) * n + col];
+      if (f == 0.0) continue;
+      for (int j = 0; j < n; ++j) {
+        M[static_cast<size_t>(r) * n + j] -= f * M[static_cast<size_t>(col) * n + j];
+        inv[static_cast<size_t>(r) * n + j] -= f * inv[static_cast<size_t>(col) * n + j];
+      }
+    }
+  }
+  // inv = M^{-1} where M's rows are the normals: this is B^{-1}.
+  B.binv.swap(inv);
+  for (int i = 0; i < n; ++i) {
+    double li = 0.0;
+    for (int j = 0; j < n; ++j) li += B.binv[static_cast<size_t>(j) * n + i] * c[j];
+    B.lambda[i] = (B.active[i] < 0) ? 0.0 : std::max(li, 0.0);
+  }
+  B.updates = 0;
+  return true;
+}
+
+LPStatus DualSimplex::solve(const RowStack& rows, const double* c, LPBasis& B, LPCounters& counters,
+                            int max_iter) const {
+  const int n = B.n;
+  const int m = rows.m();
+  if (max_iter <= 0) max_iter = 50 * (m + n) + 100;
+  ++counters.solves;
+  std::vector<double> alpha(n), col(n);
+  int degenerate = 0;
+  bool bland = false;
+  for (int it = 0; it < max_iter; ++it) {
+    if (B.updates >= refactor_every) {
+      if (!refactor(rows, c, B)) return LPStatus::Numerical;
+    }
+    // Basic solution y = B^{-1} rhs.
+    for (int i = 0; i < n; ++i) {
+      const double* bi = &B.binv[static_cast<size_t>(i) * n];
+      double s = 0.0;
+      for (int j = 0; j < n; ++j) s += bi[j] * B.rhs[j];
+      B.y[i] = s;
+    }
+    // Entering row: the most violated one (Dantzig), or the first violated one under Bland's rule.
+    int q = -1;
+    double worst = 0.0;
+    for (int i = 0; i < m; ++i) {
+      const double* g = rows.row(i);
+      double v = -rows.rhs(i);
+      for (int j = 0; j < n; ++j) v += g[j] * B.y[j];
+      if (v <= feas_tol * (1.0 + std::fabs(rows.rhs(i))) || v <= worst) continue;
+      bool is_active = false;
+      for (int a : B.active)
+        if (a == i) { is_active = true; break; }
+      if (is_active) continue;
+      q = i;
+      worst = v;
+      if (bland) break;
+    }
+    if (q < 0) return LPStatus::Optimal;
+    ++counters.iterations;
+    // alpha = B^{-T} g_q: the entering normal in terms of the active normals.
+    const double* gq = rows.row(q);
+    for (int i = 0; i < n; ++i) {
+      double s = 0.0;
+      for (int j = 0; j < n; ++j) s += B.binv[static_cast<size_t>(j) * n + i] * gq[j];
+      alpha[i] = s;
+    }
+    // Ratio test: pins leave first (ratio 0); else min lambda_i / alpha_i over alpha_i > 0.
+    int p = -1;
+    double best_ratio = std::numeric_limits<double>::infinity();
+    double best_alpha = 0.0;
+    for (int i = 0; i < n; ++i) {
+      double ratio, a_abs;
+      if (B.active[i] < 0) {
+        a_abs = std::fabs(alpha[i]);
+        if (a_abs <= pivot_tol) continue;
+        ratio = 0.0;
+      } else {
+        if (alpha[i] <= pivot_tol) continue;
+        a_abs = alpha[i];
+        ratio = std::max(B.lambda[i], 0.0) / alpha[i];
+      }
+      bool better;
+      if (ratio < best_ratio - 1e-14) {
+        better = true;
+      } else if (ratio <= best_ratio + 1e-14) {
+        better = bland ? (B.active[i] < B.active[p]) : (a_abs > best_alpha);
+      } else {
+        better = false;
+      }
+      if (better) {
+        p = i;
+        best_ratio = ratio;
+        best_alpha = a_abs;
+      }
+    }
+    if (p < 0) return LPStatus::Infeasible;
+    const double theta = best_ratio;
+    if (theta <= 1e-14) {
+      if (++degenerate > 2 * n + 20) bland = true;
+    } else {
+      degenerate = 0;
+    }
+    for (int i = 0; i < n; ++i) {
+      if (i == p) continue;
+      double li = B.lambda[i] - theta * alpha[i];
+      B.lambda[i] = (B.active[i] < 0) ? 0.0 : std::max(li, 0.0);
+    }
+    B.lambda[p] = theta;
+    // Sherman-Morrison for replacing row p of B by g_q: B'^{-1} = B^{-1} - B^{-1} e_p (alpha - e_p)^T / alpha_p.
+    const double ap = alpha[p];
+    for (int i = 0; i < n; ++i) col[i] = B.binv[static_cast<size_t>(i) * n + p];
+    alpha[p] -= 1.0;
+    for (int i = 0; i < n; ++i) {
+      const double f = col[i] / ap;
+      if (f == 0.0) continue;
+      double* bi = &B.binv[static_cast<size_t>(i) * n];
+      for (int j = 0; j < n; ++j) bi[j] -= f * alpha[j];
+    }
+    B.active[p] = q;
+    B.rhs[p] = rows.rhs(q);
+    ++B.updates;
+  }
+  return LPStatus::IterationLimit;
+}
+
+namespace {
+
+LPResult solve_lp_impl(int n, int m, const double* c, const double* G, const double* h, const double* lb,
+                       const double* ub, int depth) {
+  LPResult res;
+  res.y.assign(n, 0.0);
+  const double inf = std::numeric_limits<double>::infinity();
+  double scale = 1.0;
+  for (int i = 0; i < m; ++i) scale = std::max(scale, std::fabs(h[i]));
+  for (int j = 0; j < n; ++j) {
+    if (std::isfinite(lb[j])) scale = std::max(scale, std::fabs(lb[j]));
+    if (std::isfinite(ub[j])) scale = std::max(scale, std::fabs(ub[j]));
+  }
+  for (int j = 0; j < n; ++j) {
+    if (lb[j] > ub[j]) {
+      res.status = LPStatus::Infeasible;
+      return res;
+    }
+  }
+  double big = 1e7 * scale;
+  DualSimplex ds;
+  for (int attempt = 0; attempt < 4; ++attempt, big *= 1e3) {
+    RowStack rows(n);
+    std::vector<double> g(n);
+    for (int i = 0; i < m; ++i) {
+      double norm = 0.0;
+      for (int j = 0; j < n; ++j) norm += G[static_cast<size_t>(i) * n + j] * G[static_cast<size_t>(i) * n + j];
+      norm = std::sqrt(norm);
+      if (norm == 0.0) {
+        if (h[i] < -1e-12) {
+          res.status = LPStatus::Infeasible;
+          return res;
+        }
+        continue;
+      }
+      for (int j = 0; j < n; ++j) g[j] = G[static_cast<size_t>(i) * n + j] / norm;
+      rows.push(g.data(), h[i] / norm);
+    }
+    LPBasis B;
+    B.resize(n);
+    std::vector<int> artificial;
+    auto unit_row = [&](int j, double sign, double rhs) {
+      std::fill(g.begin(), g.end(), 0.0);
+      g[j] = sign;
+      rows.push(g.data(), rhs);
+      return rows.m() - 1;
+    };
+    std::vector<int> ub_row(n, -1), lb_row(n, -1);
+    for (int j = 0; j < n; ++j) {
+      if (std::isfinite(ub[j])) ub_row[j] = unit_row(j, 1.0, ub[j]);
+      if (std::isfinite(lb[j])) lb_row[j] = unit_row(j, -1.0, -lb[j]);
+    }
+    for (int j = 0; j < n; ++j) {
+      double sign = 1.0;
+      if (c[j] > 0) {
+        if (ub_row[j] < 0) { ub_row[j] = unit_row(j, 1.0, big); artificial.push_back(ub_row[j]); }
+        B.active[j] = ub_row[j];
+      } else if (c[j] < 0) {
+        if (lb_row[j] < 0) { lb_row[j] = unit_row(j, -1.0, big); artificial.push_back(lb_row[j]); }
+        B.active[j] = lb_row[j];
+        sign = -1.0;
+      } else {
+        B.active[j] = -1 - j;
+      }
+      B.binv[static_cast<size_t>(j) * n + j] = sign;
+      B.lambda[j] = std::fabs(c[j]);
+      if (B.active[j] >= 0) {
+        B.rhs[j] = rows.rhs(B.active[j]);
+      } else {
+        B.rhs[j] = std::isfinite(lb[j]) ? lb[j] : (std::isfinite(ub[j]) ? ub[j] : 0.0);
+      }
+    }
+    LPCounters counters;
+    LPStatus st = ds.solve(rows, c, B, counters);
+    res.iterations += counters.iterations;
+    if (st != LPStatus::Optimal) {
+      res.status = st;
+      return res;
+    }
+    bool artificial_binding = false;
+    for (int i = 0; i < n; ++i) {
+      if (B.lambda[i] > 1e-12 && std::find(artificial.begin(), artificial.end(), B.active[i]) != artificial.end())
+        artificial_binding = true;
+    }
+    res.y = B.y;
+    res.value = 0.0;
+    for (int j = 0; j < n; ++j) res.value += c[j] * B.y[j];
+    if (!artificial_binding) {
+      res.status = LPStatus::Optimal;
+      return res;
+    }
+    if (depth > 0) break;
+    // Ray test: the LP is unbounded iff its recession cone holds a direction v with c.v > 0.
+    std::vector<double> zero(m, 0.0), vlb(n), vub(n);
+    for (int j = 0; j < n; ++j) {
+      vlb[j] = std::isfinite(lb[j]) ? 0.0 : -1.0;
+      vub[j] = std::isfinite(ub[j]) ? 0.0 : 1.0;
+    }
+    LPResult ray = solve_lp_impl(n, m, c, G, zero.data(), vlb.data(), vub.data(), depth + 1);
+    res.iterations += ray.iterations;
+    double cnorm = 0.0;
+    for (int j = 0; j < n; ++j) cnorm += c[j] * c[j];
+    if (ray.status == LPStatus::Optimal && ray.value > 1e-9 * std::sqrt(cnorm)) {
+      res.status = LPStatus::Unbounded;
+      res.value = inf;
+      res.y = ray.y;
+      return res;
+    }
+  }
+  res.status = LPStatus::Numerical;
+  return res;
+}
+
+}  // namespace
+
+LPResult solve_lp(int n, int m, const double* c, const double* G, const double* h, const double* lb,
+                  const double* ub) {
+  return solve_lp_impl(n, m, c, G, h, lb, ub, 0);
+}
+
+}  // namespace relutope

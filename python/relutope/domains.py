@@ -107,6 +107,14 @@ class Domain:
         """Characteristic length of the domain, used for the default tolerance."""
         return 1.0
 
+    def _center(self) -> np.ndarray:
+        """A point in the middle of the domain, in domain coordinates t."""
+        return np.zeros(self.intrinsic_dim)
+
+    def _state(self) -> dict:
+        """The domain as a dict of arrays (for .npz files); inverse of :func:`_domain_from_state`."""
+        raise NotImplementedError
+
 
 class Box(Domain):
     """The axis-aligned box ``{x : lo <= x <= hi}``.
@@ -171,6 +179,12 @@ class Box(Domain):
     def _default_scale(self) -> float:
         return float(np.max(self.hi[self.free] - self.lo[self.free])) / 2.0
 
+    def _center(self) -> np.ndarray:
+        return (self.lo[self.free] + self.hi[self.free]) / 2.0
+
+    def _state(self) -> dict:
+        return {"kind": np.array("Box"), "lo": self.lo, "hi": self.hi}
+
     def __repr__(self) -> str:
         return f"Box(lo={self.lo.tolist()}, hi={self.hi.tolist()})"
 
@@ -218,7 +232,7 @@ class Polytope(Domain):
                     raise ValueError("the polytope A x <= b is unbounded (use WholeSpace or add rows)")
         self.A, self.b = A, b
         self.dim = self.intrinsic_dim = d
-        self._center, self._radius = res.x[:d], float(-res.fun)
+        self._center_point, self._radius = res.x[:d], float(-res.fun)
 
     def constraints(self):
         return self.A, self.b
@@ -228,6 +242,12 @@ class Polytope(Domain):
 
     def _default_scale(self) -> float:
         return self._radius
+
+    def _center(self) -> np.ndarray:
+        return self._center_point
+
+    def _state(self) -> dict:
+        return {"kind": np.array("Polytope"), "A": self.A, "b": self.b}
 
     def __repr__(self) -> str:
         return f"Polytope(m={self.A.shape[0]}, d={self.dim})"
@@ -258,6 +278,9 @@ class WholeSpace(Domain):
 
     def parametrization(self):
         return np.zeros(self.dim), np.eye(self.dim)
+
+    def _state(self) -> dict:
+        return {"kind": np.array("WholeSpace"), "d": np.array(self.dim)}
 
     def __repr__(self) -> str:
         return f"WholeSpace({self.dim})"
@@ -324,5 +347,28 @@ class Slice(Domain):
     def _default_scale(self) -> float:
         return self.inner._default_scale() * float(np.linalg.norm(self.basis, 2))
 
+    def _center(self) -> np.ndarray:
+        return self.inner._center()
+
+    def _state(self) -> dict:
+        state = {"kind": np.array("Slice"), "origin": self.origin, "basis": self.basis}
+        state.update({f"inner_{key}": value for key, value in self.inner._state().items()})
+        return state
+
     def __repr__(self) -> str:
         return f"Slice(d={self.dim}, k={self.intrinsic_dim}, inner={self.inner!r})"
+
+
+def _domain_from_state(state: dict) -> Domain:
+    """Rebuild a domain from :meth:`Domain._state`."""
+    kind = str(state["kind"])
+    if kind == "Box":
+        return Box(state["lo"], state["hi"])
+    if kind == "Polytope":
+        return Polytope(state["A"], state["b"])
+    if kind == "WholeSpace":
+        return WholeSpace(int(state["d"]))
+    if kind == "Slice":
+        inner = _domain_from_state({key[6:]: value for key, value in state.items() if key.startswith("inner_")})
+        return Slice(state["origin"], state["basis"], inner)
+    raise ValueError(f"unknown domain kind {kind!r}")

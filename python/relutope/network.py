@@ -434,14 +434,38 @@ class Network:
         return (A[0], b[0]) if single else (A, b)
 
     # ------------------------------------------------------------------ persistence
+    def _to_arrays(self, prefix: str = "") -> dict:
+        arrays = {f"{prefix}format": np.array("relutope.Network/1"), f"{prefix}n_layers": np.array(len(self.layers))}
+        for i, layer in enumerate(self.layers):
+            arrays[f"{prefix}layer{i}_A"] = layer.A
+            arrays[f"{prefix}layer{i}_c"] = layer.c
+            arrays[f"{prefix}layer{i}_n_pieces"] = layer.n_pieces
+        return arrays
+
+    @classmethod
+    def _from_arrays(cls, data, prefix: str = "", source: str = "archive") -> "Network":
+        keys = set(data.keys()) if isinstance(data, dict) else set(data.files)
+        if f"{prefix}n_layers" in keys:
+            n = int(data[f"{prefix}n_layers"])
+            try:
+                return cls([Layer(data[f"{prefix}layer{i}_A"], data[f"{prefix}layer{i}_c"],
+                                  data[f"{prefix}layer{i}_n_pieces"]) for i in range(n)])
+            except KeyError as exc:
+                raise ValueError(f"network file {source!r} lacks array {exc}") from None
+        if f"{prefix}W0" in keys:
+            weights, i = [], 0
+            while f"{prefix}W{i}" in keys:
+                if f"{prefix}b{i}" not in keys:
+                    raise ValueError(f"network file {source!r} has W{i} but no b{i}")
+                weights.append((data[f"{prefix}W{i}"], data[f"{prefix}b{i}"]))
+                i += 1
+            act = str(data[f"{prefix}activation"]) if f"{prefix}activation" in keys else "relu"
+            return cls.from_weights(weights, activation=act)
+        raise ValueError(f"network file {source!r} has neither 'n_layers' nor 'W0' arrays")
+
     def save(self, path) -> None:
         """Write the network to an ``.npz`` file (keys ``layer{i}_A``, ``layer{i}_c``, ``layer{i}_n_pieces``)."""
-        arrays = {"format": np.array("relutope.Network/1"), "n_layers": np.array(len(self.layers))}
-        for i, layer in enumerate(self.layers):
-            arrays[f"layer{i}_A"] = layer.A
-            arrays[f"layer{i}_c"] = layer.c
-            arrays[f"layer{i}_n_pieces"] = layer.n_pieces
-        np.savez(path, **arrays)
+        np.savez(path, **self._to_arrays())
 
     @classmethod
     def load(cls, path) -> "Network":
@@ -453,32 +477,16 @@ class Network:
         Raises
         ------
         ValueError
-            When the file is not such an archive or its arrays do not fit together.
+            When the file cannot be read, is not such an archive, or its arrays do not fit together.
         """
         try:
             data = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as exc:
-            raise ValueError(f"cannot read network file {path!r}: {exc}") from None
+            raise ValueError(f"cannot read network file {str(path)!r}: {exc}") from None
+        if not hasattr(data, "files"):
+            raise ValueError(f"network file {str(path)!r} is a single array, not an .npz archive")
         with data:
-            keys = set(data.files)
-            if "n_layers" in keys:
-                n = int(data["n_layers"])
-                try:
-                    layers = [Layer(data[f"layer{i}_A"], data[f"layer{i}_c"], data[f"layer{i}_n_pieces"])
-                              for i in range(n)]
-                except KeyError as exc:
-                    raise ValueError(f"network file {path!r} lacks array {exc}") from None
-                return cls(layers)
-            if "W0" in keys:
-                weights, i = [], 0
-                while f"W{i}" in keys:
-                    if f"b{i}" not in keys:
-                        raise ValueError(f"network file {path!r} has W{i} but no b{i}")
-                    weights.append((data[f"W{i}"], data[f"b{i}"]))
-                    i += 1
-                act = str(data["activation"]) if "activation" in keys else "relu"
-                return cls.from_weights(weights, activation=act)
-        raise ValueError(f"network file {path!r} has neither 'n_layers' nor 'W0' arrays")
+            return cls._from_arrays(data, source=str(path))
 
     # ------------------------------------------------------------------ compiled form
     def _core(self):

@@ -1,0 +1,65 @@
+// A piecewise-affine network as a composition of max-affine spline operators (MASOs).
+//
+// Unit k of a layer computes max_r (A[p_k + r] . x + c[p_k + r]) over its K_k >= 1 affine pieces
+// (Balestriero & Baraniuk, "A Spline Theory of Deep Networks", ICML 2018). ReLU is the pair of pieces {0, z},
+// leaky ReLU {alpha z, z}, absolute value {-z, z}, a linear unit the single piece {z}, max-pooling K pieces.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
+
+namespace relutope {
+
+struct Layer {
+  int in_dim = 0;
+  int n_units = 0;
+  std::vector<int> piece_start;  // n_units + 1 offsets into the piece rows
+  std::vector<double> A;         // P x in_dim, row-major
+  std::vector<double> c;         // P
+  std::vector<char> zero_piece;  // P: the piece is identically zero (a ReLU's inactive piece)
+
+  int n_pieces(int unit) const { return piece_start[unit + 1] - piece_start[unit]; }
+  int total_pieces() const { return piece_start.back(); }
+};
+
+// Piece p of layer L as an affine function of the network input, given the layer's input M x + m:
+// out = A[p] M (d entries), off = A[p] . m + c[p].
+void piece_in_x(const Layer& L, int p, const std::vector<double>& M, const std::vector<double>& m, int d,
+                double* out, double* off);
+
+class Network {
+ public:
+  // Build from layers; throws std::invalid_argument when they do not fit together.
+  explicit Network(std::vector<Layer> layers);
+
+  const std::vector<Layer>& layers() const { return layers_; }
+  int in_dim() const { return layers_.front().in_dim; }
+  int out_dim() const { return layers_.back().n_units; }
+  int n_units() const { return n_units_; }
+  int max_pieces() const { return max_pieces_; }
+  // Index of the first unit of layer l in a global activation pattern.
+  int unit_offset(int l) const { return unit_offset_[l]; }
+
+  // Local affine map y = A_Q x + b_Q of an activation pattern (n_units entries); A_Q is out_dim x in_dim
+  // row-major. Throws std::invalid_argument for a piece index a unit does not have.
+  void local_affine_map(const int8_t* pattern, double* A_out, double* b_out) const;
+
+  // H-representation (in input coordinates) of the closed activation region of a pattern: for every unit with
+  // K >= 2 pieces and every piece s other than the chosen piece p, the row (f_s - f_p)(x) <= 0. Rows are
+  // appended to G (row-major, in_dim columns) and h; returns the number of rows written.
+  int region_halfspaces(const int8_t* pattern, std::vector<double>& G, std::vector<double>& h) const;
+
+ private:
+  // Walk the layers under a pattern: visit(l, M, m) sees layer l's input as the affine function M x + m
+  // (M is in_dim(l) x d row-major).
+  template <typename Visit>
+  void walk(const int8_t* pattern, Visit&& visit) const;
+
+  std::vector<Layer> layers_;
+  std::vector<int> unit_offset_;
+  int n_units_ = 0;
+  int max_pieces_ = 1;
+};
+
+}  // namespace relutope

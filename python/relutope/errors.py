@@ -1,0 +1,20 @@
+"""Exceptions raised by relutope.
+
+Bad arguments raise the built-in ``ValueError`` or ``TypeError`` with the argument's name. Failures that are not
+the caller's fault derive from :class:`RelutopeError`. Outcomes of a computation (a region limit reached, a run
+interrupted, a property violated) are statuses of its result, never exceptions.
+"""
+
+__all__ = ["RelutopeError", "NumericalError", "ModelFormatError"]
+
+
+class RelutopeError(Exception):
+    """Base class of relutope's own errors."""
+
+
+class NumericalError(RelutopeError):
+    """The LP solver broke down (a singular basis or an iteration limit) and no result can be trusted."""
+
+
+class ModelFormatError(RelutopeError, ValueError):
+    """A model file or object cannot be read or holds an operation relutope cannot lower."""

@@ -1,0 +1,236 @@
+"""The partition of a domain into activation regions: :class:`Partition` and :class:`Region`."""
+from __future__ import annotations
+
+from typing import Iterator, Optional, Tuple
+
+import numpy as np
+
+from .domains import Domain, _domain_from_state
+from .network import Network, _as_float_array
+
+__all__ = ["Partition", "Region"]
+
+STATUSES = ("complete", "max_regions", "time_limit", "interrupted")
+
+
+class Region:
+    """One activation region of a :class:`Partition` (a view; cheap to create).
+
+    Attributes
+    ----------
+    index : int
+        Position in the partition.
+    pattern : ndarray, shape (n_units,), int8
+        The activation pattern (chosen piece of every unit).
+    witness : ndarray, shape (d,), float64
+        An interior point in the network's input space: the Chebyshev centre of the region.
+    radius : float
+        The Chebyshev radius (inradius) of the region within the domain, in input units.
+    """
+
+    def __init__(self, partition: "Partition", index: int):
+        self._partition = partition
+        self.index = index
+
+    @property
+    def pattern(self) -> np.ndarray:
+        return self._partition.patterns[self.index]
+
+    @property
+    def witness(self) -> np.ndarray:
+        return self._partition.witnesses[self.index]
+
+    @property
+    def radius(self) -> float:
+        return float(self._partition.radii[self.index])
+
+    def halfspaces(self) -> Tuple[np.ndarray, np.ndarray]:
+        """H-representation ``A t <= b`` of the region in domain coordinates ``t``.
+
+        Returns
+        -------
+        A : ndarray, shape (m, k), float64
+        b : ndarray, shape (m,), float64
+            The domain's own constraints, then one row ``(f_s - f_p)(x(t)) <= 0`` for every unit with ``K >= 2``
+            pieces and every piece ``s`` other than the chosen ``p`` (for a ReLU: ``z <= 0`` if inactive,
+            ``-z <= 0`` if active). Rows that vanish identically are dropped. The representation is exact but not
+            minimal: rows of units that do not cut the region are redundant. For a full-dimensional
+            :class:`~relutope.Box`, :class:`~relutope.Polytope` or :class:`~relutope.WholeSpace`, ``t = x``.
+        """
+        from . import _core
+
+        part = self._partition
+        G, h = _core.region_halfspaces(part.network._core(), np.ascontiguousarray(self.pattern))
+        origin, basis = part.domain.parametrization()
+        A = G @ basis
+        b = h - G @ origin
+        keep = np.linalg.norm(A, axis=1) > 0
+        Ad, bd = part.domain.constraints()
+        return np.vstack([Ad, A[keep]]), np.concatenate([bd, b[keep]])
+
+    def affine_map(self) -> Tuple[np.ndarray, np.ndarray]:
+        """The network on this region: ``y = A_Q x + b_Q`` with A_Q (m, d) and b_Q (m,), float64."""
+        return self._partition.network.local_affine_map(self.pattern)
+
+    def __repr__(self) -> str:
+        return f"Region(index={self.index}, radius={self.radius:.3g})"
+
+
+class Partition:
+    """The activation regions of a network over a domain, as computed by :func:`relutope.enumerate_regions`.
+
+    Attributes
+    ----------
+    network : Network
+    domain : Domain
+    patterns : ndarray, shape (R, n_units), int8
+        Activation pattern of every region; rows are distinct.
+    witnesses : ndarray, shape (R, d), float64
+        Chebyshev centre of every region, in the network's input space.
+    witness_coords : ndarray, shape (R, k), float64
+        The same points in domain coordinates ``t`` (see :mod:`relutope.domains`).
+    radii : ndarray, shape (R,), float64
+        Chebyshev radius of every region within the domain (input units; capped for unbounded domains).
+    layer_counts : ndarray, shape (L,), int64
+        ``layer_counts[l]`` is the number of regions of the partition induced by layers ``0..l`` (the last entry
+        equals ``len(partition)`` when complete).
+    status : str
+        ``"complete"``, ``"max_regions"``, ``"time_limit"`` or ``"interrupted"``.
+    tol : float
+        The tolerance used: every region holds a ball of radius ``> tol``.
+    lps, lp_iterations : int
+        LPs solved and dual simplex iterations.
+    seconds : float
+        Wall time of the enumeration.
+    """
+
+    def __init__(self, network: Network, domain: Domain, patterns, centers, radii, layer_counts, *,
+                 status: str = "complete", tol: float, lps: int = 0, lp_iterations: int = 0,
+                 seconds: float = 0.0):
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+        self.network = network
+        self.domain = domain
+        self.patterns = np.asarray(patterns, dtype=np.int8)
+        self._centers = np.asarray(centers, dtype=np.float64)
+        self.radii = np.asarray(radii, dtype=np.float64)
+        self.layer_counts = np.asarray(layer_counts, dtype=np.int64)
+        self.status = status
+        self.tol = float(tol)
+        self.lps = int(lps)
+        self.lp_iterations = int(lp_iterations)
+        self.seconds = float(seconds)
+        form = domain._engine_form()
+        self.witness_coords = self._centers @ form.Rinv.T
+        self.witnesses = form.x0 + self._centers @ form.Q.T
+        self._index: Optional[dict] = None
+
+    @property
+    def complete(self) -> bool:
+        """True when every region of the domain was enumerated."""
+        return self.status == "complete"
+
+    def __len__(self) -> int:
+        return int(self.radii.shape[0])
+
+    def __getitem__(self, i: int) -> Region:
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"region index must be an int, got {type(i).__name__}")
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"region index {i} out of range for {n} regions")
+        return Region(self, int(i) % n)
+
+    def __iter__(self) -> Iterator[Region]:
+        return (Region(self, i) for i in range(len(self)))
+
+    def __repr__(self) -> str:
+        return (f"Partition({len(self)} regions, status={self.status!r}, widths={self.network.widths}, "
+                f"domain={self.domain!r})")
+
+    def summary(self) -> str:
+        """A few lines describing the partition."""
+        rate = len(self) / self.seconds if self.seconds > 0 else float("inf")
+        lines = [
+            f"network        {self.network.widths}  ({self.network.n_units} units)",
+            f"domain         {self.domain!r}",
+            f"regions        {len(self)}" + ("" if self.complete else f"  (incomplete: {self.status})"),
+            f"per layer      {self.layer_counts.tolist()}",
+            f"time           {self.seconds:.3f} s  ({rate:,.0f} regions/s)",
+            f"LPs solved     {self.lps}  ({self.lp_iterations} simplex iterations)",
+            f"tolerance      {self.tol:.3g}",
+        ]
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ per-region maps
+    def affine_maps(self) -> Tuple[np.ndarray, np.ndarray]:
+        """The affine map of every region: ``A`` (R, m, d) and ``b`` (R, m), float64."""
+        if len(self) == 0:
+            return np.zeros((0, self.network.out_dim, self.network.in_dim)), np.zeros((0, self.network.out_dim))
+        return self.network.local_affine_map(self.patterns)
+
+    def locate(self, x) -> np.ndarray:
+        """The region containing each point.
+
+        Parameters
+        ----------
+        x : array_like, shape (N, d), float64
+            Points in the network's input space.
+
+        Returns
+        -------
+        ndarray, shape (N,), int64
+            Index of the region whose activation pattern the point has, or -1 when the point is outside the
+            domain or its pattern belongs to no region found (a region thinner than ``tol``, or the run was
+            incomplete). A point on a boundary gets the pattern of the tie rule (lowest piece index).
+
+        Raises
+        ------
+        TypeError, ValueError
+            When ``x`` is not a finite numeric array of width d.
+        """
+        x = _as_float_array(np.atleast_2d(x), "x", 2)
+        if x.shape[1] != self.network.in_dim:
+            raise ValueError(f"x must have shape (N, {self.network.in_dim}), got {x.shape}")
+        if self._index is None:
+            self._index = {row.tobytes(): i for i, row in enumerate(self.patterns)}
+        pats = self.network.activation_pattern(x)
+        inside = self.domain.contains(x)
+        return np.array([self._index.get(p.tobytes(), -1) if ok else -1 for p, ok in zip(pats, inside)],
+                        dtype=np.int64)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path) -> None:
+        """Write the partition, its network and domain to an ``.npz`` file (read it with :meth:`load`)."""
+        arrays = {"format": np.array("relutope.Partition/1"), "patterns": self.patterns,
+                  "centers": self._centers, "radii": self.radii, "layer_counts": self.layer_counts,
+                  "status": np.array(self.status), "tol": np.array(self.tol), "lps": np.array(self.lps),
+                  "lp_iterations": np.array(self.lp_iterations), "seconds": np.array(self.seconds)}
+        arrays.update(self.network._to_arrays("net_"))
+        arrays.update({f"domain_{key}": value for key, value in self.domain._state().items()})
+        np.savez_compressed(path, **arrays)
+
+    @classmethod
+    def load(cls, path) -> "Partition":
+        """Read a partition written by :meth:`save`.
+
+        Raises
+        ------
+        ValueError
+            When the file cannot be read or is not a relutope partition.
+        """
+        try:
+            data = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot read partition file {str(path)!r}: {exc}") from None
+        if not hasattr(data, "files"):
+            raise ValueError(f"partition file {str(path)!r} is not an .npz archive")
+        with data:
+            if "format" not in data.files or str(data["format"]) != "relutope.Partition/1":
+                raise ValueError(f"{str(path)!r} is not a relutope partition file")
+            arrays = {key: data[key] for key in data.files}
+        net = Network._from_arrays(arrays, prefix="net_", source=str(path))
+        domain = _domain_from_state({key[7:]: v for key, v in arrays.items() if key.startswith("domain_")})
+        return cls(net, domain, arrays["patterns"], arrays["centers"], arrays["radii"], arrays["layer_counts"],
+                   status=str(arrays["status"]), tol=float(arrays["tol"]), lps=int(arrays["lps"]),
+                   lp_iterations=int(arrays["lp_iterations"]), seconds=float(arrays["seconds"]))
