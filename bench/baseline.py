@@ -18,7 +18,9 @@ with two pieces, ``h = f_1 - f_0``:
   that radius was > ``SLIVER`` (a thin sliver, not an empty set) the near-side row is added to the cell so the
   region stays exact.
 
-A cell that completes the last layer is a region. Units with ``K >= 3`` pieces (max-pooling) are not covered by
+Before a layer's units are inserted into a cell, every two-piece unit is tested once on that cell with the same
+rules (:func:`_precheck`); units stable there are decided for all its sub-cells without further LPs, as the
+engine does. A cell that completes the last layer is a region. Units with ``K >= 3`` pieces (max-pooling) are not covered by
 the engine's two-piece rule; here every piece whose region the current ball does not fit in gets its own LP.
 """
 from __future__ import annotations
@@ -73,19 +75,21 @@ class _Counter:
 class _Cell:
     """A node of the depth-first search (owned by exactly one stack entry, so it is updated in place)."""
 
-    __slots__ = ("A", "b", "c", "r", "layer", "unit", "Pm", "pv", "chosen", "pattern")
+    __slots__ = ("A", "b", "c", "r", "layer", "unit", "Pm", "pv", "chosen", "pattern", "decided")
 
-    def __init__(self, A, b, c, r, layer, unit, Pm, pv, chosen, pattern):
+    def __init__(self, A, b, c, r, layer, unit, Pm, pv, chosen, pattern, decided=None):
         self.A, self.b, self.c, self.r = A, b, c, r
         self.layer, self.unit = layer, unit
         self.Pm, self.pv = Pm, pv  # current layer's pieces in u: rows (P, k), offsets (P,)
         self.chosen: List[int] = chosen  # global piece rows chosen so far in the current layer
         self.pattern: List[int] = pattern
+        self.decided: dict = {} if decided is None else decided  # units found stable on the layer's cell
 
     def child(self, row, rhs, c, r, piece_row: int, piece: int) -> "_Cell":
         """A copy with one more constraint block and the unit decided."""
         return _Cell(np.vstack([self.A, row]), np.concatenate([self.b, np.atleast_1d(rhs)]), c, r,
-                     self.layer, self.unit + 1, self.Pm, self.pv, self.chosen + [piece_row], self.pattern + [piece])
+                     self.layer, self.unit + 1, self.Pm, self.pv, self.chosen + [piece_row], self.pattern + [piece],
+                     self.decided)
 
     def choose(self, piece_row: int, piece: int) -> None:
         """Decide the current unit without splitting."""
@@ -135,6 +139,40 @@ def _two_pieces(cell: _Cell, start: int, lp: _Counter, tol: float) -> Optional[L
             cell.r = (r + abs(s)) / 2
     cell.choose(start + near, near)
     return None
+
+
+def _precheck(cell: _Cell, layer, lp: _Counter, tol: float) -> dict:
+    """The engine's per-layer stability test: decide once, on the layer's cell, every two-piece unit that no
+    sub-cell can split. Returns ``{unit: piece}``; thin slivers are cut off the cell as in :func:`_two_pieces`."""
+    decided = {}
+    for unit in range(layer.n_units):
+        if int(layer.n_pieces[unit]) != 2:
+            continue
+        start = int(layer.piece_start[unit])
+        a = cell.Pm[start + 1] - cell.Pm[start]
+        beta = cell.pv[start + 1] - cell.pv[start]
+        na = float(np.linalg.norm(a))
+        if na <= GRAD_TOL:
+            decided[unit] = int(beta > 0)
+            continue
+        ah, bh = a / na, beta / na
+        s = float(ah @ cell.c + bh)
+        r = cell.r
+        if abs(s) < r and (r - abs(s)) / 2 > tol:
+            continue  # the hyperplane cuts the ball deeply: unstable
+        near = 1 if s > 0 else 0
+        far_row, far_rhs = (ah, -bh) if near == 1 else (-ah, bh)
+        _, r_far = lp.chebyshev(np.vstack([cell.A, far_row]), np.append(cell.b, far_rhs))
+        if r_far > tol:
+            continue
+        if r_far > SLIVER:
+            cell.A = np.vstack([cell.A, -far_row])
+            cell.b = np.append(cell.b, -far_rhs)
+            if abs(s) < r:
+                cell.c = cell.c - (r - abs(s)) / 2 * -far_row
+                cell.r = (r + abs(s)) / 2
+        decided[unit] = near
+    return decided
 
 
 def _many_pieces(cell: _Cell, start: int, K: int, lp: _Counter, tol: float) -> List[_Cell]:
@@ -209,7 +247,9 @@ def enumerate_baseline(net: Network, lo, hi, tol: float = 1e-7, max_seconds: Opt
     complete = True
     stack = []
     if r0 > tol:
-        stack.append(_Cell(A0, b0, c0, r0, 0, 0, layers[0].A.copy(), layers[0].c.copy(), [], []))
+        root = _Cell(A0, b0, c0, r0, 0, 0, layers[0].A.copy(), layers[0].c.copy(), [], [])
+        root.decided = _precheck(root, layers[0], lp, tol)
+        stack.append(root)
     while stack:
         if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
             complete = False
@@ -229,11 +269,16 @@ def enumerate_baseline(net: Network, lo, hi, tol: float = 1e-7, max_seconds: Opt
                 if cell.layer < len(layers):
                     nxt = layers[cell.layer]
                     cell.Pm, cell.pv = nxt.A @ G, nxt.A @ g + nxt.c
+                    cell.decided = _precheck(cell, nxt, lp, tol)
                 continue
             start = int(layer.piece_start[cell.unit])
             K = int(layer.n_pieces[cell.unit])
             if K == 1:
                 cell.choose(start, 0)
+                continue
+            if cell.unit in cell.decided:
+                piece = cell.decided[cell.unit]
+                cell.choose(start + piece, piece)
                 continue
             kids = _two_pieces(cell, start, lp, tol) if K == 2 else _many_pieces(cell, start, K, lp, tol)
             if kids is None:

@@ -171,7 +171,8 @@ class Enumerator {
   // (its row is still on the stack) and `near`/`far` name the sides. On Stable, the unit's piece is `near`; the
   // far row has been removed and, when the far side was a thin sliver, the near row has been pushed and
   // frames_[D] updated to the smaller cell.
-  Decision decide(int l, int unit, int D, double* h, int& near, bool& pushed) {
+  // With `probe`, a deep cut is reported as Split at once, without the far child's LP.
+  Decision decide(int l, int unit, int D, double* h, int& near, bool& pushed, bool probe = false) {
     pushed = false;
     unit_hyperplane(l, unit, h);
     double ng = 0.0;
@@ -187,12 +188,13 @@ class Enumerator {
     s /= ng;
     const double r = cell.y[k_];
     near = s > 0 ? 1 : 0;
+    const bool deep_cut = std::fabs(s) < r && (r - std::fabs(s)) * 0.5 > opt_.tol;
+    if (probe && deep_cut) return Decision::Split;
     const int m0 = rows_.m();
     push_side(h, ng, 1 - near);
     LPBasis& child = frames_[D + 1];
     child.assign(cell);
     if (!lp(child)) return Decision::Stable;
-    const bool deep_cut = std::fabs(s) < r && (r - std::fabs(s)) * 0.5 > opt_.tol;
     if (deep_cut || child.y[k_] > opt_.tol) return Decision::Split;
     rows_.truncate(m0);
     if (child.y[k_] > opt_.sliver) {  // a thin sliver on the far side: keep the region exact
@@ -223,7 +225,7 @@ class Enumerator {
       int near;
       bool pushed;
       const int mu = rows_.m();
-      const Decision dec = decide(l, u, D, h.data(), near, pushed);
+      const Decision dec = decide(l, u, D, h.data(), near, pushed, /*probe=*/true);
       if (dec == Decision::Empty) {
         rows_.truncate(m0);
         return;

@@ -1,0 +1,48 @@
+"""Type stubs of relutope's private compiled core (cpp/bindings.cpp). Use the public relutope API instead."""
+from typing import Callable, Optional, Sequence, Tuple
+
+import numpy as np
+import numpy.typing as npt
+
+class Network:
+    """A MASO network in the core: layers of (A (P, in_dim), c (P,), n_pieces (n_units,))."""
+
+    def __init__(self, layers: Sequence[Tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike]]) -> None: ...
+    @property
+    def n_units(self) -> int: ...
+    @property
+    def in_dim(self) -> int: ...
+    @property
+    def out_dim(self) -> int: ...
+
+def local_affine_maps(
+    net: Network, patterns: npt.NDArray[np.int8]
+) -> Tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """A (R, m, d) and b (R, m) of the local affine maps of R patterns (R, n_units)."""
+
+def region_halfspaces(
+    net: Network, pattern: npt.NDArray[np.int8]
+) -> Tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Rows G (rows, d), h (rows,) with G x <= h on the closed region of a pattern (n_units,)."""
+
+def enumerate_regions(
+    net: Network,
+    x0: npt.NDArray[np.float64],
+    Q: npt.NDArray[np.float64],
+    A_domain: npt.NDArray[np.float64],
+    b_domain: npt.NDArray[np.float64],
+    u0: npt.NDArray[np.float64],
+    tol: float,
+    radius_cap: float,
+    max_regions: int,
+    time_limit: float,
+    checkpoint_every: int,
+    callback: Optional[Callable[[int], Optional[bool]]],
+) -> dict:
+    """Enumerate regions on {u : A_domain u <= b_domain}, x = x0 + Q u. Keys: patterns (R, n_units) int8,
+    centers (R, k), radii (R,), layer_counts (L,) int64, lps, lp_iterations, status, message, seconds."""
+
+def solve_lp(
+    c: npt.ArrayLike, G: npt.ArrayLike, h: npt.ArrayLike, lb: npt.ArrayLike, ub: npt.ArrayLike
+) -> Tuple[str, npt.NDArray[np.float64], float, int]:
+    """Maximise c.y s.t. G y <= h, lb <= y <= ub: (status, y, value, iterations)."""

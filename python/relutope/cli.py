@@ -1,0 +1,106 @@
+"""The command line: ``relutope enumerate`` and ``relutope demo`` (also ``python -m relutope``)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+import numpy as np
+
+__all__ = ["main"]
+
+
+def _floats(text: str) -> np.ndarray:
+    try:
+        return np.array([float(v) for v in text.split(",")], dtype=np.float64)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or comma-separated numbers, got {text!r}") from None
+
+
+def _load_network(path: str):
+    from .network import Network
+
+    if path.lower().endswith(".npz"):
+        return Network.load(path)
+    raise ValueError(f"unsupported model file {path!r}: expected .npz")
+
+
+def _box(net, lo: np.ndarray, hi: np.ndarray):
+    from .domains import Box
+
+    d = net.in_dim
+    lo = np.broadcast_to(lo, (d,)) if lo.size == 1 else lo
+    hi = np.broadcast_to(hi, (d,)) if hi.size == 1 else hi
+    if lo.shape != (d,) or hi.shape != (d,):
+        raise ValueError(f"--box needs 1 or {d} values for each bound, got {lo.size} and {hi.size}")
+    return Box(lo, hi)
+
+
+def _report(part, out: Optional[str]) -> None:
+    print(part.summary())
+    if out:
+        part.save(out)
+        print(f"partition      written to {out}")
+
+
+def _cmd_enumerate(args) -> int:
+    from .enumerate import enumerate_regions
+
+    net = _load_network(args.model)
+    if args.box is None:
+        raise ValueError("give the domain with --box LO HI")
+    domain = _box(net, *args.box)
+    part = enumerate_regions(net, domain, tol=args.tol, max_regions=args.max_regions, time_limit=args.time_limit,
+                             progress=args.progress)
+    _report(part, args.out)
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from .demo import demo_network
+    from .enumerate import enumerate_regions
+
+    net, box = demo_network()
+    print("relutope demo: exact activation regions of a ReLU MLP trained on two moons (scikit-learn)")
+    part = enumerate_regions(net, box, progress=args.progress)
+    _report(part, args.out)
+    x = box.sample(100_000, rng=0)
+    found = np.unique(net.activation_pattern(x), axis=0).shape[0]
+    print(f"sampling       100,000 uniform points hit {found} of the {len(part)} regions")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="relutope", description="Exact activation regions of piecewise-affine "
+                                     "neural networks.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("enumerate", help="enumerate the activation regions of a model over a box")
+    p.add_argument("model", help="network file (.npz written by relutope.Network.save, or W0,b0,W1,b1,...)")
+    p.add_argument("--box", nargs=2, type=_floats, metavar=("LO", "HI"),
+                   help="domain bounds: one number for every coordinate, or comma-separated values")
+    p.add_argument("--tol", type=float, default=None, help="radius a region must exceed (default: 1e-9 x size)")
+    p.add_argument("--max-regions", type=int, default=None, help="stop after this many regions")
+    p.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.add_argument("--out", help="write the partition to this .npz file")
+    p.set_defaults(func=_cmd_enumerate)
+    p = sub.add_parser("demo", help="enumerate the regions of the built-in demo network")
+    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.add_argument("--out", help="write the partition to this .npz file")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the command line; returns the exit status (2 for bad input, with the message on stderr)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError, OSError) as exc:
+        print(f"relutope: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
