@@ -301,8 +301,9 @@ def test_ace_hand_example():
 
 def test_ace_variance_when_gamma_vanishes():
     # counts 1,2,2,3,3,20: F = (1, 2, 2), S_rare = 5, N_rare = 11, C = 10/11, gamma^2 = max(0.8 - 1, 0) = 0,
-    # so S = S_abund + S_rare N / (N - F1) = 1 + 55/10 = 6.5 and dS/dF_q = ((N + S_rare q)(N - F1) - S_rare N (q - [q=1]))
-    # / (N - F1)^2 = 1.6, 1.0, 0.95 for q = 1, 2, 3 (1 for the abundant class).
+    # so S = S_abund + S_rare N / (N - F1) = 1 + 55/10 = 6.5 and
+    # dS/dF_q = ((N + S_rare q)(N - F1) - S_rare N (q - [q=1])) / (N - F1)^2 = 1.6, 1.0, 0.95 for q = 1, 2, 3
+    # (and 1 for the abundant class).
     # var = sum g^2 F - (sum g F)^2 / S = (2.56 + 2 + 1.805 + 1) - 6.5^2 / 6.5 = 0.865
     r = ace([1, 2, 2, 3, 3, 20])
     assert r.estimate == pytest.approx(6.5)
