@@ -1,0 +1,493 @@
+"""Reader for VNN-LIB 1.0 property files, as used in VNN-COMP.
+
+A VNN-LIB 1.0 file (https://www.vnnlib.org; the format of the VNN-COMP benchmarks, e.g.
+stanleybak/vnncomp2021) is a small SMT-LIB 2 script over the real variables ``X_0, X_1, ...`` (network inputs)
+and ``Y_0, Y_1, ...`` (outputs)::
+
+    (declare-const X_0 Real)
+    (declare-const Y_0 Real)
+    (assert (<= X_0 0.6))
+    (assert (>= X_0 -0.6))
+    (assert (or (and (<= Y_0 Y_1)) (and (>= Y_0 3.99))))
+
+The conjunction of the assertions describes the UNSAFE set: the property *holds* when no input satisfying the
+input constraints produces an output satisfying the output constraints, and is *violated* otherwise.
+
+:func:`load` puts the assertions in disjunctive normal form and returns a :class:`Property`: a list of
+:class:`Case` objects, each an input box ``[box_lo, box_hi]`` with a list of output polytopes ``C y <= d`` (the
+terms). The set described is the union over cases and terms of ``{x in box, y = net(x), C y <= d}``.
+
+Accepted syntax: ``declare-const`` of ``X_i`` / ``Y_j`` with sort ``Real``; ``assert`` of ``and`` / ``or``
+(nested freely) over comparisons ``<=``, ``>=``, ``<``, ``>``, ``=`` between linear expressions built from
+numbers (``0.5``, ``-1``, ``1e-3``), variables, ``+``, ``-`` and ``*`` by constants. Strict comparisons are read as
+non-strict (the difference has measure zero). Input constraints must bound one input each (boxes); output
+constraints may be any linear inequalities; a comparison may not mix inputs and outputs. The housekeeping commands
+``check-sat``, ``get-model``, ``exit``, ``set-logic``, ``set-info`` and ``set-option`` are ignored. Comments run
+from ``;`` to the end of the line. Files ending in ``.gz`` are read with gzip.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+__all__ = ["Case", "Property", "load", "loads"]
+
+#: Largest number of conjunctions the disjunctive normal form may have.
+MAX_DNF_TERMS = 1_000_000
+
+_IGNORED_COMMANDS = {"check-sat", "get-model", "exit", "set-logic", "set-info", "set-option"}
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
+_VAR = re.compile(r"([XY])_(\d+)\Z")
+_TOKEN = re.compile(r"\s*(?:(;[^\n]*)|(\()|(\))|([^\s();]+))")
+
+
+# ---------------------------------------------------------------------------------------------------- results
+@dataclass(frozen=True, eq=False)
+class Case:
+    """One input box with the output conditions that make it unsafe.
+
+    Attributes
+    ----------
+    box_lo, box_hi : ndarray, shape (n_inputs,), float64
+        Bounds of the input box; ``box_lo[i] == box_hi[i]`` fixes input ``i``.
+    terms : list of (C, d)
+        Output polytopes: ``C`` of shape (r, n_outputs) and ``d`` of shape (r,), float64, meaning ``C y <= d``
+        (``r = 0``: no condition on the output). The case is unsafe if some input of the box has an output in
+        *some* term.
+    """
+
+    box_lo: np.ndarray
+    box_hi: np.ndarray
+    terms: List[Tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+
+    def domain(self):
+        """The input box as a :class:`relutope.Box` (lower-dimensional when inputs are fixed)."""
+        from .domains import Box
+
+        return Box(self.box_lo, self.box_hi)
+
+    def __repr__(self) -> str:
+        return (f"Case(box_lo={self.box_lo.tolist()}, box_hi={self.box_hi.tolist()}, "
+                f"terms={[t[0].shape[0] for t in self.terms]} rows)")
+
+
+@dataclass(frozen=True, eq=False)
+class Property:
+    """A parsed VNN-LIB property: UNSAFE iff for some case, ``x`` in its box and ``C y <= d`` for some term.
+
+    Attributes
+    ----------
+    cases : list of Case
+        In order of first appearance in the file's disjunctive normal form; cases with equal boxes are merged.
+    n_inputs, n_outputs : int
+        Number of declared ``X_i`` and ``Y_j``.
+    source : str or None
+        The path the property was read from.
+    """
+
+    cases: List[Case]
+    n_inputs: int
+    n_outputs: int
+    source: Optional[str] = None
+
+    def is_unsafe(self, x, y, atol: float = 0.0) -> np.ndarray:
+        """Which input/output pairs lie in the unsafe set.
+
+        Parameters
+        ----------
+        x : array_like, shape (N, n_inputs), float64
+        y : array_like, shape (N, n_outputs), float64
+            Typically ``y = net(x)``.
+        atol : float, optional
+            Slack allowed in every inequality (box bounds and ``C y <= d``).
+
+        Returns
+        -------
+        ndarray, shape (N,), bool
+
+        Raises
+        ------
+        ValueError
+            When the shapes do not fit.
+        """
+        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        y = np.atleast_2d(np.asarray(y, dtype=np.float64))
+        if x.ndim != 2 or x.shape[1] != self.n_inputs:
+            raise ValueError(f"x must have shape (N, {self.n_inputs}), got {x.shape}")
+        if y.ndim != 2 or y.shape != (x.shape[0], self.n_outputs):
+            raise ValueError(f"y must have shape ({x.shape[0]}, {self.n_outputs}), got {y.shape}")
+        out = np.zeros(x.shape[0], dtype=bool)
+        for case in self.cases:
+            inside = np.all((x >= case.box_lo - atol) & (x <= case.box_hi + atol), axis=1)
+            for C, d in case.terms:
+                out |= inside & np.all(y @ C.T <= d + atol, axis=1)
+        return out
+
+    def __repr__(self) -> str:
+        return (f"Property(n_inputs={self.n_inputs}, n_outputs={self.n_outputs}, cases={len(self.cases)}, "
+                f"terms={sum(len(c.terms) for c in self.cases)})")
+
+
+# ---------------------------------------------------------------------------------------------------- S-expressions
+class _Atom(str):
+    """A token with the line it came from."""
+
+    line: int
+
+    def __new__(cls, text: str, line: int):
+        obj = super().__new__(cls, text)
+        obj.line = line
+        return obj
+
+
+class _List(list):
+    """A parenthesised list with the line of its opening parenthesis."""
+
+    def __init__(self, line: int):
+        super().__init__()
+        self.line = line
+
+
+def _parse_sexprs(text: str) -> List[Union[_Atom, _List]]:
+    """Top-level S-expressions of ``text``; ValueError with the line number on unbalanced parentheses."""
+    stack: List[_List] = []
+    top: List[Union[_Atom, _List]] = []
+    line, pos, n = 1, 0, len(text)
+    while pos < n:
+        m = _TOKEN.match(text, pos)
+        if m is None:  # only trailing whitespace is left
+            break
+        line += text.count("\n", pos, m.start(m.lastindex))
+        pos = m.end()
+        comment, opening, closing, atom = m.groups()
+        if comment is not None:
+            continue
+        if opening is not None:
+            stack.append(_List(line))
+        elif closing is not None:
+            if not stack:
+                raise ValueError(f"line {line}: unexpected ')'")
+            done = stack.pop()
+            (stack[-1] if stack else top).append(done)
+        else:
+            if not stack:
+                raise ValueError(f"line {line}: {atom!r} outside parentheses")
+            stack[-1].append(_Atom(atom, line))
+    if stack:
+        raise ValueError(f"line {stack[-1].line}: '(' is never closed")
+    return top
+
+
+# ---------------------------------------------------------------------------------------------------- linear algebra
+_Lin = Tuple[Dict[Tuple[str, int], float], float]  # ({(kind, index): coefficient}, constant)
+
+
+def _lin_add(a: _Lin, b: _Lin, sign: float = 1.0) -> _Lin:
+    coefs = dict(a[0])
+    for k, v in b[0].items():
+        coefs[k] = coefs.get(k, 0.0) + sign * v
+    return coefs, a[1] + sign * b[1]
+
+
+def _lin_scale(a: _Lin, c: float) -> _Lin:
+    return {k: c * v for k, v in a[0].items()}, c * a[1]
+
+
+@dataclass
+class _Comparison:
+    """``expr <= 0`` (``equal=False``) or ``expr == 0`` (``equal=True``)."""
+
+    coefs: Dict[Tuple[str, int], float]
+    const: float
+    equal: bool
+    line: int
+
+
+class _Parser:
+    def __init__(self):
+        self.declared: Dict[Tuple[str, int], int] = {}
+
+    # --- expressions
+    def linear(self, e) -> _Lin:
+        if isinstance(e, _Atom):
+            if _NUMBER.match(e):
+                return {}, float(e)
+            m = _VAR.match(e)
+            if m:
+                key = (m.group(1), int(m.group(2)))
+                if key not in self.declared:
+                    raise ValueError(f"line {e.line}: variable {e} is used but not declared")
+                return {key: 1.0}, 0.0
+            raise ValueError(f"line {e.line}: expected a number or a variable X_i / Y_j, got {str(e)!r}")
+        if not e:
+            raise ValueError(f"line {e.line}: empty expression ()")
+        op = e[0]
+        if not isinstance(op, _Atom):
+            raise ValueError(f"line {e.line}: expected an operator, got a list")
+        args = [self.linear(a) for a in e[1:]]
+        if op == "+":
+            if not args:
+                raise ValueError(f"line {e.line}: '+' needs arguments")
+            out: _Lin = ({}, 0.0)
+            for a in args:
+                out = _lin_add(out, a)
+            return out
+        if op == "-":
+            if not args:
+                raise ValueError(f"line {e.line}: '-' needs arguments")
+            if len(args) == 1:
+                return _lin_scale(args[0], -1.0)
+            out = args[0]
+            for a in args[1:]:
+                out = _lin_add(out, a, -1.0)
+            return out
+        if op == "*":
+            if len(args) < 2:
+                raise ValueError(f"line {e.line}: '*' needs at least two arguments")
+            out = args[0]
+            for a in args[1:]:
+                if not out[0]:
+                    out = _lin_scale(a, out[1])
+                elif not a[0]:
+                    out = _lin_scale(out, a[1])
+                else:
+                    raise ValueError(f"line {e.line}: product of two variables is not linear")
+            return out
+        raise ValueError(f"line {op.line}: unknown arithmetic operator {str(op)!r}")
+
+    # --- boolean formulas -> DNF (list of conjunctions, each a list of comparisons)
+    def dnf(self, e) -> List[List[_Comparison]]:
+        if isinstance(e, _Atom):
+            if e == "true":
+                return [[]]
+            if e == "false":
+                return []
+            raise ValueError(f"line {e.line}: expected a formula, got {str(e)!r}")
+        if not e or not isinstance(e[0], _Atom):
+            raise ValueError(f"line {e.line}: expected a formula such as (<= X_0 1.0)")
+        op = e[0]
+        if op in ("and", "or"):
+            if len(e) < 2:
+                raise ValueError(f"line {e.line}: '{op}' needs arguments")
+            parts = [self.dnf(a) for a in e[1:]]
+            if op == "or":
+                out = [conj for p in parts for conj in p]
+            else:
+                out = [[]]
+                for p in parts:
+                    if len(out) * len(p) > MAX_DNF_TERMS:
+                        raise ValueError(f"line {e.line}: the disjunctive normal form has more than "
+                                         f"{MAX_DNF_TERMS} terms")
+                    out = [c + q for c in out for q in p]
+            if len(out) > MAX_DNF_TERMS:
+                raise ValueError(f"line {e.line}: the disjunctive normal form has more than {MAX_DNF_TERMS} terms")
+            return out
+        if op in ("<=", ">=", "<", ">", "="):
+            if len(e) != 3:
+                raise ValueError(f"line {e.line}: '{op}' takes exactly two arguments, got {len(e) - 1}")
+            lhs, rhs = self.linear(e[1]), self.linear(e[2])
+            expr = _lin_add(lhs, rhs, -1.0) if op in ("<=", "<", "=") else _lin_add(rhs, lhs, -1.0)
+            coefs = {k: v for k, v in expr[0].items() if v != 0.0}
+            kinds = {k[0] for k in coefs}
+            if len(kinds) > 1:
+                raise ValueError(f"line {e.line}: a comparison may not mix inputs X and outputs Y")
+            return [[_Comparison(coefs, expr[1], op == "=", e.line)]]
+        if op == "not":
+            raise ValueError(f"line {e.line}: 'not' is not supported (write the negated comparison instead)")
+        raise ValueError(f"line {op.line}: unknown formula operator {str(op)!r}")
+
+    # --- file
+    def parse(self, text: str, source: Optional[str]) -> Property:
+        commands = _parse_sexprs(text)
+        formulas: List[_List] = []
+        for cmd in commands:
+            if isinstance(cmd, _Atom) or not cmd or not isinstance(cmd[0], _Atom):
+                raise ValueError(f"line {cmd.line}: expected a command such as (declare-const X_0 Real)")
+            name = cmd[0]
+            if name == "declare-const":
+                if len(cmd) != 3 or not all(isinstance(a, _Atom) for a in cmd[1:]):
+                    raise ValueError(f"line {cmd.line}: expected (declare-const NAME Real)")
+                m = _VAR.match(cmd[1])
+                if not m:
+                    raise ValueError(f"line {cmd.line}: variable names must be X_i (inputs) or Y_j (outputs), "
+                                     f"got {str(cmd[1])!r}")
+                if cmd[2] != "Real":
+                    raise ValueError(f"line {cmd.line}: variable {cmd[1]} must have sort Real, got {str(cmd[2])!r}")
+                key = (m.group(1), int(m.group(2)))
+                if key in self.declared:
+                    raise ValueError(f"line {cmd.line}: {cmd[1]} is declared twice (first on line "
+                                     f"{self.declared[key]})")
+                self.declared[key] = cmd.line
+            elif name == "assert":
+                if len(cmd) != 2:
+                    raise ValueError(f"line {cmd.line}: assert takes exactly one formula")
+                formulas.append(cmd)
+            elif name in _IGNORED_COMMANDS:
+                continue
+            else:
+                raise ValueError(f"line {cmd.line}: unknown command {str(name)!r}")
+        n_in = self._count("X")
+        n_out = self._count("Y")
+        # DNF of the conjunction of all assertions
+        conjs: List[List[_Comparison]] = [[]]
+        for cmd in formulas:
+            d = self.dnf(cmd[1])
+            if len(d) == 1:
+                for c in conjs:
+                    c.extend(d[0])
+            else:
+                if len(conjs) * len(d) > MAX_DNF_TERMS:
+                    raise ValueError(f"line {cmd.line}: the disjunctive normal form has more than "
+                                     f"{MAX_DNF_TERMS} terms")
+                conjs = [c + q for c in conjs for q in d]
+        if not formulas:
+            raise ValueError("the file has no assert: it constrains neither the inputs nor the outputs")
+        cases: List[Case] = []
+        index: Dict[bytes, int] = {}
+        for conj in conjs:
+            built = self._case(conj, n_in, n_out, formulas[0].line)
+            if built is None:
+                continue
+            lo, hi, term = built
+            key = lo.tobytes() + hi.tobytes()
+            if key not in index:
+                index[key] = len(cases)
+                cases.append(Case(lo, hi, []))
+            cases[index[key]].terms.append(term)
+        return Property(cases=cases, n_inputs=n_in, n_outputs=n_out, source=source)
+
+    def _count(self, kind: str) -> int:
+        idx = sorted(i for k, i in self.declared if k == kind)
+        if not idx:
+            what = "inputs X_0, X_1, ..." if kind == "X" else "outputs Y_0, Y_1, ..."
+            raise ValueError(f"no {what} are declared")
+        if idx != list(range(len(idx))):
+            missing = sorted(set(range(idx[-1] + 1)) - set(idx))
+            raise ValueError(f"{kind}_{missing[0]} is not declared but {kind}_{idx[-1]} is "
+                             f"(indices must run from 0 without gaps)")
+        return len(idx)
+
+    @staticmethod
+    def _case(conj: Sequence[_Comparison], n_in: int, n_out: int, first_line: int):
+        """(lo, hi, (C, d)) of one conjunction, or None when it is unsatisfiable by its constants or box."""
+        lo = np.full(n_in, -np.inf)
+        hi = np.full(n_in, np.inf)
+        rows, rhs = [], []
+        lines = [c.line for c in conj] or [first_line]
+        for comp in conj:
+            if not comp.coefs:  # constant comparison: const <= 0 or const == 0
+                if (comp.const != 0.0) if comp.equal else (comp.const > 0.0):
+                    return None
+                continue
+            kind = next(iter(comp.coefs))[0]
+            if kind == "X":
+                if len(comp.coefs) != 1:
+                    raise ValueError(f"line {comp.line}: input constraints must bound a single input (a box); "
+                                     f"got a constraint on {len(comp.coefs)} inputs")
+                (_, i), a = next(iter(comp.coefs.items()))
+                bound = -comp.const / a + 0.0  # + 0.0 turns -0.0 into 0.0
+                if comp.equal or a > 0:
+                    hi[i] = min(hi[i], bound)
+                if comp.equal or a < 0:
+                    lo[i] = max(lo[i], bound)
+            else:
+                row = np.zeros(n_out)
+                for (_, j), a in comp.coefs.items():
+                    row[j] = a
+                rows.append(row)
+                rhs.append(-comp.const + 0.0)
+                if comp.equal:
+                    rows.append(-row)
+                    rhs.append(comp.const + 0.0)
+        for i in range(n_in):
+            if not np.isfinite(lo[i]) or not np.isfinite(hi[i]):
+                side = "lower" if not np.isfinite(lo[i]) else "upper"
+                raise ValueError(f"line {min(lines)}: input X_{i} has no {side} bound in the disjunct starting "
+                                 f"here (every input needs finite bounds)")
+        if np.any(lo > hi):
+            return None
+        C = np.array(rows, dtype=np.float64).reshape(len(rows), n_out)
+        d = np.array(rhs, dtype=np.float64)
+        return lo, hi, (C, d)
+
+
+# ---------------------------------------------------------------------------------------------------- public API
+def loads(text: str, source: Optional[str] = None) -> Property:
+    """Parse the text of a VNN-LIB 1.0 property.
+
+    Parameters
+    ----------
+    text : str
+        The file contents.
+    source : str, optional
+        Where the text came from (kept in :attr:`Property.source` and used in error messages).
+
+    Returns
+    -------
+    Property
+
+    Raises
+    ------
+    TypeError
+        ``text`` is not a string.
+    ValueError
+        Malformed or unsupported content; the message starts with ``line N:`` where a line is to blame.
+
+    Examples
+    --------
+    >>> p = loads("(declare-const X_0 Real)(declare-const Y_0 Real)(declare-const Y_1 Real)"
+    ...           "(assert (<= X_0 1))(assert (>= X_0 -1))(assert (<= Y_0 Y_1))")
+    >>> p.cases[0].box_lo, p.cases[0].terms[0][0]
+    (array([-1.]), array([[ 1., -1.]]))
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    try:
+        return _Parser().parse(text, source)
+    except ValueError as exc:
+        if source is None:
+            raise
+        raise ValueError(f"{source}: {exc}") from None
+
+
+def load(path: Union[str, "os.PathLike[str]"]) -> Property:
+    """Read a VNN-LIB 1.0 property file (``.vnnlib``, or gzip-compressed ``.vnnlib.gz``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    Property
+        ``cases``: a list of :class:`Case` (input box ``box_lo``/``box_hi`` of shape (n_inputs,) and output terms
+        ``(C, d)`` meaning ``C y <= d``); the property is violated iff some input in some case's box has an output
+        satisfying some of the case's terms. Also ``n_inputs`` and ``n_outputs``.
+
+    Raises
+    ------
+    OSError
+        The file cannot be read.
+    ValueError
+        Malformed or unsupported content (the message names the file and the line), or a file that is not UTF-8.
+
+    Notes
+    -----
+    See the module docstring for the accepted syntax. Example (ACAS Xu property 2 of VNN-COMP 2021): one case, the
+    box ``[0.6, 0.679857769] x [-0.5, 0.5] x ...``, one term with the four rows of ``Y_j - Y_0 <= 0``,
+    ``j = 1..4``.
+    """
+    path = os.fspath(path)
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        raw = fh.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a UTF-8 text file ({exc})") from None
+    return loads(text, source=str(path))
