@@ -13,6 +13,7 @@
 #include "relutope/enumerate.hpp"
 #include "relutope/lp.hpp"
 #include "relutope/network.hpp"
+#include "relutope/verify.hpp"
 
 namespace py = pybind11;
 using namespace relutope;
@@ -92,52 +93,69 @@ py::tuple region_halfspaces(const Network& net, const i8array& pattern) {
   return py::make_tuple(to_numpy(std::move(G), {rows, net.in_dim()}), to_numpy(std::move(h), {rows}));
 }
 
-py::dict enumerate_py(const Network& net, const darray& x0, const darray& Q, const darray& Adom, const darray& bdom,
-                      const darray& u0, double tol, double radius_cap, int64_t max_regions, double time_limit,
-                      int64_t checkpoint_every, py::object callback) {
-  const int d = net.in_dim();
-  check_shape(x0, "x0", {d});
-  check_shape(Q, "Q", {d, -1});
-  const int k = static_cast<int>(Q.shape(1));
-  check_shape(Adom, "A_domain", {-1, k});
-  check_shape(bdom, "b_domain", {Adom.shape(0)});
-  check_shape(u0, "u0", {k});
-  check_finite(x0, "x0");
-  check_finite(Q, "Q");
-  check_finite(Adom, "A_domain");
-  check_finite(bdom, "b_domain");
+// The arguments every enumeration takes, checked once.
+struct EnumArgs {
+  const Network& net;
+  darray x0, Q, Adom, bdom, u0;
   EnumOptions opt;
-  opt.tol = tol;
-  opt.radius_cap = radius_cap;
-  opt.max_regions = max_regions;
-  opt.time_limit = time_limit;
-  opt.checkpoint_every = checkpoint_every;
-  // Every few thousand regions: take the GIL, let Python handle signals (Ctrl-C) and report progress.
-  std::unique_ptr<py::error_already_set> pending;
-  Checkpoint cp = [&](int64_t regions) -> bool {
-    py::gil_scoped_acquire acquire;
-    if (PyErr_CheckSignals() != 0) {
-      PyErr_Clear();
-      return false;
-    }
-    if (!callback.is_none()) {
-      try {
-        py::object r = callback(regions);
-        if (!r.is_none() && !r.cast<bool>()) return false;
-      } catch (py::error_already_set& e) {
-        pending = std::make_unique<py::error_already_set>(std::move(e));
+  py::object callback;
+  int k = 0;
+
+  EnumArgs(const Network& n, darray x0_, darray Q_, darray A_, darray b_, darray u0_, double tol, double radius_cap,
+           int64_t max_regions, double time_limit, int64_t checkpoint_every, py::object cb)
+      : net(n), x0(std::move(x0_)), Q(std::move(Q_)), Adom(std::move(A_)), bdom(std::move(b_)), u0(std::move(u0_)),
+        callback(std::move(cb)) {
+    const int d = net.in_dim();
+    check_shape(x0, "x0", {d});
+    check_shape(Q, "Q", {d, -1});
+    k = static_cast<int>(Q.shape(1));
+    check_shape(Adom, "A_domain", {-1, k});
+    check_shape(bdom, "b_domain", {Adom.shape(0)});
+    check_shape(u0, "u0", {k});
+    check_finite(x0, "x0");
+    check_finite(Q, "Q");
+    check_finite(Adom, "A_domain");
+    check_finite(bdom, "b_domain");
+    opt.tol = tol;
+    opt.radius_cap = radius_cap;
+    opt.max_regions = max_regions;
+    opt.time_limit = time_limit;
+    opt.checkpoint_every = checkpoint_every;
+  }
+
+  // Run with the GIL released; every few thousand regions take it back to let Python handle signals (Ctrl-C)
+  // and report progress.
+  EnumResult run(RegionVisitor* visitor = nullptr) {
+    std::unique_ptr<py::error_already_set> pending;
+    Checkpoint cp = [&](int64_t regions) -> bool {
+      py::gil_scoped_acquire acquire;
+      if (PyErr_CheckSignals() != 0) {
+        PyErr_Clear();
         return false;
       }
+      if (!callback.is_none()) {
+        try {
+          py::object r = callback(regions);
+          if (!r.is_none() && !r.cast<bool>()) return false;
+        } catch (py::error_already_set& e) {
+          pending = std::make_unique<py::error_already_set>(std::move(e));
+          return false;
+        }
+      }
+      return true;
+    };
+    EnumResult res;
+    {
+      py::gil_scoped_release release;
+      res = enumerate_regions(net, x0.data(), Q.data(), k, Adom.data(), bdom.data(),
+                              static_cast<int>(Adom.shape(0)), u0.data(), opt, cp, visitor);
     }
-    return true;
-  };
-  EnumResult res;
-  {
-    py::gil_scoped_release release;
-    res = enumerate_regions(net, x0.data(), Q.data(), k, Adom.data(), bdom.data(), static_cast<int>(Adom.shape(0)),
-                            u0.data(), opt, cp);
+    if (pending) throw std::move(*pending);
+    return res;
   }
-  if (pending) throw std::move(*pending);
+};
+
+py::dict result_dict(EnumResult& res, int k) {
   const py::ssize_t R = res.regions();
   py::dict out;
   out["patterns"] = to_numpy(std::move(res.patterns), {R, static_cast<py::ssize_t>(res.n_units)});
@@ -147,9 +165,74 @@ py::dict enumerate_py(const Network& net, const darray& x0, const darray& Q, con
   out["layer_counts"] = to_numpy(std::move(res.layer_counts), {L});
   out["lps"] = res.lps;
   out["lp_iterations"] = res.lp_iterations;
+  out["leaves"] = res.leaves;
+  out["pruned"] = res.pruned;
   out["status"] = std::string(enum_status_name(res.status));
   out["message"] = res.message;
   out["seconds"] = res.seconds;
+  return out;
+}
+
+#define ENUM_ARGS_DECL                                                                                          \
+  const Network &net, darray x0, darray Q, darray Adom, darray bdom, darray u0, double tol, double radius_cap, \
+      int64_t max_regions, double time_limit, int64_t checkpoint_every, py::object callback
+#define ENUM_ARGS_PASS net, x0, Q, Adom, bdom, u0, tol, radius_cap, max_regions, time_limit, checkpoint_every, callback
+#define ENUM_ARGS_PY                                                                                        \
+  py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("A_domain"), py::arg("b_domain"), py::arg("u0"),   \
+      py::arg("tol"), py::arg("radius_cap"), py::arg("max_regions"), py::arg("time_limit"),               \
+      py::arg("checkpoint_every"), py::arg("callback")
+
+py::dict enumerate_py(ENUM_ARGS_DECL) {
+  EnumArgs args(ENUM_ARGS_PASS);
+  EnumResult res = args.run();
+  return result_dict(res, args.k);
+}
+
+py::dict output_bounds_py(ENUM_ARGS_DECL, const darray& C, const darray& d, bool prune, bool store) {
+  EnumArgs args(ENUM_ARGS_PASS);
+  check_shape(C, "C", {-1, net.out_dim()});
+  check_shape(d, "d", {C.shape(0)});
+  check_finite(C, "C");
+  check_finite(d, "d");
+  args.opt.store_regions = store;
+  const int q = static_cast<int>(C.shape(0));
+  OutputBoundsVisitor vis(q, net.out_dim(), C.data(), d.data(), args.k, prune);
+  EnumResult res = args.run(&vis);
+  if (vis.failed) res.status = EnumStatus::Numerical;
+  py::dict out = result_dict(res, args.k);
+  out["max"] = to_numpy(std::move(vis.max_value), {q});
+  out["min"] = to_numpy(std::move(vis.min_value), {q});
+  out["argmax"] = to_numpy(std::move(vis.argmax), {q, args.k});
+  out["argmin"] = to_numpy(std::move(vis.argmin), {q, args.k});
+  return out;
+}
+
+py::dict verify_py(ENUM_ARGS_DECL, const py::list& terms, bool prune, bool stop_at_first, bool store) {
+  EnumArgs args(ENUM_ARGS_PASS);
+  std::vector<PropertyVisitor::Term> ts;
+  for (size_t i = 0; i < terms.size(); ++i) {
+    auto t = terms[i].cast<py::tuple>();
+    if (t.size() != 2) throw std::invalid_argument("terms: each term is a pair (C, d)");
+    darray C = t[0].cast<darray>(), d = t[1].cast<darray>();
+    check_shape(C, "C", {-1, net.out_dim()});
+    check_shape(d, "d", {C.shape(0)});
+    check_finite(C, "C");
+    check_finite(d, "d");
+    PropertyVisitor::Term term;
+    term.rows = static_cast<int>(C.shape(0));
+    term.C.assign(C.data(), C.data() + C.size());
+    term.d.assign(d.data(), d.data() + d.size());
+    ts.push_back(std::move(term));
+  }
+  args.opt.store_regions = store;
+  PropertyVisitor vis(std::move(ts), net.out_dim(), args.k, prune, stop_at_first);
+  EnumResult res = args.run(&vis);
+  if (vis.failed) res.status = EnumStatus::Numerical;
+  py::dict out = result_dict(res, args.k);
+  out["violated"] = vis.violated;
+  out["term"] = vis.term;
+  out["margin"] = vis.margin;
+  out["counterexample"] = to_numpy(std::move(vis.counterexample), {static_cast<py::ssize_t>(vis.violated ? args.k : 0)});
   return out;
 }
 
@@ -188,8 +271,10 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("local_affine_maps", &local_affine_maps, py::arg("net"), py::arg("patterns"));
   m.def("region_halfspaces", &region_halfspaces, py::arg("net"), py::arg("pattern"));
-  m.def("enumerate_regions", &enumerate_py, py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("A_domain"),
-        py::arg("b_domain"), py::arg("u0"), py::arg("tol"), py::arg("radius_cap"), py::arg("max_regions"),
-        py::arg("time_limit"), py::arg("checkpoint_every"), py::arg("callback"));
+  m.def("enumerate_regions", &enumerate_py, ENUM_ARGS_PY);
+  m.def("output_bounds", &output_bounds_py, ENUM_ARGS_PY, py::arg("C"), py::arg("d"), py::arg("prune"),
+        py::arg("store_regions"));
+  m.def("verify", &verify_py, ENUM_ARGS_PY, py::arg("terms"), py::arg("prune"), py::arg("stop_at_first"),
+        py::arg("store_regions"));
   m.def("solve_lp", &solve_lp_py, py::arg("c"), py::arg("G"), py::arg("h"), py::arg("lb"), py::arg("ub"));
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "relutope/lp.hpp"
@@ -16,8 +17,73 @@ const char* enum_status_name(EnumStatus s) {
     case EnumStatus::TimeLimit: return "time_limit";
     case EnumStatus::Interrupted: return "interrupted";
     case EnumStatus::Numerical: return "numerical";
+    case EnumStatus::Stopped: return "stopped";
   }
   return "unknown";
+}
+
+void CellView::output_map(std::vector<double>& out) const {
+  const Layer& last = net->layers().back();
+  const int off = net->unit_offset(static_cast<int>(net->layers().size()) - 1);
+  out.assign(static_cast<size_t>(last.n_units) * (k + 1), 0.0);
+  for (int i = 0; i < last.n_units; ++i) {
+    const int p = last.piece_start[i] + pattern[off + i];
+    std::copy(pieces + static_cast<size_t>(p) * (k + 1), pieces + static_cast<size_t>(p + 1) * (k + 1),
+              out.begin() + static_cast<size_t>(i) * (k + 1));
+  }
+}
+
+LPStatus CellView::maximize(const double* g, double& value, double* argmax, LPBasis& scratch) const {
+  const int n = k + 1;
+  const int m0 = rows->m();
+  std::vector<double> row(n, 0.0), c(n, 0.0);
+  row[k] = -1.0;  // r >= 0: the point lies in the cell itself
+  rows->push(row.data(), 0.0);
+  std::copy(g, g + k, c.begin());
+  scratch.assign(*basis);
+  const LPStatus st = simplex->primal(*rows, c.data(), scratch, *counters);
+  rows->truncate(m0);
+  if (st == LPStatus::Optimal) {
+    value = 0.0;
+    for (int j = 0; j < k; ++j) {
+      value += g[j] * scratch.y[j];
+      argmax[j] = scratch.y[j];
+    }
+  }
+  return st;
+}
+
+LPStatus CellView::chebyshev_with(const double* G, const double* h, int nrows, double& radius, double* centre,
+                                  LPBasis& scratch) const {
+  const int n = k + 1;
+  const int m0 = rows->m();
+  std::vector<double> row(n), c(n, 0.0);
+  c[k] = 1.0;
+  for (int i = 0; i < nrows; ++i) {
+    const double* g = G + static_cast<size_t>(i) * k;
+    double nrm = 0.0;
+    for (int j = 0; j < k; ++j) nrm += g[j] * g[j];
+    nrm = std::sqrt(nrm);
+    if (nrm < 1e-14) {
+      if (h[i] < -1e-12) {
+        rows->truncate(m0);
+        radius = -std::numeric_limits<double>::infinity();
+        return LPStatus::Optimal;
+      }
+      continue;
+    }
+    for (int j = 0; j < k; ++j) row[j] = g[j] / nrm;
+    row[k] = 1.0;
+    rows->push(row.data(), h[i] / nrm);
+  }
+  scratch.assign(*basis);
+  const LPStatus st = simplex->solve(*rows, c.data(), scratch, *counters);
+  rows->truncate(m0);
+  if (st == LPStatus::Optimal) {
+    radius = scratch.y[k];
+    std::copy(scratch.y.begin(), scratch.y.begin() + k, centre);
+  }
+  return st;
 }
 
 namespace {
@@ -27,8 +93,8 @@ using Clock = std::chrono::steady_clock;
 class Enumerator {
  public:
   Enumerator(const Network& net, const double* x0, const double* Q, int k, const EnumOptions& opt,
-             const Checkpoint& checkpoint)
-      : net_(net), k_(k), n_(k + 1), opt_(opt), checkpoint_(checkpoint), rows_(k + 1) {
+             const Checkpoint& checkpoint, RegionVisitor* visitor)
+      : net_(net), k_(k), n_(k + 1), opt_(opt), checkpoint_(checkpoint), visitor_(visitor), rows_(k + 1) {
     const auto& layers = net.layers();
     const int L = static_cast<int>(layers.size());
     F_.resize(L);
@@ -101,6 +167,7 @@ class Enumerator {
   const int k_, n_;
   EnumOptions opt_;
   const Checkpoint& checkpoint_;
+  RegionVisitor* visitor_;
   RowStack rows_;
   DualSimplex simplex_;
   LPCounters counters_;
@@ -207,7 +274,25 @@ class Enumerator {
     return Decision::Stable;
   }
 
+  CellView view(int layer, const double* pieces, int D) {
+    CellView v;
+    v.k = k_;
+    v.layer = layer;
+    v.net = &net_;
+    v.pattern = pattern_.data();
+    v.pieces = pieces;
+    v.basis = &frames_[D];
+    v.rows = &rows_;
+    v.simplex = &simplex_;
+    v.counters = &counters_;
+    return v;
+  }
+
   void start_layer(int l, int D) {
+    if (visitor_ && visitor_->prune(view(l, F_[l].data(), D))) {
+      ++res_.pruned;
+      return;
+    }
     const Layer& L = net_.layers()[l];
     const int off = net_.unit_offset(l);
     const int m0 = rows_.m();
@@ -389,15 +474,22 @@ class Enumerator {
   }
 
   void emit(int D) {
-    const int64_t R = res_.regions();
+    const int64_t R = res_.leaves;
     if (opt_.max_regions >= 0 && R >= opt_.max_regions) {
       halt(EnumStatus::MaxRegions);
       return;
     }
-    res_.patterns.insert(res_.patterns.end(), pattern_.begin(), pattern_.end());
-    const LPBasis& cell = frames_[D];
-    res_.centers.insert(res_.centers.end(), cell.y.begin(), cell.y.begin() + k_);
-    res_.radii.push_back(cell.y[k_]);
+    ++res_.leaves;
+    if (opt_.store_regions) {
+      res_.patterns.insert(res_.patterns.end(), pattern_.begin(), pattern_.end());
+      const LPBasis& cell = frames_[D];
+      res_.centers.insert(res_.centers.end(), cell.y.begin(), cell.y.begin() + k_);
+      res_.radii.push_back(cell.y[k_]);
+    }
+    if (visitor_ && !visitor_->leaf(view(static_cast<int>(F_.size()), F_.back().data(), D))) {
+      halt(EnumStatus::Stopped);
+      return;
+    }
     if (opt_.checkpoint_every > 0 && (R + 1) % opt_.checkpoint_every == 0) {
       if (checkpoint_ && !checkpoint_(R + 1)) halt(EnumStatus::Interrupted);
       if (opt_.time_limit >= 0 && elapsed() > opt_.time_limit) halt(EnumStatus::TimeLimit);
@@ -409,11 +501,11 @@ class Enumerator {
 
 EnumResult enumerate_regions(const Network& net, const double* x0, const double* Q, int k, const double* Adom,
                              const double* bdom, int mdom, const double* u0, const EnumOptions& opt,
-                             const Checkpoint& checkpoint) {
+                             const Checkpoint& checkpoint, RegionVisitor* visitor) {
   if (k < 1) throw std::invalid_argument("domain: needs at least one free coordinate");
   if (!(opt.tol > 0) || !std::isfinite(opt.tol)) throw std::invalid_argument("tol: must be positive and finite");
   if (!(opt.radius_cap > opt.tol)) throw std::invalid_argument("radius_cap: must exceed tol");
-  Enumerator e(net, x0, Q, k, opt, checkpoint);
+  Enumerator e(net, x0, Q, k, opt, checkpoint, visitor);
   return e.run(Adom, bdom, mdom, u0);
 }
 

@@ -182,19 +182,105 @@ LPStatus DualSimplex::solve(const RowStack& rows, const double* c, LPBasis& B, L
       B.lambda[i] = (B.active[i] < 0) ? 0.0 : std::max(li, 0.0);
     }
     B.lambda[p] = theta;
-    // Sherman-Morrison for replacing row p of B by g_q: B'^{-1} = B^{-1} - B^{-1} e_p (alpha - e_p)^T / alpha_p.
-    const double ap = alpha[p];
-    for (int i = 0; i < n; ++i) col[i] = B.binv[static_cast<size_t>(i) * n + p];
-    alpha[p] -= 1.0;
+    exchange(rows, B, p, q, alpha, col);
+  }
+  return LPStatus::IterationLimit;
+}
+
+void DualSimplex::exchange(const RowStack& rows, LPBasis& B, int p, int q, std::vector<double>& alpha,
+                           std::vector<double>& col) const {
+  const int n = B.n;
+  // Sherman-Morrison for replacing row p of B by g_q: B'^{-1} = B^{-1} - B^{-1} e_p (alpha - e_p)^T / alpha_p.
+  const double ap = alpha[p];
+  for (int i = 0; i < n; ++i) col[i] = B.binv[static_cast<size_t>(i) * n + p];
+  alpha[p] -= 1.0;
+  for (int i = 0; i < n; ++i) {
+    const double f = col[i] / ap;
+    if (f == 0.0) continue;
+    double* bi = &B.binv[static_cast<size_t>(i) * n];
+    for (int j = 0; j < n; ++j) bi[j] -= f * alpha[j];
+  }
+  B.active[p] = q;
+  B.rhs[p] = rows.rhs(q);
+  ++B.updates;
+}
+
+LPStatus DualSimplex::primal(const RowStack& rows, const double* c, LPBasis& B, LPCounters& counters,
+                             int max_iter) const {
+  const int n = B.n;
+  const int m = rows.m();
+  if (max_iter <= 0) max_iter = 50 * (m + n) + 100;
+  ++counters.solves;
+  std::vector<double> lam(n), d(n), alpha(n), col(n);
+  int degenerate = 0;
+  bool bland = false;
+  const double dual_tol = 1e-11;
+  for (int it = 0; it < max_iter; ++it) {
+    if (B.updates >= refactor_every && !refactor(rows, c, B)) return LPStatus::Numerical;
     for (int i = 0; i < n; ++i) {
-      const double f = col[i] / ap;
-      if (f == 0.0) continue;
-      double* bi = &B.binv[static_cast<size_t>(i) * n];
-      for (int j = 0; j < n; ++j) bi[j] -= f * alpha[j];
+      const double* bi = &B.binv[static_cast<size_t>(i) * n];
+      double s = 0.0;
+      for (int j = 0; j < n; ++j) s += bi[j] * B.rhs[j];
+      B.y[i] = s;
     }
-    B.active[p] = q;
-    B.rhs[p] = rows.rhs(q);
-    ++B.updates;
+    for (int i = 0; i < n; ++i) {
+      double s = 0.0;
+      for (int j = 0; j < n; ++j) s += B.binv[static_cast<size_t>(j) * n + i] * c[j];
+      lam[i] = s;
+    }
+    // Leaving constraint: a row with a negative multiplier, or a pin with a non-zero one.
+    int p = -1;
+    double best = 0.0;
+    for (int i = 0; i < n; ++i) {
+      const double score = B.active[i] < 0 ? std::fabs(lam[i]) : -lam[i];
+      if (score <= dual_tol) continue;
+      if (p < 0 || (bland ? B.active[i] < B.active[p] : score > best)) {
+        p = i;
+        best = score;
+      }
+    }
+    if (p < 0) {
+      for (int i = 0; i < n; ++i) B.lambda[i] = B.active[i] < 0 ? 0.0 : std::max(lam[i], 0.0);
+      return LPStatus::Optimal;
+    }
+    ++counters.iterations;
+    const double sigma = B.active[p] < 0 ? (lam[p] > 0 ? 1.0 : -1.0) : -1.0;
+    for (int i = 0; i < n; ++i) d[i] = sigma * B.binv[static_cast<size_t>(i) * n + p];
+    // Ratio test over the inactive rows that the edge runs into.
+    int q = -1;
+    double step = std::numeric_limits<double>::infinity(), q_gd = 0.0;
+    for (int i = 0; i < m; ++i) {
+      const double* g = rows.row(i);
+      double gd = 0.0, gy = 0.0;
+      for (int j = 0; j < n; ++j) {
+        gd += g[j] * d[j];
+        gy += g[j] * B.y[j];
+      }
+      if (gd <= pivot_tol) continue;
+      bool is_active = false;
+      for (int a : B.active)
+        if (a == i) { is_active = true; break; }
+      if (is_active) continue;
+      const double t = std::max(rows.rhs(i) - gy, 0.0) / gd;
+      if (t < step - 1e-14 || (t <= step + 1e-14 && (bland ? i < q : gd > q_gd))) {
+        step = t;
+        q = i;
+        q_gd = gd;
+      }
+    }
+    if (q < 0) return LPStatus::Unbounded;
+    if (step <= 1e-14) {
+      if (++degenerate > 2 * n + 20) bland = true;
+    } else {
+      degenerate = 0;
+    }
+    const double* gq = rows.row(q);
+    for (int i = 0; i < n; ++i) {
+      double s = 0.0;
+      for (int j = 0; j < n; ++j) s += B.binv[static_cast<size_t>(j) * n + i] * gq[j];
+      alpha[i] = s;
+    }
+    exchange(rows, B, p, q, alpha, col);
   }
   return LPStatus::IterationLimit;
 }

@@ -39,6 +39,55 @@ def _check_positive(value, name: str, integer: bool = False):
     return value
 
 
+def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_limit, progress,
+                 radius_cap: float = 1.0, extra: tuple = ()):
+    """Validate the common arguments, run a core enumeration ``fn`` (GIL released, with progress and Ctrl-C
+    handling) and return its result dict (with the ``tol`` used) and the domain's engine form."""
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
+    if not isinstance(domain, Domain):
+        raise TypeError(f"domain must be a relutope Domain (Box, Polytope, WholeSpace, Slice), "
+                        f"got {type(domain).__name__}")
+    if domain.dim != net.in_dim:
+        raise ValueError(f"domain has dimension {domain.dim} but the network takes {net.in_dim} inputs")
+    tol = default_tol(domain) if tol is None else float(_check_positive(tol, "tol"))
+    _check_positive(max_regions, "max_regions", integer=True)
+    _check_positive(time_limit, "time_limit")
+    _check_positive(radius_cap, "radius_cap")
+    if domain.bounded:
+        radius_cap = 2.0 * domain._default_scale() + 10.0 * tol
+    if radius_cap <= tol:
+        raise ValueError(f"radius_cap ({radius_cap}) must exceed tol ({tol})")
+
+    form = domain._engine_form()
+    u0 = form.R @ domain._center()
+    bar = None
+    callback = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(desc="regions", unit=" regions", total=max_regions)
+
+        def callback(regions: int) -> bool:
+            bar.update(regions - bar.n)
+            return True
+
+    checkpoint_every = 4096 if progress else 16384
+    try:
+        out = fn(net._core(), form.x0, form.Q, form.A, form.b, u0, tol, float(radius_cap),
+                 -1 if max_regions is None else int(max_regions), -1.0 if time_limit is None else float(time_limit),
+                 checkpoint_every, callback, *extra)
+        if bar is not None:
+            bar.update(int(out["leaves"]) - bar.n)
+    finally:
+        if bar is not None:
+            bar.close()
+    if out["status"] == "numerical":
+        raise NumericalError(f"the LP solver broke down: {out['message']} (after {out['leaves']} regions)")
+    out["tol"] = tol
+    return out, form
+
+
 def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = None,
                       max_regions: Optional[int] = None, time_limit: Optional[float] = None,
                       progress: bool = False, radius_cap: float = 1.0) -> Partition:
@@ -102,48 +151,9 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     """
     from . import _core
 
-    if not isinstance(net, Network):
-        raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
-    if not isinstance(domain, Domain):
-        raise TypeError(f"domain must be a relutope Domain (Box, Polytope, WholeSpace, Slice), "
-                        f"got {type(domain).__name__}")
-    if domain.dim != net.in_dim:
-        raise ValueError(f"domain has dimension {domain.dim} but the network takes {net.in_dim} inputs")
-    tol = default_tol(domain) if tol is None else float(_check_positive(tol, "tol"))
-    _check_positive(max_regions, "max_regions", integer=True)
-    _check_positive(time_limit, "time_limit")
-    _check_positive(radius_cap, "radius_cap")
-    if domain.bounded:
-        radius_cap = 2.0 * domain._default_scale() + 10.0 * tol
-    if radius_cap <= tol:
-        raise ValueError(f"radius_cap ({radius_cap}) must exceed tol ({tol})")
-
-    form = domain._engine_form()
-    u0 = form.R @ domain._center()
-    bar = None
-    callback = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(desc="regions", unit=" regions", total=max_regions)
-
-        def callback(regions: int) -> bool:
-            bar.update(regions - bar.n)
-            return True
-
-    checkpoint_every = 4096 if progress else 16384
-    try:
-        out = _core.enumerate_regions(
-            net._core(), form.x0, form.Q, form.A, form.b, u0, tol, float(radius_cap),
-            -1 if max_regions is None else int(max_regions), -1.0 if time_limit is None else float(time_limit),
-            checkpoint_every, callback)
-    finally:
-        if bar is not None:
-            bar.close()
-    if out["status"] == "numerical":
-        raise NumericalError(f"enumeration failed: {out['message']} after {len(out['radii'])} regions")
-    if bar is not None:
-        bar.update(len(out["radii"]) - bar.n)
+    out, _ = _engine_call(_core.enumerate_regions, net, domain, tol=tol, max_regions=max_regions,
+                          time_limit=time_limit, progress=progress, radius_cap=radius_cap)
+    tol = out["tol"]
     return Partition(net, domain, out["patterns"], out["centers"], out["radii"], out["layer_counts"],
                      status=out["status"], tol=tol, lps=int(out["lps"]), lp_iterations=int(out["lp_iterations"]),
                      seconds=float(out["seconds"]))

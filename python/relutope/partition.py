@@ -10,7 +10,7 @@ from .network import Network, _as_float_array
 
 __all__ = ["Partition", "Region"]
 
-STATUSES = ("complete", "max_regions", "time_limit", "interrupted")
+STATUSES = ("complete", "max_regions", "time_limit", "interrupted", "stopped")
 
 
 class Region:

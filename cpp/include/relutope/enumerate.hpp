@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "relutope/lp.hpp"
 #include "relutope/network.hpp"
 
 namespace relutope {
@@ -27,9 +28,13 @@ struct EnumOptions {
   int64_t max_regions = -1;  // < 0: no limit
   double time_limit = -1.0;  // seconds; < 0: no limit
   int64_t checkpoint_every = 4096;
+  bool store_regions = true;  // keep patterns, centres and radii of the regions (a visitor may not need them)
 };
 
-enum class EnumStatus : int { Complete = 0, MaxRegions = 1, TimeLimit = 2, Interrupted = 3, Numerical = 4 };
+// Stopped: a RegionVisitor ended the run (e.g. it found a counterexample).
+enum class EnumStatus : int {
+  Complete = 0, MaxRegions = 1, TimeLimit = 2, Interrupted = 3, Numerical = 4, Stopped = 5
+};
 const char* enum_status_name(EnumStatus s);
 
 struct EnumResult {
@@ -41,10 +46,43 @@ struct EnumResult {
   std::vector<int64_t> layer_counts;  // cells after layers 0..l
   int64_t lps = 0;
   int64_t lp_iterations = 0;
+  int64_t leaves = 0;   // regions found (equals regions() when store_regions)
+  int64_t pruned = 0;   // cells a visitor pruned
   EnumStatus status = EnumStatus::Complete;
   double seconds = 0.0;
   std::string message;
   int64_t regions() const { return static_cast<int64_t>(radii.size()); }
+};
+
+// What a RegionVisitor sees of a cell: enough to solve LPs over it and to read the network's affine maps on it.
+struct CellView {
+  int k = 0;
+  int layer = 0;                     // prune(): the layer about to be inserted; leaf(): the number of layers
+  const Network* net = nullptr;
+  const int8_t* pattern = nullptr;   // entries of the layers before `layer` are fixed
+  const double* pieces = nullptr;    // prune(): layer `layer`'s pieces, leaf(): the last layer's; P x (k+1) in u
+  const LPBasis* basis = nullptr;    // the cell's optimal Chebyshev basis: y = (centre, radius)
+  RowStack* rows = nullptr;          // the cell's rows (temporary rows must be truncated back)
+  const DualSimplex* simplex = nullptr;
+  LPCounters* counters = nullptr;
+
+  // The network's output on a leaf as affine functions of u: out_dim x (k+1), row-major.
+  void output_map(std::vector<double>& out) const;
+  // max g.u over the cell (g: k entries). On Optimal, value and argmax (k) are set.
+  LPStatus maximize(const double* g, double& value, double* argmax, LPBasis& scratch) const;
+  // Chebyshev ball of the cell intersected with {G u <= h} (nrows x k): radius < 0 when the set is empty.
+  LPStatus chebyshev_with(const double* G, const double* h, int nrows, double& radius, double* centre,
+                          LPBasis& scratch) const;
+};
+
+// Hooks into the enumeration, for queries answered region by region (output bounds, verification).
+class RegionVisitor {
+ public:
+  virtual ~RegionVisitor() = default;
+  // Called on every cell before a layer's units are inserted: return true to skip the cell and all its regions.
+  virtual bool prune(const CellView&) { return false; }
+  // Called on every region: return false to stop the enumeration (status Stopped).
+  virtual bool leaf(const CellView&) = 0;
 };
 
 // Called every `checkpoint_every` regions with the count so far; returning false stops the run (Interrupted).
@@ -54,6 +92,6 @@ using Checkpoint = std::function<bool(int64_t)>;
 // in_dim x k, row-major). `u0` (k) is a point near the middle of the domain used to start the first LP.
 EnumResult enumerate_regions(const Network& net, const double* x0, const double* Q, int k, const double* Adom,
                              const double* bdom, int mdom, const double* u0, const EnumOptions& opt,
-                             const Checkpoint& checkpoint);
+                             const Checkpoint& checkpoint, RegionVisitor* visitor = nullptr);
 
 }  // namespace relutope

@@ -80,12 +80,21 @@ class DualSimplex {
   LPStatus solve(const RowStack& rows, const double* c, LPBasis& basis, LPCounters& counters,
                  int max_iter = 0) const;
 
+  // Primal active-set simplex: from a basis whose vertex B^{-1} rhs satisfies every row (lambda need not be
+  // feasible for c), move along edges that improve c.y until the multipliers are dual feasible. Returns Optimal,
+  // Unbounded, IterationLimit or Numerical. Used for objectives over a region whose Chebyshev basis is known.
+  LPStatus primal(const RowStack& rows, const double* c, LPBasis& basis, LPCounters& counters,
+                  int max_iter = 0) const;
+
   // Recompute binv, y and lambda from the active set (Gaussian elimination with partial pivoting). Returns false
   // when the basis matrix is singular.
   bool refactor(const RowStack& rows, const double* c, LPBasis& basis) const;
 
  private:
   void basis_row(const RowStack& rows, int a, int n, double* out) const;
+  // Replace active constraint p by row q, given alpha = B^{-T} g_q (alpha is clobbered).
+  void exchange(const RowStack& rows, LPBasis& B, int p, int q, std::vector<double>& alpha,
+                std::vector<double>& col) const;
 };
 
 // A general LP for tests and queries outside the hot loop: maximise c.y s.t. G y <= h and lb <= y <= ub

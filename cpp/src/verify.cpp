@@ -1,0 +1,189 @@
+#include "relutope/verify.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace relutope {
+
+namespace {
+
+// Interval of a + g.u over the box [blo, bhi] (g has k entries, a = g[k]).
+inline void affine_interval(const double* g, int k, const double* blo, const double* bhi, double& lo, double& hi) {
+  lo = hi = g[k];
+  for (int j = 0; j < k; ++j) {
+    const double a = g[j] * blo[j], b = g[j] * bhi[j];
+    lo += std::min(a, b);
+    hi += std::max(a, b);
+  }
+}
+
+}  // namespace
+
+bool cell_output_intervals(const CellView& v, LPBasis& scratch, std::vector<double>& lo, std::vector<double>& hi) {
+  const int k = v.k;
+  std::vector<double> blo(k), bhi(k), g(k, 0.0), arg(k);
+  for (int j = 0; j < k; ++j) {
+    double val;
+    g[j] = 1.0;
+    if (v.maximize(g.data(), val, arg.data(), scratch) != LPStatus::Optimal) return false;
+    bhi[j] = val;
+    g[j] = -1.0;
+    if (v.maximize(g.data(), val, arg.data(), scratch) != LPStatus::Optimal) return false;
+    blo[j] = -val;
+    g[j] = 0.0;
+  }
+  const auto& layers = v.net->layers();
+  const Layer& cur = layers[v.layer];
+  // Layer v.layer's units over the box: max of the pieces' intervals.
+  std::vector<double> zlo(cur.n_units), zhi(cur.n_units);
+  for (int i = 0; i < cur.n_units; ++i) {
+    zlo[i] = zhi[i] = -std::numeric_limits<double>::infinity();
+    for (int p = cur.piece_start[i]; p < cur.piece_start[i + 1]; ++p) {
+      double a, b;
+      affine_interval(v.pieces + static_cast<size_t>(p) * (k + 1), k, blo.data(), bhi.data(), a, b);
+      zlo[i] = std::max(zlo[i], a);
+      zhi[i] = std::max(zhi[i], b);
+    }
+  }
+  for (size_t l = v.layer + 1; l < layers.size(); ++l) {
+    const Layer& L = layers[l];
+    std::vector<double> nlo(L.n_units), nhi(L.n_units);
+    for (int i = 0; i < L.n_units; ++i) {
+      nlo[i] = nhi[i] = -std::numeric_limits<double>::infinity();
+      for (int p = L.piece_start[i]; p < L.piece_start[i + 1]; ++p) {
+        const double* a = &L.A[static_cast<size_t>(p) * L.in_dim];
+        double plo = L.c[p], phi = L.c[p];
+        for (int j = 0; j < L.in_dim; ++j) {
+          const double x = a[j] * zlo[j], y = a[j] * zhi[j];
+          plo += std::min(x, y);
+          phi += std::max(x, y);
+        }
+        nlo[i] = std::max(nlo[i], plo);
+        nhi[i] = std::max(nhi[i], phi);
+      }
+    }
+    zlo.swap(nlo);
+    zhi.swap(nhi);
+  }
+  lo.swap(zlo);
+  hi.swap(zhi);
+  return true;
+}
+
+// ---------------------------------------------------------------- output bounds
+
+OutputBoundsVisitor::OutputBoundsVisitor(int q, int out_dim, const double* C, const double* d, int k, bool prune)
+    : q_(q), m_(out_dim), k_(k), C_(C, C + static_cast<size_t>(q) * out_dim), d_(d, d + q), prune_(prune) {
+  max_value.assign(q, -std::numeric_limits<double>::infinity());
+  min_value.assign(q, std::numeric_limits<double>::infinity());
+  argmax.assign(static_cast<size_t>(q) * k, 0.0);
+  argmin.assign(static_cast<size_t>(q) * k, 0.0);
+  scratch_.resize(k + 1);
+  g_.resize(k + 1);
+  point_.resize(k);
+}
+
+bool OutputBoundsVisitor::prune(const CellView& v) {
+  if (!prune_ || v.layer == 0) return false;
+  for (int i = 0; i < q_; ++i)
+    if (!std::isfinite(max_value[i])) return false;  // nothing to compare with yet
+  if (!cell_output_intervals(v, scratch_, lo_, hi_)) return false;
+  for (int i = 0; i < q_; ++i) {
+    double olo = d_[i], ohi = d_[i];
+    const double* c = &C_[static_cast<size_t>(i) * m_];
+    for (int j = 0; j < m_; ++j) {
+      const double a = c[j] * lo_[j], b = c[j] * hi_[j];
+      olo += std::min(a, b);
+      ohi += std::max(a, b);
+    }
+    if (ohi > max_value[i] || olo < min_value[i]) return false;
+  }
+  return true;
+}
+
+bool OutputBoundsVisitor::leaf(const CellView& v) {
+  v.output_map(map_);
+  for (int i = 0; i < q_; ++i) {
+    std::fill(g_.begin(), g_.end(), 0.0);
+    const double* c = &C_[static_cast<size_t>(i) * m_];
+    for (int o = 0; o < m_; ++o)
+      for (int j = 0; j <= k_; ++j) g_[j] += c[o] * map_[static_cast<size_t>(o) * (k_ + 1) + j];
+    const double off = g_[k_] + d_[i];
+    for (int sense = 0; sense < 2; ++sense) {
+      double val;
+      if (v.maximize(g_.data(), val, point_.data(), scratch_) != LPStatus::Optimal) {
+        failed = true;
+        return false;
+      }
+      if (sense == 0 && val + off > max_value[i]) {
+        max_value[i] = val + off;
+        std::copy(point_.begin(), point_.end(), argmax.begin() + static_cast<size_t>(i) * k_);
+      }
+      if (sense == 1 && off - val < min_value[i]) {
+        min_value[i] = off - val;
+        std::copy(point_.begin(), point_.end(), argmin.begin() + static_cast<size_t>(i) * k_);
+      }
+      for (int j = 0; j < k_; ++j) g_[j] = -g_[j];
+    }
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- properties
+
+PropertyVisitor::PropertyVisitor(std::vector<Term> terms, int out_dim, int k, bool prune, bool stop_at_first)
+    : terms_(std::move(terms)), m_(out_dim), k_(k), prune_(prune), stop_(stop_at_first) {
+  scratch_.resize(k + 1);
+  centre_.resize(k);
+}
+
+bool PropertyVisitor::prune(const CellView& v) {
+  if (!prune_) return false;
+  if (!cell_output_intervals(v, scratch_, lo_, hi_)) return false;
+  for (const Term& t : terms_) {
+    bool impossible = false;  // some row of the term has C y - d > 0 on the whole cell
+    for (int r = 0; r < t.rows && !impossible; ++r) {
+      double low = -t.d[r];
+      const double* c = &t.C[static_cast<size_t>(r) * m_];
+      for (int j = 0; j < m_; ++j) low += std::min(c[j] * lo_[j], c[j] * hi_[j]);
+      impossible = low > 0.0;
+    }
+    if (!impossible) return false;
+  }
+  return true;
+}
+
+bool PropertyVisitor::leaf(const CellView& v) {
+  v.output_map(map_);
+  for (size_t ti = 0; ti < terms_.size(); ++ti) {
+    const Term& t = terms_[ti];
+    G_.assign(static_cast<size_t>(t.rows) * k_, 0.0);
+    h_.assign(t.rows, 0.0);
+    for (int r = 0; r < t.rows; ++r) {
+      const double* c = &t.C[static_cast<size_t>(r) * m_];
+      double off = 0.0;
+      for (int o = 0; o < m_; ++o) {
+        const double* mo = &map_[static_cast<size_t>(o) * (k_ + 1)];
+        for (int j = 0; j < k_; ++j) G_[static_cast<size_t>(r) * k_ + j] += c[o] * mo[j];
+        off += c[o] * mo[k_];
+      }
+      h_[r] = t.d[r] - off;
+    }
+    double radius;
+    if (v.chebyshev_with(G_.data(), h_.data(), t.rows, radius, centre_.data(), scratch_) != LPStatus::Optimal) {
+      failed = true;
+      return false;
+    }
+    if (radius >= -1e-12 && (!violated || radius > margin)) {
+      violated = true;
+      term = static_cast<int>(ti);
+      margin = radius;
+      counterexample = centre_;
+      if (stop_) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace relutope

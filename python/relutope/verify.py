@@ -1,0 +1,349 @@
+"""Exact verification on the activation partition: output bounds, properties, Lipschitz constants.
+
+On each activation region the network is one affine map, so questions about the network over a domain become
+one small LP per region (Balestriero & Baraniuk, ICML 2018; the exact-verification view of Katz et al.,
+"Reluplex", CAV 2017, and of the VNN-COMP tools). The enumeration runs in the compiled core with a visitor that
+answers the question region by region; before a layer is inserted into a cell, the cell's bounding box and
+interval bound propagation (Gowal et al., 2018) may prove that no region of the cell can change the answer, and
+the cell is pruned without being enumerated.
+
+Answers are exact up to the enumeration's tolerance: regions thinner than ``tol`` (a ball of radius ``tol`` does
+not fit) are not visited.
+"""
+from __future__ import annotations
+
+import numbers
+import os
+import time
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .domains import Box, Domain
+from .enumerate import _engine_call
+from .network import Network, _as_float_array
+from .partition import Partition
+
+__all__ = ["OutputBounds", "VerificationResult", "LipschitzResult", "output_bounds", "verify", "lipschitz"]
+
+
+@dataclass
+class OutputBounds:
+    """Exact bounds of linear functions ``C y + d`` of the network's output over a domain.
+
+    Attributes
+    ----------
+    lower, upper : ndarray, shape (q,), float64
+        The minimum and maximum of every row.
+    argmin, argmax : ndarray, shape (q, n_inputs), float64
+        Inputs at which they are attained (``C net(argmax[i]) + d`` equals ``upper[i]`` up to rounding).
+    complete : bool
+        False when a limit stopped the run: the bounds then hold over the regions visited only.
+    status : str
+    regions : int
+        Regions visited (each cost two LPs per row).
+    pruned : int
+        Cells discarded because interval bounds proved they could not improve any bound.
+    seconds : float
+    """
+
+    lower: np.ndarray
+    upper: np.ndarray
+    argmin: np.ndarray
+    argmax: np.ndarray
+    complete: bool
+    status: str
+    regions: int
+    pruned: int
+    seconds: float
+
+
+@dataclass
+class VerificationResult:
+    """The verdict on a property.
+
+    Attributes
+    ----------
+    status : {"holds", "violated", "unknown"}
+        ``holds``: no input of the property's boxes has an output in its unsafe set; ``violated``: the
+        counterexample does; ``unknown``: a limit stopped the search first. The VNN-COMP words are ``unsat``
+        (holds) and ``sat`` (violated), see :attr:`vnncomp`.
+    counterexample : ndarray, shape (n_inputs,) or None
+        An input in the unsafe set, re-checked by a forward pass.
+    output : ndarray, shape (n_outputs,) or None
+        ``net(counterexample)``.
+    case, term : int or None
+        Which case (input box) and term (output polytope) of the property the counterexample satisfies.
+    regions, pruned : int
+        Regions examined and cells pruned, over all cases.
+    seconds : float
+    cases : list of dict
+        Per-case statistics.
+    """
+
+    status: str
+    counterexample: Optional[np.ndarray] = None
+    output: Optional[np.ndarray] = None
+    case: Optional[int] = None
+    term: Optional[int] = None
+    regions: int = 0
+    pruned: int = 0
+    seconds: float = 0.0
+    cases: List[dict] = field(default_factory=list)
+
+    @property
+    def vnncomp(self) -> str:
+        """The VNN-COMP result word: ``unsat`` (holds), ``sat`` (violated) or ``unknown``."""
+        return {"holds": "unsat", "violated": "sat"}.get(self.status, "unknown")
+
+
+@dataclass
+class LipschitzResult:
+    """The exact local Lipschitz constant of a network over a partition's domain.
+
+    Attributes
+    ----------
+    value : float
+        ``max_Q ||A_Q||_{p->q}`` over the activation regions.
+    region : int
+        Index of the maximising region in the partition.
+    p, q : float
+        The norms of the input and output spaces.
+    direction : ndarray, shape (n_inputs,)
+        A unit-p-norm input direction (within the domain's affine hull) attaining the norm on that region.
+    """
+
+    value: float
+    region: int
+    p: float
+    q: float
+    direction: np.ndarray
+
+
+def _linear_objectives(net: Network, C, d) -> Tuple[np.ndarray, np.ndarray]:
+    if C is None:
+        C = np.eye(net.out_dim)
+    C = _as_float_array(np.atleast_2d(C), "C", 2)
+    if C.shape[1] != net.out_dim:
+        raise ValueError(f"C must have {net.out_dim} columns (one per output), got shape {C.shape}")
+    d = np.zeros(C.shape[0]) if d is None else _as_float_array(np.atleast_1d(d), "d", 1)
+    if d.shape != (C.shape[0],):
+        raise ValueError(f"d must have shape ({C.shape[0]},), got {d.shape}")
+    return C, d
+
+
+def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool = True, tol: Optional[float] = None,
+                  max_regions: Optional[int] = None, time_limit: Optional[float] = None,
+                  progress: bool = False) -> OutputBounds:
+    """The exact minimum and maximum of every output (or of linear functions of the outputs) over a domain.
+
+    Parameters
+    ----------
+    net : Network
+    domain : Domain
+    C : array_like, shape (q, n_outputs), optional
+        Rows of linear functions ``C y + d`` to bound; default: the identity (every output).
+    d : array_like, shape (q,), optional
+        Offsets; default zero.
+    prune : bool, optional
+        Skip cells whose interval bounds cannot improve any bound (branch and bound). The result is the same.
+    tol, max_regions, time_limit, progress
+        As in :func:`relutope.enumerate_regions`.
+
+    Returns
+    -------
+    OutputBounds
+
+    Raises
+    ------
+    TypeError, ValueError
+        On bad arguments (see :func:`relutope.enumerate_regions`) or a ``C``/``d`` of the wrong shape.
+    NumericalError
+        When an LP breaks down.
+
+    Notes
+    -----
+    On region ``Q`` the output is ``A_Q x + b_Q``, so ``max C_i y`` over the region is an LP, solved from the
+    region's Chebyshev basis by a primal simplex. The maximum over the domain is the maximum over regions.
+
+    Examples
+    --------
+    >>> import numpy as np, relutope
+    >>> net = relutope.Network.from_weights([(np.array([[1.0], [-1.0]]), np.zeros(2)),
+    ...                                      (np.array([[1.0, 1.0]]), np.zeros(1))])   # |x|
+    >>> b = relutope.output_bounds(net, relutope.Box([-2.0], [1.0]))
+    >>> float(b.lower[0]), float(b.upper[0])
+    (0.0, 2.0)
+    """
+    from . import _core
+
+    C, d = _linear_objectives(net, C, d)
+    out, form = _engine_call(_core.output_bounds, net, domain, tol=tol, max_regions=max_regions,
+                             time_limit=time_limit, progress=progress, extra=(C, d, bool(prune), False))
+    to_x = lambda u: form.x0 + u @ form.Q.T  # noqa: E731
+    return OutputBounds(lower=out["min"], upper=out["max"], argmin=to_x(out["argmin"]), argmax=to_x(out["argmax"]),
+                        complete=out["status"] == "complete", status=out["status"], regions=int(out["leaves"]),
+                        pruned=int(out["pruned"]), seconds=float(out["seconds"]))
+
+
+def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool = True,
+           tol: Optional[float] = None, atol: float = 1e-6) -> VerificationResult:
+    """Decide a safety property exactly: find an input in the unsafe set, or prove there is none.
+
+    Parameters
+    ----------
+    net : Network
+    spec : relutope.vnnlib.Property, str or os.PathLike
+        The property, or the path of a VNN-LIB file (read with :func:`relutope.vnnlib.load`). It describes the
+        UNSAFE set: inputs in a case's box whose output satisfies ``C y <= d`` for one of the case's terms.
+    timeout : float, optional
+        Seconds for the whole property; past it the status is ``unknown``.
+    prune : bool, optional
+        Skip cells on which interval bounds prove every term impossible (the verdict is the same).
+    tol : float, optional
+        As in :func:`relutope.enumerate_regions`.
+    atol : float, optional
+        Tolerance of the forward-pass re-check of a counterexample (``C net(x) <= d + atol``).
+
+    Returns
+    -------
+    VerificationResult
+
+    Raises
+    ------
+    TypeError, ValueError
+        When ``spec`` is not a property or path, or its input/output sizes do not match the network.
+    NumericalError
+        When an LP breaks down.
+
+    Notes
+    -----
+    For each case, regions of the case's box are enumerated depth first. On each region the network is
+    ``A_Q x + b_Q`` and a term ``C y <= d`` is the polytope ``C A_Q x <= d - C b_Q``; one Chebyshev LP of region and
+    term decides whether they meet, and its centre is the counterexample (interior to both when they overlap in
+    a full-dimensional set). The search stops at the first counterexample.
+    """
+    from . import vnnlib
+    from . import _core
+
+    if isinstance(spec, (str, os.PathLike)):
+        spec = vnnlib.load(spec)
+    if not isinstance(spec, vnnlib.Property):
+        raise TypeError(f"spec must be a relutope.vnnlib.Property or a path, got {type(spec).__name__}")
+    if spec.n_inputs != net.in_dim or spec.n_outputs != net.out_dim:
+        raise ValueError(f"spec has {spec.n_inputs} inputs and {spec.n_outputs} outputs but the network has "
+                         f"{net.in_dim} and {net.out_dim}")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real)
+                                or not timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    start = time.perf_counter()
+    result = VerificationResult(status="holds")
+    for ci, case in enumerate(spec.cases):
+        remaining = None if timeout is None else timeout - (time.perf_counter() - start)
+        if remaining is not None and remaining <= 0:
+            result.status = "unknown"
+            break
+        terms = [(np.atleast_2d(np.asarray(C, dtype=np.float64)).reshape(-1, net.out_dim),
+                  np.atleast_1d(np.asarray(d, dtype=np.float64))) for C, d in case.terms]
+        out, form = _engine_call(_core.verify, net, case.domain(), tol=tol, max_regions=None,
+                                 time_limit=remaining, progress=False, extra=(terms, bool(prune), True, False))
+        result.regions += int(out["leaves"])
+        result.pruned += int(out["pruned"])
+        result.cases.append({"case": ci, "regions": int(out["leaves"]), "pruned": int(out["pruned"]),
+                             "seconds": float(out["seconds"]), "status": out["status"]})
+        if out["violated"]:
+            x = form.x0 + form.Q @ out["counterexample"]
+            y = net(x[None, :])[0]
+            C, d = terms[int(out["term"])]
+            if np.all(C @ y <= d + atol * (1 + np.abs(d))):
+                result.status = "violated"
+                result.counterexample, result.output = x, y
+                result.case, result.term = ci, int(out["term"])
+                break
+            result.status = "unknown"  # the LP's point failed the forward-pass re-check: do not claim anything
+            break
+        if out["status"] != "complete":
+            result.status = "unknown"
+            break
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _induced_norm(A: np.ndarray, p: float, q: float) -> Tuple[float, np.ndarray]:
+    """||A||_{p->q} and a unit-p-norm maximiser, for the computable cases."""
+    if p == 2 and q == 2:
+        _, s, vt = np.linalg.svd(A)
+        return float(s[0]), vt[0]
+    if p == 1:  # max column q-norm, attained at a basis vector
+        cols = np.linalg.norm(A, ord=q, axis=0)
+        j = int(np.argmax(cols))
+        v = np.zeros(A.shape[1])
+        v[j] = 1.0
+        return float(cols[j]), v
+    if q == np.inf:  # max row dual-norm, attained at the dual vector of that row
+        pd = np.inf if p == 1 else (1.0 if p == np.inf else p / (p - 1.0))
+        rows = np.linalg.norm(A, ord=pd, axis=1)
+        i = int(np.argmax(rows))
+        a = A[i]
+        if p == np.inf:
+            v = np.sign(a)
+        else:
+            v = np.sign(a) * np.abs(a) ** (pd - 1.0)
+            n = np.linalg.norm(v, ord=p)
+            v = v / n if n > 0 else v
+        return float(rows[i]), v
+    raise ValueError(f"||A||_(p->q) is computable exactly for p = 1, q = inf, or p = q = 2; got p={p}, q={q}")
+
+
+def lipschitz(partition: Partition, p: float = 2, q: float = 2) -> LipschitzResult:
+    """The exact local Lipschitz constant of the network over the partition's domain.
+
+    Parameters
+    ----------
+    partition : Partition
+        A complete partition (from :func:`relutope.enumerate_regions`).
+    p, q : float
+        Norms of the input and output spaces: ``p = 1`` (any q), ``q = inf`` (any p), or ``p = q = 2``.
+
+    Returns
+    -------
+    LipschitzResult
+
+    Raises
+    ------
+    TypeError
+        When ``partition`` is not a Partition.
+    ValueError
+        For other (p, q), for an incomplete partition, or for a :class:`~relutope.Slice` with ``(p, q) != (2, 2)``
+        (the restriction of a p-norm to a general subspace is not a p-norm in its coordinates).
+
+    Notes
+    -----
+    A piecewise-affine function is Lipschitz with constant ``max_Q ||A_Q||_{p->q}`` over a convex domain, and
+    the maximum is attained on the maximising region (Jordan & Dimakis, "Exactly Computing the Local Lipschitz
+    Constant of ReLU Networks", NeurIPS 2020). ``||A||_{1->q}`` is the largest column q-norm, ``||A||_{p->inf}``
+    the largest row dual-norm, ``||A||_{2->2}`` the largest singular value. Within a lower-dimensional domain
+    the map is restricted to the domain's affine hull.
+    """
+    from .domains import Slice
+
+    if not isinstance(partition, Partition):
+        raise TypeError(f"partition must be a relutope.Partition, got {type(partition).__name__}")
+    if not partition.complete:
+        raise ValueError("partition is incomplete: the maximum over the regions found is only a lower bound")
+    p, q = float(p), float(q)
+    if isinstance(partition.domain, Slice) and not (p == 2 and q == 2):
+        raise ValueError("for a Slice domain only p = q = 2 is supported")
+    _induced_norm(np.eye(1), p, q)  # validates (p, q)
+    A, _ = partition.affine_maps()
+    origin, basis = partition.domain.parametrization()
+    form = partition.domain._engine_form()
+    best, best_i, best_v = -1.0, -1, None
+    for i in range(len(partition)):
+        Ai = A[i] @ (form.Q if isinstance(partition.domain, Slice) else basis)
+        val, v = _induced_norm(Ai, p, q)
+        if val > best:
+            best, best_i, best_v = val, i, v
+    hull = form.Q if isinstance(partition.domain, Slice) else basis
+    return LipschitzResult(value=best, region=best_i, p=p, q=q, direction=hull @ best_v)
