@@ -788,15 +788,26 @@ def _slopes(kind: str, alpha: float = 0.01) -> np.ndarray:
     return Layer.affine(np.ones((1, 1)), np.zeros(1), kind, alpha).A[:, 0].copy()
 
 
-def _scalar_units(M: np.ndarray, v: np.ndarray, kind: str, alpha: float = 0.01):
-    """Units ``kind(M @ s + v)`` (one per row), as (A, c, n_pieces)."""
+def _dense(M) -> np.ndarray:
+    return M.toarray() if sp.issparse(M) else np.asarray(M)
+
+
+def _shift_columns(E: sp.spmatrix, offset: int, n_cols: int) -> sp.csr_matrix:
+    """``E`` placed at columns ``offset:offset + E.shape[1]`` of a matrix with ``n_cols`` columns."""
+    E = sp.csr_matrix(E)
+    return sp.csr_matrix((E.data, E.indices + offset, E.indptr), shape=(E.shape[0], n_cols))
+
+
+def _scalar_units(M, v: np.ndarray, kind: str, alpha: float = 0.01):
+    """Units ``kind(M @ s + v)`` (one per row; M dense or sparse), as (A, c, n_pieces)."""
     s = _slopes(kind, alpha)
+    M = _dense(M)
     A = (s[None, :, None] * M[:, None, :]).reshape(-1, M.shape[1])
     c = (s[None, :] * v[:, None]).ravel()
     return A, c, np.full(M.shape[0], s.size, dtype=np.int32)
 
 
-def _units(op: Op, in_shape: Shape, M: np.ndarray, v: np.ndarray):
+def _units(op: Op, in_shape: Shape, M: sp.csr_matrix, v: np.ndarray):
     """Units of a nonlinear op on input ``M @ s + v``: (A, c, n_pieces, E, e) with ``out = E @ units + e``."""
     p = op.params
     n = M.shape[0]
@@ -813,7 +824,7 @@ def _units(op: Op, in_shape: Shape, M: np.ndarray, v: np.ndarray):
     if op.kind == "clamp":
         lo, hi = p["lo"], p["hi"]
         if np.isfinite(lo) and np.isfinite(hi):  # lo + relu(z - lo) - relu(z - hi)
-            A, c, k = _scalar_units(np.vstack([M, M]), np.concatenate([v - lo, v - hi]), "relu")
+            A, c, k = _scalar_units(sp.vstack([M, M]), np.concatenate([v - lo, v - hi]), "relu")
             return A, c, k, sp.hstack([I, -I], format="csr"), np.full(n, lo)
         if np.isfinite(lo):  # lo + relu(z - lo)
             return _scalar_units(M, v - lo, "relu") + (I, np.full(n, lo))
@@ -825,7 +836,8 @@ def _units(op: Op, in_shape: Shape, M: np.ndarray, v: np.ndarray):
                                          p["ceil_mode"])
         flat = win[win >= 0]  # row-major: unit by unit, valid pieces in kernel order
         n_out = counts.size
-        return M[flat], v[flat], counts.astype(np.int32), sp.identity(n_out, format="csr"), np.zeros(n_out)
+        return (_dense(M[flat]), v[flat], counts.astype(np.int32), sp.identity(n_out, format="csr"),
+                np.zeros(n_out))
     raise AssertionError(op.kind)  # pragma: no cover
 
 
@@ -876,7 +888,9 @@ def lower(graph: Graph) -> Network:
     uses[graph.output] += 1
 
     n_in = _size(graph.shape(graph.input))
-    exprs: Dict[str, Tuple[np.ndarray, np.ndarray]] = {graph.input: (np.eye(n_in), np.zeros(n_in))}
+    # every live value as (M, v): value = M @ state + v, M a sparse (size, n_state) matrix
+    exprs: Dict[str, Tuple[sp.csr_matrix, np.ndarray]] = {graph.input: (sp.identity(n_in, format="csr"),
+                                                                        np.zeros(n_in))}
     n_state = n_in
     layers: List[Layer] = []
 
@@ -901,7 +915,7 @@ def lower(graph: Graph) -> Network:
             live = [name for name in exprs if uses[name] > 0]
             carry_state = sum(exprs[n][0].shape[0] for n in live) > n_state
             if carry_state:
-                carries = [(np.eye(n_state), np.zeros(n_state))]
+                carries = [(sp.identity(n_state, format="csr"), np.zeros(n_state))]
             else:
                 carries = [exprs[n] for n in live]
             A_parts, c_parts, k_parts = [], [], []
@@ -911,28 +925,23 @@ def lower(graph: Graph) -> Network:
                 A, c, k = _scalar_units(M, v, "identity")
                 A_parts.append(A), c_parts.append(c), k_parts.append(k)
             n_pieces = np.concatenate(k_parts)
-            layer = Layer(np.vstack(A_parts), np.concatenate(c_parts), n_pieces)
+            A = A_parts[0] if len(A_parts) == 1 else np.vstack(A_parts)
+            layer = Layer(A, np.concatenate(c_parts), n_pieces)
             layers.append(layer)
             n_new = layer.n_units
             new_exprs = {}
             off = 0
             for op, (_, _, k, E, e) in blocks:
-                M = np.zeros((E.shape[0], n_new))
-                M[:, off:off + k.size] = E.toarray()
-                new_exprs[op.output] = (M, e)
+                new_exprs[op.output] = (_shift_columns(E, off, n_new), e)
                 off += k.size
             if carry_state:
                 for name in live:
                     M_old, v_old = exprs[name]
-                    M = np.zeros((M_old.shape[0], n_new))
-                    M[:, off:off + n_state] = M_old
-                    new_exprs[name] = (M, v_old)
+                    new_exprs[name] = (_shift_columns(M_old, off, n_new), v_old)
             else:
                 for name in live:
                     size = exprs[name][0].shape[0]
-                    M = np.zeros((size, n_new))
-                    M[np.arange(size), off + np.arange(size)] = 1.0
-                    new_exprs[name] = (M, np.zeros(size))
+                    new_exprs[name] = (_shift_columns(sp.identity(size), off, n_new), np.zeros(size))
                     off += size
             exprs = new_exprs
             n_state = n_new
@@ -944,13 +953,14 @@ def lower(graph: Graph) -> Network:
                 Ts, t = _affine_maps(op, in_shapes, graph.shape(op.output))
             except ValueError as exc:
                 raise ModelFormatError(f"{op.origin}: {exc}") from None
-            M = sum(np.asarray(T @ exprs[i][0]) for T, i in zip(Ts, op.inputs))
+            M = sp.csr_matrix(sum(T @ exprs[i][0] for T, i in zip(Ts, op.inputs)))
             v = sum(np.asarray(T @ exprs[i][1]) for T, i in zip(Ts, op.inputs)) + t
             exprs[op.output] = (M, v)
             release(op)
 
     M, v = exprs[graph.output]
-    if not (layers and M.shape == (n_state, n_state) and np.array_equal(M, np.eye(n_state)) and not np.any(v)):
+    is_state = M.shape == (n_state, n_state) and (M != sp.identity(n_state, format="csr")).nnz == 0
+    if not (layers and is_state and not np.any(v)):
         A, c, k = _scalar_units(M, v, "identity")
         layers.append(Layer(A, c, k))
     return Network(layers)
