@@ -202,7 +202,8 @@ def test_graph_errors_name_the_origin():
         g.add("dense", [g.input], "layer 'fc'", W=np.ones((2, 4)))
     with pytest.raises(ModelFormatError, match=r"^t: perm \(1, 0\) is not a permutation of the 1 axes"):
         g.add("transpose", [g.input], "t", perm=(1, 0))
-    with pytest.raises(ModelFormatError, match=r"^r: cannot reshape a tensor of shape \(3,\) \(3 elements\) to \(2, -1\)"):
+    with pytest.raises(ModelFormatError,
+                       match=r"^r: cannot reshape a tensor of shape \(3,\) \(3 elements\) to \(2, -1\)"):
         g.add("reshape", [g.input], "r", shape=(2, -1))
     with pytest.raises(ModelFormatError, match=r"^c: clamp bounds must satisfy lo <= hi"):
         g.add("clamp", [g.input], "c", lo=1.0, hi=0.0)
@@ -212,3 +213,13 @@ def test_graph_errors_name_the_origin():
         lower(g)
     with pytest.raises(ModelFormatError, match="input shape must have positive entries"):
         Graph((3, 0))
+
+
+def test_importing_io_does_not_import_torch_or_onnx():
+    import subprocess
+    import sys
+
+    code = ("import sys, relutope.io, relutope.io.torch, relutope.io.onnx; "
+            "print(sorted(m for m in ('torch', 'onnx', 'onnxruntime') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

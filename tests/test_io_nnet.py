@@ -148,7 +148,8 @@ def test_not_a_number(tmp_path):
 
 
 def test_nan_value(tmp_path):
-    _expect(tmp_path, SMALL.replace("0.25,0.0,1.0,", "0.25,nan,1.0,"), r", line 17: NaN or infinite value \(layer 1 weight row 1\)")
+    _expect(tmp_path, SMALL.replace("0.25,0.0,1.0,", "0.25,nan,1.0,"),
+            r", line 17: NaN or infinite value \(layer 1 weight row 1\)")
 
 
 def test_wrong_layer_sizes(tmp_path):

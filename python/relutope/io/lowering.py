@@ -48,9 +48,8 @@ Nonlinear (emitted as units):
 """
 from __future__ import annotations
 
-import itertools
 from collections import Counter
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import scipy.sparse as sp
