@@ -1,0 +1,525 @@
+"""Import of ONNX models (with the ``onnx`` package) as :class:`relutope.Network`.
+
+The graph is translated node by node into a :class:`relutope.io.lowering.Graph` and lowered by
+:func:`relutope.io.lowering.lower`, the same lowering the PyTorch importer uses.
+
+Supported models
+----------------
+* One real graph input (initializers also listed as inputs, as in older exporters, are constants) of rank >= 2
+  whose first dimension is the batch (fixed or symbolic); the other dimensions must be fixed. ``in_dim`` is their
+  product and the input vector is the C-order flattening of one sample.
+* One graph output; ``out_dim`` is the size of one sample of it (C-order flattening).
+* Operators of the default domain, on input-dependent tensors:
+
+  ==========================  ===============================================================================
+  ``Gemm``                    input as ``A`` (``transA=0``), constant ``B`` (any ``transB``), ``alpha``, ``beta``,
+                              optional ``C``
+  ``MatMul``                  one constant operand of rank 1 or 2
+  ``Add``, ``Sub``            with a constant (broadcasting), or of two input-dependent tensors (skip connections)
+  ``Mul``, ``Div``            by a constant (``Div`` with the constant as divisor)
+  ``Relu``, ``LeakyRelu``,    elementwise nonlinearities; ``Clip`` with constant bounds is lowered with ReLUs
+  ``Abs``, ``Clip``
+  ``Conv``                    constant weights and bias; ``strides``, ``pads``, ``dilations``, ``group``,
+                              ``auto_pad``
+  ``MaxPool``                 without the ``Indices`` output; ``ceil_mode``, ``dilations``, ``auto_pad``
+  ``AveragePool``             ``count_include_pad``, ``ceil_mode``, ``auto_pad``
+  ``BatchNormalization``      inference mode (constant statistics)
+  ``Flatten``, ``Reshape``    as long as the leading (batch) axis stays in place
+  ``Transpose``               permutations that keep the batch axis first (or, with a fixed batch of 1, move
+                              only a length-1 axis into the batch position)
+  ``Identity``, ``Shape``     ``Shape`` of an input-dependent tensor only when the batch size is fixed
+  ==========================  ===============================================================================
+
+* Any node whose inputs are all constants (``Constant``, initializers, results of other such nodes) is evaluated
+  with ``onnx.reference.ReferenceEvaluator``, whatever its operator.
+
+Everything else raises :class:`relutope.errors.ModelFormatError` naming the operator, the node's name and its
+position in ``graph.node``.
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+
+from ..errors import ModelFormatError
+from ..network import Network
+from .lowering import Graph, lower, same_padding
+
+__all__ = ["load_onnx"]
+
+_FLOAT_TYPES = {1: "float32", 10: "float16", 11: "float64", 16: "bfloat16"}
+
+
+class _Poison:
+    """Marks a node output relutope cannot represent; an error is raised only if something uses it."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+class _Ctx:
+    """Translation state shared by the op handlers."""
+
+    def __init__(self, onnx, g: Graph, batch: Optional[int], opset: int):
+        self.onnx = onnx
+        self.g = g
+        self.batch = batch  # fixed batch size, or None when symbolic
+        self.opset = opset
+        self.origin = ""
+
+    def error(self, msg: str) -> ModelFormatError:
+        return ModelFormatError(f"{self.origin}: {msg}")
+
+    def add(self, kind: str, inputs, /, **params) -> str:
+        return self.g.add(kind, inputs, self.origin, **params)
+
+    def rank(self, x: str) -> int:
+        """Rank of a dynamic value including the batch axis."""
+        return len(self.g.shape(x)) + 1
+
+    def full_shape(self, x: str) -> tuple:
+        return (self.batch,) + self.g.shape(x)
+
+
+def _is_dyn(v) -> bool:
+    return isinstance(v, str)
+
+
+def _attrs(onnx, node) -> dict:
+    out = {}
+    for a in node.attribute:
+        v = onnx.helper.get_attribute_value(a)
+        out[a.name] = v.decode() if isinstance(v, bytes) else v
+    return out
+
+
+def _const_for_sample(ctx: _Ctx, c: np.ndarray, x: str, what: str) -> np.ndarray:
+    """A constant broadcast against dynamic ``x`` (with batch), as an array broadcasting against one sample."""
+    c = np.asarray(c, dtype=np.float64)
+    r = ctx.rank(x)
+    if c.ndim > r or (c.ndim == r and c.shape[0] != 1):
+        raise ctx.error(f"{what} of shape {c.shape} would broadcast along the batch axis of an input of shape "
+                        f"{ctx.full_shape(x)}")
+    return c[0] if c.ndim == r else c
+
+
+def _spatial(ctx: _Ctx, x: str, at: dict, kernel: Sequence[int]):
+    """(stride, pads, dilation) of a conv/pool node, resolving ``auto_pad``."""
+    nd = len(kernel)
+    sp_shape = ctx.g.shape(x)[1:]
+    if len(sp_shape) != nd:
+        raise ctx.error(f"kernel of {nd} spatial axes for an input of shape {ctx.full_shape(x)}")
+    stride = tuple(at.get("strides", [1] * nd))
+    dilation = tuple(at.get("dilations", [1] * nd))
+    auto_pad = at.get("auto_pad", "NOTSET")
+    if auto_pad in ("NOTSET", ""):
+        pads = list(at.get("pads", [0] * (2 * nd)))
+        if len(pads) != 2 * nd:
+            raise ctx.error(f"pads must have {2 * nd} entries, got {len(pads)}")
+        pads = tuple((pads[i], pads[i + nd]) for i in range(nd))
+    elif auto_pad == "VALID":
+        pads = ((0, 0),) * nd
+    elif auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        pads = same_padding(sp_shape, kernel, stride, dilation, "upper" if auto_pad == "SAME_UPPER" else "lower")
+    else:
+        raise ctx.error(f"unknown auto_pad {auto_pad!r}")
+    return stride, pads, dilation
+
+
+# ---------------------------------------------------------------------------------------------- op handlers
+def _identity(ctx, node, args, at):
+    return [args[0]]
+
+
+def _act(kind):
+    def handler(ctx, node, args, at):
+        (x,) = args[:1]
+        return [ctx.add("act", [x], kind=kind, alpha=float(at.get("alpha", 0.01)))]
+    return handler
+
+
+def _clip(ctx, node, args, at):
+    x = args[0]
+    if ctx.opset < 11:
+        lo, hi = at.get("min", -np.inf), at.get("max", np.inf)
+    else:
+        bounds = []
+        for v, default in zip(list(args[1:3]) + [None] * (3 - len(args)), (-np.inf, np.inf)):
+            if _is_dyn(v):
+                raise ctx.error("Clip bounds must be constants")
+            bounds.append(default if v is None else float(np.asarray(v).reshape(())))
+        lo, hi = bounds
+    return [ctx.add("clamp", [x], lo=lo, hi=hi)]
+
+
+def _gemm(ctx, node, args, at):
+    A, B = args[0], args[1]
+    C = args[2] if len(args) > 2 else None
+    alpha, beta = float(at.get("alpha", 1.0)), float(at.get("beta", 1.0))
+    if not _is_dyn(A) or _is_dyn(B):
+        raise ctx.error("Gemm is supported with the input-dependent tensor as A and a constant B")
+    if at.get("transA", 0):
+        raise ctx.error("Gemm with transA=1 would mix the batch axis into the features")
+    if ctx.rank(A) != 2:
+        raise ctx.error(f"Gemm needs a 2-D A, got shape {ctx.full_shape(A)}")
+    B = np.asarray(B, dtype=np.float64)
+    if B.ndim != 2:
+        raise ctx.error(f"Gemm needs a 2-D B, got shape {B.shape}")
+    W = alpha * (B if at.get("transB", 0) else B.T)  # (N, K)
+    y = ctx.add("dense", [A], W=W, b=None)
+    if C is None:
+        return [y]
+    if _is_dyn(C):
+        return [ctx.add("sum", [y, C], coefs=(1.0, beta))]
+    return [ctx.add("scale", [y], add=beta * _const_for_sample(ctx, C, y, "Gemm's C"))]
+
+
+def _matmul(ctx, node, args, at):
+    a, b = args
+    if _is_dyn(a) and _is_dyn(b):
+        raise ctx.error("MatMul of two input-dependent tensors is not piecewise affine")
+    if _is_dyn(a):
+        B = np.asarray(b, dtype=np.float64)
+        if B.ndim == 2:
+            return [ctx.add("dense", [a], W=B.T, b=None)]
+        if B.ndim == 1:
+            y = ctx.add("dense", [a], W=B[None, :], b=None)
+            return [ctx.add("reshape", [y], shape=ctx.g.shape(y)[:-1])]
+        raise ctx.error(f"MatMul with a constant of rank {B.ndim} (batched matrix product) is not supported")
+    A = np.asarray(a, dtype=np.float64)
+    if A.ndim != 2 or ctx.rank(b) < 3:
+        raise ctx.error(f"MatMul of a constant of shape {A.shape} and an input-dependent tensor of shape "
+                        f"{ctx.full_shape(b)} would mix the batch axis (needs a 2-D constant and rank >= 3)")
+    r = len(ctx.g.shape(b))
+    perm = tuple(range(r - 2)) + (r - 1, r - 2)
+    y = ctx.add("transpose", [b], perm=perm)
+    y = ctx.add("dense", [y], W=A, b=None)
+    return [ctx.add("transpose", [y], perm=perm)]
+
+
+def _binary(op_type):
+    def handler(ctx, node, args, at):
+        a, b = args
+        if _is_dyn(a) and _is_dyn(b):
+            if op_type in ("Mul", "Div"):
+                raise ctx.error(f"{op_type} of two input-dependent tensors is not piecewise affine")
+            if ctx.rank(a) != ctx.rank(b):
+                raise ctx.error(f"{op_type} of tensors of shapes {ctx.full_shape(a)} and {ctx.full_shape(b)} would "
+                                f"broadcast along the batch axis")
+            return [ctx.add("sum", [a, b], coefs=(1.0, 1.0 if op_type == "Add" else -1.0))]
+        x, c, x_first = (a, b, True) if _is_dyn(a) else (b, a, False)
+        c = _const_for_sample(ctx, c, x, f"constant operand of {op_type}")
+        if op_type == "Add":
+            return [ctx.add("scale", [x], add=c)]
+        if op_type == "Sub":
+            return [ctx.add("scale", [x], add=-c) if x_first else ctx.add("scale", [x], mul=-1.0, add=c)]
+        if op_type == "Mul":
+            return [ctx.add("scale", [x], mul=c)]
+        if not x_first:
+            raise ctx.error("Div by an input-dependent tensor is not piecewise affine")
+        if np.any(c == 0):
+            raise ctx.error("Div by a constant containing zeros")
+        return [ctx.add("scale", [x], mul=1.0 / c)]
+    return handler
+
+
+def _conv(ctx, node, args, at):
+    x, w = args[0], args[1]
+    b = args[2] if len(args) > 2 else None
+    if not _is_dyn(x) or _is_dyn(w) or _is_dyn(b):
+        raise ctx.error("Conv is supported with an input-dependent X and constant W and B")
+    w = np.asarray(w, dtype=np.float64)
+    kernel = tuple(at.get("kernel_shape", w.shape[2:]))
+    if kernel != tuple(w.shape[2:]):
+        raise ctx.error(f"kernel_shape {kernel} does not match W of shape {w.shape}")
+    stride, pads, dilation = _spatial(ctx, x, at, kernel)
+    return [ctx.add("conv", [x], weight=w, bias=b, stride=stride, pads=pads, dilation=dilation,
+                    groups=int(at.get("group", 1)))]
+
+
+def _maxpool(ctx, node, args, at):
+    x = args[0]
+    kernel = tuple(at["kernel_shape"])
+    stride, pads, dilation = _spatial(ctx, x, at, kernel)
+    y = ctx.add("maxpool", [x], kernel=kernel, stride=stride, pads=pads, dilation=dilation,
+                ceil_mode=bool(at.get("ceil_mode", 0)))
+    return [y, _Poison("the Indices output of MaxPool is not supported")]
+
+
+def _avgpool(ctx, node, args, at):
+    x = args[0]
+    kernel = tuple(at["kernel_shape"])
+    stride, pads, dilation = _spatial(ctx, x, at, kernel)
+    if any(d != 1 for d in dilation):
+        raise ctx.error("AveragePool with dilations is not supported")
+    return [ctx.add("avgpool", [x], kernel=kernel, stride=stride, pads=pads, ceil_mode=bool(at.get("ceil_mode", 0)),
+                    count_include_pad=bool(at.get("count_include_pad", 0)), divisor=None)]
+
+
+def _batchnorm(ctx, node, args, at):
+    x, scale, bias, mean, var = (list(args) + [None] * 5)[:5]
+    if any(_is_dyn(v) or v is None for v in (scale, bias, mean, var)):
+        raise ctx.error("BatchNormalization needs constant scale, B, mean and var")
+    if at.get("training_mode", 0):
+        raise ctx.error("BatchNormalization in training mode normalises with batch statistics")
+    if not at.get("spatial", 1):
+        raise ctx.error("BatchNormalization with spatial=0 is not supported")
+    if ctx.rank(x) < 2:
+        raise ctx.error(f"BatchNormalization needs an input of rank >= 2, got {ctx.full_shape(x)}")
+    y = ctx.g.batchnorm(x, ctx.origin, mean=mean, var=var, weight=scale, bias=bias,
+                        eps=float(at.get("epsilon", 1e-5)))
+    return [y] + [_Poison("the running statistics outputs of BatchNormalization are not supported")] * 4
+
+
+def _flatten(ctx, node, args, at):
+    x = args[0]
+    r = ctx.rank(x)
+    axis = int(at.get("axis", 1))
+    axis = axis + r if axis < 0 else axis
+    s = ctx.g.shape(x)
+    if axis == 0 and ctx.batch != 1 or axis > 1 and int(np.prod(s[:axis - 1])) != 1:
+        raise ctx.error(f"Flatten with axis={at.get('axis', 1)} on shape {ctx.full_shape(x)} would merge the batch "
+                        f"axis with other axes")
+    return [ctx.add("reshape", [x], shape=(int(np.prod(s)),))]
+
+
+def _reshape(ctx, node, args, at):
+    x = args[0]
+    if ctx.opset < 5:
+        target = list(at.get("shape", []))
+    else:
+        if len(args) < 2 or _is_dyn(args[1]) or args[1] is None:
+            raise ctx.error("Reshape needs a constant target shape")
+        target = [int(v) for v in np.asarray(args[1]).reshape(-1)]
+    full = ctx.full_shape(x)
+    if not at.get("allowzero", 0):
+        target = [full[i] if v == 0 and i < len(full) and i > 0 else v for i, v in enumerate(target)]
+        if target and target[0] == 0:
+            target[0] = "batch"
+    if not target:
+        raise ctx.error(f"Reshape to a scalar would drop the batch axis of shape {full}")
+    t0, rest = target[0], target[1:]
+    size = int(np.prod(ctx.g.shape(x)))
+    ok = (t0 == "batch" or (ctx.batch is not None and t0 == ctx.batch)
+          or (t0 == -1 and -1 not in rest and int(np.prod(rest)) == size))
+    if not ok:
+        raise ctx.error(f"Reshape of a tensor of shape {full} to {tuple(target)} would change the batch axis")
+    return [ctx.add("reshape", [x], shape=tuple(rest))]
+
+
+def _transpose(ctx, node, args, at):
+    x = args[0]
+    r = ctx.rank(x)
+    perm = tuple(int(p) for p in at.get("perm", range(r - 1, -1, -1)))
+    if sorted(perm) != list(range(r)):
+        raise ctx.error(f"perm {perm} is not a permutation of {r} axes")
+    if perm[0] == 0:
+        return [ctx.add("transpose", [x], perm=tuple(p - 1 for p in perm[1:]))]
+    full = ctx.full_shape(x)
+    if ctx.batch == 1 and full[perm[0]] == 1:  # one sample: transpose the whole tensor, a length-1 axis leads
+        y = ctx.add("reshape", [x], shape=(1,) + ctx.g.shape(x))
+        y = ctx.add("transpose", [y], perm=perm)
+        return [ctx.add("reshape", [y], shape=ctx.g.shape(y)[1:])]
+    raise ctx.error(f"Transpose with perm {perm} of shape {full} moves the batch axis")
+
+
+def _shape(ctx, node, args, at):
+    x = args[0]
+    if ctx.batch is None:
+        raise ctx.error("Shape of an input-dependent tensor needs a fixed batch size (the model's is symbolic)")
+    full = np.array(ctx.full_shape(x), dtype=np.int64)
+    start, end = at.get("start", 0), at.get("end", None)
+    return [full[start:end]]
+
+
+_HANDLERS = {
+    "Identity": _identity,
+    "Relu": _act("relu"),
+    "LeakyRelu": _act("leaky_relu"),
+    "Abs": _act("abs"),
+    "Clip": _clip,
+    "Gemm": _gemm,
+    "MatMul": _matmul,
+    "Add": _binary("Add"),
+    "Sub": _binary("Sub"),
+    "Mul": _binary("Mul"),
+    "Div": _binary("Div"),
+    "Conv": _conv,
+    "MaxPool": _maxpool,
+    "AveragePool": _avgpool,
+    "BatchNormalization": _batchnorm,
+    "Flatten": _flatten,
+    "Reshape": _reshape,
+    "Transpose": _transpose,
+    "Shape": _shape,
+}
+
+
+# ---------------------------------------------------------------------------------------------- driver
+def _load_model(onnx, path_or_model):
+    if isinstance(path_or_model, onnx.ModelProto):
+        return path_or_model, "<ModelProto>"
+    if isinstance(path_or_model, (bytes, bytearray)):
+        source, loader = "<bytes>", lambda: onnx.load_from_string(bytes(path_or_model))
+    elif isinstance(path_or_model, (str, os.PathLike)):
+        source = os.fspath(path_or_model)
+        if not os.path.exists(source):
+            raise FileNotFoundError(f"no such ONNX file: {source!r}")
+        loader = lambda: onnx.load(source)  # noqa: E731
+    else:
+        raise TypeError(f"load_onnx takes a path, bytes or an onnx.ModelProto, got {type(path_or_model).__name__}")
+    try:
+        return loader(), source
+    except Exception as exc:  # protobuf raises DecodeError, RuntimeWarning-free ValueErrors, ...
+        raise ModelFormatError(f"{source}: not a readable ONNX model ({type(exc).__name__}: {exc})") from None
+
+
+def _input_shape(source: str, vi):
+    t = vi.type.tensor_type if vi.type.HasField("tensor_type") else None
+    if t is None or not t.HasField("shape"):
+        raise ModelFormatError(f"{source}: graph input {vi.name!r} has no tensor shape")
+    if t.elem_type not in _FLOAT_TYPES:
+        raise ModelFormatError(f"{source}: graph input {vi.name!r} has a non-floating-point element type "
+                               f"({t.elem_type})")
+    dims = []
+    for d in t.shape.dim:
+        dims.append(d.dim_value if d.HasField("dim_value") else None)
+    if len(dims) < 2:
+        raise ModelFormatError(f"{source}: graph input {vi.name!r} must have a batch axis and at least one more "
+                               f"axis, got rank {len(dims)}")
+    if any(d is None or d < 1 for d in dims[1:]):
+        raise ModelFormatError(f"{source}: graph input {vi.name!r} must have fixed sizes after the batch axis, got "
+                               f"{[d if d is not None else '?' for d in dims]}")
+    return (dims[0] if dims[0] else None), tuple(int(d) for d in dims[1:])
+
+
+def load_onnx(path_or_model: Union[str, os.PathLike, bytes, "onnx.ModelProto"]) -> Network:  # noqa: F821
+    """Read an ONNX model as a :class:`relutope.Network`.
+
+    Parameters
+    ----------
+    path_or_model : str, os.PathLike, bytes or onnx.ModelProto
+        A ``.onnx`` file, its serialized bytes, or a loaded model.
+
+    Returns
+    -------
+    Network
+        Float64 weights. ``in_dim`` is the product of the input shape after the batch axis and the input vector is
+        the C-order flattening of one sample; likewise for the output. See the module documentation for the
+        supported operators and the layer layout.
+
+    Raises
+    ------
+    ModelFormatError
+        (a ``ValueError``) When the model cannot be parsed, has not exactly one real input and one output, uses an
+        operator or attribute that is not supported (the message names the operator, the node's name and its
+        position in ``graph.node``), or when shapes do not fit.
+    FileNotFoundError
+        When the path does not exist.
+    TypeError
+        When ``path_or_model`` is of another type.
+    ImportError
+        When the ``onnx`` package is not installed.
+    """
+    try:
+        import onnx
+        import onnx.numpy_helper
+        from onnx.reference import ReferenceEvaluator
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("load_onnx needs the 'onnx' package (pip install onnx)") from exc
+
+    model, source = _load_model(onnx, path_or_model)
+    graph = model.graph
+    opset = None
+    for imp in model.opset_import:
+        if imp.domain in ("", "ai.onnx"):
+            opset = int(imp.version)
+    if opset is None:
+        raise ModelFormatError(f"{source}: the model imports no version of the default ONNX operator set")
+
+    env: Dict[str, object] = {}
+    try:
+        for t in graph.initializer:
+            env[t.name] = onnx.numpy_helper.to_array(t)
+    except Exception as exc:
+        raise ModelFormatError(f"{source}: cannot read initializer {t.name!r}: {exc}") from None
+    inputs = [vi for vi in graph.input if vi.name not in env]
+    if len(inputs) != 1:
+        raise ModelFormatError(f"{source}: the model must have exactly one input that is not an initializer, got "
+                               f"{[vi.name for vi in inputs]}")
+    if len(graph.output) != 1:
+        raise ModelFormatError(f"{source}: the model must have exactly one output, got "
+                               f"{[vi.name for vi in graph.output]}")
+    batch, shape = _input_shape(source, inputs[0])
+    g = Graph(shape)
+    env[inputs[0].name] = g.input
+    ctx = _Ctx(onnx, g, batch, opset)
+
+    # only the nodes the output depends on
+    producer = {}
+    for pos, node in enumerate(graph.node):
+        for out in node.output:
+            if out:
+                producer[out] = pos
+    needed, stack = set(), [graph.output[0].name]
+    while stack:
+        name = stack.pop()
+        pos = producer.get(name)
+        if pos is None or pos in needed:
+            continue
+        needed.add(pos)
+        stack.extend(i for i in graph.node[pos].input if i)
+
+    for pos, node in enumerate(graph.node):
+        if pos not in needed:
+            continue
+        ctx.origin = f"{source}: node {pos} {node.name!r} ({node.op_type})"
+        if node.domain not in ("", "ai.onnx"):
+            raise ctx.error(f"unsupported op '{node.domain}.{node.op_type}' (custom domain)")
+        args: List[object] = []
+        for name in node.input:
+            if not name:
+                args.append(None)
+                continue
+            if name not in env:
+                raise ctx.error(f"input {name!r} is not produced by an earlier node (graph not topologically sorted "
+                                f"or corrupt)")
+            v = env[name]
+            if isinstance(v, _Poison):
+                raise ctx.error(f"uses {name!r}: {v.reason}")
+            args.append(v)
+        if not any(_is_dyn(a) for a in args):
+            try:
+                feeds = {n: a for n, a in zip(node.input, args) if n}
+                outs = ReferenceEvaluator(node, opsets={"": opset}).run(None, feeds)
+            except Exception as exc:
+                raise ctx.error(f"cannot evaluate the constant node: {type(exc).__name__}: {exc}") from None
+        else:
+            handler = _HANDLERS.get(node.op_type)
+            if handler is None:
+                raise ctx.error(f"unsupported op '{node.op_type}'")
+            try:
+                outs = handler(ctx, node, args, _attrs(onnx, node))
+            except ModelFormatError:
+                raise
+            except (KeyError, ValueError, TypeError, IndexError) as exc:
+                raise ctx.error(f"invalid node ({type(exc).__name__}: {exc})") from None
+        for name, value in zip(node.output, outs):
+            if name:
+                env[name] = value
+        for name in list(node.output)[len(outs):]:
+            if name:
+                env[name] = _Poison(f"output {name!r} of {node.op_type} is not supported")
+
+    out_name = graph.output[0].name
+    if out_name not in env:
+        raise ModelFormatError(f"{source}: the graph output {out_name!r} is not produced by any node")
+    out = env[out_name]
+    if isinstance(out, _Poison):
+        raise ModelFormatError(f"{source}: graph output {out_name!r}: {out.reason}")
+    if not _is_dyn(out):
+        raise ModelFormatError(f"{source}: the graph output {out_name!r} does not depend on the input")
+    g.output = out
+    return lower(g)
