@@ -7,6 +7,7 @@ ICML 2018).
 from .domains import Box, Domain, Polytope, Slice, WholeSpace
 from .enumerate import default_tol, enumerate_regions
 from .errors import ModelFormatError, NumericalError, RelutopeError
+from .io import from_torch, load_nnet, load_onnx
 from .network import ACTIVATIONS, Layer, Network
 from .partition import Partition, Region
 from .sampling import (LineCrossing, LineDensity, PatternSample, RichnessEstimate, ace, chao1, line_count,
@@ -18,7 +19,7 @@ __all__ = [
     "ACTIVATIONS", "Box", "Domain", "Layer", "LineCrossing", "LineDensity", "LipschitzResult", "ModelFormatError",
     "Network", "NumericalError", "OutputBounds", "Partition", "PatternSample", "Polytope", "Region",
     "RelutopeError", "RichnessEstimate", "Slice", "VerificationResult", "WholeSpace", "ace", "chao1",
-    "default_tol", "enumerate_regions", "line_count", "line_density", "lipschitz", "output_bounds",
+    "default_tol", "enumerate_regions", "from_torch", "line_count", "line_density", "lipschitz", "load_nnet", "load_onnx", "output_bounds",
     "sample_patterns", "sample_patterns_gaussian", "sample_points", "verify", "vnnlib",
 ]
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""The command line: ``relutope enumerate`` and ``relutope demo`` (also ``python -m relutope``)."""
+"""The command line: ``relutope enumerate``, ``relutope verify`` and ``relutope demo`` (also ``python -m relutope``)."""
 from __future__ import annotations
 
 import argparse
@@ -18,11 +18,17 @@ def _floats(text: str) -> np.ndarray:
 
 
 def _load_network(path: str):
+    from .io import load_nnet, load_onnx
     from .network import Network
 
-    if path.lower().endswith(".npz"):
+    lower = path.lower()
+    if lower.endswith(".npz"):
         return Network.load(path)
-    raise ValueError(f"unsupported model file {path!r}: expected .npz")
+    if lower.endswith(".onnx"):
+        return load_onnx(path)
+    if lower.endswith(".nnet"):
+        return load_nnet(path)
+    raise ValueError(f"unsupported model file {path!r}: expected .onnx, .nnet or .npz")
 
 
 def _box(net, lo: np.ndarray, hi: np.ndarray):
@@ -47,12 +53,44 @@ def _cmd_enumerate(args) -> int:
     from .enumerate import enumerate_regions
 
     net = _load_network(args.model)
-    if args.box is None:
-        raise ValueError("give the domain with --box LO HI")
-    domain = _box(net, *args.box)
+    if (args.box is None) == (args.vnnlib is None):
+        raise ValueError("give the domain with exactly one of --box LO HI or --vnnlib PROP")
+    if args.vnnlib is not None:
+        from . import vnnlib
+
+        prop = vnnlib.load(args.vnnlib)
+        if prop.n_inputs != net.in_dim:
+            raise ValueError(f"{args.vnnlib} has {prop.n_inputs} inputs but the model has {net.in_dim}")
+        if len(prop.cases) != 1:
+            raise ValueError(f"{args.vnnlib} has {len(prop.cases)} input boxes; --vnnlib takes one")
+        domain = prop.cases[0].domain()
+    else:
+        domain = _box(net, *args.box)
     part = enumerate_regions(net, domain, tol=args.tol, max_regions=args.max_regions, time_limit=args.time_limit,
                              progress=args.progress)
     _report(part, args.out)
+    return 0
+
+
+def _cmd_verify(args) -> int:
+    from .verify import verify
+
+    net = _load_network(args.model)
+    res = verify(net, args.property, timeout=args.timeout, prune=not args.no_prune)
+    word = res.vnncomp if args.vnncomp else res.status
+    lines = [word]
+    if res.counterexample is not None:
+        lines.append("counterexample x = " + " ".join(f"{v:.17g}" for v in res.counterexample))
+        lines.append("output y = " + " ".join(f"{v:.17g}" for v in res.output))
+    print("\n".join(lines))
+    print(f"({res.seconds:.3f} s, {res.regions} regions examined, {res.pruned} cells pruned)")
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(word + "\n")
+            if res.counterexample is not None:  # VNN-COMP's witness format
+                fh.write("(" + "\n".join(f"(X_{i} {v:.17g})" for i, v in enumerate(res.counterexample)) + "\n")
+                fh.write("\n".join(f"(Y_{i} {v:.17g})" for i, v in enumerate(res.output)) + ")\n")
+        print(f"result written to {args.out}")
     return 0
 
 
@@ -75,15 +113,24 @@ def build_parser() -> argparse.ArgumentParser:
                                      "neural networks.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("enumerate", help="enumerate the activation regions of a model over a box")
-    p.add_argument("model", help="network file (.npz written by relutope.Network.save, or W0,b0,W1,b1,...)")
+    p.add_argument("model", help="network file: .onnx, .nnet (ACAS Xu format) or .npz (relutope.Network.save)")
     p.add_argument("--box", nargs=2, type=_floats, metavar=("LO", "HI"),
                    help="domain bounds: one number for every coordinate, or comma-separated values")
+    p.add_argument("--vnnlib", metavar="PROP", help="take the domain from a VNN-LIB file's input box")
     p.add_argument("--tol", type=float, default=None, help="radius a region must exceed (default: 1e-9 x size)")
     p.add_argument("--max-regions", type=int, default=None, help="stop after this many regions")
     p.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.add_argument("--out", help="write the partition to this .npz file")
     p.set_defaults(func=_cmd_enumerate)
+    p = sub.add_parser("verify", help="decide a VNN-LIB property exactly")
+    p.add_argument("model", help="network file: .onnx, .nnet or .npz")
+    p.add_argument("property", help="VNN-LIB property file (describes the unsafe set)")
+    p.add_argument("--timeout", type=float, default=None, help="seconds before giving up (result: unknown)")
+    p.add_argument("--out", help="write the result word (and counterexample) to this file")
+    p.add_argument("--vnncomp", action="store_true", help="print unsat/sat instead of holds/violated")
+    p.add_argument("--no-prune", action="store_true", help="visit every region (no interval pruning)")
+    p.set_defaults(func=_cmd_verify)
     p = sub.add_parser("demo", help="enumerate the regions of the built-in demo network")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.add_argument("--out", help="write the partition to this .npz file")
