@@ -163,3 +163,34 @@ def test_lipschitz_bad_input():
                                        max_regions=2)
     with pytest.raises(ValueError, match="incomplete"):
         relutope.lipschitz(short)
+
+
+@pytest.mark.parametrize("norm", [1, 2, np.inf])
+def test_min_adversarial_is_minimal(norm):
+    pytest.importorskip("cvxpy")
+    net = relutope.Network.random([2, 8, 8, 3], seed=4)
+    x0 = np.array([0.1, -0.2])
+    label = int(np.argmax(net(x0[None])[0]))
+    res = relutope.min_adversarial(net, x0, label, norm, radius=0.05)
+    assert res.status == "found" and res.proven
+    # The perturbation changes the class, and its norm is the reported distance.
+    assert int(np.argmax(net(res.x_adv[None])[0])) != label
+    assert np.linalg.norm(res.x_adv - x0, ord=norm) == pytest.approx(res.distance, rel=1e-5, abs=1e-7)
+    # No random perturbation that changes the class is smaller.
+    rng = np.random.default_rng(1)
+    for scale in (0.5, 1.0, 2.0):
+        d = rng.normal(size=(50_000, 2))
+        d *= (rng.uniform(0, scale * res.distance, 50_000) / np.linalg.norm(d, ord=norm, axis=1))[:, None]
+        changed = np.argmax(net(x0 + d), axis=1) != label
+        if changed.any():
+            assert np.linalg.norm(d[changed], ord=norm, axis=1).min() >= res.distance * (1 - 1e-6)
+
+
+def test_min_adversarial_bad_input():
+    net = relutope.Network.random([2, 4, 3], seed=0)
+    with pytest.raises(ValueError, match="norm"):
+        relutope.min_adversarial(net, [0.0, 0.0], 0, norm=3)
+    with pytest.raises(ValueError, match="label"):
+        relutope.min_adversarial(net, [0.0, 0.0], 5)
+    with pytest.raises(ValueError, match="x0"):
+        relutope.min_adversarial(net, [0.0, 0.0, 0.0], 0)

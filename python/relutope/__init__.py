@@ -12,14 +12,15 @@ from .network import ACTIVATIONS, Layer, Network
 from .partition import Partition, Region
 from .sampling import (LineCrossing, LineDensity, PatternSample, RichnessEstimate, ace, chao1, line_count,
                        line_density, sample_patterns, sample_patterns_gaussian, sample_points)
-from .verify import LipschitzResult, OutputBounds, VerificationResult, lipschitz, output_bounds, verify
+from .verify import (AdversarialResult, LipschitzResult, OutputBounds, VerificationResult, lipschitz,
+                     min_adversarial, output_bounds, verify)
 from . import vnnlib
 
 __all__ = [
-    "ACTIVATIONS", "Box", "Domain", "Layer", "LineCrossing", "LineDensity", "LipschitzResult", "ModelFormatError",
+    "ACTIVATIONS", "AdversarialResult", "Box", "Domain", "Layer", "LineCrossing", "LineDensity", "LipschitzResult", "ModelFormatError",
     "Network", "NumericalError", "OutputBounds", "Partition", "PatternSample", "Polytope", "Region",
     "RelutopeError", "RichnessEstimate", "Slice", "VerificationResult", "WholeSpace", "ace", "chao1",
-    "default_tol", "enumerate_regions", "from_torch", "line_count", "line_density", "lipschitz", "load_nnet", "load_onnx", "output_bounds",
+    "default_tol", "enumerate_regions", "from_torch", "line_count", "line_density", "lipschitz", "load_nnet", "load_onnx", "min_adversarial", "output_bounds",
     "sample_patterns", "sample_patterns_gaussian", "sample_points", "verify", "vnnlib",
 ]
 __version__ = "0.1.0"

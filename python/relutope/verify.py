@@ -21,11 +21,12 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .domains import Box, Domain
-from .enumerate import _engine_call
+from .enumerate import _engine_call, enumerate_regions
 from .network import Network, _as_float_array
 from .partition import Partition
 
-__all__ = ["OutputBounds", "VerificationResult", "LipschitzResult", "output_bounds", "verify", "lipschitz"]
+__all__ = ["OutputBounds", "VerificationResult", "LipschitzResult", "AdversarialResult", "output_bounds", "verify",
+           "lipschitz", "min_adversarial"]
 
 
 @dataclass
@@ -347,3 +348,163 @@ def lipschitz(partition: Partition, p: float = 2, q: float = 2) -> LipschitzResu
             best, best_i, best_v = val, i, v
     hull = form.Q if isinstance(partition.domain, Slice) else basis
     return LipschitzResult(value=best, region=best_i, p=p, q=q, direction=hull @ best_v)
+
+
+@dataclass
+class AdversarialResult:
+    """The minimal perturbation that changes a network's predicted class.
+
+    Attributes
+    ----------
+    status : {"found", "none"}
+        ``none`` when no perturbation of norm <= ``max_radius`` changes the class.
+    distance : float
+        ``||x_adv - x0||``; ``inf`` when none was found.
+    x_adv : ndarray, shape (n_inputs,) or None
+        The closest input whose class differs (with the requested margin).
+    target : int or None
+        The class that wins at ``x_adv``.
+    region : int or None
+        Index of its activation region in :attr:`partition`.
+    partition : Partition
+        The partition of the last box searched.
+    programs : int
+        Convex programs solved.
+    proven : bool
+        True when the result is the global minimum (it is smaller than the last box's half-width, or the box
+        covered the whole ``domain``); False when ``max_radius`` was reached first.
+    """
+
+    status: str
+    distance: float
+    x_adv: Optional[np.ndarray]
+    target: Optional[int]
+    region: Optional[int]
+    partition: Partition
+    programs: int
+    proven: bool = True
+
+
+def _norm_expr(cp, delta, norm):
+    return cp.norm(delta, 1) if norm == 1 else (cp.norm(delta, 2) if norm == 2 else cp.norm(delta, "inf"))
+
+
+def min_adversarial(net: Network, x0, label: int, norm: Union[int, float, str] = 2, *,
+                    radius: float = 0.1, max_radius: float = 10.0, margin: float = 1e-7,
+                    domain: Optional[Box] = None, tol: Optional[float] = None) -> AdversarialResult:
+    """The exact minimal perturbation of ``x0`` (in the l1, l2 or l_inf norm) that changes the predicted class.
+
+    Parameters
+    ----------
+    net : Network
+        A classifier: the predicted class is the argmax of the outputs (``n_outputs >= 2``).
+    x0 : array_like, shape (n_inputs,)
+    label : int
+        The class to move away from (usually ``argmax net(x0)``).
+    norm : {1, 2, inf, "inf"}
+    radius : float, optional
+        Half-width of the first box ``x0 +- radius`` searched; it doubles until the answer is proven.
+    max_radius : float, optional
+        Give up (``status="none"``) past this half-width.
+    margin : float, optional
+        The target class must beat ``label`` by this much at ``x_adv`` (so that the class really changes in
+        floating point); the result is then minimal for that margin.
+    domain : Box, optional
+        Valid inputs (e.g. pixel bounds); perturbations stay inside it.
+    tol : float, optional
+        Enumeration tolerance (see :func:`relutope.enumerate_regions`).
+
+    Returns
+    -------
+    AdversarialResult
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a bad norm, label, point or radius.
+    ImportError
+        When cvxpy is not installed (``pip install cvxpy``).
+
+    Notes
+    -----
+    The activation regions of the box ``x0 +- R`` are enumerated. A perturbation to class ``j`` inside region
+    ``Q`` solves the convex program ``min ||x - x0|| s.t. x in Q, (a_j - a_label) x + (b_j - b_label) >= margin``
+    with ``A_Q x + b_Q`` the network on ``Q`` (cvxpy). Regions are searched in order of their distance from
+    ``x0`` (itself a convex program) and the search stops when the next region is farther than the best
+    perturbation found, so the result is the global minimum over the box; it is the global minimum when it is
+    smaller than ``R`` (the norm ball of that radius lies in the box), otherwise ``R`` doubles (Jordan et al.,
+    "Provable Certificates for Adversarial Examples: Fitting a Ball in the Union of Polytopes", NeurIPS 2019,
+    search regions the same way).
+    """
+    import cvxpy as cp
+
+    if norm in ("inf", np.inf, float("inf")):
+        norm = np.inf
+    elif norm in (1, 2):
+        norm = int(norm)
+    else:
+        raise ValueError(f"norm must be 1, 2 or inf, got {norm!r}")
+    x0 = _as_float_array(np.atleast_1d(x0), "x0", 1)
+    if x0.shape != (net.in_dim,):
+        raise ValueError(f"x0 must have shape ({net.in_dim},), got {x0.shape}")
+    if net.out_dim < 2:
+        raise ValueError("min_adversarial needs a classifier with at least two outputs")
+    if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label < net.out_dim:
+        raise ValueError(f"label must be an int in [0, {net.out_dim}), got {label!r}")
+    for name, value in (("radius", radius), ("max_radius", max_radius)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (0 < value < np.inf):
+            raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    if domain is not None:
+        if not isinstance(domain, Box) or domain.dim != net.in_dim:
+            raise TypeError("domain must be a relutope.Box of the network's input dimension")
+        if not domain.contains(x0[None])[0]:
+            raise ValueError("x0 lies outside domain")
+    programs = 0
+    R = float(radius)
+    while True:
+        lo, hi = x0 - R, x0 + R
+        if domain is not None:
+            lo, hi = np.maximum(lo, domain.lo), np.minimum(hi, domain.hi)
+        box = Box(lo, hi)
+        part = enumerate_regions(net, box, tol=tol)
+        A, b = part.affine_maps()
+        origin, basis = box.parametrization()
+        t0 = box.to_coords(x0[None])[0]
+        x = cp.Variable(box.intrinsic_dim)
+
+        def solve(rows, rhs, extra=None):
+            cons = [rows @ x <= rhs]
+            if extra is not None:
+                cons.append(extra[0] @ x >= extra[1])
+            prob = cp.Problem(cp.Minimize(_norm_expr(cp, x - t0, norm)), cons)
+            prob.solve()
+            ok = prob.status in ("optimal", "optimal_inaccurate")
+            return (float(prob.value), np.array(x.value)) if ok else (np.inf, None)
+
+        halfspaces = [part[i].halfspaces() for i in range(len(part))]
+        dist = []
+        for i, (Hr, hr) in enumerate(halfspaces):
+            dist.append(solve(Hr, hr)[0])
+            programs += 1
+        best = (np.inf, None, None, None)
+        for i in np.argsort(dist):
+            if dist[i] >= best[0]:
+                break
+            Hr, hr = halfspaces[i]
+            Ai, bi = A[i] @ basis, A[i] @ origin + b[i]
+            for j in range(net.out_dim):
+                if j == label:
+                    continue
+                g = Ai[j] - Ai[label]
+                val, t = solve(Hr, hr, (g[None, :], np.array([margin - (bi[j] - bi[label])])))
+                programs += 1
+                if t is not None and val < best[0]:
+                    best = (val, origin + basis @ t, j, int(i))
+        whole = domain is not None and np.all(lo <= domain.lo) and np.all(hi >= domain.hi)
+        proven = best[0] < R or whole  # every smaller perturbation lies in the box searched
+        if proven or R >= max_radius:
+            break
+        R = min(2 * R, max_radius)
+    if best[1] is None:
+        return AdversarialResult("none", np.inf, None, None, None, part, programs, proven=proven)
+    return AdversarialResult("found", best[0], best[1], best[2], best[3], part, programs, proven=proven)
