@@ -64,8 +64,8 @@ LPStatus CellView::chebyshev_with(const double* G, const double* h, int nrows, d
     double nrm = 0.0;
     for (int j = 0; j < k; ++j) nrm += g[j] * g[j];
     nrm = std::sqrt(nrm);
-    if (nrm < 1e-14) {
-      if (h[i] < -1e-12) {
+    if (!(nrm > 1e-300)) {
+      if (h[i] < 0.0) {
         rows->truncate(m0);
         radius = -std::numeric_limits<double>::infinity();
         return LPStatus::Optimal;
@@ -246,8 +246,8 @@ class Enumerator {
     for (int j = 0; j < k_; ++j) ng += h[j] * h[j];
     ng = std::sqrt(ng);
     LPBasis& cell = frames_[D];
-    if (ng < 1e-14) {  // constant on the cell; an exact zero is a tie and goes to piece 0
-      near = h[k_] > 1e-12 ? 1 : 0;
+    if (!(ng > 1e-300)) {  // constant on the cell (a dead input); an exact zero is a tie and goes to piece 0
+      near = h[k_] > 0.0 ? 1 : 0;
       return Decision::Stable;
     }
     double s = h[k_];
@@ -422,8 +422,8 @@ class Enumerator {
         for (int j = 0; j < n_; ++j) h[j] = fr[j] - fs[j];  // piece r beats piece s: h >= 0
         for (int j = 0; j < k_; ++j) ng += h[j] * h[j];
         ng = std::sqrt(ng);
-        if (ng < 1e-14) {  // parallel pieces: r beats s everywhere or nowhere (ties to the lower index)
-          if (h[k_] < -1e-12 || (std::fabs(h[k_]) <= 1e-12 && s < r)) empty = true;
+        if (!(ng > 1e-300)) {  // parallel pieces: r beats s everywhere or nowhere (ties to the lower index)
+          if (h[k_] < 0.0 || (h[k_] == 0.0 && s < r)) empty = true;
           continue;
         }
         if (keeps_ball && (vals[r] - vals[s]) / ng < cell.y[k_]) keeps_ball = false;

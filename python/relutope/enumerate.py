@@ -34,6 +34,10 @@ def _check_positive(value, name: str, integer: bool = False):
         raise TypeError(f"{name} must be a {'whole ' if integer else ''}number, got {type(value).__name__}")
     if integer and not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if integer:
+        if value < 0 or value >= 2 ** 63:
+            raise ValueError(f"{name} must be between 0 and 2**63 - 1, got {value}")
+        return int(value)
     if not np.isfinite(value) or value < 0 or (value == 0 and not integer):
         raise ValueError(f"{name} must be {'>= 0' if integer else 'positive and finite'}, got {value}")
     return value

@@ -139,6 +139,8 @@ class Layer:
         """
         W = _as_float_array(W, "W", 2)
         b = _as_float_array(b, "b", 1)
+        if W.shape[0] == 0 or W.shape[1] == 0:
+            raise ValueError(f"W must have at least one row (output) and one column (input), got shape {W.shape}")
         if W.shape[0] != b.shape[0]:
             raise ValueError(f"W has {W.shape[0]} rows (outputs) but b has {b.shape[0]} entries")
         if isinstance(activation, str):
@@ -226,7 +228,10 @@ class Network:
     """
 
     def __init__(self, layers: Iterable[Layer]):
-        layers = list(layers)
+        try:
+            layers = list(layers)
+        except TypeError:
+            raise TypeError(f"layers must be a sequence of relutope.Layer, got {type(layers).__name__}") from None
         if not layers:
             raise ValueError("layers must contain at least one Layer")
         for i, layer in enumerate(layers):
