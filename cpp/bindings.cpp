@@ -13,6 +13,7 @@
 #include "relutope/enumerate.hpp"
 #include "relutope/lp.hpp"
 #include "relutope/network.hpp"
+#include "relutope/polygon2d.hpp"
 
 namespace py = pybind11;
 using namespace relutope;
@@ -192,4 +193,73 @@ PYBIND11_MODULE(_core, m) {
         py::arg("b_domain"), py::arg("u0"), py::arg("tol"), py::arg("radius_cap"), py::arg("max_regions"),
         py::arg("time_limit"), py::arg("checkpoint_every"), py::arg("callback"));
   m.def("solve_lp", &solve_lp_py, py::arg("c"), py::arg("G"), py::arg("h"), py::arg("lb"), py::arg("ub"));
+
+  // ------------------------------------------------------------------------------------------------------------
+  // 2-D fast path (polygon2d.hpp): the same inputs and dict as enumerate_regions for a bounded 2-D domain, plus the
+  // regions' polygons as CSR (offsets (R+1,) int64, vertices (V, 2) in u, counter-clockwise, edge_labels (V,)).
+  m.def(
+      "enumerate_polygons_2d",
+      [](const Network& net, const darray& x0, const darray& Q, const darray& Adom, const darray& bdom, double tol,
+         double radius_cap, int64_t max_regions, double time_limit, int64_t checkpoint_every,
+         py::object callback) {
+        const int d = net.in_dim();
+        check_shape(x0, "x0", {d});
+        check_shape(Q, "Q", {d, 2});
+        check_shape(Adom, "A_domain", {-1, 2});
+        check_shape(bdom, "b_domain", {Adom.shape(0)});
+        check_finite(x0, "x0");
+        check_finite(Q, "Q");
+        check_finite(Adom, "A_domain");
+        check_finite(bdom, "b_domain");
+        EnumOptions opt;
+        opt.tol = tol;
+        opt.radius_cap = radius_cap;
+        opt.max_regions = max_regions;
+        opt.time_limit = time_limit;
+        opt.checkpoint_every = checkpoint_every;
+        std::unique_ptr<py::error_already_set> pending;
+        Checkpoint cp = [&](int64_t regions) -> bool {
+          py::gil_scoped_acquire acquire;
+          if (PyErr_CheckSignals() != 0) {
+            PyErr_Clear();
+            return false;
+          }
+          if (callback.is_none()) return true;
+          try {
+            py::object r = callback(regions);
+            return r.is_none() || r.cast<bool>();
+          } catch (py::error_already_set& e) {
+            pending = std::make_unique<py::error_already_set>(std::move(e));
+            return false;
+          }
+        };
+        PolygonEnumResult res;
+        {
+          py::gil_scoped_release release;
+          res = enumerate_polygons_2d(net, x0.data(), Q.data(), Adom.data(), bdom.data(),
+                                      static_cast<int>(Adom.shape(0)), opt, cp);
+        }
+        if (pending) throw std::move(*pending);
+        EnumResult& b = res.base;
+        const py::ssize_t R = b.regions(), V = static_cast<py::ssize_t>(res.edge_labels.size());
+        const py::ssize_t L = static_cast<py::ssize_t>(b.layer_counts.size());
+        py::dict out;
+        out["patterns"] = to_numpy(std::move(b.patterns), {R, static_cast<py::ssize_t>(b.n_units)});
+        out["centers"] = to_numpy(std::move(b.centers), {R, py::ssize_t(2)});
+        out["radii"] = to_numpy(std::move(b.radii), {R});
+        out["layer_counts"] = to_numpy(std::move(b.layer_counts), {L});
+        out["lps"] = b.lps;
+        out["lp_iterations"] = b.lp_iterations;
+        out["status"] = std::string(enum_status_name(b.status));
+        out["message"] = b.message;
+        out["seconds"] = b.seconds;
+        out["offsets"] = to_numpy(std::move(res.offsets), {R + 1});
+        out["vertices"] = to_numpy(std::move(res.vertices), {V, py::ssize_t(2)});
+        out["edge_labels"] = to_numpy(std::move(res.edge_labels), {V});
+        return out;
+      },
+      py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("A_domain"), py::arg("b_domain"), py::arg("tol"),
+      py::arg("radius_cap"), py::arg("max_regions"), py::arg("time_limit"), py::arg("checkpoint_every"),
+      py::arg("callback"));
+  // ------------------------------------------------------------------------------------------ end 2-D fast path
 }
