@@ -319,3 +319,18 @@ def test_runs_in_two_threads():
         parts = list(pool.map(lambda _: relutope.enumerate_regions(net, BOX, method="polygon"), range(4)))
     for p in parts:
         np.testing.assert_array_equal(p.patterns, ref.patterns)
+
+
+@pytest.mark.parametrize("centre, half", [(1e3, 1e-3), (1e6, 1.0), (-5e4, 2.0), (0.0, 1e-6), (0.0, 1e6)])
+def test_small_or_large_domains_far_from_the_origin(centre, half):
+    """g((x - centre) / half) on the box centre +- half has exactly g's regions on [-1, 1]^2 (same patterns)."""
+    base = Network.random([2, 20, 20, 1], seed=1)
+    ref = relutope.enumerate_regions(base, BOX, method="lp")
+    (W0, b0), rest = (base.layers[0].A[1::2], base.layers[0].c[1::2]), base.layers[1:]
+    first = Layer.affine(W0 / half, b0 - W0 @ np.full(2, centre) / half, "relu")
+    net = Network([first] + list(rest))
+    box = Box([centre - half] * 2, [centre + half] * 2)
+    fast = relutope.enumerate_regions(net, box, method="polygon")
+    assert pattern_set(fast) == pattern_set(ref)
+    assert areas(*fast._polygon_csr()).sum() == pytest.approx(4 * half * half, rel=1e-9)
+    np.testing.assert_array_equal(net.activation_pattern(fast.witnesses), fast.patterns)

@@ -17,11 +17,13 @@ inline double norm2(double a, double b) { return std::sqrt(a * a + b * b); }
 }  // namespace
 
 void polygon_area_perimeter(const PolyVertex* v, int n, double& area, double& perimeter) {
+  // Shoelace relative to the first vertex: no cancellation between large coordinates.
   double a = 0.0, p = 0.0;
+  const double x0 = n ? v[0].x : 0.0, y0 = n ? v[0].y : 0.0;
   for (int i = 0; i < n; ++i) {
     const PolyVertex& s = v[i];
     const PolyVertex& t = v[i + 1 == n ? 0 : i + 1];
-    a += s.x * t.y - s.y * t.x;
+    a += (s.x - x0) * (t.y - y0) - (s.y - y0) * (t.x - x0);
     p += norm2(t.x - s.x, t.y - s.y);
   }
   area = 0.5 * a;
@@ -158,19 +160,21 @@ class ChebyshevSolver {
   const double obj_[3] = {0.0, 0.0, 1.0};
 
   // The point where the basis' three edges are tight: r = lambda . c, then p from the best-conditioned pair.
-  static bool basic_point(const PolyVertex* v, const int* B, double* p, double& r) {
+  // `cl` holds the edges' offsets relative to the reference point (the first vertex), where p is solved.
+  static bool basic_point(const PolyVertex* v, const double* cl, const int* B, double* p, double& r) {
     const PolyVertex &a = v[B[0]], &b = v[B[1]], &c = v[B[2]];
     const double l0 = cross(b.nx, b.ny, c.nx, c.ny), l1 = cross(c.nx, c.ny, a.nx, a.ny);
     const double l2 = cross(a.nx, a.ny, b.nx, b.ny);
     const double D = l0 + l1 + l2;
     if (!(std::fabs(D) > 1e-12)) return false;
-    r = (l0 * a.c + l1 * b.c + l2 * c.c) / D;
+    r = (l0 * cl[B[0]] + l1 * cl[B[1]] + l2 * cl[B[2]]) / D;
     // Rows n . p = c - r of the pair whose normals are the furthest from parallel.
     const PolyVertex *u = &b, *w = &c;
+    int iu = B[1], iw = B[2];
     double det = l0;
-    if (std::fabs(l1) > std::fabs(det)) { u = &c; w = &a; det = l1; }
-    if (std::fabs(l2) > std::fabs(det)) { u = &a; w = &b; det = l2; }
-    const double cu = u->c - r, cw = w->c - r;
+    if (std::fabs(l1) > std::fabs(det)) { u = &c; w = &a; iu = B[2]; iw = B[0]; det = l1; }
+    if (std::fabs(l2) > std::fabs(det)) { u = &a; w = &b; iu = B[0]; iw = B[1]; det = l2; }
+    const double cu = cl[iu] - r, cw = cl[iw] - r;
     p[0] = (cu * w->ny - cw * u->ny) / det;
     p[1] = (u->nx * cw - w->nx * cu) / det;
     return true;
@@ -197,22 +201,32 @@ class ChebyshevSolver {
       if (m > depth) { depth = m; B[2] = j; }
     }
     if (B[2] < 0 || depth < -1e-12) return false;
+    // Offsets relative to the first vertex: the LP's numbers are then of the polygon's size.
+    double cl_buf[256];
+    std::vector<double> cl_vec;
+    double* cl = cl_buf;
+    if (n > 256) {
+      cl_vec.resize(n);
+      cl = cl_vec.data();
+    }
+    const double rx = v[0].x, ry = v[0].y;
+    for (int j = 0; j < n; ++j) cl[j] = v[j].c - (v[j].nx * rx + v[j].ny * ry);
     double p[2], r;
     for (int it = 0; it < 4 * n + 20; ++it) {
-      if (!basic_point(v, B, p, r)) return false;
+      if (!basic_point(v, cl, B, p, r)) return false;
       int q = -1;
       double worst = 0.0;
       for (int j = 0; j < n; ++j) {
         const double np = v[j].nx * p[0] + v[j].ny * p[1];
-        const double viol = np + r - v[j].c;
-        if (viol > worst && viol > 1e-12 * (std::fabs(v[j].c) + std::fabs(np) + std::fabs(r))) {
+        const double viol = np + r - cl[j];
+        if (viol > worst && viol > 1e-12 * (std::fabs(cl[j]) + std::fabs(np) + std::fabs(r))) {
           worst = viol;
           q = j;
         }
       }
       if (q < 0) {
-        center[0] = p[0];
-        center[1] = p[1];
+        center[0] = p[0] + rx;
+        center[1] = p[1] + ry;
         *radius = r;
         return true;
       }
@@ -397,6 +411,25 @@ class PolygonEnumerator {
   PolygonEnumResult run(const double* Adom, const double* bdom, int mdom) {
     std::vector<PolyVertex> dom = domain_polygon(Adom, bdom, mdom);
     if (!dom.empty()) {
+      // Work in coordinates centred on the domain's bounding box (u - shift), so that the sign tests and areas
+      // of a small domain far from the origin do not cancel large numbers; shifted back on output.
+      double lo[2] = {dom[0].x, dom[0].y}, hi[2] = {dom[0].x, dom[0].y};
+      for (const PolyVertex& v : dom) {
+        lo[0] = std::min(lo[0], v.x);
+        lo[1] = std::min(lo[1], v.y);
+        hi[0] = std::max(hi[0], v.x);
+        hi[1] = std::max(hi[1], v.y);
+      }
+      shift_[0] = 0.5 * (lo[0] + hi[0]);
+      shift_[1] = 0.5 * (lo[1] + hi[1]);
+      for (PolyVertex& v : dom) {
+        v.x -= shift_[0];
+        v.y -= shift_[1];
+        v.c -= v.nx * shift_[0] + v.ny * shift_[1];
+      }
+      const int P0 = net_.layers()[0].total_pieces();
+      double* F = F_[0].data();
+      for (int p = 0; p < P0; ++p) F[2 * P0 + p] += F[p] * shift_[0] + F[P0 + p] * shift_[1];
       stack_ = dom;
       start_layer(0, 0, static_cast<int>(dom.size()));
     }
@@ -423,6 +456,7 @@ class PolygonEnumerator {
   std::vector<Active> act_;                 // units of a layer with a non-zero chosen piece, and that piece
   ChebyshevSolver cheb_;
   int last_split_ = -1;  // last layer with a unit of K >= 2 pieces
+  double shift_[2] = {0.0, 0.0};  // the working coordinates are u - shift
   PolygonEnumResult res_;
   bool stop_ = false;
   Clock::time_point start_;
@@ -676,12 +710,12 @@ class PolygonEnumerator {
     }
     for (int j = l; j < L; ++j) ++res_.base.layer_counts[j];
     res_.base.patterns.insert(res_.base.patterns.end(), pattern_.begin(), pattern_.end());
-    res_.base.centers.push_back(center[0]);
-    res_.base.centers.push_back(center[1]);
+    res_.base.centers.push_back(center[0] + shift_[0]);
+    res_.base.centers.push_back(center[1] + shift_[1]);
     res_.base.radii.push_back(radius);
     for (int i = b; i < e; ++i) {
-      res_.vertices.push_back(stack_[i].x);
-      res_.vertices.push_back(stack_[i].y);
+      res_.vertices.push_back(stack_[i].x + shift_[0]);
+      res_.vertices.push_back(stack_[i].y + shift_[1]);
       res_.edge_labels.push_back(stack_[i].label);
     }
     res_.offsets.push_back(static_cast<int64_t>(res_.edge_labels.size()));

@@ -45,7 +45,8 @@ def _padded(offsets: np.ndarray, vertices: np.ndarray, rows=None) -> Tuple[np.nd
 
 
 def areas(offsets, vertices) -> np.ndarray:
-    """Signed areas (R,) float64 of CSR polygons (shoelace formula; positive when counter-clockwise)."""
+    """Signed areas (R,) float64 of CSR polygons (shoelace formula relative to each ring's first vertex; positive
+    when counter-clockwise)."""
     offsets = np.asarray(offsets, dtype=np.int64)
     vertices = np.asarray(vertices, dtype=np.float64)
     if len(offsets) <= 1:
@@ -53,7 +54,8 @@ def areas(offsets, vertices) -> np.ndarray:
     region = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
     nxt = np.arange(len(vertices)) + 1
     nxt[offsets[1:] - 1] = offsets[:-1]  # the last vertex of each ring wraps to its first
-    x, y = vertices[:, 0], vertices[:, 1]
+    rel = vertices - vertices[offsets[:-1]][region]  # relative to each ring's first vertex: no cancellation
+    x, y = rel[:, 0], rel[:, 1]
     terms = x * y[nxt] - y * x[nxt]
     return 0.5 * np.bincount(region, weights=terms, minlength=len(offsets) - 1)
 
