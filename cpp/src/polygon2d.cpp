@@ -60,20 +60,13 @@ inline void crossing(const PolyVertex& v, const PolyVertex& w, double sv, double
 
 }  // namespace
 
-int split_polygon(const PolyVertex* v, int n, const double* h, int32_t label, std::vector<PolyVertex>* pos,
-                  std::vector<PolyVertex>* neg) {
-  int8_t cls_buf[256];
-  double s_buf[256];
-  std::vector<int8_t> cls_vec;
-  std::vector<double> s_vec;
-  int8_t* cls = cls_buf;
-  double* s = s_buf;
-  if (n > 256) {
-    cls_vec.resize(n);
-    s_vec.resize(n);
-    cls = cls_vec.data();
-    s = s_vec.data();
-  }
+namespace {
+
+// split_polygon writing into raw buffers with room for 2 n vertices each (a convex polygon gains at most one
+// vertex per part; the bound also covers sign patterns that rounding made non-convex). `cls` and `s` are scratch
+// of n entries.
+int split_raw(const PolyVertex* v, int n, const double* h, int32_t label, int8_t* cls, double* s, PolyVertex* pos,
+              int* npos_out, PolyVertex* neg, int* nneg_out) {
   int npos, nneg;
   classify(v, n, h, cls, s, npos, nneg);
   if (npos == 0) return -1;  // h <= 0 on the polygon (all on the line: a tie, piece 0)
@@ -82,36 +75,55 @@ int split_polygon(const PolyVertex* v, int n, const double* h, int32_t label, st
   // The cut as an edge line of each part: h >= 0 is -h <= 0, h <= 0 is h <= 0.
   const double pn[3] = {-h[0] * inv, -h[1] * inv, h[2] * inv};
   const double nn[3] = {h[0] * inv, h[1] * inv, -h[2] * inv};
+  int kp = 0, kn = 0;
   for (int i = 0; i < n; ++i) {
     const int j = i + 1 == n ? 0 : i + 1;
     const int ci = cls[i], cj = cls[j];
     double x = 0.0, y = 0.0;
-    const bool cross = ci * cj < 0;
-    if (cross) crossing(v[i], v[j], s[i], s[j], h, x, y);
+    if (ci * cj < 0) crossing(v[i], v[j], s[i], s[j], h, x, y);
     // Part h >= 0.
     if (pos) {
       if (ci >= 0) {
-        PolyVertex p = v[i];
-        if (ci == 0 && cj < 0) { p.nx = pn[0]; p.ny = pn[1]; p.c = pn[2]; p.label = label; }
-        pos->push_back(p);
-        if (ci > 0 && cj < 0) pos->push_back(PolyVertex{x, y, pn[0], pn[1], pn[2], label});
+        pos[kp] = v[i];
+        if (ci == 0 && cj < 0) pos[kp] = PolyVertex{v[i].x, v[i].y, pn[0], pn[1], pn[2], label};
+        ++kp;
+        if (ci > 0 && cj < 0) pos[kp++] = PolyVertex{x, y, pn[0], pn[1], pn[2], label};
       } else if (cj > 0) {
-        pos->push_back(PolyVertex{x, y, v[i].nx, v[i].ny, v[i].c, v[i].label});
+        pos[kp++] = PolyVertex{x, y, v[i].nx, v[i].ny, v[i].c, v[i].label};
       }
     }
     // Part h <= 0.
     if (neg) {
       if (ci <= 0) {
-        PolyVertex p = v[i];
-        if (ci == 0 && cj > 0) { p.nx = nn[0]; p.ny = nn[1]; p.c = nn[2]; p.label = label; }
-        neg->push_back(p);
-        if (ci < 0 && cj > 0) neg->push_back(PolyVertex{x, y, nn[0], nn[1], nn[2], label});
+        neg[kn] = v[i];
+        if (ci == 0 && cj > 0) neg[kn] = PolyVertex{v[i].x, v[i].y, nn[0], nn[1], nn[2], label};
+        ++kn;
+        if (ci < 0 && cj > 0) neg[kn++] = PolyVertex{x, y, nn[0], nn[1], nn[2], label};
       } else if (cj < 0) {
-        neg->push_back(PolyVertex{x, y, v[i].nx, v[i].ny, v[i].c, v[i].label});
+        neg[kn++] = PolyVertex{x, y, v[i].nx, v[i].ny, v[i].c, v[i].label};
       }
     }
   }
+  *npos_out = kp;
+  *nneg_out = kn;
   return 0;
+}
+
+}  // namespace
+
+int split_polygon(const PolyVertex* v, int n, const double* h, int32_t label, std::vector<PolyVertex>* pos,
+                  std::vector<PolyVertex>* neg) {
+  std::vector<int8_t> cls(n);
+  std::vector<double> s(n);
+  std::vector<PolyVertex> a(pos ? 2 * n : 0), b(neg ? 2 * n : 0);
+  int na = 0, nb = 0;
+  const int side = split_raw(v, n, h, label, cls.data(), s.data(), pos ? a.data() : nullptr, &na,
+                             neg ? b.data() : nullptr, &nb);
+  if (side == 0) {
+    if (pos) pos->insert(pos->end(), a.begin(), a.begin() + na);
+    if (neg) neg->insert(neg->end(), b.begin(), b.begin() + nb);
+  }
+  return side;
 }
 
 namespace {
@@ -430,8 +442,10 @@ class PolygonEnumerator {
       const int P0 = net_.layers()[0].total_pieces();
       double* F = F_[0].data();
       for (int p = 0; p < P0; ++p) F[2 * P0 + p] += F[p] * shift_[0] + F[P0 + p] * shift_[1];
-      stack_ = dom;
-      start_layer(0, 0, static_cast<int>(dom.size()));
+      reserve(static_cast<int>(dom.size()));
+      std::copy(dom.begin(), dom.end(), poly_.begin());
+      top_ = static_cast<int>(dom.size());
+      start_layer(0, 0, top_);
     }
     res_.base.lps = cheb_.solves();
     res_.base.lp_iterations = cheb_.iterations();
@@ -447,8 +461,11 @@ class PolygonEnumerator {
   std::vector<std::vector<double>> At_;     // per layer l >= 1: A transposed, in_dim x P
   std::vector<std::vector<int>> unstable_;  // per layer: units not stable on the current layer cell
   std::vector<int8_t> pattern_;
-  std::vector<PolyVertex> stack_;           // the polygons of the current depth-first path, one after another
-  std::vector<PolyVertex> pos_, neg_;       // scratch parts of a split
+  // The polygons of the current depth-first path, one after another in poly_[0, top_); poly_ only grows.
+  std::vector<PolyVertex> poly_;
+  int top_ = 0;
+  std::vector<int8_t> cls_;                 // scratch of the sign tests
+  std::vector<double> side_;
   struct Active {
     int unit;
     double mx, my, mc;
@@ -530,19 +547,23 @@ class PolygonEnumerator {
   // A polygon of area A and perimeter P has inradius r with A / P <= r <= 2 A / P.
   bool surely_thin(int b, int e) const {
     double area, perimeter;
-    polygon_area_perimeter(&stack_[b], e - b, area, perimeter);
+    polygon_area_perimeter(&poly_[b], e - b, area, perimeter);
     return !(2.0 * area > opt_.tol * perimeter);
   }
 
-  // Append a part to the polygon stack; returns its [begin, end).
-  std::pair<int, int> push(const std::vector<PolyVertex>& part) {
-    const int b = static_cast<int>(stack_.size());
-    stack_.insert(stack_.end(), part.begin(), part.end());
-    return {b, static_cast<int>(stack_.size())};
+  // Make room for k more vertices above top_ (pointers into poly_ are invalid afterwards), and sign-test
+  // scratch for polygons of up to k vertices.
+  void reserve(int k) {
+    const size_t need = static_cast<size_t>(top_) + static_cast<size_t>(k);
+    if (poly_.size() < need) poly_.resize(std::max(need, 2 * poly_.size()));
+    if (cls_.size() < static_cast<size_t>(k)) {
+      cls_.resize(k);
+      side_.resize(k);
+    }
   }
 
   bool chebyshev(int b, int e, double* center, double* radius) {
-    if (!cheb_.solve(&stack_[b], e - b, opt_.radius_cap, center, radius)) {
+    if (!cheb_.solve(&poly_[b], e - b, opt_.radius_cap, center, radius)) {
       halt(EnumStatus::Numerical, "Chebyshev LP of a polygon failed");
       return false;
     }
@@ -554,18 +575,9 @@ class PolygonEnumerator {
     const int off = net_.unit_offset(l);
     std::vector<int>& unst = unstable_[l];
     unst.clear();
-    int8_t cls_buf[256];
-    double s_buf[256];
-    std::vector<int8_t> cls_vec;
-    std::vector<double> s_vec;
-    int8_t* cls = cls_buf;
-    double* s = s_buf;
-    if (e - b > 256) {
-      cls_vec.resize(e - b);
-      s_vec.resize(e - b);
-      cls = cls_vec.data();
-      s = s_vec.data();
-    }
+    reserve(e - b);
+    int8_t* cls = cls_.data();
+    double* s = side_.data();
     for (int u = 0; u < L.n_units; ++u) {
       const int K = L.n_pieces(u);
       pattern_[off + u] = 0;
@@ -582,7 +594,7 @@ class PolygonEnumerator {
         continue;
       }
       int npos, nneg;
-      classify(&stack_[b], e - b, h, cls, s, npos, nneg);
+      classify(&poly_[b], e - b, h, cls, s, npos, nneg);
       if (npos > 0 && nneg > 0) {
         unst.push_back(u);
       } else {
@@ -609,26 +621,26 @@ class PolygonEnumerator {
     double h[3];
     const int p = L.piece_start[u];
     difference(l, p + 1, p, h);
-    pos_.clear();
-    neg_.clear();
-    const int side = split_polygon(&stack_[b], e - b, h, gu, &pos_, &neg_);
+    const int n = e - b, m0 = top_;
+    reserve(4 * n);
+    int np = 0, nn = 0;
+    const int side = split_raw(&poly_[b], n, h, gu, cls_.data(), side_.data(), &poly_[m0], &np,
+                               &poly_[m0 + 2 * n], &nn);
     if (side != 0) {
       pattern_[gu] = static_cast<int8_t>(side > 0 ? 1 : 0);
       insert(l, idx + 1, b, e);
       return;
     }
-    const size_t m0 = stack_.size();
-    const auto P = push(pos_);
-    const auto N = push(neg_);
-    if (!surely_thin(P.first, P.second)) {
+    top_ = m0 + 2 * n + nn;  // the two parts, with a gap between them
+    if (!surely_thin(m0, m0 + np)) {
       pattern_[gu] = 1;
-      insert(l, idx + 1, P.first, P.second);
+      insert(l, idx + 1, m0, m0 + np);
     }
-    if (!stop_ && !surely_thin(N.first, N.second)) {
+    if (!stop_ && !surely_thin(m0 + 2 * n, m0 + 2 * n + nn)) {
       pattern_[gu] = 0;
-      insert(l, idx + 1, N.first, N.second);
+      insert(l, idx + 1, m0 + 2 * n, m0 + 2 * n + nn);
     }
-    stack_.resize(m0);
+    top_ = m0;
   }
 
   // A unit with K > 2 pieces: the cell clipped to each piece's argmax cell (its K - 1 half-planes).
@@ -638,7 +650,7 @@ class PolygonEnumerator {
     const int gu = net_.unit_offset(l) + u;
     const int K = L.n_pieces(u);
     const int p0 = L.piece_start[u];
-    const size_t m0 = stack_.size();
+    const int m0 = top_;
     for (int r = 0; r < K && !stop_; ++r) {
       int cb = b, ce = e;
       bool empty = false;
@@ -650,21 +662,24 @@ class PolygonEnumerator {
           if (h[2] < -1e-12 || (std::fabs(h[2]) <= 1e-12 && s < r)) empty = true;
           continue;
         }
-        pos_.clear();
-        const int side = split_polygon(&stack_[cb], ce - cb, h, gu, &pos_, nullptr);
+        const int n = ce - cb;
+        reserve(2 * n);
+        int np = 0, nn = 0;
+        const int side = split_raw(&poly_[cb], n, h, gu, cls_.data(), side_.data(), &poly_[top_], &np, nullptr,
+                                   &nn);
         if (side < 0) {
           empty = true;
         } else if (side == 0) {
-          const auto C = push(pos_);
-          cb = C.first;
-          ce = C.second;
+          cb = top_;
+          ce = top_ + np;
+          top_ = ce;
         }
       }
       if (!empty && !surely_thin(cb, ce)) {
         pattern_[gu] = static_cast<int8_t>(r);
         insert(l, idx + 1, cb, ce);
       }
-      stack_.resize(m0);
+      top_ = m0;
     }
   }
 
@@ -675,7 +690,7 @@ class PolygonEnumerator {
       return;
     }
     double area, perimeter;
-    polygon_area_perimeter(&stack_[b], e - b, area, perimeter);
+    polygon_area_perimeter(&poly_[b], e - b, area, perimeter);
     if (!(area > opt_.tol * perimeter)) {  // the cell may hold no disc of radius tol: decide exactly
       double center[2], radius;
       if (!chebyshev(b, e, center, &radius) || radius <= opt_.tol) return;
@@ -714,9 +729,9 @@ class PolygonEnumerator {
     res_.base.centers.push_back(center[1] + shift_[1]);
     res_.base.radii.push_back(radius);
     for (int i = b; i < e; ++i) {
-      res_.vertices.push_back(stack_[i].x + shift_[0]);
-      res_.vertices.push_back(stack_[i].y + shift_[1]);
-      res_.edge_labels.push_back(stack_[i].label);
+      res_.vertices.push_back(poly_[i].x + shift_[0]);
+      res_.vertices.push_back(poly_[i].y + shift_[1]);
+      res_.edge_labels.push_back(poly_[i].label);
     }
     res_.offsets.push_back(static_cast<int64_t>(res_.edge_labels.size()));
     if ((R + 1) % 1024 == 0 && opt_.time_limit >= 0 && elapsed() > opt_.time_limit) halt(EnumStatus::TimeLimit);
