@@ -33,8 +33,9 @@ struct PolyVertex {
   int32_t label;
 };
 
-// Relative epsilon of the vertex sign tests: a vertex is on a line a.u + a0 = 0 when
-// |a.u + a0| <= kSideEps * (|a0 * u0| + |a1 * u1| + |a0|) (a0 the offset).
+// Relative epsilon of the vertex sign tests: a vertex u is on the line h0 u0 + h1 u1 + h2 = 0 when
+// |h0 u0 + h1 u1 + h2| <= kSideEps * (|h0 u0| + |h1 u1| + |h2|). (The enumeration works in coordinates centred on
+// the domain, so that these magnitudes are of the domain's size.)
 constexpr double kSideEps = 1e-12;
 
 // Signed area (positive for counter-clockwise) and perimeter of a polygon.
