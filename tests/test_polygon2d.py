@@ -334,3 +334,25 @@ def test_small_or_large_domains_far_from_the_origin(centre, half):
     assert pattern_set(fast) == pattern_set(ref)
     assert areas(*fast._polygon_csr()).sum() == pytest.approx(4 * half * half, rel=1e-9)
     np.testing.assert_array_equal(net.activation_pattern(fast.witnesses), fast.patterns)
+
+
+def test_property_small_integer_nets_match_the_lp_path():
+    """Hypothesis: nets with small integer weights (lines through lattice points, parallel, coincident, through
+    box corners, along box edges: degenerate everywhere) give the LP path's patterns, tiling the box."""
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+
+    @hypothesis.settings(max_examples=60, deadline=None, derandomize=True)
+    @hypothesis.given(st.integers(1, 5), st.integers(1, 4), st.sampled_from(["relu", "abs", "leaky_relu"]),
+                      st.integers(0, 2 ** 31 - 1))
+    def check(n1, n2, act, seed):
+        rng = np.random.default_rng(seed)
+        weights = [(rng.integers(-2, 3, size=(n1, 2)).astype(float), rng.integers(-2, 3, size=n1) * 0.5),
+                   (rng.integers(-1, 2, size=(n2, n1)).astype(float), rng.integers(-1, 2, size=n2) * 0.5),
+                   (np.ones((1, n2)), np.zeros(1))]
+        net = Network.from_weights(weights, activation=act)
+        fast, lp = both(net, BOX)
+        assert pattern_set(fast) == pattern_set(lp)
+        assert areas(*fast._polygon_csr()).sum() == pytest.approx(4.0, rel=1e-12)
+
+    check()
