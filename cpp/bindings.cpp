@@ -14,6 +14,7 @@
 #include "relutope/lp.hpp"
 #include "relutope/network.hpp"
 #include "relutope/verify.hpp"
+#include "relutope/polygon2d.hpp"
 
 namespace py = pybind11;
 using namespace relutope;
@@ -123,9 +124,10 @@ struct EnumArgs {
     opt.checkpoint_every = checkpoint_every;
   }
 
-  // Run with the GIL released; every few thousand regions take it back to let Python handle signals (Ctrl-C)
-  // and report progress.
-  EnumResult run(RegionVisitor* visitor = nullptr) {
+  // Run body(checkpoint) with the GIL released; every few thousand regions the checkpoint takes the GIL back to
+  // let Python handle signals (Ctrl-C) and report progress.
+  template <typename Body>
+  auto guarded(Body&& body) -> decltype(body(std::declval<const Checkpoint&>())) {
     std::unique_ptr<py::error_already_set> pending;
     Checkpoint cp = [&](int64_t regions) -> bool {
       py::gil_scoped_acquire acquire;
@@ -144,14 +146,20 @@ struct EnumArgs {
       }
       return true;
     };
-    EnumResult res;
+    decltype(body(cp)) res;
     {
       py::gil_scoped_release release;
-      res = enumerate_regions(net, x0.data(), Q.data(), k, Adom.data(), bdom.data(),
-                              static_cast<int>(Adom.shape(0)), u0.data(), opt, cp, visitor);
+      res = body(cp);
     }
     if (pending) throw std::move(*pending);
     return res;
+  }
+
+  EnumResult run(RegionVisitor* visitor = nullptr) {
+    return guarded([&](const Checkpoint& cp) {
+      return enumerate_regions(net, x0.data(), Q.data(), k, Adom.data(), bdom.data(), static_cast<int>(Adom.shape(0)),
+                               u0.data(), opt, cp, visitor);
+    });
   }
 };
 
@@ -186,6 +194,24 @@ py::dict enumerate_py(ENUM_ARGS_DECL) {
   EnumArgs args(ENUM_ARGS_PASS);
   EnumResult res = args.run();
   return result_dict(res, args.k);
+}
+
+// 2-D fast path (polygon2d.hpp): the dict of enumerate_regions (u0 unused) plus the regions' polygons as CSR:
+// offsets (R+1,) int64, vertices (V, 2) in u, counter-clockwise, edge_labels (V,) (the unit or domain row of each edge).
+py::dict polygons_py(ENUM_ARGS_DECL) {
+  EnumArgs args(ENUM_ARGS_PASS);
+  if (args.k != 2) throw std::invalid_argument("Q: the 2-D fast path needs a domain of intrinsic dimension 2");
+  PolygonEnumResult res = args.guarded([&](const Checkpoint& cp) {
+    return enumerate_polygons_2d(net, args.x0.data(), args.Q.data(), args.Adom.data(), args.bdom.data(),
+                                 static_cast<int>(args.Adom.shape(0)), args.opt, cp);
+  });
+  const py::ssize_t R = res.base.regions(), V = static_cast<py::ssize_t>(res.edge_labels.size());
+  res.base.leaves = R;
+  py::dict out = result_dict(res.base, 2);
+  out["offsets"] = to_numpy(std::move(res.offsets), {R + 1});
+  out["vertices"] = to_numpy(std::move(res.vertices), {V, py::ssize_t(2)});
+  out["edge_labels"] = to_numpy(std::move(res.edge_labels), {V});
+  return out;
 }
 
 py::dict output_bounds_py(ENUM_ARGS_DECL, const darray& C, const darray& d, bool prune, bool store) {
@@ -277,4 +303,5 @@ PYBIND11_MODULE(_core, m) {
   m.def("verify", &verify_py, ENUM_ARGS_PY, py::arg("terms"), py::arg("prune"), py::arg("stop_at_first"),
         py::arg("store_regions"));
   m.def("solve_lp", &solve_lp_py, py::arg("c"), py::arg("G"), py::arg("h"), py::arg("lb"), py::arg("ub"));
+  m.def("enumerate_polygons_2d", &polygons_py, ENUM_ARGS_PY);
 }

@@ -42,6 +42,44 @@ def enumerate_regions(
     """Enumerate regions on {u : A_domain u <= b_domain}, x = x0 + Q u. Keys: patterns (R, n_units) int8,
     centers (R, k), radii (R,), layer_counts (L,) int64, lps, lp_iterations, status, message, seconds."""
 
+def enumerate_polygons_2d(
+    net: Network,
+    x0: npt.NDArray[np.float64],
+    Q: npt.NDArray[np.float64],
+    A_domain: npt.NDArray[np.float64],
+    b_domain: npt.NDArray[np.float64],
+    u0: npt.NDArray[np.float64],
+    tol: float,
+    radius_cap: float,
+    max_regions: int,
+    time_limit: float,
+    checkpoint_every: int,
+    callback: Optional[Callable[[int], Optional[bool]]],
+) -> dict:
+    """The 2-D fast path on the bounded polygon {u : A_domain u <= b_domain}, x = x0 + Q u (Q: (d, 2); u0 unused). Keys as
+    enumerate_regions (lps: Chebyshev LPs) plus offsets (R+1,) int64, vertices (V, 2) in u (counter-clockwise) and
+    edge_labels (V,) int32 (the unit of the edge from each vertex to the next, or -1 - domain row)."""
+
+def output_bounds(
+    net: Network, x0: npt.NDArray[np.float64], Q: npt.NDArray[np.float64], A_domain: npt.NDArray[np.float64],
+    b_domain: npt.NDArray[np.float64], u0: npt.NDArray[np.float64], tol: float, radius_cap: float,
+    max_regions: int, time_limit: float, checkpoint_every: int,
+    callback: Optional[Callable[[int], Optional[bool]]], C: npt.ArrayLike, d: npt.ArrayLike, prune: bool,
+    store_regions: bool,
+) -> dict:
+    """Exact min/max of the rows of C y + d over the domain: the keys of enumerate_regions plus max, min (q,),
+    argmax, argmin (q, k) in u, leaves and pruned."""
+
+def verify(
+    net: Network, x0: npt.NDArray[np.float64], Q: npt.NDArray[np.float64], A_domain: npt.NDArray[np.float64],
+    b_domain: npt.NDArray[np.float64], u0: npt.NDArray[np.float64], tol: float, radius_cap: float,
+    max_regions: int, time_limit: float, checkpoint_every: int,
+    callback: Optional[Callable[[int], Optional[bool]]], terms: Sequence[Tuple[npt.ArrayLike, npt.ArrayLike]],
+    prune: bool, stop_at_first: bool, store_regions: bool,
+) -> dict:
+    """Search the regions for an input with C_t y <= d_t for some term: the keys of enumerate_regions plus
+    violated, term, margin and counterexample (k,) in u."""
+
 def solve_lp(
     c: npt.ArrayLike, G: npt.ArrayLike, h: npt.ArrayLike, lb: npt.ArrayLike, ub: npt.ArrayLike
 ) -> Tuple[str, npt.NDArray[np.float64], float, int]:

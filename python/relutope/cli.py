@@ -105,7 +105,43 @@ def _cmd_demo(args) -> int:
     x = box.sample(100_000, rng=0)
     found = np.unique(net.activation_pattern(x), axis=0).shape[0]
     print(f"sampling       100,000 uniform points hit {found} of the {len(part)} regions")
+    if hasattr(part, "adjacency_graph"):
+        G = part.adjacency_graph()
+        print(f"graph          {G.number_of_nodes()} regions, {G.number_of_edges()} adjacent pairs")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("picture        not drawn: matplotlib is not installed (pip install relutope[plot])")
+        return 0
+    demo_picture(net, box, part, args.png)
+    print(f"picture        written to {args.png}")
     return 0
+
+
+def demo_picture(net, box, part, path: str):
+    """Write the demo's PNG: the partition after layer 1, 1-2, 1-2-3, then the output and decision boundary.
+
+    Uses matplotlib's Agg renderer through a bare :class:`matplotlib.figure.Figure` (no pyplot, no display) and
+    returns the figure.
+    """
+    from matplotlib.figure import Figure
+
+    from . import plot
+
+    n = len(plot._split_layers(net))
+    fig = Figure(figsize=(4.0 * (n + 1) + 1.0, 3.7), layout="constrained")
+    axes = fig.subplots(1, n + 1)
+    plot.layers(net, box, ax=axes[:n])
+    coll = plot.partition(part, ax=axes[n], color="output", edges=True)
+    plot.decision_boundary(part, ax=axes[n], linewidths=2.0)
+    axes[n].set_title(f"output and decision boundary: {len(part):,} regions")
+    fig.colorbar(coll, ax=axes[n], shrink=0.75, label="logit (class 1)")
+    for ax in axes[1:]:
+        ax.set_ylabel("")
+    fig.suptitle(f"relutope demo: exact activation regions of a ReLU MLP {net.widths} trained on two moons",
+                 fontsize=13)
+    fig.savefig(path, dpi=130)
+    return fig
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,9 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vnncomp", action="store_true", help="print unsat/sat instead of holds/violated")
     p.add_argument("--no-prune", action="store_true", help="visit every region (no interval pruning)")
     p.set_defaults(func=_cmd_verify)
-    p = sub.add_parser("demo", help="enumerate the regions of the built-in demo network")
+    p = sub.add_parser("demo", help="enumerate the regions of the built-in demo network and draw them")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.add_argument("--out", help="write the partition to this .npz file")
+    p.add_argument("--png", default="relutope_demo.png",
+                   help="write the picture of the partition and its layer-by-layer build-up here "
+                        "(default: relutope_demo.png)")
     p.set_defaults(func=_cmd_demo)
     return parser
 

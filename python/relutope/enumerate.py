@@ -94,7 +94,7 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
 
 def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = None,
                       max_regions: Optional[int] = None, time_limit: Optional[float] = None,
-                      progress: bool = False, radius_cap: float = 1.0) -> Partition:
+                      progress: bool = False, radius_cap: float = 1.0, method: str = "auto") -> Partition:
     """Enumerate every activation region of a network over a domain, exactly.
 
     Parameters
@@ -117,6 +117,14 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     radius_cap : float, optional
         For unbounded domains (:class:`~relutope.WholeSpace`, or a slice of it) the Chebyshev radius of an
         unbounded region is infinite: radii and witnesses are computed with the radius capped at this value.
+    method : {"auto", "lp", "polygon"}, optional
+        ``"lp"``: the general engine (Chebyshev-ball LPs, any dimension). ``"polygon"``: the 2-D fast path, for a
+        bounded domain of intrinsic dimension 2 (a 2-D :class:`~relutope.Box` or :class:`~relutope.Polytope`, a
+        box with all but two coordinates fixed, or a :class:`~relutope.Slice` through three inputs): every region
+        is kept as an exact convex polygon, split by each unit's line with vertex sign tests and no LP; only the
+        Chebyshev disc of each final region (its witness and radius) is an LP, a 3-variable one. Same regions,
+        witnesses and radii as ``"lp"``, and :meth:`Partition.polygons` comes for free. ``"auto"`` (default)
+        picks ``"polygon"`` when it applies, else ``"lp"``.
 
     Returns
     -------
@@ -129,8 +137,9 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     TypeError
         When ``net`` or ``domain`` has the wrong type, or a number is not a number.
     ValueError
-        When the domain's dimension is not ``net.in_dim`` or ``tol``, ``max_regions``, ``time_limit`` or
-        ``radius_cap`` is out of range.
+        When the domain's dimension is not ``net.in_dim``, ``tol``, ``max_regions``, ``time_limit`` or
+        ``radius_cap`` is out of range, ``method`` is unknown, or ``method="polygon"`` is asked for a domain that
+        is not bounded and two-dimensional.
     NumericalError
         When the LP solver breaks down (never observed on valid input; please report it).
 
@@ -145,6 +154,13 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     exactly constant on a cell (a dead unit) is stable; if the constant is exactly zero, the tie goes to piece 0
     (inactive), as in :meth:`Network.activation_pattern`. The run holds no GIL.
 
+    The 2-D fast path (``method="polygon"``) runs the same layer-by-layer, depth-first scheme on convex polygons
+    (Sutherland & Hodgman's clipping, vertices classified with a relative epsilon); a polygon of area ``A`` and
+    perimeter ``P`` has inradius between ``A/P`` and ``2A/P``, which settles most existence questions, and the
+    rest are exact Chebyshev LPs. It is the computation behind SplineCam's pictures of 2-D slices (Humayun et al.,
+    "SplineCam: Exact Visualization and Characterization of Deep Network Geometry and Decision Boundaries",
+    CVPR 2023). ``partition.lps`` then counts those radius LPs.
+
     Examples
     --------
     >>> import relutope
@@ -152,12 +168,38 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     >>> part = relutope.enumerate_regions(net, relutope.Box([-1, -1], [1, 1]))
     >>> len(part) > 1, part.complete
     (True, True)
+    >>> lp = relutope.enumerate_regions(net, relutope.Box([-1, -1], [1, 1]), method="lp")
+    >>> sorted(map(bytes, part.patterns)) == sorted(map(bytes, lp.patterns))
+    True
+    >>> len(part.polygons()) == len(part)
+    True
     """
     from . import _core
 
-    out, _ = _engine_call(_core.enumerate_regions, net, domain, tol=tol, max_regions=max_regions,
-                          time_limit=time_limit, progress=progress, radius_cap=radius_cap)
+    if method not in ("auto", "lp", "polygon"):
+        raise ValueError(f"method must be 'auto', 'lp' or 'polygon', got {method!r}")
+    planar = isinstance(domain, Domain) and domain.intrinsic_dim == 2 and domain.bounded
+    if method == "polygon" and not planar:
+        raise ValueError(f"method='polygon' needs a bounded domain of intrinsic dimension 2, got {domain!r}")
+    polygon = method == "polygon" or (method == "auto" and planar)
+    out, form = _engine_call(_core.enumerate_polygons_2d if polygon else _core.enumerate_regions, net, domain,
+                             tol=tol, max_regions=max_regions, time_limit=time_limit, progress=progress,
+                             radius_cap=radius_cap)
     tol = out["tol"]
+    polygons = None
+    if polygon:
+        # Engine coordinates u to domain coordinates t; a reflection would turn the vertex order clockwise.
+        vertices = out["vertices"] @ form.Rinv.T
+        if np.linalg.det(form.Rinv) < 0:
+            vertices = _reverse_rings(out["offsets"], vertices)
+        polygons = (out["offsets"], vertices)
     return Partition(net, domain, out["patterns"], out["centers"], out["radii"], out["layer_counts"],
                      status=out["status"], tol=tol, lps=int(out["lps"]), lp_iterations=int(out["lp_iterations"]),
-                     seconds=float(out["seconds"]))
+                     seconds=float(out["seconds"]), polygons=polygons)
+
+
+def _reverse_rings(offsets: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+    """Reverse the vertex order of every polygon of a CSR array (offsets (R+1,), vertices (V, 2))."""
+    idx = np.arange(vertices.shape[0])
+    region = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    return vertices[offsets[region] + offsets[region + 1] - 1 - idx]

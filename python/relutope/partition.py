@@ -1,7 +1,7 @@
 """The partition of a domain into activation regions: :class:`Partition` and :class:`Region`."""
 from __future__ import annotations
 
-from typing import Iterator, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -102,11 +102,18 @@ class Partition:
         LPs solved and dual simplex iterations.
     seconds : float
         Wall time of the enumeration.
+
+    Parameters
+    ----------
+    polygons : tuple of (offsets, vertices), optional
+        For a planar domain: every region's polygon as CSR arrays, ``offsets`` (R+1,) int64 and ``vertices``
+        (V, 2) float64 in domain coordinates ``t``, counter-clockwise (see :mod:`relutope.polygons`); the 2-D fast
+        path of :func:`~relutope.enumerate_regions` passes them. Otherwise :meth:`polygons` computes them.
     """
 
     def __init__(self, network: Network, domain: Domain, patterns, centers, radii, layer_counts, *,
                  status: str = "complete", tol: float, lps: int = 0, lp_iterations: int = 0,
-                 seconds: float = 0.0):
+                 seconds: float = 0.0, polygons: Optional[Tuple[np.ndarray, np.ndarray]] = None):
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
         self.network = network
@@ -124,6 +131,15 @@ class Partition:
         self.witness_coords = self._centers @ form.Rinv.T
         self.witnesses = form.x0 + self._centers @ form.Q.T
         self._index: Optional[dict] = None
+        self._polygons: Optional[Tuple[np.ndarray, np.ndarray]] = None
+        if polygons is not None:
+            offsets = np.asarray(polygons[0], dtype=np.int64)
+            vertices = np.asarray(polygons[1], dtype=np.float64)
+            if (offsets.shape != (len(self) + 1,) or vertices.ndim != 2 or vertices.shape[1] != 2
+                    or offsets[0] != 0 or offsets[-1] != vertices.shape[0] or np.any(np.diff(offsets) < 0)):
+                raise ValueError(f"polygons must be (offsets (R+1,), vertices (V, 2)) with offsets from 0 to V for "
+                                 f"R = {len(self)} regions, got shapes {offsets.shape} and {vertices.shape}")
+            self._polygons = (offsets, vertices)
 
     @property
     def complete(self) -> bool:
@@ -199,13 +215,66 @@ class Partition:
         return np.array([self._index.get(p.tobytes(), -1) if ok else -1 for p, ok in zip(pats, inside)],
                         dtype=np.int64)
 
+    # ------------------------------------------------------------------ planar domains
+    def polygons(self) -> List[np.ndarray]:
+        """Every region as a convex polygon, for a bounded domain of intrinsic dimension 2.
+
+        Returns
+        -------
+        list of ndarray, each of shape (n_i, 2), float64
+            The vertices of region ``i`` in domain coordinates ``t`` (see :mod:`relutope.domains`; for a 2-D box
+            ``t = x``), counter-clockwise. They come from the 2-D fast path of :func:`~relutope.enumerate_regions`
+            when it made the partition; otherwise they are computed once (and cached) from each region's
+            :meth:`Region.halfspaces` and witness with :class:`scipy.spatial.HalfspaceIntersection` (Qhull).
+
+        Raises
+        ------
+        ValueError
+            When the domain is not bounded and two-dimensional.
+
+        Examples
+        --------
+        >>> import relutope
+        >>> net = relutope.Network.random([2, 3, 1], seed=1)
+        >>> part = relutope.enumerate_regions(net, relutope.Box([0, 0], [1, 1]))
+        >>> from relutope.polygons import areas, to_csr
+        >>> polys = part.polygons()
+        >>> len(polys) == len(part), bool(abs(areas(*to_csr(polys)).sum() - 1.0) < 1e-12)
+        (True, True)
+        """
+        from .polygons import from_csr
+
+        return from_csr(*self._polygon_csr())
+
+    def _polygon_csr(self) -> Tuple[np.ndarray, np.ndarray]:
+        """The polygons as CSR arrays ``offsets`` (R+1,) int64, ``vertices`` (V, 2) float64; see :meth:`polygons`."""
+        if self._polygons is not None:
+            return self._polygons
+        if self.domain.intrinsic_dim != 2 or not self.domain.bounded:
+            raise ValueError(f"polygons need a bounded two-dimensional domain, got {self.domain!r}")
+        from scipy.spatial import ConvexHull, HalfspaceIntersection
+
+        from .polygons import to_csr
+
+        polys = []
+        for region in self:
+            A, b = region.halfspaces()
+            norms = np.linalg.norm(A, axis=1)
+            halfspaces = np.hstack([A, -b[:, None]]) / norms[:, None]
+            points = HalfspaceIntersection(halfspaces, self.witness_coords[region.index]).intersections
+            polys.append(points[ConvexHull(points).vertices])  # counter-clockwise in 2-D
+        self._polygons = to_csr(polys)
+        return self._polygons
+
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> None:
-        """Write the partition, its network and domain to an ``.npz`` file (read it with :meth:`load`)."""
+        """Write the partition, its network, domain (and polygons, when known) to an ``.npz`` file (see :meth:`load`)."""
         arrays = {"format": np.array("relutope.Partition/1"), "patterns": self.patterns,
                   "centers": self._centers, "radii": self.radii, "layer_counts": self.layer_counts,
                   "status": np.array(self.status), "tol": np.array(self.tol), "lps": np.array(self.lps),
                   "lp_iterations": np.array(self.lp_iterations), "seconds": np.array(self.seconds)}
+        if self._polygons is not None:
+            arrays["polygon_offsets"], arrays["polygon_vertices"] = self._polygons
         arrays.update(self.network._to_arrays("net_"))
         arrays.update({f"domain_{key}": value for key, value in self.domain._state().items()})
         np.savez_compressed(path, **arrays)
@@ -233,4 +302,6 @@ class Partition:
         domain = _domain_from_state({key[7:]: v for key, v in arrays.items() if key.startswith("domain_")})
         return cls(net, domain, arrays["patterns"], arrays["centers"], arrays["radii"], arrays["layer_counts"],
                    status=str(arrays["status"]), tol=float(arrays["tol"]), lps=int(arrays["lps"]),
-                   lp_iterations=int(arrays["lp_iterations"]), seconds=float(arrays["seconds"]))
+                   lp_iterations=int(arrays["lp_iterations"]), seconds=float(arrays["seconds"]),
+                   polygons=((arrays["polygon_offsets"], arrays["polygon_vertices"])
+                             if "polygon_offsets" in arrays else None))

@@ -1,0 +1,368 @@
+"""Pictures of partitions of planar domains with matplotlib (imported only when a function is called).
+
+Every function takes ``ax=None`` (then it draws on :func:`matplotlib.pyplot.gca`, or on new axes) and returns the
+artists it made. A partition is drawn as one :class:`~matplotlib.collections.PolyCollection` coloured with
+``set_array`` (one patch per region would be slow), in domain coordinates ``t`` (for a 2-D box, ``t = x``); the
+pictures of slices through three inputs are those of SplineCam (Humayun et al., "SplineCam: Exact Visualization
+and Characterization of Deep Network Geometry and Decision Boundaries", CVPR 2023).
+
+Install matplotlib with ``pip install relutope[plot]``.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .domains import Domain
+from .network import Network
+from .partition import Partition
+
+__all__ = ["partition", "layers", "decision_boundary", "graph"]
+
+COLORS = ("pattern", "layer", "output", "volume")
+
+
+def _axes(ax):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        return plt.gca()
+    return ax
+
+
+def _label_axes(ax, part: Partition) -> None:
+    """Equal aspect, and axis labels (unless set): the input coordinates for a box, else ``t_0``, ``t_1``."""
+    from .domains import Box
+
+    ax.set_aspect("equal")
+    dom = part.domain
+    names = [f"$x_{{{i}}}$" for i in dom.free] if isinstance(dom, Box) else ["$t_0$", "$t_1$"]
+    if not ax.get_xlabel():
+        ax.set_xlabel(names[0])
+    if not ax.get_ylabel() and len(names) > 1:
+        ax.set_ylabel(names[1])
+
+
+def _shuffled_ids(keys: np.ndarray) -> np.ndarray:
+    """A value in [0, 1] for every row of ``keys`` (R, n): equal rows share a value, others get spread values."""
+    _, inverse = np.unique(keys, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    n = int(inverse.max()) + 1 if inverse.size else 0
+    perm = np.random.default_rng(12345).permutation(n)
+    return perm[inverse] / max(n - 1, 1)
+
+
+def _check_partition(part) -> None:
+    if not isinstance(part, Partition):
+        raise TypeError(f"expected a relutope.Partition, got {type(part).__name__}")
+
+
+def partition(partition: Partition, ax=None, color: str = "pattern", edges: bool = True, cmap=None,
+              layer: int = 0, **kwargs):
+    """Draw every region of a partition of a planar domain.
+
+    Parameters
+    ----------
+    partition : Partition
+        A partition of a bounded domain of intrinsic dimension 2 (its :meth:`Partition.polygons` are drawn).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (default: the current axes).
+    color : {"pattern", "layer", "output", "volume"}, optional
+        ``"pattern"``: every region its own colour (spread over ``cmap``, neighbours rarely alike). ``"layer"``:
+        regions of the same cell of the partition induced by layers ``0..layer`` share a colour. ``"output"``: the
+        network's output at the region's witness (a scalar output on a diverging scale centred at 0, else the
+        argmax class). ``"volume"``: the region's area, on a log scale.
+    edges : bool, optional
+        Draw the region boundaries as thin dark lines.
+    cmap : str or matplotlib.colors.Colormap, optional
+        Default: ``"Spectral"`` for pattern and layer, ``"RdBu_r"`` (scalar) or ``"tab10"`` (classes) for output,
+        ``"viridis"`` for volume.
+    layer : int, optional
+        The layer of ``color="layer"`` (0 = the first hidden layer).
+    **kwargs
+        Passed to :class:`~matplotlib.collections.PolyCollection` (e.g. ``alpha``, ``linewidths``).
+
+    Returns
+    -------
+    matplotlib.collections.PolyCollection
+        One polygon per region, in region order; its array holds the colour values (R,) float64.
+
+    Raises
+    ------
+    TypeError
+        When ``partition`` is not a Partition.
+    ValueError
+        When ``color`` or ``layer`` is unknown, or the domain is not bounded and two-dimensional.
+
+    Examples
+    --------
+    >>> import relutope, relutope.plot
+    >>> from matplotlib.figure import Figure
+    >>> part = relutope.enumerate_regions(relutope.Network.random([2, 6, 1], seed=0), relutope.Box([-1, -1], [1, 1]))
+    >>> coll = relutope.plot.partition(part, ax=Figure().add_subplot())
+    >>> len(coll.get_paths()) == len(part)
+    True
+    """
+    from matplotlib import colors as mcolors
+    from matplotlib.collections import PolyCollection
+
+    _check_partition(partition)
+    if color not in COLORS:
+        raise ValueError(f"color must be one of {COLORS}, got {color!r}")
+    polys = partition.polygons()
+    norm = None
+    if color == "pattern":
+        values = _shuffled_ids(partition.patterns)
+        cmap = cmap or "Spectral"
+    elif color == "layer":
+        net = partition.network
+        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 0 <= layer < len(net):
+            raise ValueError(f"layer must be an int in [0, {len(net) - 1}], got {layer!r}")
+        end = int(sum(lay.n_units for lay in net.layers[:layer + 1]))
+        values = _shuffled_ids(partition.patterns[:, :end])
+        cmap = cmap or "Spectral"
+    elif color == "output":
+        y = partition.network(partition.witnesses) if len(partition) else np.zeros((0, partition.network.out_dim))
+        if y.shape[1] == 1:
+            values = y[:, 0]
+            bound = float(np.abs(values).max()) if values.size else 1.0
+            norm = mcolors.Normalize(-bound, bound)
+            cmap = cmap or "RdBu_r"
+        else:
+            values = np.argmax(y, axis=1).astype(np.float64)
+            norm = mcolors.Normalize(-0.5, max(y.shape[1], 10) - 0.5)
+            cmap = cmap or "tab10"
+    else:
+        from .polygons import areas
+
+        values = np.abs(areas(*partition._polygon_csr()))
+        positive = values[values > 0]
+        if positive.size:
+            norm = mcolors.LogNorm(positive.min(), positive.max())
+        cmap = cmap or "viridis"
+    style = {"edgecolors": "0.1", "linewidths": 0.25} if edges else {"edgecolors": "face", "linewidths": 0.0}
+    style.update(kwargs)
+    coll = PolyCollection(polys, array=np.asarray(values, dtype=np.float64), cmap=cmap, norm=norm, **style)
+    ax = _axes(ax)
+    ax.add_collection(coll)
+    ax.autoscale_view()
+    _label_axes(ax, partition)
+    return coll
+
+
+def _split_layers(net: Network) -> List[int]:
+    """Indices of the layers with a unit of two or more pieces (the layers that split regions)."""
+    return [i for i, lay in enumerate(net.layers) if int(np.max(lay.n_pieces)) >= 2]
+
+
+def layers(net: Network, domain: Domain, ax=None, color: str = "pattern", edges: bool = True, cmap=None,
+           tol: Optional[float] = None, method: str = "auto", **kwargs) -> List:
+    """Draw the partition after layer 1, layers 1-2, 1-2-3, ... side by side: how the regions are built.
+
+    Panel ``l`` is the partition of the truncated network ``Network(net.layers[:l + 1])``, enumerated afresh,
+    for every layer ``l`` that splits regions (a unit with two or more pieces; a linear output layer adds no
+    panel). Each panel's title gives the layers and the number of regions.
+
+    Parameters
+    ----------
+    net : Network
+    domain : Domain
+        A bounded domain of intrinsic dimension 2.
+    ax : sequence of matplotlib.axes.Axes, optional
+        One axes per panel (at least as many as panels). Default: a new figure with one row of panels.
+    color, edges, cmap, **kwargs
+        As in :func:`partition`.
+    tol, method : optional
+        Passed to :func:`~relutope.enumerate_regions`.
+
+    Returns
+    -------
+    list of matplotlib.collections.PolyCollection
+        One per panel; ``collection.partition`` is the panel's :class:`Partition`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a wrong network or domain, too few axes, or the errors of :func:`partition`.
+    """
+    from .enumerate import enumerate_regions
+
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
+    panels = _split_layers(net) or [len(net) - 1]
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, axes = plt.subplots(1, len(panels), figsize=(4.0 * len(panels), 4.0), squeeze=False)
+        axes = list(axes[0])
+    else:
+        axes = list(np.ravel(ax)) if isinstance(ax, (Sequence, np.ndarray)) else [ax]
+        if len(axes) < len(panels):
+            raise ValueError(f"layers needs {len(panels)} axes (one per splitting layer), got {len(axes)}")
+    out = []
+    for a, lay in zip(axes, panels):
+        part = enumerate_regions(Network(net.layers[:lay + 1]), domain, tol=tol, method=method)
+        coll = partition(part, ax=a, color=color, edges=edges, cmap=cmap, **kwargs)
+        coll.partition = part
+        which = "layer 1" if lay == 0 else f"layers 1\u2013{lay + 1}"
+        a.set_title(f"{which}: {len(part):,} regions")
+        out.append(coll)
+    return out
+
+
+def _decision_segments(part: Partition, threshold: float) -> np.ndarray:
+    """Segments (S, 2, 2) in t where the argmax output (or the sign of output - threshold) changes."""
+    from .polygons import clip_lines
+
+    R = len(part)
+    if R == 0:
+        return np.zeros((0, 2, 2))
+    offsets, vertices = part._polygon_csr()
+    A, b = part.affine_maps()
+    origin, basis = part.domain.parametrization()
+    G = A @ basis  # (R, m, 2): y = G t + g
+    g = A @ origin + b
+    m = G.shape[1]
+    rows = np.arange(R)
+    if m == 1:
+        lines = np.concatenate([G[:, 0, :], (g[:, 0] - threshold)[:, None]], axis=1)
+        seg, hit = clip_lines(offsets, vertices, lines, rows)
+        return seg[hit]
+    out = []
+    for i in range(m):
+        for j in range(i + 1, m):
+            lines = np.concatenate([G[:, i, :] - G[:, j, :], (g[:, i] - g[:, j])[:, None]], axis=1)
+            seg, hit = clip_lines(offsets, vertices, lines, rows)
+            seg, r = seg[hit], rows[hit]
+            if not len(seg):
+                continue
+            # Keep the part where classes i and j beat every other class: an interval of the segment's parameter.
+            P, Q = seg[:, 0], seg[:, 1]
+            yP = np.einsum("rkc,rc->rk", G[r], P) + g[r]
+            yQ = np.einsum("rkc,rc->rk", G[r], Q) + g[r]
+            dP = yP[:, [i]] - yP  # (S, m): y_i - y_k at P, >= 0 wanted
+            dQ = yQ[:, [i]] - yQ
+            lo = np.zeros(len(seg))
+            hi = np.ones(len(seg))
+            for k in range(m):
+                if k in (i, j):
+                    continue
+                a0, a1 = dP[:, k], dQ[:, k]  # y_i - y_k = a0 + s (a1 - a0)
+                slope = a1 - a0
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    root = np.where(slope != 0, -a0 / slope, 0.0)
+                lo = np.where(slope > 0, np.maximum(lo, root), lo)
+                hi = np.where(slope < 0, np.minimum(hi, root), hi)
+                dead = (slope == 0) & (a0 < 0)
+                hi = np.where(dead, -1.0, hi)
+            keep = hi > lo
+            s0, s1 = lo[keep, None], hi[keep, None]
+            P, Q = P[keep], Q[keep]
+            out.append(np.stack([P + s0 * (Q - P), P + s1 * (Q - P)], axis=1))
+    return np.concatenate(out) if out else np.zeros((0, 2, 2))
+
+
+def decision_boundary(partition: Partition, ax=None, threshold: float = 0.0, **kwargs):
+    """Draw the decision boundary of a classifier exactly, as line segments clipped region by region.
+
+    On every region the network is affine, ``y = G t + g`` in domain coordinates, so its decision boundary there is
+    straight: for one output, the line ``y_0 = threshold`` (the sign of a logit); for ``m > 1`` outputs, for every
+    pair of classes ``i < j`` the part of the line ``y_i = y_j`` where both beat every other class. Each line is
+    clipped to the region's polygon; the segments of neighbouring regions meet, since the network is continuous.
+
+    Parameters
+    ----------
+    partition : Partition
+        A partition of a bounded planar domain.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (default: the current axes).
+    threshold : float, optional
+        For a single output, the level drawn (0: the sign of a logit).
+    **kwargs
+        Passed to :class:`~matplotlib.collections.LineCollection` (default ``colors="k"``, ``linewidths=1.5``).
+
+    Returns
+    -------
+    matplotlib.collections.LineCollection
+        The segments, shape (S, 2, 2) in ``t`` (``collection.get_segments()``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        When ``partition`` is not a partition of a bounded planar domain.
+    """
+    from matplotlib.collections import LineCollection
+
+    _check_partition(partition)
+    seg = _decision_segments(partition, float(threshold))
+    style = {"colors": "k", "linewidths": 1.5}
+    style.update(kwargs)
+    coll = LineCollection(seg, **style)
+    ax = _axes(ax)
+    ax.add_collection(coll)
+    ax.autoscale_view()
+    _label_axes(ax, partition)
+    return coll
+
+
+def _adjacency_edges(part: Partition) -> np.ndarray:
+    """Pairs of adjacent regions (E, 2): from ``partition.adjacency_graph()`` when the partition has it, else the
+    pairs of polygons sharing a boundary segment (:func:`relutope.polygons.shared_edges`)."""
+    if hasattr(part, "adjacency_graph"):
+        G = part.adjacency_graph()
+        return np.array([(int(a), int(b)) for a, b in G.edges()], dtype=np.int64).reshape(-1, 2)
+    from .polygons import shared_edges
+
+    offsets, vertices = part._polygon_csr()
+    extent = float(np.ptp(vertices, axis=0).max()) if len(vertices) else 1.0
+    return shared_edges(offsets, vertices, atol=1e-9 * extent, min_length=1e-9 * extent)
+
+
+def graph(partition: Partition, ax=None, node_size: float = 4.0, **kwargs) -> Tuple:
+    """Draw the adjacency graph of the regions over their witness points.
+
+    Nodes are the regions' Chebyshev centres (in domain coordinates ``t``); an edge joins two regions that share a
+    boundary segment. The graph is ``partition.adjacency_graph()`` (a networkx Graph on region indices) when the
+    partition provides it; otherwise it is computed from the regions' polygons (pairs sharing a segment longer
+    than 1e-9 times the domain's extent, :func:`relutope.polygons.shared_edges`).
+
+    Parameters
+    ----------
+    partition : Partition
+        A partition of a bounded planar domain.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (default: the current axes).
+    node_size : float, optional
+        Marker area of the nodes (points^2).
+    **kwargs
+        Passed to :class:`~matplotlib.collections.LineCollection` (default ``colors="0.2"``, ``linewidths=0.5``).
+
+    Returns
+    -------
+    edges : matplotlib.collections.LineCollection
+        One segment per edge of the graph.
+    nodes : matplotlib.collections.PathCollection
+        One marker per region.
+
+    Raises
+    ------
+    TypeError, ValueError
+        When ``partition`` is not a partition of a bounded planar domain.
+    """
+    from matplotlib.collections import LineCollection
+
+    _check_partition(partition)
+    if partition.domain.intrinsic_dim != 2:
+        raise ValueError(f"graph draws partitions of planar domains, got {partition.domain!r}")
+    pairs = _adjacency_edges(partition)
+    pts = partition.witness_coords
+    style = {"colors": "0.2", "linewidths": 0.5}
+    style.update(kwargs)
+    lines = LineCollection(pts[pairs] if len(pairs) else np.zeros((0, 2, 2)), **style)
+    ax = _axes(ax)
+    ax.add_collection(lines)
+    nodes = ax.scatter(pts[:, 0], pts[:, 1], s=node_size, c="k", zorder=3)
+    ax.autoscale_view()
+    _label_axes(ax, partition)
+    return lines, nodes
