@@ -14,13 +14,13 @@ from .sampling import (LineCrossing, LineDensity, PatternSample, RichnessEstimat
                        line_density, sample_patterns, sample_patterns_gaussian, sample_points)
 from .verify import (AdversarialResult, LipschitzResult, OutputBounds, VerificationResult, lipschitz,
                      min_adversarial, output_bounds, verify)
-from . import vnnlib
+from . import plot, polygons, vnnlib
 
 __all__ = [
     "ACTIVATIONS", "AdversarialResult", "Box", "Domain", "Layer", "LineCrossing", "LineDensity", "LipschitzResult", "ModelFormatError",
     "Network", "NumericalError", "OutputBounds", "Partition", "PatternSample", "Polytope", "Region",
     "RelutopeError", "RichnessEstimate", "Slice", "VerificationResult", "WholeSpace", "ace", "chao1",
     "default_tol", "enumerate_regions", "from_torch", "line_count", "line_density", "lipschitz", "load_nnet", "load_onnx", "min_adversarial", "output_bounds",
-    "sample_patterns", "sample_patterns_gaussian", "sample_points", "verify", "vnnlib",
+    "sample_patterns", "sample_patterns_gaussian", "sample_points", "verify", "vnnlib", "plot", "polygons",
 ]
 __version__ = "0.1.0"

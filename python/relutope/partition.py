@@ -172,7 +172,7 @@ class Partition:
             f"domain         {self.domain!r}",
             f"regions        {len(self)}" + ("" if self.complete else f"  (incomplete: {self.status})"),
             f"per layer      {self.layer_counts.tolist()}",
-            f"time           {self.seconds:.3f} s  ({rate:,.0f} regions/s)",
+            f"time           {self.seconds:.3g} s  ({rate:,.0f} regions/s)",
             f"LPs solved     {self.lps}  ({self.lp_iterations} simplex iterations)",
             f"tolerance      {self.tol:.3g}",
         ]
