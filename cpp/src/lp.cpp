@@ -299,7 +299,8 @@ LPResult solve_lp_impl(int n, int m, const double* c, const double* G, const dou
     if (std::isfinite(ub[j])) scale = std::max(scale, std::fabs(ub[j]));
   }
   for (int j = 0; j < n; ++j) {
-    if (lb[j] > ub[j]) {
+    if (lb[j] > ub[j] || lb[j] == std::numeric_limits<double>::infinity() ||
+        ub[j] == -std::numeric_limits<double>::infinity()) {
       res.status = LPStatus::Infeasible;
       return res;
     }
