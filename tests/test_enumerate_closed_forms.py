@@ -135,3 +135,15 @@ def test_repeated_layer_adds_no_region():
     z = expected_regions(9, 2)
     assert part.layer_counts.tolist() == [z, z, z]
     np.testing.assert_array_equal(part.patterns[:, :n], part.patterns[:, n:2 * n])
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 4])
+def test_abs_folding(depth):
+    """x -> |x|, then |x - 1/2|, |x - 1/4|, ... per coordinate: 2^depth intervals per axis, (2^depth)^2 squares."""
+    layers = [Layer.affine(np.eye(2), [0.0, 0.0], "abs")]
+    for l in range(1, depth):
+        layers.append(Layer.affine(np.eye(2), -np.full(2, 2.0 ** -l), "abs"))
+    net = Network(layers + [Layer.affine(np.ones((1, 2)), [0.0], "identity")])
+    part = enumerate_regions(net, Box([-1.0, -1.0], [1.0, 1.0]))
+    assert part.layer_counts.tolist() == [4 ** l for l in range(1, depth + 1)] + [4 ** depth]
+    np.testing.assert_allclose(part.radii, 2.0 ** -depth, rtol=1e-9)  # squares of side 2 / 2^depth
