@@ -62,15 +62,17 @@ def test_layer_rejects(A, c, n_pieces, exc, match):
         Layer(A, c, n_pieces)
 
 
-@pytest.mark.xfail(reason="Layer.affine with no rows reports 'A must be 2-D, got shape (0,)': it names the "
-                          "internal piece matrix A, not W, and the reason (ndim) is not the problem")
+@pytest.mark.xfail(raises=AssertionError,
+                   reason="Layer.affine with no rows reports 'A must be 2-D, got shape (0,)': it names the internal "
+                          "piece matrix A, not W, and the reason (ndim) is not the problem")
 def test_layer_affine_with_no_units_names_w():
     with pytest.raises(ValueError, match="W"):
         Layer.affine(np.zeros((0, 2)), np.zeros(0))
 
 
-@pytest.mark.xfail(reason="Layer.affine with no columns reports 'A must have at least one column': A is not "
-                          "the caller's argument (W is)")
+@pytest.mark.xfail(raises=AssertionError,
+                   reason="Layer.affine with no columns reports 'A must have at least one column': A is not the "
+                          "caller's argument (W is)")
 def test_layer_affine_with_no_inputs_names_w():
     with pytest.raises(ValueError, match="W"):
         Layer.affine(np.zeros((2, 0)), np.zeros(2))
@@ -97,8 +99,9 @@ def test_network_rejects():
         Network.random([2])
 
 
-@pytest.mark.xfail(reason="Network(None) raises numpy's/Python's \"'NoneType' object is not iterable\", which "
-                          "does not name the argument 'layers'")
+@pytest.mark.xfail(raises=AssertionError,
+                   reason="Network(None) raises Python's \"'NoneType' object is not iterable\", which does not name "
+                          "the argument 'layers'")
 def test_network_of_none_names_layers():
     with pytest.raises(TypeError, match="layers"):
         Network(None)

@@ -245,7 +245,8 @@ def test_progress_bar(capsys):
     assert with_bar.complete
 
 
-@pytest.mark.xfail(raises=AssertionError, reason="enumerate.py updates the bar to the final count only after bar.close() (in the "
+@pytest.mark.xfail(raises=AssertionError,
+                   reason="enumerate.py updates the bar to the final count only after bar.close() (in the "
                           "finally clause), so the closed bar shows the count of the last checkpoint (0 for "
                           "runs under 4096 regions)")
 def test_progress_bar_shows_the_final_count(capsys):
