@@ -83,7 +83,8 @@ def unit_kinds(layer: Layer) -> list:
     return kinds
 
 
-# Seeds whose oracle radii are all > MARGIN (found once by a survey; see the module docstring).
+# Seeds whose oracle radii are all > MARGIN. All of 0-31 qualify (as did all of 1000-1149 in a survey of boxes and
+# the whole space), so none had to be left out.
 BOX_SEEDS = list(range(32))
 MIXED_SEEDS = [100, 101, 102, 103]
 
@@ -116,11 +117,11 @@ def test_mixed_layer_built_by_name():
     box = Box([-1, -1], [1, 1])
     part = check_against_oracle(net, box, *box_rows(box))
     assert np.all(part.patterns[:, 3] == 0)  # the identity unit has a single piece
-    assert len(part) > 1 + 5  # more regions than the first layer's 5 lines alone could make in a line
+    assert part.layer_counts[1] > part.layer_counts[0] > 6  # 5 lines make > 6 pieces; layer 1 cuts more
 
 
 def random_polytope(seed: int, d: int, m: int) -> Polytope:
-    """{x : a_i . x <= 1} for m random unit normals (bounded: checked by Polytope itself)."""
+    """{x : a_i . x <= b_i} for m random unit normals and b_i in [0.6, 1.2] (Polytope checks it is bounded)."""
     rng = np.random.default_rng(seed)
     A = rng.normal(size=(m, d))
     A /= np.linalg.norm(A, axis=1, keepdims=True)

@@ -10,7 +10,7 @@ from scipy.optimize import linprog
 from scipy.spatial import ConvexHull, HalfspaceIntersection
 
 from oracle import as_pattern_set
-from relutope import Box, Layer, Network, Partition, Polytope, Region, enumerate_regions
+from relutope import Box, Layer, Network, Partition, Polytope, Region, WholeSpace, enumerate_regions
 
 
 def unit_box(d: int) -> Box:
@@ -108,6 +108,32 @@ def test_locate_returns_the_region_with_the_point_pattern(case):
     assert np.all(part.locate(part.witnesses) == np.arange(len(part)))
     outside = np.full((3, d), 1.5)
     assert np.all(part.locate(outside) == -1)
+
+
+@pytest.mark.parametrize("widths,seed,activation", [([3, 12, 12, 12, 1], 1, "leaky_relu"),
+                                                    ([4, 8, 8, 8, 1], 0, "relu"), ([2, 20, 20, 20, 1], 35, "abs")])
+def test_every_sampled_point_lies_in_a_found_region(widths, seed, activation):
+    """Larger nets than the oracle can take: 100 000 random points, each one's pattern must be a region found
+    (a random point falls in a region thinner than tol with negligible probability)."""
+    d = widths[0]
+    net = Network.random(widths, seed=seed, activation=activation)
+    part = enumerate_regions(net, unit_box(d))
+    assert part.complete and len(part) > 1000
+    x = unit_box(d).sample(100_000, rng=seed)
+    idx = part.locate(x)
+    assert np.all(idx >= 0), f"{np.sum(idx < 0)} points have a pattern the engine did not report"
+    np.testing.assert_array_equal(part.patterns[idx[:1000]], net.activation_pattern(x[:1000]))
+
+
+@pytest.mark.parametrize("cap", [0.5, 1.0, 100.0])
+def test_whole_space_witnesses_and_capped_radii(cap):
+    net = Network.random([2, 10, 10, 1], seed=6)
+    part = enumerate_regions(net, WholeSpace(2), radius_cap=cap)
+    np.testing.assert_array_equal(net.activation_pattern(part.witnesses), part.patterns)
+    assert np.all(part.radii <= cap * (1 + 1e-12)) and np.any(part.radii >= cap * (1 - 1e-9))
+    for i in range(len(part)):  # the capped ball still fits: every face is at least `radius` away
+        A, b = part[i].halfspaces()
+        assert row_distances(A, b, part.witness_coords[i]).min() >= part.radii[i] * (1 - 1e-9)
 
 
 # ---------------------------------------------------------------------------------------------- (e) volumes
