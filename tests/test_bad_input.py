@@ -292,7 +292,7 @@ def test_two_enumerations_in_two_threads():
 
 def test_enumeration_releases_the_gil():
     """While the core works in another thread, this thread keeps running Python code."""
-    net, dom = Network.random([2, 32, 32, 32, 32, 1], seed=0), Box([-1.0, -1.0], [1.0, 1.0])
+    net, dom = Network.random([2, 64, 64, 64, 1], seed=0), Box([-1.0, -1.0], [1.0, 1.0])
     t0 = time.perf_counter()
     ref = enumerate_regions(net, dom)
     alone = time.perf_counter() - t0
@@ -306,7 +306,7 @@ def test_enumeration_releases_the_gil():
     worker.join()
     ticks.append(time.perf_counter())
     same(out["part"], ref)
-    # with the GIL held through the run, this loop would stall for its whole length
-    gaps = np.diff(ticks)
-    assert alone > 0.05  # the run is long enough to tell
-    assert len(ticks) > 10 and gaps.max() < 0.5 * max(alone, ref.seconds)
+    # with the GIL held through the run, this loop would stall for its whole length and tick a few times at most
+    assert alone > 0.1  # the run is long enough to tell (about 0.2 s alone, 14 000 regions)
+    assert len(ticks) > 20
+    assert np.median(np.diff(ticks)) < 0.05
