@@ -280,3 +280,18 @@ def test_non_numeric_input_raises_type_error():
     args[0] = ["a", "b"]
     with pytest.raises(TypeError):
         solve_lp(*args)
+
+
+@pytest.mark.xfail(raises=AssertionError,
+                   reason="solve_lp accepts lb = +inf / ub = -inf and answers 'unbounded' with a point that breaks "
+                          "the bound; no real y satisfies y >= +inf, so it should say 'infeasible' or raise")
+@pytest.mark.parametrize("lb0,ub0", [(np.inf, np.inf), (-np.inf, -np.inf)])
+def test_infinite_bound_on_the_wrong_side(lb0, ub0):
+    c, G, h = np.array([1.0, 1.0]), np.zeros((0, 2)), np.zeros(0)
+    lb, ub = np.array([lb0, 0.0]), np.array([ub0, 2.0])
+    try:
+        status = solve_lp(c, G, h, lb, ub)[0]
+    except ValueError as exc:
+        assert "lb" in str(exc) or "ub" in str(exc)
+    else:
+        assert status == "infeasible"
