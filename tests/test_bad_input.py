@@ -62,17 +62,11 @@ def test_layer_rejects(A, c, n_pieces, exc, match):
         Layer(A, c, n_pieces)
 
 
-@pytest.mark.xfail(raises=AssertionError,
-                   reason="Layer.affine with no rows reports 'A must be 2-D, got shape (0,)': it names the internal "
-                          "piece matrix A, not W, and the reason (ndim) is not the problem")
 def test_layer_affine_with_no_units_names_w():
     with pytest.raises(ValueError, match="W"):
         Layer.affine(np.zeros((0, 2)), np.zeros(0))
 
 
-@pytest.mark.xfail(raises=AssertionError,
-                   reason="Layer.affine with no columns reports 'A must have at least one column': A is not the "
-                          "caller's argument (W is)")
 def test_layer_affine_with_no_inputs_names_w():
     with pytest.raises(ValueError, match="W"):
         Layer.affine(np.zeros((2, 0)), np.zeros(2))
@@ -99,9 +93,6 @@ def test_network_rejects():
         Network.random([2])
 
 
-@pytest.mark.xfail(raises=AssertionError,
-                   reason="Network(None) raises Python's \"'NoneType' object is not iterable\", which does not name "
-                          "the argument 'layers'")
 def test_network_of_none_names_layers():
     with pytest.raises(TypeError, match="layers"):
         Network(None)
@@ -231,8 +222,6 @@ def test_acceptable_numbers_are_accepted():
     assert len(enumerate_regions(NET, BOX, max_regions=2 ** 62)) == len(full)
 
 
-@pytest.mark.xfail(reason="max_regions beyond int64 raises TypeError \"ufunc 'isfinite' not supported ...\" "
-                          "from _check_positive, which does not name max_regions", raises=AssertionError)
 def test_huge_max_regions_is_named():
     try:
         enumerate_regions(NET, BOX, max_regions=2 ** 70)
@@ -294,10 +283,10 @@ def test_enumeration_releases_the_gil():
     """While the core works in another thread, this thread keeps running Python code."""
     net, dom = Network.random([2, 64, 64, 64, 1], seed=0), Box([-1.0, -1.0], [1.0, 1.0])
     t0 = time.perf_counter()
-    ref = enumerate_regions(net, dom)
+    ref = enumerate_regions(net, dom, method="lp")  # the LP path: the 2-D fast path is too quick to tell
     alone = time.perf_counter() - t0
     out = {}
-    worker = threading.Thread(target=lambda: out.setdefault("part", enumerate_regions(net, dom)))
+    worker = threading.Thread(target=lambda: out.setdefault("part", enumerate_regions(net, dom, method="lp")))
     ticks = []
     worker.start()
     while worker.is_alive():

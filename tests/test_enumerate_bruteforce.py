@@ -194,12 +194,8 @@ def test_max_pooling_of_relus_with_ties():
 
 
 # ---------------------------------------------------------------------------------------------- tiny numbers
-# ReLU regions do not depend on the scale of a unit: relu(s z) = s relu(z) for s > 0. The engine decides that a
-# unit is constant on a cell when its hyperplane normal has norm < 1e-14 and that a constant is positive when it is
-# > 1e-12 (absolute thresholds in cpp/src/enumerate.cpp), so tiny but legitimate weights are misread.
-TINY = pytest.mark.xfail(raises=AssertionError,
-                         reason="absolute thresholds 1e-14 (normal) / 1e-12 (constant) in cpp/src/enumerate.cpp treat "
-                                "a tiny non-constant unit as constant and a tiny positive constant as 0")
+# ReLU regions do not depend on the scale of a unit: relu(s z) = s relu(z) for s > 0. A unit is constant on a cell
+# only when its hyperplane normal is exactly zero, and a constant is positive when it is > 0, as in the forward pass.
 
 
 @functools.lru_cache(maxsize=None)
@@ -214,10 +210,10 @@ def scale_case():
 
 
 @pytest.mark.parametrize("which,scale", [
-    ("first", 1e-6), ("first", 1e-12), pytest.param("first", 1e-15, marks=TINY),
+    ("first", 1e-6), ("first", 1e-12), ("first", 1e-15),
     ("second", 1e-6), ("second", 1e-9),
     # where every layer-0 unit is off, layer 1's pre-activations are the constants scale * c (~1e-13 here)
-    pytest.param("second", 1e-12, marks=TINY), pytest.param("second", 1e-15, marks=TINY),
+    ("second", 1e-12), ("second", 1e-15),
 ])
 def test_regions_do_not_depend_on_the_scale_of_a_relu_layer(which, scale):
     net, box, want = scale_case()
@@ -232,7 +228,7 @@ def test_regions_do_not_depend_on_the_scale_of_a_relu_layer(which, scale):
     assert as_pattern_set(part.patterns) == want
 
 
-@pytest.mark.parametrize("c", [1e-3, 1e-11, pytest.param(5e-13, marks=TINY), 0.0, -5e-13])
+@pytest.mark.parametrize("c", [1e-3, 1e-11, 5e-13, 0.0, -5e-13])
 def test_a_unit_with_a_constant_pre_activation(c):
     """relu(0 . x + c) is active everywhere when c > 0, inactive (a tie when c == 0) otherwise."""
     net = Network.from_weights([(np.array([[0.0, 0.0], [1.0, 0.5]]), [c, 0.1]), (np.ones((1, 2)), [0.0])])
@@ -241,7 +237,7 @@ def test_a_unit_with_a_constant_pre_activation(c):
     assert as_pattern_set(part.patterns) == {(on, 0, 0), (on, 1, 0)}
 
 
-@pytest.mark.parametrize("c", [1e-3, 1e-11, pytest.param(5e-13, marks=TINY)])
+@pytest.mark.parametrize("c", [1e-3, 1e-11, 5e-13])
 def test_maxout_with_parallel_pieces_a_tiny_constant_apart(c):
     """max(x, x + c, y): for c > 0 piece 1 beats piece 0 everywhere; the regions are x + c > y and x + c < y."""
     net = Network([Layer([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], [0.0, c, 0.0], [3]),

@@ -271,10 +271,6 @@ def test_progress_bar(capsys):
     assert with_bar.complete
 
 
-@pytest.mark.xfail(raises=AssertionError,
-                   reason="enumerate.py updates the bar to the final count only after bar.close() (in the "
-                          "finally clause), so the closed bar shows the count of the last checkpoint (0 for "
-                          "runs under 4096 regions)")
 def test_progress_bar_shows_the_final_count(capsys):
     net = Network.random([2, 8, 8, 1], seed=0)
     part = enumerate_regions(net, unit_box(2), progress=True)

@@ -589,8 +589,8 @@ class PolygonEnumerator {
       double h[3];
       const int p = L.piece_start[u];
       difference(l, p + 1, p, h);
-      if (norm2(h[0], h[1]) < 1e-14) {  // constant on the cell; an exact zero is a tie and goes to piece 0
-        pattern_[off + u] = h[2] > 1e-12 ? 1 : 0;
+      if (!(norm2(h[0], h[1]) > 1e-300)) {  // constant on the cell; an exact zero is a tie and goes to piece 0
+        pattern_[off + u] = h[2] > 0.0 ? 1 : 0;
         continue;
       }
       int npos, nneg;
@@ -658,8 +658,8 @@ class PolygonEnumerator {
         if (s == r) continue;
         double h[3];
         difference(l, p0 + r, p0 + s, h);  // piece r beats piece s where h >= 0
-        if (norm2(h[0], h[1]) < 1e-14) {  // parallel pieces: ties go to the lower index
-          if (h[2] < -1e-12 || (std::fabs(h[2]) <= 1e-12 && s < r)) empty = true;
+        if (!(norm2(h[0], h[1]) > 1e-300)) {  // parallel pieces: ties go to the lower index
+          if (h[2] < 0.0 || (h[2] == 0.0 && s < r)) empty = true;
           continue;
         }
         const int n = ce - cb;
