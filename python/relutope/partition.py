@@ -9,7 +9,10 @@ from .domains import Domain, _domain_from_state
 from .network import Network, _as_float_array
 
 if TYPE_CHECKING:  # pragma: no cover
+    import networkx
+
     from .geometry import Facets, RegionFacets
+    from .graph import Adjacency, CompletenessReport
 
 __all__ = ["Partition", "Region"]
 
@@ -182,6 +185,7 @@ class Partition:
         self.witnesses = form.x0 + self._centers @ form.Q.T
         self._index: Optional[dict] = None
         self._facets: Optional["Facets"] = None
+        self._adjacency: Optional["Adjacency"] = None
         self._volumes: Optional[np.ndarray] = None
 
     @property
@@ -311,6 +315,64 @@ class Partition:
         if self._facets is None:
             self._facets = region_facets(self)
         return self._facets
+
+    def adjacency(self) -> "Adjacency":
+        """Which regions share a facet, across which unit, and where: an :class:`~relutope.graph.Adjacency`.
+
+        Computed once and cached (with the facets, see :meth:`facets`); see :func:`relutope.graph.region_adjacency`.
+        """
+        from .graph import region_adjacency
+
+        if self._adjacency is None:
+            self._adjacency = region_adjacency(self)
+        return self._adjacency
+
+    def adjacency_graph(self) -> "networkx.Graph":
+        """The region adjacency graph (networkx): nodes are regions, edges join regions sharing a facet.
+
+        Node attributes ``pattern``, ``witness``, ``radius``, ``boundary`` (the domain constraints the region has a
+        facet on) and, once :meth:`volumes` has run, ``volume``; edge attributes ``layer``, ``unit`` (global
+        index), ``unit_in_layer`` and ``facet_point`` (input space). See :func:`relutope.graph.adjacency_graph`.
+
+        Examples
+        --------
+        >>> import relutope
+        >>> part = relutope.enumerate_regions(relutope.Network.random([2, 4, 1], seed=1), relutope.Box([-1, -1], [1, 1]))
+        >>> G = part.adjacency_graph()
+        >>> G.number_of_nodes() == len(part), sorted(G.edges[next(iter(G.edges))])
+        (True, ['facet_point', 'layer', 'unit', 'unit_in_layer'])
+        """
+        from .graph import adjacency_graph
+
+        return adjacency_graph(self)
+
+    def linear_regions(self, atol: float = 1e-9) -> Tuple[np.ndarray, int]:
+        """Merge adjacent activation regions with equal affine maps into the function's linear regions.
+
+        An activation region is a set with one activation pattern; a linear region is a maximal connected set on
+        which the function is affine. Several activation regions can have the same affine map, e.g. when a dead
+        unit (or one whose output is ignored downstream) flips without changing the output; adjacent ones (sharing
+        a facet) are then one linear region. See :func:`relutope.graph.linear_regions` for the tolerance.
+
+        Returns
+        -------
+        labels : ndarray, shape (R,), int64
+            The linear region of every activation region (numbered by lowest region index).
+        count : int
+        """
+        from .graph import linear_regions
+
+        return linear_regions(self, atol=atol)
+
+    def check_complete(self) -> "CompletenessReport":
+        """Verify facet closure: every facet inside the domain has exactly one region on its other side.
+
+        Returns a :class:`~relutope.graph.CompletenessReport` with ``ok`` and the list of ``gaps``
+        ``(region, facet)``; see :func:`relutope.graph.check_complete`.
+        """
+        from .graph import check_complete
+
+        return check_complete(self)
 
     def volumes(self) -> np.ndarray:
         """The volume of every region, shape (R,), float64 (computed once and cached).
