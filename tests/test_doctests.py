@@ -4,7 +4,8 @@ import importlib
 
 import pytest
 
-MODULES = ["relutope.network", "relutope.domains", "relutope.enumerate", "relutope.partition"]
+MODULES = ["relutope.network", "relutope.domains", "relutope.enumerate", "relutope.partition", "relutope.geometry",
+           "relutope.graph"]
 
 
 @pytest.mark.parametrize("name", MODULES)
