@@ -42,6 +42,43 @@ def enumerate_regions(
     """Enumerate regions on {u : A_domain u <= b_domain}, x = x0 + Q u. Keys: patterns (R, n_units) int8,
     centers (R, k), radii (R,), layer_counts (L,) int64, lps, lp_iterations, status, message, seconds."""
 
+def region_facets(
+    net: Network,
+    x0: npt.NDArray[np.float64],
+    Q: npt.NDArray[np.float64],
+    A_domain: npt.NDArray[np.float64],
+    b_domain: npt.NDArray[np.float64],
+    patterns: npt.NDArray[np.int8],
+    centers: npt.NDArray[np.float64],
+    tol: float,
+    radius_cap: float,
+) -> dict:
+    """Minimal H-representations of R regions (patterns (R, n_units), interior points centers (R, k) in u) on
+    {u : A_domain u <= b_domain}, x = x0 + Q u. Keys: offsets (R+1,) int64, rows (F, k) unit normals, rhs (F,),
+    unit (F,) int64 (-1 - i for domain row i), piece (F,) int8, points (F, k), radii (F,), rows_total, candidates,
+    lps, lp_iterations, status ("complete", "interrupted", "numerical"), message, seconds."""
+
+def region_adjacency(
+    net: Network,
+    x0: npt.NDArray[np.float64],
+    Q: npt.NDArray[np.float64],
+    A_domain: npt.NDArray[np.float64],
+    b_domain: npt.NDArray[np.float64],
+    patterns: npt.NDArray[np.int8],
+    offsets: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.float64],
+    rhs: npt.NDArray[np.float64],
+    unit: npt.NDArray[np.int64],
+    piece: npt.NDArray[np.int8],
+    points: npt.NDArray[np.float64],
+    radii: npt.NDArray[np.float64],
+    contain_tol: float,
+    tol: float,
+) -> dict:
+    """Adjacency from region_facets' arrays. Keys: edges (E, 2) int64 (i < j), edge_facet, edge_unit, edge_layer,
+    edge_index (E,) int64, neighbor (F,) int64 (-1 domain facet, -2 none found), found_by (F,) int8, expected (F,)
+    int8, forward_passes, status, seconds."""
+
 def solve_lp(
     c: npt.ArrayLike, G: npt.ArrayLike, h: npt.ArrayLike, lb: npt.ArrayLike, ub: npt.ArrayLike
 ) -> Tuple[str, npt.NDArray[np.float64], float, int]:
