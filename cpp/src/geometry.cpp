@@ -41,7 +41,7 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// A row with a unit normal wider than this (before normalising) is a constant on the region: it holds everywhere
+// A row whose normal is shorter than this (before normalising) is constant on the region: it holds everywhere
 // (the region exists) and is never a facet. The enumerator uses the same threshold.
 constexpr double kConstantRow = 1e-14;
 // Two normalised rows closer than this (normals entrywise, offsets relative to 1 + |h|) are one hyperplane.
@@ -108,6 +108,9 @@ class FacetFinder {
       if (!dup) cand_.push_back(static_cast<int>(i));
     }
     out.candidates += static_cast<int64_t>(cand_.size());
+    // Facet LPs start with a cap on the radius near the region's own radius, so that the dual simplex starts
+    // among the nearest rows; a cap still binding at the optimum is raised to radius_cap and the solve resumed.
+    const double first_cap = std::min(opt_.radius_cap, 2.0 * std::max(B.y[k_], 0.0) + opt_.tol);
     // One LP per candidate: the Chebyshev ball of the region's trace on the candidate's hyperplane.
     std::vector<double>& p0 = p0_;
     for (int i : cand_) {
@@ -129,18 +132,11 @@ class FacetFinder {
       rows.push(row.data(), h_[i]);
       for (int t = 0; t < k_; ++t) row[t] = -gi[t];
       rows.push(row.data(), -h_[i]);
-      const int fcap = push_cap(rows, row, opt_.radius_cap);
       const double s = h_[i] - dot(gi, center);
       for (int t = 0; t < k_; ++t) p0[t] = center[t] + s * gi[t];
-      start_basis(B, p0.data(), fcap, opt_.radius_cap);
-      LPStatus st = simplex_.solve(rows, obj_.data(), B, counters_);
-      if (st != LPStatus::Optimal && st != LPStatus::Infeasible) {
-        start_basis(B, p0.data(), fcap, opt_.radius_cap);
-        simplex_.refactor(rows, obj_.data(), B);
-        st = simplex_.solve(rows, obj_.data(), B, counters_, 200 * (rows.m() + n_));
-        if (st != LPStatus::Optimal && st != LPStatus::Infeasible)
-          return fail(std::string("a facet LP failed (") + lp_status_name(st) + ")");
-      }
+      const LPStatus st = facet_lp(rows, row, p0.data(), first_cap);
+      if (st != LPStatus::Optimal && st != LPStatus::Infeasible)
+        return fail(std::string("a facet LP failed (") + lp_status_name(st) + ")");
       if (st == LPStatus::Infeasible || !(B.y[k_] > opt_.tol)) continue;
       out.rows.insert(out.rows.end(), gi, gi + k_);
       out.rhs.push_back(h_[i]);
@@ -150,6 +146,31 @@ class FacetFinder {
       out.radii.push_back(B.y[k_]);
     }
     return true;
+  }
+
+  // The facet LP on `rows` (the cap row not yet pushed), from pins at p0 with the radius capped at `cap` first.
+  // On return basis_ holds the solution.
+  LPStatus facet_lp(RowStack& rows, std::vector<double>& row, const double* p0, double cap) {
+    LPBasis& B = basis_;
+    const int fcap = push_cap(rows, row, cap);
+    start_basis(B, p0, fcap, cap);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      LPStatus st = simplex_.solve(rows, obj_.data(), B, counters_);
+      if (st != LPStatus::Optimal && st != LPStatus::Infeasible) {
+        start_basis(B, p0, fcap, cap);
+        st = simplex_.solve(rows, obj_.data(), B, counters_, 200 * (rows.m() + n_));
+      }
+      if (st != LPStatus::Optimal || cap >= opt_.radius_cap) return st;
+      int pos = -1;
+      for (int a = 0; a < n_; ++a)
+        if (B.active[a] == fcap && B.lambda[a] > 0) pos = a;
+      if (pos < 0) return st;  // the cap does not bind: optimal for the real cap too
+      cap = opt_.radius_cap;
+      rows.truncate(fcap);
+      push_cap(rows, row, cap);
+      B.rhs[pos] = cap;
+    }
+    return LPStatus::Numerical;
   }
 
   const LPCounters& counters() const { return counters_; }

@@ -253,8 +253,8 @@ class CompletenessReport:
     Attributes
     ----------
     ok : bool
-        True when every facet inside the domain has a region of the partition on its other side whose pattern
-        differs in the expected way and which has the facet back.
+        True when the partition has regions and every facet inside the domain has a region of the partition on
+        its other side whose pattern differs in the expected way and which has the facet back.
     gaps : list of (int, int)
         ``(region, facet)`` for facets with no region on the other side; ``facet`` indexes the region's facets
         (``partition.facets(region)``).
@@ -292,6 +292,7 @@ def check_complete(partition: "Partition") -> CompletenessReport:
     layer are unchanged; units of later layers may change), and it must have the region as its neighbour across
     one of its own facets. A partition missing a region fails: the facets of its neighbours facing it are gaps.
     Exactly one region is on the other side by construction, since patterns are unique and regions are disjoint.
+    A partition without any region fails too (a domain is never empty).
 
     Returns
     -------
@@ -324,7 +325,7 @@ def check_complete(partition: "Partition") -> CompletenessReport:
     mutual[found] = np.isin(nb[found] * R + owner[found], directed)
     bad = found & (~adj.expected | ~mutual)
     return CompletenessReport(
-        ok=not (gap.any() or bad.any()),
+        ok=len(partition) > 0 and not (gap.any() or bad.any()),
         gaps=list(zip(owner[gap].tolist(), local[gap].tolist())),
         mismatches=list(zip(owner[bad].tolist(), local[bad].tolist())),
         n_regions=len(partition), n_facets=f.n_facets, n_boundary_facets=int((~interior).sum()), n_edges=len(adj))
