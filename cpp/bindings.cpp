@@ -213,6 +213,10 @@ py::dict region_facets_py(const Network& net, const darray& x0, const darray& Q,
   out["piece"] = to_numpy(std::move(res.piece), {F});
   out["points"] = to_numpy(std::move(res.points), {F, k});
   out["radii"] = to_numpy(std::move(res.radii), {F});
+  const py::ssize_t D = static_cast<py::ssize_t>(res.dup_facet.size());
+  out["dup_facet"] = to_numpy(std::move(res.dup_facet), {D});
+  out["dup_unit"] = to_numpy(std::move(res.dup_unit), {D});
+  out["dup_piece"] = to_numpy(std::move(res.dup_piece), {D});
   out["rows_total"] = res.rows_total;
   out["candidates"] = res.candidates;
   out["lps"] = res.lps;
@@ -226,6 +230,7 @@ py::dict region_facets_py(const Network& net, const darray& x0, const darray& Q,
 py::dict adjacency_py(const Network& net, const darray& x0, const darray& Q, const darray& Adom, const darray& bdom,
                       const i8array& patterns, const i64array& offsets, const darray& rows, const darray& rhs,
                       const i64array& unit, const i8array& piece, const darray& points, const darray& radii,
+                      const i64array& dup_facet, const i64array& dup_unit, const i8array& dup_piece,
                       double contain_tol, double tol) {
   const DomainForm dom = domain_form(net, x0, Q, Adom, bdom);
   check_shape(patterns, "patterns", {-1, net.n_units()});
@@ -238,6 +243,12 @@ py::dict adjacency_py(const Network& net, const darray& x0, const darray& Q, con
   check_shape(piece, "piece", {F});
   check_shape(points, "points", {F, dom.k});
   check_shape(radii, "radii", {F});
+  check_shape(dup_facet, "dup_facet", {-1});
+  check_shape(dup_unit, "dup_unit", {dup_facet.shape(0)});
+  check_shape(dup_piece, "dup_piece", {dup_facet.shape(0)});
+  check_finite(rows, "rows");
+  check_finite(rhs, "rhs");
+  check_finite(points, "points");
   const int64_t* off = offsets.data();
   if (off[0] != 0 || off[R] != F) throw std::invalid_argument("offsets: must run from 0 to the number of facets");
   for (py::ssize_t r = 0; r < R; ++r)
@@ -254,6 +265,10 @@ py::dict adjacency_py(const Network& net, const darray& x0, const darray& Q, con
   v.piece = piece.data();
   v.points = points.data();
   v.radii = radii.data();
+  v.D = dup_facet.shape(0);
+  v.dup_facet = dup_facet.data();
+  v.dup_unit = dup_unit.data();
+  v.dup_piece = dup_piece.data();
   AdjacencyOptions opt;
   opt.contain_tol = contain_tol;
   opt.tol = tol;
@@ -322,7 +337,7 @@ PYBIND11_MODULE(_core, m) {
         py::arg("b_domain"), py::arg("patterns"), py::arg("centers"), py::arg("tol"), py::arg("radius_cap"));
   m.def("region_adjacency", &adjacency_py, py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("A_domain"),
         py::arg("b_domain"), py::arg("patterns"), py::arg("offsets"), py::arg("rows"), py::arg("rhs"),
-        py::arg("unit"), py::arg("piece"), py::arg("points"), py::arg("radii"), py::arg("contain_tol"),
-        py::arg("tol"));
+        py::arg("unit"), py::arg("piece"), py::arg("points"), py::arg("radii"), py::arg("dup_facet"),
+        py::arg("dup_unit"), py::arg("dup_piece"), py::arg("contain_tol"), py::arg("tol"));
   m.def("solve_lp", &solve_lp_py, py::arg("c"), py::arg("G"), py::arg("h"), py::arg("lb"), py::arg("ub"));
 }

@@ -136,6 +136,42 @@ def test_check_complete_fails_without_a_region(name, make):
     assert len(rep.gaps) == int(np.sum(part.facets(r).unit >= 0))
 
 
+def test_coincident_hyperplanes():
+    # relu(x0) - relu(-x0) passes x0 through: units 0 and 1 share the hyperplane x0 = 0 and both flip across it.
+    W, b = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]]), np.array([0.0, 0.0, -0.3])
+    part = enumerate_regions(one_layer(W, b, V=[[1.0, -1.0, 1.0]]), box(2))
+    assert len(part) == 4
+    rep = part.check_complete()
+    assert rep.ok and rep.n_edges == 4
+    f = part.facets()
+    on_axis = np.nonzero(np.abs(f.points_x[:, 0]) < 1e-12)[0]
+    assert len(on_axis) == 4 and np.all(f.unit[on_axis] == 0)  # the first source is named
+    np.testing.assert_array_equal(f.dup_facet, on_axis)
+    np.testing.assert_array_equal(f.dup_unit, [1, 1, 1, 1])
+    np.testing.assert_array_equal(f.dup_piece, 1 - part.patterns[f.region[on_axis], 1])
+    for (i, j), u in zip(part.adjacency().edges, part.adjacency().unit):
+        changed = np.nonzero(part.patterns[i] != part.patterns[j])[0].tolist()
+        assert changed == ([0, 1] if u == 0 else [2])
+
+
+def test_dead_unit_wakes_up_across_a_facet():
+    # h = relu(x0), relu(x1); z = h0 + h1 with bias 0 is exactly 0 (a tie: inactive) on the quadrant x < 0 and
+    # positive on its neighbours, so the layer-2 unit changes too across the layer-1 facets there: the flipped
+    # pattern does not exist and the neighbour is found by a forward pass.
+    net = Network.from_weights([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1)), (np.ones((1, 1)),
+                                                                                          np.zeros(1))])
+    part = enumerate_regions(net, box(2))
+    assert sorted(part.patterns[:, :3].tolist()) == [[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 1]]
+    rep = part.check_complete()
+    assert rep.ok and rep.n_edges == 4
+    adj = part.adjacency()
+    dead = int(np.nonzero(np.all(part.patterns[:, :3] == 0, axis=1))[0][0])
+    f = part.facets()
+    mine = (f.region == dead) & (f.unit >= 0)
+    assert mine.sum() == 2 and np.all(adj.found_by[mine] == 1) and np.all(adj.expected[mine])
+    assert np.all(adj.found_by[(f.region != dead) & (f.unit >= 0)] >= 0)
+
+
 # ---------------------------------------------------------------------------------------------- edges
 def test_edges_facet_points_in_both_regions():
     net = Network.random([3, 8, 8, 1], seed=11)

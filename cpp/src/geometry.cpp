@@ -7,6 +7,7 @@
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
+#include <utility>
 
 #include "relutope/lp.hpp"
 
@@ -22,7 +23,12 @@ const char* geometry_status_name(GeometryStatus s) {
 }
 
 FacetView view(const FacetSet& f) {
-  FacetView v;
+  FacetView v0;
+  v0.D = static_cast<int64_t>(f.dup_facet.size());
+  v0.dup_facet = f.dup_facet.data();
+  v0.dup_unit = f.dup_unit.data();
+  v0.dup_piece = f.dup_piece.data();
+  FacetView v = v0;
   v.k = f.k;
   v.R = f.regions();
   v.offsets = f.offsets.data();
@@ -94,8 +100,9 @@ class FacetFinder {
       }
       for (int a = 0; a <= k_; ++a) keep_[B.active[a]] = 1;
     }
-    // Duplicates keep their first source.
+    // Duplicates keep their first source; the others are remembered (pairs candidate, duplicate row).
     cand_.clear();
+    dups_.clear();
     for (size_t i = 0; i < m; ++i) {
       if (!keep_[i]) continue;
       bool dup = false;
@@ -103,7 +110,10 @@ class FacetFinder {
         if (std::fabs(h_[i] - h_[j]) > kDuplicate * (1.0 + std::fabs(h_[i]))) continue;
         dup = true;
         for (int t = 0; t < k_ && dup; ++t) dup = std::fabs(g_[i * k_ + t] - g_[j * k_ + t]) <= kDuplicate;
-        if (dup) break;
+        if (dup) {
+          if (src_[i] >= 0) dups_.emplace_back(j, static_cast<int>(i));
+          break;
+        }
       }
       if (!dup) cand_.push_back(static_cast<int>(i));
     }
@@ -144,6 +154,12 @@ class FacetFinder {
       out.piece.push_back(piece_[i]);
       out.points.insert(out.points.end(), B.y.begin(), B.y.begin() + k_);
       out.radii.push_back(B.y[k_]);
+      for (const auto& [c, dup] : dups_) {
+        if (c != i) continue;
+        out.dup_facet.push_back(static_cast<int64_t>(out.rhs.size()) - 1);
+        out.dup_unit.push_back(src_[dup]);
+        out.dup_piece.push_back(piece_[dup]);
+      }
     }
     return true;
   }
@@ -194,6 +210,7 @@ class FacetFinder {
   std::vector<int8_t> praw_;
   std::vector<char> keep_;
   std::vector<int> cand_;
+  std::vector<std::pair<int, int>> dups_;
   std::vector<double> verts_;
   std::string message_;
 
@@ -309,6 +326,11 @@ FacetSet region_facets(const Network& net, const DomainForm& dom, const int8_t* 
       out.piece.resize(F);
       out.points.resize(F * k);
       out.radii.resize(F);
+      while (!out.dup_facet.empty() && out.dup_facet.back() >= static_cast<int64_t>(F)) {
+        out.dup_facet.pop_back();
+        out.dup_unit.pop_back();
+        out.dup_piece.pop_back();
+      }
       break;
     }
     out.offsets.push_back(static_cast<int64_t>(out.rhs.size()));
@@ -342,6 +364,16 @@ Adjacency region_adjacency(const Network& net, const DomainForm& dom, const int8
   for (int64_t r = 0; r < R; ++r)
     index.emplace(std::string_view(reinterpret_cast<const char*>(patterns + r * nu), nu), r);
 
+  // Coincident sources of every facet, as CSR.
+  std::vector<int64_t> dup_off(static_cast<size_t>(F) + 1, 0);
+  for (int64_t a = 0; a < f.D; ++a) {
+    if (f.dup_facet[a] < 0 || f.dup_facet[a] >= F || (a > 0 && f.dup_facet[a] < f.dup_facet[a - 1]))
+      throw std::invalid_argument("dup_facet: must be sorted facet indices");
+    if (f.dup_unit[a] < 0 || f.dup_unit[a] >= nu) throw std::invalid_argument("dup_unit: index out of range");
+    ++dup_off[f.dup_facet[a] + 1];
+  }
+  for (int64_t e = 0; e < F; ++e) dup_off[e + 1] += dup_off[e];
+
   auto contains = [&](int64_t j, const double* p) {
     for (int64_t e = f.offsets[j]; e < f.offsets[j + 1]; ++e) {
       const double* g = f.rows + e * k;
@@ -373,6 +405,7 @@ Adjacency region_adjacency(const Network& net, const DomainForm& dom, const int8
       const double* p = f.points + e * k;
       std::copy(pi, pi + nu, pat.begin());
       pat[u] = f.piece[e];
+      for (int64_t a = dup_off[e]; a < dup_off[e + 1]; ++a) pat[f.dup_unit[a]] = f.dup_piece[a];
       int64_t j = lookup(pat);
       int8_t how = 0;
       if (j < 0 || j == i || !contains(j, p)) {
@@ -406,13 +439,17 @@ Adjacency region_adjacency(const Network& net, const DomainForm& dom, const int8
       }
       out.neighbor[e] = j;
       out.found_by[e] = how;
-      // The expected change: equal before the unit's layer and on the layer's other units, the unit at piece s.
+      // The expected change: equal before the unit's layer and on the layer's other units, the unit at piece s
+      // (and units with the same hyperplane at theirs).
       const int l = layer_of[u];
       const int end = net.unit_offset(l) + net.layers()[l].n_units;
       const int8_t* pj = patterns + j * nu;
-      bool ok = pj[u] == f.piece[e];
-      for (int v = 0; v < end && ok; ++v)
-        if (v != u && pj[v] != pi[v]) ok = false;
+      std::copy(pi, pi + end, pat.begin());
+      pat[u] = f.piece[e];
+      for (int64_t a = dup_off[e]; a < dup_off[e + 1]; ++a)
+        if (f.dup_unit[a] < end) pat[f.dup_unit[a]] = f.dup_piece[a];
+      bool ok = true;
+      for (int v = 0; v < end && ok; ++v) ok = pj[v] == pat[v];
       out.expected[e] = ok ? 1 : 0;
       if (i < j) found.emplace_back(i, j, 0, e);
       else found.emplace_back(j, i, 1, e);

@@ -55,8 +55,9 @@ def region_facets(
 ) -> dict:
     """Minimal H-representations of R regions (patterns (R, n_units), interior points centers (R, k) in u) on
     {u : A_domain u <= b_domain}, x = x0 + Q u. Keys: offsets (R+1,) int64, rows (F, k) unit normals, rhs (F,),
-    unit (F,) int64 (-1 - i for domain row i), piece (F,) int8, points (F, k), radii (F,), rows_total, candidates,
-    lps, lp_iterations, status ("complete", "interrupted", "numerical"), message, seconds."""
+    unit (F,) int64 (-1 - i for domain row i), piece (F,) int8, points (F, k), radii (F,), dup_facet (D,) int64,
+    dup_unit (D,) int64, dup_piece (D,) int8 (other units with a facet's hyperplane), rows_total, candidates, lps,
+    lp_iterations, status ("complete", "interrupted", "numerical"), message, seconds."""
 
 def region_adjacency(
     net: Network,
@@ -72,6 +73,9 @@ def region_adjacency(
     piece: npt.NDArray[np.int8],
     points: npt.NDArray[np.float64],
     radii: npt.NDArray[np.float64],
+    dup_facet: npt.NDArray[np.int64],
+    dup_unit: npt.NDArray[np.int64],
+    dup_piece: npt.NDArray[np.int8],
     contain_tol: float,
     tol: float,
 ) -> dict:

@@ -111,6 +111,12 @@ class Facets:
         The region (partition index) owning each facet.
     A, b, A_x, b_x, unit, piece, layer, points, points_x, radii
         As in :class:`RegionFacets`, stacked over all regions (F rows).
+    dup_facet : ndarray, shape (D,), int64
+    dup_unit : ndarray, shape (D,), int64
+    dup_piece : ndarray, shape (D,), int8
+        Other sources of facets: unit ``dup_unit[e]``'s row (towards its piece ``dup_piece[e]``) is the same
+        hyperplane as facet ``dup_facet[e]`` (e.g. the two units of ``relu(z) - relu(-z)``), so that unit changes
+        across the facet too. ``unit`` names the first source (domain rows first, then units in order).
     tol : float
         Facets are the rows whose trace on the region holds a (k-1)-ball of radius ``> tol``.
     lps, lp_iterations, seconds
@@ -130,6 +136,9 @@ class Facets:
         self.piece = out["piece"]
         self._points_u = out["points"]
         self.radii = out["radii"]
+        self.dup_facet = out["dup_facet"]
+        self.dup_unit = out["dup_unit"]
+        self.dup_piece = out["dup_piece"]
         self.region = np.repeat(regions, np.diff(self.offsets))
         self.A = _mul(self._rows_u, form.R)
         self.points = _mul(self._points_u, form.Rinv.T)

@@ -58,7 +58,8 @@ class Adjacency:
         facet, -1 for domain facets and facets without a neighbour.
     expected : ndarray, shape (F,), bool
         Whether the neighbour's pattern differs from the region's as expected: equal on the layers before the
-        crossed unit's layer and on that layer's other units, the crossed unit at the facet's ``piece``.
+        crossed unit's layer and on that layer's other units, the crossed unit at the facet's ``piece`` (units
+        whose row is the same hyperplane, :attr:`Facets.dup_unit`, at their own piece).
     contain_tol : float
         A region contains a point when each of its facet rows holds within this (input units).
     seconds : float
@@ -125,7 +126,8 @@ def region_adjacency(partition: "Partition", contain_tol: Optional[float] = None
     form = partition.domain._engine_form()
     out = _core.region_adjacency(partition.network._core(), form.x0, form.Q, form.A, form.b,
                                  np.ascontiguousarray(partition.patterns), f.offsets, f._rows_u, f.b, f.unit, f.piece,
-                                 f._points_u, f.radii, contain_tol, partition.tol)
+                                 f._points_u, f.radii, f.dup_facet, f.dup_unit, f.dup_piece, contain_tol,
+                                 partition.tol)
     return Adjacency(partition, out, contain_tol)
 
 

@@ -14,8 +14,8 @@
 //
 // Adjacency. Two regions are adjacent when they share a (k-1)-dimensional facet. Across a facet of unit u (layer
 // l) the pattern changes at u (to the competing piece s); units of layers < l and the other units of layer l keep
-// their pieces (their rows are strict on the facet's relative interior), and later units keep theirs unless their
-// pre-activation vanishes on the whole facet. The neighbour is looked up by the flipped pattern; when that region
+// their pieces (their rows are strict on the facet's relative interior) unless their row is the same hyperplane,
+// and later units keep theirs unless their pre-activation vanishes on the whole facet. The neighbour is looked up by the flipped pattern; when that region
 // does not exist or does not contain the facet point, by the forward-pass pattern of points just across the facet.
 // A neighbour is accepted only when it contains the facet point (its facet rows hold within contain_tol): the
 // regions of the partition are face-to-face across facets, so the region that contains points just across a
@@ -61,6 +61,11 @@ struct FacetSet {
   std::vector<int8_t> piece;     // F: the unit's piece across the facet (the competing piece s); -1 for domain rows
   std::vector<double> points;    // F x k: Chebyshev centre of the facet within its hyperplane
   std::vector<double> radii;     // F: the facet's Chebyshev radius (> tol; capped at radius_cap)
+  // Other units whose row is the facet's hyperplane (coinciding hyperplanes, e.g. relu(z) and relu(-z)): D
+  // entries, sorted by facet; across facet dup_facet[e] unit dup_unit[e] also changes, to piece dup_piece[e].
+  std::vector<int64_t> dup_facet;
+  std::vector<int64_t> dup_unit;
+  std::vector<int8_t> dup_piece;
   int64_t rows_total = 0;        // rows composed over all regions (non-constant ones)
   int64_t candidates = 0;        // rows left after the cheap filters: one facet LP each
   int64_t lps = 0;
@@ -89,6 +94,10 @@ struct FacetView {
   const int8_t* piece = nullptr;
   const double* points = nullptr;
   const double* radii = nullptr;
+  int64_t D = 0;  // coincident sources, as in FacetSet
+  const int64_t* dup_facet = nullptr;
+  const int64_t* dup_unit = nullptr;
+  const int8_t* dup_piece = nullptr;
 };
 FacetView view(const FacetSet& f);
 
@@ -108,7 +117,8 @@ struct Adjacency {
   std::vector<int64_t> neighbor;    // F: the region across each facet; -1 for domain facets; -2 when none found
   std::vector<int8_t> found_by;     // F: 0 flipped pattern, 1 forward pass, -1 domain facet or not found
   std::vector<int8_t> expected;     // F: 1 when the neighbour's pattern differs as expected (units before the
-                                    // crossed unit's layer and its layer's other units equal, the unit at piece s)
+                                    // crossed unit's layer and its layer's other units equal, the unit at piece s,
+                                    // except units whose row coincides with the facet's, at their own piece)
   int64_t forward_passes = 0;
   GeometryStatus status = GeometryStatus::Complete;
   double seconds = 0.0;
