@@ -131,6 +131,18 @@ def test_minimal_hrep_maxout_and_slice():
     assert np.all(inside < 0)
 
 
+def test_facets_of_a_coarse_partition():
+    # With a coarse tol the enumeration omits thin regions, but the regions it reports keep exact, minimal
+    # H-representations: small facets are still facets.
+    net = Network.random([2, 16, 16, 16, 1], seed=0)
+    fine = enumerate_regions(net, box(2))
+    part = enumerate_regions(net, box(2), tol=1e-2)
+    assert len(part) < len(fine)
+    check_minimal_hrep(part, range(0, len(part), 9))
+    assert part.facets().radii.min() < part.tol  # facets smaller than the partition's tol are kept
+    assert part.volumes().sum() < 4.0 - 1e-3 and fine.volumes().sum() == pytest.approx(4.0, rel=1e-9)
+
+
 def test_facets_whole_space():
     # Regions of a whole-space partition may be unbounded: their facets still have points and capped radii.
     net = Network.random([2, 5, 1], seed=6)

@@ -172,6 +172,14 @@ def test_dead_unit_wakes_up_across_a_facet():
     assert np.all(adj.found_by[(f.region != dead) & (f.unit >= 0)] >= 0)
 
 
+def test_check_complete_reports_holes_of_a_coarse_partition():
+    net = Network.random([2, 16, 16, 16, 1], seed=0)
+    part = enumerate_regions(net, box(2), tol=1e-2)  # omits the regions thinner than 1e-2
+    rep = part.check_complete()
+    assert not rep.ok and len(rep.gaps) > 0
+    assert enumerate_regions(net, box(2)).check_complete().ok
+
+
 # ---------------------------------------------------------------------------------------------- edges
 def test_edges_facet_points_in_both_regions():
     net = Network.random([3, 8, 8, 1], seed=11)

@@ -28,7 +28,7 @@ from .errors import NumericalError
 if TYPE_CHECKING:  # pragma: no cover
     from .partition import Partition
 
-__all__ = ["Facets", "RegionFacets", "region_facets", "region_vertices", "region_volumes", "MAX_VERTEX_DIM"]
+__all__ = ["Facets", "RegionFacets", "default_facet_tol", "region_facets", "region_vertices", "region_volumes", "MAX_VERTEX_DIM"]
 
 #: Largest number of domain coordinates for which vertices and volumes are computed.
 MAX_VERTEX_DIM = 4
@@ -195,6 +195,19 @@ def _radius_cap(partition: "Partition") -> float:
     return max(cap, 1.0, 10.0 * partition.tol)
 
 
+def default_facet_tol(partition: "Partition") -> float:
+    """The default facet tolerance: the smaller of the partition's ``tol`` and the domain's default tolerance.
+
+    A facet must be recognised however small it is, or the H-representation would describe a larger set than the
+    region; so a partition enumerated with a coarse ``tol`` still gets facets down to ``1e-9`` times the domain's
+    size (:func:`relutope.default_tol`). Rows that only touch a region in a lower-dimensional face give facet radii
+    at rounding level, far below that.
+    """
+    from .enumerate import default_tol
+
+    return min(partition.tol, default_tol(partition.domain))
+
+
 def region_facets(partition: "Partition", regions=None, tol: Optional[float] = None) -> Facets:
     """Minimal H-representations of a partition's regions (see the module docstring).
 
@@ -206,7 +219,7 @@ def region_facets(partition: "Partition", regions=None, tol: Optional[float] = N
         ``regions[j]``.
     tol : float, optional
         A row is a facet when the region's trace on its hyperplane holds a (k-1)-ball of radius ``> tol`` (input
-        units). Default: the partition's ``tol``.
+        units). Default: :func:`default_facet_tol`.
 
     Returns
     -------
@@ -237,7 +250,7 @@ def region_facets(partition: "Partition", regions=None, tol: Optional[float] = N
     """
     from . import _core
 
-    tol = partition.tol if tol is None else float(tol)
+    tol = default_facet_tol(partition) if tol is None else float(tol)
     if not (np.isfinite(tol) and tol > 0):
         raise ValueError(f"tol must be positive and finite, got {tol}")
     form = partition.domain._engine_form()

@@ -294,7 +294,9 @@ def check_complete(partition: "Partition") -> CompletenessReport:
     layer are unchanged; units of later layers may change), and it must have the region as its neighbour across
     one of its own facets. A partition missing a region fails: the facets of its neighbours facing it are gaps.
     Exactly one region is on the other side by construction, since patterns are unique and regions are disjoint.
-    A partition without any region fails too (a domain is never empty).
+    A partition without any region fails too (a domain is never empty). Regions thinner than the enumeration's
+    ``tol`` are not enumerated: with a coarse ``tol`` the partition has holes where they are, and the facets facing
+    them are reported (as gaps, or as mismatches when the region found across skipped a missing one).
 
     Returns
     -------

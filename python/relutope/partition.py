@@ -273,7 +273,8 @@ class Partition:
             :class:`~relutope.geometry.Facets` of all regions (computed once and cached; the GIL is released).
         tol : float, optional
             A row is a facet when the region's trace on its hyperplane holds a (k-1)-ball of radius ``> tol``
-            (input units); default the partition's ``tol`` (only the default is cached).
+            (input units); default :func:`relutope.geometry.default_facet_tol`, the partition's ``tol`` unless it
+            is coarser than the domain's default (only the default is cached).
 
         Returns
         -------
@@ -310,7 +311,7 @@ class Partition:
             if tol is None and self._facets is not None:
                 return self._facets[region.index]
             return region_facets(self, [region.index], tol=tol)[0]
-        if tol is not None and tol != self.tol:
+        if tol is not None:
             return region_facets(self, tol=tol)
         if self._facets is None:
             self._facets = region_facets(self)
