@@ -66,7 +66,7 @@ def check_minimal_hrep(part, regions):
     for i in regions:
         f = part.facets(int(i))
         assert f.index == i and len(f) >= 2
-        assert np.all(f.radii > part.tol)
+        assert np.all(f.radii > min(part.tol, 1e-9))
         # The oracle's rows: domain rows, then one row per (unit with K >= 2, piece s != p), in order.
         A_full, b_full = region_halfspaces(net, part.patterns[i], x0=form.x0, E=form.Q, Adom=form.A, bdom=form.b,
                                            ties="closed")
