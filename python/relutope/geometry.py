@@ -294,8 +294,8 @@ def _is_bounded(A: np.ndarray) -> bool:
     return True
 
 
-def _vertices_u(A: np.ndarray, b: np.ndarray, center: np.ndarray) -> np.ndarray:
-    """Vertices (V, k) of the bounded polytope {u : A u <= b} with interior point ``center``, in u."""
+def _vertices_u(A: np.ndarray, b: np.ndarray, center: np.ndarray, index: int) -> np.ndarray:
+    """Vertices (V, k) of the bounded polytope {u : A u <= b} (region ``index``) with interior point ``center``."""
     k = A.shape[1]
     if k == 1:
         a = A[:, 0]
@@ -304,12 +304,19 @@ def _vertices_u(A: np.ndarray, b: np.ndarray, center: np.ndarray) -> np.ndarray:
         return np.array([[lo], [hi]])
     from scipy.spatial import ConvexHull, HalfspaceIntersection
 
+    try:
+        from scipy.spatial import QhullError
+    except ImportError:  # pragma: no cover - scipy < 1.11 keeps it in the private module only
+        from scipy.spatial._qhull import QhullError
+
     # Qhull works best near the origin at unit scale: shift to the centre and scale by the largest facet distance.
     dist = b - A @ center
     scale = float(dist.max())
-    hs = HalfspaceIntersection(np.c_[A, -dist / scale], np.zeros(k))
-    pts = hs.intersections
-    hull = ConvexHull(pts)
+    try:
+        pts = HalfspaceIntersection(np.c_[A, -dist / scale], np.zeros(k)).intersections
+        hull = ConvexHull(pts)
+    except QhullError as exc:
+        raise NumericalError(f"Qhull failed on region {index} ({len(b)} facets): {exc}") from None
     return center + pts[hull.vertices] * scale
 
 
@@ -323,7 +330,7 @@ def region_vertices(partition: "Partition", i: int, facets: Optional[RegionFacet
     b_u = facets.b_x - facets.A_x @ form.x0
     if not partition.domain.bounded and not _is_bounded(A_u):
         raise ValueError(f"region {i} is unbounded: it has no finite vertex set or volume")
-    return _vertices_u(A_u, b_u, partition._centers[i])
+    return _vertices_u(A_u, b_u, partition._centers[i], i)
 
 
 def region_volumes(partition: "Partition") -> np.ndarray:
@@ -340,6 +347,6 @@ def region_volumes(partition: "Partition") -> np.ndarray:
         A, b = f._rows_u[s], f.b[s]
         if not bounded and not _is_bounded(A):
             raise ValueError(f"region {i} is unbounded: it has no finite volume")
-        V = _vertices_u(A, b, partition._centers[i])
+        V = _vertices_u(A, b, partition._centers[i], i)
         vol[i] = V[1, 0] - V[0, 0] if k == 1 else ConvexHull(V).volume
     return vol

@@ -103,6 +103,8 @@ class Region:
         ------
         ValueError
             When k > 4, the region is unbounded, or ``space`` is unknown.
+        NumericalError
+            When Qhull fails.
 
         Notes
         -----
@@ -387,6 +389,8 @@ class Partition:
         ------
         ValueError
             When the domain has more than 4 free coordinates or a region is unbounded.
+        NumericalError
+            When Qhull fails on a region.
         """
         from .geometry import region_volumes
 
