@@ -289,7 +289,8 @@ class FacetFinder {
     const double r = B.y[k_];
     for (int a = 0; a <= k_; ++a) {
       const double t = -r / B.binv[static_cast<size_t>(k_) * n_ + a];
-      for (int j = 0; j < k_; ++j) verts_[static_cast<size_t>(a) * k_ + j] = B.y[j] + t * B.binv[static_cast<size_t>(j) * n_ + a];
+      for (int j = 0; j < k_; ++j)
+        verts_[static_cast<size_t>(a) * k_ + j] = B.y[j] + t * B.binv[static_cast<size_t>(j) * n_ + a];
     }
     return true;
   }
@@ -357,8 +358,8 @@ Adjacency region_adjacency(const Network& net, const DomainForm& dom, const int8
   const int64_t F = f.offsets[R];
   // Layer of every unit.
   std::vector<int> layer_of(nu);
-  for (size_t l = 0; l < net.layers().size(); ++l)
-    for (int j = 0; j < net.layers()[l].n_units; ++j) layer_of[net.unit_offset(static_cast<int>(l)) + j] = static_cast<int>(l);
+  for (int l = 0; l < static_cast<int>(net.layers().size()); ++l)
+    for (int j = 0; j < net.layers()[l].n_units; ++j) layer_of[net.unit_offset(l) + j] = l;
   PatternIndex index;
   index.reserve(static_cast<size_t>(R) * 2);
   for (int64_t r = 0; r < R; ++r)

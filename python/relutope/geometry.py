@@ -28,7 +28,8 @@ from .errors import NumericalError
 if TYPE_CHECKING:  # pragma: no cover
     from .partition import Partition
 
-__all__ = ["Facets", "RegionFacets", "default_facet_tol", "region_facets", "region_vertices", "region_volumes", "MAX_VERTEX_DIM"]
+__all__ = ["Facets", "RegionFacets", "default_facet_tol", "region_facets", "region_vertices", "region_volumes",
+           "MAX_VERTEX_DIM"]
 
 #: Largest number of domain coordinates for which vertices and volumes are computed.
 MAX_VERTEX_DIM = 4
@@ -239,7 +240,8 @@ def region_facets(partition: "Partition", regions=None, tol: Optional[float] = N
     A square cut by the line x0 = 0.5; the region x0 > 0.5 is a rectangle with four facets:
 
     >>> import numpy as np, relutope
-    >>> net = relutope.Network.from_weights([(np.array([[1.0, 0.0]]), np.array([-0.5])), (np.ones((1, 1)), np.zeros(1))])
+    >>> net = relutope.Network.from_weights([(np.array([[1.0, 0.0]]), np.array([-0.5])),
+    ...                                      (np.ones((1, 1)), np.zeros(1))])
     >>> part = relutope.enumerate_regions(net, relutope.Box([0, 0], [1, 1]))
     >>> f = region_facets(part)
     >>> f.counts().tolist()

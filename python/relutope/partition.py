@@ -300,7 +300,8 @@ class Partition:
         Examples
         --------
         >>> import numpy as np, relutope
-        >>> net = relutope.Network.from_weights([(np.array([[1.0, 0.0]]), np.array([-0.5])), (np.ones((1, 1)), np.zeros(1))])
+        >>> net = relutope.Network.from_weights([(np.array([[1.0, 0.0]]), np.array([-0.5])),
+        ...                                      (np.ones((1, 1)), np.zeros(1))])
         >>> part = relutope.enumerate_regions(net, relutope.Box([0, 0], [1, 1]))
         >>> f = part.facets(part.locate([[0.9, 0.5]])[0])   # the region x0 > 0.5
         >>> sorted(f.unit.tolist())      # unit 0 (x0 = 0.5) and the box rows x0 <= 1, x1 <= 1, x1 >= 0
@@ -340,7 +341,8 @@ class Partition:
         Examples
         --------
         >>> import relutope
-        >>> part = relutope.enumerate_regions(relutope.Network.random([2, 4, 1], seed=1), relutope.Box([-1, -1], [1, 1]))
+        >>> net = relutope.Network.random([2, 4, 1], seed=1)
+        >>> part = relutope.enumerate_regions(net, relutope.Box([-1, -1], [1, 1]))
         >>> G = part.adjacency_graph()
         >>> G.number_of_nodes() == len(part), sorted(G.edges[next(iter(G.edges))])
         (True, ['facet_point', 'layer', 'unit', 'unit_in_layer'])

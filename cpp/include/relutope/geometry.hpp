@@ -15,8 +15,9 @@
 // Adjacency. Two regions are adjacent when they share a (k-1)-dimensional facet. Across a facet of unit u (layer
 // l) the pattern changes at u (to the competing piece s); units of layers < l and the other units of layer l keep
 // their pieces (their rows are strict on the facet's relative interior) unless their row is the same hyperplane,
-// and later units keep theirs unless their pre-activation vanishes on the whole facet. The neighbour is looked up by the flipped pattern; when that region
-// does not exist or does not contain the facet point, by the forward-pass pattern of points just across the facet.
+// and later units keep theirs unless their pre-activation vanishes on the whole facet. The neighbour is looked up
+// by the flipped pattern; when that region does not exist or does not contain the facet point, by the
+// forward-pass pattern of points just across the facet.
 // A neighbour is accepted only when it contains the facet point (its facet rows hold within contain_tol): the
 // regions of the partition are face-to-face across facets, so the region that contains points just across a
 // facet's relative-interior point and that point itself is the unique neighbour across the facet.
