@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "relutope/enumerate.hpp"
+#include "relutope/geometry.hpp"
 #include "relutope/lp.hpp"
 #include "relutope/network.hpp"
 #include "relutope/verify.hpp"
@@ -22,6 +23,7 @@ using namespace relutope;
 using darray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 using i8array = py::array_t<int8_t, py::array::c_style | py::array::forcecast>;
 using i32array = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
+using i64array = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
 
 namespace {
 
@@ -94,6 +96,29 @@ py::tuple region_halfspaces(const Network& net, const i8array& pattern) {
   return py::make_tuple(to_numpy(std::move(G), {rows, net.in_dim()}), to_numpy(std::move(h), {rows}));
 }
 
+// The domain's engine form, checked against the network's input size; the arrays must outlive the result.
+DomainForm domain_form(const Network& net, const darray& x0, const darray& Q, const darray& Adom,
+                       const darray& bdom) {
+  const int d = net.in_dim();
+  check_shape(x0, "x0", {d});
+  check_shape(Q, "Q", {d, -1});
+  const int k = static_cast<int>(Q.shape(1));
+  check_shape(Adom, "A_domain", {-1, k});
+  check_shape(bdom, "b_domain", {Adom.shape(0)});
+  check_finite(x0, "x0");
+  check_finite(Q, "Q");
+  check_finite(Adom, "A_domain");
+  check_finite(bdom, "b_domain");
+  DomainForm dom;
+  dom.k = k;
+  dom.m = static_cast<int>(Adom.shape(0));
+  dom.x0 = x0.data();
+  dom.Q = Q.data();
+  dom.A = Adom.data();
+  dom.b = bdom.data();
+  return dom;
+}
+
 // The arguments every enumeration takes, checked once.
 struct EnumArgs {
   const Network& net;
@@ -106,17 +131,8 @@ struct EnumArgs {
            int64_t max_regions, double time_limit, int64_t checkpoint_every, py::object cb)
       : net(n), x0(std::move(x0_)), Q(std::move(Q_)), Adom(std::move(A_)), bdom(std::move(b_)), u0(std::move(u0_)),
         callback(std::move(cb)) {
-    const int d = net.in_dim();
-    check_shape(x0, "x0", {d});
-    check_shape(Q, "Q", {d, -1});
-    k = static_cast<int>(Q.shape(1));
-    check_shape(Adom, "A_domain", {-1, k});
-    check_shape(bdom, "b_domain", {Adom.shape(0)});
+    k = domain_form(net, x0, Q, Adom, bdom).k;
     check_shape(u0, "u0", {k});
-    check_finite(x0, "x0");
-    check_finite(Q, "Q");
-    check_finite(Adom, "A_domain");
-    check_finite(bdom, "b_domain");
     opt.tol = tol;
     opt.radius_cap = radius_cap;
     opt.max_regions = max_regions;
@@ -262,6 +278,123 @@ py::dict verify_py(ENUM_ARGS_DECL, const py::list& terms, bool prune, bool stop_
   return out;
 }
 
+// A checkpoint for long loops without a callback: take the GIL and let Python handle signals. A pending
+// exception (KeyboardInterrupt) stays set and is raised once the loop has returned.
+Checkpoint signal_checkpoint() {
+  return [](int64_t) -> bool {
+    py::gil_scoped_acquire acquire;
+    return PyErr_CheckSignals() == 0;
+  };
+}
+
+py::dict region_facets_py(const Network& net, const darray& x0, const darray& Q, const darray& Adom,
+                          const darray& bdom, const i8array& patterns, const darray& centers, double tol,
+                          double radius_cap) {
+  const DomainForm dom = domain_form(net, x0, Q, Adom, bdom);
+  check_shape(patterns, "patterns", {-1, net.n_units()});
+  check_shape(centers, "centers", {patterns.shape(0), dom.k});
+  check_finite(centers, "centers");
+  FacetOptions opt;
+  opt.tol = tol;
+  opt.radius_cap = radius_cap;
+  const Checkpoint cp = signal_checkpoint();
+  FacetSet res;
+  {
+    py::gil_scoped_release release;
+    res = region_facets(net, dom, patterns.data(), centers.data(), patterns.shape(0), opt, cp);
+  }
+  if (PyErr_Occurred()) throw py::error_already_set();
+  const py::ssize_t R = res.regions(), F = static_cast<py::ssize_t>(res.rhs.size()), k = dom.k;
+  py::dict out;
+  out["offsets"] = to_numpy(std::move(res.offsets), {R + 1});
+  out["rows"] = to_numpy(std::move(res.rows), {F, k});
+  out["rhs"] = to_numpy(std::move(res.rhs), {F});
+  out["unit"] = to_numpy(std::move(res.unit), {F});
+  out["piece"] = to_numpy(std::move(res.piece), {F});
+  out["points"] = to_numpy(std::move(res.points), {F, k});
+  out["radii"] = to_numpy(std::move(res.radii), {F});
+  const py::ssize_t D = static_cast<py::ssize_t>(res.dup_facet.size());
+  out["dup_facet"] = to_numpy(std::move(res.dup_facet), {D});
+  out["dup_unit"] = to_numpy(std::move(res.dup_unit), {D});
+  out["dup_piece"] = to_numpy(std::move(res.dup_piece), {D});
+  out["rows_total"] = res.rows_total;
+  out["candidates"] = res.candidates;
+  out["lps"] = res.lps;
+  out["lp_iterations"] = res.lp_iterations;
+  out["status"] = std::string(geometry_status_name(res.status));
+  out["message"] = res.message;
+  out["seconds"] = res.seconds;
+  return out;
+}
+
+py::dict adjacency_py(const Network& net, const darray& x0, const darray& Q, const darray& Adom, const darray& bdom,
+                      const i8array& patterns, const i64array& offsets, const darray& rows, const darray& rhs,
+                      const i64array& unit, const i8array& piece, const darray& points, const darray& radii,
+                      const i64array& dup_facet, const i64array& dup_unit, const i8array& dup_piece,
+                      double contain_tol, double tol) {
+  const DomainForm dom = domain_form(net, x0, Q, Adom, bdom);
+  check_shape(patterns, "patterns", {-1, net.n_units()});
+  const py::ssize_t R = patterns.shape(0);
+  check_shape(offsets, "offsets", {R + 1});
+  check_shape(rows, "rows", {-1, dom.k});
+  const py::ssize_t F = rows.shape(0);
+  check_shape(rhs, "rhs", {F});
+  check_shape(unit, "unit", {F});
+  check_shape(piece, "piece", {F});
+  check_shape(points, "points", {F, dom.k});
+  check_shape(radii, "radii", {F});
+  check_shape(dup_facet, "dup_facet", {-1});
+  check_shape(dup_unit, "dup_unit", {dup_facet.shape(0)});
+  check_shape(dup_piece, "dup_piece", {dup_facet.shape(0)});
+  check_finite(rows, "rows");
+  check_finite(rhs, "rhs");
+  check_finite(points, "points");
+  const int64_t* off = offsets.data();
+  if (off[0] != 0 || off[R] != F) throw std::invalid_argument("offsets: must run from 0 to the number of facets");
+  for (py::ssize_t r = 0; r < R; ++r)
+    if (off[r + 1] < off[r]) throw std::invalid_argument("offsets: must not decrease");
+  for (py::ssize_t e = 0; e < F; ++e)
+    if (unit.data()[e] >= net.n_units()) throw std::invalid_argument("unit: index out of range");
+  FacetView v;
+  v.k = dom.k;
+  v.R = R;
+  v.offsets = off;
+  v.rows = rows.data();
+  v.rhs = rhs.data();
+  v.unit = unit.data();
+  v.piece = piece.data();
+  v.points = points.data();
+  v.radii = radii.data();
+  v.D = dup_facet.shape(0);
+  v.dup_facet = dup_facet.data();
+  v.dup_unit = dup_unit.data();
+  v.dup_piece = dup_piece.data();
+  AdjacencyOptions opt;
+  opt.contain_tol = contain_tol;
+  opt.tol = tol;
+  const Checkpoint cp = signal_checkpoint();
+  Adjacency res;
+  {
+    py::gil_scoped_release release;
+    res = region_adjacency(net, dom, patterns.data(), v, opt, cp);
+  }
+  if (PyErr_Occurred()) throw py::error_already_set();
+  const py::ssize_t E = static_cast<py::ssize_t>(res.edge_unit.size());
+  py::dict out;
+  out["edges"] = to_numpy(std::move(res.edges), {E, 2});
+  out["edge_facet"] = to_numpy(std::move(res.edge_facet), {E});
+  out["edge_unit"] = to_numpy(std::move(res.edge_unit), {E});
+  out["edge_layer"] = to_numpy(std::move(res.edge_layer), {E});
+  out["edge_index"] = to_numpy(std::move(res.edge_index), {E});
+  out["neighbor"] = to_numpy(std::move(res.neighbor), {F});
+  out["found_by"] = to_numpy(std::move(res.found_by), {F});
+  out["expected"] = to_numpy(std::move(res.expected), {F});
+  out["forward_passes"] = res.forward_passes;
+  out["status"] = std::string(geometry_status_name(res.status));
+  out["seconds"] = res.seconds;
+  return out;
+}
+
 py::tuple solve_lp_py(const darray& c, const darray& G, const darray& h, const darray& lb, const darray& ub) {
   check_shape(c, "c", {-1});
   const py::ssize_t n = c.shape(0);
@@ -302,6 +435,12 @@ PYBIND11_MODULE(_core, m) {
         py::arg("store_regions"));
   m.def("verify", &verify_py, ENUM_ARGS_PY, py::arg("terms"), py::arg("prune"), py::arg("stop_at_first"),
         py::arg("store_regions"));
+  m.def("region_facets", &region_facets_py, py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("A_domain"),
+        py::arg("b_domain"), py::arg("patterns"), py::arg("centers"), py::arg("tol"), py::arg("radius_cap"));
+  m.def("region_adjacency", &adjacency_py, py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("A_domain"),
+        py::arg("b_domain"), py::arg("patterns"), py::arg("offsets"), py::arg("rows"), py::arg("rhs"),
+        py::arg("unit"), py::arg("piece"), py::arg("points"), py::arg("radii"), py::arg("dup_facet"),
+        py::arg("dup_unit"), py::arg("dup_piece"), py::arg("contain_tol"), py::arg("tol"));
   m.def("solve_lp", &solve_lp_py, py::arg("c"), py::arg("G"), py::arg("h"), py::arg("lb"), py::arg("ub"));
   m.def("enumerate_polygons_2d", &polygons_py, ENUM_ARGS_PY);
 }

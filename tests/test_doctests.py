@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 MODULES = ["relutope.network", "relutope.domains", "relutope.enumerate", "relutope.partition", "relutope.sampling",
-           "relutope.vnnlib", "relutope.verify", "relutope.plot"]
+           "relutope.vnnlib", "relutope.verify", "relutope.plot", "relutope.geometry", "relutope.graph"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -96,6 +96,86 @@ int Network::region_halfspaces(const int8_t* pattern, std::vector<double>& G, st
   return rows;
 }
 
+int Network::region_rows(const int8_t* pattern, const double* x0, const double* Q, int k, std::vector<double>& G,
+                         std::vector<double>& h, std::vector<int>& unit, std::vector<int8_t>& piece) const {
+  // Layer l's input as a function of u, transposed: Mt is (k + 1) x in_dim(l), row t < k the coefficients of u_t,
+  // row k the offsets. Every non-zero piece is then k + 1 contiguous dot products, computed once.
+  const int d = in_dim();
+  const int n = k + 1;
+  std::vector<double> Mt(static_cast<size_t>(n) * d), next, F;
+  for (int i = 0; i < d; ++i) {
+    for (int t = 0; t < k; ++t) Mt[static_cast<size_t>(t) * d + i] = Q[static_cast<size_t>(i) * k + t];
+    Mt[static_cast<size_t>(k) * d + i] = x0[i];
+  }
+  int rows = 0;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& L = layers_[l];
+    const int in = L.in_dim;
+    const bool last = l + 1 == layers_.size();
+    F.assign(static_cast<size_t>(L.total_pieces()) * n, 0.0);
+    next.assign(last ? 0 : static_cast<size_t>(n) * L.n_units, 0.0);
+    for (int j = 0; j < L.n_units; ++j) {
+      const int K = L.n_pieces(j);
+      const int r = pattern[unit_offset_[l] + j];
+      if (r < 0 || r >= K) throw std::invalid_argument("pattern: piece index out of range");
+      if (K < 2 && last) continue;
+      for (int s = 0; s < K; ++s) {
+        const int p = L.piece_start[j] + s;
+        if (L.zero_piece[p]) continue;
+        const double* a = &L.A[static_cast<size_t>(p) * in];
+        double* f = &F[static_cast<size_t>(p) * n];
+        for (int t = 0; t < n; ++t) {
+          const double* mt = &Mt[static_cast<size_t>(t) * in];
+          double acc = 0.0;
+          for (int i = 0; i < in; ++i) acc += a[i] * mt[i];
+          f[t] = acc;
+        }
+        f[k] += L.c[p];
+      }
+      const double* fp = &F[static_cast<size_t>(L.piece_start[j] + r) * n];
+      if (!last)
+        for (int t = 0; t < n; ++t) next[static_cast<size_t>(t) * L.n_units + j] = fp[t];
+      for (int s = 0; s < K; ++s) {
+        if (s == r || K < 2) continue;
+        const double* fs = &F[static_cast<size_t>(L.piece_start[j] + s) * n];
+        for (int t = 0; t < k; ++t) G.push_back(fs[t] - fp[t]);
+        h.push_back(fp[k] - fs[k]);
+        unit.push_back(unit_offset_[l] + j);
+        piece.push_back(static_cast<int8_t>(s));
+        ++rows;
+      }
+    }
+    Mt.swap(next);
+  }
+  return rows;
+}
+
+void Network::forward(const double* x, int8_t* pattern, double* y) const {
+  std::vector<double> in(x, x + in_dim()), out;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& L = layers_[l];
+    out.assign(L.n_units, 0.0);
+    for (int j = 0; j < L.n_units; ++j) {
+      int best = 0;
+      double best_v = 0.0;
+      for (int r = 0; r < L.n_pieces(j); ++r) {
+        const int p = L.piece_start[j] + r;
+        const double* a = &L.A[static_cast<size_t>(p) * L.in_dim];
+        double v = L.c[p];
+        for (int i = 0; i < L.in_dim; ++i) v += a[i] * in[i];
+        if (r == 0 || v > best_v) {  // strict: ties go to the lowest index
+          best = r;
+          best_v = v;
+        }
+      }
+      pattern[unit_offset_[l] + j] = static_cast<int8_t>(best);
+      out[j] = best_v;
+    }
+    in.swap(out);
+  }
+  if (y != nullptr) std::copy(in.begin(), in.end(), y);
+}
+
 void piece_in_x(const Layer& L, int p, const std::vector<double>& M, const std::vector<double>& m, int d,
                 double* out, double* off) {
   std::fill(out, out + d, 0.0);

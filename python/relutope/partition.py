@@ -1,12 +1,18 @@
 """The partition of a domain into activation regions: :class:`Partition` and :class:`Region`."""
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
 from .domains import Domain, _domain_from_state
 from .network import Network, _as_float_array
+
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx
+
+    from .geometry import Facets, RegionFacets
+    from .graph import Adjacency, CompletenessReport
 
 __all__ = ["Partition", "Region"]
 
@@ -72,6 +78,62 @@ class Region:
         """The network on this region: ``y = A_Q x + b_Q`` with A_Q (m, d) and b_Q (m,), float64."""
         return self._partition.network.local_affine_map(self.pattern)
 
+    def facets(self) -> "RegionFacets":
+        """The region's minimal H-representation with the source and a relative-interior point of every facet.
+
+        See :meth:`Partition.facets` and :class:`~relutope.geometry.RegionFacets`.
+        """
+        return self._partition.facets(self.index)
+
+    def vertices(self, space: str = "domain") -> np.ndarray:
+        """The vertices of the region (domains of dimension k <= 4).
+
+        Parameters
+        ----------
+        space : {"domain", "input"}, optional
+            Return them in domain coordinates ``t`` (V, k) or in input space ``x`` (V, d).
+
+        Returns
+        -------
+        ndarray, shape (V, k) or (V, d), float64
+            For k = 1 the two ends of the interval, lower first; for k = 2 in counter-clockwise order (in the
+            engine's orthonormal coordinates); otherwise in Qhull's order.
+
+        Raises
+        ------
+        ValueError
+            When k > 4, the region is unbounded, or ``space`` is unknown.
+        NumericalError
+            When Qhull fails.
+
+        Notes
+        -----
+        The vertices of the facets' H-representation by :class:`scipy.spatial.HalfspaceIntersection` with the
+        Chebyshev centre as interior point, reduced to the extreme points by :class:`scipy.spatial.ConvexHull`.
+        """
+        from .geometry import region_vertices
+
+        if space not in ("domain", "input"):
+            raise ValueError(f"space must be 'domain' or 'input', got {space!r}")
+        part = self._partition
+        V = region_vertices(part, self.index)
+        form = part.domain._engine_form()
+        return V @ form.Rinv.T if space == "domain" else form.x0 + V @ form.Q.T
+
+    def volume(self) -> float:
+        """The region's k-dimensional volume in input units (k <= 4); see :meth:`Partition.volumes`."""
+        part = self._partition
+        if part._volumes is not None:
+            return float(part._volumes[self.index])
+        V = self.vertices()
+        form = part.domain._engine_form()
+        U = V @ form.R.T
+        if U.shape[1] == 1:
+            return float(U[1, 0] - U[0, 0])
+        from scipy.spatial import ConvexHull
+
+        return float(ConvexHull(U).volume)
+
     def __repr__(self) -> str:
         return f"Region(index={self.index}, radius={self.radius:.3g})"
 
@@ -124,6 +186,9 @@ class Partition:
         self.layer_counts = np.asarray(layer_counts, dtype=np.int64)
         self.status = status
         self.tol = float(tol)
+        self._facets: Optional["Facets"] = None
+        self._adjacency: Optional["Adjacency"] = None
+        self._volumes: Optional[np.ndarray] = None
         self.lps = int(lps)
         self.lp_iterations = int(lp_iterations)
         self.seconds = float(seconds)
@@ -265,6 +330,142 @@ class Partition:
             polys.append(points[ConvexHull(points).vertices])  # counter-clockwise in 2-D
         self._polygons = to_csr(polys)
         return self._polygons
+
+    # ------------------------------------------------------------------ geometry and graph
+    def facets(self, i: Optional[int] = None, *, tol: Optional[float] = None) -> Union["Facets", "RegionFacets"]:
+        """Minimal H-representations: every region's facets, their sources and relative-interior points.
+
+        Parameters
+        ----------
+        i : int, optional
+            A region index: return that region's :class:`~relutope.geometry.RegionFacets`. Default: return the
+            :class:`~relutope.geometry.Facets` of all regions (computed once and cached; the GIL is released).
+        tol : float, optional
+            A row is a facet when the region's trace on its hyperplane holds a (k-1)-ball of radius ``> tol``
+            (input units); default :func:`relutope.geometry.default_facet_tol`, the partition's ``tol`` unless it
+            is coarser than the domain's default (only the default is cached).
+
+        Returns
+        -------
+        Facets or RegionFacets
+            Rows ``A t <= b`` in domain coordinates ``t`` (and ``A_x x <= b_x`` in input space), each facet's
+            source (``unit``: a global unit index, or ``-1 - i`` for domain constraint ``i``; ``piece``: the unit's
+            piece across it) and a point in its relative interior with the radius of the largest (k-1)-ball there.
+
+        Raises
+        ------
+        IndexError, TypeError
+            For a bad region index.
+        NumericalError
+            When an LP breaks down.
+
+        Notes
+        -----
+        See :mod:`relutope.geometry`: rows composed through the pattern, cheap filters, then one Chebyshev LP per
+        remaining row on its hyperplane, on the compiled dual simplex.
+
+        Examples
+        --------
+        >>> import numpy as np, relutope
+        >>> net = relutope.Network.from_weights([(np.array([[1.0, 0.0]]), np.array([-0.5])),
+        ...                                      (np.ones((1, 1)), np.zeros(1))])
+        >>> part = relutope.enumerate_regions(net, relutope.Box([0, 0], [1, 1]))
+        >>> f = part.facets(part.locate([[0.9, 0.5]])[0])   # the region x0 > 0.5
+        >>> sorted(f.unit.tolist())      # unit 0 (x0 = 0.5) and the box rows x0 <= 1, x1 <= 1, x1 >= 0
+        [-4, -2, -1, 0]
+        """
+        from .geometry import region_facets
+
+        if i is not None:
+            region = self[i]
+            if tol is None and self._facets is not None:
+                return self._facets[region.index]
+            return region_facets(self, [region.index], tol=tol)[0]
+        if tol is not None:
+            return region_facets(self, tol=tol)
+        if self._facets is None:
+            self._facets = region_facets(self)
+        return self._facets
+
+    def adjacency(self) -> "Adjacency":
+        """Which regions share a facet, across which unit, and where: an :class:`~relutope.graph.Adjacency`.
+
+        Computed once and cached (with the facets, see :meth:`facets`); see :func:`relutope.graph.region_adjacency`.
+        """
+        from .graph import region_adjacency
+
+        if self._adjacency is None:
+            self._adjacency = region_adjacency(self)
+        return self._adjacency
+
+    def adjacency_graph(self) -> "networkx.Graph":
+        """The region adjacency graph (networkx): nodes are regions, edges join regions sharing a facet.
+
+        Node attributes ``pattern``, ``witness``, ``radius``, ``boundary`` (the domain constraints the region has a
+        facet on) and, once :meth:`volumes` has run, ``volume``; edge attributes ``layer``, ``unit`` (global
+        index), ``unit_in_layer`` and ``facet_point`` (input space). See :func:`relutope.graph.adjacency_graph`.
+
+        Examples
+        --------
+        >>> import relutope
+        >>> net = relutope.Network.random([2, 4, 1], seed=1)
+        >>> part = relutope.enumerate_regions(net, relutope.Box([-1, -1], [1, 1]))
+        >>> G = part.adjacency_graph()
+        >>> G.number_of_nodes() == len(part), sorted(G.edges[next(iter(G.edges))])
+        (True, ['facet_point', 'layer', 'unit', 'unit_in_layer'])
+        """
+        from .graph import adjacency_graph
+
+        return adjacency_graph(self)
+
+    def linear_regions(self, atol: float = 1e-9) -> Tuple[np.ndarray, int]:
+        """Merge adjacent activation regions with equal affine maps into the function's linear regions.
+
+        An activation region is a set with one activation pattern; a linear region is a maximal connected set on
+        which the function is affine. Several activation regions can have the same affine map, e.g. when a dead
+        unit (or one whose output is ignored downstream) flips without changing the output; adjacent ones (sharing
+        a facet) are then one linear region. See :func:`relutope.graph.linear_regions` for the tolerance.
+
+        Returns
+        -------
+        labels : ndarray, shape (R,), int64
+            The linear region of every activation region (numbered by lowest region index).
+        count : int
+        """
+        from .graph import linear_regions
+
+        return linear_regions(self, atol=atol)
+
+    def check_complete(self) -> "CompletenessReport":
+        """Verify facet closure: every facet inside the domain has exactly one region on its other side.
+
+        Returns a :class:`~relutope.graph.CompletenessReport` with ``ok`` and the list of ``gaps``
+        ``(region, facet)``; see :func:`relutope.graph.check_complete`.
+        """
+        from .graph import check_complete
+
+        return check_complete(self)
+
+    def volumes(self) -> np.ndarray:
+        """The volume of every region, shape (R,), float64 (computed once and cached).
+
+        Volumes are k-dimensional, in input units within the domain's affine hull (for a :class:`Slice` with a
+        basis that is not orthonormal, volumes in domain coordinates are these divided by ``sqrt(det(B^T B))``).
+        For k = 1 the lengths of the intervals; for k = 2, 3, 4 the exact volumes of the polytopes spanned by the
+        vertices (:class:`scipy.spatial.HalfspaceIntersection`, then :class:`scipy.spatial.ConvexHull`).
+
+        Raises
+        ------
+        ValueError
+            When the domain has more than 4 free coordinates or a region is unbounded.
+        NumericalError
+            When Qhull fails on a region.
+        """
+        from .geometry import region_volumes
+
+        if self._volumes is None:
+            self._volumes = region_volumes(self)
+        return self._volumes
 
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> None:

@@ -50,6 +50,16 @@ class Network {
   // appended to G (row-major, in_dim columns) and h; returns the number of rows written.
   int region_halfspaces(const int8_t* pattern, std::vector<double>& G, std::vector<double>& h) const;
 
+  // The rows of region_halfspaces in the coordinates u of an affine embedding x = x0 + Q u (Q is in_dim x k,
+  // row-major): G (k columns) and h with G u <= h, not normalised, appended. Each row is labelled with its unit
+  // (global index) in `unit` and the competing piece s in `piece`. Returns the number of rows written.
+  int region_rows(const int8_t* pattern, const double* x0, const double* Q, int k, std::vector<double>& G,
+                  std::vector<double>& h, std::vector<int>& unit, std::vector<int8_t>& piece) const;
+
+  // Forward pass of one input x (in_dim): the activation pattern (n_units entries; every unit picks its largest
+  // piece, ties to the lowest index, as numpy.argmax) and, when y is not null, the output (out_dim entries).
+  void forward(const double* x, int8_t* pattern, double* y = nullptr) const;
+
  private:
   // Walk the layers under a pattern: visit(l, M, m) sees layer l's input as the affine function M x + m
   // (M is in_dim(l) x d row-major).

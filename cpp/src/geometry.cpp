@@ -1,0 +1,482 @@
+#include "relutope/geometry.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+#include "relutope/lp.hpp"
+
+namespace relutope {
+
+const char* geometry_status_name(GeometryStatus s) {
+  switch (s) {
+    case GeometryStatus::Complete: return "complete";
+    case GeometryStatus::Interrupted: return "interrupted";
+    case GeometryStatus::Numerical: return "numerical";
+  }
+  return "unknown";
+}
+
+FacetView view(const FacetSet& f) {
+  FacetView v0;
+  v0.D = static_cast<int64_t>(f.dup_facet.size());
+  v0.dup_facet = f.dup_facet.data();
+  v0.dup_unit = f.dup_unit.data();
+  v0.dup_piece = f.dup_piece.data();
+  FacetView v = v0;
+  v.k = f.k;
+  v.R = f.regions();
+  v.offsets = f.offsets.data();
+  v.rows = f.rows.data();
+  v.rhs = f.rhs.data();
+  v.unit = f.unit.data();
+  v.piece = f.piece.data();
+  v.points = f.points.data();
+  v.radii = f.radii.data();
+  return v;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// A row whose normal is shorter than this (before normalising) is constant on the region: it holds everywhere
+// (the region exists) and is never a facet. The enumerator uses the same threshold.
+constexpr double kConstantRow = 1e-14;
+// Two normalised rows closer than this (normals entrywise, offsets relative to 1 + |h|) are one hyperplane.
+constexpr double kDuplicate = 1e-9;
+
+class FacetFinder {
+ public:
+  FacetFinder(const Network& net, const DomainForm& dom, const FacetOptions& opt)
+      : net_(net), dom_(dom), opt_(opt), k_(dom.k), n_(dom.k + 1), cheb_(dom.k + 1), frows_(dom.k + 1) {
+    obj_.assign(n_, 0.0);
+    obj_[k_] = 1.0;
+    row_.assign(n_, 0.0);
+    p0_.assign(k_, 0.0);
+  }
+
+  // Append the facets of one region to `out`; returns false on an LP breakdown.
+  bool region(const int8_t* pattern, const double* center, FacetSet& out) {
+    collect_rows(pattern);
+    out.rows_total += static_cast<int64_t>(h_.size());
+    // The region's Chebyshev LP, from pins at the given centre. The cap starts just above the centre's distance
+    // to its nearest row (the radius, when the centre is the Chebyshev centre), so that the dual simplex only
+    // pivots among the nearest rows; a cap that stays active only disables the simplex filter below.
+    RowStack& cheb = cheb_;
+    cheb.truncate(0);
+    std::vector<double>& row = row_;
+    double r_est = opt_.radius_cap;
+    for (size_t i = 0; i < h_.size(); ++i) {
+      std::copy(&g_[i * k_], &g_[i * k_] + k_, row.begin());
+      row[k_] = 1.0;
+      cheb.push(row.data(), h_[i]);
+      r_est = std::min(r_est, h_[i] - dot(&g_[i * k_], center));
+    }
+    const double cap_value = std::min(opt_.radius_cap, std::max(r_est, 0.0) * (1.0 + 1e-3) + 1e-3 * opt_.tol);
+    const int cap = push_cap(cheb, row, cap_value);
+    LPBasis& B = basis_;
+    start_basis(B, center, cap, cap_value);
+    if (!solve(cheb, B)) return fail("the Chebyshev LP of a region failed");
+    // Cheap filter: the simplex of the k + 1 active rows contains the region. Its vertices come from a fresh
+    // factorisation of the basis; the slack allows for their rounding errors, which grow with their size.
+    const size_t m = h_.size();
+    keep_.assign(m, 1);
+    if (simplex_.refactor(cheb, obj_.data(), B) && simplex_vertices(B, cap)) {
+      double vmax = 0.0;
+      for (double v : verts_) vmax = std::max(vmax, std::fabs(v));
+      for (size_t i = 0; i < m; ++i) {
+        const double* g = &g_[i * k_];
+        double top = -INFINITY;
+        for (int a = 0; a <= k_; ++a) top = std::max(top, dot(g, &verts_[static_cast<size_t>(a) * k_]));
+        if (top < h_[i] - 1e-9 * (1.0 + std::fabs(h_[i]) + vmax)) keep_[i] = 0;
+      }
+      for (int a = 0; a <= k_; ++a) keep_[B.active[a]] = 1;
+    }
+    // Duplicates keep their first source; the others are remembered (pairs candidate, duplicate row).
+    cand_.clear();
+    dups_.clear();
+    for (size_t i = 0; i < m; ++i) {
+      if (!keep_[i]) continue;
+      bool dup = false;
+      for (int j : cand_) {
+        if (std::fabs(h_[i] - h_[j]) > kDuplicate * (1.0 + std::fabs(h_[i]))) continue;
+        dup = true;
+        for (int t = 0; t < k_ && dup; ++t) dup = std::fabs(g_[i * k_ + t] - g_[j * k_ + t]) <= kDuplicate;
+        if (dup) {
+          if (src_[i] >= 0) dups_.emplace_back(j, static_cast<int>(i));
+          break;
+        }
+      }
+      if (!dup) cand_.push_back(static_cast<int>(i));
+    }
+    out.candidates += static_cast<int64_t>(cand_.size());
+    // Facet LPs start with a cap on the radius near the region's own radius, so that the dual simplex starts
+    // among the nearest rows; a cap still binding at the optimum is raised to radius_cap and the solve resumed.
+    const double first_cap = std::min(opt_.radius_cap, 2.0 * std::max(B.y[k_], 0.0) + opt_.tol);
+    // One LP per candidate: the Chebyshev ball of the region's trace on the candidate's hyperplane.
+    std::vector<double>& p0 = p0_;
+    for (int i : cand_) {
+      const double* gi = &g_[static_cast<size_t>(i) * k_];
+      RowStack& rows = frows_;
+      rows.truncate(0);
+      for (int j : cand_) {
+        if (j == i) continue;
+        const double* gj = &g_[static_cast<size_t>(j) * k_];
+        const double c = dot(gi, gj);
+        double pn = 0.0;
+        for (int t = 0; t < k_; ++t) pn += (gj[t] - c * gi[t]) * (gj[t] - c * gi[t]);
+        std::copy(gj, gj + k_, row.begin());
+        row[k_] = std::sqrt(pn);
+        rows.push(row.data(), h_[j]);
+      }
+      std::copy(gi, gi + k_, row.begin());
+      row[k_] = 0.0;
+      rows.push(row.data(), h_[i]);
+      for (int t = 0; t < k_; ++t) row[t] = -gi[t];
+      rows.push(row.data(), -h_[i]);
+      const double s = h_[i] - dot(gi, center);
+      for (int t = 0; t < k_; ++t) p0[t] = center[t] + s * gi[t];
+      const LPStatus st = facet_lp(rows, row, p0.data(), first_cap);
+      if (st != LPStatus::Optimal && st != LPStatus::Infeasible)
+        return fail(std::string("a facet LP failed (") + lp_status_name(st) + ")");
+      if (st == LPStatus::Infeasible || !(B.y[k_] > opt_.tol)) continue;
+      out.rows.insert(out.rows.end(), gi, gi + k_);
+      out.rhs.push_back(h_[i]);
+      out.unit.push_back(src_[i]);
+      out.piece.push_back(piece_[i]);
+      out.points.insert(out.points.end(), B.y.begin(), B.y.begin() + k_);
+      out.radii.push_back(B.y[k_]);
+      for (const auto& [c, dup] : dups_) {
+        if (c != i) continue;
+        out.dup_facet.push_back(static_cast<int64_t>(out.rhs.size()) - 1);
+        out.dup_unit.push_back(src_[dup]);
+        out.dup_piece.push_back(piece_[dup]);
+      }
+    }
+    return true;
+  }
+
+  // The facet LP on `rows` (the cap row not yet pushed), from pins at p0 with the radius capped at `cap` first.
+  // On return basis_ holds the solution.
+  LPStatus facet_lp(RowStack& rows, std::vector<double>& row, const double* p0, double cap) {
+    LPBasis& B = basis_;
+    const int fcap = push_cap(rows, row, cap);
+    start_basis(B, p0, fcap, cap);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      LPStatus st = simplex_.solve(rows, obj_.data(), B, counters_);
+      if (st != LPStatus::Optimal && st != LPStatus::Infeasible) {
+        start_basis(B, p0, fcap, cap);
+        st = simplex_.solve(rows, obj_.data(), B, counters_, 200 * (rows.m() + n_));
+      }
+      if (st != LPStatus::Optimal || cap >= opt_.radius_cap) return st;
+      int pos = -1;
+      for (int a = 0; a < n_; ++a)
+        if (B.active[a] == fcap && B.lambda[a] > 0) pos = a;
+      if (pos < 0) return st;  // the cap does not bind: optimal for the real cap too
+      cap = opt_.radius_cap;
+      rows.truncate(fcap);
+      push_cap(rows, row, cap);
+      B.rhs[pos] = cap;
+    }
+    return LPStatus::Numerical;
+  }
+
+  const LPCounters& counters() const { return counters_; }
+  const std::string& message() const { return message_; }
+
+ private:
+  const Network& net_;
+  const DomainForm& dom_;
+  FacetOptions opt_;
+  const int k_, n_;
+  DualSimplex simplex_;
+  LPCounters counters_;
+  RowStack cheb_, frows_;           // the region's Chebyshev LP; one facet LP
+  LPBasis basis_;
+  std::vector<double> obj_, row_, p0_;
+  std::vector<double> g_, h_;       // the region's rows, normalised
+  std::vector<int64_t> src_;        // their sources
+  std::vector<int8_t> piece_;
+  std::vector<double> graw_, hraw_;  // scratch for Network::region_rows
+  std::vector<int> uraw_;
+  std::vector<int8_t> praw_;
+  std::vector<char> keep_;
+  std::vector<int> cand_;
+  std::vector<std::pair<int, int>> dups_;
+  std::vector<double> verts_;
+  std::string message_;
+
+  double dot(const double* a, const double* b) const {
+    double s = 0.0;
+    for (int t = 0; t < k_; ++t) s += a[t] * b[t];
+    return s;
+  }
+
+  bool fail(const std::string& msg) {
+    message_ = msg;
+    return false;
+  }
+
+  int push_cap(RowStack& rows, std::vector<double>& row, double value) const {
+    std::fill(row.begin(), row.end(), 0.0);
+    row[k_] = 1.0;
+    rows.push(row.data(), value);
+    return rows.m() - 1;
+  }
+
+  // Pins at the point p, the radius cap r <= value active: dual feasible for "maximise r".
+  void start_basis(LPBasis& B, const double* p, int cap, double value) const {
+    B.resize(n_);
+    for (int j = 0; j < k_; ++j) {
+      B.active[j] = -1 - j;
+      B.rhs[j] = p[j];
+    }
+    B.active[k_] = cap;
+    B.rhs[k_] = value;
+    for (int i = 0; i < n_; ++i) B.binv[static_cast<size_t>(i) * n_ + i] = 1.0;
+    B.lambda[k_] = 1.0;
+  }
+
+  bool solve(const RowStack& rows, LPBasis& B) {
+    LPStatus st = simplex_.solve(rows, obj_.data(), B, counters_);
+    if (st == LPStatus::Optimal) return true;
+    if (simplex_.refactor(rows, obj_.data(), B)) st = simplex_.solve(rows, obj_.data(), B, counters_);
+    return st == LPStatus::Optimal;
+  }
+
+  void collect_rows(const int8_t* pattern) {
+    g_.clear();
+    h_.clear();
+    src_.clear();
+    piece_.clear();
+    auto add = [&](const double* g, double h, int64_t src, int8_t piece) {
+      double ng = 0.0;
+      for (int t = 0; t < k_; ++t) ng += g[t] * g[t];
+      ng = std::sqrt(ng);
+      if (ng < kConstantRow) return;
+      for (int t = 0; t < k_; ++t) g_.push_back(g[t] / ng);
+      h_.push_back(h / ng);
+      src_.push_back(src);
+      piece_.push_back(piece);
+    };
+    for (int i = 0; i < dom_.m; ++i) add(dom_.A + static_cast<size_t>(i) * k_, dom_.b[i], -1 - i, -1);
+    graw_.clear();
+    hraw_.clear();
+    uraw_.clear();
+    praw_.clear();
+    const int r = net_.region_rows(pattern, dom_.x0, dom_.Q, k_, graw_, hraw_, uraw_, praw_);
+    for (int i = 0; i < r; ++i) add(&graw_[static_cast<size_t>(i) * k_], hraw_[i], uraw_[i], praw_[i]);
+  }
+
+  // Vertices of the simplex bounded by the k + 1 active rows of an optimal Chebyshev basis, when they are all real
+  // rows with positive multipliers (then sum_a lambda_a g_a = 0, sum_a lambda_a = 1 and the simplex is bounded).
+  // Vertex a lies on every active hyperplane but a's: (v, 0) = y + t B^{-1} e_a with t = -r / lambda_a, where
+  // lambda_a = (B^{-1})_{k a}.
+  bool simplex_vertices(const LPBasis& B, int cap) {
+    for (int a = 0; a <= k_; ++a) {
+      if (B.active[a] < 0 || B.active[a] == cap) return false;
+      if (!(B.binv[static_cast<size_t>(k_) * n_ + a] > 1e-9)) return false;
+    }
+    verts_.assign(static_cast<size_t>(n_) * k_, 0.0);
+    const double r = B.y[k_];
+    for (int a = 0; a <= k_; ++a) {
+      const double t = -r / B.binv[static_cast<size_t>(k_) * n_ + a];
+      for (int j = 0; j < k_; ++j)
+        verts_[static_cast<size_t>(a) * k_ + j] = B.y[j] + t * B.binv[static_cast<size_t>(j) * n_ + a];
+    }
+    return true;
+  }
+};
+
+// Hash map from a pattern (its bytes) to a region index.
+using PatternIndex = std::unordered_map<std::string_view, int64_t>;
+
+}  // namespace
+
+FacetSet region_facets(const Network& net, const DomainForm& dom, const int8_t* patterns, const double* centers,
+                       int64_t R, const FacetOptions& opt, const Checkpoint& checkpoint) {
+  if (dom.k < 1) throw std::invalid_argument("domain: needs at least one free coordinate");
+  if (!(opt.tol > 0) || !std::isfinite(opt.tol)) throw std::invalid_argument("tol: must be positive and finite");
+  if (!(opt.radius_cap > opt.tol)) throw std::invalid_argument("radius_cap: must exceed tol");
+  if (R < 0) throw std::invalid_argument("patterns: negative count");
+  const auto t0 = Clock::now();
+  const int nu = net.n_units();
+  const int k = dom.k;
+  FacetSet out;
+  out.k = k;
+  out.offsets.reserve(static_cast<size_t>(R) + 1);
+  out.offsets.push_back(0);
+  FacetFinder finder(net, dom, opt);
+  for (int64_t r = 0; r < R; ++r) {
+    if (!finder.region(patterns + r * nu, centers + r * k, out)) {
+      out.status = GeometryStatus::Numerical;
+      out.message = finder.message() + " at region " + std::to_string(r);
+      // Drop the partial region: the offsets describe the regions done.
+      const size_t F = static_cast<size_t>(out.offsets.back());
+      out.rows.resize(F * k);
+      out.rhs.resize(F);
+      out.unit.resize(F);
+      out.piece.resize(F);
+      out.points.resize(F * k);
+      out.radii.resize(F);
+      while (!out.dup_facet.empty() && out.dup_facet.back() >= static_cast<int64_t>(F)) {
+        out.dup_facet.pop_back();
+        out.dup_unit.pop_back();
+        out.dup_piece.pop_back();
+      }
+      break;
+    }
+    out.offsets.push_back(static_cast<int64_t>(out.rhs.size()));
+    if (opt.checkpoint_every > 0 && (r + 1) % opt.checkpoint_every == 0 && r + 1 < R && checkpoint &&
+        !checkpoint(r + 1)) {
+      out.status = GeometryStatus::Interrupted;
+      break;
+    }
+  }
+  out.lps = finder.counters().solves;
+  out.lp_iterations = finder.counters().iterations;
+  out.seconds = seconds_since(t0);
+  return out;
+}
+
+Adjacency region_adjacency(const Network& net, const DomainForm& dom, const int8_t* patterns, const FacetView& f,
+                           const AdjacencyOptions& opt, const Checkpoint& checkpoint) {
+  const auto t0 = Clock::now();
+  const int nu = net.n_units();
+  const int k = f.k;
+  const int d = net.in_dim();
+  if (k != dom.k) throw std::invalid_argument("facets: dimension does not match the domain");
+  const int64_t R = f.R;
+  const int64_t F = f.offsets[R];
+  // Layer of every unit.
+  std::vector<int> layer_of(nu);
+  for (int l = 0; l < static_cast<int>(net.layers().size()); ++l)
+    for (int j = 0; j < net.layers()[l].n_units; ++j) layer_of[net.unit_offset(l) + j] = l;
+  PatternIndex index;
+  index.reserve(static_cast<size_t>(R) * 2);
+  for (int64_t r = 0; r < R; ++r)
+    index.emplace(std::string_view(reinterpret_cast<const char*>(patterns + r * nu), nu), r);
+
+  // Coincident sources of every facet, as CSR.
+  std::vector<int64_t> dup_off(static_cast<size_t>(F) + 1, 0);
+  for (int64_t a = 0; a < f.D; ++a) {
+    if (f.dup_facet[a] < 0 || f.dup_facet[a] >= F || (a > 0 && f.dup_facet[a] < f.dup_facet[a - 1]))
+      throw std::invalid_argument("dup_facet: must be sorted facet indices");
+    if (f.dup_unit[a] < 0 || f.dup_unit[a] >= nu) throw std::invalid_argument("dup_unit: index out of range");
+    ++dup_off[f.dup_facet[a] + 1];
+  }
+  for (int64_t e = 0; e < F; ++e) dup_off[e + 1] += dup_off[e];
+
+  auto contains = [&](int64_t j, const double* p) {
+    for (int64_t e = f.offsets[j]; e < f.offsets[j + 1]; ++e) {
+      const double* g = f.rows + e * k;
+      double v = -f.rhs[e];
+      for (int t = 0; t < k; ++t) v += g[t] * p[t];
+      if (v > opt.contain_tol) return false;
+    }
+    return true;
+  };
+  auto lookup = [&](const std::vector<int8_t>& pat) -> int64_t {
+    auto it = index.find(std::string_view(reinterpret_cast<const char*>(pat.data()), nu));
+    return it == index.end() ? -1 : it->second;
+  };
+
+  Adjacency out;
+  out.neighbor.assign(F, -1);
+  out.found_by.assign(F, -1);
+  out.expected.assign(F, 0);
+  std::vector<int8_t> pat(nu);
+  std::vector<double> q(k), x(d);
+  std::vector<std::tuple<int64_t, int64_t, int, int64_t>> found;  // (i, j, 0 if from i else 1, facet)
+  found.reserve(static_cast<size_t>(F) / 2 + 1);
+  for (int64_t i = 0; i < R; ++i) {
+    const int8_t* pi = patterns + i * nu;
+    for (int64_t e = f.offsets[i]; e < f.offsets[i + 1]; ++e) {
+      const int64_t u = f.unit[e];
+      if (u < 0) continue;  // a domain facet
+      if (u >= nu) throw std::invalid_argument("facets: unit index out of range");
+      const double* p = f.points + e * k;
+      std::copy(pi, pi + nu, pat.begin());
+      pat[u] = f.piece[e];
+      for (int64_t a = dup_off[e]; a < dup_off[e + 1]; ++a) pat[f.dup_unit[a]] = f.dup_piece[a];
+      int64_t j = lookup(pat);
+      int8_t how = 0;
+      if (j < 0 || j == i || !contains(j, p)) {
+        // Points just across the facet, nearer and nearer.
+        j = -2;
+        how = 1;
+        const double* g = f.rows + e * k;
+        double pn = 0.0;
+        for (int t = 0; t < k; ++t) pn = std::max(pn, std::fabs(p[t]));
+        const double eps_min = std::max(0.01 * opt.tol, 1e-13 * (1.0 + pn));
+        for (double eps = 0.5 * f.radii[e]; eps >= eps_min; eps *= 0.125) {
+          for (int t = 0; t < k; ++t) q[t] = p[t] + eps * g[t];
+          for (int a = 0; a < d; ++a) {
+            double v = dom.x0[a];
+            const double* qa = dom.Q + static_cast<size_t>(a) * k;
+            for (int t = 0; t < k; ++t) v += qa[t] * q[t];
+            x[a] = v;
+          }
+          net.forward(x.data(), pat.data());
+          ++out.forward_passes;
+          const int64_t c = lookup(pat);
+          if (c >= 0 && c != i && contains(c, p)) {
+            j = c;
+            break;
+          }
+        }
+      }
+      if (j < 0) {
+        out.neighbor[e] = -2;
+        continue;
+      }
+      out.neighbor[e] = j;
+      out.found_by[e] = how;
+      // The expected change: equal before the unit's layer and on the layer's other units, the unit at piece s
+      // (and units with the same hyperplane at theirs).
+      const int l = layer_of[u];
+      const int end = net.unit_offset(l) + net.layers()[l].n_units;
+      const int8_t* pj = patterns + j * nu;
+      std::copy(pi, pi + end, pat.begin());
+      pat[u] = f.piece[e];
+      for (int64_t a = dup_off[e]; a < dup_off[e + 1]; ++a)
+        if (f.dup_unit[a] < end) pat[f.dup_unit[a]] = f.dup_piece[a];
+      bool ok = true;
+      for (int v = 0; v < end && ok; ++v) ok = pj[v] == pat[v];
+      out.expected[e] = ok ? 1 : 0;
+      if (i < j) found.emplace_back(i, j, 0, e);
+      else found.emplace_back(j, i, 1, e);
+    }
+    if (opt.checkpoint_every > 0 && (i + 1) % opt.checkpoint_every == 0 && i + 1 < R && checkpoint &&
+        !checkpoint(i + 1)) {
+      out.status = GeometryStatus::Interrupted;
+      break;
+    }
+  }
+  std::sort(found.begin(), found.end());
+  for (size_t a = 0; a < found.size(); ++a) {
+    const auto& [i, j, side, e] = found[a];
+    if (a > 0 && std::get<0>(found[a - 1]) == i && std::get<1>(found[a - 1]) == j) continue;
+    out.edges.push_back(i);
+    out.edges.push_back(j);
+    out.edge_facet.push_back(e);
+    const int64_t u = f.unit[e];
+    const int l = layer_of[u];
+    out.edge_unit.push_back(u);
+    out.edge_layer.push_back(l);
+    out.edge_index.push_back(u - net.unit_offset(l));
+    (void)side;
+  }
+  out.seconds = seconds_since(t0);
+  return out;
+}
+
+}  // namespace relutope

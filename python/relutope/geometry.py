@@ -1,0 +1,354 @@
+"""Polyhedral geometry of activation regions: facets (minimal H-representations), vertices and volumes.
+
+Every activation region is a convex polytope (a polyhedron for unbounded domains). :func:`region_facets` gives its
+*minimal* H-representation: one row per facet, that is per (k-1)-dimensional face, with the source of the facet
+(a unit of the network, or a row of the domain's constraints) and a point in the facet's relative interior.
+Rows that only touch the region in a lower-dimensional face, rows that miss it and duplicate rows are removed.
+
+Coordinates (see :mod:`relutope.domains`): the engine works in orthonormal coordinates ``u`` of the domain's
+affine hull, ``x = x0 + Q u``; the domain coordinates are ``t = Rinv u``. Distances (facet radii) and volumes are
+in input units, measured within the domain's affine hull, as the regions' radii are.
+
+The facets are computed by the compiled core with its own dual simplex LP solver: for each region the rows are
+composed through its activation pattern, cheap filters drop rows that cannot be facets (constant rows, duplicates,
+rows that hold on a simplex known to contain the region), and each remaining row gets one LP, the Chebyshev ball
+of the region's trace on the row's hyperplane; the row is a facet iff that ball has radius ``> tol`` (which proves
+the facet is (k-1)-dimensional). Vertices and volumes (``k <= 4``) come from :mod:`scipy.spatial` (Qhull:
+Barber, Dobkin & Huhdanpaa, "The Quickhull algorithm for convex hulls", ACM TOMS 1996).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Optional
+
+import numpy as np
+
+from .errors import NumericalError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .partition import Partition
+
+__all__ = ["Facets", "RegionFacets", "default_facet_tol", "region_facets", "region_vertices", "region_volumes",
+           "MAX_VERTEX_DIM"]
+
+#: Largest number of domain coordinates for which vertices and volumes are computed.
+MAX_VERTEX_DIM = 4
+
+
+@dataclass(frozen=True)
+class RegionFacets:
+    """The minimal H-representation of one region and the facts about each facet.
+
+    The region is ``{t : A @ t <= b}`` in domain coordinates, and ``{x : A_x @ x <= b_x}`` within the domain's
+    affine hull in input space (for a full-dimensional domain, ``t = x`` and both are the same). Row ``f`` holds
+    with equality on facet ``f``.
+
+    Attributes
+    ----------
+    index : int
+        The region's index in its partition.
+    A : ndarray, shape (f, k), float64
+    b : ndarray, shape (f,), float64
+        Facet rows in domain coordinates ``t``.
+    A_x : ndarray, shape (f, d), float64
+    b_x : ndarray, shape (f,), float64
+        The same rows in input space (unit-length rows).
+    unit : ndarray, shape (f,), int64
+        Source of each facet: the global index of the unit whose piece changes across it, or ``-1 - i`` for row
+        ``i`` of the domain's constraints (:meth:`Domain.constraints`).
+    piece : ndarray, shape (f,), int8
+        The unit's piece on the other side of the facet (for a ReLU, ``1 - pattern[unit]``); -1 for domain facets.
+    layer : ndarray, shape (f,), int64
+        Layer of the source unit; -1 for domain facets.
+    points : ndarray, shape (f, k), float64
+        A point in each facet's relative interior, in ``t``: the centre of the largest (k-1)-ball in the facet.
+    points_x : ndarray, shape (f, d), float64
+        The same points in input space.
+    radii : ndarray, shape (f,), float64
+        Radius of that ball, in input units (``> tol``; capped for unbounded facets).
+    """
+
+    index: int
+    A: np.ndarray
+    b: np.ndarray
+    A_x: np.ndarray
+    b_x: np.ndarray
+    unit: np.ndarray
+    piece: np.ndarray
+    layer: np.ndarray
+    points: np.ndarray
+    points_x: np.ndarray
+    radii: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.b.shape[0])
+
+    def __repr__(self) -> str:
+        return f"RegionFacets(index={self.index}, {len(self)} facets, units={self.unit.tolist()})"
+
+    @property
+    def on_boundary(self) -> np.ndarray:
+        """Which facets lie on the domain's boundary, shape (f,), bool."""
+        return self.unit < 0
+
+    @property
+    def domain_rows(self) -> np.ndarray:
+        """Indices of the domain constraints the region has a facet on, shape (n,), int64."""
+        return -1 - self.unit[self.unit < 0]
+
+
+class Facets:
+    """The facets of every region of a partition, in CSR form (made by :meth:`Partition.facets`).
+
+    The facets of region ``r`` are entries ``offsets[r]:offsets[r + 1]`` of the arrays; ``facets[r]`` gives them
+    as a :class:`RegionFacets`.
+
+    Attributes
+    ----------
+    regions : ndarray, shape (n,), int64
+        The partition indices of the regions covered (all regions, ``arange(R)``, unless a subset was asked for).
+    offsets : ndarray, shape (n + 1,), int64
+    region : ndarray, shape (F,), int64
+        The region (partition index) owning each facet.
+    A, b, A_x, b_x, unit, piece, layer, points, points_x, radii
+        As in :class:`RegionFacets`, stacked over all regions (F rows).
+    dup_facet : ndarray, shape (D,), int64
+    dup_unit : ndarray, shape (D,), int64
+    dup_piece : ndarray, shape (D,), int8
+        Other sources of facets: unit ``dup_unit[e]``'s row (towards its piece ``dup_piece[e]``) is the same
+        hyperplane as facet ``dup_facet[e]`` (e.g. the two units of ``relu(z) - relu(-z)``), so that unit changes
+        across the facet too. ``unit`` names the first source (domain rows first, then units in order).
+    tol : float
+        Facets are the rows whose trace on the region holds a (k-1)-ball of radius ``> tol``.
+    lps, lp_iterations, seconds
+        LPs solved, dual simplex iterations and wall time of the compiled computation.
+    candidates : int
+        Rows that needed an LP (after the cheap filters), out of ``rows_total``.
+    """
+
+    def __init__(self, partition: "Partition", out: dict, tol: float, regions: np.ndarray):
+        form = partition.domain._engine_form()
+        self.tol = float(tol)
+        self.regions = regions
+        self.offsets = out["offsets"]
+        self._rows_u = out["rows"]
+        self.b = out["rhs"]
+        self.unit = out["unit"]
+        self.piece = out["piece"]
+        self._points_u = out["points"]
+        self.radii = out["radii"]
+        self.dup_facet = out["dup_facet"]
+        self.dup_unit = out["dup_unit"]
+        self.dup_piece = out["dup_piece"]
+        self.region = np.repeat(regions, np.diff(self.offsets))
+        self.A = _mul(self._rows_u, form.R)
+        self.points = _mul(self._points_u, form.Rinv.T)
+        self.A_x = _mul(self._rows_u, form.Q.T)
+        self.b_x = self.b + self.A_x @ form.x0
+        self.points_x = form.x0 + _mul(self._points_u, form.Q.T)
+        unit_layer = partition.network.unit_layer
+        self.layer = np.where(self.unit >= 0, unit_layer[np.maximum(self.unit, 0)], -1).astype(np.int64)
+        self.lps = int(out["lps"])
+        self.lp_iterations = int(out["lp_iterations"])
+        self.candidates = int(out["candidates"])
+        self.rows_total = int(out["rows_total"])
+        self.seconds = float(out["seconds"])
+
+    def __len__(self) -> int:
+        return int(self.offsets.shape[0]) - 1
+
+    @property
+    def n_facets(self) -> int:
+        """Total number of facets F."""
+        return int(self.b.shape[0])
+
+    def counts(self) -> np.ndarray:
+        """Number of facets of every region, shape (R,), int64."""
+        return np.diff(self.offsets)
+
+    def __getitem__(self, i: int) -> RegionFacets:
+        n = len(self)
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"region index must be an int, got {type(i).__name__}")
+        if not -n <= i < n:
+            raise IndexError(f"region index {i} out of range for {n} regions")
+        i = int(i) % n
+        s = slice(int(self.offsets[i]), int(self.offsets[i + 1]))
+        return RegionFacets(int(self.regions[i]), self.A[s], self.b[s], self.A_x[s], self.b_x[s], self.unit[s],
+                            self.piece[s], self.layer[s], self.points[s], self.points_x[s], self.radii[s])
+
+    def __repr__(self) -> str:
+        return f"Facets({len(self)} regions, {self.n_facets} facets)"
+
+
+def _mul(X: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """``X @ M`` for tall X and a small M, without BLAS threads (and without work when M is the identity)."""
+    if M.shape[0] == M.shape[1] and np.array_equal(M, np.eye(M.shape[0])):
+        return X
+    return np.einsum("fk,kj->fj", X, M)
+
+
+def _radius_cap(partition: "Partition") -> float:
+    """The cap on facet radii: as in enumeration for bounded domains; else the largest region radius (or 1)."""
+    if partition.domain.bounded:
+        return 2.0 * partition.domain._default_scale() + 10.0 * partition.tol
+    cap = float(partition.radii.max()) if len(partition) else 1.0
+    return max(cap, 1.0, 10.0 * partition.tol)
+
+
+def default_facet_tol(partition: "Partition") -> float:
+    """The default facet tolerance: the smaller of the partition's ``tol`` and the domain's default tolerance.
+
+    A facet must be recognised however small it is, or the H-representation would describe a larger set than the
+    region; so a partition enumerated with a coarse ``tol`` still gets facets down to ``1e-9`` times the domain's
+    size (:func:`relutope.default_tol`). Rows that only touch a region in a lower-dimensional face give facet radii
+    at rounding level, far below that.
+    """
+    from .enumerate import default_tol
+
+    return min(partition.tol, default_tol(partition.domain))
+
+
+def region_facets(partition: "Partition", regions=None, tol: Optional[float] = None) -> Facets:
+    """Minimal H-representations of a partition's regions (see the module docstring).
+
+    Parameters
+    ----------
+    partition : Partition
+    regions : array_like of int, shape (n,), optional
+        Indices of the regions to do (default: all, in order). The result's ``facets[j]`` is then region
+        ``regions[j]``.
+    tol : float, optional
+        A row is a facet when the region's trace on its hyperplane holds a (k-1)-ball of radius ``> tol`` (input
+        units). Default: :func:`default_facet_tol`.
+
+    Returns
+    -------
+    Facets
+
+    Raises
+    ------
+    ValueError
+        When ``tol`` is not positive or a region index is out of range.
+    NumericalError
+        When an LP breaks down.
+    KeyboardInterrupt
+        On Ctrl-C (the run checks for signals every few thousand regions; the GIL is released while it runs).
+
+    Examples
+    --------
+    A square cut by the line x0 = 0.5; the region x0 > 0.5 is a rectangle with four facets:
+
+    >>> import numpy as np, relutope
+    >>> net = relutope.Network.from_weights([(np.array([[1.0, 0.0]]), np.array([-0.5])),
+    ...                                      (np.ones((1, 1)), np.zeros(1))])
+    >>> part = relutope.enumerate_regions(net, relutope.Box([0, 0], [1, 1]))
+    >>> f = region_facets(part)
+    >>> f.counts().tolist()
+    [4, 4]
+    >>> r = f[int(part.locate([[0.9, 0.5]])[0])]
+    >>> [(int(u), np.round(p, 6).tolist()) for u, p in zip(r.unit, r.points)]  # sources and facet centres
+    [(-1, [1.0, 0.5]), (-2, [0.75, 1.0]), (-4, [0.75, 0.0]), (0, [0.5, 0.5])]
+    """
+    from . import _core
+
+    tol = default_facet_tol(partition) if tol is None else float(tol)
+    if not (np.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be positive and finite, got {tol}")
+    form = partition.domain._engine_form()
+    patterns, centers = partition.patterns, partition._centers
+    if regions is None:
+        regions = np.arange(len(partition), dtype=np.int64)
+    else:
+        regions = np.asarray(regions, dtype=np.int64).reshape(-1)
+        if regions.size and (regions.min() < 0 or regions.max() >= len(partition)):
+            raise ValueError(f"region indices must be in [0, {len(partition)})")
+        patterns, centers = patterns[regions], centers[regions]
+    out = _core.region_facets(partition.network._core(), form.x0, form.Q, form.A, form.b,
+                              np.ascontiguousarray(patterns), np.ascontiguousarray(centers), tol,
+                              _radius_cap(partition))
+    if out["status"] == "numerical":
+        raise NumericalError(f"facet computation failed: {out['message']}")
+    return Facets(partition, out, tol, regions)
+
+
+# ---------------------------------------------------------------------------------------------- vertices, volumes
+def _check_vertex_dim(partition: "Partition") -> int:
+    k = partition.domain.intrinsic_dim
+    if k > MAX_VERTEX_DIM:
+        raise ValueError(f"vertices and volumes are computed for domains of dimension <= {MAX_VERTEX_DIM}; "
+                         f"this domain has {k} free coordinates")
+    return k
+
+
+def _is_bounded(A: np.ndarray) -> bool:
+    """Whether {u : A u <= b} (non-empty) is bounded: its recession cone {A v <= 0} is {0} (LPs on HiGHS)."""
+    from scipy.optimize import linprog
+
+    k = A.shape[1]
+    for j in range(k):
+        for sign in (1.0, -1.0):
+            c = np.zeros(k)
+            c[j] = -sign
+            res = linprog(c, A_ub=A, b_ub=np.zeros(A.shape[0]), bounds=[(-1, 1)] * k, method="highs")
+            if res.status == 0 and -res.fun > 1e-9:
+                return False
+    return True
+
+
+def _vertices_u(A: np.ndarray, b: np.ndarray, center: np.ndarray, index: int) -> np.ndarray:
+    """Vertices (V, k) of the bounded polytope {u : A u <= b} (region ``index``) with interior point ``center``."""
+    k = A.shape[1]
+    if k == 1:
+        a = A[:, 0]
+        hi = np.min(b[a > 0] / a[a > 0])
+        lo = np.max(b[a < 0] / a[a < 0])
+        return np.array([[lo], [hi]])
+    from scipy.spatial import ConvexHull, HalfspaceIntersection
+
+    try:
+        from scipy.spatial import QhullError
+    except ImportError:  # pragma: no cover - scipy < 1.11 keeps it in the private module only
+        from scipy.spatial._qhull import QhullError
+
+    # Qhull works best near the origin at unit scale: shift to the centre and scale by the largest facet distance.
+    dist = b - A @ center
+    scale = float(dist.max())
+    try:
+        pts = HalfspaceIntersection(np.c_[A, -dist / scale], np.zeros(k)).intersections
+        hull = ConvexHull(pts)
+    except QhullError as exc:
+        raise NumericalError(f"Qhull failed on region {index} ({len(b)} facets): {exc}") from None
+    return center + pts[hull.vertices] * scale
+
+
+def region_vertices(partition: "Partition", i: int, facets: Optional[RegionFacets] = None) -> np.ndarray:
+    """Vertices of region ``i`` in engine coordinates u (see :meth:`Region.vertices`)."""
+    _check_vertex_dim(partition)
+    if facets is None:
+        facets = partition.facets(i)
+    form = partition.domain._engine_form()
+    A_u = facets.A_x @ form.Q  # unit rows in u
+    b_u = facets.b_x - facets.A_x @ form.x0
+    if not partition.domain.bounded and not _is_bounded(A_u):
+        raise ValueError(f"region {i} is unbounded: it has no finite vertex set or volume")
+    return _vertices_u(A_u, b_u, partition._centers[i], i)
+
+
+def region_volumes(partition: "Partition") -> np.ndarray:
+    """Volumes of every region, in input units (see :meth:`Partition.volumes`)."""
+    from scipy.spatial import ConvexHull
+
+    k = _check_vertex_dim(partition)
+    f = partition.facets()
+    R = len(partition)
+    vol = np.empty(R)
+    bounded = partition.domain.bounded
+    for i in range(R):
+        s = slice(int(f.offsets[i]), int(f.offsets[i + 1]))
+        A, b = f._rows_u[s], f.b[s]
+        if not bounded and not _is_bounded(A):
+            raise ValueError(f"region {i} is unbounded: it has no finite volume")
+        V = _vertices_u(A, b, partition._centers[i], i)
+        vol[i] = V[1, 0] - V[0, 0] if k == 1 else ConvexHull(V).volume
+    return vol

@@ -1,0 +1,335 @@
+"""The region adjacency graph of a partition, its linear regions, and a check that the partition is closed.
+
+Two activation regions are *adjacent* when they share a (k-1)-dimensional facet (touching in a lower-dimensional
+face, e.g. at a vertex, does not count). Across a facet of unit ``u`` in layer ``l`` the activation pattern changes
+at ``u``; the units of layers before ``l`` and the other units of layer ``l`` keep their pieces, and units of later
+layers keep theirs unless their pre-activation vanishes on the whole facet. The compiled core finds the region
+across every facet by its pattern: first the pattern with ``u`` set to its piece across the facet, looked up in a
+hash map of all patterns; when that region does not exist or does not contain the facet point, the forward-pass
+pattern of points just across the facet. A region is accepted only when it contains the facet point.
+
+Conventions: graph nodes are region indices; edge data never uses the attribute name ``weight`` (reserved by
+networkx for a number meant as an edge weight).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, List, Optional, Tuple
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx
+
+    from .partition import Partition
+
+__all__ = ["Adjacency", "CompletenessReport", "region_adjacency", "adjacency_graph", "linear_regions",
+           "check_complete", "DEFAULT_MAP_ATOL"]
+
+#: Default relative tolerance of :func:`linear_regions` for comparing affine maps.
+DEFAULT_MAP_ATOL = 1e-9
+
+
+class Adjacency:
+    """The adjacency of a partition's regions (made by :meth:`Partition.adjacency`).
+
+    Attributes
+    ----------
+    edges : ndarray, shape (E, 2), int64
+        Pairs ``(i, j)``, ``i < j``, of regions sharing a facet, sorted.
+    unit : ndarray, shape (E,), int64
+        Global index of the unit whose piece changes across the shared facet.
+    layer : ndarray, shape (E,), int64
+        Its layer.
+    unit_in_layer : ndarray, shape (E,), int64
+        Its index within the layer.
+    facet : ndarray, shape (E,), int64
+        Index (into :meth:`Partition.facets` arrays) of the shared facet as seen from region ``i`` (from ``j``
+        when only ``j`` found ``i``).
+    points : ndarray, shape (E, k), float64
+        A point in the relative interior of the shared facet, in domain coordinates ``t``.
+    points_x : ndarray, shape (E, d), float64
+        The same points in input space.
+    neighbor : ndarray, shape (F,), int64
+        For every facet, the region on its other side; -1 for facets on the domain's boundary, -2 when no region
+        of the partition was found there.
+    found_by : ndarray, shape (F,), int8
+        0 when the neighbour has the facet's flipped pattern, 1 when it was found by a forward pass just across the
+        facet, -1 for domain facets and facets without a neighbour.
+    expected : ndarray, shape (F,), bool
+        Whether the neighbour's pattern differs from the region's as expected: equal on the layers before the
+        crossed unit's layer and on that layer's other units, the crossed unit at the facet's ``piece`` (units
+        whose row is the same hyperplane, :attr:`Facets.dup_unit`, at their own piece).
+    contain_tol : float
+        A region contains a point when each of its facet rows holds within this (input units).
+    seconds : float
+        Wall time of the compiled computation (facets not included).
+    """
+
+    def __init__(self, partition: "Partition", out: dict, contain_tol: float):
+        facets = partition.facets()
+        self.edges = out["edges"]
+        self.unit = out["edge_unit"]
+        self.layer = out["edge_layer"]
+        self.unit_in_layer = out["edge_index"]
+        self.facet = out["edge_facet"]
+        self.points = facets.points[self.facet]
+        self.points_x = facets.points_x[self.facet]
+        self.neighbor = out["neighbor"]
+        self.found_by = out["found_by"]
+        self.expected = out["expected"].astype(bool)
+        self.forward_passes = int(out["forward_passes"])
+        self.contain_tol = float(contain_tol)
+        self.seconds = float(out["seconds"])
+
+    def __len__(self) -> int:
+        return int(self.edges.shape[0])
+
+    def __repr__(self) -> str:
+        return f"Adjacency({len(self)} edges)"
+
+
+def default_contain_tol(partition: "Partition") -> float:
+    """The default ``contain_tol`` of :func:`region_adjacency`: ``max(10 tol, 1e-9)`` in input units."""
+    return max(10.0 * partition.tol, 1e-9)
+
+
+def region_adjacency(partition: "Partition", contain_tol: Optional[float] = None) -> Adjacency:
+    """Which regions share a facet, across which unit, and where (see the module docstring).
+
+    Parameters
+    ----------
+    partition : Partition
+    contain_tol : float, optional
+        A region contains a facet point when each of its facet rows holds within this, in input units. Default:
+        :func:`default_contain_tol`.
+
+    Returns
+    -------
+    Adjacency
+
+    Raises
+    ------
+    ValueError
+        When ``contain_tol`` is not positive.
+    NumericalError
+        When the facet computation breaks down.
+    KeyboardInterrupt
+        On Ctrl-C (the GIL is released while the core runs).
+    """
+    from . import _core
+
+    contain_tol = default_contain_tol(partition) if contain_tol is None else float(contain_tol)
+    if not (np.isfinite(contain_tol) and contain_tol > 0):
+        raise ValueError(f"contain_tol must be positive and finite, got {contain_tol}")
+    f = partition.facets()
+    form = partition.domain._engine_form()
+    out = _core.region_adjacency(partition.network._core(), form.x0, form.Q, form.A, form.b,
+                                 np.ascontiguousarray(partition.patterns), f.offsets, f._rows_u, f.b, f.unit, f.piece,
+                                 f._points_u, f.radii, f.dup_facet, f.dup_unit, f.dup_piece, contain_tol,
+                                 partition.tol)
+    return Adjacency(partition, out, contain_tol)
+
+
+def adjacency_graph(partition: "Partition") -> "networkx.Graph":
+    """The region adjacency graph as a :class:`networkx.Graph`.
+
+    Nodes are region indices ``0 .. R-1`` with attributes ``pattern`` (ndarray (n_units,) int8, a view),
+    ``witness`` (ndarray (d,) float64, the Chebyshev centre in input space), ``radius`` (float), ``boundary``
+    (list of int: the rows of :meth:`Domain.constraints` on which the region has a facet; empty for an interior
+    region) and, when :meth:`Partition.volumes` has been computed, ``volume`` (float). An edge joins regions sharing
+    a facet, with attributes ``layer`` and ``unit`` (the crossed unit: its layer and global index),
+    ``unit_in_layer`` (its index within the layer) and ``facet_point`` (ndarray (d,) float64, a point in the
+    relative interior of the shared facet, in input space). No attribute is called ``weight``.
+
+    Raises
+    ------
+    ImportError
+        When networkx is not installed.
+    """
+    import networkx as nx
+
+    f = partition.facets()
+    adj = partition.adjacency()
+    G = nx.Graph()
+    dom = f.unit < 0
+    boundary: List[List[int]] = [[] for _ in range(len(partition))]
+    for r, u in zip(f.region[dom].tolist(), (-1 - f.unit[dom]).tolist()):
+        boundary[r].append(u)
+    vol = partition._volumes
+    pats, wit, rad = partition.patterns, partition.witnesses, partition.radii.tolist()
+    if vol is None:
+        G.add_nodes_from((i, {"pattern": pats[i], "witness": wit[i], "radius": rad[i], "boundary": boundary[i]})
+                         for i in range(len(partition)))
+    else:
+        vl = vol.tolist()
+        G.add_nodes_from((i, {"pattern": pats[i], "witness": wit[i], "radius": rad[i], "boundary": boundary[i],
+                              "volume": vl[i]}) for i in range(len(partition)))
+    pts = adj.points_x
+    G.add_edges_from((i, j, {"layer": l, "unit": u, "unit_in_layer": v, "facet_point": pts[e]})
+                     for e, (i, j, l, u, v) in enumerate(zip(adj.edges[:, 0].tolist(), adj.edges[:, 1].tolist(),
+                                                             adj.layer.tolist(), adj.unit.tolist(),
+                                                             adj.unit_in_layer.tolist())))
+    return G
+
+
+def linear_regions(partition: "Partition", atol: float = DEFAULT_MAP_ATOL) -> Tuple[np.ndarray, int]:
+    """Merge adjacent activation regions with equal affine maps into the linear regions of the function.
+
+    An *activation region* is a set of inputs sharing one activation pattern; on it the network is one affine
+    map. A *linear region* is a maximal connected open set on which the network (restricted to the domain) is
+    affine, up to its boundary. Several activation regions can carry the same affine map, e.g. when a unit whose
+    output is ignored downstream (zero outgoing weights, or feeding only dead units) changes its piece: they are
+    one linear region when they are connected through shared facets. Activation regions with equal maps that are
+    not connected (or touch only in a lower-dimensional face) stay apart. (Hanin & Rolnick, "Complexity of Linear
+    Regions in Deep Networks", ICML 2019, discuss the distinction.)
+
+    Two adjacent regions are merged when their maps on the domain, ``t -> A t + c`` with ``A = A_Q @ basis`` and
+    ``c = A_Q @ origin + b_Q``, agree entrywise within ``atol`` times the largest absolute entry of the two maps
+    (at least 1): ``max(|A_i - A_j|, |c_i - c_j|) <= atol * max(1, |A_i|, |A_j|, |c_i|, |c_j|)``. The linear
+    regions are the connected components of the graph of merged edges (scipy.sparse.csgraph, the same components
+    as networkx's).
+
+    Parameters
+    ----------
+    partition : Partition
+    atol : float, optional
+        Relative tolerance (see above); default ``1e-9``.
+
+    Returns
+    -------
+    labels : ndarray, shape (R,), int64
+        Linear region of every activation region, numbered ``0 .. count-1`` in order of their lowest region index.
+    count : int
+        Number of linear regions.
+
+    Raises
+    ------
+    ValueError
+        When ``atol`` is negative or not finite.
+
+    Examples
+    --------
+    Two lines crossing in the square; the second unit's output weight is 0, so crossing its line changes nothing:
+
+    >>> import numpy as np, relutope
+    >>> W, V = np.array([[1.0, 0.2], [-0.3, 1.0]]), np.array([[1.0, 0.0]])
+    >>> net = relutope.Network.from_weights([(W, np.zeros(2)), (V, np.zeros(1))])
+    >>> part = relutope.enumerate_regions(net, relutope.Box([-1, -1], [1, 1]))
+    >>> len(part), part.linear_regions()[1]
+    (4, 2)
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    atol = float(atol)
+    if not (np.isfinite(atol) and atol >= 0):
+        raise ValueError(f"atol must be >= 0 and finite, got {atol}")
+    R = len(partition)
+    if R == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    A_Q, b_Q = partition.affine_maps()
+    origin, basis = partition.domain.parametrization()
+    A = A_Q @ basis  # (R, m, k)
+    c = A_Q @ origin + b_Q  # (R, m)
+    flat = np.concatenate([A.reshape(R, -1), c], axis=1)
+    mag = np.abs(flat).max(axis=1)
+    e = partition.adjacency().edges
+    i, j = e[:, 0], e[:, 1]
+    diff = np.abs(flat[i] - flat[j]).max(axis=1) if len(e) else np.zeros(0)
+    same = diff <= atol * np.maximum(1.0, np.maximum(mag[i], mag[j]))
+    M = coo_matrix((np.ones(int(same.sum())), (i[same], j[same])), shape=(R, R))
+    count, labels = connected_components(M, directed=False)
+    # Renumber by lowest member so the labels do not depend on scipy's traversal order.
+    first = np.full(count, R, dtype=np.int64)
+    np.minimum.at(first, labels, np.arange(R))
+    rank = np.empty(count, dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(count)
+    return rank[labels].astype(np.int64), int(count)
+
+
+@dataclass
+class CompletenessReport:
+    """The result of :func:`check_complete`.
+
+    Attributes
+    ----------
+    ok : bool
+        True when the partition has regions and every facet inside the domain has a region of the partition on
+        its other side whose pattern differs in the expected way and which has the facet back.
+    gaps : list of (int, int)
+        ``(region, facet)`` for facets with no region on the other side; ``facet`` indexes the region's facets
+        (``partition.facets(region)``).
+    mismatches : list of (int, int)
+        ``(region, facet)`` for facets whose neighbour's pattern differs in an unexpected way (a unit before the
+        crossed unit's layer, or another unit of that layer, changed), or whose neighbour does not list the region
+        back.
+    n_regions, n_facets, n_boundary_facets, n_edges : int
+        Sizes: regions, facets, facets on the domain's boundary, adjacent pairs.
+    """
+
+    ok: bool
+    gaps: List[Tuple[int, int]] = field(default_factory=list)
+    mismatches: List[Tuple[int, int]] = field(default_factory=list)
+    n_regions: int = 0
+    n_facets: int = 0
+    n_boundary_facets: int = 0
+    n_edges: int = 0
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __repr__(self) -> str:
+        return (f"CompletenessReport(ok={self.ok}, gaps={len(self.gaps)}, mismatches={len(self.mismatches)}, "
+                f"regions={self.n_regions}, facets={self.n_facets}, boundary facets={self.n_boundary_facets}, "
+                f"edges={self.n_edges})")
+
+
+def check_complete(partition: "Partition") -> CompletenessReport:
+    """Verify facet closure: every facet inside the domain has exactly one region on its other side.
+
+    For every facet not on the domain's boundary, the region across it (found as in :func:`region_adjacency`, by
+    pattern, and checked to contain the facet point) must exist in the partition, its pattern must differ in the
+    expected way (the crossed unit takes the facet's piece; units of earlier layers and the other units of its
+    layer are unchanged; units of later layers may change), and it must have the region as its neighbour across
+    one of its own facets. A partition missing a region fails: the facets of its neighbours facing it are gaps.
+    Exactly one region is on the other side by construction, since patterns are unique and regions are disjoint.
+    A partition without any region fails too (a domain is never empty). Regions thinner than the enumeration's
+    ``tol`` are not enumerated: with a coarse ``tol`` the partition has holes where they are, and the facets facing
+    them are reported (as gaps, or as mismatches when the region found across skipped a missing one).
+
+    Returns
+    -------
+    CompletenessReport
+
+    Examples
+    --------
+    >>> import numpy as np, relutope
+    >>> part = relutope.enumerate_regions(relutope.Network.random([2, 8, 8, 1], seed=0), relutope.Box([-1, -1], [1, 1]))
+    >>> part.check_complete().ok
+    True
+    >>> keep = np.arange(len(part)) != 5       # drop region 5: its neighbours' facets facing it become gaps
+    >>> holed = relutope.Partition(part.network, part.domain, part.patterns[keep], part._centers[keep],
+    ...                            part.radii[keep], part.layer_counts, tol=part.tol)
+    >>> rep = holed.check_complete()
+    >>> rep.ok, len(rep.gaps) == int(np.sum(part.facets(5).unit >= 0))
+    (False, True)
+    """
+    f = partition.facets()
+    adj = partition.adjacency()
+    nb = adj.neighbor
+    owner = f.region
+    local = np.arange(f.n_facets) - f.offsets[owner]
+    interior = f.unit >= 0
+    gap = interior & (nb < 0)
+    found = interior & (nb >= 0)
+    R = np.int64(max(len(partition), 1))
+    directed = owner[found] * R + nb[found]
+    mutual = np.zeros(f.n_facets, dtype=bool)
+    mutual[found] = np.isin(nb[found] * R + owner[found], directed)
+    bad = found & (~adj.expected | ~mutual)
+    return CompletenessReport(
+        ok=len(partition) > 0 and not (gap.any() or bad.any()),
+        gaps=list(zip(owner[gap].tolist(), local[gap].tolist())),
+        mismatches=list(zip(owner[bad].tolist(), local[bad].tolist())),
+        n_regions=len(partition), n_facets=f.n_facets, n_boundary_facets=int((~interior).sum()), n_edges=len(adj))
