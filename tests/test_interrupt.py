@@ -14,12 +14,15 @@ import relutope
 def test_sigint_returns_partial_partition():
     net = relutope.Network.random([3, 48, 48, 48, 48, 1], seed=3)  # millions of regions: never finishes in time
     box = relutope.Box(-np.ones(3), np.ones(3))
+    # A process started in the background (as CI may be) inherits SIGINT ignored: install Python's own handler.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.5, os.kill, args=(os.getpid(), signal.SIGINT))
     timer.start()
     try:
-        part = relutope.enumerate_regions(net, box, progress=False)
+        part = relutope.enumerate_regions(net, box, time_limit=60.0)
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     assert part.status == "interrupted"
     assert not part.complete
     assert len(part) > 0
