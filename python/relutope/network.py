@@ -49,6 +49,17 @@ def _as_float_array(value, name: str, ndim: int) -> np.ndarray:
     return arr
 
 
+def _open_npz(path, what: str):
+    """``numpy.load`` of an ``.npz`` archive (no pickles), with a ValueError naming the file on failure."""
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read {what} file {str(path)!r}: {exc}") from None
+    if not hasattr(data, "files"):
+        raise ValueError(f"{what} file {str(path)!r} is a single array, not an .npz archive")
+    return data
+
+
 def _unit_pieces(kind: str, alpha: float) -> Tuple[float, ...]:
     """Slopes (s_0, ..., s_{K-1}) such that the unit computes max_r s_r * z."""
     if kind == "relu":
@@ -484,13 +495,7 @@ class Network:
         ValueError
             When the file cannot be read, is not such an archive, or its arrays do not fit together.
         """
-        try:
-            data = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"cannot read network file {str(path)!r}: {exc}") from None
-        if not hasattr(data, "files"):
-            raise ValueError(f"network file {str(path)!r} is a single array, not an .npz archive")
-        with data:
+        with _open_npz(path, "network") as data:
             return cls._from_arrays(data, source=str(path))
 
     # ------------------------------------------------------------------ compiled form

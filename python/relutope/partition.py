@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Iterator, List, Optional, Tuple, Union
 import numpy as np
 
 from .domains import Domain, _domain_from_state
-from .network import Network, _as_float_array
+from .network import Network, _as_float_array, _open_npz
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx
@@ -489,13 +489,7 @@ class Partition:
         ValueError
             When the file cannot be read or is not a relutope partition.
         """
-        try:
-            data = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"cannot read partition file {str(path)!r}: {exc}") from None
-        if not hasattr(data, "files"):
-            raise ValueError(f"partition file {str(path)!r} is not an .npz archive")
-        with data:
+        with _open_npz(path, "partition") as data:
             if "format" not in data.files or str(data["format"]) != "relutope.Partition/1":
                 raise ValueError(f"{str(path)!r} is not a relutope partition file")
             arrays = {key: data[key] for key in data.files}
