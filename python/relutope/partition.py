@@ -192,9 +192,8 @@ class Partition:
         self.lps = int(lps)
         self.lp_iterations = int(lp_iterations)
         self.seconds = float(seconds)
-        form = domain._engine_form()
-        self.witness_coords = self._centers @ form.Rinv.T
-        self.witnesses = form.x0 + self._centers @ form.Q.T
+        self._witnesses: Optional[np.ndarray] = None
+        self._witness_coords: Optional[np.ndarray] = None
         self._index: Optional[dict] = None
         self._polygons: Optional[Tuple[np.ndarray, np.ndarray]] = None
         if polygons is not None:
@@ -205,6 +204,21 @@ class Partition:
                 raise ValueError(f"polygons must be (offsets (R+1,), vertices (V, 2)) with offsets from 0 to V for "
                                  f"R = {len(self)} regions, got shapes {offsets.shape} and {vertices.shape}")
             self._polygons = (offsets, vertices)
+
+    @property
+    def witnesses(self) -> np.ndarray:
+        """Chebyshev centre of every region in the network's input space, (R, d) float64 (computed once)."""
+        if self._witnesses is None:
+            form = self.domain._engine_form()
+            self._witnesses = form.x0 + self._centers @ form.Q.T
+        return self._witnesses
+
+    @property
+    def witness_coords(self) -> np.ndarray:
+        """Chebyshev centre of every region in domain coordinates ``t``, (R, k) float64 (computed once)."""
+        if self._witness_coords is None:
+            self._witness_coords = self._centers @ self.domain._engine_form().Rinv.T
+        return self._witness_coords
 
     @property
     def complete(self) -> bool:
