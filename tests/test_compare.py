@@ -18,7 +18,8 @@ def test_line_count_equals_exact_regions_of_the_segment(seed):
     d = int(rng.integers(2, 6))
     widths = [d] + [int(w) for w in rng.integers(6, 17, size=int(rng.integers(1, 4)))] + [1]
     net = relutope.Network.random(widths, seed=seed)
-    a, b = rng.uniform(-3, 3, size=(2, d))
+    a = rng.uniform(-3, 3, size=d)
+    b = -a + rng.normal(0.0, 0.3, size=d)  # through the middle, where the units' hyperplanes are
     walked = relutope.line_count(net, a, b).n_regions
     exact = len(relutope.enumerate_regions(net, relutope.Slice(a, (b - a)[:, None], relutope.Box([0.0], [1.0]))))
     assert walked == exact
