@@ -102,7 +102,7 @@ def main(argv=None) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    budgets = np.unique(np.round(np.logspace(1, math.log10(args.max_samples), 41)).astype(int)).tolist()
+    budgets = np.unique(np.round(np.logspace(0, math.log10(args.max_samples), 49)).astype(int)).tolist()
     results, curves = [], {}
     nets = list(networks())
     for name, kind, net, box in tqdm(nets, desc="networks", unit="net"):
@@ -117,7 +117,7 @@ def main(argv=None) -> int:
         n_eq = samples_in(part.seconds, res.rows)
         row = {
             "network": name, "kind": kind, "d": net.in_dim, "depth": len(net.widths) - 2, "units": net.n_units,
-            "regions": R, "exact_s": round(part.seconds, 4), "exact_wall_s": round(wall, 4),
+            "regions": R, "exact_s": f"{part.seconds:.3g}", "exact_wall_s": f"{wall:.3g}",
             "samples": last["samples"], "sampling_s": round(last["seconds"], 3),
             "recall": round(last["recall"], 4),
             "volume_recall": round(last["volume_recall"], 6) if not math.isnan(last["volume_recall"]) else "",
@@ -168,7 +168,7 @@ def plot_recall(curves, results, path):
     fig = Figure(figsize=(11, 6.2), layout="constrained")
     ax = fig.subplots()
     cmap = {2: "tab:blue", 3: "tab:orange", 4: "tab:green", 5: "tab:red", 6: "tab:purple"}
-    styles = ["-", "--", ":", "-."]
+    styles = ["-", "--", ":", "-.", (0, (6, 2, 1, 2, 1, 2))]
     seen = {}
     for (name, (res, part, _)), row in zip(curves.items(), results):
         d = part.network.in_dim
@@ -177,19 +177,19 @@ def plot_recall(curves, results, path):
         trained_net = not name.startswith("random")
         n = [r["samples"] for r in res.rows]
         rec = [r["recall"] for r in res.rows]
-        line, = ax.plot(n, rec, color="black" if trained_net else cmap[d], ls=styles[i % 4] if not trained_net
+        line, = ax.plot(n, rec, color="black" if trained_net else cmap[d], ls=styles[i % 5] if not trained_net
                         else ("-" if "moons" in name else "--"), lw=2.2 if trained_net else 1.6,
                         label=f"{name}: {res.n_regions:,} regions, exact {part.seconds:.2g} s")
-        ax.plot([row["n_equal_time"]], [row["recall_equal_time"]], "o", color=line.get_color(), ms=5)
+        ax.plot([max(row["n_equal_time"], 1)], [row["recall_equal_time"]], "o", color=line.get_color(), ms=5)
     for q in (0.5, 0.9, 0.99):
         ax.axhline(q, color="0.7", lw=0.8, zorder=0)
-        ax.text(11, q + 0.008, f"{q:.0%}", color="0.45", fontsize=8)
+        ax.text(1.1, q + 0.008, f"{q:.0%}", color="0.45", fontsize=8)
     ax.set_xscale("log")
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("uniform samples n (prefixes of one stream)")
     ax.set_ylabel("recall: share of the exact regions hit")
-    ax.set_title("Sampling finds activation regions slowly: recall against samples (dots: samples drawn in the "
-                 "exact enumeration's time)")
+    fig.suptitle("Uniform sampling against exact enumeration: share of the exact activation regions hit by n samples\n"
+                 "dots: the samples drawn in the wall time of the exact enumeration (at n = 1 when fewer)", fontsize=11)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=7.5, loc="center left", bbox_to_anchor=(1.01, 0.5), title="network (colour: input dim)",
               title_fontsize=8)

@@ -1,4 +1,4 @@
-"""The command line: ``relutope enumerate``, ``verify``, ``compare-sampling`` and ``demo`` (also ``python -m relutope``)."""
+"""The command line: ``relutope enumerate``, ``verify``, ``compare-sampling``, ``demo`` (or ``python -m relutope``)."""
 from __future__ import annotations
 
 import argparse
