@@ -5,7 +5,8 @@ import importlib
 import pytest
 
 MODULES = ["relutope.network", "relutope.domains", "relutope.enumerate", "relutope.partition", "relutope.sampling",
-           "relutope.vnnlib", "relutope.verify", "relutope.plot", "relutope.geometry", "relutope.graph"]
+           "relutope.vnnlib", "relutope.verify", "relutope.plot", "relutope.geometry", "relutope.graph",
+           "relutope.compare"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -4,6 +4,7 @@ The main entry point is :func:`enumerate_regions`, which returns a :class:`Parti
 the activation regions of a :class:`Network` (Balestriero & Baraniuk, "A Spline Theory of Deep Networks",
 ICML 2018).
 """
+from .compare import SamplingComparison, compare_sampling
 from .domains import Box, Domain, Polytope, Slice, WholeSpace
 from .enumerate import default_tol, enumerate_regions
 from .errors import ModelFormatError, NumericalError, RelutopeError
@@ -19,7 +20,7 @@ from . import plot, polygons, vnnlib
 __all__ = [
     "ACTIVATIONS", "AdversarialResult", "Box", "Domain", "Layer", "LineCrossing", "LineDensity", "LipschitzResult", "ModelFormatError",
     "Network", "NumericalError", "OutputBounds", "Partition", "PatternSample", "Polytope", "Region",
-    "RelutopeError", "RichnessEstimate", "Slice", "VerificationResult", "WholeSpace", "ace", "chao1",
+    "RelutopeError", "RichnessEstimate", "SamplingComparison", "Slice", "VerificationResult", "WholeSpace", "ace", "chao1", "compare_sampling",
     "default_tol", "enumerate_regions", "from_torch", "line_count", "line_density", "lipschitz", "load_nnet", "load_onnx", "min_adversarial", "output_bounds",
     "sample_patterns", "sample_patterns_gaussian", "sample_points", "verify", "vnnlib", "plot", "polygons",
 ]

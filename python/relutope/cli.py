@@ -1,4 +1,4 @@
-"""The command line: ``relutope enumerate``, ``relutope verify`` and ``relutope demo`` (also ``python -m relutope``)."""
+"""The command line: ``relutope enumerate``, ``verify``, ``compare-sampling``, ``demo`` (or ``python -m relutope``)."""
 from __future__ import annotations
 
 import argparse
@@ -94,6 +94,26 @@ def _cmd_verify(args) -> int:
     return 0
 
 
+def _budgets(text: str) -> List[int]:
+    try:
+        return [int(v.replace("_", "")) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _cmd_compare_sampling(args) -> int:
+    from .compare import compare_sampling
+
+    net = _load_network(args.model)
+    domain = _box(net, *args.box)
+    res = compare_sampling(net, domain, budgets=args.budgets, seed=args.seed)
+    print(res.table())
+    if args.out:
+        res.to_csv(args.out)
+        print(f"table written to {args.out}")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from .demo import demo_network
     from .enumerate import enumerate_regions
@@ -167,6 +187,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vnncomp", action="store_true", help="print unsat/sat instead of holds/violated")
     p.add_argument("--no-prune", action="store_true", help="visit every region (no interval pruning)")
     p.set_defaults(func=_cmd_verify)
+    p = sub.add_parser("compare-sampling", help="compare the exact regions of a model over a box with uniform sampling")
+    p.add_argument("model", help="network file: .onnx, .nnet or .npz")
+    p.add_argument("--box", nargs=2, type=_floats, metavar=("LO", "HI"), required=True,
+                   help="domain bounds: one number for every coordinate, or comma-separated values")
+    p.add_argument("--budgets", type=_budgets, default=[100, 1000, 10000, 100000],
+                   help="comma-separated sample sizes, prefixes of one stream (default: 100,1000,10000,100000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sample stream (default: 0)")
+    p.add_argument("--out", help="also write the table to this CSV file")
+    p.set_defaults(func=_cmd_compare_sampling)
     p = sub.add_parser("demo", help="enumerate the regions of the built-in demo network and draw them")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.add_argument("--out", help="write the partition to this .npz file")
