@@ -37,6 +37,31 @@ void LPBasis::assign(const LPBasis& o) {
   updates = o.updates;
 }
 
+namespace {
+
+// y = B^{-1} rhs: the vertex where the active constraints hold with equality.
+void basic_solution(LPBasis& B) {
+  const int n = B.n;
+  for (int i = 0; i < n; ++i) {
+    const double* bi = &B.binv[static_cast<size_t>(i) * n];
+    double s = 0.0;
+    for (int j = 0; j < n; ++j) s += bi[j] * B.rhs[j];
+    B.y[i] = s;
+  }
+}
+
+// out = B^{-T} v: v (a normal or an objective) in terms of the active normals.
+void transpose_solve(const LPBasis& B, const double* v, double* out) {
+  const int n = B.n;
+  for (int i = 0; i < n; ++i) {
+    double s = 0.0;
+    for (int j = 0; j < n; ++j) s += B.binv[static_cast<size_t>(j) * n + i] * v[j];
+    out[i] = s;
+  }
+}
+
+}  // namespace
+
 void DualSimplex::basis_row(const RowStack& rows, int a, int n, double* out) const {
   if (a >= 0) {
     const double* g = rows.row(a);
@@ -86,11 +111,8 @@ bool DualSimplex::refactor(const RowStack& rows, const double* c, LPBasis& B) co
   }
   // inv = M^{-1} where M's rows are the normals: this is B^{-1}.
   B.binv.swap(inv);
-  for (int i = 0; i < n; ++i) {
-    double li = 0.0;
-    for (int j = 0; j < n; ++j) li += B.binv[static_cast<size_t>(j) * n + i] * c[j];
-    B.lambda[i] = (B.active[i] < 0) ? 0.0 : std::max(li, 0.0);
-  }
+  transpose_solve(B, c, B.lambda.data());
+  for (int i = 0; i < n; ++i) B.lambda[i] = (B.active[i] < 0) ? 0.0 : std::max(B.lambda[i], 0.0);
   B.updates = 0;
   return true;
 }
@@ -108,13 +130,7 @@ LPStatus DualSimplex::solve(const RowStack& rows, const double* c, LPBasis& B, L
     if (B.updates >= refactor_every) {
       if (!refactor(rows, c, B)) return LPStatus::Numerical;
     }
-    // Basic solution y = B^{-1} rhs.
-    for (int i = 0; i < n; ++i) {
-      const double* bi = &B.binv[static_cast<size_t>(i) * n];
-      double s = 0.0;
-      for (int j = 0; j < n; ++j) s += bi[j] * B.rhs[j];
-      B.y[i] = s;
-    }
+    basic_solution(B);
     // Entering row: the most violated one (Dantzig), or the first violated one under Bland's rule.
     int q = -1;
     double worst = 0.0;
@@ -134,12 +150,7 @@ LPStatus DualSimplex::solve(const RowStack& rows, const double* c, LPBasis& B, L
     if (q < 0) return LPStatus::Optimal;
     ++counters.iterations;
     // alpha = B^{-T} g_q: the entering normal in terms of the active normals.
-    const double* gq = rows.row(q);
-    for (int i = 0; i < n; ++i) {
-      double s = 0.0;
-      for (int j = 0; j < n; ++j) s += B.binv[static_cast<size_t>(j) * n + i] * gq[j];
-      alpha[i] = s;
-    }
+    transpose_solve(B, rows.row(q), alpha.data());
     // Ratio test: pins leave first (ratio 0); else min lambda_i / alpha_i over alpha_i > 0.
     int p = -1;
     double best_ratio = std::numeric_limits<double>::infinity();
@@ -217,17 +228,8 @@ LPStatus DualSimplex::primal(const RowStack& rows, const double* c, LPBasis& B, 
   const double dual_tol = 1e-11;
   for (int it = 0; it < max_iter; ++it) {
     if (B.updates >= refactor_every && !refactor(rows, c, B)) return LPStatus::Numerical;
-    for (int i = 0; i < n; ++i) {
-      const double* bi = &B.binv[static_cast<size_t>(i) * n];
-      double s = 0.0;
-      for (int j = 0; j < n; ++j) s += bi[j] * B.rhs[j];
-      B.y[i] = s;
-    }
-    for (int i = 0; i < n; ++i) {
-      double s = 0.0;
-      for (int j = 0; j < n; ++j) s += B.binv[static_cast<size_t>(j) * n + i] * c[j];
-      lam[i] = s;
-    }
+    basic_solution(B);
+    transpose_solve(B, c, lam.data());
     // Leaving constraint: a row with a negative multiplier, or a pin with a non-zero one.
     int p = -1;
     double best = 0.0;
@@ -274,12 +276,7 @@ LPStatus DualSimplex::primal(const RowStack& rows, const double* c, LPBasis& B, 
     } else {
       degenerate = 0;
     }
-    const double* gq = rows.row(q);
-    for (int i = 0; i < n; ++i) {
-      double s = 0.0;
-      for (int j = 0; j < n; ++j) s += B.binv[static_cast<size_t>(j) * n + i] * gq[j];
-      alpha[i] = s;
-    }
+    transpose_solve(B, rows.row(q), alpha.data());
     exchange(rows, B, p, q, alpha, col);
   }
   return LPStatus::IterationLimit;
