@@ -239,12 +239,20 @@ class Enumerator {
   // far row has been removed and, when the far side was a thin sliver, the near row has been pushed and
   // frames_[D] updated to the smaller cell.
   // With `probe`, a deep cut is reported as Split at once, without the far child's LP.
-  Decision decide(int l, int unit, int D, double* h, int& near, bool& pushed, bool probe = false) {
-    pushed = false;
+  // The hyperplane h of a decided unit: the side holding the cell's centre, |grad h| and the centre's signed
+  // distance to h.
+  struct Cut {
+    int near = 0;
+    double ng = 0.0, s = 0.0;
+  };
+
+  Decision decide(int l, int unit, int D, double* h, Cut& cut, bool probe = false) {
     unit_hyperplane(l, unit, h);
     double ng = 0.0;
     for (int j = 0; j < k_; ++j) ng += h[j] * h[j];
     ng = std::sqrt(ng);
+    cut.ng = ng;
+    int& near = cut.near;
     LPBasis& cell = frames_[D];
     if (!(ng > 1e-300)) {  // constant on the cell (a dead input); an exact zero is a tie and goes to piece 0
       near = h[k_] > 0.0 ? 1 : 0;
@@ -253,6 +261,7 @@ class Enumerator {
     double s = h[k_];
     for (int j = 0; j < k_; ++j) s += h[j] * cell.y[j];
     s /= ng;
+    cut.s = s;
     const double r = cell.y[k_];
     near = s > 0 ? 1 : 0;
     const bool deep_cut = std::fabs(s) < r && (r - std::fabs(s)) * 0.5 > opt_.tol;
@@ -266,7 +275,6 @@ class Enumerator {
     rows_.truncate(m0);
     if (child.y[k_] > opt_.sliver) {  // a thin sliver on the far side: keep the region exact
       push_side(h, ng, near);
-      pushed = true;
       // The Chebyshev ball crossed the hyperplane: re-solve. The rest may itself be too thin (both sides of a
       // cell of radius < 2 tol can be thinner than tol): then the cell holds no region.
       if (std::fabs(s) < r && (!lp(cell) || cell.y[k_] <= opt_.tol)) return Decision::Empty;
@@ -307,10 +315,9 @@ class Enumerator {
         unst.push_back(u);
         continue;
       }
-      int near;
-      bool pushed;
+      Cut cut;
       const int mu = rows_.m();
-      const Decision dec = decide(l, u, D, h.data(), near, pushed, /*probe=*/true);
+      const Decision dec = decide(l, u, D, h.data(), cut, /*probe=*/true);
       if (dec == Decision::Empty) {
         rows_.truncate(m0);
         return;
@@ -319,7 +326,7 @@ class Enumerator {
         rows_.truncate(mu);
         unst.push_back(u);
       } else {
-        pattern_[off + u] = static_cast<int8_t>(near);
+        pattern_[off + u] = static_cast<int8_t>(cut.near);
       }
     }
     if (!stop_) insert(l, 0, D);
@@ -348,9 +355,9 @@ class Enumerator {
       hp = hv.data();
     }
     const int m0 = rows_.m();
-    int near;
-    bool pushed;
-    const Decision dec = decide(l, u, D, hp, near, pushed);
+    Cut cut;
+    const Decision dec = decide(l, u, D, hp, cut);
+    const int near = cut.near;
     if (dec == Decision::Empty) {
       rows_.truncate(m0);
       return;
@@ -362,20 +369,13 @@ class Enumerator {
       rows_.truncate(m0);
       return;
     }
-    // Split: the far child is ready in frames_[D+1].
-    double ng = 0.0;
-    for (int j = 0; j < k_; ++j) ng += hp[j] * hp[j];
-    ng = std::sqrt(ng);
-    const LPBasis& cell = frames_[D];
-    double s = hp[k_];
-    for (int j = 0; j < k_; ++j) s += hp[j] * cell.y[j];
-    s /= ng;
-    const bool keeps_ball = std::fabs(s) >= cell.y[k_];
+    // Split: the far child is ready in frames_[D+1]; the near child keeps the ball if h misses it.
+    const bool keeps_ball = std::fabs(cut.s) >= frames_[D].y[k_];
     pattern_[gu] = static_cast<int8_t>(1 - near);
     insert(l, idx + 1, D + 1);
     rows_.truncate(m0);
     if (stop_) return;
-    push_side(hp, ng, near);
+    push_side(hp, cut.ng, near);
     LPBasis& child = frames_[D + 1];
     child.assign(frames_[D]);
     if (!keeps_ball) {
