@@ -307,25 +307,17 @@ def decision_boundary(partition: Partition, ax=None, threshold: float = 0.0, **k
 
 
 def _adjacency_edges(part: Partition) -> np.ndarray:
-    """Pairs of adjacent regions (E, 2): from ``partition.adjacency_graph()`` when the partition has it, else the
-    pairs of polygons sharing a boundary segment (:func:`relutope.polygons.shared_edges`)."""
-    if hasattr(part, "adjacency_graph"):
-        G = part.adjacency_graph()
-        return np.array([(int(a), int(b)) for a, b in G.edges()], dtype=np.int64).reshape(-1, 2)
-    from .polygons import shared_edges
-
-    offsets, vertices = part._polygon_csr()
-    extent = float(np.ptp(vertices, axis=0).max()) if len(vertices) else 1.0
-    return shared_edges(offsets, vertices, atol=1e-9 * extent, min_length=1e-9 * extent)
+    """Pairs of adjacent regions (E, 2) int64: the edges of ``partition.adjacency_graph()``."""
+    G = part.adjacency_graph()
+    return np.array([(int(a), int(b)) for a, b in G.edges()], dtype=np.int64).reshape(-1, 2)
 
 
 def graph(partition: Partition, ax=None, node_size: float = 4.0, **kwargs) -> Tuple:
     """Draw the adjacency graph of the regions over their witness points.
 
     Nodes are the regions' Chebyshev centres (in domain coordinates ``t``); an edge joins two regions that share a
-    boundary segment. The graph is ``partition.adjacency_graph()`` (a networkx Graph on region indices) when the
-    partition provides it; otherwise it is computed from the regions' polygons (pairs sharing a segment longer
-    than 1e-9 times the domain's extent, :func:`relutope.polygons.shared_edges`).
+    boundary segment (a facet): the edges of ``partition.adjacency_graph()`` (a networkx Graph on region
+    indices).
 
     Parameters
     ----------
