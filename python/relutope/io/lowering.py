@@ -307,6 +307,21 @@ def conv_matrix(weight, bias, in_shape: Sequence[int], stride=1, padding=0, dila
     return _finish(T, sparse), b, (O,) + out_sp
 
 
+def _pool_geometry(in_shape, kernel, stride, padding, dilation, ceil_mode):
+    """Normalised pooling parameters: (nd, C, in_spatial, out_spatial, kernel, stride, pads, dilation)."""
+    in_shape = tuple(int(v) for v in in_shape)
+    nd = len(in_shape) - 1
+    if nd < 1:
+        raise ValueError(f"pooling needs an input of shape (C, *spatial), got {in_shape}")
+    kernel = _tuple(kernel, nd, "kernel")
+    stride = kernel if stride is None else _tuple(stride, nd, "stride")
+    dilation = _tuple(dilation, nd, "dilation")
+    pads = _pads(padding, nd)
+    C, in_sp = in_shape[0], in_shape[1:]
+    out_sp = _spatial_out(in_sp, kernel, stride, pads, dilation, ceil_mode)
+    return nd, C, in_sp, out_sp, kernel, stride, pads, dilation
+
+
 def avgpool_matrix(in_shape: Sequence[int], kernel, stride=None, padding=0, ceil_mode: bool = False,
                    count_include_pad: bool = True, divisor_override: Optional[int] = None, sparse: bool = False):
     """The linear map of N-d average pooling on the flattened input.
@@ -338,16 +353,8 @@ def avgpool_matrix(in_shape: Sequence[int], kernel, stride=None, padding=0, ceil
     ValueError
         On inconsistent parameters.
     """
-    in_shape = tuple(int(v) for v in in_shape)
-    nd = len(in_shape) - 1
-    if nd < 1:
-        raise ValueError(f"pooling needs an input of shape (C, *spatial), got {in_shape}")
-    kernel = _tuple(kernel, nd, "kernel")
-    stride = kernel if stride is None else _tuple(stride, nd, "stride")
-    pads = _pads(padding, nd)
-    dil = (1,) * nd
-    C, in_sp = in_shape[0], in_shape[1:]
-    out_sp = _spatial_out(in_sp, kernel, stride, pads, dil, ceil_mode)
+    nd, C, in_sp, out_sp, kernel, stride, pads, dil = _pool_geometry(in_shape, kernel, stride, padding, 1,
+                                                                      ceil_mode)
     idx = _window_indices(in_sp, out_sp, kernel, stride, pads, dil)
     P, Pin = int(np.prod(out_sp)), int(np.prod(in_sp))
     if divisor_override is not None:
@@ -405,16 +412,8 @@ def maxpool_windows(in_shape: Sequence[int], kernel, stride=None, padding=0, dil
     ValueError
         On inconsistent parameters or when a window lies entirely in the padding.
     """
-    in_shape = tuple(int(v) for v in in_shape)
-    nd = len(in_shape) - 1
-    if nd < 1:
-        raise ValueError(f"pooling needs an input of shape (C, *spatial), got {in_shape}")
-    kernel = _tuple(kernel, nd, "kernel")
-    stride = kernel if stride is None else _tuple(stride, nd, "stride")
-    dilation = _tuple(dilation, nd, "dilation")
-    pads = _pads(padding, nd)
-    C, in_sp = in_shape[0], in_shape[1:]
-    out_sp = _spatial_out(in_sp, kernel, stride, pads, dilation, ceil_mode)
+    nd, C, in_sp, out_sp, kernel, stride, pads, dilation = _pool_geometry(in_shape, kernel, stride, padding,
+                                                                           dilation, ceil_mode)
     idx = _window_indices(in_sp, out_sp, kernel, stride, pads, dilation).T  # (P, K)
     Pin = int(np.prod(in_sp))
     valid = idx >= 0
