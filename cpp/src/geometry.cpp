@@ -50,17 +50,23 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 // A row whose normal is shorter than this (before normalising) is constant on the region: it holds everywhere
 // (the region exists) and is never a facet. The enumerator uses the same threshold.
 constexpr double kConstantRow = 1e-14;
-// Two normalised rows closer than this (normals entrywise, offsets relative to 1 + |h|) are one hyperplane.
+// Two normalised rows closer than this (normals entrywise, offsets relative to 1 + |h|) are one hyperplane; at
+// most tol / 100, so that two hyperplanes that bound a region of radius > tol are never merged. (The domain's
+// coordinates are centred on it and scaled to its size, so this is relative to the domain.)
 constexpr double kDuplicate = 1e-9;
 
 class FacetFinder {
  public:
   FacetFinder(const Network& net, const DomainForm& dom, const FacetOptions& opt)
-      : net_(net), dom_(dom), opt_(opt), k_(dom.k), n_(dom.k + 1), cheb_(dom.k + 1), frows_(dom.k + 1) {
+      : net_(net), dom_(dom), opt_(opt), k_(dom.k), n_(dom.k + 1), cheb_(dom.k + 1), frows_(dom.k) {
     obj_.assign(n_, 0.0);
     obj_[k_] = 1.0;
     row_.assign(n_, 0.0);
     p0_.assign(k_, 0.0);
+    // The LP decides whether a ball of radius tol fits: its feasibility tolerance must stay well below tol.
+    simplex_.feas_tol = std::min(simplex_.feas_tol, 0.1 * opt.tol);
+    dup_tol_ = std::min(kDuplicate, 0.01 * opt.tol);
+    fpoint_.assign(k_, 0.0);
   }
 
   // Append the facets of one region to `out`; returns false on an LP breakdown.
@@ -107,11 +113,13 @@ class FacetFinder {
       if (!keep_[i]) continue;
       bool dup = false;
       for (int j : cand_) {
-        if (std::fabs(h_[i] - h_[j]) > kDuplicate * (1.0 + std::fabs(h_[i]))) continue;
+        if (std::fabs(h_[i] - h_[j]) > dup_tol_ * (1.0 + std::fabs(h_[i]))) continue;
         dup = true;
-        for (int t = 0; t < k_ && dup; ++t) dup = std::fabs(g_[i * k_ + t] - g_[j * k_ + t]) <= kDuplicate;
+        for (int t = 0; t < k_ && dup; ++t) dup = std::fabs(g_[i * k_ + t] - g_[j * k_ + t]) <= dup_tol_;
         if (dup) {
-          if (src_[i] >= 0) dups_.emplace_back(j, static_cast<int>(i));
+          // Another unit with the same hyperplane changes across the facet too. Another piece of the same unit
+          // does not: its pieces tie beyond the facet and the tie goes to the lowest index, the first source.
+          if (src_[i] >= 0 && src_[i] != src_[j]) dups_.emplace_back(j, static_cast<int>(i));
           break;
         }
       }
@@ -121,39 +129,23 @@ class FacetFinder {
     // Facet LPs start with a cap on the radius near the region's own radius, so that the dual simplex starts
     // among the nearest rows; a cap still binding at the optimum is raised to radius_cap and the solve resumed.
     const double first_cap = std::min(opt_.radius_cap, 2.0 * std::max(B.y[k_], 0.0) + opt_.tol);
-    // One LP per candidate: the Chebyshev ball of the region's trace on the candidate's hyperplane.
+    // One LP per candidate: the Chebyshev ball of the region's trace on the candidate's hyperplane, solved in
+    // that hyperplane's own coordinates (see facet_lp).
     std::vector<double>& p0 = p0_;
     for (int i : cand_) {
       const double* gi = &g_[static_cast<size_t>(i) * k_];
-      RowStack& rows = frows_;
-      rows.truncate(0);
-      for (int j : cand_) {
-        if (j == i) continue;
-        const double* gj = &g_[static_cast<size_t>(j) * k_];
-        const double c = dot(gi, gj);
-        double pn = 0.0;
-        for (int t = 0; t < k_; ++t) pn += (gj[t] - c * gi[t]) * (gj[t] - c * gi[t]);
-        std::copy(gj, gj + k_, row.begin());
-        row[k_] = std::sqrt(pn);
-        rows.push(row.data(), h_[j]);
-      }
-      std::copy(gi, gi + k_, row.begin());
-      row[k_] = 0.0;
-      rows.push(row.data(), h_[i]);
-      for (int t = 0; t < k_; ++t) row[t] = -gi[t];
-      rows.push(row.data(), -h_[i]);
       const double s = h_[i] - dot(gi, center);
       for (int t = 0; t < k_; ++t) p0[t] = center[t] + s * gi[t];
-      const LPStatus st = facet_lp(rows, row, p0.data(), first_cap);
-      if (st != LPStatus::Optimal && st != LPStatus::Infeasible)
-        return fail(std::string("a facet LP failed (") + lp_status_name(st) + ")");
-      if (st == LPStatus::Infeasible || !(B.y[k_] > opt_.tol)) continue;
+      double radius = 0.0;
+      const LPStatus st = facet_lp(i, p0.data(), first_cap, radius, fpoint_.data());
+      if (st != LPStatus::Optimal) return fail(std::string("a facet LP failed (") + lp_status_name(st) + ")");
+      if (!(radius > opt_.tol)) continue;
       out.rows.insert(out.rows.end(), gi, gi + k_);
       out.rhs.push_back(h_[i]);
       out.unit.push_back(src_[i]);
       out.piece.push_back(piece_[i]);
-      out.points.insert(out.points.end(), B.y.begin(), B.y.begin() + k_);
-      out.radii.push_back(B.y[k_]);
+      out.points.insert(out.points.end(), fpoint_.begin(), fpoint_.end());
+      out.radii.push_back(radius);
       for (const auto& [c, dup] : dups_) {
         if (c != i) continue;
         out.dup_facet.push_back(static_cast<int64_t>(out.rhs.size()) - 1);
@@ -164,29 +156,101 @@ class FacetFinder {
     return true;
   }
 
-  // The facet LP on `rows` (the cap row not yet pushed), from pins at p0 with the radius capped at `cap` first.
-  // On return basis_ holds the solution.
-  LPStatus facet_lp(RowStack& rows, std::vector<double>& row, const double* p0, double cap) {
-    LPBasis& B = basis_;
-    const int fcap = push_cap(rows, row, cap);
-    start_basis(B, p0, fcap, cap);
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      LPStatus st = simplex_.solve(rows, obj_.data(), B, counters_);
-      if (st != LPStatus::Optimal && st != LPStatus::Infeasible) {
-        start_basis(B, p0, fcap, cap);
-        st = simplex_.solve(rows, obj_.data(), B, counters_, 200 * (rows.m() + n_));
+  // The facet LP of candidate row i: the largest (k-1)-ball of the region's trace on the hyperplane g_i . u = h_i.
+  // It is solved in orthonormal coordinates w of that hyperplane, u = p0 + N w (p0 on the hyperplane, the
+  // projection of the region's centre; N, k x (k-1), from a Householder reflection that maps g_i to a coordinate
+  // axis), so it is an ordinary Chebyshev LP in k - 1 variables plus r: row j becomes
+  //     (N^T g_j / |N^T g_j|) . w + r <= (h_j - g_j . p0) / |N^T g_j|,
+  // where |N^T g_j| = |g_j - (g_j . g_i) g_i| is the length of g_j's part along the hyperplane. There is no
+  // equality row (a pair of opposite rows g_i . u <= h_i, -g_i . u <= -h_i can look violated by rounding with no
+  // pivot to repair it, which made the dual simplex report a real facet infeasible), and every right-hand side is
+  // a distance from p0, so the LP's tolerances are relative to the region wherever it lies (regions of an
+  // unbounded domain can be 1e6 from the origin). The LP is always feasible (r may go to -inf); a row parallel to
+  // the hyperplane is a constant: it removes the whole hyperplane (radius -inf) or none of it.
+  // The radius starts capped at `cap` (near the region's own radius, so that the dual simplex pivots among the
+  // nearest rows) and the solve is resumed with radius_cap when that cap binds. On Optimal, `radius` and the
+  // facet's centre `point` (k, in u) are set.
+  LPStatus facet_lp(int i, const double* p0, double cap, double& radius, double* point) {
+    const int kw = k_ - 1;  // hyperplane coordinates
+    const int nw = k_;      // LP variables (w, r)
+    const double* gi = &g_[static_cast<size_t>(i) * k_];
+    // Householder vector v = g_i + sign(g_i[m]) e_m (m: g_i's largest entry); H = I - 2 v v^T / v.v maps g_i to
+    // -sign(g_i[m]) e_m, and H's other rows (H is symmetric) are an orthonormal basis N of the hyperplane.
+    int m = 0;
+    for (int t = 1; t < k_; ++t)
+      if (std::fabs(gi[t]) > std::fabs(gi[m])) m = t;
+    hh_.assign(gi, gi + k_);
+    hh_[m] += gi[m] >= 0 ? 1.0 : -1.0;
+    const double vv = dot(hh_.data(), hh_.data());
+    auto to_plane = [&](const double* g, double* a) {  // a = N^T g (kw entries): H g without entry m
+      const double f = 2.0 * dot(hh_.data(), g) / vv;
+      for (int t = 0, c = 0; t < k_; ++t)
+        if (t != m) a[c++] = g[t] - f * hh_[t];
+    };
+    RowStack& rows = frows_;
+    rows.reset(nw);
+    std::vector<double>& row = frow_;
+    row.assign(nw, 0.0);
+    for (int j : cand_) {
+      if (j == i) continue;
+      const double* gj = &g_[static_cast<size_t>(j) * k_];
+      to_plane(gj, row.data());
+      double na = 0.0;
+      for (int t = 0; t < kw; ++t) na += row[t] * row[t];
+      na = std::sqrt(na);
+      const double slack = h_[j] - dot(gj, p0);
+      // Parallel to the hyperplane (within rounding of unit normals): the row holds on all of it or on none.
+      if (!(na > 1e-12)) {
+        if (slack < -dup_tol_ * (1.0 + std::fabs(h_[j]))) {
+          radius = -INFINITY;
+          return LPStatus::Optimal;
+        }
+        continue;
       }
-      if (st != LPStatus::Optimal || cap >= opt_.radius_cap) return st;
+      for (int t = 0; t < kw; ++t) row[t] /= na;
+      row[kw] = 1.0;
+      rows.push(row.data(), slack / na);
+    }
+    std::fill(row.begin(), row.end(), 0.0);
+    row[kw] = 1.0;
+    const int fcap = rows.m();
+    rows.push(row.data(), cap);
+    LPBasis& B = fbasis_;
+    std::vector<double>& obj = fobj_;
+    obj.assign(nw, 0.0);
+    obj[kw] = 1.0;
+    auto cold_start = [&](double value) {  // pins at w = 0 (the point p0), the cap active
+      B.resize(nw);
+      for (int t = 0; t < kw; ++t) B.active[t] = -1 - t;
+      B.active[kw] = fcap;
+      B.rhs[kw] = value;
+      for (int t = 0; t < nw; ++t) B.binv[static_cast<size_t>(t) * nw + t] = 1.0;
+      B.lambda[kw] = 1.0;
+    };
+    cold_start(cap);
+    LPStatus st = LPStatus::Numerical;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      st = simplex_.solve(rows, obj.data(), B, counters_);
+      if (st != LPStatus::Optimal) {  // never infeasible in exact arithmetic: one cold restart, then give up
+        cold_start(cap);
+        st = simplex_.solve(rows, obj.data(), B, counters_, 200 * (rows.m() + nw));
+        if (st != LPStatus::Optimal) return st;
+      }
       int pos = -1;
-      for (int a = 0; a < n_; ++a)
-        if (B.active[a] == fcap && B.lambda[a] > 0) pos = a;
-      if (pos < 0) return st;  // the cap does not bind: optimal for the real cap too
+      if (cap < opt_.radius_cap)
+        for (int a = 0; a < nw; ++a)
+          if (B.active[a] == fcap && B.lambda[a] > 0) pos = a;
+      if (pos < 0) break;  // the cap does not bind: optimal for the real cap too
       cap = opt_.radius_cap;
-      rows.truncate(fcap);
-      push_cap(rows, row, cap);
+      rows.set_rhs(fcap, cap);
       B.rhs[pos] = cap;
     }
-    return LPStatus::Numerical;
+    radius = B.y[kw];
+    // u = p0 + N w = p0 + H [w with 0 at m]: embed w, then reflect.
+    for (int t = 0, c = 0; t < k_; ++t) point[t] = t == m ? 0.0 : B.y[c++];
+    const double f = 2.0 * dot(hh_.data(), point) / vv;
+    for (int t = 0; t < k_; ++t) point[t] = p0[t] + point[t] - f * hh_[t];
+    return st;
   }
 
   const LPCounters& counters() const { return counters_; }
@@ -197,11 +261,14 @@ class FacetFinder {
   const DomainForm& dom_;
   FacetOptions opt_;
   const int k_, n_;
+  double dup_tol_ = kDuplicate;
   DualSimplex simplex_;
   LPCounters counters_;
   RowStack cheb_, frows_;           // the region's Chebyshev LP; one facet LP
   LPBasis basis_;
   std::vector<double> obj_, row_, p0_;
+  std::vector<double> hh_, frow_, fobj_, fpoint_;  // facet LP: Householder vector, row, objective, centre
+  LPBasis fbasis_;
   std::vector<double> g_, h_;       // the region's rows, normalised
   std::vector<int64_t> src_;        // their sources
   std::vector<int8_t> piece_;
@@ -394,7 +461,7 @@ Adjacency region_adjacency(const Network& net, const DomainForm& dom, const int8
   out.found_by.assign(F, -1);
   out.expected.assign(F, 0);
   std::vector<int8_t> pat(nu);
-  std::vector<double> q(k), x(d);
+  std::vector<double> x(d), dx(d);
   std::vector<std::tuple<int64_t, int64_t, int, int64_t>> found;  // (i, j, 0 if from i else 1, facet)
   found.reserve(static_cast<size_t>(F) / 2 + 1);
   for (int64_t i = 0; i < R; ++i) {
@@ -410,29 +477,28 @@ Adjacency region_adjacency(const Network& net, const DomainForm& dom, const int8
       int64_t j = lookup(pat);
       int8_t how = 0;
       if (j < 0 || j == i || !contains(j, p)) {
-        // Points just across the facet, nearer and nearer.
+        // The pattern just across the facet: at p + t g for t -> 0+, by values and slopes along the facet's
+        // outward normal g (Network::pattern_across). Pieces whose tie passes within tau = tol / 100 of p (the facet's
+        // own unit, units with the same hyperplane) are decided by their slopes. No finite step is taken, so no
+        // constant decides how far across to look: a region across the facet is the one just across it, however
+        // thin it is there; if that pattern is not in the partition (a region thinner than tol), the facet is a gap.
         j = -2;
         how = 1;
         const double* g = f.rows + e * k;
-        double pn = 0.0;
-        for (int t = 0; t < k; ++t) pn = std::max(pn, std::fabs(p[t]));
-        const double eps_min = std::max(0.01 * opt.tol, 1e-13 * (1.0 + pn));
-        for (double eps = 0.5 * f.radii[e]; eps >= eps_min; eps *= 0.125) {
-          for (int t = 0; t < k; ++t) q[t] = p[t] + eps * g[t];
-          for (int a = 0; a < d; ++a) {
-            double v = dom.x0[a];
-            const double* qa = dom.Q + static_cast<size_t>(a) * k;
-            for (int t = 0; t < k; ++t) v += qa[t] * q[t];
-            x[a] = v;
+        for (int a = 0; a < d; ++a) {
+          double v = dom.x0[a], dv = 0.0;
+          const double* qa = dom.Q + static_cast<size_t>(a) * k;
+          for (int t = 0; t < k; ++t) {
+            v += qa[t] * p[t];
+            dv += qa[t] * g[t];
           }
-          net.forward(x.data(), pat.data());
-          ++out.forward_passes;
-          const int64_t c = lookup(pat);
-          if (c >= 0 && c != i && contains(c, p)) {
-            j = c;
-            break;
-          }
+          x[a] = v;
+          dx[a] = dv;
         }
+        net.pattern_across(x.data(), dx.data(), 0.01 * opt.tol, pat.data());
+        ++out.forward_passes;
+        const int64_t c = lookup(pat);
+        if (c >= 0 && c != i && contains(c, p)) j = c;
       }
       if (j < 0) {
         out.neighbor[e] = -2;

@@ -176,6 +176,43 @@ void Network::forward(const double* x, int8_t* pattern, double* y) const {
   if (y != nullptr) std::copy(in.begin(), in.end(), y);
 }
 
+void Network::pattern_across(const double* x, const double* dx, double tau, int8_t* pattern) const {
+  std::vector<double> in(x, x + in_dim()), din(dx, dx + in_dim()), out, dout;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& L = layers_[l];
+    out.assign(L.n_units, 0.0);
+    dout.assign(L.n_units, 0.0);
+    for (int j = 0; j < L.n_units; ++j) {
+      int best = 0;
+      double best_v = 0.0, best_d = 0.0;
+      for (int r = 0; r < L.n_pieces(j); ++r) {
+        const int p = L.piece_start[j] + r;
+        const double* a = &L.A[static_cast<size_t>(p) * L.in_dim];
+        double v = L.c[p], dv = 0.0;
+        for (int i = 0; i < L.in_dim; ++i) {
+          v += a[i] * in[i];
+          dv += a[i] * din[i];
+        }
+        bool wins = r == 0;
+        if (!wins) {
+          const double gap = v - best_v, slope = dv - best_d;
+          wins = std::fabs(gap) > tau * std::fabs(slope) ? gap > 0.0 : slope > 0.0;
+        }
+        if (wins) {
+          best = r;
+          best_v = v;
+          best_d = dv;
+        }
+      }
+      pattern[unit_offset_[l] + j] = static_cast<int8_t>(best);
+      out[j] = best_v;
+      dout[j] = best_d;
+    }
+    in.swap(out);
+    din.swap(dout);
+  }
+}
+
 void piece_in_x(const Layer& L, int p, const std::vector<double>& M, const std::vector<double>& m, int d,
                 double* out, double* off) {
   std::fill(out, out + d, 0.0);

@@ -16,8 +16,9 @@
 // l) the pattern changes at u (to the competing piece s); units of layers < l and the other units of layer l keep
 // their pieces (their rows are strict on the facet's relative interior) unless their row is the same hyperplane,
 // and later units keep theirs unless their pre-activation vanishes on the whole facet. The neighbour is looked up
-// by the flipped pattern; when that region does not exist or does not contain the facet point, by the
-// forward-pass pattern of points just across the facet.
+// by the flipped pattern; when that region does not exist or does not contain the facet point, by the pattern
+// just across the facet point (Network::pattern_across: a forward pass of values and slopes along the facet's
+// normal, the limit of a step across that goes to zero, so no step length has to be chosen).
 // A neighbour is accepted only when it contains the facet point (its facet rows hold within contain_tol): the
 // regions of the partition are face-to-face across facets, so the region that contains points just across a
 // facet's relative-interior point and that point itself is the unique neighbour across the facet.
@@ -104,7 +105,7 @@ FacetView view(const FacetSet& f);
 
 struct AdjacencyOptions {
   double contain_tol = 1e-8;  // a region contains a point when every facet row holds within this
-  double tol = 1e-9;          // smallest step across a facet tried by the forward-pass search is tol / 100
+  double tol = 1e-9;          // the pattern across a facet decides ties within tol / 100 of the facet point by slope
   int64_t checkpoint_every = 16384;
 };
 

@@ -35,6 +35,13 @@ class RowStack {
     g_.insert(g_.end(), g, g + n_);
     h_.push_back(h);
   }
+  // Empty the stack and set the number of variables.
+  void reset(int n) {
+    n_ = n;
+    g_.clear();
+    h_.clear();
+  }
+  void set_rhs(int i, double h) { h_[i] = h; }
   void truncate(int m) {
     g_.resize(static_cast<size_t>(m) * n_);
     h_.resize(m);

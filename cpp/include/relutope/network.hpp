@@ -60,6 +60,12 @@ class Network {
   // piece, ties to the lowest index, as numpy.argmax) and, when y is not null, the output (out_dim entries).
   void forward(const double* x, int8_t* pattern, double* y = nullptr) const;
 
+  // The activation pattern just past x in direction dx: the pattern of x + t dx for t -> 0+ (a forward pass of
+  // values and of their slopes along dx). Two pieces are compared by value, unless the line x + t dx meets the
+  // hyperplane where they tie within |t| <= tau (a value difference within tau times the slope difference, i.e.
+  // the tie is at x up to rounding): then by slope, and equal slopes go to the lower index.
+  void pattern_across(const double* x, const double* dx, double tau, int8_t* pattern) const;
+
  private:
   // Walk the layers under a pattern: visit(l, M, m) sees layer l's input as the affine function M x + m
   // (M is in_dim(l) x d row-major).
