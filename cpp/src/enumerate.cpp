@@ -127,6 +127,8 @@ class Enumerator {
     res_.k = k;
     res_.n_units = net.n_units();
     res_.layer_counts.assign(L, 0);
+    // The LP decides whether a ball of radius tol fits: its feasibility tolerance must stay well below tol.
+    simplex_.feas_tol = std::min(simplex_.feas_tol, 0.1 * opt.tol);
     start_ = Clock::now();
   }
 

@@ -6,8 +6,8 @@ ICML 2018).
 """
 from .compare import SamplingComparison, compare_sampling
 from .domains import Box, Domain, Polytope, Slice, WholeSpace
-from .enumerate import default_tol, enumerate_regions
-from .errors import ModelFormatError, NumericalError, RelutopeError
+from .enumerate import default_tol, enumerate_regions, min_tol
+from .errors import ModelFormatError, NumericalError, RelutopeError, RelutopeWarning
 from .io import from_torch, load_nnet, load_onnx
 from .network import ACTIVATIONS, Layer, Network
 from .partition import Partition, Region
@@ -20,8 +20,8 @@ from . import plot, polygons, vnnlib
 __all__ = [
     "ACTIVATIONS", "AdversarialResult", "Box", "Domain", "Layer", "LineCrossing", "LineDensity", "LipschitzResult", "ModelFormatError",
     "Network", "NumericalError", "OutputBounds", "Partition", "PatternSample", "Polytope", "Region",
-    "RelutopeError", "RichnessEstimate", "SamplingComparison", "Slice", "VerificationResult", "WholeSpace", "ace", "chao1", "compare_sampling",
-    "default_tol", "enumerate_regions", "from_torch", "line_count", "line_density", "lipschitz", "load_nnet", "load_onnx", "min_adversarial", "output_bounds",
+    "RelutopeError", "RelutopeWarning", "RichnessEstimate", "SamplingComparison", "Slice", "VerificationResult", "WholeSpace", "ace", "chao1", "compare_sampling",
+    "default_tol", "enumerate_regions", "min_tol", "from_torch", "line_count", "line_density", "lipschitz", "load_nnet", "load_onnx", "min_adversarial", "output_bounds",
     "sample_patterns", "sample_patterns_gaussian", "sample_points", "verify", "vnnlib", "plot", "polygons",
 ]
 __version__ = "0.1.0"

@@ -45,6 +45,35 @@ class _EngineForm:
     R: np.ndarray  # (k, k): u = R @ t
 
 
+@dataclass(frozen=True)
+class _EngineFrame:
+    """The coordinates the compiled core computes in: ``u = c + s v``, centred on the domain and in units of its size.
+
+    A similarity (a translation and an isotropic scaling), so unit normals are the same in ``u`` and ``v`` and
+    lengths scale by ``s``. The core's tolerances (LP feasibility, slivers, duplicate rows, vertex signs) are
+    relative to 1 and to the magnitudes of the numbers it sees; in ``v`` the domain has size ~1 around the origin,
+    so the same tolerances hold at every scale and position of the domain (issue 16, item 4). ``form`` is the
+    domain in ``v``: ``x = form.x0 + form.Q v`` (``form.Q = s Q``), ``form.A v <= form.b``.
+    """
+
+    form: _EngineForm
+    c: np.ndarray  # (k,): the domain's centre in u
+    s: float  # the domain's size (1 for unbounded domains)
+
+    def to_u(self, v: np.ndarray) -> np.ndarray:
+        return self.c + self.s * np.asarray(v, dtype=np.float64)
+
+    def to_v(self, u: np.ndarray) -> np.ndarray:
+        return (np.asarray(u, dtype=np.float64) - self.c) / self.s
+
+    def rhs_to_u(self, rows: np.ndarray, rhs_v: np.ndarray) -> np.ndarray:
+        """Right-hand sides ``h`` of unit rows ``g . u <= h`` from those in v (rows (F, k), rhs_v (F,))."""
+        return self.s * rhs_v + rows @ self.c
+
+    def rhs_to_v(self, rows: np.ndarray, rhs_u: np.ndarray) -> np.ndarray:
+        return (rhs_u - rows @ self.c) / self.s
+
+
 class Domain:
     """Base class of input domains. See the module docstring for the conventions."""
 
@@ -106,6 +135,20 @@ class Domain:
     def _default_scale(self) -> float:
         """Characteristic length of the domain, used for the default tolerance."""
         return 1.0
+
+    def _engine_frame(self) -> _EngineFrame:
+        """The core's working coordinates: centred on the domain, in units of its size (see :class:`_EngineFrame`)."""
+        form = self._engine_form()
+        if self.bounded:
+            c = form.R @ self._center()
+            s = float(self._default_scale())
+        else:
+            c, s = np.zeros(form.Q.shape[1]), 1.0
+        if not (np.isfinite(s) and s > 0):
+            s = 1.0
+        framed = _EngineForm(form.x0 + form.Q @ c, np.ascontiguousarray(form.Q * s), form.A,
+                             (form.b - form.A @ c) / s, form.Rinv, form.R)
+        return _EngineFrame(framed, c, s)
 
     def _center(self) -> np.ndarray:
         """A point in the middle of the domain, in domain coordinates t."""

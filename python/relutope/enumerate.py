@@ -2,19 +2,28 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Optional
 
 import numpy as np
 
 from .domains import Domain
-from .errors import NumericalError
+from .errors import NumericalError, RelutopeWarning
 from .network import Network
 from .partition import Partition
 
-__all__ = ["enumerate_regions", "default_tol"]
+__all__ = ["enumerate_regions", "default_tol", "min_tol"]
 
 #: Relative default tolerance: ``tol = DEFAULT_RELATIVE_TOL * domain scale``.
 DEFAULT_RELATIVE_TOL = 1e-9
+#: The smallest relative tolerance accepted. The core works in coordinates centred on the domain and scaled to its
+#: size, and its LPs accept a row as satisfied within ``min(1e-10, tol / 10)`` there; below ``1e-12`` that would
+#: approach the rounding of the LPs themselves.
+MIN_RELATIVE_TOL = 1e-12
+#: Float64 resolution: a coordinate of magnitude ``|x|`` is only known to ``eps |x|``, and so are the hyperplanes
+#: through it; a region is resolvable when it is wider than this many units in the last place of the domain's
+#: largest coordinate.
+RESOLUTION_ULPS = 1024.0
 
 
 def default_tol(domain: Domain) -> float:
@@ -25,6 +34,40 @@ def default_tol(domain: Domain) -> float:
     for a :class:`~relutope.Slice` the inner domain's length times the basis' spectral norm.
     """
     return DEFAULT_RELATIVE_TOL * max(domain._default_scale(), 1e-300)
+
+
+def min_tol(domain: Domain) -> float:
+    """The smallest ``tol`` :func:`enumerate_regions` accepts on a domain (input units).
+
+    The larger of ``MIN_RELATIVE_TOL`` (``1e-12``) times the domain's size (the core's LP feasibility tolerance is
+    ``min(1e-10, tol / 10)`` of it) and ``RESOLUTION_ULPS`` (1024) units in the last place of the largest coordinate of the domain
+    (``|x|`` at its centre plus its size): float64 cannot place a hyperplane more precisely than that, so thinner
+    regions would be artefacts of rounding. For a box of half-width ``1e-7`` centred at ``(3, -7)`` that is
+    ``1024 * eps * 7 ~ 1.6e-12``, far above the relative default ``1e-16``.
+    """
+    scale = max(domain._default_scale(), 1e-300)
+    origin, basis = domain.parametrization()
+    centre = origin + basis @ domain._center()
+    extent = float(np.max(np.abs(centre), initial=0.0)) + scale
+    return max(MIN_RELATIVE_TOL * scale, RESOLUTION_ULPS * np.finfo(np.float64).eps * extent)
+
+
+def _resolve_tol(domain: Domain, tol) -> float:
+    """The ``tol`` to run with: the default raised to :func:`min_tol` (with a warning), or an explicit one checked."""
+    floor = min_tol(domain)
+    if tol is None:
+        tol = default_tol(domain)
+        if tol < floor:
+            warnings.warn(f"the default tol ({tol:.3g}, 1e-9 of the domain's size) is below what float64 resolves at "
+                          f"the domain's coordinates; using tol={floor:.3g} (see relutope.min_tol)", RelutopeWarning,
+                          stacklevel=4)
+            tol = floor
+        return tol
+    tol = float(_check_positive(tol, "tol"))
+    if tol < floor:
+        raise ValueError(f"tol={tol:.3g} is below {floor:.3g}, the smallest tolerance the engine resolves on this "
+                         f"domain (1e-12 of its size, or 1024 float64 ulps of its coordinates; see relutope.min_tol)")
+    return tol
 
 
 def _check_positive(value, name: str, integer: bool = False):
@@ -54,8 +97,11 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
                         f"got {type(domain).__name__}")
     if domain.dim != net.in_dim:
         raise ValueError(f"domain has dimension {domain.dim} but the network takes {net.in_dim} inputs")
-    tol = default_tol(domain) if tol is None else float(_check_positive(tol, "tol"))
+    tol = _resolve_tol(domain, tol)
     _check_positive(max_regions, "max_regions", integer=True)
+    if time_limit is not None and not isinstance(time_limit, bool) and isinstance(time_limit, numbers.Real) \
+            and time_limit == float("inf"):
+        time_limit = None  # no limit
     _check_positive(time_limit, "time_limit")
     _check_positive(radius_cap, "radius_cap")
     if domain.bounded:
@@ -64,7 +110,9 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
         raise ValueError(f"radius_cap ({radius_cap}) must exceed tol ({tol})")
 
     form = domain._engine_form()
-    u0 = form.R @ domain._center()
+    frame = domain._engine_frame()
+    fv, s = frame.form, frame.s
+    u0 = frame.to_v(form.R @ domain._center())
     bar = None
     callback = None
     if progress:
@@ -78,7 +126,7 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
 
     checkpoint_every = 4096 if progress else 16384
     try:
-        out = fn(net._core(), form.x0, form.Q, form.A, form.b, u0, tol, float(radius_cap),
+        out = fn(net._core(), fv.x0, fv.Q, fv.A, fv.b, u0, tol / s, float(radius_cap) / s,
                  -1 if max_regions is None else int(max_regions), -1.0 if time_limit is None else float(time_limit),
                  checkpoint_every, callback, *extra)
         if bar is not None:
@@ -88,6 +136,15 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
             bar.close()
     if out["status"] == "numerical":
         raise NumericalError(f"the LP solver broke down: {out['message']} (after {out['leaves']} regions)")
+    # Back from the core's coordinates v to u (points) and input units (radii).
+    for key in ("centers", "vertices", "argmin", "argmax", "counterexample"):
+        value = out.get(key)
+        if isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[-1] == frame.c.shape[0]:
+            out[key] = frame.to_u(value)
+    if "radii" in out:
+        out["radii"] = out["radii"] * s
+    if out["status"] == "complete" and int(out["leaves"]) == 0 and int(out.get("pruned", 0)) == 0:
+        raise ValueError(f"tol={tol:.3g} is not below the domain's inradius: no region can hold a ball of radius tol")
     out["tol"] = tol
     return out, form
 
@@ -186,16 +243,65 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
                              tol=tol, max_regions=max_regions, time_limit=time_limit, progress=progress,
                              radius_cap=radius_cap)
     tol = out["tol"]
+    status, message = out["status"], out.get("message", "")
+    ok = _witnesses_pass(net, form, out["centers"], out["patterns"])
+    if not ok.all():
+        bad = int(np.count_nonzero(~ok))
+        message = (f"{bad} region(s) dropped: the forward pass of their witness gave another activation pattern "
+                   f"(a numerical artefact of the LPs; the partition may miss regions there)")
+        warnings.warn(message, RelutopeWarning, stacklevel=2)
+        status = "numerical"
+        for key in ("centers", "patterns", "radii"):
+            out[key] = out[key][ok]
+        polygon_keep = ok
+    else:
+        polygon_keep = None
     polygons = None
     if polygon:
         # Engine coordinates u to domain coordinates t; a reflection would turn the vertex order clockwise.
         vertices = out["vertices"] @ form.Rinv.T
         if np.linalg.det(form.Rinv) < 0:
             vertices = _reverse_rings(out["offsets"], vertices)
-        polygons = (out["offsets"], vertices)
+        offsets = out["offsets"]
+        if polygon_keep is not None:
+            owner = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+            vertices = vertices[polygon_keep[owner]]
+            offsets = np.concatenate([[0], np.cumsum(np.diff(offsets)[polygon_keep])]).astype(offsets.dtype)
+        polygons = (offsets, vertices)
     return Partition(net, domain, out["patterns"], out["centers"], out["radii"], out["layer_counts"],
-                     status=out["status"], tol=tol, lps=int(out["lps"]), lp_iterations=int(out["lp_iterations"]),
+                     status=status, tol=tol, lps=int(out["lps"]), lp_iterations=int(out["lp_iterations"]),
                      seconds=float(out["seconds"]), polygons=polygons)
+
+
+def _witnesses_pass(net: Network, form, centers: np.ndarray, patterns: np.ndarray,
+                    budget: int = 1 << 22) -> np.ndarray:
+    """Which regions' witnesses have their region's pattern under a plain forward pass, shape (R,) bool.
+
+    The forward pass is independent of the LPs that found the regions: layer 0's pre-activations are computed
+    from the witness ``u`` through the domain's map (``W0 (x0 + Q u) + b0``, folded to ``(W0 Q) u + (W0 x0 + b0)``
+    so that a 784-input slice costs ``k`` multiply-adds per piece, not 784), the later layers as in
+    :meth:`Network.forward`, ties to the lowest piece. Chunks of rows keep memory near ``budget`` floats.
+    """
+    from .network import Layer
+
+    R = patterns.shape[0]
+    ok = np.ones(R, dtype=bool)
+    if R == 0:
+        return ok
+    L0 = net.layers[0]
+    first = Layer(L0.A @ form.Q, L0.A @ form.x0 + L0.c, L0.n_pieces)
+    widest = max(int(layer.A.shape[0]) for layer in net.layers)
+    chunk = max(1, budget // max(widest, 1))
+    for a in range(0, R, chunk):
+        h, idx = first._forward(centers[a:a + chunk])
+        good = np.all(idx == patterns[a:a + chunk, :L0.n_units], axis=1)
+        off = L0.n_units
+        for layer in net.layers[1:]:
+            h, idx = layer._forward(h)
+            good &= np.all(idx == patterns[a:a + chunk, off:off + layer.n_units], axis=1)
+            off += layer.n_units
+        ok[a:a + chunk] = good
+    return ok
 
 
 def _reverse_rings(offsets: np.ndarray, vertices: np.ndarray) -> np.ndarray:

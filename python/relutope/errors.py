@@ -5,7 +5,7 @@ the caller's fault derive from :class:`RelutopeError`. Outcomes of a computation
 interrupted, a property violated) are statuses of its result, never exceptions.
 """
 
-__all__ = ["RelutopeError", "NumericalError", "ModelFormatError"]
+__all__ = ["RelutopeError", "NumericalError", "ModelFormatError", "RelutopeWarning"]
 
 
 class RelutopeError(Exception):
@@ -18,3 +18,7 @@ class NumericalError(RelutopeError):
 
 class ModelFormatError(RelutopeError, ValueError):
     """A model file or object cannot be read or holds an operation relutope cannot lower."""
+
+
+class RelutopeWarning(UserWarning):
+    """A result was computed, but under a condition the caller should know of (e.g. a tolerance was raised)."""

@@ -204,9 +204,9 @@ def default_facet_tol(partition: "Partition") -> float:
     size (:func:`relutope.default_tol`). Rows that only touch a region in a lower-dimensional face give facet radii
     at rounding level, far below that.
     """
-    from .enumerate import default_tol
+    from .enumerate import default_tol, min_tol
 
-    return min(partition.tol, default_tol(partition.domain))
+    return min(partition.tol, max(default_tol(partition.domain), min_tol(partition.domain)))
 
 
 def region_facets(partition: "Partition", regions=None, tol: Optional[float] = None) -> Facets:
@@ -255,7 +255,6 @@ def region_facets(partition: "Partition", regions=None, tol: Optional[float] = N
     tol = default_facet_tol(partition) if tol is None else float(tol)
     if not (np.isfinite(tol) and tol > 0):
         raise ValueError(f"tol must be positive and finite, got {tol}")
-    form = partition.domain._engine_form()
     patterns, centers = partition.patterns, partition._centers
     if regions is None:
         regions = np.arange(len(partition), dtype=np.int64)
@@ -264,11 +263,17 @@ def region_facets(partition: "Partition", regions=None, tol: Optional[float] = N
         if regions.size and (regions.min() < 0 or regions.max() >= len(partition)):
             raise ValueError(f"region indices must be in [0, {len(partition)})")
         patterns, centers = patterns[regions], centers[regions]
-    out = _core.region_facets(partition.network._core(), form.x0, form.Q, form.A, form.b,
-                              np.ascontiguousarray(patterns), np.ascontiguousarray(centers), tol,
-                              _radius_cap(partition))
+    # The core works in coordinates centred on the domain and in units of its size (relutope.domains._EngineFrame).
+    frame = partition.domain._engine_frame()
+    fv = frame.form
+    out = _core.region_facets(partition.network._core(), fv.x0, fv.Q, fv.A, fv.b,
+                              np.ascontiguousarray(patterns), np.ascontiguousarray(frame.to_v(centers)),
+                              tol / frame.s, _radius_cap(partition) / frame.s)
     if out["status"] == "numerical":
         raise NumericalError(f"facet computation failed: {out['message']}")
+    out["rhs"] = frame.rhs_to_u(out["rows"], out["rhs"])
+    out["points"] = frame.to_u(out["points"])
+    out["radii"] = out["radii"] * frame.s
     return Facets(partition, out, tol, regions)
 
 

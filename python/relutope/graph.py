@@ -90,8 +90,9 @@ class Adjacency:
 
 
 def default_contain_tol(partition: "Partition") -> float:
-    """The default ``contain_tol`` of :func:`region_adjacency`: ``max(10 tol, 1e-9)`` in input units."""
-    return max(10.0 * partition.tol, 1e-9)
+    """The default ``contain_tol`` of :func:`region_adjacency`: ``10 tol`` in input units (relative to the domain's
+    size, as ``tol`` is)."""
+    return 10.0 * partition.tol
 
 
 def region_adjacency(partition: "Partition", contain_tol: Optional[float] = None) -> Adjacency:
@@ -123,11 +124,14 @@ def region_adjacency(partition: "Partition", contain_tol: Optional[float] = None
     if not (np.isfinite(contain_tol) and contain_tol > 0):
         raise ValueError(f"contain_tol must be positive and finite, got {contain_tol}")
     f = partition.facets()
-    form = partition.domain._engine_form()
-    out = _core.region_adjacency(partition.network._core(), form.x0, form.Q, form.A, form.b,
-                                 np.ascontiguousarray(partition.patterns), f.offsets, f._rows_u, f.b, f.unit, f.piece,
-                                 f._points_u, f.radii, f.dup_facet, f.dup_unit, f.dup_piece, contain_tol,
-                                 partition.tol)
+    # The core works in coordinates centred on the domain and in units of its size (relutope.domains._EngineFrame).
+    frame = partition.domain._engine_frame()
+    fv, s = frame.form, frame.s
+    out = _core.region_adjacency(partition.network._core(), fv.x0, fv.Q, fv.A, fv.b,
+                                 np.ascontiguousarray(partition.patterns), f.offsets, f._rows_u,
+                                 frame.rhs_to_v(f._rows_u, f.b), f.unit, f.piece, frame.to_v(f._points_u),
+                                 f.radii / s, f.dup_facet, f.dup_unit, f.dup_piece, contain_tol / s,
+                                 partition.tol / s)
     return Adjacency(partition, out, contain_tol)
 
 
