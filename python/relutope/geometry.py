@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
+from ._progress import CHECKPOINT_EVERY, region_bar
 from .errors import NumericalError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -209,7 +210,7 @@ def default_facet_tol(partition: "Partition") -> float:
     return min(partition.tol, default_tol(partition.domain))
 
 
-def region_facets(partition: "Partition", regions=None, tol: Optional[float] = None) -> Facets:
+def region_facets(partition: "Partition", regions=None, tol: Optional[float] = None, progress: bool = False) -> Facets:
     """Minimal H-representations of a partition's regions (see the module docstring).
 
     Parameters
@@ -221,6 +222,8 @@ def region_facets(partition: "Partition", regions=None, tol: Optional[float] = N
     tol : float, optional
         A row is a facet when the region's trace on its hyperplane holds a (k-1)-ball of radius ``> tol`` (input
         units). Default: :func:`default_facet_tol`.
+    progress : bool, optional
+        Show a tqdm bar counting regions (updated every few thousand regions).
 
     Returns
     -------
@@ -264,11 +267,12 @@ def region_facets(partition: "Partition", regions=None, tol: Optional[float] = N
         if regions.size and (regions.min() < 0 or regions.max() >= len(partition)):
             raise ValueError(f"region indices must be in [0, {len(partition)})")
         patterns, centers = patterns[regions], centers[regions]
-    out = _core.region_facets(partition.network._core(), form.x0, form.Q, form.A, form.b,
-                              np.ascontiguousarray(patterns), np.ascontiguousarray(centers), tol,
-                              _radius_cap(partition))
-    if out["status"] == "numerical":
-        raise NumericalError(f"facet computation failed: {out['message']}")
+    with region_bar(progress, len(regions), "facets") as update:
+        out = _core.region_facets(partition.network._core(), form.x0, form.Q, form.A, form.b,
+                                  np.ascontiguousarray(patterns), np.ascontiguousarray(centers), tol,
+                                  _radius_cap(partition), update, CHECKPOINT_EVERY if progress else 0)
+        if out["status"] == "numerical":
+            raise NumericalError(f"facet computation failed: {out['message']}")
     return Facets(partition, out, tol, regions)
 
 
@@ -335,20 +339,24 @@ def region_vertices(partition: "Partition", i: int, facets: Optional[RegionFacet
     return _vertices_u(A_u, b_u, partition._centers[i], i)
 
 
-def region_volumes(partition: "Partition") -> np.ndarray:
-    """Volumes of every region, in input units (see :meth:`Partition.volumes`)."""
+def region_volumes(partition: "Partition", progress: bool = False) -> np.ndarray:
+    """Volumes of every region, in input units (see :meth:`Partition.volumes`; ``progress``: tqdm bars for the
+    facets and the volumes)."""
     from scipy.spatial import ConvexHull
 
     k = _check_vertex_dim(partition)
-    f = partition.facets()
+    f = partition.facets(progress=progress)
     R = len(partition)
     vol = np.empty(R)
     bounded = partition.domain.bounded
-    for i in range(R):
-        s = slice(int(f.offsets[i]), int(f.offsets[i + 1]))
-        A, b = f._rows_u[s], f.b[s]
-        if not bounded and not _is_bounded(A):
-            raise ValueError(f"region {i} is unbounded: it has no finite volume")
-        V = _vertices_u(A, b, partition._centers[i], i)
-        vol[i] = V[1, 0] - V[0, 0] if k == 1 else ConvexHull(V).volume
+    with region_bar(progress, R, "volumes") as update:
+        for i in range(R):
+            s = slice(int(f.offsets[i]), int(f.offsets[i + 1]))
+            A, b = f._rows_u[s], f.b[s]
+            if not bounded and not _is_bounded(A):
+                raise ValueError(f"region {i} is unbounded: it has no finite volume")
+            V = _vertices_u(A, b, partition._centers[i], i)
+            vol[i] = V[1, 0] - V[0, 0] if k == 1 else ConvexHull(V).volume
+            if update is not None:
+                update(i + 1)
     return vol
