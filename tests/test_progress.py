@@ -5,6 +5,7 @@ to, so the tests see the compiled loops' checkpoints arrive and the bar end at i
 must equal those without one.
 """
 import io
+import re
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import tqdm.std
 
 import relutope
 from relutope._progress import CHECKPOINT_EVERY
+from relutope.cli import main
 
 
 class Recorder(tqdm.std.tqdm):
@@ -119,3 +121,30 @@ def test_callback_errors_propagate_from_the_core(two_parts, monkeypatch):
         part.facets(progress=True)
     assert part._facets is None
     assert len(part.facets().counts()) == len(part)  # nothing left behind: a quiet run works
+
+
+def test_compare_sampling_reports_volume_time(bars, tmp_path, capsys):
+    net = relutope.Network.random([2, 8, 8, 1], seed=3)
+    res = relutope.compare_sampling(net, _box(2), budgets=[100, 1000], seed=0, progress=True)
+    assert [b.desc for b in bars] == ["regions", "facets", "volumes"]
+    assert all(b.n == res.n_regions for b in bars)
+    assert np.isfinite(res.volume_seconds) and res.volume_seconds >= 0
+    assert res.exact_seconds == res.partition.seconds  # the enumeration alone
+    head = res.table().splitlines()[0]
+    assert re.match(rf"exact: {res.n_regions} regions in \S+ s, volumes in \S+ s ", head)
+    quiet = relutope.compare_sampling(net, _box(2), budgets=[100, 1000], seed=0)
+    untimed = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
+    assert untimed(quiet.rows) == untimed(res.rows) and np.array_equal(quiet.first_hit, res.first_hit)
+    res.to_csv(tmp_path / "t.csv")
+    header, first = (tmp_path / "t.csv").read_text().splitlines()[:2]
+    assert header.endswith(",n_regions,exact_seconds,volume_seconds")
+    assert float(first.split(",")[-1]) == res.volume_seconds
+    # above 4 dimensions there are no volumes, and no volume time
+    high = relutope.compare_sampling(relutope.Network.random([5, 4, 1], seed=0), _box(5), budgets=[10])
+    assert np.isnan(high.volume_seconds) and "volumes in" not in high.table()
+
+    path = tmp_path / "net.npz"
+    net.save(path)
+    assert main(["compare-sampling", str(path), "--box", "-1", "1", "--budgets", "100", "--progress"]) == 0
+    captured = capsys.readouterr()
+    assert re.search(r"^exact: \d+ regions in \S+ s, volumes in \S+ s ", captured.out, re.M)
