@@ -278,18 +278,27 @@ py::dict verify_py(ENUM_ARGS_DECL, const py::list& terms, bool prune, bool stop_
   return out;
 }
 
-// A checkpoint for long loops without a callback: take the GIL and let Python handle signals. A pending
-// exception (KeyboardInterrupt) stays set and is raised once the loop has returned.
-Checkpoint signal_checkpoint() {
-  return [](int64_t) -> bool {
+// A checkpoint for the geometry loops: take the GIL, let Python handle signals, then call `callback(done)` when
+// it is not None (progress; its result is ignored). A pending exception (KeyboardInterrupt, or one the callback
+// raised) stops the loop, stays set and is raised once the loop has returned.
+Checkpoint signal_checkpoint(py::object callback) {
+  return [callback = std::move(callback)](int64_t done) -> bool {
     py::gil_scoped_acquire acquire;
-    return PyErr_CheckSignals() == 0;
+    if (PyErr_CheckSignals() != 0) return false;
+    if (callback.is_none()) return true;
+    try {
+      callback(done);
+    } catch (py::error_already_set& e) {
+      e.restore();
+      return false;
+    }
+    return true;
   };
 }
 
 py::dict region_facets_py(const Network& net, const darray& x0, const darray& Q, const darray& Adom,
                           const darray& bdom, const i8array& patterns, const darray& centers, double tol,
-                          double radius_cap) {
+                          double radius_cap, py::object callback, int64_t checkpoint_every) {
   const DomainForm dom = domain_form(net, x0, Q, Adom, bdom);
   check_shape(patterns, "patterns", {-1, net.n_units()});
   check_shape(centers, "centers", {patterns.shape(0), dom.k});
@@ -297,7 +306,8 @@ py::dict region_facets_py(const Network& net, const darray& x0, const darray& Q,
   FacetOptions opt;
   opt.tol = tol;
   opt.radius_cap = radius_cap;
-  const Checkpoint cp = signal_checkpoint();
+  if (checkpoint_every > 0) opt.checkpoint_every = checkpoint_every;
+  const Checkpoint cp = signal_checkpoint(std::move(callback));
   FacetSet res;
   {
     py::gil_scoped_release release;
@@ -331,7 +341,7 @@ py::dict adjacency_py(const Network& net, const darray& x0, const darray& Q, con
                       const i8array& patterns, const i64array& offsets, const darray& rows, const darray& rhs,
                       const i64array& unit, const i8array& piece, const darray& points, const darray& radii,
                       const i64array& dup_facet, const i64array& dup_unit, const i8array& dup_piece,
-                      double contain_tol, double tol) {
+                      double contain_tol, double tol, py::object callback, int64_t checkpoint_every) {
   const DomainForm dom = domain_form(net, x0, Q, Adom, bdom);
   check_shape(patterns, "patterns", {-1, net.n_units()});
   const py::ssize_t R = patterns.shape(0);
@@ -372,7 +382,8 @@ py::dict adjacency_py(const Network& net, const darray& x0, const darray& Q, con
   AdjacencyOptions opt;
   opt.contain_tol = contain_tol;
   opt.tol = tol;
-  const Checkpoint cp = signal_checkpoint();
+  if (checkpoint_every > 0) opt.checkpoint_every = checkpoint_every;
+  const Checkpoint cp = signal_checkpoint(std::move(callback));
   Adjacency res;
   {
     py::gil_scoped_release release;
@@ -436,11 +447,13 @@ PYBIND11_MODULE(_core, m) {
   m.def("verify", &verify_py, ENUM_ARGS_PY, py::arg("terms"), py::arg("prune"), py::arg("stop_at_first"),
         py::arg("store_regions"));
   m.def("region_facets", &region_facets_py, py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("A_domain"),
-        py::arg("b_domain"), py::arg("patterns"), py::arg("centers"), py::arg("tol"), py::arg("radius_cap"));
+        py::arg("b_domain"), py::arg("patterns"), py::arg("centers"), py::arg("tol"), py::arg("radius_cap"),
+        py::arg("callback") = py::none(), py::arg("checkpoint_every") = 0);
   m.def("region_adjacency", &adjacency_py, py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("A_domain"),
         py::arg("b_domain"), py::arg("patterns"), py::arg("offsets"), py::arg("rows"), py::arg("rhs"),
         py::arg("unit"), py::arg("piece"), py::arg("points"), py::arg("radii"), py::arg("dup_facet"),
-        py::arg("dup_unit"), py::arg("dup_piece"), py::arg("contain_tol"), py::arg("tol"));
+        py::arg("dup_unit"), py::arg("dup_piece"), py::arg("contain_tol"), py::arg("tol"),
+        py::arg("callback") = py::none(), py::arg("checkpoint_every") = 0);
   m.def("solve_lp", &solve_lp_py, py::arg("c"), py::arg("G"), py::arg("h"), py::arg("lb"), py::arg("ub"));
   m.def("enumerate_polygons_2d", &polygons_py, ENUM_ARGS_PY);
 }

@@ -43,7 +43,6 @@ def enumerate_regions(
     centers (R, k), radii (R,), layer_counts (L,) int64, lps, lp_iterations, status, message, seconds."""
 
 def enumerate_polygons_2d(
-def region_facets(
     net: Network,
     x0: npt.NDArray[np.float64],
     Q: npt.NDArray[np.float64],
@@ -80,16 +79,27 @@ def verify(
 ) -> dict:
     """Search the regions for an input with C_t y <= d_t for some term: the keys of enumerate_regions plus
     violated, term, margin and counterexample (k,) in u."""
+
+def region_facets(
+    net: Network,
+    x0: npt.NDArray[np.float64],
+    Q: npt.NDArray[np.float64],
+    A_domain: npt.NDArray[np.float64],
+    b_domain: npt.NDArray[np.float64],
     patterns: npt.NDArray[np.int8],
     centers: npt.NDArray[np.float64],
     tol: float,
     radius_cap: float,
+    callback: Optional[Callable[[int], object]] = None,
+    checkpoint_every: int = 0,
 ) -> dict:
     """Minimal H-representations of R regions (patterns (R, n_units), interior points centers (R, k) in u) on
     {u : A_domain u <= b_domain}, x = x0 + Q u. Keys: offsets (R+1,) int64, rows (F, k) unit normals, rhs (F,),
     unit (F,) int64 (-1 - i for domain row i), piece (F,) int8, points (F, k), radii (F,), dup_facet (D,) int64,
     dup_unit (D,) int64, dup_piece (D,) int8 (other units with a facet's hyperplane), rows_total, candidates, lps,
-    lp_iterations, status ("complete", "interrupted", "numerical"), message, seconds."""
+    lp_iterations, status ("complete", "interrupted", "numerical"), message, seconds. callback(done) is called with
+    the GIL held every checkpoint_every regions (0: 2048) for progress; an exception it raises stops the run and is
+    raised."""
 
 def region_adjacency(
     net: Network,
@@ -110,10 +120,13 @@ def region_adjacency(
     dup_piece: npt.NDArray[np.int8],
     contain_tol: float,
     tol: float,
+    callback: Optional[Callable[[int], object]] = None,
+    checkpoint_every: int = 0,
 ) -> dict:
     """Adjacency from region_facets' arrays. Keys: edges (E, 2) int64 (i < j), edge_facet, edge_unit, edge_layer,
     edge_index (E,) int64, neighbor (F,) int64 (-1 domain facet, -2 none found), found_by (F,) int8, expected (F,)
-    int8, forward_passes, status, seconds."""
+    int8, forward_passes, status, seconds. callback(done) as in region_facets, every
+    checkpoint_every regions (0: 16384)."""
 
 def solve_lp(
     c: npt.ArrayLike, G: npt.ArrayLike, h: npt.ArrayLike, lb: npt.ArrayLike, ub: npt.ArrayLike

@@ -1,20 +1,108 @@
-"""The command line: ``relutope enumerate``, ``verify``, ``compare-sampling``, ``demo`` (or ``python -m relutope``)."""
+"""The command line: ``relutope enumerate``, ``verify``, ``compare-sampling``, ``demo`` (or ``python -m relutope``).
+
+Exit statuses (:data:`EXIT_STATUSES`; also in ``relutope --help``): 0 success (``enumerate``: the partition is
+complete; ``verify``: the property holds), 1 a computation failed (e.g. the LP solver broke down), 2 bad usage or
+input (argparse's status), 3 ``enumerate`` stopped early (``--max-regions``, ``--time-limit``, Ctrl-C: the
+partition printed and written is incomplete), 10 ``verify``: violated, 20 ``verify``: unknown, 130 interrupted,
+141 the reader of standard output went away (``relutope ... | head -1``; 128 + SIGPIPE, as the shell reports a
+process killed by a closed pipe; nothing is printed).
+"""
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser", "EXIT_STATUSES"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INCOMPLETE = 3
+EXIT_VIOLATED = 10
+EXIT_UNKNOWN = 20
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+#: Exit status -> meaning, as printed in ``relutope --help``.
+EXIT_STATUSES: Dict[int, str] = {
+    EXIT_OK: "success (enumerate: the partition is complete; verify: the property holds)",
+    EXIT_FAILED: "the computation failed (e.g. the LP solver broke down)",
+    EXIT_USAGE: "bad usage or input (unknown option, unreadable model, invalid value)",
+    EXIT_INCOMPLETE: "enumerate stopped early (--max-regions, --time-limit, Ctrl-C): the partition is incomplete",
+    EXIT_VIOLATED: "verify: the property is violated (a counterexample is printed)",
+    EXIT_UNKNOWN: "verify: unknown (--timeout reached, or a candidate failed its re-check)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C) outside the enumeration",
+    EXIT_BROKEN_PIPE: "standard output was closed early (e.g. piped into head); nothing more is printed",
+}
+
+_VERIFY_EXIT = {"holds": EXIT_OK, "violated": EXIT_VIOLATED, "unknown": EXIT_UNKNOWN}
+
+#: The start of a negative number (or list of numbers), which argparse would take for an option.
+_NEGATIVE = re.compile(r"-(\d|\.\d|inf|nan)", re.IGNORECASE)
+
+#: Library argument names that the command line spells as flags, in error messages.
+_LIBRARY_NAMES = ("tol", "max_regions", "time_limit", "timeout", "budgets", "seed")
+
+
+def _epilog(codes, success: Optional[str] = None) -> str:
+    """The help's epilog: the exit statuses ``codes`` and their meanings (``success``: the meaning of 0)."""
+    text = {**EXIT_STATUSES, **({EXIT_OK: success} if success else {})}
+    return "exit status:\n" + "\n".join(f"  {c:<4d}{text[c]}" for c in codes)
+
+
+def _protect_negative_values(argv: List[str]) -> List[str]:
+    """Let negative values through argparse (``--box -1,-1 1,1``, ``--lo -1e-3``, ``--tol -1`` for its message):
+    a word that starts like a negative number gets a leading space, since argparse takes a word for an option
+    when it starts with '-' (``float`` ignores the space; no option starts with '-' and a digit). Words after
+    ``--`` are left alone."""
+    out = list(argv)
+    for i, word in enumerate(out):
+        if word == "--":
+            break
+        if _NEGATIVE.match(word):
+            out[i] = " " + word
+    return out
+
+
+def _flag_names(message: str, flags: Dict[str, str]) -> str:
+    """Spell the library's argument names in ``message`` as the command line's flags (``max_regions`` ->
+    ``--max-regions``); names inside other words or paths are left alone."""
+    for name, flag in flags.items():
+        message = re.sub(rf"(?<![\w./\\-]){re.escape(name)}(?![\w/\\-])", flag, message)
+    return message
 
 
 def _floats(text: str) -> np.ndarray:
     try:
         return np.array([float(v) for v in text.split(",")], dtype=np.float64)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or comma-separated numbers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number or comma-separated numbers, "
+                                         f"got {text.strip()!r}") from None
+
+
+def _npz_path(path: str) -> str:
+    """The file :func:`numpy.savez_compressed` (:meth:`Partition.save`) writes for ``path``: ``.npz`` appended."""
+    return path if path.endswith(".npz") else path + ".npz"
+
+
+def _check_writable(path: Optional[str], flag: str) -> None:
+    """Fail before the run when ``path`` cannot be written: its directory must exist and be writable."""
+    if not path:
+        return
+    if os.path.isdir(path):
+        raise ValueError(f"{flag} {path!r} is a directory; give a file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"{flag} {path!r}: directory {folder!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag} {path!r}: directory {folder!r} is not writable")
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise ValueError(f"{flag} {path!r}: the file exists and is not writable")
 
 
 def _load_network(path: str):
@@ -31,30 +119,50 @@ def _load_network(path: str):
     raise ValueError(f"unsupported model file {path!r}: expected .onnx, .nnet or .npz")
 
 
-def _box(net, lo: np.ndarray, hi: np.ndarray):
+def _box(net, args):
+    """The Box of ``--box LO HI`` or ``--lo ... --hi ...`` (one value: every coordinate), or None when neither."""
     from .domains import Box
 
+    per_coordinate = args.lo is not None or args.hi is not None
+    if args.box is not None and per_coordinate:
+        raise ValueError("give the box with either --box LO HI or --lo/--hi, not both")
+    if args.box is None and not per_coordinate:
+        return None
+    if per_coordinate:
+        if args.lo is None or args.hi is None:
+            raise ValueError("--lo and --hi go together: give both")
+        lo, hi = np.concatenate(args.lo), np.concatenate(args.hi)
+        names = {"lo": "--lo", "hi": "--hi"}
+    else:
+        lo, hi = args.box
+        names = {"lo": "--box LO", "hi": "--box HI"}
     d = net.in_dim
     lo = np.broadcast_to(lo, (d,)) if lo.size == 1 else lo
     hi = np.broadcast_to(hi, (d,)) if hi.size == 1 else hi
     if lo.shape != (d,) or hi.shape != (d,):
-        raise ValueError(f"--box needs 1 or {d} values for each bound, got {lo.size} and {hi.size}")
-    return Box(lo, hi)
+        raise ValueError(f"{names['lo']} and {names['hi']} need 1 or {d} values each (the model has {d} inputs), "
+                         f"got {lo.size} and {hi.size}")
+    try:
+        return Box(lo, hi)
+    except ValueError as exc:
+        raise ValueError(_flag_names(str(exc), names)) from None
 
 
 def _report(part, out: Optional[str]) -> None:
     print(part.summary())
     if out:
         part.save(out)
-        print(f"partition      written to {out}")
+        print(f"partition      written to {_npz_path(out)}")
 
 
 def _cmd_enumerate(args) -> int:
     from .enumerate import enumerate_regions
 
+    _check_writable(args.out and _npz_path(args.out), "--out")
     net = _load_network(args.model)
-    if (args.box is None) == (args.vnnlib is None):
-        raise ValueError("give the domain with exactly one of --box LO HI or --vnnlib PROP")
+    box = _box(net, args)
+    if (box is None) == (args.vnnlib is None):
+        raise ValueError("give the domain with exactly one of --box LO HI, --lo/--hi or --vnnlib PROP")
     if args.vnnlib is not None:
         from . import vnnlib
 
@@ -65,16 +173,17 @@ def _cmd_enumerate(args) -> int:
             raise ValueError(f"{args.vnnlib} has {len(prop.cases)} input boxes; --vnnlib takes one")
         domain = prop.cases[0].domain()
     else:
-        domain = _box(net, *args.box)
+        domain = box
     part = enumerate_regions(net, domain, tol=args.tol, max_regions=args.max_regions, time_limit=args.time_limit,
                              progress=args.progress)
     _report(part, args.out)
-    return 0
+    return EXIT_OK if part.complete else EXIT_INCOMPLETE
 
 
 def _cmd_verify(args) -> int:
     from .verify import verify
 
+    _check_writable(args.out, "--out")
     net = _load_network(args.model)
     res = verify(net, args.property, timeout=args.timeout, prune=not args.no_prune)
     word = res.vnncomp if args.vnncomp else res.status
@@ -91,7 +200,7 @@ def _cmd_verify(args) -> int:
                 fh.write("(" + "\n".join(f"(X_{i} {v:.17g})" for i, v in enumerate(res.counterexample)) + "\n")
                 fh.write("\n".join(f"(Y_{i} {v:.17g})" for i, v in enumerate(res.output)) + ")\n")
         print(f"result written to {args.out}")
-    return 0
+    return _VERIFY_EXIT[res.status]
 
 
 def _budgets(text: str) -> List[int]:
@@ -104,20 +213,25 @@ def _budgets(text: str) -> List[int]:
 def _cmd_compare_sampling(args) -> int:
     from .compare import compare_sampling
 
+    _check_writable(args.out, "--out")
     net = _load_network(args.model)
-    domain = _box(net, *args.box)
-    res = compare_sampling(net, domain, budgets=args.budgets, seed=args.seed)
+    domain = _box(net, args)
+    if domain is None:
+        raise ValueError("give the domain with --box LO HI or --lo/--hi")
+    res = compare_sampling(net, domain, budgets=args.budgets, seed=args.seed, progress=args.progress)
     print(res.table())
     if args.out:
         res.to_csv(args.out)
         print(f"table written to {args.out}")
-    return 0
+    return EXIT_OK
 
 
 def _cmd_demo(args) -> int:
     from .demo import demo_network
     from .enumerate import enumerate_regions
 
+    _check_writable(args.out and _npz_path(args.out), "--out")
+    _check_writable(args.png, "--png")
     net, box = demo_network()
     print("relutope demo: exact activation regions of a ReLU MLP trained on two moons (scikit-learn)")
     part = enumerate_regions(net, box, progress=args.progress)
@@ -164,41 +278,61 @@ def demo_picture(net, box, part, path: str):
     return fig
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="relutope", description="Exact activation regions of piecewise-affine "
-                                     "neural networks.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("enumerate", help="enumerate the activation regions of a model over a box")
-    p.add_argument("model", help="network file: .onnx, .nnet (ACAS Xu format) or .npz (relutope.Network.save)")
+def _add_box(p: argparse.ArgumentParser) -> None:
     p.add_argument("--box", nargs=2, type=_floats, metavar=("LO", "HI"),
-                   help="domain bounds: one number for every coordinate, or comma-separated values")
+                   help="domain bounds: one number for every coordinate, or comma-separated values "
+                        "(e.g. --box -1 1, --box -1,-2,0 1,2,3)")
+    p.add_argument("--lo", action="append", type=_floats, metavar="LO",
+                   help="lower bounds instead of --box: comma-separated, or repeated once per coordinate "
+                        "(one value: every coordinate); needs --hi")
+    p.add_argument("--hi", action="append", type=_floats, metavar="HI", help="upper bounds, as --lo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of ``relutope`` and its subcommands (exit statuses in the help's epilogs)."""
+    from . import __version__
+
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog="relutope", description="Exact activation regions of piecewise-affine "
+                                     "neural networks.", epilog=_epilog(sorted(EXIT_STATUSES)), formatter_class=fmt)
+    parser.add_argument("--version", action="version", version=f"relutope {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("enumerate", help="enumerate the activation regions of a model over a box",
+                       epilog=_epilog([0, 3, 1, 2], "the partition is complete"), formatter_class=fmt)
+    p.add_argument("model", help="network file: .onnx, .nnet (ACAS Xu format) or .npz (relutope.Network.save)")
+    _add_box(p)
     p.add_argument("--vnnlib", metavar="PROP", help="take the domain from a VNN-LIB file's input box")
     p.add_argument("--tol", type=float, default=None, help="radius a region must exceed (default: 1e-9 x size)")
-    p.add_argument("--max-regions", type=int, default=None, help="stop after this many regions")
-    p.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds")
-    p.add_argument("--progress", action="store_true", help="show a progress bar")
-    p.add_argument("--out", help="write the partition to this .npz file")
+    p.add_argument("--max-regions", type=int, default=None, help="stop after this many regions (exit status 3)")
+    p.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds (exit status 3)")
+    p.add_argument("--progress", action="store_true", help="show a progress bar (on standard error)")
+    p.add_argument("--out", help="write the partition to this file (.npz is appended unless it ends so)")
     p.set_defaults(func=_cmd_enumerate)
-    p = sub.add_parser("verify", help="decide a VNN-LIB property exactly")
+    p = sub.add_parser("verify", help="decide a VNN-LIB property exactly",
+                       epilog=_epilog([0, 10, 20, 1, 2], "the property holds"), formatter_class=fmt)
     p.add_argument("model", help="network file: .onnx, .nnet or .npz")
     p.add_argument("property", help="VNN-LIB property file (describes the unsafe set)")
     p.add_argument("--timeout", type=float, default=None, help="seconds before giving up (result: unknown)")
     p.add_argument("--out", help="write the result word (and counterexample) to this file")
-    p.add_argument("--vnncomp", action="store_true", help="print unsat/sat instead of holds/violated")
+    p.add_argument("--vnncomp", action="store_true", help="print unsat/sat instead of holds/violated "
+                   "(the exit status is the same)")
     p.add_argument("--no-prune", action="store_true", help="visit every region (no interval pruning)")
     p.set_defaults(func=_cmd_verify)
-    p = sub.add_parser("compare-sampling", help="compare the exact regions of a model over a box with uniform sampling")
+    p = sub.add_parser("compare-sampling", help="compare the exact regions of a model over a box with uniform sampling",
+                       epilog=_epilog([0, 1, 2], "success"), formatter_class=fmt)
     p.add_argument("model", help="network file: .onnx, .nnet or .npz")
-    p.add_argument("--box", nargs=2, type=_floats, metavar=("LO", "HI"), required=True,
-                   help="domain bounds: one number for every coordinate, or comma-separated values")
+    _add_box(p)
     p.add_argument("--budgets", type=_budgets, default=[100, 1000, 10000, 100000],
                    help="comma-separated sample sizes, prefixes of one stream (default: 100,1000,10000,100000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample stream (default: 0)")
+    p.add_argument("--progress", action="store_true", help="show progress bars for the enumeration, the facets "
+                   "and the volumes (on standard error)")
     p.add_argument("--out", help="also write the table to this CSV file")
     p.set_defaults(func=_cmd_compare_sampling)
-    p = sub.add_parser("demo", help="enumerate the regions of the built-in demo network and draw them")
-    p.add_argument("--progress", action="store_true", help="show a progress bar")
-    p.add_argument("--out", help="write the partition to this .npz file")
+    p = sub.add_parser("demo", help="enumerate the regions of the built-in demo network and draw them",
+                       epilog=_epilog([0, 1, 2], "success"), formatter_class=fmt)
+    p.add_argument("--progress", action="store_true", help="show a progress bar (on standard error)")
+    p.add_argument("--out", help="write the partition to this file (.npz is appended unless it ends so)")
     p.add_argument("--png", default="relutope_demo.png",
                    help="write the picture of the partition and its layer-by-layer build-up here "
                         "(default: relutope_demo.png)")
@@ -206,15 +340,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _library_flags(args: argparse.Namespace) -> Dict[str, str]:
+    """Library argument name -> flag (``max_regions`` -> ``--max-regions``), for the command's options in
+    :data:`_LIBRARY_NAMES` (an option's dest is its flag with '_' for '-')."""
+    return {name: "--" + name.replace("_", "-") for name in _LIBRARY_NAMES if hasattr(args, name)}
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run the command line; returns the exit status (2 for bad input, with the message on stderr)."""
+    """Run the command line and return its exit status (see :data:`EXIT_STATUSES`).
+
+    Bad input gives 2 with the message on stderr (flags spelt as on the command line); argparse's own usage errors
+    raise ``SystemExit(2)``. A closed standard output (``relutope ... | head -1``) gives 141 without a message.
+    """
+    from .errors import RelutopeError
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_protect_negative_values(sys.argv[1:] if argv is None else argv))
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows up here, not at exit
+        return status
+    except BrokenPipeError:
+        # As the Python docs advise (signal module, "Note on SIGPIPE"): send the rest of the output to devnull so
+        # that the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        print("relutope: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except (ValueError, TypeError, OSError) as exc:
+        print(f"relutope: error: {_flag_names(str(exc), _library_flags(args))}", file=sys.stderr)
+        return EXIT_USAGE
+    except RelutopeError as exc:
         print(f"relutope: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

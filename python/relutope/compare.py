@@ -42,6 +42,9 @@ class SamplingComparison:
         Number of regions found by the exact enumeration.
     exact_seconds : float
         Wall time of the exact enumeration (``partition.seconds``; that of the given partition if one was passed).
+    volume_seconds : float
+        Wall time of the regions' exact volumes (facets included, unless the partition had them cached); NaN when
+        the domain's intrinsic dimension is above 4 and no volumes were computed.
     rows : list of dict
         One dict per budget, in increasing order of ``samples``, with the keys of ``COLUMNS``:
         ``samples`` (int), ``found`` (exact regions hit by the first ``samples`` points), ``recall``
@@ -66,6 +69,7 @@ class SamplingComparison:
     first_hit: np.ndarray
     partition: Partition
     seed: object = None
+    volume_seconds: float = math.nan
     _columns: Sequence[str] = field(default=COLUMNS, repr=False)
 
     def found(self, n: Optional[int] = None) -> np.ndarray:
@@ -74,8 +78,9 @@ class SamplingComparison:
         return hit if n is None else hit & (self.first_hit <= n)
 
     def table(self) -> str:
-        """The rows as an aligned text table, headed by the exact count and time."""
-        head = (f"exact: {self.n_regions} regions in {self.exact_seconds:.3g} s "
+        """The rows as an aligned text table, headed by the exact count and the times of enumeration and volumes."""
+        vols = "" if math.isnan(self.volume_seconds) else f", volumes in {self.volume_seconds:.3g} s"
+        head = (f"exact: {self.n_regions} regions in {self.exact_seconds:.3g} s{vols} "
                 f"(network {self.partition.network.widths}, domain {self.partition.domain!r})")
         titles = ("samples", "found", "recall", "vol.recall", "unmatched", "chao1", "chao1 95% CI", "covers",
                   "seconds")
@@ -94,12 +99,13 @@ class SamplingComparison:
         return self.table()
 
     def to_csv(self, path) -> None:
-        """Write the rows to a CSV file with a header line (``COLUMNS``) plus ``n_regions`` and ``exact_seconds``."""
+        """Write the rows to a CSV file with a header line (``COLUMNS``) plus ``n_regions``, ``exact_seconds`` and
+        ``volume_seconds``."""
         with open(path, "w", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(list(self._columns) + ["n_regions", "exact_seconds"])
+            w.writerow(list(self._columns) + ["n_regions", "exact_seconds", "volume_seconds"])
             for r in self.rows:
-                w.writerow([r[c] for c in self._columns] + [self.n_regions, self.exact_seconds])
+                w.writerow([r[c] for c in self._columns] + [self.n_regions, self.exact_seconds, self.volume_seconds])
 
 
 def _check_budgets(budgets) -> List[int]:
@@ -150,7 +156,8 @@ def _boundary_distance(net: Network, sampler: _Sampler, t: np.ndarray) -> float:
 
 
 def compare_sampling(net: Network, domain: Domain, budgets: Sequence[int] = (100, 1000, 10000, 100000), seed=0,
-                     partition: Optional[Partition] = None, chunk: int = DEFAULT_CHUNK) -> SamplingComparison:
+                     partition: Optional[Partition] = None, chunk: int = DEFAULT_CHUNK,
+                     progress: bool = False) -> SamplingComparison:
     """Compare the exact activation regions of a network with those found by uniform sampling.
 
     Parameters
@@ -169,12 +176,16 @@ def compare_sampling(net: Network, domain: Domain, budgets: Sequence[int] = (100
         by default it is enumerated here with the default tolerance.
     chunk : int, optional
         Points processed at a time.
+    progress : bool, optional
+        Show tqdm bars counting regions for the enumeration (when ``partition`` is not given), the facets and the
+        volumes.
 
     Returns
     -------
     SamplingComparison
-        ``n_regions``, ``exact_seconds``, ``rows`` (one dict per budget; see :class:`SamplingComparison`),
-        ``first_hit`` (R,) and the partition; ``table()`` and ``to_csv(path)`` format the rows.
+        ``n_regions``, ``exact_seconds``, ``volume_seconds``, ``rows`` (one dict per budget; see
+        :class:`SamplingComparison`), ``first_hit`` (R,) and the partition; ``table()`` and ``to_csv(path)``
+        format the rows.
 
     Raises
     ------
@@ -221,7 +232,7 @@ def compare_sampling(net: Network, domain: Domain, budgets: Sequence[int] = (100
     if chunk <= 0:
         raise ValueError(f"chunk must be positive, got {chunk}")
     if partition is None:
-        partition = enumerate_regions(net, domain)
+        partition = enumerate_regions(net, domain, progress=progress)
     else:
         if not isinstance(partition, Partition):
             raise TypeError(f"partition must be a relutope.Partition, got {type(partition).__name__}")
@@ -236,7 +247,9 @@ def compare_sampling(net: Network, domain: Domain, budgets: Sequence[int] = (100
 
     R = len(partition)
     index: Dict[bytes, int] = {row.tobytes(): i for i, row in enumerate(partition.patterns)}
-    volumes = partition.volumes() if domain.intrinsic_dim <= 4 else None
+    t_vol = time.perf_counter()
+    volumes = partition.volumes(progress=progress) if domain.intrinsic_dim <= 4 else None
+    volume_seconds = time.perf_counter() - t_vol if volumes is not None else math.nan
     total_volume = float(volumes.sum()) if volumes is not None else math.nan
     sampler = _Sampler(domain)
     scale = domain._default_scale()
@@ -296,4 +309,5 @@ def compare_sampling(net: Network, domain: Domain, budgets: Sequence[int] = (100
                 })
                 t0 = time.perf_counter()
     return SamplingComparison(n_regions=R, exact_seconds=float(partition.seconds), rows=rows, first_hit=first_hit,
-                              partition=partition, seed=seed if isinstance(seed, (int, type(None))) else None)
+                              partition=partition, seed=seed if isinstance(seed, (int, type(None))) else None,
+                              volume_seconds=volume_seconds)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
+from ._progress import CHECKPOINT_EVERY, region_bar
 from .errors import NumericalError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -209,7 +210,7 @@ def default_facet_tol(partition: "Partition") -> float:
     return min(partition.tol, max(default_tol(partition.domain), min_tol(partition.domain)))
 
 
-def region_facets(partition: "Partition", regions=None, tol: Optional[float] = None) -> Facets:
+def region_facets(partition: "Partition", regions=None, tol: Optional[float] = None, progress: bool = False) -> Facets:
     """Minimal H-representations of a partition's regions (see the module docstring).
 
     Parameters
@@ -221,6 +222,8 @@ def region_facets(partition: "Partition", regions=None, tol: Optional[float] = N
     tol : float, optional
         A row is a facet when the region's trace on its hyperplane holds a (k-1)-ball of radius ``> tol`` (input
         units). Default: :func:`default_facet_tol`.
+    progress : bool, optional
+        Show a tqdm bar counting regions (updated every few thousand regions).
 
     Returns
     -------
@@ -266,11 +269,13 @@ def region_facets(partition: "Partition", regions=None, tol: Optional[float] = N
     # The core works in coordinates centred on the domain and in units of its size (relutope.domains._EngineFrame).
     frame = partition.domain._engine_frame()
     fv = frame.form
-    out = _core.region_facets(partition.network._core(), fv.x0, fv.Q, fv.A, fv.b,
-                              np.ascontiguousarray(patterns), np.ascontiguousarray(frame.to_v(centers)),
-                              tol / frame.s, _radius_cap(partition) / frame.s)
-    if out["status"] == "numerical":
-        raise NumericalError(f"facet computation failed: {out['message']}")
+    with region_bar(progress, len(regions), "facets") as update:
+        out = _core.region_facets(partition.network._core(), fv.x0, fv.Q, fv.A, fv.b,
+                                  np.ascontiguousarray(patterns), np.ascontiguousarray(frame.to_v(centers)),
+                                  tol / frame.s, _radius_cap(partition) / frame.s, update,
+                                  CHECKPOINT_EVERY if progress else 0)
+        if out["status"] == "numerical":
+            raise NumericalError(f"facet computation failed: {out['message']}")
     out["rhs"] = frame.rhs_to_u(out["rows"], out["rhs"])
     out["points"] = frame.to_u(out["points"])
     out["radii"] = out["radii"] * frame.s
@@ -340,20 +345,24 @@ def region_vertices(partition: "Partition", i: int, facets: Optional[RegionFacet
     return _vertices_u(A_u, b_u, partition._centers[i], i)
 
 
-def region_volumes(partition: "Partition") -> np.ndarray:
-    """Volumes of every region, in input units (see :meth:`Partition.volumes`)."""
+def region_volumes(partition: "Partition", progress: bool = False) -> np.ndarray:
+    """Volumes of every region, in input units (see :meth:`Partition.volumes`; ``progress``: tqdm bars for the
+    facets and the volumes)."""
     from scipy.spatial import ConvexHull
 
     k = _check_vertex_dim(partition)
-    f = partition.facets()
+    f = partition.facets(progress=progress)
     R = len(partition)
     vol = np.empty(R)
     bounded = partition.domain.bounded
-    for i in range(R):
-        s = slice(int(f.offsets[i]), int(f.offsets[i + 1]))
-        A, b = f._rows_u[s], f.b[s]
-        if not bounded and not _is_bounded(A):
-            raise ValueError(f"region {i} is unbounded: it has no finite volume")
-        V = _vertices_u(A, b, partition._centers[i], i)
-        vol[i] = V[1, 0] - V[0, 0] if k == 1 else ConvexHull(V).volume
+    with region_bar(progress, R, "volumes") as update:
+        for i in range(R):
+            s = slice(int(f.offsets[i]), int(f.offsets[i + 1]))
+            A, b = f._rows_u[s], f.b[s]
+            if not bounded and not _is_bounded(A):
+                raise ValueError(f"region {i} is unbounded: it has no finite volume")
+            V = _vertices_u(A, b, partition._centers[i], i)
+            vol[i] = V[1, 0] - V[0, 0] if k == 1 else ConvexHull(V).volume
+            if update is not None:
+                update(i + 1)
     return vol

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import numpy as np
 
+from ._progress import CHECKPOINT_EVERY, region_bar
+
 if TYPE_CHECKING:  # pragma: no cover
     import networkx
 
@@ -95,7 +97,7 @@ def default_contain_tol(partition: "Partition") -> float:
     return 10.0 * partition.tol
 
 
-def region_adjacency(partition: "Partition", contain_tol: Optional[float] = None) -> Adjacency:
+def region_adjacency(partition: "Partition", contain_tol: Optional[float] = None, progress: bool = False) -> Adjacency:
     """Which regions share a facet, across which unit, and where (see the module docstring).
 
     Parameters
@@ -104,6 +106,8 @@ def region_adjacency(partition: "Partition", contain_tol: Optional[float] = None
     contain_tol : float, optional
         A region contains a facet point when each of its facet rows holds within this, in input units. Default:
         :func:`default_contain_tol`.
+    progress : bool, optional
+        Show tqdm bars counting regions, for the facets (when not computed yet) and for the adjacency.
 
     Returns
     -------
@@ -123,19 +127,20 @@ def region_adjacency(partition: "Partition", contain_tol: Optional[float] = None
     contain_tol = default_contain_tol(partition) if contain_tol is None else float(contain_tol)
     if not (np.isfinite(contain_tol) and contain_tol > 0):
         raise ValueError(f"contain_tol must be positive and finite, got {contain_tol}")
-    f = partition.facets()
+    f = partition.facets(progress=progress)
     # The core works in coordinates centred on the domain and in units of its size (relutope.domains._EngineFrame).
     frame = partition.domain._engine_frame()
     fv, s = frame.form, frame.s
-    out = _core.region_adjacency(partition.network._core(), fv.x0, fv.Q, fv.A, fv.b,
-                                 np.ascontiguousarray(partition.patterns), f.offsets, f._rows_u,
-                                 frame.rhs_to_v(f._rows_u, f.b), f.unit, f.piece, frame.to_v(f._points_u),
-                                 f.radii / s, f.dup_facet, f.dup_unit, f.dup_piece, contain_tol / s,
-                                 partition.tol / s)
+    with region_bar(progress, len(partition), "adjacency") as update:
+        out = _core.region_adjacency(partition.network._core(), fv.x0, fv.Q, fv.A, fv.b,
+                                     np.ascontiguousarray(partition.patterns), f.offsets, f._rows_u,
+                                     frame.rhs_to_v(f._rows_u, f.b), f.unit, f.piece, frame.to_v(f._points_u),
+                                     f.radii / s, f.dup_facet, f.dup_unit, f.dup_piece, contain_tol / s,
+                                     partition.tol / s, update, CHECKPOINT_EVERY if progress else 0)
     return Adjacency(partition, out, contain_tol)
 
 
-def adjacency_graph(partition: "Partition") -> "networkx.Graph":
+def adjacency_graph(partition: "Partition", progress: bool = False) -> "networkx.Graph":
     """The region adjacency graph as a :class:`networkx.Graph`.
 
     Nodes are region indices ``0 .. R-1`` with attributes ``pattern`` (ndarray (n_units,) int8, a view),
@@ -144,7 +149,8 @@ def adjacency_graph(partition: "Partition") -> "networkx.Graph":
     region) and, when :meth:`Partition.volumes` has been computed, ``volume`` (float). An edge joins regions sharing
     a facet, with attributes ``layer`` and ``unit`` (the crossed unit: its layer and global index),
     ``unit_in_layer`` (its index within the layer) and ``facet_point`` (ndarray (d,) float64, a point in the
-    relative interior of the shared facet, in input space). No attribute is called ``weight``.
+    relative interior of the shared facet, in input space). No attribute is called ``weight``. With
+    ``progress=True``, tqdm bars count the regions done by the facets and the adjacency (when not cached yet).
 
     Raises
     ------
@@ -153,8 +159,8 @@ def adjacency_graph(partition: "Partition") -> "networkx.Graph":
     """
     import networkx as nx
 
-    f = partition.facets()
-    adj = partition.adjacency()
+    f = partition.facets(progress=progress)
+    adj = partition.adjacency(progress=progress)
     G = nx.Graph()
     dom = f.unit < 0
     boundary: List[List[int]] = [[] for _ in range(len(partition))]
@@ -289,7 +295,7 @@ class CompletenessReport:
                 f"edges={self.n_edges})")
 
 
-def check_complete(partition: "Partition") -> CompletenessReport:
+def check_complete(partition: "Partition", progress: bool = False) -> CompletenessReport:
     """Verify facet closure: every facet inside the domain has exactly one region on its other side.
 
     For every facet not on the domain's boundary, the region across it (found as in :func:`region_adjacency`, by
@@ -301,6 +307,12 @@ def check_complete(partition: "Partition") -> CompletenessReport:
     A partition without any region fails too (a domain is never empty). Regions thinner than the enumeration's
     ``tol`` are not enumerated: with a coarse ``tol`` the partition has holes where they are, and the facets facing
     them are reported (as gaps, or as mismatches when the region found across skipped a missing one).
+
+    Parameters
+    ----------
+    partition : Partition
+    progress : bool, optional
+        Show tqdm bars counting regions, for the facets and the adjacency (when not computed yet).
 
     Returns
     -------
@@ -319,8 +331,8 @@ def check_complete(partition: "Partition") -> CompletenessReport:
     >>> rep.ok, len(rep.gaps) == int(np.sum(part.facets(5).unit >= 0))
     (False, True)
     """
-    f = partition.facets()
-    adj = partition.adjacency()
+    f = partition.facets(progress=progress)
+    adj = partition.adjacency(progress=progress)
     nb = adj.neighbor
     owner = f.region
     local = np.arange(f.n_facets) - f.offsets[owner]

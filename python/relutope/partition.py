@@ -346,7 +346,8 @@ class Partition:
         return self._polygons
 
     # ------------------------------------------------------------------ geometry and graph
-    def facets(self, i: Optional[int] = None, *, tol: Optional[float] = None) -> Union["Facets", "RegionFacets"]:
+    def facets(self, i: Optional[int] = None, *, tol: Optional[float] = None,
+               progress: bool = False) -> Union["Facets", "RegionFacets"]:
         """Minimal H-representations: every region's facets, their sources and relative-interior points.
 
         Parameters
@@ -358,6 +359,8 @@ class Partition:
             A row is a facet when the region's trace on its hyperplane holds a (k-1)-ball of radius ``> tol``
             (input units); default :func:`relutope.geometry.default_facet_tol`, the partition's ``tol`` unless it
             is coarser than the domain's default (only the default is cached).
+        progress : bool, optional
+            Show a tqdm bar counting regions (all regions only; updated every few thousand regions).
 
         Returns
         -------
@@ -396,28 +399,30 @@ class Partition:
                 return self._facets[region.index]
             return region_facets(self, [region.index], tol=tol)[0]
         if tol is not None:
-            return region_facets(self, tol=tol)
+            return region_facets(self, tol=tol, progress=progress)
         if self._facets is None:
-            self._facets = region_facets(self)
+            self._facets = region_facets(self, progress=progress)
         return self._facets
 
-    def adjacency(self) -> "Adjacency":
+    def adjacency(self, *, progress: bool = False) -> "Adjacency":
         """Which regions share a facet, across which unit, and where: an :class:`~relutope.graph.Adjacency`.
 
         Computed once and cached (with the facets, see :meth:`facets`); see :func:`relutope.graph.region_adjacency`.
+        ``progress=True`` shows tqdm bars counting regions while they are computed.
         """
         from .graph import region_adjacency
 
         if self._adjacency is None:
-            self._adjacency = region_adjacency(self)
+            self._adjacency = region_adjacency(self, progress=progress)
         return self._adjacency
 
-    def adjacency_graph(self) -> "networkx.Graph":
+    def adjacency_graph(self, *, progress: bool = False) -> "networkx.Graph":
         """The region adjacency graph (networkx): nodes are regions, edges join regions sharing a facet.
 
         Node attributes ``pattern``, ``witness``, ``radius``, ``boundary`` (the domain constraints the region has a
         facet on) and, once :meth:`volumes` has run, ``volume``; edge attributes ``layer``, ``unit`` (global
         index), ``unit_in_layer`` and ``facet_point`` (input space). See :func:`relutope.graph.adjacency_graph`.
+        ``progress=True`` shows tqdm bars for the facets and the adjacency (when not cached yet).
 
         Examples
         --------
@@ -430,7 +435,7 @@ class Partition:
         """
         from .graph import adjacency_graph
 
-        return adjacency_graph(self)
+        return adjacency_graph(self, progress=progress)
 
     def linear_regions(self, atol: float = 1e-9) -> Tuple[np.ndarray, int]:
         """Merge adjacent activation regions with equal affine maps into the function's linear regions.
@@ -450,23 +455,25 @@ class Partition:
 
         return linear_regions(self, atol=atol)
 
-    def check_complete(self) -> "CompletenessReport":
+    def check_complete(self, *, progress: bool = False) -> "CompletenessReport":
         """Verify facet closure: every facet inside the domain has exactly one region on its other side.
 
         Returns a :class:`~relutope.graph.CompletenessReport` with ``ok`` and the list of ``gaps``
-        ``(region, facet)``; see :func:`relutope.graph.check_complete`.
+        ``(region, facet)``; see :func:`relutope.graph.check_complete`. ``progress=True`` shows tqdm bars for the
+        facets and the adjacency (when not cached yet).
         """
         from .graph import check_complete
 
-        return check_complete(self)
+        return check_complete(self, progress=progress)
 
-    def volumes(self) -> np.ndarray:
+    def volumes(self, *, progress: bool = False) -> np.ndarray:
         """The volume of every region, shape (R,), float64 (computed once and cached).
 
         Volumes are k-dimensional, in input units within the domain's affine hull (for a :class:`Slice` with a
         basis that is not orthonormal, volumes in domain coordinates are these divided by ``sqrt(det(B^T B))``).
         For k = 1 the lengths of the intervals; for k = 2, 3, 4 the exact volumes of the polytopes spanned by the
         vertices (:class:`scipy.spatial.HalfspaceIntersection`, then :class:`scipy.spatial.ConvexHull`).
+        ``progress=True`` shows tqdm bars counting regions for the facets (when not cached yet) and the volumes.
 
         Raises
         ------
@@ -478,7 +485,7 @@ class Partition:
         from .geometry import region_volumes
 
         if self._volumes is None:
-            self._volumes = region_volumes(self)
+            self._volumes = region_volumes(self, progress=progress)
         return self._volumes
 
     # ------------------------------------------------------------------ persistence
