@@ -43,7 +43,6 @@ def enumerate_regions(
     centers (R, k), radii (R,), layer_counts (L,) int64, lps, lp_iterations, status, message, seconds."""
 
 def enumerate_polygons_2d(
-def region_facets(
     net: Network,
     x0: npt.NDArray[np.float64],
     Q: npt.NDArray[np.float64],
@@ -80,6 +79,13 @@ def verify(
 ) -> dict:
     """Search the regions for an input with C_t y <= d_t for some term: the keys of enumerate_regions plus
     violated, term, margin and counterexample (k,) in u."""
+
+def region_facets(
+    net: Network,
+    x0: npt.NDArray[np.float64],
+    Q: npt.NDArray[np.float64],
+    A_domain: npt.NDArray[np.float64],
+    b_domain: npt.NDArray[np.float64],
     patterns: npt.NDArray[np.int8],
     centers: npt.NDArray[np.float64],
     tol: float,
