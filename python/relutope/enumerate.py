@@ -193,9 +193,10 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
         if np.linalg.det(form.Rinv) < 0:
             vertices = _reverse_rings(out["offsets"], vertices)
         polygons = (out["offsets"], vertices)
-    return Partition(net, domain, out["patterns"], out["centers"], out["radii"], out["layer_counts"],
-                     status=out["status"], tol=tol, lps=int(out["lps"]), lp_iterations=int(out["lp_iterations"]),
-                     seconds=float(out["seconds"]), polygons=polygons)
+    return Partition._from_packed(net, domain, out["patterns"], out["centers"], out["radii"], out["layer_counts"],
+                                  status=out["status"], tol=tol, lps=int(out["lps"]),
+                                  lp_iterations=int(out["lp_iterations"]), seconds=float(out["seconds"]),
+                                  polygons=polygons)
 
 
 def _reverse_rings(offsets: np.ndarray, vertices: np.ndarray) -> np.ndarray:
