@@ -22,6 +22,7 @@ using namespace relutope;
 
 using darray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 using i8array = py::array_t<int8_t, py::array::c_style | py::array::forcecast>;
+using u8array = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>;
 using i32array = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
 using i64array = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
 
@@ -44,12 +45,18 @@ void check_finite(const darray& a, const char* name, bool allow_inf = false) {
       throw std::invalid_argument(std::string(name) + ": contains NaN" + (allow_inf ? "" : " or inf"));
 }
 
-// Hand a std::vector to numpy without a copy: the vector lives on the heap, owned by a capsule.
+// Hand a std::vector to numpy without a copy: the vector (moved, not copied) lives on the heap, owned by a capsule.
 template <typename T>
 py::array to_numpy(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
   auto* heap = new std::vector<T>(std::move(v));
   py::capsule owner(heap, [](void* p) { delete static_cast<std::vector<T>*>(p); });
   return py::array_t<T>(shape, heap->data(), owner);
+}
+
+// The same for a BlockVector: its blocks become one exact-size vector (BlockVector::take), handed over as above.
+template <typename T>
+py::array to_numpy(BlockVector<T>& v, std::vector<py::ssize_t> shape) {
+  return to_numpy(v.take(), std::move(shape));
 }
 
 Network make_network(const py::list& layers) {
@@ -87,6 +94,34 @@ py::tuple local_affine_maps(const Network& net, const i8array& patterns) {
       net.local_affine_map(P + r * net.n_units(), &A[static_cast<size_t>(r) * m * d], &b[static_cast<size_t>(r) * m]);
   }
   return py::make_tuple(to_numpy(std::move(A), {R, m, d}), to_numpy(std::move(b), {R, m}));
+}
+
+// Packed patterns (patterns.hpp): (R, n_units) int8 <-> (R, pattern_bytes) uint8.
+py::array pack_patterns(const Network& net, const i8array& patterns) {
+  check_shape(patterns, "patterns", {-1, net.n_units()});
+  const PatternLayout& lay = net.pattern_layout();
+  const py::ssize_t R = patterns.shape(0), B = static_cast<py::ssize_t>(lay.row_bytes());
+  std::vector<uint8_t> out(static_cast<size_t>(R) * B);
+  const int8_t* P = patterns.data();
+  {
+    py::gil_scoped_release release;
+    for (py::ssize_t r = 0; r < R; ++r) lay.pack(P + r * net.n_units(), out.data() + r * B);
+  }
+  return to_numpy(std::move(out), {R, B});
+}
+
+py::array unpack_patterns(const Network& net, const u8array& packed) {
+  const PatternLayout& lay = net.pattern_layout();
+  const py::ssize_t B = static_cast<py::ssize_t>(lay.row_bytes());
+  check_shape(packed, "packed", {-1, B});
+  const py::ssize_t R = packed.shape(0), n = net.n_units();
+  std::vector<int8_t> out(static_cast<size_t>(R) * n);
+  const uint8_t* P = packed.data();
+  {
+    py::gil_scoped_release release;
+    for (py::ssize_t r = 0; r < R; ++r) lay.unpack(P + r * B, out.data() + r * n);
+  }
+  return to_numpy(std::move(out), {R, n});
 }
 
 py::tuple region_halfspaces(const Network& net, const i8array& pattern) {
@@ -182,9 +217,9 @@ struct EnumArgs {
 py::dict result_dict(EnumResult& res, int k) {
   const py::ssize_t R = res.regions();
   py::dict out;
-  out["patterns"] = to_numpy(std::move(res.patterns), {R, static_cast<py::ssize_t>(res.n_units)});
-  out["centers"] = to_numpy(std::move(res.centers), {R, static_cast<py::ssize_t>(k)});
-  out["radii"] = to_numpy(std::move(res.radii), {R});
+  out["patterns"] = to_numpy(res.patterns, {R, static_cast<py::ssize_t>(res.pattern_bytes)});
+  out["centers"] = to_numpy(res.centers, {R, static_cast<py::ssize_t>(k)});
+  out["radii"] = to_numpy(res.radii, {R});
   const py::ssize_t L = static_cast<py::ssize_t>(res.layer_counts.size());
   out["layer_counts"] = to_numpy(std::move(res.layer_counts), {L});
   out["lps"] = res.lps;
@@ -224,9 +259,9 @@ py::dict polygons_py(ENUM_ARGS_DECL) {
   const py::ssize_t R = res.base.regions(), V = static_cast<py::ssize_t>(res.edge_labels.size());
   res.base.leaves = R;
   py::dict out = result_dict(res.base, 2);
-  out["offsets"] = to_numpy(std::move(res.offsets), {R + 1});
-  out["vertices"] = to_numpy(std::move(res.vertices), {V, py::ssize_t(2)});
-  out["edge_labels"] = to_numpy(std::move(res.edge_labels), {V});
+  out["offsets"] = to_numpy(res.offsets, {R + 1});
+  out["vertices"] = to_numpy(res.vertices, {V, py::ssize_t(2)});
+  out["edge_labels"] = to_numpy(res.edge_labels, {V});
   return out;
 }
 
@@ -437,10 +472,13 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init(&make_network), py::arg("layers"))
       .def_property_readonly("n_units", &Network::n_units)
       .def_property_readonly("in_dim", &Network::in_dim)
-      .def_property_readonly("out_dim", &Network::out_dim);
+      .def_property_readonly("out_dim", &Network::out_dim)
+      .def_property_readonly("pattern_bytes", [](const Network& n) { return n.pattern_layout().row_bytes(); });
 
   m.def("local_affine_maps", &local_affine_maps, py::arg("net"), py::arg("patterns"));
   m.def("region_halfspaces", &region_halfspaces, py::arg("net"), py::arg("pattern"));
+  m.def("pack_patterns", &pack_patterns, py::arg("net"), py::arg("patterns"));
+  m.def("unpack_patterns", &unpack_patterns, py::arg("net"), py::arg("packed"));
   m.def("enumerate_regions", &enumerate_py, ENUM_ARGS_PY);
   m.def("output_bounds", &output_bounds_py, ENUM_ARGS_PY, py::arg("C"), py::arg("d"), py::arg("prune"),
         py::arg("store_regions"));

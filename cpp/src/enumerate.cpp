@@ -126,6 +126,7 @@ class Enumerator {
     row_.assign(n_, 0.0);
     res_.k = k;
     res_.n_units = net.n_units();
+    res_.pattern_bytes = net.pattern_layout().row_bytes();
     res_.layer_counts.assign(L, 0);
     // The LP decides whether a ball of radius tol fits: its feasibility tolerance must stay well below tol.
     simplex_.feas_tol = std::min(simplex_.feas_tol, 0.1 * opt.tol);
@@ -483,9 +484,9 @@ class Enumerator {
     }
     ++res_.leaves;
     if (opt_.store_regions) {
-      res_.patterns.insert(res_.patterns.end(), pattern_.begin(), pattern_.end());
+      net_.pattern_layout().pack(pattern_.data(), res_.patterns.extend(res_.pattern_bytes));
       const LPBasis& cell = frames_[D];
-      res_.centers.insert(res_.centers.end(), cell.y.begin(), cell.y.begin() + k_);
+      res_.centers.append(cell.y.data(), k_);
       res_.radii.push_back(cell.y[k_]);
     }
     if (visitor_ && !visitor_->leaf(view(static_cast<int>(F_.size()), F_.back().data(), D))) {

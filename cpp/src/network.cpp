@@ -37,6 +37,11 @@ Network::Network(std::vector<Layer> layers) : layers_(std::move(layers)) {
     unit_offset_.push_back(n_units_);
     n_units_ += L.n_units;
   }
+  std::vector<int> n_pieces;
+  n_pieces.reserve(n_units_);
+  for (const Layer& L : layers_)
+    for (int k = 0; k < L.n_units; ++k) n_pieces.push_back(L.n_pieces(k));
+  layout_ = PatternLayout(n_pieces);
 }
 
 template <typename Visit>

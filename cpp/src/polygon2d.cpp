@@ -415,6 +415,7 @@ class PolygonEnumerator {
     pattern_.assign(net.n_units(), 0);
     res_.base.k = 2;
     res_.base.n_units = net.n_units();
+    res_.base.pattern_bytes = net.pattern_layout().row_bytes();
     res_.base.layer_counts.assign(L, 0);
     res_.offsets.push_back(0);
     start_ = Clock::now();
@@ -724,7 +725,7 @@ class PolygonEnumerator {
       return;
     }
     for (int j = l; j < L; ++j) ++res_.base.layer_counts[j];
-    res_.base.patterns.insert(res_.base.patterns.end(), pattern_.begin(), pattern_.end());
+    net_.pattern_layout().pack(pattern_.data(), res_.base.patterns.extend(res_.base.pattern_bytes));
     res_.base.centers.push_back(center[0] + shift_[0]);
     res_.base.centers.push_back(center[1] + shift_[1]);
     res_.base.radii.push_back(radius);

@@ -14,11 +14,22 @@ class Network:
     def in_dim(self) -> int: ...
     @property
     def out_dim(self) -> int: ...
+    @property
+    def pattern_bytes(self) -> int:
+        """Bytes of one packed pattern row: ceil(b / 8) for b = the sum of ceil(log2 K) over the units."""
 
 def local_affine_maps(
     net: Network, patterns: npt.NDArray[np.int8]
 ) -> Tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """A (R, m, d) and b (R, m) of the local affine maps of R patterns (R, n_units)."""
+
+def pack_patterns(net: Network, patterns: npt.NDArray[np.int8]) -> npt.NDArray[np.uint8]:
+    """Pack R patterns (R, n_units) into rows (R, pattern_bytes): ceil(log2 K) bits per unit, little-endian bit
+    order (cpp/include/relutope/patterns.hpp). ValueError for a piece index a unit does not have."""
+
+def unpack_patterns(net: Network, packed: npt.NDArray[np.uint8]) -> npt.NDArray[np.int8]:
+    """Unpack rows (R, pattern_bytes) into patterns (R, n_units) int8. ValueError for a row holding a piece index
+    a unit does not have."""
 
 def region_halfspaces(
     net: Network, pattern: npt.NDArray[np.int8]
@@ -39,8 +50,9 @@ def enumerate_regions(
     checkpoint_every: int,
     callback: Optional[Callable[[int], Optional[bool]]],
 ) -> dict:
-    """Enumerate regions on {u : A_domain u <= b_domain}, x = x0 + Q u. Keys: patterns (R, n_units) int8,
-    centers (R, k), radii (R,), layer_counts (L,) int64, lps, lp_iterations, status, message, seconds."""
+    """Enumerate regions on {u : A_domain u <= b_domain}, x = x0 + Q u. Keys: patterns (R, pattern_bytes) uint8
+    (packed, see pack_patterns), centers (R, k), radii (R,), layer_counts (L,) int64, lps, lp_iterations, leaves,
+    pruned, status, message, seconds."""
 
 def enumerate_polygons_2d(
     net: Network,

@@ -244,7 +244,9 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
                              radius_cap=radius_cap)
     tol = out["tol"]
     status, message = out["status"], out.get("message", "")
-    ok = _witnesses_pass(net, form, out["centers"], out["patterns"])
+    unchecked = Partition._from_packed(net, domain, out["patterns"], out["centers"], out["radii"],
+                                       out["layer_counts"], tol=tol)
+    ok = _witnesses_pass(unchecked)
     if not ok.all():
         bad = int(np.count_nonzero(~ok))
         message = (f"{bad} region(s) dropped: the forward pass of their witness gave another activation pattern "
@@ -268,13 +270,13 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
             vertices = vertices[polygon_keep[owner]]
             offsets = np.concatenate([[0], np.cumsum(np.diff(offsets)[polygon_keep])]).astype(offsets.dtype)
         polygons = (offsets, vertices)
-    return Partition(net, domain, out["patterns"], out["centers"], out["radii"], out["layer_counts"],
-                     status=status, tol=tol, lps=int(out["lps"]), lp_iterations=int(out["lp_iterations"]),
-                     seconds=float(out["seconds"]), polygons=polygons)
+    return Partition._from_packed(net, domain, out["patterns"], out["centers"], out["radii"], out["layer_counts"],
+                                  status=status, tol=tol, lps=int(out["lps"]),
+                                  lp_iterations=int(out["lp_iterations"]), seconds=float(out["seconds"]),
+                                  polygons=polygons)
 
 
-def _witnesses_pass(net: Network, form, centers: np.ndarray, patterns: np.ndarray,
-                    budget: int = 1 << 22) -> np.ndarray:
+def _witnesses_pass(part: Partition, budget: int = 1 << 22) -> np.ndarray:
     """Which regions' witnesses have their region's pattern under a plain forward pass, shape (R,) bool.
 
     The forward pass is independent of the LPs that found the regions: layer 0's pre-activations are computed
@@ -284,7 +286,8 @@ def _witnesses_pass(net: Network, form, centers: np.ndarray, patterns: np.ndarra
     """
     from .network import Layer
 
-    R = patterns.shape[0]
+    net, form, centers = part.network, part.domain._engine_form(), part._centers
+    R = len(part)
     ok = np.ones(R, dtype=bool)
     if R == 0:
         return ok
@@ -293,12 +296,13 @@ def _witnesses_pass(net: Network, form, centers: np.ndarray, patterns: np.ndarra
     widest = max(int(layer.A.shape[0]) for layer in net.layers)
     chunk = max(1, budget // max(widest, 1))
     for a in range(0, R, chunk):
+        patterns = part._patterns_at(slice(a, a + chunk))
         h, idx = first._forward(centers[a:a + chunk])
-        good = np.all(idx == patterns[a:a + chunk, :L0.n_units], axis=1)
+        good = np.all(idx == patterns[:, :L0.n_units], axis=1)
         off = L0.n_units
         for layer in net.layers[1:]:
             h, idx = layer._forward(h)
-            good &= np.all(idx == patterns[a:a + chunk, off:off + layer.n_units], axis=1)
+            good &= np.all(idx == patterns[:, off:off + layer.n_units], axis=1)
             off += layer.n_units
         ok[a:a + chunk] = good
     return ok

@@ -258,14 +258,14 @@ def region_facets(partition: "Partition", regions=None, tol: Optional[float] = N
     tol = default_facet_tol(partition) if tol is None else float(tol)
     if not (np.isfinite(tol) and tol > 0):
         raise ValueError(f"tol must be positive and finite, got {tol}")
-    patterns, centers = partition.patterns, partition._centers
     if regions is None:
         regions = np.arange(len(partition), dtype=np.int64)
+        patterns, centers = partition.patterns, partition._centers
     else:
         regions = np.asarray(regions, dtype=np.int64).reshape(-1)
         if regions.size and (regions.min() < 0 or regions.max() >= len(partition)):
             raise ValueError(f"region indices must be in [0, {len(partition)})")
-        patterns, centers = patterns[regions], centers[regions]
+        patterns, centers = partition._patterns_at(regions), partition._centers[regions]
     # The core works in coordinates centred on the domain and in units of its size (relutope.domains._EngineFrame).
     frame = partition.domain._engine_frame()
     fv = frame.form

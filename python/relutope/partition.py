@@ -19,6 +19,20 @@ __all__ = ["Partition", "Region"]
 STATUSES = ("complete", "max_regions", "time_limit", "interrupted", "stopped")
 
 
+def _pack(network: Network, patterns) -> np.ndarray:
+    """Dense patterns (R, n_units), any integer dtype, checked and packed: (R, pattern_bytes) uint8."""
+    from . import _core
+
+    pats = np.asarray(patterns)
+    if not (np.issubdtype(pats.dtype, np.integer) or (pats.size == 0 and pats.dtype == np.float64)):  # [] too
+        raise TypeError(f"patterns must be an integer array, got dtype {pats.dtype}")
+    if pats.ndim != 2 or pats.shape[1] != network.n_units:
+        raise ValueError(f"patterns must have shape (R, {network.n_units}), got {pats.shape}")
+    if pats.size and (pats.min() < 0 or pats.max() > 127):  # before int8 could wrap them onto valid pieces
+        raise ValueError("patterns name a piece index that a unit does not have")
+    return _core.pack_patterns(network._core(), np.ascontiguousarray(pats, dtype=np.int8))
+
+
 class Region:
     """One activation region of a :class:`Partition` (a view; cheap to create).
 
@@ -40,11 +54,11 @@ class Region:
 
     @property
     def pattern(self) -> np.ndarray:
-        return self._partition.patterns[self.index]
+        return self._partition._patterns_at(slice(self.index, self.index + 1))[0]
 
     @property
     def witness(self) -> np.ndarray:
-        return self._partition.witnesses[self.index]
+        return self._partition._witnesses_at(slice(self.index, self.index + 1))[0]
 
     @property
     def radius(self) -> float:
@@ -146,9 +160,12 @@ class Partition:
     network : Network
     domain : Domain
     patterns : ndarray, shape (R, n_units), int8
-        Activation pattern of every region; rows are distinct.
+        Activation pattern of every region; rows are distinct. Expanded from :attr:`packed_patterns` on every
+        access (see there).
+    packed_patterns : ndarray, shape (R, pattern_bytes), uint8
+        The patterns as stored: ``ceil(log2 K)`` bits per unit (read-only).
     witnesses : ndarray, shape (R, d), float64
-        Chebyshev centre of every region, in the network's input space.
+        Chebyshev centre of every region, in the network's input space (computed on every access).
     witness_coords : ndarray, shape (R, k), float64
         The same points in domain coordinates ``t`` (see :mod:`relutope.domains`).
     radii : ndarray, shape (R,), float64
@@ -167,22 +184,77 @@ class Partition:
 
     Parameters
     ----------
+    network : Network
+    domain : Domain
+    patterns : array_like of int, shape (R, n_units)
+        The activation pattern of every region (the chosen piece of every unit); stored packed.
+    centers : array_like, shape (R, k), float64
+        An interior point of every region in the domain's engine coordinates ``u`` (``x = x0 + Q u``, see
+        :mod:`relutope.domains`): what :func:`~relutope.enumerate_regions` computes, and ``partition._centers``.
+    radii : array_like, shape (R,), float64
+    layer_counts : array_like of int, shape (L,)
     polygons : tuple of (offsets, vertices), optional
         For a planar domain: every region's polygon as CSR arrays, ``offsets`` (R+1,) int64 and ``vertices``
         (V, 2) float64 in domain coordinates ``t``, counter-clockwise (see :mod:`relutope.polygons`); the 2-D fast
         path of :func:`~relutope.enumerate_regions` passes them. Otherwise :meth:`polygons` computes them.
+
+    Raises
+    ------
+    TypeError
+        When ``network`` or ``domain`` has the wrong type or ``patterns`` is not an integer array.
+    ValueError
+        When the arrays' shapes do not fit together or a pattern names a piece a unit does not have.
+
+    Notes
+    -----
+    Storage. A partition keeps per region its pattern packed (``ceil(log2 K)`` bits per unit of ``K`` pieces: one
+    bit per ReLU, :attr:`packed_patterns`), its centre in the domain's own ``k`` coordinates and its radius, and
+    nothing of the input's size ``d``: for a 2-D slice of a wide MNIST network that is about 1.3 kB per region
+    where dense int8 patterns and (R, d) witnesses took 16 kB (``bench/bench_memory.py``). The dense forms
+    :attr:`patterns`, :attr:`witnesses` and :attr:`witness_coords` are computed on every access and not cached,
+    so that using them once does not keep them: bind the array to a name (``P = part.patterns``) rather than
+    indexing ``part.patterns[i]`` in a loop, which expands all R rows every time; ``part[i].pattern`` and
+    ``part[i].witness`` compute one row.
     """
 
     def __init__(self, network: Network, domain: Domain, patterns, centers, radii, layer_counts, *,
                  status: str = "complete", tol: float, lps: int = 0, lp_iterations: int = 0,
                  seconds: float = 0.0, polygons: Optional[Tuple[np.ndarray, np.ndarray]] = None):
+        if not isinstance(network, Network):
+            raise TypeError(f"network must be a relutope.Network, got {type(network).__name__}")
+        if not isinstance(domain, Domain):
+            raise TypeError(f"domain must be a relutope Domain, got {type(domain).__name__}")
+        self._init(network, domain, _pack(network, patterns), centers, radii, layer_counts, status=status, tol=tol,
+                   lps=lps, lp_iterations=lp_iterations, seconds=seconds, polygons=polygons)
+
+    @classmethod
+    def _from_packed(cls, network: Network, domain: Domain, packed: np.ndarray, centers, radii, layer_counts,
+                     **kwargs) -> "Partition":
+        """A partition from patterns already packed by the core, (R, pattern_bytes) uint8 (taken, not copied)."""
+        self = cls.__new__(cls)
+        self._init(network, domain, packed, centers, radii, layer_counts, **kwargs)
+        return self
+
+    def _init(self, network: Network, domain: Domain, packed: np.ndarray, centers, radii, layer_counts, *,
+              status: str = "complete", tol: float, lps: int = 0, lp_iterations: int = 0,
+              seconds: float = 0.0, polygons: Optional[Tuple[np.ndarray, np.ndarray]] = None):
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
         self.network = network
         self.domain = domain
-        self.patterns = np.asarray(patterns, dtype=np.int8)
+        self._packed = np.asarray(packed, dtype=np.uint8)
+        self._packed.flags.writeable = False
         self._centers = np.asarray(centers, dtype=np.float64)
         self.radii = np.asarray(radii, dtype=np.float64)
+        R = self._packed.shape[0]
+        if self._packed.shape != (R, network._core().pattern_bytes):
+            raise ValueError(f"packed patterns must have shape (R, {network._core().pattern_bytes}), "
+                             f"got {self._packed.shape}")
+        if self._centers.shape != (R, domain.intrinsic_dim):
+            raise ValueError(f"centers must have shape ({R}, {domain.intrinsic_dim}) for {R} patterns on a domain "
+                             f"of intrinsic dimension {domain.intrinsic_dim}, got {self._centers.shape}")
+        if self.radii.shape != (R,):
+            raise ValueError(f"radii must have shape ({R},) for {R} patterns, got {self.radii.shape}")
         self.layer_counts = np.asarray(layer_counts, dtype=np.int64)
         self.status = status
         self.tol = float(tol)
@@ -192,9 +264,7 @@ class Partition:
         self.lps = int(lps)
         self.lp_iterations = int(lp_iterations)
         self.seconds = float(seconds)
-        self._witnesses: Optional[np.ndarray] = None
-        self._witness_coords: Optional[np.ndarray] = None
-        self._index: Optional[dict] = None
+        self._order: Optional[np.ndarray] = None
         self._polygons: Optional[Tuple[np.ndarray, np.ndarray]] = None
         if polygons is not None:
             offsets = np.asarray(polygons[0], dtype=np.int64)
@@ -205,20 +275,75 @@ class Partition:
                                  f"R = {len(self)} regions, got shapes {offsets.shape} and {vertices.shape}")
             self._polygons = (offsets, vertices)
 
+    # ------------------------------------------------------------------ stored and expanded forms
+    @property
+    def patterns(self) -> np.ndarray:
+        """The activation pattern of every region, (R, n_units) int8 (ReLU: 1 = active).
+
+        Expanded from :attr:`packed_patterns` on every access and not cached (a new, writable array each time,
+        ``R * n_units`` bytes): keep the result rather than indexing ``part.patterns[i]`` in a loop, or use
+        ``part[i].pattern`` for one region.
+        """
+        return self._patterns_at(slice(None))
+
+    @property
+    def packed_patterns(self) -> np.ndarray:
+        """The patterns as stored, (R, pattern_bytes) uint8, read-only.
+
+        Unit ``i`` with ``K_i`` pieces takes ``w_i = ceil(log2 K_i)`` bits (one per ReLU, none for a single-piece
+        unit) at bit offset ``o_i = w_0 + ... + w_{i-1}`` of its region's row; bit ``b`` of a row is bit ``b % 8``
+        (least significant first) of byte ``b // 8``, and the piece index is written least significant bit first,
+        so that ``np.unpackbits(row, bitorder="little")[o_i:o_i + w_i] @ 2 ** np.arange(w_i)`` is unit ``i``'s
+        piece. Padding bits are zero: two patterns are equal exactly when their rows are.
+
+        Examples
+        --------
+        >>> import numpy as np, relutope
+        >>> net = relutope.Network.random([2, 5, 5, 1], seed=0)    # ten ReLUs, a linear output: 10 bits
+        >>> part = relutope.enumerate_regions(net, relutope.Box([-1, -1], [1, 1]))
+        >>> part.pattern_bytes, part.packed_patterns.shape == (len(part), 2)
+        (2, True)
+        >>> bits = np.unpackbits(part.packed_patterns, axis=1, bitorder="little")[:, :10]
+        >>> bool(np.array_equal(bits, part.patterns[:, :10]))
+        True
+        """
+        return self._packed
+
+    @property
+    def pattern_bytes(self) -> int:
+        """Bytes of one packed pattern: ``ceil(sum_i ceil(log2 K_i) / 8)`` (see :attr:`packed_patterns`)."""
+        return int(self._packed.shape[1])
+
     @property
     def witnesses(self) -> np.ndarray:
-        """Chebyshev centre of every region in the network's input space, (R, d) float64 (computed once)."""
-        if self._witnesses is None:
-            form = self.domain._engine_form()
-            self._witnesses = form.x0 + self._centers @ form.Q.T
-        return self._witnesses
+        """Chebyshev centre of every region in the network's input space, (R, d) float64.
+
+        Computed from the stored centres (``k`` coordinates per region) on every access and not cached; keep the
+        result, or use ``part[i].witness`` for one region (the same numbers, bit for bit).
+        """
+        return self._witnesses_at(slice(None))
 
     @property
     def witness_coords(self) -> np.ndarray:
-        """Chebyshev centre of every region in domain coordinates ``t``, (R, k) float64 (computed once)."""
-        if self._witness_coords is None:
-            self._witness_coords = self._centers @ self.domain._engine_form().Rinv.T
-        return self._witness_coords
+        """Chebyshev centre of every region in domain coordinates ``t``, (R, k) float64 (computed on every access)."""
+        return self._centers @ self.domain._engine_form().Rinv.T
+
+    def _patterns_at(self, rows) -> np.ndarray:
+        """The expanded patterns of some regions (a slice or an index array), (n, n_units) int8."""
+        from . import _core
+
+        return _core.unpack_patterns(self.network._core(), np.ascontiguousarray(self._packed[rows]))
+
+    def _witnesses_at(self, rows) -> np.ndarray:
+        """Witnesses in input space of some regions (a slice or an index array), (n, d) float64.
+
+        One small product per region (a stacked matmul), so that a region's witness does not depend on which
+        other regions are converted with it (a single matrix product may round differently by batch size).
+        """
+        form = self.domain._engine_form()
+        x = (self._centers[rows][:, None, :] @ form.Q.T)[:, 0, :]
+        x += form.x0  # in place: one (n, d) array
+        return x
 
     @property
     def complete(self) -> bool:
@@ -287,12 +412,42 @@ class Partition:
         x = _as_float_array(np.atleast_2d(x), "x", 2)
         if x.shape[1] != self.network.in_dim:
             raise ValueError(f"x must have shape (N, {self.network.in_dim}), got {x.shape}")
-        if self._index is None:
-            self._index = {row.tobytes(): i for i, row in enumerate(self.patterns)}
-        pats = self.network.activation_pattern(x)
-        inside = self.domain.contains(x)
-        return np.array([self._index.get(p.tobytes(), -1) if ok else -1 for p, ok in zip(pats, inside)],
-                        dtype=np.int64)
+        idx = self.index_of(self.network.activation_pattern(x))
+        idx[~self.domain.contains(x)] = -1
+        return idx
+
+    def index_of(self, patterns) -> np.ndarray:
+        """The region with each activation pattern.
+
+        Parameters
+        ----------
+        patterns : array_like of int, shape (N, n_units) or (n_units,)
+
+        Returns
+        -------
+        ndarray, shape (N,), int64
+            Index of the region with that pattern, or -1 when no region has it.
+
+        Raises
+        ------
+        TypeError, ValueError
+            When ``patterns`` is not an integer array of width ``n_units`` or names a piece a unit does not have.
+
+        Notes
+        -----
+        The query patterns are packed and looked up by binary search in the packed rows' byte order (a sort
+        computed once and cached: 8 bytes per region, where a hash table of the rows would hold a copy of each).
+        """
+        query = _pack(self.network, np.atleast_2d(np.asarray(patterns)))
+        R, B = self._packed.shape
+        if R == 0 or B == 0:  # no region, or every pattern is the empty row
+            return np.full(len(query), 0 if R else -1, dtype=np.int64)
+        key = np.dtype((np.void, B))
+        rows, q = self._packed.view(key).ravel(), query.view(key).ravel()
+        if self._order is None:
+            self._order = np.argsort(rows, kind="stable")
+        idx = self._order[np.minimum(np.searchsorted(rows, q, sorter=self._order), R - 1)]
+        return np.where(rows[idx] == q, idx, -1).astype(np.int64)
 
     # ------------------------------------------------------------------ planar domains
     def polygons(self) -> List[np.ndarray]:

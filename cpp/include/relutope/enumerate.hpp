@@ -18,6 +18,7 @@
 
 #include "relutope/lp.hpp"
 #include "relutope/network.hpp"
+#include "relutope/patterns.hpp"
 
 namespace relutope {
 
@@ -37,12 +38,16 @@ enum class EnumStatus : int {
 };
 const char* enum_status_name(EnumStatus s);
 
+// The regions are stored packed and in blocks (patterns.hpp): a pattern takes ceil(log2 K) bits per unit rather
+// than a byte, a witness k doubles (the domain's own coordinates u, not the input's d), and the stores grow
+// without the copies of a doubling std::vector; take() turns each into one exact-size vector.
 struct EnumResult {
   int k = 0;                        // domain (engine) coordinates
   int n_units = 0;
-  std::vector<int8_t> patterns;     // R x n_units
-  std::vector<double> centers;      // R x k: Chebyshev centres in engine coordinates u
-  std::vector<double> radii;        // R
+  size_t pattern_bytes = 0;         // bytes of one packed pattern row (Network::pattern_layout())
+  BlockVector<uint8_t> patterns;    // R x pattern_bytes: packed activation patterns
+  BlockVector<double> centers;      // R x k: Chebyshev centres in engine coordinates u
+  BlockVector<double> radii;        // R
   std::vector<int64_t> layer_counts;  // cells after layers 0..l
   int64_t lps = 0;
   int64_t lp_iterations = 0;

@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "relutope/patterns.hpp"
+
 namespace relutope {
 
 struct Layer {
@@ -40,6 +42,8 @@ class Network {
   int max_pieces() const { return max_pieces_; }
   // Index of the first unit of layer l in a global activation pattern.
   int unit_offset(int l) const { return unit_offset_[l]; }
+  // The packed form of this network's activation patterns (patterns.hpp): ceil(log2 K) bits per unit.
+  const PatternLayout& pattern_layout() const { return layout_; }
 
   // Local affine map y = A_Q x + b_Q of an activation pattern (n_units entries); A_Q is out_dim x in_dim
   // row-major. Throws std::invalid_argument for a piece index a unit does not have.
@@ -76,6 +80,7 @@ class Network {
   std::vector<int> unit_offset_;
   int n_units_ = 0;
   int max_pieces_ = 1;
+  PatternLayout layout_;
 };
 
 }  // namespace relutope

@@ -21,6 +21,7 @@
 
 #include "relutope/enumerate.hpp"
 #include "relutope/network.hpp"
+#include "relutope/patterns.hpp"
 
 namespace relutope {
 
@@ -61,9 +62,9 @@ std::vector<PolyVertex> domain_polygon(const double* Adom, const double* bdom, i
 
 struct PolygonEnumResult {
   EnumResult base;                    // patterns, centers, radii, layer_counts, lps (= Chebyshev LPs), status...
-  std::vector<int64_t> offsets;       // R + 1: region r's vertices are rows offsets[r]..offsets[r+1] of vertices
-  std::vector<double> vertices;       // V x 2, counter-clockwise, in engine coordinates u
-  std::vector<int32_t> edge_labels;   // V: the constraint of the edge from each vertex to the next (see PolyVertex)
+  BlockVector<int64_t> offsets;       // R + 1: region r's vertices are rows offsets[r]..offsets[r+1] of vertices
+  BlockVector<double> vertices;       // V x 2, counter-clockwise, in engine coordinates u
+  BlockVector<int32_t> edge_labels;   // V: the constraint of the edge from each vertex to the next (see PolyVertex)
 };
 
 // Enumerate the regions of `net` on the bounded two-dimensional domain {u in R^2 : Adom u <= bdom} embedded as
