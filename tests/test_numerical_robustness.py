@@ -21,14 +21,16 @@ from relutope.geometry import _radius_cap
 
 
 # ---------------------------------------------------------------------------------------------- the HiGHS facet LP
-def highs_facet_radius(A, b, i, cap):
+def highs_facet_radius(A, b, i, cap, centre, unit):
     """The largest (k-1)-ball of {A x <= b} on row i's hyperplane (HiGHS); -inf when the trace is empty.
 
-    maximise r s.t. a_j x + |a_j - (a_j . a_i) a_i| r <= b_j (j != i), a_i x = b_i, r <= cap (rows unit length).
+    maximise r s.t. a_j x + |a_j - (a_j . a_i) a_i| r <= b_j (j != i), a_i x = b_i, r <= cap (rows unit length),
+    solved in y = (x - centre) / unit: HiGHS's tolerances are absolute (1e-7), so the LP is posed at unit scale.
     """
     n = np.linalg.norm(A, axis=1)
     keep = n > 0
-    A, b = A[keep] / n[keep, None], b[keep] / n[keep]
+    A, b = A[keep] / n[keep, None], (b[keep] / n[keep] - A[keep] @ centre / n[keep]) / unit
+    cap = cap / unit
     i = int(np.flatnonzero(keep).tolist().index(i))
     gi = A[i]
     others = np.arange(len(b)) != i
@@ -42,7 +44,7 @@ def highs_facet_radius(A, b, i, cap):
     if res.status == 2:
         return -math.inf
     assert res.status == 0, res.message
-    return float(res.x[-1])
+    return float(res.x[-1]) * unit
 
 
 def check_facets_against_highs(part, regions, cap):
@@ -59,11 +61,14 @@ def check_facets_against_highs(part, regions, cap):
         An = A[rows] / n[rows, None]
         bn = b[rows] / n[rows]
         mine = f[r]
-        scale = 1.0 + np.abs(bn).max()
+        centre = part.witnesses[r]
+        unit = max(float(part.radii[r]), tol)  # the region's own size: HiGHS resolves ~1e-7 of it
+        dist = bn - An @ centre
         for i, row in enumerate(rows):
-            rad = highs_facet_radius(A, b, row, cap)
-            same = np.all(np.abs(mine.A - An[i]) <= 1e-7, axis=1) & (np.abs(mine.b - bn[i]) <= 1e-7 * scale)
-            if rad > 10 * tol:
+            rad = highs_facet_radius(A, b, row, cap, centre, unit)
+            same = np.all(np.abs(mine.A - An[i]) <= 1e-7, axis=1) & \
+                (np.abs((mine.b - mine.A @ centre) - dist[i]) <= 1e-7 * (unit + abs(dist[i])))
+            if rad > max(10 * tol, 1e-5 * unit):
                 assert same.any(), f"region {r}: HiGHS facet (row {row}, radius {rad:.3g}) missing"
             elif rad < 0.1 * tol:
                 assert not same.any(), f"region {r}: row {row} reported as a facet, HiGHS radius {rad:.3g}"
