@@ -235,6 +235,10 @@ class Layer:
         """Number of units (outputs) of the layer."""
         return int(self.n_pieces.shape[0])
 
+    def __reduce__(self):
+        # Through the constructor, so that the unpickled arrays are validated and read-only again.
+        return (Layer, (self.A, self.c, self.n_pieces))
+
     def __repr__(self) -> str:
         k = np.unique(self.n_pieces)
         return f"Layer(in_dim={self.in_dim}, n_units={self.n_units}, pieces per unit={k.tolist()})"
@@ -615,6 +619,11 @@ class Network:
             h.update(np.ascontiguousarray(layer.A, dtype="<f8").tobytes())
             h.update(np.ascontiguousarray(layer.c, dtype="<f8").tobytes())
         return h.hexdigest()
+
+    # ------------------------------------------------------------------ pickling
+    def __reduce__(self):
+        # The compiled twin (a _core.Network) cannot be pickled: rebuild from the layers, and the core on first use.
+        return (Network, (self.layers,))
 
     # ------------------------------------------------------------------ compiled form
     def _core(self):

@@ -135,6 +135,9 @@ class Region:
 
         return float(ConvexHull(U).volume)
 
+    def __reduce__(self):
+        return (Region, (self._partition, self.index))
+
     def __repr__(self) -> str:
         return f"Region(index={self.index}, radius={self.radius:.3g})"
 
@@ -482,10 +485,14 @@ class Partition:
 
     # ------------------------------------------------------------------ persistence
     def _public_state(self) -> dict:
-        """The constructor's arguments (public data only), for :meth:`save`."""
+        """The constructor's arguments (public data only), for :meth:`save` and pickling."""
         return dict(network=self.network, domain=self.domain, patterns=self.patterns, centers=self._centers,
                     radii=self.radii, layer_counts=self.layer_counts, status=self.status, tol=self.tol,
                     lps=self.lps, lp_iterations=self.lp_iterations, seconds=self.seconds, polygons=self._polygons)
+
+    def __reduce__(self):
+        # Through the constructor with public data, whatever the in-memory layout; caches are recomputed on use.
+        return (_partition_from_state, (self._public_state(),))
 
     def save(self, path) -> None:
         """Write the partition, its network (with its :meth:`~relutope.Network.fingerprint`), domain (and
@@ -546,6 +553,11 @@ class Partition:
             raise (TypeError if isinstance(exc, TypeError) else ValueError)(
                 f"partition file {source!r}: {what}") from None
         return part
+
+
+def _partition_from_state(state: dict) -> Partition:
+    """Inverse of :meth:`Partition.__reduce__`."""
+    return Partition(**state)
 
 
 def _scalar(arrays: Dict[str, np.ndarray], key: str, kind):
