@@ -538,6 +538,10 @@ class Network:
 
     @classmethod
     def _from_arrays_unchecked(cls, data, keys, prefix: str) -> "Network":
+        if f"{prefix}format" in keys:
+            fmt = data[f"{prefix}format"]
+            if fmt.shape != () or fmt.dtype.kind != "U" or str(fmt) != "relutope.Network/1":
+                raise ValueError(f"{prefix}format is {str(fmt)[:40]!r}, not 'relutope.Network/1'")
         if f"{prefix}n_layers" in keys:
             n = int(data[f"{prefix}n_layers"])
             found = sorted({int(m.group(1)) for k in keys
