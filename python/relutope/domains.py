@@ -23,6 +23,7 @@ decomposition), so that ``x = origin + Q u``.
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Optional
 
@@ -352,7 +353,7 @@ class Slice(Domain):
             if p.shape != pts[0].shape:
                 raise ValueError(f"{name} has length {p.shape[0]} but p0 has {pts[0].shape[0]}: the three points "
                                  f"must be inputs of the same network")
-        if isinstance(margin, (bool, np.bool_)) or not isinstance(margin, (int, float, np.integer, np.floating)):
+        if isinstance(margin, (bool, np.bool_)) or not isinstance(margin, numbers.Real):
             raise TypeError(f"margin must be a number, got {type(margin).__name__}")
         if not (np.isfinite(margin) and margin >= 0):
             raise ValueError(f"margin must be >= 0 and finite, got {margin}")

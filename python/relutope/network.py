@@ -69,7 +69,11 @@ def _as_points(x, name: str, d: int) -> np.ndarray:
 
 #: Exceptions that reading a corrupt ``.npz`` archive can raise (zipfile, zlib, numpy's header parser).
 _NPZ_ERRORS = (OSError, EOFError, ValueError, KeyError, TypeError, NotImplementedError, RuntimeError,
-               OverflowError, SyntaxError, MemoryError, UnicodeDecodeError, zipfile.BadZipFile, zlib.error)
+               OverflowError, SyntaxError, UnicodeDecodeError, zipfile.BadZipFile, zlib.error)
+
+
+class _Refused(Exception):
+    """A member of an ``.npz`` archive that :func:`_read_npz` will not read."""
 
 
 def _read_npz(path, what: str) -> Dict[str, np.ndarray]:
@@ -90,18 +94,20 @@ def _read_npz(path, what: str) -> Dict[str, np.ndarray]:
                 with zf.open(info) as fh:
                     version = fmt.read_magic(fh)
                     if version not in ((1, 0), (2, 0)):
-                        raise ValueError(f"array {key!r} has .npy format version {version}, not 1.0 or 2.0")
+                        raise _Refused(f"array {key!r} has .npy format version {version}, not 1.0 or 2.0")
                     header = (fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0)(fh)
                     shape, _, dtype = header
                     if dtype.hasobject:
-                        raise ValueError(f"array {key!r} holds Python objects (refused: loading them would run "
-                                         f"pickled code)")
+                        raise _Refused(f"array {key!r} holds Python objects (refused: loading them would run "
+                                       f"pickled code)")
                     nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
                     if nbytes != info.file_size - fh.tell():
-                        raise ValueError(f"array {key!r} declares shape {shape} of {dtype} ({nbytes} bytes) but its "
-                                         f"member holds {info.file_size - fh.tell()} bytes of data")
+                        raise _Refused(f"array {key!r} declares shape {shape} of {dtype} ({nbytes} bytes) but its "
+                                       f"member holds {info.file_size - fh.tell()} bytes of data")
                 with zf.open(info) as fh:
                     arrays[key] = fmt.read_array(fh, allow_pickle=False)
+    except _Refused as exc:
+        raise ValueError(f"cannot read {what} file {name!r}: {exc}") from None
     except FileNotFoundError:
         raise ValueError(f"cannot read {what} file {name!r}: no such file") from None
     except zipfile.BadZipFile as exc:
