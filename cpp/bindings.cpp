@@ -275,8 +275,13 @@ py::dict output_bounds_py(ENUM_ARGS_DECL, const darray& C, const darray& d, bool
   const int q = static_cast<int>(C.shape(0));
   OutputBoundsVisitor vis(q, net.out_dim(), C.data(), d.data(), args.k, prune);
   EnumResult res = args.run(&vis);
-  if (vis.failed) res.status = EnumStatus::Numerical;
+  if (vis.failed) {
+    res.status = EnumStatus::Numerical;
+    res.message = vis.message;
+  }
   py::dict out = result_dict(res, args.k);
+  out["ray_max"] = to_numpy(std::move(vis.ray_max), {q, args.k});
+  out["ray_min"] = to_numpy(std::move(vis.ray_min), {q, args.k});
   out["max"] = to_numpy(std::move(vis.max_value), {q});
   out["min"] = to_numpy(std::move(vis.min_value), {q});
   out["argmax"] = to_numpy(std::move(vis.argmax), {q, args.k});
@@ -304,7 +309,10 @@ py::dict verify_py(ENUM_ARGS_DECL, const py::list& terms, bool prune, bool stop_
   args.opt.store_regions = store;
   PropertyVisitor vis(std::move(ts), net.out_dim(), args.k, prune, stop_at_first);
   EnumResult res = args.run(&vis);
-  if (vis.failed) res.status = EnumStatus::Numerical;
+  if (vis.failed) {
+    res.status = EnumStatus::Numerical;
+    res.message = vis.message;
+  }
   py::dict out = result_dict(res, args.k);
   out["violated"] = vis.violated;
   out["term"] = vis.term;

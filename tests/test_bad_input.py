@@ -173,6 +173,8 @@ def test_whole_space_and_slice_reject():
     with pytest.raises(ValueError, match="basis contains NaN"):
         Slice(np.zeros(3), np.array([[np.nan, 0], [0, 1], [0, 0]]), sq)
     with pytest.raises(ValueError, match="basis columns must be linearly independent"):
+        Slice(np.zeros(3), np.array([[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]]), sq)
+    with pytest.raises(ValueError, match="p0, p1 and p2 lie on one line"):
         Slice.through_points([0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [2.0, 2.0, 2.0])  # collinear
 
 

@@ -168,3 +168,18 @@ def test_binary_garbage(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_nnet(tmp_path / "missing.nnet")
+
+
+def test_huge_declared_size_allocates_nothing(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "huge.nnet"
+    path.write_text(SMALL.replace("2,3,2,1,", "2,300000000,2,1,"))  # a corrupt hidden size
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFormatError, match=r"line 13: expected 2 value\(s\) \(layer 0 weight row 3\)"):
+            load_nnet(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * 2 ** 20  # np.empty((300000000, 2)) asked for 4.8 GB before the first row was read

@@ -325,9 +325,71 @@ def test_two_inputs_rejected():
         load_onnx(model)
 
 
-def test_input_without_batch_axis_rejected():
-    model = make_model([node("Relu", ["x"], ["y"])], {}, [4])
-    with pytest.raises(ModelFormatError, match="must have a batch axis and at least one more axis"):
+def test_scalar_input_rejected():
+    model = make_model([node("Relu", ["x"], ["y"])], {}, [])
+    with pytest.raises(ModelFormatError, match="must have a batch axis and at least one more axis, or be a vector"):
+        load_onnx(model)
+    model = make_model([node("Relu", ["x"], ["y"])], {}, ["n"])
+    with pytest.raises(ModelFormatError, match=r"of rank 1 \(no batch axis\) must have a fixed size, got \['\?'\]"):
+        load_onnx(model)
+
+
+def run_ort_one_by_one(model, x):
+    """onnxruntime on every row of x (N, n) fed as a rank-1 input of shape (n,)."""
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    return np.stack([np.ravel(sess.run(None, {name: row})[0]) for row in x])
+
+
+def batchless_model(nodes, inits, n, out_shape):
+    """A valid model (checked, shapes inferred strictly) whose input ``x`` has shape [n] and no batch axis."""
+    model = make_model(nodes, inits, [n])
+    model.graph.output[0].CopyFrom(helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape))
+    onnx.checker.check_model(model)
+    onnx.shape_inference.infer_shapes(model, strict_mode=True)
+    return model
+
+
+BATCHLESS = {  # issue 16 item 10: inputs of shape [n] with no batch axis, as in the VNN-COMP 2021 test networks
+    # test_nano.onnx: MatMul of the (1,) input by [[0.5]], then Relu
+    "nano": lambda: batchless_model([node("MatMul", ["x", "A"], ["h"]), node("Relu", ["h"], ["y"])],
+                                    {"A": np.array([[0.5]], np.float32)}, 1, [1]),
+    # test_tiny/test_small style: MatMul, Add, Relu, MatMul, Add
+    "small": lambda: batchless_model([node("MatMul", ["x", "W1"], ["a"]), node("Add", ["a", "b1"], ["h"]),
+                                      node("Relu", ["h"], ["r"]), node("MatMul", ["r", "W2"], ["c"]),
+                                      node("Add", ["c", "b2"], ["y"])],
+                                     {"W1": rand(3, 6), "b1": rand(6, scale=0.3), "W2": rand(6, 2), "b2": rand(2)},
+                                     3, [2]),
+    # a constant on the left, a (1, m) constant that lifts the vector to rank 2 (then Gemm is valid), a vector
+    # product at the end
+    "mixed": lambda: batchless_model([node("MatMul", ["A", "x"], ["a"]), node("Abs", ["a"], ["b"]),
+                                      node("Mul", ["b", "s"], ["c"]), node("LeakyRelu", ["c"], ["d"], alpha=0.2),
+                                      node("Gemm", ["d", "G"], ["e"]), node("Clip", ["e", "lo", "hi"], ["f"]),
+                                      node("MatMul", ["f", "v"], ["y"])],
+                                     {"A": rand(5, 4), "s": rand(1, 5, scale=1.0), "G": rand(5, 3),
+                                      "lo": np.array(-0.5, np.float32), "hi": np.array(0.5, np.float32),
+                                      "v": rand(3)}, 4, [1]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BATCHLESS))
+def test_input_without_batch_axis_is_one_sample(name):
+    model = BATCHLESS[name]()
+    net = load_onnx(model)
+    n = net.in_dim
+    x = RNG.normal(0.0, 1.0, (200, n)).astype(np.float32)
+    ref = run_ort_one_by_one(model, x)
+    out = net(x.astype(np.float64))
+    assert out.shape == ref.shape
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(ref).max()))
+    if name == "nano":
+        assert net.widths == [1, 1] and float(net(np.array([[2.0]]))[0, 0]) == 1.0  # relu(0.5 x)
+
+
+def test_ops_that_name_axes_are_refused_without_batch_axis():
+    model = make_model([node("Relu", ["x"], ["h"]), node("Flatten", ["h"], ["y"])], {}, [4])
+    with pytest.raises(ModelFormatError, match=r"node 1 'Flatten_y' \(Flatten\): 'Flatten' names axes.*input 'x' of "
+                                               r"shape \[4\] has none"):
         load_onnx(model)
 
 

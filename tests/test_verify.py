@@ -82,6 +82,81 @@ def test_output_bounds_bad_input():
         relutope.output_bounds(net, box, C=np.array([[np.nan, 1.0]]))
 
 
+def region_extremes_highs(part, c):
+    """max and min of c . net over every region of a partition by scipy's HiGHS (independent of the engine)."""
+    from scipy.optimize import linprog
+
+    origin, basis = part.domain.parametrization()
+    A_Q, b_Q = part.affine_maps()
+    hi, lo = -np.inf, np.inf
+    for i in range(len(part)):
+        A, b = part[i].halfspaces()
+        g, g0 = c @ A_Q[i] @ basis, c @ (A_Q[i] @ origin + b_Q[i])
+        top = linprog(-g, A_ub=A, b_ub=b, bounds=[(None, None)] * A.shape[1], method="highs")
+        bottom = linprog(g, A_ub=A, b_ub=b, bounds=[(None, None)] * A.shape[1], method="highs")
+        assert top.status in (0, 3) and bottom.status in (0, 3)  # optimal or unbounded
+        hi = max(hi, np.inf if top.status == 3 else g0 - top.fun)
+        lo = min(lo, -np.inf if bottom.status == 3 else g0 + bottom.fun)
+    return lo, hi
+
+
+@pytest.mark.parametrize("domain", ["whole", "slice"])
+def test_output_bounds_on_unbounded_domains_return_infinite_bounds_with_rays(domain):
+    # Issue 16 item 5: used to raise NumericalError with an empty message.
+    net = relutope.Network.random([3, 6, 5, 2], seed=3)
+    if domain == "whole":
+        dom = relutope.WholeSpace(3)
+    else:
+        dom = relutope.Slice([0.2, -0.1, 0.3], [[1.0, 0.0], [0.5, 1.0], [0.0, -2.0]], relutope.WholeSpace(2))
+    C = np.vstack([np.eye(2), [[1.0, -1.0]]])
+    bounds = relutope.output_bounds(net, dom, C)
+    assert bounds.complete
+    part = relutope.enumerate_regions(net, dom)
+    for i in range(3):
+        lo, hi = region_extremes_highs(part, C[i] @ np.eye(2))
+        for value, ref in ((bounds.lower[i], lo), (bounds.upper[i], hi)):
+            if np.isinf(ref):
+                assert value == ref
+            else:
+                assert value == pytest.approx(ref, rel=1e-9, abs=1e-12)
+    assert np.isinf(bounds.upper).any() or np.isinf(bounds.lower).any()  # the case is not vacuous
+    t = np.array([0.0, 1.0, 10.0, 1000.0])
+    for i in range(3):
+        for value, x0, ray, sign in ((bounds.upper[i], bounds.argmax[i], bounds.ray_max[i], 1.0),
+                                     (bounds.lower[i], bounds.argmin[i], bounds.ray_min[i], -1.0)):
+            if np.isfinite(value):
+                np.testing.assert_array_equal(ray, 0.0)
+                continue
+            assert dom.contains(x0 + t[-1] * ray)[0]
+            pts = x0 + t[:, None] * ray
+            pats = net.activation_pattern(pts)
+            assert (pats == pats[0]).all()  # the ray stays in one region...
+            y = sign * (net(pts) @ C[i])
+            slope = (y[1:] - y[0]) / t[1:]
+            assert slope[0] > 0  # ... along which the row grows linearly, without bound
+            np.testing.assert_allclose(slope, slope[0], rtol=1e-9)
+
+
+def test_output_bounds_of_abs_on_the_line():
+    net = relutope.Network.from_weights([(np.array([[1.0], [-1.0]]), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))])
+    b = relutope.output_bounds(net, relutope.WholeSpace(1))  # |x| over R: min 0 at 0, max inf
+    assert b.lower[0] == pytest.approx(0.0, abs=1e-12) and b.upper[0] == np.inf
+    assert abs(b.argmin[0, 0]) < 1e-9 and b.ray_max[0, 0] != 0 and np.all(b.ray_min == 0)
+    y = net(b.argmax[0] + np.array([[0.0], [5.0]]) * b.ray_max[0])
+    assert y[1, 0] - y[0, 0] == pytest.approx(5.0 * abs(b.ray_max[0, 0]))
+
+
+def test_unbounded_certificate_check_rejects_a_wrong_ray():
+    from relutope.verify import _check_unbounded_ray
+
+    net = relutope.Network.from_weights([(np.array([[1.0], [-1.0]]), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))])
+    _check_unbounded_ray(net, np.ones(1), np.array([1.0]), np.array([1.0]), "row 0")  # right: |x| grows
+    with pytest.raises(relutope.NumericalError, match="row 0 was reported unbounded.*leaves the region"):
+        _check_unbounded_ray(net, np.ones(1), np.array([1.0]), np.array([-1.0]), "row 0")
+    with pytest.raises(relutope.NumericalError, match="does not increase it"):
+        _check_unbounded_ray(net, -np.ones(1), np.array([1.0]), np.array([1.0]), "row 0")
+
+
 def onnxruntime_output(name, x):
     ort = pytest.importorskip("onnxruntime")
     sess = ort.InferenceSession(str(DATA / "onnx" / f"ACASXU_run2a_{name}_batch_2000.onnx"),

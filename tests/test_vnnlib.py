@@ -178,3 +178,72 @@ def test_load_names_the_file_in_errors(tmp_path):
         load(tmp_path / "missing.vnnlib")
     with pytest.raises(TypeError, match="text must be a str"):
         loads(b"(declare-const X_0 Real)")
+
+
+# ---------------------------------------------------------------------------------------------- issue 16, item 10
+def test_empty_input_box_is_an_error_naming_the_variable_and_lines():
+    # used to drop the case: the property then had no case and verify() answered "holds"
+    text = HEADER + "(assert (<= X_0 1))\n(assert (>= X_0 0))\n(assert (<= X_1 0.2))\n(assert (>= X_1 0.7))\n" \
+                    "(assert (<= Y_0 1))"
+    with pytest.raises(ValueError, match=r"line 9: input X_1 has the lower bound 0\.7 \(line 9\) above the upper "
+                                         r"bound 0\.2 \(line 8\): the input box is empty"):
+        loads(text)
+    with pytest.raises(ValueError, match=r"input X_0 has the lower bound 2\.0 .* above the upper bound 1\.0"):
+        loads(HEADER + OK_BOX + "(assert (= X_0 2)) (assert (<= Y_0 1))")
+    p = loads(HEADER + OK_BOX + "(assert (= X_0 1)) (assert (<= Y_0 1))")  # lo == hi is a fixed input, fine
+    assert p.cases[0].box_lo[0] == p.cases[0].box_hi[0] == 1.0
+
+
+def test_deep_nesting_is_refused_with_a_line_number():
+    deep = "(assert " + "(and " * 5000 + "(<= Y_0 1)" + ")" * 5000 + ")"
+    with pytest.raises(ValueError, match=r"line 7: parentheses nested deeper than 100 levels"):
+        loads(HEADER + OK_BOX + deep)
+    deep_expr = "(assert (<= " + "(- " * 3000 + "Y_0" + ")" * 3000 + " 1))"
+    with pytest.raises(ValueError, match="nested deeper"):
+        loads(HEADER + OK_BOX + deep_expr)
+    ok = "(assert " + "(and " * 60 + "(<= Y_0 1)" + ")" * 60 + ")"  # deep but within the limit: parsed
+    assert loads(HEADER + OK_BOX + ok).cases[0].terms[0][1].tolist() == [1.0]
+
+
+def test_huge_declared_index_is_checked_against_the_declarations_without_allocating():
+    import tracemalloc
+
+    text = "(declare-const X_0 Real)\n(declare-const X_10000000 Real)\n(declare-const Y_0 Real)\n" \
+           "(assert (<= X_0 1))\n(assert (>= X_0 0))\n(assert (<= Y_0 1))\n"
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"line 2: X_1 is not declared but X_10000000 is"):
+            loads(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * 2 ** 20  # used to take 1.1 GB
+    with pytest.raises(ValueError, match=r"line 1: the index of variable X_1234567890.* more than 9 digits"):
+        loads("(declare-const X_12345678901234567890 Real)")
+
+
+def test_numbers_that_overflow_are_refused():
+    with pytest.raises(ValueError, match=r"line 7: the number 1e999 overflows"):
+        loads(HEADER + OK_BOX + "(assert (<= Y_0 1e999))")
+    with pytest.raises(ValueError, match=r"line 7: a coefficient or constant of the comparison overflows"):
+        loads(HEADER + OK_BOX + "(assert (<= (* 1e300 1e300 Y_0) 1))")
+
+
+def test_long_sums_are_one_linear_expression():
+    n = 2000
+    text = "".join(f"(declare-const Y_{j} Real)\n" for j in range(n))
+    text = "(declare-const X_0 Real)\n" + text + "(assert (<= X_0 1))(assert (>= X_0 0))\n"
+    text += "(assert (<= (+ " + " ".join(f"Y_{j}" for j in range(n)) + ") 1))"
+    C, d = loads(text).cases[0].terms[0]
+    np.testing.assert_array_equal(C, np.ones((1, n)))  # (accumulated in place: the sum is linear in n)
+
+
+def test_corrupt_gzip_is_a_value_error_naming_the_file(tmp_path):
+    path = tmp_path / "p.vnnlib.gz"
+    raw = gzip.compress((DATA / "prop_2.vnnlib").read_bytes())
+    path.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ValueError, match=r"p\.vnnlib\.gz: not a valid gzip file"):
+        load(path)
+    path.write_bytes(b"plain text")
+    with pytest.raises(ValueError, match="not a valid gzip file"):
+        load(path)

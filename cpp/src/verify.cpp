@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 
 namespace relutope {
 
@@ -71,6 +72,29 @@ bool cell_output_intervals(const CellView& v, LPBasis& scratch, std::vector<doub
   return true;
 }
 
+bool recession_ray(const CellView& v, const double* g, std::vector<double>& ray) {
+  const int k = v.k;
+  const RowStack& rows = *v.rows;
+  std::vector<double> G;
+  G.reserve(static_cast<size_t>(rows.m()) * k);
+  int m = 0;
+  for (int i = 0; i < rows.m(); ++i) {
+    const double* a = rows.row(i);  // (a_u, a_r): the cell is {u : a_u.u <= h} at r = 0
+    double nrm = 0.0;
+    for (int j = 0; j < k; ++j) nrm += a[j] * a[j];
+    if (nrm == 0.0) continue;     // the radius rows
+    G.insert(G.end(), a, a + k);
+    ++m;
+  }
+  const std::vector<double> zero(m, 0.0), lb(k, -1.0), ub(k, 1.0);
+  const LPResult res = solve_lp(k, m, g, G.data(), zero.data(), lb.data(), ub.data());
+  double gnorm = 0.0;
+  for (int j = 0; j < k; ++j) gnorm += g[j] * g[j];
+  if (res.status != LPStatus::Optimal || !(res.value > 1e-9 * std::sqrt(gnorm))) return false;
+  ray.assign(res.y.begin(), res.y.end());
+  return true;
+}
+
 // ---------------------------------------------------------------- output bounds
 
 OutputBoundsVisitor::OutputBoundsVisitor(int q, int out_dim, const double* C, const double* d, int k, bool prune)
@@ -79,6 +103,8 @@ OutputBoundsVisitor::OutputBoundsVisitor(int q, int out_dim, const double* C, co
   min_value.assign(q, std::numeric_limits<double>::infinity());
   argmax.assign(static_cast<size_t>(q) * k, 0.0);
   argmin.assign(static_cast<size_t>(q) * k, 0.0);
+  ray_max.assign(static_cast<size_t>(q) * k, 0.0);
+  ray_min.assign(static_cast<size_t>(q) * k, 0.0);
   scratch_.resize(k + 1);
   g_.resize(k + 1);
   point_.resize(k);
@@ -103,6 +129,7 @@ bool OutputBoundsVisitor::prune(const CellView& v) {
 }
 
 bool OutputBoundsVisitor::leaf(const CellView& v) {
+  const double inf = std::numeric_limits<double>::infinity();
   v.output_map(map_);
   for (int i = 0; i < q_; ++i) {
     std::fill(g_.begin(), g_.end(), 0.0);
@@ -110,19 +137,35 @@ bool OutputBoundsVisitor::leaf(const CellView& v) {
     for (int o = 0; o < m_; ++o)
       for (int j = 0; j <= k_; ++j) g_[j] += c[o] * map_[static_cast<size_t>(o) * (k_ + 1) + j];
     const double off = g_[k_] + d_[i];
-    for (int sense = 0; sense < 2; ++sense) {
-      double val;
-      if (v.maximize(g_.data(), val, point_.data(), scratch_) != LPStatus::Optimal) {
-        failed = true;
-        return false;
-      }
-      if (sense == 0 && val + off > max_value[i]) {
-        max_value[i] = val + off;
-        std::copy(point_.begin(), point_.end(), argmax.begin() + static_cast<size_t>(i) * k_);
-      }
-      if (sense == 1 && off - val < min_value[i]) {
-        min_value[i] = off - val;
-        std::copy(point_.begin(), point_.end(), argmin.begin() + static_cast<size_t>(i) * k_);
+    for (int sense = 0; sense < 2; ++sense) {  // sense 0: max g.u, sense 1: max -g.u
+      const bool done = sense == 0 ? max_value[i] == inf : min_value[i] == -inf;
+      if (!done) {
+        double val;
+        const LPStatus st = v.maximize(g_.data(), val, point_.data(), scratch_);
+        std::vector<double>& best_arg = sense == 0 ? argmax : argmin;
+        if (st == LPStatus::Unbounded) {
+          if (!recession_ray(v, g_.data(), ray_)) {
+            failed = true;
+            message = std::string("the ") + (sense == 0 ? "maximum" : "minimum") + " of row " + std::to_string(i) +
+                      " is unbounded on a region, but no recession direction of the region along which it grows "
+                      "was found";
+            return false;
+          }
+          (sense == 0 ? max_value[i] : min_value[i]) = sense == 0 ? inf : -inf;
+          std::copy(v.basis->y.begin(), v.basis->y.begin() + k_, best_arg.begin() + static_cast<size_t>(i) * k_);
+          std::copy(ray_.begin(), ray_.end(), (sense == 0 ? ray_max : ray_min).begin() + static_cast<size_t>(i) * k_);
+        } else if (st != LPStatus::Optimal) {
+          failed = true;
+          message = std::string("the LP for the ") + (sense == 0 ? "maximum" : "minimum") + " of row " +
+                    std::to_string(i) + " on a region failed (" + lp_status_name(st) + ")";
+          return false;
+        } else if (sense == 0 && val + off > max_value[i]) {
+          max_value[i] = val + off;
+          std::copy(point_.begin(), point_.end(), best_arg.begin() + static_cast<size_t>(i) * k_);
+        } else if (sense == 1 && off - val < min_value[i]) {
+          min_value[i] = off - val;
+          std::copy(point_.begin(), point_.end(), best_arg.begin() + static_cast<size_t>(i) * k_);
+        }
       }
       for (int j = 0; j < k_; ++j) g_[j] = -g_[j];
     }
@@ -171,8 +214,10 @@ bool PropertyVisitor::leaf(const CellView& v) {
       h_[r] = t.d[r] - off;
     }
     double radius;
-    if (v.chebyshev_with(G_.data(), h_.data(), t.rows, radius, centre_.data(), scratch_) != LPStatus::Optimal) {
+    const LPStatus st = v.chebyshev_with(G_.data(), h_.data(), t.rows, radius, centre_.data(), scratch_);
+    if (st != LPStatus::Optimal) {
       failed = true;
+      message = "the Chebyshev LP of a region and term " + std::to_string(ti) + " failed (" + lp_status_name(st) + ")";
       return false;
     }
     if (radius >= -1e-12 && (!violated || radius > margin)) {

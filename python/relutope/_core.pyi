@@ -79,8 +79,9 @@ def output_bounds(
     callback: Optional[Callable[[int], Optional[bool]]], C: npt.ArrayLike, d: npt.ArrayLike, prune: bool,
     store_regions: bool,
 ) -> dict:
-    """Exact min/max of the rows of C y + d over the domain: the keys of enumerate_regions plus max, min (q,),
-    argmax, argmin (q, k) in u, leaves and pruned."""
+    """Exact min/max of the rows of C y + d over the domain: the keys of enumerate_regions plus max, min (q,)
+    (+-inf for a row unbounded on an unbounded region), argmax, argmin (q, k) in u, ray_max, ray_min (q, k) in u
+    (recession directions of unbounded rows, zero for bounded ones), leaves and pruned."""
 
 def verify(
     net: Network, x0: npt.NDArray[np.float64], Q: npt.NDArray[np.float64], A_domain: npt.NDArray[np.float64],

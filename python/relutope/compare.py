@@ -194,7 +194,8 @@ def compare_sampling(net: Network, domain: Domain, budgets: Sequence[int] = (100
         sequence of ints.
     ValueError
         ``budgets`` is empty or has an entry ``<= 0``; the domain is unbounded or its dimension is not
-        ``net.in_dim``; ``partition`` is incomplete or belongs to another network or domain dimension.
+        ``net.in_dim``; ``partition`` is incomplete, or belongs to another network (its weights differ from
+        ``net``'s: :meth:`Network.fingerprint`) or to another domain (not the same arrays).
     RelutopeError
         A sample fell deep inside a region (farther than ``max(1e-7 * scale, 100 * tol)`` from every local
         boundary) whose pattern the exact partition lacks: the enumeration missed a region of positive inradius,
@@ -236,12 +237,12 @@ def compare_sampling(net: Network, domain: Domain, budgets: Sequence[int] = (100
     else:
         if not isinstance(partition, Partition):
             raise TypeError(f"partition must be a relutope.Partition, got {type(partition).__name__}")
-        if partition.network is not net and (partition.network.widths != net.widths
-                                             or partition.patterns.shape[1] != net.n_units):
-            raise ValueError(f"partition is of a network with widths {partition.network.widths}, "
-                             f"not {net.widths}")
-        if partition.domain.dim != domain.dim or partition.domain.intrinsic_dim != domain.intrinsic_dim:
-            raise ValueError(f"partition is over {partition.domain!r}, which does not match domain {domain!r}")
+        if partition.network is not net and partition.network.fingerprint() != net.fingerprint():
+            raise ValueError(f"partition is of another network (widths {partition.network.widths}, fingerprint "
+                             f"{partition.network.fingerprint()[:12]}...) than net (widths {net.widths}, "
+                             f"fingerprint {net.fingerprint()[:12]}...): their weights differ")
+        if partition.domain is not domain and not partition.domain._same(domain):
+            raise ValueError(f"partition is over {partition.domain!r}, which is not domain {domain!r}")
     if not partition.complete:
         raise ValueError(f"partition must be complete to compare against, its status is {partition.status!r}")
 

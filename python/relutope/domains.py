@@ -23,12 +23,13 @@ decomposition), so that ``x = origin + Q u``.
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
-from .network import _as_float_array
+from .network import _as_float_array, _as_points
 
 __all__ = ["Domain", "Box", "Polytope", "WholeSpace", "Slice"]
 
@@ -84,11 +85,11 @@ class Domain:
 
     def constraints(self):
         """Linear constraints ``(A, b)`` on the domain coordinates, ``A t <= b``; shapes (m, k), (m,)."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not define constraints()")
 
     def parametrization(self):
         """``(origin, basis)`` with ``x = origin + basis @ t``; shapes (d,), (d, k)."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not define parametrization()")
 
     @property
     def bounded(self) -> bool:
@@ -96,25 +97,22 @@ class Domain:
         return True
 
     def to_input(self, t) -> np.ndarray:
-        """Map domain coordinates ``t`` (N, k) to network inputs ``x`` (N, d)."""
+        """Map domain coordinates ``t`` (N, k) (or one point (k,)) to network inputs ``x`` (N, d)."""
         origin, basis = self.parametrization()
-        t = _as_float_array(np.atleast_2d(t), "t", 2)
-        if t.shape[1] != self.intrinsic_dim:
-            raise ValueError(f"t must have shape (N, {self.intrinsic_dim}), got {t.shape}")
+        t = _as_points(t, "t", self.intrinsic_dim)
         return origin + t @ basis.T
 
     def to_coords(self, x) -> np.ndarray:
-        """Domain coordinates ``t`` (N, k) of inputs ``x`` (N, d) (least squares: exact for points on the domain)."""
+        """Domain coordinates ``t`` (N, k) of inputs ``x`` (N, d) (or one point (d,)) (least squares: exact for
+        points on the domain)."""
         origin, basis = self.parametrization()
-        x = _as_float_array(np.atleast_2d(x), "x", 2)
-        if x.shape[1] != self.dim:
-            raise ValueError(f"x must have shape (N, {self.dim}), got {x.shape}")
+        x = _as_points(x, "x", self.dim)
         return np.linalg.lstsq(basis, (x - origin).T, rcond=None)[0].T
 
     def contains(self, x, atol: float = 1e-9) -> np.ndarray:
-        """Whether each input ``x`` (N, d) lies in the domain (within ``atol``), shape (N,) bool."""
+        """Whether each input ``x`` (N, d) (or one point (d,)) lies in the domain (within ``atol``), shape (N,) bool."""
         origin, basis = self.parametrization()
-        x = _as_float_array(np.atleast_2d(x), "x", 2)
+        x = _as_points(x, "x", self.dim)
         t = self.to_coords(x)
         on_hull = np.linalg.norm(origin + t @ basis.T - x, axis=1) <= atol * (1 + np.abs(x).max(axis=1))
         A, b = self.constraints()
@@ -156,7 +154,13 @@ class Domain:
 
     def _state(self) -> dict:
         """The domain as a dict of arrays (for .npz files); inverse of :func:`_domain_from_state`."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not define _state()")
+
+    def _same(self, other: "Domain") -> bool:
+        """Whether ``other`` is the same domain: the same kind and bit-for-bit the same arrays."""
+        a, b = self._state(), other._state() if isinstance(other, Domain) else None
+        return (b is not None and a.keys() == b.keys()
+                and all(a[k].shape == b[k].shape and np.array_equal(a[k], b[k]) for k in a))
 
 
 class Box(Domain):
@@ -371,11 +375,36 @@ class Slice(Domain):
         """The plane through three inputs, with ``t`` in ``[-margin, 1 + margin]^2`` (SplineCam's slices).
 
         ``x = p0 + t_0 (p1 - p0) + t_1 (p2 - p0)``.
+
+        Parameters
+        ----------
+        p0, p1, p2 : array_like, shape (d,), float64
+            Three inputs of the same length, not on one line.
+        margin : float, optional
+            ``>= 0`` and finite: how far the square of ``t`` reaches beyond the triangle's corners.
+
+        Raises
+        ------
+        TypeError
+            Non-numeric points or margin.
+        ValueError
+            Points that are not 1-D, of different lengths, non-finite or collinear (the message names the
+            point), or a negative, NaN or infinite ``margin``.
         """
-        p0 = _as_float_array(np.atleast_1d(p0), "p0", 1)
-        basis = np.column_stack([_as_float_array(np.atleast_1d(p), name, 1) - p0
-                                 for p, name in ((p1, "p1"), (p2, "p2"))])
-        return cls(p0, basis, Box([-margin, -margin], [1 + margin, 1 + margin]))
+        pts = [_as_float_array(np.atleast_1d(p), name, 1) for p, name in ((p0, "p0"), (p1, "p1"), (p2, "p2"))]
+        for p, name in zip(pts[1:], ("p1", "p2")):
+            if p.shape != pts[0].shape:
+                raise ValueError(f"{name} has length {p.shape[0]} but p0 has {pts[0].shape[0]}: the three points "
+                                 f"must be inputs of the same network")
+        if isinstance(margin, (bool, np.bool_)) or not isinstance(margin, numbers.Real):
+            raise TypeError(f"margin must be a number, got {type(margin).__name__}")
+        if not (np.isfinite(margin) and margin >= 0):
+            raise ValueError(f"margin must be >= 0 and finite, got {margin}")
+        basis = np.column_stack([pts[1] - pts[0], pts[2] - pts[0]])
+        if np.linalg.matrix_rank(basis) < 2:
+            raise ValueError("p0, p1 and p2 lie on one line (or two of them coincide): they span no plane")
+        m = float(margin)
+        return cls(pts[0], basis, Box([-m, -m], [1 + m, 1 + m]))
 
     @property
     def bounded(self) -> bool:
@@ -403,15 +432,24 @@ class Slice(Domain):
 
 
 def _domain_from_state(state: dict) -> Domain:
-    """Rebuild a domain from :meth:`Domain._state`."""
-    kind = str(state["kind"])
-    if kind == "Box":
-        return Box(state["lo"], state["hi"])
-    if kind == "Polytope":
-        return Polytope(state["A"], state["b"])
-    if kind == "WholeSpace":
-        return WholeSpace(int(state["d"]))
-    if kind == "Slice":
-        inner = _domain_from_state({key[6:]: value for key, value in state.items() if key.startswith("inner_")})
-        return Slice(state["origin"], state["basis"], inner)
+    """Rebuild a domain from :meth:`Domain._state`; ValueError or TypeError on a state that is not one."""
+    try:
+        kind = str(state["kind"])
+        if kind == "Box":
+            return Box(state["lo"], state["hi"])
+        if kind == "Polytope":
+            return Polytope(state["A"], state["b"])
+        if kind == "WholeSpace":
+            d = np.asarray(state["d"])
+            if d.shape != () or d.dtype.kind not in ("i", "u"):
+                raise ValueError(f"the dimension d of a WholeSpace must be one integer, got {d!r}")
+            return WholeSpace(int(d))
+        if kind == "Slice":
+            inner = {key[6:]: value for key, value in state.items() if key.startswith("inner_")}
+            if str(inner.get("kind")) not in ("Box", "Polytope", "WholeSpace"):
+                raise ValueError(f"the inner domain of a Slice must be a Box, Polytope or WholeSpace, got "
+                                 f"{str(inner.get('kind'))!r}")
+            return Slice(state["origin"], state["basis"], _domain_from_state(inner))
+    except KeyError as exc:
+        raise ValueError(f"the domain's entry {exc} is missing") from None
     raise ValueError(f"unknown domain kind {kind!r}")

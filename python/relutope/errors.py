@@ -13,7 +13,8 @@ class RelutopeError(Exception):
 
 
 class NumericalError(RelutopeError):
-    """The LP solver broke down (a singular basis or an iteration limit) and no result can be trusted."""
+    """The LP solver broke down (a singular basis or an iteration limit), or a certificate the engine returned
+    failed its independent check; no result can be trusted. The message says which LP or certificate."""
 
 
 class ModelFormatError(RelutopeError, ValueError):

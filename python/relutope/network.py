@@ -22,7 +22,12 @@ go to the lowest piece index (the convention of :func:`numpy.argmax`), so a ReLU
 """
 from __future__ import annotations
 
-from typing import Iterable, List, Optional, Sequence, Tuple, Union
+import hashlib
+import numbers
+import re
+import zipfile
+import zlib
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -31,8 +36,8 @@ __all__ = ["Layer", "Network", "ACTIVATIONS"]
 ACTIVATIONS = ("relu", "leaky_relu", "abs", "identity")
 
 
-def _as_float_array(value, name: str, ndim: int) -> np.ndarray:
-    """Convert ``value`` to a finite C-contiguous float64 array of ``ndim`` dimensions or raise."""
+def _as_float_array(value, name: str, ndim: Optional[int]) -> np.ndarray:
+    """Convert ``value`` to a finite C-contiguous float64 array of ``ndim`` dimensions (any if None) or raise."""
     try:
         arr = np.asarray(value)
     except Exception as exc:  # pragma: no cover - numpy raises many kinds of errors here
@@ -41,23 +46,77 @@ def _as_float_array(value, name: str, ndim: int) -> np.ndarray:
         raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
     if np.iscomplexobj(arr):
         raise TypeError(f"{name} must be real, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if arr.ndim != ndim:
+    arr = np.asarray(arr, dtype=np.float64, order="C")  # not ascontiguousarray: it turns 0-d into 1-d
+    if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinite values")
     return arr
 
 
-def _open_npz(path, what: str):
-    """``numpy.load`` of an ``.npz`` archive (no pickles), with a ValueError naming the file on failure."""
+def _as_points(x, name: str, d: int) -> np.ndarray:
+    """Points ``x`` of shape (N, d), or one point of shape (d,), as a finite float64 (N, d) array, or raise.
+
+    The messages give the shape the caller passed (a 0-d array is refused: pass ``[[x]]`` for one point)."""
+    arr = _as_float_array(x, name, None)
+    if arr.ndim not in (1, 2):
+        what = "a 0-d array (a scalar)" if arr.ndim == 0 else f"shape {arr.shape}"
+        raise ValueError(f"{name} must have shape (N, {d}), or ({d},) for one point; got {what}")
+    if arr.shape[-1] != d:
+        raise ValueError(f"{name} must have shape (N, {d}), or ({d},) for one point; got shape {arr.shape}")
+    return arr.reshape(-1, d)
+
+
+#: Exceptions that reading a corrupt ``.npz`` archive can raise (zipfile, zlib, numpy's header parser).
+_NPZ_ERRORS = (OSError, EOFError, ValueError, KeyError, TypeError, NotImplementedError, RuntimeError,
+               OverflowError, SyntaxError, UnicodeDecodeError, zipfile.BadZipFile, zlib.error)
+
+
+class _Refused(Exception):
+    """A member of an ``.npz`` archive that :func:`_read_npz` will not read."""
+
+
+def _read_npz(path, what: str) -> Dict[str, np.ndarray]:
+    """Every array of an ``.npz`` archive, read eagerly and without pickles, or a ValueError naming the file.
+
+    This is the one reader of ``.npz`` files behind :meth:`Network.load` and :meth:`relutope.Partition.load`:
+    object (pickled) arrays are refused, every member's header is checked against the member's size before the
+    array is allocated (so a corrupt shape cannot ask for gigabytes), and whatever zipfile, zlib or numpy raise on
+    a truncated, bit-flipped or foreign file is turned into ``ValueError("cannot read {what} file ...")``.
+    """
+    name = str(path)
+    fmt = np.lib.format
     try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read {what} file {str(path)!r}: {exc}") from None
-    if not hasattr(data, "files"):
-        raise ValueError(f"{what} file {str(path)!r} is a single array, not an .npz archive")
-    return data
+        with zipfile.ZipFile(path) as zf:
+            arrays = {}
+            for info in zf.infolist():
+                key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                with zf.open(info) as fh:
+                    version = fmt.read_magic(fh)
+                    if version not in ((1, 0), (2, 0)):
+                        raise _Refused(f"array {key!r} has .npy format version {version}, not 1.0 or 2.0")
+                    header = (fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0)(fh)
+                    shape, _, dtype = header
+                    if dtype.hasobject:
+                        raise _Refused(f"array {key!r} holds Python objects (refused: loading them would run "
+                                       f"pickled code)")
+                    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                    if nbytes != info.file_size - fh.tell():
+                        raise _Refused(f"array {key!r} declares shape {shape} of {dtype} ({nbytes} bytes) but its "
+                                       f"member holds {info.file_size - fh.tell()} bytes of data")
+                with zf.open(info) as fh:
+                    arrays[key] = fmt.read_array(fh, allow_pickle=False)
+    except _Refused as exc:
+        raise ValueError(f"cannot read {what} file {name!r}: {exc}") from None
+    except FileNotFoundError:
+        raise ValueError(f"cannot read {what} file {name!r}: no such file") from None
+    except zipfile.BadZipFile as exc:
+        raise ValueError(f"cannot read {what} file {name!r}: not an .npz archive (a zip file) or corrupt ({exc})"
+                         ) from None
+    except _NPZ_ERRORS as exc:
+        raise ValueError(f"cannot read {what} file {name!r}: corrupt or not written by numpy.savez "
+                         f"({type(exc).__name__}: {exc})") from None
+    return arrays
 
 
 def _unit_pieces(kind: str, alpha: float) -> Tuple[float, ...]:
@@ -181,6 +240,10 @@ class Layer:
     def n_units(self) -> int:
         """Number of units (outputs) of the layer."""
         return int(self.n_pieces.shape[0])
+
+    def __reduce__(self):
+        # Through the constructor, so that the unpickled arrays are validated and read-only again.
+        return (Layer, (self.A, self.c, self.n_pieces))
 
     def __repr__(self) -> str:
         k = np.unique(self.n_pieces)
@@ -316,12 +379,26 @@ class Network:
         -------
         Network
 
+        Raises
+        ------
+        TypeError
+            When a width is not an integer (``3.5`` would otherwise be truncated).
+        ValueError
+            When there are fewer than two widths, a width is below 1, or ``init`` is unknown.
+
         Notes
         -----
         The recipe, so that other tools can rebuild the same nets: ``rng = numpy.random.default_rng(seed)``; for
         each layer in order, ``W = rng.normal(0, scale, (fan_out, fan_in))`` then ``b = rng.normal(0, 0.1,
         fan_out)``, with ``scale = sqrt(2 / fan_in)`` for ``init="he"`` (He et al., ICCV 2015).
         """
+        try:
+            widths = list(widths)
+        except TypeError:
+            raise TypeError(f"widths must be a sequence of ints, got {type(widths).__name__}") from None
+        for i, w in enumerate(widths):
+            if isinstance(w, (bool, np.bool_)) or not isinstance(w, numbers.Integral):
+                raise TypeError(f"widths[{i}] must be an int, got {w!r} ({type(w).__name__})")
         widths = [int(w) for w in widths]
         if len(widths) < 2 or min(widths) < 1:
             raise ValueError(f"widths must list at least two positive sizes, got {widths}")
@@ -375,17 +452,15 @@ class Network:
 
     # ------------------------------------------------------------------ evaluation
     def _check_x(self, x) -> np.ndarray:
-        x = _as_float_array(x, "x", 2) if np.ndim(x) == 2 else _as_float_array(np.atleast_2d(x), "x", 2)
-        if x.shape[1] != self.in_dim:
-            raise ValueError(f"x must have shape (N, {self.in_dim}), got {x.shape}")
-        return x
+        return _as_points(x, "x", self.in_dim)
 
     def forward(self, x) -> Tuple[np.ndarray, np.ndarray]:
         """Outputs and activation patterns of a batch of inputs.
 
         Parameters
         ----------
-        x : array_like, shape (N, d), float64
+        x : array_like, shape (N, d) or (d,), float64
+            A batch of inputs, or one input (then ``N = 1``).
 
         Returns
         -------
@@ -396,7 +471,7 @@ class Network:
         Raises
         ------
         TypeError, ValueError
-            When ``x`` is not numeric, not finite or of the wrong width.
+            When ``x`` is not numeric, not finite, 0-d or of more than two dimensions, or of the wrong width.
         """
         h = self._check_x(x)
         pats = []
@@ -460,24 +535,47 @@ class Network:
 
     @classmethod
     def _from_arrays(cls, data, prefix: str = "", source: str = "archive") -> "Network":
-        keys = set(data.keys()) if isinstance(data, dict) else set(data.files)
+        """The network of a dict of arrays (:meth:`_to_arrays`, or a plain ``W0, b0, ...`` MLP archive)."""
+        keys = set(data)
+        try:
+            return cls._from_arrays_unchecked(data, keys, prefix)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"network file {source!r}: {exc}") from None
+
+    @classmethod
+    def _from_arrays_unchecked(cls, data, keys, prefix: str) -> "Network":
+        if f"{prefix}format" in keys:
+            fmt = data[f"{prefix}format"]
+            if fmt.shape != () or fmt.dtype.kind != "U" or str(fmt) != "relutope.Network/1":
+                raise ValueError(f"{prefix}format is {str(fmt)[:40]!r}, not 'relutope.Network/1'")
         if f"{prefix}n_layers" in keys:
             n = int(data[f"{prefix}n_layers"])
+            found = sorted({int(m.group(1)) for k in keys
+                            if (m := re.fullmatch(re.escape(prefix) + r"layer(\d+)_(?:A|c|n_pieces)", k))})
+            if n != len(found) or found != list(range(len(found))):
+                raise ValueError(f"n_layers is {n} but the archive has arrays for layers {found}")
             try:
                 return cls([Layer(data[f"{prefix}layer{i}_A"], data[f"{prefix}layer{i}_c"],
                                   data[f"{prefix}layer{i}_n_pieces"]) for i in range(n)])
             except KeyError as exc:
-                raise ValueError(f"network file {source!r} lacks array {exc}") from None
+                raise ValueError(f"array {exc} is missing") from None
         if f"{prefix}W0" in keys:
-            weights, i = [], 0
-            while f"{prefix}W{i}" in keys:
-                if f"{prefix}b{i}" not in keys:
-                    raise ValueError(f"network file {source!r} has W{i} but no b{i}")
-                weights.append((data[f"{prefix}W{i}"], data[f"{prefix}b{i}"]))
-                i += 1
+            index = {kind: sorted(int(m.group(1)) for k in keys
+                                  if (m := re.fullmatch(re.escape(prefix) + kind + r"(\d+)", k)))
+                     for kind in "Wb"}
+            for kind in "Wb":
+                gap = next((i for i, j in enumerate(index[kind]) if i != j), None)
+                if gap is not None:
+                    raise ValueError(f"it has {kind}{index[kind][-1]} but no {kind}{gap} (layers must be numbered "
+                                     f"from 0 without gaps)")
+            if index["b"] != index["W"]:
+                i = sorted(set(index["W"]) ^ set(index["b"]))[0]
+                has, lacks = ("W", "b") if i in index["W"] else ("b", "W")
+                raise ValueError(f"it has {has}{i} but no {lacks}{i}")
+            weights = [(data[f"{prefix}W{i}"], data[f"{prefix}b{i}"]) for i in index["W"]]
             act = str(data[f"{prefix}activation"]) if f"{prefix}activation" in keys else "relu"
             return cls.from_weights(weights, activation=act)
-        raise ValueError(f"network file {source!r} has neither 'n_layers' nor 'W0' arrays")
+        raise ValueError(f"it has neither {prefix}n_layers nor {prefix}W0 arrays")
 
     def save(self, path) -> None:
         """Write the network to an ``.npz`` file (keys ``layer{i}_A``, ``layer{i}_c``, ``layer{i}_n_pieces``)."""
@@ -490,13 +588,52 @@ class Network:
         Also accepts a plain MLP archive with keys ``W0, b0, W1, b1, ...`` (ReLU hidden layers, linear output;
         an optional string entry ``activation`` names the hidden activation).
 
+        Parameters
+        ----------
+        path : str, os.PathLike or file-like
+            An ``.npz`` archive. It is read without pickles (object arrays are refused).
+
+        Returns
+        -------
+        Network
+
         Raises
         ------
         ValueError
-            When the file cannot be read, is not such an archive, or its arrays do not fit together.
+            When the file does not exist, cannot be read (truncated, corrupt, not an ``.npz`` archive, object
+            arrays), is not such an archive, its layers are not numbered ``0 .. L-1`` without gaps (``W0, b0, W2,
+            b2`` is refused, not read as two layers), or its arrays do not fit together. The message names the file.
+        TypeError
+            When an array of the file is not numeric.
         """
-        with _open_npz(path, "network") as data:
-            return cls._from_arrays(data, source=str(path))
+        return cls._from_arrays(_read_npz(path, "network"), source=str(path))
+
+    def fingerprint(self) -> str:
+        """A SHA-256 digest (64 hex digits) of the network's layer structure and weights.
+
+        Two networks have the same fingerprint exactly when they have the same layers: the same ``n_pieces``,
+        and bit-for-bit the same float64 ``A`` and ``c`` of every layer. :meth:`relutope.Partition.save` stores it
+        and :meth:`relutope.Partition.load` checks it, so a partition cannot be paired with another network.
+
+        Examples
+        --------
+        >>> import relutope
+        >>> a, b = relutope.Network.random([2, 3, 1], seed=0), relutope.Network.random([2, 3, 1], seed=0)
+        >>> a.fingerprint() == b.fingerprint() != relutope.Network.random([2, 3, 1], seed=1).fingerprint()
+        True
+        """
+        h = hashlib.sha256(b"relutope.Network/1")
+        for layer in self.layers:
+            h.update(np.array([layer.in_dim, layer.n_units, layer.A.shape[0]], dtype="<i8").tobytes())
+            h.update(np.ascontiguousarray(layer.n_pieces, dtype="<i4").tobytes())
+            h.update(np.ascontiguousarray(layer.A, dtype="<f8").tobytes())
+            h.update(np.ascontiguousarray(layer.c, dtype="<f8").tobytes())
+        return h.hexdigest()
+
+    # ------------------------------------------------------------------ pickling
+    def __reduce__(self):
+        # The compiled twin (a _core.Network) cannot be pickled: rebuild from the layers, and the core on first use.
+        return (Network, (self.layers,))
 
     # ------------------------------------------------------------------ compiled form
     def _core(self):

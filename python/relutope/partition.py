@@ -1,12 +1,13 @@
 """The partition of a domain into activation regions: :class:`Partition` and :class:`Region`."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator, List, Optional, Tuple, Union
+import warnings
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
 from .domains import Domain, _domain_from_state
-from .network import Network, _as_float_array, _open_npz
+from .network import Network, _as_points, _read_npz
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx
@@ -147,6 +148,9 @@ class Region:
         from scipy.spatial import ConvexHull
 
         return float(ConvexHull(U).volume)
+
+    def __reduce__(self):
+        return (Region, (self._partition, self.index))
 
     def __repr__(self) -> str:
         return f"Region(index={self.index}, radius={self.radius:.3g})"
@@ -394,8 +398,8 @@ class Partition:
 
         Parameters
         ----------
-        x : array_like, shape (N, d), float64
-            Points in the network's input space.
+        x : array_like, shape (N, d) or (d,), float64
+            Points in the network's input space (or one point).
 
         Returns
         -------
@@ -409,9 +413,7 @@ class Partition:
         TypeError, ValueError
             When ``x`` is not a finite numeric array of width d.
         """
-        x = _as_float_array(np.atleast_2d(x), "x", 2)
-        if x.shape[1] != self.network.in_dim:
-            raise ValueError(f"x must have shape (N, {self.network.in_dim}), got {x.shape}")
+        x = _as_points(x, "x", self.network.in_dim)
         idx = self.index_of(self.network.activation_pattern(x))
         idx[~self.domain.contains(x)] = -1
         return idx
@@ -644,14 +646,27 @@ class Partition:
         return self._volumes
 
     # ------------------------------------------------------------------ persistence
+    def _public_state(self) -> dict:
+        """The constructor's arguments (public data only), for :meth:`save` and pickling."""
+        return dict(network=self.network, domain=self.domain, patterns=self.patterns, centers=self._centers,
+                    radii=self.radii, layer_counts=self.layer_counts, status=self.status, tol=self.tol,
+                    lps=self.lps, lp_iterations=self.lp_iterations, seconds=self.seconds, polygons=self._polygons)
+
+    def __reduce__(self):
+        # Through the constructor with public data, whatever the in-memory layout; caches are recomputed on use.
+        return (_partition_from_state, (self._public_state(),))
+
     def save(self, path) -> None:
-        """Write the partition, its network, domain (and polygons, when known) to an ``.npz`` file (see :meth:`load`)."""
-        arrays = {"format": np.array("relutope.Partition/1"), "patterns": self.patterns,
-                  "centers": self._centers, "radii": self.radii, "layer_counts": self.layer_counts,
-                  "status": np.array(self.status), "tol": np.array(self.tol), "lps": np.array(self.lps),
-                  "lp_iterations": np.array(self.lp_iterations), "seconds": np.array(self.seconds)}
-        if self._polygons is not None:
-            arrays["polygon_offsets"], arrays["polygon_vertices"] = self._polygons
+        """Write the partition, its network (with its :meth:`~relutope.Network.fingerprint`), domain (and
+        polygons, when known) to a compressed ``.npz`` file (see :meth:`load`)."""
+        state = self._public_state()
+        arrays = {"format": np.array("relutope.Partition/1"), "patterns": state["patterns"],
+                  "centers": state["centers"], "radii": state["radii"], "layer_counts": state["layer_counts"],
+                  "status": np.array(state["status"]), "tol": np.array(state["tol"]), "lps": np.array(state["lps"]),
+                  "lp_iterations": np.array(state["lp_iterations"]), "seconds": np.array(state["seconds"]),
+                  "net_fingerprint": np.array(self.network.fingerprint())}
+        if state["polygons"] is not None:
+            arrays["polygon_offsets"], arrays["polygon_vertices"] = state["polygons"]
         arrays.update(self.network._to_arrays("net_"))
         arrays.update({f"domain_{key}": value for key, value in self.domain._state().items()})
         np.savez_compressed(path, **arrays)
@@ -660,19 +675,118 @@ class Partition:
     def load(cls, path) -> "Partition":
         """Read a partition written by :meth:`save`.
 
+        Parameters
+        ----------
+        path : str, os.PathLike or file-like
+            The ``.npz`` file (read without pickles).
+
+        Returns
+        -------
+        Partition
+
         Raises
         ------
         ValueError
-            When the file cannot be read or is not a relutope partition.
+            When the file cannot be read (missing, truncated, corrupt, not an ``.npz`` archive), is not a relutope
+            partition, or its contents do not fit together: the network's weights differ from the fingerprint
+            stored with them (another network's weights, or corrupt ones), the domain's dimension is not the
+            network's input dimension, patterns of the wrong width or naming a piece a unit does not have (a unit
+            with ``K`` pieces needs entries in ``[0, K)``), NaN or infinite centres or radii, arrays of the wrong
+            shapes, an unknown status or a bad tolerance. The message names the file.
+        TypeError
+            When an array of the file is not numeric where it must be.
+
+        Warns
+        -----
+        UserWarning
+            For files written before fingerprints were stored (no ``net_fingerprint`` entry): they are loaded and
+            checked like the others, but whether the network is the one the partition was computed for cannot be
+            checked.
         """
-        with _open_npz(path, "partition") as data:
-            if "format" not in data.files or str(data["format"]) != "relutope.Partition/1":
-                raise ValueError(f"{str(path)!r} is not a relutope partition file")
-            arrays = {key: data[key] for key in data.files}
-        net = Network._from_arrays(arrays, prefix="net_", source=str(path))
-        domain = _domain_from_state({key[7:]: v for key, v in arrays.items() if key.startswith("domain_")})
-        return cls(net, domain, arrays["patterns"], arrays["centers"], arrays["radii"], arrays["layer_counts"],
-                   status=str(arrays["status"]), tol=float(arrays["tol"]), lps=int(arrays["lps"]),
-                   lp_iterations=int(arrays["lp_iterations"]), seconds=float(arrays["seconds"]),
-                   polygons=((arrays["polygon_offsets"], arrays["polygon_vertices"])
-                             if "polygon_offsets" in arrays else None))
+        source = str(path)
+        arrays = _read_npz(path, "partition")
+        if "format" not in arrays or arrays["format"].shape != () or str(arrays["format"]) != "relutope.Partition/1":
+            raise ValueError(f"{source!r} is not a relutope partition file")
+        try:
+            state = _state_from_arrays(arrays, source)
+            part = cls(**state)
+        except (KeyError, TypeError, ValueError) as exc:
+            what = f"array {exc} is missing" if isinstance(exc, KeyError) else str(exc)
+            raise (TypeError if isinstance(exc, TypeError) else ValueError)(
+                f"partition file {source!r}: {what}") from None
+        return part
+
+
+def _partition_from_state(state: dict) -> Partition:
+    """Inverse of :meth:`Partition.__reduce__`."""
+    return Partition(**state)
+
+
+def _scalar(arrays: Dict[str, np.ndarray], key: str, kind):
+    """The 0-d entry ``key`` of an archive as a ``kind`` (float, int or str)."""
+    a = arrays[key]
+    if a.shape != ():
+        raise ValueError(f"{key} must be a single value, got shape {a.shape}")
+    if kind is str:
+        if a.dtype.kind != "U":
+            raise TypeError(f"{key} must be a string, got dtype {a.dtype}")
+        return str(a)
+    if a.dtype.kind not in ("i", "u", "f") or (kind is int and a.dtype.kind == "f"):
+        raise TypeError(f"{key} must be a{'n integer' if kind is int else ' number'}, got dtype {a.dtype}")
+    return kind(a)
+
+
+def _state_from_arrays(arrays: Dict[str, np.ndarray], source: str) -> dict:
+    """The constructor's arguments from the arrays of a partition file, checked; see :meth:`Partition.load`."""
+    net = Network._from_arrays(arrays, prefix="net_", source=source)
+    if "net_fingerprint" in arrays:
+        stored = _scalar(arrays, "net_fingerprint", str)
+        if stored != net.fingerprint():
+            raise ValueError("the network's weights do not match the fingerprint stored with the partition (the "
+                             "file holds another network's weights, or corrupt ones)")
+    else:
+        warnings.warn(f"partition file {source!r} has no network fingerprint (written by an older relutope): "
+                      f"whether its network is the one it was computed for cannot be checked", UserWarning,
+                      stacklevel=3)
+    domain = _domain_from_state({key[7:]: v for key, v in arrays.items() if key.startswith("domain_")})
+    if domain.dim != net.in_dim:
+        raise ValueError(f"the domain {domain!r} has dimension {domain.dim} but the network takes {net.in_dim} "
+                         f"inputs")
+    k = domain.intrinsic_dim
+    patterns, centers, radii = arrays["patterns"], arrays["centers"], arrays["radii"]
+    layer_counts = arrays["layer_counts"]
+    if patterns.ndim != 2 or patterns.shape[1] != net.n_units:
+        raise ValueError(f"patterns must have shape (R, {net.n_units}) (one entry per unit), got {patterns.shape}")
+    R = patterns.shape[0]
+    if patterns.dtype.kind not in ("i", "u"):
+        raise TypeError(f"patterns must be integers, got dtype {patterns.dtype}")
+    bad = np.argwhere((patterns < 0) | (patterns >= net.n_pieces[None, :]))
+    if bad.size:
+        r, u = (int(v) for v in bad[0])
+        raise ValueError(f"patterns[{r}, {u}] = {int(patterns[r, u])} names a piece unit {u} does not have (it has "
+                         f"{int(net.n_pieces[u])}: entries must lie in [0, {int(net.n_pieces[u])}))")
+    if centers.shape != (R, k) or radii.shape != (R,):
+        raise ValueError(f"centers must have shape ({R}, {k}) and radii ({R},), got {centers.shape} and "
+                         f"{radii.shape}")
+    for name, a in (("centers", centers), ("radii", radii)):
+        if a.dtype.kind not in ("f", "i", "u"):
+            raise TypeError(f"{name} must be numbers, got dtype {a.dtype}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} contains NaN or infinite values")
+    if np.any(radii <= 0):
+        raise ValueError("radii must be positive (every region holds a ball)")
+    if layer_counts.shape != (len(net.layers),) or layer_counts.dtype.kind not in ("i", "u"):
+        raise ValueError(f"layer_counts must be {len(net.layers)} integers (one per layer), got shape "
+                         f"{layer_counts.shape} of {layer_counts.dtype}")
+    tol = _scalar(arrays, "tol", float)
+    if not (np.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be positive and finite, got {tol}")
+    polygons = None
+    if "polygon_offsets" in arrays or "polygon_vertices" in arrays:
+        polygons = (arrays["polygon_offsets"], arrays["polygon_vertices"])
+        if polygons[0].dtype.kind not in ("i", "u") or not np.all(np.isfinite(polygons[1])):
+            raise ValueError("polygon_offsets must be integers and polygon_vertices finite")
+    return dict(network=net, domain=domain, patterns=patterns, centers=centers, radii=radii,
+                layer_counts=layer_counts, status=_scalar(arrays, "status", str), tol=tol,
+                lps=_scalar(arrays, "lps", int), lp_iterations=_scalar(arrays, "lp_iterations", int),
+                seconds=_scalar(arrays, "seconds", float), polygons=polygons)

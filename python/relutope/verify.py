@@ -36,9 +36,17 @@ class OutputBounds:
     Attributes
     ----------
     lower, upper : ndarray, shape (q,), float64
-        The minimum and maximum of every row.
+        The minimum and maximum of every row; ``-inf`` / ``inf`` when the row is unbounded (only on an unbounded
+        domain: a :class:`~relutope.WholeSpace` or a :class:`~relutope.Slice` of one).
     argmin, argmax : ndarray, shape (q, n_inputs), float64
-        Inputs at which they are attained (``C net(argmax[i]) + d`` equals ``upper[i]`` up to rounding).
+        Inputs at which they are attained (``C net(argmax[i]) + d`` equals ``upper[i]`` up to rounding). For an
+        unbounded row, a point of an unbounded region (its Chebyshev centre) from which :attr:`ray_max` or
+        :attr:`ray_min` leads.
+    ray_min, ray_max : ndarray, shape (q, n_inputs), float64
+        Zero for bounded rows. Where ``upper[i] == inf``, a direction (max-norm 1 in domain coordinates) such that
+        ``argmax[i] + t * ray_max[i]`` stays in one region of the domain for every ``t >= 0`` and
+        ``C net(.) + d`` grows along it without bound (linearly in ``t``); likewise ``ray_min`` for
+        ``lower[i] == -inf``.
     complete : bool
         False when a limit stopped the run: the bounds then hold over the regions visited only.
     status : str
@@ -58,6 +66,8 @@ class OutputBounds:
     regions: int
     pruned: int
     seconds: float
+    ray_min: Optional[np.ndarray] = None
+    ray_max: Optional[np.ndarray] = None
 
 
 @dataclass
@@ -161,12 +171,19 @@ def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool =
     TypeError, ValueError
         On bad arguments (see :func:`relutope.enumerate_regions`) or a ``C``/``d`` of the wrong shape.
     NumericalError
-        When an LP breaks down.
+        When an LP breaks down, or the certificate of an unbounded row does not check out (see Notes).
 
     Notes
     -----
     On region ``Q`` the output is ``A_Q x + b_Q``, so ``max C_i y`` over the region is an LP, solved from the
     region's Chebyshev basis by a primal simplex. The maximum over the domain is the maximum over regions.
+
+    On an unbounded domain a region may be unbounded and the LP with it: the row's bound is then infinite, and
+    the engine returns a recession direction ``v`` of the region with ``C_i A_Q v > 0`` (an LP over the region's
+    recession cone). Before it is returned, the certificate is checked here independently of the engine: the
+    region is the one of the pattern at ``argmax[i]``, every row ``G x <= h`` of its H-representation
+    (:meth:`Region.halfspaces`, all units included) has ``G v <= 0`` (so the ray stays in the region), and the
+    slope ``C_i A_Q v`` of the region's affine map along it is positive.
 
     Examples
     --------
@@ -183,9 +200,34 @@ def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool =
     out, form = _engine_call(_core.output_bounds, net, domain, tol=tol, max_regions=max_regions,
                              time_limit=time_limit, progress=progress, extra=(C, d, bool(prune), False))
     to_x = lambda u: form.x0 + u @ form.Q.T  # noqa: E731
-    return OutputBounds(lower=out["min"], upper=out["max"], argmin=to_x(out["argmin"]), argmax=to_x(out["argmax"]),
-                        complete=out["status"] == "complete", status=out["status"], regions=int(out["leaves"]),
-                        pruned=int(out["pruned"]), seconds=float(out["seconds"]))
+    bounds = OutputBounds(lower=out["min"], upper=out["max"], argmin=to_x(out["argmin"]),
+                          argmax=to_x(out["argmax"]), complete=out["status"] == "complete", status=out["status"],
+                          regions=int(out["leaves"]), pruned=int(out["pruned"]), seconds=float(out["seconds"]),
+                          ray_min=out["ray_min"] @ form.Q.T, ray_max=out["ray_max"] @ form.Q.T)
+    for i in range(C.shape[0]):
+        if bounds.upper[i] == np.inf:
+            _check_unbounded_ray(net, C[i], bounds.argmax[i], bounds.ray_max[i], f"the maximum of row {i}")
+        if bounds.lower[i] == -np.inf:
+            _check_unbounded_ray(net, -C[i], bounds.argmin[i], bounds.ray_min[i], f"the minimum of row {i}")
+    return bounds
+
+
+def _check_unbounded_ray(net: Network, c: np.ndarray, x: np.ndarray, v: np.ndarray, what: str) -> None:
+    """Check that ``x + t v`` (t >= 0) stays in the activation region of ``x`` and ``c . net`` grows along it.
+
+    Raises NumericalError naming ``what`` when the engine's certificate of an unbounded row fails."""
+    from . import _core
+    from .errors import NumericalError
+
+    pattern = net.activation_pattern(x[None, :])[0]
+    G, _ = _core.region_halfspaces(net._core(), np.ascontiguousarray(pattern))
+    A, _ = net.local_affine_map(pattern)
+    scale = float(np.linalg.norm(v))
+    in_cone = bool(np.all(G @ v <= 1e-9 * np.linalg.norm(G, axis=1) * scale)) and scale > 0
+    slope = float(c @ (A @ v))
+    if not (in_cone and slope > 1e-9 * float(np.linalg.norm(c @ A)) * scale):
+        raise NumericalError(f"{what} was reported unbounded, but the direction {v.tolist()} from {x.tolist()} "
+                             f"{'leaves the region' if not in_cone else 'does not increase it'} (slope {slope:.3g})")
 
 
 def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool = True,

@@ -20,16 +20,19 @@ terms). The set described is the union over cases and terms of ``{x in box, y = 
 Accepted syntax: ``declare-const`` of ``X_i`` / ``Y_j`` with sort ``Real``; ``assert`` of ``and`` / ``or``
 (nested freely) over comparisons ``<=``, ``>=``, ``<``, ``>``, ``=`` between linear expressions built from
 numbers (``0.5``, ``-1``, ``1e-3``), variables, ``+``, ``-`` and ``*`` by constants. Strict comparisons are read as
-non-strict (the difference has measure zero). Input constraints must bound one input each (boxes); output
-constraints may be any linear inequalities; a comparison may not mix inputs and outputs. The housekeeping commands
-``check-sat``, ``get-model``, ``exit``, ``set-logic``, ``set-info`` and ``set-option`` are ignored. Comments run
-from ``;`` to the end of the line. Files ending in ``.gz`` are read with gzip.
+non-strict (the difference has measure zero). Input constraints must bound one input each (boxes), and the
+bounds of an input must not contradict each other (an empty box is an error, not a vacuously safe case); output
+constraints may be any linear inequalities; a comparison may not mix inputs and outputs. Variables are declared
+``X_0 .. X_{n-1}`` and ``Y_0 .. Y_{m-1}`` without gaps; parentheses nest at most :data:`MAX_DEPTH` deep. The
+housekeeping commands ``check-sat``, ``get-model``, ``exit``, ``set-logic``, ``set-info`` and ``set-option`` are
+ignored. Comments run from ``;`` to the end of the line. Files ending in ``.gz`` are read with gzip.
 """
 from __future__ import annotations
 
 import gzip
 import os
 import re
+import zlib
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -39,6 +42,10 @@ __all__ = ["Case", "Property", "load", "loads"]
 
 #: Largest number of conjunctions the disjunctive normal form may have.
 MAX_DNF_TERMS = 1_000_000
+#: Deepest nesting of parentheses accepted (VNN-COMP files nest a handful of levels; the reader recurses).
+MAX_DEPTH = 100
+#: Most digits a variable's index may have.
+_MAX_INDEX_DIGITS = 9
 
 _IGNORED_COMMANDS = {"check-sat", "get-model", "exit", "set-logic", "set-info", "set-option"}
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
@@ -154,7 +161,8 @@ class _List(list):
 
 
 def _parse_sexprs(text: str) -> List[Union[_Atom, _List]]:
-    """Top-level S-expressions of ``text``; ValueError with the line number on unbalanced parentheses."""
+    """Top-level S-expressions of ``text``; ValueError with the line number on unbalanced parentheses or nesting
+    deeper than :data:`MAX_DEPTH`."""
     stack: List[_List] = []
     top: List[Union[_Atom, _List]] = []
     line, pos, n = 1, 0, len(text)
@@ -168,6 +176,9 @@ def _parse_sexprs(text: str) -> List[Union[_Atom, _List]]:
         if comment is not None:
             continue
         if opening is not None:
+            if len(stack) >= MAX_DEPTH:
+                raise ValueError(f"line {line}: parentheses nested deeper than {MAX_DEPTH} levels (opened on lines "
+                                 f"{stack[0].line}, {stack[1].line}, ...)")
             stack.append(_List(line))
         elif closing is not None:
             if not stack:
@@ -187,11 +198,15 @@ def _parse_sexprs(text: str) -> List[Union[_Atom, _List]]:
 _Lin = Tuple[Dict[Tuple[str, int], float], float]  # ({(kind, index): coefficient}, constant)
 
 
-def _lin_add(a: _Lin, b: _Lin, sign: float = 1.0) -> _Lin:
-    coefs = dict(a[0])
-    for k, v in b[0].items():
-        coefs[k] = coefs.get(k, 0.0) + sign * v
-    return coefs, a[1] + sign * b[1]
+def _lin_sum(args: Sequence[_Lin], sign: float) -> _Lin:
+    """``args[0] + sign * (args[1] + args[2] + ...)``, accumulated in place (linear in the number of terms)."""
+    coefs = dict(args[0][0])
+    const = args[0][1]
+    for a in args[1:]:
+        for k, v in a[0].items():
+            coefs[k] = coefs.get(k, 0.0) + sign * v
+        const += sign * a[1]
+    return coefs, const
 
 
 def _lin_scale(a: _Lin, c: float) -> _Lin:
@@ -208,6 +223,24 @@ class _Comparison:
     line: int
 
 
+def _var_key(atom: "_Atom") -> Optional[Tuple[str, int]]:
+    """``("X", i)`` or ``("Y", j)`` for a variable name, None for anything else; ValueError on a huge index."""
+    m = _VAR.match(atom)
+    if not m:
+        return None
+    if len(m.group(2)) > _MAX_INDEX_DIGITS:
+        raise ValueError(f"line {atom.line}: the index of variable {str(atom)[:20]}... has more than "
+                         f"{_MAX_INDEX_DIGITS} digits")
+    return m.group(1), int(m.group(2))
+
+
+def _number(atom: "_Atom") -> float:
+    value = float(atom)
+    if not np.isfinite(value):
+        raise ValueError(f"line {atom.line}: the number {str(atom)[:30]} overflows double precision")
+    return value
+
+
 class _Parser:
     def __init__(self):
         self.declared: Dict[Tuple[str, int], int] = {}
@@ -216,10 +249,9 @@ class _Parser:
     def linear(self, e) -> _Lin:
         if isinstance(e, _Atom):
             if _NUMBER.match(e):
-                return {}, float(e)
-            m = _VAR.match(e)
-            if m:
-                key = (m.group(1), int(m.group(2)))
+                return {}, _number(e)
+            key = _var_key(e)
+            if key is not None:
                 if key not in self.declared:
                     raise ValueError(f"line {e.line}: variable {e} is used but not declared")
                 return {key: 1.0}, 0.0
@@ -230,22 +262,12 @@ class _Parser:
         if not isinstance(op, _Atom):
             raise ValueError(f"line {e.line}: expected an operator, got a list")
         args = [self.linear(a) for a in e[1:]]
-        if op == "+":
+        if op in ("+", "-"):
             if not args:
-                raise ValueError(f"line {e.line}: '+' needs arguments")
-            out: _Lin = ({}, 0.0)
-            for a in args:
-                out = _lin_add(out, a)
-            return out
-        if op == "-":
-            if not args:
-                raise ValueError(f"line {e.line}: '-' needs arguments")
-            if len(args) == 1:
+                raise ValueError(f"line {e.line}: '{op}' needs arguments")
+            if op == "-" and len(args) == 1:
                 return _lin_scale(args[0], -1.0)
-            out = args[0]
-            for a in args[1:]:
-                out = _lin_add(out, a, -1.0)
-            return out
+            return _lin_sum(args, 1.0 if op == "+" else -1.0)
         if op == "*":
             if len(args) < 2:
                 raise ValueError(f"line {e.line}: '*' needs at least two arguments")
@@ -291,8 +313,11 @@ class _Parser:
             if len(e) != 3:
                 raise ValueError(f"line {e.line}: '{op}' takes exactly two arguments, got {len(e) - 1}")
             lhs, rhs = self.linear(e[1]), self.linear(e[2])
-            expr = _lin_add(lhs, rhs, -1.0) if op in ("<=", "<", "=") else _lin_add(rhs, lhs, -1.0)
+            expr = _lin_sum([lhs, rhs], -1.0) if op in ("<=", "<", "=") else _lin_sum([rhs, lhs], -1.0)
             coefs = {k: v for k, v in expr[0].items() if v != 0.0}
+            if not (np.isfinite(expr[1]) and all(np.isfinite(v) for v in coefs.values())):
+                raise ValueError(f"line {e.line}: a coefficient or constant of the comparison overflows double "
+                                 f"precision")
             kinds = {k[0] for k in coefs}
             if len(kinds) > 1:
                 raise ValueError(f"line {e.line}: a comparison may not mix inputs X and outputs Y")
@@ -312,13 +337,12 @@ class _Parser:
             if name == "declare-const":
                 if len(cmd) != 3 or not all(isinstance(a, _Atom) for a in cmd[1:]):
                     raise ValueError(f"line {cmd.line}: expected (declare-const NAME Real)")
-                m = _VAR.match(cmd[1])
-                if not m:
+                key = _var_key(cmd[1])
+                if key is None:
                     raise ValueError(f"line {cmd.line}: variable names must be X_i (inputs) or Y_j (outputs), "
                                      f"got {str(cmd[1])!r}")
                 if cmd[2] != "Real":
                     raise ValueError(f"line {cmd.line}: variable {cmd[1]} must have sort Real, got {str(cmd[2])!r}")
-                key = (m.group(1), int(m.group(2)))
                 if key in self.declared:
                     raise ValueError(f"line {cmd.line}: {cmd[1]} is declared twice (first on line "
                                      f"{self.declared[key]})")
@@ -362,21 +386,27 @@ class _Parser:
         return Property(cases=cases, n_inputs=n_in, n_outputs=n_out, source=source)
 
     def _count(self, kind: str) -> int:
+        """The number of declared variables of a kind, which must be numbered 0, 1, ... without gaps.
+
+        Checked against the declarations only (nothing is allocated by the largest index)."""
         idx = sorted(i for k, i in self.declared if k == kind)
         if not idx:
             what = "inputs X_0, X_1, ..." if kind == "X" else "outputs Y_0, Y_1, ..."
             raise ValueError(f"no {what} are declared")
-        if idx != list(range(len(idx))):
-            missing = sorted(set(range(idx[-1] + 1)) - set(idx))
-            raise ValueError(f"{kind}_{missing[0]} is not declared but {kind}_{idx[-1]} is "
-                             f"(indices must run from 0 without gaps)")
+        missing = next((i for i, j in enumerate(idx) if i != j), None)
+        if missing is not None:
+            raise ValueError(f"line {self.declared[(kind, idx[-1])]}: {kind}_{missing} is not declared but "
+                             f"{kind}_{idx[-1]} is (indices must run from 0 without gaps)")
         return len(idx)
 
     @staticmethod
     def _case(conj: Sequence[_Comparison], n_in: int, n_out: int, first_line: int):
-        """(lo, hi, (C, d)) of one conjunction, or None when it is unsatisfiable by its constants or box."""
+        """(lo, hi, (C, d)) of one conjunction, or None when a constant comparison is false; ValueError when
+        the bounds of an input contradict each other (an empty input box)."""
         lo = np.full(n_in, -np.inf)
         hi = np.full(n_in, np.inf)
+        lo_line: Dict[int, int] = {}
+        hi_line: Dict[int, int] = {}
         rows, rhs = [], []
         lines = [c.line for c in conj] or [first_line]
         for comp in conj:
@@ -391,10 +421,10 @@ class _Parser:
                                      f"got a constraint on {len(comp.coefs)} inputs")
                 (_, i), a = next(iter(comp.coefs.items()))
                 bound = -comp.const / a + 0.0  # + 0.0 turns -0.0 into 0.0
-                if comp.equal or a > 0:
-                    hi[i] = min(hi[i], bound)
-                if comp.equal or a < 0:
-                    lo[i] = max(lo[i], bound)
+                if (comp.equal or a > 0) and bound < hi[i]:
+                    hi[i], hi_line[i] = bound, comp.line
+                if (comp.equal or a < 0) and bound > lo[i]:
+                    lo[i], lo_line[i] = bound, comp.line
             else:
                 row = np.zeros(n_out)
                 for (_, j), a in comp.coefs.items():
@@ -409,8 +439,12 @@ class _Parser:
                 side = "lower" if not np.isfinite(lo[i]) else "upper"
                 raise ValueError(f"line {min(lines)}: input X_{i} has no {side} bound in the disjunct starting "
                                  f"here (every input needs finite bounds)")
-        if np.any(lo > hi):
-            return None
+        bad = np.flatnonzero(lo > hi)
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(f"line {max(lo_line[i], hi_line[i])}: input X_{i} has the lower bound "
+                             f"{float(lo[i])!r} (line {lo_line[i]}) above the upper bound {float(hi[i])!r} (line "
+                             f"{hi_line[i]}): the input box is empty, so the property would hold vacuously")
         C = np.array(rows, dtype=np.float64).reshape(len(rows), n_out)
         d = np.array(rhs, dtype=np.float64)
         return lo, hi, (C, d)
@@ -436,7 +470,9 @@ def loads(text: str, source: Optional[str] = None) -> Property:
     TypeError
         ``text`` is not a string.
     ValueError
-        Malformed or unsupported content; the message starts with ``line N:`` where a line is to blame.
+        Malformed or unsupported content (including nesting deeper than :data:`MAX_DEPTH`, an empty input box, a
+        gap in the declared indices, a number that overflows); the message starts with ``line N:`` where a line
+        is to blame. These two are the only exceptions any text can raise.
 
     Examples
     --------
@@ -472,9 +508,10 @@ def load(path: Union[str, "os.PathLike[str]"]) -> Property:
     Raises
     ------
     OSError
-        The file cannot be read.
+        The file cannot be opened (e.g. ``FileNotFoundError``).
     ValueError
-        Malformed or unsupported content (the message names the file and the line), or a file that is not UTF-8.
+        Malformed or unsupported content (the message names the file and the line, see :func:`loads`), a file
+        that is not UTF-8, or a ``.gz`` file that is not valid gzip.
 
     Notes
     -----
@@ -483,9 +520,15 @@ def load(path: Union[str, "os.PathLike[str]"]) -> Property:
     ``j = 1..4``.
     """
     path = os.fspath(path)
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        raw = fh.read()
+    if str(path).endswith(".gz"):
+        with open(path, "rb") as fh:  # opening errors (a missing file) stay OSErrors
+            try:
+                raw = gzip.GzipFile(fileobj=fh).read()
+            except (OSError, EOFError, zlib.error) as exc:
+                raise ValueError(f"{path}: not a valid gzip file ({type(exc).__name__}: {exc})") from None
+    else:
+        with open(path, "rb") as fh:
+            raw = fh.read()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "relutope/enumerate.hpp"
@@ -19,7 +20,15 @@ namespace relutope {
 // Returns false if an LP failed. lo/hi get out_dim entries.
 bool cell_output_intervals(const CellView& v, LPBasis& scratch, std::vector<double>& lo, std::vector<double>& hi);
 
-// Exact min and max of every row of C y + d over the domain (C: q x out_dim).
+// A recession direction of the cell along which g.u grows: maximise g.ray over {a_i.ray <= 0 for every row of
+// the cell, -1 <= ray_j <= 1} (solve_lp). Returns false unless the maximum is positive; ray gets k entries.
+bool recession_ray(const CellView& v, const double* g, std::vector<double>& ray);
+
+// Exact min and max of every row of C y + d over the domain (C: q x out_dim). On an unbounded region (a domain
+// such as WholeSpace) a row can be unbounded: its max is +inf (min -inf), argmax is the region's Chebyshev centre
+// and ray_max a recession direction of the region along which the row grows (g.ray > 0, every row of the
+// region's H-representation has a.ray <= 0), found by recession_ray(); rows already unbounded are not solved
+// again.
 class OutputBoundsVisitor : public RegionVisitor {
  public:
   OutputBoundsVisitor(int q, int out_dim, const double* C, const double* d, int k, bool prune);
@@ -28,14 +37,16 @@ class OutputBoundsVisitor : public RegionVisitor {
 
   std::vector<double> max_value, min_value;  // q
   std::vector<double> argmax, argmin;        // q x k, in u
+  std::vector<double> ray_max, ray_min;      // q x k, in u: zero for bounded rows
   bool failed = false;
+  std::string message;                       // why, when failed
 
  private:
   int q_, m_, k_;
   std::vector<double> C_, d_;
   bool prune_;
   LPBasis scratch_;
-  std::vector<double> map_, g_, lo_, hi_, point_;
+  std::vector<double> map_, g_, lo_, hi_, point_, ray_;
 };
 
 // A property "unsafe if C_t y <= d_t for some term t" (each term a conjunction of rows). leaf() looks for an
@@ -53,6 +64,7 @@ class PropertyVisitor : public RegionVisitor {
 
   bool violated = false;
   bool failed = false;
+  std::string message;                  // why, when failed
   std::vector<double> counterexample;  // k, in u
   int term = -1;
   double margin = 0.0;                  // Chebyshev radius of region and unsafe set at the counterexample

@@ -139,8 +139,9 @@ def load_nnet(path: Union[str, os.PathLike], normalize: str = "none", return_inf
     Raises
     ------
     ModelFormatError
-        (a ``ValueError``) When the file is truncated, corrupt or inconsistent; the message names the file and
-        the line. Nothing is returned in that case.
+        (a ``ValueError``) When the file is truncated, corrupt or inconsistent (memory grows with the lines read, never by
+        the declared sizes); the message names the file and the line.
+        Nothing is returned in that case. Apart from these and ``OSError``, no content raises anything else.
     OSError
         When the file cannot be opened.
     ValueError
@@ -176,15 +177,12 @@ def load_nnet(path: Union[str, os.PathLike], normalize: str = "none", return_inf
     means = lines.numbers(int(d_in) + 1, "means (inputs, then output)")
     ranges = lines.numbers(int(d_in) + 1, "ranges (inputs, then output)")
 
+    # Arrays grow with the lines actually read, never by the declared sizes (a corrupt size cannot allocate).
     weights: List[Tuple[np.ndarray, np.ndarray]] = []
     for k in range(int(n_layers)):
         n_in, n_out = int(sizes[k]), int(sizes[k + 1])
-        W = np.empty((n_out, n_in))
-        for r in range(n_out):
-            W[r] = lines.numbers(n_in, f"layer {k} weight row {r}")
-        b = np.empty(n_out)
-        for r in range(n_out):
-            b[r] = lines.numbers(1, f"layer {k} bias {r}")[0]
+        W = np.array([lines.numbers(n_in, f"layer {k} weight row {r}") for r in range(n_out)]).reshape(n_out, n_in)
+        b = np.array([lines.numbers(1, f"layer {k} bias {r}")[0] for r in range(n_out)])
         weights.append((W, b))
     if lines.pos < len(lines.items):
         lineno, _ = lines.items[lines.pos]

@@ -8,6 +8,11 @@ Supported models
 * One real graph input (initializers also listed as inputs, as in older exporters, are constants) of rank >= 2
   whose first dimension is the batch (fixed or symbolic); the other dimensions must be fixed. ``in_dim`` is their
   product and the input vector is the C-order flattening of one sample.
+* Or an input of rank 1 and fixed size ``[n]``, with no batch axis (as in the VNN-COMP 2021 test networks
+  ``test_nano.onnx``, ``test_tiny.onnx``, ``test_small.onnx``): ``in_dim = n``. It is read as one sample of a batch
+  of one, which computes the same values for the operators that do not name axes, the only ones accepted on such
+  a model: ``Identity``, the elementwise nonlinearities, ``Gemm``, ``MatMul``, ``Add``, ``Sub``, ``Mul``,
+  ``Div``.
 * One graph output; ``out_dim`` is the size of one sample of it (C-order flattening).
 * Operators of the default domain, on input-dependent tensors:
 
@@ -62,10 +67,11 @@ class _Poison:
 class _Ctx:
     """Translation state shared by the op handlers."""
 
-    def __init__(self, onnx, g: Graph, batch: Optional[int], opset: int):
+    def __init__(self, onnx, g: Graph, batch: Optional[int], opset: int, batchless: bool = False):
         self.onnx = onnx
         self.g = g
-        self.batch = batch  # fixed batch size, or None when symbolic
+        self.batch = batch  # fixed batch size, or None when symbolic (1 for a model without batch axis)
+        self.batchless = batchless  # the input has no batch axis: read as a batch of one
         self.opset = opset
         self.origin = ""
 
@@ -189,6 +195,10 @@ def _matmul(ctx, node, args, at):
             return [ctx.add("reshape", [y], shape=ctx.g.shape(y)[:-1])]
         raise ctx.error(f"MatMul with a constant of rank {B.ndim} (batched matrix product) is not supported")
     A = np.asarray(a, dtype=np.float64)
+    if ctx.batchless and ctx.rank(b) == 2 and A.ndim in (1, 2):
+        # a vector without batch axis: A @ x acts on its only axis (a batch of one gives the same values)
+        y = ctx.add("dense", [b], W=np.atleast_2d(A), b=None)
+        return [ctx.add("reshape", [y], shape=ctx.g.shape(y)[:-1]) if A.ndim == 1 else y]
     if A.ndim != 2 or ctx.rank(b) < 3:
         raise ctx.error(f"MatMul of a constant of shape {A.shape} and an input-dependent tensor of shape "
                         f"{ctx.full_shape(b)} would mix the batch axis (needs a 2-D constant and rank >= 3)")
@@ -357,6 +367,11 @@ _HANDLERS = {
 }
 
 
+#: Operators whose results on a sample without batch axis equal those on a batch of one (they name no axis).
+_BATCHLESS_OPS = frozenset({"Identity", "Relu", "LeakyRelu", "Abs", "Clip", "Gemm", "MatMul", "Add", "Sub", "Mul",
+                            "Div"})
+
+
 # ---------------------------------------------------------------------------------------------- driver
 def _load_model(onnx, path_or_model):
     if isinstance(path_or_model, onnx.ModelProto):
@@ -377,6 +392,8 @@ def _load_model(onnx, path_or_model):
 
 
 def _input_shape(source: str, vi):
+    """``(batch, sample shape, batchless)`` of the graph input: batch None when symbolic; a rank-1 input ``[n]``
+    is one sample without batch axis (``batchless``, read as a batch of one)."""
     t = vi.type.tensor_type if vi.type.HasField("tensor_type") else None
     if t is None or not t.HasField("shape"):
         raise ModelFormatError(f"{source}: graph input {vi.name!r} has no tensor shape")
@@ -386,13 +403,18 @@ def _input_shape(source: str, vi):
     dims = []
     for d in t.shape.dim:
         dims.append(d.dim_value if d.HasField("dim_value") else None)
+    if len(dims) == 1:
+        if dims[0] is None or dims[0] < 1:
+            raise ModelFormatError(f"{source}: graph input {vi.name!r} of rank 1 (no batch axis) must have a fixed "
+                                   f"size, got {['?' if dims[0] is None else dims[0]]}")
+        return 1, (int(dims[0]),), True
     if len(dims) < 2:
         raise ModelFormatError(f"{source}: graph input {vi.name!r} must have a batch axis and at least one more "
-                               f"axis, got rank {len(dims)}")
+                               f"axis, or be a vector of rank 1; got rank {len(dims)}")
     if any(d is None or d < 1 for d in dims[1:]):
         raise ModelFormatError(f"{source}: graph input {vi.name!r} must have fixed sizes after the batch axis, got "
                                f"{[d if d is not None else '?' for d in dims]}")
-    return (dims[0] if dims[0] else None), tuple(int(d) for d in dims[1:])
+    return (dims[0] if dims[0] else None), tuple(int(d) for d in dims[1:]), False
 
 
 def load_onnx(path_or_model: Union[str, os.PathLike, bytes, "onnx.ModelProto"]) -> Network:  # noqa: F821
@@ -406,16 +428,18 @@ def load_onnx(path_or_model: Union[str, os.PathLike, bytes, "onnx.ModelProto"]) 
     Returns
     -------
     Network
-        Float64 weights. ``in_dim`` is the product of the input shape after the batch axis and the input vector is
-        the C-order flattening of one sample; likewise for the output. See the module documentation for the
+        Float64 weights. ``in_dim`` is the product of the input shape after the batch axis (or ``n`` for an input
+        ``[n]`` without batch axis) and the input vector is the C-order flattening of one sample; likewise for the
+        output. See the module documentation for the
         supported operators and the layer layout.
 
     Raises
     ------
     ModelFormatError
-        (a ``ValueError``) When the model cannot be parsed, has not exactly one real input and one output, uses an
-        operator or attribute that is not supported (the message names the operator, the node's name and its
-        position in ``graph.node``), or when shapes do not fit.
+        (a ``ValueError``) When the model cannot be parsed (truncated, corrupt, not ONNX), has not exactly one real
+        input and one output, uses an operator or attribute that is not supported (the message names the operator,
+        the node's name and its position in ``graph.node``), or when shapes do not fit. These, ``TypeError`` and
+        ``FileNotFoundError`` are the only exceptions a model can raise.
     FileNotFoundError
         When the path does not exist.
     TypeError
@@ -452,10 +476,10 @@ def load_onnx(path_or_model: Union[str, os.PathLike, bytes, "onnx.ModelProto"]) 
     if len(graph.output) != 1:
         raise ModelFormatError(f"{source}: the model must have exactly one output, got "
                                f"{[vi.name for vi in graph.output]}")
-    batch, shape = _input_shape(source, inputs[0])
+    batch, shape, batchless = _input_shape(source, inputs[0])
     g = Graph(shape)
     env[inputs[0].name] = g.input
-    ctx = _Ctx(onnx, g, batch, opset)
+    ctx = _Ctx(onnx, g, batch, opset, batchless)
 
     # only the nodes the output depends on
     producer = {}
@@ -500,6 +524,10 @@ def load_onnx(path_or_model: Union[str, os.PathLike, bytes, "onnx.ModelProto"]) 
             handler = _HANDLERS.get(node.op_type)
             if handler is None:
                 raise ctx.error(f"unsupported op '{node.op_type}'")
+            if batchless and node.op_type not in _BATCHLESS_OPS:
+                raise ctx.error(f"'{node.op_type}' names axes, which relutope reads only on models with a batch "
+                                f"axis; the input {inputs[0].name!r} of shape {list(shape)} has none (supported "
+                                f"there: {', '.join(sorted(_BATCHLESS_OPS))})")
             try:
                 outs = handler(ctx, node, args, _attrs(onnx, node))
             except ModelFormatError:
