@@ -164,11 +164,14 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     tol : float, optional
         A region exists when it contains a Euclidean ball of radius ``tol`` (in input units, within the domain's
         affine hull). Regions thinner than that are not reported; they are too thin to tell from their
-        boundaries in double precision. Default: :func:`default_tol` (``1e-9`` times the domain's size).
+        boundaries in double precision. Default: :func:`default_tol` (``1e-9`` times the domain's size), raised
+        to :func:`min_tol` with a :class:`~relutope.RelutopeWarning` where that is below what float64 resolves at
+        the domain's coordinates. Every region's witness is also checked by a forward pass; a region whose
+        witness gives another pattern is dropped (``status="numerical"``, with a warning).
     max_regions : int, optional
         Stop after this many regions; the partition is then marked incomplete (``status="max_regions"``).
     time_limit : float, optional
-        Stop after about this many seconds (``status="time_limit"``).
+        Stop after about this many seconds (``status="time_limit"``); ``None`` or ``inf`` for no limit.
     progress : bool, optional
         Show a tqdm bar counting regions (updated every few thousand regions).
     radius_cap : float, optional
@@ -194,8 +197,8 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     TypeError
         When ``net`` or ``domain`` has the wrong type, or a number is not a number.
     ValueError
-        When the domain's dimension is not ``net.in_dim``, ``tol``, ``max_regions``, ``time_limit`` or
-        ``radius_cap`` is out of range, ``method`` is unknown, or ``method="polygon"`` is asked for a domain that
+        When the domain's dimension is not ``net.in_dim``, ``tol`` is below :func:`min_tol` or not below the
+        domain's inradius, ``max_regions``, ``time_limit`` or ``radius_cap`` is out of range, ``method`` is unknown, or ``method="polygon"`` is asked for a domain that
         is not bounded and two-dimensional.
     NumericalError
         When the LP solver breaks down (never observed on valid input; please report it).
