@@ -104,6 +104,15 @@ def test_check_complete_on_a_six_dimensional_box():
     assert 1426 in across.tolist()
 
 
+@pytest.mark.parametrize("d, w, seed", [(6, 10, 1), (6, 10, 4), (6, 10, 5), (5, 12, 3)])
+def test_check_complete_on_smaller_boxes_that_once_failed(d, w, seed):
+    """Nets of the same kind, a few seconds each, whose check_complete() reported 1-2 mismatches with the fixed
+    step across facets (found by searching seeds against the old code)."""
+    part = enumerate_regions(Network.random([d, w, w, 1], seed=seed), Box(-np.ones(d), np.ones(d)))
+    rep = part.check_complete()
+    assert rep.ok, rep
+
+
 # ---------------------------------------------------------------------------------------------- item 3
 @pytest.mark.parametrize("A", [
     [[1.0, 0.0], [1.0, 0.0], [-1.0, 0.0]],            # max(x, x, -x): pieces 0 and 1 identical
