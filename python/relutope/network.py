@@ -251,8 +251,17 @@ class Layer:
 
     def _forward(self, x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Outputs (N, n_units) and chosen pieces (N, n_units) int8 for inputs x (N, in_dim)."""
-        z = x @ self.A.T + self.c
         n = x.shape[0]
+        relu = getattr(self, "_relu_rows", None)
+        if relu is None:  # every unit max(0, a.x + c): piece 0 identically zero (computed once per layer)
+            K2 = self.A.shape[0] == 2 * self.n_units and np.all(self.n_pieces == 2)
+            relu = bool(K2 and not np.any(self.A[0::2]) and not np.any(self.c[0::2]))
+            self._relu_rows = relu
+        if relu:  # half the products: piece 1 wins only when it is > 0 (a tie goes to piece 0, as argmax)
+            z = x @ self.A[1::2].T + self.c[1::2]
+            on = z > 0
+            return np.where(on, z, 0.0), on.astype(np.int8)
+        z = x @ self.A.T + self.c
         if np.all(self.n_pieces == self.n_pieces[0]):
             K = int(self.n_pieces[0])
             z3 = z.reshape(n, self.n_units, K)
