@@ -217,6 +217,25 @@ def test_random_nets_on_a_tiny_box_far_from_the_origin(seed):
         np.testing.assert_array_equal(net.activation_pattern(part.witnesses), part.patterns)
 
 
+@pytest.mark.parametrize("scale", [1e-6, 1e-12, 1e-15])
+@pytest.mark.parametrize("which", ["first", "second"])
+def test_facets_and_adjacency_do_not_depend_on_the_scale_of_the_weights(which, scale):
+    """relu(s z) = s relu(z): scaling a layer's weights by s (and the next layer's by 1/s, or not at all) changes no
+    region, facet or adjacent pair, down to s = 1e-15 (rows were once taken as constant below |normal| 1e-14)."""
+    net = Network.random([2, 6, 6, 1], seed=3)
+    L0, L1, out = net.layers
+    if which == "first":
+        scaled = Network([Layer(L0.A * scale, L0.c * scale, L0.n_pieces), Layer(L1.A / scale, L1.c, L1.n_pieces),
+                          out])
+    else:
+        scaled = Network([L0, Layer(L1.A * scale, L1.c * scale, L1.n_pieces), out])
+    box = Box([-1, -1], [1, 1])
+    ref, part = enumerate_regions(net, box, tol=1e-6), enumerate_regions(scaled, box, tol=1e-6)
+    np.testing.assert_array_equal(part.patterns, ref.patterns)
+    rep, want = part.check_complete(), ref.check_complete()
+    assert rep.ok and want.ok and (rep.n_facets, rep.n_edges) == (want.n_facets, want.n_edges)
+
+
 def test_tol_not_below_the_domain_inradius():
     with pytest.raises(ValueError, match="inradius"):
         enumerate_regions(Network.random([2, 4, 1], seed=0), Box([0, 0], [1, 1]), tol=0.5)

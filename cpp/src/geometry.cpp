@@ -47,9 +47,10 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// A row whose normal is shorter than this (before normalising) is constant on the region: it holds everywhere
-// (the region exists) and is never a facet. The enumerator uses the same threshold.
-constexpr double kConstantRow = 1e-14;
+// A row whose normal is zero is constant on the region: it holds everywhere (the region exists) and is never a
+// facet. As in the enumerator, only an exact zero (a unit with no path from the inputs) counts: a unit whose
+// weights are tiny (1e-15) still has a hyperplane, and the regions were cut by it.
+constexpr double kConstantRow = 1e-300;
 // Two normalised rows closer than this (normals entrywise, offsets relative to 1 + |h|) are one hyperplane; at
 // most tol / 100, so that two hyperplanes that bound a region of radius > tol are never merged. (The domain's
 // coordinates are centred on it and scaled to its size, so this is relative to the domain.)
@@ -328,7 +329,7 @@ class FacetFinder {
       double ng = 0.0;
       for (int t = 0; t < k_; ++t) ng += g[t] * g[t];
       ng = std::sqrt(ng);
-      if (ng < kConstantRow) return;
+      if (!(ng > kConstantRow)) return;
       for (int t = 0; t < k_; ++t) g_.push_back(g[t] / ng);
       h_.push_back(h / ng);
       src_.push_back(src);
