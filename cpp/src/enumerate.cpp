@@ -120,6 +120,8 @@ class Enumerator {
         if (layer.n_pieces(u) >= 2) ++depth;
     frames_.resize(depth + 1);
     for (auto& fr : frames_) fr.resize(n_);
+    split_h_.assign(static_cast<size_t>(depth + 1) * n_, 0.0);
+    h_.assign(n_, 0.0);
     pattern_.assign(net.n_units(), 0);
     obj_.assign(n_, 0.0);
     obj_[k] = 1.0;
@@ -158,7 +160,10 @@ class Enumerator {
     for (int i = 0; i < n_; ++i) root.binv[static_cast<size_t>(i) * n_ + i] = 1.0;
     root.lambda[k_] = 1.0;
     if (!lp(root)) return finish();
-    if (root.y[k_] > opt_.tol) start_layer(0, 0);
+    if (root.y[k_] > opt_.tol) {
+      start_layer(0, 0);
+      search();
+    }
     return finish();
   }
 
@@ -176,6 +181,8 @@ class Enumerator {
   std::vector<std::vector<int>> unstable_;   // per layer: units not yet decided on the current layer cell
   std::vector<int8_t> pattern_;
   std::vector<double> obj_, row_;
+  std::vector<double> split_h_;              // per depth D: the hyperplane of the unit split at D (NearChild)
+  std::vector<double> h_, vals_;             // scratch: a hyperplane that need not outlive its step; piece values
   EnumResult res_;
   bool stop_ = false;
   Clock::time_point start_;
@@ -296,6 +303,59 @@ class Enumerator {
     return v;
   }
 
+  // The depth-first search runs on an explicit stack of tasks: a layer may hold tens of thousands of unstable
+  // units, one search level each, too deep for recursion. A step that would recurse pushes its continuation and
+  // then its child, so the tasks run in the order of the recursive algorithm: same LPs, same regions, same order.
+  enum class Op : uint8_t {
+    Insert,     // insert unit idx of unstable_[l] into the cell of frames_[D]
+    NearChild,  // after a split's far child: the near child (hyperplane in split_h_ at D)
+    MaxPiece,   // after piece r - 1 of a K > 2 unit: the pieces r, r + 1, ...
+    Truncate    // drop the rows above m0
+  };
+  struct Task {
+    Op op;
+    bool keeps_ball;  // NearChild: the near child keeps the cell's ball
+    int8_t near;      // NearChild: the side of the centre
+    int l, D, m0;     // layer, depth, rows of the cell before the unit
+    int idx;          // the unit's position in unstable_[l]
+    int r, best;      // MaxPiece: the next piece; the piece that is maximal at the cell's centre
+    double ng;        // NearChild: |grad h|
+  };
+  std::vector<Task> tasks_;
+
+  void push_insert(int l, size_t idx, int D) {
+    Task t{};
+    t.op = Op::Insert;
+    t.l = l;
+    t.idx = static_cast<int>(idx);
+    t.D = D;
+    tasks_.push_back(t);
+  }
+
+  void push_truncate(int m0) {
+    // A truncation to m0 just above one to fewer rows would be undone at once: the lower one suffices (this keeps
+    // a chain of stable units from growing the stack).
+    if (!tasks_.empty() && tasks_.back().op == Op::Truncate && tasks_.back().m0 <= m0) return;
+    Task t{};
+    t.op = Op::Truncate;
+    t.m0 = m0;
+    tasks_.push_back(t);
+  }
+
+  void search() {
+    while (!tasks_.empty() && !stop_) {  // a halt abandons the rest: nothing after it changes the result
+      const Task t = tasks_.back();
+      tasks_.pop_back();
+      switch (t.op) {
+        case Op::Insert: insert(t.l, static_cast<size_t>(t.idx), t.D); break;
+        case Op::NearChild: near_child(t); break;
+        case Op::MaxPiece: max_pieces(t.l, static_cast<size_t>(t.idx), t.D, t.r, t.m0, t.best); break;
+        case Op::Truncate: rows_.truncate(t.m0); break;
+      }
+    }
+  }
+
+  // Decide layer l's units on the cell of frames_[D] once, then queue their insertion.
   void start_layer(int l, int D) {
     if (visitor_ && visitor_->prune(view(l, F_[l].data(), D))) {
       ++res_.pruned;
@@ -306,7 +366,6 @@ class Enumerator {
     const int m0 = rows_.m();
     std::vector<int>& unst = unstable_[l];
     unst.clear();
-    std::vector<double> h(n_);
     for (int u = 0; u < L.n_units && !stop_; ++u) {
       const int K = L.n_pieces(u);
       pattern_[off + u] = 0;
@@ -317,7 +376,7 @@ class Enumerator {
       }
       Cut cut;
       const int mu = rows_.m();
-      const Decision dec = decide(l, u, D, h.data(), cut, /*probe=*/true);
+      const Decision dec = decide(l, u, D, h_.data(), cut, /*probe=*/true);
       if (dec == Decision::Empty) {
         rows_.truncate(m0);
         return;
@@ -329,8 +388,12 @@ class Enumerator {
         pattern_[off + u] = static_cast<int8_t>(cut.near);
       }
     }
-    if (!stop_) insert(l, 0, D);
-    rows_.truncate(m0);
+    if (stop_) {
+      rows_.truncate(m0);
+      return;
+    }
+    push_truncate(m0);
+    push_insert(l, 0, D);
   }
 
   void insert(int l, size_t idx, int D) {
@@ -347,13 +410,7 @@ class Enumerator {
       insert_max_unit(l, idx, D);
       return;
     }
-    double h[128];
-    std::vector<double> hv;
-    double* hp = h;
-    if (n_ > 128) {
-      hv.resize(n_);
-      hp = hv.data();
-    }
+    double* hp = &split_h_[static_cast<size_t>(D) * n_];
     const int m0 = rows_.m();
     Cut cut;
     const Decision dec = decide(l, u, D, hp, cut);
@@ -365,33 +422,76 @@ class Enumerator {
     if (dec == Decision::Stable) {
       if (stop_) return;
       pattern_[gu] = static_cast<int8_t>(near);
-      insert(l, idx + 1, D);
-      rows_.truncate(m0);
+      push_truncate(m0);
+      push_insert(l, idx + 1, D);
       return;
     }
-    // Split: the far child is ready in frames_[D+1]; the near child keeps the ball if h misses it.
-    const bool keeps_ball = std::fabs(cut.s) >= frames_[D].y[k_];
+    // Split: the far child is ready in frames_[D+1] and goes first; the near child keeps the ball if h misses it.
+    Task t{};
+    t.op = Op::NearChild;
+    t.keeps_ball = std::fabs(cut.s) >= frames_[D].y[k_];
+    t.near = static_cast<int8_t>(near);
+    t.l = l;
+    t.D = D;
+    t.m0 = m0;
+    t.idx = static_cast<int>(idx);
+    t.ng = cut.ng;
+    tasks_.push_back(t);
     pattern_[gu] = static_cast<int8_t>(1 - near);
-    insert(l, idx + 1, D + 1);
-    rows_.truncate(m0);
-    if (stop_) return;
-    push_side(hp, cut.ng, near);
-    LPBasis& child = frames_[D + 1];
-    child.assign(frames_[D]);
-    if (!keeps_ball) {
+    push_truncate(m0);
+    push_insert(l, idx + 1, D + 1);
+  }
+
+  // The near child of a split, once the far child's subtree is done and its rows are gone. Its hyperplane was
+  // kept at depth D: the far subtree only writes depths > D.
+  void near_child(const Task& t) {
+    const int m0 = t.m0;
+    push_side(&split_h_[static_cast<size_t>(t.D) * n_], t.ng, t.near);
+    LPBasis& child = frames_[t.D + 1];
+    child.assign(frames_[t.D]);
+    if (!t.keeps_ball) {
       if (!lp(child)) return;
       if (child.y[k_] <= opt_.tol) {  // can only happen at the tolerance's edge
         rows_.truncate(m0);
         return;
       }
     }
-    pattern_[gu] = static_cast<int8_t>(near);
-    insert(l, idx + 1, D + 1);
-    rows_.truncate(m0);
+    pattern_[net_.unit_offset(t.l) + unstable_[t.l][t.idx]] = t.near;
+    push_truncate(m0);
+    push_insert(t.l, static_cast<size_t>(t.idx) + 1, t.D + 1);
+  }
+
+  // Values at the cell's centre of the pieces of unit u of layer l (vals_), and the maximal one (lowest index on
+  // ties).
+  int piece_values(int l, int u, int D) {
+    const Layer& L = net_.layers()[l];
+    const int K = L.n_pieces(u);
+    const int p0 = L.piece_start[u];
+    const double* F = F_[l].data();
+    const LPBasis& cell = frames_[D];
+    int best = 0;
+    double best_v = -INFINITY;
+    vals_.resize(K);
+    for (int r = 0; r < K; ++r) {
+      const double* f = F + static_cast<size_t>(p0 + r) * n_;
+      double v = f[k_];
+      for (int j = 0; j < k_; ++j) v += f[j] * cell.y[j];
+      vals_[r] = v;
+      if (v > best_v) { best_v = v; best = r; }
+    }
+    return best;
   }
 
   // A unit with K > 2 pieces: one child per piece whose argmax cell holds a ball of radius > tol.
   void insert_max_unit(int l, size_t idx, int D) {
+    const int best = piece_values(l, unstable_[l][idx], D);
+    max_pieces(l, idx, D, 0, rows_.m(), best);
+  }
+
+  // Pieces r0, r0 + 1, ... of a K > 2 unit on the cell of frames_[D] (rows m0); queues the first child found and
+  // its continuation. The cell's basis is untouched by the children (they live at depths > D), so the piece
+  // values are recomputed unchanged.
+  void max_pieces(int l, size_t idx, int D, int r0, int m0, int best) {
     const Layer& L = net_.layers()[l];
     const int u = unstable_[l][idx];
     const int gu = net_.unit_offset(l) + u;
@@ -399,20 +499,9 @@ class Enumerator {
     const int p0 = L.piece_start[u];
     const double* F = F_[l].data();
     const LPBasis& cell = frames_[D];
-    // The piece that is maximal at the cell's centre (lowest index on ties).
-    int best = 0;
-    double best_v = -INFINITY;
-    std::vector<double> vals(K);
-    for (int r = 0; r < K; ++r) {
-      const double* f = F + static_cast<size_t>(p0 + r) * n_;
-      double v = f[k_];
-      for (int j = 0; j < k_; ++j) v += f[j] * cell.y[j];
-      vals[r] = v;
-      if (v > best_v) { best_v = v; best = r; }
-    }
-    const int m0 = rows_.m();
-    std::vector<double> h(n_);
-    for (int r = 0; r < K && !stop_; ++r) {
+    if (r0 > 0) piece_values(l, u, D);
+    double* h = h_.data();
+    for (int r = r0; r < K && !stop_; ++r) {
       const double* fr = F + static_cast<size_t>(p0 + r) * n_;
       bool empty = false, keeps_ball = (r == best);
       for (int s = 0; s < K && !empty; ++s) {
@@ -426,8 +515,8 @@ class Enumerator {
           if (h[k_] < 0.0 || (h[k_] == 0.0 && s < r)) empty = true;
           continue;
         }
-        if (keeps_ball && (vals[r] - vals[s]) / ng < cell.y[k_]) keeps_ball = false;
-        push_side(h.data(), ng, 1);
+        if (keeps_ball && (vals_[r] - vals_[s]) / ng < cell.y[k_]) keeps_ball = false;
+        push_side(h, ng, 1);
       }
       if (!empty) {
         LPBasis& child = frames_[D + 1];
@@ -435,7 +524,20 @@ class Enumerator {
         if (keeps_ball || lp(child)) {
           if (!stop_ && child.y[k_] > opt_.tol) {
             pattern_[gu] = static_cast<int8_t>(r);
-            insert(l, idx + 1, D + 1);
+            if (r + 1 < K) {
+              Task t{};
+              t.op = Op::MaxPiece;
+              t.l = l;
+              t.idx = static_cast<int>(idx);
+              t.D = D;
+              t.r = r + 1;
+              t.m0 = m0;
+              t.best = best;
+              tasks_.push_back(t);
+            }
+            push_truncate(m0);
+            push_insert(l, idx + 1, D + 1);
+            return;
           }
         }
       }
