@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <string>
 
 #include "relutope/lp.hpp"
 
@@ -122,6 +123,7 @@ class Enumerator {
     for (auto& fr : frames_) fr.resize(n_);
     split_h_.assign(static_cast<size_t>(depth + 1) * n_, 0.0);
     h_.assign(n_, 0.0);
+    rec_.resize(n_);
     pattern_.assign(net.n_units(), 0);
     obj_.assign(n_, 0.0);
     obj_[k] = 1.0;
@@ -130,6 +132,7 @@ class Enumerator {
     res_.n_units = net.n_units();
     res_.layer_counts.assign(L, 0);
     start_ = Clock::now();
+    careful_.refactor_every = 1;
   }
 
   EnumResult run(const double* Adom, const double* bdom, int mdom, const double* u0) {
@@ -150,15 +153,10 @@ class Enumerator {
     std::fill(row_.begin(), row_.end(), 0.0);
     row_[k_] = 1.0;
     rows_.push(row_.data(), opt_.radius_cap);
+    cap_row_ = rows_.m() - 1;
+    u0_.assign(u0, u0 + k_);
     LPBasis& root = frames_[0];
-    for (int j = 0; j < k_; ++j) {
-      root.active[j] = -1 - j;
-      root.rhs[j] = u0[j];
-    }
-    root.active[k_] = rows_.m() - 1;
-    root.rhs[k_] = opt_.radius_cap;
-    for (int i = 0; i < n_; ++i) root.binv[static_cast<size_t>(i) * n_ + i] = 1.0;
-    root.lambda[k_] = 1.0;
+    pin_basis(root, u0);
     if (!lp(root)) return finish();
     if (root.y[k_] > opt_.tol) {
       start_layer(0, 0);
@@ -183,6 +181,11 @@ class Enumerator {
   std::vector<double> obj_, row_;
   std::vector<double> split_h_;              // per depth D: the hyperplane of the unit split at D (NearChild)
   std::vector<double> h_, vals_;             // scratch: a hyperplane that need not outlive its step; piece values
+  std::vector<double> u0_;                   // the domain's middle (LP recovery)
+  DualSimplex careful_;                      // LP recovery: refactorised at every pivot
+  LPBasis rec_;
+  int cap_row_ = -1;                         // the row r <= radius_cap
+  int at_layer_ = 0, at_unit_ = -1;          // where the search is (layer, unit of that layer), for messages
   EnumResult res_;
   bool stop_ = false;
   Clock::time_point start_;
@@ -204,22 +207,78 @@ class Enumerator {
     res_.message = msg;
   }
 
-  // Solve the Chebyshev LP of the rows on the stack from the (dual-feasible) basis B.
+  // Solve the Chebyshev LP of the rows on the stack from the dual-feasible basis B. A breakdown, or an optimum
+  // whose centre went suspiciously far out (far_out()), is repaired by recover(); when that fails too, the run halts
+  // with status Numerical and a message naming the cell.
   bool lp(LPBasis& B) {
+    double size = opt_.radius_cap;  // the scale of the cell's last centre
+    for (int j = 0; j < k_; ++j) size = std::max(size, std::fabs(B.y[j]));
+    const int64_t pivots = counters_.iterations;
     LPStatus st = simplex_.solve(rows_, obj_.data(), B, counters_);
+    if (st == LPStatus::Optimal && counters_.iterations > pivots && far_out(B, size)) st = LPStatus::Numerical;
+    if (st != LPStatus::Optimal) st = recover(B);
     if (st != LPStatus::Optimal) {
-      // One retry from a freshly factored basis before giving up.
-      if (simplex_.refactor(rows_, obj_.data(), B)) st = simplex_.solve(rows_, obj_.data(), B, counters_);
-      if (st != LPStatus::Optimal) {
-        halt(EnumStatus::Numerical, std::string("LP solver failed (") + lp_status_name(st) + ")");
-        return false;
-      }
+      halt(EnumStatus::Numerical, failure_message(st));
+      return false;
     }
     if (opt_.time_limit >= 0 && counters_.solves >= next_time_check_) {
       next_time_check_ = counters_.solves + 1024;
       if (elapsed() > opt_.time_limit) halt(EnumStatus::TimeLimit);
     }
     return true;
+  }
+
+  // Whether a solve took the centre out beyond kFarMove times `size`, the larger of the radius cap and the cell's
+  // last centre's size. In a bounded domain it cannot (the cap is about the domain's size). In an unbounded one it
+  // flags a breakdown: a cell whose Chebyshev radius is capped has a degenerate optimal face (every row but the cap
+  // has multiplier 0), and the simplex can walk it out to vertices where the rows are nearly parallel, the basis
+  // is ill-conditioned and y has too few significant digits for the row tests. Seen: a centre at 7e12 where the
+  // true optimum was at 0.5 (with r too large: a wrong decision), and, inherited by the children, false
+  // "infeasible" results, singular bases and witnesses outside their regions.
+  bool far_out(const LPBasis& B, double size) const {
+    double far = 0.0;
+    for (int j = 0; j < k_; ++j) far = std::max(far, std::fabs(B.y[j]));
+    return !(far <= kFarMove * size);
+  }
+  static constexpr double kFarMove = 1e4;
+
+  // Re-solve the LP after a breakdown or a far excursion (far_out()), carefully: the same dual simplex
+  // refactorised at every pivot (no rank-one updates to drift), from a fresh basis of pins at the domain's middle
+  // plus the radius cap (B = I, lambda = e_r: dual feasible for "maximise r"). (The general solve_lp is no
+  // reference here: on cells far out its path through artificial bounds loses digits.)
+  LPStatus recover(LPBasis& B) {
+    pin_basis(rec_, u0_.data());
+    const LPStatus st = careful_.solve(rows_, obj_.data(), rec_, counters_);
+    if (st == LPStatus::Optimal) B.assign(rec_);
+    return st;
+  }
+
+  // The basis of pins at centre c (k entries) and the radius cap: B = I, rhs = (c, cap), lambda = e_r.
+  void pin_basis(LPBasis& P, const double* c) const {
+    std::fill(P.binv.begin(), P.binv.end(), 0.0);
+    std::fill(P.lambda.begin(), P.lambda.end(), 0.0);
+    for (int j = 0; j < k_; ++j) {
+      P.active[j] = -1 - j;
+      P.rhs[j] = c[j];
+    }
+    P.active[k_] = cap_row_;
+    P.rhs[k_] = opt_.radius_cap;
+    for (int i = 0; i < n_; ++i) P.binv[static_cast<size_t>(i) * n_ + i] = 1.0;
+    P.lambda[k_] = 1.0;
+    P.updates = 0;
+    P.binv_max = 1.0;
+  }
+
+  // Where the search was when an LP could not be solved: the unit being inserted, its layer and the pattern of the
+  // layers before it (which names the cell of the partition by those layers).
+  std::string failure_message(LPStatus st) const {
+    std::string msg = std::string("LP solver failed (") + lp_status_name(st) + ")";
+    if (at_unit_ < 0) return msg + " on the domain";
+    msg += " inserting unit " + std::to_string(at_unit_) + " of layer " + std::to_string(at_layer_);
+    if (at_layer_ == 0) return msg;
+    msg += " into the cell with pattern [";
+    for (int i = 0; i < net_.unit_offset(at_layer_); ++i) msg += (i ? " " : "") + std::to_string(pattern_[i]);
+    return msg + "] on layers 0.." + std::to_string(at_layer_ - 1);
   }
 
   // Push the row "side s of hyperplane h" for h = (g, g0): side 1 is h >= 0, side 0 is h <= 0.
@@ -366,6 +425,8 @@ class Enumerator {
     const int m0 = rows_.m();
     std::vector<int>& unst = unstable_[l];
     unst.clear();
+    at_layer_ = l;
+    at_unit_ = -1;
     for (int u = 0; u < L.n_units && !stop_; ++u) {
       const int K = L.n_pieces(u);
       pattern_[off + u] = 0;
@@ -376,6 +437,7 @@ class Enumerator {
       }
       Cut cut;
       const int mu = rows_.m();
+      at_unit_ = u;
       const Decision dec = decide(l, u, D, h_.data(), cut, /*probe=*/true);
       if (dec == Decision::Empty) {
         rows_.truncate(m0);
@@ -406,6 +468,8 @@ class Enumerator {
     const Layer& L = net_.layers()[l];
     const int u = unst[idx];
     const int gu = net_.unit_offset(l) + u;
+    at_layer_ = l;
+    at_unit_ = u;
     if (L.n_pieces(u) > 2) {
       insert_max_unit(l, idx, D);
       return;
@@ -446,6 +510,8 @@ class Enumerator {
   // kept at depth D: the far subtree only writes depths > D.
   void near_child(const Task& t) {
     const int m0 = t.m0;
+    at_layer_ = t.l;
+    at_unit_ = unstable_[t.l][t.idx];
     push_side(&split_h_[static_cast<size_t>(t.D) * n_], t.ng, t.near);
     LPBasis& child = frames_[t.D + 1];
     child.assign(frames_[t.D]);
@@ -499,6 +565,8 @@ class Enumerator {
     const int p0 = L.piece_start[u];
     const double* F = F_[l].data();
     const LPBasis& cell = frames_[D];
+    at_layer_ = l;
+    at_unit_ = u;
     if (r0 > 0) piece_values(l, u, D);
     double* h = h_.data();
     for (int r = r0; r < K && !stop_; ++r) {
