@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <string>
 
 #include "relutope/lp.hpp"
 
@@ -120,6 +121,9 @@ class Enumerator {
         if (layer.n_pieces(u) >= 2) ++depth;
     frames_.resize(depth + 1);
     for (auto& fr : frames_) fr.resize(n_);
+    split_h_.assign(static_cast<size_t>(depth + 1) * n_, 0.0);
+    h_.assign(n_, 0.0);
+    rec_.resize(n_);
     pattern_.assign(net.n_units(), 0);
     obj_.assign(n_, 0.0);
     obj_[k] = 1.0;
@@ -131,6 +135,7 @@ class Enumerator {
     // The LP decides whether a ball of radius tol fits: its feasibility tolerance must stay well below tol.
     simplex_.feas_tol = std::min(simplex_.feas_tol, 0.1 * opt.tol);
     start_ = Clock::now();
+    careful_.refactor_every = 1;
   }
 
   EnumResult run(const double* Adom, const double* bdom, int mdom, const double* u0) {
@@ -151,17 +156,15 @@ class Enumerator {
     std::fill(row_.begin(), row_.end(), 0.0);
     row_[k_] = 1.0;
     rows_.push(row_.data(), opt_.radius_cap);
+    cap_row_ = rows_.m() - 1;
+    u0_.assign(u0, u0 + k_);
     LPBasis& root = frames_[0];
-    for (int j = 0; j < k_; ++j) {
-      root.active[j] = -1 - j;
-      root.rhs[j] = u0[j];
-    }
-    root.active[k_] = rows_.m() - 1;
-    root.rhs[k_] = opt_.radius_cap;
-    for (int i = 0; i < n_; ++i) root.binv[static_cast<size_t>(i) * n_ + i] = 1.0;
-    root.lambda[k_] = 1.0;
+    pin_basis(root, u0);
     if (!lp(root)) return finish();
-    if (root.y[k_] > opt_.tol) start_layer(0, 0);
+    if (root.y[k_] > opt_.tol) {
+      start_layer(0, 0);
+      search();
+    }
     return finish();
   }
 
@@ -179,6 +182,13 @@ class Enumerator {
   std::vector<std::vector<int>> unstable_;   // per layer: units not yet decided on the current layer cell
   std::vector<int8_t> pattern_;
   std::vector<double> obj_, row_;
+  std::vector<double> split_h_;              // per depth D: the hyperplane of the unit split at D (NearChild)
+  std::vector<double> h_, vals_;             // scratch: a hyperplane that need not outlive its step; piece values
+  std::vector<double> u0_;                   // the domain's middle (LP recovery)
+  DualSimplex careful_;                      // LP recovery: refactorised at every pivot
+  LPBasis rec_;
+  int cap_row_ = -1;                         // the row r <= radius_cap
+  int at_layer_ = 0, at_unit_ = -1;          // where the search is (layer, unit of that layer), for messages
   EnumResult res_;
   bool stop_ = false;
   Clock::time_point start_;
@@ -200,22 +210,78 @@ class Enumerator {
     res_.message = msg;
   }
 
-  // Solve the Chebyshev LP of the rows on the stack from the (dual-feasible) basis B.
+  // Solve the Chebyshev LP of the rows on the stack from the dual-feasible basis B. A breakdown, or an optimum
+  // whose centre went suspiciously far out (far_out()), is repaired by recover(); when that fails too, the run halts
+  // with status Numerical and a message naming the cell.
   bool lp(LPBasis& B) {
+    double size = opt_.radius_cap;  // the scale of the cell's last centre
+    for (int j = 0; j < k_; ++j) size = std::max(size, std::fabs(B.y[j]));
+    const int64_t pivots = counters_.iterations;
     LPStatus st = simplex_.solve(rows_, obj_.data(), B, counters_);
+    if (st == LPStatus::Optimal && counters_.iterations > pivots && far_out(B, size)) st = LPStatus::Numerical;
+    if (st != LPStatus::Optimal) st = recover(B);
     if (st != LPStatus::Optimal) {
-      // One retry from a freshly factored basis before giving up.
-      if (simplex_.refactor(rows_, obj_.data(), B)) st = simplex_.solve(rows_, obj_.data(), B, counters_);
-      if (st != LPStatus::Optimal) {
-        halt(EnumStatus::Numerical, std::string("LP solver failed (") + lp_status_name(st) + ")");
-        return false;
-      }
+      halt(EnumStatus::Numerical, failure_message(st));
+      return false;
     }
     if (opt_.time_limit >= 0 && counters_.solves >= next_time_check_) {
       next_time_check_ = counters_.solves + 1024;
       if (elapsed() > opt_.time_limit) halt(EnumStatus::TimeLimit);
     }
     return true;
+  }
+
+  // Whether a solve took the centre out beyond kFarMove times `size`, the larger of the radius cap and the cell's
+  // last centre's size. In a bounded domain it cannot (the cap is about the domain's size). In an unbounded one it
+  // flags a breakdown: a cell whose Chebyshev radius is capped has a degenerate optimal face (every row but the cap
+  // has multiplier 0), and the simplex can walk it out to vertices where the rows are nearly parallel, the basis
+  // is ill-conditioned and y has too few significant digits for the row tests. Seen: a centre at 7e12 where the
+  // true optimum was at 0.5 (with r too large: a wrong decision), and, inherited by the children, false
+  // "infeasible" results, singular bases and witnesses outside their regions.
+  bool far_out(const LPBasis& B, double size) const {
+    double far = 0.0;
+    for (int j = 0; j < k_; ++j) far = std::max(far, std::fabs(B.y[j]));
+    return !(far <= kFarMove * size);
+  }
+  static constexpr double kFarMove = 1e4;
+
+  // Re-solve the LP after a breakdown or a far excursion (far_out()), carefully: the same dual simplex
+  // refactorised at every pivot (no rank-one updates to drift), from a fresh basis of pins at the domain's middle
+  // plus the radius cap (B = I, lambda = e_r: dual feasible for "maximise r"). (The general solve_lp is no
+  // reference here: on cells far out its path through artificial bounds loses digits.)
+  LPStatus recover(LPBasis& B) {
+    pin_basis(rec_, u0_.data());
+    const LPStatus st = careful_.solve(rows_, obj_.data(), rec_, counters_);
+    if (st == LPStatus::Optimal) B.assign(rec_);
+    return st;
+  }
+
+  // The basis of pins at centre c (k entries) and the radius cap: B = I, rhs = (c, cap), lambda = e_r.
+  void pin_basis(LPBasis& P, const double* c) const {
+    std::fill(P.binv.begin(), P.binv.end(), 0.0);
+    std::fill(P.lambda.begin(), P.lambda.end(), 0.0);
+    for (int j = 0; j < k_; ++j) {
+      P.active[j] = -1 - j;
+      P.rhs[j] = c[j];
+    }
+    P.active[k_] = cap_row_;
+    P.rhs[k_] = opt_.radius_cap;
+    for (int i = 0; i < n_; ++i) P.binv[static_cast<size_t>(i) * n_ + i] = 1.0;
+    P.lambda[k_] = 1.0;
+    P.updates = 0;
+    P.binv_max = 1.0;
+  }
+
+  // Where the search was when an LP could not be solved: the unit being inserted, its layer and the pattern of the
+  // layers before it (which names the cell of the partition by those layers).
+  std::string failure_message(LPStatus st) const {
+    std::string msg = std::string("LP solver failed (") + lp_status_name(st) + ")";
+    if (at_unit_ < 0) return msg + " on the domain";
+    msg += " inserting unit " + std::to_string(at_unit_) + " of layer " + std::to_string(at_layer_);
+    if (at_layer_ == 0) return msg;
+    msg += " into the cell with pattern [";
+    for (int i = 0; i < net_.unit_offset(at_layer_); ++i) msg += (i ? " " : "") + std::to_string(pattern_[i]);
+    return msg + "] on layers 0.." + std::to_string(at_layer_ - 1);
   }
 
   // Push the row "side s of hyperplane h" for h = (g, g0): side 1 is h >= 0, side 0 is h <= 0.
@@ -299,6 +365,59 @@ class Enumerator {
     return v;
   }
 
+  // The depth-first search runs on an explicit stack of tasks: a layer may hold tens of thousands of unstable
+  // units, one search level each, too deep for recursion. A step that would recurse pushes its continuation and
+  // then its child, so the tasks run in the order of the recursive algorithm: same LPs, same regions, same order.
+  enum class Op : uint8_t {
+    Insert,     // insert unit idx of unstable_[l] into the cell of frames_[D]
+    NearChild,  // after a split's far child: the near child (hyperplane in split_h_ at D)
+    MaxPiece,   // after piece r - 1 of a K > 2 unit: the pieces r, r + 1, ...
+    Truncate    // drop the rows above m0
+  };
+  struct Task {
+    Op op;
+    bool keeps_ball;  // NearChild: the near child keeps the cell's ball
+    int8_t near;      // NearChild: the side of the centre
+    int l, D, m0;     // layer, depth, rows of the cell before the unit
+    int idx;          // the unit's position in unstable_[l]
+    int r, best;      // MaxPiece: the next piece; the piece that is maximal at the cell's centre
+    double ng;        // NearChild: |grad h|
+  };
+  std::vector<Task> tasks_;
+
+  void push_insert(int l, size_t idx, int D) {
+    Task t{};
+    t.op = Op::Insert;
+    t.l = l;
+    t.idx = static_cast<int>(idx);
+    t.D = D;
+    tasks_.push_back(t);
+  }
+
+  void push_truncate(int m0) {
+    // A truncation to m0 just above one to fewer rows would be undone at once: the lower one suffices (this keeps
+    // a chain of stable units from growing the stack).
+    if (!tasks_.empty() && tasks_.back().op == Op::Truncate && tasks_.back().m0 <= m0) return;
+    Task t{};
+    t.op = Op::Truncate;
+    t.m0 = m0;
+    tasks_.push_back(t);
+  }
+
+  void search() {
+    while (!tasks_.empty() && !stop_) {  // a halt abandons the rest: nothing after it changes the result
+      const Task t = tasks_.back();
+      tasks_.pop_back();
+      switch (t.op) {
+        case Op::Insert: insert(t.l, static_cast<size_t>(t.idx), t.D); break;
+        case Op::NearChild: near_child(t); break;
+        case Op::MaxPiece: max_pieces(t.l, static_cast<size_t>(t.idx), t.D, t.r, t.m0, t.best); break;
+        case Op::Truncate: rows_.truncate(t.m0); break;
+      }
+    }
+  }
+
+  // Decide layer l's units on the cell of frames_[D] once, then queue their insertion.
   void start_layer(int l, int D) {
     if (visitor_ && visitor_->prune(view(l, F_[l].data(), D))) {
       ++res_.pruned;
@@ -309,7 +428,8 @@ class Enumerator {
     const int m0 = rows_.m();
     std::vector<int>& unst = unstable_[l];
     unst.clear();
-    std::vector<double> h(n_);
+    at_layer_ = l;
+    at_unit_ = -1;
     for (int u = 0; u < L.n_units && !stop_; ++u) {
       const int K = L.n_pieces(u);
       pattern_[off + u] = 0;
@@ -320,7 +440,8 @@ class Enumerator {
       }
       Cut cut;
       const int mu = rows_.m();
-      const Decision dec = decide(l, u, D, h.data(), cut, /*probe=*/true);
+      at_unit_ = u;
+      const Decision dec = decide(l, u, D, h_.data(), cut, /*probe=*/true);
       if (dec == Decision::Empty) {
         rows_.truncate(m0);
         return;
@@ -332,8 +453,12 @@ class Enumerator {
         pattern_[off + u] = static_cast<int8_t>(cut.near);
       }
     }
-    if (!stop_) insert(l, 0, D);
-    rows_.truncate(m0);
+    if (stop_) {
+      rows_.truncate(m0);
+      return;
+    }
+    push_truncate(m0);
+    push_insert(l, 0, D);
   }
 
   void insert(int l, size_t idx, int D) {
@@ -346,17 +471,13 @@ class Enumerator {
     const Layer& L = net_.layers()[l];
     const int u = unst[idx];
     const int gu = net_.unit_offset(l) + u;
+    at_layer_ = l;
+    at_unit_ = u;
     if (L.n_pieces(u) > 2) {
       insert_max_unit(l, idx, D);
       return;
     }
-    double h[128];
-    std::vector<double> hv;
-    double* hp = h;
-    if (n_ > 128) {
-      hv.resize(n_);
-      hp = hv.data();
-    }
+    double* hp = &split_h_[static_cast<size_t>(D) * n_];
     const int m0 = rows_.m();
     Cut cut;
     const Decision dec = decide(l, u, D, hp, cut);
@@ -368,33 +489,78 @@ class Enumerator {
     if (dec == Decision::Stable) {
       if (stop_) return;
       pattern_[gu] = static_cast<int8_t>(near);
-      insert(l, idx + 1, D);
-      rows_.truncate(m0);
+      push_truncate(m0);
+      push_insert(l, idx + 1, D);
       return;
     }
-    // Split: the far child is ready in frames_[D+1]; the near child keeps the ball if h misses it.
-    const bool keeps_ball = std::fabs(cut.s) >= frames_[D].y[k_];
+    // Split: the far child is ready in frames_[D+1] and goes first; the near child keeps the ball if h misses it.
+    Task t{};
+    t.op = Op::NearChild;
+    t.keeps_ball = std::fabs(cut.s) >= frames_[D].y[k_];
+    t.near = static_cast<int8_t>(near);
+    t.l = l;
+    t.D = D;
+    t.m0 = m0;
+    t.idx = static_cast<int>(idx);
+    t.ng = cut.ng;
+    tasks_.push_back(t);
     pattern_[gu] = static_cast<int8_t>(1 - near);
-    insert(l, idx + 1, D + 1);
-    rows_.truncate(m0);
-    if (stop_) return;
-    push_side(hp, cut.ng, near);
-    LPBasis& child = frames_[D + 1];
-    child.assign(frames_[D]);
-    if (!keeps_ball) {
+    push_truncate(m0);
+    push_insert(l, idx + 1, D + 1);
+  }
+
+  // The near child of a split, once the far child's subtree is done and its rows are gone. Its hyperplane was
+  // kept at depth D: the far subtree only writes depths > D.
+  void near_child(const Task& t) {
+    const int m0 = t.m0;
+    at_layer_ = t.l;
+    at_unit_ = unstable_[t.l][t.idx];
+    push_side(&split_h_[static_cast<size_t>(t.D) * n_], t.ng, t.near);
+    LPBasis& child = frames_[t.D + 1];
+    child.assign(frames_[t.D]);
+    if (!t.keeps_ball) {
       if (!lp(child)) return;
       if (child.y[k_] <= opt_.tol) {  // can only happen at the tolerance's edge
         rows_.truncate(m0);
         return;
       }
     }
-    pattern_[gu] = static_cast<int8_t>(near);
-    insert(l, idx + 1, D + 1);
-    rows_.truncate(m0);
+    pattern_[net_.unit_offset(t.l) + unstable_[t.l][t.idx]] = t.near;
+    push_truncate(m0);
+    push_insert(t.l, static_cast<size_t>(t.idx) + 1, t.D + 1);
+  }
+
+  // Values at the cell's centre of the pieces of unit u of layer l (vals_), and the maximal one (lowest index on
+  // ties).
+  int piece_values(int l, int u, int D) {
+    const Layer& L = net_.layers()[l];
+    const int K = L.n_pieces(u);
+    const int p0 = L.piece_start[u];
+    const double* F = F_[l].data();
+    const LPBasis& cell = frames_[D];
+    int best = 0;
+    double best_v = -INFINITY;
+    vals_.resize(K);
+    for (int r = 0; r < K; ++r) {
+      const double* f = F + static_cast<size_t>(p0 + r) * n_;
+      double v = f[k_];
+      for (int j = 0; j < k_; ++j) v += f[j] * cell.y[j];
+      vals_[r] = v;
+      if (v > best_v) { best_v = v; best = r; }
+    }
+    return best;
   }
 
   // A unit with K > 2 pieces: one child per piece whose argmax cell holds a ball of radius > tol.
   void insert_max_unit(int l, size_t idx, int D) {
+    const int best = piece_values(l, unstable_[l][idx], D);
+    max_pieces(l, idx, D, 0, rows_.m(), best);
+  }
+
+  // Pieces r0, r0 + 1, ... of a K > 2 unit on the cell of frames_[D] (rows m0); queues the first child found and
+  // its continuation. The cell's basis is untouched by the children (they live at depths > D), so the piece
+  // values are recomputed unchanged.
+  void max_pieces(int l, size_t idx, int D, int r0, int m0, int best) {
     const Layer& L = net_.layers()[l];
     const int u = unstable_[l][idx];
     const int gu = net_.unit_offset(l) + u;
@@ -402,20 +568,11 @@ class Enumerator {
     const int p0 = L.piece_start[u];
     const double* F = F_[l].data();
     const LPBasis& cell = frames_[D];
-    // The piece that is maximal at the cell's centre (lowest index on ties).
-    int best = 0;
-    double best_v = -INFINITY;
-    std::vector<double> vals(K);
-    for (int r = 0; r < K; ++r) {
-      const double* f = F + static_cast<size_t>(p0 + r) * n_;
-      double v = f[k_];
-      for (int j = 0; j < k_; ++j) v += f[j] * cell.y[j];
-      vals[r] = v;
-      if (v > best_v) { best_v = v; best = r; }
-    }
-    const int m0 = rows_.m();
-    std::vector<double> h(n_);
-    for (int r = 0; r < K && !stop_; ++r) {
+    at_layer_ = l;
+    at_unit_ = u;
+    if (r0 > 0) piece_values(l, u, D);
+    double* h = h_.data();
+    for (int r = r0; r < K && !stop_; ++r) {
       const double* fr = F + static_cast<size_t>(p0 + r) * n_;
       bool empty = false, keeps_ball = (r == best);
       for (int s = 0; s < K && !empty; ++s) {
@@ -429,8 +586,8 @@ class Enumerator {
           if (h[k_] < 0.0 || (h[k_] == 0.0 && s < r)) empty = true;
           continue;
         }
-        if (keeps_ball && (vals[r] - vals[s]) / ng < cell.y[k_]) keeps_ball = false;
-        push_side(h.data(), ng, 1);
+        if (keeps_ball && (vals_[r] - vals_[s]) / ng < cell.y[k_]) keeps_ball = false;
+        push_side(h, ng, 1);
       }
       if (!empty) {
         LPBasis& child = frames_[D + 1];
@@ -438,7 +595,20 @@ class Enumerator {
         if (keeps_ball || lp(child)) {
           if (!stop_ && child.y[k_] > opt_.tol) {
             pattern_[gu] = static_cast<int8_t>(r);
-            insert(l, idx + 1, D + 1);
+            if (r + 1 < K) {
+              Task t{};
+              t.op = Op::MaxPiece;
+              t.l = l;
+              t.idx = static_cast<int>(idx);
+              t.D = D;
+              t.r = r + 1;
+              t.m0 = m0;
+              t.best = best;
+              tasks_.push_back(t);
+            }
+            push_truncate(m0);
+            push_insert(l, idx + 1, D + 1);
+            return;
           }
         }
       }

@@ -25,6 +25,7 @@ void LPBasis::resize(int n_) {
   lambda.assign(n, 0.0);
   y.assign(n, 0.0);
   updates = 0;
+  binv_max = 1.0;
 }
 
 void LPBasis::assign(const LPBasis& o) {
@@ -35,6 +36,7 @@ void LPBasis::assign(const LPBasis& o) {
   lambda = o.lambda;
   y = o.y;
   updates = o.updates;
+  binv_max = o.binv_max;
 }
 
 namespace {
@@ -62,6 +64,42 @@ void transpose_solve(const LPBasis& B, const double* v, double* out) {
 
 }  // namespace
 
+bool DualSimplex::accurate(const RowStack& rows, const double* c, const LPBasis& B) const {
+  const int n = B.n;
+  constexpr double kEps = std::numeric_limits<double>::epsilon();
+  // Primal: the active constraints hold at y.
+  for (int i = 0; i < n; ++i) {
+    const int a = B.active[i];
+    double v, size;
+    if (a >= 0) {
+      const double* g = rows.row(a);
+      v = -B.rhs[i];
+      size = std::fabs(B.rhs[i]);
+      for (int j = 0; j < n; ++j) {
+        v += g[j] * B.y[j];
+        size += std::fabs(g[j] * B.y[j]);
+      }
+    } else {
+      v = B.y[-1 - a] - B.rhs[i];
+      size = std::fabs(B.rhs[i]) + std::fabs(B.y[-1 - a]);
+    }
+    // feas_tol as in the row test, plus what rounding the terms allows (far from the origin, |y| large).
+    if (!(std::fabs(v) <= feas_tol * (1.0 + std::fabs(B.rhs[i])) + 4.0 * n * kEps * size)) return false;
+  }
+  // Dual: c = B^T lambda, each component to the precision of its terms.
+  for (int j = 0; j < n; ++j) {
+    double v = -c[j], size = std::fabs(c[j]);
+    for (int i = 0; i < n; ++i) {
+      const int a = B.active[i];
+      const double bij = a >= 0 ? rows.row(a)[j] : (-1 - a == j ? 1.0 : 0.0);
+      v += B.lambda[i] * bij;
+      size += std::fabs(B.lambda[i] * bij);
+    }
+    if (!(std::fabs(v) <= dual_check_tol * size)) return false;
+  }
+  return true;
+}
+
 void DualSimplex::basis_row(const RowStack& rows, int a, int n, double* out) const {
   if (a >= 0) {
     const double* g = rows.row(a);
@@ -72,7 +110,7 @@ void DualSimplex::basis_row(const RowStack& rows, int a, int n, double* out) con
   }
 }
 
-bool DualSimplex::refactor(const RowStack& rows, const double* c, LPBasis& B) const {
+bool DualSimplex::refactor(const RowStack& rows, const double* c, LPBasis& B, double* lambda_error) const {
   const int n = B.n;
   // Gauss-Jordan on [M | I] with partial pivoting, M = basis matrix.
   std::vector<double> M(static_cast<size_t>(n) * n), inv(static_cast<size_t>(n) * n, 0.0);
@@ -112,8 +150,16 @@ bool DualSimplex::refactor(const RowStack& rows, const double* c, LPBasis& B) co
   // inv = M^{-1} where M's rows are the normals: this is B^{-1}.
   B.binv.swap(inv);
   transpose_solve(B, c, B.lambda.data());
-  for (int i = 0; i < n; ++i) B.lambda[i] = (B.active[i] < 0) ? 0.0 : std::max(B.lambda[i], 0.0);
+  double err = 0.0;
+  for (int i = 0; i < n; ++i) {
+    const double l = B.lambda[i];
+    err = std::max(err, B.active[i] < 0 ? std::fabs(l) : -l);
+    B.lambda[i] = (B.active[i] < 0) ? 0.0 : std::max(l, 0.0);
+  }
+  if (lambda_error) *lambda_error = err;
   B.updates = 0;
+  B.binv_max = 0.0;
+  for (double v : B.binv) B.binv_max = std::max(B.binv_max, std::fabs(v));
   return true;
 }
 
@@ -125,7 +171,7 @@ LPStatus DualSimplex::solve(const RowStack& rows, const double* c, LPBasis& B, L
   ++counters.solves;
   std::vector<double> alpha(n), col(n);
   int degenerate = 0;
-  bool bland = false;
+  bool bland = false, checked = false;
   for (int it = 0; it < max_iter; ++it) {
     if (B.updates >= refactor_every) {
       if (!refactor(rows, c, B)) return LPStatus::Numerical;
@@ -147,16 +193,31 @@ LPStatus DualSimplex::solve(const RowStack& rows, const double* c, LPBasis& B, L
       worst = v;
       if (bland) break;
     }
-    if (q < 0) return LPStatus::Optimal;
+    if (q < 0) {
+      // After pivots on an ill-conditioned basis, check it against the rows themselves: rank-one updates of such
+      // a basis drift, and a drifted y or lambda can pass every row test and still not be optimal (seen: a
+      // Chebyshev radius wrong in the 6th digit after 8 updates of a basis of condition 7e4). Refactorise and go
+      // on; a basis that is then not dual feasible, or still inaccurate, is beyond this method (Numerical).
+      if (it == 0 || B.binv_max <= check_above || accurate(rows, c, B)) return LPStatus::Optimal;
+      if (checked) return LPStatus::Numerical;  // inaccurate from a fresh factorisation too
+      checked = true;
+      double lambda_error;
+      if (!refactor(rows, c, B, &lambda_error)) return LPStatus::Numerical;
+      double total = 0.0;
+      for (double l : B.lambda) total += l;
+      if (!(lambda_error <= dual_check_tol * total)) return LPStatus::Numerical;
+      continue;
+    }
     ++counters.iterations;
     // alpha = B^{-T} g_q: the entering normal in terms of the active normals.
     transpose_solve(B, rows.row(q), alpha.data());
     // Ratio test: pins leave first (ratio 0); else min lambda_i / alpha_i over alpha_i > 0.
     int p = -1;
     double best_ratio = std::numeric_limits<double>::infinity();
-    double best_alpha = 0.0;
+    double best_alpha = 0.0, amax = 0.0;
     for (int i = 0; i < n; ++i) {
       double ratio, a_abs;
+      amax = std::max(amax, std::fabs(alpha[i]));
       if (B.active[i] < 0) {
         a_abs = std::fabs(alpha[i]);
         if (a_abs <= pivot_tol) continue;
@@ -193,17 +254,21 @@ LPStatus DualSimplex::solve(const RowStack& rows, const double* c, LPBasis& B, L
       B.lambda[i] = (B.active[i] < 0) ? 0.0 : std::max(li, 0.0);
     }
     B.lambda[p] = theta;
-    exchange(rows, B, p, q, alpha, col);
+    exchange(rows, B, p, q, alpha, col, amax);
   }
   return LPStatus::IterationLimit;
 }
 
 void DualSimplex::exchange(const RowStack& rows, LPBasis& B, int p, int q, std::vector<double>& alpha,
-                           std::vector<double>& col) const {
+                           std::vector<double>& col, double amax) const {
   const int n = B.n;
   // Sherman-Morrison for replacing row p of B by g_q: B'^{-1} = B^{-1} - B^{-1} e_p (alpha - e_p)^T / alpha_p.
   const double ap = alpha[p];
-  for (int i = 0; i < n; ++i) col[i] = B.binv[static_cast<size_t>(i) * n + p];
+  double cmax = 0.0;
+  for (int i = 0; i < n; ++i) {
+    col[i] = B.binv[static_cast<size_t>(i) * n + p];
+    cmax = std::max(cmax, std::fabs(col[i]));
+  }
   alpha[p] -= 1.0;
   for (int i = 0; i < n; ++i) {
     const double f = col[i] / ap;
@@ -211,6 +276,8 @@ void DualSimplex::exchange(const RowStack& rows, LPBasis& B, int p, int q, std::
     double* bi = &B.binv[static_cast<size_t>(i) * n];
     for (int j = 0; j < n; ++j) bi[j] -= f * alpha[j];
   }
+  // |b_ij - f_i alpha_j| <= max |b| + max |f| max |alpha|, with alpha_p - 1 in alpha
+  B.binv_max += cmax / std::fabs(ap) * (amax + 1.0);
   B.active[p] = q;
   B.rhs[p] = rows.rhs(q);
   ++B.updates;
@@ -277,7 +344,9 @@ LPStatus DualSimplex::primal(const RowStack& rows, const double* c, LPBasis& B, 
       degenerate = 0;
     }
     transpose_solve(B, rows.row(q), alpha.data());
-    exchange(rows, B, p, q, alpha, col);
+    double amax = 0.0;
+    for (int i = 0; i < n; ++i) amax = std::max(amax, std::fabs(alpha[i]));
+    exchange(rows, B, p, q, alpha, col, amax);
   }
   return LPStatus::IterationLimit;
 }

@@ -447,6 +447,7 @@ class PolygonEnumerator {
       std::copy(dom.begin(), dom.end(), poly_.begin());
       top_ = static_cast<int>(dom.size());
       start_layer(0, 0, top_);
+      search();
     }
     res_.base.lps = cheb_.solves();
     res_.base.lp_iterations = cheb_.iterations();
@@ -478,6 +479,43 @@ class PolygonEnumerator {
   PolygonEnumResult res_;
   bool stop_ = false;
   Clock::time_point start_;
+
+  // The depth-first search runs on an explicit stack of tasks (a split per unit along a path can be tens of
+  // thousands deep): a step that would recurse pushes its continuation, then its child, so the order is the
+  // recursive algorithm's.
+  enum class Op : uint8_t {
+    Insert,      // insert unit idx of unstable_[l] into the polygon poly_[b, e)
+    SecondPart,  // after a split's part h >= 0: its part h <= 0, poly_[b, e)
+    MaxPiece,    // after piece r - 1 of a K > 2 unit on poly_[b, e): the pieces r, r + 1, ...
+    SetTop       // top_ = b: drop the polygons above
+  };
+  struct Task {
+    Op op;
+    int l, idx, b, e, r;
+  };
+  std::vector<Task> tasks_;
+
+  void push(Op op, int l, size_t idx, int b, int e, int r = 0) {
+    tasks_.push_back(Task{op, l, static_cast<int>(idx), b, e, r});
+  }
+
+  void search() {
+    while (!tasks_.empty() && !stop_) {  // a halt abandons the rest: nothing after it changes the result
+      const Task t = tasks_.back();
+      tasks_.pop_back();
+      switch (t.op) {
+        case Op::Insert: insert(t.l, static_cast<size_t>(t.idx), t.b, t.e); break;
+        case Op::SecondPart:
+          if (!surely_thin(t.b, t.e)) {
+            pattern_[net_.unit_offset(t.l) + unstable_[t.l][t.idx]] = 0;
+            insert(t.l, static_cast<size_t>(t.idx) + 1, t.b, t.e);
+          }
+          break;
+        case Op::MaxPiece: max_pieces(t.l, static_cast<size_t>(t.idx), t.b, t.e, t.r); break;
+        case Op::SetTop: top_ = t.b; break;
+      }
+    }
+  }
 
   double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
@@ -602,57 +640,62 @@ class PolygonEnumerator {
         pattern_[off + u] = npos > 0 ? 1 : 0;
       }
     }
-    insert(l, 0, b, e);
+    push(Op::Insert, l, 0, b, e);  // queued, not called: a layer's insertion may finish it and start the next
   }
 
+  // Units idx, idx + 1, ... of layer l on poly_[b, e): the units that miss the polygon in a loop, then the first
+  // split queues its two parts.
   void insert(int l, size_t idx, int b, int e) {
-    if (stop_) return;
     const std::vector<int>& unst = unstable_[l];
-    if (idx == unst.size()) {
-      finish_layer(l, b, e);
-      return;
-    }
     const Layer& L = net_.layers()[l];
-    const int u = unst[idx];
-    const int gu = net_.unit_offset(l) + u;
-    if (L.n_pieces(u) > 2) {
-      insert_max_unit(l, idx, b, e);
+    for (;; ++idx) {
+      if (stop_) return;
+      if (idx == unst.size()) {
+        finish_layer(l, b, e);
+        return;
+      }
+      const int u = unst[idx];
+      const int gu = net_.unit_offset(l) + u;
+      if (L.n_pieces(u) > 2) {
+        insert_max_unit(l, idx, b, e);
+        return;
+      }
+      double h[3];
+      const int p = L.piece_start[u];
+      difference(l, p + 1, p, h);
+      const int n = e - b, m0 = top_;
+      reserve(4 * n);
+      int np = 0, nn = 0;
+      const int side = split_raw(&poly_[b], n, h, gu, cls_.data(), side_.data(), &poly_[m0], &np,
+                                 &poly_[m0 + 2 * n], &nn);
+      if (side != 0) {
+        pattern_[gu] = static_cast<int8_t>(side > 0 ? 1 : 0);
+        continue;
+      }
+      top_ = m0 + 2 * n + nn;  // the two parts, with a gap between them; the part h >= 0 goes first
+      push(Op::SetTop, l, idx, m0, m0);
+      push(Op::SecondPart, l, idx, m0 + 2 * n, m0 + 2 * n + nn);
+      if (!surely_thin(m0, m0 + np)) {
+        pattern_[gu] = 1;
+        push(Op::Insert, l, idx + 1, m0, m0 + np);
+      }
       return;
     }
-    double h[3];
-    const int p = L.piece_start[u];
-    difference(l, p + 1, p, h);
-    const int n = e - b, m0 = top_;
-    reserve(4 * n);
-    int np = 0, nn = 0;
-    const int side = split_raw(&poly_[b], n, h, gu, cls_.data(), side_.data(), &poly_[m0], &np,
-                               &poly_[m0 + 2 * n], &nn);
-    if (side != 0) {
-      pattern_[gu] = static_cast<int8_t>(side > 0 ? 1 : 0);
-      insert(l, idx + 1, b, e);
-      return;
-    }
-    top_ = m0 + 2 * n + nn;  // the two parts, with a gap between them
-    if (!surely_thin(m0, m0 + np)) {
-      pattern_[gu] = 1;
-      insert(l, idx + 1, m0, m0 + np);
-    }
-    if (!stop_ && !surely_thin(m0 + 2 * n, m0 + 2 * n + nn)) {
-      pattern_[gu] = 0;
-      insert(l, idx + 1, m0 + 2 * n, m0 + 2 * n + nn);
-    }
-    top_ = m0;
   }
 
   // A unit with K > 2 pieces: the cell clipped to each piece's argmax cell (its K - 1 half-planes).
-  void insert_max_unit(int l, size_t idx, int b, int e) {
+  void insert_max_unit(int l, size_t idx, int b, int e) { max_pieces(l, idx, b, e, 0); }
+
+  // Pieces r0, r0 + 1, ... of a K > 2 unit on poly_[b, e) (with top_ where the unit found it); queues the first
+  // child found and its continuation.
+  void max_pieces(int l, size_t idx, int b, int e, int r0) {
     const Layer& L = net_.layers()[l];
     const int u = unstable_[l][idx];
     const int gu = net_.unit_offset(l) + u;
     const int K = L.n_pieces(u);
     const int p0 = L.piece_start[u];
     const int m0 = top_;
-    for (int r = 0; r < K && !stop_; ++r) {
+    for (int r = r0; r < K && !stop_; ++r) {
       int cb = b, ce = e;
       bool empty = false;
       for (int s = 0; s < K && !empty; ++s) {
@@ -678,7 +721,10 @@ class PolygonEnumerator {
       }
       if (!empty && !surely_thin(cb, ce)) {
         pattern_[gu] = static_cast<int8_t>(r);
-        insert(l, idx + 1, cb, ce);
+        if (r + 1 < K) push(Op::MaxPiece, l, idx, b, e, r + 1);
+        push(Op::SetTop, l, idx, m0, m0);
+        push(Op::Insert, l, idx + 1, cb, ce);
+        return;
       }
       top_ = m0;
     }

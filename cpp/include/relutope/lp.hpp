@@ -62,6 +62,8 @@ struct LPBasis {
   std::vector<double> lambda;  // n: multipliers, c = B^T lambda
   std::vector<double> y;       // n: the basic solution B^{-1} rhs
   int updates = 0;             // rank-one updates since binv was last computed from scratch
+  double binv_max = 1.0;       // an upper bound of max |binv_ij| (exact after refactor()); B's rows have norms ~1,
+                               // so it bounds B's condition number
 
   void resize(int n_);
   // Copy another basis of the same size without reallocating.
@@ -80,6 +82,10 @@ class DualSimplex {
   double feas_tol = 1e-10;
   double pivot_tol = 1e-9;
   int refactor_every = 64;
+  // An optimum reached by pivots on a basis with binv_max above check_above is checked against the rows
+  // (accurate()); the dual residual c = B^T lambda is checked to dual_check_tol relative to its terms.
+  double check_above = 1e3;
+  double dual_check_tol = 1e-9;
 
   // Run the dual simplex from a dual-feasible basis until the basic solution satisfies every row of `rows`.
   // `c` has length n. Returns Optimal, Infeasible (a row that no feasible point can satisfy was found),
@@ -94,14 +100,21 @@ class DualSimplex {
                   int max_iter = 0) const;
 
   // Recompute binv, y and lambda from the active set (Gaussian elimination with partial pivoting). Returns false
-  // when the basis matrix is singular.
-  bool refactor(const RowStack& rows, const double* c, LPBasis& basis) const;
+  // when the basis matrix is singular. Negative multipliers (and non-zero ones on pins) are clamped to 0; with
+  // `lambda_error`, the largest such violation of dual feasibility is written there.
+  bool refactor(const RowStack& rows, const double* c, LPBasis& basis, double* lambda_error = nullptr) const;
+
+  // Whether the basic solution y and the multipliers of `basis` satisfy the active constraints and c = B^T lambda,
+  // each to the precision of its terms (feas_tol, dual_check_tol): the updated inverse checked against the rows
+  // themselves. O(n^2).
+  bool accurate(const RowStack& rows, const double* c, const LPBasis& basis) const;
 
  private:
   void basis_row(const RowStack& rows, int a, int n, double* out) const;
-  // Replace active constraint p by row q, given alpha = B^{-T} g_q (alpha is clobbered).
+  // Replace active constraint p by row q, given alpha = B^{-T} g_q (alpha is clobbered) and amax = max |alpha_i|
+  // (for the bound binv_max).
   void exchange(const RowStack& rows, LPBasis& B, int p, int q, std::vector<double>& alpha,
-                std::vector<double>& col) const;
+                std::vector<double>& col, double amax) const;
 };
 
 // A general LP for tests and queries outside the hot loop: maximise c.y s.t. G y <= h and lb <= y <= ub
