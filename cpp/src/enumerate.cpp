@@ -214,7 +214,7 @@ class Enumerator {
     double size = opt_.radius_cap;  // the scale of the cell's last centre
     for (int j = 0; j < k_; ++j) size = std::max(size, std::fabs(B.y[j]));
     const int64_t pivots = counters_.iterations;
-    LPStatus st = simplex_.solve(rows_, obj_.data(), B, counters_);
+    LPStatus st = simplex_.solve(rows_, obj_.data(), B, counters_, opt_.lp_max_iter);
     if (st == LPStatus::Optimal && counters_.iterations > pivots && far_out(B, size)) st = LPStatus::Numerical;
     if (st != LPStatus::Optimal) st = recover(B);
     if (st != LPStatus::Optimal) {
@@ -248,7 +248,7 @@ class Enumerator {
   // reference here: on cells far out its path through artificial bounds loses digits.)
   LPStatus recover(LPBasis& B) {
     pin_basis(rec_, u0_.data());
-    const LPStatus st = careful_.solve(rows_, obj_.data(), rec_, counters_);
+    const LPStatus st = careful_.solve(rows_, obj_.data(), rec_, counters_, opt_.lp_max_iter);
     if (st == LPStatus::Optimal) B.assign(rec_);
     return st;
   }

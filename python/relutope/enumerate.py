@@ -7,7 +7,6 @@ from typing import Optional
 import numpy as np
 
 from .domains import Domain
-from .errors import NumericalError
 from .network import Network
 from .partition import Partition
 
@@ -86,8 +85,8 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
     finally:
         if bar is not None:
             bar.close()
-    if out["status"] == "numerical":
-        raise NumericalError(f"the LP solver broke down: {out['message']} (after {out['leaves']} regions)")
+    # An LP breakdown the core could not repair ends the run like a limit does (status "numerical", the regions
+    # found so far, out["message"] naming the failing cell): the caller decides what an incomplete run means.
     out["tol"] = tol
     return out, form
 
@@ -129,8 +128,10 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     Returns
     -------
     Partition
-        The regions with their patterns, witnesses and radii. ``partition.complete`` is False when a limit or
-        Ctrl-C (``status="interrupted"``) stopped the run early; the regions found so far are all exact.
+        The regions with their patterns, witnesses and radii. ``partition.complete`` is False when a limit,
+        Ctrl-C (``status="interrupted"``) or an LP breakdown (``status="numerical"``) stopped the run early; the
+        regions found so far are all exact. On ``"numerical"``, ``partition.message`` names the failing cell: the
+        LP status, the unit being inserted, its layer, and the pattern of the layers before it.
 
     Raises
     ------
@@ -140,8 +141,6 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
         When the domain's dimension is not ``net.in_dim``, ``tol``, ``max_regions``, ``time_limit`` or
         ``radius_cap`` is out of range, ``method`` is unknown, or ``method="polygon"`` is asked for a domain that
         is not bounded and two-dimensional.
-    NumericalError
-        When the LP solver breaks down (never observed on valid input; please report it).
 
     Notes
     -----
@@ -153,6 +152,12 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     ``> tol``, decided by a warm-started dual simplex LP in the compiled core. A unit whose pre-activation is
     exactly constant on a cell (a dead unit) is stable; if the constant is exactly zero, the tie goes to piece 0
     (inactive), as in :meth:`Network.activation_pattern`. The run holds no GIL.
+
+    The warm-started LPs are guarded: an optimum reached on an ill-conditioned basis is checked against the rows
+    and refactorised, and an LP that breaks down (on unbounded domains the capped Chebyshev ball of an unbounded
+    cell may be centred anywhere on a face of optima, and the simplex can wander to far, ill-conditioned vertices
+    of it) is re-solved with a fresh factorisation at every pivot from a fresh basis. Only when that fails too
+    does the run stop with ``status="numerical"``.
 
     The 2-D fast path (``method="polygon"``) runs the same layer-by-layer, depth-first scheme on convex polygons
     (Sutherland & Hodgman's clipping, vertices classified with a relative epsilon); a polygon of area ``A`` and
@@ -193,9 +198,11 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
         if np.linalg.det(form.Rinv) < 0:
             vertices = _reverse_rings(out["offsets"], vertices)
         polygons = (out["offsets"], vertices)
-    return Partition(net, domain, out["patterns"], out["centers"], out["radii"], out["layer_counts"],
-                     status=out["status"], tol=tol, lps=int(out["lps"]), lp_iterations=int(out["lp_iterations"]),
-                     seconds=float(out["seconds"]), polygons=polygons)
+    partition = Partition(net, domain, out["patterns"], out["centers"], out["radii"], out["layer_counts"],
+                          status=out["status"], tol=tol, lps=int(out["lps"]),
+                          lp_iterations=int(out["lp_iterations"]), seconds=float(out["seconds"]), polygons=polygons)
+    partition.message = str(out["message"])
+    return partition
 
 
 def _reverse_rings(offsets: np.ndarray, vertices: np.ndarray) -> np.ndarray:
