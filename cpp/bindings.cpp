@@ -241,8 +241,9 @@ py::dict result_dict(EnumResult& res, int k) {
       py::arg("tol"), py::arg("radius_cap"), py::arg("max_regions"), py::arg("time_limit"),               \
       py::arg("checkpoint_every"), py::arg("callback")
 
-py::dict enumerate_py(ENUM_ARGS_DECL) {
+py::dict enumerate_py(ENUM_ARGS_DECL, int lp_max_iter) {
   EnumArgs args(ENUM_ARGS_PASS);
+  args.opt.lp_max_iter = lp_max_iter;
   EnumResult res = args.run();
   return result_dict(res, args.k);
 }
@@ -265,8 +266,10 @@ py::dict polygons_py(ENUM_ARGS_DECL) {
   return out;
 }
 
-py::dict output_bounds_py(ENUM_ARGS_DECL, const darray& C, const darray& d, bool prune, bool store) {
+py::dict output_bounds_py(ENUM_ARGS_DECL, const darray& C, const darray& d, bool prune, bool store,
+                          int lp_max_iter) {
   EnumArgs args(ENUM_ARGS_PASS);
+  args.opt.lp_max_iter = lp_max_iter;
   check_shape(C, "C", {-1, net.out_dim()});
   check_shape(d, "d", {C.shape(0)});
   check_finite(C, "C");
@@ -289,8 +292,10 @@ py::dict output_bounds_py(ENUM_ARGS_DECL, const darray& C, const darray& d, bool
   return out;
 }
 
-py::dict verify_py(ENUM_ARGS_DECL, const py::list& terms, bool prune, bool stop_at_first, bool store) {
+py::dict verify_py(ENUM_ARGS_DECL, const py::list& terms, bool prune, bool stop_at_first, bool store,
+                   int lp_max_iter) {
   EnumArgs args(ENUM_ARGS_PASS);
+  args.opt.lp_max_iter = lp_max_iter;
   std::vector<PropertyVisitor::Term> ts;
   for (size_t i = 0; i < terms.size(); ++i) {
     auto t = terms[i].cast<py::tuple>();
@@ -487,11 +492,12 @@ PYBIND11_MODULE(_core, m) {
   m.def("region_halfspaces", &region_halfspaces, py::arg("net"), py::arg("pattern"));
   m.def("pack_patterns", &pack_patterns, py::arg("net"), py::arg("patterns"));
   m.def("unpack_patterns", &unpack_patterns, py::arg("net"), py::arg("packed"));
-  m.def("enumerate_regions", &enumerate_py, ENUM_ARGS_PY);
+  // lp_max_iter: dual simplex iterations per LP (0: the solver's default), a hook for tests of LP breakdowns.
+  m.def("enumerate_regions", &enumerate_py, ENUM_ARGS_PY, py::arg("lp_max_iter") = 0);
   m.def("output_bounds", &output_bounds_py, ENUM_ARGS_PY, py::arg("C"), py::arg("d"), py::arg("prune"),
-        py::arg("store_regions"));
+        py::arg("store_regions"), py::arg("lp_max_iter") = 0);
   m.def("verify", &verify_py, ENUM_ARGS_PY, py::arg("terms"), py::arg("prune"), py::arg("stop_at_first"),
-        py::arg("store_regions"));
+        py::arg("store_regions"), py::arg("lp_max_iter") = 0);
   m.def("region_facets", &region_facets_py, py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("A_domain"),
         py::arg("b_domain"), py::arg("patterns"), py::arg("centers"), py::arg("tol"), py::arg("radius_cap"),
         py::arg("callback") = py::none(), py::arg("checkpoint_every") = 0);

@@ -136,6 +136,7 @@ class Enumerator {
     simplex_.feas_tol = std::min(simplex_.feas_tol, 0.1 * opt.tol);
     start_ = Clock::now();
     careful_.refactor_every = 1;
+    careful_.feas_tol = simplex_.feas_tol;
   }
 
   EnumResult run(const double* Adom, const double* bdom, int mdom, const double* u0) {
@@ -217,7 +218,7 @@ class Enumerator {
     double size = opt_.radius_cap;  // the scale of the cell's last centre
     for (int j = 0; j < k_; ++j) size = std::max(size, std::fabs(B.y[j]));
     const int64_t pivots = counters_.iterations;
-    LPStatus st = simplex_.solve(rows_, obj_.data(), B, counters_);
+    LPStatus st = simplex_.solve(rows_, obj_.data(), B, counters_, opt_.lp_max_iter);
     if (st == LPStatus::Optimal && counters_.iterations > pivots && far_out(B, size)) st = LPStatus::Numerical;
     if (st != LPStatus::Optimal) st = recover(B);
     if (st != LPStatus::Optimal) {
@@ -251,7 +252,7 @@ class Enumerator {
   // reference here: on cells far out its path through artificial bounds loses digits.)
   LPStatus recover(LPBasis& B) {
     pin_basis(rec_, u0_.data());
-    const LPStatus st = careful_.solve(rows_, obj_.data(), rec_, counters_);
+    const LPStatus st = careful_.solve(rows_, obj_.data(), rec_, counters_, opt_.lp_max_iter);
     if (st == LPStatus::Optimal) B.assign(rec_);
     return st;
   }

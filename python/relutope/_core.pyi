@@ -49,10 +49,12 @@ def enumerate_regions(
     time_limit: float,
     checkpoint_every: int,
     callback: Optional[Callable[[int], Optional[bool]]],
+    lp_max_iter: int = 0,
 ) -> dict:
     """Enumerate regions on {u : A_domain u <= b_domain}, x = x0 + Q u. Keys: patterns (R, pattern_bytes) uint8
     (packed, see pack_patterns), centers (R, k), radii (R,), layer_counts (L,) int64, lps, lp_iterations, leaves,
-    pruned, status, message, seconds."""
+    pruned, status, message, seconds.
+    lp_max_iter > 0 caps the dual simplex iterations of every LP (a hook for tests of LP breakdowns)."""
 
 def enumerate_polygons_2d(
     net: Network,
@@ -77,7 +79,7 @@ def output_bounds(
     b_domain: npt.NDArray[np.float64], u0: npt.NDArray[np.float64], tol: float, radius_cap: float,
     max_regions: int, time_limit: float, checkpoint_every: int,
     callback: Optional[Callable[[int], Optional[bool]]], C: npt.ArrayLike, d: npt.ArrayLike, prune: bool,
-    store_regions: bool,
+    store_regions: bool, lp_max_iter: int = 0,
 ) -> dict:
     """Exact min/max of the rows of C y + d over the domain: the keys of enumerate_regions plus max, min (q,)
     (+-inf for a row unbounded on an unbounded region), argmax, argmin (q, k) in u, ray_max, ray_min (q, k) in u
@@ -88,7 +90,7 @@ def verify(
     b_domain: npt.NDArray[np.float64], u0: npt.NDArray[np.float64], tol: float, radius_cap: float,
     max_regions: int, time_limit: float, checkpoint_every: int,
     callback: Optional[Callable[[int], Optional[bool]]], terms: Sequence[Tuple[npt.ArrayLike, npt.ArrayLike]],
-    prune: bool, stop_at_first: bool, store_regions: bool,
+    prune: bool, stop_at_first: bool, store_regions: bool, lp_max_iter: int = 0,
 ) -> dict:
     """Search the regions for an input with C_t y <= d_t for some term: the keys of enumerate_regions plus
     violated, term, margin and counterexample (k,) in u."""

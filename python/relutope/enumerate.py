@@ -8,7 +8,7 @@ from typing import Optional
 import numpy as np
 
 from .domains import Domain
-from .errors import NumericalError, RelutopeWarning
+from .errors import RelutopeWarning
 from .network import Network
 from .partition import Partition
 
@@ -134,8 +134,8 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
     finally:
         if bar is not None:
             bar.close()
-    if out["status"] == "numerical":
-        raise NumericalError(f"the LP solver broke down: {out['message']} (after {out['leaves']} regions)")
+    # An LP breakdown the core could not repair ends the run like a limit does (status "numerical", the regions
+    # found so far, out["message"] naming the failing cell): the caller decides what an incomplete run means.
     # Back from the core's coordinates v to u (points) and input units (radii).
     for key in ("centers", "vertices", "argmin", "argmax", "counterexample"):
         value = out.get(key)
@@ -189,8 +189,10 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     Returns
     -------
     Partition
-        The regions with their patterns, witnesses and radii. ``partition.complete`` is False when a limit or
-        Ctrl-C (``status="interrupted"``) stopped the run early; the regions found so far are all exact.
+        The regions with their patterns, witnesses and radii. ``partition.complete`` is False when a limit,
+        Ctrl-C (``status="interrupted"``) or an LP breakdown (``status="numerical"``) stopped the run early; the
+        regions found so far are all exact. On ``"numerical"``, ``partition.message`` names the failing cell: the
+        LP status, the unit being inserted, its layer, and the pattern of the layers before it.
 
     Raises
     ------
@@ -198,10 +200,8 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
         When ``net`` or ``domain`` has the wrong type, or a number is not a number.
     ValueError
         When the domain's dimension is not ``net.in_dim``, ``tol`` is below :func:`min_tol` or not below the
-        domain's inradius, ``max_regions``, ``time_limit`` or ``radius_cap`` is out of range, ``method`` is unknown, or ``method="polygon"`` is asked for a domain that
-        is not bounded and two-dimensional.
-    NumericalError
-        When the LP solver breaks down (never observed on valid input; please report it).
+        domain's inradius, ``max_regions``, ``time_limit`` or ``radius_cap`` is out of range, ``method`` is
+        unknown, or ``method="polygon"`` is asked for a domain that is not bounded and two-dimensional.
 
     Notes
     -----
@@ -213,6 +213,12 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     ``> tol``, decided by a warm-started dual simplex LP in the compiled core. A unit whose pre-activation is
     exactly constant on a cell (a dead unit) is stable; if the constant is exactly zero, the tie goes to piece 0
     (inactive), as in :meth:`Network.activation_pattern`. The run holds no GIL.
+
+    The warm-started LPs are guarded: an optimum reached on an ill-conditioned basis is checked against the rows
+    and refactorised, and an LP that breaks down (on unbounded domains the capped Chebyshev ball of an unbounded
+    cell may be centred anywhere on a face of optima, and the simplex can wander to far, ill-conditioned vertices
+    of it) is re-solved with a fresh factorisation at every pivot from a fresh basis. Only when that fails too
+    does the run stop with ``status="numerical"``.
 
     The 2-D fast path (``method="polygon"``) runs the same layer-by-layer, depth-first scheme on convex polygons
     (Sutherland & Hodgman's clipping, vertices classified with a relative epsilon); a polygon of area ``A`` and
@@ -252,8 +258,9 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     ok = _witnesses_pass(unchecked)
     if not ok.all():
         bad = int(np.count_nonzero(~ok))
-        message = (f"{bad} region(s) dropped: the forward pass of their witness gave another activation pattern "
+        dropped = (f"{bad} region(s) dropped: the forward pass of their witness gave another activation pattern "
                    f"(a numerical artefact of the LPs; the partition may miss regions there)")
+        message = f"{message}; {dropped}" if message else dropped
         warnings.warn(message, RelutopeWarning, stacklevel=2)
         status = "numerical"
         for key in ("centers", "patterns", "radii"):
@@ -273,10 +280,12 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
             vertices = vertices[polygon_keep[owner]]
             offsets = np.concatenate([[0], np.cumsum(np.diff(offsets)[polygon_keep])]).astype(offsets.dtype)
         polygons = (offsets, vertices)
-    return Partition._from_packed(net, domain, out["patterns"], out["centers"], out["radii"], out["layer_counts"],
-                                  status=status, tol=tol, lps=int(out["lps"]),
-                                  lp_iterations=int(out["lp_iterations"]), seconds=float(out["seconds"]),
-                                  polygons=polygons)
+    partition = Partition._from_packed(net, domain, out["patterns"], out["centers"], out["radii"],
+                                       out["layer_counts"], status=status, tol=tol, lps=int(out["lps"]),
+                                       lp_iterations=int(out["lp_iterations"]), seconds=float(out["seconds"]),
+                                       polygons=polygons)
+    partition.message = message
+    return partition
 
 
 def _witnesses_pass(part: Partition, budget: int = 1 << 22) -> np.ndarray:

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Partition", "Region"]
 
-STATUSES = ("complete", "max_regions", "time_limit", "interrupted", "stopped")
+STATUSES = ("complete", "max_regions", "time_limit", "interrupted", "stopped", "numerical")
 
 
 def _pack(network: Network, patterns) -> np.ndarray:
@@ -178,7 +178,11 @@ class Partition:
         ``layer_counts[l]`` is the number of regions of the partition induced by layers ``0..l`` (the last entry
         equals ``len(partition)`` when complete).
     status : str
-        ``"complete"``, ``"max_regions"``, ``"time_limit"`` or ``"interrupted"``.
+        ``"complete"``, ``"max_regions"``, ``"time_limit"``, ``"interrupted"`` or ``"numerical"`` (an LP broke
+        down; see :attr:`message`).
+    message : str
+        For ``"numerical"``: the failing cell (the LP status, the unit being inserted, its layer and the pattern of
+        the layers before it); else empty. Not saved by :meth:`save`.
     tol : float
         The tolerance used: every region holds a ball of radius ``> tol``.
     lps, lp_iterations : int
@@ -220,6 +224,8 @@ class Partition:
     indexing ``part.patterns[i]`` in a loop, which expands all R rows every time; ``part[i].pattern`` and
     ``part[i].witness`` compute one row.
     """
+
+    message: str = ""
 
     def __init__(self, network: Network, domain: Domain, patterns, centers, radii, layer_counts, *,
                  status: str = "complete", tol: float, lps: int = 0, lp_iterations: int = 0,

@@ -22,6 +22,7 @@ import numpy as np
 
 from .domains import Box, Domain
 from .enumerate import _engine_call, enumerate_regions
+from .errors import NumericalError
 from .network import Network, _as_float_array
 from .partition import Partition
 
@@ -165,13 +166,15 @@ def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool =
     Returns
     -------
     OutputBounds
+        ``complete`` is False when a limit or an LP breakdown that the core could not repair
+        (``status="numerical"``) stopped the run: the bounds then hold over the regions visited only.
 
     Raises
     ------
     TypeError, ValueError
         On bad arguments (see :func:`relutope.enumerate_regions`) or a ``C``/``d`` of the wrong shape.
     NumericalError
-        When an LP breaks down, or the certificate of an unbounded row does not check out (see Notes).
+        When the certificate of an unbounded row does not check out (see Notes).
 
     Notes
     -----
@@ -252,13 +255,13 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     Returns
     -------
     VerificationResult
+        ``unknown`` when the timeout or an LP breakdown that the core could not repair stopped the search before a
+        verdict (a counterexample found before it still gives ``violated``: it is re-checked by a forward pass).
 
     Raises
     ------
     TypeError, ValueError
         When ``spec`` is not a property or path, or its input/output sizes do not match the network.
-    NumericalError
-        When an LP breaks down.
 
     Notes
     -----
@@ -466,6 +469,8 @@ def min_adversarial(net: Network, x0, label: int, norm: Union[int, float, str] =
         On a bad norm, label, point or radius.
     ImportError
         When cvxpy is not installed (``pip install cvxpy``).
+    NumericalError
+        When the enumeration of a box stopped on an LP breakdown (an incomplete partition proves nothing).
 
     Notes
     -----
@@ -509,6 +514,8 @@ def min_adversarial(net: Network, x0, label: int, norm: Union[int, float, str] =
             lo, hi = np.maximum(lo, domain.lo), np.minimum(hi, domain.hi)
         box = Box(lo, hi)
         part = enumerate_regions(net, box, tol=tol)
+        if not part.complete:
+            raise NumericalError(f"the enumeration of {box!r} stopped ({part.status}): {part.message}")
         A, b = part.affine_maps()
         origin, basis = box.parametrization()
         t0 = box.to_coords(x0[None])[0]

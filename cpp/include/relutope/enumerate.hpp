@@ -30,6 +30,7 @@ struct EnumOptions {
   double time_limit = -1.0;  // seconds; < 0: no limit
   int64_t checkpoint_every = 4096;
   bool store_regions = true;  // keep patterns, centres and radii of the regions (a visitor may not need them)
+  int lp_max_iter = 0;        // dual simplex iterations per LP solve; 0: the solver's default (a test hook)
 };
 
 // Stopped: a RegionVisitor ended the run (e.g. it found a counterexample).
