@@ -390,6 +390,8 @@ class Partition:
             f"LPs solved     {self.lps}  ({self.lp_iterations} simplex iterations)",
             f"tolerance      {self.tol:.3g}",
         ]
+        if self.message:
+            lines.append(f"message        {self.message}")
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ per-region maps
