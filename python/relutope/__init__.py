@@ -18,10 +18,12 @@ from .verify import (AdversarialResult, LipschitzResult, OutputBounds, Verificat
 from . import plot, polygons, vnnlib
 
 __all__ = [
-    "ACTIVATIONS", "AdversarialResult", "Box", "Domain", "Layer", "LineCrossing", "LineDensity", "LipschitzResult", "ModelFormatError",
-    "Network", "NumericalError", "OutputBounds", "Partition", "PatternSample", "Polytope", "Region",
-    "RelutopeError", "RelutopeWarning", "RichnessEstimate", "SamplingComparison", "Slice", "VerificationResult", "WholeSpace", "ace", "chao1", "compare_sampling",
-    "default_tol", "enumerate_regions", "min_tol", "from_torch", "line_count", "line_density", "lipschitz", "load_nnet", "load_onnx", "min_adversarial", "output_bounds",
-    "sample_patterns", "sample_patterns_gaussian", "sample_points", "verify", "vnnlib", "plot", "polygons",
+    "ACTIVATIONS", "AdversarialResult", "Box", "Domain", "Layer", "LineCrossing", "LineDensity", "LipschitzResult",
+    "ModelFormatError", "Network", "NumericalError", "OutputBounds", "Partition", "PatternSample", "Polytope",
+    "Region", "RelutopeError", "RelutopeWarning", "RichnessEstimate", "SamplingComparison", "Slice",
+    "VerificationResult", "WholeSpace", "ace", "chao1", "compare_sampling", "default_tol", "enumerate_regions",
+    "min_tol", "from_torch", "line_count", "line_density", "lipschitz", "load_nnet", "load_onnx", "min_adversarial",
+    "output_bounds", "sample_patterns", "sample_patterns_gaussian", "sample_points", "verify", "vnnlib", "plot",
+    "polygons",
 ]
 __version__ = "0.1.0"

@@ -3,7 +3,8 @@
 Exit statuses (:data:`EXIT_STATUSES`; also in ``relutope --help``): 0 success (``enumerate``: the partition is
 complete; ``verify``: the property holds), 1 a computation failed (e.g. the LP solver broke down), 2 bad usage or
 input (argparse's status), 3 ``enumerate`` stopped early (``--max-regions``, ``--time-limit``, Ctrl-C, an LP
-breakdown: the partition printed and written is incomplete, and its summary names why), 10 ``verify``: violated, 20 ``verify``: unknown, 130 interrupted,
+breakdown: the partition printed and written is incomplete, and its summary names why), 10 ``verify``: violated,
+20 ``verify``: unknown, 130 interrupted,
 141 the reader of standard output went away (``relutope ... | head -1``; 128 + SIGPIPE, as the shell reports a
 process killed by a closed pipe; nothing is printed).
 """

@@ -40,8 +40,8 @@ def min_tol(domain: Domain) -> float:
     """The smallest ``tol`` :func:`enumerate_regions` accepts on a domain (input units).
 
     The larger of ``MIN_RELATIVE_TOL`` (``1e-12``) times the domain's size (the core's LP feasibility tolerance is
-    ``min(1e-10, tol / 10)`` of it) and ``RESOLUTION_ULPS`` (1024) units in the last place of the largest coordinate of the domain
-    (``|x|`` at its centre plus its size): float64 cannot place a hyperplane more precisely than that, so thinner
+    ``min(1e-10, tol / 10)`` of it) and ``RESOLUTION_ULPS`` (1024) units in the last place of the largest
+    coordinate of the domain (``|x|`` at its centre plus its size): float64 cannot place a hyperplane more precisely than that, so thinner
     regions would be artefacts of rounding. For a box of half-width ``1e-7`` centred at ``(3, -7)`` that is
     ``1024 * eps * 7 ~ 1.6e-12``, far above the relative default ``1e-16``.
     """
