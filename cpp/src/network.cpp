@@ -155,32 +155,6 @@ int Network::region_rows(const int8_t* pattern, const double* x0, const double* 
   return rows;
 }
 
-void Network::forward(const double* x, int8_t* pattern, double* y) const {
-  std::vector<double> in(x, x + in_dim()), out;
-  for (size_t l = 0; l < layers_.size(); ++l) {
-    const Layer& L = layers_[l];
-    out.assign(L.n_units, 0.0);
-    for (int j = 0; j < L.n_units; ++j) {
-      int best = 0;
-      double best_v = 0.0;
-      for (int r = 0; r < L.n_pieces(j); ++r) {
-        const int p = L.piece_start[j] + r;
-        const double* a = &L.A[static_cast<size_t>(p) * L.in_dim];
-        double v = L.c[p];
-        for (int i = 0; i < L.in_dim; ++i) v += a[i] * in[i];
-        if (r == 0 || v > best_v) {  // strict: ties go to the lowest index
-          best = r;
-          best_v = v;
-        }
-      }
-      pattern[unit_offset_[l] + j] = static_cast<int8_t>(best);
-      out[j] = best_v;
-    }
-    in.swap(out);
-  }
-  if (y != nullptr) std::copy(in.begin(), in.end(), y);
-}
-
 void Network::pattern_across(const double* x, const double* dx, double tau, int8_t* pattern) const {
   std::vector<double> in(x, x + in_dim()), din(dx, dx + in_dim()), out, dout;
   for (size_t l = 0; l < layers_.size(); ++l) {

@@ -99,8 +99,7 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
         raise ValueError(f"domain has dimension {domain.dim} but the network takes {net.in_dim} inputs")
     tol = _resolve_tol(domain, tol)
     _check_positive(max_regions, "max_regions", integer=True)
-    if time_limit is not None and not isinstance(time_limit, bool) and isinstance(time_limit, numbers.Real) \
-            and time_limit == float("inf"):
+    if isinstance(time_limit, numbers.Real) and time_limit == float("inf"):
         time_limit = None  # no limit
     _check_positive(time_limit, "time_limit")
     _check_positive(radius_cap, "radius_cap")

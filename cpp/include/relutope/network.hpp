@@ -60,14 +60,11 @@ class Network {
   int region_rows(const int8_t* pattern, const double* x0, const double* Q, int k, std::vector<double>& G,
                   std::vector<double>& h, std::vector<int>& unit, std::vector<int8_t>& piece) const;
 
-  // Forward pass of one input x (in_dim): the activation pattern (n_units entries; every unit picks its largest
-  // piece, ties to the lowest index, as numpy.argmax) and, when y is not null, the output (out_dim entries).
-  void forward(const double* x, int8_t* pattern, double* y = nullptr) const;
-
   // The activation pattern just past x in direction dx: the pattern of x + t dx for t -> 0+ (a forward pass of
   // values and of their slopes along dx). Two pieces are compared by value, unless the line x + t dx meets the
   // hyperplane where they tie within |t| <= tau (a value difference within tau times the slope difference, i.e.
-  // the tie is at x up to rounding): then by slope, and equal slopes go to the lower index.
+  // the tie is at x up to rounding): then by slope, and equal slopes go to the lower index. With dx = 0 and tau = 0
+  // it is the plain forward pass (largest piece, ties to the lowest index, as numpy.argmax).
   void pattern_across(const double* x, const double* dx, double tau, int8_t* pattern) const;
 
  private:
