@@ -236,6 +236,11 @@ def test_facets_and_adjacency_do_not_depend_on_the_scale_of_the_weights(which, s
     assert rep.ok and want.ok and (rep.n_facets, rep.n_edges) == (want.n_facets, want.n_edges)
 
 
+def test_min_tol_refuses_what_is_not_a_domain():
+    with pytest.raises(TypeError, match="domain"):
+        relutope.min_tol([[-1, 1], [-1, 1]])
+
+
 def test_tol_not_below_the_domain_inradius():
     with pytest.raises(ValueError, match="inradius"):
         enumerate_regions(Network.random([2, 4, 1], seed=0), Box([0, 0], [1, 1]), tol=0.5)

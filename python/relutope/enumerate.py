@@ -43,8 +43,32 @@ def min_tol(domain: Domain) -> float:
     ``min(1e-10, tol / 10)`` of it) and ``RESOLUTION_ULPS`` (1024) units in the last place of the largest
     coordinate of the domain (``|x|`` at its centre plus its size): float64 cannot place a hyperplane more precisely than that, so thinner
     regions would be artefacts of rounding. For a box of half-width ``1e-7`` centred at ``(3, -7)`` that is
-    ``1024 * eps * 7 ~ 1.6e-12``, far above the relative default ``1e-16``.
+    ``1024 * eps * 7 ~ 1.6e-12``, far above the relative default ``1e-16``. (Spacing of float64 numbers: Goldberg,
+    "What Every Computer Scientist Should Know About Floating-Point Arithmetic", ACM Computing Surveys 1991.)
+
+    Parameters
+    ----------
+    domain : Domain
+
+    Returns
+    -------
+    float
+        The floor, in input units (the units of ``tol``).
+
+    Raises
+    ------
+    TypeError
+        When ``domain`` is not a relutope Domain.
+
+    Examples
+    --------
+    >>> import relutope
+    >>> relutope.min_tol(relutope.Box([-1, -1], [1, 1]))
+    1e-12
     """
+    if not isinstance(domain, Domain):
+        raise TypeError(f"domain must be a relutope Domain (Box, Polytope, WholeSpace, Slice), "
+                        f"got {type(domain).__name__}")
     scale = max(domain._default_scale(), 1e-300)
     origin, basis = domain.parametrization()
     centre = origin + basis @ domain._center()
