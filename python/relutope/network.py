@@ -249,15 +249,19 @@ class Layer:
         k = np.unique(self.n_pieces)
         return f"Layer(in_dim={self.in_dim}, n_units={self.n_units}, pieces per unit={k.tolist()})"
 
-    def _forward(self, x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """Outputs (N, n_units) and chosen pieces (N, n_units) int8 for inputs x (N, in_dim)."""
-        n = x.shape[0]
+    def _is_relu(self) -> bool:
+        """Whether every unit is ``max(0, a.x + c)``: two pieces, piece 0 identically zero (cached)."""
         relu = getattr(self, "_relu_rows", None)
-        if relu is None:  # every unit max(0, a.x + c): piece 0 identically zero (computed once per layer)
+        if relu is None:
             K2 = self.A.shape[0] == 2 * self.n_units and np.all(self.n_pieces == 2)
             relu = bool(K2 and not np.any(self.A[0::2]) and not np.any(self.c[0::2]))
             self._relu_rows = relu
-        if relu:  # half the products: piece 1 wins only when it is > 0 (a tie goes to piece 0, as argmax)
+        return relu
+
+    def _forward(self, x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Outputs (N, n_units) and chosen pieces (N, n_units) int8 for inputs x (N, in_dim)."""
+        n = x.shape[0]
+        if self._is_relu():  # half the products: piece 1 wins only when it is > 0 (a tie goes to piece 0, as argmax)
             z = x @ self.A[1::2].T + self.c[1::2]
             on = z > 0
             return np.where(on, z, 0.0), on.astype(np.int8)
