@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 
 import relutope
-from relutope.complexity import (directions, local_complexity, local_complexity_estimate, neighbourhood,
-                                 _chart_domain)
+from relutope.complexity import directions, local_complexity, local_complexity_estimate, neighbourhood
 
 
 def _one_layer(d, n, seed, centre, scale):
@@ -68,10 +67,9 @@ def test_dense_sampling_never_exceeds_exact_and_reaches_it(P, shape):
     net = relutope.Network.random([4, 6, 6, 1], seed=9)
     X = np.random.default_rng(10).normal(size=(3, 4))
     lc = local_complexity(net, X, 0.4, P, seed=11, shape=shape, boundary=False)
-    inner = _chart_domain(P, 0.4, shape)
     reached = 0
     for i in range(3):
-        dom = neighbourhood(X[i], lc.directions[i], inner)
+        dom = neighbourhood(X[i], lc.directions[i], 0.4, shape)
         part = relutope.enumerate_regions(net, dom)
         assert len(part) == lc.n_regions[i]
         for n in (200, 50_000):

@@ -29,6 +29,7 @@ with the same seed, points and ``P`` they measure the same neighbourhoods.
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 import time
 from dataclasses import dataclass
@@ -277,8 +278,10 @@ class LocalComplexity:
                 w.writerow(row)
 
 
+@functools.lru_cache(maxsize=16)
 def _chart_domain(P: int, radius: float, shape: str):
-    """The neighbourhood in its chart, as the inner domain of the Slices (built once: the LPs of Polytope)."""
+    """The neighbourhood in its chart, the inner domain of the Slices (built once per (P, radius, shape): the
+    Polytope's check is 2 P + 1 LPs)."""
     from .domains import Box, Polytope
 
     if shape == "box" or P == 1:
@@ -287,11 +290,43 @@ def _chart_domain(P: int, radius: float, shape: str):
     return Polytope(signs, radius * np.ones(len(signs)))
 
 
-def neighbourhood(x, directions_, inner):
-    """The :class:`~relutope.Slice` ``x + V t``, ``t`` in ``inner`` (one point (d,), directions (d, P))."""
+def neighbourhood(x, directions, radius: float, shape: str = "cross"):
+    """The neighbourhood of one point as a domain: the :class:`~relutope.Slice` ``x + V t``, ``t`` in the chart.
+
+    Parameters
+    ----------
+    x : array_like, shape (d,), float64
+    directions : array_like, shape (d, P), float64
+        ``V``, orthonormal columns (one point's slice of :attr:`LocalComplexity.directions`).
+    radius : float
+    shape : {"cross", "box"}, optional
+        ``t`` in the cross-polytope ``{|t|_1 <= r}`` (a :class:`~relutope.Polytope` of ``2^P`` rows; for P = 1
+        the interval) or the box ``[-r, r]^P``.
+
+    Returns
+    -------
+    Slice
+        The domain :func:`local_complexity` enumerates; e.g. for :func:`relutope.sample_patterns` on it.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a bad radius or shape, or as :class:`~relutope.Slice` does.
+    """
     from .domains import Slice
 
-    return Slice(x, directions_, inner)
+    V = np.asarray(directions, dtype=np.float64)
+    if V.ndim != 2:
+        raise ValueError(f"directions must have shape (d, P), got {V.shape}")
+    try:
+        radius = float(radius)
+    except (TypeError, ValueError):
+        raise TypeError(f"radius must be a number, got {type(radius).__name__}") from None
+    if not (np.isfinite(radius) and radius > 0):
+        raise ValueError(f"radius must be positive and finite, got {radius}")
+    if shape not in SHAPES:
+        raise ValueError(f"shape must be one of {SHAPES}, got {shape!r}")
+    return Slice(x, V, _chart_domain(int(V.shape[1]), radius, shape))
 
 
 def _surface(V: np.ndarray) -> float:
@@ -393,7 +428,6 @@ def local_complexity(network: Network, x, radius: float, n_dirs: int = 2, seed=0
     if time_limit is not None and not (float(time_limit) > 0):
         raise ValueError(f"time_limit must be positive, got {time_limit}")
     V = _get_directions(directions, N, d, P, seed)
-    inner = _chart_domain(P, radius, shape)
     if boundary and P >= 2:
         from scipy.spatial import ConvexHull
 
@@ -417,7 +451,7 @@ def local_complexity(network: Network, x, radius: float, n_dirs: int = 2, seed=0
                 if time_limit is not None and time.perf_counter() - start > float(time_limit):
                     status = "time_limit"
                     break
-                part = enumerate_regions(network, neighbourhood(X[i], V[i], inner), tol=tol,
+                part = enumerate_regions(network, neighbourhood(X[i], V[i], radius, shape), tol=tol,
                                          max_regions=max_regions)
                 if part.status == "interrupted":
                     status = "interrupted"
