@@ -61,7 +61,8 @@ def main():
     X = load_digits().data[: args.points] / 16.0
     net = centred_net(X, [64, 64, 64, 10], seed=0)
     rows = []
-    print(f"network {net.widths}, {len(X)} digits, radius {args.radius} (pixel norms ~ {np.linalg.norm(X, axis=1).mean():.2f})")
+    norm = np.linalg.norm(X, axis=1).mean()
+    print(f"network {net.widths}, {len(X)} digits, radius {args.radius} (pixel norms ~ {norm:.2f})")
     for P in [int(p) for p in args.dims.split(",")]:
         t = time.perf_counter()
         est = local_complexity_estimate(net, X, args.radius, P, seed=1)

@@ -326,8 +326,8 @@ def pairwise_distance(model, X, Y=None, metric: str = "vq", tol: float = 1e-9) -
     -----
     ``"vq"`` and ``"hamming"`` take one matrix product of one-hot codes per layer: two units agree when their
     one-hot piece vectors have inner product 1, so the number of layer-``l`` units that differ is
-    ``n_l - <e_a, e_b>_l`` (units with one piece never differ). ``"segment"`` walks the ``N M`` segments one by one (:func:`line_count`), and
-    ``"graph"`` runs one breadth-first search per distinct region of ``X``.
+    ``n_l - <e_a, e_b>_l`` (units with one piece never differ). ``"segment"`` walks the ``N M`` segments one by
+    one (:func:`line_count`), and ``"graph"`` runs one breadth-first search per distinct region of ``X``.
 
     Examples
     --------
