@@ -6,7 +6,8 @@ import pytest
 
 MODULES = ["relutope.network", "relutope.domains", "relutope.enumerate", "relutope.partition", "relutope.sampling",
            "relutope.vnnlib", "relutope.verify", "relutope.plot", "relutope.geometry", "relutope.graph",
-           "relutope.compare"]
+           "relutope.compare", "relutope.distance", "relutope.complexity",
+           "relutope.region_stats", "relutope.matched_filters"]
 
 
 @pytest.mark.parametrize("name", MODULES)

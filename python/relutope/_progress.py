@@ -13,8 +13,10 @@ CHECKPOINT_EVERY = 2048
 
 
 @contextmanager
-def region_bar(progress: bool, total: int, desc: str) -> Iterator[Optional[Callable[[int], None]]]:
-    """A tqdm bar over ``total`` regions, handed out as a callback ``update(done)`` that moves it to ``done``.
+def region_bar(progress: bool, total: int, desc: str,
+               unit: str = " regions") -> Iterator[Optional[Callable[[int], None]]]:
+    """A tqdm bar over ``total`` regions (or other items, named by ``unit``), handed out as a callback
+    ``update(done)`` that moves it to ``done``.
 
     Yields None when ``progress`` is false (then nothing is imported or drawn). When the block ends without an
     exception the bar is moved to ``total`` (all regions done); it is closed either way.
@@ -30,7 +32,7 @@ def region_bar(progress: bool, total: int, desc: str) -> Iterator[Optional[Calla
         return
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=int(total), desc=desc, unit=" regions")
+    bar = tqdm(total=int(total), desc=desc, unit=unit)
 
     def update(done: int) -> None:
         bar.update(int(done) - bar.n)

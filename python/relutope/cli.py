@@ -1,4 +1,5 @@
-"""The command line: ``relutope enumerate``, ``verify``, ``compare-sampling``, ``demo`` (or ``python -m relutope``).
+"""The command line: ``relutope enumerate``, ``verify``, ``compare-sampling``, ``complexity``, ``demo`` (or
+``python -m relutope``).
 
 Exit statuses (:data:`EXIT_STATUSES`; also in ``relutope --help``): 0 success (``enumerate``: the partition is
 complete; ``verify``: the property holds), 1 a computation failed (e.g. the LP solver broke down), 2 bad usage or
@@ -228,6 +229,65 @@ def _cmd_compare_sampling(args) -> int:
     return EXIT_OK
 
 
+def _load_points(path: str, d: int) -> np.ndarray:
+    """Points (N, d) from a .npy file, an .npz file (its array ``x``, or its only array) or a text/CSV table."""
+    lower = path.lower()
+    if not os.path.isfile(path):
+        raise ValueError(f"--points {path!r}: no such file")
+    try:
+        if lower.endswith(".npy"):
+            X = np.load(path, allow_pickle=False)
+        elif lower.endswith(".npz"):
+            with np.load(path, allow_pickle=False) as z:
+                keys = list(z.keys())
+                if "x" not in keys and len(keys) != 1:
+                    raise ValueError(f"it holds arrays {keys}: name the points 'x'")
+                X = z["x" if "x" in keys else keys[0]]
+        else:
+            with open(path) as fh:
+                comma = "," in fh.readline()
+            X = np.loadtxt(path, delimiter="," if comma else None, ndmin=2)
+    except ValueError as exc:
+        raise ValueError(f"--points {path!r}: {exc}") from None
+    X = np.atleast_2d(np.asarray(X))
+    if X.dtype.kind not in "fiu" or X.ndim != 2 or X.shape[1] != d or X.shape[0] == 0:
+        raise ValueError(f"--points {path!r} must hold a numeric (N, {d}) table (the model has {d} inputs), got "
+                         f"shape {X.shape} of {X.dtype}")
+    return X.astype(np.float64)
+
+
+def _cmd_complexity(args) -> int:
+    from .complexity import local_complexity, local_complexity_estimate
+
+    _check_writable(args.out, "--out")
+    net = _load_network(args.model)
+    X = _load_points(args.points, net.in_dim)
+    flags = {"radius": "--radius", "n_dirs": "--n-dirs", "shape": "--shape", "x": "--points"}
+    try:
+        est = local_complexity_estimate(net, X, args.radius, args.n_dirs, seed=args.seed, shape=args.shape)
+        lc = local_complexity(net, X, args.radius, args.n_dirs, seed=args.seed, shape=args.shape,
+                              max_regions=args.max_regions, time_limit=args.time_limit, progress=args.progress)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(_flag_names(str(exc), flags)) from None
+    done = lc.n_regions >= 0
+    bd = lc.boundary_density[np.isfinite(lc.boundary_density)]
+    lines = [f"network          {net.widths}  ({net.n_units} units)",
+             f"points           {len(X)} from {args.points}  ({int(done.sum())} done, {int(lc.complete.sum())} "
+             f"complete)",
+             f"neighbourhood    {args.shape}, P = {args.n_dirs}, radius {args.radius:g}, seed {args.seed}"]
+    if done.any():
+        lines += [f"regions          mean {lc.n_regions[done].mean():.4g}  (min {lc.n_regions[done].min()}, max "
+                  f"{lc.n_regions[done].max()})",
+                  f"units cut        mean {lc.n_cut[done].mean():.4g}  (vertex estimate {est.n_cut[done].mean():.4g})",
+                  f"boundary density " + (f"mean {bd.mean():.4g} per input unit" if bd.size else "not computed")]
+    lines.append(f"time             {lc.seconds:.3g} s" + ("" if lc.status == "complete" else f"  ({lc.status})"))
+    print("\n".join(lines))
+    if args.out:
+        lc.to_csv(args.out, estimate=est)
+        print(f"table written to {args.out}")
+    return EXIT_OK if lc.complete.all() else EXIT_INCOMPLETE
+
+
 def _cmd_demo(args) -> int:
     from .demo import demo_network
     from .enumerate import enumerate_regions
@@ -331,6 +391,23 @@ def build_parser() -> argparse.ArgumentParser:
                    "and the volumes (on standard error)")
     p.add_argument("--out", help="also write the table to this CSV file")
     p.set_defaults(func=_cmd_compare_sampling)
+    p = sub.add_parser("complexity", help="local complexity around points: exact regions and units cut in small "
+                       "neighbourhoods, with Humayun et al.'s vertex estimate",
+                       epilog=_epilog([0, 3, 1, 2], "every neighbourhood was enumerated completely (3: some were "
+                                      "not: --max-regions, --time-limit, Ctrl-C)"), formatter_class=fmt)
+    p.add_argument("model", help="network file: .onnx, .nnet or .npz")
+    p.add_argument("--points", required=True, metavar="F", help="points: .npy, .npz (array 'x') or a text/CSV table, "
+                   "one point per row")
+    p.add_argument("--radius", required=True, type=float, metavar="R", help="neighbourhood radius (input units)")
+    p.add_argument("--n-dirs", type=int, default=2, metavar="P", help="neighbourhood dimension P (default: 2)")
+    p.add_argument("--shape", choices=["cross", "box"], default="cross",
+                   help="cross-polytope (Humayun et al., default) or box")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random directions (default: 0)")
+    p.add_argument("--max-regions", type=int, default=None, help="per neighbourhood: stop there (exit status 3)")
+    p.add_argument("--time-limit", type=float, default=None, help="seconds for all points (exit status 3)")
+    p.add_argument("--progress", action="store_true", help="show a progress bar (on standard error)")
+    p.add_argument("--out", help="write one row per point to this CSV file")
+    p.set_defaults(func=_cmd_complexity)
     p = sub.add_parser("demo", help="enumerate the regions of the built-in demo network and draw them",
                        epilog=_epilog([0, 1, 2], "success"), formatter_class=fmt)
     p.add_argument("--progress", action="store_true", help="show a progress bar (on standard error)")
