@@ -30,9 +30,9 @@ __all__ = ["PrunedNetwork", "RemovalEffect", "StableUnits", "hyperplane_similari
            "redundancy_scores", "removal_effect", "remove_stable_units", "remove_units", "select_units",
            "stable_units"]
 
-#: Relative residual below which an always-on unit's weights count as a combination of other always-on units'
-#: (64 float64 ulps): it is then folded into the next layer through them.
-_DEPENDENCE_RTOL = 64 * np.finfo(np.float64).eps
+#: Relative residual below which an always-on unit's weights count as a combination of other always-on units':
+#: it is then folded into the next layer through them (the outputs move by about this fraction).
+_DEPENDENCE_RTOL = 1e-13
 
 
 def _check_net(net) -> Network:
@@ -350,7 +350,8 @@ def remove_stable_units(net: Network, domain: Domain, *, stable: Optional[Stable
     ``f(h) = a . h + c`` on all of the domain. When ``a = 0`` (an always-off ReLU) it is the constant ``c``, added
     to the next layer's offsets through the unit's column, and the unit is deleted. Otherwise (an always-on
     ReLU) it is affine: when ``a`` is a combination ``sum_j m_j a_j`` of always-on units ``j`` already kept
-    (relative residual below 64 ulps), the next layer reads it through them (its column ``w`` moves to
+    (relative residual below ``1e-13``; the candidates are taken
+    in the order of a column-pivoted QR factorisation, most independent first), the next layer reads it through them (its column ``w`` moves to
     ``w m_j`` on their columns, plus ``w (c - sum_j m_j c_j)`` to the offsets) and it is deleted; otherwise it
     is kept as an identity unit computing ``f``. When every unit of a hidden layer is stable the layer is the
     affine map ``h -> S h + s`` on the domain and is composed into the next layer. No kept unit changes its
@@ -399,16 +400,23 @@ def remove_stable_units(net: Network, domain: Domain, *, stable: Optional[Stable
             merged += 1
             continue  # the next layer is now layer l
         A, c = ed.next_weights(l)
-        keep, basis = [], []  # basis: indices (in layer l) of kept always-on units
+        keep, affine = [], []
         for k, p in enumerate(chosen):
             if p < 0:
                 keep.append(k)
-                continue
-            a, b0 = ed.rows[l][k][p], float(ed.offs[l][k][p])
-            if not np.any(a):  # constant on the domain: into the next layer's offsets
-                c = c + A[:, k] * b0
+            elif not np.any(ed.rows[l][k][p]):  # constant on the domain: into the next layer's offsets
+                c = c + A[:, k] * float(ed.offs[l][k][p])
                 off += 1
-                continue
+            else:
+                affine.append(k)
+        if affine:  # most independent rows first (column-pivoted QR), so that the basis is well conditioned
+            from scipy.linalg import qr
+
+            rows = np.array([ed.rows[l][k][chosen[k]] for k in affine])
+            affine = [affine[i] for i in qr(rows.T, mode="r", pivoting=True)[1]]
+        basis: List[int] = []  # indices (in layer l) of the always-on units kept, as identity units
+        for k in affine:
+            a, b0 = ed.rows[l][k][chosen[k]], float(ed.offs[l][k][chosen[k]])
             if basis:
                 B = np.array([ed.rows[l][j][0] for j in basis])
                 m, *_ = np.linalg.lstsq(B.T, a, rcond=None)
