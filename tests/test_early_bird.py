@@ -71,7 +71,7 @@ def test_grid_estimate_converges_to_the_exact_distance():
     box = relutope.Box([0, 0], [1, 1])
     exact = exact_distance(a, b, box).distance
     errors = []
-    for n in (10, 100, 1000):
+    for n in (10, 100, 400):
         s = sampled_distance(a, b, box, n)
         assert s.samples == n * n and s.method == "grid"
         errors.append(abs(s.distance - exact))
@@ -85,7 +85,7 @@ def test_exact_distance_on_a_slice_of_a_deep_net_matches_a_fine_grid():
     b = relutope.Network.random([16, 12, 12, 3], seed=1)
     sl = slice_through_inputs(rng.normal(size=16), rng.normal(size=16))
     exact = exact_distance(a, b, sl)
-    fine = sampled_distance(a, b, sl, 600)
+    fine = sampled_distance(a, b, sl, 400)
     assert exact.samples > 1
     assert np.all(np.abs(exact.per_layer - fine.per_layer) < 0.02)  # fine-grid agreement, not a bound
     assert exact.distance == pytest.approx(np.mean(exact.per_layer[:2]), rel=1e-12)  # mean over hidden layers
