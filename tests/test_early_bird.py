@@ -161,6 +161,15 @@ def test_grid_points_of_a_polygon_are_inside_it():
 
 def test_monitor_records_a_torch_training_run():
     torch = pytest.importorskip("torch")
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)  # the machine is shared: threads only add contention for this tiny model
+    try:
+        _monitor_run(torch)
+    finally:
+        torch.set_num_threads(old)
+
+
+def _monitor_run(torch):
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.ReLU(), torch.nn.Linear(8, 8), torch.nn.ReLU(),
                                 torch.nn.Linear(8, 2))

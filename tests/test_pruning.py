@@ -287,3 +287,25 @@ def test_cli_prune_writes_a_network_equal_on_the_box(tmp_path, capsys):
 
 def test_docstring_examples():
     assert doctest.testmod(pruning, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+
+
+@pytest.mark.parametrize("box", [((0.2, 0.3), (0.35, 0.4)), ((-1.0, -1.0), (1.0, 1.0))])
+def test_multi_piece_and_leaky_units(box):
+    # A max unit of 3 pieces is removable only when one piece wins on all of D; a leaky ReLU that is always off
+    # computes alpha * z, an affine piece, so it is folded (not deleted).
+    rng = np.random.default_rng(5)
+    L0 = relutope.Layer(rng.normal(size=(3 + 8, 2)), rng.normal(size=11) * 0.5, np.array([3, 2, 2, 2, 2]))
+    L1 = relutope.Layer.affine(rng.normal(size=(6, 5)), rng.normal(size=6), "leaky_relu", alpha=0.1)
+    L2 = relutope.Layer.affine(rng.normal(size=(2, 6)), np.zeros(2), "identity")
+    net = relutope.Network([L0, L1, L2])
+    dom = relutope.Box(*box)
+    st = stable_units(net, dom)
+    pats = relutope.enumerate_regions(net, dom).patterns
+    varies = pats.min(axis=0) != pats.max(axis=0)
+    multi = net.n_pieces > 1
+    np.testing.assert_array_equal(st.piece[multi] < 0, varies[multi])
+    res = remove_stable_units(net, dom, stable=st)
+    x = dom.sample(100_000, rng=2)
+    assert np.max(np.abs(res.network(x) - net(x))) <= 1e-12 * np.max(np.abs(net(x)))
+    assert len(relutope.enumerate_regions(res.network, dom)) == len(pats)
+    assert res.always_off == 0  # no piece here is the zero function except a ReLU's
