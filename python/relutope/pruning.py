@@ -132,6 +132,12 @@ def stable_units(net: Network, domain: Domain, *, rtol: float = 1e-9, tol: Optio
     the *stably active / inactive* neurons of the verification literature (Tjeng, Xiao & Tedrake, "Evaluating
     Robustness of Neural Networks with Mixed Integer Programming", ICLR 2019), here decided exactly.
 
+    The bounds are exact over the regions :func:`relutope.output_bounds` visits, those holding a ball of radius
+    ``tol``; a sliver thinner than that lies within about ``tol`` of visited regions, where a pre-activation can
+    differ from the visited values by its Lipschitz constant times about ``tol`` (``1e-9`` of the domain's size
+    by default), well inside the margin ``rtol * M`` unless the layer's input varies far more steeply than its
+    range over the domain suggests.
+
     Examples
     --------
     >>> import numpy as np, relutope
