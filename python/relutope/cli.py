@@ -286,6 +286,44 @@ def _cmd_complexity(args) -> int:
         lc.to_csv(args.out, estimate=est)
         print(f"table written to {args.out}")
     return EXIT_OK if lc.complete.all() else EXIT_INCOMPLETE
+def _cmd_prune(args) -> int:
+    from .pruning import prune, remove_stable_units
+
+    _check_writable(args.out and _npz_path(args.out), "--out")
+    net = _load_network(args.model)
+    domain = _box(net, args)
+    if (domain is None) == (args.vnnlib is None):
+        raise ValueError("give the domain with exactly one of --box LO HI, --lo/--hi or --vnnlib PROP")
+    if args.vnnlib is not None:
+        from . import vnnlib
+
+        prop = vnnlib.load(args.vnnlib)
+        if prop.n_inputs != net.in_dim or len(prop.cases) != 1:
+            raise ValueError(f"{args.vnnlib} must have one input box of {net.in_dim} inputs")
+        domain = prop.cases[0].domain()
+    if args.amount is not None and not 0 <= args.amount < 1:
+        raise ValueError(f"--amount must be a fraction in [0, 1), got {args.amount}")
+    if not 0 < args.rtol < 1:
+        raise ValueError(f"--rtol must be in (0, 1), got {args.rtol}")
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise ValueError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
+    res = remove_stable_units(net, domain, rtol=args.rtol, time_limit=args.time_limit)
+    small = res.network
+    print(f"network        {net.widths}  ({net.n_units} units)")
+    print(f"domain         {domain!r}")
+    print(f"stable units   {int(res.stable.stable.sum())} of {net.n_units} choose one piece on the domain "
+          f"({res.stable.seconds:.3g} s)")
+    print(f"removed        {res.always_off} always off (deleted), {res.always_on} always on (folded into the next "
+          f"layer), {res.to_identity} kept as identity units, {res.layers_merged} layers merged")
+    print(f"exact pruning  {small.widths}  ({small.n_units} units), equal to the model on the domain")
+    if args.amount:
+        small, units = prune(small, args.amount, scope=args.scope, criterion=args.criterion)
+        print(f"{args.criterion} pruning {small.widths}  ({len(units)} more units, {args.scope}; changes the "
+              f"function)")
+    if args.out:
+        small.save(_npz_path(args.out))
+        print(f"network        written to {_npz_path(args.out)}")
+    return EXIT_OK if res.stable.complete else EXIT_INCOMPLETE
 
 
 def _cmd_demo(args) -> int:
@@ -408,6 +446,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", action="store_true", help="show a progress bar (on standard error)")
     p.add_argument("--out", help="write one row per point to this CSV file")
     p.set_defaults(func=_cmd_complexity)
+    p = sub.add_parser("prune", help="remove the units that are stable on a box (exactly), then optionally prune "
+                       "by a criterion", epilog=_epilog([0, 3, 1, 2], "success"), formatter_class=fmt)
+    p.add_argument("model", help="network file: .onnx, .nnet or .npz")
+    _add_box(p)
+    p.add_argument("--vnnlib", metavar="PROP", help="take the domain from a VNN-LIB file's input box")
+    p.add_argument("--rtol", type=float, default=1e-9, help="relative margin a stable unit's pre-activation must "
+                   "keep from zero (default: 1e-9)")
+    p.add_argument("--time-limit", type=float, default=None, help="seconds per layer's bound computation; past it "
+                   "the later layers are left as they are (exit status 3)")
+    p.add_argument("--amount", type=float, default=None, help="then also prune this fraction of hidden units "
+                   "(changes the function)")
+    p.add_argument("--scope", choices=("layer", "global"), default="layer", help="with --amount: per layer or "
+                   "over the whole network (default: layer)")
+    p.add_argument("--criterion", choices=("spline", "magnitude"), default="spline", help="with --amount: "
+                   "hyperplane redundancy (spline) or weight magnitude (default: spline)")
+    p.add_argument("--out", help="write the pruned network to this file (.npz is appended unless it ends so)")
+    p.set_defaults(func=_cmd_prune)
     p = sub.add_parser("demo", help="enumerate the regions of the built-in demo network and draw them",
                        epilog=_epilog([0, 1, 2], "success"), formatter_class=fmt)
     p.add_argument("--progress", action="store_true", help="show a progress bar (on standard error)")
