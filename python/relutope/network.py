@@ -680,6 +680,11 @@ class Network:
 
         return to_onnx(self, path, opset=opset)
 
+    def _repr_html_(self) -> str:
+        from ._html import network_html
+
+        return network_html(self)
+
     def fingerprint(self) -> str:
         """A SHA-256 digest (64 hex digits) of the network's layer structure and weights.
 
