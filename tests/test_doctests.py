@@ -6,7 +6,7 @@ import pytest
 
 MODULES = ["relutope.network", "relutope.domains", "relutope.enumerate", "relutope.partition", "relutope.sampling",
            "relutope.vnnlib", "relutope.verify", "relutope.plot", "relutope.geometry", "relutope.graph",
-           "relutope.compare"]
+           "relutope.compare", "relutope.tables"]
 
 
 @pytest.mark.parametrize("name", MODULES)

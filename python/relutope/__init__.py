@@ -16,6 +16,7 @@ from .sampling import (LineCrossing, LineDensity, PatternSample, RichnessEstimat
 from .verify import (AdversarialResult, LipschitzResult, OutputBounds, VerificationResult, lipschitz,
                      min_adversarial, output_bounds, verify)
 from . import plot, polygons, vnnlib
+from . import tables
 
 __all__ = [
     "ACTIVATIONS", "AdversarialResult", "Box", "Domain", "Layer", "LineCrossing", "LineDensity", "LipschitzResult",
@@ -24,6 +25,6 @@ __all__ = [
     "VerificationResult", "WholeSpace", "ace", "chao1", "compare_sampling", "default_tol", "enumerate_regions",
     "min_tol", "from_torch", "line_count", "line_density", "lipschitz", "load_nnet", "load_onnx", "min_adversarial",
     "output_bounds", "sample_patterns", "sample_patterns_gaussian", "sample_points", "verify", "vnnlib", "plot",
-    "polygons",
+    "polygons", "tables",
 ]
 __version__ = "0.1.0"
