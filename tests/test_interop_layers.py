@@ -135,12 +135,12 @@ def onnx_maxpool3d():
 
 def onnx_reduce():
     g = G((2,), seed=7)
-    h = g.op("Reshape", g.dense("x", 2, 8), g.i64([0, 2, 4]))
-    mx = g.op("ReduceMax", h, axes=[2], keepdims=0)          # (N, 2): maxout over 4 pieces
+    h = g.op("Reshape", g.dense("x", 2, 6), g.i64([0, 2, 3]))
+    mx = g.op("ReduceMax", h, axes=[2], keepdims=0)          # (N, 2): maxout over 3 pieces
     mn = g.op("ReduceMin", h, axes=[-1], keepdims=0)
-    mean = g.op("ReduceMean", h, axes=[1], keepdims=0)        # (N, 4): affine
+    mean = g.op("ReduceMean", h, axes=[1], keepdims=0)        # (N, 3): affine
     cat = g.op("Concat", mx, mn, g.op("Relu", mean), axis=1)
-    return g.model(g.dense(cat, 8, 1))
+    return g.model(g.dense(cat, 7, 1))
 
 
 def onnx_global_pools():  # no double kernels in onnxruntime: checked against onnx's ReferenceEvaluator
@@ -158,16 +158,16 @@ def onnx_hardsigmoid():  # likewise
 
 def onnx_shapes():
     g = G((2,), seed=10)
-    h = g.op("Reshape", g.dense("x", 2, 6), g.i64([0, 2, 3]))
-    h = g.op("Transpose", h, perm=[0, 2, 1])                              # (N, 3, 2)
-    h = g.op("Pad", h, g.i64([0, 1, 0, 0, 0, 1]), g.c(0.25))            # (N, 4, 3)
-    h = g.op("Slice", h, g.i64([1, 0]), g.i64([2 ** 62, 2]), g.i64([1, 2]))  # (N, 3, 2)
+    h = g.op("Reshape", g.dense("x", 2, 4), g.i64([0, 2, 2]))
+    h = g.op("Transpose", h, perm=[0, 2, 1])                              # (N, 2, 2)
+    h = g.op("Pad", h, g.i64([0, 1, 0, 0, 0, 1]), g.c(0.25))            # (N, 3, 3)
+    h = g.op("Slice", h, g.i64([1, 0]), g.i64([2 ** 62, 2]), g.i64([1, 2]))  # (N, 2, 2)
     h = g.op("Relu", h)
-    other = g.op("Unsqueeze", g.op("Abs", g.dense("x", 2, 3)), g.i64([2]))  # (N, 3, 1)
-    h = g.op("Concat", h, other, axis=2)                                  # (N, 3, 3)
-    h = g.op("Pad", h, g.i64([0, 0, 1, 0, 0, 0]), mode="reflect")        # (N, 3, 4)
+    other = g.op("Unsqueeze", g.op("Abs", g.dense("x", 2, 2)), g.i64([2]))  # (N, 2, 1)
+    h = g.op("Concat", h, other, axis=2)                                  # (N, 2, 3)
+    h = g.op("Pad", h, g.i64([0, 0, 1, 0, 0, 0]), mode="reflect")        # (N, 2, 4)
     h = g.op("Squeeze", g.op("Reshape", h, g.i64([0, 1, -1])), g.i64([1]))
-    return g.model(g.dense(h, 12, 1))
+    return g.model(g.dense(h, 8, 1))
 
 
 def onnx_gemm_all():
@@ -186,6 +186,13 @@ def onnx_gemm_all():
                         alpha=0.9, beta=-2.0))
 
 
+def onnx_reduce_opset18():  # axes as an input from opset 18 on
+    g = G((2,), seed=12)
+    h = g.op("Reshape", g.dense("x", 2, 6), g.i64([0, 3, 2]))
+    h = g.op("ReduceMax", h, g.i64([-1]), keepdims=1)
+    return g.model(g.dense(g.op("Flatten", h), 3, 1), opset=18)
+
+
 #: (id, builder, sample shape, reference): every ONNX layer kind of issue 14.
 ONNX_CASES = [
     ("LeakyRelu", onnx_leaky(0.2), (2,), "ort"),
@@ -198,6 +205,7 @@ ONNX_CASES = [
     ("MaxPool1d", onnx_maxpool1d, (2,), "ort"),
     ("MaxPool3d", onnx_maxpool3d, (2,), "ort"),
     ("ReduceMax_Min_Mean_Concat", onnx_reduce, (2,), "ort"),
+    ("ReduceMax_opset18", onnx_reduce_opset18, (2,), "ort"),
     ("GlobalMaxPool_GlobalAveragePool", onnx_global_pools, (2,), "reference"),
     ("Reshape_Transpose_Pad_Slice_Concat_Squeeze", onnx_shapes, (2,), "ort"),
     ("Gemm_transA_transB_alpha_beta", onnx_gemm_all, (2,), "ort"),
@@ -236,10 +244,10 @@ TORCH_CASES = [
                                                 nn.AdaptiveMaxPool2d((1, 2)), nn.Flatten(), _lin(2, 1)), (2,)),
     ("AdaptiveAvgPool1d", lambda: nn.Sequential(_lin(2, 6), nn.Unflatten(1, (2, 3)), nn.ReLU(),
                                                 nn.AdaptiveAvgPool1d(2), nn.Flatten(), _lin(4, 1)), (2,)),
-    ("Pad_Flatten_Unflatten", lambda: nn.Sequential(_lin(2, 6), nn.Unflatten(1, (1, 2, 3)),
-                                                    nn.ReflectionPad2d((1, 0, 0, 1)), nn.ReLU(),
+    ("Pad_Flatten_Unflatten", lambda: nn.Sequential(_lin(2, 4), nn.Unflatten(1, (1, 2, 2)),
+                                                    nn.ReflectionPad2d((1, 0, 0, 0)), nn.ReLU(),
                                                     nn.ConstantPad2d((0, 1, 0, 0), -0.5), nn.ReplicationPad2d(1),
-                                                    nn.Flatten(), _lin(35, 1)), (2,)),
+                                                    nn.Flatten(), _lin(24, 1)), (2,)),
     ("Conv3d_BatchNorm3d_AvgPool3d", lambda: nn.Sequential(nn.Conv3d(1, 2, 2), nn.BatchNorm3d(2), nn.ReLU(),
                                                            nn.AvgPool3d(2), nn.Flatten()), (1, 3, 3, 3)),
 ]
@@ -286,6 +294,17 @@ def test_onnx_layer_kinds(name, build, shape, ref):
     want = onnx_reference(model, x, ref).reshape(N, -1)
     np.testing.assert_allclose(net(x.reshape(N, -1)), want, rtol=0, atol=FWD_TOL * max(1.0, np.abs(want).max()))
     check_slice(net, seed=len(name))
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1e6])
+@pytest.mark.parametrize("name, build, shape, ref", ONNX_CASES, ids=[c[0] for c in ONNX_CASES])
+def test_onnx_layer_kinds_at_extreme_scales(name, build, shape, ref, scale):
+    """The forward agreement, off-centre, for tiny and huge inputs (relative to the output's size)."""
+    model = build()
+    net = load_onnx(model)
+    x = scale * (inputs(shape, seed=len(name), scale=1.0) + 2.0)  # spread and offset both of the given scale
+    want = onnx_reference(model, x, ref).reshape(N, -1)
+    np.testing.assert_allclose(net(x.reshape(N, -1)), want, rtol=0, atol=FWD_TOL * max(1.0, np.abs(want).max()))
 
 
 @pytest.mark.parametrize("name, factory, shape", TORCH_CASES, ids=[c[0] for c in TORCH_CASES])
@@ -469,3 +488,30 @@ def test_onnx_gemm_refuses_products_over_the_batch_axis():
     out = g.op("Relu", g.op("Transpose", "x"))
     with pytest.raises(ModelFormatError, match="has its batch axis last; transpose it back"):
         load_onnx(g.model(out))
+
+
+def test_bad_layers_raise_clear_errors():
+    with pytest.raises(ModelFormatError, match=r"module '1' \(PReLU\): 4 slopes \(num_parameters\) for an input of "
+                                               r"shape \(3,\)"):
+        from_torch(nn.Sequential(_lin(2, 3), nn.PReLU(4)), 2)
+    with pytest.raises(ModelFormatError, match=r"module '1' \(AdaptiveMaxPool1d\): needs an input of shape \(C, "
+                                               r"\*spatial\)"):
+        from_torch(nn.Sequential(_lin(2, 3), nn.AdaptiveMaxPool1d(2)), 2)
+    g = G((2, 3))
+    with pytest.raises(ModelFormatError, match=r"node 0 'reducemax_0' \(ReduceMax\): ReduceMax over the batch axis"):
+        load_onnx(g.model(g.op("ReduceMax", "x", axes=[0], keepdims=0)))
+    g = G((2, 3))
+    with pytest.raises(ModelFormatError, match="Pad along the batch axis is not supported"):
+        load_onnx(g.model(g.op("Pad", "x", g.i64([1, 0, 0, 0, 0, 0]))))
+    g = G((2, 3))
+    with pytest.raises(ModelFormatError, match="Slice along the batch axis is not supported"):
+        load_onnx(g.model(g.op("Slice", "x", g.i64([1]), g.i64([5]), g.i64([0]))))
+    g = G((2, 3))
+    with pytest.raises(ModelFormatError, match="Concat of a constant with an input-dependent tensor"):
+        load_onnx(g.model(g.op("Concat", "x", g.c(np.zeros((1, 2, 3))), axis=1)))
+    g = G((2, 3))
+    with pytest.raises(ModelFormatError, match="Max of tensors of ranks"):
+        load_onnx(g.model(g.op("Max", "x", g.op("Flatten", "x"))))
+    g = G((2, 200))
+    with pytest.raises(ModelFormatError, match="exceeds the limit of 127 pieces per unit"):
+        load_onnx(g.model(g.op("ReduceMax", "x", axes=[2], keepdims=0)))

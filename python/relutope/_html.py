@@ -71,12 +71,15 @@ def _picture(partition) -> str:
 
     fig = Figure(figsize=(3.0, 3.0), dpi=72)
     ax = fig.add_subplot(1, 1, 1)
-    draw(partition, ax=ax, edges=len(partition) <= 2000)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
+    try:  # a display must not raise: without a picture the table still shows
+        draw(partition, ax=ax, edges=len(partition) <= 2000)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        fig.savefig(buf, format="png", bbox_inches="tight")
+    except Exception:  # pragma: no cover - matplotlib back-end trouble
+        return ""
     data = buf.getvalue()
     if len(data) > PICTURE_MAX_BYTES:
         return ""

@@ -15,6 +15,7 @@ kind               K      pieces (z = w . x + b)                   pattern value
 ``"leaky_relu"``   2      ``alpha * z``, ``z`` (alpha < 1)         1 when z > 0
 ``"abs"``          2      ``-z``, ``z``                            1 when z > 0
 max-pooling        K      ``x_{i_1}``, ..., ``x_{i_K}``            index of the maximum
+maxout             K      ``w_r . x + b_r``, r < K                 index of the maximum
 =================  =====  ======================================  ==========================
 
 The *activation pattern* of an input is, for every unit, the index of the piece that attains the maximum; ties
