@@ -515,3 +515,15 @@ def test_bad_layers_raise_clear_errors():
     g = G((2, 200))
     with pytest.raises(ModelFormatError, match="exceeds the limit of 127 pieces per unit"):
         load_onnx(g.model(g.op("ReduceMax", "x", axes=[2], keepdims=0)))
+
+
+def test_squeeze_without_axes_on_a_batch_of_one_is_refused():
+    g = G((1, 3))
+    model = g.model(g.op("Squeeze", "x"))
+    model.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 1  # a fixed batch of 1
+    with pytest.raises(ModelFormatError, match="would also squeeze the batch axis; give axes"):
+        load_onnx(model)
+    g = G((1, 3))  # symbolic batch: only the sample's length-1 axis goes
+    x = inputs((1, 3))
+    model = g.model(g.op("Squeeze", "x"))
+    np.testing.assert_array_equal(load_onnx(model)(x.reshape(N, -1)), onnx_reference(model, x, "ort"))

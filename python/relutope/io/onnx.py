@@ -591,6 +591,8 @@ def _squeeze(op_type):
         axes = _axes_arg(ctx, args, at, 13)
         s = list(ctx.g.shape(x))
         if op_type == "Squeeze":
+            if axes is None and ctx.batch == 1 and not ctx.batchless:
+                raise ctx.error("Squeeze without axes on a batch of 1 would also squeeze the batch axis; give axes")
             ax = [a for a in range(len(s)) if s[a] == 1] if axes is None else _sample_axes(ctx, x, axes, op_type)
             if any(s[a] != 1 for a in ax):
                 raise ctx.error(f"Squeeze of axes of length != 1 in shape {ctx.full_shape(x)}")
