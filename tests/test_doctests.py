@@ -1,13 +1,15 @@
 """Run the Examples sections of the public docstrings (of the installed package)."""
 import doctest
 import importlib
+import pkgutil
 
 import pytest
 
-MODULES = ["relutope.network", "relutope.domains", "relutope.enumerate", "relutope.partition", "relutope.sampling",
-           "relutope.vnnlib", "relutope.verify", "relutope.plot", "relutope.geometry", "relutope.graph",
-           "relutope.compare", "relutope.distance", "relutope.complexity",
-           "relutope.region_stats", "relutope.matched_filters"]
+import relutope
+
+# Every public module of the package, found by walking it (no list to keep up to date by hand).
+MODULES = sorted(m.name for m in pkgutil.walk_packages(relutope.__path__, "relutope.")
+                 if not any(part.startswith("_") for part in m.name.split(".")[1:]))
 
 
 @pytest.mark.parametrize("name", MODULES)

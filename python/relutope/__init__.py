@@ -17,6 +17,7 @@ from .verify import (AdversarialResult, LipschitzResult, OutputBounds, Verificat
                      min_adversarial, output_bounds, verify)
 from . import plot, polygons, vnnlib
 from . import complexity, distance, matched_filters, region_stats  # the spline analyses (issue 9)
+from . import tables
 
 __all__ = [
     "ACTIVATIONS", "AdversarialResult", "Box", "Domain", "Layer", "LineCrossing", "LineDensity", "LipschitzResult",
@@ -25,7 +26,7 @@ __all__ = [
     "VerificationResult", "WholeSpace", "ace", "chao1", "compare_sampling", "default_tol", "enumerate_regions",
     "min_tol", "from_torch", "line_count", "line_density", "lipschitz", "load_nnet", "load_onnx", "min_adversarial",
     "output_bounds", "sample_patterns", "sample_patterns_gaussian", "sample_points", "verify", "vnnlib", "plot",
-    "polygons",
+    "polygons", "tables",
 ]
 __all__ += ["complexity", "distance", "matched_filters", "region_stats"]
 __version__ = "0.1.0"

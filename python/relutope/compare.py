@@ -98,6 +98,11 @@ class SamplingComparison:
     def __str__(self) -> str:
         return self.table()
 
+    def _repr_html_(self) -> str:
+        from ._html import result_html
+
+        return result_html(self)
+
     def to_csv(self, path) -> None:
         """Write the rows to a CSV file with a header line (``COLUMNS``) plus ``n_regions``, ``exact_seconds`` and
         ``volume_seconds``."""

@@ -294,6 +294,11 @@ class CompletenessReport:
                 f"regions={self.n_regions}, facets={self.n_facets}, boundary facets={self.n_boundary_facets}, "
                 f"edges={self.n_edges})")
 
+    def _repr_html_(self) -> str:
+        from ._html import result_html
+
+        return result_html(self)
+
 
 def check_complete(partition: "Partition", progress: bool = False) -> CompletenessReport:
     """Verify facet closure: every facet inside the domain has exactly one region on its other side.

@@ -15,6 +15,7 @@ kind               K      pieces (z = w . x + b)                   pattern value
 ``"leaky_relu"``   2      ``alpha * z``, ``z`` (alpha < 1)         1 when z > 0
 ``"abs"``          2      ``-z``, ``z``                            1 when z > 0
 max-pooling        K      ``x_{i_1}``, ..., ``x_{i_K}``            index of the maximum
+maxout             K      ``w_r . x + b_r``, r < K                 index of the maximum
 =================  =====  ======================================  ==========================
 
 The *activation pattern* of an input is, for every unit, the index of the piece that attains the maximum; ties
@@ -230,6 +231,55 @@ class Layer:
                 offs.append(s * b[k])
         layer = cls(np.array(rows), np.array(offs), np.array(counts, dtype=np.int32))
         return layer
+
+    @classmethod
+    def maxout(cls, W, b, k: Union[int, Sequence[int]]) -> "Layer":
+        """A layer of maxout units: unit ``j`` is the maximum of ``k`` consecutive affine maps ``W[r] @ x + b[r]``.
+
+        The layout of ``nn.Linear(in, n_units * k)`` followed by :class:`relutope.io.torch.Maxout` ``(k)``
+        (Goodfellow et al., "Maxout Networks", ICML 2013): rows ``j k, ..., j k + k - 1`` of ``W`` are unit ``j``'s
+        pieces, in that order (a tie goes to the lowest row).
+
+        Parameters
+        ----------
+        W : array_like, shape (n_units * k, in), float64
+        b : array_like, shape (n_units * k,), float64
+        k : int or sequence of int
+            Pieces per unit (1 to 127), or one count per unit (they sum to ``W.shape[0]``).
+
+        Returns
+        -------
+        Layer
+
+        Raises
+        ------
+        TypeError, ValueError
+            On non-numeric or mis-shaped ``W``/``b``, or counts that do not divide or sum to ``W.shape[0]``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> layer = Layer.maxout(np.array([[1.0], [-1.0], [2.0], [0.0]]), np.zeros(4), 2)   # |x|, relu(2x)
+        >>> layer.n_pieces.tolist(), Network([layer])(np.array([[-3.0]])).tolist()
+        ([2, 2], [[3.0, 0.0]])
+        """
+        W = _as_float_array(W, "W", 2)
+        b = _as_float_array(b, "b", 1)
+        if W.shape[0] != b.shape[0]:
+            raise ValueError(f"W has {W.shape[0]} rows (pieces) but b has {b.shape[0]} entries")
+        if isinstance(k, (bool, np.bool_)):
+            raise TypeError("k must be an int or a sequence of ints, got a bool")
+        if isinstance(k, numbers.Integral):
+            if k < 1 or W.shape[0] % int(k):
+                raise ValueError(f"k={k} must be >= 1 and divide the {W.shape[0]} rows of W")
+            counts = np.full(W.shape[0] // int(k), int(k), dtype=np.int32)
+        else:
+            counts = np.asarray(list(k))
+            if counts.ndim != 1 or not np.issubdtype(counts.dtype, np.integer):
+                raise TypeError(f"k must be an int or a sequence of ints, got {k!r}")
+            if int(counts.sum()) != W.shape[0]:
+                raise ValueError(f"the counts k sum to {int(counts.sum())} but W has {W.shape[0]} rows")
+        return cls(W, b, counts)
 
     @property
     def in_dim(self) -> int:
@@ -620,6 +670,25 @@ class Network:
             When an array of the file is not numeric.
         """
         return cls._from_arrays(_read_npz(path, "network"), source=str(path))
+
+    def to_torch(self):
+        """The network as a float64 ``torch.nn.Sequential`` computing the same function; see
+        :func:`relutope.io.torch.to_torch` (``from_torch`` reads it back to the same layers)."""
+        from .io.torch import to_torch
+
+        return to_torch(self)
+
+    def to_onnx(self, path=None, *, opset: int = 17):
+        """The network as a float64 ONNX model (saved to ``path`` when given, and returned); see
+        :func:`relutope.io.onnx.to_onnx` (``load_onnx`` reads it back to the same layers)."""
+        from .io.onnx import to_onnx
+
+        return to_onnx(self, path, opset=opset)
+
+    def _repr_html_(self) -> str:
+        from ._html import network_html
+
+        return network_html(self)
 
     def fingerprint(self) -> str:
         """A SHA-256 digest (64 hex digits) of the network's layer structure and weights.

@@ -11,6 +11,7 @@ from .network import Network, _as_points, _read_npz
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx
+    import pandas
 
     from .geometry import Facets, RegionFacets
     from .graph import Adjacency, CompletenessReport
@@ -667,6 +668,10 @@ class Partition:
     def save(self, path) -> None:
         """Write the partition, its network (with its :meth:`~relutope.Network.fingerprint`), domain (and
         polygons, when known) to a compressed ``.npz`` file (see :meth:`load`)."""
+        np.savez_compressed(path, **self._archive_arrays())
+
+    def _archive_arrays(self) -> Dict[str, np.ndarray]:
+        """The named arrays of :meth:`save`'s file (also the ``arrays`` of :meth:`to_json`'s document)."""
         state = self._public_state()
         arrays = {"format": np.array("relutope.Partition/1"), "patterns": state["patterns"],
                   "centers": state["centers"], "radii": state["radii"], "layer_counts": state["layer_counts"],
@@ -677,7 +682,42 @@ class Partition:
             arrays["polygon_offsets"], arrays["polygon_vertices"] = state["polygons"]
         arrays.update(self.network._to_arrays("net_"))
         arrays.update({f"domain_{key}": value for key, value in self.domain._state().items()})
-        np.savez_compressed(path, **arrays)
+        return arrays
+
+    # ------------------------------------------------------------------ tables and display
+    def to_frame(self, *, volumes: Optional[bool] = None, max_input_columns: int = 32) -> "pandas.DataFrame":
+        """One row per region (witness, radius, volume, active units per layer, output, predicted class, gradient
+        norm) as a ``pandas.DataFrame``; see :func:`relutope.tables.region_frame` for the columns and their
+        units."""
+        from .tables import region_frame
+
+        return region_frame(self, volumes=volumes, max_input_columns=max_input_columns)
+
+    def adjacency_frame(self, *, progress: bool = False) -> "pandas.DataFrame":
+        """The adjacency graph's edge list as a ``pandas.DataFrame``; see :func:`relutope.tables.adjacency_frame`."""
+        from .tables import adjacency_frame
+
+        return adjacency_frame(self, progress=progress)
+
+    def to_json(self, path=None, *, max_regions: int = 100_000) -> str:
+        """The partition as a JSON document (also written to ``path`` when given); see
+        :func:`relutope.tables.to_json` for the schema."""
+        from .tables import to_json
+
+        return to_json(self, path, max_regions=max_regions)
+
+    @classmethod
+    def from_json(cls, source) -> "Partition":
+        """Read a partition from :meth:`to_json`'s document (a string or a path); see
+        :func:`relutope.tables.from_json`."""
+        from .tables import from_json
+
+        return from_json(source)
+
+    def _repr_html_(self) -> str:
+        from ._html import partition_html
+
+        return partition_html(self)
 
     @classmethod
     def load(cls, path) -> "Partition":

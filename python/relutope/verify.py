@@ -70,6 +70,11 @@ class OutputBounds:
     ray_min: Optional[np.ndarray] = None
     ray_max: Optional[np.ndarray] = None
 
+    def _repr_html_(self) -> str:
+        from ._html import result_html
+
+        return result_html(self)
+
 
 @dataclass
 class VerificationResult:
@@ -109,6 +114,11 @@ class VerificationResult:
         """The VNN-COMP result word: ``unsat`` (holds), ``sat`` (violated) or ``unknown``."""
         return {"holds": "unsat", "violated": "sat"}.get(self.status, "unknown")
 
+    def _repr_html_(self) -> str:
+        from ._html import result_html
+
+        return result_html(self)
+
 
 @dataclass
 class LipschitzResult:
@@ -131,6 +141,11 @@ class LipschitzResult:
     p: float
     q: float
     direction: np.ndarray
+
+    def _repr_html_(self) -> str:
+        from ._html import result_html
+
+        return result_html(self)
 
 
 def _linear_objectives(net: Network, C, d) -> Tuple[np.ndarray, np.ndarray]:
@@ -428,6 +443,11 @@ class AdversarialResult:
     partition: Partition
     programs: int
     proven: bool = True
+
+    def _repr_html_(self) -> str:
+        from ._html import result_html
+
+        return result_html(self)
 
 
 def _norm_expr(cp, delta, norm):

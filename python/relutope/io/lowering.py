@@ -36,15 +36,32 @@ Affine (composed, never emitted on their own):
 ``"reshape"``    ``shape``: same data, new shape (one entry may be -1).
 ``"transpose"``  ``perm``: ``y = x.transpose(perm)``.
 ``"sum"``        ``coefs`` (one float per input): ``y = sum_i coefs[i] * x_i`` with NumPy broadcasting.
+``"linear"``     ``T`` (sparse or dense, size(out) x size(in)), ``t`` (size(out),) or None, ``shape`` (the output
+                 shape): ``y = T @ x + t`` on the flattenings; what :meth:`Graph.gather` (pad, slice, gather) and
+                 :meth:`Graph.window_reduce` (adaptive and global average pooling, ReduceMean/ReduceSum) emit.
+``"concat"``     ``axis``: ``numpy.concatenate`` of the inputs along ``axis`` (the other axes equal).
 
 Nonlinear (emitted as units):
 
 ``"act"``        ``kind`` in {"relu", "leaky_relu", "abs"}, ``alpha``: elementwise; a leaky ReLU is
-                 ``z if z >= 0 else alpha * z`` for any finite ``alpha``.
+                 ``z if z >= 0 else alpha * z`` for any finite ``alpha``, a scalar or an array broadcasting
+                 against the input (PReLU: one slope per channel, shape ``(C, 1, ..., 1)``). Per element: one unit
+                 with the pieces ``(alpha z, z)`` when ``alpha < 1``; ``-alpha * max(-z / alpha, -z)`` when
+                 ``alpha > 1``; an identity unit when ``alpha == 1``.
 ``"clamp"``      ``lo``, ``hi`` (``-inf``/``inf`` allowed): ``min(max(z, lo), hi)`` (hardtanh, ReLU6, ONNX Clip),
                  lowered as ``lo + relu(z - lo) - relu(z - hi)``.
 ``"maxpool"``    ``kernel``, ``stride``, ``pads``, ``dilation``, ``ceil_mode``: max-pooling of a
                  ``(C, *spatial)`` input (padding never wins); one unit per output with one piece per window element.
+``"maxsel"``     ``windows`` (int, shape ``out_shape + (K,)``: flat input indices, ``-1`` for unused slots), ``sign``
+                 (+1 or -1): ``y[j] = sign * max_r sign * x[windows[j, r]]``, so ``sign=-1`` is a minimum
+                 (``min_r x_r = -max_r(-x_r)``). One unit per output with one piece per valid window entry: maxout,
+                 adaptive and global max-pooling, ReduceMax/ReduceMin (see :meth:`Graph.window_reduce`).
+``"max"``        ``sign``: the elementwise maximum (``sign=+1``) or minimum (``-1``) of several inputs with NumPy
+                 broadcasting (ONNX ``Max``/``Min``): one unit per output element with one piece per input.
+
+Every unit is a maximum of affine pieces (a MASO unit), so a minimum is written as a negated maximum of negated
+pieces, and a clamp ``min(max(z, lo), hi)`` as the exact identity ``lo + relu(z - lo) - relu(z - hi)`` (two
+two-piece units, no rounding beyond the subtractions).
 """
 from __future__ import annotations
 
@@ -59,6 +76,7 @@ from ..network import Layer, Network
 
 __all__ = [
     "AFFINE_KINDS",
+    "MULTI_INPUT_KINDS",
     "NONLINEAR_KINDS",
     "Graph",
     "Op",
@@ -66,13 +84,20 @@ __all__ = [
     "compose",
     "conv_matrix",
     "lower",
+    "adaptive_windows",
+    "group_windows",
     "maxpool_windows",
+    "pad_index",
     "pool_output_size",
+    "reduce_windows",
     "same_padding",
+    "slice_index",
 ]
 
-AFFINE_KINDS = ("dense", "conv", "avgpool", "scale", "reshape", "transpose", "sum")
-NONLINEAR_KINDS = ("act", "clamp", "maxpool")
+AFFINE_KINDS = ("dense", "conv", "avgpool", "scale", "reshape", "transpose", "sum", "linear", "concat")
+NONLINEAR_KINDS = ("act", "clamp", "maxpool", "maxsel", "max")
+#: Kinds that take several inputs.
+MULTI_INPUT_KINDS = ("sum", "concat", "max")
 
 Shape = Tuple[int, ...]
 
@@ -426,6 +451,228 @@ def maxpool_windows(in_shape: Sequence[int], kernel, stride=None, padding=0, dil
     return win.reshape(-1, idx.shape[1]), np.tile(counts1, C), (C,) + out_sp
 
 
+def pad_index(shape: Sequence[int], pads, mode: str = "constant") -> np.ndarray:
+    """Flat input index of every element of a padded (or cropped) tensor, ``-1`` where the padding value goes.
+
+    Parameters
+    ----------
+    shape : sequence of int
+        The input shape (no batch axis).
+    pads : sequence of (int, int)
+        ``(begin, end)`` per axis of ``shape``; negative entries crop (as in ONNX ``Pad``).
+    mode : {"constant", "reflect", "edge", "wrap"}, optional
+        As :func:`numpy.pad` (``"reflect"`` mirrors without repeating the edge: PyTorch's ``ReflectionPad``;
+        ``"edge"``: ``ReplicationPad``; ``"wrap"``: ``CircularPad``). Cropping and non-constant padding cannot be
+        mixed on one axis.
+
+    Returns
+    -------
+    ndarray of int64, the padded shape
+
+    Raises
+    ------
+    ValueError
+        On a wrong number of pads, an unknown mode, a crop larger than the axis, or a reflection longer than the
+        axis allows.
+
+    Examples
+    --------
+    >>> pad_index((3,), [(1, 2)]).tolist(), pad_index((3,), [(2, 0)], "reflect").tolist()
+    ([-1, 0, 1, 2, -1, -1], [2, 1, 0, 1, 2])
+    """
+    shape = tuple(int(v) for v in shape)
+    pads = [(int(b), int(e)) for b, e in pads]
+    if len(pads) != len(shape):
+        raise ValueError(f"pads must have one (begin, end) pair per axis of shape {shape}, got {len(pads)}")
+    if mode not in ("constant", "reflect", "edge", "wrap"):
+        raise ValueError(f"padding mode must be 'constant', 'reflect', 'edge' or 'wrap', got {mode!r}")
+    idx = np.arange(_size(shape), dtype=np.int64).reshape(shape)
+    crop = tuple(slice(max(-b, 0), n - max(-e, 0)) for (b, e), n in zip(pads, shape))
+    if any(max(-b, 0) + max(-e, 0) >= n for (b, e), n in zip(pads, shape)):
+        raise ValueError(f"pads {pads} crop away every element of an axis of shape {shape}")
+    if mode != "constant" and any((b < 0 < e) or (e < 0 < b) for b, e in pads):
+        raise ValueError(f"pads {pads} mix cropping and {mode!r} padding on one axis")
+    idx = idx[crop]
+    width = [(max(b, 0), max(e, 0)) for b, e in pads]
+    if mode == "reflect" and any(max(w) >= n for w, n in zip(width, idx.shape) if max(w) > 0):
+        raise ValueError(f"reflect padding {pads} needs every padded axis longer than its padding (shape {shape})")
+    if mode == "constant":
+        return np.pad(idx, width, mode="constant", constant_values=-1)
+    return np.pad(idx, width, mode=mode)
+
+
+def slice_index(shape: Sequence[int], starts, ends, axes=None, steps=None) -> np.ndarray:
+    """Flat input index of every element of a slice (ONNX ``Slice`` semantics, with clamping).
+
+    Parameters
+    ----------
+    shape : sequence of int
+        The input shape (no batch axis).
+    starts, ends : sequence of int
+        Negative values count from the end; out-of-range values are clamped (``ends`` may be huge, as
+        ``INT64_MAX`` in exported models).
+    axes : sequence of int or None, optional
+        Axes of ``shape`` the entries refer to (default ``0, 1, ...``); negative values count from the end.
+    steps : sequence of int or None, optional
+        Non-zero; negative steps walk backwards.
+
+    Returns
+    -------
+    ndarray of int64, the sliced shape
+
+    Raises
+    ------
+    ValueError
+        On lengths that differ, a zero step, a repeated axis, or an empty result.
+
+    Examples
+    --------
+    >>> slice_index((5,), [1], [100]).tolist(), slice_index((5,), [-1], [-10**9], steps=[-2]).tolist()
+    ([1, 2, 3, 4], [4, 2, 0])
+    """
+    shape = tuple(int(v) for v in shape)
+    starts, ends = [int(v) for v in starts], [int(v) for v in ends]
+    axes = list(range(len(starts))) if axes is None else [int(a) for a in axes]
+    steps = [1] * len(starts) if steps is None else [int(v) for v in steps]
+    if not len(starts) == len(ends) == len(axes) == len(steps):
+        raise ValueError(f"starts, ends, axes and steps must have the same length, got {len(starts)}, {len(ends)}, "
+                         f"{len(axes)}, {len(steps)}")
+    axes = [a + len(shape) if a < 0 else a for a in axes]
+    if any(not 0 <= a < len(shape) for a in axes) or len(set(axes)) != len(axes):
+        raise ValueError(f"axes {axes} are out of range or repeated for shape {shape}")
+    sl = [slice(None)] * len(shape)
+    for a, b, e, st in zip(axes, starts, ends, steps):
+        n = shape[a]
+        if st == 0:
+            raise ValueError("slice steps must not be 0")
+        b = b + n if b < 0 else b
+        e = e + n if e < 0 else e
+        if st > 0:
+            sl[a] = slice(min(max(b, 0), n), min(max(e, 0), n), st)
+        else:
+            b, e = min(max(b, 0), n - 1), min(max(e, -1), n - 1)
+            sl[a] = slice(b, None if e == -1 else e, st)
+    out = np.arange(_size(shape), dtype=np.int64).reshape(shape)[tuple(sl)]
+    if out.size == 0:
+        raise ValueError(f"the slice of shape {shape} is empty")
+    return out
+
+
+def _windows_from_lists(rows: List[np.ndarray], out_shape: Shape) -> np.ndarray:
+    """Window rows of different lengths as one int64 array ``out_shape + (K,)``, padded with -1."""
+    K = max(len(r) for r in rows)
+    win = np.full((len(rows), K), -1, dtype=np.int64)
+    for i, r in enumerate(rows):
+        win[i, :len(r)] = r
+    return win.reshape(tuple(out_shape) + (K,))
+
+
+def adaptive_windows(in_shape: Sequence[int], output_size) -> np.ndarray:
+    """The windows of adaptive pooling (PyTorch ``AdaptiveAvgPool*d`` / ``AdaptiveMaxPool*d``).
+
+    Output position ``i`` of an axis of length ``L`` pools the input positions
+    ``floor(i L / n) <= j < ceil((i + 1) L / n)`` (``n`` the output length), PyTorch's rule.
+
+    Parameters
+    ----------
+    in_shape : sequence of int
+        ``(C, L_1, ..., L_n)``.
+    output_size : int or sequence of n int (None keeps an axis)
+
+    Returns
+    -------
+    ndarray of int64, shape ``(C, *out_spatial, K)``
+        Flat input indices of every output's window in C order, ``-1`` padded to the longest window ``K``.
+
+    Examples
+    --------
+    >>> adaptive_windows((1, 5), 3)[0].tolist()
+    [[0, 1, -1], [1, 2, 3], [3, 4, -1]]
+    """
+    in_shape = tuple(int(v) for v in in_shape)
+    nd = len(in_shape) - 1
+    if nd < 1:
+        raise ValueError(f"adaptive pooling needs an input of shape (C, *spatial), got {in_shape}")
+    sizes = [output_size] * nd if np.ndim(output_size) == 0 else list(output_size)
+    if len(sizes) != nd:
+        raise ValueError(f"output_size must have {nd} entries, got {len(sizes)}")
+    sizes = [L if o is None else int(o) for o, L in zip(sizes, in_shape[1:])]
+    if any(o < 1 for o in sizes):
+        raise ValueError(f"output_size must be positive, got {sizes}")
+    ranges = [[np.arange((i * L) // o, -(-((i + 1) * L) // o)) for i in range(o)] for o, L in zip(sizes, in_shape[1:])]
+    idx = np.arange(_size(in_shape), dtype=np.int64).reshape(in_shape)
+    rows = []
+    for c in range(in_shape[0]):
+        for pos in np.ndindex(*sizes):
+            rows.append(idx[(c,) + np.ix_(*[ranges[a][p] for a, p in enumerate(pos)])].ravel())
+    return _windows_from_lists(rows, (in_shape[0],) + tuple(sizes))
+
+
+def reduce_windows(shape: Sequence[int], axes, keepdims: bool = True) -> np.ndarray:
+    """The windows of a reduction over ``axes`` (ONNX ``ReduceMax``, ``GlobalMaxPool``, ...).
+
+    Parameters
+    ----------
+    shape : sequence of int
+        The input shape (no batch axis).
+    axes : sequence of int
+        Axes of ``shape`` to reduce (negative values count from the end).
+    keepdims : bool, optional
+        Keep the reduced axes with length 1.
+
+    Returns
+    -------
+    ndarray of int64, shape ``out_shape + (K,)`` with ``K`` the number of elements reduced per output
+
+    Examples
+    --------
+    >>> reduce_windows((2, 3), [1], keepdims=False).tolist()
+    [[0, 1, 2], [3, 4, 5]]
+    """
+    shape = tuple(int(v) for v in shape)
+    axes = sorted({int(a) + len(shape) if int(a) < 0 else int(a) for a in axes})
+    if any(not 0 <= a < len(shape) for a in axes) or not axes:
+        raise ValueError(f"reduction axes {axes} are empty or out of range for shape {shape}")
+    kept = [a for a in range(len(shape)) if a not in axes]
+    K = _size(tuple(shape[a] for a in axes))
+    idx = np.arange(_size(shape), dtype=np.int64).reshape(shape).transpose(kept + axes)
+    out = tuple(1 if a in axes else shape[a] for a in range(len(shape))) if keepdims else tuple(shape[a] for a in kept)
+    return idx.reshape(out + (K,))
+
+
+def group_windows(shape: Sequence[int], counts) -> np.ndarray:
+    """Windows of consecutive groups along the last axis (maxout): group ``j`` takes ``counts[j]`` elements.
+
+    Parameters
+    ----------
+    shape : sequence of int
+        The input shape; ``shape[-1] == sum(counts)``.
+    counts : sequence of int
+        Group sizes, each >= 1.
+
+    Returns
+    -------
+    ndarray of int64, shape ``shape[:-1] + (len(counts), max(counts))``, ``-1`` padded
+
+    Examples
+    --------
+    >>> group_windows((5,), [2, 3]).tolist()
+    [[0, 1, -1], [2, 3, 4]]
+    """
+    shape = tuple(int(v) for v in shape)
+    counts = np.asarray(counts, dtype=np.int64).reshape(-1)
+    if counts.size == 0 or np.any(counts < 1) or not shape or int(counts.sum()) != shape[-1]:
+        raise ValueError(f"group sizes {counts.tolist()} must be >= 1 and sum to the last axis of shape {shape}")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    K = int(counts.max())
+    r = np.arange(K)
+    one = np.where(r[None, :] < counts[:, None], starts[:, None] + r[None, :], -1)  # (G, K)
+    lead = _size(shape[:-1])
+    base = (np.arange(lead) * shape[-1])[:, None, None]
+    win = np.where(one[None] >= 0, one[None] + base, -1)
+    return win.reshape(shape[:-1] + (counts.size, K))
+
+
 # ====================================================================================== the intermediate graph
 class Op(NamedTuple):
     """One operation of a :class:`Graph`.
@@ -578,10 +825,75 @@ def _prep_act(shapes, p):
     kind = p["kind"]
     if kind not in ("relu", "leaky_relu", "abs"):
         raise ValueError(f"unknown activation {kind!r}")
-    alpha = float(p.get("alpha", 0.01))
-    if not np.isfinite(alpha):
+    alpha = np.array(p.get("alpha", 0.01), dtype=np.float64)
+    if not np.all(np.isfinite(alpha)):
         raise ValueError(f"negative slope must be finite, got {alpha}")
-    return {"kind": kind, "alpha": alpha}, s
+    try:
+        ok = tuple(np.broadcast_shapes(alpha.shape, s)) == tuple(s)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"negative slopes of shape {alpha.shape} do not broadcast to the input of shape {s}")
+    return {"kind": kind, "alpha": float(alpha) if alpha.ndim == 0 else alpha}, s
+
+
+def _prep_linear(shapes, p):
+    (s,) = shapes
+    out = tuple(int(v) for v in p["shape"])
+    T = sp.csr_matrix(p["T"], dtype=np.float64)
+    if T.shape != (_size(out), _size(s)):
+        raise ValueError(f"matrix of shape {T.shape} does not map the input of shape {s} to shape {out}")
+    t = None if p.get("t") is None else _farr(p["t"], "offset").reshape(-1)
+    if t is not None and t.shape != (_size(out),):
+        raise ValueError(f"offset must have {_size(out)} entries, got {t.shape}")
+    if not np.all(np.isfinite(T.data)):
+        raise ValueError("matrix contains NaN or infinite values")
+    return {"T": T, "t": t, "shape": out}, out
+
+
+def _prep_concat(shapes, p):
+    r = len(shapes[0])
+    axis = int(p["axis"])
+    axis = axis + r if axis < 0 else axis
+    if not 0 <= axis < r or any(len(t) != r for t in shapes):
+        raise ValueError(f"cannot concatenate shapes {list(shapes)} along axis {p['axis']}")
+    if any(t[:axis] + t[axis + 1:] != shapes[0][:axis] + shapes[0][axis + 1:] for t in shapes):
+        raise ValueError(f"shapes {list(shapes)} differ off the concatenation axis {axis}")
+    out = shapes[0][:axis] + (sum(t[axis] for t in shapes),) + shapes[0][axis + 1:]
+    return {"axis": axis}, out
+
+
+def _sign(p) -> int:
+    sign = int(p.get("sign", 1))
+    if sign not in (1, -1):
+        raise ValueError(f"sign must be +1 (maximum) or -1 (minimum), got {p.get('sign')}")
+    return sign
+
+
+def _prep_maxsel(shapes, p):
+    (s,) = shapes
+    win = np.asarray(p["windows"])
+    if not np.issubdtype(win.dtype, np.integer) or win.ndim < 1:
+        raise ValueError("windows must be an integer array of shape out_shape + (K,)")
+    win = win.astype(np.int64)
+    if np.any(win < -1) or np.any(win >= _size(s)):
+        raise ValueError(f"windows name elements outside the input of shape {s}")
+    counts = (win >= 0).sum(axis=-1)
+    if np.any(counts == 0):
+        raise ValueError("a max window is empty")
+    if np.any(counts > 127):
+        raise ValueError(f"max window of {int(counts.max())} elements exceeds the limit of 127 pieces per unit")
+    return {"windows": win, "sign": _sign(p)}, win.shape[:-1]
+
+
+def _prep_max(shapes, p):
+    if len(shapes) > 127:
+        raise ValueError(f"an elementwise max of {len(shapes)} inputs exceeds the limit of 127 pieces per unit")
+    try:
+        out = tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ValueError(f"shapes {list(shapes)} do not broadcast together") from None
+    return {"sign": _sign(p)}, out
 
 
 def _prep_clamp(shapes, p):
@@ -603,6 +915,10 @@ _PREPARE = {
     "sum": _prep_sum,
     "act": _prep_act,
     "clamp": _prep_clamp,
+    "linear": _prep_linear,
+    "concat": _prep_concat,
+    "maxsel": _prep_maxsel,
+    "max": _prep_max,
 }
 
 
@@ -662,7 +978,7 @@ class Graph:
         kind : str
             One of :data:`AFFINE_KINDS` or :data:`NONLINEAR_KINDS`.
         inputs : sequence of str
-            Names of existing values (one, except for ``"sum"``).
+            Names of existing values (one, except for :data:`MULTI_INPUT_KINDS`).
         origin : str
             Human-readable source of the operation, used in error messages.
         **params
@@ -681,7 +997,7 @@ class Graph:
         if kind not in _PREPARE:
             raise ValueError(f"unknown operation kind {kind!r}")
         inputs = tuple(inputs)
-        if kind != "sum" and len(inputs) != 1:
+        if (kind not in MULTI_INPUT_KINDS and len(inputs) != 1) or not inputs:
             raise ValueError(f"{kind} takes one input, got {len(inputs)}")
         for name in inputs:
             if name not in self._shapes:
@@ -739,6 +1055,62 @@ class Graph:
         return self.add("scale", [x], origin, mul=mul.reshape(bshape), add=add.reshape(bshape))
 
 
+    def gather(self, x: str, origin: str, index, fill: float = 0.0) -> str:
+        """Append a selection ``y[j] = x[index[j]]`` (``fill`` where ``index[j] == -1``), as a ``"linear"`` op.
+
+        Parameters
+        ----------
+        x : str
+        origin : str
+        index : array_like of int
+            Flat indices into ``x`` (its C-order flattening), of the output's shape (see :func:`pad_index`,
+            :func:`slice_index`).
+        fill : float, optional
+            The constant at ``-1`` entries (a padding value).
+
+        Returns
+        -------
+        str
+        """
+        index = np.asarray(index, dtype=np.int64)
+        flat = index.ravel()
+        rows = np.nonzero(flat >= 0)[0]
+        T = sp.csr_matrix((np.ones(rows.size), (rows, flat[rows])), shape=(flat.size, _size(self.shape(x))))
+        t = np.where(flat >= 0, 0.0, float(fill))
+        return self.add("linear", [x], origin, T=T, t=t if np.any(t) else None, shape=index.shape)
+
+    def window_reduce(self, x: str, origin: str, windows, reduce: str) -> str:
+        """Append a reduction over windows of ``x``: ``"max"``, ``"min"`` (MASO units), ``"mean"`` or ``"sum"``.
+
+        Parameters
+        ----------
+        x : str
+        origin : str
+        windows : array_like of int, shape ``out_shape + (K,)``
+            Flat indices into ``x``, ``-1`` for unused slots (:func:`adaptive_windows`, :func:`reduce_windows`,
+            :func:`group_windows`).
+        reduce : {"max", "min", "mean", "sum"}
+
+        Returns
+        -------
+        str
+        """
+        windows = np.asarray(windows, dtype=np.int64)
+        if reduce in ("max", "min"):
+            return self.add("maxsel", [x], origin, windows=windows, sign=1 if reduce == "max" else -1)
+        if reduce not in ("mean", "sum"):
+            raise ValueError(f"reduce must be 'max', 'min', 'mean' or 'sum', got {reduce!r}")
+        W = windows.reshape(-1, windows.shape[-1])
+        valid = W >= 0
+        counts = valid.sum(axis=1)
+        if np.any(counts == 0):
+            raise ModelFormatError(f"{origin}: a pooling window is empty")
+        r, k = np.nonzero(valid)
+        vals = np.ones(r.size) if reduce == "sum" else 1.0 / counts[r]
+        T = sp.csr_matrix((vals, (r, W[r, k])), shape=(W.shape[0], _size(self.shape(x))))
+        return self.add("linear", [x], origin, T=T, t=None, shape=windows.shape[:-1])
+
+
 # ====================================================================================== lowering
 def _broadcast_select(in_shape: Shape, out_shape: Shape) -> sp.csr_matrix:
     """0/1 matrix (size(out), size(in)) of NumPy broadcasting ``in_shape`` to ``out_shape``."""
@@ -778,6 +1150,16 @@ def _affine_maps(op: Op, in_shapes: List[Shape], out_shape: Shape):
         return [sp.csr_matrix((np.ones(n_out), (np.arange(n_out), idx)), shape=(n_out, n_out))], zero
     if op.kind == "sum":
         return [c * _broadcast_select(s, out_shape) for c, s in zip(p["coefs"], in_shapes)], zero
+    if op.kind == "linear":
+        return [p["T"]], zero if p["t"] is None else p["t"]
+    if op.kind == "concat":
+        out_idx = np.arange(n_out).reshape(out_shape)
+        Ts, off, ax = [], 0, p["axis"]
+        for s in in_shapes:
+            rows = np.take(out_idx, np.arange(off, off + s[ax]), axis=ax).ravel()
+            Ts.append(sp.csr_matrix((np.ones(rows.size), (rows, np.arange(rows.size))), shape=(n_out, rows.size)))
+            off += s[ax]
+        return Ts, zero
     raise AssertionError(op.kind)  # pragma: no cover
 
 
@@ -805,20 +1187,59 @@ def _scalar_units(M, v: np.ndarray, kind: str, alpha: float = 0.01):
     return A, c, np.full(M.shape[0], s.size, dtype=np.int32)
 
 
-def _units(op: Op, in_shape: Shape, M: sp.csr_matrix, v: np.ndarray):
-    """Units of a nonlinear op on input ``M @ s + v``: (A, c, n_pieces, E, e) with ``out = E @ units + e``."""
+def _leaky_units(M, v: np.ndarray, alpha: np.ndarray):
+    """Units of ``z if z >= 0 else alpha_i z`` per element (any finite alphas): (A, c, n_pieces, E, e).
+
+    ``alpha < 1``: pieces ``(alpha z, z)``; ``alpha > 1``: ``-alpha * max(u / alpha, u)`` with ``u = -z``;
+    ``alpha == 1``: one identity piece.
+    """
+    M = _dense(M)
+    n = M.shape[0]
+    a = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (n,))
+    hi, one = a > 1.0, a == 1.0
+    sgn = np.where(hi, -1.0, 1.0)
+    s0 = np.where(hi, 1.0 / np.where(hi, a, 1.0), a)
+    Mb, vb = M * sgn[:, None], v * sgn  # -M exactly where alpha > 1
+    A3 = np.stack([s0[:, None] * Mb, Mb], axis=1)
+    c2 = np.stack([s0 * vb, vb], axis=1)
+    keep = np.ones((n, 2), dtype=bool)
+    keep[one, 0] = False
+    E = sp.diags(np.where(hi, -a, 1.0), format="csr")
+    return A3[keep], c2[keep], np.where(one, 1, 2).astype(np.int32), E, np.zeros(n)
+
+
+def _units(op: Op, in_shapes: List[Shape], exprs: List[Tuple[sp.csr_matrix, np.ndarray]]):
+    """Units of a nonlinear op on inputs ``M_i @ s + v_i``: (A, c, n_pieces, E, e) with ``out = E @ units + e``."""
     p = op.params
+    in_shape = in_shapes[0]
+    M, v = exprs[0]
     n = M.shape[0]
     I = sp.identity(n, format="csr")
     zero = np.zeros(n)
+    if op.kind == "max":
+        sign = float(p["sign"])
+        out_shape = tuple(np.broadcast_shapes(*in_shapes))
+        n_out = _size(out_shape)
+        blocks = []
+        for s, (Mi, vi) in zip(in_shapes, exprs):
+            idx = np.broadcast_to(np.arange(_size(s)).reshape(s), out_shape).ravel()
+            blocks.append((sign * _dense(Mi)[idx], sign * vi[idx]))
+        A = np.stack([b[0] for b in blocks], axis=1).reshape(n_out * len(blocks), -1)
+        c = np.stack([b[1] for b in blocks], axis=1).ravel()
+        return (A, c, np.full(n_out, len(blocks), dtype=np.int32), sign * sp.identity(n_out, format="csr"),
+                np.zeros(n_out))
+    if op.kind == "maxsel":
+        sign = float(p["sign"])
+        win = p["windows"].reshape(-1, p["windows"].shape[-1])
+        flat = win[win >= 0]  # row-major: unit by unit, valid entries in window order
+        n_out = win.shape[0]
+        return (sign * _dense(M[flat]), sign * v[flat], (win >= 0).sum(axis=1).astype(np.int32),
+                sign * sp.identity(n_out, format="csr"), np.zeros(n_out))
     if op.kind == "act":
         kind, alpha = p["kind"], p["alpha"]
-        if kind == "leaky_relu" and alpha == 1.0:
-            return _scalar_units(M, v, "identity") + (I, zero)
-        if kind == "leaky_relu" and alpha > 1.0:
-            # z if z >= 0 else alpha z  ==  -alpha * max(u / alpha, u) with u = -z
-            return _scalar_units(-M, -v, "leaky_relu", 1.0 / alpha) + (-alpha * I, zero)
-        return _scalar_units(M, v, kind, alpha) + (I, zero)
+        if kind == "leaky_relu":
+            return _leaky_units(M, v, np.broadcast_to(alpha, in_shape).ravel())
+        return _scalar_units(M, v, kind, 0.01) + (I, zero)
     if op.kind == "clamp":
         lo, hi = p["lo"], p["hi"]
         if np.isfinite(lo) and np.isfinite(hi):  # lo + relu(z - lo) - relu(z - hi)
@@ -903,9 +1324,8 @@ def lower(graph: Graph) -> Network:
             batch = [op for op in ops if nonlinear[op.output] and depth[op.output] == L]
             blocks = []
             for op in batch:
-                M, v = exprs[op.inputs[0]]
                 try:
-                    blocks.append((op, _units(op, graph.shape(op.inputs[0]), M, v)))
+                    blocks.append((op, _units(op, [graph.shape(i) for i in op.inputs], [exprs[i] for i in op.inputs])))
                 except ValueError as exc:
                     raise ModelFormatError(f"{op.origin}: {exc}") from None
             for op in batch:

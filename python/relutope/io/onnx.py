@@ -17,24 +17,48 @@ Supported models
 * Operators of the default domain, on input-dependent tensors:
 
   ==========================  ===============================================================================
-  ``Gemm``                    input as ``A`` (``transA=0``), constant ``B`` (any ``transB``), ``alpha``, ``beta``,
-                              optional ``C``
+  ``Gemm``                    every ``transA``, ``transB``, ``alpha``, ``beta``, optional ``C``: one operand
+                              constant, the other input-dependent with its batch axis as the product's outer
+                              axis: ``x W^T`` (batch first) or ``W x^T`` (after a ``Transpose`` that put the
+                              batch axis last; the result stays batch-last until transposed back)
   ``MatMul``                  one constant operand of rank 1 or 2
   ``Add``, ``Sub``            with a constant (broadcasting), or of two input-dependent tensors (skip connections)
-  ``Mul``, ``Div``            by a constant (``Div`` with the constant as divisor)
-  ``Relu``, ``LeakyRelu``,    elementwise nonlinearities; ``Clip`` with constant bounds is lowered with ReLUs
-  ``Abs``, ``Clip``
+  ``Mul``, ``Div``            by a constant (``Div`` with the constant as divisor); ``Neg``
+  ``Relu``, ``LeakyRelu``,    elementwise nonlinearities (``LeakyRelu``: any ``alpha``; ``PRelu``: a constant
+  ``PRelu``, ``Abs``,         slope broadcasting against the input, e.g. one per channel). ``Clip`` with
+  ``Clip``, ``HardSigmoid``   constant bounds and ``HardSigmoid`` (``clip(alpha x + beta, 0, 1)``) have three
+                              pieces; a MASO unit is a maximum of affine pieces, so they are lowered with the
+                              exact identity ``lo + relu(z - lo) - relu(z - hi)`` (two units per element)
+  ``Max``, ``Min``            elementwise over any number of inputs (broadcasting; constants allowed): one unit
+                              per element with one piece per input (a minimum is ``-max(-x_i)``)
   ``Conv``                    constant weights and bias; ``strides``, ``pads``, ``dilations``, ``group``,
                               ``auto_pad``
-  ``MaxPool``                 without the ``Indices`` output; ``ceil_mode``, ``dilations``, ``auto_pad``
+  ``MaxPool``                 any number of spatial axes, without the ``Indices`` output; ``ceil_mode``,
+                              ``dilations``, ``auto_pad``
   ``AveragePool``             ``count_include_pad``, ``ceil_mode``, ``auto_pad``
+  ``GlobalMaxPool``,          over every spatial axis
+  ``GlobalAveragePool``
+  ``ReduceMax``,              over axes other than the batch axis, ``keepdims``; ``axes`` as attribute or
+  ``ReduceMin``,              input (opset 18; 13 for ``ReduceSum``); max/min units have one piece per element
+  ``ReduceMean``,
+  ``ReduceSum``
   ``BatchNormalization``      inference mode (constant statistics)
-  ``Flatten``, ``Reshape``    as long as the leading (batch) axis stays in place
+  ``Flatten``, ``Reshape``,   as long as the leading (batch) axis stays in place
+  ``Squeeze``, ``Unsqueeze``
   ``Transpose``               permutations that keep the batch axis first (or, with a fixed batch of 1, move
-                              only a length-1 axis into the batch position)
+                              only a length-1 axis into the batch position); of a 2-D tensor, for ``Gemm``
+  ``Concat``                  of input-dependent tensors along an axis other than the batch axis
+  ``Pad``                     constant ``pads`` (negative ones crop), ``constant``, ``reflect``, ``edge`` and
+                              ``wrap`` modes, optional ``axes``; not along the batch axis
+  ``Slice``, ``Gather``       constant starts/ends/axes/steps (clamped as ONNX specifies), constant indices; not
+                              along the batch axis
   ``Identity``, ``Shape``     ``Shape`` of an input-dependent tensor only when the batch size is fixed
   ==========================  ===============================================================================
 
+* Operators that are not piecewise linear (``Sigmoid``, ``Tanh``, ``Gelu``, ``Erf``, ``Exp``, ``Softmax``, ...)
+  raise :class:`relutope.errors.ModelFormatError` naming the node and what to do. A final ``Softmax`` or
+  ``LogSoftmax`` does not change the partition (the regions and the predicted class are those of its input): pass
+  ``drop_final_softmax=True`` to read the model without it.
 * Any node whose inputs are all constants (``Constant``, initializers, results of other such nodes) is evaluated
   with ``onnx.reference.ReferenceEvaluator``, whatever its operator.
 
@@ -50,9 +74,9 @@ import numpy as np
 
 from ..errors import ModelFormatError
 from ..network import Network
-from .lowering import Graph, lower, same_padding
+from .lowering import Graph, lower, pad_index, reduce_windows, same_padding, slice_index
 
-__all__ = ["load_onnx"]
+__all__ = ["load_onnx", "to_onnx"]
 
 _FLOAT_TYPES = {1: "float32", 10: "float16", 11: "float64", 16: "bfloat16"}
 
@@ -160,26 +184,69 @@ def _clip(ctx, node, args, at):
     return [ctx.add("clamp", [x], lo=lo, hi=hi)]
 
 
+class _Transposed:
+    """A rank-2 input-dependent tensor stored with its batch axis last: the ONNX tensor is ``x^T`` of shape
+    ``(n, batch)``, for graph value ``x`` of sample shape ``(n,)``. Only ``Transpose``, ``Gemm`` and elementwise
+    operators accept it (the form ``(W @ x^T)^T`` of a dense layer)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+
 def _gemm(ctx, node, args, at):
     A, B = args[0], args[1]
     C = args[2] if len(args) > 2 else None
     alpha, beta = float(at.get("alpha", 1.0)), float(at.get("beta", 1.0))
-    if not _is_dyn(A) or _is_dyn(B):
-        raise ctx.error("Gemm is supported with the input-dependent tensor as A and a constant B")
-    if at.get("transA", 0):
-        raise ctx.error("Gemm with transA=1 would mix the batch axis into the features")
-    if ctx.rank(A) != 2:
-        raise ctx.error(f"Gemm needs a 2-D A, got shape {ctx.full_shape(A)}")
-    B = np.asarray(B, dtype=np.float64)
-    if B.ndim != 2:
-        raise ctx.error(f"Gemm needs a 2-D B, got shape {B.shape}")
-    W = alpha * (B if at.get("transB", 0) else B.T)  # (N, K)
-    y = ctx.add("dense", [A], W=W, b=None)
+
+    def t(v):  # the transpose of an operand
+        if isinstance(v, _Transposed):
+            return v.name
+        if _is_dyn(v):
+            if ctx.rank(v) != 2:
+                raise ctx.error(f"Gemm needs 2-D operands, got shape {ctx.full_shape(v)}")
+            return _Transposed(v)
+        return np.asarray(v, dtype=np.float64).T
+
+    def batch_form(v):  # "D": (batch, n); "T": (n, batch); None: constant
+        return "T" if isinstance(v, _Transposed) else "D" if _is_dyn(v) else None
+
+    Ap = t(A) if at.get("transA", 0) else A
+    Bp = t(B) if at.get("transB", 0) else B
+    fa, fb = batch_form(Ap), batch_form(Bp)
+    if fa and fb:
+        raise ctx.error("Gemm of two input-dependent tensors is not piecewise affine")
+    if fa == "T" or fb == "D":
+        raise ctx.error("Gemm would contract the batch axis (the input-dependent operand's batch axis is the inner "
+                        "dimension of the product)")
+    const = np.asarray(Bp if fa else Ap, dtype=np.float64)
+    if const.ndim != 2:
+        raise ctx.error(f"Gemm needs a 2-D constant operand, got shape {const.shape}")
+    if fa == "D":  # Y = alpha A' B' + beta C, batch on axis 0
+        if ctx.rank(Ap) != 2:
+            raise ctx.error(f"Gemm needs a 2-D A, got shape {ctx.full_shape(Ap)}")
+        y = ctx.add("dense", [Ap], W=alpha * const.T, b=None)
+        if C is None:
+            return [y]
+        if isinstance(C, _Transposed):
+            raise ctx.error("Gemm's C has its batch axis last but the product has it first")
+        if _is_dyn(C):
+            return [ctx.add("sum", [y, C], coefs=(1.0, beta))]
+        return [ctx.add("scale", [y], add=beta * _const_for_sample(ctx, C, y, "Gemm's C"))]
+    # fb == "T": Y = alpha A' x^T + beta C = (alpha x A'^T + beta C^T)^T, batch on axis 1
+    x = Bp.name
+    y = ctx.add("dense", [x], W=alpha * const, b=None)
     if C is None:
-        return [y]
+        return [_Transposed(y)]
+    if isinstance(C, _Transposed):
+        return [_Transposed(ctx.add("sum", [y, C.name], coefs=(1.0, beta)))]
     if _is_dyn(C):
-        return [ctx.add("sum", [y, C], coefs=(1.0, beta))]
-    return [ctx.add("scale", [y], add=beta * _const_for_sample(ctx, C, y, "Gemm's C"))]
+        raise ctx.error("Gemm's C has its batch axis first but the product has it last")
+    c = np.asarray(C, dtype=np.float64)
+    if c.ndim == 2 and c.shape[1] != 1 or c.ndim > 2:
+        raise ctx.error(f"Gemm's C of shape {c.shape} would broadcast along the batch axis (the product's last "
+                        f"axis here)")
+    c = c[:, 0] if c.ndim == 2 else c
+    return [_Transposed(ctx.add("scale", [y], add=beta * c))]
 
 
 def _matmul(ctx, node, args, at):
@@ -321,6 +388,11 @@ def _reshape(ctx, node, args, at):
 
 def _transpose(ctx, node, args, at):
     x = args[0]
+    if isinstance(x, _Transposed):
+        perm = tuple(int(p) for p in at.get("perm", (1, 0)))
+        if perm not in ((1, 0), (0, 1)):
+            raise ctx.error(f"perm {perm} is not a permutation of 2 axes")
+        return [x.name if perm == (1, 0) else x]
     r = ctx.rank(x)
     perm = tuple(int(p) for p in at.get("perm", range(r - 1, -1, -1)))
     if sorted(perm) != list(range(r)):
@@ -332,6 +404,8 @@ def _transpose(ctx, node, args, at):
         y = ctx.add("reshape", [x], shape=(1,) + ctx.g.shape(x))
         y = ctx.add("transpose", [y], perm=perm)
         return [ctx.add("reshape", [y], shape=ctx.g.shape(y)[1:])]
+    if r == 2:  # (batch, n) -> (n, batch): kept as such for a Gemm or a Transpose back
+        return [_Transposed(x)]
     raise ctx.error(f"Transpose with perm {perm} of shape {full} moves the batch axis")
 
 
@@ -342,6 +416,208 @@ def _shape(ctx, node, args, at):
     full = np.array(ctx.full_shape(x), dtype=np.int64)
     start, end = at.get("start", 0), at.get("end", None)
     return [full[start:end]]
+
+
+def _prelu(ctx, node, args, at):
+    x, slope = args[0], args[1]
+    if _is_dyn(slope):
+        raise ctx.error("PRelu needs a constant slope")
+    a = _const_for_sample(ctx, slope, x, "slope")
+    return [ctx.add("act", [x], kind="leaky_relu", alpha=a)]
+
+
+def _neg(ctx, node, args, at):
+    return [ctx.add("scale", [args[0]], mul=np.array(-1.0))]
+
+
+def _hardsigmoid(ctx, node, args, at):  # max(0, min(1, alpha x + beta))
+    y = ctx.add("scale", [args[0]], mul=np.array(float(at.get("alpha", 0.2))), add=np.array(float(at.get("beta", 0.5))))
+    return [ctx.add("clamp", [y], lo=0.0, hi=1.0)]
+
+
+def _maxmin(op_type):
+    def handler(ctx, node, args, at):
+        dyn = [a for a in args if _is_dyn(a)]
+        ranks = {ctx.rank(a) for a in dyn}
+        vals = []
+        for a in args:
+            if _is_dyn(a):
+                if ctx.rank(a) != max(ranks):
+                    raise ctx.error(f"{op_type} of tensors of ranks {sorted(ranks)} would broadcast along the batch "
+                                    f"axis")
+                vals.append(a)
+            else:  # a constant operand: the affine map 0 * x + c of an input-dependent one
+                c = _const_for_sample(ctx, a, dyn[0], f"constant operand of {op_type}")
+                vals.append(ctx.add("scale", [dyn[0]], mul=np.array(0.0), add=c))
+        if len(vals) == 1:
+            return [vals[0]]
+        return [ctx.add("max", vals, sign=1 if op_type == "Max" else -1)]
+    return handler
+
+
+def _sample_axes(ctx, x, axes, what):
+    """Axes of the full tensor (batch first) as axes of the sample; the batch axis is refused."""
+    r = ctx.rank(x)
+    out = []
+    for a in axes:
+        a = int(a) + r if int(a) < 0 else int(a)
+        if not 0 <= a < r:
+            raise ctx.error(f"{what} axis {a} out of range for shape {ctx.full_shape(x)}")
+        if a == 0:
+            raise ctx.error(f"{what} over the batch axis mixes samples")
+        out.append(a - 1)
+    return out
+
+
+def _axes_arg(ctx, args, at, opset_input: int):
+    """The ``axes`` of a node: an attribute before ``opset_input``, the second input from it on (None if absent)."""
+    if ctx.opset < opset_input:
+        return at.get("axes")
+    if len(args) < 2 or args[1] is None:
+        return None
+    if _is_dyn(args[1]):
+        raise ctx.error("axes must be a constant")
+    return [int(v) for v in np.asarray(args[1]).reshape(-1)]
+
+
+def _reduce(op_type):
+    reduce = {"ReduceMax": "max", "ReduceMin": "min", "ReduceMean": "mean", "ReduceSum": "sum"}[op_type]
+
+    def handler(ctx, node, args, at):
+        x = args[0]
+        axes = _axes_arg(ctx, args, at, 13 if op_type == "ReduceSum" else 18)
+        if axes is None or len(axes) == 0:
+            if at.get("noop_with_empty_axes", 0):
+                return [x]
+            raise ctx.error(f"{op_type} over every axis (no axes given) mixes samples across the batch axis")
+        ax = _sample_axes(ctx, x, axes, op_type)
+        keep = bool(at.get("keepdims", 1))
+        return [ctx.g.window_reduce(x, ctx.origin, reduce_windows(ctx.g.shape(x), ax, keep), reduce)]
+    return handler
+
+
+def _global_pool(reduce):
+    def handler(ctx, node, args, at):
+        x = args[0]
+        s = ctx.g.shape(x)
+        if len(s) < 2:
+            raise ctx.error(f"global pooling needs an input of shape (N, C, *spatial), got {ctx.full_shape(x)}")
+        return [ctx.g.window_reduce(x, ctx.origin, reduce_windows(s, range(1, len(s)), True), reduce)]
+    return handler
+
+
+def _concat(ctx, node, args, at):
+    if not all(_is_dyn(a) for a in args):
+        raise ctx.error("Concat of a constant with an input-dependent tensor is not supported")
+    (ax,) = _sample_axes(ctx, args[0], [at["axis"]], "Concat")
+    return [ctx.add("concat", list(args), axis=ax)]
+
+
+def _pad(ctx, node, args, at):
+    x = args[0]
+    r = ctx.rank(x)
+    if ctx.opset < 11:
+        pads, value, axes = list(at.get("pads", [])), float(at.get("value", 0.0)), None
+    else:
+        if any(_is_dyn(a) for a in args[1:]):
+            raise ctx.error("Pad needs constant pads, constant_value and axes")
+        pads = [int(v) for v in np.asarray(args[1]).reshape(-1)] if len(args) > 1 and args[1] is not None else []
+        value = float(np.asarray(args[2]).reshape(())) if len(args) > 2 and args[2] is not None else 0.0
+        axes = [int(v) for v in np.asarray(args[3]).reshape(-1)] if len(args) > 3 and args[3] is not None else None
+    axes = list(range(r)) if axes is None else [a + r if a < 0 else a for a in axes]
+    if len(pads) != 2 * len(axes):
+        raise ctx.error(f"pads must have {2 * len(axes)} entries, got {len(pads)}")
+    per_axis = {a: (pads[i], pads[i + len(axes)]) for i, a in enumerate(axes)}
+    if per_axis.get(0, (0, 0)) != (0, 0):
+        raise ctx.error("Pad along the batch axis is not supported")
+    mode = at.get("mode", "constant")
+    s = ctx.g.shape(x)
+    try:
+        index = pad_index(s, [per_axis.get(a + 1, (0, 0)) for a in range(len(s))], mode)
+    except ValueError as exc:
+        raise ctx.error(str(exc)) from None
+    return [ctx.g.gather(x, ctx.origin, index, value if mode == "constant" else 0.0)]
+
+
+def _slice(ctx, node, args, at):
+    x = args[0]
+    if ctx.opset < 10:
+        starts, ends, axes, steps = at["starts"], at["ends"], at.get("axes"), None
+    else:
+        if any(_is_dyn(a) for a in args[1:]):
+            raise ctx.error("Slice needs constant starts, ends, axes and steps")
+        starts, ends = (np.asarray(args[i]).reshape(-1).tolist() for i in (1, 2))
+        axes = np.asarray(args[3]).reshape(-1).tolist() if len(args) > 3 and args[3] is not None else None
+        steps = np.asarray(args[4]).reshape(-1).tolist() if len(args) > 4 and args[4] is not None else None
+    r = ctx.rank(x)
+    axes = list(range(len(starts))) if axes is None else [int(a) + r if int(a) < 0 else int(a) for a in axes]
+    steps = [1] * len(starts) if steps is None else list(steps)
+    keep = []
+    for i, a in enumerate(axes):
+        if a == 0:
+            full = int(starts[i]) == 0 and int(steps[i]) == 1 and (int(ends[i]) >= 2 ** 31 - 1 or
+                                                                   (ctx.batch is not None and int(ends[i]) >= ctx.batch))
+            if not full:
+                raise ctx.error("Slice along the batch axis is not supported")
+        else:
+            keep.append(i)
+    if not keep:
+        return [x]
+    try:
+        index = slice_index(ctx.g.shape(x), [starts[i] for i in keep], [ends[i] for i in keep],
+                            [axes[i] - 1 for i in keep], [steps[i] for i in keep])
+    except ValueError as exc:
+        raise ctx.error(str(exc)) from None
+    return [ctx.g.gather(x, ctx.origin, index)]
+
+
+def _gather(ctx, node, args, at):
+    x, ind = args[0], args[1]
+    if _is_dyn(ind):
+        raise ctx.error("Gather with input-dependent indices is not piecewise affine")
+    (ax,) = _sample_axes(ctx, x, [at.get("axis", 0)], "Gather")
+    s = ctx.g.shape(x)
+    ind = np.asarray(ind, dtype=np.int64)
+    ind = np.where(ind < 0, ind + s[ax], ind)
+    if np.any(ind < 0) or np.any(ind >= s[ax]):
+        raise ctx.error(f"Gather indices out of range for axis of length {s[ax]}")
+    index = np.take(np.arange(int(np.prod(s)), dtype=np.int64).reshape(s), ind, axis=ax)
+    return [ctx.g.gather(x, ctx.origin, index)]
+
+
+def _squeeze(op_type):
+    def handler(ctx, node, args, at):
+        x = args[0]
+        axes = _axes_arg(ctx, args, at, 13)
+        s = list(ctx.g.shape(x))
+        if op_type == "Squeeze":
+            if axes is None and ctx.batch == 1 and not ctx.batchless:
+                raise ctx.error("Squeeze without axes on a batch of 1 would also squeeze the batch axis; give axes")
+            ax = [a for a in range(len(s)) if s[a] == 1] if axes is None else _sample_axes(ctx, x, axes, op_type)
+            if any(s[a] != 1 for a in ax):
+                raise ctx.error(f"Squeeze of axes of length != 1 in shape {ctx.full_shape(x)}")
+            new = [v for a, v in enumerate(s) if a not in ax]
+        else:
+            if axes is None:
+                raise ctx.error("Unsqueeze needs axes")
+            r = ctx.rank(x) + len(axes)
+            full = sorted(int(a) + r if int(a) < 0 else int(a) for a in axes)
+            if 0 in full:
+                raise ctx.error("Unsqueeze at axis 0 would move the batch axis")
+            new = list(s)
+            for a in full:
+                new.insert(a - 1, 1)
+        return [ctx.add("reshape", [x], shape=tuple(new))]
+    return handler
+
+
+#: Operators that are not piecewise linear: named in a clear error.
+_NON_PWL = frozenset({"Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Gelu", "Erf", "Exp", "Log", "Softplus",
+                      "Softsign", "Elu", "Selu", "Celu", "HardSwish", "Mish", "Sqrt", "Pow", "Reciprocal", "Sin",
+                      "Cos", "Hardmax", "ThresholdedRelu", "Round", "Floor", "Ceil", "Sign"})
+
+#: Elementwise operators that accept an input stored with its batch axis last (see _Transposed).
+_ELEMENTWISE = frozenset({"Identity", "Relu", "LeakyRelu", "Abs", "Clip", "Neg", "HardSigmoid"})
 
 
 _HANDLERS = {
@@ -364,12 +640,29 @@ _HANDLERS = {
     "Reshape": _reshape,
     "Transpose": _transpose,
     "Shape": _shape,
+    "PRelu": _prelu,
+    "Neg": _neg,
+    "HardSigmoid": _hardsigmoid,
+    "Max": _maxmin("Max"),
+    "Min": _maxmin("Min"),
+    "ReduceMax": _reduce("ReduceMax"),
+    "ReduceMin": _reduce("ReduceMin"),
+    "ReduceMean": _reduce("ReduceMean"),
+    "ReduceSum": _reduce("ReduceSum"),
+    "GlobalMaxPool": _global_pool("max"),
+    "GlobalAveragePool": _global_pool("mean"),
+    "Concat": _concat,
+    "Pad": _pad,
+    "Slice": _slice,
+    "Gather": _gather,
+    "Squeeze": _squeeze("Squeeze"),
+    "Unsqueeze": _squeeze("Unsqueeze"),
 }
 
 
 #: Operators whose results on a sample without batch axis equal those on a batch of one (they name no axis).
 _BATCHLESS_OPS = frozenset({"Identity", "Relu", "LeakyRelu", "Abs", "Clip", "Gemm", "MatMul", "Add", "Sub", "Mul",
-                            "Div"})
+                            "Div", "Neg", "HardSigmoid", "Max", "Min"})
 
 
 # ---------------------------------------------------------------------------------------------- driver
@@ -417,13 +710,19 @@ def _input_shape(source: str, vi):
     return (dims[0] if dims[0] else None), tuple(int(d) for d in dims[1:]), False
 
 
-def load_onnx(path_or_model: Union[str, os.PathLike, bytes, "onnx.ModelProto"]) -> Network:  # noqa: F821
+def load_onnx(path_or_model: Union[str, os.PathLike, bytes, "onnx.ModelProto"],  # noqa: F821
+              *, drop_final_softmax: bool = False) -> Network:
     """Read an ONNX model as a :class:`relutope.Network`.
 
     Parameters
     ----------
     path_or_model : str, os.PathLike, bytes or onnx.ModelProto
         A ``.onnx`` file, its serialized bytes, or a loaded model.
+    drop_final_softmax : bool, optional
+        Read the model without a ``Softmax`` / ``LogSoftmax`` node that computes the graph output (the network
+        then outputs the logits): softmax is strictly increasing in each logit given the others, so the activation
+        regions, their patterns and the predicted class do not change. Without it such a node raises
+        :class:`~relutope.errors.ModelFormatError` saying so.
 
     Returns
     -------
@@ -514,7 +813,26 @@ def load_onnx(path_or_model: Union[str, os.PathLike, bytes, "onnx.ModelProto"]) 
             if isinstance(v, _Poison):
                 raise ctx.error(f"uses {name!r}: {v.reason}")
             args.append(v)
-        if not any(_is_dyn(a) for a in args):
+        moved = [a for a in args if isinstance(a, _Transposed)]
+        if moved and node.op_type in _ELEMENTWISE and all(not _is_dyn(a) for a in args):
+            # an elementwise op on a tensor stored batch-last: apply it to the stored value
+            outs = [_Transposed(v) if _is_dyn(v) else v
+                    for v in _HANDLERS[node.op_type](ctx, node, [moved[0].name] + args[1:], _attrs(onnx, node))]
+        elif moved and node.op_type not in ("Gemm", "Transpose"):
+            raise ctx.error("the input has its batch axis last (after a Transpose); relutope follows such a tensor "
+                            "only through Gemm, Transpose and elementwise activations")
+        elif (node.op_type in ("Softmax", "LogSoftmax") and drop_final_softmax
+              and list(node.output)[:1] == [graph.output[0].name]):
+            outs = [args[0]]  # dropped: the partition and the argmax are those of the logits
+        elif node.op_type in _NON_PWL and any(_is_dyn(a) for a in args):
+            if node.op_type in ("Softmax", "LogSoftmax") and list(node.output)[:1] == [graph.output[0].name]:
+                raise ctx.error(f"{node.op_type} is not piecewise linear; as the model's last node it does not "
+                                f"change the partition (the regions and the predicted class are those of its input): "
+                                f"remove it, or pass drop_final_softmax=True to load_onnx")
+            raise ctx.error(f"{node.op_type} is not piecewise linear, so the model has no finite partition into "
+                            f"affine pieces: replace it with a piecewise-linear operator (Relu, LeakyRelu, PRelu, "
+                            f"Clip, HardSigmoid) or cut the model before this node")
+        elif not any(_is_dyn(a) for a in args) and not moved:
             try:
                 feeds = {n: a for n, a in zip(node.input, args) if n}
                 outs = ReferenceEvaluator(node, opsets={"": opset}).run(None, feeds)
@@ -547,7 +865,95 @@ def load_onnx(path_or_model: Union[str, os.PathLike, bytes, "onnx.ModelProto"]) 
     out = env[out_name]
     if isinstance(out, _Poison):
         raise ModelFormatError(f"{source}: graph output {out_name!r}: {out.reason}")
+    if isinstance(out, _Transposed):
+        raise ModelFormatError(f"{source}: the graph output {out_name!r} has its batch axis last; transpose it back")
     if not _is_dyn(out):
         raise ModelFormatError(f"{source}: the graph output {out_name!r} does not depend on the input")
     g.output = out
     return lower(g)
+
+
+def to_onnx(net: Network, path: Union[str, os.PathLike, None] = None, *, opset: int = 17):
+    """Write a network as an ONNX model (float64) that computes the same function.
+
+    Parameters
+    ----------
+    net : relutope.Network
+    path : str, os.PathLike or None, optional
+        Where to save the model; None only returns it.
+    opset : int, optional
+        Default-domain operator set, 13 to 17 (``ReduceMax`` takes ``axes`` as an attribute up to 17).
+
+    Returns
+    -------
+    onnx.ModelProto
+        Input ``"x"`` of shape ``(N, in_dim)`` and output ``"y"`` of shape ``(N, out_dim)``, both ``double``, ``N``
+        symbolic. Per layer a ``Gemm`` computes the affine pieces (``transB=1``, ``W`` shaped like
+        ``Layer.A``), then ``Relu`` (layers of ReLU units; the ``Gemm`` then has one row per unit), or
+        ``Reshape`` to ``(N, n_units, K)`` and ``ReduceMax`` over the last axis (units of ``K`` pieces; in a layer
+        whose units have different numbers of pieces, short units are padded with copies of their first piece,
+        which leaves every maximum, and the pattern under the lowest-index tie rule, unchanged), or nothing
+        (identity units). The model passes ``onnx.checker.check_model``; :func:`load_onnx` reads it back to the
+        same layers bit for bit, except for such padded units and for layers of identity units only (other than
+        the last), which are folded into the next layer.
+
+    Raises
+    ------
+    TypeError
+        When ``net`` is not a :class:`relutope.Network`.
+    ValueError
+        When ``opset`` is outside 13..17.
+    ImportError
+        When the ``onnx`` package is not installed.
+
+    Examples
+    --------
+    >>> import numpy as np, relutope
+    >>> net = relutope.Network.random([3, 4, 2], seed=0)
+    >>> back = relutope.load_onnx(net.to_onnx())
+    >>> all(np.array_equal(a.A, b.A) for a, b in zip(net.layers, back.layers))
+    True
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"to_onnx needs a relutope.Network, got {type(net).__name__}")
+    if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) or not 13 <= int(opset) <= 17:
+        raise ValueError(f"opset must be an int from 13 to 17, got {opset!r}")
+    try:
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("to_onnx needs the 'onnx' package (pip install onnx)") from exc
+    from .torch import _group_rows, _relu_layer
+
+    nodes, inits = [], []
+    h = "x"
+    for i, layer in enumerate(net.layers):
+        relu = _relu_layer(layer)
+        A, c = (layer.A[1::2], layer.c[1::2]) if relu else (layer.A, layer.c)
+        K = int(layer.n_pieces.max())
+        if not relu and K > 1 and np.any(layer.n_pieces != K):
+            rows = np.asarray(_group_rows(layer.n_pieces.tolist())).ravel()
+            A, c = A[rows], c[rows]
+        inits += [numpy_helper.from_array(np.array(A), f"W{i}"), numpy_helper.from_array(np.array(c), f"b{i}")]
+        last = i == len(net.layers) - 1
+        z = "y" if last and not relu and K == 1 else f"z{i}"
+        nodes.append(helper.make_node("Gemm", [h, f"W{i}", f"b{i}"], [z], name=f"layer{i}_pieces", transB=1))
+        out = "y" if last else f"h{i}"
+        if relu:
+            nodes.append(helper.make_node("Relu", [z], [out], name=f"layer{i}_relu"))
+        elif K > 1:
+            inits.append(numpy_helper.from_array(np.array([0, layer.n_units, K], dtype=np.int64), f"shape{i}"))
+            nodes.append(helper.make_node("Reshape", [z, f"shape{i}"], [f"p{i}"], name=f"layer{i}_units"))
+            nodes.append(helper.make_node("ReduceMax", [f"p{i}"], [out], name=f"layer{i}_max", axes=[2], keepdims=0))
+        else:
+            out = z
+        h = out
+    graph = helper.make_graph(nodes, "relutope_network",
+                              [helper.make_tensor_value_info("x", TensorProto.DOUBLE, ["N", net.in_dim])],
+                              [helper.make_tensor_value_info("y", TensorProto.DOUBLE, ["N", net.out_dim])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", int(opset))], producer_name="relutope")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    if path is not None:
+        onnx.save(model, os.fspath(path))
+    return model
