@@ -218,15 +218,22 @@ struct EnumArgs {
       throw std::invalid_argument("prefix_layers: must be between 0 and the number of layers minus 1");
     prefix = prefix_.cast<i8array>();
     const int n = net.unit_offset(prefix_layers);
-    check_shape(prefix, "prefix", {n});
-    int u = 0;
-    for (int l = 0; l < prefix_layers; ++l)
-      for (int i = 0; i < net.layers()[l].n_units; ++i, ++u)
-        if (prefix.data()[u] < 0 || prefix.data()[u] >= net.layers()[l].n_pieces(i))
-          throw std::invalid_argument("prefix: unit " + std::to_string(u) + " has no piece " +
-                                      std::to_string(prefix.data()[u]));
+    if (prefix.ndim() == 1) check_shape(prefix, "prefix", {n});
+    else check_shape(prefix, "prefix", {-1, n});  // several prefixes, one after the other
+    const py::ssize_t count = prefix.ndim() == 1 ? 1 : prefix.shape(0);
+    if (count == 0) throw std::invalid_argument("prefix: no rows");
+    for (py::ssize_t c = 0; c < count; ++c) {
+      int u = 0;
+      for (int l = 0; l < prefix_layers; ++l)
+        for (int i = 0; i < net.layers()[l].n_units; ++i, ++u) {
+          const int v = prefix.data()[c * n + u];
+          if (v < 0 || v >= net.layers()[l].n_pieces(i))
+            throw std::invalid_argument("prefix: unit " + std::to_string(u) + " has no piece " + std::to_string(v));
+        }
+    }
     opt.prefix = prefix.data();
     opt.prefix_layers = prefix_layers;
+    opt.prefix_count = count;
   }
 
   EnumResult run(RegionVisitor* visitor = nullptr) {

@@ -1023,15 +1023,11 @@ EnumResult run_threads(const Network& net, const double* x0, const double* Q, in
 
 }  // namespace
 
-EnumResult enumerate_regions(const Network& net, const double* x0, const double* Q, int k, const double* Adom,
-                             const double* bdom, int mdom, const double* u0, const EnumOptions& opt,
-                             const Checkpoint& checkpoint, RegionVisitor* visitor) {
-  if (k < 1) throw std::invalid_argument("domain: needs at least one free coordinate");
-  if (!(opt.tol > 0) || !std::isfinite(opt.tol)) throw std::invalid_argument("tol: must be positive and finite");
-  if (!(opt.radius_cap > opt.tol)) throw std::invalid_argument("radius_cap: must exceed tol");
-  if (opt.prefix_layers < 0 || opt.prefix_layers > static_cast<int>(net.layers().size()) ||
-      (opt.prefix_layers > 0 && opt.prefix == nullptr))
-    throw std::invalid_argument("prefix_layers: must be between 0 and the number of layers, with a prefix");
+namespace {
+
+EnumResult enumerate_one(const Network& net, const double* x0, const double* Q, int k, const double* Adom,
+                         const double* bdom, int mdom, const double* u0, const EnumOptions& opt,
+                         const Checkpoint& checkpoint, RegionVisitor* visitor) {
   int threads = std::max(1, opt.threads);
   std::vector<std::unique_ptr<RegionVisitor>> copies;
   if (threads > 1 && visitor) {
@@ -1043,6 +1039,58 @@ EnumResult enumerate_regions(const Network& net, const double* x0, const double*
   if (threads > 1) return run_threads(net, x0, Q, k, Adom, bdom, mdom, u0, opt, checkpoint, visitor, copies, threads);
   Enumerator e(net, x0, Q, k, opt, checkpoint, visitor);
   return e.run(Adom, bdom, mdom, u0);
+}
+
+}  // namespace
+
+EnumResult enumerate_regions(const Network& net, const double* x0, const double* Q, int k, const double* Adom,
+                             const double* bdom, int mdom, const double* u0, const EnumOptions& opt,
+                             const Checkpoint& checkpoint, RegionVisitor* visitor) {
+  if (k < 1) throw std::invalid_argument("domain: needs at least one free coordinate");
+  if (!(opt.tol > 0) || !std::isfinite(opt.tol)) throw std::invalid_argument("tol: must be positive and finite");
+  if (!(opt.radius_cap > opt.tol)) throw std::invalid_argument("radius_cap: must exceed tol");
+  if (opt.prefix_layers < 0 || opt.prefix_layers > static_cast<int>(net.layers().size()) ||
+      (opt.prefix_layers > 0 && opt.prefix == nullptr) || opt.prefix_count < 1)
+    throw std::invalid_argument("prefix_layers: must be between 0 and the number of layers, with a prefix");
+  if (opt.prefix_layers == 0 || opt.prefix_count == 1)
+    return enumerate_one(net, x0, Q, k, Adom, bdom, mdom, u0, opt, checkpoint, visitor);
+  // Several prefixes: their cells one after the other, in the order given.
+  const auto start = Clock::now();
+  const size_t n = static_cast<size_t>(net.unit_offset(opt.prefix_layers));
+  EnumOptions one = opt;
+  one.prefix_count = 1;
+  EnumResult all;
+  for (int64_t c = 0; c < opt.prefix_count; ++c) {
+    one.prefix = opt.prefix + static_cast<size_t>(c) * n;
+    if (opt.max_regions >= 0) one.max_regions = opt.max_regions - all.leaves;
+    const double spent = std::chrono::duration<double>(Clock::now() - start).count();
+    if (opt.time_limit >= 0) one.time_limit = std::max(0.0, opt.time_limit - spent);
+    EnumResult r = enumerate_one(net, x0, Q, k, Adom, bdom, mdom, u0, one, checkpoint, visitor);
+    if (c == 0) {
+      all.k = r.k;
+      all.n_units = r.n_units;
+      all.pattern_bytes = r.pattern_bytes;
+      all.layer_counts.assign(r.layer_counts.size(), 0);
+    }
+    const std::vector<uint8_t> p = r.patterns.take();
+    const std::vector<double> ce = r.centers.take(), ra = r.radii.take();
+    all.patterns.append(p.data(), p.size());
+    all.centers.append(ce.data(), ce.size());
+    all.radii.append(ra.data(), ra.size());
+    for (size_t l = 0; l < r.layer_counts.size(); ++l) all.layer_counts[l] += r.layer_counts[l];
+    all.lps += r.lps;
+    all.lp_iterations += r.lp_iterations;
+    all.leaves += r.leaves;
+    all.pruned += r.pruned;
+    all.jobs += r.jobs;
+    if (r.status != EnumStatus::Complete) {
+      all.status = r.status;
+      all.message = r.message;
+      break;
+    }
+  }
+  all.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return all;
 }
 
 }  // namespace relutope

@@ -50,11 +50,18 @@ def enumerate_regions(
     checkpoint_every: int,
     callback: Optional[Callable[[int], Optional[bool]]],
     lp_max_iter: int = 0,
+    threads: int = 1,
+    prefix: Optional[npt.NDArray[np.int8]] = None,
+    prefix_layers: int = 0,
+    split_all: bool = False,
 ) -> dict:
     """Enumerate regions on {u : A_domain u <= b_domain}, x = x0 + Q u. Keys: patterns (R, pattern_bytes) uint8
     (packed, see pack_patterns), centers (R, k), radii (R,), layer_counts (L,) int64, lps, lp_iterations, leaves,
-    pruned, status, message, seconds.
-    lp_max_iter > 0 caps the dual simplex iterations of every LP (a hook for tests of LP breakdowns)."""
+    pruned, jobs, status, message, seconds.
+    lp_max_iter > 0 caps the dual simplex iterations of every LP (a hook for tests of LP breakdowns).
+    threads: worker threads (the same result as 1 on a complete run). prefix (n,) or (C, n) int8 with
+    prefix_layers > 0: only the cells with that pattern (those patterns, in turn) on the first prefix_layers
+    layers, n their units. split_all: every pending subtree becomes a job (a test hook)."""
 
 def enumerate_polygons_2d(
     net: Network,
@@ -79,7 +86,8 @@ def output_bounds(
     b_domain: npt.NDArray[np.float64], u0: npt.NDArray[np.float64], tol: float, radius_cap: float,
     max_regions: int, time_limit: float, checkpoint_every: int,
     callback: Optional[Callable[[int], Optional[bool]]], C: npt.ArrayLike, d: npt.ArrayLike, prune: bool,
-    store_regions: bool, lp_max_iter: int = 0,
+    store_regions: bool, lp_max_iter: int = 0, threads: int = 1, prefix: Optional[npt.NDArray[np.int8]] = None,
+    prefix_layers: int = 0, split_all: bool = False,
 ) -> dict:
     """Exact min/max of the rows of C y + d over the domain: the keys of enumerate_regions plus max, min (q,)
     (+-inf for a row unbounded on an unbounded region), argmax, argmin (q, k) in u, ray_max, ray_min (q, k) in u
@@ -90,7 +98,8 @@ def verify(
     b_domain: npt.NDArray[np.float64], u0: npt.NDArray[np.float64], tol: float, radius_cap: float,
     max_regions: int, time_limit: float, checkpoint_every: int,
     callback: Optional[Callable[[int], Optional[bool]]], terms: Sequence[Tuple[npt.ArrayLike, npt.ArrayLike]],
-    prune: bool, stop_at_first: bool, store_regions: bool, lp_max_iter: int = 0,
+    prune: bool, stop_at_first: bool, store_regions: bool, lp_max_iter: int = 0, threads: int = 1,
+    prefix: Optional[npt.NDArray[np.int8]] = None, prefix_layers: int = 0, split_all: bool = False,
 ) -> dict:
     """Search the regions for an input with C_t y <= d_t for some term: the keys of enumerate_regions plus
     violated, term, margin and counterexample (k,) in u."""

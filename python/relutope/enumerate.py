@@ -111,9 +111,11 @@ def _check_positive(value, name: str, integer: bool = False):
 
 
 def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_limit, progress,
-                 radius_cap: float = 1.0, extra: tuple = ()):
+                 radius_cap: float = 1.0, extra: tuple = (), allow_empty: bool = False):
     """Validate the common arguments, run a core enumeration ``fn`` (GIL released, with progress and Ctrl-C
-    handling) and return its result dict (with the ``tol`` used) and the domain's engine form."""
+    handling) and return its result dict (with the ``tol`` used) and the domain's engine form. A complete run
+    without regions means ``tol`` is too large, a ValueError, unless ``allow_empty`` (a run restricted to part of
+    the domain, relutope.distributed)."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
     if not isinstance(domain, Domain):
@@ -166,7 +168,8 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
             out[key] = frame.to_u(value)
     if "radii" in out:
         out["radii"] = out["radii"] * s
-    if out["status"] == "complete" and int(out["leaves"]) == 0 and int(out.get("pruned", 0)) == 0:
+    if (out["status"] == "complete" and int(out["leaves"]) == 0 and int(out.get("pruned", 0)) == 0
+            and not allow_empty):
         raise ValueError(f"tol={tol:.3g} is not below the domain's inradius: no region can hold a ball of radius tol")
     out["tol"] = tol
     return out, form

@@ -51,9 +51,11 @@ struct EnumOptions {
   // `prefix` (net.unit_offset(prefix_layers) entries) are enumerated, along the same path (same LPs) as the full
   // search takes to them: the regions are exactly the full run's regions with that prefix, bit for bit and in the
   // same order. (Used to split one enumeration into independent tasks, relutope.distributed.) layer_counts of
-  // the prefix layers then count only the prefix cell.
+  // the prefix layers then count only the prefix cell. With prefix_count > 1, `prefix` holds that many rows and
+  // their cells are enumerated one after the other (limits counted over all of them).
   const int8_t* prefix = nullptr;
   int prefix_layers = 0;
+  int64_t prefix_count = 1;
 };
 
 // Stopped: a RegionVisitor ended the run (e.g. it found a counterexample).
