@@ -381,14 +381,16 @@ Checkpoint signal_checkpoint(py::object callback) {
 
 py::dict region_facets_py(const Network& net, const darray& x0, const darray& Q, const darray& Adom,
                           const darray& bdom, const i8array& patterns, const darray& centers, double tol,
-                          double radius_cap, py::object callback, int64_t checkpoint_every) {
+                          double radius_cap, py::object callback, int64_t checkpoint_every, int threads) {
   const DomainForm dom = domain_form(net, x0, Q, Adom, bdom);
   check_shape(patterns, "patterns", {-1, net.n_units()});
   check_shape(centers, "centers", {patterns.shape(0), dom.k});
   check_finite(centers, "centers");
+  if (threads < 1) throw std::invalid_argument("threads: must be at least 1");
   FacetOptions opt;
   opt.tol = tol;
   opt.radius_cap = radius_cap;
+  opt.threads = threads;
   if (checkpoint_every > 0) opt.checkpoint_every = checkpoint_every;
   const Checkpoint cp = signal_checkpoint(std::move(callback));
   FacetSet res;
@@ -424,7 +426,8 @@ py::dict adjacency_py(const Network& net, const darray& x0, const darray& Q, con
                       const i8array& patterns, const i64array& offsets, const darray& rows, const darray& rhs,
                       const i64array& unit, const i8array& piece, const darray& points, const darray& radii,
                       const i64array& dup_facet, const i64array& dup_unit, const i8array& dup_piece,
-                      double contain_tol, double tol, py::object callback, int64_t checkpoint_every) {
+                      double contain_tol, double tol, py::object callback, int64_t checkpoint_every,
+                      int threads) {
   const DomainForm dom = domain_form(net, x0, Q, Adom, bdom);
   check_shape(patterns, "patterns", {-1, net.n_units()});
   const py::ssize_t R = patterns.shape(0);
@@ -462,9 +465,11 @@ py::dict adjacency_py(const Network& net, const darray& x0, const darray& Q, con
   v.dup_facet = dup_facet.data();
   v.dup_unit = dup_unit.data();
   v.dup_piece = dup_piece.data();
+  if (threads < 1) throw std::invalid_argument("threads: must be at least 1");
   AdjacencyOptions opt;
   opt.contain_tol = contain_tol;
   opt.tol = tol;
+  opt.threads = threads;
   if (checkpoint_every > 0) opt.checkpoint_every = checkpoint_every;
   const Checkpoint cp = signal_checkpoint(std::move(callback));
   Adjacency res;
@@ -541,12 +546,12 @@ PYBIND11_MODULE(_core, m) {
         py::arg("store_regions"), py::arg("lp_max_iter") = 0, PARALLEL_ARGS_PY);
   m.def("region_facets", &region_facets_py, py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("A_domain"),
         py::arg("b_domain"), py::arg("patterns"), py::arg("centers"), py::arg("tol"), py::arg("radius_cap"),
-        py::arg("callback") = py::none(), py::arg("checkpoint_every") = 0);
+        py::arg("callback") = py::none(), py::arg("checkpoint_every") = 0, py::arg("threads") = 1);
   m.def("region_adjacency", &adjacency_py, py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("A_domain"),
         py::arg("b_domain"), py::arg("patterns"), py::arg("offsets"), py::arg("rows"), py::arg("rhs"),
         py::arg("unit"), py::arg("piece"), py::arg("points"), py::arg("radii"), py::arg("dup_facet"),
         py::arg("dup_unit"), py::arg("dup_piece"), py::arg("contain_tol"), py::arg("tol"),
-        py::arg("callback") = py::none(), py::arg("checkpoint_every") = 0);
+        py::arg("callback") = py::none(), py::arg("checkpoint_every") = 0, py::arg("threads") = 1);
   m.def("solve_lp", &solve_lp_py, py::arg("c"), py::arg("G"), py::arg("h"), py::arg("lb"), py::arg("ub"));
   m.def("enumerate_polygons_2d", &polygons_py, ENUM_ARGS_PY);
 }

@@ -176,3 +176,42 @@ def test_output_bounds_and_verify_with_threads():
 def test_bad_threads_is_named(bad, exc):
     with pytest.raises(exc, match="threads"):
         relutope.enumerate_regions(Network.random([2, 4, 1], seed=0), Box([-1, -1], [1, 1]), threads=bad)
+
+
+def test_facets_and_adjacency_with_threads_equal_one_thread():
+    from relutope import geometry, graph
+
+    net = Network.random([3, 12, 12, 1], seed=9)
+    part = relutope.enumerate_regions(net, Box(-np.ones(3), np.ones(3)))
+    assert len(part) > 4 * 256  # several chunks of the parallel loops
+    one = geometry.region_facets(part, threads=1)
+    fields = ("offsets", "A", "b", "unit", "piece", "points", "radii", "dup_facet", "dup_unit", "dup_piece")
+    for threads in (2, 3):
+        f = geometry.region_facets(part, threads=threads)
+        for name in fields:
+            np.testing.assert_array_equal(getattr(f, name), getattr(one, name), err_msg=name)
+    part._facets = one
+    a1 = graph.region_adjacency(part, threads=1)
+    a3 = graph.region_adjacency(part, threads=3)
+    for name in ("edges", "neighbor", "found_by", "expected"):
+        np.testing.assert_array_equal(getattr(a3, name), getattr(a1, name), err_msg=name)
+    # and independently of the core: every facet point of a region lies on its row (A p = b) and inside the region
+    A, b, p = one.A, one.b, one.points
+    np.testing.assert_allclose(np.einsum("fk,fk->f", A, p), b, atol=1e-9)
+    for r in range(0, len(part), 97):
+        s = slice(one.offsets[r], one.offsets[r + 1])
+        assert np.all(A[s] @ p[s].T <= b[s, None] + 1e-9)
+
+
+def test_a_callback_error_in_the_threaded_facet_loop_propagates():
+    net = Network.random([3, 12, 12, 1], seed=9)
+    part = relutope.enumerate_regions(net, Box(-np.ones(3), np.ones(3)))
+    fv = part.domain._engine_frame().form
+
+    def boom(done):
+        raise RuntimeError("stop the facets")
+
+    with pytest.raises(RuntimeError, match="stop the facets"):
+        _core.region_facets(net._core(), fv.x0, fv.Q, fv.A, fv.b, np.ascontiguousarray(part.patterns),
+                            np.ascontiguousarray(part.domain._engine_frame().to_v(part._centers)), 1e-9, 10.0,
+                            boom, 256, threads=2)

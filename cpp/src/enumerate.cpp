@@ -6,6 +6,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <limits>
 #include <mutex>
 #include <stdexcept>
@@ -931,7 +932,8 @@ EnumResult run_threads(const Network& net, const double* x0, const double* Q, in
   for (int i = 0; i < threads; ++i)
     workers.push_back(std::make_unique<Enumerator>(net, x0, Q, k, opt, checkpoint,
                                                    copies.empty() ? nullptr : copies[i].get(), &sh));
-  auto loop = [&sh](Enumerator& e) {
+  std::exception_ptr error;
+  auto loop = [&sh, &error](Enumerator& e) {
     for (;;) {
       Job* job = nullptr;
       {
@@ -945,7 +947,13 @@ EnumResult run_threads(const Network& net, const double* x0, const double* Q, in
         sh.queued.store(static_cast<int>(sh.queue.size()));
         ++sh.busy;
       }
-      e.run_job(*job);
+      try {
+        e.run_job(*job);
+      } catch (...) {  // (out of memory): every worker stops, the calling thread rethrows
+        std::lock_guard<std::mutex> lk(sh.mu);
+        if (!error) error = std::current_exception();
+        sh.halt_locked(EnumStatus::Numerical, "a worker thread failed");
+      }
       std::lock_guard<std::mutex> lk(sh.mu);
       if (--sh.busy == 0 && sh.queue.empty()) {
         sh.done = true;
@@ -965,11 +973,12 @@ EnumResult run_threads(const Network& net, const double* x0, const double* Q, in
       if (sh.done) break;
       int64_t seen = sh.leaves.load();
       if (opt.max_regions >= 0) seen = std::min(seen, opt.max_regions);
-      if (checkpoint && every > 0 && seen >= next) {
-        next = (seen / every + 1) * every;
+      // At every multiple of checkpoint_every reached, as on one thread (a progress bar sees the same counts).
+      while (checkpoint && every > 0 && seen >= next && !sh.stop.load()) {
         lk.unlock();
-        const bool go_on = checkpoint(seen);
+        const bool go_on = checkpoint(next);
         lk.lock();
+        next += every;
         if (!go_on) sh.halt_locked(EnumStatus::Interrupted, std::string());
       }
       if (opt.time_limit >= 0 &&
@@ -978,6 +987,7 @@ EnumResult run_threads(const Network& net, const double* x0, const double* Q, in
     }
   }
   for (std::thread& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
   for (auto& c : copies) visitor->merge(*c);
 
   EnumResult res;

@@ -116,6 +116,7 @@ def region_facets(
     radius_cap: float,
     callback: Optional[Callable[[int], object]] = None,
     checkpoint_every: int = 0,
+    threads: int = 1,
 ) -> dict:
     """Minimal H-representations of R regions (patterns (R, n_units), interior points centers (R, k) in u) on
     {u : A_domain u <= b_domain}, x = x0 + Q u. Keys: offsets (R+1,) int64, rows (F, k) unit normals, rhs (F,),
@@ -123,7 +124,7 @@ def region_facets(
     dup_unit (D,) int64, dup_piece (D,) int8 (other units with a facet's hyperplane), rows_total, candidates, lps,
     lp_iterations, status ("complete", "interrupted", "numerical"), message, seconds. callback(done) is called with
     the GIL held every checkpoint_every regions (0: 2048) for progress; an exception it raises stops the run and is
-    raised."""
+    raised. threads: workers over chunks of regions (the same result with any number)."""
 
 def region_adjacency(
     net: Network,
@@ -146,6 +147,7 @@ def region_adjacency(
     tol: float,
     callback: Optional[Callable[[int], object]] = None,
     checkpoint_every: int = 0,
+    threads: int = 1,
 ) -> dict:
     """Adjacency from region_facets' arrays. Keys: edges (E, 2) int64 (i < j), edge_facet, edge_unit, edge_layer,
     edge_index (E,) int64, neighbor (F,) int64 (-1 domain facet, -2 none found), found_by (F,) int8, expected (F,)
