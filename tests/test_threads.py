@@ -215,3 +215,15 @@ def test_a_callback_error_in_the_threaded_facet_loop_propagates():
         _core.region_facets(net._core(), fv.x0, fv.Q, fv.A, fv.b, np.ascontiguousarray(part.patterns),
                             np.ascontiguousarray(part.domain._engine_frame().to_v(part._centers)), 1e-9, 10.0,
                             boom, 256, threads=2)
+
+
+def test_command_line_threads(tmp_path, capsys):
+    from relutope.cli import main
+
+    net = Network.random([3, 8, 8, 1], seed=0)
+    net.save(tmp_path / "net.npz")
+    expected = len(relutope.enumerate_regions(net, Box(-np.ones(3), np.ones(3)), threads=1))
+    assert main(["enumerate", str(tmp_path / "net.npz"), "--box", "-1", "1", "--threads", "2"]) == 0
+    assert f"regions        {expected}\n" in capsys.readouterr().out
+    assert main(["enumerate", str(tmp_path / "net.npz"), "--box", "-1", "1", "--threads", "0"]) == 2
+    assert "--threads" in capsys.readouterr().err
