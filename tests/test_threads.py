@@ -113,6 +113,21 @@ def test_max_regions_with_threads_is_exact():
     assert out["status"] == "max_regions" and len(out["radii"]) == 777
 
 
+def test_lp_breakdown_in_one_worker_stops_all_with_exact_regions():
+    net = Network.random([3, 16, 16, 1], seed=0)
+    box = Box(-np.ones(3), np.ones(3))
+    full = relutope.enumerate_regions(net, box, threads=1)
+    # lp_max_iter = 7: an LP of the first few thousand regions fails (the hook of test_lp_recovery.py)
+    out, _ = _engine_call(_core.enumerate_regions, net, box, tol=None, progress=False, max_regions=None,
+                          time_limit=None, extra=(7, 3, None, 0, True))
+    assert out["status"] == "numerical" and out["message"].startswith("LP solver failed (iteration_limit)")
+    part = relutope.Partition._from_packed(net, box, out["patterns"], out["centers"], out["radii"],
+                                           out["layer_counts"], tol=out["tol"])
+    assert 0 < len(part) < len(full)
+    _exact(net, part)
+    assert as_pattern_set(part.patterns) <= as_pattern_set(full.patterns)
+
+
 def test_time_limit_with_threads_is_exact():
     net = Network.random([4, 16, 16, 16, 1], seed=0)  # about 150 000 regions: seconds of work
     part = relutope.enumerate_regions(net, Box(-np.ones(4), np.ones(4)), threads=2, time_limit=0.05)
