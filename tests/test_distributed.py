@@ -101,3 +101,26 @@ def test_bad_arguments_are_named(client, kwargs, exc, word):
     net, domain, _ = CASES["random-offcentre"]
     with pytest.raises(exc, match=word):
         enumerate_distributed(net, domain, client, **kwargs)
+
+
+def test_output_bounds_distributed_equal_one_machine(client):
+    from relutope.distributed import output_bounds_distributed
+
+    net = Network.random([3, 12, 12, 2], seed=8)
+    box = Box(np.array([1.0, -2.0, 0.5]) - 0.3, np.array([1.0, -2.0, 0.5]) + 0.3)
+    one = relutope.output_bounds(net, box)
+    for prune in (True, False):
+        dist = output_bounds_distributed(net, box, client, prune=prune, n_tasks=3)
+        assert dist.complete
+        np.testing.assert_allclose(dist.upper, one.upper, rtol=1e-12)
+        np.testing.assert_allclose(dist.lower, one.lower, rtol=1e-12)
+        y_hi, _ = net.forward(dist.argmax)  # a forward pass at the inputs returned attains the bounds
+        y_lo, _ = net.forward(dist.argmin)
+        np.testing.assert_allclose(np.diag(y_hi), dist.upper, rtol=1e-9)
+        np.testing.assert_allclose(np.diag(y_lo), dist.lower, rtol=1e-9)
+    assert dist.regions == len(relutope.enumerate_regions(net, box))  # no pruning: every region once
+    # unbounded on the whole plane: +-inf with checked rays (one general-position layer, then a linear output)
+    net, domain, _ = CASES["wholespace"]
+    one, dist = relutope.output_bounds(net, domain), output_bounds_distributed(net, domain, client)
+    np.testing.assert_array_equal(dist.upper, one.upper)
+    np.testing.assert_array_equal(dist.lower, one.lower)

@@ -1,4 +1,5 @@
-"""Enumeration on a Dask cluster: :func:`enumerate_distributed`, and :func:`open_shards` for results on disk.
+"""Enumeration on a Dask cluster: :func:`enumerate_distributed` (with :func:`open_shards` for results on disk) and
+:func:`output_bounds_distributed`.
 
 The enumeration tree is split at a prefix: the cells of the first ``prefix_layers`` layers (enumerated first, by
 the truncated network, on the client) are dealt out in contiguous chunks to tasks, and each task runs the compiled
@@ -28,7 +29,7 @@ from .errors import RelutopeWarning
 from .network import Network
 from .partition import Partition
 
-__all__ = ["enumerate_distributed", "open_shards"]
+__all__ = ["enumerate_distributed", "output_bounds_distributed", "open_shards"]
 
 _ARRAYS = ("patterns", "centers", "radii")
 
@@ -125,51 +126,11 @@ def enumerate_distributed(net: Network, domain: Domain, client=None, *, prefix_l
     >>> np.array_equal(part.patterns, one.patterns) and np.array_equal(part.witnesses, one.witnesses)
     True
     """
-    from . import _core
-    from ._threads import resolve_threads
-    from .enumerate import _check_positive, _engine_call, _resolve_tol, _witnesses_pass
+    from .enumerate import _witnesses_pass
 
-    if not isinstance(net, Network):
-        raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
-    if not isinstance(domain, Domain):
-        raise TypeError(f"domain must be a relutope Domain (Box, Polytope, WholeSpace, Slice), "
-                        f"got {type(domain).__name__}")
-    prefix_layers = _check_positive(prefix_layers, "prefix_layers", integer=True)
-    if prefix_layers < 1:
-        raise ValueError(f"prefix_layers must be at least 1, got {prefix_layers}")
-    n_tasks = _check_positive(n_tasks, "n_tasks", integer=True)
-    if n_tasks is not None and n_tasks < 1:
-        raise ValueError(f"n_tasks must be at least 1, got {n_tasks}")
-    threads = resolve_threads(threads)
-    if client is None:
-        from dask.distributed import get_client
-
-        try:
-            client = get_client()
-        except ValueError as exc:
-            raise ValueError("client: no Dask client given and none is running; pass client=Client(...) "
-                             "(dask.distributed)") from exc
-    if domain.dim != net.in_dim:
-        raise ValueError(f"domain has dimension {domain.dim} but the network takes {net.in_dim} inputs")
-    tol = _resolve_tol(domain, tol)
     start = time.perf_counter()
-    P = min(prefix_layers, len(net.layers) - 1)
-    if P >= 1:
-        # The cells of the first P layers, exactly as the full search meets them (the same LPs, the same order).
-        prefix_net = Network(net.layers[:P])
-        cells, _ = _engine_call(_core.enumerate_regions, prefix_net, domain, tol=tol, max_regions=None,
-                                time_limit=time_limit, progress=False, radius_cap=radius_cap, extra=(0, threads))
-        prefixes = _core.unpack_patterns(prefix_net._core(), cells["patterns"])
-        prefix_counts = np.asarray(cells["layer_counts"])
-        prefix_status = cells["status"]
-    else:
-        prefixes = np.zeros((1, 0), dtype=np.int8)
-        prefix_counts, prefix_status = np.zeros(0, dtype=np.int64), "complete"
-    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-    n = len(prefixes)
-    n_chunks = max(1, min(n, 4 * n_workers if n_tasks is None else n_tasks))
-    bounds = np.linspace(0, n, n_chunks + 1).astype(np.int64)
-    chunks = [prefixes[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    client, tol, threads, P, chunks, prefix_counts, prefix_status = _split(
+        net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads, time_limit)
     directory = None
     if shards is not None:
         directory = Path(shards)
@@ -177,20 +138,9 @@ def enumerate_distributed(net: Network, domain: Domain, client=None, *, prefix_l
     stems = [None if directory is None else str(directory / f"part-{i:06d}") for i in range(len(chunks))]
 
     net_f, dom_f = client.scatter([net, domain], broadcast=True, hash=False)
-    futures = [client.submit(_enumerate_cells, net_f, dom_f, chunk, P, tol, radius_cap, threads, time_limit, stem,
-                             pure=False) for chunk, stem in zip(chunks, stems)]
-    results: List[Optional[dict]] = [None] * len(futures)
-    interrupted = False
-    try:
-        for i, future in enumerate(futures):
-            results[i] = future.result()
-    except KeyboardInterrupt:
-        interrupted = True
-        for i, future in enumerate(futures):
-            if results[i] is None and future.done() and future.status == "finished":
-                results[i] = future.result()
-        client.cancel([f for f, r in zip(futures, results) if r is None])
-    done = [(i, r) for i, r in enumerate(results) if r is not None]
+    done, interrupted = _gather(client, [
+        client.submit(_enumerate_cells, net_f, dom_f, chunk, P, tol, radius_cap, threads, time_limit, stem, pure=False)
+        for chunk, stem in zip(chunks, stems)])
 
     layer_counts = np.zeros(len(net.layers), dtype=np.int64)
     for _, r in done:
@@ -222,6 +172,151 @@ def enumerate_distributed(net: Network, domain: Domain, client=None, *, prefix_l
                                   status=status, tol=tol, lps=meta["lps"], lp_iterations=meta["lp_iterations"],
                                   seconds=meta["seconds"])
     return _checked(part, message, _witnesses_pass)
+
+
+def _split(net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads, time_limit):
+    """Check the arguments common to the distributed calls; enumerate the cells of the first layers on the client
+    and deal them out in contiguous chunks. Returns the client, tol, threads, the prefix depth P (0: no split),
+    the chunks of prefix patterns (C_i, n_prefix_units) int8, and the prefix run's layer counts and status."""
+    from . import _core
+    from ._threads import resolve_threads
+    from .enumerate import _check_positive, _engine_call, _resolve_tol
+
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
+    if not isinstance(domain, Domain):
+        raise TypeError(f"domain must be a relutope Domain (Box, Polytope, WholeSpace, Slice), "
+                        f"got {type(domain).__name__}")
+    prefix_layers = _check_positive(prefix_layers, "prefix_layers", integer=True)
+    if prefix_layers < 1:
+        raise ValueError(f"prefix_layers must be at least 1, got {prefix_layers}")
+    n_tasks = _check_positive(n_tasks, "n_tasks", integer=True)
+    if n_tasks is not None and n_tasks < 1:
+        raise ValueError(f"n_tasks must be at least 1, got {n_tasks}")
+    threads = resolve_threads(threads)
+    if client is None:
+        from dask.distributed import get_client
+
+        try:
+            client = get_client()
+        except ValueError as exc:
+            raise ValueError("client: no Dask client given and none is running; pass client=Client(...) "
+                             "(dask.distributed)") from exc
+    if domain.dim != net.in_dim:
+        raise ValueError(f"domain has dimension {domain.dim} but the network takes {net.in_dim} inputs")
+    tol = _resolve_tol(domain, tol)
+    P = min(prefix_layers, len(net.layers) - 1)
+    if P >= 1:
+        # The cells of the first P layers, exactly as the full search meets them (the same LPs, the same order).
+        prefix_net = Network(net.layers[:P])
+        cells, _ = _engine_call(_core.enumerate_regions, prefix_net, domain, tol=tol, max_regions=None,
+                                time_limit=time_limit, progress=False, radius_cap=radius_cap, extra=(0, threads))
+        prefixes = _core.unpack_patterns(prefix_net._core(), cells["patterns"])
+        prefix_counts, prefix_status = np.asarray(cells["layer_counts"]), cells["status"]
+    else:
+        prefixes = np.zeros((1, 0), dtype=np.int8)
+        prefix_counts, prefix_status = np.zeros(0, dtype=np.int64), "complete"
+    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+    n = len(prefixes)
+    n_chunks = max(1, min(n, 4 * n_workers if n_tasks is None else n_tasks))
+    bounds = np.linspace(0, n, n_chunks + 1).astype(np.int64)
+    chunks = [prefixes[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    return client, tol, threads, P, chunks, prefix_counts, prefix_status
+
+
+def _gather(client, futures) -> tuple:
+    """The results of the futures in order, as (index, result) pairs of those that finished, and whether Ctrl-C
+    stopped the wait (the futures not finished by then are cancelled)."""
+    results: List[Optional[dict]] = [None] * len(futures)
+    interrupted = False
+    try:
+        for i, future in enumerate(futures):
+            results[i] = future.result()
+    except KeyboardInterrupt:
+        interrupted = True
+        for i, future in enumerate(futures):
+            if results[i] is None and future.done() and future.status == "finished":
+                results[i] = future.result()
+        client.cancel([f for f, r in zip(futures, results) if r is None])
+    return [(i, r) for i, r in enumerate(results) if r is not None], interrupted
+
+
+def _bounds_cells(net: Network, domain: Domain, C: np.ndarray, d: np.ndarray, prune: bool, prefixes: np.ndarray,
+                  prefix_layers: int, tol: float, radius_cap: float, threads: int,
+                  time_limit: Optional[float]) -> dict:
+    """One task of :func:`output_bounds_distributed`: the core's output bounds over the cells of the prefixes."""
+    from . import _core
+    from .enumerate import _engine_call
+
+    out, _ = _engine_call(_core.output_bounds, net, domain, tol=tol, max_regions=None, time_limit=time_limit,
+                          progress=False, radius_cap=radius_cap, allow_empty=True,
+                          extra=(C, d, bool(prune), False, 0, threads,
+                                 np.ascontiguousarray(prefixes, dtype=np.int8), prefix_layers))
+    keys = ("min", "max", "argmin", "argmax", "ray_min", "ray_max", "leaves", "pruned", "status", "message")
+    return {key: out[key] for key in keys}
+
+
+def output_bounds_distributed(net: Network, domain: Domain, client=None, C=None, d=None, *, prune: bool = True,
+                              prefix_layers: int = 1, n_tasks: Optional[int] = None, tol: Optional[float] = None,
+                              radius_cap: float = 1.0, threads: int = 1, time_limit: Optional[float] = None):
+    """:func:`relutope.output_bounds` on a Dask cluster, split as :func:`enumerate_distributed` splits.
+
+    Each task bounds ``C y + d`` over the regions of its cells (with its own branch-and-bound pruning); the client
+    keeps, row by row, the largest maximum and the smallest minimum with the inputs attaining them, and checks the
+    certificate of every unbounded row as :func:`relutope.output_bounds` does.
+
+    Parameters
+    ----------
+    net, domain, C, d, prune, tol, radius_cap
+        As in :func:`relutope.output_bounds`.
+    client, prefix_layers, n_tasks, threads, time_limit
+        As in :func:`enumerate_distributed`.
+
+    Returns
+    -------
+    relutope.verify.OutputBounds
+        The same bounds as :func:`relutope.output_bounds` (which of several inputs attaining a bound is returned
+        may differ). ``regions`` and ``pruned`` are summed over the tasks (a task prunes against its own bounds
+        only, so more regions are visited than on one machine).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`relutope.output_bounds` and :func:`enumerate_distributed`.
+    """
+    from .verify import OutputBounds, _check_unbounded_ray, _linear_objectives
+
+    start = time.perf_counter()
+    C, d = _linear_objectives(net, C, d)
+    client, tol, threads, P, chunks, _, prefix_status = _split(
+        net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads, time_limit)
+    net_f, dom_f = client.scatter([net, domain], broadcast=True, hash=False)
+    done, interrupted = _gather(client, [
+        client.submit(_bounds_cells, net_f, dom_f, C, d, prune, chunk, P, tol, radius_cap, threads, time_limit,
+                      pure=False) for chunk in chunks])
+    q, k = C.shape[0], domain.intrinsic_dim
+    lower, upper = np.full(q, np.inf), np.full(q, -np.inf)
+    argmin, argmax, ray_min, ray_max = (np.zeros((q, k)) for _ in range(4))
+    for _, r in done:  # in task order: the first task attaining a bound keeps it, as the first region does
+        hi, lo = r["max"] > upper, r["min"] < lower
+        upper[hi], argmax[hi], ray_max[hi] = r["max"][hi], r["argmax"][hi], r["ray_max"][hi]
+        lower[lo], argmin[lo], ray_min[lo] = r["min"][lo], r["argmin"][lo], r["ray_min"][lo]
+    stopped = [r["status"] for _, r in done if r["status"] != "complete"]
+    status = ("interrupted" if interrupted else prefix_status if prefix_status != "complete"
+              else stopped[0] if stopped else "complete")
+    form = domain._engine_form()
+    to_x = lambda u: form.x0 + u @ form.Q.T  # noqa: E731
+    bounds = OutputBounds(lower=lower, upper=upper, argmin=to_x(argmin), argmax=to_x(argmax),
+                          complete=status == "complete", status=status,
+                          regions=sum(int(r["leaves"]) for _, r in done),
+                          pruned=sum(int(r["pruned"]) for _, r in done), seconds=time.perf_counter() - start,
+                          ray_min=ray_min @ form.Q.T, ray_max=ray_max @ form.Q.T)
+    for i in range(q):
+        if bounds.upper[i] == np.inf:
+            _check_unbounded_ray(net, C[i], bounds.argmax[i], bounds.ray_max[i], f"the maximum of row {i}")
+        if bounds.lower[i] == -np.inf:
+            _check_unbounded_ray(net, -C[i], bounds.argmin[i], bounds.ray_min[i], f"the minimum of row {i}")
+    return bounds
 
 
 def _checked(part: Partition, message: str, witnesses_pass) -> Partition:
