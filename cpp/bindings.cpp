@@ -192,6 +192,7 @@ struct EnumArgs {
           py::object r = callback(regions);
           if (!r.is_none() && !r.cast<bool>()) return false;
         } catch (py::error_already_set& e) {
+          if (e.matches(PyExc_KeyboardInterrupt)) return false;  // Ctrl-C while the callback ran: interrupted
           pending = std::make_unique<py::error_already_set>(std::move(e));
           return false;
         }

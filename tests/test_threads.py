@@ -83,7 +83,7 @@ def test_threads_against_independent_counts():
     assert len(relutope.enumerate_regions(net, domain, threads=2)) == zaslavsky_count(12, 2)
     net, domain = CASES["sawtooth"]
     assert len(relutope.enumerate_regions(net, domain, threads=2)) == 2 ** 6  # Telgarsky: 2^L pieces
-    net = Network.random([2, 5, 4, 1], seed=7)
+    net = Network.random([2, 4, 3, 1], seed=7)
     out = _run(net, Box([-1, -1], [1, 1]), 2, split_all=True)
     part = relutope.Partition._from_packed(net, Box([-1, -1], [1, 1]), out["patterns"], out["centers"], out["radii"],
                                            out["layer_counts"], tol=out["tol"])
@@ -94,12 +94,14 @@ def test_threads_against_independent_counts():
 
 def _exact(net, part):
     """Every region found is a true region: its witness has its pattern; no pattern twice."""
+    if len(part) == 0:  # (a loaded machine can reach a time limit before the first region)
+        return
     np.testing.assert_array_equal(net.activation_pattern(part.witnesses), part.patterns)
     assert len(as_pattern_set(part.patterns)) == len(part)
 
 
 def test_max_regions_with_threads_is_exact():
-    net = Network.random([3, 16, 16, 16, 1], seed=0)
+    net = Network.random([3, 12, 12, 12, 1], seed=0)  # 3,601 regions
     box = Box(-np.ones(3), np.ones(3))
     full = relutope.enumerate_regions(net, box, threads=1)
     for n in (1, 1000, len(full) - 1):
