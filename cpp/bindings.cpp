@@ -161,6 +161,7 @@ struct EnumArgs {
   EnumOptions opt;
   py::object callback;
   int k = 0;
+  i8array prefix;  // EnumOptions::prefix points into it
 
   EnumArgs(const Network& n, darray x0_, darray Q_, darray A_, darray b_, darray u0_, double tol, double radius_cap,
            int64_t max_regions, double time_limit, int64_t checkpoint_every, py::object cb)
@@ -191,6 +192,7 @@ struct EnumArgs {
           py::object r = callback(regions);
           if (!r.is_none() && !r.cast<bool>()) return false;
         } catch (py::error_already_set& e) {
+          if (e.matches(PyExc_KeyboardInterrupt)) return false;  // Ctrl-C while the callback ran: interrupted
           pending = std::make_unique<py::error_already_set>(std::move(e));
           return false;
         }
@@ -204,6 +206,35 @@ struct EnumArgs {
     }
     if (pending) throw std::move(*pending);
     return res;
+  }
+
+  // Worker threads and a fixed prefix (EnumOptions::threads, prefix, prefix_layers), checked against the network.
+  void parallel(int threads, const py::object& prefix_, int prefix_layers, bool split_all) {
+    if (threads < 1) throw std::invalid_argument("threads: must be at least 1");
+    opt.threads = threads;
+    opt.split_all = split_all;
+    if (prefix_layers == 0) return;
+    const int L = static_cast<int>(net.layers().size());
+    if (prefix_layers < 0 || prefix_layers >= L)
+      throw std::invalid_argument("prefix_layers: must be between 0 and the number of layers minus 1");
+    prefix = prefix_.cast<i8array>();
+    const int n = net.unit_offset(prefix_layers);
+    if (prefix.ndim() == 1) check_shape(prefix, "prefix", {n});
+    else check_shape(prefix, "prefix", {-1, n});  // several prefixes, one after the other
+    const py::ssize_t count = prefix.ndim() == 1 ? 1 : prefix.shape(0);
+    if (count == 0) throw std::invalid_argument("prefix: no rows");
+    for (py::ssize_t c = 0; c < count; ++c) {
+      int u = 0;
+      for (int l = 0; l < prefix_layers; ++l)
+        for (int i = 0; i < net.layers()[l].n_units; ++i, ++u) {
+          const int v = prefix.data()[c * n + u];
+          if (v < 0 || v >= net.layers()[l].n_pieces(i))
+            throw std::invalid_argument("prefix: unit " + std::to_string(u) + " has no piece " + std::to_string(v));
+        }
+    }
+    opt.prefix = prefix.data();
+    opt.prefix_layers = prefix_layers;
+    opt.prefix_count = count;
   }
 
   EnumResult run(RegionVisitor* visitor = nullptr) {
@@ -226,6 +257,7 @@ py::dict result_dict(EnumResult& res, int k) {
   out["lp_iterations"] = res.lp_iterations;
   out["leaves"] = res.leaves;
   out["pruned"] = res.pruned;
+  out["jobs"] = res.jobs;
   out["status"] = std::string(enum_status_name(res.status));
   out["message"] = res.message;
   out["seconds"] = res.seconds;
@@ -241,9 +273,11 @@ py::dict result_dict(EnumResult& res, int k) {
       py::arg("tol"), py::arg("radius_cap"), py::arg("max_regions"), py::arg("time_limit"),               \
       py::arg("checkpoint_every"), py::arg("callback")
 
-py::dict enumerate_py(ENUM_ARGS_DECL, int lp_max_iter) {
+py::dict enumerate_py(ENUM_ARGS_DECL, int lp_max_iter, int threads, py::object prefix, int prefix_layers,
+                      bool split_all) {
   EnumArgs args(ENUM_ARGS_PASS);
   args.opt.lp_max_iter = lp_max_iter;
+  args.parallel(threads, prefix, prefix_layers, split_all);
   EnumResult res = args.run();
   return result_dict(res, args.k);
 }
@@ -267,9 +301,10 @@ py::dict polygons_py(ENUM_ARGS_DECL) {
 }
 
 py::dict output_bounds_py(ENUM_ARGS_DECL, const darray& C, const darray& d, bool prune, bool store,
-                          int lp_max_iter) {
+                          int lp_max_iter, int threads, py::object prefix, int prefix_layers, bool split_all) {
   EnumArgs args(ENUM_ARGS_PASS);
   args.opt.lp_max_iter = lp_max_iter;
+  args.parallel(threads, prefix, prefix_layers, split_all);
   check_shape(C, "C", {-1, net.out_dim()});
   check_shape(d, "d", {C.shape(0)});
   check_finite(C, "C");
@@ -293,9 +328,10 @@ py::dict output_bounds_py(ENUM_ARGS_DECL, const darray& C, const darray& d, bool
 }
 
 py::dict verify_py(ENUM_ARGS_DECL, const py::list& terms, bool prune, bool stop_at_first, bool store,
-                   int lp_max_iter) {
+                   int lp_max_iter, int threads, py::object prefix, int prefix_layers, bool split_all) {
   EnumArgs args(ENUM_ARGS_PASS);
   args.opt.lp_max_iter = lp_max_iter;
+  args.parallel(threads, prefix, prefix_layers, split_all);
   std::vector<PropertyVisitor::Term> ts;
   for (size_t i = 0; i < terms.size(); ++i) {
     auto t = terms[i].cast<py::tuple>();
@@ -346,14 +382,16 @@ Checkpoint signal_checkpoint(py::object callback) {
 
 py::dict region_facets_py(const Network& net, const darray& x0, const darray& Q, const darray& Adom,
                           const darray& bdom, const i8array& patterns, const darray& centers, double tol,
-                          double radius_cap, py::object callback, int64_t checkpoint_every) {
+                          double radius_cap, py::object callback, int64_t checkpoint_every, int threads) {
   const DomainForm dom = domain_form(net, x0, Q, Adom, bdom);
   check_shape(patterns, "patterns", {-1, net.n_units()});
   check_shape(centers, "centers", {patterns.shape(0), dom.k});
   check_finite(centers, "centers");
+  if (threads < 1) throw std::invalid_argument("threads: must be at least 1");
   FacetOptions opt;
   opt.tol = tol;
   opt.radius_cap = radius_cap;
+  opt.threads = threads;
   if (checkpoint_every > 0) opt.checkpoint_every = checkpoint_every;
   const Checkpoint cp = signal_checkpoint(std::move(callback));
   FacetSet res;
@@ -389,7 +427,8 @@ py::dict adjacency_py(const Network& net, const darray& x0, const darray& Q, con
                       const i8array& patterns, const i64array& offsets, const darray& rows, const darray& rhs,
                       const i64array& unit, const i8array& piece, const darray& points, const darray& radii,
                       const i64array& dup_facet, const i64array& dup_unit, const i8array& dup_piece,
-                      double contain_tol, double tol, py::object callback, int64_t checkpoint_every) {
+                      double contain_tol, double tol, py::object callback, int64_t checkpoint_every,
+                      int threads) {
   const DomainForm dom = domain_form(net, x0, Q, Adom, bdom);
   check_shape(patterns, "patterns", {-1, net.n_units()});
   const py::ssize_t R = patterns.shape(0);
@@ -427,9 +466,11 @@ py::dict adjacency_py(const Network& net, const darray& x0, const darray& Q, con
   v.dup_facet = dup_facet.data();
   v.dup_unit = dup_unit.data();
   v.dup_piece = dup_piece.data();
+  if (threads < 1) throw std::invalid_argument("threads: must be at least 1");
   AdjacencyOptions opt;
   opt.contain_tol = contain_tol;
   opt.tol = tol;
+  opt.threads = threads;
   if (checkpoint_every > 0) opt.checkpoint_every = checkpoint_every;
   const Checkpoint cp = signal_checkpoint(std::move(callback));
   Adjacency res;
@@ -493,19 +534,25 @@ PYBIND11_MODULE(_core, m) {
   m.def("pack_patterns", &pack_patterns, py::arg("net"), py::arg("patterns"));
   m.def("unpack_patterns", &unpack_patterns, py::arg("net"), py::arg("packed"));
   // lp_max_iter: dual simplex iterations per LP (0: the solver's default), a hook for tests of LP breakdowns.
-  m.def("enumerate_regions", &enumerate_py, ENUM_ARGS_PY, py::arg("lp_max_iter") = 0);
+  // threads: worker threads (1: the calling thread alone); prefix, prefix_layers: only the regions whose pattern
+  // on layers 0..prefix_layers-1 is `prefix` (EnumOptions::prefix; relutope.distributed).
+  // split_all: hand every pending subtree to another worker (a test hook for the snapshots of threads).
+#define PARALLEL_ARGS_PY                                                                            \
+  py::arg("threads") = 1, py::arg("prefix") = py::none(), py::arg("prefix_layers") = 0, \
+      py::arg("split_all") = false
+  m.def("enumerate_regions", &enumerate_py, ENUM_ARGS_PY, py::arg("lp_max_iter") = 0, PARALLEL_ARGS_PY);
   m.def("output_bounds", &output_bounds_py, ENUM_ARGS_PY, py::arg("C"), py::arg("d"), py::arg("prune"),
-        py::arg("store_regions"), py::arg("lp_max_iter") = 0);
+        py::arg("store_regions"), py::arg("lp_max_iter") = 0, PARALLEL_ARGS_PY);
   m.def("verify", &verify_py, ENUM_ARGS_PY, py::arg("terms"), py::arg("prune"), py::arg("stop_at_first"),
-        py::arg("store_regions"), py::arg("lp_max_iter") = 0);
+        py::arg("store_regions"), py::arg("lp_max_iter") = 0, PARALLEL_ARGS_PY);
   m.def("region_facets", &region_facets_py, py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("A_domain"),
         py::arg("b_domain"), py::arg("patterns"), py::arg("centers"), py::arg("tol"), py::arg("radius_cap"),
-        py::arg("callback") = py::none(), py::arg("checkpoint_every") = 0);
+        py::arg("callback") = py::none(), py::arg("checkpoint_every") = 0, py::arg("threads") = 1);
   m.def("region_adjacency", &adjacency_py, py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("A_domain"),
         py::arg("b_domain"), py::arg("patterns"), py::arg("offsets"), py::arg("rows"), py::arg("rhs"),
         py::arg("unit"), py::arg("piece"), py::arg("points"), py::arg("radii"), py::arg("dup_facet"),
         py::arg("dup_unit"), py::arg("dup_piece"), py::arg("contain_tol"), py::arg("tol"),
-        py::arg("callback") = py::none(), py::arg("checkpoint_every") = 0);
+        py::arg("callback") = py::none(), py::arg("checkpoint_every") = 0, py::arg("threads") = 1);
   m.def("solve_lp", &solve_lp_py, py::arg("c"), py::arg("G"), py::arg("h"), py::arg("lb"), py::arg("ub"));
   m.def("enumerate_polygons_2d", &polygons_py, ENUM_ARGS_PY);
 }

@@ -1,11 +1,18 @@
 #include "relutope/enumerate.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <exception>
 #include <limits>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <utility>
 
 #include "relutope/lp.hpp"
 
@@ -91,11 +98,83 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The depth-first search runs on an explicit stack of tasks: a layer may hold tens of thousands of unstable
+// units, one search level each, too deep for recursion. A step that would recurse pushes its continuation and
+// then its child, so the tasks run in the order of the recursive algorithm: same LPs, same regions, same order.
+enum class Op : uint8_t {
+  Insert,     // insert unit idx of unstable_[l] into the cell of frames_[D]
+  NearChild,  // after a split's far child: the near child (hyperplane in split_h_ at D)
+  MaxPiece,   // after piece r - 1 of a K > 2 unit: the pieces r, r + 1, ...
+  Truncate,   // drop the rows above m0
+  Joined      // threads: the subtree that was here was handed over as job idx; its regions go here in the output
+};
+struct Task {
+  Op op;
+  bool keeps_ball;  // NearChild: the near child keeps the cell's ball
+  int8_t near;      // NearChild: the side of the centre
+  int l, D, m0;     // layer, depth, rows of the cell before the unit
+  int idx;          // the unit's position in unstable_[l] (Joined: the job)
+  int r, best;      // MaxPiece: the next piece; the piece that is maximal at the cell's centre
+  double ng;        // NearChild: |grad h|
+};
+
+// Threads: a run of one job's output in the one-thread search's order, either regions or a donated job.
+struct Segment {
+  std::vector<uint8_t> patterns;  // packed rows
+  std::vector<double> centers, radii;
+  int64_t job = -1;               // >= 0: the regions of this job come here
+};
+
+// Threads: a subtree to enumerate with the state it reads (Enumerator::donate), and its output.
+struct Job {
+  bool root = false;               // the whole search, from the domain
+  Task task{};                     // the NearChild or MaxPiece task that starts the subtree
+  int cap_row = -1;
+  std::vector<double> g, h;        // the cell's rows (task.m0, n entries each) and right-hand sides
+  LPBasis frame;                   // the cell's LP basis (depth task.D)
+  std::vector<double> split_h, F;  // NearChild: the split's hyperplane; the pieces of layer task.l
+  std::vector<int> unstable;       // the unstable units of layer task.l on the cell
+  std::vector<int8_t> pattern;
+  std::vector<Segment> out;
+};
+
+// Threads: what the workers share. Guarded by mu except the atomics.
+struct Shared {
+  std::mutex mu;
+  std::condition_variable work;    // idle workers wait here
+  std::condition_variable watch;   // the calling thread waits here
+  std::deque<Job> jobs;            // every job made (a deque: references stay valid as it grows)
+  std::deque<Job*> queue;          // jobs not yet taken
+  int busy = 0;
+  bool done = false;
+  std::atomic<int> idle{0}, queued{0};
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> leaves{0};
+  EnumStatus status = EnumStatus::Complete;
+  std::string message;
+  Clock::time_point start;
+  const double *Adom = nullptr, *bdom = nullptr, *u0 = nullptr;
+  int mdom = 0;
+
+  void halt_locked(EnumStatus s, const std::string& msg) {
+    if (status == EnumStatus::Complete) {
+      status = s;
+      message = msg;
+    }
+    stop.store(true);
+  }
+  void halt(EnumStatus s, const std::string& msg) {
+    std::lock_guard<std::mutex> lk(mu);
+    halt_locked(s, msg);
+  }
+};
+
 class Enumerator {
  public:
   Enumerator(const Network& net, const double* x0, const double* Q, int k, const EnumOptions& opt,
-             const Checkpoint& checkpoint, RegionVisitor* visitor)
-      : net_(net), k_(k), n_(k + 1), opt_(opt), checkpoint_(checkpoint), visitor_(visitor), rows_(k + 1) {
+             const Checkpoint& checkpoint, RegionVisitor* visitor, Shared* shared = nullptr)
+      : net_(net), k_(k), n_(k + 1), opt_(opt), checkpoint_(checkpoint), visitor_(visitor), rows_(k + 1),
+        sh_(shared) {
     const auto& layers = net.layers();
     const int L = static_cast<int>(layers.size());
     F_.resize(L);
@@ -134,39 +213,62 @@ class Enumerator {
     res_.layer_counts.assign(L, 0);
     // The LP decides whether a ball of radius tol fits: its feasibility tolerance must stay well below tol.
     simplex_.feas_tol = std::min(simplex_.feas_tol, 0.1 * opt.tol);
-    start_ = Clock::now();
+    start_ = sh_ ? sh_->start : Clock::now();
     careful_.refactor_every = 1;
     careful_.feas_tol = simplex_.feas_tol;
   }
 
   EnumResult run(const double* Adom, const double* bdom, int mdom, const double* u0) {
-    // Domain rows a.u + |a| r <= b, normalised; then the cap r <= radius_cap.
-    for (int i = 0; i < mdom; ++i) {
-      const double* a = Adom + static_cast<size_t>(i) * k_;
-      double nrm = 0.0;
-      for (int j = 0; j < k_; ++j) nrm += a[j] * a[j];
-      nrm = std::sqrt(nrm);
-      if (nrm == 0.0) {
-        if (bdom[i] < 0) return finish();  // empty domain: no region
-        continue;
-      }
-      for (int j = 0; j < k_; ++j) row_[j] = a[j] / nrm;
-      row_[k_] = 1.0;
-      rows_.push(row_.data(), bdom[i] / nrm);
-    }
-    std::fill(row_.begin(), row_.end(), 0.0);
-    row_[k_] = 1.0;
-    rows_.push(row_.data(), opt_.radius_cap);
-    cap_row_ = rows_.m() - 1;
-    u0_.assign(u0, u0 + k_);
-    LPBasis& root = frames_[0];
-    pin_basis(root, u0);
-    if (!lp(root)) return finish();
-    if (root.y[k_] > opt_.tol) {
+    if (root(Adom, bdom, mdom, u0)) {
       start_layer(0, 0);
       search();
     }
     return finish();
+  }
+
+  // Threads: run one job (its subtree) to its end or to a stop, writing its regions to job.out.
+  void run_job(Job& job) {
+    job_ = &job;
+    tasks_.clear();
+    scan_from_ = 0;
+    stop_ = sh_->stop.load();
+    if (!stop_) {
+      if (job.root) {
+        rows_.reset(n_);
+        if (root(sh_->Adom, sh_->bdom, sh_->mdom, sh_->u0)) {
+          start_layer(0, 0);
+          search();
+        }
+      } else {
+        const Task& t = job.task;
+        rows_.reset(n_);
+        for (int i = 0; i < t.m0; ++i) rows_.push(&job.g[static_cast<size_t>(i) * n_], job.h[i]);
+        cap_row_ = job.cap_row;
+        u0_.assign(sh_->u0, sh_->u0 + k_);
+        frames_[t.D].assign(job.frame);
+        if (t.op == Op::NearChild) std::copy(job.split_h.begin(), job.split_h.end(), &split_h_[static_cast<size_t>(t.D) * n_]);
+        F_[t.l] = job.F;
+        unstable_[t.l] = job.unstable;
+        pattern_ = job.pattern;
+        tasks_.push_back(t);
+        search();
+      }
+    }
+    // After a stop, the jobs handed over from the abandoned part of the stack still hold regions: they follow.
+    for (size_t i = tasks_.size(); i-- > 0;)
+      if (tasks_[i].op == Op::Joined) join(tasks_[i].idx);
+    tasks_.clear();
+    std::vector<double>().swap(job.g);
+    std::vector<double>().swap(job.h);
+    std::vector<double>().swap(job.F);
+    job_ = nullptr;
+  }
+
+  // Threads: the worker's counters (lps, iterations, layer counts, leaves, pruned).
+  const EnumResult& counters() {
+    res_.lps = counters_.solves;
+    res_.lp_iterations = counters_.iterations;
+    return res_;
   }
 
  private:
@@ -176,6 +278,9 @@ class Enumerator {
   const Checkpoint& checkpoint_;
   RegionVisitor* visitor_;
   RowStack rows_;
+  Shared* sh_ = nullptr;                     // threads: the shared state; nullptr on one thread
+  Job* job_ = nullptr;                       // threads: the job being run
+  size_t scan_from_ = 0;                     // threads: no task below this one in tasks_ can be handed over
   DualSimplex simplex_;
   LPCounters counters_;
   std::vector<LPBasis> frames_;              // LP state of the cell at each depth
@@ -207,8 +312,93 @@ class Enumerator {
   void halt(EnumStatus s, const std::string& msg = std::string()) {
     if (stop_) return;
     stop_ = true;
+    if (sh_) {
+      sh_->halt(s, msg);
+      return;
+    }
     res_.status = s;
     res_.message = msg;
+  }
+
+  // The domain's rows, the radius cap and the root cell's LP; false when the domain holds no region (or the LP
+  // failed: the run has halted).
+  bool root(const double* Adom, const double* bdom, int mdom, const double* u0) {
+    // Domain rows a.u + |a| r <= b, normalised; then the cap r <= radius_cap.
+    for (int i = 0; i < mdom; ++i) {
+      const double* a = Adom + static_cast<size_t>(i) * k_;
+      double nrm = 0.0;
+      for (int j = 0; j < k_; ++j) nrm += a[j] * a[j];
+      nrm = std::sqrt(nrm);
+      if (nrm == 0.0) {
+        if (bdom[i] < 0) return false;  // empty domain: no region
+        continue;
+      }
+      for (int j = 0; j < k_; ++j) row_[j] = a[j] / nrm;
+      row_[k_] = 1.0;
+      rows_.push(row_.data(), bdom[i] / nrm);
+    }
+    std::fill(row_.begin(), row_.end(), 0.0);
+    row_[k_] = 1.0;
+    rows_.push(row_.data(), opt_.radius_cap);
+    cap_row_ = rows_.m() - 1;
+    u0_.assign(u0, u0 + k_);
+    LPBasis& root = frames_[0];
+    pin_basis(root, u0);
+    if (!lp(root)) return false;
+    return root.y[k_] > opt_.tol;
+  }
+
+  // The piece a fixed prefix (EnumOptions::prefix) gives unit u of layer l, or -1 when layer l is free.
+  int wanted(int l, int u) const {
+    return l < opt_.prefix_layers ? opt_.prefix[net_.unit_offset(l) + u] : -1;
+  }
+
+  // Threads: hand the shallowest pending subtree of the stack (a NearChild or MaxPiece task) to an idle worker.
+  // The subtree reads the rows below its m0, the basis at its depth D, the split's hyperplane at D, layer l's
+  // pieces and unstable units, and the pattern: none of them is written by the work above it in the stack (that
+  // work lives at depths > D, rows >= m0, layers > l or units of layer l after idx), so the snapshot taken now is
+  // what the subtree would see when the one-thread search reaches it.
+  void donate() {
+    size_t i = std::min(scan_from_, tasks_.size());
+    while (i < tasks_.size() && tasks_[i].op != Op::NearChild && tasks_[i].op != Op::MaxPiece) ++i;
+    scan_from_ = i;
+    if (i == tasks_.size()) return;
+    Task& t = tasks_[i];
+    Job job;
+    job.task = t;
+    job.cap_row = cap_row_;
+    job.g.reserve(static_cast<size_t>(t.m0) * n_);
+    job.h.reserve(t.m0);
+    for (int r = 0; r < t.m0; ++r) {
+      job.g.insert(job.g.end(), rows_.row(r), rows_.row(r) + n_);
+      job.h.push_back(rows_.rhs(r));
+    }
+    job.frame = frames_[t.D];
+    if (t.op == Op::NearChild)
+      job.split_h.assign(&split_h_[static_cast<size_t>(t.D) * n_], &split_h_[static_cast<size_t>(t.D + 1) * n_]);
+    job.F = F_[t.l];
+    job.unstable = unstable_[t.l];
+    job.pattern = pattern_;
+    int64_t id;
+    {
+      std::lock_guard<std::mutex> lk(sh_->mu);
+      sh_->jobs.push_back(std::move(job));
+      id = static_cast<int64_t>(sh_->jobs.size()) - 1;
+      sh_->queue.push_back(&sh_->jobs.back());
+      sh_->queued.store(static_cast<int>(sh_->queue.size()));
+    }
+    sh_->work.notify_one();
+    t = Task{};
+    t.op = Op::Joined;
+    t.idx = static_cast<int>(id);
+    scan_from_ = i + 1;
+  }
+
+  // Threads: the regions of job `id` come next in the output.
+  void join(int id) {
+    Segment sg;
+    sg.job = id;
+    job_->out.push_back(std::move(sg));
   }
 
   // Solve the Chebyshev LP of the rows on the stack from the dual-feasible basis B. A breakdown, or an optimum
@@ -366,24 +556,6 @@ class Enumerator {
     return v;
   }
 
-  // The depth-first search runs on an explicit stack of tasks: a layer may hold tens of thousands of unstable
-  // units, one search level each, too deep for recursion. A step that would recurse pushes its continuation and
-  // then its child, so the tasks run in the order of the recursive algorithm: same LPs, same regions, same order.
-  enum class Op : uint8_t {
-    Insert,     // insert unit idx of unstable_[l] into the cell of frames_[D]
-    NearChild,  // after a split's far child: the near child (hyperplane in split_h_ at D)
-    MaxPiece,   // after piece r - 1 of a K > 2 unit: the pieces r, r + 1, ...
-    Truncate    // drop the rows above m0
-  };
-  struct Task {
-    Op op;
-    bool keeps_ball;  // NearChild: the near child keeps the cell's ball
-    int8_t near;      // NearChild: the side of the centre
-    int l, D, m0;     // layer, depth, rows of the cell before the unit
-    int idx;          // the unit's position in unstable_[l]
-    int r, best;      // MaxPiece: the next piece; the piece that is maximal at the cell's centre
-    double ng;        // NearChild: |grad h|
-  };
   std::vector<Task> tasks_;
 
   void push_insert(int l, size_t idx, int D) {
@@ -409,11 +581,24 @@ class Enumerator {
     while (!tasks_.empty() && !stop_) {  // a halt abandons the rest: nothing after it changes the result
       const Task t = tasks_.back();
       tasks_.pop_back();
+      if (scan_from_ > tasks_.size()) scan_from_ = tasks_.size();
       switch (t.op) {
         case Op::Insert: insert(t.l, static_cast<size_t>(t.idx), t.D); break;
         case Op::NearChild: near_child(t); break;
         case Op::MaxPiece: max_pieces(t.l, static_cast<size_t>(t.idx), t.D, t.r, t.m0, t.best); break;
         case Op::Truncate: rows_.truncate(t.m0); break;
+        case Op::Joined: join(t.idx); break;
+      }
+      // Threads: after a step (so that a job's own first task is never handed on), stop with the others, or
+      // share the stack with an idle worker.
+      if (sh_) {
+        if (sh_->stop.load(std::memory_order_relaxed)) {
+          stop_ = true;
+          break;
+        }
+        if (opt_.split_all ||
+            (sh_->idle.load(std::memory_order_relaxed) > 0 && sh_->queued.load(std::memory_order_relaxed) == 0))
+          donate();
       }
     }
   }
@@ -433,8 +618,15 @@ class Enumerator {
     at_unit_ = -1;
     for (int u = 0; u < L.n_units && !stop_; ++u) {
       const int K = L.n_pieces(u);
+      const int want = wanted(l, u);
       pattern_[off + u] = 0;
-      if (K == 1) continue;
+      if (K == 1) {
+        if (want > 0) {  // a prefix no cell has
+          rows_.truncate(m0);
+          return;
+        }
+        continue;
+      }
       if (K > 2) {
         unst.push_back(u);
         continue;
@@ -450,6 +642,9 @@ class Enumerator {
       if (dec == Decision::Split) {
         rows_.truncate(mu);
         unst.push_back(u);
+      } else if (want >= 0 && want != cut.near) {  // the prefix's side of a stable unit is empty here
+        rows_.truncate(m0);
+        return;
       } else {
         pattern_[off + u] = static_cast<int8_t>(cut.near);
       }
@@ -487,8 +682,13 @@ class Enumerator {
       rows_.truncate(m0);
       return;
     }
+    const int want = wanted(l, u);
     if (dec == Decision::Stable) {
       if (stop_) return;
+      if (want >= 0 && want != near) {
+        rows_.truncate(m0);
+        return;
+      }
       pattern_[gu] = static_cast<int8_t>(near);
       push_truncate(m0);
       push_insert(l, idx + 1, D);
@@ -504,7 +704,12 @@ class Enumerator {
     t.m0 = m0;
     t.idx = static_cast<int>(idx);
     t.ng = cut.ng;
-    tasks_.push_back(t);
+    if (want == near) {  // a fixed prefix: the near child only (the rows as after the far child's subtree)
+      rows_.truncate(m0);
+      tasks_.push_back(t);
+      return;
+    }
+    if (want < 0) tasks_.push_back(t);  // with a fixed prefix (want = far), no near child
     pattern_[gu] = static_cast<int8_t>(1 - near);
     push_truncate(m0);
     push_insert(l, idx + 1, D + 1);
@@ -573,7 +778,14 @@ class Enumerator {
     at_unit_ = u;
     if (r0 > 0) piece_values(l, u, D);
     double* h = h_.data();
-    for (int r = r0; r < K && !stop_; ++r) {
+    const int want = wanted(l, u);
+    int r_end = K;  // with a fixed prefix, only its piece
+    if (want >= 0) {
+      if (r0 > want) return;
+      r0 = want;
+      r_end = want + 1;
+    }
+    for (int r = r0; r < r_end && !stop_; ++r) {
       const double* fr = F + static_cast<size_t>(p0 + r) * n_;
       bool empty = false, keeps_ball = (r == best);
       for (int s = 0; s < K && !empty; ++s) {
@@ -596,7 +808,7 @@ class Enumerator {
         if (keeps_ball || lp(child)) {
           if (!stop_ && child.y[k_] > opt_.tol) {
             pattern_[gu] = static_cast<int8_t>(r);
-            if (r + 1 < K) {
+            if (r + 1 < r_end) {
               Task t{};
               t.op = Op::MaxPiece;
               t.l = l;
@@ -648,6 +860,10 @@ class Enumerator {
   }
 
   void emit(int D) {
+    if (sh_) {
+      emit_shared(D);
+      return;
+    }
     const int64_t R = res_.leaves;
     if (opt_.max_regions >= 0 && R >= opt_.max_regions) {
       halt(EnumStatus::MaxRegions);
@@ -669,7 +885,171 @@ class Enumerator {
       if (opt_.time_limit >= 0 && elapsed() > opt_.time_limit) halt(EnumStatus::TimeLimit);
     }
   }
+
+  // Threads: a region into the job's output; max_regions is counted over all workers (the checkpoint and the
+  // time limit are the calling thread's, in run_threads()).
+  void emit_shared(int D) {
+    if (opt_.max_regions >= 0) {
+      if (sh_->leaves.fetch_add(1) >= opt_.max_regions) {
+        halt(EnumStatus::MaxRegions);
+        return;
+      }
+    } else {
+      sh_->leaves.fetch_add(1, std::memory_order_relaxed);
+    }
+    ++res_.leaves;
+    if (opt_.store_regions) {
+      if (job_->out.empty() || job_->out.back().job >= 0) job_->out.emplace_back();
+      Segment& sg = job_->out.back();
+      const size_t at = sg.patterns.size();
+      sg.patterns.resize(at + res_.pattern_bytes);
+      net_.pattern_layout().pack(pattern_.data(), sg.patterns.data() + at);
+      const LPBasis& cell = frames_[D];
+      sg.centers.insert(sg.centers.end(), cell.y.begin(), cell.y.begin() + k_);
+      sg.radii.push_back(cell.y[k_]);
+    }
+    if (visitor_ && !visitor_->leaf(view(static_cast<int>(F_.size()), F_.back().data(), D))) halt(EnumStatus::Stopped);
+  }
 };
+
+// Threads: the workers share the search (Enumerator::donate); the calling thread watches the run (checkpoint,
+// time limit) and then concatenates the jobs' outputs in the one-thread search's order.
+EnumResult run_threads(const Network& net, const double* x0, const double* Q, int k, const double* Adom,
+                       const double* bdom, int mdom, const double* u0, const EnumOptions& opt,
+                       const Checkpoint& checkpoint, RegionVisitor* visitor,
+                       std::vector<std::unique_ptr<RegionVisitor>>& copies, int threads) {
+  Shared sh;
+  sh.start = Clock::now();
+  sh.Adom = Adom;
+  sh.bdom = bdom;
+  sh.mdom = mdom;
+  sh.u0 = u0;
+  sh.jobs.emplace_back();
+  sh.jobs.back().root = true;
+  sh.queue.push_back(&sh.jobs.back());
+  sh.queued.store(1);
+  std::vector<std::unique_ptr<Enumerator>> workers;
+  for (int i = 0; i < threads; ++i)
+    workers.push_back(std::make_unique<Enumerator>(net, x0, Q, k, opt, checkpoint,
+                                                   copies.empty() ? nullptr : copies[i].get(), &sh));
+  std::exception_ptr error;
+  auto loop = [&sh, &error](Enumerator& e) {
+    for (;;) {
+      Job* job = nullptr;
+      {
+        std::unique_lock<std::mutex> lk(sh.mu);
+        sh.idle.fetch_add(1);
+        sh.work.wait(lk, [&] { return !sh.queue.empty() || sh.done; });
+        sh.idle.fetch_sub(1);
+        if (sh.queue.empty()) return;
+        job = sh.queue.front();
+        sh.queue.pop_front();
+        sh.queued.store(static_cast<int>(sh.queue.size()));
+        ++sh.busy;
+      }
+      try {
+        e.run_job(*job);
+      } catch (...) {  // (out of memory): every worker stops, the calling thread rethrows
+        std::lock_guard<std::mutex> lk(sh.mu);
+        if (!error) error = std::current_exception();
+        sh.halt_locked(EnumStatus::Numerical, "a worker thread failed");
+      }
+      std::lock_guard<std::mutex> lk(sh.mu);
+      if (--sh.busy == 0 && sh.queue.empty()) {
+        sh.done = true;
+        sh.work.notify_all();
+        sh.watch.notify_all();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int i = 0; i < threads; ++i) pool.emplace_back(loop, std::ref(*workers[i]));
+  {
+    std::unique_lock<std::mutex> lk(sh.mu);
+    const int64_t every = opt.checkpoint_every;
+    int64_t next = every;
+    while (!sh.done) {
+      sh.watch.wait_for(lk, std::chrono::milliseconds(10));
+      if (sh.done) break;
+      int64_t seen = sh.leaves.load();
+      if (opt.max_regions >= 0) seen = std::min(seen, opt.max_regions);
+      // At every multiple of checkpoint_every reached, as on one thread (a progress bar sees the same counts).
+      while (checkpoint && every > 0 && seen >= next && !sh.stop.load()) {
+        lk.unlock();
+        const bool go_on = checkpoint(next);
+        lk.lock();
+        next += every;
+        if (!go_on) sh.halt_locked(EnumStatus::Interrupted, std::string());
+      }
+      if (opt.time_limit >= 0 &&
+          std::chrono::duration<double>(Clock::now() - sh.start).count() > opt.time_limit)
+        sh.halt_locked(EnumStatus::TimeLimit, std::string());
+    }
+  }
+  for (std::thread& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+  for (auto& c : copies) visitor->merge(*c);
+
+  EnumResult res;
+  const EnumResult& first = workers[0]->counters();
+  res.k = first.k;
+  res.n_units = first.n_units;
+  res.pattern_bytes = first.pattern_bytes;
+  res.layer_counts.assign(first.layer_counts.size(), 0);
+  for (auto& w : workers) {
+    const EnumResult& c = w->counters();
+    for (size_t l = 0; l < c.layer_counts.size(); ++l) res.layer_counts[l] += c.layer_counts[l];
+    res.lps += c.lps;
+    res.lp_iterations += c.lp_iterations;
+    res.leaves += c.leaves;
+    res.pruned += c.pruned;
+  }
+  res.status = sh.status;
+  res.message = sh.message;
+  res.jobs = static_cast<int64_t>(sh.jobs.size());
+  // Concatenate the outputs: depth first over the jobs, from the root job, each segment freed once copied.
+  std::vector<std::pair<Job*, size_t>> stack{{&sh.jobs.front(), 0}};
+  while (!stack.empty()) {
+    Job* j = stack.back().first;
+    const size_t i = stack.back().second;
+    if (i == j->out.size()) {
+      stack.pop_back();
+      continue;
+    }
+    ++stack.back().second;
+    Segment& sg = j->out[i];
+    if (sg.job >= 0) {
+      stack.emplace_back(&sh.jobs[static_cast<size_t>(sg.job)], 0);
+      continue;
+    }
+    res.patterns.append(sg.patterns.data(), sg.patterns.size());
+    res.centers.append(sg.centers.data(), sg.centers.size());
+    res.radii.append(sg.radii.data(), sg.radii.size());
+    sg = Segment();
+  }
+  res.seconds = std::chrono::duration<double>(Clock::now() - sh.start).count();
+  return res;
+}
+
+}  // namespace
+
+namespace {
+
+EnumResult enumerate_one(const Network& net, const double* x0, const double* Q, int k, const double* Adom,
+                         const double* bdom, int mdom, const double* u0, const EnumOptions& opt,
+                         const Checkpoint& checkpoint, RegionVisitor* visitor) {
+  int threads = std::max(1, opt.threads);
+  std::vector<std::unique_ptr<RegionVisitor>> copies;
+  if (threads > 1 && visitor) {
+    for (int i = 0; i < threads && threads > 1; ++i) {
+      copies.push_back(visitor->clone());
+      if (!copies.back()) threads = 1;  // a visitor that cannot be copied: one thread
+    }
+  }
+  if (threads > 1) return run_threads(net, x0, Q, k, Adom, bdom, mdom, u0, opt, checkpoint, visitor, copies, threads);
+  Enumerator e(net, x0, Q, k, opt, checkpoint, visitor);
+  return e.run(Adom, bdom, mdom, u0);
+}
 
 }  // namespace
 
@@ -679,8 +1059,48 @@ EnumResult enumerate_regions(const Network& net, const double* x0, const double*
   if (k < 1) throw std::invalid_argument("domain: needs at least one free coordinate");
   if (!(opt.tol > 0) || !std::isfinite(opt.tol)) throw std::invalid_argument("tol: must be positive and finite");
   if (!(opt.radius_cap > opt.tol)) throw std::invalid_argument("radius_cap: must exceed tol");
-  Enumerator e(net, x0, Q, k, opt, checkpoint, visitor);
-  return e.run(Adom, bdom, mdom, u0);
+  if (opt.prefix_layers < 0 || opt.prefix_layers > static_cast<int>(net.layers().size()) ||
+      (opt.prefix_layers > 0 && opt.prefix == nullptr) || opt.prefix_count < 1)
+    throw std::invalid_argument("prefix_layers: must be between 0 and the number of layers, with a prefix");
+  if (opt.prefix_layers == 0 || opt.prefix_count == 1)
+    return enumerate_one(net, x0, Q, k, Adom, bdom, mdom, u0, opt, checkpoint, visitor);
+  // Several prefixes: their cells one after the other, in the order given.
+  const auto start = Clock::now();
+  const size_t n = static_cast<size_t>(net.unit_offset(opt.prefix_layers));
+  EnumOptions one = opt;
+  one.prefix_count = 1;
+  EnumResult all;
+  for (int64_t c = 0; c < opt.prefix_count; ++c) {
+    one.prefix = opt.prefix + static_cast<size_t>(c) * n;
+    if (opt.max_regions >= 0) one.max_regions = opt.max_regions - all.leaves;
+    const double spent = std::chrono::duration<double>(Clock::now() - start).count();
+    if (opt.time_limit >= 0) one.time_limit = std::max(0.0, opt.time_limit - spent);
+    EnumResult r = enumerate_one(net, x0, Q, k, Adom, bdom, mdom, u0, one, checkpoint, visitor);
+    if (c == 0) {
+      all.k = r.k;
+      all.n_units = r.n_units;
+      all.pattern_bytes = r.pattern_bytes;
+      all.layer_counts.assign(r.layer_counts.size(), 0);
+    }
+    const std::vector<uint8_t> p = r.patterns.take();
+    const std::vector<double> ce = r.centers.take(), ra = r.radii.take();
+    all.patterns.append(p.data(), p.size());
+    all.centers.append(ce.data(), ce.size());
+    all.radii.append(ra.data(), ra.size());
+    for (size_t l = 0; l < r.layer_counts.size(); ++l) all.layer_counts[l] += r.layer_counts[l];
+    all.lps += r.lps;
+    all.lp_iterations += r.lp_iterations;
+    all.leaves += r.leaves;
+    all.pruned += r.pruned;
+    all.jobs += r.jobs;
+    if (r.status != EnumStatus::Complete) {
+      all.status = r.status;
+      all.message = r.message;
+      break;
+    }
+  }
+  all.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return all;
 }
 
 }  // namespace relutope

@@ -1,9 +1,15 @@
 #include "relutope/geometry.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <exception>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
@@ -367,6 +373,159 @@ class FacetFinder {
 // Hash map from a pattern (its bytes) to a region index.
 using PatternIndex = std::unordered_map<std::string_view, int64_t>;
 
+// A parallel for over the chunks [c C, min(R, (c + 1) C)) of R regions: `threads` workers take chunks in order,
+// work(worker, chunk) returns false to stop every worker (a failure). The calling thread calls the checkpoint at
+// every multiple of `every` below R that the chunks done in a row from the first have reached, as a one-thread
+// loop would; false stops the workers. Returns the state of every chunk: 0 not done, 1 done, 2 failed.
+template <typename Work>
+std::vector<int8_t> parallel_chunks(int64_t R, int64_t C, int threads, int64_t every, const Checkpoint& checkpoint,
+                                    bool& interrupted, Work&& work) {
+  const int64_t n = (R + C - 1) / C;
+  std::vector<std::atomic<int8_t>> state(static_cast<size_t>(n));
+  for (auto& s : state) s.store(0);
+  std::atomic<int64_t> next{0};
+  std::atomic<bool> stop{false};
+  std::atomic<int> running{threads};
+  std::mutex mu;
+  std::condition_variable cv;
+  std::exception_ptr error;  // an exception of a worker (bad input), rethrown in the calling thread
+  auto loop = [&](int w) {
+    for (;;) {
+      const int64_t c = next.fetch_add(1);
+      if (c >= n || stop.load()) break;
+      bool ok = false;
+      try {
+        ok = work(w, c);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(mu);
+        if (!error) error = std::current_exception();
+      }
+      state[static_cast<size_t>(c)].store(ok ? 1 : 2);
+      if (!ok) stop.store(true);
+      if (ok && c + 1 == n) break;
+    }
+    std::lock_guard<std::mutex> lk(mu);
+    if (--running == 0) cv.notify_all();
+  };
+  std::vector<std::thread> pool;
+  for (int w = 0; w < threads; ++w) pool.emplace_back(loop, w);
+  interrupted = false;
+  int64_t prefix = 0, mark = every;  // chunks done in a row; the next checkpoint
+  {
+    std::unique_lock<std::mutex> lk(mu);
+    while (running > 0) {
+      cv.wait_for(lk, std::chrono::milliseconds(10));
+      while (prefix < n && state[static_cast<size_t>(prefix)].load() == 1) ++prefix;
+      const int64_t done = std::min(R, prefix * C);
+      while (every > 0 && checkpoint && !interrupted && mark <= done && mark < R) {
+        lk.unlock();
+        const bool go_on = checkpoint(mark);
+        lk.lock();
+        mark += every;
+        if (!go_on) {
+          interrupted = true;
+          stop.store(true);
+        }
+      }
+    }
+  }
+  for (std::thread& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+  std::vector<int8_t> out(static_cast<size_t>(n));
+  for (int64_t c = 0; c < n; ++c) out[static_cast<size_t>(c)] = state[static_cast<size_t>(c)].load();
+  return out;
+}
+
+// Regions per chunk of the parallel loops: enough to make a chunk's bookkeeping negligible, few enough to share out.
+constexpr int64_t kChunk = 256;
+
+// Append the facets of `part` (regions of one chunk, offsets from 0) to `out`.
+void append_facets(FacetSet& out, const FacetSet& part) {
+  const int64_t F0 = static_cast<int64_t>(out.rhs.size());
+  for (size_t r = 1; r < part.offsets.size(); ++r) out.offsets.push_back(F0 + part.offsets[r]);
+  out.rows.insert(out.rows.end(), part.rows.begin(), part.rows.end());
+  out.rhs.insert(out.rhs.end(), part.rhs.begin(), part.rhs.end());
+  out.unit.insert(out.unit.end(), part.unit.begin(), part.unit.end());
+  out.piece.insert(out.piece.end(), part.piece.begin(), part.piece.end());
+  out.points.insert(out.points.end(), part.points.begin(), part.points.end());
+  out.radii.insert(out.radii.end(), part.radii.begin(), part.radii.end());
+  for (int64_t e : part.dup_facet) out.dup_facet.push_back(F0 + e);
+  out.dup_unit.insert(out.dup_unit.end(), part.dup_unit.begin(), part.dup_unit.end());
+  out.dup_piece.insert(out.dup_piece.end(), part.dup_piece.begin(), part.dup_piece.end());
+  out.rows_total += part.rows_total;
+  out.candidates += part.candidates;
+}
+
+// Drop the facets of a region left half done: the offsets describe the regions done.
+void drop_partial(FacetSet& out) {
+  const int k = out.k;
+  const size_t F = static_cast<size_t>(out.offsets.back());
+  out.rows.resize(F * k);
+  out.rhs.resize(F);
+  out.unit.resize(F);
+  out.piece.resize(F);
+  out.points.resize(F * k);
+  out.radii.resize(F);
+  while (!out.dup_facet.empty() && out.dup_facet.back() >= static_cast<int64_t>(F)) {
+    out.dup_facet.pop_back();
+    out.dup_unit.pop_back();
+    out.dup_piece.pop_back();
+  }
+}
+
+FacetSet region_facets_threads(const Network& net, const DomainForm& dom, const int8_t* patterns,
+                               const double* centers, int64_t R, const FacetOptions& opt,
+                               const Checkpoint& checkpoint) {
+  const auto t0 = Clock::now();
+  const int nu = net.n_units();
+  const int k = dom.k;
+  const int64_t n = (R + kChunk - 1) / kChunk;
+  std::vector<FacetSet> parts(static_cast<size_t>(n));
+  std::vector<std::string> failure(static_cast<size_t>(n));
+  std::vector<std::unique_ptr<FacetFinder>> finders;
+  for (int w = 0; w < opt.threads; ++w) finders.push_back(std::make_unique<FacetFinder>(net, dom, opt));
+  bool interrupted = false;
+  const std::vector<int8_t> state =
+      parallel_chunks(R, kChunk, opt.threads, opt.checkpoint_every, checkpoint, interrupted, [&](int w, int64_t c) {
+        FacetSet& part = parts[static_cast<size_t>(c)];
+        part.k = k;
+        part.offsets.assign(1, 0);
+        for (int64_t r = c * kChunk; r < std::min(R, (c + 1) * kChunk); ++r) {
+          if (!finders[w]->region(patterns + r * nu, centers + r * k, part)) {
+            failure[static_cast<size_t>(c)] = finders[w]->message() + " at region " + std::to_string(r);
+            drop_partial(part);
+            return false;
+          }
+          part.offsets.push_back(static_cast<int64_t>(part.rhs.size()));
+        }
+        return true;
+      });
+  FacetSet out;
+  out.k = k;
+  out.offsets.assign(1, 0);
+  for (int64_t c = 0; c < n; ++c) {
+    if (state[static_cast<size_t>(c)] == 0) {
+      out.status = GeometryStatus::Interrupted;
+      break;
+    }
+    append_facets(out, parts[static_cast<size_t>(c)]);
+    parts[static_cast<size_t>(c)] = FacetSet();  // freed once copied
+    if (state[static_cast<size_t>(c)] == 2) {
+      out.status = GeometryStatus::Numerical;
+      out.message = failure[static_cast<size_t>(c)];
+      break;
+    }
+  }
+  if (interrupted && out.status == GeometryStatus::Complete && out.regions() < R)
+    out.status = GeometryStatus::Interrupted;
+  for (const auto& f : finders) {
+    out.lps += f->counters().solves;
+    out.lp_iterations += f->counters().iterations;
+  }
+  out.seconds = seconds_since(t0);
+  return out;
+}
+
 }  // namespace
 
 FacetSet region_facets(const Network& net, const DomainForm& dom, const int8_t* patterns, const double* centers,
@@ -375,6 +534,7 @@ FacetSet region_facets(const Network& net, const DomainForm& dom, const int8_t* 
   if (!(opt.tol > 0) || !std::isfinite(opt.tol)) throw std::invalid_argument("tol: must be positive and finite");
   if (!(opt.radius_cap > opt.tol)) throw std::invalid_argument("radius_cap: must exceed tol");
   if (R < 0) throw std::invalid_argument("patterns: negative count");
+  if (opt.threads > 1 && R > kChunk) return region_facets_threads(net, dom, patterns, centers, R, opt, checkpoint);
   const auto t0 = Clock::now();
   const int nu = net.n_units();
   const int k = dom.k;
@@ -387,19 +547,7 @@ FacetSet region_facets(const Network& net, const DomainForm& dom, const int8_t* 
     if (!finder.region(patterns + r * nu, centers + r * k, out)) {
       out.status = GeometryStatus::Numerical;
       out.message = finder.message() + " at region " + std::to_string(r);
-      // Drop the partial region: the offsets describe the regions done.
-      const size_t F = static_cast<size_t>(out.offsets.back());
-      out.rows.resize(F * k);
-      out.rhs.resize(F);
-      out.unit.resize(F);
-      out.piece.resize(F);
-      out.points.resize(F * k);
-      out.radii.resize(F);
-      while (!out.dup_facet.empty() && out.dup_facet.back() >= static_cast<int64_t>(F)) {
-        out.dup_facet.pop_back();
-        out.dup_unit.pop_back();
-        out.dup_piece.pop_back();
-      }
+      drop_partial(out);
       break;
     }
     out.offsets.push_back(static_cast<int64_t>(out.rhs.size()));
@@ -461,16 +609,14 @@ Adjacency region_adjacency(const Network& net, const DomainForm& dom, const int8
   out.neighbor.assign(F, -1);
   out.found_by.assign(F, -1);
   out.expected.assign(F, 0);
-  std::vector<int8_t> pat(nu);
-  std::vector<double> x(d), dx(d);
-  std::vector<std::tuple<int64_t, int64_t, int, int64_t>> found;  // (i, j, 0 if from i else 1, facet)
-  found.reserve(static_cast<size_t>(F) / 2 + 1);
-  for (int64_t i = 0; i < R; ++i) {
+  using Found = std::vector<std::tuple<int64_t, int64_t, int, int64_t>>;  // (i, j, 0 if from i else 1, facet)
+  // The neighbours across the facets of region i (writes only entries of i's facets); scratch per worker.
+  auto region = [&](int64_t i, std::vector<int8_t>& pat, std::vector<double>& x, std::vector<double>& dx,
+                    Found& found, int64_t& forward_passes) {
     const int8_t* pi = patterns + i * nu;
     for (int64_t e = f.offsets[i]; e < f.offsets[i + 1]; ++e) {
       const int64_t u = f.unit[e];
       if (u < 0) continue;  // a domain facet
-      if (u >= nu) throw std::invalid_argument("facets: unit index out of range");
       const double* p = f.points + e * k;
       std::copy(pi, pi + nu, pat.begin());
       pat[u] = f.piece[e];
@@ -497,7 +643,7 @@ Adjacency region_adjacency(const Network& net, const DomainForm& dom, const int8
           dx[a] = dv;
         }
         net.pattern_across(x.data(), dx.data(), 0.01 * opt.tol, pat.data());
-        ++out.forward_passes;
+        ++forward_passes;
         const int64_t c = lookup(pat);
         if (c >= 0 && c != i && contains(c, p)) j = c;
       }
@@ -522,10 +668,46 @@ Adjacency region_adjacency(const Network& net, const DomainForm& dom, const int8
       if (i < j) found.emplace_back(i, j, 0, e);
       else found.emplace_back(j, i, 1, e);
     }
-    if (opt.checkpoint_every > 0 && (i + 1) % opt.checkpoint_every == 0 && i + 1 < R && checkpoint &&
-        !checkpoint(i + 1)) {
+  };
+  for (int64_t e = 0; e < F; ++e)  // checked before any worker starts
+    if (f.unit[e] >= nu) throw std::invalid_argument("facets: unit index out of range");
+  Found found;
+  if (opt.threads > 1 && R > kChunk) {
+    const int64_t n = (R + kChunk - 1) / kChunk;
+    std::vector<Found> parts(static_cast<size_t>(n));
+    std::vector<int64_t> passes(static_cast<size_t>(opt.threads), 0);
+    std::vector<std::vector<int8_t>> pats(opt.threads, std::vector<int8_t>(nu));
+    std::vector<std::vector<double>> xs(opt.threads, std::vector<double>(d)), dxs(opt.threads, std::vector<double>(d));
+    bool interrupted = false;
+    const std::vector<int8_t> state =
+        parallel_chunks(R, kChunk, opt.threads, opt.checkpoint_every, checkpoint, interrupted, [&](int w, int64_t c) {
+          for (int64_t i = c * kChunk; i < std::min(R, (c + 1) * kChunk); ++i)
+            region(i, pats[w], xs[w], dxs[w], parts[static_cast<size_t>(c)], passes[w]);
+          return true;
+        });
+    for (int64_t p : passes) out.forward_passes += p;
+    int64_t c = 0;
+    for (; c < n && state[static_cast<size_t>(c)] == 1; ++c)
+      found.insert(found.end(), parts[static_cast<size_t>(c)].begin(), parts[static_cast<size_t>(c)].end());
+    if (c < n) {  // stopped: only the regions done in a row from the first count, as on one thread
       out.status = GeometryStatus::Interrupted;
-      break;
+      for (int64_t e = f.offsets[std::min(R, c * kChunk)]; e < F; ++e) {
+        out.neighbor[e] = -1;
+        out.found_by[e] = -1;
+        out.expected[e] = 0;
+      }
+    }
+  } else {
+    std::vector<int8_t> pat(nu);
+    std::vector<double> x(d), dx(d);
+    found.reserve(static_cast<size_t>(F) / 2 + 1);
+    for (int64_t i = 0; i < R; ++i) {
+      region(i, pat, x, dx, found, out.forward_passes);
+      if (opt.checkpoint_every > 0 && (i + 1) % opt.checkpoint_every == 0 && i + 1 < R && checkpoint &&
+          !checkpoint(i + 1)) {
+        out.status = GeometryStatus::Interrupted;
+        break;
+      }
     }
   }
   std::sort(found.begin(), found.end());

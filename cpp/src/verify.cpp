@@ -173,6 +173,31 @@ bool OutputBoundsVisitor::leaf(const CellView& v) {
   return true;
 }
 
+std::unique_ptr<RegionVisitor> OutputBoundsVisitor::clone() const {
+  return std::make_unique<OutputBoundsVisitor>(*this);
+}
+
+void OutputBoundsVisitor::merge(const RegionVisitor& other) {
+  const auto& o = static_cast<const OutputBoundsVisitor&>(other);
+  if (o.failed && !failed) {
+    failed = true;
+    message = o.message;
+  }
+  const size_t k = static_cast<size_t>(k_);
+  for (int i = 0; i < q_; ++i) {
+    if (o.max_value[i] > max_value[i]) {
+      max_value[i] = o.max_value[i];
+      std::copy_n(&o.argmax[i * k], k, &argmax[i * k]);
+      std::copy_n(&o.ray_max[i * k], k, &ray_max[i * k]);
+    }
+    if (o.min_value[i] < min_value[i]) {
+      min_value[i] = o.min_value[i];
+      std::copy_n(&o.argmin[i * k], k, &argmin[i * k]);
+      std::copy_n(&o.ray_min[i * k], k, &ray_min[i * k]);
+    }
+  }
+}
+
 // ---------------------------------------------------------------- properties
 
 PropertyVisitor::PropertyVisitor(std::vector<Term> terms, int out_dim, int k, bool prune, bool stop_at_first)
@@ -229,6 +254,22 @@ bool PropertyVisitor::leaf(const CellView& v) {
     }
   }
   return true;
+}
+
+std::unique_ptr<RegionVisitor> PropertyVisitor::clone() const { return std::make_unique<PropertyVisitor>(*this); }
+
+void PropertyVisitor::merge(const RegionVisitor& other) {
+  const auto& o = static_cast<const PropertyVisitor&>(other);
+  if (o.failed && !failed) {
+    failed = true;
+    message = o.message;
+  }
+  if (o.violated && (!violated || o.margin > margin)) {
+    violated = true;
+    term = o.term;
+    margin = o.margin;
+    counterexample = o.counterexample;
+  }
 }
 
 }  // namespace relutope

@@ -50,11 +50,18 @@ def enumerate_regions(
     checkpoint_every: int,
     callback: Optional[Callable[[int], Optional[bool]]],
     lp_max_iter: int = 0,
+    threads: int = 1,
+    prefix: Optional[npt.NDArray[np.int8]] = None,
+    prefix_layers: int = 0,
+    split_all: bool = False,
 ) -> dict:
     """Enumerate regions on {u : A_domain u <= b_domain}, x = x0 + Q u. Keys: patterns (R, pattern_bytes) uint8
     (packed, see pack_patterns), centers (R, k), radii (R,), layer_counts (L,) int64, lps, lp_iterations, leaves,
-    pruned, status, message, seconds.
-    lp_max_iter > 0 caps the dual simplex iterations of every LP (a hook for tests of LP breakdowns)."""
+    pruned, jobs, status, message, seconds.
+    lp_max_iter > 0 caps the dual simplex iterations of every LP (a hook for tests of LP breakdowns).
+    threads: worker threads (the same result as 1 on a complete run). prefix (n,) or (C, n) int8 with
+    prefix_layers > 0: only the cells with that pattern (those patterns, in turn) on the first prefix_layers
+    layers, n their units. split_all: every pending subtree becomes a job (a test hook)."""
 
 def enumerate_polygons_2d(
     net: Network,
@@ -79,7 +86,8 @@ def output_bounds(
     b_domain: npt.NDArray[np.float64], u0: npt.NDArray[np.float64], tol: float, radius_cap: float,
     max_regions: int, time_limit: float, checkpoint_every: int,
     callback: Optional[Callable[[int], Optional[bool]]], C: npt.ArrayLike, d: npt.ArrayLike, prune: bool,
-    store_regions: bool, lp_max_iter: int = 0,
+    store_regions: bool, lp_max_iter: int = 0, threads: int = 1, prefix: Optional[npt.NDArray[np.int8]] = None,
+    prefix_layers: int = 0, split_all: bool = False,
 ) -> dict:
     """Exact min/max of the rows of C y + d over the domain: the keys of enumerate_regions plus max, min (q,)
     (+-inf for a row unbounded on an unbounded region), argmax, argmin (q, k) in u, ray_max, ray_min (q, k) in u
@@ -90,7 +98,8 @@ def verify(
     b_domain: npt.NDArray[np.float64], u0: npt.NDArray[np.float64], tol: float, radius_cap: float,
     max_regions: int, time_limit: float, checkpoint_every: int,
     callback: Optional[Callable[[int], Optional[bool]]], terms: Sequence[Tuple[npt.ArrayLike, npt.ArrayLike]],
-    prune: bool, stop_at_first: bool, store_regions: bool, lp_max_iter: int = 0,
+    prune: bool, stop_at_first: bool, store_regions: bool, lp_max_iter: int = 0, threads: int = 1,
+    prefix: Optional[npt.NDArray[np.int8]] = None, prefix_layers: int = 0, split_all: bool = False,
 ) -> dict:
     """Search the regions for an input with C_t y <= d_t for some term: the keys of enumerate_regions plus
     violated, term, margin and counterexample (k,) in u."""
@@ -107,6 +116,7 @@ def region_facets(
     radius_cap: float,
     callback: Optional[Callable[[int], object]] = None,
     checkpoint_every: int = 0,
+    threads: int = 1,
 ) -> dict:
     """Minimal H-representations of R regions (patterns (R, n_units), interior points centers (R, k) in u) on
     {u : A_domain u <= b_domain}, x = x0 + Q u. Keys: offsets (R+1,) int64, rows (F, k) unit normals, rhs (F,),
@@ -114,7 +124,7 @@ def region_facets(
     dup_unit (D,) int64, dup_piece (D,) int8 (other units with a facet's hyperplane), rows_total, candidates, lps,
     lp_iterations, status ("complete", "interrupted", "numerical"), message, seconds. callback(done) is called with
     the GIL held every checkpoint_every regions (0: 2048) for progress; an exception it raises stops the run and is
-    raised."""
+    raised. threads: workers over chunks of regions (the same result with any number)."""
 
 def region_adjacency(
     net: Network,
@@ -137,6 +147,7 @@ def region_adjacency(
     tol: float,
     callback: Optional[Callable[[int], object]] = None,
     checkpoint_every: int = 0,
+    threads: int = 1,
 ) -> dict:
     """Adjacency from region_facets' arrays. Keys: edges (E, 2) int64 (i < j), edge_facet, edge_unit, edge_layer,
     edge_index (E,) int64, neighbor (F,) int64 (-1 domain facet, -2 none found), found_by (F,) int8, expected (F,)

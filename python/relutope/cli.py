@@ -49,7 +49,7 @@ _VERIFY_EXIT = {"holds": EXIT_OK, "violated": EXIT_VIOLATED, "unknown": EXIT_UNK
 _NEGATIVE = re.compile(r"-(\d|\.\d|inf|nan)", re.IGNORECASE)
 
 #: Library argument names that the command line spells as flags, in error messages.
-_LIBRARY_NAMES = ("tol", "max_regions", "time_limit", "timeout", "budgets", "seed")
+_LIBRARY_NAMES = ("tol", "max_regions", "time_limit", "timeout", "budgets", "seed", "threads")
 
 
 def _epilog(codes, success: Optional[str] = None) -> str:
@@ -178,7 +178,7 @@ def _cmd_enumerate(args) -> int:
     else:
         domain = box
     part = enumerate_regions(net, domain, tol=args.tol, max_regions=args.max_regions, time_limit=args.time_limit,
-                             progress=args.progress)
+                             progress=args.progress, threads=args.threads)
     _report(part, args.out)
     return EXIT_OK if part.complete else EXIT_INCOMPLETE
 
@@ -406,6 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-regions", type=int, default=None, help="stop after this many regions (exit status 3)")
     p.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds (exit status 3)")
     p.add_argument("--progress", action="store_true", help="show a progress bar (on standard error)")
+    p.add_argument("--threads", type=int, default=None, help="worker threads (default: every core; the same "
+                   "partition with any number)")
     p.add_argument("--out", help="write the partition to this file (.npz is appended unless it ends so)")
     p.set_defaults(func=_cmd_enumerate)
     p = sub.add_parser("verify", help="decide a VNN-LIB property exactly",

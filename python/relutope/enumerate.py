@@ -111,9 +111,11 @@ def _check_positive(value, name: str, integer: bool = False):
 
 
 def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_limit, progress,
-                 radius_cap: float = 1.0, extra: tuple = ()):
+                 radius_cap: float = 1.0, extra: tuple = (), allow_empty: bool = False):
     """Validate the common arguments, run a core enumeration ``fn`` (GIL released, with progress and Ctrl-C
-    handling) and return its result dict (with the ``tol`` used) and the domain's engine form."""
+    handling) and return its result dict (with the ``tol`` used) and the domain's engine form. A complete run
+    without regions means ``tol`` is too large, a ValueError, unless ``allow_empty`` (a run restricted to part of
+    the domain, relutope.distributed)."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
     if not isinstance(domain, Domain):
@@ -166,7 +168,8 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
             out[key] = frame.to_u(value)
     if "radii" in out:
         out["radii"] = out["radii"] * s
-    if out["status"] == "complete" and int(out["leaves"]) == 0 and int(out.get("pruned", 0)) == 0:
+    if (out["status"] == "complete" and int(out["leaves"]) == 0 and int(out.get("pruned", 0)) == 0
+            and not allow_empty):
         raise ValueError(f"tol={tol:.3g} is not below the domain's inradius: no region can hold a ball of radius tol")
     out["tol"] = tol
     return out, form
@@ -174,7 +177,8 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
 
 def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = None,
                       max_regions: Optional[int] = None, time_limit: Optional[float] = None,
-                      progress: bool = False, radius_cap: float = 1.0, method: str = "auto") -> Partition:
+                      progress: bool = False, radius_cap: float = 1.0, method: str = "auto",
+                      threads: Optional[int] = None) -> Partition:
     """Enumerate every activation region of a network over a domain, exactly.
 
     Parameters
@@ -208,6 +212,13 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
         Chebyshev disc of each final region (its witness and radius) is an LP, a 3-variable one. Same regions,
         witnesses and radii as ``"lp"``, and :meth:`Partition.polygons` comes for free. ``"auto"`` (default)
         picks ``"polygon"`` when it applies, else ``"lp"``.
+    threads : int, optional
+        Worker threads of the ``"lp"`` path (default ``None``: every core this process may use; ``1``: the calling
+        thread alone). The depth-first search is shared out by splitting off pending subtrees on demand, and each
+        subtree runs exactly the LPs one thread runs there, so a complete run gives the same partition with any
+        number of threads: the same regions in the same order, the same witnesses and radii to the bit. A run
+        stopped early (``max_regions``, ``time_limit``, Ctrl-C) holds exact regions, but with ``threads > 1``
+        which ones were found first depends on timing. The ``"polygon"`` path runs on one thread.
 
     Returns
     -------
@@ -223,8 +234,9 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
         When ``net`` or ``domain`` has the wrong type, or a number is not a number.
     ValueError
         When the domain's dimension is not ``net.in_dim``, ``tol`` is below :func:`min_tol` or not below the
-        domain's inradius, ``max_regions``, ``time_limit`` or ``radius_cap`` is out of range, ``method`` is
-        unknown, or ``method="polygon"`` is asked for a domain that is not bounded and two-dimensional.
+        domain's inradius, ``max_regions``, ``time_limit``, ``radius_cap`` or ``threads`` is out of range,
+        ``method`` is unknown, or ``method="polygon"`` is asked for a domain that is not bounded and
+        two-dimensional.
 
     Notes
     -----
@@ -235,7 +247,10 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     ``K > 2`` pieces, its argmax cells) is inserted, and a side is kept when its Chebyshev ball has radius
     ``> tol``, decided by a warm-started dual simplex LP in the compiled core. A unit whose pre-activation is
     exactly constant on a cell (a dead unit) is stable; if the constant is exactly zero, the tie goes to piece 0
-    (inactive), as in :meth:`Network.activation_pattern`. The run holds no GIL.
+    (inactive), as in :meth:`Network.activation_pattern`. The run holds no GIL. With threads, a worker
+    that sees another idle hands it the shallowest pending subtree of its search stack with the state that subtree
+    reads, and the outputs are concatenated in the one-thread order (work splitting on demand: Rao & Kumar,
+    "Parallel depth first search. Part I", International Journal of Parallel Programming 16(6), 1987).
 
     The warm-started LPs are guarded: an optimum reached on an ill-conditioned basis is checked against the rows
     and refactorised, and an LP that breaks down (on unbounded domains the capped Chebyshev ball of an unbounded
@@ -264,7 +279,9 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     True
     """
     from . import _core
+    from ._threads import resolve_threads
 
+    threads = resolve_threads(threads)
     if method not in ("auto", "lp", "polygon"):
         raise ValueError(f"method must be 'auto', 'lp' or 'polygon', got {method!r}")
     planar = isinstance(domain, Domain) and domain.intrinsic_dim == 2 and domain.bounded
@@ -273,7 +290,7 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     polygon = method == "polygon" or (method == "auto" and planar)
     out, form = _engine_call(_core.enumerate_polygons_2d if polygon else _core.enumerate_regions, net, domain,
                              tol=tol, max_regions=max_regions, time_limit=time_limit, progress=progress,
-                             radius_cap=radius_cap)
+                             radius_cap=radius_cap, extra=() if polygon else (0, threads))
     tol = out["tol"]
     status, message = out["status"], out.get("message", "")
     unchecked = Partition._from_packed(net, domain, out["patterns"], out["centers"], out["radii"],

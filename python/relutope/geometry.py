@@ -210,7 +210,8 @@ def default_facet_tol(partition: "Partition") -> float:
     return min(partition.tol, max(default_tol(partition.domain), min_tol(partition.domain)))
 
 
-def region_facets(partition: "Partition", regions=None, tol: Optional[float] = None, progress: bool = False) -> Facets:
+def region_facets(partition: "Partition", regions=None, tol: Optional[float] = None, progress: bool = False,
+                  threads: Optional[int] = None) -> Facets:
     """Minimal H-representations of a partition's regions (see the module docstring).
 
     Parameters
@@ -224,6 +225,9 @@ def region_facets(partition: "Partition", regions=None, tol: Optional[float] = N
         units). Default: :func:`default_facet_tol`.
     progress : bool, optional
         Show a tqdm bar counting regions (updated every few thousand regions).
+    threads : int, optional
+        Worker threads over chunks of regions (default ``None``: every core; the result is the same with any
+        number, each region's facets being computed on their own).
 
     Returns
     -------
@@ -254,7 +258,9 @@ def region_facets(partition: "Partition", regions=None, tol: Optional[float] = N
     [(-1, [1.0, 0.5]), (-2, [0.75, 1.0]), (-4, [0.75, 0.0]), (0, [0.5, 0.5])]
     """
     from . import _core
+    from ._threads import resolve_threads
 
+    threads = resolve_threads(threads)
     tol = default_facet_tol(partition) if tol is None else float(tol)
     if not (np.isfinite(tol) and tol > 0):
         raise ValueError(f"tol must be positive and finite, got {tol}")
@@ -273,7 +279,7 @@ def region_facets(partition: "Partition", regions=None, tol: Optional[float] = N
         out = _core.region_facets(partition.network._core(), fv.x0, fv.Q, fv.A, fv.b,
                                   np.ascontiguousarray(patterns), np.ascontiguousarray(frame.to_v(centers)),
                                   tol / frame.s, _radius_cap(partition) / frame.s, update,
-                                  CHECKPOINT_EVERY if progress else 0)
+                                  CHECKPOINT_EVERY if progress else 0, threads)
         if out["status"] == "numerical":
             raise NumericalError(f"facet computation failed: {out['message']}")
     out["rhs"] = frame.rhs_to_u(out["rows"], out["rhs"])

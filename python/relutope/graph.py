@@ -97,7 +97,8 @@ def default_contain_tol(partition: "Partition") -> float:
     return 10.0 * partition.tol
 
 
-def region_adjacency(partition: "Partition", contain_tol: Optional[float] = None, progress: bool = False) -> Adjacency:
+def region_adjacency(partition: "Partition", contain_tol: Optional[float] = None, progress: bool = False,
+                     threads: Optional[int] = None) -> Adjacency:
     """Which regions share a facet, across which unit, and where (see the module docstring).
 
     Parameters
@@ -108,6 +109,8 @@ def region_adjacency(partition: "Partition", contain_tol: Optional[float] = None
         :func:`default_contain_tol`.
     progress : bool, optional
         Show tqdm bars counting regions, for the facets (when not computed yet) and for the adjacency.
+    threads : int, optional
+        Worker threads over chunks of regions (default ``None``: every core; the same result with any number).
 
     Returns
     -------
@@ -123,7 +126,9 @@ def region_adjacency(partition: "Partition", contain_tol: Optional[float] = None
         On Ctrl-C (the GIL is released while the core runs).
     """
     from . import _core
+    from ._threads import resolve_threads
 
+    threads = resolve_threads(threads)
     contain_tol = default_contain_tol(partition) if contain_tol is None else float(contain_tol)
     if not (np.isfinite(contain_tol) and contain_tol > 0):
         raise ValueError(f"contain_tol must be positive and finite, got {contain_tol}")
@@ -136,7 +141,7 @@ def region_adjacency(partition: "Partition", contain_tol: Optional[float] = None
                                      np.ascontiguousarray(partition.patterns), f.offsets, f._rows_u,
                                      frame.rhs_to_v(f._rows_u, f.b), f.unit, f.piece, frame.to_v(f._points_u),
                                      f.radii / s, f.dup_facet, f.dup_unit, f.dup_piece, contain_tol / s,
-                                     partition.tol / s, update, CHECKPOINT_EVERY if progress else 0)
+                                     partition.tol / s, update, CHECKPOINT_EVERY if progress else 0, threads)
     return Adjacency(partition, out, contain_tol)
 
 

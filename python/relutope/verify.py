@@ -21,6 +21,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .domains import Box, Domain
+from ._threads import resolve_threads
 from .enumerate import _engine_call, enumerate_regions
 from .errors import NumericalError
 from .network import Network, _as_float_array
@@ -162,7 +163,7 @@ def _linear_objectives(net: Network, C, d) -> Tuple[np.ndarray, np.ndarray]:
 
 def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool = True, tol: Optional[float] = None,
                   max_regions: Optional[int] = None, time_limit: Optional[float] = None,
-                  progress: bool = False) -> OutputBounds:
+                  progress: bool = False, threads: Optional[int] = 1) -> OutputBounds:
     """The exact minimum and maximum of every output (or of linear functions of the outputs) over a domain.
 
     Parameters
@@ -177,6 +178,9 @@ def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool =
         Skip cells whose interval bounds cannot improve any bound (branch and bound). The result is the same.
     tol, max_regions, time_limit, progress
         As in :func:`relutope.enumerate_regions`.
+    threads : int, optional
+        Worker threads (``None``: every core). The bounds are the same with any number; on ties, which input
+        attaining a bound is returned (and, with ``prune``, how many cells are pruned) may depend on timing.
 
     Returns
     -------
@@ -216,7 +220,8 @@ def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool =
 
     C, d = _linear_objectives(net, C, d)
     out, form = _engine_call(_core.output_bounds, net, domain, tol=tol, max_regions=max_regions,
-                             time_limit=time_limit, progress=progress, extra=(C, d, bool(prune), False))
+                             time_limit=time_limit, progress=progress,
+                             extra=(C, d, bool(prune), False, 0, resolve_threads(threads)))
     to_x = lambda u: form.x0 + u @ form.Q.T  # noqa: E731
     bounds = OutputBounds(lower=out["min"], upper=out["max"], argmin=to_x(out["argmin"]),
                           argmax=to_x(out["argmax"]), complete=out["status"] == "complete", status=out["status"],
@@ -249,7 +254,7 @@ def _check_unbounded_ray(net: Network, c: np.ndarray, x: np.ndarray, v: np.ndarr
 
 
 def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool = True,
-           tol: Optional[float] = None, atol: float = 1e-6) -> VerificationResult:
+           tol: Optional[float] = None, atol: float = 1e-6, threads: Optional[int] = 1) -> VerificationResult:
     """Decide a safety property exactly: find an input in the unsafe set, or prove there is none.
 
     Parameters
@@ -266,6 +271,9 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
         As in :func:`relutope.enumerate_regions`.
     atol : float, optional
         Tolerance of the forward-pass re-check of a counterexample (``C net(x) <= d + atol``).
+    threads : int, optional
+        Worker threads (``None``: every core). The verdict is the same with any number; with ``threads > 1``
+        which counterexample is found first may depend on timing.
 
     Returns
     -------
@@ -308,7 +316,8 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
         terms = [(np.atleast_2d(np.asarray(C, dtype=np.float64)).reshape(-1, net.out_dim),
                   np.atleast_1d(np.asarray(d, dtype=np.float64))) for C, d in case.terms]
         out, form = _engine_call(_core.verify, net, case.domain(), tol=tol, max_regions=None,
-                                 time_limit=remaining, progress=False, extra=(terms, bool(prune), True, False))
+                                 time_limit=remaining, progress=False,
+                                 extra=(terms, bool(prune), True, False, 0, resolve_threads(threads)))
         result.regions += int(out["leaves"])
         result.pruned += int(out["pruned"])
         result.cases.append({"case": ci, "regions": int(out["leaves"]), "pruned": int(out["pruned"]),

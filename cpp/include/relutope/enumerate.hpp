@@ -9,10 +9,24 @@
 // (Hyperplane arrangements by incremental insertion: Edelsbrunner, "Algorithms in Combinatorial Geometry", 1987;
 // the layer-by-layer refinement of activation regions: Serra, Tjandraatmadja & Ramalingam, ICML 2018; Hanin &
 // Rolnick, NeurIPS 2019.)
+//
+// Threads (EnumOptions::threads > 1): the depth-first search is shared by on-demand work splitting. A worker
+// whose search stack holds a pending subtree (the near child of a split, or the remaining pieces of a K > 2 unit)
+// and sees an idle worker hands the shallowest such subtree over as a job: a snapshot of the state that subtree
+// reads (the cell's rows, its LP basis, the layer's pieces, unstable units and the pattern so far), and leaves a
+// marker in its own stack where the subtree was. A job runs exactly the LPs the one-thread search runs there, so
+// the regions, witnesses and radii are the same to the bit; the output is kept per job as segments (regions, or a
+// marker naming a donated job), concatenated at the end in the order of the one-thread search. Each worker has
+// its own LP solver state and, with a visitor, its own copy (RegionVisitor::clone/merge). The calling thread only
+// watches: it calls the checkpoint (which may take the GIL) and checks the time limit; any stop (a limit, the
+// checkpoint, a visitor, an LP breakdown) stops every worker, and the regions found so far are all exact (which
+// ones were found first then depends on timing). (Work splitting on demand for backtracking search: Rao & Kumar,
+// "Parallel depth first search. Part I", International Journal of Parallel Programming 16(6), 1987.)
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,6 +45,17 @@ struct EnumOptions {
   int64_t checkpoint_every = 4096;
   bool store_regions = true;  // keep patterns, centres and radii of the regions (a visitor may not need them)
   int lp_max_iter = 0;        // dual simplex iterations per LP solve; 0: the solver's default (a test hook)
+  int threads = 1;            // worker threads; 1: the search runs in the calling thread, as it always has
+  bool split_all = false;     // threads: hand over every pending subtree, idle worker or not (a test hook)
+  // A fixed prefix: when prefix_layers > 0, only the cells whose pattern on layers 0..prefix_layers-1 equals
+  // `prefix` (net.unit_offset(prefix_layers) entries) are enumerated, along the same path (same LPs) as the full
+  // search takes to them: the regions are exactly the full run's regions with that prefix, bit for bit and in the
+  // same order. (Used to split one enumeration into independent tasks, relutope.distributed.) layer_counts of
+  // the prefix layers then count only the prefix cell. With prefix_count > 1, `prefix` holds that many rows and
+  // their cells are enumerated one after the other (limits counted over all of them).
+  const int8_t* prefix = nullptr;
+  int prefix_layers = 0;
+  int64_t prefix_count = 1;
 };
 
 // Stopped: a RegionVisitor ended the run (e.g. it found a counterexample).
@@ -54,6 +79,7 @@ struct EnumResult {
   int64_t lp_iterations = 0;
   int64_t leaves = 0;   // regions found (equals regions() when store_regions)
   int64_t pruned = 0;   // cells a visitor pruned
+  int64_t jobs = 0;     // threads: subtrees run as jobs (the whole search is one); 0 on one thread
   EnumStatus status = EnumStatus::Complete;
   double seconds = 0.0;
   std::string message;
@@ -89,6 +115,12 @@ class RegionVisitor {
   virtual bool prune(const CellView&) { return false; }
   // Called on every region: return false to stop the enumeration (status Stopped).
   virtual bool leaf(const CellView&) = 0;
+  // Threads: a fresh copy of the visitor's state for one worker thread, or nullptr when the visitor cannot be
+  // copied (the enumeration then runs on one thread). Every worker calls prune()/leaf() only on its own copy.
+  virtual std::unique_ptr<RegionVisitor> clone() const { return nullptr; }
+  // Threads: fold the state of a copy made by clone() into this visitor, once the workers have stopped (copies
+  // in worker order).
+  virtual void merge(const RegionVisitor&) {}
 };
 
 // Called every `checkpoint_every` regions with the count so far; returning false stops the run (Interrupted).

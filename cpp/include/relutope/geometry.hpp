@@ -51,6 +51,7 @@ struct FacetOptions {
   double tol = 1e-9;         // a facet exists when its Chebyshev ball within its hyperplane has radius > tol
   double radius_cap = 1.0;   // radii are capped here (unbounded regions and facets)
   int64_t checkpoint_every = 2048;
+  int threads = 1;           // worker threads over chunks of regions (the same result with any number)
 };
 
 // Facets of R regions in CSR form: the facets of region r are entries offsets[r] .. offsets[r+1]-1.
@@ -82,6 +83,10 @@ struct FacetSet {
 // Chebyshev centres of enumerate_regions). Regions are processed in order; `checkpoint(done)` is called every
 // `checkpoint_every` regions and returning false stops the run (status Interrupted, the facets of the regions done
 // so far are kept). Throws std::invalid_argument on bad sizes or patterns.
+// With opt.threads > 1, workers take chunks of consecutive regions (each with its own LP state; a region's facets
+// do not depend on the others'), and the chunks are concatenated in order: the same FacetSet as one thread. The
+// calling thread calls the checkpoint, with the regions done in a row from the first (multiples of
+// checkpoint_every, as on one thread); a stop keeps the chunks done in a row from the first.
 FacetSet region_facets(const Network& net, const DomainForm& dom, const int8_t* patterns, const double* centers,
                        int64_t R, const FacetOptions& opt, const Checkpoint& checkpoint);
 
@@ -107,6 +112,7 @@ struct AdjacencyOptions {
   double contain_tol = 1e-8;  // a region contains a point when every facet row holds within this
   double tol = 1e-9;          // the pattern across a facet decides ties within tol / 100 of the facet point by slope
   int64_t checkpoint_every = 16384;
+  int threads = 1;            // worker threads over chunks of regions (the same result with any number)
 };
 
 struct Adjacency {
@@ -126,7 +132,8 @@ struct Adjacency {
   double seconds = 0.0;
 };
 
-// Adjacency of R regions (patterns R x n_units, distinct) from their facets.
+// Adjacency of R regions (patterns R x n_units, distinct) from their facets. Threads and checkpoints as in
+// region_facets: the same result with any number of threads.
 Adjacency region_adjacency(const Network& net, const DomainForm& dom, const int8_t* patterns, const FacetView& f,
                            const AdjacencyOptions& opt, const Checkpoint& checkpoint);
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ class OutputBoundsVisitor : public RegionVisitor {
   OutputBoundsVisitor(int q, int out_dim, const double* C, const double* d, int k, bool prune);
   bool prune(const CellView& v) override;
   bool leaf(const CellView& v) override;
+  // Threads: a copy per worker; merge() keeps the larger max and smaller min (with their points and rays).
+  std::unique_ptr<RegionVisitor> clone() const override;
+  void merge(const RegionVisitor& other) override;
 
   std::vector<double> max_value, min_value;  // q
   std::vector<double> argmax, argmin;        // q x k, in u
@@ -61,6 +65,9 @@ class PropertyVisitor : public RegionVisitor {
   PropertyVisitor(std::vector<Term> terms, int out_dim, int k, bool prune, bool stop_at_first);
   bool prune(const CellView& v) override;
   bool leaf(const CellView& v) override;
+  // Threads: a copy per worker; merge() keeps a counterexample of largest margin (and any failure).
+  std::unique_ptr<RegionVisitor> clone() const override;
+  void merge(const RegionVisitor& other) override;
 
   bool violated = false;
   bool failed = false;

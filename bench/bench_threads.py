@@ -1,0 +1,119 @@
+"""Benchmark: thread scaling of the enumerator and Dask scaling of relutope.distributed, in one run.
+
+On a net over [-1, 1]^d built by ``relutope.Network.random(widths, seed=0)`` (the recipe of bench_enumerate.py;
+default [3, 32, 32, 32, 1], 133,592 regions), it times (best of ``--repeat``, wall clock):
+
+- ``enumerate_regions(net, box, threads=t)`` for t = 1, 2, 4, ... up to the cores this process may use (or
+  ``--threads``), checking that every run gives the one-thread partition (patterns, witnesses, radii), and prints
+  the speed-up over one thread and the parallel efficiency;
+- ``relutope.distributed.enumerate_distributed`` on a ``dask.distributed.LocalCluster`` of w = 1, 2 worker
+  processes of one thread each (``--workers``), cluster start-up not counted, the same check, and the speed-up
+  over one worker (skipped with a message when dask.distributed is not installed).
+
+It prints the date, the cores and the load average at the start and at the end: on a machine shared with other
+work the ratios are only as good as the cores that were free (a 2-core machine under a load of 2 cannot show 2x).
+
+    python bench/bench_threads.py                         # [3, 32, 32, 32, 1], threads 1, 2, ..., Dask 1, 2
+    python bench/bench_threads.py --widths 4,16,16,16,1 --threads 1,2 --workers 1,2 --repeat 5
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+import relutope  # noqa: E402
+from relutope._threads import available_cores  # noqa: E402
+
+
+def load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def same(part, ref) -> bool:
+    return (np.array_equal(part.patterns, ref.patterns) and np.array_equal(part.witnesses, ref.witnesses)
+            and np.array_equal(part.radii, ref.radii))
+
+
+def best_of(fn, repeat: int):
+    """Best wall time of ``repeat`` runs, the process CPU time (all threads) of that run, and its result."""
+    best, cpu, out = float("inf"), float("nan"), None
+    for _ in range(repeat):
+        t, c = time.perf_counter(), time.process_time()
+        out = fn()
+        wall = time.perf_counter() - t
+        if wall < best:
+            best, cpu = wall, time.process_time() - c
+    return best, cpu, out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--widths", default="3,32,32,32,1")
+    ap.add_argument("--threads", default=None, help="comma-separated thread counts (default 1, 2, 4, ... cores)")
+    ap.add_argument("--workers", default="1,2", help="comma-separated Dask worker counts ('' to skip)")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+    widths = [int(w) for w in args.widths.split(",")]
+    cores = available_cores()
+    if args.threads is None:
+        threads = [1]
+        while threads[-1] * 2 <= cores:
+            threads.append(threads[-1] * 2)
+        if threads[-1] != cores:
+            threads.append(cores)
+    else:
+        threads = [int(t) for t in args.threads.split(",")]
+    net = relutope.Network.random(widths, seed=0)
+    box = relutope.Box(-np.ones(widths[0]), np.ones(widths[0]))
+    print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}  cores {cores}  "
+          f"load average {load()} (1, 5, 15 min)")
+    print(f"net {widths} over [-1, 1]^{widths[0]}, best of {args.repeat}")
+
+    ref = relutope.enumerate_regions(net, box, threads=1)
+    print(f"regions {len(ref):,}\n")
+    # cpu s: the process's CPU time over all its threads; work: that over one thread's, the cost of sharing the
+    # search out (independent of how loaded the machine is, unlike the wall-clock speed-up).
+    print(f"{'threads':>8} {'seconds':>9} {'speed-up':>9} {'efficiency':>10} {'cpu s':>8} {'work':>6}  same partition")
+    base = cpu1 = None
+    for t in threads:
+        sec, cpu, part = best_of(lambda: relutope.enumerate_regions(net, box, threads=t), args.repeat)
+        base = sec if t == 1 or base is None else base
+        cpu1 = cpu if t == 1 or cpu1 is None else cpu1
+        print(f"{t:>8} {sec:>9.3f} {base / sec:>8.2f}x {base / sec / t:>10.2f} {cpu:>8.3f} {cpu / cpu1:>6.3f}  "
+              f"{same(part, ref)}")
+
+    workers = [int(w) for w in args.workers.split(",") if w.strip()]
+    if workers:
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            print("\ndask.distributed is not installed: Dask scaling skipped (pip install 'relutope[distributed]')")
+            workers = []
+        from relutope.distributed import enumerate_distributed
+    if workers:
+        print(f"\n{'workers':>8} {'seconds':>9} {'speed-up':>9} {'tasks':>6}  same partition   (Dask LocalCluster, "
+              f"processes, 1 thread each)")
+        base = None
+        for w in workers:
+            with LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+                    Client(cluster) as client:
+                enumerate_distributed(relutope.Network.random([widths[0], 4, 1], seed=0), box, client)  # warm-up
+                sec, _, part = best_of(lambda: enumerate_distributed(net, box, client), args.repeat)
+            base = sec if base is None else base
+            print(f"{w:>8} {sec:>9.3f} {base / sec:>8.2f}x {4 * w:>6}  {same(part, ref)}")
+    print(f"\nload average at the end {load()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,391 @@
+"""Enumeration on a Dask cluster: :func:`enumerate_distributed` (with :func:`open_shards` for results on disk) and
+:func:`output_bounds_distributed`.
+
+The enumeration tree is split at a prefix: the cells of the first ``prefix_layers`` layers (enumerated first, by
+the truncated network, on the client) are dealt out in contiguous chunks to tasks, and each task runs the compiled
+enumerator on the full network restricted to its cells. The restriction is not a smaller domain but a fixed
+prefix pattern: the core follows the path the one-machine search takes to the cell (the same LPs) and then the
+cell's whole subtree, so each region is found by exactly one task (the one holding its prefix: every region has
+exactly one pattern on the prefix layers), nothing is lost or found twice at cell boundaries, and the
+concatenated result is the one-machine partition itself, the same regions in the same order with the same
+witnesses and radii. Tasks are pure functions of picklable inputs (network, domain, cells); their results come
+back through the scheduler, or, with ``shards=``, are written to a directory (a shared filesystem on a real
+cluster) and opened as memory-mapped arrays by :func:`open_shards`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import time
+import warnings
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+
+from .domains import Domain
+from .errors import RelutopeWarning
+from .network import Network
+from .partition import Partition
+
+__all__ = ["enumerate_distributed", "output_bounds_distributed", "open_shards"]
+
+_ARRAYS = ("patterns", "centers", "radii")
+
+
+def _enumerate_cells(net: Network, domain: Domain, prefixes: np.ndarray, prefix_layers: int, tol: float,
+                     radius_cap: float, threads: int, time_limit: Optional[float], shard: Optional[str]) -> dict:
+    """One task: the regions of ``net`` in the cells of the given prefix patterns (C, n_prefix_units) int8.
+
+    Returns the arrays (packed patterns, witnesses in domain coordinates, radii) and the counters, or with
+    ``shard`` (a path stem) writes the arrays to ``{shard}.{name}.npy`` and returns only the counters.
+    """
+    from . import _core
+    from .enumerate import _engine_call
+
+    out, _ = _engine_call(_core.enumerate_regions, net, domain, tol=tol, max_regions=None, time_limit=time_limit,
+                          progress=False, radius_cap=radius_cap, allow_empty=True,
+                          extra=(0, threads, np.ascontiguousarray(prefixes, dtype=np.int8), prefix_layers))
+    result = {"regions": int(out["leaves"]), "layer_counts": np.asarray(out["layer_counts"]),
+              "lps": int(out["lps"]), "lp_iterations": int(out["lp_iterations"]), "status": out["status"],
+              "message": out["message"], "seconds": float(out["seconds"])}
+    if shard is None:
+        result.update({name: out[name] for name in _ARRAYS})
+    else:
+        for name in _ARRAYS:
+            np.save(f"{shard}.{name}.npy", out[name])
+    return result
+
+
+def enumerate_distributed(net: Network, domain: Domain, client=None, *, prefix_layers: int = 1,
+                          n_tasks: Optional[int] = None, shards=None, tol: Optional[float] = None,
+                          radius_cap: float = 1.0, threads: int = 1,
+                          time_limit: Optional[float] = None) -> Partition:
+    """Enumerate every activation region of a network over a domain on a Dask cluster.
+
+    Parameters
+    ----------
+    net : Network
+    domain : Domain
+        As in :func:`relutope.enumerate_regions`.
+    client : dask.distributed.Client, optional
+        The cluster to run on; default: the current client (``dask.distributed.get_client()``). To use an
+        existing cluster, ``Client("tcp://scheduler-host:8786")``; for one machine, ``Client(LocalCluster())``.
+    prefix_layers : int, optional
+        Split the search after this many layers (default 1): the cells of layers ``0..prefix_layers-1`` are the
+        units of work. At most the number of layers minus one (a one-layer network runs as one task).
+    n_tasks : int, optional
+        Number of tasks, each a contiguous chunk of the cells (default: four per worker, at most one per cell).
+    shards : str or os.PathLike, optional
+        A directory (created if missing; on a real cluster, one the workers and the client share): each task
+        writes its regions there as ``.npy`` files instead of sending them back, the client merges them into
+        ``patterns.npy``, ``centers.npy``, ``radii.npy`` with ``meta.json``, and the partition returned (as
+        :func:`open_shards` would) reads them memory-mapped, for results larger than memory.
+    tol, radius_cap : float, optional
+        As in :func:`relutope.enumerate_regions` (the default ``tol`` is the whole domain's, for every task).
+    threads : int, optional
+        Worker threads of each task's enumeration (default 1: one per Dask worker thread).
+    time_limit : float, optional
+        Seconds for each task; a task that runs out stops with its regions so far (``status="time_limit"``).
+
+    Returns
+    -------
+    Partition
+        The partition of the whole domain, the same regions in the same order as one
+        :func:`relutope.enumerate_regions` run, with the same witnesses and radii. Incomplete (``complete`` False,
+        ``status`` of the first task that stopped early, or ``"interrupted"`` after Ctrl-C, when the tasks not yet
+        finished are cancelled) with the regions of the tasks that finished or stopped: all exact.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On bad arguments (as :func:`relutope.enumerate_regions`), ``prefix_layers`` below 1 or ``n_tasks`` below 1.
+    ValueError
+        When there is no ``client`` and no current Dask client.
+
+    Notes
+    -----
+    Dividing a depth-first search tree at a frontier of subtrees that are searched independently is the classic
+    scheme of distributed tree search (Rao & Kumar, "Parallel depth first search. Part I", International Journal
+    of Parallel Programming 16(6), 1987); here the frontier is the partition by the first layers, whose cells the
+    truncated network enumerates exactly. Install with ``pip install "relutope[distributed]"`` (dask and
+    distributed).
+
+    Examples
+    --------
+    >>> import numpy as np, relutope
+    >>> from dask.distributed import Client, LocalCluster
+    >>> from relutope.distributed import enumerate_distributed
+    >>> net = relutope.Network.random([2, 8, 8, 1], seed=0)
+    >>> box = relutope.Box([-1, -1], [1, 1])
+    >>> with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \\
+    ...      Client(cluster) as client:
+    ...     part = enumerate_distributed(net, box, client)
+    >>> one = relutope.enumerate_regions(net, box, method="lp")
+    >>> np.array_equal(part.patterns, one.patterns) and np.array_equal(part.witnesses, one.witnesses)
+    True
+    """
+    from .enumerate import _witnesses_pass
+
+    start = time.perf_counter()
+    client, tol, threads, P, chunks, prefix_counts, prefix_status = _split(
+        net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads, time_limit)
+    directory = None
+    if shards is not None:
+        directory = Path(shards)
+        directory.mkdir(parents=True, exist_ok=True)
+    stems = [None if directory is None else str(directory / f"part-{i:06d}") for i in range(len(chunks))]
+
+    net_f, dom_f = client.scatter([net, domain], broadcast=True, hash=False)
+    done, interrupted = _gather(client, [
+        client.submit(_enumerate_cells, net_f, dom_f, chunk, P, tol, radius_cap, threads, time_limit, stem, pure=False)
+        for chunk, stem in zip(chunks, stems)])
+
+    layer_counts = np.zeros(len(net.layers), dtype=np.int64)
+    for _, r in done:
+        layer_counts += r["layer_counts"]
+    layer_counts[:P] = prefix_counts  # the tasks count only their own cells on the prefix layers
+    stopped = [r for _, r in done if r["status"] != "complete"]
+    status = ("interrupted" if interrupted else prefix_status if prefix_status != "complete"
+              else stopped[0]["status"] if stopped else "complete")
+    message = stopped[0]["message"] if stopped else ""
+    counters = {"lps": sum(r["lps"] for _, r in done), "lp_iterations": sum(r["lp_iterations"] for _, r in done)}
+    if directory is None:
+        arrays = {name: (np.concatenate([r[name] for _, r in done]) if done else None) for name in _ARRAYS}
+        if not done:
+            arrays = {"patterns": np.zeros((0, net._core().pattern_bytes), dtype=np.uint8),
+                      "centers": np.zeros((0, domain.intrinsic_dim)), "radii": np.zeros(0)}
+    else:
+        _merge_shards(directory, [stems[i] for i, _ in done], [r["regions"] for _, r in done], net, domain)
+        arrays = None
+    meta = {"status": status, "message": message, "tol": float(tol), "layer_counts": layer_counts.tolist(),
+            "seconds": time.perf_counter() - start, "tasks": len(chunks), "prefix_layers": P, **counters}
+    if directory is not None:
+        with open(directory / "network.pkl", "wb") as f:
+            pickle.dump(net, f)
+        with open(directory / "domain.pkl", "wb") as f:
+            pickle.dump(domain, f)
+        (directory / "meta.json").write_text(json.dumps(meta, indent=1))
+        return open_shards(directory)
+    part = Partition._from_packed(net, domain, arrays["patterns"], arrays["centers"], arrays["radii"], layer_counts,
+                                  status=status, tol=tol, lps=meta["lps"], lp_iterations=meta["lp_iterations"],
+                                  seconds=meta["seconds"])
+    return _checked(part, message, _witnesses_pass)
+
+
+def _split(net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads, time_limit):
+    """Check the arguments common to the distributed calls; enumerate the cells of the first layers on the client
+    and deal them out in contiguous chunks. Returns the client, tol, threads, the prefix depth P (0: no split),
+    the chunks of prefix patterns (C_i, n_prefix_units) int8, and the prefix run's layer counts and status."""
+    from . import _core
+    from ._threads import resolve_threads
+    from .enumerate import _check_positive, _engine_call, _resolve_tol
+
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
+    if not isinstance(domain, Domain):
+        raise TypeError(f"domain must be a relutope Domain (Box, Polytope, WholeSpace, Slice), "
+                        f"got {type(domain).__name__}")
+    prefix_layers = _check_positive(prefix_layers, "prefix_layers", integer=True)
+    if prefix_layers < 1:
+        raise ValueError(f"prefix_layers must be at least 1, got {prefix_layers}")
+    n_tasks = _check_positive(n_tasks, "n_tasks", integer=True)
+    if n_tasks is not None and n_tasks < 1:
+        raise ValueError(f"n_tasks must be at least 1, got {n_tasks}")
+    threads = resolve_threads(threads)
+    if client is None:
+        from dask.distributed import get_client
+
+        try:
+            client = get_client()
+        except ValueError as exc:
+            raise ValueError("client: no Dask client given and none is running; pass client=Client(...) "
+                             "(dask.distributed)") from exc
+    if domain.dim != net.in_dim:
+        raise ValueError(f"domain has dimension {domain.dim} but the network takes {net.in_dim} inputs")
+    tol = _resolve_tol(domain, tol)
+    P = min(prefix_layers, len(net.layers) - 1)
+    if P >= 1:
+        # The cells of the first P layers, exactly as the full search meets them (the same LPs, the same order).
+        prefix_net = Network(net.layers[:P])
+        cells, _ = _engine_call(_core.enumerate_regions, prefix_net, domain, tol=tol, max_regions=None,
+                                time_limit=time_limit, progress=False, radius_cap=radius_cap, extra=(0, threads))
+        prefixes = _core.unpack_patterns(prefix_net._core(), cells["patterns"])
+        prefix_counts, prefix_status = np.asarray(cells["layer_counts"]), cells["status"]
+    else:
+        prefixes = np.zeros((1, 0), dtype=np.int8)
+        prefix_counts, prefix_status = np.zeros(0, dtype=np.int64), "complete"
+    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+    n = len(prefixes)
+    n_chunks = max(1, min(n, 4 * n_workers if n_tasks is None else n_tasks))
+    bounds = np.linspace(0, n, n_chunks + 1).astype(np.int64)
+    chunks = [prefixes[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    return client, tol, threads, P, chunks, prefix_counts, prefix_status
+
+
+def _gather(client, futures) -> tuple:
+    """The results of the futures in order, as (index, result) pairs of those that finished, and whether Ctrl-C
+    stopped the wait (the futures not finished by then are cancelled)."""
+    results: List[Optional[dict]] = [None] * len(futures)
+    interrupted = False
+    try:
+        for i, future in enumerate(futures):
+            results[i] = future.result()
+    except KeyboardInterrupt:
+        interrupted = True
+        for i, future in enumerate(futures):
+            if results[i] is None and future.done() and future.status == "finished":
+                results[i] = future.result()
+        client.cancel([f for f, r in zip(futures, results) if r is None])
+    return [(i, r) for i, r in enumerate(results) if r is not None], interrupted
+
+
+def _bounds_cells(net: Network, domain: Domain, C: np.ndarray, d: np.ndarray, prune: bool, prefixes: np.ndarray,
+                  prefix_layers: int, tol: float, radius_cap: float, threads: int,
+                  time_limit: Optional[float]) -> dict:
+    """One task of :func:`output_bounds_distributed`: the core's output bounds over the cells of the prefixes."""
+    from . import _core
+    from .enumerate import _engine_call
+
+    out, _ = _engine_call(_core.output_bounds, net, domain, tol=tol, max_regions=None, time_limit=time_limit,
+                          progress=False, radius_cap=radius_cap, allow_empty=True,
+                          extra=(C, d, bool(prune), False, 0, threads,
+                                 np.ascontiguousarray(prefixes, dtype=np.int8), prefix_layers))
+    keys = ("min", "max", "argmin", "argmax", "ray_min", "ray_max", "leaves", "pruned", "status", "message")
+    return {key: out[key] for key in keys}
+
+
+def output_bounds_distributed(net: Network, domain: Domain, client=None, C=None, d=None, *, prune: bool = True,
+                              prefix_layers: int = 1, n_tasks: Optional[int] = None, tol: Optional[float] = None,
+                              radius_cap: float = 1.0, threads: int = 1, time_limit: Optional[float] = None):
+    """:func:`relutope.output_bounds` on a Dask cluster, split as :func:`enumerate_distributed` splits.
+
+    Each task bounds ``C y + d`` over the regions of its cells (with its own branch-and-bound pruning); the client
+    keeps, row by row, the largest maximum and the smallest minimum with the inputs attaining them, and checks the
+    certificate of every unbounded row as :func:`relutope.output_bounds` does.
+
+    Parameters
+    ----------
+    net, domain, C, d, prune, tol, radius_cap
+        As in :func:`relutope.output_bounds`.
+    client, prefix_layers, n_tasks, threads, time_limit
+        As in :func:`enumerate_distributed`.
+
+    Returns
+    -------
+    relutope.verify.OutputBounds
+        The same bounds as :func:`relutope.output_bounds` (which of several inputs attaining a bound is returned
+        may differ). ``regions`` and ``pruned`` are summed over the tasks (a task prunes against its own bounds
+        only, so more regions are visited than on one machine).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`relutope.output_bounds` and :func:`enumerate_distributed`.
+    """
+    from .verify import OutputBounds, _check_unbounded_ray, _linear_objectives
+
+    start = time.perf_counter()
+    C, d = _linear_objectives(net, C, d)
+    client, tol, threads, P, chunks, _, prefix_status = _split(
+        net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads, time_limit)
+    net_f, dom_f = client.scatter([net, domain], broadcast=True, hash=False)
+    done, interrupted = _gather(client, [
+        client.submit(_bounds_cells, net_f, dom_f, C, d, prune, chunk, P, tol, radius_cap, threads, time_limit,
+                      pure=False) for chunk in chunks])
+    q, k = C.shape[0], domain.intrinsic_dim
+    lower, upper = np.full(q, np.inf), np.full(q, -np.inf)
+    argmin, argmax, ray_min, ray_max = (np.zeros((q, k)) for _ in range(4))
+    for _, r in done:  # in task order: the first task attaining a bound keeps it, as the first region does
+        hi, lo = r["max"] > upper, r["min"] < lower
+        upper[hi], argmax[hi], ray_max[hi] = r["max"][hi], r["argmax"][hi], r["ray_max"][hi]
+        lower[lo], argmin[lo], ray_min[lo] = r["min"][lo], r["argmin"][lo], r["ray_min"][lo]
+    stopped = [r["status"] for _, r in done if r["status"] != "complete"]
+    status = ("interrupted" if interrupted else prefix_status if prefix_status != "complete"
+              else stopped[0] if stopped else "complete")
+    form = domain._engine_form()
+    to_x = lambda u: form.x0 + u @ form.Q.T  # noqa: E731
+    bounds = OutputBounds(lower=lower, upper=upper, argmin=to_x(argmin), argmax=to_x(argmax),
+                          complete=status == "complete", status=status,
+                          regions=sum(int(r["leaves"]) for _, r in done),
+                          pruned=sum(int(r["pruned"]) for _, r in done), seconds=time.perf_counter() - start,
+                          ray_min=ray_min @ form.Q.T, ray_max=ray_max @ form.Q.T)
+    for i in range(q):
+        if bounds.upper[i] == np.inf:
+            _check_unbounded_ray(net, C[i], bounds.argmax[i], bounds.ray_max[i], f"the maximum of row {i}")
+        if bounds.lower[i] == -np.inf:
+            _check_unbounded_ray(net, -C[i], bounds.argmin[i], bounds.ray_min[i], f"the minimum of row {i}")
+    return bounds
+
+
+def _checked(part: Partition, message: str, witnesses_pass) -> Partition:
+    """The partition with every region whose witness fails the forward pass dropped (status ``numerical``, with a
+    warning), as :func:`relutope.enumerate_regions` does."""
+    ok = witnesses_pass(part)
+    if not ok.all():
+        dropped = (f"{int(np.count_nonzero(~ok))} region(s) dropped: the forward pass of their witness gave another "
+                   f"activation pattern (a numerical artefact of the LPs; the partition may miss regions there)")
+        message = f"{message}; {dropped}" if message else dropped
+        warnings.warn(message, RelutopeWarning, stacklevel=3)
+        part = Partition._from_packed(part.network, part.domain, np.asarray(part._packed)[ok],
+                                      np.asarray(part._centers)[ok], np.asarray(part.radii)[ok], part.layer_counts,
+                                      status="numerical", tol=part.tol, lps=part.lps,
+                                      lp_iterations=part.lp_iterations, seconds=part.seconds)
+    part.message = message
+    return part
+
+
+def _merge_shards(directory: Path, stems: List[str], counts: List[int], net: Network, domain: Domain) -> None:
+    """Concatenate the tasks' ``.npy`` files, in task order, into one memory-mappable file per array (streamed:
+    one task's arrays in memory at a time), then remove them."""
+    R = int(sum(counts))
+    widths = {"patterns": (net._core().pattern_bytes,), "centers": (domain.intrinsic_dim,), "radii": ()}
+    dtypes = {"patterns": np.uint8, "centers": np.float64, "radii": np.float64}
+    for name in _ARRAYS:
+        out = np.lib.format.open_memmap(directory / f"{name}.npy", mode="w+", dtype=dtypes[name],
+                                        shape=(R,) + widths[name])
+        at = 0
+        for stem in stems:
+            piece = np.load(f"{stem}.{name}.npy", mmap_mode="r")
+            out[at:at + len(piece)] = piece
+            at += len(piece)
+            del piece
+            os.remove(f"{stem}.{name}.npy")
+        out.flush()
+        del out
+
+
+def open_shards(directory) -> Partition:
+    """The partition written by :func:`enumerate_distributed` with ``shards=directory``, its arrays memory-mapped.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        Holds ``patterns.npy`` (R, pattern_bytes) uint8 packed patterns, ``centers.npy`` (R, k) float64 witnesses
+        in domain coordinates, ``radii.npy`` (R,) float64, ``meta.json`` and the pickled network and domain.
+
+    Returns
+    -------
+    Partition
+        Read-only arrays mapped from the files (pages are read as they are used). Every witness is checked by a
+        forward pass when opened (in chunks), as after :func:`relutope.enumerate_regions`.
+
+    Raises
+    ------
+    FileNotFoundError
+        When a file is missing.
+    """
+    from .enumerate import _witnesses_pass
+
+    directory = Path(directory)
+    meta = json.loads((directory / "meta.json").read_text())
+    with open(directory / "network.pkl", "rb") as f:
+        net = pickle.load(f)
+    with open(directory / "domain.pkl", "rb") as f:
+        domain = pickle.load(f)
+    arrays = {name: np.load(directory / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
+    part = Partition._from_packed(net, domain, arrays["patterns"], arrays["centers"], arrays["radii"],
+                                  meta["layer_counts"], status=meta["status"], tol=meta["tol"], lps=meta["lps"],
+                                  lp_iterations=meta["lp_iterations"], seconds=meta["seconds"])
+    return _checked(part, meta["message"], _witnesses_pass)

@@ -1,0 +1,246 @@
+"""Threads in the enumerator (``threads=``): the same partition as one thread, and clean, exact partial results.
+
+A complete run with any number of threads must give the one-thread partition exactly (same regions in the same
+order, witnesses and radii to the bit, same LP count): every subtree handed to another worker runs the LPs one
+thread runs there. The core's ``split_all`` test hook hands over *every* pending subtree, so that each snapshot
+of the search state is exercised, not only the few an idle worker asks for. The one-thread engine is itself
+checked against brute force elsewhere (test_oracle.py, test_enumerate_bruteforce.py); here one small net is also
+checked against the brute-force oracle and two against closed-form counts.
+"""
+import os
+import signal
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import relutope
+from relutope import Box, Layer, Network, Slice, WholeSpace, _core, vnnlib
+from relutope.enumerate import _engine_call
+
+from oracle import as_pattern_set, brute_force_patterns, general_position_layer, sawtooth_net, zaslavsky_count
+
+
+def _maxout_net():
+    """leaky ReLUs, maxout units of K = 4 and 3 pieces, abs units (as in test_enumerate_bruteforce.py): d = 3."""
+    rng = np.random.default_rng(5)
+    first = Layer.affine(rng.normal(size=(6, 3)), rng.normal(0, 0.3, 6), "leaky_relu", alpha=0.1)
+    pool = Layer(rng.normal(size=(7, 6)) * 0.7, rng.normal(size=7) * 0.3, [4, 3])
+    return Network([first, pool, Layer.affine(rng.normal(size=(4, 2)), rng.normal(0, 0.3, 4), "abs"),
+                    Layer.affine(rng.normal(size=(1, 4)), np.zeros(1), "identity")])
+
+
+def _cases():
+    c = np.array([5.0, -3.0, 2.0])
+    return {
+        # off-centre and small: the engine's coordinates are centred and scaled
+        "random-offcentre": (Network.random([3, 12, 12, 1], seed=1), Box(c - 1e-2, c + 1e-2)),
+        "deep": (Network.random([2, 6, 6, 6, 6, 6, 6, 1], seed=2), Box([-1, -1], [1, 1])),
+        "abs": (Network.random([3, 10, 10, 1], seed=3, activation="abs"), Box(-np.ones(3), np.ones(3))),
+        "maxout": (_maxout_net(), Box(-np.ones(3), np.ones(3))),
+        "wholespace": (general_position_layer(12, 2, seed=4), WholeSpace(2)),
+        "slice": (Network.random([5, 10, 10, 1], seed=5),
+                  Slice.through_points(np.zeros(5), np.eye(5)[0], np.eye(5)[1], margin=0.5)),
+        "sawtooth": (sawtooth_net(6), Box([0.0], [1.0])),
+        "large-scale": (Network.random([3, 8, 8, 1], seed=6), Box(-1e6 * np.ones(3), 1e6 * np.ones(3))),
+    }
+
+
+CASES = _cases()
+
+
+def _run(net, domain, threads, split_all=False, **limits):
+    out, _ = _engine_call(_core.enumerate_regions, net, domain, tol=None, progress=False,
+                          max_regions=limits.get("max_regions"), time_limit=limits.get("time_limit"),
+                          extra=(0, threads, None, 0, split_all))
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_threads_give_the_one_thread_partition(name):
+    net, domain = CASES[name]
+    one = _run(net, domain, 1)
+    assert one["status"] == "complete" and one["jobs"] == 0
+    for threads, split_all in ((2, True), (3, True), (2, False)):
+        out = _run(net, domain, threads, split_all)
+        assert out["status"] == "complete"
+        for key in ("patterns", "centers", "radii", "layer_counts"):
+            np.testing.assert_array_equal(out[key], one[key], err_msg=f"{key}, threads={threads}")
+        assert out["lps"] == one["lps"] and out["leaves"] == one["leaves"]
+        if split_all and len(one["radii"]) > 1:
+            assert out["jobs"] > 1  # the subtrees really ran as separate jobs
+    # and through the public API (method="lp" forced: the 2-D slice would take the polygon path)
+    a = relutope.enumerate_regions(net, domain, threads=1, method="lp")
+    b = relutope.enumerate_regions(net, domain, threads=2, method="lp")
+    np.testing.assert_array_equal(a.patterns, b.patterns)
+    np.testing.assert_array_equal(a.witnesses, b.witnesses)
+    np.testing.assert_array_equal(a.radii, b.radii)
+
+
+def test_threads_against_independent_counts():
+    net, domain = CASES["wholespace"]
+    assert len(relutope.enumerate_regions(net, domain, threads=2)) == zaslavsky_count(12, 2)
+    net, domain = CASES["sawtooth"]
+    assert len(relutope.enumerate_regions(net, domain, threads=2)) == 2 ** 6  # Telgarsky: 2^L pieces
+    net = Network.random([2, 4, 3, 1], seed=7)
+    out = _run(net, Box([-1, -1], [1, 1]), 2, split_all=True)
+    part = relutope.Partition._from_packed(net, Box([-1, -1], [1, 1]), out["patterns"], out["centers"], out["radii"],
+                                           out["layer_counts"], tol=out["tol"])
+    lo, hi = -np.ones(2), np.ones(2)
+    oracle, _ = brute_force_patterns(net, Adom=np.vstack([np.eye(2), -np.eye(2)]), bdom=np.concatenate([hi, -lo]))
+    assert as_pattern_set(part.patterns) == as_pattern_set(oracle)
+
+
+def _exact(net, part):
+    """Every region found is a true region: its witness has its pattern; no pattern twice."""
+    if len(part) == 0:  # (a loaded machine can reach a time limit before the first region)
+        return
+    np.testing.assert_array_equal(net.activation_pattern(part.witnesses), part.patterns)
+    assert len(as_pattern_set(part.patterns)) == len(part)
+
+
+def test_max_regions_with_threads_is_exact():
+    net = Network.random([3, 12, 12, 12, 1], seed=0)  # 3,601 regions
+    box = Box(-np.ones(3), np.ones(3))
+    full = relutope.enumerate_regions(net, box, threads=1)
+    for n in (1, 1000, len(full) - 1):
+        part = relutope.enumerate_regions(net, box, threads=2, max_regions=n)
+        assert len(part) == n and part.status == "max_regions" and not part.complete
+        _exact(net, part)
+        assert as_pattern_set(part.patterns) <= as_pattern_set(full.patterns)
+    at = relutope.enumerate_regions(net, box, threads=2, max_regions=len(full))
+    assert at.complete and len(at) == len(full)  # stopping at the count itself is no truncation
+    out = _run(net, box, 3, split_all=True, max_regions=777)
+    assert out["status"] == "max_regions" and len(out["radii"]) == 777
+
+
+def test_lp_breakdown_in_one_worker_stops_all_with_exact_regions():
+    net = Network.random([3, 16, 16, 1], seed=0)
+    box = Box(-np.ones(3), np.ones(3))
+    full = relutope.enumerate_regions(net, box, threads=1)
+    # lp_max_iter = 7: an LP of the first few thousand regions fails (the hook of test_lp_recovery.py)
+    out, _ = _engine_call(_core.enumerate_regions, net, box, tol=None, progress=False, max_regions=None,
+                          time_limit=None, extra=(7, 3, None, 0, True))
+    assert out["status"] == "numerical" and out["message"].startswith("LP solver failed (iteration_limit)")
+    part = relutope.Partition._from_packed(net, box, out["patterns"], out["centers"], out["radii"],
+                                           out["layer_counts"], tol=out["tol"])
+    assert 0 < len(part) < len(full)
+    _exact(net, part)
+    assert as_pattern_set(part.patterns) <= as_pattern_set(full.patterns)
+
+
+def test_time_limit_with_threads_is_exact():
+    net = Network.random([4, 16, 16, 16, 1], seed=0)  # about 150 000 regions: seconds of work
+    part = relutope.enumerate_regions(net, Box(-np.ones(4), np.ones(4)), threads=2, time_limit=0.05)
+    assert part.status == "time_limit" and not part.complete and part.seconds < 1.0
+    _exact(net, part)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery to self is POSIX-only")
+def test_sigint_with_threads_returns_exact_partial_partition():
+    net = Network.random([3, 48, 48, 48, 48, 1], seed=3)  # millions of regions: never finishes in time
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.3, os.kill, args=(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        part = relutope.enumerate_regions(net, Box(-np.ones(3), np.ones(3)), threads=2, time_limit=60.0)
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    assert part.status == "interrupted" and not part.complete and len(part) > 0
+    _exact(net, part)
+
+
+def test_checkpoint_runs_in_the_calling_thread_and_stops_all_workers():
+    net = Network.random([3, 16, 16, 16, 1], seed=0)
+    form = Box(-np.ones(3), np.ones(3))._engine_form()
+    caller, seen = threading.get_ident(), []
+
+    def checkpoint(regions):
+        seen.append((threading.get_ident(), regions))
+        return regions < 3000  # then stop
+
+    out = _core.enumerate_regions(net._core(), form.x0, form.Q, form.A, form.b, np.zeros(3), 1e-9, 3.0, -1, -1.0,
+                                  1000, checkpoint, threads=2)
+    assert out["status"] == "interrupted" and seen and all(t == caller for t, _ in seen)
+    assert 3000 <= len(out["radii"]) < 15619  # stopped well before the end (15,619 regions in all)
+
+
+def test_output_bounds_and_verify_with_threads():
+    net = Network.random([3, 16, 16, 2], seed=8)
+    box = Box(-np.ones(3), np.ones(3))
+    one = relutope.output_bounds(net, box, threads=1)
+    two = relutope.output_bounds(net, box, threads=2)
+    np.testing.assert_allclose(two.upper, one.upper, rtol=1e-12)
+    np.testing.assert_allclose(two.lower, one.lower, rtol=1e-12)
+    y_hi, _ = net.forward(two.argmax)  # the inputs attain the bounds (a forward pass, not the LPs)
+    np.testing.assert_allclose(np.diag(y_hi), two.upper, rtol=1e-9, atol=1e-12)
+    head = "".join(f"(declare-const X_{i} Real)\n(assert (>= X_{i} -1))\n(assert (<= X_{i} 1))\n" for i in range(3))
+    head += "(declare-const Y_0 Real)\n(declare-const Y_1 Real)\n"
+    mid = 0.5 * (one.lower[0] + one.upper[0])
+    bad = relutope.verify(net, vnnlib.loads(head + f"(assert (>= Y_0 {float(mid)!r}))"), threads=2)
+    assert bad.status == "violated"
+    y, _ = net.forward(np.atleast_2d(bad.counterexample))
+    assert y[0, 0] >= mid - 1e-6
+    safe = relutope.verify(net, vnnlib.loads(head + f"(assert (>= Y_0 {float(one.upper[0]) + 1.0!r}))"), threads=2,
+                           prune=False)
+    assert safe.status == "holds" and safe.regions == len(relutope.enumerate_regions(net, box, threads=1))
+
+
+@pytest.mark.parametrize("bad, exc", [(0, ValueError), (-2, ValueError), (1.5, TypeError), (True, TypeError),
+                                      ("2", TypeError)])
+def test_bad_threads_is_named(bad, exc):
+    with pytest.raises(exc, match="threads"):
+        relutope.enumerate_regions(Network.random([2, 4, 1], seed=0), Box([-1, -1], [1, 1]), threads=bad)
+
+
+def test_facets_and_adjacency_with_threads_equal_one_thread():
+    from relutope import geometry, graph
+
+    net = Network.random([3, 12, 12, 1], seed=9)
+    part = relutope.enumerate_regions(net, Box(-np.ones(3), np.ones(3)))
+    assert len(part) > 4 * 256  # several chunks of the parallel loops
+    one = geometry.region_facets(part, threads=1)
+    fields = ("offsets", "A", "b", "unit", "piece", "points", "radii", "dup_facet", "dup_unit", "dup_piece")
+    for threads in (2, 3):
+        f = geometry.region_facets(part, threads=threads)
+        for name in fields:
+            np.testing.assert_array_equal(getattr(f, name), getattr(one, name), err_msg=name)
+    part._facets = one
+    a1 = graph.region_adjacency(part, threads=1)
+    a3 = graph.region_adjacency(part, threads=3)
+    for name in ("edges", "neighbor", "found_by", "expected"):
+        np.testing.assert_array_equal(getattr(a3, name), getattr(a1, name), err_msg=name)
+    # and independently of the core: every facet point of a region lies on its row (A p = b) and inside the region
+    A, b, p = one.A, one.b, one.points
+    np.testing.assert_allclose(np.einsum("fk,fk->f", A, p), b, atol=1e-9)
+    for r in range(0, len(part), 97):
+        s = slice(one.offsets[r], one.offsets[r + 1])
+        assert np.all(A[s] @ p[s].T <= b[s, None] + 1e-9)
+
+
+def test_a_callback_error_in_the_threaded_facet_loop_propagates():
+    net = Network.random([3, 12, 12, 1], seed=9)
+    part = relutope.enumerate_regions(net, Box(-np.ones(3), np.ones(3)))
+    fv = part.domain._engine_frame().form
+
+    def boom(done):
+        raise RuntimeError("stop the facets")
+
+    with pytest.raises(RuntimeError, match="stop the facets"):
+        _core.region_facets(net._core(), fv.x0, fv.Q, fv.A, fv.b, np.ascontiguousarray(part.patterns),
+                            np.ascontiguousarray(part.domain._engine_frame().to_v(part._centers)), 1e-9, 10.0,
+                            boom, 256, threads=2)
+
+
+def test_command_line_threads(tmp_path, capsys):
+    from relutope.cli import main
+
+    net = Network.random([3, 8, 8, 1], seed=0)
+    net.save(tmp_path / "net.npz")
+    expected = len(relutope.enumerate_regions(net, Box(-np.ones(3), np.ones(3)), threads=1))
+    assert main(["enumerate", str(tmp_path / "net.npz"), "--box", "-1", "1", "--threads", "2"]) == 0
+    assert f"regions        {expected}\n" in capsys.readouterr().out
+    assert main(["enumerate", str(tmp_path / "net.npz"), "--box", "-1", "1", "--threads", "0"]) == 2
+    assert "--threads" in capsys.readouterr().err
