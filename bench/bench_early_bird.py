@@ -22,6 +22,7 @@ curves with the threshold, and the region counts).
 
     python bench/bench_early_bird.py
     python bench/bench_early_bird.py --seeds 1 --epochs 20 --out /tmp/eb
+    python bench/bench_early_bird.py --random-timing 64,128,256     # exact distance timing only
 """
 from __future__ import annotations
 
@@ -153,6 +154,19 @@ def timing(nets, slice_, grid: int, pairs: int):
     return out
 
 
+def timing_random(widths, grid: int):
+    """Exact vs grid distance between ``Network.random([64, w, w, 10], seed=0)`` and ``seed=1`` on a slice."""
+    rng = np.random.default_rng(0)
+    for w in widths:
+        a = relutope.Network.random([64, w, w, 10], seed=0)
+        b = relutope.Network.random([64, w, w, 10], seed=1)
+        sl = slice_through_inputs(rng.random(64), rng.random(64))
+        e, s = exact_distance(a, b, sl), sampled_distance(a, b, sl, grid)
+        print(f"[64, {w}, {w}, 10]: exact {e.distance:.5f} in {e.seconds:.3f} s ({e.samples} cells), "
+              f"{grid}x{grid} grid {s.distance:.5f} in {s.seconds:.3f} s, ratio exact/grid "
+              f"{e.seconds / s.seconds:.2f}")
+
+
 def plot(monitor, epochs_rows, threshold, path):
     from matplotlib.figure import Figure
 
@@ -205,7 +219,12 @@ def main(argv=None):
     ap.add_argument("--sparsity", type=lambda s: [float(v) for v in s.split(",")], default=[0.3, 0.5, 0.7])
     ap.add_argument("--timing-pairs", type=int, default=10)
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
+    ap.add_argument("--random-timing", type=lambda s: [int(v) for v in s.split(",")], default=None,
+                    metavar="W,W,...", help="only time the exact vs grid distance of random [64, W, W, 10] pairs")
     args = ap.parse_args(argv)
+    if args.random_timing:
+        timing_random(args.random_timing, args.grid)
+        return
     if args.retrain is None:
         args.retrain = args.epochs
     import torch
