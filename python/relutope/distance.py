@@ -97,10 +97,9 @@ def _layer_widths(network: Network) -> np.ndarray:
 
 def _layer_diff_counts(network: Network, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Units whose pieces differ, per layer: (N, L) int64 for patterns a, b of shape (N, n_units)."""
-    diff = (a != b).astype(np.int64)
-    out = np.zeros((diff.shape[0], len(network)), dtype=np.int64)
-    np.add.at(out.T, network.unit_layer, diff.T)
-    return out
+    diff = a != b
+    starts = np.concatenate([[0], np.cumsum([layer.n_units for layer in network.layers])[:-1]])
+    return np.add.reduceat(diff, starts, axis=1, dtype=np.int64)  # a layer's units are contiguous
 
 
 def _check_network(network) -> Network:
