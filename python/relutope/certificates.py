@@ -24,34 +24,6 @@ from .partition import Partition
 
 __all__ = ["WitnessCertificate", "certify_witnesses"]
 
-_U = 2.0 ** -53          # unit roundoff of float64
-_TINY = 2.0 ** -1074     # smallest subnormal: bounds the absolute error of an underflowing operation
-
-
-def _gamma(n: int) -> float:
-    """``gamma_n`` of Higham (3.8), rounded up generously."""
-    return (n * _U) / (1.0 - n * _U) * (1.0 + 1e-8)
-
-
-def _inflate(bound: np.ndarray, n_terms: int) -> np.ndarray:
-    """An upper bound on a sum of ``n_terms`` non-negative terms whose float computation gave ``bound``."""
-    return bound * (1.0 + 4.0 * _gamma(n_terms + 2)) + (n_terms + 2) * 4.0 * _TINY
-
-
-def _affine_with_error(h: np.ndarray, e: np.ndarray, A: np.ndarray, c: np.ndarray):
-    """``fl(h @ A.T + c)`` and a rigorous bound on its distance from ``A x + c`` for any ``|x - h| <= e``."""
-    n = A.shape[1]
-    z = h @ A.T + c
-    # |A x + c - z| <= |A| e + gamma_{n+1} (|A| |h| + |c|) = |A| (e + gamma |h|) + gamma |c|: one product
-    err = (e + _gamma(n + 1) * np.abs(h)) @ np.abs(A).T + _gamma(n + 1) * np.abs(c)
-    return z, _inflate(err, 2 * n + 1)
-
-
-def _strictly_greater(a: np.ndarray, b: np.ndarray, err: np.ndarray) -> np.ndarray:
-    """Whether ``a - b > err`` holds for the real numbers (a, b, err floats), proven despite rounding."""
-    return (a - b) * (1.0 - 4.0 * _U) > err * (1.0 + 4.0 * _U) + 4.0 * _TINY
-
-
 @dataclass
 class WitnessCertificate:
     """The outcome of :func:`certify_witnesses`.
@@ -95,39 +67,15 @@ class WitnessCertificate:
 def _filter_pass(part: Partition, t: np.ndarray, patterns: np.ndarray) -> np.ndarray:
     """Per region, whether the floating-point pass with error bounds proves its witness (bool array). A region it
     does not prove is not disproven: the exact pass decides it."""
-    net, dom = part.network, part.domain
-    proven = np.ones(t.shape[0], dtype=bool)
+    from ._rigorous import affine_with_error, pattern_bounds, strictly_greater
+
+    dom = part.domain
     A, b = dom.constraints()  # t is exact; the rows A t <= b must hold strictly
-    if A.shape[0]:
-        s, err = _affine_with_error(t, np.zeros_like(t), A, -b)  # s = A t - b, want s < 0
-        proven &= _strictly_greater(np.zeros_like(s), s, err).all(axis=1)
     origin, basis = dom.parametrization()
-    h, e = _affine_with_error(t, np.zeros_like(t), basis, origin)
-    start = 0
-    for layer in net.layers:
-        stored = patterns[:, start:start + layer.n_units].astype(np.int64)
-        start += layer.n_units
-        if layer._is_relu():  # piece 0 is exactly 0 with no error: only the n_units rows of piece 1
-            z, err = _affine_with_error(h, e, layer.A[1::2], layer.c[1::2])
-            on = stored.astype(bool)
-            # active: z > err (then z > 0); inactive: -z > err
-            proven &= np.where(on, _strictly_greater(z, 0.0, err), _strictly_greater(0.0, z, err)).all(axis=1)
-            h, e = np.where(on, z, 0.0), np.where(on, err, 0.0)
-            continue
-        z, err = _affine_with_error(h, e, layer.A, layer.c)
-        h = np.empty((t.shape[0], layer.n_units))
-        e = np.empty_like(h)
-        for K in np.unique(layer.n_pieces):
-            units = np.nonzero(layer.n_pieces == K)[0]
-            cols = layer.piece_start[units][:, None] + np.arange(K)[None, :]  # (u, K)
-            z3, e3 = z[:, cols], err[:, cols]                                 # (N, u, K)
-            j = stored[:, units][:, :, None]                                 # the stored pattern's pieces
-            zj = np.take_along_axis(z3, j, axis=2)
-            ej = np.take_along_axis(e3, j, axis=2)
-            others = np.arange(K)[None, None, :] != j
-            # the stored piece beats every other piece of its unit by more than both error bounds
-            proven &= (_strictly_greater(zj, z3, ej + e3) | ~others).all(axis=(1, 2))
-            h[:, units], e[:, units] = zj[:, :, 0], ej[:, :, 0]
+    proven, _ = pattern_bounds(part.network, origin, basis, t, patterns)
+    if A.shape[0]:
+        s, err = affine_with_error(t, np.zeros_like(t), A, -b)  # s = A t - b, want s < 0
+        proven &= strictly_greater(np.zeros_like(s), s, err).all(axis=1)
     return proven
 
 
