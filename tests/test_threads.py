@@ -53,7 +53,7 @@ CASES = _cases()
 def _run(net, domain, threads, split_all=False, **limits):
     out, _ = _engine_call(_core.enumerate_regions, net, domain, tol=None, progress=False,
                           max_regions=limits.get("max_regions"), time_limit=limits.get("time_limit"),
-                          extra=(0, threads, None, 0, split_all))
+                          threads=threads, split_all=split_all)
     return out
 
 
@@ -121,7 +121,7 @@ def test_lp_breakdown_in_one_worker_stops_all_with_exact_regions():
     full = relutope.enumerate_regions(net, box, threads=1)
     # lp_max_iter = 7: an LP of the first few thousand regions fails (the hook of test_lp_recovery.py)
     out, _ = _engine_call(_core.enumerate_regions, net, box, tol=None, progress=False, max_regions=None,
-                          time_limit=None, extra=(7, 3, None, 0, True))
+                          time_limit=None, lp_max_iter=7, threads=3, split_all=True)
     assert out["status"] == "numerical" and out["message"].startswith("LP solver failed (iteration_limit)")
     part = relutope.Partition._from_packed(net, box, out["patterns"], out["centers"], out["radii"],
                                            out["layer_counts"], tol=out["tol"])

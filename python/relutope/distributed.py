@@ -45,8 +45,8 @@ def _enumerate_cells(net: Network, domain: Domain, prefixes: np.ndarray, prefix_
     from .enumerate import _engine_call
 
     out, _ = _engine_call(_core.enumerate_regions, net, domain, tol=tol, max_regions=None, time_limit=time_limit,
-                          progress=False, radius_cap=radius_cap, allow_empty=True,
-                          extra=(0, threads, np.ascontiguousarray(prefixes, dtype=np.int8), prefix_layers))
+                          progress=False, radius_cap=radius_cap, allow_empty=True, threads=threads,
+                          prefix=np.ascontiguousarray(prefixes, dtype=np.int8), prefix_layers=prefix_layers)
     result = {"regions": int(out["leaves"]), "layer_counts": np.asarray(out["layer_counts"]),
               "lps": int(out["lps"]), "lp_iterations": int(out["lp_iterations"]), "status": out["status"],
               "message": out["message"], "seconds": float(out["seconds"])}
@@ -210,7 +210,7 @@ def _split(net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads
         # The cells of the first P layers, exactly as the full search meets them (the same LPs, the same order).
         prefix_net = Network(net.layers[:P])
         cells, _ = _engine_call(_core.enumerate_regions, prefix_net, domain, tol=tol, max_regions=None,
-                                time_limit=time_limit, progress=False, radius_cap=radius_cap, extra=(0, threads))
+                                time_limit=time_limit, progress=False, radius_cap=radius_cap, threads=threads)
         prefixes = _core.unpack_patterns(prefix_net._core(), cells["patterns"])
         prefix_counts, prefix_status = np.asarray(cells["layer_counts"]), cells["status"]
     else:
@@ -249,9 +249,9 @@ def _bounds_cells(net: Network, domain: Domain, C: np.ndarray, d: np.ndarray, pr
     from .enumerate import _engine_call
 
     out, _ = _engine_call(_core.output_bounds, net, domain, tol=tol, max_regions=None, time_limit=time_limit,
-                          progress=False, radius_cap=radius_cap, allow_empty=True,
-                          extra=(C, d, bool(prune), False, 0, threads,
-                                 np.ascontiguousarray(prefixes, dtype=np.int8), prefix_layers))
+                          progress=False, radius_cap=radius_cap, allow_empty=True, extra=(C, d, bool(prune), False),
+                          threads=threads, prefix=np.ascontiguousarray(prefixes, dtype=np.int8),
+                          prefix_layers=prefix_layers)
     keys = ("min", "max", "argmin", "argmax", "ray_min", "ray_max", "leaves", "pruned", "status", "message")
     return {key: out[key] for key in keys}
 

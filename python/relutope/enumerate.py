@@ -111,11 +111,12 @@ def _check_positive(value, name: str, integer: bool = False):
 
 
 def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_limit, progress,
-                 radius_cap: float = 1.0, extra: tuple = (), allow_empty: bool = False):
+                 radius_cap: float = 1.0, extra: tuple = (), allow_empty: bool = False, **keywords):
     """Validate the common arguments, run a core enumeration ``fn`` (GIL released, with progress and Ctrl-C
-    handling) and return its result dict (with the ``tol`` used) and the domain's engine form. A complete run
-    without regions means ``tol`` is too large, a ValueError, unless ``allow_empty`` (a run restricted to part of
-    the domain, relutope.distributed)."""
+    handling) and return its result dict (with the ``tol`` used) and the domain's engine form. ``extra`` follows
+    the common arguments, ``keywords`` (``threads``, ``prefix``, ...) are passed by name. A complete run without
+    regions means ``tol`` is too large, a ValueError, unless ``allow_empty`` (a run restricted to part of the
+    domain, relutope.distributed)."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
     if not isinstance(domain, Domain):
@@ -153,7 +154,7 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
     try:
         out = fn(net._core(), fv.x0, fv.Q, fv.A, fv.b, u0, tol / s, float(radius_cap) / s,
                  -1 if max_regions is None else int(max_regions), -1.0 if time_limit is None else float(time_limit),
-                 checkpoint_every, callback, *extra)
+                 checkpoint_every, callback, *extra, **keywords)
         if bar is not None:
             bar.update(int(out["leaves"]) - bar.n)
     finally:
@@ -290,7 +291,7 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     polygon = method == "polygon" or (method == "auto" and planar)
     out, form = _engine_call(_core.enumerate_polygons_2d if polygon else _core.enumerate_regions, net, domain,
                              tol=tol, max_regions=max_regions, time_limit=time_limit, progress=progress,
-                             radius_cap=radius_cap, extra=() if polygon else (0, threads))
+                             radius_cap=radius_cap, **({} if polygon else {"threads": threads}))
     tol = out["tol"]
     status, message = out["status"], out.get("message", "")
     unchecked = Partition._from_packed(net, domain, out["patterns"], out["centers"], out["radii"],

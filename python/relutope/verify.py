@@ -221,7 +221,7 @@ def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool =
     C, d = _linear_objectives(net, C, d)
     out, form = _engine_call(_core.output_bounds, net, domain, tol=tol, max_regions=max_regions,
                              time_limit=time_limit, progress=progress,
-                             extra=(C, d, bool(prune), False, 0, resolve_threads(threads)))
+                             extra=(C, d, bool(prune), False), threads=resolve_threads(threads))
     to_x = lambda u: form.x0 + u @ form.Q.T  # noqa: E731
     bounds = OutputBounds(lower=out["min"], upper=out["max"], argmin=to_x(out["argmin"]),
                           argmax=to_x(out["argmax"]), complete=out["status"] == "complete", status=out["status"],
@@ -317,7 +317,7 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
                   np.atleast_1d(np.asarray(d, dtype=np.float64))) for C, d in case.terms]
         out, form = _engine_call(_core.verify, net, case.domain(), tol=tol, max_regions=None,
                                  time_limit=remaining, progress=False,
-                                 extra=(terms, bool(prune), True, False, 0, resolve_threads(threads)))
+                                 extra=(terms, bool(prune), True, False), threads=resolve_threads(threads))
         result.regions += int(out["leaves"])
         result.pruned += int(out["pruned"])
         result.cases.append({"case": ci, "regions": int(out["leaves"]), "pruned": int(out["pruned"]),
