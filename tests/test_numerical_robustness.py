@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
-from oracle import region_halfspaces  # noqa: E402
+from oracle import as_pattern_set, brute_force_patterns, region_halfspaces  # noqa: E402
 from scipy.optimize import linprog
 
 import relutope
@@ -290,3 +290,39 @@ def test_property_facets_and_completeness_at_every_scale_and_position():
         check_facets_against_highs(part, regions, _radius_cap(part))
 
     run()
+
+
+# ------------------------------------------------------------------------- ties within rounding (found in issue 14)
+def _clamps_under_max_pool(seed: int) -> Network:
+    """Linear(2, 4) -> clamp to [-0.3, 0.3] (lo + relu(z - lo) - relu(z - hi), two ReLUs) -> max over pairs ->
+    a sum. Where both clamps of a pair saturate, the max's two pieces are equal constants up to the rounding of
+    the lowered biases, so a plain forward pass picks either piece."""
+    rng = np.random.default_rng(seed)
+    n = 4
+    W, b = rng.normal(size=(n, 2)), rng.normal(size=n) * 0.5
+    lo, hi = -0.3, 0.3
+    relus = Layer.affine(np.vstack([W, W]), np.concatenate([b - lo, b - hi]))
+    # clamp_j = lo + r_j - r_{n+j}; max over the pairs (2i, 2i+1): a maxout layer of n/2 units with 2 pieces
+    A = np.zeros((n, 2 * n))
+    for j in range(n):
+        A[j, j], A[j, n + j] = 1.0, -1.0
+    pool = Layer(A, np.full(n, lo), np.full(n // 2, 2))
+    return Network([relus, pool, Layer.affine(np.ones((1, n // 2)), np.zeros(1), "identity")])
+
+
+@pytest.mark.parametrize("seed", [0, 2, 6])
+@pytest.mark.parametrize("method", ["lp", "polygon"])
+def test_saturated_clamps_under_a_max_pool_keep_every_region(seed, method):
+    """Every region is kept (none dropped by the witness check; filterwarnings=error turns its RelutopeWarning
+    into a failure): as many regions as brute force over patterns, with the same Chebyshev radii, and areas that
+    sum to the box's. (The label of a max unit whose two pieces are equal up to rounding is decided by rounding,
+    in the engine and in the oracle alike, so the patterns themselves are not compared at that unit.)"""
+    net = _clamps_under_max_pool(seed)
+    box = Box([-3.0, -3.0], [3.0, 3.0])
+    part = enumerate_regions(net, box, method=method)
+    assert part.complete
+    np.testing.assert_allclose(part.volumes().sum(), 36.0, rtol=1e-12)
+    lo, hi = box.constraints()
+    patterns, radii = brute_force_patterns(net, Adom=lo, bdom=hi)
+    assert len(part) == len(patterns)
+    np.testing.assert_allclose(np.sort(part.radii), np.sort(radii), rtol=1e-9)
