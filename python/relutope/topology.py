@@ -143,8 +143,7 @@ def _cell_vertices(G: np.ndarray, h: np.ndarray, eps: float) -> Tuple[np.ndarray
     if len(C) == 0:
         return np.zeros((0, k)), np.zeros((0, m), dtype=bool)
     M = G[C]
-    sv = np.linalg.svd(M, compute_uv=False)
-    ok = sv[:, -1] > 1e-12
+    ok = np.abs(np.linalg.det(M)) > 1e-12  # unit rows: |det| bounds the smallest singular value from above
     X = np.linalg.solve(M[ok], h[C[ok]][..., None])[..., 0]
     X = X[np.all(X @ G.T <= h + eps, axis=1)]
     # merge solutions within eps (a vertex on more than k facets is found once per k-subset): keep the first of
