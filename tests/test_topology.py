@@ -422,3 +422,16 @@ def test_gf2_rank_against_dense_elimination():
             if r == A.shape[0]:
                 break
         assert T.gf2_rank(cols) == r
+
+
+def test_a_partition_with_a_hole_is_refused():
+    # a "complete" partition that lacks one interior region: its neighbours' facets there have no cell on the
+    # other side, which the construction's check finds
+    part = relutope.enumerate_regions(diamond_net(1.0), box(2.0))
+    w = part.witnesses
+    keep = np.flatnonzero(np.arange(len(part)) != int(np.argmin(np.linalg.norm(w, axis=1))))
+    holed = relutope.Partition(part.network, part.domain, part.patterns[keep], w[keep], part.radii[keep],
+                               [len(keep)], tol=part.tol)
+    assert holed.complete
+    with pytest.raises(NumericalError, match="do not fit together"):
+        T.decision_complex(holed)
