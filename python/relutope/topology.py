@@ -36,16 +36,19 @@ does not split it. Each resulting cell is a convex polytope; its faces are found
 (every face of a face ``F`` of ``P`` is ``F`` intersected with a facet of ``P``) and identified across cells by
 their sets of vertices, the vertices being identified globally within ``vertex_tol`` times the domain's size.
 The result is checked: every (k-1)-cell is a facet of one top cell on the domain's boundary or of two inside it,
-and the Euler characteristic of the whole complex is 1 (the domain is convex). A partition that is not
-face-to-face (a unit whose pre-activation vanishes identically on a region can end on the region's boundary
-without cutting it) fails that check with a :class:`~relutope.errors.NumericalError`.
+and the Euler characteristic of the whole complex is 1 (the domain is convex). The cells of a continuous
+piecewise-affine function's partition meet face to face (a unit's zero set that reaches a region's facet either
+crosses the region or runs along the facet), so the check fails only when the cells do not tile the domain, e.g. a
+region thinner than the partition's ``tol`` was not enumerated, or vertices closer than ``vertex_tol`` were
+merged: then :class:`~relutope.errors.NumericalError`.
 
 *Whole space.* For :class:`~relutope.WholeSpace` the complex is built on the compactification by a box ``B``: the
 bounding box of every vertex of the refined (unbounded) cells, widened on every side by its largest width (by 1
-when there is no vertex), and the partition is enumerated anew on ``B``. Every refined cell meets ``B`` in a
-non-empty polytope with the same combinatorics near infinity (the cells are cones outside ``B``), so each decision
-set ``S`` and ``S`` intersected with ``B`` have the same Betti numbers; ``DecisionComplex.compactification`` holds
-``B``.
+when there is no vertex), and the partition is enumerated anew on ``B``; ``DecisionComplex.compactification``
+holds ``B``. The sets reported are then ``S`` intersected with ``B``. Every vertex of the refined cells lies inside
+``B``, so outside ``B`` the cells only run off along their recession cones, and ``S`` and ``S`` intersected with
+``B`` have the same Betti numbers (the same convention as relucent's truncation at infinity; on the nets of
+``bench/compare_relucent.py`` the decision boundaries' Betti numbers agree with relucent's).
 """
 from __future__ import annotations
 
@@ -444,8 +447,8 @@ def _check(cx: DecisionComplex, boundary_facet: set, cell_id) -> None:
             raise NumericalError(
                 f"the cells do not fit together: {bad.size} facet(s) of top cells are shared by the wrong number "
                 f"of cells (e.g. the {k - 1}-cell with vertices {cx.vertices[list(cx.cells[k - 1][i])].tolist()} is "
-                f"in {int(count[i])}, {'on' if on_bd[i] else 'off'} the domain's boundary); the partition may not be "
-                "face-to-face (a unit vanishing identically on a region)")
+                f"in {int(count[i])}, {'on' if on_bd[i] else 'off'} the domain's boundary); the regions do not tile "
+                "the domain (a region thinner than the partition's tol missing?) or vertex_tol merged vertices")
     chi = euler_characteristic(cx)
     if chi != 1:
         raise NumericalError(f"the decision complex of the convex domain has Euler characteristic {chi}, not 1")
