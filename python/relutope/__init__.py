@@ -18,6 +18,7 @@ from .verify import (AdversarialResult, LipschitzResult, OutputBounds, Verificat
 from . import plot, polygons, vnnlib
 from . import complexity, distance, matched_filters, region_stats  # the spline analyses (issue 9)
 from . import tables
+from . import topology
 
 __all__ = [
     "ACTIVATIONS", "AdversarialResult", "Box", "Domain", "Layer", "LineCrossing", "LineDensity", "LipschitzResult",
@@ -29,4 +30,5 @@ __all__ = [
     "polygons", "tables",
 ]
 __all__ += ["complexity", "distance", "matched_filters", "region_stats"]
+__all__ += ["topology"]
 __version__ = "0.1.0"

@@ -18,7 +18,7 @@ from .domains import Domain
 from .network import Network
 from .partition import Partition
 
-__all__ = ["partition", "layers", "decision_boundary", "graph"]
+__all__ = ["partition", "layers", "decision_boundary", "graph", "class_components", "persistence_diagram"]
 
 COLORS = ("pattern", "layer", "output", "volume")
 
@@ -358,3 +358,108 @@ def graph(partition: Partition, ax=None, node_size: float = 4.0, **kwargs) -> Tu
     ax.autoscale_view()
     _label_axes(ax, partition)
     return lines, nodes
+
+
+def class_components(complex, which=1, ax=None, open: bool = False, cmap="tab10", edges: bool = True, **kwargs):
+    """Draw the connected components of a decision set on a planar decision complex (a 2-D box, polygon or
+    slice through three inputs), one colour per component.
+
+    Parameters
+    ----------
+    complex : relutope.topology.DecisionComplex
+        A complex of dimension 2 (:func:`relutope.topology.decision_complex`).
+    which : int or str, optional
+        The set, as in :func:`relutope.topology.betti_numbers` (default: class 1, ``{f >= 0}`` for one output).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (default: the current axes).
+    open : bool, optional
+        The open set instead.
+    cmap : str or matplotlib.colors.Colormap, optional
+        Colours of the components (cycled when there are more components than colours).
+    edges : bool, optional
+        Draw the cells' boundaries as thin dark lines.
+    **kwargs
+        Passed to :class:`~matplotlib.collections.PolyCollection`.
+
+    Returns
+    -------
+    matplotlib.collections.PolyCollection
+        One polygon per top cell of the set (in domain coordinates ``t``); its array holds the component ids (P,)
+        float64, the labels of :func:`relutope.topology.class_components` on the cells' activation regions.
+
+    Raises
+    ------
+    TypeError, ValueError
+        When ``complex`` is not a 2-D DecisionComplex or ``which`` is unknown.
+
+    Examples
+    --------
+    >>> import numpy as np, relutope, relutope.plot
+    >>> from relutope import topology
+    >>> from matplotlib.figure import Figure
+    >>> W1 = np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1]])
+    >>> net = relutope.Network.from_weights([(W1, np.zeros(4)), (np.array([[1.0, 1, -1, -1]]), np.zeros(1))])
+    >>> cx = topology.decision_complex(relutope.enumerate_regions(net, relutope.Box([-1, -1], [1, 1])))
+    >>> coll = relutope.plot.class_components(cx, open=True, ax=Figure().add_subplot())
+    >>> sorted(set(coll.get_array().tolist())), len(coll.get_paths())   # {f > 0}: two components, 4 cells
+    ([0.0, 1.0], 4)
+    """
+    from matplotlib import colors as mcolors
+    from matplotlib.collections import PolyCollection
+
+    from . import topology
+
+    labels, n = topology.class_components(complex, which, open=open)
+    polys, cells = topology.top_cell_polygons(complex, which, open)
+    values = labels[complex.region[cells]].astype(np.float64)
+    style = {"edgecolors": "0.1", "linewidths": 0.25} if edges else {"edgecolors": "face", "linewidths": 0.0}
+    style.update(kwargs)
+    import matplotlib
+
+    cm = matplotlib.colormaps[cmap] if isinstance(cmap, str) else cmap
+    listed = mcolors.ListedColormap(cm(np.arange(max(n, 1)) % cm.N))  # qualitative colours, cycled
+    coll = PolyCollection(polys, array=values, cmap=listed, norm=mcolors.Normalize(-0.5, max(n, 1) - 0.5), **style)
+    ax = _axes(ax)
+    ax.add_collection(coll)
+    ax.autoscale_view()
+    _label_axes(ax, complex.partition)
+    ax.set_title(f"{n} component{'s' if n != 1 else ''}")
+    return coll
+
+
+def persistence_diagram(pairs, ax=None, **kwargs):
+    """Draw a persistence diagram (e.g. of :func:`relutope.topology.sublevel_persistence`) with GUDHI's
+    :func:`gudhi.plot_persistence_diagram`.
+
+    Parameters
+    ----------
+    pairs : list of (int, (float, float))
+        ``(dimension, (birth, death))`` pairs; deaths at ``inf`` are drawn on GUDHI's infinity line.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (default: the current axes).
+    **kwargs
+        Passed to :func:`gudhi.plot_persistence_diagram` (e.g. ``legend=True``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import relutope.plot
+    >>> from matplotlib.figure import Figure
+    >>> ax = relutope.plot.persistence_diagram([(0, (0.0, float("inf"))), (1, (0.5, 1.0))], ax=Figure().add_subplot())
+    >>> ax.get_title()
+    'Persistence diagram'
+    """
+    import gudhi
+    from gudhi import persistence_graphical_tools as pgt
+
+    pairs = [(int(d), (float(b), float(e))) for d, (b, e) in pairs]
+    # GUDHI switches matplotlib to LaTeX text when it finds TeX (and warns when it does not): plain text here
+    use_tex = pgt._gudhi_matplotlib_use_tex
+    pgt._gudhi_matplotlib_use_tex = False
+    try:
+        return gudhi.plot_persistence_diagram(pairs, axes=_axes(ax), **kwargs)
+    finally:
+        pgt._gudhi_matplotlib_use_tex = use_tex
