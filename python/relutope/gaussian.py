@@ -19,8 +19,9 @@ normal measure of ``{u : (A L) u <= b - A mean}``, which is what every method be
   freedom; a line ``{t theta}`` meets the polyhedron in an interval ``[t_1, t_2]`` and the measure is the mean
   over directions of ``H(t_2) - H(t_1)``, ``H(t) = (1 + sign(t) F_chi_S(|t|)) / 2``. Directions come from
   ``replicates`` independently scrambled Sobol sequences (randomised quasi-Monte Carlo); the estimate is the mean
-  of the replicate means and its error estimate the standard error over replicates. Polytopes that tile R^S get
-  masses summing to 1 to rounding for every direction, not only on average.
+  of the replicate means and its error estimate the standard error over replicates (reliable for polytopes that
+  many of the lines meet; see :attr:`GaussianMasses.n_hits`). Polytopes that tile R^S get masses summing to 1 to
+  rounding for every direction, not only on average.
 """
 from __future__ import annotations
 
@@ -56,6 +57,11 @@ class GaussianMasses:
     replicate_mass : ndarray, shape (replicates, K), float64, or None
         Directional sampling only: every replicate's estimate (for error estimates of sums weighted across
         polytopes, whose replicate estimates are correlated).
+    n_hits : ndarray, shape (K,), int64, or None
+        Directional sampling only: how many of the lines met each polytope. The estimate of a polytope that few
+        lines meet (a small solid angle seen from the mean: a small region far from it, or a thin one next to it) is
+        heavy-tailed, and its replicate standard error is then unreliable (it tends to be too small); trust
+        ``error`` where ``n_hits`` is in the hundreds or more.
     """
 
     mass: np.ndarray
@@ -63,6 +69,7 @@ class GaussianMasses:
     method: str
     n_directions: int = 0
     replicate_mass: Optional[np.ndarray] = None
+    n_hits: Optional[np.ndarray] = None
 
 
 def interval_masses(lo, hi) -> np.ndarray:
@@ -175,8 +182,9 @@ def _chi_upper(t: np.ndarray, S: int) -> np.ndarray:
     return gammaincc(S / 2.0, 0.5 * t * t)
 
 
-def _line_masses(Ap: np.ndarray, bp: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """``H(t_2) - H(t_1)`` (K, n) for the lines ``t theta`` (n, S) through padded polyhedra."""
+def _line_masses(Ap: np.ndarray, bp: np.ndarray, theta: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Sums over the lines ``t theta`` (n, S) of ``H(t_2) - H(t_1)`` (K,), and how many lines meet each polyhedron
+    (K,), for padded polyhedra."""
     S = Ap.shape[2]
     a = np.einsum("kms,ns->knm", Ap, theta)
     bb = bp[:, None, :]
@@ -184,13 +192,15 @@ def _line_masses(Ap: np.ndarray, bp: np.ndarray, theta: np.ndarray) -> np.ndarra
         r = bb / a
     hi = np.where(a > 0, r, np.inf).min(axis=2)
     lo = np.where(a < 0, r, -np.inf).max(axis=2)
-    empty = np.any((a == 0) & (bb < 0), axis=2) | (hi <= lo)
-    qlo, qhi = _chi_upper(np.where(np.isfinite(lo), lo, 0.0), S), _chi_upper(np.where(np.isfinite(hi), hi, 0.0), S)
-    qlo = np.where(np.isfinite(lo), qlo, 0.0)
-    qhi = np.where(np.isfinite(hi), qhi, 0.0)
+    meet = ~np.any((a == 0) & (bb < 0), axis=2) & (hi > lo)
+    k, _ = np.nonzero(meet)
+    lo, hi = lo[meet], hi[meet]  # only the lines that meet a polyhedron need the chi-distribution
+    qlo = np.where(np.isfinite(lo), _chi_upper(np.where(np.isfinite(lo), lo, 0.0), S), 0.0)
+    qhi = np.where(np.isfinite(hi), _chi_upper(np.where(np.isfinite(hi), hi, 0.0), S), 0.0)
     # H(t) = 1 - Q(t)/2 for t >= 0, Q(|t|)/2 for t < 0 (Q the chi upper tail; Q(inf) = 0)
     m = np.where(lo >= 0, 0.5 * (qlo - qhi), np.where(hi <= 0, 0.5 * (qhi - qlo), 1.0 - 0.5 * (qlo + qhi)))
-    return np.where(empty, 0.0, np.maximum(m, 0.0))
+    K = Ap.shape[0]
+    return np.bincount(k, weights=np.maximum(m, 0.0), minlength=K), np.bincount(k, minlength=K)
 
 
 def _directions(n: int, S: int, rng: np.random.Generator) -> np.ndarray:
@@ -211,7 +221,7 @@ def _check_int(value, name: str, low: int) -> int:
 
 
 def polytope_masses(offsets, A, b, mean=None, cov=None, *, method: str = "auto", n_directions: int = 2 ** 14,
-                    replicates: int = 8, seed=0, box: float = CLIP_BOX, chunk: int = 2 ** 22) -> GaussianMasses:
+                    replicates: int = 16, seed=0, box: float = CLIP_BOX, chunk: int = 2 ** 22) -> GaussianMasses:
     """Gaussian probabilities of convex polyhedra ``{z : A_k z <= b_k}``, bounded or not.
 
     Parameters
@@ -327,14 +337,17 @@ def polytope_masses(offsets, A, b, mean=None, cov=None, *, method: str = "auto",
     Ap, bp = _padded_rows(offsets, A, b)
     step = max(1, int(chunk // max(K * Ap.shape[1], 1)))
     est = np.zeros((replicates, K))
+    hits = np.zeros(K, dtype=np.int64)
     for rep in range(replicates):
         theta = _directions(per, S, rng)
         acc = np.zeros(K)
         for s in range(0, per, step):
-            acc += _line_masses(Ap, bp, theta[s:s + step]).sum(axis=1)
+            m, h = _line_masses(Ap, bp, theta[s:s + step])
+            acc += m
+            hits += h
         est[rep] = acc / per
     return GaussianMasses(est.mean(axis=0), est.std(axis=0, ddof=1) / np.sqrt(replicates), "directional",
-                          per * replicates, est)
+                          per * replicates, est, hits)
 
 
 def polytope_mass(A, b, mean=None, cov=None, **kwargs) -> Tuple[float, float]:
