@@ -16,6 +16,7 @@ from .sampling import (LineCrossing, LineDensity, PatternSample, RichnessEstimat
 from .verify import (AdversarialResult, LipschitzResult, OutputBounds, VerificationResult, lipschitz,
                      min_adversarial, output_bounds, verify)
 from . import plot, polygons, vnnlib
+from . import gaussian, generative
 
 __all__ = [
     "ACTIVATIONS", "AdversarialResult", "Box", "Domain", "Layer", "LineCrossing", "LineDensity", "LipschitzResult",
@@ -26,4 +27,5 @@ __all__ = [
     "output_bounds", "sample_patterns", "sample_patterns_gaussian", "sample_points", "verify", "vnnlib", "plot",
     "polygons",
 ]
+__all__ += ["gaussian", "generative"]
 __version__ = "0.1.0"
