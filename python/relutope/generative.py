@@ -47,6 +47,10 @@ __all__ = ["ManifoldPieces", "PieceAngles", "ImageOverlaps", "ManifoldDensity", 
 
 LATENTS = ("auto", "uniform", "gaussian")
 
+#: :func:`log_likelihood` skips the regions whose Gaussian factor is below ``exp(-PRUNE_LOG) / R`` of the total
+#: (their posterior masses are at most 1, so together they change ``log p(x)`` by less than ``exp(-PRUNE_LOG)``).
+PRUNE_LOG = 40.0
+
 
 # ---------------------------------------------------------------------------------------------- checks
 def _check_partition(partition) -> Partition:
@@ -900,7 +904,9 @@ def log_likelihood(partition: Partition, x, sigma: float, pieces: Optional[Manif
     sum_i (u_i^T (x - b))^2 / (s^2 + sigma_i^2)``, which keeps its accuracy for small ``s`` near the manifold,
     where the Woodbury form cancels), the posterior mass of the polytope ``w`` by
     :func:`relutope.gaussian.polytope_masses` (closed forms for S <= 2; directional RQMC with its error estimate
-    otherwise).
+    otherwise). Posterior masses are computed for the 16 regions of largest Gaussian factor, then for every region
+    whose factor exceeds ``exp(-PRUNE_LOG) / R`` of that partial sum (``PRUNE_LOG = 40``); the others, whose
+    masses are at most 1, change ``log p(x)`` by less than ``exp(-40)`` together, and get responsibility 0.
 
     Examples
     --------
@@ -943,9 +949,29 @@ def log_likelihood(partition: Partition, x, sigma: float, pieces: Optional[Manif
     counts = np.diff(f.offsets)
     ll = np.empty(N)
     err = np.zeros(N)
-    resp = np.empty((N, R))
+    resp = np.zeros((N, R))
     method = ""
-    step = max(1, int(chunk // max(R, 1)))
+    step = max(1, int(chunk // max(R * max(D, S), 1)))
+    cut = PRUNE_LOG + np.log(max(R, 1))
+
+    def pair_masses(pi, wi, mu):
+        """Posterior masses of the (point, region) pairs, in batches of ``chunk`` pairs."""
+        mass = np.empty(len(pi))
+        reps = None
+        for a in range(0, len(pi), chunk):
+            sl = slice(a, a + chunk)
+            w = wi[sl]
+            cw = counts[w]
+            offs = np.concatenate([[0], np.cumsum(cw)]).astype(np.int64)
+            rows = np.repeat(f.offsets[:-1][w], cw) + (np.arange(offs[-1]) - np.repeat(offs[:-1], cw))
+            g = polytope_masses(offs, f.A_x[rows], f.b_x[rows], mean=mu[pi[sl], w], cov=post_cov[w], **kwargs)
+            mass[sl] = g.mass
+            if g.replicate_mass is not None:
+                if reps is None:
+                    reps = np.empty((g.replicate_mass.shape[0], len(pi)))
+                reps[:, sl] = g.replicate_mass
+        return mass, reps, g.method
+
     for s in range(0, N, step):
         xs = x[s:s + step]
         n = len(xs)
@@ -955,17 +981,34 @@ def log_likelihood(partition: Partition, x, sigma: float, pieces: Optional[Manif
         quad = (perp * perp).sum(axis=2) / s2 + (c * c / (s2 + lam[None, :, :k])).sum(axis=2)
         logN = -0.5 * (D * np.log(2.0 * np.pi) + logdetC[None] + quad)
         mu = np.einsum("rks,nrk->nrs", Vt[:, :k, :], c * (sv / (s2 + lam[:, :k]))[None])
-        offs = np.concatenate([[0], np.cumsum(np.tile(counts, n))]).astype(np.int64)
-        g = polytope_masses(offs, np.tile(f.A_x, (n, 1)), np.tile(f.b_x, n), mean=mu.reshape(n * R, S),
-                            cov=np.tile(post_cov, (n, 1, 1)), **kwargs)
-        method = g.method
-        with np.errstate(divide="ignore"):
-            logterm = logN + np.log(g.mass.reshape(n, R))
+        logmass = np.full((n, R), -np.inf)
+        rep_mass = None
+        done = np.zeros((n, R), dtype=bool)
+        top = min(R, 16)
+        first = np.argpartition(-logN, top - 1, axis=1)[:, :top] if R > top else np.tile(np.arange(R), (n, 1))
+        for rnd in range(2):  # the regions of largest Gaussian factor, then every region that can still count
+            if rnd == 0:
+                pi, wi = np.repeat(np.arange(n), first.shape[1]), first.reshape(-1)
+            else:
+                with np.errstate(invalid="ignore"):
+                    bound = logsumexp(logN + logmass, axis=1)
+                pi, wi = np.nonzero(~done & (logN > bound[:, None] - cut))
+            if len(pi) == 0:
+                continue
+            m, reps, method = pair_masses(pi, wi, mu)
+            done[pi, wi] = True
+            with np.errstate(divide="ignore"):
+                logmass[pi, wi] = np.log(m)
+            if reps is not None:
+                if rep_mass is None:
+                    rep_mass = np.zeros((reps.shape[0], n, R))
+                rep_mass[:, pi, wi] = reps
+        logterm = logN + logmass
         ll[s:s + n] = logsumexp(logterm, axis=1)
         resp[s:s + n] = np.exp(logterm - ll[s:s + n, None])
-        if g.replicate_mass is not None:
+        if rep_mass is not None:
             with np.errstate(divide="ignore"):
-                reps = logsumexp(logN[None] + np.log(g.replicate_mass.reshape(-1, n, R)), axis=2)
+                reps = logsumexp(logN[None] + np.log(rep_mass), axis=2)
             err[s:s + n] = reps.std(axis=0, ddof=1) / np.sqrt(reps.shape[0])
     return GeneratorLikelihood(ll, err, resp, method)
 
