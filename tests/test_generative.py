@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 from scipy.linalg import subspace_angles
-from scipy.special import logsumexp
 from scipy.stats import multivariate_normal, norm
 
 import relutope

@@ -651,7 +651,7 @@ def region_masses(partition: Partition, latent: str = "auto", **kwargs) -> Regio
     if latent == "uniform":
         if kwargs:
             raise TypeError(f"unexpected arguments for latent='uniform': {sorted(kwargs)}")
-        vol = partition.volumes() if partition.domain.intrinsic_dim > 1 or R else np.zeros(0)
+        vol = partition.volumes()
         return RegionMasses(vol / partition.domain.volume(), np.zeros(R), "uniform", "volume")
     f = partition.facets()
     g: GaussianMasses = polytope_masses(f.offsets, f.A_x, f.b_x, **kwargs)
