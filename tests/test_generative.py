@@ -288,6 +288,31 @@ def test_log_likelihood_keeps_its_accuracy_for_small_noise():
         assert abs(ll[n] - float(want)) < 1e-7 * max(1.0, abs(float(want)))
 
 
+def test_log_likelihood_resolves_far_tails_of_the_posterior():
+    """The fold with points on the extension of one piece's plane, outside that piece: that piece's Gaussian factor
+    is huge and its posterior mass astronomically small (below the Owen's T fan's rounding). Reference: each
+    region is a half-plane, whose posterior mass is a one-dimensional normal tail (scipy's log_ndtr)."""
+    from scipy.special import log_ndtr
+
+    part = _part(fold(), relutope.WholeSpace(2))
+    s = 0.1
+    x = np.array([[-3.0, 0.3, -3.0], [-1.05, 0.3, -1.05], [-0.5, 1.0, -0.4], [2.0, -1.0, 0.1], [0.2, 0.0, 0.3]])
+    res = gen.log_likelihood(part, x, s)
+    pieces = gen.manifold_pieces(part)
+    for n, xn in enumerate(x):
+        terms = []
+        for w in range(2):
+            A, b = pieces.A[w], pieces.b[w]
+            Sig = s * s * np.linalg.inv(s * s * np.eye(2) + A.T @ A)
+            mu = Sig @ A.T @ (xn - b) / (s * s)
+            side = 1.0 if part.witnesses[w, 0] > 0 else -1.0  # the region is side * z1 >= 0
+            terms.append(multivariate_normal(b, s * s * np.eye(3) + A @ A.T).logpdf(xn)
+                         + log_ndtr(side * mu[0] / np.sqrt(Sig[0, 0])))
+        want = np.logaddexp(*terms)
+        assert abs(res.log_likelihood[n] - want) <= max(res.error[n], 1e-9 * abs(want))
+        assert res.error[n] < 1e-6
+
+
 def test_log_likelihood_against_quadrature_in_one_dimension():
     part = _part(relu_pair(2.0, -0.5), relutope.WholeSpace(1))
     s = 0.3

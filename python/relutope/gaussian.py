@@ -124,6 +124,32 @@ def _fan_masses(V: np.ndarray, n: np.ndarray) -> np.ndarray:
     return np.where(n >= 3, np.clip(mass, 0.0, 1.0), 0.0)
 
 
+def _fan_tail_bound(V: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """An upper bound (K,) on the standard normal mass of padded counter-clockwise convex polygons that do not contain
+    the origin, ``min(Phi(-d), area exp(-d^2 / 2) / (2 pi))`` with ``d`` the distance from the origin (1 for
+    polygons that contain it, and 0 for empty ones)."""
+    from scipy.special import ndtr
+
+    K, nmax = V.shape[:2]
+    if K == 0 or nmax == 0:
+        return np.zeros(K)
+    W = np.roll(V, -1, axis=1)
+    rows = np.arange(K)
+    W[rows, np.maximum(n - 1, 0)] = V[rows, 0]
+    real = np.arange(nmax)[None, :] < n[:, None]
+    e = W - V
+    cross = e[..., 0] * (-V[..., 1]) - e[..., 1] * (-V[..., 0])  # origin left of every edge: inside
+    inside = np.all(np.where(real, cross >= 0, True), axis=1)
+    ee = (e * e).sum(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tt = np.clip(np.where(ee > 0, -(V * e).sum(axis=2) / ee, 0.0), 0.0, 1.0)
+    P = V + tt[..., None] * e
+    d = np.sqrt(np.where(real, (P * P).sum(axis=2), np.inf).min(axis=1))
+    area = 0.5 * np.where(real, V[..., 0] * W[..., 1] - V[..., 1] * W[..., 0], 0.0).sum(axis=1)
+    bound = np.minimum(ndtr(-d), np.abs(area) * np.exp(-0.5 * d * d) / (2.0 * np.pi))
+    return np.where(n >= 3, np.where(inside, 1.0, bound), 0.0)
+
+
 def polygon_masses(offsets, vertices) -> np.ndarray:
     """Standard bivariate normal probabilities of bounded convex polygons, in closed form (Owen's T).
 

@@ -51,6 +51,11 @@ LATENTS = ("auto", "uniform", "gaussian")
 #: (their posterior masses are at most 1, so together they change ``log p(x)`` by less than ``exp(-PRUNE_LOG)``).
 PRUNE_LOG = 40.0
 
+#: S = 2 in :func:`log_likelihood`: posterior masses below this are in the Owen's T fan's rounding (its absolute
+#: error is about ``FAN_ULPS`` float64 ulps of 1 per edge); they count as 0 with their tail bound in the error.
+TAIL_MASS = 1e-11
+FAN_ULPS = 16
+
 
 # ---------------------------------------------------------------------------------------------- checks
 def _check_partition(partition) -> Partition:
@@ -855,8 +860,11 @@ class GeneratorLikelihood:
     log_likelihood : ndarray, shape (N,), float64
         ``log p(x)`` per point, nats.
     error : ndarray, shape (N,), float64
-        Error estimate of each ``log p(x)``: 0 for the closed forms (S <= 2), the RQMC standard error (over
-        replicates, of ``log`` of the replicate estimates) for directional sampling.
+        A bound on the error of each ``log p(x)``, nats: ``log(1 + u / p)`` with ``u`` the total of the terms skipped
+        (regions of negligible Gaussian factor, and for S = 2 the posterior masses below ``TAIL_MASS`` taken as 0,
+        each at its tail bound ``min(Phi(-d), area exp(-d^2/2) / (2 pi))``, ``d`` the polygon's distance from the
+        posterior mean in whitened units) plus the Owen's T fan's rounding; for directional sampling (S >= 3) the
+        RQMC standard error of ``log p`` over the replicates is added. ``inf`` when no term was resolved.
     responsibilities : ndarray, shape (N, R), float64
         ``P(w | x)``, the posterior probability of every region (the E-step of BPB20 Sec. 5).
     method : str
@@ -904,7 +912,9 @@ def log_likelihood(partition: Partition, x, sigma: float, pieces: Optional[Manif
     sum_i (u_i^T (x - b))^2 / (s^2 + sigma_i^2)``, which keeps its accuracy for small ``s`` near the manifold,
     where the Woodbury form cancels), the posterior mass of the polytope ``w`` by
     :func:`relutope.gaussian.polytope_masses` (closed forms for S <= 2; directional RQMC with its error estimate
-    otherwise). Posterior masses are computed for the 16 regions of largest Gaussian factor, then for every region
+    otherwise; for S = 2 every region's polygon is clipped once to a square reaching 40 units beyond every
+    posterior mean, then mapped to each posterior's whitened coordinates: posterior covariances are below the
+    identity, so the clipped-off part lies 40 standard deviations out). Posterior masses are computed for the 16 regions of largest Gaussian factor, then for every region
     whose factor exceeds ``exp(-PRUNE_LOG) / R`` of that partial sum (``PRUNE_LOG = 40``); the others, whose
     masses are at most 1, change ``log p(x)`` by less than ``exp(-40)`` together, and get responsibility 0.
 
@@ -954,10 +964,37 @@ def log_likelihood(partition: Partition, x, sigma: float, pieces: Optional[Manif
     step = max(1, int(chunk // max(R * max(D, S), 1)))
     cut = PRUNE_LOG + np.log(max(R, 1))
 
+    planar = S == 2 and kwargs.get("method", "auto") != "directional"
+    if planar:  # polygons clipped once in z, mapped to every pair's whitened coordinates (see Notes)
+        from .gaussian import CLIP_BOX, _fan_masses, _fan_tail_bound
+        from .polygons import _padded, clip_halfplanes
+
+        Linv = np.linalg.inv(np.linalg.cholesky(post_cov))
+        polys = {}
+
     def pair_masses(pi, wi, mu):
         """Posterior masses of the (point, region) pairs, in batches of ``chunk`` pairs."""
         mass = np.empty(len(pi))
         reps = None
+        if planar:
+            B = CLIP_BOX + float(np.abs(mu[pi, wi]).max(initial=0.0))
+            if polys.get("B", -1.0) < B:
+                off, verts = clip_halfplanes(f.offsets, f.A_x, f.b_x, -2 * B, 2 * B)
+                V, nv = _padded(off, verts)
+                polys.update(B=2 * B, V=V, n=np.where(np.diff(off) > 0, nv, 0))
+            bound = np.empty(len(pi))
+            for a in range(0, len(pi), chunk):
+                sl = slice(a, a + chunk)
+                w = wi[sl]
+                Vu = np.einsum("kst,kvt->kvs", Linv[w], polys["V"][w] - mu[pi[sl], w][:, None, :])
+                mass[sl] = _fan_masses(Vu, polys["n"][w])
+                bound[sl] = _fan_tail_bound(Vu, polys["n"][w])
+            # the fan's absolute error, a few ulps of 1 per edge, swamps masses far in the posterior's tail: there
+            # the mass is replaced by 0 and its upper bound goes into the error
+            slack = FAN_ULPS * np.finfo(np.float64).eps * polys["n"][wi]
+            tail = mass < TAIL_MASS
+            mass = np.where(tail, 0.0, mass)
+            return mass, None, "owens_t", np.where(tail, np.minimum(bound, TAIL_MASS + slack), slack)
         for a in range(0, len(pi), chunk):
             sl = slice(a, a + chunk)
             w = wi[sl]
@@ -970,7 +1007,7 @@ def log_likelihood(partition: Partition, x, sigma: float, pieces: Optional[Manif
                 if reps is None:
                     reps = np.empty((g.replicate_mass.shape[0], len(pi)))
                 reps[:, sl] = g.replicate_mass
-        return mass, reps, g.method
+        return mass, reps, g.method, None
 
     for s in range(0, N, step):
         xs = x[s:s + step]
@@ -982,6 +1019,7 @@ def log_likelihood(partition: Partition, x, sigma: float, pieces: Optional[Manif
         logN = -0.5 * (D * np.log(2.0 * np.pi) + logdetC[None] + quad)
         mu = np.einsum("rks,nrk->nrs", Vt[:, :k, :], c * (sv / (s2 + lam[:, :k]))[None])
         logmass = np.full((n, R), -np.inf)
+        logslack = np.full((n, R), -np.inf)
         rep_mass = None
         done = np.zeros((n, R), dtype=bool)
         top = min(R, 16)
@@ -995,21 +1033,29 @@ def log_likelihood(partition: Partition, x, sigma: float, pieces: Optional[Manif
                 pi, wi = np.nonzero(~done & (logN > bound[:, None] - cut))
             if len(pi) == 0:
                 continue
-            m, reps, method = pair_masses(pi, wi, mu)
+            m, reps, method, unsure = pair_masses(pi, wi, mu)
             done[pi, wi] = True
             with np.errstate(divide="ignore"):
                 logmass[pi, wi] = np.log(m)
+                if unsure is not None:
+                    logslack[pi, wi] = np.log(unsure)
             if reps is not None:
                 if rep_mass is None:
                     rep_mass = np.zeros((reps.shape[0], n, R))
                 rep_mass[:, pi, wi] = reps
         logterm = logN + logmass
         ll[s:s + n] = logsumexp(logterm, axis=1)
-        resp[s:s + n] = np.exp(logterm - ll[s:s + n, None])
+        with np.errstate(invalid="ignore"):
+            resp[s:s + n] = np.where(np.isfinite(ll[s:s + n, None]), np.exp(logterm - ll[s:s + n, None]), 0.0)
+            # the skipped regions (below exp(-PRUNE_LOG) of the total, masses <= 1) and the fan's slack
+            skipped = np.where(done, -np.inf, logN)
+            err[s:s + n] = np.exp(np.logaddexp(logsumexp(logN + logslack, axis=1), logsumexp(skipped, axis=1))
+                                  - ll[s:s + n])
+            err[s:s + n] = np.where(np.isfinite(ll[s:s + n]), np.log1p(err[s:s + n]), np.inf)
         if rep_mass is not None:
             with np.errstate(divide="ignore"):
                 reps = logsumexp(logN[None] + np.log(rep_mass), axis=2)
-            err[s:s + n] = reps.std(axis=0, ddof=1) / np.sqrt(reps.shape[0])
+            err[s:s + n] += reps.std(axis=0, ddof=1) / np.sqrt(reps.shape[0])
     return GeneratorLikelihood(ll, err, resp, method)
 
 
