@@ -19,6 +19,7 @@ from . import plot, polygons, vnnlib
 from . import complexity, distance, matched_filters, region_stats  # the spline analyses (issue 9)
 from . import tables
 from . import topology
+from . import gaussian, generative
 
 __all__ = [
     "ACTIVATIONS", "AdversarialResult", "Box", "Domain", "Layer", "LineCrossing", "LineDensity", "LipschitzResult",
@@ -31,4 +32,5 @@ __all__ = [
 ]
 __all__ += ["complexity", "distance", "matched_filters", "region_stats"]
 __all__ += ["topology"]
+__all__ += ["gaussian", "generative"]
 __version__ = "0.1.0"

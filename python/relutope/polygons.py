@@ -13,7 +13,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["to_csr", "from_csr", "areas", "shared_edges", "clip_lines"]
+__all__ = ["to_csr", "from_csr", "areas", "shared_edges", "clip_lines", "clip_halfplanes"]
 
 
 def to_csr(polygons: Sequence[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
@@ -200,3 +200,75 @@ def clip_lines(offsets, vertices, lines: np.ndarray, rows=None) -> Tuple[np.ndar
     seg = np.stack([pts[K, a], pts[K, b]], axis=1)
     seg[~hit] = np.nan
     return seg, hit
+
+
+def clip_halfplanes(offsets, A, b, lo, hi) -> Tuple[np.ndarray, np.ndarray]:
+    """The convex polygons ``{t : A_k t <= b_k} & [lo, hi]`` (half-plane intersections clipped to a rectangle).
+
+    Parameters
+    ----------
+    offsets : array_like of int, shape (K + 1,)
+        Rows of polygon ``k`` are ``A[offsets[k]:offsets[k + 1]]`` (CSR; a polygon without rows is the rectangle).
+    A : array_like, shape (F, 2), float64
+    b : array_like, shape (F,), float64
+    lo, hi : float or array_like, shape (2,)
+        The clipping rectangle (``lo < hi``).
+
+    Returns
+    -------
+    offsets : ndarray, shape (K + 1,), int64
+    vertices : ndarray, shape (V, 2), float64
+        The polygons in CSR form, counter-clockwise; an empty intersection has no vertex.
+
+    Notes
+    -----
+    Sutherland-Hodgman clipping of the rectangle by one half-plane after another (Sutherland & Hodgman, "Reentrant
+    polygon clipping", CACM 17, 1974), vectorised over the polygons. A vertex on a line counts as inside; repeated
+    vertices (zero-length edges) may remain.
+
+    Examples
+    --------
+    >>> off, v = clip_halfplanes([0, 1], [[1.0, 1.0]], [0.0], -1.0, 1.0)   # the square below x + y = 0
+    >>> v.tolist()
+    [[-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]]
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    A = np.asarray(A, dtype=np.float64).reshape(-1, 2)
+    b = np.asarray(b, dtype=np.float64).reshape(-1)
+    lo = np.broadcast_to(np.asarray(lo, dtype=np.float64), (2,))
+    hi = np.broadcast_to(np.asarray(hi, dtype=np.float64), (2,))
+    if not np.all(lo < hi):
+        raise ValueError(f"lo must be < hi, got {lo.tolist()} and {hi.tolist()}")
+    counts = np.diff(offsets)
+    K = len(counts)
+    V = np.broadcast_to(np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]]), (K, 4, 2)).copy()
+    n = np.full(K, 4, dtype=np.int64)
+    m = int(counts.max()) if K else 0
+    rows = np.arange(K)
+    for j in range(m):
+        has = counts > j
+        idx = np.where(has, offsets[:-1] + j, 0)
+        a = np.where(has[:, None], A[idx] if len(A) else 0.0, 0.0)
+        c = np.where(has, b[idx] if len(b) else 1.0, 1.0)
+        s = np.einsum("kij,kj->ki", V, a) - c[:, None]
+        W = np.roll(V, -1, axis=1)
+        sw = np.roll(s, -1, axis=1)
+        last = np.maximum(n - 1, 0)
+        W[rows, last] = V[rows, 0]
+        sw[rows, last] = s[rows, 0]
+        real = np.arange(V.shape[1])[None, :] < n[:, None]
+        keep = real & (s <= 0)
+        cross = real & (((s < 0) & (sw > 0)) | ((s > 0) & (sw < 0)))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f = np.where(cross, s / (s - sw), 0.0)
+        P = V + f[..., None] * (W - V)
+        out = np.stack([V, P], axis=2).reshape(K, -1, 2)
+        mask = np.stack([keep, cross], axis=2).reshape(K, -1)
+        order = np.argsort(~mask, axis=1, kind="stable")
+        n = mask.sum(axis=1)
+        width = max(int(n.max()) if K else 0, 1)
+        V = np.take_along_axis(out, order[:, :width, None], axis=1)
+    n = np.where(n >= 3, n, 0)
+    new_offsets = np.concatenate([[0], np.cumsum(n)]).astype(np.int64)
+    real = np.arange(V.shape[1])[None, :] < n[:, None]
+    return new_offsets, V[real].reshape(-1, 2)
