@@ -135,3 +135,41 @@ def test_certify_witnesses_rejects_bad_arguments():
     part = enumerate_regions(Network.random([2, 4, 1], seed=0), Box([-1, -1], [1, 1]))
     with pytest.raises(ValueError, match="chunk"):
         certify_witnesses(part, chunk=0)
+
+
+def test_rounding_decided_units_are_relabeled_and_real_errors_are_not():
+    """Clamps under a max-pool: where both clamps of a pair saturate at the top, the max's two pieces are equal
+    constants up to the rounding of the lowered biases, so the engine's choice there is rounding. The certificate
+    re-decides such units exactly (same linear part: a constant gap), proves every region, and gives patterns that
+    the exact pass confirms; a piece swapped on a maxout unit whose pieces differ by a real constant is refused."""
+    from relutope.exact import DECIDED, PERSISTENT_TIE, exact_pattern
+
+    rng = np.random.default_rng(2)
+    n, lo, hi = 4, -0.3, 0.3
+    W, b = rng.normal(size=(n, 2)), rng.normal(size=n) * 0.5
+    A = np.zeros((n, 2 * n))
+    for j in range(n):
+        A[j, j], A[j, n + j] = 1.0, -1.0
+    net = Network([Layer.affine(np.vstack([W, W]), np.concatenate([b - lo, b - hi])),
+                   Layer(A, np.full(n, lo), np.full(n // 2, 2)),
+                   Layer.affine(np.ones((1, n // 2)), np.zeros(1), "identity")])
+    part = enumerate_regions(net, Box([-3.0, -3.0], [3.0, 3.0]))
+    cert = certify_witnesses(part)
+    assert cert.ok, cert
+    pats = part.patterns.copy()
+    pats[cert.relabeled] = cert.exact_patterns
+    assert len({tuple(p) for p in pats}) == len(part)
+    for i in range(len(part)):
+        pat, kind = exact_pattern(net, part.witnesses[i])
+        np.testing.assert_array_equal(pat, pats[i])
+        assert set(kind.tolist()) <= {DECIDED, PERSISTENT_TIE}
+    # a maxout unit max(x0 + 1, x0 + 2): the second piece always wins by 1; claiming the first is a wrong pattern
+    mx = Network([Layer(np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]),
+                        np.array([1.0, 2.0, 0.0, 0.0]), [2, 2]),
+                  Layer.affine(np.ones((1, 2)), np.zeros(1), "identity")])
+    part = enumerate_regions(mx, Box([-1.0, -1.0], [1.0, 1.0]))
+    assert certify_witnesses(part).ok and np.all(part.patterns[:, 0] == 1)
+    bad = part.patterns.copy()
+    bad[:, 0] = 0
+    cert = certify_witnesses(_rebuild(part, patterns=bad))
+    assert cert.failed.tolist() == list(range(len(part))) and set(cert.reasons) == {"pattern"}

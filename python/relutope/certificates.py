@@ -1,17 +1,23 @@
 """Certificates: proofs, checked without trusting floating point, that a partition's regions are what it says.
 
 :func:`certify_witnesses` proves that every region a :class:`~relutope.Partition` lists exists: its witness point
-(taken as the exact binary fraction each float64 coordinate is) has the region's activation pattern with every
-unit *strictly* decided (no two pieces of a unit tie there), and lies strictly inside the domain. By continuity an
-open neighbourhood of the witness then has that pattern and lies in the domain, so the region is full-dimensional
-and non-empty; distinct stored patterns are distinct regions.
+(taken as the exact binary fraction each float64 coordinate is) lies strictly inside the domain, and every unit is
+decided on a neighbourhood of it: one piece strictly largest, or the largest pieces the same affine function of
+the input there (a tie on the whole neighbourhood, which goes to the lowest piece). A neighbourhood of the witness
+then has the region's pattern and lies in the domain, so the region is full-dimensional and non-empty; distinct
+patterns are distinct regions. A unit that the floating-point engine decided by rounding (pieces whose difference
+is a constant within rounding of zero, so no hyperplane is involved) is re-decided exactly and reported.
 
 The proof runs in two stages (Rump, "Verification methods: Rigorous results using floating-point arithmetic",
 Acta Numerica 19, 2010, Sections 2-3): a floating-point forward pass that carries a rigorous bound on its own
-rounding error (the a priori bound ``|fl(a . x) - a . x| <= gamma_n |a| . |x|``, ``gamma_n = n u / (1 - n u)``,
-Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., 2002, Section 3.1, valid for any order of
-summation and with fused multiply-adds), which settles almost every unit at once; then, only for the witnesses
-where some unit's margin is within its error bound, the exact rational forward pass of :mod:`relutope.exact`.
+rounding error (:mod:`relutope._rigorous`: the a priori bound ``|fl(a . x) - a . x| <= gamma_n |a| . |x|``,
+``gamma_n = n u / (1 - n u)``, Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., 2002, Section
+3.1, valid for any order of summation and with fused multiply-adds), which settles almost every unit at once;
+then, only for the witnesses where some unit's margin is within its error bound, the exact rational pass of
+:func:`relutope.exact.exact_pattern`.
+
+This proves that the listed regions exist, not that none is missing (that needs the enumerator's LP decisions
+certified; not done yet).
 """
 from __future__ import annotations
 
@@ -31,8 +37,10 @@ class WitnessCertificate:
     Attributes
     ----------
     certified : ndarray, shape (R,), bool
-        Region ``i``'s existence is proven: its witness has exactly its pattern with every unit strictly decided
-        and lies strictly inside the domain.
+        Region ``i``'s existence is proven: its witness lies strictly inside the domain and every point near it
+        has its pattern (each unit strictly decided, or its largest pieces the same affine function there: a tie
+        on a whole neighbourhood, which goes to the lowest piece); for the ``relabeled`` regions, the pattern is
+        the re-decided one.
     n_by_filter : int
         Regions proven by the floating-point forward pass with rigorous error bounds alone.
     n_by_exact : int
@@ -40,9 +48,15 @@ class WitnessCertificate:
     failed : ndarray, shape (F,), int64
         Indices of the regions not proven.
     reasons : list of str, length F
-        Why each failed: ``"pattern"`` (the witness has another pattern), ``"tie"`` (a unit is not strictly
-        decided at the witness), ``"domain"`` (the witness is not strictly inside the domain) or ``"duplicate"``
-        (the same pattern is listed twice).
+        Why each failed: ``"pattern"`` (the witness has another pattern), ``"tie"`` (the witness lies on a region boundary: pieces of a unit tie there but not
+        around it), ``"domain"`` (the witness is not strictly inside the domain) or ``"duplicate"`` (the same
+        pattern, after re-deciding, is listed twice).
+    relabeled : ndarray, shape (M,), int64
+        Certified regions whose stored pattern was re-decided exactly: a unit whose pieces differ by a constant
+        within rounding of zero (no hyperplane crosses the region) was decided by rounding; the region exists
+        with the exact pattern ``exact_patterns[j]`` instead.
+    exact_patterns : ndarray, shape (M, n_units), int8
+        The exact patterns of the ``relabeled`` regions.
     seconds : float
         Wall-clock time of the certification.
     """
@@ -52,6 +66,8 @@ class WitnessCertificate:
     n_by_exact: int
     failed: np.ndarray
     reasons: list = field(default_factory=list)
+    relabeled: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    exact_patterns: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int8))
     seconds: float = 0.0
 
     @property
@@ -61,47 +77,59 @@ class WitnessCertificate:
 
     def __repr__(self) -> str:
         return (f"WitnessCertificate(regions={self.certified.size}, certified={int(self.certified.sum())}, "
-                f"by_filter={self.n_by_filter}, by_exact={self.n_by_exact}, failed={self.failed.size})")
+                f"by_filter={self.n_by_filter}, by_exact={self.n_by_exact}, relabeled={self.relabeled.size}, "
+                f"failed={self.failed.size})")
 
 
-def _filter_pass(part: Partition, t: np.ndarray, patterns: np.ndarray) -> np.ndarray:
-    """Per region, whether the floating-point pass with error bounds proves its witness (bool array). A region it
-    does not prove is not disproven: the exact pass decides it."""
+def _filter_pass(part: Partition, t: np.ndarray, patterns: np.ndarray):
+    """Per region, whether the floating-point pass with error bounds proves its witness, and whether it proves
+    the witness has another pattern (two bool arrays). The exact pass decides every region not proven."""
     from ._rigorous import affine_with_error, pattern_bounds, strictly_greater
 
     dom = part.domain
     A, b = dom.constraints()  # t is exact; the rows A t <= b must hold strictly
     origin, basis = dom.parametrization()
-    proven, _ = pattern_bounds(part.network, origin, basis, t, patterns)
+    proven, disproven = pattern_bounds(part.network, origin, basis, t, patterns)
     if A.shape[0]:
         s, err = affine_with_error(t, np.zeros_like(t), A, -b)  # s = A t - b, want s < 0
         proven &= strictly_greater(np.zeros_like(s), s, err).all(axis=1)
-    return proven
+    return proven, disproven
 
 
 def _exact_pass(part: Partition, t: np.ndarray, patterns: np.ndarray):
-    """The same decision in exact rational arithmetic for a few witnesses: (proven bool array, reasons)."""
-    from .exact import exact_forward, to_rational
+    """The same decision in exact rational arithmetic for a few witnesses.
+
+    Returns (proven bool (n,), reasons (n,) object, exact patterns (n, n_units) int8): a witness strictly inside
+    the domain with no unit tied on a boundary is proven for its exact pattern, which may differ from the stored
+    one (a unit the floating-point engine decided by rounding: two pieces whose difference is a constant within
+    rounding of zero: the same linear part); then it is re-decided, and the reason is ``"relabeled"``. A stored
+    piece that differs from the exact one in its linear part is a wrong pattern: ``"pattern"``."""
+    from .exact import BOUNDARY_TIE, _pattern_walk, to_rational
 
     dom = part.domain
     T = to_rational(t)
     A, b = dom.constraints()
     origin, basis = dom.parametrization()
     X = to_rational(origin)[None, :] + T.dot(to_rational(basis).T)
-    _, pats, ties = exact_forward(part.network, X)
-    ok = np.ones(t.shape[0], dtype=bool)
-    reasons = np.full(t.shape[0], "", dtype=object)
+    n = t.shape[0]
+    ok = np.ones(n, dtype=bool)
+    reasons = np.full(n, "", dtype=object)
+    exact = np.array(patterns, dtype=np.int8, copy=True)
     if A.shape[0]:
         slack = to_rational(b)[None, :] - T.dot(to_rational(A).T)
         outside = ~np.all(slack > 0, axis=1)
         ok &= ~outside
         reasons[outside] = "domain"
-    tie = ties.any(axis=1)
-    wrong = np.any(pats != patterns, axis=1)
-    reasons[ok & tie] = "tie"
-    reasons[ok & ~tie & wrong] = "pattern"
-    ok &= ~wrong & ~tie
-    return ok, reasons
+    for i in np.nonzero(ok)[0]:
+        pat, kind, constant_gap = _pattern_walk(part.network, X[i], stored=patterns[i])
+        differ = pat != patterns[i]
+        if np.any(kind == BOUNDARY_TIE):
+            ok[i], reasons[i] = False, "tie"
+        elif np.any(differ & ~constant_gap):  # a unit whose hyperplane puts the witness on the other side
+            ok[i], reasons[i] = False, "pattern"
+        elif np.any(differ):
+            exact[i], reasons[i] = pat, "relabeled"
+    return ok, reasons, exact
 
 
 def certify_witnesses(partition: Partition, *, chunk: int = 1 << 14) -> WitnessCertificate:
@@ -119,8 +147,8 @@ def certify_witnesses(partition: Partition, *, chunk: int = 1 << 14) -> WitnessC
     -------
     WitnessCertificate
         ``certified[i]`` is a proof that region ``i`` is a full-dimensional activation region of the network on
-        the domain with pattern ``partition.patterns[i]``: its witness has that pattern with every unit strictly
-        decided and lies strictly inside the domain, so a ball around it does too.
+        the domain with pattern ``partition.patterns[i]`` (or its re-decided pattern, see ``relabeled``): a ball
+        around its witness lies in the domain and has that pattern.
 
     Raises
     ------
@@ -135,7 +163,7 @@ def certify_witnesses(partition: Partition, *, chunk: int = 1 << 14) -> WitnessC
     -----
     A floating-point forward pass with rigorous error bounds (module docstring; Rump 2010, Higham 2002, Section
     3.1) proves almost every unit's decision; the witnesses where some margin is within its bound are decided
-    exactly (:func:`relutope.exact.exact_forward`). This proves that listed regions exist, not that no region is
+    exactly (:func:`relutope.exact.exact_pattern`). This proves that listed regions exist, not that no region is
     missing.
 
     Examples
@@ -155,18 +183,31 @@ def certify_witnesses(partition: Partition, *, chunk: int = 1 << 14) -> WitnessC
     R = len(partition)
     t_all = partition.witness_coords
     certified = np.empty(R, dtype=bool)
+    disproven = np.empty(R, dtype=bool)
     reason = np.full(R, "", dtype=object)
     for s in range(0, R, chunk):
         rows = slice(s, min(R, s + chunk))
-        certified[rows] = _filter_pass(partition, t_all[rows], partition._patterns_at(rows))
+        certified[rows], disproven[rows] = _filter_pass(partition, t_all[rows], partition._patterns_at(rows))
     n_filter = int(certified.sum())
     undecided = np.nonzero(~certified)[0]
+    relabeled = np.zeros(0, dtype=np.int64)
+    new_patterns = np.zeros((0, partition.network.n_units), dtype=np.int8)
+    packed = partition.packed_patterns
     if undecided.size:
-        ok, why = _exact_pass(partition, t_all[undecided], partition._patterns_at(undecided))
+        ok, why, exact = _exact_pass(partition, t_all[undecided], partition._patterns_at(undecided))
+        # a stored piece that loses by more than rounding was not a rounding decision: a wrong pattern
+        beyond = disproven[undecided] & (why == "relabeled")
+        ok[beyond], why[beyond] = False, "pattern"
         certified[undecided] = ok
         reason[undecided] = why
+        moved = why == "relabeled"
+        relabeled, new_patterns = undecided[moved], exact[moved]
+        if relabeled.size:
+            from .partition import _pack
+
+            packed = packed.copy()
+            packed[relabeled] = _pack(partition.network, new_patterns)
     # two listings of one pattern are one region
-    packed = partition.packed_patterns
     _, first, counts = np.unique(packed, axis=0, return_index=True, return_counts=True)
     if np.any(counts > 1):
         dup = np.ones(R, dtype=bool)
@@ -174,6 +215,8 @@ def certify_witnesses(partition: Partition, *, chunk: int = 1 << 14) -> WitnessC
         reason[dup & certified] = "duplicate"
         certified &= ~dup
     failed = np.nonzero(~certified)[0]
+    keep = certified[relabeled]
     return WitnessCertificate(certified=certified, n_by_filter=n_filter, n_by_exact=int(undecided.size),
                               failed=failed, reasons=[str(reason[i]) for i in failed],
+                              relabeled=relabeled[keep], exact_patterns=new_patterns[keep],
                               seconds=time.perf_counter() - t0)

@@ -22,7 +22,7 @@ import numpy as np
 
 from .network import Network, _as_points
 
-__all__ = ["exact_affine_map", "exact_forward", "to_rational"]
+__all__ = ["exact_affine_map", "exact_forward", "exact_pattern", "to_rational"]
 
 
 def _flint():
@@ -212,3 +212,93 @@ def exact_affine_map(network: Network, pattern) -> Tuple[np.ndarray, np.ndarray]
     b_Q = np.array(v.entries(), dtype=object).reshape(m)
     return A_Q, b_Q
 
+
+
+#: Kinds of a unit's decision at a point, returned by :func:`exact_pattern`.
+DECIDED, PERSISTENT_TIE, BOUNDARY_TIE = 0, 1, 2
+
+
+def exact_pattern(network: Network, x) -> Tuple[np.ndarray, np.ndarray]:
+    """The activation pattern of a neighbourhood of one point, decided in exact rational arithmetic.
+
+    Parameters
+    ----------
+    network : Network
+    x : array_like, shape (d,)
+        One point: float64 values (taken exactly) or exact rationals (``flint.fmpq``, ``Fraction``, ``int``).
+
+    Returns
+    -------
+    pattern : ndarray, shape (n_units,), int8
+        The chosen piece of every unit (the lowest index among pieces that tie).
+    kind : ndarray, shape (n_units,), int8
+        How each unit is decided: ``DECIDED`` (0, one piece is strictly largest), ``PERSISTENT_TIE`` (1, the
+        largest pieces are the same affine function of the input near ``x``, so they tie on a whole
+        neighbourhood and the lowest index is chosen throughout it) or ``BOUNDARY_TIE`` (2, pieces tie at ``x``
+        but not around it: ``x`` lies on a region boundary).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`exact_forward`.
+
+    Notes
+    -----
+    When no unit is a ``BOUNDARY_TIE``, every point near ``x`` has ``pattern``: layer by layer, the local affine
+    map ``h = M x + v`` of the units chosen so far is exact (Balestriero & Baraniuk, ICML 2018, Eq. 9), each
+    unit's pieces are compared at ``x``, and tied pieces are compared as affine functions (``A_r M``).
+    """
+    return _pattern_walk(network, x)[:2]
+
+
+def _pattern_walk(network: Network, x, stored=None):
+    """:func:`exact_pattern`, and with ``stored`` (n_units,) also a bool mask (n_units,): units whose stored piece
+    differs from the chosen one by a constant only near ``x`` (the same linear part in the input)."""
+    flint = _flint()
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be a relutope.Network, got {type(network).__name__}")
+    arr = np.asarray(x, dtype=object) if np.asarray(x).dtype == object else None
+    if arr is not None:
+        if arr.shape != (network.in_dim,):
+            raise ValueError(f"x must have shape ({network.in_dim},), got {arr.shape}")
+        try:
+            X = [v if isinstance(v, flint.fmpq) else flint.fmpq(v.numerator, v.denominator) for v in arr.tolist()]
+        except AttributeError as exc:
+            raise TypeError("x must hold float64 values or exact rationals (fmpq, Fraction, int)") from exc
+    else:
+        pts = _as_points(x, "x", network.in_dim)
+        if pts.shape[0] != 1:
+            raise ValueError(f"x must be one point of shape ({network.in_dim},), got {np.shape(x)}")
+        X = to_rational(pts[0]).tolist()
+    d = network.in_dim
+    xcol = flint.fmpq_mat(d, 1, X)
+    M = flint.fmpq_mat(d, d, [flint.fmpq(int(i == j)) for i in range(d) for j in range(d)])
+    v = flint.fmpq_mat(d, 1, [flint.fmpq(0)] * d)
+    pattern = np.zeros(network.n_units, dtype=np.int8)
+    kind = np.zeros(network.n_units, dtype=np.int8)
+    constant_gap = np.zeros(network.n_units, dtype=bool)
+    off = 0
+    for layer in network.layers:
+        A = _rational_matrix(layer.A)
+        G = A * M                                   # pieces' linear parts in x
+        g = A * v + _column(to_rational(layer.c))   # and offsets
+        z = (G * xcol + g).entries()
+        rows = G.table()
+        chosen = []
+        for u in range(layer.n_units):
+            p0, p1 = int(layer.piece_start[u]), int(layer.piece_start[u + 1])
+            vals = z[p0:p1]
+            best = max(vals)
+            winners = [r for r, val in enumerate(vals) if val == best]
+            pattern[off + u] = winners[0]
+            if len(winners) > 1:
+                same = all(rows[p0 + r] == rows[p0 + winners[0]] for r in winners[1:])
+                kind[off + u] = PERSISTENT_TIE if same else BOUNDARY_TIE
+            chosen.append(p0 + winners[0])
+            if stored is not None and int(stored[off + u]) != winners[0]:
+                constant_gap[off + u] = rows[p0 + int(stored[off + u])] == rows[p0 + winners[0]]
+        off += layer.n_units
+        M = flint.fmpq_mat([rows[p] for p in chosen]) if chosen else M
+        gv = g.entries()
+        v = flint.fmpq_mat(len(chosen), 1, [gv[p] for p in chosen])
+    return pattern, kind, constant_gap
