@@ -167,28 +167,16 @@ def exact_ranks(partition: Partition, regions=None) -> np.ndarray:
     """
     import flint
 
+    from .exact import exact_affine_map
+
     _check_partition(partition)
     net = partition.network
     rows = np.arange(len(partition)) if regions is None else np.asarray(regions, dtype=np.int64).reshape(-1)
-    q = {}
-
-    def rational(x: float):
-        r = q.get(x)
-        if r is None:
-            r = q[x] = flint.fmpq(*float(x).as_integer_ratio())
-        return r
-
-    layers = [[[rational(v) for v in row] for row in layer.A] for layer in net.layers]
     pats = partition._patterns_at(rows)
-    ends = np.cumsum([0] + [lay.n_units for lay in net.layers])
     out = np.empty(len(rows), dtype=np.int64)
     for k in range(len(rows)):
-        J = None
-        for li, lay in enumerate(net.layers):
-            sel = lay.piece_start[:-1] + pats[k, ends[li]:ends[li + 1]]
-            M = flint.fmpq_mat(len(sel), lay.in_dim, [v for r in sel for v in layers[li][int(r)]])
-            J = M if J is None else M * J
-        out[k] = J.rank()
+        A_Q, _ = exact_affine_map(net, pats[k])
+        out[k] = flint.fmpq_mat(A_Q.shape[0], A_Q.shape[1], A_Q.reshape(-1).tolist()).rank()
     return out
 
 
