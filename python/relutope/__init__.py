@@ -15,11 +15,9 @@ from .sampling import (LineCrossing, LineDensity, PatternSample, RichnessEstimat
                        line_density, sample_patterns, sample_patterns_gaussian, sample_points)
 from .verify import (AdversarialResult, LipschitzResult, OutputBounds, VerificationResult, lipschitz,
                      min_adversarial, output_bounds, verify)
-from . import plot, polygons, vnnlib
-from . import complexity, distance, matched_filters, region_stats  # the spline analyses (issue 9)
-from . import tables
-from . import topology
-from . import gaussian, generative
+# The analyses, one module each (heavy optional dependencies are imported inside their functions).
+from . import (certificates, complexity, distance, distributed, early_bird, exact, gaussian, generative,
+               matched_filters, plot, polygons, pruning, refinement, region_stats, tables, topology, vnnlib)
 
 __all__ = [
     "ACTIVATIONS", "AdversarialResult", "Box", "Domain", "Layer", "LineCrossing", "LineDensity", "LipschitzResult",
@@ -27,10 +25,8 @@ __all__ = [
     "Region", "RelutopeError", "RelutopeWarning", "RichnessEstimate", "SamplingComparison", "Slice",
     "VerificationResult", "WholeSpace", "ace", "chao1", "compare_sampling", "default_tol", "enumerate_regions",
     "min_tol", "from_torch", "line_count", "line_density", "lipschitz", "load_nnet", "load_onnx", "min_adversarial",
-    "output_bounds", "sample_patterns", "sample_patterns_gaussian", "sample_points", "verify", "vnnlib", "plot",
-    "polygons", "tables",
+    "output_bounds", "sample_patterns", "sample_patterns_gaussian", "sample_points", "verify",
+    "certificates", "complexity", "distance", "distributed", "early_bird", "exact", "gaussian", "generative",
+    "matched_filters", "plot", "polygons", "pruning", "refinement", "region_stats", "tables", "topology", "vnnlib",
 ]
-__all__ += ["complexity", "distance", "matched_filters", "region_stats"]
-__all__ += ["topology"]
-__all__ += ["gaussian", "generative"]
 __version__ = "0.1.0"
