@@ -1,6 +1,4 @@
 """Early-bird tickets from the partition (relutope.early_bird) and the common refinement they integrate over."""
-import doctest
-
 import numpy as np
 import pytest
 
@@ -201,8 +199,3 @@ def _monitor_run(torch):
     assert D[0, 4] == pytest.approx(sampled_distance(snapshots[0], snapshots[4], box, 40).distance, rel=1e-12)
     assert monitor.records[-1]["max_window_distance"] == pytest.approx(max(D[4, 2], D[4, 3]), rel=1e-12)
 
-
-@pytest.mark.parametrize("module", [early_bird, refinement])
-def test_docstring_examples(module):
-    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0

@@ -411,13 +411,3 @@ def test_bad_input():
     with pytest.raises(ValueError, match="plot_pieces draws a 3-D output"):
         gen.plot_pieces(_part(relu_pair(1.0, 1.0), relutope.WholeSpace(1)))
 
-
-@pytest.mark.parametrize("name", ["relutope.gaussian", "relutope.generative"])
-def test_docstring_examples(name):
-    import doctest
-    import importlib
-
-    pytest.importorskip("matplotlib")
-    pytest.importorskip("flint")
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0 and result.attempted >= 5

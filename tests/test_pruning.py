@@ -1,6 +1,4 @@
 """Pruning by the partition (relutope.pruning): exactly removable units, redundancy scores, pruning, the CLI."""
-import doctest
-
 import numpy as np
 import pytest
 
@@ -283,10 +281,6 @@ def test_cli_prune_writes_a_network_equal_on_the_box(tmp_path, capsys):
     assert main(["prune", str(tmp_path / "net.npz"), "--box", "-1", "1", "--amount", "2"]) == 2
     assert "--amount" in capsys.readouterr().err
     assert main(["prune", str(tmp_path / "net.npz")]) == 2
-
-
-def test_docstring_examples():
-    assert doctest.testmod(pruning, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
 
 
 @pytest.mark.parametrize("box", [((0.2, 0.3), (0.35, 0.4)), ((-1.0, -1.0), (1.0, 1.0))])
