@@ -402,9 +402,28 @@ class PolytopeEnumerator {
     for (int in : deg_neg_)
       for (int ip : simple_pos_) pair_test(b, n, ip, in, c.data());
     if (simple_pos_.empty() || simple_neg_.empty()) return;
-    if (simple_pos_.size() * simple_neg_.size() <= 4 * static_cast<size_t>(k) * (simple_pos_.size() + simple_neg_.size())) {
-      for (int ip : simple_pos_)  // few pairs: testing each is cheaper than hashing
-        for (int in : simple_neg_) pair_test(b, n, ip, in, c.data());
+    if (simple_pos_.size() * simple_neg_.size() <=
+        8 * static_cast<size_t>(k) * (simple_pos_.size() + simple_neg_.size())) {
+      // Few pairs: testing each is cheaper than hashing. Two simple vertices share k - 1 constraints iff one has at
+      // most one constraint the other lacks (no bit count needed).
+      for (int ip : simple_pos_) {
+        const Word* a = I(b + ip);
+        for (int in : simple_neg_) {
+          const Word* w = I(b + in);
+          bool one = false, ok = true;
+          for (int t = 0; t < W && ok; ++t) {
+            const Word d = a[t] & ~w[t];
+            if (d == 0) continue;
+            ok = !one && (d & (d - 1)) == 0;
+            one = true;
+          }
+          if (!ok) continue;
+          for (int t = 0; t < W; ++t) c[t] = a[t] & w[t];
+          pairs_.push_back(ip);
+          pairs_.push_back(in);
+          common_.insert(common_.end(), c.begin(), c.end());
+        }
+      }
       return;
     }
     // Simple against simple: the keys of the negative ones in an open-addressing table.

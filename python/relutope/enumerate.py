@@ -353,9 +353,12 @@ def _choose_method(method, net, domain) -> str:
 
 
 #: ``method="auto"`` runs the polytope path on a bounded domain of intrinsic dimension ``k`` when ``k`` is a key
-#: here and no hidden layer is wider than its value; else the LP path. From one run of ``bench/bench_enumerate.py``
-#: (one thread, nets of ``Network.random``): the polytope path's cost per split grows with the cells' vertex
-#: counts, which grow quickly with ``k``; the LP path's with their facet counts.
+#: here and no hidden layer is wider than its value; else the LP path. From ``bench/bench_enumerate.py --paths``
+#: (one thread, ``Network.random`` nets over ``[-1, 1]^d``; bench/results/enumerate_paths.txt): the polytope path
+#: took 0.22-0.27x the LP path's time at k = 3 ([3,32,32,32,1], [3,64,64,1]) and 0.8-0.85x at k = 4
+#: ([4,16,16,16,1], [4,32,32,1]), but 2x at k = 5 and 4.6x at k = 6: its cost per split grows with the cells'
+#: vertex counts (up to 90 at k = 4, 240 at k = 5, 570 at k = 6 on those nets), the LP path's with their facet
+#: counts. Widths from 12 to 64 did not change the ratio at a given k, so no width limit is set yet.
 AUTO_POLYTOPE = {3: 1 << 30, 4: 1 << 30}
 
 
