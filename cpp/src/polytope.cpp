@@ -535,6 +535,7 @@ class PolytopeEnumerator {
     rows_.push(row_.data(), opt_.radius_cap);
     cen_.resize(k_);
     centroid(b, e, cen_.data());
+    LPStatus st = LPStatus::Numerical;
     for (int attempt = 0; attempt < 2; ++attempt) {
       LPBasis& B = basis_;
       std::fill(B.binv.begin(), B.binv.end(), 0.0);
@@ -550,7 +551,7 @@ class PolytopeEnumerator {
       B.updates = 0;
       B.binv_max = 1.0;
       const DualSimplex& solver = attempt == 0 ? simplex_ : careful_;
-      const LPStatus st = solver.solve(rows_, obj_.data(), B, counters_, opt_.lp_max_iter);
+      st = solver.solve(rows_, obj_.data(), B, counters_, opt_.lp_max_iter);
       if (st == LPStatus::Optimal) {
         std::copy(B.y.begin(), B.y.begin() + k_, center);
         *radius = B.y[k_];
@@ -561,7 +562,8 @@ class PolytopeEnumerator {
         return true;
       }
     }
-    halt(EnumStatus::Numerical, "Chebyshev LP of a polytope failed");
+    halt(EnumStatus::Numerical, std::string("LP solver failed (") + lp_status_name(st) +
+                                    ") on the Chebyshev LP of a cell with " + std::to_string(e - b) + " vertices");
     return false;
   }
 

@@ -87,6 +87,7 @@ def enumerate_polytopes(
     time_limit: float,
     checkpoint_every: int,
     callback: Optional[Callable[[int], Optional[bool]]],
+    lp_max_iter: int = 0,
 ) -> dict:
     """The low-dimensional fast path (double description) on the bounded polytope {u : A_domain u <= b_domain},
     x = x0 + Q u (u0 unused). Keys as enumerate_regions (lps: Chebyshev LPs) plus splits and max_vertices."""
