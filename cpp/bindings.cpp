@@ -16,6 +16,7 @@
 #include "relutope/network.hpp"
 #include "relutope/verify.hpp"
 #include "relutope/polygon2d.hpp"
+#include "relutope/polytope.hpp"
 
 namespace py = pybind11;
 using namespace relutope;
@@ -300,6 +301,21 @@ py::dict polygons_py(ENUM_ARGS_DECL) {
   return out;
 }
 
+// Low-dimensional fast path (polytope.hpp): the dict of enumerate_regions (u0 unused) plus the count of splits and
+// the most vertices a cell had.
+py::dict polytopes_py(ENUM_ARGS_DECL, int lp_max_iter) {
+  EnumArgs args(ENUM_ARGS_PASS);
+  args.opt.lp_max_iter = lp_max_iter;
+  PolytopeEnumResult res = args.guarded([&](const Checkpoint& cp) {
+    return enumerate_polytopes(net, args.x0.data(), args.Q.data(), args.k, args.Adom.data(), args.bdom.data(),
+                               static_cast<int>(args.Adom.shape(0)), args.opt, cp);
+  });
+  py::dict out = result_dict(res.base, args.k);
+  out["splits"] = res.splits;
+  out["max_vertices"] = res.max_vertices;
+  return out;
+}
+
 py::dict output_bounds_py(ENUM_ARGS_DECL, const darray& C, const darray& d, bool prune, bool store,
                           int lp_max_iter, int threads, py::object prefix, int prefix_layers, bool split_all) {
   EnumArgs args(ENUM_ARGS_PASS);
@@ -555,4 +571,5 @@ PYBIND11_MODULE(_core, m) {
         py::arg("callback") = py::none(), py::arg("checkpoint_every") = 0, py::arg("threads") = 1);
   m.def("solve_lp", &solve_lp_py, py::arg("c"), py::arg("G"), py::arg("h"), py::arg("lb"), py::arg("ub"));
   m.def("enumerate_polygons_2d", &polygons_py, ENUM_ARGS_PY);
+  m.def("enumerate_polytopes", &polytopes_py, ENUM_ARGS_PY, py::arg("lp_max_iter") = 0);
 }

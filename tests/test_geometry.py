@@ -38,6 +38,8 @@ def maxout_net(d, units, K, seed):
 def lp_max(c, A, b):
     """max c.t s.t. A t <= b with HiGHS: (value or +inf when unbounded)."""
     res = linprog(-c, A_ub=A, b_ub=b, bounds=FREE * len(c), method="highs")
+    if res.status == 2:  # HiGHS' presolve can report an unbounded LP as infeasible: ask again without it
+        res = linprog(-c, A_ub=A, b_ub=b, bounds=FREE * len(c), method="highs", options={"presolve": False})
     if res.status == 3:
         return np.inf
     assert res.status == 0, res.message

@@ -66,7 +66,7 @@ def test_wholespace_6_15_15_1():
 def lp_max_iter(monkeypatch):
     """Call set(n) to cap every engine LP at n dual simplex iterations (the binding's test hook)."""
     def set_(n: int) -> None:
-        for name in ("enumerate_regions", "output_bounds", "verify"):
+        for name in ("enumerate_regions", "enumerate_polytopes", "output_bounds", "verify"):
             monkeypatch.setattr(_core, name, functools.partial(getattr(_core, name), lp_max_iter=n))
     return set_
 
@@ -76,10 +76,10 @@ BOX = relutope.Box(-np.ones(3), np.ones(3))
 
 
 def test_breakdown_returns_the_partial_partition(lp_max_iter):
-    full = relutope.enumerate_regions(NET, BOX)
+    full = relutope.enumerate_regions(NET, BOX, method="lp")
     assert full.complete and full.message == ""
     lp_max_iter(7)  # the LPs of the first few thousand regions need at most 7 iterations, or recover within them
-    part = relutope.enumerate_regions(NET, BOX)
+    part = relutope.enumerate_regions(NET, BOX, method="lp")
     assert part.status == "numerical" and not part.complete
     assert 0 < len(part) < len(full)
     check_exact(NET, part)
@@ -95,9 +95,12 @@ def test_breakdown_returns_the_partial_partition(lp_max_iter):
     assert "numerical" in part.summary()
 
 
-def test_breakdown_status_survives_save_and_load(lp_max_iter, tmp_path):
-    lp_max_iter(7)
-    part = relutope.enumerate_regions(NET, BOX)
+@pytest.mark.parametrize("method", ["lp", "polytope"])
+def test_breakdown_status_survives_save_and_load(lp_max_iter, tmp_path, method):
+    lp_max_iter(3 if method == "polytope" else 7)  # the polytope path's Chebyshev LPs take about 2k iterations
+    part = relutope.enumerate_regions(NET, BOX, method=method)
+    assert part.status == "numerical" and part.message.startswith("LP solver failed (iteration_limit)")
+    check_exact(NET, part)
     part.save(tmp_path / "p.npz")
     back = relutope.Partition.load(tmp_path / "p.npz")
     assert back.status == "numerical" and len(back) == len(part)

@@ -81,6 +81,24 @@ def enumerate_polygons_2d(
     enumerate_regions (lps: Chebyshev LPs) plus offsets (R+1,) int64, vertices (V, 2) in u (counter-clockwise) and
     edge_labels (V,) int32 (the unit of the edge from each vertex to the next, or -1 - domain row)."""
 
+def enumerate_polytopes(
+    net: Network,
+    x0: npt.NDArray[np.float64],
+    Q: npt.NDArray[np.float64],
+    A_domain: npt.NDArray[np.float64],
+    b_domain: npt.NDArray[np.float64],
+    u0: npt.NDArray[np.float64],
+    tol: float,
+    radius_cap: float,
+    max_regions: int,
+    time_limit: float,
+    checkpoint_every: int,
+    callback: Optional[Callable[[int], Optional[bool]]],
+    lp_max_iter: int = 0,
+) -> dict:
+    """The low-dimensional fast path (double description) on the bounded polytope {u : A_domain u <= b_domain},
+    x = x0 + Q u (u0 unused). Keys as enumerate_regions (lps: Chebyshev LPs) plus splits and max_vertices."""
+
 def output_bounds(
     net: Network, x0: npt.NDArray[np.float64], Q: npt.NDArray[np.float64], A_domain: npt.NDArray[np.float64],
     b_domain: npt.NDArray[np.float64], u0: npt.NDArray[np.float64], tol: float, radius_cap: float,

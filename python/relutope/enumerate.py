@@ -205,21 +205,29 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     radius_cap : float, optional
         For unbounded domains (:class:`~relutope.WholeSpace`, or a slice of it) the Chebyshev radius of an
         unbounded region is infinite: radii and witnesses are computed with the radius capped at this value.
-    method : {"auto", "lp", "polygon"}, optional
+    method : {"auto", "lp", "polygon", "polytope"}, optional
         ``"lp"``: the general engine (Chebyshev-ball LPs, any dimension). ``"polygon"``: the 2-D fast path, for a
         bounded domain of intrinsic dimension 2 (a 2-D :class:`~relutope.Box` or :class:`~relutope.Polytope`, a
         box with all but two coordinates fixed, or a :class:`~relutope.Slice` through three inputs): every region
         is kept as an exact convex polygon, split by each unit's line with vertex sign tests and no LP; only the
         Chebyshev disc of each final region (its witness and radius) is an LP, a 3-variable one. Same regions,
-        witnesses and radii as ``"lp"``, and :meth:`Partition.polygons` comes for free. ``"auto"`` (default)
-        picks ``"polygon"`` when it applies, else ``"lp"``.
+        witnesses and radii as ``"lp"``, and :meth:`Partition.polygons` comes for free. ``"polytope"``: the
+        same for a bounded domain of intrinsic dimension ``k`` from 1 to 10 (meant for 3 to 6): every cell is kept
+        as its vertices with the constraints tight at each (a double description), split by each unit's
+        hyperplane with vertex sign tests, new vertices on the cut edges found by the combinatorial adjacency
+        test; only each region's Chebyshev ball (and, at the end of a layer, that of a cell whose centroid ball is
+        not wider than ``tol``) is an LP. Same regions, witnesses and radii as ``"lp"``; units with ``K > 2``
+        pieces (max-pooling) are supported. ``"auto"`` (default) picks ``"polygon"`` for a bounded 2-D domain,
+        ``"polytope"`` for a bounded domain of a dimension where it measured faster than ``"lp"`` on ``threads``
+        threads (:data:`AUTO_POLYTOPE`), else ``"lp"``. The choice is ``partition.method``.
     threads : int, optional
         Worker threads of the ``"lp"`` path (default ``None``: every core this process may use; ``1``: the calling
         thread alone). The depth-first search is shared out by splitting off pending subtrees on demand, and each
         subtree runs exactly the LPs one thread runs there, so a complete run gives the same partition with any
         number of threads: the same regions in the same order, the same witnesses and radii to the bit. A run
         stopped early (``max_regions``, ``time_limit``, Ctrl-C) holds exact regions, but with ``threads > 1``
-        which ones were found first depends on timing. The ``"polygon"`` path runs on one thread.
+        which ones were found first depends on timing. The ``"polygon"`` and ``"polytope"`` paths run on one
+        thread.
 
     Returns
     -------
@@ -236,8 +244,8 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     ValueError
         When the domain's dimension is not ``net.in_dim``, ``tol`` is below :func:`min_tol` or not below the
         domain's inradius, ``max_regions``, ``time_limit``, ``radius_cap`` or ``threads`` is out of range,
-        ``method`` is unknown, or ``method="polygon"`` is asked for a domain that is not bounded and
-        two-dimensional.
+        ``method`` is unknown, ``method="polygon"`` is asked for a domain that is not bounded and two-dimensional,
+        or ``method="polytope"`` for one that is not bounded or has more than 10 free coordinates.
 
     Notes
     -----
@@ -266,6 +274,13 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     "SplineCam: Exact Visualization and Characterization of Deep Network Geometry and Decision Boundaries",
     CVPR 2023). ``partition.lps`` then counts those radius LPs.
 
+    The polytope path (``method="polytope"``) is the double description method (Motzkin, Raiffa, Thompson &
+    Thrall, 1953) run as the same depth-first refinement: two vertices of a ``k``-polytope are the ends of an edge
+    iff no third vertex is tight at every constraint tight at both (Fukuda & Prodon, "Double description method
+    revisited", 1996), a test on incidences alone that holds for polytopes that are not simple (hyperplanes through
+    a common vertex or a vertex of the domain, duplicate units). A part of a split whose vertices are all within
+    ``2 tol`` of the cut holds no ball of radius ``tol`` and is dropped.
+
     Examples
     --------
     >>> import relutope
@@ -283,15 +298,13 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     from ._threads import resolve_threads
 
     threads = resolve_threads(threads)
-    if method not in ("auto", "lp", "polygon"):
-        raise ValueError(f"method must be 'auto', 'lp' or 'polygon', got {method!r}")
-    planar = isinstance(domain, Domain) and domain.intrinsic_dim == 2 and domain.bounded
-    if method == "polygon" and not planar:
-        raise ValueError(f"method='polygon' needs a bounded domain of intrinsic dimension 2, got {domain!r}")
-    polygon = method == "polygon" or (method == "auto" and planar)
-    out, form = _engine_call(_core.enumerate_polygons_2d if polygon else _core.enumerate_regions, net, domain,
-                             tol=tol, max_regions=max_regions, time_limit=time_limit, progress=progress,
-                             radius_cap=radius_cap, **({} if polygon else {"threads": threads}))
+    method = _choose_method(method, net, domain, threads)
+    polygon = method == "polygon"
+    engines = {"lp": _core.enumerate_regions, "polygon": _core.enumerate_polygons_2d,
+               "polytope": _core.enumerate_polytopes}
+    out, form = _engine_call(engines[method], net, domain, tol=tol, max_regions=max_regions, time_limit=time_limit,
+                             progress=progress, radius_cap=radius_cap,
+                             **({"threads": threads} if method == "lp" else {}))
     tol = out["tol"]
     status, message = out["status"], out.get("message", "")
     unchecked = Partition._from_packed(net, domain, out["patterns"], out["centers"], out["radii"],
@@ -326,7 +339,48 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
                                        lp_iterations=int(out["lp_iterations"]), seconds=float(out["seconds"]),
                                        polygons=polygons)
     partition.message = message
+    partition.method = method
     return partition
+
+
+#: The largest intrinsic dimension ``method="polytope"`` accepts: its domain starts as a box of ``2**k`` vertices.
+POLYTOPE_MAX_DIM = 10
+
+
+def _choose_method(method, net, domain, threads: int = 1) -> str:
+    """The engine :func:`enumerate_regions` runs: ``method`` checked against the domain, or for ``"auto"`` the
+    fastest that applies on ``threads`` threads (measured by ``bench/bench_enumerate.py``; see
+    :data:`AUTO_POLYTOPE`)."""
+    if method not in ("auto", "lp", "polygon", "polytope"):
+        raise ValueError(f"method must be 'auto', 'lp', 'polygon' or 'polytope', got {method!r}")
+    if not isinstance(domain, Domain) or not isinstance(net, Network):
+        return "lp" if method == "auto" else method  # _engine_call names the bad argument
+    k, bounded = domain.intrinsic_dim, domain.bounded
+    if method == "polygon" and not (k == 2 and bounded):
+        raise ValueError(f"method='polygon' needs a bounded domain of intrinsic dimension 2, got {domain!r}")
+    if method == "polytope" and not (1 <= k <= POLYTOPE_MAX_DIM and bounded):
+        raise ValueError(f"method='polytope' needs a bounded domain of intrinsic dimension 1 to {POLYTOPE_MAX_DIM}, "
+                         f"got {domain!r}")
+    if method != "auto":
+        return method
+    if not bounded:
+        return "lp"
+    if k == 2:
+        return "polygon"
+    # the LP path runs on every thread, the polytope path on one: it wins where its one-thread speed-up over the
+    # LP path beats what the LP path gains from its threads (about 0.9 per thread, bench/bench_threads.py)
+    speedup = AUTO_POLYTOPE.get(k, 0.0)
+    return "polytope" if speedup > (1.0 if threads <= 1 else 0.9 * threads) else "lp"
+
+
+#: The polytope path's one-thread speed-up over the LP path on a bounded domain of intrinsic dimension ``k``;
+#: ``method="auto"`` runs it when that beats the LP path's gain from its threads (else the LP path). From ``bench/bench_enumerate.py --paths``
+#: (one thread, ``Network.random`` nets over ``[-1, 1]^d``; bench/results/enumerate_paths.txt): the polytope path
+#: took 0.22-0.27x the LP path's time at k = 3 ([3,32,32,32,1], [3,64,64,1]) and 0.8-0.85x at k = 4
+#: ([4,16,16,16,1], [4,32,32,1]), but 2x at k = 5 and 4.6x at k = 6: its cost per split grows with the cells'
+#: vertex counts (up to 90 at k = 4, 240 at k = 5, 570 at k = 6 on those nets), the LP path's with their facet
+#: counts. Widths from 12 to 64 did not change the ratio at a given k.
+AUTO_POLYTOPE = {3: 3.7, 4: 1.18}
 
 
 def _witnesses_pass(part: Partition, budget: int = 1 << 22) -> np.ndarray:

@@ -184,6 +184,9 @@ class Partition:
     message : str
         For ``"numerical"``: the failing cell (the LP status, the unit being inserted, its layer and the pattern of
         the layers before it); else empty. Not saved by :meth:`save`.
+    method : str
+        The engine that found the regions: ``"lp"``, ``"polygon"`` or ``"polytope"`` (see
+        :func:`~relutope.enumerate_regions`); ``"lp"`` for partitions built otherwise. Not saved by :meth:`save`.
     tol : float
         The tolerance used: every region holds a ball of radius ``> tol``.
     lps, lp_iterations : int
@@ -227,6 +230,7 @@ class Partition:
     """
 
     message: str = ""
+    method: str = "lp"
 
     def __init__(self, network: Network, domain: Domain, patterns, centers, radii, layer_counts, *,
                  status: str = "complete", tol: float, lps: int = 0, lp_iterations: int = 0,

@@ -1,0 +1,834 @@
+#include "relutope/polytope.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "relutope/lp.hpp"
+#include "relutope/polygon2d.hpp"  // kSideEps: the same relative epsilon as the 2-D path
+
+namespace relutope {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Word = uint64_t;
+
+// Bits set in a word, without the library call that __builtin_popcountll becomes on baseline x86-64 (Hacker's
+// Delight, 5-1).
+inline int popcount(Word w) {
+  w = w - ((w >> 1) & 0x5555555555555555ULL);
+  w = (w & 0x3333333333333333ULL) + ((w >> 2) & 0x3333333333333333ULL);
+  w = (w + (w >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+  return static_cast<int>((w * 0x0101010101010101ULL) >> 56);
+}
+
+class PolytopeEnumerator {
+ public:
+  PolytopeEnumerator(const Network& net, const double* x0, const double* Q, int k, int mdom, const EnumOptions& opt,
+                     const Checkpoint& checkpoint)
+      : net_(net), k_(k), n_(k + 1), mdom_(mdom), opt_(opt), checkpoint_(checkpoint), rows_(k + 1) {
+    const auto& layers = net.layers();
+    const int L = static_cast<int>(layers.size());
+    F_.resize(L);
+    At_.resize(L);
+    unstable_.resize(L);
+    int cuts = 0;  // the most cuts along one search path: one per two-piece unit, K - 1 per K-piece unit
+    for (int l = 0; l < L; ++l) {
+      const Layer& layer = layers[l];
+      const int P = layer.total_pieces();
+      F_[l].assign(static_cast<size_t>(n_) * P, 0.0);  // rows: slope in u_0 (P), ..., slope in u_{k-1}, offset
+      for (int u = 0; u < layer.n_units; ++u) {
+        const int K = layer.n_pieces(u);
+        if (K >= 2) last_split_ = l;
+        if (K >= 2) cuts += K - 1;
+      }
+      if (l > 0) {
+        At_[l].resize(static_cast<size_t>(layer.in_dim) * P);
+        for (int p = 0; p < P; ++p)
+          for (int i = 0; i < layer.in_dim; ++i)
+            At_[l][static_cast<size_t>(i) * P + p] = layer.A[static_cast<size_t>(p) * layer.in_dim + i];
+      }
+    }
+    // Constraint ids: the domain's rows, then the 2k faces of a bounding box, then the cuts by depth.
+    box_first_ = mdom;
+    cut_first_ = mdom + 2 * k;
+    n_ids_ = cut_first_ + cuts;
+    W_ = (n_ids_ + 63) / 64;
+    hyp_.assign(static_cast<size_t>(n_ids_) * n_, 0.0);
+    // Layer 0's pieces as functions of u: A (x0 + Q u) + c.
+    const Layer& L0 = layers[0];
+    const int P0 = L0.total_pieces();
+    double* F = F_[0].data();
+    for (int p = 0; p < P0; ++p) {
+      const double* a = &L0.A[static_cast<size_t>(p) * L0.in_dim];
+      double off = L0.c[p];
+      for (int i = 0; i < L0.in_dim; ++i) {
+        if (a[i] == 0.0) continue;
+        const double* qi = Q + static_cast<size_t>(i) * k;
+        for (int j = 0; j < k; ++j) F[static_cast<size_t>(j) * P0 + p] += a[i] * qi[j];
+        off += a[i] * x0[i];
+      }
+      F[static_cast<size_t>(k) * P0 + p] = off;
+    }
+    pattern_.assign(net.n_units(), 0);
+    h_.assign(n_, 0.0);
+    row_.assign(n_, 0.0);
+    center_.assign(k, 0.0);
+    cen_.assign(k, 0.0);
+    obj_.assign(n_, 0.0);
+    obj_[k] = 1.0;
+    basis_.resize(n_);
+    res_.base.k = k;
+    res_.base.n_units = net.n_units();
+    res_.base.pattern_bytes = net.pattern_layout().row_bytes();
+    res_.base.layer_counts.assign(L, 0);
+    simplex_.feas_tol = std::min(simplex_.feas_tol, 0.1 * opt.tol);
+    careful_.refactor_every = 1;
+    careful_.feas_tol = simplex_.feas_tol;
+    start_ = Clock::now();
+  }
+
+  PolytopeEnumResult run(const double* Adom, const double* bdom) {
+    if (build_domain(Adom, bdom)) {
+      start_layer(0, 0, top_, cut_first_);
+      search();
+    }
+    res_.base.lps = counters_.solves;
+    res_.base.lp_iterations = counters_.iterations;
+    res_.base.leaves = res_.base.regions();
+    res_.base.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+    return std::move(res_);
+  }
+
+ private:
+  const Network& net_;
+  const int k_, n_, mdom_;
+  EnumOptions opt_;
+  const Checkpoint& checkpoint_;
+  std::vector<std::vector<double>> F_;      // per layer: pieces as affine functions of u, (k+1) x P
+  std::vector<std::vector<double>> At_;     // per layer l >= 1: A transposed, in_dim x P
+  std::vector<std::vector<int>> unstable_;  // per layer: units not stable on the current layer cell
+  std::vector<int8_t> pattern_;
+  int last_split_ = -1;                     // last layer with a unit of K >= 2 pieces
+  int box_first_ = 0, cut_first_ = 0, n_ids_ = 0, W_ = 1;
+  std::vector<double> hyp_;                 // per constraint id: a (k, |a| = 1) and b of the row a.u <= b
+  // The cells of the current depth-first path, one after another in slots [0, top_) (they only grow): vertex
+  // coordinates X_ (k per slot) and the constraints tight at it, I_ (W_ words per slot).
+  std::vector<double> X_;
+  std::vector<Word> I_;
+  int top_ = 0;
+  std::vector<double> val_;                 // scratch of a split: h at each vertex
+  std::vector<int8_t> cls_;                 //   its sign (-1, 0, 1)
+  std::vector<int> tight_;                  //   the number of constraints tight at it
+  std::vector<int> simple_pos_, deg_pos_, simple_neg_, deg_neg_;  // cut_edges(): the vertices by kind
+  std::vector<int> table_, owner_;          //   its hash table of keys and their vertices
+  std::vector<Word> keys_, cut_scratch_;
+  std::vector<int> pos_idx_, neg_idx_, pairs_;
+  std::vector<Word> common_;                //   constraints of the new vertices (W_ per pair)
+  std::vector<Word> mask_;                  // scratch: union of a cell's incidences
+  std::vector<double> h_, row_, obj_, cen_, center_;
+  std::vector<int> act_;                    // units of a layer with a non-zero chosen piece
+  RowStack rows_;
+  LPBasis basis_;
+  DualSimplex simplex_, careful_;
+  LPCounters counters_;
+  PolytopeEnumResult res_;
+  bool stop_ = false;
+  Clock::time_point start_;
+
+  double* X(int s) { return &X_[static_cast<size_t>(s) * k_]; }
+  Word* I(int s) { return &I_[static_cast<size_t>(s) * W_]; }
+
+  // Make room for `extra` more slots above top_ (pointers from X() and I() are invalid afterwards).
+  void reserve(int extra) {
+    const size_t need = static_cast<size_t>(top_) + static_cast<size_t>(extra);
+    if (X_.size() < need * k_) {
+      const size_t slots = std::max(need, 2 * X_.size() / std::max(k_, 1));
+      X_.resize(slots * k_);
+      I_.resize(slots * W_);
+    }
+  }
+
+  enum class Op : uint8_t {
+    Insert,      // insert unit idx of unstable_[l] into the cell [b, e) whose next cut id is c
+    SecondPart,  // after a split's part h >= 0: its part h <= 0, [b, e)
+    MaxPiece,    // after piece r - 1 of a K > 2 unit on [b, e): the pieces r, r + 1, ...
+    SetTop       // top_ = b: drop the cells above
+  };
+  struct Task {
+    Op op;
+    int l, idx, b, e, c, r;
+  };
+  std::vector<Task> tasks_;
+
+  void push(Op op, int l, size_t idx, int b, int e, int c, int r = 0) {
+    tasks_.push_back(Task{op, l, static_cast<int>(idx), b, e, c, r});
+  }
+
+  void search() {
+    while (!tasks_.empty() && !stop_) {  // a halt abandons the rest: nothing after it changes the result
+      const Task t = tasks_.back();
+      tasks_.pop_back();
+      switch (t.op) {
+        case Op::Insert: insert(t.l, static_cast<size_t>(t.idx), t.b, t.e, t.c); break;
+        case Op::SecondPart: {
+          const int u = unstable_[t.l][t.idx];
+          const Layer& L = net_.layers()[t.l];
+          unit_hyperplane(t.l, L.piece_start[u], h_.data());
+          set_row(t.c - 1, h_.data(), -1);  // the cut as a row of the part h <= 0
+          pattern_[net_.unit_offset(t.l) + u] = 0;
+          insert(t.l, static_cast<size_t>(t.idx) + 1, t.b, t.e, t.c);
+          break;
+        }
+        case Op::MaxPiece: max_pieces(t.l, static_cast<size_t>(t.idx), t.b, t.e, t.c, t.r); break;
+        case Op::SetTop: top_ = t.b; break;
+      }
+    }
+  }
+
+  double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+
+  void halt(EnumStatus s, const std::string& msg = std::string()) {
+    if (stop_) return;
+    stop_ = true;
+    res_.base.status = s;
+    res_.base.message = msg;
+  }
+
+  // h = f_r - f_s for global piece indices r, s of layer l (k+1 entries: gradient, offset).
+  void difference(int l, int r, int s, double* h) const {
+    const int P = net_.layers()[l].total_pieces();
+    const double* F = F_[l].data();
+    for (int j = 0; j < n_; ++j) h[j] = F[static_cast<size_t>(j) * P + r] - F[static_cast<size_t>(j) * P + s];
+  }
+  // A two-piece unit whose pieces start at p: h = f_1 - f_0.
+  void unit_hyperplane(int l, int p, double* h) const { difference(l, p + 1, p, h); }
+
+  double grad_norm(const double* h) const {
+    double s = 0.0;
+    for (int j = 0; j < k_; ++j) s += h[j] * h[j];
+    return std::sqrt(s);
+  }
+
+  // Constraint `id` as the row a.u <= b of the side `side` (+1: h >= 0, -1: h <= 0) of h, normalised.
+  void set_row(int id, const double* h, int side) {
+    const double inv = 1.0 / grad_norm(h);
+    double* r = &hyp_[static_cast<size_t>(id) * n_];
+    const double sg = side > 0 ? -inv : inv;
+    for (int j = 0; j < k_; ++j) r[j] = sg * h[j];
+    r[k_] = -sg * h[k_];
+  }
+
+  // Value of h at slot s and the scale of its terms (for the relative epsilon).
+  inline int sign_at(int s, const double* h, double& val) {
+    const double* x = X(s);
+    double v = h[k_], mag = std::fabs(h[k_]);
+    for (int j = 0; j < k_; ++j) {
+      const double t = h[j] * x[j];
+      v += t;
+      mag += std::fabs(t);
+    }
+    val = v;
+    const double eps = kSideEps * mag;
+    return v > eps ? 1 : (v < -eps ? -1 : 0);
+  }
+
+  // Whether h has vertices strictly on both sides of it in [b, e); else `side` is +1 when none is strictly below
+  // (some strictly above) and -1 when none is strictly above (all on h: a tie, piece 0).
+  bool straddles(int b, int e, const double* h, int& side) {
+    bool pos = false, neg = false;
+    for (int s = b; s < e; ++s) {
+      double v;
+      const int c = sign_at(s, h, v);
+      pos |= c > 0;
+      neg |= c < 0;
+      if (pos && neg) return true;
+    }
+    side = pos ? 1 : -1;
+    return false;
+  }
+
+  // Split the cell [b, e) by h with the new constraint `id`: its part h >= 0 (when `want_pos`) and its part h <= 0
+  // (when `want_neg`) are written above top_, pos first, with top_ moved past them; a part all of whose vertices
+  // lie within 2 tol of h holds no ball of radius > tol and is not written (its range is empty). Returns +1 when
+  // no vertex is strictly below h, -1 when none is strictly above (nothing written), 0 when split.
+  int split(int b, int e, const double* h, int id, bool want_pos, bool want_neg, int& pb, int& pe, int& nb,
+            int& ne) {
+    const int n = e - b;
+    if (static_cast<int>(val_.size()) < n) {
+      val_.resize(n);
+      cls_.resize(n);
+      tight_.resize(n);
+    }
+    pos_idx_.clear();
+    neg_idx_.clear();
+    double vmax = 0.0, vmin = 0.0;
+    for (int i = 0; i < n; ++i) {
+      const int c = sign_at(b + i, h, val_[i]);
+      cls_[i] = static_cast<int8_t>(c);
+      if (c != 0) {
+        const Word* w = I(b + i);
+        int t = 0;
+        for (int q = 0; q < W_; ++q) t += popcount(w[q]);
+        tight_[i] = t;
+      }
+      if (c > 0) {
+        pos_idx_.push_back(i);
+        vmax = std::max(vmax, val_[i]);
+      } else if (c < 0) {
+        neg_idx_.push_back(i);
+        vmin = std::min(vmin, val_[i]);
+      }
+    }
+    if (pos_idx_.empty()) return -1;
+    if (neg_idx_.empty()) return 1;
+    ++res_.splits;
+    const double ng = grad_norm(h);
+    const bool pos_thin = !(vmax > 2.0 * opt_.tol * ng), neg_thin = !(-vmin > 2.0 * opt_.tol * ng);
+    want_pos = want_pos && !pos_thin;
+    want_neg = want_neg && !neg_thin;
+    const int W = W_;
+    pairs_.clear();
+    common_.clear();
+    if (want_pos || want_neg) cut_edges(b, n);
+    const int nz = n - static_cast<int>(pos_idx_.size()) - static_cast<int>(neg_idx_.size());
+    const int nnew = static_cast<int>(pairs_.size() / 2);
+    const int np = want_pos ? static_cast<int>(pos_idx_.size()) + nz + nnew : 0;
+    const int nn = want_neg ? static_cast<int>(neg_idx_.size()) + nz + nnew : 0;
+    reserve(np + nn);
+    const int word = id >> 6;
+    const Word bit = Word(1) << (id & 63);
+    // The coordinate an axis-parallel cut fixes is set exactly.
+    int axis = -1;
+    for (int j = 0; j < k_; ++j) {
+      if (h[j] == 0.0) continue;
+      axis = axis == -1 ? j : -2;
+    }
+    auto write_part = [&](int sgn, int at) {
+      int s = at;
+      for (int i = 0; i < n; ++i) {
+        if (cls_[i] != 0 && cls_[i] != sgn) continue;
+        std::copy(X(b + i), X(b + i) + k_, X(s));
+        std::copy(I(b + i), I(b + i) + W, I(s));
+        if (cls_[i] == 0) I(s)[word] |= bit;
+        ++s;
+      }
+      for (int q = 0; q < nnew; ++q) {
+        const int ip = pairs_[2 * q], in = pairs_[2 * q + 1];
+        const double t = val_[ip] / (val_[ip] - val_[in]);
+        const double* xp = X(b + ip);
+        const double* xn = X(b + in);
+        double* x = X(s);
+        for (int j = 0; j < k_; ++j) x[j] = xp[j] == xn[j] ? xp[j] : xp[j] + t * (xn[j] - xp[j]);
+        if (axis >= 0) x[axis] = -h[k_] / h[axis];
+        std::copy(&common_[static_cast<size_t>(q) * W], &common_[static_cast<size_t>(q) * W] + W, I(s));
+        I(s)[word] |= bit;
+        ++s;
+      }
+      return s;
+    };
+    pb = pe = nb = ne = top_;
+    if (want_pos) {
+      pe = write_part(1, pb);
+      top_ = pe;
+    }
+    nb = ne = top_;
+    if (want_neg) {
+      ne = write_part(-1, nb);
+      top_ = ne;
+    }
+    res_.max_vertices = std::max<int64_t>(res_.max_vertices, std::max(np, nn));
+    return 0;
+  }
+
+  // Whether the strictly positive vertex ip and the strictly negative vertex in of the cell at b (n vertices) are
+  // the ends of an edge: they share at least k - 1 constraints and no third vertex is tight at all of them. A
+  // vertex tight at exactly k constraints (a simple vertex) has them linearly independent, and any k - 1 of them
+  // span an edge from it, so a vertex tight at those k - 1 is that edge's other end: the third-vertex test is only
+  // needed when both are degenerate. On an edge, the pair and its shared constraints are recorded.
+  void pair_test(int b, int n, int ip, int in, Word* c) {
+    const Word* a = I(b + ip);
+    const Word* w = I(b + in);
+    int shared = 0;
+    for (int t = 0; t < W_; ++t) {
+      c[t] = a[t] & w[t];
+      shared += popcount(c[t]);
+    }
+    if (shared < k_ - 1) return;
+    if (tight_[ip] > k_ && tight_[in] > k_) {
+      for (int z = 0; z < n; ++z) {
+        if (z == ip || z == in) continue;
+        const Word* iz = I(b + z);
+        bool sub = true;
+        for (int t = 0; t < W_ && sub; ++t) sub = (c[t] & ~iz[t]) == 0;
+        if (sub) return;
+      }
+    }
+    pairs_.push_back(ip);
+    pairs_.push_back(in);
+    common_.insert(common_.end(), c, c + W_);
+  }
+
+  size_t key_hash(const Word* key) const {
+    Word h = 0x9E3779B97F4A7C15ULL;
+    for (int t = 0; t < W_; ++t) {
+      h ^= key[t] + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
+      h *= 0xBF58476D1CE4E5B9ULL;
+    }
+    return static_cast<size_t>(h ^ (h >> 31));
+  }
+
+  // The edges of the cell at b (n vertices, classified in cls_) from a strictly positive to a strictly negative
+  // vertex, into pairs_ and common_. Two simple vertices are adjacent iff they share exactly k - 1 constraints,
+  // i.e. iff one's constraints less one equal the other's less one: those keys are matched in a hash table (O(n k)
+  // rather than a test of every pair). Pairs with a degenerate vertex are tested one by one (pair_test).
+  void cut_edges(int b, int n) {
+    const int W = W_, k = k_;
+    std::vector<Word>& c = cut_scratch_;
+    c.resize(W);
+    simple_pos_.clear();
+    deg_pos_.clear();
+    simple_neg_.clear();
+    deg_neg_.clear();
+    for (int i : pos_idx_) (tight_[i] == k ? simple_pos_ : deg_pos_).push_back(i);
+    for (int i : neg_idx_) (tight_[i] == k ? simple_neg_ : deg_neg_).push_back(i);
+    // Degenerate vertices against every vertex of the other side (degenerate pairs once).
+    for (int ip : deg_pos_)
+      for (int in : neg_idx_) pair_test(b, n, ip, in, c.data());
+    for (int in : deg_neg_)
+      for (int ip : simple_pos_) pair_test(b, n, ip, in, c.data());
+    if (simple_pos_.empty() || simple_neg_.empty()) return;
+    if (simple_pos_.size() * simple_neg_.size() <=
+        8 * static_cast<size_t>(k) * (simple_pos_.size() + simple_neg_.size())) {
+      // Few pairs: testing each is cheaper than hashing. Two simple vertices share k - 1 constraints iff one has at
+      // most one constraint the other lacks (no bit count needed).
+      for (int ip : simple_pos_) {
+        const Word* a = I(b + ip);
+        for (int in : simple_neg_) {
+          const Word* w = I(b + in);
+          bool one = false, ok = true;
+          for (int t = 0; t < W && ok; ++t) {
+            const Word d = a[t] & ~w[t];
+            if (d == 0) continue;
+            ok = !one && (d & (d - 1)) == 0;
+            one = true;
+          }
+          if (!ok) continue;
+          for (int t = 0; t < W; ++t) c[t] = a[t] & w[t];
+          pairs_.push_back(ip);
+          pairs_.push_back(in);
+          common_.insert(common_.end(), c.begin(), c.end());
+        }
+      }
+      return;
+    }
+    // Simple against simple: the keys of the negative ones in an open-addressing table.
+    const size_t entries = simple_neg_.size() * static_cast<size_t>(k);
+    size_t cap = 16;
+    while (cap < 2 * entries) cap <<= 1;
+    table_.assign(cap, -1);
+    keys_.resize(entries * W);
+    owner_.resize(entries);
+    size_t ne = 0;
+    for (int in : simple_neg_) {
+      const Word* w = I(b + in);
+      for (int t = 0; t < W; ++t) {
+        Word bits = w[t];
+        while (bits) {
+          const Word low = bits & (~bits + 1);
+          bits ^= low;
+          Word* key = &keys_[ne * W];
+          std::copy(w, w + W, key);
+          key[t] ^= low;
+          owner_[ne] = in;
+          size_t slot = key_hash(key) & (cap - 1);
+          while (table_[slot] >= 0) slot = (slot + 1) & (cap - 1);
+          table_[slot] = static_cast<int>(ne);
+          ++ne;
+        }
+      }
+    }
+    for (int ip : simple_pos_) {
+      const Word* v = I(b + ip);
+      for (int t = 0; t < W; ++t) {
+        Word bits = v[t];
+        while (bits) {
+          const Word low = bits & (~bits + 1);
+          bits ^= low;
+          std::copy(v, v + W, c.begin());
+          c[t] ^= low;
+          size_t slot = key_hash(c.data()) & (cap - 1);
+          for (; table_[slot] >= 0; slot = (slot + 1) & (cap - 1)) {
+            const Word* key = &keys_[static_cast<size_t>(table_[slot]) * W];
+            bool same = true;
+            for (int q = 0; q < W && same; ++q) same = key[q] == c[q];
+            if (!same) continue;
+            pairs_.push_back(ip);
+            pairs_.push_back(owner_[table_[slot]]);
+            common_.insert(common_.end(), c.begin(), c.end());
+            break;  // k - 1 independent constraints hold one line: one other vertex at most
+          }
+        }
+      }
+    }
+  }
+
+  // The union of the constraints tight at the vertices of [b, e): the cell's facets (and perhaps lower faces'
+  // constraints, which are valid and harmless in an LP).
+  void facet_mask(int b, int e) {
+    mask_.assign(W_, 0);
+    for (int s = b; s < e; ++s) {
+      const Word* w = I(s);
+      for (int t = 0; t < W_; ++t) mask_[t] |= w[t];
+    }
+  }
+
+  void centroid(int b, int e, double* c) {
+    std::fill(c, c + k_, 0.0);
+    for (int s = b; s < e; ++s) {
+      const double* x = X(s);
+      for (int j = 0; j < k_; ++j) c[j] += x[j];
+    }
+    const double inv = 1.0 / (e - b);
+    for (int j = 0; j < k_; ++j) c[j] *= inv;
+  }
+
+  // The radius of the largest ball centred at c inside the cell (facet_mask() must be current).
+  double ball_at(const double* c) const {
+    double r = opt_.radius_cap;
+    for (int t = 0; t < W_; ++t) {
+      Word w = mask_[t];
+      while (w) {
+        const int id = t * 64 + __builtin_ctzll(w);
+        w &= w - 1;
+        const double* a = &hyp_[static_cast<size_t>(id) * n_];
+        double v = a[k_];
+        for (int j = 0; j < k_; ++j) v -= a[j] * c[j];
+        r = std::min(r, v);
+      }
+    }
+    return r;
+  }
+
+  // The Chebyshev ball of the cell [b, e): maximise r s.t. a.u + r <= b over its facets and r <= radius_cap,
+  // by the dual simplex from pins at the vertex centroid (dual feasible: lambda on the cap).
+  bool chebyshev(int b, int e, double* center, double* radius) {
+    facet_mask(b, e);
+    rows_.truncate(0);
+    for (int t = 0; t < W_; ++t) {
+      Word w = mask_[t];
+      while (w) {
+        const int id = t * 64 + __builtin_ctzll(w);
+        w &= w - 1;
+        const double* a = &hyp_[static_cast<size_t>(id) * n_];
+        std::copy(a, a + k_, row_.begin());
+        row_[k_] = 1.0;
+        rows_.push(row_.data(), a[k_]);
+      }
+    }
+    std::fill(row_.begin(), row_.end(), 0.0);
+    row_[k_] = 1.0;
+    rows_.push(row_.data(), opt_.radius_cap);
+    cen_.resize(k_);
+    centroid(b, e, cen_.data());
+    LPStatus st = LPStatus::Numerical;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      LPBasis& B = basis_;
+      std::fill(B.binv.begin(), B.binv.end(), 0.0);
+      std::fill(B.lambda.begin(), B.lambda.end(), 0.0);
+      for (int j = 0; j < k_; ++j) {
+        B.active[j] = -1 - j;
+        B.rhs[j] = cen_[j];
+      }
+      B.active[k_] = rows_.m() - 1;
+      B.rhs[k_] = opt_.radius_cap;
+      for (int i = 0; i < n_; ++i) B.binv[static_cast<size_t>(i) * n_ + i] = 1.0;
+      B.lambda[k_] = 1.0;
+      B.updates = 0;
+      B.binv_max = 1.0;
+      const DualSimplex& solver = attempt == 0 ? simplex_ : careful_;
+      st = solver.solve(rows_, obj_.data(), B, counters_, opt_.lp_max_iter);
+      if (st == LPStatus::Optimal) {
+        std::copy(B.y.begin(), B.y.begin() + k_, center);
+        *radius = B.y[k_];
+        return true;
+      }
+      if (st == LPStatus::Infeasible) {  // a cell whose facets admit no point (rounding at the tolerance's edge)
+        *radius = -std::numeric_limits<double>::infinity();
+        return true;
+      }
+    }
+    halt(EnumStatus::Numerical, std::string("LP solver failed (") + lp_status_name(st) +
+                                    ") on the Chebyshev LP of a cell with " + std::to_string(e - b) + " vertices");
+    return false;
+  }
+
+  // The domain as a polytope: a box strictly around it (from 2k LPs), cut by every row.
+  bool build_domain(const double* Adom, const double* bdom) {
+    const int k = k_, m = mdom_;
+    std::vector<double> lo(k), hi(k), c(k, 0.0), lb(k, -INFINITY), ub(k, INFINITY);
+    for (int j = 0; j < k; ++j) {
+      for (int sgn = -1; sgn <= 1; sgn += 2) {
+        c[j] = sgn;
+        const LPResult r = solve_lp(k, m, c.data(), Adom, bdom, lb.data(), ub.data());
+        c[j] = 0.0;
+        if (r.status == LPStatus::Infeasible) return false;
+        if (r.status == LPStatus::Unbounded)
+          throw std::invalid_argument("domain: the polytope A u <= b is unbounded");
+        if (r.status != LPStatus::Optimal) throw std::invalid_argument("domain: its bounding box LP failed");
+        (sgn > 0 ? hi : lo)[j] = r.y[j];
+      }
+    }
+    double ext = 0.0;
+    for (int j = 0; j < k; ++j) ext = std::max(ext, hi[j] - lo[j]);
+    const double margin = 0.5 * ext + 1.0;
+    if (k > 24) throw std::invalid_argument("domain: the polytope path takes at most 24 free coordinates");
+    const int nv = 1 << k;
+    top_ = 0;
+    reserve(nv);
+    for (int v = 0; v < nv; ++v) {
+      double* x = X(v);
+      Word* w = I(v);
+      std::fill(w, w + W_, Word(0));
+      for (int j = 0; j < k; ++j) {
+        const bool up = (v >> j) & 1;
+        x[j] = up ? hi[j] + margin : lo[j] - margin;
+        const int id = box_first_ + 2 * j + (up ? 1 : 0);
+        w[id >> 6] |= Word(1) << (id & 63);
+      }
+    }
+    top_ = nv;
+    int b = 0, e = nv;
+    for (int i = 0; i < m; ++i) {
+      const double* a = Adom + static_cast<size_t>(i) * k;
+      for (int j = 0; j < k; ++j) h_[j] = -a[j];  // keep h = b - a.u >= 0
+      h_[k] = bdom[i];
+      if (!(grad_norm(h_.data()) > 0.0)) {
+        if (bdom[i] < 0.0) return false;
+        continue;
+      }
+      set_row(i, h_.data(), 1);
+      int pb, pe, nb, ne;
+      const int side = split(b, e, h_.data(), i, true, false, pb, pe, nb, ne);
+      if (side < 0) return false;
+      if (side == 0) {
+        if (pe == pb) return false;  // thinner than 2 tol
+        // Move the part down to slot 0 (the domain is the bottom of the stack).
+        const int n = pe - pb;
+        std::copy(X(pb), X(pb) + static_cast<size_t>(n) * k_, X(0));
+        std::copy(I(pb), I(pb) + static_cast<size_t>(n) * W_, I(0));
+        b = 0;
+        e = n;
+        top_ = n;
+      }
+    }
+    facet_mask(b, e);
+    for (int id = box_first_; id < cut_first_; ++id)
+      if ((mask_[id >> 6] >> (id & 63)) & 1) throw std::invalid_argument("domain: the polytope A u <= b is unbounded");
+    return e - b > k_;
+  }
+
+  void start_layer(int l, int b, int e, int c) {
+    const Layer& L = net_.layers()[l];
+    const int off = net_.unit_offset(l);
+    std::vector<int>& unst = unstable_[l];
+    unst.clear();
+    double* h = h_.data();
+    for (int u = 0; u < L.n_units; ++u) {
+      const int K = L.n_pieces(u);
+      pattern_[off + u] = 0;
+      if (K == 1) continue;
+      if (K > 2) {
+        unst.push_back(u);
+        continue;
+      }
+      unit_hyperplane(l, L.piece_start[u], h);
+      if (!(grad_norm(h) > 1e-300)) {  // constant on the cell; an exact zero is a tie and goes to piece 0
+        pattern_[off + u] = h[k_] > 0.0 ? 1 : 0;
+        continue;
+      }
+      int side = 0;
+      if (straddles(b, e, h, side)) {
+        unst.push_back(u);
+      } else {
+        pattern_[off + u] = side > 0 ? 1 : 0;
+      }
+    }
+    push(Op::Insert, l, 0, b, e, c);  // queued, not called: a layer's insertion may finish it and start the next
+  }
+
+  // Units idx, idx + 1, ... of layer l on the cell [b, e): the units that miss it in a loop, then the first split
+  // queues its two parts (h >= 0 first).
+  void insert(int l, size_t idx, int b, int e, int c) {
+    const std::vector<int>& unst = unstable_[l];
+    const Layer& L = net_.layers()[l];
+    double* h = h_.data();
+    for (;; ++idx) {
+      if (stop_) return;
+      if (idx == unst.size()) {
+        finish_layer(l, b, e, c);
+        return;
+      }
+      const int u = unst[idx];
+      const int gu = net_.unit_offset(l) + u;
+      if (L.n_pieces(u) > 2) {
+        max_pieces(l, idx, b, e, c, 0);
+        return;
+      }
+      unit_hyperplane(l, L.piece_start[u], h);
+      const int m0 = top_;
+      int pb, pe, nb, ne;
+      const int side = split(b, e, h, c, true, true, pb, pe, nb, ne);
+      if (side != 0) {
+        pattern_[gu] = static_cast<int8_t>(side > 0 ? 1 : 0);
+        continue;
+      }
+      if (pe == pb && ne == nb) {  // both parts thinner than 2 tol: the cell holds no region
+        top_ = m0;
+        return;
+      }
+      if (pe == pb || ne == nb) {  // one part is a sliver: the unit is stable on the rest, which gets the cut
+        const bool pos = pe > pb;
+        set_row(c, h, pos ? 1 : -1);
+        pattern_[gu] = static_cast<int8_t>(pos ? 1 : 0);
+        push(Op::SetTop, l, idx, m0, m0, c);
+        push(Op::Insert, l, idx + 1, pos ? pb : nb, pos ? pe : ne, c + 1);
+        return;
+      }
+      set_row(c, h, 1);
+      push(Op::SetTop, l, idx, m0, m0, c);
+      push(Op::SecondPart, l, idx, nb, ne, c + 1);
+      pattern_[gu] = 1;
+      push(Op::Insert, l, idx + 1, pb, pe, c + 1);
+      return;
+    }
+  }
+
+  // Pieces r0, r0 + 1, ... of a K > 2 unit on [b, e) (with top_ where the unit found it): the cell clipped to each
+  // piece's argmax cell (its K - 1 half-spaces); queues the first child found and its continuation.
+  void max_pieces(int l, size_t idx, int b, int e, int c, int r0) {
+    const Layer& L = net_.layers()[l];
+    const int u = unstable_[l][idx];
+    const int gu = net_.unit_offset(l) + u;
+    const int K = L.n_pieces(u);
+    const int p0 = L.piece_start[u];
+    const int m0 = top_;
+    double* h = h_.data();
+    for (int r = r0; r < K && !stop_; ++r) {
+      int cb = b, ce = e, cc = c;
+      bool empty = false;
+      for (int s = 0; s < K && !empty; ++s) {
+        if (s == r) continue;
+        difference(l, p0 + r, p0 + s, h);  // piece r beats piece s where h >= 0
+        if (!(grad_norm(h) > 1e-300)) {     // parallel pieces: ties go to the lower index
+          if (h[k_] < 0.0 || (h[k_] == 0.0 && s < r)) empty = true;
+          continue;
+        }
+        int pb, pe, nb, ne;
+        const int side = split(cb, ce, h, cc, true, false, pb, pe, nb, ne);
+        if (side < 0) {
+          empty = true;
+        } else if (side == 0) {
+          if (pe == pb) {
+            empty = true;
+          } else {
+            set_row(cc, h, 1);
+            ++cc;
+            cb = pb;
+            ce = pe;
+          }
+        }
+      }
+      if (!empty) {
+        pattern_[gu] = static_cast<int8_t>(r);
+        if (r + 1 < K) push(Op::MaxPiece, l, idx, b, e, c, r + 1);
+        push(Op::SetTop, l, idx, m0, m0, c);
+        push(Op::Insert, l, idx + 1, cb, ce, cc);
+        return;
+      }
+      top_ = m0;
+    }
+  }
+
+  void finish_layer(int l, int b, int e, int c) {
+    const auto& layers = net_.layers();
+    if (l >= last_split_) {  // no unit splits after this layer: the cell is a region
+      emit(l, b, e);
+      return;
+    }
+    // Does the cell hold a ball of radius > tol? The ball at the vertex centroid first, else the exact LP.
+    facet_mask(b, e);
+    cen_.resize(k_);
+    centroid(b, e, cen_.data());
+    if (!(ball_at(cen_.data()) > opt_.tol)) {
+      double radius;
+      if (!chebyshev(b, e, center_.data(), &radius) || radius <= opt_.tol) return;
+    }
+    ++res_.base.layer_counts[l];
+    // Layer l+1's pieces as functions of u: A_{l+1} M + c, M = the chosen pieces of layer l.
+    const Layer& cur = layers[l];
+    const Layer& nxt = layers[l + 1];
+    const int off = net_.unit_offset(l);
+    const int Pc = cur.total_pieces(), Pn = nxt.total_pieces();
+    const double* Fl = F_[l].data();
+    double* G = F_[l + 1].data();
+    const double* At = At_[l + 1].data();
+    act_.clear();
+    for (int i = 0; i < cur.n_units; ++i) {
+      const int pc = cur.piece_start[i] + pattern_[off + i];
+      if (!cur.zero_piece[pc]) act_.push_back(i);
+    }
+    for (int j = 0; j < n_; ++j) {
+      double* g = G + static_cast<size_t>(j) * Pn;
+      if (j == k_) {
+        std::copy(nxt.c.begin(), nxt.c.end(), g);
+      } else {
+        std::fill(g, g + Pn, 0.0);
+      }
+      for (int i : act_) {
+        const int pc = cur.piece_start[i] + pattern_[off + i];
+        const double m = Fl[static_cast<size_t>(j) * Pc + pc];
+        if (m == 0.0) continue;
+        const double* a = At + static_cast<size_t>(i) * Pn;
+        for (int p = 0; p < Pn; ++p) g[p] += a[p] * m;
+      }
+    }
+    start_layer(l + 1, b, e, c);
+  }
+
+  void emit(int l, int b, int e) {
+    double radius;
+    if (!chebyshev(b, e, center_.data(), &radius) || radius <= opt_.tol) return;
+    const int L = static_cast<int>(net_.layers().size());
+    const int64_t R = res_.base.regions();
+    if (opt_.max_regions >= 0 && R >= opt_.max_regions) {
+      halt(EnumStatus::MaxRegions);
+      return;
+    }
+    for (int j = l; j < L; ++j) ++res_.base.layer_counts[j];
+    net_.pattern_layout().pack(pattern_.data(), res_.base.patterns.extend(res_.base.pattern_bytes));
+    res_.base.centers.append(center_.data(), k_);
+    res_.base.radii.push_back(radius);
+    if ((R + 1) % 1024 == 0 && opt_.time_limit >= 0 && elapsed() > opt_.time_limit) halt(EnumStatus::TimeLimit);
+    if (opt_.checkpoint_every > 0 && (R + 1) % opt_.checkpoint_every == 0 && checkpoint_ && !checkpoint_(R + 1))
+      halt(EnumStatus::Interrupted);
+  }
+};
+
+}  // namespace
+
+PolytopeEnumResult enumerate_polytopes(const Network& net, const double* x0, const double* Q, int k,
+                                       const double* Adom, const double* bdom, int mdom, const EnumOptions& opt,
+                                       const Checkpoint& checkpoint) {
+  if (k < 1) throw std::invalid_argument("domain: needs at least one free coordinate");
+  if (!(opt.tol > 0) || !std::isfinite(opt.tol)) throw std::invalid_argument("tol: must be positive and finite");
+  if (!(opt.radius_cap > opt.tol)) throw std::invalid_argument("radius_cap: must exceed tol");
+  PolytopeEnumerator e(net, x0, Q, k, mdom, opt, checkpoint);
+  return e.run(Adom, bdom);
+}
+
+}  // namespace relutope
