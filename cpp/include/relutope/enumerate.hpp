@@ -89,6 +89,9 @@ class RegionVisitor {
   virtual bool prune(const CellView&) { return false; }
   // Called on every region: return false to stop the enumeration (status Stopped).
   virtual bool leaf(const CellView&) = 0;
+  // Checked after a prune() that returned true: true stops the enumeration (status Stopped), e.g. when prune()
+  // found a counterexample.
+  virtual bool stop_requested() const { return false; }
 };
 
 // Called every `checkpoint_every` regions with the count so far; returning false stops the run (Interrupted).
