@@ -398,3 +398,29 @@ def test_unknown_reports_the_proven_fraction():
     vol = lambda lo, hi: np.prod((hi - lo)[..., free], axis=-1)  # noqa: E731
     open_vol = vol(out["open_lo"], out["open_hi"]).sum() / vol(case.box_lo, case.box_hi)
     assert out["closed_fraction"] + open_vol == pytest.approx(1.0, rel=1e-9)
+
+
+def test_vnncomp_runner_writes_results(tmp_path):
+    import csv
+    import shutil
+
+    from relutope.cli import main
+
+    for sub, name in (("onnx", "ACASXU_run2a_2_1_batch_2000.onnx"), ("vnnlib", "prop_2.vnnlib"),
+                      ("vnnlib", "prop_4.vnnlib")):
+        (tmp_path / sub).mkdir(exist_ok=True)
+        shutil.copy(DATA / sub / name, tmp_path / sub / name)
+    rows = ["onnx/ACASXU_run2a_2_1_batch_2000.onnx,vnnlib/prop_2.vnnlib,60",
+            "onnx/ACASXU_run2a_2_1_batch_2000.onnx,vnnlib/prop_4.vnnlib,60",
+            "onnx/missing.onnx,vnnlib/prop_4.vnnlib,60"]
+    (tmp_path / "instances.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "results.csv"
+    assert main(["vnncomp", str(tmp_path / "instances.csv"), "--out", str(out)]) == 0
+    with out.open() as fh:
+        got = list(csv.DictReader(fh))
+    # Published: 2_1 property 2 violated (sat), property 4 holds (unsat); a missing file is an error.
+    assert [r["result"] for r in got] == ["sat", "unsat", "error"]
+    assert all(float(r["prepare_seconds"]) >= 0 and float(r["verify_seconds"]) >= 0 for r in got)
+    assert "missing.onnx" in got[2]["message"]
+    (tmp_path / "bad.csv").write_text("a,b\n")
+    assert main(["vnncomp", str(tmp_path / "bad.csv")]) == 2
