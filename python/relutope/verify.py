@@ -3,9 +3,12 @@
 On each activation region the network is one affine map, so questions about the network over a domain become
 one small LP per region (Balestriero & Baraniuk, ICML 2018; the exact-verification view of Katz et al.,
 "Reluplex", CAV 2017, and of the VNN-COMP tools). The enumeration runs in the compiled core with a visitor that
-answers the question region by region; before a layer is inserted into a cell, the cell's bounding box and
-interval bound propagation (Gowal et al., 2018) may prove that no region of the cell can change the answer, and
-the cell is pruned without being enumerated.
+answers the question region by region; before a layer is inserted into a cell, linear relaxation bounds of the
+remaining layers over the cell (CROWN, Zhang et al., NeurIPS 2018; DeepPoly, Singh et al., POPL 2019; minimised
+over the cell by one LP per objective) may prove that no region of the cell can change the answer, and the cell
+is pruned without being enumerated. :func:`verify` also searches for counterexamples first (sampling and
+projected gradient descent) and splits low-dimensional input boxes (branch and bound on the inputs) before the
+exact enumeration.
 
 Answers are exact up to the enumeration's tolerance: regions thinner than ``tol`` (a ball of radius ``tol`` does
 not fit) are not visited.
@@ -54,7 +57,7 @@ class OutputBounds:
     regions : int
         Regions visited (each cost two LPs per row).
     pruned : int
-        Cells discarded because interval bounds proved they could not improve any bound.
+        Cells discarded because relaxation bounds proved they could not improve any bound.
     seconds : float
     """
 
@@ -168,7 +171,9 @@ def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool =
     d : array_like, shape (q,), optional
         Offsets; default zero.
     prune : bool, optional
-        Skip cells whose interval bounds cannot improve any bound (branch and bound). The result is the same.
+        Skip cells whose linear relaxation bounds (CROWN / DeepPoly back-substitution over the cell's bounding
+        box, then one LP over the cell per bound) prove that they cannot improve any bound (branch and bound).
+        The result is the same.
     tol, max_regions, time_limit, progress
         As in :func:`relutope.enumerate_regions`.
 
