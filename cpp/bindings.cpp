@@ -362,6 +362,7 @@ py::dict split_verify_py(const Network& net, const darray& lo, const darray& hi,
   out["counterexample"] = to_numpy(std::move(res.counterexample), {static_cast<py::ssize_t>(res.status == 1 ? n : 0)});
   out["open_lo"] = to_numpy(std::move(res.open_lo), {open, static_cast<py::ssize_t>(n)});
   out["open_hi"] = to_numpy(std::move(res.open_hi), {open, static_cast<py::ssize_t>(n)});
+  out["open_score"] = to_numpy(std::move(res.open_score), {open});
   out["closed_fraction"] = res.closed_fraction;
   out["boxes"] = res.boxes;
   return out;

@@ -402,9 +402,15 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
     std::vector<double> lo, hi;
     int depth;
     LayerBounds prior;
+    double score;  // the parent's tmin
   };
+  // Best first for the first half of the budget: the box whose parent's relaxation came nearest to allowing a term
+  // (the most negative tmin) next, so that counterexamples in thin unsafe spots are met early; then depth first
+  // (last in, first out), which closes whole subtrees and leaves fewer open boxes for the enumeration.
+  auto later = [](const Box& a, const Box& b) { return a.score > b.score; };
   std::vector<Box> stack;
-  stack.push_back({std::vector<double>(lo0, lo0 + k), std::vector<double>(hi0, hi0 + k), 0, LayerBounds()});
+  stack.push_back({std::vector<double>(lo0, lo0 + k), std::vector<double>(hi0, hi0 + k), 0, LayerBounds(),
+                   -std::numeric_limits<double>::infinity()});
   std::vector<double> L, Gt, ht, lb(n1), ub(n1), c(n1, 0.0), y, z, u(k), score(k);
   const double inf = std::numeric_limits<double>::infinity();
   c[k] = -1.0;  // maximise -t
@@ -427,10 +433,13 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
       for (const Box& b : stack) {
         res.open_lo.insert(res.open_lo.end(), b.lo.begin(), b.lo.end());
         res.open_hi.insert(res.open_hi.end(), b.hi.begin(), b.hi.end());
+        res.open_score.push_back(b.score);
       }
       stack.clear();
       break;
     }
+    const bool best_first = max_boxes < 0 ? res.boxes < 1024 : 2 * res.boxes < max_boxes;
+    if (best_first) std::pop_heap(stack.begin(), stack.end(), later);
     Box box = std::move(stack.back());
     stack.pop_back();
     ++res.boxes;
@@ -438,6 +447,7 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
     relax.bound_layers(0, k, F.data(), box.lo.data(), box.hi.data(), &box.prior, bounds);
     std::fill(score.begin(), score.end(), 0.0);
     bool all_refuted = true;
+    double tmin = inf;  // min over the unrefuted terms of min_box max_r L_r: how far the relaxation is from refuting
     for (size_t ti = 0; ti < terms.size() && res.status != 1; ++ti) {
       const PropertyVisitor::Term& t = terms[ti];
       ht.assign(t.rows, 0.0);
@@ -464,6 +474,7 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
         const LPResult lp = solve_lp(n1, t.rows, c.data(), Gt.data(), ht.data(), lb.data(), ub.data());
         if (lp.status == LPStatus::Optimal) {
           refuted = lp.y[k] > slack;
+          if (!refuted) tmin = std::min(tmin, lp.y[k]);
           if (!refuted) {
             for (int j = 0; j < k; ++j) u[j] = std::min(std::max(lp.y[j], box.lo[j]), box.hi[j]);
             if (violates(t, u.data())) {
@@ -496,6 +507,7 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
     if (box.depth >= max_depth) {
       res.open_lo.insert(res.open_lo.end(), box.lo.begin(), box.lo.end());
       res.open_hi.insert(res.open_hi.end(), box.hi.begin(), box.hi.end());
+      res.open_score.push_back(tmin);
       continue;
     }
     int best = -1;
@@ -504,14 +516,17 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
     if (best < 0) {  // a point: cannot split (the LP decided it unless it failed)
       res.open_lo.insert(res.open_lo.end(), box.lo.begin(), box.lo.end());
       res.open_hi.insert(res.open_hi.end(), box.hi.begin(), box.hi.end());
+      res.open_score.push_back(tmin);
       continue;
     }
     const double mid = 0.5 * (box.lo[best] + box.hi[best]);
-    Box a{box.lo, box.hi, box.depth + 1, bounds}, b{box.lo, box.hi, box.depth + 1, std::move(bounds)};
+    Box a{box.lo, box.hi, box.depth + 1, bounds, tmin}, b{box.lo, box.hi, box.depth + 1, std::move(bounds), tmin};
     a.hi[best] = mid;
     b.lo[best] = mid;
     stack.push_back(std::move(b));
+    if (best_first) std::push_heap(stack.begin(), stack.end(), later);
     stack.push_back(std::move(a));
+    if (best_first) std::push_heap(stack.begin(), stack.end(), later);
   }
   if (res.status == 0 && !res.open_lo.empty()) res.status = 2;
   res.closed_fraction = total > 0 ? closed / total : 0.0;

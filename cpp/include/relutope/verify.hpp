@@ -134,13 +134,16 @@ namespace relutope {
 // also a candidate counterexample checked by a forward pass, as is the box's centre. An unrefuted box is split in
 // half along the input with the largest |slope| x width of the unrefuted terms' bounds (the "smear" of ReluVal:
 // Wang, Pei, Whitehouse, Yang & Jana, USENIX Security 2018); a box at max_depth is handed back open, for the exact
-// enumeration. Reference: Bunel, Lu, Turkaslan, Torr, Kohli & Kumar, "Branch and Bound for Piecewise Linear
+// enumeration, as is every box left when max_boxes have been bounded. Boxes are taken best first (the one whose
+// parent's relaxation was nearest to allowing a term) for half the budget, then depth first. Reference: Bunel, Lu, Turkaslan, Torr, Kohli & Kumar, "Branch and Bound for Piecewise Linear
 // Neural Network Verification", JMLR 2020 (input splitting for low-dimensional inputs).
 struct SplitResult {
   int status = 0;                   // 0: every box refuted (holds); 1: violated; 2: open boxes remain; 3: time limit
   std::vector<double> counterexample;  // in_dim, when violated
   int term = -1;
   std::vector<double> open_lo, open_hi;  // n_open x in_dim: boxes left for the exact enumeration
+  std::vector<double> open_score;        // n_open: min over the box of the relaxation's max_r L_r (its parent's
+                                         // for boxes never bounded): the most negative are likeliest unsafe
   double closed_fraction = 0.0;     // volume of the refuted boxes / the box's (over the inputs of positive width)
   int64_t boxes = 0;                // boxes bounded
 };
