@@ -164,8 +164,11 @@ def onnxruntime_output(name, x):
     return sess.run(None, {"input": x.reshape(1, 1, 1, 5).astype(np.float32)})[0].ravel().astype(np.float64)
 
 
-@pytest.mark.parametrize("name", sorted(PUBLISHED))
-@pytest.mark.parametrize("prop", [1, 2, 3, 4])
+# 3_3 property 2 (holds) takes tens of seconds on the shared machine: it is checked by bench/bench_verify.py,
+# which runs every ACAS Xu instance of the data against its published verdict (issue 15: long instances belong in
+# the bench).
+@pytest.mark.parametrize("name, prop", [(n, p) for n in sorted(PUBLISHED) for p in (1, 2, 3, 4)
+                                        if (n, p) != ("3_3", 2)])
 def test_acasxu_verdicts_equal_published(name, prop):
     net = relutope.load_nnet(DATA / "nnet" / f"ACASXU_run2a_{name}_batch_2000.nnet")
     spec = vnnlib.load(DATA / "vnnlib" / f"prop_{prop}.vnnlib")
