@@ -328,10 +328,13 @@ py::dict output_bounds_py(ENUM_ARGS_DECL, const darray& C, const darray& d, bool
   args.opt.store_regions = store;
   const int q = static_cast<int>(C.shape(0));
   OutputBoundsVisitor vis(q, net.out_dim(), C.data(), d.data(), args.k, prune);
+  vis.set_time_limit(time_limit);
   EnumResult res = args.run(&vis);
   if (vis.failed) {
     res.status = EnumStatus::Numerical;
     res.message = vis.message;
+  } else if (vis.timed_out) {
+    res.status = EnumStatus::TimeLimit;
   }
   py::dict out = result_dict(res, args.k);
   out["ray_max"] = to_numpy(std::move(vis.ray_max), {q, args.k});
@@ -343,11 +346,7 @@ py::dict output_bounds_py(ENUM_ARGS_DECL, const darray& C, const darray& d, bool
   return out;
 }
 
-py::dict verify_py(ENUM_ARGS_DECL, const py::list& terms, bool prune, bool stop_at_first, bool store,
-                   int lp_max_iter, int threads, py::object prefix, int prefix_layers, bool split_all) {
-  EnumArgs args(ENUM_ARGS_PASS);
-  args.opt.lp_max_iter = lp_max_iter;
-  args.parallel(threads, prefix, prefix_layers, split_all);
+std::vector<PropertyVisitor::Term> parse_terms(const Network& net, const py::list& terms) {
   std::vector<PropertyVisitor::Term> ts;
   for (size_t i = 0; i < terms.size(); ++i) {
     auto t = terms[i].cast<py::tuple>();
@@ -363,19 +362,83 @@ py::dict verify_py(ENUM_ARGS_DECL, const py::list& terms, bool prune, bool stop_
     term.d.assign(d.data(), d.data() + d.size());
     ts.push_back(std::move(term));
   }
+  return ts;
+}
+
+py::dict verify_py(ENUM_ARGS_DECL, const py::list& terms, bool prune, bool stop_at_first, bool store,
+                   int lp_max_iter, int threads, py::object prefix, int prefix_layers, bool split_all) {
+  EnumArgs args(ENUM_ARGS_PASS);
+  args.opt.lp_max_iter = lp_max_iter;
+  args.parallel(threads, prefix, prefix_layers, split_all);
+  std::vector<PropertyVisitor::Term> ts = parse_terms(net, terms);
   args.opt.store_regions = store;
   PropertyVisitor vis(std::move(ts), net.out_dim(), args.k, prune, stop_at_first);
+  vis.set_time_limit(time_limit);
   EnumResult res = args.run(&vis);
   if (vis.failed) {
     res.status = EnumStatus::Numerical;
     res.message = vis.message;
+  } else if (vis.timed_out) {
+    res.status = EnumStatus::TimeLimit;
   }
   py::dict out = result_dict(res, args.k);
   out["violated"] = vis.violated;
   out["term"] = vis.term;
   out["margin"] = vis.margin;
+  out["candidates"] = vis.candidates;
+  out["pruned_terms"] = vis.pruned_terms;
   out["counterexample"] = to_numpy(std::move(vis.counterexample), {static_cast<py::ssize_t>(vis.violated ? args.k : 0)});
   return out;
+}
+
+// Input splitting on the box [lo, hi] (verify.hpp, split_verify), GIL released.
+py::dict split_verify_py(const Network& net, const darray& lo, const darray& hi, const py::list& terms, int max_depth,
+                         int64_t max_boxes, double time_limit) {
+  const int n = net.in_dim();
+  check_shape(lo, "lo", {n});
+  check_shape(hi, "hi", {n});
+  check_finite(lo, "lo");
+  check_finite(hi, "hi");
+  for (int j = 0; j < n; ++j)
+    if (!(lo.data()[j] <= hi.data()[j])) throw std::invalid_argument("lo, hi: need lo <= hi");
+  std::vector<PropertyVisitor::Term> ts = parse_terms(net, terms);
+  SplitResult res;
+  {
+    py::gil_scoped_release release;
+    res = split_verify(net, lo.data(), hi.data(), ts, max_depth, max_boxes, time_limit);
+  }
+  const py::ssize_t open = static_cast<py::ssize_t>(res.open_lo.size() / std::max(n, 1));
+  py::dict out;
+  out["status"] = res.status;
+  out["term"] = res.term;
+  out["counterexample"] = to_numpy(std::move(res.counterexample), {static_cast<py::ssize_t>(res.status == 1 ? n : 0)});
+  out["open_lo"] = to_numpy(std::move(res.open_lo), {open, static_cast<py::ssize_t>(n)});
+  out["open_hi"] = to_numpy(std::move(res.open_hi), {open, static_cast<py::ssize_t>(n)});
+  out["open_score"] = to_numpy(std::move(res.open_score), {open});
+  out["closed_fraction"] = res.closed_fraction;
+  out["boxes"] = res.boxes;
+  return out;
+}
+
+// Linear relaxation lower bounds of C y + d over a box of the inputs: (G (q, n+1), lower (q,)).
+py::tuple box_linear_bounds_py(const Network& net, const darray& lo, const darray& hi, const darray& C, const darray& d,
+                               bool forward) {
+  const int n = net.in_dim();
+  check_shape(lo, "lo", {n});
+  check_shape(hi, "hi", {n});
+  check_finite(lo, "lo");
+  check_finite(hi, "hi");
+  check_shape(C, "C", {-1, net.out_dim()});
+  check_shape(d, "d", {C.shape(0)});
+  check_finite(C, "C");
+  check_finite(d, "d");
+  const int q = static_cast<int>(C.shape(0));
+  std::vector<double> G, lower;
+  {
+    py::gil_scoped_release release;
+    box_linear_bounds(net, lo.data(), hi.data(), q, C.data(), d.data(), forward, G, lower);
+  }
+  return py::make_tuple(to_numpy(std::move(G), {q, n + 1}), to_numpy(std::move(lower), {q}));
 }
 
 // A checkpoint for the geometry loops: take the GIL, let Python handle signals, then call `callback(done)` when
@@ -561,6 +624,10 @@ PYBIND11_MODULE(_core, m) {
         py::arg("store_regions"), py::arg("lp_max_iter") = 0, PARALLEL_ARGS_PY);
   m.def("verify", &verify_py, ENUM_ARGS_PY, py::arg("terms"), py::arg("prune"), py::arg("stop_at_first"),
         py::arg("store_regions"), py::arg("lp_max_iter") = 0, PARALLEL_ARGS_PY);
+  m.def("split_verify", &split_verify_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("terms"),
+        py::arg("max_depth"), py::arg("max_boxes"), py::arg("time_limit"));
+  m.def("box_linear_bounds", &box_linear_bounds_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("C"),
+        py::arg("d"), py::arg("forward") = false);
   m.def("region_facets", &region_facets_py, py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("A_domain"),
         py::arg("b_domain"), py::arg("patterns"), py::arg("centers"), py::arg("tol"), py::arg("radius_cap"),
         py::arg("callback") = py::none(), py::arg("checkpoint_every") = 0, py::arg("threads") = 1);

@@ -74,7 +74,7 @@ def test_distributed_task_counts_and_closed_forms(client):
 def test_shards_on_disk_open_memory_mapped(client, tmp_path):
     net = Network.random([3, 12, 12, 12, 1], seed=0)
     box = Box(-np.ones(3), np.ones(3))
-    one = relutope.enumerate_regions(net, box, threads=1)
+    one = relutope.enumerate_regions(net, box, method="lp", threads=1)
     part = enumerate_distributed(net, box, client, shards=tmp_path / "shards", n_tasks=5)
     _same(part, one)
     assert sorted(p.name for p in (tmp_path / "shards").iterdir()) == [

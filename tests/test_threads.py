@@ -80,9 +80,9 @@ def test_threads_give_the_one_thread_partition(name):
 
 def test_threads_against_independent_counts():
     net, domain = CASES["wholespace"]
-    assert len(relutope.enumerate_regions(net, domain, threads=2)) == zaslavsky_count(12, 2)
+    assert len(relutope.enumerate_regions(net, domain, method="lp", threads=2)) == zaslavsky_count(12, 2)
     net, domain = CASES["sawtooth"]
-    assert len(relutope.enumerate_regions(net, domain, threads=2)) == 2 ** 6  # Telgarsky: 2^L pieces
+    assert len(relutope.enumerate_regions(net, domain, method="lp", threads=2)) == 2 ** 6  # Telgarsky: 2^L pieces
     net = Network.random([2, 4, 3, 1], seed=7)
     out = _run(net, Box([-1, -1], [1, 1]), 2, split_all=True)
     part = relutope.Partition._from_packed(net, Box([-1, -1], [1, 1]), out["patterns"], out["centers"], out["radii"],
@@ -103,13 +103,13 @@ def _exact(net, part):
 def test_max_regions_with_threads_is_exact():
     net = Network.random([3, 12, 12, 12, 1], seed=0)  # 3,601 regions
     box = Box(-np.ones(3), np.ones(3))
-    full = relutope.enumerate_regions(net, box, threads=1)
+    full = relutope.enumerate_regions(net, box, method="lp", threads=1)
     for n in (1, 1000, len(full) - 1):
-        part = relutope.enumerate_regions(net, box, threads=2, max_regions=n)
+        part = relutope.enumerate_regions(net, box, method="lp", threads=2, max_regions=n)
         assert len(part) == n and part.status == "max_regions" and not part.complete
         _exact(net, part)
         assert as_pattern_set(part.patterns) <= as_pattern_set(full.patterns)
-    at = relutope.enumerate_regions(net, box, threads=2, max_regions=len(full))
+    at = relutope.enumerate_regions(net, box, method="lp", threads=2, max_regions=len(full))
     assert at.complete and len(at) == len(full)  # stopping at the count itself is no truncation
     out = _run(net, box, 3, split_all=True, max_regions=777)
     assert out["status"] == "max_regions" and len(out["radii"]) == 777
@@ -118,7 +118,7 @@ def test_max_regions_with_threads_is_exact():
 def test_lp_breakdown_in_one_worker_stops_all_with_exact_regions():
     net = Network.random([3, 16, 16, 1], seed=0)
     box = Box(-np.ones(3), np.ones(3))
-    full = relutope.enumerate_regions(net, box, threads=1)
+    full = relutope.enumerate_regions(net, box, method="lp", threads=1)
     # lp_max_iter = 7: an LP of the first few thousand regions fails (the hook of test_lp_recovery.py)
     out, _ = _engine_call(_core.enumerate_regions, net, box, tol=None, progress=False, max_regions=None,
                           time_limit=None, lp_max_iter=7, threads=3, split_all=True)
@@ -132,7 +132,7 @@ def test_lp_breakdown_in_one_worker_stops_all_with_exact_regions():
 
 def test_time_limit_with_threads_is_exact():
     net = Network.random([4, 16, 16, 16, 1], seed=0)  # about 150 000 regions: seconds of work
-    part = relutope.enumerate_regions(net, Box(-np.ones(4), np.ones(4)), threads=2, time_limit=0.05)
+    part = relutope.enumerate_regions(net, Box(-np.ones(4), np.ones(4)), method="lp", threads=2, time_limit=0.05)
     assert part.status == "time_limit" and not part.complete and part.seconds < 1.0
     _exact(net, part)
 
@@ -144,7 +144,7 @@ def test_sigint_with_threads_returns_exact_partial_partition():
     timer = threading.Timer(0.3, os.kill, args=(os.getpid(), signal.SIGINT))
     timer.start()
     try:
-        part = relutope.enumerate_regions(net, Box(-np.ones(3), np.ones(3)), threads=2, time_limit=60.0)
+        part = relutope.enumerate_regions(net, Box(-np.ones(3), np.ones(3)), method="lp", threads=2, time_limit=60.0)
     finally:
         timer.cancel()
         signal.signal(signal.SIGINT, previous)
@@ -185,14 +185,14 @@ def test_output_bounds_and_verify_with_threads():
     assert y[0, 0] >= mid - 1e-6
     safe = relutope.verify(net, vnnlib.loads(head + f"(assert (>= Y_0 {float(one.upper[0]) + 1.0!r}))"), threads=2,
                            prune=False)
-    assert safe.status == "holds" and safe.regions == len(relutope.enumerate_regions(net, box, threads=1))
+    assert safe.status == "holds" and safe.regions == len(relutope.enumerate_regions(net, box, method="lp", threads=1))
 
 
 @pytest.mark.parametrize("bad, exc", [(0, ValueError), (-2, ValueError), (1.5, TypeError), (True, TypeError),
                                       ("2", TypeError)])
 def test_bad_threads_is_named(bad, exc):
     with pytest.raises(exc, match="threads"):
-        relutope.enumerate_regions(Network.random([2, 4, 1], seed=0), Box([-1, -1], [1, 1]), threads=bad)
+        relutope.enumerate_regions(Network.random([2, 4, 1], seed=0), Box([-1, -1], [1, 1]), method="lp", threads=bad)
 
 
 def test_facets_and_adjacency_with_threads_equal_one_thread():
@@ -239,7 +239,7 @@ def test_command_line_threads(tmp_path, capsys):
 
     net = Network.random([3, 8, 8, 1], seed=0)
     net.save(tmp_path / "net.npz")
-    expected = len(relutope.enumerate_regions(net, Box(-np.ones(3), np.ones(3)), threads=1))
+    expected = len(relutope.enumerate_regions(net, Box(-np.ones(3), np.ones(3)), method="lp", threads=1))
     assert main(["enumerate", str(tmp_path / "net.npz"), "--box", "-1", "1", "--threads", "2"]) == 0
     assert f"regions        {expected}\n" in capsys.readouterr().out
     assert main(["enumerate", str(tmp_path / "net.npz"), "--box", "-1", "1", "--threads", "0"]) == 2

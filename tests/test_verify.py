@@ -164,8 +164,11 @@ def onnxruntime_output(name, x):
     return sess.run(None, {"input": x.reshape(1, 1, 1, 5).astype(np.float32)})[0].ravel().astype(np.float64)
 
 
-@pytest.mark.parametrize("name", sorted(PUBLISHED))
-@pytest.mark.parametrize("prop", [1, 2, 3, 4])
+# 3_3 property 2 (holds) takes tens of seconds on the shared machine: it is checked by bench/bench_verify.py,
+# which runs every ACAS Xu instance of the data against its published verdict (issue 15: long instances belong in
+# the bench).
+@pytest.mark.parametrize("name, prop", [(n, p) for n in sorted(PUBLISHED) for p in (1, 2, 3, 4)
+                                        if (n, p) != ("3_3", 2)])
 def test_acasxu_verdicts_equal_published(name, prop):
     net = relutope.load_nnet(DATA / "nnet" / f"ACASXU_run2a_{name}_batch_2000.nnet")
     spec = vnnlib.load(DATA / "vnnlib" / f"prop_{prop}.vnnlib")
@@ -269,3 +272,158 @@ def test_min_adversarial_bad_input():
         relutope.min_adversarial(net, [0.0, 0.0], 5)
     with pytest.raises(ValueError, match="x0"):
         relutope.min_adversarial(net, [0.0, 0.0, 0.0], 0)
+
+
+# ---------------------------------------------------------------- linear relaxation, splitting, limits (issue 15)
+
+def _nets_for_relaxation():
+    rng = np.random.default_rng(11)
+    yield "relu", relutope.Network.random([3, 12, 10, 3], seed=1)
+    yield "leaky", relutope.Network.random([3, 10, 8, 3], seed=2, activation="leaky_relu")
+    yield "abs", relutope.Network.random([3, 8, 8, 3], seed=3, activation="abs")
+    # A max-of-3-pieces layer (as max-pooling lowers) between ReLU layers.
+    first = relutope.Network.random([3, 9], seed=4).layers[0]
+    maxout = relutope.network.Layer(rng.normal(size=(18, 9)), rng.normal(size=18), np.full(6, 3))
+    last = relutope.network.Layer.affine(rng.normal(size=(3, 6)), rng.normal(size=3), "identity")
+    yield "maxout", relutope.Network([first, maxout, last])
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 1e3])
+@pytest.mark.parametrize("forward", [False, True])
+def test_relaxation_bounds_contain_exact_bounds(scale, forward):
+    from relutope import _core
+
+    rng = np.random.default_rng(int(scale * 7) + forward)
+    for kind, net in _nets_for_relaxation():
+        # An off-centre box at the given scale: the relaxation's input set.
+        centre = rng.normal(size=3) * 3 * scale
+        lo, hi = centre - scale * rng.uniform(0.3, 1.0, 3), centre + scale * rng.uniform(0.3, 1.0, 3)
+        box = relutope.Box(lo, hi)
+        C = np.vstack([np.eye(3), rng.normal(size=(3, 3))])
+        d = rng.normal(size=6)
+        G, lower = _core.box_linear_bounds(net._core(), lo, hi, np.vstack([C, -C]), np.concatenate([d, -d]),
+                                           forward)
+        exact = relutope.output_bounds(net, box, C, d, prune=False)  # per-region LPs, no relaxation involved
+        assert exact.complete
+        width = exact.upper - exact.lower
+        assert np.all(lower[:6] <= exact.lower + 1e-9 * (np.abs(exact.lower) + width)), kind
+        assert np.all(-lower[6:] >= exact.upper - 1e-9 * (np.abs(exact.upper) + width)), kind
+        # The linear bounds themselves hold pointwise (samples and the exact extremes' arguments).
+        x = np.vstack([box.sample(2000, rng), exact.argmin, exact.argmax])
+        y = net(x)
+        lin = x @ G[:, :3].T + G[:, 3]
+        val = np.hstack([y @ C.T + d, -(y @ C.T + d)])
+        assert np.all(lin <= val + 1e-9 * (np.abs(val) + np.abs(lin).max())), kind
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+def test_pruned_output_bounds_equal_unpruned(activation):
+    net = relutope.Network.random([3, 10, 10, 10, 2], seed=7, activation=activation)
+    box = relutope.Box([0.5, -2.0, 1.0], [1.5, -1.2, 3.0])
+    C = np.array([[1.0, 0.0], [0.3, -2.0]])
+    a = relutope.output_bounds(net, box, C, prune=True)
+    b = relutope.output_bounds(net, box, C, prune=False)
+    np.testing.assert_allclose(a.upper, b.upper, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(a.lower, b.lower, rtol=1e-10, atol=1e-12)
+    assert a.regions < b.regions and a.pruned > 0
+
+
+def _threshold_property(n_in, lo, hi, row, threshold):
+    """VNN-LIB text: x in [lo, hi], unsafe when row . y >= threshold (one output term)."""
+    n_out = len(row)
+    lines = [f"(declare-const X_{i} Real)" for i in range(n_in)] + [f"(declare-const Y_{j} Real)" for j in range(n_out)]
+    for i in range(n_in):
+        lines += [f"(assert (>= X_{i} {float(lo[i])!r}))", f"(assert (<= X_{i} {float(hi[i])!r}))"]
+    lhs = " ".join(f"(* {float(c)!r} Y_{j})" for j, c in enumerate(row))
+    lines.append(f"(assert (>= (+ {lhs}) {float(threshold)!r}))")
+    return vnnlib.loads("\n".join(lines))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_verify_paths_agree_with_exact_maximum(seed):
+    # The verdict of every path (search, input splitting, pruned enumeration, plain enumeration) against the exact
+    # maximum of row . y from the unpruned output bounds: holds iff threshold > max.
+    rng = np.random.default_rng(seed)
+    net = relutope.Network.random([3, 10, 10, 3], seed=seed)
+    lo = rng.uniform(-2, 0, 3)
+    hi = lo + rng.uniform(0.5, 2, 3)
+    row = rng.normal(size=3)
+    top = relutope.output_bounds(net, relutope.Box(lo, hi), row[None, :], prune=False).upper[0]
+    for threshold, expected in ((top + 1e-3 * (1 + abs(top)), "holds"), (top - 1e-3 * (1 + abs(top)), "violated")):
+        spec = _threshold_property(3, lo, hi, row, threshold)
+        for kw in (dict(), dict(search=False), dict(search=False, split_max_dims=0), dict(prune=False)):
+            res = relutope.verify(net, spec, **kw)
+            assert res.status == expected, kw
+            if expected == "violated":
+                assert row @ net(res.counterexample[None])[0] >= threshold - 1e-9 * (1 + abs(threshold))
+
+
+def test_counterexample_search_finds_violations_first():
+    net = relutope.load_nnet(DATA / "nnet" / "ACASXU_run2a_2_1_batch_2000.nnet")
+    res = relutope.verify(net, DATA / "vnnlib" / "prop_2.vnnlib")
+    assert res.status == "violated" and res.cases[res.case]["found_by"] == "search"
+    assert res.regions == 0 and res.cases[res.case]["boxes"] == 0  # nothing split nor enumerated
+
+
+def test_timeout_on_a_784_input_network_is_honoured():
+    # Issue 15: a 784-input net once overshot its timeout by a minute (the bounding box's 1568 LPs, one LP of
+    # seconds). Here a property that no method settles in 1 s must end `unknown` close to the limit.
+    import time
+
+    net = relutope.Network.random([784, 32, 32, 10], seed=0)
+    rng = np.random.default_rng(0)
+    x0, eps = rng.uniform(0.2, 0.8, 784), 0.1
+    y = net(x0 + rng.uniform(-eps, eps, (500, 784)))
+    spec = _threshold_property(784, x0 - eps, x0 + eps, np.eye(10)[0], y[:, 0].max() + 0.1 * np.ptp(y[:, 0]))
+    t = time.perf_counter()
+    res = relutope.verify(net, spec, timeout=1.0, search=False)  # (the search finds a counterexample at once)
+    elapsed = time.perf_counter() - t
+    print(f"784-input net, timeout 1 s: {res.status} after {elapsed:.2f} s (overshoot {elapsed - 1.0:+.2f} s)")
+    assert res.status == "unknown" and 0.0 <= res.proven < 1.0
+    assert elapsed < 30.0  # generous: the machine is shared; the overshoot printed above is the measurement
+
+
+def test_unknown_reports_the_proven_fraction():
+    # A timeout during the input splitting: what was closed is a fraction of the volume, and an exact enumeration
+    # of the same property (no limit) agrees that it holds.
+    net = relutope.load_nnet(DATA / "nnet" / "ACASXU_run2a_1_1_batch_2000.nnet")
+    spec = vnnlib.load(DATA / "vnnlib" / "prop_3.vnnlib")
+    part = relutope.verify(net, spec, search=False, split_boxes=40, split_max_dims=8, timeout=60)
+    assert part.status == "holds" and part.proven == 1.0
+    assert part.cases[0]["open_boxes"] > 0  # the enumeration finished what the splitting left
+    from relutope import _core
+    case = spec.cases[0]
+    terms = [(np.atleast_2d(C), np.atleast_1d(d)) for C, d in case.terms]
+    out = _core.split_verify(net._core(), case.box_lo, case.box_hi, terms, 40, 40, -1.0)
+    assert out["status"] == 2 and 0.0 < out["closed_fraction"] < 1.0
+    # The closed fraction and the open boxes' volume add up to the case's volume.
+    free = case.box_hi > case.box_lo
+    vol = lambda lo, hi: np.prod((hi - lo)[..., free], axis=-1)  # noqa: E731
+    open_vol = vol(out["open_lo"], out["open_hi"]).sum() / vol(case.box_lo, case.box_hi)
+    assert out["closed_fraction"] + open_vol == pytest.approx(1.0, rel=1e-9)
+
+
+def test_vnncomp_runner_writes_results(tmp_path):
+    import csv
+    import shutil
+
+    from relutope.cli import main
+
+    for sub, name in (("onnx", "ACASXU_run2a_2_1_batch_2000.onnx"), ("vnnlib", "prop_2.vnnlib"),
+                      ("vnnlib", "prop_4.vnnlib")):
+        (tmp_path / sub).mkdir(exist_ok=True)
+        shutil.copy(DATA / sub / name, tmp_path / sub / name)
+    rows = ["onnx/ACASXU_run2a_2_1_batch_2000.onnx,vnnlib/prop_2.vnnlib,60",
+            "onnx/ACASXU_run2a_2_1_batch_2000.onnx,vnnlib/prop_4.vnnlib,60",
+            "onnx/missing.onnx,vnnlib/prop_4.vnnlib,60"]
+    (tmp_path / "instances.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "results.csv"
+    assert main(["vnncomp", str(tmp_path / "instances.csv"), "--out", str(out)]) == 0
+    with out.open() as fh:
+        got = list(csv.DictReader(fh))
+    # Published: 2_1 property 2 violated (sat), property 4 holds (unsat); a missing file is an error.
+    assert [r["result"] for r in got] == ["sat", "unsat", "error"]
+    assert all(float(r["prepare_seconds"]) >= 0 and float(r["verify_seconds"]) >= 0 for r in got)
+    assert "missing.onnx" in got[2]["message"]
+    (tmp_path / "bad.csv").write_text("a,b\n")
+    assert main(["vnncomp", str(tmp_path / "bad.csv")]) == 2

@@ -175,6 +175,8 @@ class Enumerator {
              const Checkpoint& checkpoint, RegionVisitor* visitor, Shared* shared = nullptr)
       : net_(net), k_(k), n_(k + 1), opt_(opt), checkpoint_(checkpoint), visitor_(visitor), rows_(k + 1),
         sh_(shared) {
+    // the time limit covers the set-up too (on a wide domain the LP frames take a second); workers share a start
+    start_ = sh_ ? sh_->start : Clock::now();
     const auto& layers = net.layers();
     const int L = static_cast<int>(layers.size());
     F_.resize(L);
@@ -213,9 +215,12 @@ class Enumerator {
     res_.layer_counts.assign(L, 0);
     // The LP decides whether a ball of radius tol fits: its feasibility tolerance must stay well below tol.
     simplex_.feas_tol = std::min(simplex_.feas_tol, 0.1 * opt.tol);
-    start_ = sh_ ? sh_->start : Clock::now();
     careful_.refactor_every = 1;
     careful_.feas_tol = simplex_.feas_tol;
+    if (opt.time_limit >= 0) {  // the LPs themselves watch the clock (one LP on a wide domain takes seconds)
+      deadline_ = start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.time_limit));
+      simplex_.deadline = careful_.deadline = &deadline_;
+    }
   }
 
   EnumResult run(const double* Adom, const double* bdom, int mdom, const double* u0) {
@@ -297,8 +302,8 @@ class Enumerator {
   int at_layer_ = 0, at_unit_ = -1;          // where the search is (layer, unit of that layer), for messages
   EnumResult res_;
   bool stop_ = false;
-  Clock::time_point start_;
-  int64_t next_time_check_ = 1024;
+  Clock::time_point start_, deadline_;
+  int64_t next_time_check_ = 0;
 
   double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
@@ -410,13 +415,23 @@ class Enumerator {
     const int64_t pivots = counters_.iterations;
     LPStatus st = simplex_.solve(rows_, obj_.data(), B, counters_, opt_.lp_max_iter);
     if (st == LPStatus::Optimal && counters_.iterations > pivots && far_out(B, size)) st = LPStatus::Numerical;
+    if (st != LPStatus::Optimal && simplex_.timed_out()) {
+      halt(EnumStatus::TimeLimit);
+      return false;
+    }
     if (st != LPStatus::Optimal) st = recover(B);
+    if (st != LPStatus::Optimal && simplex_.timed_out()) {
+      halt(EnumStatus::TimeLimit);
+      return false;
+    }
     if (st != LPStatus::Optimal) {
       halt(EnumStatus::Numerical, failure_message(st));
       return false;
     }
     if (opt_.time_limit >= 0 && counters_.solves >= next_time_check_) {
-      next_time_check_ = counters_.solves + 1024;
+      // The clock is read after every LP when LPs are slow (wide domains: one LP can take milliseconds), every
+      // 64 when they are fast (~25 ns a read against microseconds a solve).
+      next_time_check_ = counters_.solves + (k_ > 16 ? 1 : 64);
       if (elapsed() > opt_.time_limit) halt(EnumStatus::TimeLimit);
     }
     return true;
@@ -607,6 +622,7 @@ class Enumerator {
   void start_layer(int l, int D) {
     if (visitor_ && visitor_->prune(view(l, F_[l].data(), D))) {
       ++res_.pruned;
+      if (visitor_->stop_requested()) halt(EnumStatus::Stopped);
       return;
     }
     const Layer& L = net_.layers()[l];

@@ -173,6 +173,7 @@ LPStatus DualSimplex::solve(const RowStack& rows, const double* c, LPBasis& B, L
   int degenerate = 0;
   bool bland = false, checked = false;
   for (int it = 0; it < max_iter; ++it) {
+    if (deadline && (it & 7) == 7 && timed_out()) return LPStatus::IterationLimit;
     if (B.updates >= refactor_every) {
       if (!refactor(rows, c, B)) return LPStatus::Numerical;
     }
@@ -294,6 +295,7 @@ LPStatus DualSimplex::primal(const RowStack& rows, const double* c, LPBasis& B, 
   bool bland = false;
   const double dual_tol = 1e-11;
   for (int it = 0; it < max_iter; ++it) {
+    if (deadline && (it & 7) == 7 && timed_out()) return LPStatus::IterationLimit;
     if (B.updates >= refactor_every && !refactor(rows, c, B)) return LPStatus::Numerical;
     basic_solution(B);
     transpose_solve(B, c, lam.data());

@@ -21,55 +21,105 @@ inline void affine_interval(const double* g, int k, const double* blo, const dou
 
 }  // namespace
 
-bool cell_output_intervals(const CellView& v, LPBasis& scratch, std::vector<double>& lo, std::vector<double>& hi) {
+// ---------------------------------------------------------------- the cell's relaxation
+
+void CellRelaxation::set_time_limit(double seconds) {
+  has_deadline_ = seconds >= 0.0;
+  if (has_deadline_)
+    deadline_ = std::chrono::steady_clock::now() +
+                std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+bool CellRelaxation::past_deadline() const { return has_deadline_ && std::chrono::steady_clock::now() > deadline_; }
+
+bool CellRelaxation::lp_box(const CellView& v, LPBasis& scratch, std::vector<double>& blo, std::vector<double>& bhi) {
   const int k = v.k;
-  std::vector<double> blo(k), bhi(k), g(k, 0.0), arg(k);
+  blo.assign(k, 0.0);
+  bhi.assign(k, 0.0);
+  g_.assign(k, 0.0);
+  arg_.resize(k);
   for (int j = 0; j < k; ++j) {
+    if (past_deadline()) return false;  // 2k LPs: on a wide domain, seconds
     double val;
-    g[j] = 1.0;
-    if (v.maximize(g.data(), val, arg.data(), scratch) != LPStatus::Optimal) return false;
+    g_[j] = 1.0;
+    if (v.maximize(g_.data(), val, arg_.data(), scratch) != LPStatus::Optimal) return false;
     bhi[j] = val;
-    g[j] = -1.0;
-    if (v.maximize(g.data(), val, arg.data(), scratch) != LPStatus::Optimal) return false;
+    g_[j] = -1.0;
+    if (v.maximize(g_.data(), val, arg_.data(), scratch) != LPStatus::Optimal) return false;
     blo[j] = -val;
-    g[j] = 0.0;
+    g_[j] = 0.0;
   }
-  const auto& layers = v.net->layers();
-  const Layer& cur = layers[v.layer];
-  // Layer v.layer's units over the box: max of the pieces' intervals.
-  std::vector<double> zlo(cur.n_units), zhi(cur.n_units);
-  for (int i = 0; i < cur.n_units; ++i) {
-    zlo[i] = zhi[i] = -std::numeric_limits<double>::infinity();
-    for (int p = cur.piece_start[i]; p < cur.piece_start[i + 1]; ++p) {
-      double a, b;
-      affine_interval(v.pieces + static_cast<size_t>(p) * (k + 1), k, blo.data(), bhi.data(), a, b);
-      zlo[i] = std::max(zlo[i], a);
-      zhi[i] = std::max(zhi[i], b);
-    }
-  }
-  for (size_t l = v.layer + 1; l < layers.size(); ++l) {
-    const Layer& L = layers[l];
-    std::vector<double> nlo(L.n_units), nhi(L.n_units);
-    for (int i = 0; i < L.n_units; ++i) {
-      nlo[i] = nhi[i] = -std::numeric_limits<double>::infinity();
-      for (int p = L.piece_start[i]; p < L.piece_start[i + 1]; ++p) {
-        const double* a = &L.A[static_cast<size_t>(p) * L.in_dim];
-        double plo = L.c[p], phi = L.c[p];
-        for (int j = 0; j < L.in_dim; ++j) {
-          const double x = a[j] * zlo[j], y = a[j] * zhi[j];
-          plo += std::min(x, y);
-          phi += std::max(x, y);
-        }
-        nlo[i] = std::max(nlo[i], plo);
-        nhi[i] = std::max(nhi[i], phi);
-      }
-    }
-    zlo.swap(nlo);
-    zhi.swap(nhi);
-  }
-  lo.swap(zlo);
-  hi.swap(zhi);
   return true;
+}
+
+// The domain's box from its axis-aligned rows (a Box domain: no LP), else by LPs over the domain (the first
+// prune() call is on the domain itself).
+bool CellRelaxation::domain_box(const CellView& v, LPBasis& scratch) {
+  const int k = v.k;
+  const double inf = std::numeric_limits<double>::infinity();
+  dlo_.assign(k, -inf);
+  dhi_.assign(k, inf);
+  const RowStack& rows = *v.rows;
+  bool axis = true;
+  for (int i = 0; i < rows.m() && axis; ++i) {
+    const double* a = rows.row(i);
+    int nz = -1, count = 0;
+    for (int j = 0; j < k; ++j)
+      if (a[j] != 0.0) nz = j, ++count;
+    if (count == 0) continue;  // the radius cap
+    if (count > 1) {
+      axis = false;
+      break;
+    }
+    const double bound = rows.rhs(i) / a[nz];
+    if (a[nz] > 0.0) dhi_[nz] = std::min(dhi_[nz], bound);
+    else dlo_[nz] = std::max(dlo_[nz], bound);
+  }
+  for (int j = 0; j < k && axis; ++j) axis = std::isfinite(dlo_[j]) && std::isfinite(dhi_[j]);
+  if (!axis && !lp_box(v, scratch, dlo_, dhi_)) return false;
+  have_domain_box_ = true;
+  return true;
+}
+
+bool CellRelaxation::compute(const CellView& v, LPBasis& scratch) {
+  const int nL = static_cast<int>(v.net->layers().size());
+  if (relax_.network() != v.net) {
+    relax_.reset(v.net);
+    anc_.assign(nL, LayerBounds());
+    have_domain_box_ = false;
+  }
+  anc_[v.layer].valid = false;
+  if (past_deadline()) return false;
+  if (!have_domain_box_ && (v.layer != 0 || !domain_box(v, scratch))) return false;  // the domain: layer 0
+  if (v.k <= kBoxLPs && v.layer > 0) {
+    if (!lp_box(v, scratch, lo, hi)) return false;
+    for (int j = 0; j < v.k; ++j) lo[j] = std::max(lo[j], dlo_[j]), hi[j] = std::min(hi[j], dhi_[j]);
+  } else {
+    lo = dlo_;
+    hi = dhi_;
+  }
+  if (past_deadline()) return false;
+  const LayerBounds* prior = v.layer > 0 && anc_[v.layer - 1].valid ? &anc_[v.layer - 1] : nullptr;
+  relax_.bound_layers(v.layer, v.k, v.pieces, lo.data(), hi.data(), prior, anc_[v.layer]);
+  return true;
+}
+
+void CellRelaxation::lower_linear(const CellView& v, int q, const double* C, const double* d, std::vector<double>& G) {
+  relax_.lower_linear(v.layer, v.k, v.pieces, anc_[v.layer], q, C, d, G);
+}
+
+double CellRelaxation::box_min(const double* g, double* slack) const {
+  const int k = static_cast<int>(lo.size());
+  if (slack) {
+    double mag = std::fabs(g[k]);
+    for (int j = 0; j < k; ++j) mag += std::fabs(g[j]) * std::max(std::fabs(lo[j]), std::fabs(hi[j]));
+    *slack = 1e-9 * mag;
+  }
+  return Relaxation::box_min(g, k, lo.data(), hi.data());
+}
+
+void CellRelaxation::output_at(const CellView& v, const double* u, std::vector<double>& y) {
+  forward_from(*v.net, v.layer, v.k, v.pieces, u, z_, y);
 }
 
 bool recession_ray(const CellView& v, const double* g, std::vector<double>& ray) {
@@ -111,19 +161,35 @@ OutputBoundsVisitor::OutputBoundsVisitor(int q, int out_dim, const double* C, co
 }
 
 bool OutputBoundsVisitor::prune(const CellView& v) {
-  if (!prune_ || v.layer == 0) return false;
+  if (!prune_) return false;
+  if (!cell_.compute(v, scratch_) || v.layer == 0) return false;
   for (int i = 0; i < q_; ++i)
-    if (!std::isfinite(max_value[i])) return false;  // nothing to compare with yet
-  if (!cell_output_intervals(v, scratch_, lo_, hi_)) return false;
+    if (!std::isfinite(max_value[i]) || !std::isfinite(min_value[i])) return false;  // nothing to compare with
+  // The cell cannot improve row i when max_i - (C_i y + d_i) >= 0 and (C_i y + d_i) - min_i >= 0 on it: rows 2i
+  // and 2i+1 of the objectives, each bounded below by the relaxation, over the box and then over the cell.
+  Cd_.resize(static_cast<size_t>(2 * q_) * m_);
+  dd_.resize(2 * q_);
   for (int i = 0; i < q_; ++i) {
-    double olo = d_[i], ohi = d_[i];
     const double* c = &C_[static_cast<size_t>(i) * m_];
     for (int j = 0; j < m_; ++j) {
-      const double a = c[j] * lo_[j], b = c[j] * hi_[j];
-      olo += std::min(a, b);
-      ohi += std::max(a, b);
+      Cd_[static_cast<size_t>(2 * i) * m_ + j] = -c[j];
+      Cd_[static_cast<size_t>(2 * i + 1) * m_ + j] = c[j];
     }
-    if (ohi > max_value[i] || olo < min_value[i]) return false;
+    dd_[2 * i] = max_value[i] - d_[i];
+    dd_[2 * i + 1] = d_[i] - min_value[i];
+  }
+  cell_.lower_linear(v, 2 * q_, Cd_.data(), dd_.data(), G_);
+  g_.resize(k_ + 1);
+  for (int r = 0; r < 2 * q_; ++r) {
+    const double* g = &G_[static_cast<size_t>(r) * (k_ + 1)];
+    double slack;
+    if (cell_.box_min(g, &slack) >= slack) continue;
+    // The minimum over the cell itself: one LP (maximise -g.u).
+    if (cell_.past_deadline()) return false;
+    for (int j = 0; j < k_; ++j) g_[j] = -g[j];
+    double val;
+    if (v.maximize(g_.data(), val, point_.data(), scratch_) != LPStatus::Optimal) return false;
+    if (g[k_] - val < slack) return false;
   }
   return true;
 }
@@ -154,6 +220,9 @@ bool OutputBoundsVisitor::leaf(const CellView& v) {
           (sense == 0 ? max_value[i] : min_value[i]) = sense == 0 ? inf : -inf;
           std::copy(v.basis->y.begin(), v.basis->y.begin() + k_, best_arg.begin() + static_cast<size_t>(i) * k_);
           std::copy(ray_.begin(), ray_.end(), (sense == 0 ? ray_max : ray_min).begin() + static_cast<size_t>(i) * k_);
+        } else if (st != LPStatus::Optimal && v.simplex->timed_out()) {
+          timed_out = true;
+          return false;
         } else if (st != LPStatus::Optimal) {
           failed = true;
           message = std::string("the LP for the ") + (sense == 0 ? "maximum" : "minimum") + " of row " +
@@ -183,6 +252,7 @@ void OutputBoundsVisitor::merge(const RegionVisitor& other) {
     failed = true;
     message = o.message;
   }
+  timed_out = timed_out || o.timed_out;
   const size_t k = static_cast<size_t>(k_);
   for (int i = 0; i < q_; ++i) {
     if (o.max_value[i] > max_value[i]) {
@@ -208,18 +278,56 @@ PropertyVisitor::PropertyVisitor(std::vector<Term> terms, int out_dim, int k, bo
 
 bool PropertyVisitor::prune(const CellView& v) {
   if (!prune_) return false;
-  if (!cell_output_intervals(v, scratch_, lo_, hi_)) return false;
-  for (const Term& t : terms_) {
-    bool impossible = false;  // some row of the term has C y - d > 0 on the whole cell
-    for (int r = 0; r < t.rows && !impossible; ++r) {
-      double low = -t.d[r];
-      const double* c = &t.C[static_cast<size_t>(r) * m_];
-      for (int j = 0; j < m_; ++j) low += std::min(c[j] * lo_[j], c[j] * hi_[j]);
-      impossible = low > 0.0;
+  if (!cell_.compute(v, scratch_)) return false;
+  const int n1 = k_ + 1;
+  bool all_refuted = true;
+  for (size_t ti = 0; ti < terms_.size(); ++ti) {
+    const Term& t = terms_[ti];
+    // L_r(u) <= C_r y - d_r on the cell.
+    h_.assign(t.d.begin(), t.d.end());
+    for (double& x : h_) x = -x;
+    cell_.lower_linear(v, t.rows, t.C.data(), h_.data(), L_);
+    bool refuted = false;
+    for (int r = 0; r < t.rows && !refuted; ++r) {
+      double slack;
+      refuted = cell_.box_min(&L_[static_cast<size_t>(r) * n1], &slack) > slack;
     }
-    if (!impossible) return false;
+    if (!refuted) {
+      // {u in cell : L_r(u) <= 0 for all r}: empty when its Chebyshev LP's radius is negative.
+      if (cell_.past_deadline()) return false;
+      G_.resize(static_cast<size_t>(t.rows) * k_);
+      for (int r = 0; r < t.rows; ++r) {
+        const double* l = &L_[static_cast<size_t>(r) * n1];
+        std::copy(l, l + k_, G_.begin() + static_cast<size_t>(r) * k_);
+        h_[r] = -l[k_];
+      }
+      double radius;
+      const LPStatus st = v.chebyshev_with(G_.data(), h_.data(), t.rows, radius, centre_.data(), scratch_);
+      if (st != LPStatus::Optimal) return false;
+      refuted = radius < -1e-9;
+      if (!refuted && radius >= 0.0) {
+        // A point of the cell where the relaxation allows the term: a candidate counterexample.
+        ++candidates;
+        cell_.output_at(v, centre_.data(), y_);
+        double worst = -std::numeric_limits<double>::infinity();
+        for (int r = 0; r < t.rows; ++r) {
+          double val = -t.d[r];
+          for (int j = 0; j < m_; ++j) val += t.C[static_cast<size_t>(r) * m_ + j] * y_[j];
+          worst = std::max(worst, val);
+        }
+        if (worst <= 0.0 && (!violated || -worst > margin)) {
+          violated = true;
+          term = static_cast<int>(ti);
+          margin = -worst;
+          counterexample = centre_;
+          if (stop_) return true;  // stop_requested() ends the run
+        }
+      }
+    }
+    if (refuted) ++pruned_terms;
+    else all_refuted = false;
   }
-  return true;
+  return all_refuted;
 }
 
 bool PropertyVisitor::leaf(const CellView& v) {
@@ -240,6 +348,10 @@ bool PropertyVisitor::leaf(const CellView& v) {
     }
     double radius;
     const LPStatus st = v.chebyshev_with(G_.data(), h_.data(), t.rows, radius, centre_.data(), scratch_);
+    if (st != LPStatus::Optimal && v.simplex->timed_out()) {
+      timed_out = true;
+      return false;
+    }
     if (st != LPStatus::Optimal) {
       failed = true;
       message = "the Chebyshev LP of a region and term " + std::to_string(ti) + " failed (" + lp_status_name(st) + ")";
@@ -264,12 +376,206 @@ void PropertyVisitor::merge(const RegionVisitor& other) {
     failed = true;
     message = o.message;
   }
+  timed_out = timed_out || o.timed_out;
+  candidates += o.candidates;
+  pruned_terms += o.pruned_terms;
   if (o.violated && (!violated || o.margin > margin)) {
     violated = true;
     term = o.term;
     margin = o.margin;
     counterexample = o.counterexample;
   }
+}
+
+}  // namespace relutope
+
+// ---------------------------------------------------------------- input splitting
+
+namespace relutope {
+
+namespace {
+
+// Layer 0's pieces as affine functions of the input: P x (in_dim+1).
+std::vector<double> input_pieces(const Network& net) {
+  const Layer& L0 = net.layers()[0];
+  const int n = L0.in_dim, P = L0.total_pieces();
+  std::vector<double> F(static_cast<size_t>(P) * (n + 1));
+  for (int p = 0; p < P; ++p) {
+    std::copy(&L0.A[static_cast<size_t>(p) * n], &L0.A[static_cast<size_t>(p + 1) * n], &F[static_cast<size_t>(p) * (n + 1)]);
+    F[static_cast<size_t>(p) * (n + 1) + n] = L0.c[p];
+  }
+  return F;
+}
+
+double box_slack(const double* g, int k, const double* lo, const double* hi) {
+  double mag = std::fabs(g[k]);
+  for (int j = 0; j < k; ++j) mag += std::fabs(g[j]) * std::max(std::fabs(lo[j]), std::fabs(hi[j]));
+  return 1e-9 * mag;
+}
+
+}  // namespace
+
+void box_linear_bounds(const Network& net, const double* lo, const double* hi, int q, const double* C, const double* d,
+                       bool forward, std::vector<double>& G, std::vector<double>& lower) {
+  const int k = net.in_dim();
+  const std::vector<double> F = input_pieces(net);
+  Relaxation relax(&net);
+  if (forward) relax.mode = Relaxation::Mode::Forward;
+  LayerBounds b;
+  relax.bound_layers(0, k, F.data(), lo, hi, nullptr, b);
+  relax.lower_linear(0, k, F.data(), b, q, C, d, G);
+  lower.resize(q);
+  for (int r = 0; r < q; ++r) {
+    const double* g = &G[static_cast<size_t>(r) * (k + 1)];
+    lower[r] = Relaxation::box_min(g, k, lo, hi) - box_slack(g, k, lo, hi);
+  }
+}
+
+SplitResult split_verify(const Network& net, const double* lo0, const double* hi0,
+                         const std::vector<PropertyVisitor::Term>& terms, int max_depth, int64_t max_boxes,
+                         double time_limit) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const int k = net.in_dim(), m = net.out_dim(), n1 = k + 1;
+  const std::vector<double> F = input_pieces(net);
+  Relaxation relax(&net);
+  SplitResult res;
+  double total = 1.0;
+  for (int j = 0; j < k; ++j)
+    if (hi0[j] > lo0[j]) total *= hi0[j] - lo0[j];
+  struct Box {
+    std::vector<double> lo, hi;
+    int depth;
+    LayerBounds prior;
+    double score;  // the parent's tmin
+  };
+  // Best first for the first half of the budget: the box whose parent's relaxation came nearest to allowing a term
+  // (the most negative tmin) next, so that counterexamples in thin unsafe spots are met early; then depth first
+  // (last in, first out), which closes whole subtrees and leaves fewer open boxes for the enumeration.
+  auto later = [](const Box& a, const Box& b) { return a.score > b.score; };
+  std::vector<Box> stack;
+  stack.push_back({std::vector<double>(lo0, lo0 + k), std::vector<double>(hi0, hi0 + k), 0, LayerBounds(),
+                   -std::numeric_limits<double>::infinity()});
+  std::vector<double> L, Gt, ht, lb(n1), ub(n1), c(n1, 0.0), y, z, u(k), score(k);
+  const double inf = std::numeric_limits<double>::infinity();
+  c[k] = -1.0;  // maximise -t
+  double closed = 0.0;
+  auto violates = [&](const PropertyVisitor::Term& t, const double* x) {
+    forward_from(net, 0, k, F.data(), x, z, y);
+    for (int r = 0; r < t.rows; ++r) {
+      double val = -t.d[r];
+      for (int j = 0; j < m; ++j) val += t.C[static_cast<size_t>(r) * m + j] * y[j];
+      if (val > 0.0) return false;
+    }
+    return true;
+  };
+  while (!stack.empty()) {
+    if (time_limit >= 0 && std::chrono::duration<double>(Clock::now() - start).count() > time_limit) {
+      res.status = 3;
+      break;
+    }
+    if (max_boxes >= 0 && res.boxes >= max_boxes) {  // the rest goes to the exact enumeration
+      for (const Box& b : stack) {
+        res.open_lo.insert(res.open_lo.end(), b.lo.begin(), b.lo.end());
+        res.open_hi.insert(res.open_hi.end(), b.hi.begin(), b.hi.end());
+        res.open_score.push_back(b.score);
+      }
+      stack.clear();
+      break;
+    }
+    const bool best_first = max_boxes < 0 ? res.boxes < 1024 : 2 * res.boxes < max_boxes;
+    if (best_first) std::pop_heap(stack.begin(), stack.end(), later);
+    Box box = std::move(stack.back());
+    stack.pop_back();
+    ++res.boxes;
+    LayerBounds bounds;
+    relax.bound_layers(0, k, F.data(), box.lo.data(), box.hi.data(), &box.prior, bounds);
+    std::fill(score.begin(), score.end(), 0.0);
+    bool all_refuted = true;
+    double tmin = inf;  // min over the unrefuted terms of min_box max_r L_r: how far the relaxation is from refuting
+    for (size_t ti = 0; ti < terms.size() && res.status != 1; ++ti) {
+      const PropertyVisitor::Term& t = terms[ti];
+      ht.assign(t.rows, 0.0);
+      for (int r = 0; r < t.rows; ++r) ht[r] = -t.d[r];
+      relax.lower_linear(0, k, F.data(), bounds, t.rows, t.C.data(), ht.data(), L);
+      bool refuted = false;
+      for (int r = 0; r < t.rows && !refuted; ++r) {
+        const double* g = &L[static_cast<size_t>(r) * n1];
+        refuted = Relaxation::box_min(g, k, box.lo.data(), box.hi.data()) > box_slack(g, k, box.lo.data(), box.hi.data());
+      }
+      if (!refuted) {
+        // min over the box of max_r L_r(u): maximise -t s.t. L_r(u) - t <= 0, lo <= u <= hi.
+        Gt.assign(static_cast<size_t>(t.rows) * n1, 0.0);
+        double slack = 0.0;
+        for (int r = 0; r < t.rows; ++r) {
+          const double* g = &L[static_cast<size_t>(r) * n1];
+          std::copy(g, g + k, &Gt[static_cast<size_t>(r) * n1]);
+          Gt[static_cast<size_t>(r) * n1 + k] = -1.0;
+          ht[r] = -g[k];
+          slack = std::max(slack, box_slack(g, k, box.lo.data(), box.hi.data()));
+        }
+        for (int j = 0; j < k; ++j) lb[j] = box.lo[j], ub[j] = box.hi[j];
+        lb[k] = -inf, ub[k] = inf;
+        const LPResult lp = solve_lp(n1, t.rows, c.data(), Gt.data(), ht.data(), lb.data(), ub.data());
+        if (lp.status == LPStatus::Optimal) {
+          refuted = lp.y[k] > slack;
+          if (!refuted) tmin = std::min(tmin, lp.y[k]);
+          if (!refuted) {
+            for (int j = 0; j < k; ++j) u[j] = std::min(std::max(lp.y[j], box.lo[j]), box.hi[j]);
+            if (violates(t, u.data())) {
+              res.status = 1, res.term = static_cast<int>(ti), res.counterexample = u;
+              break;
+            }
+          }
+        }
+        if (!refuted) {
+          for (int j = 0; j < k; ++j) u[j] = 0.5 * (box.lo[j] + box.hi[j]);
+          if (violates(t, u.data())) {
+            res.status = 1, res.term = static_cast<int>(ti), res.counterexample = u;
+            break;
+          }
+          for (int r = 0; r < t.rows; ++r)
+            for (int j = 0; j < k; ++j)
+              score[j] += std::fabs(L[static_cast<size_t>(r) * n1 + j]) * (box.hi[j] - box.lo[j]);
+        }
+      }
+      if (!refuted) all_refuted = false;
+    }
+    if (res.status == 1) break;
+    double vol = 1.0;
+    for (int j = 0; j < k; ++j)
+      if (hi0[j] > lo0[j]) vol *= box.hi[j] - box.lo[j];
+    if (all_refuted) {
+      closed += vol;
+      continue;
+    }
+    if (box.depth >= max_depth) {
+      res.open_lo.insert(res.open_lo.end(), box.lo.begin(), box.lo.end());
+      res.open_hi.insert(res.open_hi.end(), box.hi.begin(), box.hi.end());
+      res.open_score.push_back(tmin);
+      continue;
+    }
+    int best = -1;
+    for (int j = 0; j < k; ++j)
+      if (box.hi[j] > box.lo[j] && (best < 0 || score[j] > score[best])) best = j;
+    if (best < 0) {  // a point: cannot split (the LP decided it unless it failed)
+      res.open_lo.insert(res.open_lo.end(), box.lo.begin(), box.lo.end());
+      res.open_hi.insert(res.open_hi.end(), box.hi.begin(), box.hi.end());
+      res.open_score.push_back(tmin);
+      continue;
+    }
+    const double mid = 0.5 * (box.lo[best] + box.hi[best]);
+    Box a{box.lo, box.hi, box.depth + 1, bounds, tmin}, b{box.lo, box.hi, box.depth + 1, std::move(bounds), tmin};
+    a.hi[best] = mid;
+    b.lo[best] = mid;
+    stack.push_back(std::move(b));
+    if (best_first) std::push_heap(stack.begin(), stack.end(), later);
+    stack.push_back(std::move(a));
+    if (best_first) std::push_heap(stack.begin(), stack.end(), later);
+  }
+  if (res.status == 0 && !res.open_lo.empty()) res.status = 2;
+  res.closed_fraction = total > 0 ? closed / total : 0.0;
+  return res;
 }
 
 }  // namespace relutope

@@ -119,6 +119,13 @@ def verify(
     prune: bool, stop_at_first: bool, store_regions: bool, lp_max_iter: int = 0, threads: int = 1,
     prefix: Optional[npt.NDArray[np.int8]] = None, prefix_layers: int = 0, split_all: bool = False,
 ) -> dict:
+def split_verify(
+    net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, terms: Sequence[Tuple[npt.ArrayLike, npt.ArrayLike]],
+    max_depth: int, max_boxes: int, time_limit: float,
+) -> dict: ...
+def box_linear_bounds(
+    net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, C: npt.ArrayLike, d: npt.ArrayLike, forward: bool = False,
+) -> Tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
     """Search the regions for an input with C_t y <= d_t for some term: the keys of enumerate_regions plus
     violated, term, margin and counterexample (k,) in u."""
 

@@ -1,4 +1,5 @@
-"""The command line: ``relutope enumerate``, ``verify``, ``compare-sampling``, ``complexity``, ``demo`` (or
+"""The command line: ``relutope enumerate``, ``verify``, ``vnncomp``, ``compare-sampling``, ``complexity``,
+``prune``, ``demo`` (or
 ``python -m relutope``).
 
 Exit statuses (:data:`EXIT_STATUSES`; also in ``relutope --help``): 0 success (``enumerate``: the partition is
@@ -204,6 +205,20 @@ def _cmd_verify(args) -> int:
                 fh.write("\n".join(f"(Y_{i} {v:.17g})" for i, v in enumerate(res.output)) + ")\n")
         print(f"result written to {args.out}")
     return _VERIFY_EXIT[res.status]
+
+
+def _cmd_vnncomp(args) -> int:
+    from .vnncomp import run_instances
+
+    _check_writable(args.out, "--out")
+    results = run_instances(args.instances, args.out, progress=True)
+    counts: Dict[str, int] = {}
+    for r in results:
+        counts[r.result] = counts.get(r.result, 0) + 1
+    print(", ".join(f"{n} {word}" for word, n in sorted(counts.items())) + f" ({len(results)} instances)")
+    if args.out:
+        print(f"results written to {args.out}")
+    return EXIT_OK
 
 
 def _budgets(text: str) -> List[int]:
@@ -420,6 +435,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "(the exit status is the same)")
     p.add_argument("--no-prune", action="store_true", help="visit every region (no interval pruning)")
     p.set_defaults(func=_cmd_verify)
+    p = sub.add_parser("vnncomp", help="verify every instance of a VNN-COMP instance CSV (onnx,vnnlib,timeout)",
+                       epilog=_epilog([0, 2], "every instance was run"), formatter_class=fmt)
+    p.add_argument("instances", help="the benchmark's instances.csv (paths relative to its folder)")
+    p.add_argument("--out", help="write one CSV row per instance: result word, prepare and verify seconds")
+    p.set_defaults(func=_cmd_vnncomp)
     p = sub.add_parser("compare-sampling", help="compare the exact regions of a model over a box with uniform sampling",
                        epilog=_epilog([0, 1, 2], "success"), formatter_class=fmt)
     p.add_argument("model", help="network file: .onnx, .nnet or .npz")

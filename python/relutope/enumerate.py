@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+import time
 import warnings
 from typing import Optional
 
@@ -111,12 +112,16 @@ def _check_positive(value, name: str, integer: bool = False):
 
 
 def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_limit, progress,
-                 radius_cap: float = 1.0, extra: tuple = (), allow_empty: bool = False, **keywords):
+                 radius_cap: float = 1.0, extra: tuple = (), allow_empty: bool = False,
+                 deadline: Optional[float] = None, **keywords):
     """Validate the common arguments, run a core enumeration ``fn`` (GIL released, with progress and Ctrl-C
     handling) and return its result dict (with the ``tol`` used) and the domain's engine form. ``extra`` follows
     the common arguments, ``keywords`` (``threads``, ``prefix``, ...) are passed by name. A complete run without
     regions means ``tol`` is too large, a ValueError, unless ``allow_empty`` (a run restricted to part of the
-    domain, relutope.distributed)."""
+    domain, relutope.distributed).
+
+    ``deadline`` (a ``time.perf_counter()`` value) overrides ``time_limit`` with the time left when the core
+    starts: the set-up of a wide domain's constraints takes a good part of a second."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
     if not isinstance(domain, Domain):
@@ -151,6 +156,8 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
             return True
 
     checkpoint_every = 4096 if progress else 16384
+    if deadline is not None:
+        time_limit = max(deadline - time.perf_counter(), 1e-3)
     try:
         out = fn(net._core(), fv.x0, fv.Q, fv.A, fv.b, u0, tol / s, float(radius_cap) / s,
                  -1 if max_regions is None else int(max_regions), -1.0 if time_limit is None else float(time_limit),

@@ -3,9 +3,12 @@
 On each activation region the network is one affine map, so questions about the network over a domain become
 one small LP per region (Balestriero & Baraniuk, ICML 2018; the exact-verification view of Katz et al.,
 "Reluplex", CAV 2017, and of the VNN-COMP tools). The enumeration runs in the compiled core with a visitor that
-answers the question region by region; before a layer is inserted into a cell, the cell's bounding box and
-interval bound propagation (Gowal et al., 2018) may prove that no region of the cell can change the answer, and
-the cell is pruned without being enumerated.
+answers the question region by region; before a layer is inserted into a cell, linear relaxation bounds of the
+remaining layers over the cell (CROWN, Zhang et al., NeurIPS 2018; DeepPoly, Singh et al., POPL 2019; minimised
+over the cell by one LP per objective) may prove that no region of the cell can change the answer, and the cell
+is pruned without being enumerated. :func:`verify` also searches for counterexamples first (sampling and
+projected gradient descent) and splits low-dimensional input boxes (branch and bound on the inputs) before the
+exact enumeration.
 
 Answers are exact up to the enumeration's tolerance: regions thinner than ``tol`` (a ball of radius ``tol`` does
 not fit) are not visited.
@@ -55,7 +58,7 @@ class OutputBounds:
     regions : int
         Regions visited (each cost two LPs per row).
     pruned : int
-        Cells discarded because interval bounds proved they could not improve any bound.
+        Cells discarded because relaxation bounds proved they could not improve any bound.
     seconds : float
     """
 
@@ -97,7 +100,15 @@ class VerificationResult:
         Regions examined and cells pruned, over all cases.
     seconds : float
     cases : list of dict
-        Per-case statistics.
+        Per-case statistics: ``status``, ``seconds``, ``regions``, ``pruned``, ``boxes`` (input boxes bounded by
+        the input splitting), ``open_boxes`` (boxes it left to the exact enumeration), ``proven`` (the case's
+        fraction below) and ``found_by`` for the case with the counterexample (``"search"``: the counterexample
+        search before any splitting; ``"split"``: the input splitting; ``"enumeration"``).
+    proven : float
+        The fraction of the property's input volume proven safe, in [0, 1] (the mean over cases of the volume
+        of each case's box proven safe, over its inputs of positive width): 1 when the property holds, what was
+        proven before the limit when it is ``unknown``. Without input splitting (domains of more than
+        ``split_max_dims`` free inputs) a case counts 0 until its enumeration is complete.
     """
 
     status: str
@@ -109,6 +120,7 @@ class VerificationResult:
     pruned: int = 0
     seconds: float = 0.0
     cases: List[dict] = field(default_factory=list)
+    proven: float = 0.0
 
     @property
     def vnncomp(self) -> str:
@@ -175,7 +187,9 @@ def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool =
     d : array_like, shape (q,), optional
         Offsets; default zero.
     prune : bool, optional
-        Skip cells whose interval bounds cannot improve any bound (branch and bound). The result is the same.
+        Skip cells whose linear relaxation bounds (CROWN / DeepPoly back-substitution over the cell's bounding
+        box, then one LP over the cell per bound) prove that they cannot improve any bound (branch and bound).
+        The result is the same.
     tol, max_regions, time_limit, progress
         As in :func:`relutope.enumerate_regions`.
     threads : int, optional
@@ -253,8 +267,63 @@ def _check_unbounded_ray(net: Network, c: np.ndarray, x: np.ndarray, v: np.ndarr
                              f"{'leaves the region' if not in_cone else 'does not increase it'} (slope {slope:.3g})")
 
 
+def _falsify(net: Network, lo: np.ndarray, hi: np.ndarray, terms, rng: np.random.Generator,
+             samples: int = 4096, starts: int = 8, steps: int = 40) -> Optional[np.ndarray]:
+    """A point of the box ``[lo, hi]`` whose output lies in one of ``terms`` (``C y <= d``), or None.
+
+    Uniform samples (and the box's centre), then projected (sign) gradient descent on the violation
+    ``min_t max_r (C_r y - d_r)`` from the ``starts`` best samples, the gradient being the region's affine map
+    (back-propagated through the pieces each point's activation pattern chooses) and the projection a clip to the
+    box (Madry et al., "Towards Deep Learning
+    Models Resistant to Adversarial Attacks", ICLR 2018). Every point is checked by a forward pass, so a point
+    returned is a counterexample without tolerance.
+    """
+    width = hi - lo
+
+    def violation(y):  # (N,) min over terms of max over rows; and which (term, row) is the max
+        best = np.full(len(y), np.inf)
+        which = np.zeros((len(y), 2), dtype=int)
+        for ti, (C, d) in enumerate(terms):
+            v = y @ C.T - d if C.shape[0] else np.full((len(y), 1), -np.inf)
+            r = np.argmax(v, axis=1)
+            m = v[np.arange(len(y)), r]
+            better = m < best
+            best[better] = m[better]
+            which[better] = np.stack([np.full(better.sum(), ti), r[better]], axis=1)
+        return best, which
+
+    x = np.vstack([(lo + hi) / 2, lo + rng.random((samples, lo.size)) * width])
+    v, _ = violation(net(x))
+    if np.any(v <= 0):
+        return x[int(np.argmax(v <= 0))]
+    pts = x[np.argsort(v)[:starts]]
+    step = 0.25
+    for _ in range(steps):
+        y, pattern = net.forward(pts)
+        v, which = violation(y)
+        if np.any(v <= 0):
+            return pts[int(np.argmax(v <= 0))]
+        # The gradient of each point's worst row, back through the pieces its pattern chose (reverse mode).
+        g = np.stack([terms[t][0][r] for t, r in which])
+        offset = sum(layer.n_units for layer in net.layers)
+        for layer in reversed(net.layers):
+            offset -= layer.n_units
+            rows = layer.piece_start[:-1][None, :] + pattern[:, offset:offset + layer.n_units]
+            g = np.einsum("nu,nui->ni", g, layer.A[rows])
+        pts = np.clip(pts - step * width * np.sign(g), lo, hi)
+        step *= 0.8  # down to 3e-5 of the width after 40 steps
+    v, _ = violation(net(pts))
+    return pts[int(np.argmax(v <= 0))] if np.any(v <= 0) else None
+
+
+def _box_volume(lo: np.ndarray, hi: np.ndarray, free: np.ndarray) -> float:
+    return float(np.prod((hi - lo)[free])) if free.any() else 1.0
+
+
 def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool = True,
-           tol: Optional[float] = None, atol: float = 1e-6, threads: Optional[int] = 1) -> VerificationResult:
+           tol: Optional[float] = None, atol: float = 1e-6, search: bool = True, split_max_dims: int = 8,
+           split_depth: Optional[int] = None, split_boxes: int = 256, seed: int = 0,
+           threads: Optional[int] = 1) -> VerificationResult:
     """Decide a safety property exactly: find an input in the unsafe set, or prove there is none.
 
     Parameters
@@ -264,34 +333,55 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
         The property, or the path of a VNN-LIB file (read with :func:`relutope.vnnlib.load`). It describes the
         UNSAFE set: inputs in a case's box whose output satisfies ``C y <= d`` for one of the case's terms.
     timeout : float, optional
-        Seconds for the whole property; past it the status is ``unknown``.
+        Seconds for the whole property; past it the status is ``unknown`` (honoured to a fraction of a second:
+        the core's LPs watch the clock).
     prune : bool, optional
-        Skip cells on which interval bounds prove every term impossible (the verdict is the same).
+        Use the linear relaxation bounds: input splitting, and pruning of the enumeration's cells (the verdict is
+        the same; False enumerates every region).
     tol : float, optional
         As in :func:`relutope.enumerate_regions`.
     atol : float, optional
         Tolerance of the forward-pass re-check of a counterexample (``C net(x) <= d + atol``).
+    search : bool, optional
+        Look for a counterexample by sampling and projected gradient descent before anything else.
+    split_max_dims : int, optional
+        Split the input box (branch and bound on the inputs) when it has at most this many free inputs.
+    split_depth : int, optional
+        Halvings of a box before it is handed to the exact enumeration; default ``8 * free inputs``.
+    split_boxes : int, optional
+        Boxes the input splitting bounds before it hands every open box to the exact enumeration.
+    seed : int, optional
+        Seed of the counterexample search's samples.
     threads : int, optional
-        Worker threads (``None``: every core). The verdict is the same with any number; with ``threads > 1``
-        which counterexample is found first may depend on timing.
+        Worker threads of the exact enumeration (``None``: every core). The verdict is the same with any number;
+        with ``threads > 1`` which counterexample is found first may depend on timing.
 
     Returns
     -------
     VerificationResult
         ``unknown`` when the timeout or an LP breakdown that the core could not repair stopped the search before a
-        verdict (a counterexample found before it still gives ``violated``: it is re-checked by a forward pass).
+        verdict (a counterexample found before it still gives ``violated``: it is re-checked by a forward pass);
+        :attr:`VerificationResult.proven` then says how much of the input volume was proven safe.
 
     Raises
     ------
     TypeError, ValueError
-        When ``spec`` is not a property or path, or its input/output sizes do not match the network.
+        When ``spec`` is not a property or path, or its input/output sizes do not match the network, or an
+        option is out of range.
 
     Notes
     -----
-    For each case, regions of the case's box are enumerated depth first. On each region the network is
-    ``A_Q x + b_Q`` and a term ``C y <= d`` is the polytope ``C A_Q x <= d - C b_Q``; one Chebyshev LP of region and
-    term decides whether they meet, and its centre is the counterexample (interior to both when they overlap in
-    a full-dimensional set). The search stops at the first counterexample.
+    Per case (input box): first a counterexample search (:func:`_falsify`: samples, then projected gradient
+    descent; every point checked by a forward pass). Then, for boxes with at most ``split_max_dims`` free
+    inputs, branch and bound on the input box in the core: each box gets CROWN / DeepPoly linear relaxation
+    bounds (Zhang et al., NeurIPS 2018; Singh et al., POPL 2019) and one LP deciding whether they allow a term;
+    the LP's minimiser and the box's centre are candidate counterexamples; boxes not refuted are halved along
+    the input of largest slope times width (ReluVal's smear, Wang et al., USENIX Security 2018) up to
+    ``split_depth`` halvings. What is left is decided exactly: the activation regions of the box are enumerated
+    depth first, cells whose relaxation bounds refute every term being pruned (and their relaxation's minimiser
+    checked as a candidate). On each region the network is ``A_Q x + b_Q`` and a term ``C y <= d`` is the
+    polytope ``C A_Q x <= d - C b_Q``; one Chebyshev LP of region and term decides whether they meet, and its
+    centre is the counterexample (interior to both when they overlap in a full-dimensional set).
     """
     from . import vnnlib
     from . import _core
@@ -306,36 +396,110 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real)
                                 or not timeout > 0):
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    for name, value in (("split_max_dims", split_max_dims), ("split_depth", split_depth),
+                        ("split_boxes", split_boxes)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+                                  or value < 0):
+            raise ValueError(f"{name} must be a non-negative int, got {value!r}")
     start = time.perf_counter()
+    rng = np.random.default_rng(seed)
     result = VerificationResult(status="holds")
+    fractions = []
+
+    def remaining():
+        return None if timeout is None else timeout - (time.perf_counter() - start)
+
+    def accept(x, ci, ti, stats, how):
+        y = net(x[None, :])[0]
+        C, d = terms[ti]
+        if np.all(C @ y <= d + atol * (1 + np.abs(d))):
+            result.status = "violated"
+            result.counterexample, result.output = x, y
+            result.case, result.term = ci, ti
+            stats["found_by"] = how
+            return True
+        return False
+
     for ci, case in enumerate(spec.cases):
-        remaining = None if timeout is None else timeout - (time.perf_counter() - start)
-        if remaining is not None and remaining <= 0:
-            result.status = "unknown"
-            break
+        t_case = time.perf_counter()
+        stats = {"case": ci, "regions": 0, "pruned": 0, "boxes": 0, "open_boxes": 0, "proven": 0.0}
+        result.cases.append(stats)
         terms = [(np.atleast_2d(np.asarray(C, dtype=np.float64)).reshape(-1, net.out_dim),
                   np.atleast_1d(np.asarray(d, dtype=np.float64))) for C, d in case.terms]
-        out, form = _engine_call(_core.verify, net, case.domain(), tol=tol, max_regions=None,
-                                 time_limit=remaining, progress=False,
-                                 extra=(terms, bool(prune), True, False), threads=resolve_threads(threads))
-        result.regions += int(out["leaves"])
-        result.pruned += int(out["pruned"])
-        result.cases.append({"case": ci, "regions": int(out["leaves"]), "pruned": int(out["pruned"]),
-                             "seconds": float(out["seconds"]), "status": out["status"]})
-        if out["violated"]:
-            x = form.x0 + form.Q @ out["counterexample"]
-            y = net(x[None, :])[0]
-            C, d = terms[int(out["term"])]
-            if np.all(C @ y <= d + atol * (1 + np.abs(d))):
-                result.status = "violated"
-                result.counterexample, result.output = x, y
-                result.case, result.term = ci, int(out["term"])
+        lo, hi = np.asarray(case.box_lo, dtype=np.float64), np.asarray(case.box_hi, dtype=np.float64)
+        free = hi > lo
+        left = remaining()
+        if left is not None and left <= 0:
+            result.status = stats["status"] = "unknown"
+            break
+        if search and terms:
+            x = _falsify(net, lo, hi, terms, rng)
+            if x is not None:
+                ti = int(np.argmin([np.max(C @ net(x[None, :])[0] - d) if C.shape[0] else -np.inf
+                                    for C, d in terms]))
+                if accept(x, ci, ti, stats, "search"):
+                    stats["status"] = "violated"
+                    break
+        boxes = [(lo, hi)]
+        closed = 0.0
+        if prune and int(free.sum()) <= split_max_dims:
+            depth = 8 * int(free.sum()) if split_depth is None else int(split_depth)
+            left = remaining()
+            out = _core.split_verify(net._core(), lo, hi, terms, depth, int(split_boxes),
+                                     -1.0 if left is None else left)
+            stats["boxes"] = int(out["boxes"])
+            closed = float(out["closed_fraction"])
+            if out["status"] == 1:
+                if accept(out["counterexample"], ci, int(out["term"]), stats, "split"):
+                    stats["status"] = "violated"
+                    stats["proven"] = closed
+                    break
+                result.status = stats["status"] = "unknown"  # the point failed the forward-pass re-check
                 break
-            result.status = "unknown"  # the LP's point failed the forward-pass re-check: do not claim anything
+            if out["status"] == 3:
+                result.status = stats["status"] = "unknown"
+                stats["proven"] = closed
+                fractions.append(closed)
+                break
+            order = np.argsort(out["open_score"], kind="stable")  # likeliest unsafe first
+            boxes = [(out["open_lo"][i], out["open_hi"][i]) for i in order]
+            stats["open_boxes"] = len(boxes)
+        total = _box_volume(lo, hi, free)
+        status = "holds"
+        for blo, bhi in boxes:
+            left = remaining()
+            if left is not None and left <= 0:
+                status = "unknown"
+                break
+            out, form = _engine_call(_core.verify, net, Box(blo, bhi), tol=tol, max_regions=None,
+                                     time_limit=left, progress=False, extra=(terms, bool(prune), True, False),
+                                     deadline=None if timeout is None else start + timeout,
+                                     threads=resolve_threads(threads))
+            stats["regions"] += int(out["leaves"])
+            stats["pruned"] += int(out["pruned"])
+            if out["violated"]:
+                x = form.x0 + form.Q @ out["counterexample"]
+                status = "violated" if accept(x, ci, int(out["term"]), stats, "enumeration") else "unknown"
+                break
+            if out["status"] != "complete":
+                status = "unknown"
+                break
+            closed += _box_volume(blo, bhi, free) / total
+        result.regions += stats["regions"]
+        result.pruned += stats["pruned"]
+        stats["seconds"] = time.perf_counter() - t_case
+        stats["status"] = status
+        if status == "holds":
+            closed = 1.0
+        stats["proven"] = min(closed, 1.0)
+        fractions.append(stats["proven"])
+        if status != "holds":
+            result.status = status
             break
-        if out["status"] != "complete":
-            result.status = "unknown"
-            break
+    if result.status == "holds":
+        result.proven = 1.0
+    elif result.status == "unknown":
+        result.proven = float(np.sum(fractions) / max(len(spec.cases), 1))
     result.seconds = time.perf_counter() - start
     return result
 

@@ -121,6 +121,9 @@ class RegionVisitor {
   // Threads: fold the state of a copy made by clone() into this visitor, once the workers have stopped (copies
   // in worker order).
   virtual void merge(const RegionVisitor&) {}
+  // Checked after a prune() that returned true: true stops the enumeration (status Stopped), e.g. when prune()
+  // found a counterexample.
+  virtual bool stop_requested() const { return false; }
 };
 
 // Called every `checkpoint_every` regions with the count so far; returning false stops the run (Interrupted).

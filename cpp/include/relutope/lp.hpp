@@ -12,6 +12,7 @@
 // is what makes enumeration fast.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -86,6 +87,10 @@ class DualSimplex {
   // (accurate()); the dual residual c = B^T lambda is checked to dual_check_tol relative to its terms.
   double check_above = 1e3;
   double dual_check_tol = 1e-9;
+  // When set, solve() and primal() read this clock every 8 pivots and give up past it (IterationLimit), so that a
+  // caller's time limit holds on LPs that take seconds (wide domains). timed_out() tells such a stop apart.
+  const std::chrono::steady_clock::time_point* deadline = nullptr;
+  bool timed_out() const { return deadline != nullptr && std::chrono::steady_clock::now() > *deadline; }
 
   // Run the dual simplex from a dual-feasible basis until the basic solution satisfies every row of `rows`.
   // `c` has length n. Returns Optimal, Infeasible (a row that no feasible point can satisfy was found),

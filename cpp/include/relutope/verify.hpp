@@ -2,24 +2,57 @@
 //
 // On each activation region the network is affine, so the maximum of a linear function of the output over the
 // region is one LP, and whether the region meets an unsafe output set {C y <= d} is one Chebyshev LP. Before a
-// layer is inserted into a cell, the cell's bounding box (2k LPs) and interval bound propagation through the
-// remaining layers (Gowal et al., "On the Effectiveness of Interval Bound Propagation", 2018) can prove that no
-// region of the cell matters; the cell is then pruned without being enumerated.
+// layer is inserted into a cell, linear relaxation bounds through the remaining layers (CROWN / DeepPoly
+// back-substitution, relaxation.hpp) over the cell's bounding box, minimised over the cell itself by one LP per
+// objective, can prove that no region of the cell matters; the cell is then pruned without being enumerated.
+// Pre-activation bounds of the enclosing cell (the parent branch) are reused: units they prove stable stay fixed.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "relutope/enumerate.hpp"
+#include "relutope/relaxation.hpp"
 
 namespace relutope {
 
-// Interval bounds of the network's outputs over a cell: the cell's bounding box in u (by LPs), the interval of
-// each piece of the cell's current layer, then interval propagation through the remaining layers.
-// Returns false if an LP failed. lo/hi get out_dim entries.
-bool cell_output_intervals(const CellView& v, LPBasis& scratch, std::vector<double>& lo, std::vector<double>& hi);
+// The state that the visitors' prune() keeps along the current branch of the enumeration: the domain's box, the
+// cell's box, the relaxation's layer bounds of the last cell seen before each layer (the ancestors of the cell
+// being pruned, by the depth-first order), and a deadline. All state is held by value (a visitor can be copied
+// for another thread).
+class CellRelaxation {
+ public:
+  // Seconds from now; < 0: no deadline.
+  void set_time_limit(double seconds);
+  bool past_deadline() const;
+
+  // The cell's box (LPs over the cell when k <= kBoxLPs, else the domain's box) and the layer bounds of layers
+  // v.layer.. over it. Returns false when they cannot be had (an unbounded cell, an LP failure, the deadline).
+  bool compute(const CellView& v, LPBasis& scratch);
+  // After compute(v): linear lower bounds of C y + d over the cell (q rows), G: q x (k+1) in u.
+  void lower_linear(const CellView& v, int q, const double* C, const double* d, std::vector<double>& G);
+  // Minimum over the cell's box of an affine function g (k+1 entries), and a bound of its rounding error.
+  double box_min(const double* g, double* slack = nullptr) const;
+  // The network's output at u in the cell of v (an exact forward pass from layer v.layer's pieces).
+  void output_at(const CellView& v, const double* u, std::vector<double>& y);
+
+  static constexpr int kBoxLPs = 12;
+  std::vector<double> lo, hi;  // the cell's box, k entries
+
+ private:
+  Relaxation relax_;
+  std::vector<LayerBounds> anc_;       // per layer: bounds of the last cell pruned before that layer
+  std::vector<double> dlo_, dhi_;      // the domain's box
+  bool have_domain_box_ = false;
+  bool has_deadline_ = false;
+  std::chrono::steady_clock::time_point deadline_;
+  std::vector<double> g_, arg_, z_;
+  bool domain_box(const CellView& v, LPBasis& scratch);
+  bool lp_box(const CellView& v, LPBasis& scratch, std::vector<double>& blo, std::vector<double>& bhi);
+};
 
 // A recession direction of the cell along which g.u grows: maximise g.ray over {a_i.ray <= 0 for every row of
 // the cell, -1 <= ray_j <= 1} (solve_lp). Returns false unless the maximum is positive; ray gets k entries.
@@ -38,11 +71,13 @@ class OutputBoundsVisitor : public RegionVisitor {
   // Threads: a copy per worker; merge() keeps the larger max and smaller min (with their points and rays).
   std::unique_ptr<RegionVisitor> clone() const override;
   void merge(const RegionVisitor& other) override;
+  void set_time_limit(double seconds) { cell_.set_time_limit(seconds); }
 
   std::vector<double> max_value, min_value;  // q
   std::vector<double> argmax, argmin;        // q x k, in u
   std::vector<double> ray_max, ray_min;      // q x k, in u: zero for bounded rows
   bool failed = false;
+  bool timed_out = false;                    // an LP of leaf() stopped at the deadline (the run is incomplete)
   std::string message;                       // why, when failed
 
  private:
@@ -50,12 +85,17 @@ class OutputBoundsVisitor : public RegionVisitor {
   std::vector<double> C_, d_;
   bool prune_;
   LPBasis scratch_;
-  std::vector<double> map_, g_, lo_, hi_, point_, ray_;
+  CellRelaxation cell_;
+  std::vector<double> map_, g_, point_, ray_, Cd_, dd_, G_;
 };
 
 // A property "unsafe if C_t y <= d_t for some term t" (each term a conjunction of rows). leaf() looks for an
 // input of the region in the unsafe set (the Chebyshev centre of region and term, so it is interior when it
-// can be); the first one found stops the run when stop_at_first.
+// can be); the first one found stops the run when stop_at_first. prune() drops a cell when, for every term, the
+// relaxation's lower bounds L_r(u) <= C_r y - d_r leave {u in cell : L_r(u) <= 0 for all rows r} empty (one
+// Chebyshev LP over the cell per term, after a test of each row over the box); when that set is not empty its
+// Chebyshev centre is a candidate counterexample, checked by a forward pass (a counterexample search during
+// the enumeration).
 class PropertyVisitor : public RegionVisitor {
  public:
   struct Term {
@@ -68,20 +108,61 @@ class PropertyVisitor : public RegionVisitor {
   // Threads: a copy per worker; merge() keeps a counterexample of largest margin (and any failure).
   std::unique_ptr<RegionVisitor> clone() const override;
   void merge(const RegionVisitor& other) override;
+  bool stop_requested() const override { return stop_ && violated; }
+  void set_time_limit(double seconds) { cell_.set_time_limit(seconds); }
 
   bool violated = false;
   bool failed = false;
+  bool timed_out = false;               // an LP of leaf() stopped at the deadline (the run is incomplete)
   std::string message;                  // why, when failed
   std::vector<double> counterexample;  // k, in u
   int term = -1;
-  double margin = 0.0;                  // Chebyshev radius of region and unsafe set at the counterexample
+  double margin = 0.0;                  // Chebyshev radius of region and unsafe set at the counterexample (a
+                                        // leaf's), or min_r (d_r - C_r y) there (found by prune())
+  int64_t candidates = 0;               // candidate counterexamples checked by prune()
+  int64_t pruned_terms = 0;             // (cell, term) pairs refuted by the box test or the LP
 
  private:
   std::vector<Term> terms_;
   int m_, k_;
   bool prune_, stop_;
   LPBasis scratch_;
-  std::vector<double> map_, G_, h_, lo_, hi_, centre_;
+  CellRelaxation cell_;
+  std::vector<double> map_, G_, h_, centre_, L_, y_;
 };
+
+}  // namespace relutope
+
+namespace relutope {
+
+// Input-domain branch and bound for a property on a box (for low-dimensional inputs: ACAS Xu has 5): each box
+// gets the linear relaxation bounds of relaxation.hpp (with its parent box's pre-activation bounds as prior);
+// a term is refuted on the box when min over the box of max_r L_r(u) > 0 (one LP in (u, t)), whose minimiser is
+// also a candidate counterexample checked by a forward pass, as is the box's centre. An unrefuted box is split in
+// half along the input with the largest |slope| x width of the unrefuted terms' bounds (the "smear" of ReluVal:
+// Wang, Pei, Whitehouse, Yang & Jana, USENIX Security 2018); a box at max_depth is handed back open, for the exact
+// enumeration, as is every box left when max_boxes have been bounded. Boxes are taken best first (the one whose
+// parent's relaxation was nearest to allowing a term) for half the budget, then depth first. Reference: Bunel, Lu, Turkaslan, Torr, Kohli & Kumar, "Branch and Bound for Piecewise Linear
+// Neural Network Verification", JMLR 2020 (input splitting for low-dimensional inputs).
+struct SplitResult {
+  int status = 0;                   // 0: every box refuted (holds); 1: violated; 2: open boxes remain; 3: time limit
+  std::vector<double> counterexample;  // in_dim, when violated
+  int term = -1;
+  std::vector<double> open_lo, open_hi;  // n_open x in_dim: boxes left for the exact enumeration
+  std::vector<double> open_score;        // n_open: min over the box of the relaxation's max_r L_r (its parent's
+                                         // for boxes never bounded): the most negative are likeliest unsafe
+  double closed_fraction = 0.0;     // volume of the refuted boxes / the box's (over the inputs of positive width)
+  int64_t boxes = 0;                // boxes bounded
+};
+
+SplitResult split_verify(const Network& net, const double* lo, const double* hi,
+                         const std::vector<PropertyVisitor::Term>& terms, int max_depth, int64_t max_boxes,
+                         double time_limit);
+
+// Linear relaxation lower bounds of C y + d over the box [lo, hi] of the inputs (q rows): G (q x (in_dim+1)) with
+// C y + d >= G[:, :in_dim] x + G[:, in_dim] on the box, and each row's minimum over the box (lower); forward:
+// the intermediate bounds of Relaxation::Mode::Forward instead of Backward.
+void box_linear_bounds(const Network& net, const double* lo, const double* hi, int q, const double* C, const double* d,
+                       bool forward, std::vector<double>& G, std::vector<double>& lower);
 
 }  // namespace relutope

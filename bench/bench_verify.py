@@ -1,0 +1,148 @@
+"""ACAS Xu verification: relutope against nnenum, instance by instance, in the same run on the same machine.
+
+    python bench/bench_verify.py [--timeout 120] [--no-nnenum] [--extra DIR] [--out results.csv]
+
+The 20 instances of ``shared/data/acasxu`` (networks 1_1, 1_2, 2_1, 3_3, 5_3; VNN-COMP 2021 properties 1-4) are
+verified by ``relutope.verify`` (loading timed apart, as VNN-COMP's prepare_instance) and, when nnenum can be
+run, by nnenum (Bak, "nnenum: Verification of ReLU Neural Networks with Optimized Abstraction Refinement",
+NFM 2021) with its default settings on one process, its own time for ``enumerate_network`` (imports and ONNX
+loading excluded). nnenum runs in another interpreter: ``NNENUM_PYTHON`` (default ``/work/venv-verify/bin/python``)
+with ``NNENUM_SRC`` (default ``/work/nnenum-src/src``, a checkout of github.com/stanleybak/nnenum's ``src``) on its
+path; when it cannot be imported the nnenum column is skipped with a message. Every verdict is checked against
+the published one (SOURCES.md of the data). ``--extra DIR`` adds instances ``NET:PROP`` from a folder with
+nnenum's example layout (``ACASXU_run2a_N_M_batch_2000.onnx``, ``prop_P.vnnlib``), e.g. 1_9:7 and 4_2:2, the two
+VNN-COMP 2021 instances relutope once left unknown. The machine is shared: times are indicative, the ratios are
+measured in one run.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python"))
+
+import relutope  # noqa: E402
+from relutope import vnnlib  # noqa: E402
+
+DATA = Path(os.environ.get("RELUTOPE_ACASXU", "/work/shared/data/acasxu"))
+PUBLISHED = {"1_1": "hhhh", "1_2": "hvhh", "2_1": "hvhh", "3_3": "hhhh", "5_3": "hvhh"}
+EXTRA_PUBLISHED = {("1_9", 7): "violated", ("4_2", 2): "holds"}  # VNN-COMP 2021 results
+
+NNENUM_DRIVER = r"""
+import json, sys, time
+import numpy as np
+from nnenum.enumerate import enumerate_network
+from nnenum.settings import Settings
+from nnenum.onnx_network import load_onnx_network_optimized, load_onnx_network
+from nnenum import nnenum as front
+onnx, prop, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
+Settings.NUM_PROCESSES = 1
+Settings.PRINT_OUTPUT = False
+spec_list, dtype = front.make_spec(prop, onnx)
+try:
+    network = load_onnx_network_optimized(onnx)
+except Exception:
+    network = load_onnx_network(onnx)
+(front.set_control_settings if len(spec_list[0][0]) < 700 else front.set_image_settings)()
+Settings.PRINT_OUTPUT = False
+t = time.perf_counter()
+result = "none"
+for box, spec in spec_list:
+    left = timeout - (time.perf_counter() - t)
+    if left <= 0:
+        result = "timeout"
+        break
+    Settings.TIMEOUT = left
+    res = enumerate_network(np.array(box, dtype=dtype), network, spec)
+    result = res.result_str
+    if result != "safe":
+        break
+word = {"safe": "holds"}.get(result, "violated" if "unsafe" in result else result)
+print(json.dumps({"result": word, "seconds": time.perf_counter() - t}))
+"""
+
+
+def nnenum_command():
+    py = os.environ.get("NNENUM_PYTHON", "/work/venv-verify/bin/python")
+    src = os.environ.get("NNENUM_SRC", "/work/nnenum-src/src")
+    env = dict(os.environ, PYTHONPATH=src, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    try:
+        subprocess.run([py, "-c", "import nnenum.enumerate, swiglpk"], env=env, check=True, capture_output=True,
+                       timeout=120)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, f"nnenum is not importable with {py} and {src} ({type(exc).__name__}): its column is skipped"
+    return (py, env), ""
+
+
+def run_nnenum(cmd, onnx, prop, timeout):
+    py, env = cmd
+    try:
+        p = subprocess.run([py, "-c", NNENUM_DRIVER, str(onnx), str(prop), str(timeout)], env=env,
+                           capture_output=True, text=True, timeout=timeout + 120)
+        return json.loads(p.stdout.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, ValueError, IndexError):
+        return {"result": "error", "seconds": float("nan")}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("--no-nnenum", action="store_true")
+    ap.add_argument("--extra", type=Path, default=None)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    instances = []
+    for name, verdicts in PUBLISHED.items():
+        for p in range(1, 5):
+            instances.append((name, p, DATA / "onnx" / f"ACASXU_run2a_{name}_batch_2000.onnx",
+                              DATA / "vnnlib" / f"prop_{p}.vnnlib", {"h": "holds", "v": "violated"}[verdicts[p - 1]]))
+    if args.extra is not None:
+        for (name, p), verdict in EXTRA_PUBLISHED.items():
+            onnx, prop = args.extra / f"ACASXU_run2a_{name}_batch_2000.onnx", args.extra / f"prop_{p}.vnnlib"
+            if onnx.exists() and prop.exists():
+                instances.append((name, p, onnx, prop, verdict))
+    cmd, why = (None, "nnenum skipped (--no-nnenum)") if args.no_nnenum else nnenum_command()
+    if why:
+        print(why)
+    rows = []
+    header = f"{'instance':>9} {'published':>9} {'relutope':>9} {'prep s':>7} {'verify s':>9} {'nnenum':>9} " \
+             f"{'nnenum s':>9} {'ratio':>7}"
+    print(header)
+    for name, p, onnx, prop, expected in instances:
+        t = time.perf_counter()
+        net = relutope.load_onnx(onnx)
+        spec = vnnlib.load(prop)
+        prep = time.perf_counter() - t
+        res = relutope.verify(net, spec, timeout=args.timeout)
+        nn = run_nnenum(cmd, onnx, prop, args.timeout) if cmd else {"result": "-", "seconds": float("nan")}
+        ratio = nn["seconds"] / res.seconds if cmd else float("nan")
+        ok = "" if res.status == expected else "  <-- DISAGREES WITH PUBLISHED"
+        print(f"{name + ':' + str(p):>9} {expected:>9} {res.status:>9} {prep:7.3f} {res.seconds:9.3f} "
+              f"{nn['result']:>9} {nn['seconds']:9.3f} {ratio:7.1f}{ok}", flush=True)
+        rows.append(dict(instance=f"{name}:{p}", published=expected, relutope=res.status, prepare_seconds=prep,
+                         verify_seconds=res.seconds, nnenum=nn["result"], nnenum_seconds=nn["seconds"], ratio=ratio))
+    agree = sum(r["relutope"] == r["published"] for r in rows)
+    times = [r["verify_seconds"] for r in rows]
+    print(f"\nverdicts agreeing with the published ones: {agree}/{len(rows)}; relutope total {sum(times):.2f} s, "
+          f"max {max(times):.2f} s, {sum(t > 5 for t in times)} above 5 s")
+    if cmd:
+        ratios = [r["ratio"] for r in rows if r["ratio"] == r["ratio"]]
+        nn_total = sum(r["nnenum_seconds"] for r in rows)
+        print(f"nnenum total {nn_total:.2f} s; ratio nnenum/relutope: total {nn_total / sum(times):.1f}x, "
+              f"min {min(ratios):.1f}x, {sum(x >= 10 for x in ratios)}/{len(ratios)} instances >= 10x")
+    if args.out:
+        with open(args.out, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+// Linear relaxation bounds of a MASO network by back-substitution (CROWN: Zhang, Weng, Chen, Hsieh & Daniel,
+// "Efficient Neural Network Robustness Certification with General Activation Functions", NeurIPS 2018; DeepPoly:
+// Singh, Gehr, Pueschel & Vechev, "An Abstract Domain for Certifying Neural Networks", POPL 2019).
+//
+// The set is given by layer `start`'s pieces as affine functions of the coordinates u (exact on the set: on a
+// cell of the enumeration, the pattern of the layers before `start` is fixed) and a box [lo, hi] in u that
+// contains the set. Every unit of layers start.. is relaxed between two linear functions of its pieces:
+//   K = 1            z = p0 (exact);
+//   K = 2            z = max(p0, p1) = p0 + relu(p1 - p0); with l <= p1 - p0 <= u on the set: stable when l >= 0
+//                    (z = p1) or u <= 0 (z = p0), else p0 + a (p1 - p0) <= z <= p0 + u (p1 - p0 - l) / (u - l)
+//                    with a = 1 when u > -l, else 0 (CROWN's adaptive lower slope; ReLU is p0 = 0);
+//   K > 2            p_j <= z <= max_i U_i, j the piece with the largest lower bound (a max-pooling unit).
+// Pre-activation bounds of each layer come from back-substituting the layer's piece differences to u through
+// the relaxations of the layers before it and minimising over the box; the objectives' linear bounds are
+// returned as affine functions of u, to be minimised over the box or, by one LP, over the cell itself.
+//
+// Bounds of an ancestor set (a superset: the parent cell) stay valid on the set: pass them as `prior` and they
+// are intersected with the new ones; units they prove stable are not back-substituted again.
+#pragma once
+
+#include <vector>
+
+#include "relutope/network.hpp"
+
+namespace relutope {
+
+// Bounds of the relaxed quantities of layers start..L-1: for a unit with K = 2 pieces the slot of its piece 1
+// holds the bounds of p1 - p0; for K > 2 every piece's slot holds that piece's bounds; K = 1 slots are unused.
+struct LayerBounds {
+  std::vector<std::vector<double>> lo, hi;  // per layer (all L layers; layers before start empty): P entries
+  bool valid = false;
+};
+
+class Relaxation {
+ public:
+  explicit Relaxation(const Network* net = nullptr) : net_(net) {}
+  void reset(const Network* net) { net_ = net; }
+  const Network* network() const { return net_; }
+
+  // How bound_layers() bounds the pre-activations. Forward carries a lower and an upper affine function of u
+  // through the layers (symbolic interval propagation as in Neurify: Wang, Pei, Whitehouse, Yang & Jana, NeurIPS
+  // 2018; DeepPoly's bounds without back-substitution): O(L) layer products. Backward (the default) then
+  // back-substitutes, layer by layer, every quantity the forward bounds leave unstable to u (CROWN's intermediate
+  // bounds: O(l) layer products each) and keeps the tighter bound. The objectives of lower_linear() are always
+  // back-substituted.
+  enum class Mode { Backward, Forward };
+  Mode mode = Mode::Backward;
+
+  // Compute the pre-activation bounds of layers start..L-1 over the set (see above) into `out`, intersected with
+  // `prior` when it is valid (prior may be &out's previous value of an ancestor; it may alias nothing else).
+  // pieces: layer start's pieces, P_start x (k+1) in u. lo, hi: k entries.
+  void bound_layers(int start, int k, const double* pieces, const double* lo, const double* hi,
+                    const LayerBounds* prior, LayerBounds& out);
+
+  // Linear lower bounds of q objectives C z_{L-1} + d (C: q x out_dim): G (q x (k+1)) with
+  // C_i y + d_i >= G_i[:k] . u + G_i[k] on the set, using the relaxations of `bounds` (from bound_layers with the
+  // same start, pieces and box).
+  void lower_linear(int start, int k, const double* pieces, const LayerBounds& bounds, int q, const double* C,
+                    const double* d, std::vector<double>& G);
+
+  // Minimum of the affine function g (k+1 entries) over the box.
+  static double box_min(const double* g, int k, const double* lo, const double* hi);
+
+ private:
+  const Network* net_;
+  // Scratch for the back-substitution: coefficients on the pieces of a layer, rows x P_l.
+  std::vector<double> lam_, mu_;
+
+  // Back-substitute `rows` linear functions given by coefficients lam (rows x P_l) on the pieces of layer l
+  // (plus constants cst, rows) down to affine functions of u (rows x (k+1), into G): a lower bound of each.
+  void forward_layers(int start, int k, const double* pieces, const double* lo, const double* hi,
+                      const LayerBounds* prior, LayerBounds& out);
+  void refine(int l, int start, int k, const double* pieces, const double* lo, const double* hi,
+              const LayerBounds& out, std::vector<double>& nlo, std::vector<double>& nhi);
+  void backsub(int l, int start, int k, const double* pieces, const LayerBounds& bounds, int rows,
+               std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G);
+};
+
+// The network's output at u, starting from layer start's pieces as affine functions of u (P_start x (k+1)):
+// an exact forward pass for points where those pieces are the network's. y gets out_dim entries.
+void forward_from(const Network& net, int start, int k, const double* pieces, const double* u, std::vector<double>& z,
+                  std::vector<double>& y);
+
+}  // namespace relutope

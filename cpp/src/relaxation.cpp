@@ -1,0 +1,360 @@
+#include "relutope/relaxation.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace relutope {
+
+namespace {
+
+// Rounding slack added to every computed bound: the bounds are sums of products in float64, each off by a few
+// ulps of the largest term; 1e-9 of the bound's magnitude covers it with room to spare.
+inline void widen(double& lo, double& hi) {
+  const double slack = 1e-9 * std::max(std::fabs(lo), std::fabs(hi)) + 1e-300;
+  lo -= slack;
+  hi += slack;
+}
+
+// The relaxation of unit i of layer L (pieces p0..p0+K-1, bounds blo/bhi in the LayerBounds convention) on the
+// side asked for: lower (z >= sum_j a_j p_j + b) or upper (z <= ...). a gets K entries.
+inline void unit_relaxation(const Layer& L, int i, const double* blo, const double* bhi, bool lower, double* a,
+                            double& b) {
+  const int p0 = L.piece_start[i], K = L.n_pieces(i);
+  b = 0.0;
+  if (K == 1) {
+    a[0] = 1.0;
+    return;
+  }
+  if (K == 2) {
+    const double l = blo[p0 + 1], u = bhi[p0 + 1];
+    if (l >= 0.0) {
+      a[0] = 0.0, a[1] = 1.0;
+    } else if (u <= 0.0) {
+      a[0] = 1.0, a[1] = 0.0;
+    } else if (lower) {
+      const double al = u > -l ? 1.0 : 0.0;
+      a[0] = 1.0 - al, a[1] = al;
+    } else {
+      const double s = u / (u - l);
+      a[0] = 1.0 - s, a[1] = s;
+      b = -s * l;
+    }
+    return;
+  }
+  int best = 0;
+  for (int j = 1; j < K; ++j)
+    if (blo[p0 + j] > blo[p0 + best]) best = j;
+  bool dominant = true;  // piece best is the maximum everywhere on the set
+  for (int j = 0; j < K && dominant; ++j)
+    if (j != best && bhi[p0 + j] > blo[p0 + best]) dominant = false;
+  std::fill(a, a + K, 0.0);
+  if (lower || dominant) {
+    a[best] = 1.0;
+    return;
+  }
+  b = -std::numeric_limits<double>::infinity();
+  for (int j = 0; j < K; ++j) b = std::max(b, bhi[p0 + j]);
+}
+
+}  // namespace
+
+double Relaxation::box_min(const double* g, int k, const double* lo, const double* hi) {
+  double v = g[k];
+  for (int j = 0; j < k; ++j) v += g[j] >= 0.0 ? g[j] * lo[j] : g[j] * hi[j];
+  return v;
+}
+
+void Relaxation::backsub(int l, int start, int k, const double* pieces, const LayerBounds& bounds, int rows,
+                         std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G) {
+  const auto& layers = net_->layers();
+  std::vector<double> a(net_->max_pieces());
+  for (; l > start; --l) {
+    const Layer& cur = layers[l];
+    const Layer& prev = layers[l - 1];
+    const int P = cur.total_pieces(), n = cur.in_dim, Pp = prev.total_pieces();
+    // mu = lam A_l (rows x n), cst += lam c_l.
+    mu_.assign(static_cast<size_t>(rows) * n, 0.0);
+    for (int r = 0; r < rows; ++r) {
+      const double* lr = &lam[static_cast<size_t>(r) * P];
+      double* mr = &mu_[static_cast<size_t>(r) * n];
+      for (int p = 0; p < P; ++p) {
+        const double w = lr[p];
+        if (w == 0.0 || cur.zero_piece[p]) continue;
+        const double* ap = &cur.A[static_cast<size_t>(p) * n];
+        for (int j = 0; j < n; ++j) mr[j] += w * ap[j];
+        cst[r] += w * cur.c[p];
+      }
+    }
+    // Units of layer l-1 by their relaxations: coefficients on the pieces of layer l-1.
+    std::vector<double> next(static_cast<size_t>(rows) * Pp, 0.0);
+    const double* blo = bounds.lo[l - 1].data();
+    const double* bhi = bounds.hi[l - 1].data();
+    for (int r = 0; r < rows; ++r) {
+      const double* mr = &mu_[static_cast<size_t>(r) * n];
+      double* nr = &next[static_cast<size_t>(r) * Pp];
+      for (int i = 0; i < prev.n_units; ++i) {
+        const double m = mr[i];
+        if (m == 0.0) continue;
+        double b;
+        unit_relaxation(prev, i, blo, bhi, m >= 0.0, a.data(), b);
+        const int p0 = prev.piece_start[i];
+        for (int j = 0; j < prev.n_pieces(i); ++j) nr[p0 + j] += m * a[j];
+        cst[r] += m * b;
+      }
+    }
+    lam.swap(next);
+  }
+  const int P = layers[start].total_pieces(), n1 = k + 1;
+  G.assign(static_cast<size_t>(rows) * n1, 0.0);
+  for (int r = 0; r < rows; ++r) {
+    const double* lr = &lam[static_cast<size_t>(r) * P];
+    double* g = &G[static_cast<size_t>(r) * n1];
+    for (int p = 0; p < P; ++p) {
+      const double w = lr[p];
+      if (w == 0.0) continue;
+      const double* f = pieces + static_cast<size_t>(p) * n1;
+      for (int j = 0; j < n1; ++j) g[j] += w * f[j];
+    }
+    g[k] += cst[r];
+  }
+}
+
+// Back-substitute the quantities of layer l that the forward bounds leave unstable (K = 2: 0 inside (lo, hi);
+// K > 2: every piece of a unit with no dominant piece), and intersect.
+void Relaxation::refine(int l, int start, int k, const double* pieces, const double* lo, const double* hi,
+                        const LayerBounds& out, std::vector<double>& nlo, std::vector<double>& nhi) {
+  const Layer& L = net_->layers()[l];
+  const int P = L.total_pieces(), n1 = k + 1;
+  std::vector<int> slot, pa;
+  for (int i = 0; i < L.n_units; ++i) {
+    const int p0 = L.piece_start[i], K = L.n_pieces(i);
+    if (K == 2) {
+      if (nlo[p0 + 1] < 0.0 && nhi[p0 + 1] > 0.0) slot.push_back(p0 + 1), pa.push_back(p0);
+    } else if (K > 2) {
+      for (int j = 0; j < K; ++j) slot.push_back(p0 + j), pa.push_back(-1);
+    }
+  }
+  const int W = static_cast<int>(slot.size());
+  if (W == 0) return;
+  lam_.assign(static_cast<size_t>(2 * W) * P, 0.0);
+  std::vector<double> cst(2 * W, 0.0), G;
+  for (int w = 0; w < W; ++w) {
+    double* up = &lam_[static_cast<size_t>(2 * w) * P];
+    double* dn = up + P;
+    up[slot[w]] += 1.0, dn[slot[w]] -= 1.0;
+    if (pa[w] >= 0) up[pa[w]] -= 1.0, dn[pa[w]] += 1.0;
+  }
+  backsub(l, start, k, pieces, out, 2 * W, lam_, cst, G);
+  for (int w = 0; w < W; ++w) {
+    double a = box_min(&G[static_cast<size_t>(2 * w) * n1], k, lo, hi);
+    double b = -box_min(&G[static_cast<size_t>(2 * w + 1) * n1], k, lo, hi);
+    widen(a, b);
+    nlo[slot[w]] = std::max(nlo[slot[w]], a);
+    nhi[slot[w]] = std::min(nhi[slot[w]], b);
+  }
+}
+
+void Relaxation::forward_layers(int start, int k, const double* pieces, const double* lo, const double* hi,
+                                const LayerBounds* prior, LayerBounds& out) {
+  const auto& layers = net_->layers();
+  const int nL = static_cast<int>(layers.size());
+  const int n1 = k + 1;
+  const bool have_prior = prior != nullptr && prior->valid;
+  const double inf = std::numeric_limits<double>::infinity();
+  out.lo.resize(nL);
+  out.hi.resize(nL);
+  // zl, zu: lower and upper affine functions of u of the previous layer's outputs (n x (k+1)).
+  std::vector<double> zl, zu, ql, qu, pl, pu, nzl, nzu, g(n1);
+  for (int l = start; l < nL; ++l) {
+    const Layer& L = layers[l];
+    const int P = L.total_pieces();
+    // Affine bounds of every piece of the layer.
+    pl.assign(static_cast<size_t>(P) * n1, 0.0);
+    pu.assign(static_cast<size_t>(P) * n1, 0.0);
+    if (l == start) {
+      std::copy(pieces, pieces + static_cast<size_t>(P) * n1, pl.begin());
+      std::copy(pieces, pieces + static_cast<size_t>(P) * n1, pu.begin());
+    } else {
+      for (int p = 0; p < P; ++p) {
+        double* a = &pl[static_cast<size_t>(p) * n1];
+        double* b = &pu[static_cast<size_t>(p) * n1];
+        a[k] = b[k] = L.c[p];
+        if (L.zero_piece[p]) continue;
+        const double* w = &L.A[static_cast<size_t>(p) * L.in_dim];
+        for (int j = 0; j < L.in_dim; ++j) {
+          const double c = w[j];
+          if (c == 0.0) continue;
+          const double* lj = &zl[static_cast<size_t>(j) * n1];
+          const double* uj = &zu[static_cast<size_t>(j) * n1];
+          const double* fa = c > 0 ? lj : uj;
+          const double* fb = c > 0 ? uj : lj;
+          for (int t = 0; t < n1; ++t) a[t] += c * fa[t], b[t] += c * fb[t];
+        }
+      }
+    }
+    // The quantities' bounds: p1 - p0 for K = 2 (its affine bounds: lower of p1 minus upper of p0, exact when p0
+    // is a zero piece), each piece for K > 2.
+    std::vector<double> nlo(P, -inf), nhi(P, inf);
+    ql.assign(static_cast<size_t>(P) * n1, 0.0);  // affine bounds of the quantity in each slot
+    qu.assign(static_cast<size_t>(P) * n1, 0.0);
+    const bool pri = have_prior && l < static_cast<int>(prior->lo.size()) && !prior->lo[l].empty();
+    for (int i = 0; i < L.n_units; ++i) {
+      const int p0 = L.piece_start[i], K = L.n_pieces(i);
+      if (K == 1) continue;
+      for (int j = (K == 2 ? 1 : 0); j < K; ++j) {
+        const int s = p0 + j;
+        double* a = &ql[static_cast<size_t>(s) * n1];
+        double* b = &qu[static_cast<size_t>(s) * n1];
+        if (K == 2) {
+          if (l == start || L.zero_piece[p0]) {
+            // exact difference when both sides are exact (l == start) or p0 is identically 0
+            for (int t = 0; t < n1; ++t) {
+              a[t] = pl[static_cast<size_t>(s) * n1 + t] - pu[static_cast<size_t>(p0) * n1 + t];
+              b[t] = pu[static_cast<size_t>(s) * n1 + t] - pl[static_cast<size_t>(p0) * n1 + t];
+            }
+            if (l == start) std::copy(a, a + n1, b);
+          } else {  // the difference's own affine bounds from the layer's inputs
+            a[k] = b[k] = L.c[s] - L.c[p0];
+            const double* w1 = &L.A[static_cast<size_t>(s) * L.in_dim];
+            const double* w0 = &L.A[static_cast<size_t>(p0) * L.in_dim];
+            for (int jj = 0; jj < L.in_dim; ++jj) {
+              const double c = w1[jj] - w0[jj];
+              if (c == 0.0) continue;
+              const double* fa = c > 0 ? &zl[static_cast<size_t>(jj) * n1] : &zu[static_cast<size_t>(jj) * n1];
+              const double* fb = c > 0 ? &zu[static_cast<size_t>(jj) * n1] : &zl[static_cast<size_t>(jj) * n1];
+              for (int t = 0; t < n1; ++t) a[t] += c * fa[t], b[t] += c * fb[t];
+            }
+          }
+        } else {
+          std::copy(&pl[static_cast<size_t>(s) * n1], &pl[static_cast<size_t>(s + 1) * n1], a);
+          std::copy(&pu[static_cast<size_t>(s) * n1], &pu[static_cast<size_t>(s + 1) * n1], b);
+        }
+        double lo_s = box_min(a, k, lo, hi);
+        for (int t = 0; t < n1; ++t) g[t] = -b[t];
+        double hi_s = -box_min(g.data(), k, lo, hi);
+        widen(lo_s, hi_s);
+        if (pri) lo_s = std::max(lo_s, prior->lo[l][s]), hi_s = std::min(hi_s, prior->hi[l][s]);
+        nlo[s] = lo_s, nhi[s] = hi_s;
+      }
+    }
+    if (mode == Mode::Backward && l > start) refine(l, start, k, pieces, lo, hi, out, nlo, nhi);
+    // The outputs' affine bounds through each unit's relaxation.
+    nzl.assign(static_cast<size_t>(L.n_units) * n1, 0.0);
+    nzu.assign(static_cast<size_t>(L.n_units) * n1, 0.0);
+    for (int i = 0; i < L.n_units; ++i) {
+      const int p0 = L.piece_start[i], K = L.n_pieces(i);
+      double* a = &nzl[static_cast<size_t>(i) * n1];
+      double* b = &nzu[static_cast<size_t>(i) * n1];
+      if (K == 1) {
+        std::copy(&pl[static_cast<size_t>(p0) * n1], &pl[static_cast<size_t>(p0 + 1) * n1], a);
+        std::copy(&pu[static_cast<size_t>(p0) * n1], &pu[static_cast<size_t>(p0 + 1) * n1], b);
+      } else if (K == 2) {
+        // z = p0 + relu(d), d = p1 - p0 in [dl, du].
+        const double dl = nlo[p0 + 1], du = nhi[p0 + 1];
+        const double* al = &ql[static_cast<size_t>(p0 + 1) * n1];
+        const double* au = &qu[static_cast<size_t>(p0 + 1) * n1];
+        std::copy(&pl[static_cast<size_t>(p0) * n1], &pl[static_cast<size_t>(p0 + 1) * n1], a);
+        std::copy(&pu[static_cast<size_t>(p0) * n1], &pu[static_cast<size_t>(p0 + 1) * n1], b);
+        if (dl >= 0.0) {
+          for (int t = 0; t < n1; ++t) a[t] += al[t], b[t] += au[t];
+        } else if (du > 0.0) {
+          const double sl = du > -dl ? 1.0 : 0.0, su = du / (du - dl);
+          for (int t = 0; t < n1; ++t) a[t] += sl * al[t], b[t] += su * au[t];
+          b[k] -= su * dl;
+        }
+      } else {
+        int best = 0;
+        for (int j = 1; j < K; ++j)
+          if (nlo[p0 + j] > nlo[p0 + best]) best = j;
+        bool dominant = true;
+        double top = -inf;
+        for (int j = 0; j < K; ++j) {
+          top = std::max(top, nhi[p0 + j]);
+          if (j != best && nhi[p0 + j] > nlo[p0 + best]) dominant = false;
+        }
+        std::copy(&pl[static_cast<size_t>(p0 + best) * n1], &pl[static_cast<size_t>(p0 + best + 1) * n1], a);
+        if (dominant) {
+          std::copy(&pu[static_cast<size_t>(p0 + best) * n1], &pu[static_cast<size_t>(p0 + best + 1) * n1], b);
+        } else {
+          std::fill(b, b + n1, 0.0);
+          b[k] = top;
+        }
+      }
+    }
+    zl.swap(nzl);
+    zu.swap(nzu);
+    out.lo[l].swap(nlo);
+    out.hi[l].swap(nhi);
+  }
+  for (int l = 0; l < start; ++l) out.lo[l].clear(), out.hi[l].clear();
+  out.valid = true;
+}
+
+void Relaxation::bound_layers(int start, int k, const double* pieces, const double* lo, const double* hi,
+                              const LayerBounds* prior, LayerBounds& out) {
+  forward_layers(start, k, pieces, lo, hi, prior, out);
+}
+
+void Relaxation::lower_linear(int start, int k, const double* pieces, const LayerBounds& bounds, int q,
+                              const double* C, const double* d, std::vector<double>& G) {
+  const auto& layers = net_->layers();
+  const int nL = static_cast<int>(layers.size());
+  const Layer& last = layers[nL - 1];
+  const int m = last.n_units, P = last.total_pieces();
+  // C z_{L-1}: the last layer's units by their lower / upper relaxations, per sign of the coefficient.
+  lam_.assign(static_cast<size_t>(q) * P, 0.0);
+  std::vector<double> cst(q, 0.0), a(net_->max_pieces());
+  const double* blo = bounds.lo[nL - 1].data();
+  const double* bhi = bounds.hi[nL - 1].data();
+  for (int r = 0; r < q; ++r) {
+    cst[r] = d ? d[r] : 0.0;
+    for (int i = 0; i < m; ++i) {
+      const double c = C[static_cast<size_t>(r) * m + i];
+      if (c == 0.0) continue;
+      double b;
+      unit_relaxation(last, i, blo, bhi, c >= 0.0, a.data(), b);
+      const int p0 = last.piece_start[i];
+      for (int j = 0; j < last.n_pieces(i); ++j) lam_[static_cast<size_t>(r) * P + p0 + j] += c * a[j];
+      cst[r] += c * b;
+    }
+  }
+  backsub(nL - 1, start, k, pieces, bounds, q, lam_, cst, G);
+}
+
+void forward_from(const Network& net, int start, int k, const double* pieces, const double* u, std::vector<double>& z,
+                  std::vector<double>& y) {
+  const auto& layers = net.layers();
+  const Layer& S = layers[start];
+  z.assign(S.n_units, 0.0);
+  for (int i = 0; i < S.n_units; ++i) {
+    double best = -std::numeric_limits<double>::infinity();
+    for (int p = S.piece_start[i]; p < S.piece_start[i + 1]; ++p) {
+      const double* f = pieces + static_cast<size_t>(p) * (k + 1);
+      double v = f[k];
+      for (int j = 0; j < k; ++j) v += f[j] * u[j];
+      best = std::max(best, v);
+    }
+    z[i] = best;
+  }
+  for (size_t l = start + 1; l < layers.size(); ++l) {
+    const Layer& L = layers[l];
+    y.assign(L.n_units, 0.0);
+    for (int i = 0; i < L.n_units; ++i) {
+      double best = -std::numeric_limits<double>::infinity();
+      for (int p = L.piece_start[i]; p < L.piece_start[i + 1]; ++p) {
+        double v = L.c[p];
+        if (!L.zero_piece[p]) {
+          const double* a = &L.A[static_cast<size_t>(p) * L.in_dim];
+          for (int j = 0; j < L.in_dim; ++j) v += a[j] * z[j];
+        }
+        best = std::max(best, v);
+      }
+      y[i] = best;
+    }
+    z.swap(y);
+  }
+  y = z;
+}
+
+}  // namespace relutope

@@ -1,0 +1,117 @@
+"""A VNN-COMP style runner: verify every instance of a benchmark's instance CSV and write the results.
+
+The competition's instance file (``instances.csv``, one instance a row: ONNX path, VNN-LIB path, timeout in
+seconds; paths relative to the CSV's folder) is read; for each row the network and property are loaded
+(``prepare_instance``, timed apart, as the competition's ``prepare_instance.sh`` is) and then verified within the
+row's timeout. The result words are the competition's: ``unsat`` (the property holds), ``sat`` (violated, with a
+counterexample), ``timeout``, ``unknown`` and ``error`` (Brix, Mueller, Bak, Johnson & Liu, "First Three Years of
+the International Verification of Neural Networks Competition (VNN-COMP)", STTT 2023).
+"""
+from __future__ import annotations
+
+import csv
+import os
+import time
+from dataclasses import dataclass
+from typing import List, Optional
+
+__all__ = ["InstanceResult", "read_instances", "run_instances"]
+
+
+@dataclass
+class InstanceResult:
+    """The outcome of one instance.
+
+    Attributes
+    ----------
+    onnx, vnnlib : str
+        The paths as written in the instance file.
+    timeout : float
+        The row's timeout, seconds.
+    result : {"unsat", "sat", "timeout", "unknown", "error"}
+    prepare_seconds, verify_seconds : float
+        Loading the network and property; the verification itself (wall clock).
+    message : str
+        Why, for ``error``; empty otherwise.
+    """
+
+    onnx: str
+    vnnlib: str
+    timeout: float
+    result: str
+    prepare_seconds: float
+    verify_seconds: float
+    message: str = ""
+
+
+def read_instances(path) -> List[tuple]:
+    """The rows ``(onnx, vnnlib, timeout)`` of an instance CSV (blank lines skipped).
+
+    Raises
+    ------
+    ValueError
+        When a row does not have three fields or its timeout is not a positive number (naming the line).
+    """
+    rows = []
+    with open(path, newline="") as fh:
+        for line, row in enumerate(csv.reader(fh), start=1):
+            row = [f.strip() for f in row]
+            if not row or not any(row):
+                continue
+            if len(row) != 3:
+                raise ValueError(f"{path}, line {line}: expected 'onnx,vnnlib,timeout', got {len(row)} fields")
+            try:
+                timeout = float(row[2])
+            except ValueError:
+                raise ValueError(f"{path}, line {line}: timeout {row[2]!r} is not a number") from None
+            if not timeout > 0:
+                raise ValueError(f"{path}, line {line}: timeout must be positive, got {row[2]!r}")
+            rows.append((row[0], row[1], timeout))
+    return rows
+
+
+def run_instances(path, out: Optional[str] = None, *, progress: bool = False) -> List[InstanceResult]:
+    """Verify every instance of the instance CSV ``path``; write ``out`` (CSV) when given.
+
+    The output CSV has the header ``onnx,vnnlib,timeout,result,prepare_seconds,verify_seconds,message``.
+    An instance that fails to load or verify (unsupported layer, a numerical breakdown) is ``error`` with the
+    message; the run goes on.
+    """
+    from . import vnnlib as vnnlib_mod
+    from .cli import _load_network
+    from .errors import RelutopeError
+    from .verify import verify
+
+    base = os.path.dirname(os.path.abspath(path))
+    results = []
+    for onnx, prop, timeout in read_instances(path):
+        t0 = time.perf_counter()
+        try:
+            net = _load_network(os.path.join(base, onnx))
+            spec = vnnlib_mod.load(os.path.join(base, prop))
+        except (ValueError, TypeError, OSError, RelutopeError) as exc:
+            results.append(InstanceResult(onnx, prop, timeout, "error", time.perf_counter() - t0, 0.0, str(exc)))
+            continue
+        prepare = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        try:
+            res = verify(net, spec, timeout=timeout)
+            word = res.vnncomp
+            if word == "unknown" and time.perf_counter() - t1 >= timeout:
+                word = "timeout"
+            message = ""
+        except (ValueError, TypeError, RelutopeError) as exc:
+            word, message = "error", str(exc)
+        results.append(InstanceResult(onnx, prop, timeout, word, prepare, time.perf_counter() - t1, message))
+        if progress:
+            r = results[-1]
+            print(f"{r.onnx} {r.vnnlib}: {r.result} ({r.prepare_seconds:.3f} s + {r.verify_seconds:.3f} s)",
+                  flush=True)
+    if out:
+        with open(out, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["onnx", "vnnlib", "timeout", "result", "prepare_seconds", "verify_seconds", "message"])
+            for r in results:
+                w.writerow([r.onnx, r.vnnlib, r.timeout, r.result, f"{r.prepare_seconds:.6f}",
+                            f"{r.verify_seconds:.6f}", r.message])
+    return results
