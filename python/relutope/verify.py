@@ -100,7 +100,8 @@ class VerificationResult:
         Regions examined and cells pruned, over all cases.
     seconds : float
     cases : list of dict
-        Per-case statistics: ``status``, ``seconds``, ``regions``, ``pruned``, ``boxes`` (input boxes bounded by
+        Per-case statistics: ``status`` (the case's verdict; when the exact enumeration stopped early, the
+        core's status instead: ``"time_limit"``, ``"numerical"``, ...), ``seconds``, ``regions``, ``pruned``, ``boxes`` (input boxes bounded by
         the input splitting), ``open_boxes`` (boxes it left to the exact enumeration), ``proven`` (the case's
         fraction below) and ``found_by`` for the case with the counterexample (``"search"``: the counterexample
         search before any splitting; ``"split"``: the input splitting; ``"enumeration"``).
@@ -465,7 +466,7 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
             boxes = [(out["open_lo"][i], out["open_hi"][i]) for i in order]
             stats["open_boxes"] = len(boxes)
         total = _box_volume(lo, hi, free)
-        status = "holds"
+        status, stopped = "holds", None
         for blo, bhi in boxes:
             left = remaining()
             if left is not None and left <= 0:
@@ -482,13 +483,13 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
                 status = "violated" if accept(x, ci, int(out["term"]), stats, "enumeration") else "unknown"
                 break
             if out["status"] != "complete":
-                status = "unknown"
+                status, stopped = "unknown", out["status"]
                 break
             closed += _box_volume(blo, bhi, free) / total
         result.regions += stats["regions"]
         result.pruned += stats["pruned"]
         stats["seconds"] = time.perf_counter() - t_case
-        stats["status"] = status
+        stats["status"] = stopped if status == "unknown" and stopped else status
         if status == "holds":
             closed = 1.0
         stats["proven"] = min(closed, 1.0)
