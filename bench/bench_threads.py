@@ -3,7 +3,7 @@
 On a net over [-1, 1]^d built by ``relutope.Network.random(widths, seed=0)`` (the recipe of bench_enumerate.py;
 default [3, 32, 32, 32, 1], 133,592 regions), it times (best of ``--repeat``, wall clock):
 
-- ``enumerate_regions(net, box, threads=t)`` for t = 1, 2, 4, ... up to the cores this process may use (or
+- ``enumerate_regions(net, box, method="lp", threads=t)`` (the LP path: the only threaded one) for t = 1, 2, 4, ... up to the cores this process may use (or
   ``--threads``), checking that every run gives the one-thread partition (patterns, witnesses, radii), and prints
   the speed-up over one thread and the parallel efficiency;
 - ``relutope.distributed.enumerate_distributed`` on a ``dask.distributed.LocalCluster`` of w = 1, 2 worker
@@ -79,14 +79,14 @@ def main(argv=None) -> int:
           f"load average {load()} (1, 5, 15 min)")
     print(f"net {widths} over [-1, 1]^{widths[0]}, best of {args.repeat}")
 
-    ref = relutope.enumerate_regions(net, box, threads=1)
+    ref = relutope.enumerate_regions(net, box, method="lp", threads=1)
     print(f"regions {len(ref):,}\n")
     # cpu s: the process's CPU time over all its threads; work: that over one thread's, the cost of sharing the
     # search out (independent of how loaded the machine is, unlike the wall-clock speed-up).
     print(f"{'threads':>8} {'seconds':>9} {'speed-up':>9} {'efficiency':>10} {'cpu s':>8} {'work':>6}  same partition")
     base = cpu1 = None
     for t in threads:
-        sec, cpu, part = best_of(lambda: relutope.enumerate_regions(net, box, threads=t), args.repeat)
+        sec, cpu, part = best_of(lambda: relutope.enumerate_regions(net, box, method="lp", threads=t), args.repeat)
         base = sec if t == 1 or base is None else base
         cpu1 = cpu if t == 1 or cpu1 is None else cpu1
         print(f"{t:>8} {sec:>9.3f} {base / sec:>8.2f}x {base / sec / t:>10.2f} {cpu:>8.3f} {cpu / cpu1:>6.3f}  "

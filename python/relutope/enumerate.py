@@ -393,26 +393,41 @@ AUTO_POLYTOPE = {3: 3.7, 4: 1.18}
 def _witnesses_pass(part: Partition, budget: int = 1 << 22) -> np.ndarray:
     """Which regions' witnesses are consistent with their region's pattern, shape (R,) bool.
 
-    A forward pass independent of the LPs that found the regions, with a rigorous bound on its own rounding
-    (:mod:`relutope._rigorous`): a region fails only when its witness provably has another pattern (some piece
-    beats the stored one by more than both pieces' rounding bounds). Pieces that tie within rounding (e.g. two
-    saturated clamps under a max-pool: mathematically equal constants) are not a failure. Layer 0 is folded with
-    the domain's map (``(W0 Q) u + (W0 x0 + b0)``, its rounding bounded), so a 784-input slice costs ``k``
-    multiply-adds per piece. Chunks of rows keep memory near ``budget`` floats.
+    A forward pass independent of the LPs that found the regions: layer 0's pre-activations are computed from
+    the witness ``u`` through the domain's map (``W0 (x0 + Q u) + b0``, folded to ``(W0 Q) u + (W0 x0 + b0)`` so
+    that a 784-input slice costs ``k`` multiply-adds per piece, not 784), the later layers as in
+    :meth:`Network.forward`, ties to the lowest piece. Where its pattern differs from the region's, the same pass
+    with a rigorous bound on its own rounding (:mod:`relutope._rigorous`) decides: a region fails only when its
+    witness provably has another pattern (some piece beats the stored one by more than both pieces' rounding
+    bounds). Pieces that tie within rounding (e.g. two saturated clamps under a max-pool: equal constants up to
+    the rounding of the lowered biases) are not a failure. Chunks of rows keep memory near ``budget`` floats.
     """
     from ._rigorous import pattern_bounds
+    from .network import Layer
 
     net, form, centers = part.network, part.domain._engine_form(), part._centers
     R = len(part)
     ok = np.ones(R, dtype=bool)
     if R == 0:
         return ok
+    L0 = net.layers[0]
+    first = Layer(L0.A @ form.Q, L0.A @ form.x0 + L0.c, L0.n_pieces)
     widest = max(int(layer.A.shape[0]) for layer in net.layers)
     chunk = max(1, budget // max(widest, 1))
     for a in range(0, R, chunk):
-        rows = slice(a, a + chunk)
-        _, wrong = pattern_bounds(net, form.x0, form.Q, centers[rows], part._patterns_at(rows))
-        ok[rows] = ~wrong
+        patterns = part._patterns_at(slice(a, a + chunk))
+        h, idx = first._forward(centers[a:a + chunk])
+        good = np.all(idx == patterns[:, :L0.n_units], axis=1)
+        off = L0.n_units
+        for layer in net.layers[1:]:
+            h, idx = layer._forward(h)
+            good &= np.all(idx == patterns[:, off:off + layer.n_units], axis=1)
+            off += layer.n_units
+        odd = np.nonzero(~good)[0]
+        if odd.size:  # a disagreement: is it a tie within rounding, or provably another pattern?
+            _, wrong = pattern_bounds(net, form.x0, form.Q, centers[a + odd], patterns[odd])
+            good[odd] = ~wrong
+        ok[a:a + chunk] = good
     return ok
 
 
