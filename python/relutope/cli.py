@@ -159,25 +159,29 @@ def _report(part, out: Optional[str]) -> None:
         print(f"partition      written to {_npz_path(out)}")
 
 
+def _domain(net, args):
+    """The domain of ``--box``/``--lo``/``--hi`` or ``--vnnlib`` (exactly one of them; a property of one box)."""
+    box = _box(net, args)
+    if (box is None) == (args.vnnlib is None):
+        raise ValueError("give the domain with exactly one of --box LO HI, --lo/--hi or --vnnlib PROP")
+    if box is not None:
+        return box
+    from . import vnnlib
+
+    prop = vnnlib.load(args.vnnlib)
+    if prop.n_inputs != net.in_dim:
+        raise ValueError(f"{args.vnnlib} has {prop.n_inputs} inputs but the model has {net.in_dim}")
+    if len(prop.cases) != 1:
+        raise ValueError(f"{args.vnnlib} has {len(prop.cases)} input boxes; --vnnlib takes one")
+    return prop.cases[0].domain()
+
+
 def _cmd_enumerate(args) -> int:
     from .enumerate import enumerate_regions
 
     _check_writable(args.out and _npz_path(args.out), "--out")
     net = _load_network(args.model)
-    box = _box(net, args)
-    if (box is None) == (args.vnnlib is None):
-        raise ValueError("give the domain with exactly one of --box LO HI, --lo/--hi or --vnnlib PROP")
-    if args.vnnlib is not None:
-        from . import vnnlib
-
-        prop = vnnlib.load(args.vnnlib)
-        if prop.n_inputs != net.in_dim:
-            raise ValueError(f"{args.vnnlib} has {prop.n_inputs} inputs but the model has {net.in_dim}")
-        if len(prop.cases) != 1:
-            raise ValueError(f"{args.vnnlib} has {len(prop.cases)} input boxes; --vnnlib takes one")
-        domain = prop.cases[0].domain()
-    else:
-        domain = box
+    domain = _domain(net, args)
     part = enumerate_regions(net, domain, tol=args.tol, max_regions=args.max_regions, time_limit=args.time_limit,
                              progress=args.progress, threads=args.threads)
     _report(part, args.out)
@@ -301,21 +305,14 @@ def _cmd_complexity(args) -> int:
         lc.to_csv(args.out, estimate=est)
         print(f"table written to {args.out}")
     return EXIT_OK if lc.complete.all() else EXIT_INCOMPLETE
+
+
 def _cmd_prune(args) -> int:
     from .pruning import prune, remove_stable_units
 
     _check_writable(args.out and _npz_path(args.out), "--out")
     net = _load_network(args.model)
-    domain = _box(net, args)
-    if (domain is None) == (args.vnnlib is None):
-        raise ValueError("give the domain with exactly one of --box LO HI, --lo/--hi or --vnnlib PROP")
-    if args.vnnlib is not None:
-        from . import vnnlib
-
-        prop = vnnlib.load(args.vnnlib)
-        if prop.n_inputs != net.in_dim or len(prop.cases) != 1:
-            raise ValueError(f"{args.vnnlib} must have one input box of {net.in_dim} inputs")
-        domain = prop.cases[0].domain()
+    domain = _domain(net, args)
     if args.amount is not None and not 0 <= args.amount < 1:
         raise ValueError(f"--amount must be a fraction in [0, 1), got {args.amount}")
     if not 0 < args.rtol < 1:
