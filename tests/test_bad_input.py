@@ -301,3 +301,21 @@ def test_enumeration_releases_the_gil():
     assert alone > 0.1  # the run is long enough to tell (about 0.2 s alone, 14 000 regions)
     assert len(ticks) > 20
     assert np.median(np.diff(ticks)) < 0.05
+
+
+def test_small_public_helpers_reject_bad_input():
+    """Helpers of the analysis modules name the bad argument instead of failing deep inside."""
+    from relutope import complexity, early_bird, gaussian, refinement, topology
+
+    with pytest.raises(TypeError, match="network"):
+        early_bird.code_layers(None)
+    with pytest.raises(TypeError, match="partition"):
+        refinement.cell_volumes(None)
+    with pytest.raises(ValueError, match="n_points"):
+        complexity.directions(-1, 2, 2)
+    with pytest.raises(ValueError, match="n_dirs"):
+        complexity.directions(3, 2, 3)
+    with pytest.raises(TypeError, match="columns"):
+        topology.gf2_rank(["x"])
+    with pytest.raises(ValueError, match="lo and hi"):
+        gaussian.interval_masses("a", 1.0)

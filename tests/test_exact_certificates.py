@@ -173,3 +173,20 @@ def test_rounding_decided_units_are_relabeled_and_real_errors_are_not():
     bad[:, 0] = 0
     cert = certify_witnesses(_rebuild(part, patterns=bad))
     assert cert.failed.tolist() == list(range(len(part))) and set(cert.reasons) == {"pattern"}
+
+
+def test_exact_functions_reject_bad_points():
+    from relutope.exact import exact_pattern
+
+    net = Network.random([2, 3, 1], seed=0)
+    with pytest.raises(ValueError, match="one point"):
+        exact_pattern(net, [[1.0, 2.0]])
+    with pytest.raises(ValueError, match="shape"):
+        exact_pattern(net, [1.0])
+    with pytest.raises(TypeError, match="numbers"):
+        exact_forward(net, ["a", "b"])
+    with pytest.raises(TypeError, match="exact rationals"):
+        exact_forward(net, np.array([[1.5, "x"]], dtype=object))
+    with pytest.raises(TypeError, match="network"):
+        exact_pattern("net", [1.0, 2.0])
+

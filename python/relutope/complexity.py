@@ -83,7 +83,17 @@ def directions(n_points: int, d: int, n_dirs: int, seed=0) -> np.ndarray:
     >>> V = directions(3, 5, 2, seed=0)
     >>> V.shape, bool(np.allclose(V[1].T @ V[1], np.eye(2)))
     ((3, 5, 2), True)
+
+    Raises
+    ------
+    ValueError
+        When a count is not a non-negative integer, or ``n_dirs > d`` (no such orthonormal frame).
     """
+    for name, v in (("n_points", n_points), ("d", d), ("n_dirs", n_dirs)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
+    if n_dirs > d:
+        raise ValueError(f"n_dirs must be at most d: {n_dirs} orthonormal directions do not fit in {d} dimensions")
     G = np.random.default_rng(seed).standard_normal((int(n_points), int(d), int(n_dirs)))
     Q, R = np.linalg.qr(G)
     s = np.sign(np.diagonal(R, axis1=1, axis2=2))

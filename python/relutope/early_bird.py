@@ -37,7 +37,14 @@ def code_layers(network: Network) -> np.ndarray:
 
     The Spline-EB distance averages over these (a layer of identity units, such as a linear output layer, has a
     constant code and would only dilute the mean).
+
+    Raises
+    ------
+    TypeError
+        When ``network`` is not a :class:`~relutope.Network`.
     """
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be a relutope.Network, got {type(network).__name__}")
     return np.array([bool(np.any(layer.n_pieces > 1)) for layer in network.layers])
 
 

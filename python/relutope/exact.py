@@ -85,6 +85,21 @@ def _column(values) -> "object":
     return flint.fmpq_mat(len(vals), 1, vals)
 
 
+def _rational_points(network: Network, x) -> np.ndarray:
+    """Points (N, d) as an object array of ``flint.fmpq``: float64 values taken exactly, or exact rationals."""
+    flint = _flint()
+    if np.asarray(x).dtype != object:
+        return to_rational(_as_points(x, "x", network.in_dim))
+    X = np.atleast_2d(np.asarray(x, dtype=object))
+    if X.ndim != 2 or X.shape[1] != network.in_dim:
+        raise ValueError(f"x must have shape (N, {network.in_dim}), got {np.shape(x)}")
+    try:
+        return np.vectorize(lambda v: v if isinstance(v, flint.fmpq) else flint.fmpq(v.numerator, v.denominator),
+                            otypes=[object])(X)
+    except AttributeError as exc:
+        raise TypeError("x must hold float64 values or exact rationals (fmpq, Fraction, int)") from exc
+
+
 def exact_forward(network: Network, x) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Outputs and activation patterns of inputs, in exact rational arithmetic.
 
@@ -122,18 +137,7 @@ def exact_forward(network: Network, x) -> Tuple[np.ndarray, np.ndarray, np.ndarr
     flint = _flint()
     if not isinstance(network, Network):
         raise TypeError(f"network must be a relutope.Network, got {type(network).__name__}")
-    X = np.asarray(x, dtype=object) if np.asarray(x).dtype == object else None
-    if X is not None:
-        X = np.atleast_2d(X)
-        if X.ndim != 2 or X.shape[1] != network.in_dim:
-            raise ValueError(f"x must have shape (N, {network.in_dim}), got {np.shape(x)}")
-        try:
-            X = np.vectorize(lambda v: v if isinstance(v, flint.fmpq) else flint.fmpq(v.numerator, v.denominator),
-                             otypes=[object])(X)
-        except AttributeError as exc:
-            raise TypeError("x must hold float64 values or exact rationals (fmpq, Fraction, int)") from exc
-    else:
-        X = to_rational(_as_points(x, "x", network.in_dim))
+    X = _rational_points(network, x)
     n = X.shape[0]
     H = flint.fmpq_mat(network.in_dim, n, X.T.reshape(-1).tolist())  # one column per point
     patterns, ties = [], []
@@ -257,19 +261,9 @@ def _pattern_walk(network: Network, x, stored=None):
     flint = _flint()
     if not isinstance(network, Network):
         raise TypeError(f"network must be a relutope.Network, got {type(network).__name__}")
-    arr = np.asarray(x, dtype=object) if np.asarray(x).dtype == object else None
-    if arr is not None:
-        if arr.shape != (network.in_dim,):
-            raise ValueError(f"x must have shape ({network.in_dim},), got {arr.shape}")
-        try:
-            X = [v if isinstance(v, flint.fmpq) else flint.fmpq(v.numerator, v.denominator) for v in arr.tolist()]
-        except AttributeError as exc:
-            raise TypeError("x must hold float64 values or exact rationals (fmpq, Fraction, int)") from exc
-    else:
-        pts = _as_points(x, "x", network.in_dim)
-        if pts.shape[0] != 1:
-            raise ValueError(f"x must be one point of shape ({network.in_dim},), got {np.shape(x)}")
-        X = to_rational(pts[0]).tolist()
+    if np.ndim(x) != 1:
+        raise ValueError(f"x must be one point of shape ({network.in_dim},), got {np.shape(x)}")
+    X = _rational_points(network, x)[0].tolist()
     d = network.in_dim
     xcol = flint.fmpq_mat(d, 1, X)
     M = flint.fmpq_mat(d, d, [flint.fmpq(int(i == j)) for i in range(d) for j in range(d)])

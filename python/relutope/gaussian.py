@@ -85,7 +85,10 @@ def interval_masses(lo, hi) -> np.ndarray:
     """
     from scipy.special import ndtr
 
-    lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64))
+    try:
+        lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"lo and hi must be real numbers of broadcastable shapes: {exc}") from None
     right = lo > 0
     m = np.where(right, ndtr(-lo) - ndtr(-hi), ndtr(hi) - ndtr(lo))
     return np.where(hi > lo, np.maximum(m, 0.0), 0.0)

@@ -116,6 +116,8 @@ def cell_volumes(partition: Partition) -> np.ndarray:
     ValueError
         When the domain has more than 4 free coordinates or is unbounded.
     """
+    if not isinstance(partition, Partition):
+        raise TypeError(f"partition must be a relutope.Partition, got {type(partition).__name__}")
     domain = partition.domain
     if domain.intrinsic_dim == 2 and domain.bounded:
         from .polygons import areas

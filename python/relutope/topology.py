@@ -541,6 +541,11 @@ def gf2_rank(columns: Sequence[int]) -> int:
     Gaussian elimination on the columns' highest set bits (the column reduction of persistence algorithms:
     Edelsbrunner & Harer, "Computational Topology", 2010, section VII.1), one XOR of Python ints per step.
 
+    Raises
+    ------
+    TypeError
+        When a column is not a non-negative int.
+
     Examples
     --------
     >>> gf2_rank([0b011, 0b110, 0b101])   # the boundary of a triangle: rank 2 over GF(2)
@@ -549,6 +554,8 @@ def gf2_rank(columns: Sequence[int]) -> int:
     pivots: Dict[int, int] = {}
     rank = 0
     for c in columns:
+        if isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer)) or c < 0:
+            raise TypeError(f"columns must hold non-negative int bit masks, got {c!r}")
         c = int(c)
         while c:
             hb = c.bit_length() - 1
