@@ -78,16 +78,27 @@ def directions(n_points: int, d: int, n_dirs: int, seed=0) -> np.ndarray:
     make the diagonal of R positive, i.e. Haar-distributed orthonormal frames (Mezzadri, "How to generate random
     matrices from the classical compact groups", Notices AMS 2007).
 
-    Examples
-    --------
-    >>> V = directions(3, 5, 2, seed=0)
-    >>> V.shape, bool(np.allclose(V[1].T @ V[1], np.eye(2)))
-    ((3, 5, 2), True)
+    Parameters
+    ----------
+    n_points, d, n_dirs : int
+        How many frames, the input dimension and the directions per frame (``n_dirs <= d``).
+    seed : int or numpy.random.Generator, optional
+
+    Returns
+    -------
+    ndarray, shape (n_points, d, n_dirs), float64
+        Orthonormal columns for every point.
 
     Raises
     ------
     ValueError
         When a count is not a non-negative integer, or ``n_dirs > d`` (no such orthonormal frame).
+
+    Examples
+    --------
+    >>> V = directions(3, 5, 2, seed=0)
+    >>> V.shape, bool(np.allclose(V[1].T @ V[1], np.eye(2)))
+    ((3, 5, 2), True)
     """
     for name, v in (("n_points", n_points), ("d", d), ("n_dirs", n_dirs)):
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 0:

@@ -38,6 +38,14 @@ def code_layers(network: Network) -> np.ndarray:
     The Spline-EB distance averages over these (a layer of identity units, such as a linear output layer, has a
     constant code and would only dilute the mean).
 
+    Parameters
+    ----------
+    network : Network
+
+    Returns
+    -------
+    ndarray, shape (L,), bool
+
     Raises
     ------
     TypeError

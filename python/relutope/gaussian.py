@@ -78,6 +78,21 @@ def interval_masses(lo, hi) -> np.ndarray:
     Computed as ``Phi(hi) - Phi(lo)`` on the left of the origin and ``Phi(-lo) - Phi(-hi)`` on the right, so that
     far tails keep their relative accuracy; empty intervals (``hi <= lo``) get 0. Infinite ends are allowed.
 
+    Parameters
+    ----------
+    lo, hi : array_like, float64
+        Interval ends in standard deviations, broadcast together.
+
+    Returns
+    -------
+    ndarray, float64
+        ``P(lo <= Z <= hi)`` for ``Z ~ N(0, 1)``.
+
+    Raises
+    ------
+    ValueError
+        When ``lo`` or ``hi`` is not numeric or their shapes do not broadcast.
+
     Examples
     --------
     >>> float(interval_masses(-np.inf, 0.0)), bool(interval_masses(8.0, np.inf) > 0)
@@ -380,7 +395,27 @@ def polytope_masses(offsets, A, b, mean=None, cov=None, *, method: str = "auto",
 
 
 def polytope_mass(A, b, mean=None, cov=None, **kwargs) -> Tuple[float, float]:
-    """Gaussian probability of one polyhedron ``{z : A z <= b}``: ``(mass, error)``; see :func:`polytope_masses`.
+    """Gaussian probability of one polyhedron ``{z : A z <= b}``; see :func:`polytope_masses`.
+
+    Parameters
+    ----------
+    A : array_like, shape (F, S), float64
+    b : array_like, shape (F,), float64
+    mean : array_like, shape (S,), optional
+    cov : array_like, shape (S, S), optional
+    **kwargs
+        Passed to :func:`polytope_masses` (``method``, ``n_directions``, ``seed``, ...).
+
+    Returns
+    -------
+    mass : float
+    error : float
+        The error estimate (0 for the closed forms, S <= 2).
+
+    Raises
+    ------
+    ValueError
+        As :func:`polytope_masses`: shapes that do not fit, or a covariance that is not positive definite.
 
     Examples
     --------

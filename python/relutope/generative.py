@@ -665,6 +665,23 @@ def latent_entropy(partition: Partition, latent: str = "auto") -> float:
 
     Uniform on a box: ``log vol(box)``. Standard Gaussian on R^S: ``S/2 log(2 pi e)``. Gaussian truncated to a box:
     the sum of the truncated normals' entropies (:class:`scipy.stats.truncnorm`).
+
+    Parameters
+    ----------
+    partition : Partition
+        The generator's latent partition; its domain fixes the latent (a Box: uniform, WholeSpace: Gaussian).
+    latent : {"auto", "uniform", "gaussian"}, optional
+        As in :func:`region_masses`.
+
+    Returns
+    -------
+    float
+        ``H(z)`` in nats.
+
+    Raises
+    ------
+    TypeError, ValueError
+        When ``partition`` is not a Partition, or ``latent`` is unknown or does not fit the domain.
     """
     _check_partition(partition)
     latent = _latent(partition, latent)

@@ -528,9 +528,23 @@ def redundancy_scores(net: Network) -> np.ndarray:
 
 
 def magnitude_scores(net: Network) -> np.ndarray:
-    """The l1 norm of every unit's incoming weights (its hyperplane's normal; all pieces' rows for others),
-    shape (n_units,), float64: the magnitude criterion of structured pruning (Li et al., "Pruning Filters for
-    Efficient ConvNets", ICLR 2017), small first."""
+    """The l1 norm of every unit's incoming weights: the magnitude criterion of structured pruning (Li et al.,
+    "Pruning Filters for Efficient ConvNets", ICLR 2017), small first.
+
+    Parameters
+    ----------
+    net : Network
+
+    Returns
+    -------
+    ndarray, shape (n_units,), float64
+        For a two-piece unit the l1 norm of its hyperplane's normal; for others, of all its pieces' rows.
+
+    Raises
+    ------
+    TypeError
+        When ``net`` is not a :class:`~relutope.Network`.
+    """
     _check_net(net)
     out = []
     for layer in net.layers:

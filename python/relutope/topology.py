@@ -569,13 +569,47 @@ def gf2_rank(columns: Sequence[int]) -> int:
 
 
 def cell_counts(cx: DecisionComplex, which="domain", open: bool = False) -> List[int]:
-    """Number of cells of every dimension in a set (see :func:`betti_numbers`), a list of k+1 ints."""
+    """Number of cells of every dimension in a set of the decision complex.
+
+    Parameters
+    ----------
+    cx : DecisionComplex
+    which, open
+        The set, as in :func:`betti_numbers` (default: the whole domain).
+
+    Returns
+    -------
+    list of int, length k + 1
+        ``n_0 .. n_k``: the set's vertices, edges, ..., k-cells.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`betti_numbers`.
+    """
     _check_complex(cx)
     return [int(m.sum()) for m in _subcomplex(cx, which, open)]
 
 
 def euler_characteristic(cx: DecisionComplex, which="domain", open: bool = False) -> int:
-    """The Euler characteristic ``sum_j (-1)^j n_j`` of a set's cells (see :func:`betti_numbers`)."""
+    """The Euler characteristic ``sum_j (-1)^j n_j`` of a set's cells: the check on :func:`betti_numbers` (their
+    alternating sum is the same number; Hatcher, "Algebraic Topology", 2002, Theorem 2.44).
+
+    Parameters
+    ----------
+    cx : DecisionComplex
+    which, open
+        The set, as in :func:`betti_numbers` (default: the whole domain, whose characteristic is 1).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`betti_numbers`.
+    """
     return int(sum((-1) ** j * n for j, n in enumerate(cell_counts(cx, which, open))))
 
 

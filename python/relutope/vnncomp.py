@@ -76,6 +76,27 @@ def run_instances(path, out: Optional[str] = None, *, progress: bool = False) ->
     The output CSV has the header ``onnx,vnnlib,timeout,result,prepare_seconds,verify_seconds,message``.
     An instance that fails to load or verify (unsupported layer, a numerical breakdown) is ``error`` with the
     message; the run goes on.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The VNN-COMP instance CSV: rows ``onnx, vnnlib, timeout`` (seconds), paths relative to the CSV's folder.
+    out : str, optional
+        Where to write the results CSV.
+    progress : bool, optional
+        Print one line per instance as it ends.
+
+    Returns
+    -------
+    list of InstanceResult
+        One per row, in the CSV's order: the result word (``holds``/``violated``/``unknown``/``error``), the
+        loading and lowering time (``prepare_seconds``, as the competition times it apart) and the verification
+        time, in seconds.
+
+    Raises
+    ------
+    ValueError, OSError
+        When the CSV cannot be read or a row is malformed (:func:`read_instances`), or ``out`` cannot be written.
     """
     from . import vnnlib as vnnlib_mod
     from .cli import _load_network
