@@ -1,9 +1,13 @@
 """Bad input to the analysis modules raises the exception their docstrings' Raises sections name, with a message
 naming the argument (every case below is one documented exception of one function)."""
+from functools import lru_cache
+
 import numpy as np
 import pytest
 
+import relutope
 from relutope import gaussian, polygons
+from relutope import generative as gen
 
 SQ = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])  # the unit square, counter-clockwise
 TWO = np.vstack([SQ, SQ + [1.0, 0.0]])  # two unit squares sharing the edge x = 1
@@ -122,3 +126,216 @@ def test_empty_polygons_in_a_csr_pair():
                                                                                                      (2.0, 2.0)]
     assert np.isnan(seg[1]).all() and np.isnan(seg[3]).all()
     assert polygons.shared_edges(off, v, 0.0, 0.5).tolist() == [[0, 2]]
+
+
+# ---------------------------------------------------------------------------------------------- generative
+@lru_cache(maxsize=None)
+def gen_parts():
+    """Generators R^2 -> R^3 (latent WholeSpace and Box), an incomplete one, one of a 2-D box with a fixed
+    coordinate (not full-dimensional), a 1-D output, a 3-D latent and a box without Gaussian mass."""
+    net = relutope.Network.random([2, 4, 3], seed=0)
+    whole = relutope.WholeSpace(2)
+    return {
+        "whole": relutope.enumerate_regions(net, whole),
+        "box": relutope.enumerate_regions(net, relutope.Box([-1.0, -1.0], [1.0, 1.0])),
+        "incomplete": relutope.enumerate_regions(relutope.Network.random([2, 8, 3], seed=0), whole, max_regions=2),
+        "flat": relutope.enumerate_regions(net, relutope.Box([-1.0, 0.0], [1.0, 0.0])),
+        "scalar": relutope.enumerate_regions(relutope.Network.random([2, 3, 1], seed=0), whole),
+        "latent3": relutope.enumerate_regions(relutope.Network.random([3, 3, 3], seed=0), relutope.WholeSpace(3)),
+        "far": relutope.enumerate_regions(relutope.Network.random([1, 2, 2], seed=0), relutope.Box([60.0], [61.0])),
+        "box5": relutope.enumerate_regions(relutope.Network.random([5, 2, 2], seed=0),
+                                           relutope.Box(-np.ones(5), np.ones(5))),
+    }
+
+
+def part(name):
+    return gen_parts()[name]
+
+
+def ax2d():
+    from matplotlib.figure import Figure
+
+    return Figure().add_subplot()
+
+
+def ax3d():
+    from matplotlib.figure import Figure
+
+    return Figure().add_subplot(projection="3d")
+
+
+GEN_FUNCTIONS = {
+    "piece_angles": gen.piece_angles,
+    "image_overlaps": gen.image_overlaps,
+    "manifold_density": lambda p: gen.manifold_density(p, np.zeros(3)),
+    "region_masses": gen.region_masses,
+    "entropy": gen.entropy,
+    "entropy_monte_carlo": lambda p: gen.entropy_monte_carlo(p, n=10),
+    "log_likelihood": lambda p: gen.log_likelihood(p, np.zeros((1, 3)), 1.0),
+    "disentanglement": gen.disentanglement,
+    "plot_pieces": lambda p: gen.plot_pieces(p, ax=ax3d()),
+    "plot_log_det": lambda p: gen.plot_log_det(p, ax=ax2d()),
+}
+
+
+@pytest.mark.parametrize("fn", GEN_FUNCTIONS.values(), ids=GEN_FUNCTIONS.keys())
+@pytest.mark.parametrize("which, exc, match", [
+    ("not a partition", TypeError, "partition must be a relutope.Partition"),
+    ("flat", ValueError, "partition's domain must be a full-dimensional Box or a WholeSpace"),
+    ("incomplete", ValueError, "partition is incomplete"),
+])
+def test_generative_functions_need_a_complete_latent_partition(fn, which, exc, match):
+    assert which == "not a partition" or which != "incomplete" or not part("incomplete").complete
+    with pytest.raises(exc, match=match):
+        fn(which if which == "not a partition" else part(which))
+
+
+def other_pieces():
+    return gen.manifold_pieces(part("box"))  # of another partition: other regions
+
+
+def box_masses():
+    return gen.region_masses(part("box"))  # uniform latent
+
+
+@pytest.mark.parametrize("call, exc, match", cases(
+    ("piece_angles pieces", lambda: gen.piece_angles(part("whole"), pieces="x"), ValueError,
+     "pieces must be the ManifoldPieces of this partition"),
+    ("image_overlaps pieces", lambda: gen.image_overlaps(part("whole"), pieces=other_pieces()), ValueError,
+     "pieces must be the ManifoldPieces"),
+    ("image_overlaps rtol 0", lambda: gen.image_overlaps(part("whole"), rtol=0), ValueError,
+     r"rtol must be a number in \(0, 1\)"),
+    ("image_overlaps rtol NaN", lambda: gen.image_overlaps(part("whole"), rtol=np.nan), ValueError, "rtol"),
+    ("image_overlaps rtol text", lambda: gen.image_overlaps(part("whole"), rtol="1e-9"), ValueError, "rtol"),
+    ("manifold_density x (N, 2)", lambda: gen.manifold_density(part("whole"), np.zeros((1, 2))), ValueError,
+     r"x must have shape \(N, 3\)"),
+    ("manifold_density x NaN", lambda: gen.manifold_density(part("whole"), [np.nan, 0.0, 0.0]), ValueError,
+     "x contains NaN"),
+    ("manifold_density x text", lambda: gen.manifold_density(part("whole"), ["a", "b", "c"]), TypeError,
+     "x must be an array of numbers"),
+    ("manifold_density latent", lambda: gen.manifold_density(part("whole"), np.zeros(3), latent="cauchy"),
+     ValueError, "latent must be one of"),
+    ("manifold_density uniform on R^2", lambda: gen.manifold_density(part("whole"), np.zeros(3), latent="uniform"),
+     ValueError, "latent='uniform' needs a Box"),
+    ("manifold_density rtol", lambda: gen.manifold_density(part("whole"), np.zeros(3), rtol=1.5), ValueError,
+     "rtol"),
+    ("manifold_density pieces", lambda: gen.manifold_density(part("whole"), np.zeros(3), pieces=other_pieces()),
+     ValueError, "pieces must be"),
+    ("region_masses latent", lambda: gen.region_masses(part("whole"), latent="cauchy"), ValueError,
+     "latent must be one of"),
+    ("region_masses uniform on R^2", lambda: gen.region_masses(part("whole"), latent="uniform"), ValueError,
+     "latent='uniform' needs a Box"),
+    ("region_masses uniform kwargs", lambda: gen.region_masses(part("box"), latent="uniform", method="exact"),
+     TypeError, "unexpected arguments for latent='uniform'"),
+    ("region_masses unknown kwarg", lambda: gen.region_masses(part("whole"), foo=1), TypeError, "foo"),
+    ("region_masses method", lambda: gen.region_masses(part("whole"), method="qmc"), ValueError,
+     "method must be 'auto', 'exact' or 'directional'"),
+    ("region_masses n_directions float", lambda: gen.region_masses(part("latent3"), n_directions=2.5), TypeError,
+     "n_directions must be an int"),
+    ("region_masses replicates 1", lambda: gen.region_masses(part("latent3"), replicates=1), ValueError,
+     "replicates must be >= 2"),
+    ("region_masses uniform in 5-D", lambda: gen.region_masses(part("box5")), ValueError, "dimension <= 4"),
+    ("region_masses no Gaussian mass", lambda: gen.region_masses(part("far"), latent="gaussian"), ValueError,
+     "no standard Gaussian mass"),
+    ("entropy masses and kwargs", lambda: gen.entropy(part("whole"), masses=gen.region_masses(part("whole")),
+                                                      method="exact"), TypeError, "arguments of region_masses"),
+    ("entropy masses of another latent", lambda: gen.entropy(part("box"), latent="gaussian", masses=box_masses()),
+     ValueError, "masses must be the RegionMasses of this partition"),
+    ("entropy masses of a list", lambda: gen.entropy(part("box"), masses=[0.5, 0.5]), ValueError,
+     "masses must be the RegionMasses"),
+    ("entropy unknown kwarg", lambda: gen.entropy(part("whole"), foo=1), TypeError, "foo"),
+    ("entropy latent", lambda: gen.entropy(part("whole"), latent="cauchy"), ValueError, "latent must be one of"),
+    ("entropy pieces", lambda: gen.entropy(part("whole"), pieces=other_pieces()), ValueError, "pieces must be"),
+    ("entropy_monte_carlo n 1", lambda: gen.entropy_monte_carlo(part("whole"), n=1), ValueError,
+     "n must be >= 2"),
+    ("entropy_monte_carlo n float", lambda: gen.entropy_monte_carlo(part("whole"), n=1e3), TypeError,
+     "n must be an int"),
+    ("entropy_monte_carlo chunk 0", lambda: gen.entropy_monte_carlo(part("whole"), n=10, chunk=0), ValueError,
+     "chunk must be >= 1"),
+    ("entropy_monte_carlo chunk text", lambda: gen.entropy_monte_carlo(part("whole"), n=10, chunk="8"), TypeError,
+     "chunk must be an int"),
+    ("entropy_monte_carlo latent", lambda: gen.entropy_monte_carlo(part("whole"), n=10, latent="uniform"),
+     ValueError, "latent='uniform' needs a Box"),
+    ("log_likelihood on a box", lambda: gen.log_likelihood(part("box"), np.zeros((1, 3)), 1.0), ValueError,
+     "WholeSpace"),
+    ("log_likelihood sigma 0", lambda: gen.log_likelihood(part("whole"), np.zeros((1, 3)), 0.0), ValueError,
+     "sigma must be a positive finite number"),
+    ("log_likelihood sigma inf", lambda: gen.log_likelihood(part("whole"), np.zeros((1, 3)), np.inf), ValueError,
+     "sigma must be a positive finite number"),
+    ("log_likelihood sigma text", lambda: gen.log_likelihood(part("whole"), np.zeros((1, 3)), "1"), ValueError,
+     "sigma must be"),
+    ("log_likelihood x (N, 2)", lambda: gen.log_likelihood(part("whole"), np.zeros((1, 2)), 1.0), ValueError,
+     r"x must have shape \(N, 3\)"),
+    ("log_likelihood x inf", lambda: gen.log_likelihood(part("whole"), [[np.inf, 0, 0]], 1.0), ValueError,
+     "x contains NaN or infinite"),
+    ("log_likelihood x text", lambda: gen.log_likelihood(part("whole"), [["a", 0, 0]], 1.0), TypeError,
+     "x must be an array of numbers"),
+    ("log_likelihood chunk 0", lambda: gen.log_likelihood(part("whole"), np.zeros((1, 3)), 1.0, chunk=0),
+     ValueError, "chunk must be >= 1"),
+    ("log_likelihood chunk float", lambda: gen.log_likelihood(part("whole"), np.zeros((1, 3)), 1.0, chunk=1e4),
+     TypeError, "chunk must be an int"),
+    ("log_likelihood unknown kwarg", lambda: gen.log_likelihood(part("whole"), np.zeros((1, 3)), 1.0, foo=2),
+     TypeError, r"unexpected keyword arguments \['foo'\]"),
+    ("log_likelihood box kwarg", lambda: gen.log_likelihood(part("whole"), np.zeros((1, 3)), 1.0, box=10.0),
+     TypeError, r"unexpected keyword arguments \['box'\]"),
+    ("log_likelihood method", lambda: gen.log_likelihood(part("whole"), np.zeros((1, 3)), 1.0, method="qmc"),
+     ValueError, "method must be"),
+    ("log_likelihood n_directions", lambda: gen.log_likelihood(part("latent3"), np.zeros((1, 3)), 1.0,
+                                                               n_directions=2.5), TypeError,
+     "n_directions must be an int"),
+    ("log_likelihood pieces", lambda: gen.log_likelihood(part("whole"), np.zeros((1, 3)), 1.0,
+                                                         pieces=other_pieces()), ValueError, "pieces must be"),
+    ("disentanglement masses text", lambda: gen.disentanglement(part("whole"), masses=["a"] * len(part("whole"))),
+     TypeError, "masses must be an array of numbers"),
+    ("disentanglement masses shape", lambda: gen.disentanglement(part("whole"), masses=np.ones(2)), ValueError,
+     r"masses must have shape \(\d+,\)"),
+    ("disentanglement masses < 0", lambda: gen.disentanglement(part("whole"), masses=-np.ones(len(part("whole")))),
+     ValueError, "masses must be non-negative"),
+    ("disentanglement masses NaN", lambda: gen.disentanglement(part("whole"),
+                                                               masses=np.full(len(part("whole")), np.nan)),
+     ValueError, "masses contains NaN"),
+    ("disentanglement masses of another partition", lambda: gen.disentanglement(part("whole"), masses=box_masses()),
+     ValueError, "masses must have shape"),
+    ("disentanglement pieces", lambda: gen.disentanglement(part("whole"), pieces=other_pieces()), ValueError,
+     "pieces must be"),
+    ("plot_pieces 2-D ax", lambda: gen.plot_pieces(part("whole"), ax=ax2d()), TypeError,
+     r"ax must be 3-D matplotlib axes"),
+    ("plot_pieces ax 5", lambda: gen.plot_pieces(part("whole"), ax=5), TypeError, "ax must be 3-D"),
+    ("plot_pieces color", lambda: gen.plot_pieces(part("whole"), ax=ax3d(), color="rainbow"), ValueError,
+     "color must be one of"),
+    ("plot_pieces latent", lambda: gen.plot_pieces(part("whole"), ax=ax3d(), latent="cauchy"), ValueError,
+     "latent must be one of"),
+    ("plot_pieces 1-D output", lambda: gen.plot_pieces(part("scalar"), ax=ax3d()), ValueError,
+     r"partition must be of a generator R\^2 -> R\^3"),
+    ("plot_pieces 3-D latent", lambda: gen.plot_pieces(part("latent3"), ax=ax3d()), ValueError,
+     "partition must have a 2-D latent"),
+    ("plot_pieces pieces", lambda: gen.plot_pieces(part("whole"), ax=ax3d(), pieces=other_pieces()), ValueError,
+     "pieces must be"),
+    ("plot_pieces clip 5", lambda: gen.plot_pieces(part("whole"), ax=ax3d(), clip=5), TypeError,
+     r"clip must be a pair \(lo, hi\)"),
+    ("plot_pieces clip text", lambda: gen.plot_pieces(part("whole"), ax=ax3d(), clip="ab"), TypeError,
+     "clip must be a pair"),
+    ("plot_log_det ax 5", lambda: gen.plot_log_det(part("whole"), ax=5), TypeError, "ax must be matplotlib Axes"),
+    ("plot_log_det 3-D latent", lambda: gen.plot_log_det(part("latent3"), ax=ax2d()), ValueError,
+     "partition must have a 2-D latent"),
+    ("plot_log_det pieces", lambda: gen.plot_log_det(part("whole"), ax=ax2d(), pieces=other_pieces()), ValueError,
+     "pieces must be"),
+))
+def test_generative_functions_reject(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+@pytest.mark.parametrize("draw", [lambda **kw: gen.plot_pieces(part("whole"), ax=ax3d(), **kw),
+                                  lambda **kw: gen.plot_log_det(part("whole"), ax=ax2d(), **kw)],
+                         ids=["plot_pieces", "plot_log_det"])
+@pytest.mark.parametrize("clip, exc, match", [
+    ((-1.0, 1.0, 2.0), ValueError, r"clip must be a pair \(lo, hi\), got 3 entries"),
+    (([1.0, 1.0], [0.0, 2.0]), ValueError, r"clip must be \(lo, hi\) with lo < hi"),
+    (([np.nan, 0.0], [1.0, 1.0]), ValueError, r"clip\[0\] contains NaN"),
+    ((-1.0, np.ones(3)), ValueError, r"clip\[1\] must be a number or of shape \(2,\)"),
+    (("a", 1.0), TypeError, r"clip\[0\] must be an array of numbers"),
+])
+def test_pictures_reject_bad_clip_rectangles(draw, clip, exc, match):
+    with pytest.raises(exc, match=match):
+        draw(clip=clip)

@@ -267,6 +267,16 @@ def _check_int(value, name: str, low: int) -> int:
     return int(value)
 
 
+#: The methods of :func:`polytope_masses`.
+_METHODS = ("auto", "exact", "directional")
+
+
+def _check_method(method) -> str:
+    if not isinstance(method, str) or method not in _METHODS:
+        raise ValueError(f"method must be 'auto', 'exact' or 'directional', got {method!r}")
+    return method
+
+
 def polytope_masses(offsets, A, b, mean=None, cov=None, *, method: str = "auto", n_directions: int = 2 ** 14,
                     replicates: int = 16, seed=0, box: float = CLIP_BOX, chunk: int = 2 ** 22) -> GaussianMasses:
     """Gaussian probabilities of convex polyhedra ``{z : A_k z <= b_k}``, bounded or not.
@@ -315,8 +325,7 @@ def polytope_masses(offsets, A, b, mean=None, cov=None, *, method: str = "auto",
     >>> bool(abs(r.mass[0] - 0.125) < 5 * r.error[0] + 1e-12)
     True
     """
-    if method not in ("auto", "exact", "directional"):
-        raise ValueError(f"method must be 'auto', 'exact' or 'directional', got {method!r}")
+    method = _check_method(method)
     A = np.asarray(A, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if A.ndim != 2 or A.shape[1] < 1:

@@ -23,11 +23,19 @@ __all__ = ["partition", "layers", "decision_boundary", "graph", "class_component
 COLORS = ("pattern", "layer", "output", "volume")
 
 
-def _axes(ax):
+def _axes(ax, three_d: bool = False):
+    """``ax``, or the current axes when None; a TypeError naming ``ax`` when it is not matplotlib (3-D) axes."""
     if ax is None:
         import matplotlib.pyplot as plt
 
-        return plt.gca()
+        return plt.gcf().add_subplot(projection="3d") if three_d else plt.gca()
+    if three_d:
+        from mpl_toolkits.mplot3d import Axes3D as kind
+    else:
+        from matplotlib.axes import Axes as kind
+    if not isinstance(ax, kind):
+        what = "3-D matplotlib axes (projection='3d')" if three_d else "matplotlib Axes"
+        raise TypeError(f"ax must be {what}, got {type(ax).__name__}")
     return ax
 
 
