@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import relutope
-from relutope import gaussian, polygons
+from relutope import gaussian, polygons, pruning, region_stats
 from relutope import generative as gen
 
 SQ = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])  # the unit square, counter-clockwise
@@ -339,3 +339,29 @@ def test_generative_functions_reject(call, exc, match):
 def test_pictures_reject_bad_clip_rectangles(draw, clip, exc, match):
     with pytest.raises(exc, match=match):
         draw(clip=clip)
+
+
+# ---------------------------------------------------------------------------------------------- pruning
+NET = relutope.Network.random([2, 4, 4, 1], seed=0)
+
+
+@pytest.mark.parametrize("call, exc, match", cases(
+    ("prune net", lambda: pruning.prune("net", 0.3), TypeError, "net must be a relutope.Network"),
+    ("prune amount 1", lambda: pruning.prune(NET, 1.0), ValueError, r"amount must be a fraction in \[0, 1\)"),
+    ("prune amount < 0", lambda: pruning.prune(NET, -0.1), ValueError, "amount must be a fraction"),
+    ("prune amount NaN", lambda: pruning.prune(NET, np.nan), ValueError, "amount must be a fraction"),
+    ("prune amount text", lambda: pruning.prune(NET, "0.3"), ValueError, "amount must be a fraction"),
+    ("prune scope", lambda: pruning.prune(NET, 0.3, scope="network"), ValueError, "scope must be 'layer' or"),
+    ("prune criterion name", lambda: pruning.prune(NET, 0.3, criterion="l2"), ValueError,
+     "criterion must be 'spline', 'magnitude' or an array"),
+    ("prune criterion text scores", lambda: pruning.prune(NET, 0.3, criterion=["a"] * NET.n_units), TypeError,
+     "criterion must be 'spline', 'magnitude' or an array of scores"),
+    ("prune criterion shape", lambda: pruning.prune(NET, 0.3, criterion=np.ones(3)), ValueError,
+     rf"criterion scores must have shape \({NET.n_units},\)"),
+    ("prune criterion None", lambda: pruning.prune(NET, 0.3, criterion=None), ValueError,
+     "criterion scores must have shape"),
+    ("redundancy_scores net", lambda: pruning.redundancy_scores(None), TypeError, "net must be a relutope.Network"),
+))
+def test_pruning_rejects(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
