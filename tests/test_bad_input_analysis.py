@@ -365,3 +365,50 @@ NET = relutope.Network.random([2, 4, 4, 1], seed=0)
 def test_pruning_rejects(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# ---------------------------------------------------------------------------------------------- region_stats
+UNIT = relutope.Box([0.0, 0.0], [1.0, 1.0])
+
+
+@pytest.mark.parametrize("call, exc, match", cases(
+    ("network", lambda: region_stats.slice_summaries("net", [UNIT]), TypeError,
+     "network must be a relutope.Network"),
+    ("one domain", lambda: region_stats.slice_summaries(NET, UNIT), TypeError,
+     r"slices must be a sequence of domains, got one Box \(pass \[it\]\)"),
+    ("not iterable", lambda: region_stats.slice_summaries(NET, 3), TypeError, "slices must be a sequence"),
+    ("not a domain", lambda: region_stats.slice_summaries(NET, [UNIT, "box"]), TypeError,
+     r"slices\[1\] must be a relutope Domain"),
+    ("wrong dimension", lambda: region_stats.slice_summaries(NET, [UNIT, relutope.Box([0, 0, 0], [1, 1, 1])]),
+     ValueError, r"slices\[1\] has dimension 3 but the network takes 2 inputs"),
+    ("unbounded", lambda: region_stats.slice_summaries(NET, [relutope.WholeSpace(2)]), ValueError,
+     r"slices\[0\] must be bounded and of dimension <= 4"),
+    ("5-D", lambda: region_stats.slice_summaries(relutope.Network.random([5, 2, 1], seed=0),
+                                                 [relutope.Box(-np.ones(5), np.ones(5))]), ValueError,
+     r"slices\[0\] must be bounded and of dimension <= 4"),
+    ("max_regions < 0", lambda: region_stats.slice_summaries(NET, [UNIT], max_regions=-1), ValueError,
+     "max_regions must be between 0"),
+    ("max_regions float", lambda: region_stats.slice_summaries(NET, [UNIT], max_regions=1.5), TypeError,
+     "max_regions must be"),
+))
+def test_slice_summaries_rejects(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_slice_summaries_checks_every_slice_before_enumerating(monkeypatch):
+    import relutope.enumerate as enum
+
+    calls = []
+    monkeypatch.setattr(enum, "enumerate_regions", lambda *a, **k: calls.append(a))
+    with pytest.raises(ValueError, match=r"slices\[2\]"):
+        region_stats.slice_summaries(NET, [UNIT, UNIT, relutope.WholeSpace(2)])
+    assert calls == []
+
+
+def test_slice_summaries_of_a_run_stopped_before_its_first_region():
+    """max_regions=0 gives an empty, incomplete partition: count 0 and NaN statistics, without a warning (the test
+    run turns warnings into errors)."""
+    row, = region_stats.slice_summaries(NET, [UNIT], max_regions=0)
+    assert row["count"] == 0 and not row["complete"]
+    assert all(np.isnan(row[c]) for c in region_stats.SUMMARY_COLUMNS if c != "count")
