@@ -412,3 +412,46 @@ def test_slice_summaries_of_a_run_stopped_before_its_first_region():
     row, = region_stats.slice_summaries(NET, [UNIT], max_regions=0)
     assert row["count"] == 0 and not row["complete"]
     assert all(np.isnan(row[c]) for c in region_stats.SUMMARY_COLUMNS if c != "count")
+
+
+# ---------------------------------------------------------------------------------------------- topology
+@lru_cache(maxsize=None)
+def complexes():
+    from relutope import topology
+
+    box = relutope.Box([-1.0, -1.0], [1.0, 1.0])
+    two = topology.decision_complex(relutope.enumerate_regions(relutope.Network.random([2, 5, 1], seed=0), box))
+    multi = topology.decision_complex(relutope.enumerate_regions(relutope.Network.random([2, 3, 2], seed=0), box))
+    three = topology.decision_complex(relutope.enumerate_regions(relutope.Network.random([3, 2, 1], seed=0),
+                                                                 relutope.Box(-np.ones(3), np.ones(3))))
+    return {"two": two, "multi": multi, "three": three}
+
+
+def top_cell_polygons(name, **kwargs):
+    from relutope import topology
+
+    return topology.top_cell_polygons(complexes()[name], **kwargs)
+
+
+@pytest.mark.parametrize("call, exc, match", cases(
+    ("triangulation cx", lambda: __import__("relutope.topology").topology.triangulation(part("box")), TypeError,
+     "cx must be a DecisionComplex"),
+    ("top_cell_polygons cx", lambda: __import__("relutope.topology").topology.top_cell_polygons(None), TypeError,
+     "cx must be a DecisionComplex"),
+    ("3-D complex", lambda: top_cell_polygons("three"), ValueError, "cx must be a two-dimensional complex"),
+    ("which list", lambda: top_cell_polygons("two", which=[1]), TypeError, "which must be a set name"),
+    ("which float", lambda: top_cell_polygons("two", which=1.0), TypeError, "which must be a set name"),
+    ("which bool", lambda: top_cell_polygons("two", which=True), TypeError, "which must be a set name"),
+    ("which unknown", lambda: top_cell_polygons("two", which="interior"), ValueError, "which must be one of"),
+    ("which class 2 of 2", lambda: top_cell_polygons("two", which=2), ValueError,
+     r"which, a class index, must be in \[0, 2\)"),
+    ("superlevel of 2 outputs", lambda: top_cell_polygons("multi", which="superlevel"), ValueError,
+     "'superlevel' needs a network with one output"),
+    ("open boundary", lambda: top_cell_polygons("two", which="boundary", open=True), ValueError,
+     "open=True applies to a class region"),
+    ("open without which", lambda: top_cell_polygons("two", open=True), ValueError,
+     "open=True applies to a class region.*pass which"),
+))
+def test_topology_rejects(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
