@@ -455,3 +455,34 @@ def top_cell_polygons(name, **kwargs):
 def test_topology_rejects(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# ---------------------------------------------------------------------------------------------- persistence plot
+@pytest.mark.parametrize("pairs, exc, match", [
+    (None, TypeError, r"pairs must be a list of \(dimension, \(birth, death\)\) pairs"),
+    ([(0, 1.0)], ValueError, r"pairs\[0\] must be \(dimension, \(birth, death\)\)"),
+    (np.array([[0, 0.0, 1.0]]), ValueError, r"pairs\[0\] must be \(dimension"),
+    ([(0, (0.0, 1.0)), (1.5, (0.0, 1.0))], ValueError, r"pairs\[1\] has dimension 1.5: it must be a non-negative"),
+    ([(-1, (0.0, 1.0))], ValueError, r"pairs\[0\] has dimension -1"),
+    ([("0", (0.0, 1.0))], ValueError, r"pairs\[0\] has dimension '0'"),
+    ([(0, ("0", 1.0))], TypeError, r"pairs\[0\] must hold numbers as birth and death"),
+    ([(0, (np.nan, 1.0))], ValueError, r"pairs\[0\] must have a finite birth"),
+    ([(0, (np.inf, np.inf))], ValueError, r"pairs\[0\] must have a finite birth"),
+    ([(0, (0.0, np.nan))], ValueError, r"pairs\[0\] must have a finite birth and a death >= it"),
+    ([(0, (2.0, 1.0))], ValueError, r"pairs\[0\] must have a finite birth and a death >= it"),
+])
+def test_persistence_diagram_rejects_bad_pairs(pairs, exc, match):
+    from relutope import plot
+
+    with pytest.raises(exc, match=match):
+        plot.persistence_diagram(pairs, ax=ax2d())
+
+
+def test_persistence_diagram_rejects_bad_axes_and_options():
+    pytest.importorskip("gudhi")
+    from relutope import plot
+
+    with pytest.raises(TypeError, match="ax must be matplotlib Axes"):
+        plot.persistence_diagram([(0, (0.0, 1.0))], ax="axes")
+    with pytest.raises(TypeError, match="colour"):  # GUDHI's own message names the argument
+        plot.persistence_diagram([(0, (0.0, 1.0))], ax=ax2d(), colour="red")
