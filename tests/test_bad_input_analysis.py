@@ -486,3 +486,43 @@ def test_persistence_diagram_rejects_bad_axes_and_options():
         plot.persistence_diagram([(0, (0.0, 1.0))], ax="axes")
     with pytest.raises(TypeError, match="colour"):  # GUDHI's own message names the argument
         plot.persistence_diagram([(0, (0.0, 1.0))], ax=ax2d(), colour="red")
+
+
+# ---------------------------------------------------------------------------------------------- demo network
+def fake_package(monkeypatch, tmp_path, write):
+    """Point importlib.resources.files at a folder whose data/demo_net.npz ``write(path)`` makes."""
+    import importlib.resources
+
+    (tmp_path / "data").mkdir()
+    if write is not None:
+        write(tmp_path / "data" / "demo_net.npz")
+    monkeypatch.setattr(importlib.resources, "files", lambda package: tmp_path)
+
+
+W = {"W0": np.ones((3, 2)), "b0": np.zeros(3), "W1": np.ones((1, 3)), "b1": np.zeros(1)}
+
+
+@pytest.mark.parametrize("write, match", [
+    (None, "cannot read demo network file .*demo_net.npz.*no such file"),
+    (lambda p: p.write_bytes(b"not a zip archive"), "cannot read demo network file .*not an .npz archive"),
+    (lambda p: np.savez(p, **W), "network file 'relutope/data/demo_net.npz': array 'domain_lo'"),
+    (lambda p: np.savez(p, **{**W, "b1": np.zeros(2)}), "network file 'relutope/data/demo_net.npz'"),
+    (lambda p: np.savez(p, **W, domain_lo=[0.0, 0.0], domain_hi=[np.nan, 1.0]),
+     "network file 'relutope/data/demo_net.npz': the demo box is invalid"),
+], ids=["missing", "not a zip", "no box", "bad weights", "bad box"])
+def test_demo_network_names_a_damaged_data_file(monkeypatch, tmp_path, write, match):
+    from relutope.demo import demo_network
+
+    fake_package(monkeypatch, tmp_path, write)
+    with pytest.raises(ValueError, match=match):
+        demo_network()
+
+
+def test_demo_network_reads_a_sound_data_file(monkeypatch, tmp_path):
+    from relutope.demo import demo_network
+
+    fake_package(monkeypatch, tmp_path, lambda p: np.savez(p, **W, domain_lo=[0.0, -1.0], domain_hi=[1.0, 2.0]))
+    net, box = demo_network()
+    assert net.widths == [2, 3, 1] and box.lo.tolist() == [0.0, -1.0] and box.hi.tolist() == [1.0, 2.0]
+    x = np.array([[0.5, -0.25]])
+    assert np.allclose(net(x), np.maximum(W["W0"] @ x[0], 0).sum())  # relu hidden layer, linear output
