@@ -526,3 +526,39 @@ def test_demo_network_reads_a_sound_data_file(monkeypatch, tmp_path):
     assert net.widths == [2, 3, 1] and box.lo.tolist() == [0.0, -1.0] and box.hi.tolist() == [1.0, 2.0]
     x = np.array([[0.5, -0.25]])
     assert np.allclose(net(x), np.maximum(W["W0"] @ x[0], 0).sum())  # relu hidden layer, linear output
+
+
+# ---------------------------------------------------------------------------------------------- early-bird training
+class FakeOptimizer:
+    def zero_grad(self):
+        pass
+
+    def step(self):
+        pass
+
+
+def train(**kwargs):
+    """train_with_early_bird with stand-ins: the checks below fail before torch is imported (the torch model's
+    checks are in test_early_bird.py)."""
+    from relutope.early_bird import EarlyBirdMonitor, train_with_early_bird
+
+    args = {"model": None, "loader": [], "loss_fn": lambda y, t: 0.0, "optimizer": FakeOptimizer(), "epochs": 2,
+            "monitor": EarlyBirdMonitor(2, [UNIT], n=4), "record_initial": False}
+    args.update(kwargs)
+    return train_with_early_bird(**args)
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    ({"epochs": -1}, ValueError, "epochs must be >= 0"),
+    ({"epochs": 2.0}, TypeError, "epochs must be an int"),
+    ({"epochs": True}, TypeError, "epochs must be an int"),
+    ({"monitor": None}, TypeError, "monitor must be an EarlyBirdMonitor"),
+    ({"loss_fn": "cross_entropy"}, TypeError, "loss_fn must be callable"),
+    ({"optimizer": object()}, TypeError, "optimizer must be a torch.optim.Optimizer"),
+    ({"loader": 5}, TypeError, "loader must be an iterable of"),
+    ({"loader": "batches"}, TypeError, "loader must be an iterable of"),
+    ({"loader": iter([])}, ValueError, "loader is a one-shot iterator"),
+])
+def test_train_with_early_bird_rejects(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        train(**kwargs)
