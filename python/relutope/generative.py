@@ -427,12 +427,12 @@ def image_overlaps(partition: Partition, pieces: Optional[ManifoldPieces] = None
     >>> o.injective, o.pairs.tolist()
     (False, [[0, 1]])
     """
-    from scipy.optimize import linprog
-    from scipy.spatial import cKDTree
-
     _check_partition(partition)
     pieces = _check_pieces(partition, pieces)
     rtol = _check_rtol(rtol)
+    from scipy.optimize import linprog
+    from scipy.spatial import cKDTree
+
     R, D, S = pieces.A.shape
     full = np.nonzero(pieces.full_rank)[0]
     flat = np.full(R, -1, dtype=np.int64)
@@ -893,12 +893,12 @@ def entropy_monte_carlo(partition: Partition, n: int = 10 ** 6, latent: str = "a
         limit stopped its enumeration); ``latent`` is unknown or does not fit the domain; ``n < 2`` or ``chunk <
         1``.
     """
-    from scipy.stats import truncnorm
-
     _check_partition(partition)
     latent = _latent(partition, latent)
     n = _check_int(n, "n", 2)
     chunk = _check_int(chunk, "chunk", 1)
+    from scipy.stats import truncnorm
+
     rng = np.random.default_rng(seed)
     net, dom = partition.network, partition.domain
     S = net.in_dim
@@ -1322,8 +1322,6 @@ def plot_pieces(partition: Partition, ax=None, color: str = "region", latent: st
         unknown, or ``latent`` does not fit the domain; ``pieces`` is not the partition's; or ``clip`` is not a pair
         (lo, hi) of finite numbers or (2,) arrays with ``lo < hi``.
     """
-    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
-
     from .plot import _axes, _shuffled_ids
 
     _check_partition(partition)
@@ -1337,6 +1335,8 @@ def plot_pieces(partition: Partition, ax=None, color: str = "region", latent: st
     if ax is not None:
         _axes(ax, three_d=True)
     off, verts = _latent_polygons(partition, clip)
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
     counts = np.diff(off)
     regions = np.nonzero(counts > 0)[0]
     owner = np.repeat(np.arange(len(counts)), counts)
