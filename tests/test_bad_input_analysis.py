@@ -74,6 +74,8 @@ def test_csr_functions_reject_malformed_polygons(fn, offsets, vertices, exc, mat
     ("clip_lines lines of 4 columns", lambda: polygons.clip_lines([0, 4], SQ, np.ones((1, 4))), ValueError,
      r"lines must have shape \(K, 3\)"),
     ("clip_lines 1-D lines", lambda: polygons.clip_lines([0, 4], SQ, np.ones(3)), ValueError, "lines must be 2-D"),
+    ("clip_lines text lines", lambda: polygons.clip_lines([0, 4], SQ, [["a", "b", "c"]]), TypeError,
+     "lines must be an array of numbers"),
     ("clip_lines NaN line", lambda: polygons.clip_lines([0, 4], SQ, [[1.0, np.nan, 0.0]]), ValueError,
      "lines contains NaN"),
     ("clip_lines one line per polygon", lambda: polygons.clip_lines([0, 4], SQ, np.ones((2, 3))), ValueError,
@@ -94,6 +96,8 @@ def test_csr_functions_reject_malformed_polygons(fn, offsets, vertices, exc, mat
      ValueError, r"offsets must run from 0 to len\(A\) = 1"),
     ("clip_halfplanes float offsets", lambda: polygons.clip_halfplanes([0.0, 1.0], np.ones((1, 2)), [0], -1, 1),
      TypeError, "offsets must be a 1-D array of integers"),
+    ("clip_halfplanes text b", lambda: polygons.clip_halfplanes([0, 1], np.ones((1, 2)), ["0"], -1, 1),
+     TypeError, "b must be an array of numbers"),
     ("clip_halfplanes NaN b", lambda: polygons.clip_halfplanes([0, 1], np.ones((1, 2)), [np.nan], -1, 1),
      ValueError, "b contains NaN"),
     ("clip_halfplanes infinite A", lambda: polygons.clip_halfplanes([0, 1], [[np.inf, 1.0]], [0], -1, 1),
@@ -114,18 +118,24 @@ def test_polygon_functions_reject(call, exc, match):
         call()
 
 
-def test_empty_polygons_in_a_csr_pair():
-    """Empty polygons (clip_halfplanes makes them) have area 0 and leave their neighbours' rings intact."""
-    big = 2.0 * SQ + [1.0, 0.0]  # [1, 3] x [0, 2]: it shares x = 1, 0 <= y <= 1 with the unit square
-    off, v = polygons.to_csr([SQ, [], big, []])
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_empty_polygons_in_a_csr_pair(scale):
+    """Empty polygons (clip_halfplanes makes them) have area 0 and leave their neighbours' rings intact, at any
+    scale and away from the origin."""
+    c = np.array([7.0, -5.0]) * scale + [100.0, 0.0]  # off-centre
+    small, big = c + scale * SQ, c + scale * (2.0 * SQ + [1.0, 0.0])  # [1, 3] x [0, 2] shares x = 1, y in [0, 1]
+    off, v = polygons.to_csr([small, [], big, []])
     assert off.tolist() == [0, 4, 4, 8, 8]
-    assert polygons.areas(off, v).tolist() == [1.0, 0.0, 4.0, 0.0]  # 1 x 1 and 2 x 2
-    seg, hit = polygons.clip_lines(off, v, [[1.0, 0.0, -0.5], [1.0, 0.0, -0.5], [1.0, 0.0, -2.0], [1.0, 0.0, -2.0]])
-    assert hit.tolist() == [True, False, True, False]  # x = 0.5 and x = 2 cross the squares; empty ones miss
-    assert sorted(map(tuple, seg[0])) == [(0.5, 0.0), (0.5, 1.0)] and sorted(map(tuple, seg[2])) == [(2.0, 0.0),
-                                                                                                     (2.0, 2.0)]
+    np.testing.assert_allclose(polygons.areas(off, v), np.array([1.0, 0.0, 4.0, 0.0]) * scale ** 2, rtol=1e-6)
+    x = c[0] + scale * np.array([0.5, 0.5, 2.0, 2.0])  # the lines x = 0.5 and x = 2 in the squares' frame
+    seg, hit = polygons.clip_lines(off, v, np.c_[np.ones(4), np.zeros(4), -x])
+    assert hit.tolist() == [True, False, True, False]
+    for k, (y0, y1) in ((0, (0.0, 1.0)), (2, (0.0, 2.0))):
+        got = seg[k][np.argsort(seg[k][:, 1])]
+        np.testing.assert_allclose(got, [[x[k], c[1] + scale * y0], [x[k], c[1] + scale * y1]], rtol=1e-9,
+                                   atol=1e-9 * scale)
     assert np.isnan(seg[1]).all() and np.isnan(seg[3]).all()
-    assert polygons.shared_edges(off, v, 0.0, 0.5).tolist() == [[0, 2]]
+    assert polygons.shared_edges(off, v, 1e-9 * scale, 0.5 * scale).tolist() == [[0, 2]]
 
 
 # ---------------------------------------------------------------------------------------------- generative
@@ -305,6 +315,8 @@ def box_masses():
      "color must be one of"),
     ("plot_pieces latent", lambda: gen.plot_pieces(part("whole"), ax=ax3d(), latent="cauchy"), ValueError,
      "latent must be one of"),
+    ("plot_pieces uniform on R^2", lambda: gen.plot_pieces(part("whole"), ax=ax3d(), latent="uniform"), ValueError,
+     "latent='uniform' needs a Box"),
     ("plot_pieces 1-D output", lambda: gen.plot_pieces(part("scalar"), ax=ax3d()), ValueError,
      r"partition must be of a generator R\^2 -> R\^3"),
     ("plot_pieces 3-D latent", lambda: gen.plot_pieces(part("latent3"), ax=ax3d()), ValueError,
@@ -404,6 +416,20 @@ def test_slice_summaries_checks_every_slice_before_enumerating(monkeypatch):
     with pytest.raises(ValueError, match=r"slices\[2\]"):
         region_stats.slice_summaries(NET, [UNIT, UNIT, relutope.WholeSpace(2)])
     assert calls == []
+
+
+def test_slice_summaries_passes_on_a_qhull_failure(monkeypatch):
+    import scipy.spatial
+    from scipy.spatial import QhullError
+
+    from relutope.errors import NumericalError
+
+    def fail(*args, **kwargs):
+        raise QhullError("forced")
+
+    monkeypatch.setattr(scipy.spatial, "HalfspaceIntersection", fail)
+    with pytest.raises(NumericalError, match="Qhull failed on region 0"):
+        region_stats.slice_summaries(NET, [UNIT])
 
 
 def test_slice_summaries_of_a_run_stopped_before_its_first_region():
@@ -562,3 +588,11 @@ def train(**kwargs):
 def test_train_with_early_bird_rejects(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         train(**kwargs)
+
+
+def test_train_with_early_bird_needs_torch(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # "import torch" now raises ImportError
+    with pytest.raises(ImportError, match="PyTorch"):
+        train()
