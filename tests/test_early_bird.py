@@ -199,3 +199,39 @@ def _monitor_run(torch):
     assert D[0, 4] == pytest.approx(sampled_distance(snapshots[0], snapshots[4], box, 40).distance, rel=1e-12)
     assert monitor.records[-1]["max_window_distance"] == pytest.approx(max(D[4, 2], D[4, 3]), rel=1e-12)
 
+
+
+def test_train_with_early_bird_refuses_bad_models_and_batches():
+    """The checks that need torch (test_bad_input_analysis.py has the others); no training step runs before."""
+    torch = pytest.importorskip("torch")
+    from relutope.errors import ModelFormatError
+
+    box = relutope.Box([-1, -1], [1, 1])
+    steps = []
+
+    class Opt:
+        def zero_grad(self):
+            pass
+
+        def step(self):
+            steps.append(1)
+
+    def train(model, loader, epochs=2):
+        return early_bird.train_with_early_bird(model, loader, lambda y, t: y.sum(), Opt(), epochs,
+                                                EarlyBirdMonitor(2, [box], n=4, count_regions=False))
+
+    x = torch.zeros((4, 2))
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        train(lambda inputs: inputs, [(x, x)])
+    with pytest.raises(ModelFormatError, match="Tanh"):
+        train(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh()), [(x, x)])
+    with pytest.raises(ModelFormatError, match="input has shape"):
+        train(torch.nn.Sequential(torch.nn.Linear(3, 1)), [(x, x)])
+    with pytest.raises(ValueError, match=r"loader must yield \(inputs, targets\) pairs, got a Tensor batch"):
+        train(torch.nn.Sequential(torch.nn.Linear(2, 1)), [x])
+    assert steps == []
+    seen = []
+    monitor = early_bird.train_with_early_bird(torch.nn.Sequential(torch.nn.Linear(2, 1)), iter([(x, x), (x, x)]),
+                                               lambda y, t: seen.append(1) or y.sum(), Opt(), 1,
+                                               EarlyBirdMonitor(2, [box], n=4, count_regions=False))
+    assert len(seen) == len(steps) == 2 and [r["epoch"] for r in monitor.records] == [0, 1]  # one epoch of an iterator

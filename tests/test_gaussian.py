@@ -173,7 +173,7 @@ def test_bad_input_is_refused_with_named_arguments():
         polytope_mass([[np.nan, 0.0]], [1.0])
     with pytest.raises(ValueError, match="mean"):
         polytope_mass([[1.0, 0.0]], [1.0], mean=[0.0])
-    with pytest.raises(ValueError, match="vertices must be finite"):
+    with pytest.raises(ValueError, match="vertices contains NaN or infinite"):
         polygon_masses([0, 3], [[0, 0], [np.inf, 0], [0, 1]])
     with pytest.raises(TypeError, match="replicates"):
         polytope_mass(np.eye(3), np.ones(3), replicates=2.5)

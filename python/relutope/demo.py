@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from typing import Tuple
 
-import numpy as np
-
 from .domains import Box
-from .network import Network
+from .network import Network, _read_npz
 
 __all__ = ["demo_network"]
 
@@ -22,10 +20,30 @@ def demo_network() -> Tuple[Network, Box]:
         ``scripts/train_demo_net.py``.
     box : Box
         The data's bounding box with a margin, ``[-1.75, 2.75] x [-1.25, 1.75]``.
-    """
-    from importlib.resources import files
 
-    with files("relutope").joinpath("data/demo_net.npz").open("rb") as fh, np.load(fh) as data:
-        net = Network._from_arrays(data, source="relutope/data/demo_net.npz")
+    Raises
+    ------
+    ValueError
+        When the packaged file ``relutope/data/demo_net.npz`` is missing or damaged (a broken installation); the
+        message names the file.
+
+    Examples
+    --------
+    >>> net, box = demo_network()
+    >>> net.widths, box.dim
+    ([2, 16, 16, 16, 1], 2)
+    """
+    from importlib.resources import as_file, files
+
+    source = "relutope/data/demo_net.npz"
+    with as_file(files("relutope").joinpath("data/demo_net.npz")) as path:
+        data = _read_npz(path, "demo network")
+    net = Network._from_arrays(data, source=source)
+    missing = [k for k in ("domain_lo", "domain_hi") if k not in data]
+    if missing:
+        raise ValueError(f"network file {source!r}: array {missing[0]!r} (the demo box) is missing")
+    try:
         box = Box(data["domain_lo"], data["domain_hi"])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"network file {source!r}: the demo box is invalid: {exc}") from None
     return net, box

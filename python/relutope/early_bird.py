@@ -457,16 +457,54 @@ def train_with_early_bird(model, loader, loss_fn, optimizer, epochs: int, monito
     -------
     EarlyBirdMonitor
         ``monitor``, with one record per epoch.
+
+    Raises
+    ------
+    TypeError
+        When ``epochs`` is not an int, ``monitor`` is not an :class:`EarlyBirdMonitor`, ``loss_fn`` is not
+        callable, ``optimizer`` has no ``zero_grad`` and ``step``, ``loader`` is not iterable, or ``model`` is not
+        a ``torch.nn.Module`` (checked in this order, before any training).
+    ValueError
+        When ``epochs`` is negative, ``loader`` is a one-shot iterator and ``epochs > 1`` (later epochs would
+        train on nothing: pass a ``DataLoader`` or a list of batches), or a batch is not an ``(inputs, targets)``
+        pair (raised at that batch).
+    ModelFormatError
+        When :func:`relutope.from_torch` cannot lower ``model`` with the monitor's ``input_shape`` (raised by
+        the first record, before any training when ``record_initial``).
+    ImportError
+        When PyTorch is not installed.
     """
-    if isinstance(epochs, (bool, np.bool_)) or not isinstance(epochs, numbers.Integral) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    from collections.abc import Iterator
+
+    from .gaussian import _check_int
+
+    epochs = _check_int(epochs, "epochs", 0)
     if not isinstance(monitor, EarlyBirdMonitor):
         raise TypeError(f"monitor must be an EarlyBirdMonitor, got {type(monitor).__name__}")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable (outputs, targets) -> loss, got {type(loss_fn).__name__}")
+    if not all(callable(getattr(optimizer, m, None)) for m in ("zero_grad", "step")):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer (with zero_grad() and step()), got "
+                        f"{type(optimizer).__name__}")
+    if not (hasattr(loader, "__iter__") or hasattr(loader, "__getitem__")) or isinstance(loader, (str, bytes)):
+        raise TypeError(f"loader must be an iterable of (inputs, targets) batches, got {type(loader).__name__}")
+    if isinstance(loader, Iterator) and epochs > 1:
+        raise ValueError(f"loader is a one-shot iterator ({type(loader).__name__}): the first epoch would exhaust it "
+                         "and later epochs train on nothing; pass a DataLoader or a list of batches")
+    from .io.torch import _import_torch
+
+    if not isinstance(model, _import_torch().nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if record_initial:
         monitor.record(model, epoch=0)
-    for epoch in range(1, int(epochs) + 1):
+    for epoch in range(1, epochs + 1):
         model.train()
-        for inputs, targets in loader:
+        for batch in loader:
+            try:
+                inputs, targets = batch
+            except (TypeError, ValueError):
+                raise ValueError(f"loader must yield (inputs, targets) pairs, got a {type(batch).__name__} batch"
+                                 ) from None
             optimizer.zero_grad()
             loss = loss_fn(model(inputs), targets)
             loss.backward()

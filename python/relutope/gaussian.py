@@ -30,7 +30,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from .polygons import _padded, clip_halfplanes
+from .polygons import _check_csr, _check_offsets, _padded, clip_halfplanes
 
 __all__ = ["GaussianMasses", "interval_masses", "polygon_masses", "polytope_masses", "polytope_mass",
            "CLIP_BOX"]
@@ -182,6 +182,15 @@ def polygon_masses(offsets, vertices) -> np.ndarray:
     ndarray, shape (K,), float64
         Their masses (see the module docstring for the fan formula); polygons of fewer than three vertices get 0.
 
+    Raises
+    ------
+    TypeError
+        When ``offsets`` is not an integer array or ``vertices`` is not numeric.
+    ValueError
+        When ``offsets`` is not a non-decreasing index from 0 to ``len(vertices)``, or ``vertices`` does not have
+        shape (V, 2) or holds NaN or infinite coordinates (clip unbounded polygons first, or use
+        :func:`polytope_masses`).
+
     Examples
     --------
     The square ``[0, 1]^2`` has mass ``(Phi(1) - 1/2)^2``:
@@ -191,13 +200,7 @@ def polygon_masses(offsets, vertices) -> np.ndarray:
     >>> bool(abs(m[0] - (ndtr(1) - 0.5) ** 2) < 1e-15)
     True
     """
-    offsets = np.asarray(offsets, dtype=np.int64)
-    vertices = np.asarray(vertices, dtype=np.float64).reshape(-1, 2)
-    if offsets.ndim != 1 or offsets.size < 1 or offsets[0] != 0 or offsets[-1] != len(vertices) \
-            or np.any(np.diff(offsets) < 0):
-        raise ValueError("offsets must be a non-decreasing CSR index array from 0 to len(vertices)")
-    if not np.all(np.isfinite(vertices)):
-        raise ValueError("vertices must be finite (clip unbounded polygons, or use polytope_masses)")
+    offsets, vertices = _check_csr(offsets, vertices)
     if len(offsets) == 1:
         return np.zeros(0)
     V, n = _padded(offsets, vertices)
@@ -264,6 +267,16 @@ def _check_int(value, name: str, low: int) -> int:
     return int(value)
 
 
+#: The methods of :func:`polytope_masses`.
+_METHODS = ("auto", "exact", "directional")
+
+
+def _check_method(method) -> str:
+    if not isinstance(method, str) or method not in _METHODS:
+        raise ValueError(f"method must be 'auto', 'exact' or 'directional', got {method!r}")
+    return method
+
+
 def polytope_masses(offsets, A, b, mean=None, cov=None, *, method: str = "auto", n_directions: int = 2 ** 14,
                     replicates: int = 16, seed=0, box: float = CLIP_BOX, chunk: int = 2 ** 22) -> GaussianMasses:
     """Gaussian probabilities of convex polyhedra ``{z : A_k z <= b_k}``, bounded or not.
@@ -312,20 +325,14 @@ def polytope_masses(offsets, A, b, mean=None, cov=None, *, method: str = "auto",
     >>> bool(abs(r.mass[0] - 0.125) < 5 * r.error[0] + 1e-12)
     True
     """
-    if method not in ("auto", "exact", "directional"):
-        raise ValueError(f"method must be 'auto', 'exact' or 'directional', got {method!r}")
-    offsets = np.asarray(offsets)
-    if offsets.ndim != 1 or offsets.size < 1 or not np.issubdtype(offsets.dtype, np.integer):
-        raise TypeError("offsets must be a 1-D integer array (CSR row index)")
-    offsets = offsets.astype(np.int64)
+    method = _check_method(method)
     A = np.asarray(A, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if A.ndim != 2 or A.shape[1] < 1:
         raise ValueError(f"A must have shape (F, S) with S >= 1, got {A.shape}")
     if b.shape != (A.shape[0],):
         raise ValueError(f"b must have shape ({A.shape[0]},), got {b.shape}")
-    if offsets[0] != 0 or offsets[-1] != A.shape[0] or np.any(np.diff(offsets) < 0):
-        raise ValueError("offsets must be non-decreasing from 0 to the number of rows of A")
+    offsets = _check_offsets(offsets, A.shape[0], "A")
     if not (np.all(np.isfinite(A)) and np.all(np.isfinite(b))):
         raise ValueError("A and b must be finite")
     K, S = len(offsets) - 1, A.shape[1]

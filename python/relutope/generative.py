@@ -36,8 +36,8 @@ from typing import Optional, Tuple
 import numpy as np
 
 from .domains import Box, WholeSpace
-from .gaussian import GaussianMasses, interval_masses, polytope_masses
-from .network import _as_points
+from .gaussian import GaussianMasses, _check_int, _check_method, interval_masses, polytope_masses
+from .network import _as_float_array, _as_points
 from .partition import Partition
 
 __all__ = ["ManifoldPieces", "PieceAngles", "ImageOverlaps", "ManifoldDensity", "RegionMasses", "GeneratorEntropy",
@@ -50,6 +50,9 @@ LATENTS = ("auto", "uniform", "gaussian")
 #: :func:`log_likelihood` skips the regions whose Gaussian factor is below ``exp(-PRUNE_LOG) / R`` of the total
 #: (their posterior masses are at most 1, so together they change ``log p(x)`` by less than ``exp(-PRUNE_LOG)``).
 PRUNE_LOG = 40.0
+
+#: The arguments :func:`log_likelihood` passes on to :func:`relutope.gaussian.polytope_masses`.
+_LIKELIHOOD_OPTIONS = ("method", "n_directions", "replicates", "seed")
 
 #: S = 2 in :func:`log_likelihood`: posterior masses below this are in the Owen's T fan's rounding (its absolute
 #: error is about ``FAN_ULPS`` float64 ulps of 1 per edge); they count as 0 with their tail bound in the error.
@@ -89,6 +92,12 @@ def _check_pieces(partition: Partition, pieces) -> "ManifoldPieces":
             or not np.array_equal(pieces.A, partition.affine_maps()[0]):
         raise ValueError("pieces must be the ManifoldPieces of this partition (from manifold_pieces(partition))")
     return pieces
+
+
+def _check_rtol(rtol) -> float:
+    if not (isinstance(rtol, (int, float, np.floating)) and 0 < rtol < 1):
+        raise ValueError(f"rtol must be a number in (0, 1), got {rtol!r}")
+    return float(rtol)
 
 
 # ---------------------------------------------------------------------------------------------- pieces
@@ -274,6 +283,14 @@ def piece_angles(partition: Partition, pieces: Optional[ManifoldPieces] = None) 
     -------
     PieceAngles
 
+    Raises
+    ------
+    TypeError
+        When ``partition`` is not a :class:`~relutope.Partition`.
+    ValueError
+        When the partition's domain is not a full-dimensional Box or WholeSpace, or the partition is incomplete (a
+        limit stopped its enumeration), or ``pieces`` is not the :func:`manifold_pieces` of this partition.
+
     Notes
     -----
     Principal angles (Bjorck & Golub, "Numerical methods for computing angles between linear subspaces", Math.
@@ -390,6 +407,15 @@ def image_overlaps(partition: Partition, pieces: Optional[ManifoldPieces] = None
     -------
     ImageOverlaps
 
+    Raises
+    ------
+    TypeError
+        When ``partition`` is not a :class:`~relutope.Partition`.
+    ValueError
+        When the partition's domain is not a full-dimensional Box or WholeSpace, or the partition is incomplete (a
+        limit stopped its enumeration), ``pieces`` is not the :func:`manifold_pieces` of this partition, or ``rtol``
+        is not a number in (0, 1).
+
     Examples
     --------
     ``G(z) = |z| (1, 1)`` folds the line onto a ray twice:
@@ -401,13 +427,12 @@ def image_overlaps(partition: Partition, pieces: Optional[ManifoldPieces] = None
     >>> o.injective, o.pairs.tolist()
     (False, [[0, 1]])
     """
+    _check_partition(partition)
+    pieces = _check_pieces(partition, pieces)
+    rtol = _check_rtol(rtol)
     from scipy.optimize import linprog
     from scipy.spatial import cKDTree
 
-    _check_partition(partition)
-    pieces = _check_pieces(partition, pieces)
-    if not (isinstance(rtol, (int, float, np.floating)) and 0 < rtol < 1):
-        raise ValueError(f"rtol must be a number in (0, 1), got {rtol!r}")
     R, D, S = pieces.A.shape
     full = np.nonzero(pieces.full_rank)[0]
     flat = np.full(R, -1, dtype=np.int64)
@@ -525,6 +550,16 @@ def manifold_density(partition: Partition, x, latent: str = "auto", pieces: Opti
     -------
     ManifoldDensity
 
+    Raises
+    ------
+    TypeError
+        When ``partition`` is not a :class:`~relutope.Partition`, or ``x`` is not numeric.
+    ValueError
+        When the partition's domain is not a full-dimensional Box or WholeSpace, or the partition is incomplete (a
+        limit stopped its enumeration); ``latent`` is unknown or does not fit the domain; ``pieces`` is not the
+        partition's; ``x`` does not have shape (N, D) or (D,) or is not finite; or ``rtol`` is not a number in (0,
+        1).
+
     Notes
     -----
     Change of variables on each piece (BPB20 Sec. 4.1): on a full-rank piece the S-volume scales by
@@ -545,8 +580,7 @@ def manifold_density(partition: Partition, x, latent: str = "auto", pieces: Opti
     pieces = _check_pieces(partition, pieces)
     R, D, S = pieces.A.shape
     x = _as_points(x, "x", D)
-    if not (isinstance(rtol, (int, float, np.floating)) and 0 < rtol < 1):
-        raise ValueError(f"rtol must be a number in (0, 1), got {rtol!r}")
+    rtol = _check_rtol(rtol)
     full = np.nonzero(pieces.full_rank)[0]
     pinv = np.linalg.pinv(pieces.A[full]) if full.size else np.zeros((0, S, D))
     Ap, bp = _padded_facets(partition)
@@ -629,6 +663,19 @@ def region_masses(partition: Partition, latent: str = "auto", **kwargs) -> Regio
     -------
     RegionMasses
         Masses summing to 1 (to rounding for the exact methods, and for every direction of directional sampling).
+
+    Raises
+    ------
+    TypeError
+        When ``partition`` is not a :class:`~relutope.Partition`, or :func:`~relutope.gaussian.polytope_masses`
+        refuses ``**kwargs`` (an unknown name, a non-int ``n_directions`` or ``replicates``); any ``**kwargs`` at
+        all for the uniform latent.
+    ValueError
+        When the partition's domain is not a full-dimensional Box or WholeSpace, or the partition is incomplete (a
+        limit stopped its enumeration); ``latent`` is unknown or does not fit the domain; the uniform latent on a
+        domain of more than 4 dimensions (no exact volumes); a Box without standard Gaussian mass in float64 for the
+        Gaussian latent; or as :func:`~relutope.gaussian.polytope_masses` (an unknown ``method``, too few
+        ``n_directions`` or ``replicates``).
 
     Examples
     --------
@@ -741,10 +788,23 @@ def entropy(partition: Partition, latent: str = "auto", pieces: Optional[Manifol
         From :func:`region_masses` (computed when not given, with ``**kwargs``).
     check_injective : bool, optional
         Run :func:`image_overlaps` (else ``injective`` is reported True unchecked).
+    **kwargs
+        Passed to :func:`region_masses` when ``masses`` is not given.
 
     Returns
     -------
     GeneratorEntropy
+
+    Raises
+    ------
+    TypeError
+        When ``partition`` is not a :class:`~relutope.Partition`, or ``**kwargs`` is given with ``masses`` (they
+        would be ignored) or holds an argument :func:`region_masses` does not take.
+    ValueError
+        When the partition's domain is not a full-dimensional Box or WholeSpace, or the partition is incomplete (a
+        limit stopped its enumeration); ``latent`` is unknown or does not fit the domain; ``pieces`` is not the
+        partition's; ``masses`` is not the :class:`RegionMasses` of this partition under this latent; or as
+        :func:`region_masses`.
 
     Examples
     --------
@@ -762,6 +822,9 @@ def entropy(partition: Partition, latent: str = "auto", pieces: Optional[Manifol
     pieces = _check_pieces(partition, pieces)
     if masses is None:
         masses = region_masses(partition, latent, **kwargs)
+    elif kwargs:
+        raise TypeError(f"{sorted(kwargs)} are arguments of region_masses, which entropy calls only when masses is "
+                        "not given: pass them to region_masses instead")
     elif not isinstance(masses, RegionMasses) or masses.mass.shape != (len(partition),) or masses.latent != latent:
         raise ValueError("masses must be the RegionMasses of this partition under the same latent")
     full = pieces.full_rank
@@ -820,13 +883,22 @@ def entropy_monte_carlo(partition: Partition, n: int = 10 ** 6, latent: str = "a
     Returns
     -------
     MonteCarloEntropy
-    """
-    from scipy.stats import truncnorm
 
+    Raises
+    ------
+    TypeError
+        When ``partition`` is not a :class:`~relutope.Partition`, or ``n`` or ``chunk`` is not an int.
+    ValueError
+        When the partition's domain is not a full-dimensional Box or WholeSpace, or the partition is incomplete (a
+        limit stopped its enumeration); ``latent`` is unknown or does not fit the domain; ``n < 2`` or ``chunk <
+        1``.
+    """
     _check_partition(partition)
     latent = _latent(partition, latent)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an int >= 2, got {n!r}")
+    n = _check_int(n, "n", 2)
+    chunk = _check_int(chunk, "chunk", 1)
+    from scipy.stats import truncnorm
+
     rng = np.random.default_rng(seed)
     net, dom = partition.network, partition.domain
     S = net.in_dim
@@ -902,11 +974,24 @@ def log_likelihood(partition: Partition, x, sigma: float, pieces: Optional[Manif
     chunk : int, optional
         Point-region pairs per batch (memory control).
     **kwargs
-        Passed to :func:`relutope.gaussian.polytope_masses` (``method``, ``n_directions``, ...).
+        Passed to :func:`relutope.gaussian.polytope_masses`: ``method``, ``n_directions``, ``replicates``, ``seed``
+        (the clipping ``box`` is fixed, see Notes).
 
     Returns
     -------
     GeneratorLikelihood
+
+    Raises
+    ------
+    TypeError
+        When ``partition`` is not a :class:`~relutope.Partition`, ``x`` is not numeric, ``chunk`` is not an int, or
+        ``**kwargs`` holds another argument than those above.
+    ValueError
+        When the partition's domain is not a full-dimensional Box or WholeSpace, or the partition is incomplete (a
+        limit stopped its enumeration); the domain is not a WholeSpace; ``sigma`` is not a positive finite number;
+        ``pieces`` is not the partition's; ``x`` does not have shape (N, D) or (D,) or is not finite; ``chunk < 1``;
+        or ``method`` is unknown. ``n_directions`` and ``replicates`` are checked (TypeError, ValueError) by
+        :func:`~relutope.gaussian.polytope_masses` when directional sampling runs (S >= 3).
 
     Notes
     -----
@@ -945,6 +1030,12 @@ def log_likelihood(partition: Partition, x, sigma: float, pieces: Optional[Manif
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.floating)) or not (np.isfinite(sigma)
                                                                                          and sigma > 0):
         raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
+    chunk = _check_int(chunk, "chunk", 1)
+    unknown = sorted(set(kwargs) - set(_LIKELIHOOD_OPTIONS))
+    if unknown:
+        raise TypeError(f"log_likelihood got unexpected keyword arguments {unknown} (it passes only "
+                        f"{_LIKELIHOOD_OPTIONS} to polytope_masses)")
+    _check_method(kwargs.get("method", "auto"))
     pieces = _check_pieces(partition, pieces)
     A, b = pieces.A, pieces.b
     R, D, S = A.shape
@@ -1107,6 +1198,15 @@ def disentanglement(partition: Partition, masses=None, pieces: Optional[Manifold
     -------
     Disentanglement
 
+    Raises
+    ------
+    TypeError
+        When ``partition`` is not a :class:`~relutope.Partition`, or ``masses`` is not numeric.
+    ValueError
+        When the partition's domain is not a full-dimensional Box or WholeSpace, or the partition is incomplete (a
+        limit stopped its enumeration); ``pieces`` is not the partition's; or ``masses`` is not of shape (R,),
+        non-negative and finite.
+
     Notes
     -----
     BPB20 Sec. 3.3 read disentanglement off the per-region Jacobians: a latent direction is disentangled when its
@@ -1130,9 +1230,11 @@ def disentanglement(partition: Partition, masses=None, pieces: Optional[Manifold
     elif isinstance(masses, RegionMasses):
         w = masses.mass
     else:
-        w = np.asarray(masses, dtype=np.float64)
-    if w.shape != (R,) or not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError(f"masses must be non-negative and finite, of shape ({R},)")
+        w = _as_float_array(masses, "masses", None)
+    if w.shape != (R,):
+        raise ValueError(f"masses must have shape ({R},) (one per region), got shape {w.shape}")
+    if np.any(w < 0):
+        raise ValueError(f"masses must be non-negative, got {w.min()}")
     norms = np.linalg.norm(A, axis=1)
     Nrm = A / np.where(norms > 0, norms, 1.0)[:, None, :]
     gram = np.einsum("rdi,rdj->rij", Nrm, Nrm)
@@ -1157,11 +1259,21 @@ def _latent_polygons(partition: Partition, clip) -> Tuple[np.ndarray, np.ndarray
     from .polygons import clip_halfplanes
 
     if partition.network.in_dim != 2:
-        raise ValueError(f"pictures need a 2-D latent, got S = {partition.network.in_dim}")
+        raise ValueError(f"partition must have a 2-D latent for a picture of it, got S = {partition.network.in_dim}")
     dom = partition.domain
     if clip is None:
         clip = (dom.lo, dom.hi) if isinstance(dom, Box) else (-3.0 * np.ones(2), 3.0 * np.ones(2))
-    lo, hi = (np.broadcast_to(np.asarray(c, dtype=np.float64), (2,)) for c in clip)
+    if isinstance(clip, (str, bytes)) or not hasattr(clip, "__len__"):
+        raise TypeError(f"clip must be a pair (lo, hi) of numbers or (2,) arrays, got {type(clip).__name__}")
+    if len(clip) != 2:
+        raise ValueError(f"clip must be a pair (lo, hi), got {len(clip)} entries")
+    lo, hi = (_as_float_array(c, f"clip[{i}]", None) for i, c in enumerate(clip))
+    for i, c in enumerate((lo, hi)):
+        if c.shape not in ((), (2,)):
+            raise ValueError(f"clip[{i}] must be a number or of shape (2,), got shape {c.shape}")
+    lo, hi = np.broadcast_to(lo, (2,)), np.broadcast_to(hi, (2,))
+    if not np.all(lo < hi):
+        raise ValueError(f"clip must be (lo, hi) with lo < hi, got {lo.tolist()} and {hi.tolist()}")
     f = partition.facets()
     return clip_halfplanes(f.offsets, f.A_x, f.b_x, lo, hi)
 
@@ -1198,18 +1310,33 @@ def plot_pieces(partition: Partition, ax=None, color: str = "region", latent: st
     mpl_toolkits.mplot3d.art3d.Poly3DCollection
         One polygon per region meeting the clip rectangle, in region order; its array holds the colour values.
         Its ``regions`` attribute, shape (n,), int64, names the region of every polygon.
-    """
-    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
-    from .plot import _shuffled_ids
+    Raises
+    ------
+    TypeError
+        When ``partition`` is not a :class:`~relutope.Partition`, ``ax`` is not 3-D matplotlib axes, or ``clip`` is
+        not a pair of numbers or arrays.
+    ValueError
+        When the partition's domain is not a full-dimensional Box or WholeSpace, the partition is incomplete (a
+        limit stopped its enumeration) or its latent is not 2-D or its output not 3-D; ``color`` or ``latent`` is
+        unknown, or ``latent`` does not fit the domain; ``pieces`` is not the partition's; or ``clip`` is not a pair
+        (lo, hi) of finite numbers or (2,) arrays with ``lo < hi``.
+    """
+    from .plot import _axes, _shuffled_ids
 
     _check_partition(partition)
     pieces = _check_pieces(partition, pieces)
     if color not in PIECE_COLORS:
         raise ValueError(f"color must be one of {PIECE_COLORS}, got {color!r}")
+    lat = _latent(partition, latent)
     if partition.network.out_dim != 3:
-        raise ValueError(f"plot_pieces draws a 3-D output, got D = {partition.network.out_dim}")
+        raise ValueError(f"partition must be of a generator R^2 -> R^3 (plot_pieces draws a 3-D output), got D = "
+                         f"{partition.network.out_dim}")
+    if ax is not None:
+        _axes(ax, three_d=True)
     off, verts = _latent_polygons(partition, clip)
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
     counts = np.diff(off)
     regions = np.nonzero(counts > 0)[0]
     owner = np.repeat(np.arange(len(counts)), counts)
@@ -1223,7 +1350,6 @@ def plot_pieces(partition: Partition, ax=None, color: str = "region", latent: st
     elif color == "angularity":
         values = np.degrees(piece_angles(partition, pieces).region_angularity[regions])
     else:
-        lat = _latent(partition, latent)
         cen = np.array([verts[off[r]:off[r + 1]].mean(axis=0) for r in regions]).reshape(-1, 2)
         values = _log_latent_density(partition, lat, cen) - pieces.log_det[regions]
         values = np.where(np.isfinite(values), values, np.nan)
@@ -1232,10 +1358,7 @@ def plot_pieces(partition: Partition, ax=None, color: str = "region", latent: st
     coll = Poly3DCollection(polys, cmap=cmap or "viridis", **style)
     coll.set_array(np.asarray(values, dtype=np.float64))
     coll.regions = regions
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        ax = plt.gcf().add_subplot(projection="3d")
+    ax = _axes(ax, three_d=True)
     ax.add_collection3d(coll)
     if len(out):
         lo, hi = out.min(axis=0), out.max(axis=0)
@@ -1269,6 +1392,16 @@ def plot_log_det(partition: Partition, ax=None, clip=None, pieces: Optional[Mani
     matplotlib.collections.PolyCollection
         One polygon per region meeting the clip rectangle; ``regions`` attribute as in :func:`plot_pieces`.
 
+    Raises
+    ------
+    TypeError
+        When ``partition`` is not a :class:`~relutope.Partition`, ``ax`` is not matplotlib Axes, or ``clip`` is not
+        a pair of numbers or arrays.
+    ValueError
+        When the partition's domain is not a full-dimensional Box or WholeSpace, the partition is incomplete (a
+        limit stopped its enumeration) or its latent is not 2-D; ``pieces`` is not the partition's; or ``clip`` is
+        not a pair (lo, hi) of finite numbers or (2,) arrays with ``lo < hi``.
+
     Examples
     --------
     >>> import relutope
@@ -1284,6 +1417,8 @@ def plot_log_det(partition: Partition, ax=None, clip=None, pieces: Optional[Mani
 
     _check_partition(partition)
     pieces = _check_pieces(partition, pieces)
+    if ax is not None:
+        _axes(ax)
     off, verts = _latent_polygons(partition, clip)
     counts = np.diff(off)
     regions = np.nonzero(counts > 0)[0]

@@ -10,6 +10,7 @@ Install matplotlib with ``pip install relutope[plot]``.
 """
 from __future__ import annotations
 
+import numbers
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -23,11 +24,19 @@ __all__ = ["partition", "layers", "decision_boundary", "graph", "class_component
 COLORS = ("pattern", "layer", "output", "volume")
 
 
-def _axes(ax):
+def _axes(ax, three_d: bool = False):
+    """``ax``, or the current axes when None; a TypeError naming ``ax`` when it is not matplotlib (3-D) axes."""
     if ax is None:
         import matplotlib.pyplot as plt
 
-        return plt.gca()
+        return plt.gcf().add_subplot(projection="3d") if three_d else plt.gca()
+    if three_d:
+        from mpl_toolkits.mplot3d import Axes3D as kind
+    else:
+        from matplotlib.axes import Axes as kind
+    if not isinstance(ax, kind):
+        what = "3-D matplotlib axes (projection='3d')" if three_d else "matplotlib Axes"
+        raise TypeError(f"ax must be {what}, got {type(ax).__name__}")
     return ax
 
 
@@ -427,6 +436,31 @@ def class_components(complex, which=1, ax=None, open: bool = False, cmap="tab10"
     return coll
 
 
+def _persistence_pairs(pairs) -> List[Tuple[int, Tuple[float, float]]]:
+    """``pairs`` as a list of ``(int, (float, float))``, each a finite birth and a death >= it (or inf), or raise."""
+    try:
+        items = list(pairs)
+    except TypeError:
+        raise TypeError(f"pairs must be a list of (dimension, (birth, death)) pairs, got {type(pairs).__name__}"
+                        ) from None
+    out = []
+    for i, item in enumerate(items):
+        try:
+            d, (b, e) = item
+        except (TypeError, ValueError):
+            raise ValueError(f"pairs[{i}] must be (dimension, (birth, death)), got {item!r}") from None
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, numbers.Integral) or d < 0:
+            raise ValueError(f"pairs[{i}] has dimension {d!r}: it must be a non-negative int")
+        if any(isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) for v in (b, e)):
+            raise TypeError(f"pairs[{i}] must hold numbers as birth and death, got {(b, e)!r}")
+        b, e = float(b), float(e)
+        if not np.isfinite(b) or np.isnan(e) or e < b:
+            raise ValueError(f"pairs[{i}] must have a finite birth and a death >= it (inf for an essential class), "
+                             f"got ({b}, {e})")
+        out.append((int(d), (b, e)))
+    return out
+
+
 def persistence_diagram(pairs, ax=None, **kwargs):
     """Draw a persistence diagram (e.g. of :func:`relutope.topology.sublevel_persistence`) with GUDHI's
     :func:`gudhi.plot_persistence_diagram`.
@@ -444,6 +478,15 @@ def persistence_diagram(pairs, ax=None, **kwargs):
     -------
     matplotlib.axes.Axes
 
+    Raises
+    ------
+    TypeError
+        When ``pairs`` is not iterable, a birth or death is not a number, ``ax`` is not matplotlib Axes, or
+        ``**kwargs`` holds an argument GUDHI does not take.
+    ValueError
+        When an entry of ``pairs`` is not ``(dimension, (birth, death))``, a dimension is not a non-negative int,
+        a birth is not finite, or a death is NaN or below its birth.
+
     Examples
     --------
     >>> import relutope.plot
@@ -452,14 +495,15 @@ def persistence_diagram(pairs, ax=None, **kwargs):
     >>> ax.get_title()
     'Persistence diagram'
     """
+    pairs = _persistence_pairs(pairs)
+    ax = _axes(ax)
     import gudhi
     from gudhi import persistence_graphical_tools as pgt
 
-    pairs = [(int(d), (float(b), float(e))) for d, (b, e) in pairs]
     # GUDHI switches matplotlib to LaTeX text when it finds TeX (and warns when it does not): plain text here
     use_tex = pgt._gudhi_matplotlib_use_tex
     pgt._gudhi_matplotlib_use_tex = False
     try:
-        return gudhi.plot_persistence_diagram(pairs, axes=_axes(ax), **kwargs)
+        return gudhi.plot_persistence_diagram(pairs, axes=ax, **kwargs)
     finally:
         pgt._gudhi_matplotlib_use_tex = use_tex

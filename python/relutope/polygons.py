@@ -9,24 +9,116 @@ step is vectorised over regions.
 """
 from __future__ import annotations
 
+import numbers
 from typing import List, Sequence, Tuple
 
 import numpy as np
 
+from .network import _as_float_array
+
 __all__ = ["to_csr", "from_csr", "areas", "shared_edges", "clip_lines", "clip_halfplanes"]
 
 
+def _check_vertices(vertices, name: str = "vertices") -> np.ndarray:
+    """``vertices`` as a finite float64 (V, 2) array (an empty array of any shape is (0, 2)), or raise."""
+    arr = _as_float_array(vertices, name, None)
+    if arr.size == 0:
+        return arr.reshape(0, 2)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ValueError(f"{name} must have shape (V, 2), got shape {arr.shape}")
+    return arr
+
+
+def _check_offsets(offsets, n: int, what: str, name: str = "offsets") -> np.ndarray:
+    """A CSR index ``offsets`` (K+1,) as int64, non-decreasing from 0 to ``n`` (the length of ``what``), or raise."""
+    arr = np.asarray(offsets)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must be a 1-D array of integers (a CSR index), got dtype {arr.dtype}")
+    if arr.ndim != 1 or arr.size < 1:
+        raise ValueError(f"{name} must be a 1-D array of at least one entry (a CSR index), got shape {arr.shape}")
+    arr = arr.astype(np.int64)
+    if arr[0] != 0 or arr[-1] != n:
+        raise ValueError(f"{name} must run from 0 to len({what}) = {n}, got {arr[0]} to {arr[-1]}")
+    if np.any(np.diff(arr) < 0):
+        raise ValueError(f"{name} must be non-decreasing")
+    return arr
+
+
+def _check_csr(offsets, vertices) -> Tuple[np.ndarray, np.ndarray]:
+    """Polygons in CSR form: ``offsets`` (R+1,) int64 and ``vertices`` (V, 2) finite float64, or raise."""
+    vertices = _check_vertices(vertices)
+    return _check_offsets(offsets, len(vertices), "vertices"), vertices
+
+
+def _check_length(value, name: str) -> float:
+    """A non-negative finite number (a distance), as a float, or raise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not (np.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be >= 0 and finite, got {value}")
+    return float(value)
+
+
 def to_csr(polygons: Sequence[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
-    """Pack a list of (n_i, 2) vertex arrays into ``offsets`` (R+1,) int64 and ``vertices`` (V, 2) float64."""
-    counts = np.array([len(p) for p in polygons], dtype=np.int64)
+    """Pack a list of (n_i, 2) vertex arrays into ``offsets`` (R+1,) int64 and ``vertices`` (V, 2) float64.
+
+    Parameters
+    ----------
+    polygons : iterable of array_like, each of shape (n_i, 2), float64
+        The vertices of every polygon (an empty polygon may be any empty array).
+
+    Returns
+    -------
+    offsets : ndarray, shape (R + 1,), int64
+    vertices : ndarray, shape (V, 2), float64
+
+    Raises
+    ------
+    TypeError
+        When ``polygons`` is not iterable or a polygon is not numeric.
+    ValueError
+        When a polygon does not have shape (n_i, 2) or holds NaN or infinite coordinates.
+
+    Examples
+    --------
+    >>> off, v = to_csr([[[0, 0], [1, 0], [0, 1]], []])
+    >>> off.tolist(), v.shape
+    ([0, 3, 3], (3, 2))
+    """
+    try:
+        items = list(polygons)
+    except TypeError:
+        raise TypeError(f"polygons must be a sequence of (n_i, 2) vertex arrays, got {type(polygons).__name__}"
+                        ) from None
+    arrays = [_check_vertices(p, f"polygons[{i}]") for i, p in enumerate(items)]
+    counts = np.array([len(p) for p in arrays], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    vertices = (np.concatenate([np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in polygons])
-                if len(polygons) else np.zeros((0, 2)))
+    vertices = np.concatenate(arrays) if arrays else np.zeros((0, 2))
     return offsets, vertices
 
 
 def from_csr(offsets: np.ndarray, vertices: np.ndarray) -> List[np.ndarray]:
-    """The polygons of a CSR pair as a list of (n_i, 2) float64 arrays (views into ``vertices``)."""
+    """The polygons of a CSR pair as a list of (n_i, 2) float64 arrays (views into ``vertices`` when it is a
+    C-contiguous float64 array).
+
+    Parameters
+    ----------
+    offsets : array_like of int, shape (R + 1,)
+    vertices : array_like, shape (V, 2), float64
+
+    Returns
+    -------
+    list of ndarray, each of shape (n_i, 2), float64
+
+    Raises
+    ------
+    TypeError
+        When ``offsets`` is not an integer array or ``vertices`` is not numeric.
+    ValueError
+        When ``offsets`` is not a non-decreasing index from 0 to ``len(vertices)``, or ``vertices`` does not have
+        shape (V, 2) or holds NaN or infinite coordinates.
+    """
+    offsets, vertices = _check_csr(offsets, vertices)
     return [vertices[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
 
 
@@ -38,23 +130,51 @@ def _padded(offsets: np.ndarray, vertices: np.ndarray, rows=None) -> Tuple[np.nd
         offsets, counts = offsets[rows], counts[rows]
     else:
         offsets = offsets[:-1]
-    n_max = int(counts.max()) if counts.size else 0
+    # at least one column, and a placeholder vertex for empty polygons (their count 0 marks every column unused)
+    n_max = max(int(counts.max()) if counts.size else 0, 1)
     k = np.arange(n_max)
-    idx = offsets[:, None] + np.minimum(k[None, :], counts[:, None] - 1)
-    return vertices[idx], counts
+    idx = np.maximum(offsets[:, None] + np.minimum(k[None, :], counts[:, None] - 1), 0)
+    return (vertices if len(vertices) else np.zeros((1, 2)))[idx], counts
 
 
 def areas(offsets, vertices) -> np.ndarray:
     """Signed areas (R,) float64 of CSR polygons (shoelace formula relative to each ring's first vertex; positive
-    when counter-clockwise)."""
-    offsets = np.asarray(offsets, dtype=np.int64)
-    vertices = np.asarray(vertices, dtype=np.float64)
+    when counter-clockwise).
+
+    Parameters
+    ----------
+    offsets : array_like of int, shape (R + 1,)
+    vertices : array_like, shape (V, 2), float64
+        The polygons (CSR); a polygon of fewer than three vertices has area 0.
+
+    Returns
+    -------
+    ndarray, shape (R,), float64
+        In squared units of ``vertices``.
+
+    Raises
+    ------
+    TypeError
+        When ``offsets`` is not an integer array or ``vertices`` is not numeric.
+    ValueError
+        When ``offsets`` is not a non-decreasing index from 0 to ``len(vertices)``, or ``vertices`` does not have
+        shape (V, 2) or holds NaN or infinite coordinates.
+
+    Examples
+    --------
+    >>> areas([0, 4, 4], [[0, 0], [2, 0], [2, 1], [0, 1]]).tolist()   # a 2 x 1 rectangle and an empty polygon
+    [2.0, 0.0]
+    """
+    offsets, vertices = _check_csr(offsets, vertices)
     if len(offsets) <= 1:
         return np.zeros(0)
-    region = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    counts = np.diff(offsets)
+    region = np.repeat(np.arange(len(counts)), counts)
+    first = offsets[:-1]
     nxt = np.arange(len(vertices)) + 1
-    nxt[offsets[1:] - 1] = offsets[:-1]  # the last vertex of each ring wraps to its first
-    rel = vertices - vertices[offsets[:-1]][region]  # relative to each ring's first vertex: no cancellation
+    ring = counts > 0
+    nxt[offsets[1:][ring] - 1] = first[ring]  # the last vertex of each ring wraps to its first
+    rel = vertices - vertices[first[region]]  # relative to each ring's first vertex: no cancellation
     x, y = rel[:, 0], rel[:, 1]
     terms = x * y[nxt] - y * x[nxt]
     return 0.5 * np.bincount(region, weights=terms, minlength=len(offsets) - 1)
@@ -127,9 +247,22 @@ def shared_edges(offsets, vertices, atol: float, min_length: float, chunk: int =
     -------
     ndarray, shape (E, 2), int64
         Pairs ``(i, j)`` with ``i < j``, sorted.
+
+    Raises
+    ------
+    TypeError
+        When ``offsets`` is not an integer array, ``vertices`` is not numeric, ``atol`` or ``min_length`` is not a
+        number, or ``chunk`` is not an int.
+    ValueError
+        When the CSR pair is malformed (as in :func:`areas`), ``atol`` or ``min_length`` is negative or not finite,
+        or ``chunk`` is not positive.
     """
-    offsets = np.asarray(offsets, dtype=np.int64)
-    vertices = np.asarray(vertices, dtype=np.float64)
+    from .sampling import _check_positive_int
+
+    offsets, vertices = _check_csr(offsets, vertices)
+    atol = _check_length(atol, "atol")
+    min_length = _check_length(min_length, "min_length")
+    chunk = _check_positive_int(chunk, "chunk")
     R = len(offsets) - 1
     if R < 2:
         return np.zeros((0, 2), dtype=np.int64)
@@ -169,13 +302,33 @@ def clip_lines(offsets, vertices, lines: np.ndarray, rows=None) -> Tuple[np.ndar
         End points of each segment (NaN where the line misses the polygon's interior).
     hit : ndarray, shape (K,), bool
         Whether the line crosses the polygon's interior.
+
+    Raises
+    ------
+    TypeError
+        When ``offsets`` or ``rows`` is not an integer array, or ``vertices`` or ``lines`` is not numeric.
+    ValueError
+        When the CSR pair is malformed (as in :func:`areas`), ``lines`` does not have shape (K, 3) or is not
+        finite, or ``rows`` does not have shape (K,) or names a polygon out of range.
     """
-    offsets = np.asarray(offsets, dtype=np.int64)
-    vertices = np.asarray(vertices, dtype=np.float64)
-    lines = np.asarray(lines, dtype=np.float64).reshape(-1, 3)
+    offsets, vertices = _check_csr(offsets, vertices)
+    R = len(offsets) - 1
+    lines = _as_float_array(lines, "lines", 2)
+    if lines.shape[1] != 3:
+        raise ValueError(f"lines must have shape (K, 3), got shape {lines.shape}")
     if rows is None:
-        rows = np.arange(len(offsets) - 1)
-    rows = np.asarray(rows, dtype=np.int64)
+        if len(lines) != R:
+            raise ValueError(f"lines must have shape ({R}, 3) (one line per polygon) when rows is not given, got "
+                             f"shape {lines.shape}")
+        rows = np.arange(R)
+    rows = np.asarray(rows)
+    if rows.dtype == bool or not np.issubdtype(rows.dtype, np.integer):
+        raise TypeError(f"rows must be an array of polygon indices (integers), got dtype {rows.dtype}")
+    if rows.shape != (len(lines),):
+        raise ValueError(f"rows must have shape ({len(lines)},) (one polygon per line), got shape {rows.shape}")
+    if rows.size and (rows.min() < 0 or rows.max() >= R):
+        raise ValueError(f"rows must be polygon indices in [0, {R}), got {rows.min()} to {rows.max()}")
+    rows = rows.astype(np.int64)
     if len(rows) == 0:
         return np.zeros((0, 2, 2)), np.zeros(0, dtype=bool)
     V, n = _padded(offsets, vertices, rows)
@@ -220,6 +373,15 @@ def clip_halfplanes(offsets, A, b, lo, hi) -> Tuple[np.ndarray, np.ndarray]:
     vertices : ndarray, shape (V, 2), float64
         The polygons in CSR form, counter-clockwise; an empty intersection has no vertex.
 
+    Raises
+    ------
+    TypeError
+        When ``offsets`` is not an integer array, or ``A``, ``b``, ``lo`` or ``hi`` is not numeric.
+    ValueError
+        When ``A`` does not have shape (F, 2), ``b`` shape (F,), ``offsets`` is not a non-decreasing index from 0
+        to F, ``lo`` or ``hi`` is neither a number nor of shape (2,), any of them is NaN or infinite, or not
+        ``lo < hi``.
+
     Notes
     -----
     Sutherland-Hodgman clipping of the rectangle by one half-plane after another (Sutherland & Hodgman, "Reentrant
@@ -232,11 +394,20 @@ def clip_halfplanes(offsets, A, b, lo, hi) -> Tuple[np.ndarray, np.ndarray]:
     >>> v.tolist()
     [[-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]]
     """
-    offsets = np.asarray(offsets, dtype=np.int64)
-    A = np.asarray(A, dtype=np.float64).reshape(-1, 2)
-    b = np.asarray(b, dtype=np.float64).reshape(-1)
-    lo = np.broadcast_to(np.asarray(lo, dtype=np.float64), (2,))
-    hi = np.broadcast_to(np.asarray(hi, dtype=np.float64), (2,))
+    A = _as_float_array(A, "A", None)
+    A = A.reshape(0, 2) if A.size == 0 else A
+    if A.ndim != 2 or A.shape[1] != 2:
+        raise ValueError(f"A must have shape (F, 2), got shape {A.shape}")
+    b = _as_float_array(b, "b", None)
+    b = b.reshape(0) if b.size == 0 else b
+    if b.shape != (len(A),):
+        raise ValueError(f"b must have shape ({len(A)},) (one entry per row of A), got shape {b.shape}")
+    offsets = _check_offsets(offsets, len(A), "A")
+    lo, hi = (_as_float_array(v, name, None) for v, name in ((lo, "lo"), (hi, "hi")))
+    for v, name in ((lo, "lo"), (hi, "hi")):
+        if v.shape not in ((), (1,), (2,)):
+            raise ValueError(f"{name} must be a number or of shape (2,), got shape {v.shape}")
+    lo, hi = np.broadcast_to(lo, (2,)), np.broadcast_to(hi, (2,))
     if not np.all(lo < hi):
         raise ValueError(f"lo must be < hi, got {lo.tolist()} and {hi.tolist()}")
     counts = np.diff(offsets)

@@ -507,12 +507,21 @@ def hyperplane_similarity(net: Network, layer: int) -> np.ndarray:
 def redundancy_scores(net: Network) -> np.ndarray:
     """The spline redundancy of every unit: its largest ``|cosine|`` to another hyperplane of its layer.
 
+    Parameters
+    ----------
+    net : Network
+
     Returns
     -------
     ndarray, shape (n_units,), float64
         ``max_{k' != k} |S[k, k']|`` of :func:`hyperplane_similarity` within the unit's layer, in [0, 1]; NaN for
         units without a hyperplane (identity units, units of other than two pieces) and for the only unit with
         one in its layer.
+
+    Raises
+    ------
+    TypeError
+        When ``net`` is not a :class:`~relutope.Network`.
     """
     _check_net(net)
     out = []
@@ -677,7 +686,7 @@ def select_units(net: Network, amount: float, *, scope: str = "layer",
     Raises
     ------
     TypeError, ValueError
-        On a bad amount, scope or criterion.
+        As :func:`prune`.
     """
     _check_net(net)
     if isinstance(amount, (bool, np.bool_)) or not isinstance(amount, numbers.Real) or not (0 <= amount < 1):
@@ -692,7 +701,11 @@ def select_units(net: Network, amount: float, *, scope: str = "layer",
             raise ValueError(f"criterion must be 'spline', 'magnitude' or an array of scores, got {criterion!r}")
         fixed = -magnitude_scores(net) if criterion == "magnitude" else None
     else:
-        fixed = np.asarray(criterion, dtype=np.float64)
+        try:
+            fixed = np.asarray(criterion, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"criterion must be 'spline', 'magnitude' or an array of scores (numbers), got "
+                            f"{type(criterion).__name__}") from None
         if fixed.shape != (net.n_units,):
             raise ValueError(f"criterion scores must have shape ({net.n_units},), got {fixed.shape}")
     if scope == "layer":
@@ -735,12 +748,29 @@ def prune(net: Network, amount: float, *, scope: str = "layer",
           criterion: Union[str, np.ndarray] = "spline") -> Tuple[Network, np.ndarray]:
     """Prune a fraction of the hidden units by a criterion (:func:`select_units`, then :func:`remove_units`).
 
+    Parameters
+    ----------
+    net : Network
+    amount : float
+        Fraction of hidden units to prune, in [0, 1) (as :func:`select_units`).
+    scope : {"layer", "global"}, optional
+    criterion : {"spline", "magnitude"} or ndarray of shape (n_units,), optional
+        As :func:`select_units`.
+
     Returns
     -------
     network : Network
         The smaller network (it differs from the original where a pruned unit was active).
     units : ndarray of int64
         The original indices of the units pruned.
+
+    Raises
+    ------
+    TypeError
+        When ``net`` is not a :class:`~relutope.Network`, or ``criterion`` is neither a name nor numeric scores.
+    ValueError
+        When ``amount`` is not a number in [0, 1), ``scope`` is unknown, or ``criterion`` is an unknown name or
+        scores not of shape (n_units,).
 
     Examples
     --------

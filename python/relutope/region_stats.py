@@ -75,7 +75,10 @@ class RegionStats:
         return f"RegionStats({len(self)} regions, k={self.dim})"
 
     def summary(self) -> Dict[str, float]:
-        """One row of statistics over the regions: the :data:`SUMMARY_COLUMNS` (std with ``ddof=0``)."""
+        """One row of statistics over the regions: the :data:`SUMMARY_COLUMNS` (std with ``ddof=0``; NaN without
+        regions)."""
+        if len(self) == 0:  # a run stopped before its first region (max_regions=0): no statistics, no warnings
+            return {c: (0 if c == "count" else math.nan) for c in SUMMARY_COLUMNS}
         ecc = self.eccentricity[np.isfinite(self.eccentricity)]
         return {"count": len(self), "volume_mean": float(self.volume.mean()), "volume_std": float(self.volume.std()),
                 "volume_total": float(self.volume.sum()), "inradius_mean": float(self.inradius.mean()),
@@ -260,9 +263,39 @@ def slice_summaries(network: "Network", slices: Sequence["Slice"], progress: boo
     list of dict or pandas.DataFrame
         Columns ``slice`` (its position), ``points`` (the data indices, for :func:`data_slices`' slices),
         ``complete``, ``seconds`` (enumeration), then :data:`SUMMARY_COLUMNS`.
-    """
-    from .enumerate import enumerate_regions
 
+    Raises
+    ------
+    TypeError
+        When ``network`` is not a :class:`~relutope.Network`, ``slices`` is not a sequence of domains, or
+        ``max_regions`` is not an int.
+    ValueError
+        When a slice is not of the network's input dimension, is unbounded or has more than 4 dimensions (checked
+        for every slice before the first is enumerated), or ``max_regions`` is negative.
+    NumericalError
+        As :func:`region_stats`, when Qhull fails on a region.
+    """
+    from .distance import _check_network
+    from .domains import Domain
+    from .enumerate import _check_positive, enumerate_regions
+
+    _check_network(network)
+    if isinstance(slices, Domain) or isinstance(slices, (str, bytes)):
+        raise TypeError(f"slices must be a sequence of domains, got one {type(slices).__name__} (pass [it])")
+    try:
+        slices = list(slices)
+    except TypeError:
+        raise TypeError(f"slices must be a sequence of domains, got {type(slices).__name__}") from None
+    for j, dom in enumerate(slices):
+        if not isinstance(dom, Domain):
+            raise TypeError(f"slices[{j}] must be a relutope Domain (e.g. a Slice of data_slices), got "
+                            f"{type(dom).__name__}")
+        if dom.dim != network.in_dim:
+            raise ValueError(f"slices[{j}] has dimension {dom.dim} but the network takes {network.in_dim} inputs")
+        if not dom.bounded or dom.intrinsic_dim > 4:
+            raise ValueError(f"slices[{j}] must be bounded and of dimension <= 4 (region statistics need the regions' "
+                             f"vertices), got {dom!r}")
+    _check_positive(max_regions, "max_regions", integer=True)
     rows = []
     with region_bar(progress, len(slices), "slices", unit=" slices") as update:
         for j, dom in enumerate(slices):

@@ -457,7 +457,7 @@ def _check(cx: DecisionComplex, boundary_facet: set, cell_id) -> None:
 # ---------------------------------------------------------------------------------------------- subcomplexes
 def _check_complex(cx) -> None:
     if not isinstance(cx, DecisionComplex):
-        raise TypeError(f"expected a DecisionComplex (from topology.decision_complex), got {type(cx).__name__}")
+        raise TypeError(f"cx must be a DecisionComplex (from topology.decision_complex), got {type(cx).__name__}")
 
 
 def _vertex_mask(cx: DecisionComplex, which, open: bool) -> np.ndarray:
@@ -465,12 +465,10 @@ def _vertex_mask(cx: DecisionComplex, which, open: bool) -> np.ndarray:
     (V, n_pairs) matrix of vertices in both classes of each pair."""
     S, tol = cx.scores, cx.tolerance[:, None]
     top = S.max(axis=1, keepdims=True)
-    if isinstance(which, (bool, np.bool_)):
-        raise TypeError("which must be a set name or a class index, got a bool")
     if isinstance(which, (int, np.integer)):
         c = int(which)
         if not 0 <= c < cx.n_classes:
-            raise ValueError(f"class index must be in [0, {cx.n_classes}), got {c}")
+            raise ValueError(f"which, a class index, must be in [0, {cx.n_classes}), got {c}")
         if open:
             others = np.delete(S, c, axis=1).max(axis=1) if cx.n_classes > 1 else np.full(len(S), -np.inf)
             return S[:, c] > others + tol[:, 0]
@@ -492,6 +490,8 @@ def _vertex_mask(cx: DecisionComplex, which, open: bool) -> np.ndarray:
 
 def _subcomplex(cx: DecisionComplex, which, open: bool = False) -> List[np.ndarray]:
     """Which cells of every dimension lie in the set: a list of (n_j,) bool masks."""
+    if isinstance(which, (bool, np.bool_)) or not isinstance(which, (str, int, np.integer)):
+        raise TypeError(f"which must be a set name {SETS} or a class index (an int), got {type(which).__name__}")
     key = (which if not isinstance(which, np.integer) else int(which), bool(open))
     if key in cx._membership:
         return cx._membership[key]
@@ -675,10 +675,19 @@ def triangulation(cx: DecisionComplex) -> List[Tuple[int, ...]]:
     lowest vertex id over the triangulations of its facets that miss that vertex; De Loera, Rambau & Santos,
     "Triangulations", 2010, section 4.3), consistent on shared faces.
 
+    Parameters
+    ----------
+    cx : DecisionComplex
+
     Returns
     -------
     list of tuple of int
         The top-dimensional simplices (k + 1 vertex ids each).
+
+    Raises
+    ------
+    TypeError
+        When ``cx`` is not a :class:`DecisionComplex`.
     """
     _check_complex(cx)
     memo: List[Dict[int, List[Tuple[int, ...]]]] = [dict() for _ in range(cx.dim + 1)]
@@ -816,11 +825,35 @@ def class_components(cx: DecisionComplex, which=1, *, open: bool = False) -> Tup
 def top_cell_polygons(cx: DecisionComplex, which=None, open: bool = False) -> Tuple[List[np.ndarray], np.ndarray]:
     """The top cells of a 2-D complex as counter-clockwise polygons in domain coordinates (for drawing).
 
-    Returns the polygons and the indices of the top cells they are (those in the set ``which``, or all).
+    Parameters
+    ----------
+    cx : DecisionComplex
+        Of a two-dimensional domain.
+    which : str or int, optional
+        A set as in :func:`betti_numbers` (a name of ``SETS`` or a class index); default all top cells.
+    open : bool, optional
+        The open class region (strict inequalities) instead of the closed one; needs ``which``.
+
+    Returns
+    -------
+    polygons : list of ndarray, each (n_i, 2), float64
+        The vertices of every cell, counter-clockwise.
+    cells : ndarray, shape (P,), int64
+        The indices of the top cells they are.
+
+    Raises
+    ------
+    TypeError
+        When ``cx`` is not a :class:`DecisionComplex`, or ``which`` is neither a string nor an int.
+    ValueError
+        When the complex is not two-dimensional, ``which`` names no set or class, a set needs a one-output network
+        (``"superlevel"``, ``"sublevel"``), or ``open=True`` is given without a class region or level set.
     """
     _check_complex(cx)
     if cx.dim != 2:
-        raise ValueError(f"polygons need a two-dimensional complex, got dimension {cx.dim}")
+        raise ValueError(f"cx must be a two-dimensional complex for polygons, got dimension {cx.dim}")
+    if which is None and open:
+        raise ValueError("open=True applies to a class region or 'superlevel'/'sublevel': pass which")
     sel = (np.flatnonzero(_top_cells(cx, which, open)) if which is not None
            else np.arange(len(cx.cells[2])))
     polys = []
