@@ -28,9 +28,11 @@ def _at_scale(net: Network, lo, hi, scale: float, centre: np.ndarray):
 def _nets():
     rng = np.random.default_rng(5)
     relu = lambda W, b, V: Network.from_weights([(np.asarray(W, float), np.asarray(b, float)), (V, np.zeros(1))])
-    yield "random", Network.random([2, 5, 3, 1], seed=3)
+    yield "random", Network.random([2, 4, 3, 1], seed=3)
     yield "three_lines_through_a_point", relu([[1, 0], [0, 1], [1, 1]], [0, 0, 0], np.ones((1, 3)))
     yield "duplicate_units", relu([[1, 2], [1, 2], [2, 4], [-1, 1]], [0.3, 0.3, 0.6, 0.1], np.ones((1, 4)))
+    yield "nearly_duplicate_at_the_last_bit", relu([[1, 2], [1, np.nextafter(2, 3)], [-1, 1]],
+                                                   [0.3, np.nextafter(0.3, 0), 0.1], np.ones((1, 3)))
     # through the box's vertices (1, 1) and (-1, 1), and along an edge
     yield "through_box_vertices", relu([[1, -1], [1, 1], [0, 1]], [0, 0, -1], rng.normal(size=(1, 3)))
     yield "maxout", Network([Layer(np.random.default_rng(2).normal(size=(9, 2)), np.zeros(9), [3] * 3),
@@ -52,6 +54,8 @@ def test_certified_regions_equal_brute_force(name, net, scale):
     assert cert.n_regions == cert.n_regions_certified == len(part)
     assert cert.n_decisions > 0 and cert.n_decisions_certified + cert.n_failed == cert.n_decisions
     assert cert.n_empty + cert.n_thin == cert.n_decisions_certified
+    if name != "random":  # the degenerate nets' zero-width sides: proven thin, not empty
+        assert cert.n_thin > 0 and 0 <= cert.max_thin_inradius_bound <= part.tol
     origin, basis = box.parametrization()
     A, b = box.constraints()
     ref, _ = brute_force_patterns(moved, origin, basis, A, b, tol=part.tol)
@@ -104,7 +108,7 @@ def _cell_and_dual(rng, k, m, scale):
 @pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
 def test_rigorous_bound_is_above_the_exact_bound_on_random_cells(scale):
     rng = np.random.default_rng(11)
-    for trial in range(60):
+    for trial in range(30):
         k, m = int(rng.integers(1, 5)), int(rng.integers(1, 7))
         G, h, y, radius = _cell_and_dual(rng, k, m, scale)
         half = np.full(k, scale)
@@ -170,20 +174,61 @@ def test_corrupted_certificates_are_rejected():
         _core.chebyshev_dual_bound(G, h, None, nl[:3], y, half)
 
 
-def test_corrupted_enumeration_certificates_fail_and_are_counted():
-    """The core's test hook negates a multiplier of every certificate: every LP decision must then fail (none
-    certified), while the regions stay the same."""
-    net = Network.random([2, 6, 4, 1], seed=3)
+def _core_run(net, box, tol, opts, **kw):
+    """The core's certified enumeration with the options of _certify_options (and test hooks)."""
+    frame = box._engine_frame()
+    fv = frame.form
+    return _core.enumerate_regions(net._core(), fv.x0, fv.Q, fv.A, fv.b, frame.to_v(box._center()), tol / frame.s,
+                                   2.0 * box._default_scale() / frame.s + 10 * tol / frame.s, -1, -1.0, 16384, None,
+                                   certify={k: v for k, v in opts.items() if not k.startswith("_")}, **kw)
+
+
+def test_snapshots_of_donated_subtrees_carry_the_error_bounds():
+    """Every pending subtree handed to another thread (split_all) gives the same certificate counts."""
+    net = Network.random([3, 8, 6, 1], seed=4)
+    box = Box([-1, -1, -1], [1, 1, 1])
+    part = enumerate_regions(net, box, certify=True, threads=1)
+    opts = _certify_options(box, part.tol)
+    out = _core_run(net, box, part.tol, opts, threads=2, split_all=True)
+    c, ref = out["certificate"], part.certificate
+    assert out["jobs"] > 10 and int(out["leaves"]) == len(part)
+    assert (c["decisions"], c["certified"], c["empty"], c["thin"], c["failed"]) == (
+        ref.n_decisions, ref.n_decisions_certified, ref.n_empty, ref.n_thin, ref.n_failed)
+
+
+def test_failed_certificates_are_re_decided_exactly():
+    """The core's test hook negates a multiplier of every certificate: every decision fails (none certified,
+    the regions unchanged), and each is re-decided by an exact rational LP, which confirms them all."""
+    net = Network.random([2, 4, 3, 1], seed=3)
     box = Box([-1, -1], [1, 1])
     part = enumerate_regions(net, box, certify=True)
     opts = _certify_options(box, part.tol, corrupt=True)
-    frame = box._engine_frame()
-    fv = frame.form
-    out = _core.enumerate_regions(net._core(), fv.x0, fv.Q, fv.A, fv.b, frame.to_v(box._center()),
-                                  part.tol / frame.s, 2.0 * box._default_scale() / frame.s + 10 * part.tol,
-                                  -1, -1.0, 16384, None,
-                                  certify={k: v for k, v in opts.items() if not k.startswith("_")})
+    out = _core_run(net, box, part.tol, opts)
     c = out["certificate"]
-    assert c["decisions"] == part.certificate.n_decisions
+    assert c["decisions"] == part.certificate.n_decisions > 0
     assert c["certified"] == 0 and c["failed"] == c["decisions"] == c["failure_where"].shape[0]
     assert int(out["leaves"]) == len(part)
+    cert = _enumeration_certificate(part, c, opts)
+    assert cert.status == "certified" and cert.n_confirmed == cert.n_failed == c["decisions"]
+
+
+def test_a_wrong_discard_is_refuted_naming_the_cell():
+    """A decision record claiming that a side holding regions (brute force) is thin must come back refuted."""
+    net = Network.from_weights([(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0.25, 0.0])),
+                                (np.ones((1, 2)), np.zeros(1))])
+    box = Box([-1, -1], [1, 1])
+    part = enumerate_regions(net, box, certify=True)
+    opts = _certify_options(box, part.tol)
+    fake = {"decisions": 1, "certified": 0, "empty": 0, "thin": 0, "max_thin": -np.inf, "failed": 1,
+            # side 1 of unit 1 of layer 0 on the cell where unit 0 is on side 0: {x0 <= -0.25, x1 >= 0}
+            "failure_where": np.array([[0, 0, 1, 1]], dtype=np.int32), "failure_bound": np.array([np.inf]),
+            "failure_pattern": np.array([[0, -1, -1]], dtype=np.int8)}
+    cert = _enumeration_certificate(part, fake, opts)
+    assert cert.status == "refuted" and len(cert.refuted) == 1
+    r = cert.refuted[0]
+    assert (r["layer"], r["unit"], r["piece"], r["kind"]) == (0, 1, 1, "side")
+    # the cell {-1 <= x0 <= -0.25, 0 <= x1 <= 1} has inradius 0.375 exactly
+    assert r["radius_lo"] <= 0.375 and r["radius_lo"] > part.tol
+    ref, radii = brute_force_patterns(net, *box.parametrization(), *box.constraints(), tol=part.tol)
+    assert any(p[0] == 0 and p[1] == 1 for p in ref)
+    assert "refuted" in cert.summary()
