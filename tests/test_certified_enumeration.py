@@ -84,6 +84,9 @@ def test_certify_rejects_what_it_cannot_prove():
         enumerate_regions(net, Box([-1, -1], [1, 1]), certify="yes")
     part = enumerate_regions(net, Box([-1, -1], [1, 1]), certify=True)  # auto: the LP path
     assert part.method == "lp" and part.certificate.ok
+    stopped = enumerate_regions(net, Box([-1, -1], [1, 1]), certify=True, max_regions=2)
+    assert not stopped.complete and stopped.certificate.status == "incomplete"
+    assert "stopped early" in stopped.certificate.message
 
 
 # ---- the checker: the C++ rigorous bound against the exact rational value of the same certificate ----
@@ -232,3 +235,17 @@ def test_a_wrong_discard_is_refuted_naming_the_cell():
     ref, radii = brute_force_patterns(net, *box.parametrization(), *box.constraints(), tol=part.tol)
     assert any(p[0] == 0 and p[1] == 1 for p in ref)
     assert "refuted" in cert.summary()
+
+
+def test_cli_enumerate_certify(tmp_path, capsys):
+    from relutope.cli import main
+
+    net = Network.random([2, 6, 1], seed=2)
+    path = tmp_path / "net.npz"
+    net.save(path)
+    assert main(["enumerate", str(path), "--box", "-1", "1", "--certify"]) == 0
+    out = capsys.readouterr().out
+    ref = enumerate_regions(net, Box([-1, -1], [1, 1]), certify=True).certificate
+    assert "certificate    certified" in out
+    assert f"{ref.n_regions_certified} of {ref.n_regions} proven to exist" in out
+    assert f"{ref.n_decisions_certified} of {ref.n_decisions} certified" in out
