@@ -291,6 +291,7 @@ struct CertifyArgs {
     opt.tol = d["tol"].cast<double>();
     opt.max_failures = d["max_failures"].cast<int64_t>();
     opt.corrupt = d.contains("corrupt") && d["corrupt"].cast<bool>();
+    opt.dump_max = d.contains("dump_max") ? d["dump_max"].cast<int64_t>() : 0;
   }
 };
 
@@ -318,6 +319,25 @@ py::dict certificate_dict(CertifyResult& c, int n_units) {
   out["failure_where"] = to_numpy(std::move(where), {F, 4});
   out["failure_bound"] = to_numpy(std::move(bound), {F});
   out["failure_pattern"] = to_numpy(std::move(pattern), {F, static_cast<py::ssize_t>(n_units)});
+  if (!c.dumps.empty()) {  // the test hook CertifyOptions::dump_max
+    py::list dumps;
+    for (CertDump& d : c.dumps) {
+      const py::ssize_t m = static_cast<py::ssize_t>(d.y.size());
+      const py::ssize_t k = m ? static_cast<py::ssize_t>(d.g.size()) / m : 0;
+      py::dict x;
+      x["bound"] = d.bound;
+      x["g"] = to_numpy(std::move(d.g), {m, k});
+      x["h"] = to_numpy(std::move(d.h), {m});
+      x["e"] = to_numpy(std::move(d.e), {m, k + 1});
+      x["nl"] = to_numpy(std::move(d.nl), {m});
+      x["y"] = to_numpy(std::move(d.y), {m});
+      x["ng"] = to_numpy(std::move(d.ng), {m});
+      x["label"] = to_numpy(std::move(d.label), {m, 4});
+      x["pattern"] = to_numpy(std::move(d.pattern), {static_cast<py::ssize_t>(n_units)});
+      dumps.append(x);
+    }
+    out["dumps"] = dumps;
+  }
   return out;
 }
 

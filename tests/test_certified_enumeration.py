@@ -249,3 +249,55 @@ def test_cli_enumerate_certify(tmp_path, capsys):
     assert "certificate    certified" in out
     assert f"{ref.n_regions_certified} of {ref.n_regions} proven to exist" in out
     assert f"{ref.n_decisions_certified} of {ref.n_decisions} certified" in out
+
+
+@pytest.mark.parametrize("net, box", [
+    (Network.random([2, 6, 6, 5, 1], seed=7), Box([2.0, -3.0], [2.5, 1.0])),
+    (Network([Layer(np.random.default_rng(3).normal(size=(9, 3)), np.random.default_rng(4).normal(size=9), [3] * 3),
+              Layer.affine(np.random.default_rng(5).normal(size=(4, 3)), np.zeros(4), "relu"),
+              Layer.affine(np.ones((1, 4)), np.zeros(1), "identity")]), Box([-1.0, 0.0, 5.0], [1.0, 0.5, 6.0])),
+], ids=["relu_deep_off_centre", "maxout_then_relu"])
+def test_every_certificate_row_is_within_its_bounds_of_the_exact_row(net, box):
+    """The certificates as the core checked them (test hook dump_max): each row rebuilt in exact rationals from
+    the weights and the domain (exact_layer_pieces in the engine's coordinates) lies within the row's error
+    bounds, its norm bound is below the exact norm, and the exact dual bound of the exact rows is below the
+    core's rigorous bound, which is below tol."""
+    from relutope.exact import exact_layer_pieces
+
+    part = enumerate_regions(net, box, certify=True, threads=1)
+    opts = _certify_options(box, part.tol)
+    opts["dump_max"] = 150
+    dumps = _core_run(net, box, part.tol, opts)["certificate"]["dumps"]
+    assert 20 < len(dumps) <= 150
+    frame = box._engine_frame()
+    fv, c, s = frame.form, to_rational(frame.c), _q(frame.s)
+    A, b = box.constraints()
+    rhs = [(bq - sum(a * cj for a, cj in zip(row, c))) / s for row, bq in zip(to_rational(A), to_rational(b))]
+    cache = {}
+    offsets = np.cumsum([0] + [layer.n_units for layer in net.layers])
+    labels_seen = set()
+    for d in dumps:
+        rows, rh = [], []
+        for (layer, unit, p, q), ng in zip(d["label"], d["ng"]):
+            ngq = _q(ng)
+            if layer < 0:  # domain row `unit`, divided by ng
+                rows.append([v / ngq for v in to_rational(A[unit])])
+                rh.append(rhs[unit] / ngq)
+                continue
+            key = (layer, bytes(d["pattern"][:offsets[layer]].astype(np.int8)))
+            if key not in cache:
+                cache[key] = exact_layer_pieces(net, d["pattern"].astype(np.int64), int(layer), fv.x0, fv.Q)[layer]
+            G, g = cache[key]
+            p0 = int(net.layers[layer].piece_start[unit])
+            rows.append([-(G[p0 + p, j] - G[p0 + q, j]) / ngq for j in range(G.shape[1])])  # f_p - f_q >= 0
+            rh.append((g[p0 + p] - g[p0 + q]) / ngq)
+            labels_seen.add(int(layer))
+        for i in range(len(rows)):
+            for j, v in enumerate(rows[i]):
+                assert abs(v - _q(d["g"][i, j])) <= _q(d["e"][i, j])
+            assert abs(rh[i] - _q(d["h"][i])) <= _q(d["e"][i, -1])
+            assert _q(d["nl"][i]) ** 2 <= sum(v * v for v in rows[i])
+        exact = dual_bound_exact(np.array(rows, dtype=object), np.array(rh, dtype=object), d["nl"], d["y"],
+                                 opts["half"])
+        assert exact is not None and exact <= _q(d["bound"]) <= _q(opts["tol"])
+    assert len(labels_seen) >= 2  # rows of more than the first layer were checked

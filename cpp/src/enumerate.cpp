@@ -28,6 +28,7 @@ void CertifyResult::merge(const CertifyResult& o, int64_t max_failures) {
   failed += o.failed;
   for (const CertFailure& f : o.failures)
     if (static_cast<int64_t>(failures.size()) < max_failures) failures.push_back(f);
+  dumps.insert(dumps.end(), o.dumps.begin(), o.dumps.end());
 }
 
 const char* enum_status_name(EnumStatus s) {
@@ -148,6 +149,8 @@ struct Job {
   std::vector<int> unstable;       // the unstable units of layer task.l on the cell
   std::vector<int8_t> pattern;
   std::vector<double> cert_err, cert_nl, cert_E, cert_split_E;  // certified: the rows' and pieces' error bounds
+  std::vector<int> cert_lab;
+  std::vector<double> cert_ng;
   std::vector<Segment> out;
 };
 
@@ -277,6 +280,8 @@ class Enumerator {
         if (cert_) {
           row_err_ = job.cert_err;
           row_nl_ = job.cert_nl;
+          row_lab_ = job.cert_lab;
+          row_ng_ = job.cert_ng;
           E_[t.l] = job.cert_E;
           if (t.op == Op::NearChild)
             std::copy(job.cert_split_E.begin(), job.cert_split_E.end(), &split_E_[static_cast<size_t>(t.D) * n_]);
@@ -367,13 +372,13 @@ class Enumerator {
       for (int j = 0; j < k_; ++j) row_[j] = a[j] / nrm;
       row_[k_] = 1.0;
       rows_.push(row_.data(), bdom[i] / nrm);
-      if (cert_) cert_push_domain(cert_->dom_err[i] / nrm);
+      if (cert_) cert_push_domain(a, cert_->dom_err[i] / nrm, i, nrm);
     }
     std::fill(row_.begin(), row_.end(), 0.0);
     row_[k_] = 1.0;
     rows_.push(row_.data(), opt_.radius_cap);
     cap_row_ = rows_.m() - 1;
-    if (cert_) cert_push_domain(0.0);
+    if (cert_) cert_push_domain(row_.data(), 0.0, -1, 1.0);
     u0_.assign(u0, u0 + k_);
     LPBasis& root = frames_[0];
     pin_basis(root, u0);
@@ -416,6 +421,8 @@ class Enumerator {
     if (cert_) {
       job.cert_err.assign(row_err_.begin(), row_err_.begin() + static_cast<size_t>(t.m0) * n_);
       job.cert_nl.assign(row_nl_.begin(), row_nl_.begin() + t.m0);
+      job.cert_lab.assign(row_lab_.begin(), row_lab_.begin() + static_cast<size_t>(t.m0) * 4);
+      job.cert_ng.assign(row_ng_.begin(), row_ng_.begin() + t.m0);
       job.cert_E = E_[t.l];
       if (t.op == Op::NearChild)
         job.cert_split_E.assign(&split_E_[static_cast<size_t>(t.D) * n_], &split_E_[static_cast<size_t>(t.D + 1) * n_]);
@@ -616,8 +623,8 @@ class Enumerator {
     return split_E_.data() + (h - split_h_.data());
   }
 
-  // The bounds of the row just pushed by push_side(h, ng, .): its exact form is (+-h*) / ng for the exact h*.
-  void cert_push_side(const double* he, double ng) {
+  // The bounds of the row just pushed by push_side(h, ng, side): its exact form is (+-h*) / ng for the exact h*.
+  void cert_push_side(const double* h, const double* he, double ng, int side) {
     const int i = rows_.m() - 1;
     cert_reserve(i);
     const double* g = rows_.row(i);
@@ -625,27 +632,41 @@ class Enumerator {
     for (int j = 0; j < n_; ++j) {
       const double v = j < k_ ? g[j] : rows_.rhs(i);
       const double s = he[j] / ng + 2.0 * rigorous::kUnit * std::fabs(v);
-      e[j] = rigorous::inflate(s, 2, he[j] == 0.0 && v == 0.0);
+      e[j] = rigorous::inflate(s, 2, he[j] == 0.0 && h[j] == 0.0);
     }
     row_nl_[i] = norm_lower_bound(k_, g, e);
+    // the row's label: "piece p >= piece q" of unit at_unit_ of layer at_layer_ (a two-piece unit: side, 1 - side)
+    int* lab = &row_lab_[static_cast<size_t>(i) * 4];
+    lab[0] = at_layer_;
+    lab[1] = at_unit_;
+    lab[2] = cert_r_ >= 0 ? cert_r_ : side;
+    lab[3] = cert_r_ >= 0 ? cert_s_ : 1 - side;
+    row_ng_[i] = ng;
   }
 
-  // The bounds of a domain row just pushed (a / |a|, b / |a|): the coefficients are exact before the division,
-  // the right-hand side within rhs_err (scaled).
-  void cert_push_domain(double rhs_err) {
+  // The bounds of domain row `which` just pushed (a / nrm, b / nrm; -1: the radius cap): the coefficients a are
+  // exact before the division, the right-hand side within rhs_err (scaled).
+  void cert_push_domain(const double* a, double rhs_err, int which, double nrm) {
     const int i = rows_.m() - 1;
     cert_reserve(i);
     const double* g = rows_.row(i);
     double* e = &row_err_[static_cast<size_t>(i) * n_];
-    for (int j = 0; j < k_; ++j) e[j] = rigorous::inflate(2.0 * rigorous::kUnit * std::fabs(g[j]), 1, g[j] == 0.0);
+    for (int j = 0; j < k_; ++j) e[j] = rigorous::inflate(2.0 * rigorous::kUnit * std::fabs(g[j]), 1, a[j] == 0.0);
     e[k_] = rigorous::inflate(2.0 * rigorous::kUnit * std::fabs(rows_.rhs(i)) + rhs_err, 2);
     row_nl_[i] = i == cap_row_ ? 0.0 : norm_lower_bound(k_, g, e);
+    int* lab = &row_lab_[static_cast<size_t>(i) * 4];
+    lab[0] = -1;
+    lab[1] = which;
+    lab[2] = lab[3] = -1;
+    row_ng_[i] = nrm;
   }
 
   void cert_reserve(int i) {
     if (row_err_.size() < static_cast<size_t>(i + 1) * n_) {
       row_err_.resize(static_cast<size_t>(i + 1) * n_ * 2);
       row_nl_.resize(static_cast<size_t>(i + 1) * 2);
+      row_lab_.resize(static_cast<size_t>(i + 1) * 8);
+      row_ng_.resize(static_cast<size_t>(i + 1) * 2);
     }
   }
 
@@ -671,6 +692,10 @@ class Enumerator {
       ce_.insert(ce_.end(), &row_err_[static_cast<size_t>(a) * n_], &row_err_[static_cast<size_t>(a + 1) * n_]);
       cnl_.push_back(row_nl_[a]);
       cy_.push_back(B.lambda[i]);
+      if (static_cast<int64_t>(res_.cert.dumps.size()) < cert_->dump_max) {
+        clab_.insert(clab_.end(), &row_lab_[static_cast<size_t>(a) * 4], &row_lab_[static_cast<size_t>(a + 1) * 4]);
+        cng_.push_back(row_ng_[a]);
+      }
     }
     const int m = static_cast<int>(cy_.size());
     if (cert_->corrupt && m > 0) cy_[0] = -cy_[0];
@@ -680,6 +705,21 @@ class Enumerator {
                                 : chebyshev_dual_bound(k_, m, cidx_.data(), cy_.data(), cg_.data(), k_, ch_.data(),
                                                        ce_.data(), n_, cnl_.data(), cert_->half);
     cert_record(bound <= cert_->tol, bound, kind, l, unit, piece);
+    if (static_cast<int64_t>(res_.cert.dumps.size()) < cert_->dump_max) {  // a test hook: the certificate itself
+      CertDump d;
+      d.bound = bound;
+      d.g = cg_;
+      d.h = ch_;
+      d.e = ce_;
+      d.nl = cnl_;
+      d.y = cy_;
+      d.ng = cng_;
+      d.label = clab_;
+      d.pattern = pattern_;
+      res_.cert.dumps.push_back(std::move(d));
+    }
+    clab_.clear();
+    cng_.clear();
   }
 
   // A two-piece unit constant on the cell (|grad| <= 1e-300) put on side `near`: the exact pre-activation is > 0
@@ -740,6 +780,9 @@ class Enumerator {
   const CertifyOptions* cert_ = nullptr;
   std::vector<std::vector<double>> E_;      // certified: per layer, entrywise error bounds of F_
   std::vector<double> row_err_, row_nl_;    // certified: per row on the stack, n_ error bounds and a norm bound
+  std::vector<int> row_lab_, clab_;         // certified: per row, (layer, unit, p, q) of "piece p >= piece q"
+  std::vector<double> row_ng_, cng_;        //   (layer -1: domain row `unit`) and the norm it was divided by
+  int cert_r_ = -1, cert_s_ = -1;           // certified: max_pieces' pair of the row being pushed
   std::vector<double> split_E_, hE_;        // certified: the error bounds of split_h_ and h_
   std::vector<double> cg_, ch_, ce_, cnl_, cy_, scratch_;
   std::vector<int> cidx_;
@@ -751,7 +794,7 @@ class Enumerator {
     for (int j = 0; j < k_; ++j) row_[j] = sgn * h[j] / ng;
     row_[k_] = 1.0;
     rows_.push(row_.data(), -sgn * h[k_] / ng);
-    if (cert_) cert_push_side(err_of(h), ng);
+    if (cert_) cert_push_side(h, err_of(h), ng, side);
   }
 
   // Hyperplane of a two-piece unit: h = f_1 - f_0 (k+1 entries).
@@ -1088,7 +1131,10 @@ class Enumerator {
           continue;
         }
         if (keeps_ball && (vals_[r] - vals_[s]) / ng < cell.y[k_]) keeps_ball = false;
+        cert_r_ = r;
+        cert_s_ = s;
         push_side(h, ng, 1);
+        cert_r_ = -1;
       }
       if (!empty) {
         LPBasis& child = frames_[D + 1];

@@ -66,7 +66,8 @@ def enumerate_regions(
     certify: {dom_err (m,), half (k,), tol, max_failures, corrupt} (relutope.certificates._certify_options): check
     every discarding decision by a rigorous dual bound; adds key certificate: decisions, certified, empty, thin,
     max_thin (in u), failed, failure_where (F, 4) int32 (kind, layer, unit, piece), failure_bound (F,),
-    failure_pattern (F, n_units) int8 (-1: undecided)."""
+    failure_pattern (F, n_units) int8 (-1: undecided); with the test hook certify["dump_max"] > 0 also dumps: the
+    first LP certificates as checked (g, h, e, nl, y, ng, label (m, 4): layer, unit, p, q; pattern; bound)."""
 
 def chebyshev_dual_bound(
     G: npt.NDArray[np.float64],

@@ -50,6 +50,7 @@ struct CertifyOptions {
   double tol = 0.0;                 // a discarded set must be proven to hold no ball of radius > tol
   int64_t max_failures = 10000;
   bool corrupt = false;             // test hook: negate the first multiplier of every certificate
+  int64_t dump_max = 0;             // test hook: keep the first dump_max LP certificates (CertDump)
 };
 
 // One decision whose certificate failed. kind: 0 side `piece` of the hyperplane of unit `unit` of layer `layer`,
@@ -61,6 +62,16 @@ struct CertFailure {
   std::vector<int8_t> pattern;
 };
 
+// Test hook (CertifyOptions::dump_max): one LP certificate as checked: its rows (g m x k, h, e m x (k+1), nl,
+// multipliers y), each row's label (layer, unit, p, q: "piece p >= piece q" of that unit; layer -1: domain row
+// `unit`, the stored row being the exact one divided by ng) and norm ng, the pattern at the time, and the bound.
+struct CertDump {
+  double bound = 0.0;
+  std::vector<double> g, h, e, nl, y, ng;
+  std::vector<int> label;
+  std::vector<int8_t> pattern;
+};
+
 struct CertifyResult {
   int64_t decisions = 0;   // discarding decisions checked
   int64_t certified = 0;   // of them, proven
@@ -69,6 +80,7 @@ struct CertifyResult {
   double max_thin = -std::numeric_limits<double>::infinity();  // the largest bound among the thin ones
   int64_t failed = 0;      // decisions whose bound failed (failures: the first max_failures of them)
   std::vector<CertFailure> failures;
+  std::vector<CertDump> dumps;
   void merge(const CertifyResult& o, int64_t max_failures);
 };
 
