@@ -35,6 +35,12 @@ def _nets():
                                                    [0.3, np.nextafter(0.3, 0), 0.1], np.ones((1, 3)))
     # through the box's vertices (1, 1) and (-1, 1), and along an edge
     yield "through_box_vertices", relu([[1, -1], [1, 1], [0, 1]], [0, 0, -1], rng.normal(size=(1, 3)))
+    # dead units: a constant pre-activation, positive, exactly zero (a tie: piece 0) and negative
+    yield "dead_units", relu([[0, 0], [0, 0], [0, 0], [1, -2]], [0.5, 0.0, -0.25, 0.1], np.ones((1, 4)))
+    # maxout units with identical pieces (ties to the lower index) and pieces parallel at a constant offset
+    M = np.array([[1.0, 2.0], [1.0, 2.0], [1.0, 2.0], [-1.0, 0.5], [-1.0, 0.5], [0.3, -1.0]])
+    yield "maxout_ties", Network([Layer(M, np.array([0.0, 0.0, -0.5, 0.2, 0.2, 0.0]), [3, 3]),
+                                  Layer.affine(np.ones((1, 2)), np.zeros(1), "identity")])
     yield "maxout", Network([Layer(np.random.default_rng(2).normal(size=(9, 2)), np.zeros(9), [3] * 3),
                              Layer.affine(np.ones((1, 3)), np.zeros(1), "identity")])
 

@@ -732,13 +732,19 @@ class Enumerator {
     cert_record(ok && !cert_->corrupt, ok ? -1.0 : std::numeric_limits<double>::infinity(), 0, l, unit, 1 - near);
   }
 
-  // Piece r of a K > 2 unit loses to piece s everywhere (h = f_r - f_s constant): exactly < 0 on the box, or
-  // exactly identical with s < r (ties go to the lower index).
-  void cert_parallel(const double* h, bool s_lower, int l, int unit, int r) {
+  // Piece r of a K > 2 unit loses to piece s (layer piece ps) everywhere (h = f_r - f_s constant): exactly < 0 on
+  // the box, or exactly identical with s < r (ties go to the lower index): h and its bound exactly zero, or the
+  // two pieces' weights and biases the same numbers (then they are the same function of any input).
+  void cert_parallel(const double* h, bool s_lower, int l, int unit, int r, int ps) {
     double lo, hi;
     bool zero;
     affine_range(k_, h, err_of(h), cert_->half, lo, hi, zero);
-    const bool ok = hi < 0.0 || (zero && s_lower);
+    const Layer& L = net_.layers()[l];
+    const int pr = L.piece_start[unit] + r;
+    const double* ar = &L.A[static_cast<size_t>(pr) * L.in_dim];
+    const double* as = &L.A[static_cast<size_t>(ps) * L.in_dim];
+    const bool same = L.c[pr] == L.c[ps] && std::equal(ar, ar + L.in_dim, as);
+    const bool ok = hi < 0.0 || ((zero || same) && s_lower);
     cert_record(ok && !cert_->corrupt, ok ? -1.0 : std::numeric_limits<double>::infinity(), 1, l, unit, r);
   }
 
@@ -1127,7 +1133,7 @@ class Enumerator {
         ng = std::sqrt(ng);
         if (!(ng > 1e-300)) {  // parallel pieces: r beats s everywhere or nowhere (ties to the lower index)
           if (h[k_] < 0.0 || (h[k_] == 0.0 && s < r)) empty = true;
-          if (empty && cert_) cert_parallel(h, s < r, l, u, r);
+          if (empty && cert_) cert_parallel(h, s < r, l, u, r, p0 + s);
           continue;
         }
         if (keeps_ball && (vals_[r] - vals_[s]) / ng < cell.y[k_]) keeps_ball = false;
