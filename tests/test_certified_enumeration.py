@@ -60,7 +60,7 @@ def test_certified_regions_equal_brute_force(name, net, scale):
     assert cert.n_regions == cert.n_regions_certified == len(part)
     assert cert.n_decisions > 0 and cert.n_decisions_certified + cert.n_failed == cert.n_decisions
     assert cert.n_empty + cert.n_thin == cert.n_decisions_certified
-    if name != "random":  # the degenerate nets' zero-width sides: proven thin, not empty
+    if name not in ("random", "dead_units", "maxout_ties"):  # zero-width sides: proven thin, not empty
         assert cert.n_thin > 0 and 0 <= cert.max_thin_inradius_bound <= part.tol
     origin, basis = box.parametrization()
     A, b = box.constraints()
