@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "relutope/certify.hpp"
 #include "relutope/enumerate.hpp"
 #include "relutope/geometry.hpp"
 #include "relutope/lp.hpp"
@@ -274,13 +275,124 @@ py::dict result_dict(EnumResult& res, int k) {
       py::arg("tol"), py::arg("radius_cap"), py::arg("max_regions"), py::arg("time_limit"),               \
       py::arg("checkpoint_every"), py::arg("callback")
 
+// Certified enumeration (EnumOptions::certify): the options from a dict (dom_err (m,), half (k,), tol,
+// max_failures, corrupt), and the counts and failures back as a dict.
+struct CertifyArgs {
+  darray dom_err, half;
+  CertifyOptions opt;
+  CertifyArgs(const py::dict& d, int m, int k)
+      : dom_err(d["dom_err"].cast<darray>()), half(d["half"].cast<darray>()) {
+    check_shape(dom_err, "certify.dom_err", {m});
+    check_shape(half, "certify.half", {k});
+    check_finite(dom_err, "certify.dom_err");
+    check_finite(half, "certify.half");
+    opt.dom_err = dom_err.data();
+    opt.half = half.data();
+    opt.tol = d["tol"].cast<double>();
+    opt.max_failures = d["max_failures"].cast<int64_t>();
+    opt.corrupt = d.contains("corrupt") && d["corrupt"].cast<bool>();
+    opt.dump_max = d.contains("dump_max") ? d["dump_max"].cast<int64_t>() : 0;
+  }
+};
+
+py::dict certificate_dict(CertifyResult& c, int n_units) {
+  py::dict out;
+  out["decisions"] = c.decisions;
+  out["certified"] = c.certified;
+  out["empty"] = c.empty;
+  out["thin"] = c.thin;
+  out["max_thin"] = c.max_thin;
+  out["failed"] = c.failed;
+  const py::ssize_t F = static_cast<py::ssize_t>(c.failures.size());
+  std::vector<int32_t> where(static_cast<size_t>(F) * 4);
+  std::vector<double> bound(F);
+  std::vector<int8_t> pattern(static_cast<size_t>(F) * n_units);
+  for (py::ssize_t i = 0; i < F; ++i) {
+    const CertFailure& f = c.failures[i];
+    where[i * 4] = f.kind;
+    where[i * 4 + 1] = f.layer;
+    where[i * 4 + 2] = f.unit;
+    where[i * 4 + 3] = f.piece;
+    bound[i] = f.bound;
+    std::copy(f.pattern.begin(), f.pattern.end(), pattern.begin() + i * n_units);
+  }
+  out["failure_where"] = to_numpy(std::move(where), {F, 4});
+  out["failure_bound"] = to_numpy(std::move(bound), {F});
+  out["failure_pattern"] = to_numpy(std::move(pattern), {F, static_cast<py::ssize_t>(n_units)});
+  if (!c.dumps.empty()) {  // the test hook CertifyOptions::dump_max
+    py::list dumps;
+    for (CertDump& d : c.dumps) {
+      const py::ssize_t m = static_cast<py::ssize_t>(d.y.size());
+      const py::ssize_t k = m ? static_cast<py::ssize_t>(d.g.size()) / m : 0;
+      py::dict x;
+      x["bound"] = d.bound;
+      x["g"] = to_numpy(std::move(d.g), {m, k});
+      x["h"] = to_numpy(std::move(d.h), {m});
+      x["e"] = to_numpy(std::move(d.e), {m, k + 1});
+      x["nl"] = to_numpy(std::move(d.nl), {m});
+      x["y"] = to_numpy(std::move(d.y), {m});
+      x["ng"] = to_numpy(std::move(d.ng), {m});
+      x["label"] = to_numpy(std::move(d.label), {m, 4});
+      x["pattern"] = to_numpy(std::move(d.pattern), {static_cast<py::ssize_t>(n_units)});
+      dumps.append(x);
+    }
+    out["dumps"] = dumps;
+  }
+  return out;
+}
+
 py::dict enumerate_py(ENUM_ARGS_DECL, int lp_max_iter, int threads, py::object prefix, int prefix_layers,
-                      bool split_all) {
+                      bool split_all, py::object certify) {
   EnumArgs args(ENUM_ARGS_PASS);
   args.opt.lp_max_iter = lp_max_iter;
   args.parallel(threads, prefix, prefix_layers, split_all);
+  std::unique_ptr<CertifyArgs> cert;
+  if (!certify.is_none()) {
+    cert = std::make_unique<CertifyArgs>(certify.cast<py::dict>(), static_cast<int>(args.Adom.shape(0)), args.k);
+    args.opt.certify = &cert->opt;
+  }
   EnumResult res = args.run();
-  return result_dict(res, args.k);
+  py::dict out = result_dict(res, args.k);
+  if (cert) out["certificate"] = certificate_dict(res.cert, net.n_units());
+  return out;
+}
+
+// The rigorous dual bound of certify.hpp for rows G (m, k), h (m), errors E (m, k+1) or None, norm lower bounds
+// nl (m), multipliers y (m) and the box [-half, half] (k).
+double chebyshev_dual_bound_py(darray G, darray h, py::object E_, darray nl, darray y, darray half) {
+  check_shape(G, "G", {-1, -1});
+  const py::ssize_t m = G.shape(0), k = G.shape(1);
+  check_shape(h, "h", {m});
+  check_shape(nl, "nl", {m});
+  check_shape(y, "y", {m});
+  check_shape(half, "half", {k});
+  check_finite(G, "G");
+  check_finite(h, "h");
+  check_finite(nl, "nl");
+  check_finite(half, "half");
+  darray E;
+  if (!E_.is_none()) {
+    E = E_.cast<darray>();
+    check_shape(E, "E", {m, k + 1});
+    check_finite(E, "E");
+  }
+  std::vector<int> idx(m);
+  for (py::ssize_t i = 0; i < m; ++i) idx[i] = static_cast<int>(i);
+  return chebyshev_dual_bound(static_cast<int>(k), static_cast<int>(m), idx.data(), y.data(), G.data(),
+                              static_cast<size_t>(k), h.data(), E_.is_none() ? nullptr : E.data(),
+                              static_cast<size_t>(k + 1), nl.data(), half.data());
+}
+
+double norm_lower_bound_py(darray g, py::object e_) {
+  check_shape(g, "g", {-1});
+  check_finite(g, "g");
+  darray e;
+  if (!e_.is_none()) {
+    e = e_.cast<darray>();
+    check_shape(e, "e", {g.shape(0)});
+    check_finite(e, "e");
+  }
+  return norm_lower_bound(static_cast<int>(g.shape(0)), g.data(), e_.is_none() ? nullptr : e.data());
 }
 
 // 2-D fast path (polygon2d.hpp): the dict of enumerate_regions (u0 unused) plus the regions' polygons as CSR:
@@ -619,7 +731,11 @@ PYBIND11_MODULE(_core, m) {
 #define PARALLEL_ARGS_PY                                                                            \
   py::arg("threads") = 1, py::arg("prefix") = py::none(), py::arg("prefix_layers") = 0, \
       py::arg("split_all") = false
-  m.def("enumerate_regions", &enumerate_py, ENUM_ARGS_PY, py::arg("lp_max_iter") = 0, PARALLEL_ARGS_PY);
+  m.def("enumerate_regions", &enumerate_py, ENUM_ARGS_PY, py::arg("lp_max_iter") = 0, PARALLEL_ARGS_PY,
+        py::arg("certify") = py::none());
+  m.def("chebyshev_dual_bound", &chebyshev_dual_bound_py, py::arg("G"), py::arg("h"), py::arg("E"), py::arg("nl"),
+        py::arg("y"), py::arg("half"));
+  m.def("norm_lower_bound", &norm_lower_bound_py, py::arg("g"), py::arg("e") = py::none());
   m.def("output_bounds", &output_bounds_py, ENUM_ARGS_PY, py::arg("C"), py::arg("d"), py::arg("prune"),
         py::arg("store_regions"), py::arg("lp_max_iter") = 0, PARALLEL_ARGS_PY);
   m.def("verify", &verify_py, ENUM_ARGS_PY, py::arg("terms"), py::arg("prune"), py::arg("stop_at_first"),

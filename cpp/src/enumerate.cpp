@@ -14,9 +14,22 @@
 #include <thread>
 #include <utility>
 
+#include "relutope/certify.hpp"
 #include "relutope/lp.hpp"
 
 namespace relutope {
+
+void CertifyResult::merge(const CertifyResult& o, int64_t max_failures) {
+  decisions += o.decisions;
+  certified += o.certified;
+  empty += o.empty;
+  thin += o.thin;
+  max_thin = std::max(max_thin, o.max_thin);
+  failed += o.failed;
+  for (const CertFailure& f : o.failures)
+    if (static_cast<int64_t>(failures.size()) < max_failures) failures.push_back(f);
+  dumps.insert(dumps.end(), o.dumps.begin(), o.dumps.end());
+}
 
 const char* enum_status_name(EnumStatus s) {
   switch (s) {
@@ -135,6 +148,9 @@ struct Job {
   std::vector<double> split_h, F;  // NearChild: the split's hyperplane; the pieces of layer task.l
   std::vector<int> unstable;       // the unstable units of layer task.l on the cell
   std::vector<int8_t> pattern;
+  std::vector<double> cert_err, cert_nl, cert_E, cert_split_E;  // certified: the rows' and pieces' error bounds
+  std::vector<int> cert_lab;
+  std::vector<double> cert_ng;
   std::vector<Segment> out;
 };
 
@@ -196,6 +212,8 @@ class Enumerator {
       }
       f[k] = off;
     }
+    if (opt.certify) cert_init(x0, Q);
+    scratch_.assign(n_, 0.0);
     int depth = 1;
     for (const Layer& layer : layers)
       for (int u = 0; u < layer.n_units; ++u)
@@ -204,6 +222,10 @@ class Enumerator {
     for (auto& fr : frames_) fr.resize(n_);
     split_h_.assign(static_cast<size_t>(depth + 1) * n_, 0.0);
     h_.assign(n_, 0.0);
+    if (cert_) {
+      split_E_.assign(split_h_.size(), 0.0);
+      hE_.assign(n_, 0.0);
+    }
     rec_.resize(n_);
     pattern_.assign(net.n_units(), 0);
     obj_.assign(n_, 0.0);
@@ -255,6 +277,15 @@ class Enumerator {
         F_[t.l] = job.F;
         unstable_[t.l] = job.unstable;
         pattern_ = job.pattern;
+        if (cert_) {
+          row_err_ = job.cert_err;
+          row_nl_ = job.cert_nl;
+          row_lab_ = job.cert_lab;
+          row_ng_ = job.cert_ng;
+          E_[t.l] = job.cert_E;
+          if (t.op == Op::NearChild)
+            std::copy(job.cert_split_E.begin(), job.cert_split_E.end(), &split_E_[static_cast<size_t>(t.D) * n_]);
+        }
         tasks_.push_back(t);
         search();
       }
@@ -341,15 +372,18 @@ class Enumerator {
       for (int j = 0; j < k_; ++j) row_[j] = a[j] / nrm;
       row_[k_] = 1.0;
       rows_.push(row_.data(), bdom[i] / nrm);
+      if (cert_) cert_push_domain(a, cert_->dom_err[i] / nrm, i, nrm);
     }
     std::fill(row_.begin(), row_.end(), 0.0);
     row_[k_] = 1.0;
     rows_.push(row_.data(), opt_.radius_cap);
     cap_row_ = rows_.m() - 1;
+    if (cert_) cert_push_domain(row_.data(), 0.0, -1, 1.0);
     u0_.assign(u0, u0 + k_);
     LPBasis& root = frames_[0];
     pin_basis(root, u0);
     if (!lp(root)) return false;
+    if (cert_ && !(root.y[k_] > opt_.tol)) cert_lp(root, 2, -1, -1, -1);
     return root.y[k_] > opt_.tol;
   }
 
@@ -384,6 +418,15 @@ class Enumerator {
     job.F = F_[t.l];
     job.unstable = unstable_[t.l];
     job.pattern = pattern_;
+    if (cert_) {
+      job.cert_err.assign(row_err_.begin(), row_err_.begin() + static_cast<size_t>(t.m0) * n_);
+      job.cert_nl.assign(row_nl_.begin(), row_nl_.begin() + t.m0);
+      job.cert_lab.assign(row_lab_.begin(), row_lab_.begin() + static_cast<size_t>(t.m0) * 4);
+      job.cert_ng.assign(row_ng_.begin(), row_ng_.begin() + t.m0);
+      job.cert_E = E_[t.l];
+      if (t.op == Op::NearChild)
+        job.cert_split_E.assign(&split_E_[static_cast<size_t>(t.D) * n_], &split_E_[static_cast<size_t>(t.D + 1) * n_]);
+    }
     int64_t id;
     {
       std::lock_guard<std::mutex> lk(sh_->mu);
@@ -490,21 +533,284 @@ class Enumerator {
     return msg + "] on layers 0.." + std::to_string(at_layer_ - 1);
   }
 
+
+  // ---- Certified enumeration (EnumOptions::certify, certify.hpp). F_'s rows carry entrywise bounds E_ of their
+  // distance from the exact compositions (the weights, x0 and Q taken as exact binary fractions); every row on the
+  // stack carries the bounds of its distance from its exact row, scaled as stored (row_err_: k coefficients then
+  // the right-hand side), and a lower bound of that exact row's norm (row_nl_). Each discarding decision calls
+  // cert_lp() (a dual bound of the LP it was decided by) or cert_constant()/cert_parallel() (the range of a
+  // constant pre-activation), which count it and record it when it fails.
+
+  void cert_init(const double* x0, const double* Q) {
+    cert_ = opt_.certify;
+    const auto& layers = net_.layers();
+    E_.resize(layers.size());
+    for (size_t l = 0; l < layers.size(); ++l) E_[l].assign(static_cast<size_t>(layers[l].total_pieces()) * n_, 0.0);
+    const Layer& L0 = layers[0];
+    const double g = rigorous::gamma(L0.in_dim + 1);
+    for (int p = 0; p < L0.total_pieces(); ++p) {  // |fl(A (x0 + Q u) + c) - exact| <= gamma (|A| |Q|, |A| |x0| + |c|)
+      double* e = &E_[0][static_cast<size_t>(p) * n_];
+      const double* a = &L0.A[static_cast<size_t>(p) * L0.in_dim];
+      bool uf = false;
+      double off = std::fabs(L0.c[p]);
+      for (int i = 0; i < L0.in_dim; ++i) {
+        if (a[i] == 0.0) continue;
+        const double* qi = Q + static_cast<size_t>(i) * k_;
+        for (int j = 0; j < k_; ++j) {
+          const double t = std::fabs(a[i] * qi[j]);
+          uf = uf || (t == 0.0 && qi[j] != 0.0);
+          e[j] += t;
+        }
+        const double t = std::fabs(a[i] * x0[i]);
+        uf = uf || (t == 0.0 && x0[i] != 0.0);
+        off += t;
+      }
+      e[k_] = off;
+      for (int j = 0; j < n_; ++j) e[j] = rigorous::inflate(g * rigorous::inflate(e[j], L0.in_dim + 1), 1, e[j] == 0.0 && !uf);
+    }
+  }
+
+  // E_[l+1] from E_[l], F_[l] and layer l's pattern, as finish_layer() composes F_[l+1]:
+  // |fl(sum_i a_i M_i + c) - sum_i a_i M*_i - c| <= sum_i |a_i| (E_i + gamma |M_i|) + gamma |c|.
+  void cert_compose(int l) {
+    const Layer& cur = net_.layers()[l];
+    const Layer& nxt = net_.layers()[l + 1];
+    const int off = net_.unit_offset(l);
+    std::vector<double>& EG = E_[l + 1];
+    const std::vector<double>& El = E_[l];
+    const double* Fl = F_[l].data();
+    const double g = rigorous::gamma(cur.n_units + 1);
+    std::fill(EG.begin(), EG.end(), 0.0);
+    bool uf = false;
+    for (int p = 0; p < nxt.total_pieces(); ++p) EG[static_cast<size_t>(p) * n_ + k_] = g * std::fabs(nxt.c[p]);
+    for (int i = 0; i < cur.n_units; ++i) {
+      const int pc = cur.piece_start[i] + pattern_[off + i];
+      if (cur.zero_piece[pc]) continue;
+      const double* mi = Fl + static_cast<size_t>(pc) * n_;
+      const double* ei = &El[static_cast<size_t>(pc) * n_];
+      for (int j = 0; j < n_; ++j) {
+        scratch_[j] = ei[j] + g * std::fabs(mi[j]);
+        uf = uf || (scratch_[j] == 0.0 && mi[j] != 0.0);
+      }
+      for (int p = 0; p < nxt.total_pieces(); ++p) {
+        const double a = std::fabs(nxt.A[static_cast<size_t>(p) * nxt.in_dim + i]);
+        if (a == 0.0) continue;
+        double* e = &EG[static_cast<size_t>(p) * n_];
+        for (int j = 0; j < n_; ++j) {
+          const double t = a * scratch_[j];
+          uf = uf || (t == 0.0 && scratch_[j] != 0.0);
+          e[j] += t;
+        }
+      }
+    }
+    for (double& e : EG) e = rigorous::inflate(e, 2 * cur.n_units + 2, e == 0.0 && !uf);
+  }
+
+  // The error bound of h = F_[l][p] - F_[l][q] (k+1 entries) into err_of(h).
+  void cert_difference(int l, int p, int q, const double* h) {
+    double* e = err_of(h);
+    const double* ep = &E_[l][static_cast<size_t>(p) * n_];
+    const double* eq = &E_[l][static_cast<size_t>(q) * n_];
+    for (int j = 0; j < n_; ++j) {
+      const double s = ep[j] + eq[j] + 2.0 * rigorous::kUnit * std::fabs(h[j]);
+      e[j] = rigorous::inflate(s, 3, s == 0.0 && h[j] == 0.0);
+    }
+  }
+
+  // The error buffer of a hyperplane buffer: h_ or a depth of split_h_.
+  double* err_of(const double* h) {
+    if (h == h_.data()) return hE_.data();
+    return split_E_.data() + (h - split_h_.data());
+  }
+
+  // The bounds of the row just pushed by push_side(h, ng, side): its exact form is (+-h*) / ng for the exact h*.
+  void cert_push_side(const double* h, const double* he, double ng, int side) {
+    const int i = rows_.m() - 1;
+    cert_reserve(i);
+    const double* g = rows_.row(i);
+    double* e = &row_err_[static_cast<size_t>(i) * n_];
+    for (int j = 0; j < n_; ++j) {
+      const double v = j < k_ ? g[j] : rows_.rhs(i);
+      const double s = he[j] / ng + 2.0 * rigorous::kUnit * std::fabs(v);
+      e[j] = rigorous::inflate(s, 2, he[j] == 0.0 && h[j] == 0.0);
+    }
+    row_nl_[i] = norm_lower_bound(k_, g, e);
+    // the row's label: "piece p >= piece q" of unit at_unit_ of layer at_layer_ (a two-piece unit: side, 1 - side)
+    int* lab = &row_lab_[static_cast<size_t>(i) * 4];
+    lab[0] = at_layer_;
+    lab[1] = at_unit_;
+    lab[2] = cert_r_ >= 0 ? cert_r_ : side;
+    lab[3] = cert_r_ >= 0 ? cert_s_ : 1 - side;
+    row_ng_[i] = ng;
+  }
+
+  // The bounds of domain row `which` just pushed (a / nrm, b / nrm; -1: the radius cap): the coefficients a are
+  // exact before the division, the right-hand side within rhs_err (scaled).
+  void cert_push_domain(const double* a, double rhs_err, int which, double nrm) {
+    const int i = rows_.m() - 1;
+    cert_reserve(i);
+    const double* g = rows_.row(i);
+    double* e = &row_err_[static_cast<size_t>(i) * n_];
+    for (int j = 0; j < k_; ++j) e[j] = rigorous::inflate(2.0 * rigorous::kUnit * std::fabs(g[j]), 1, a[j] == 0.0);
+    e[k_] = rigorous::inflate(2.0 * rigorous::kUnit * std::fabs(rows_.rhs(i)) + rhs_err, 2);
+    row_nl_[i] = i == cap_row_ ? 0.0 : norm_lower_bound(k_, g, e);
+    int* lab = &row_lab_[static_cast<size_t>(i) * 4];
+    lab[0] = -1;
+    lab[1] = which;
+    lab[2] = lab[3] = -1;
+    row_ng_[i] = nrm;
+  }
+
+  void cert_reserve(int i) {
+    if (row_err_.size() < static_cast<size_t>(i + 1) * n_) {
+      row_err_.resize(static_cast<size_t>(i + 1) * n_ * 2);
+      row_nl_.resize(static_cast<size_t>(i + 1) * 2);
+      row_lab_.resize(static_cast<size_t>(i + 1) * 8);
+      row_ng_.resize(static_cast<size_t>(i + 1) * 2);
+    }
+  }
+
+  // Where a decision of layer at_layer_ is made: the units of that layer decided so far are all but those of
+  // unstable_[l][cert_from_..] and those from cert_scan_ on (start_layer() sets both while it scans).
+  void cert_at(size_t idx) {
+    cert_from_ = static_cast<int>(idx);
+    cert_scan_ = std::numeric_limits<int>::max();
+  }
+
+  // Certify the LP of basis B (rows on the stack): the set it describes holds no ball of radius > tol.
+  void cert_lp(const LPBasis& B, int kind, int l, int unit, int piece) {
+    cg_.clear();
+    ch_.clear();
+    ce_.clear();
+    cnl_.clear();
+    cy_.clear();
+    for (int i = 0; i < n_; ++i) {
+      const int a = B.active[i];
+      if (a < 0 || a == cap_row_ || !(B.lambda[i] != 0.0)) continue;
+      cg_.insert(cg_.end(), rows_.row(a), rows_.row(a) + k_);
+      ch_.push_back(rows_.rhs(a));
+      ce_.insert(ce_.end(), &row_err_[static_cast<size_t>(a) * n_], &row_err_[static_cast<size_t>(a + 1) * n_]);
+      cnl_.push_back(row_nl_[a]);
+      cy_.push_back(B.lambda[i]);
+      if (static_cast<int64_t>(res_.cert.dumps.size()) < cert_->dump_max) {
+        clab_.insert(clab_.end(), &row_lab_[static_cast<size_t>(a) * 4], &row_lab_[static_cast<size_t>(a + 1) * 4]);
+        cng_.push_back(row_ng_[a]);
+      }
+    }
+    const int m = static_cast<int>(cy_.size());
+    if (cert_->corrupt && m > 0) cy_[0] = -cy_[0];
+    cidx_.resize(m);
+    for (int i = 0; i < m; ++i) cidx_[i] = i;
+    const double bound = m == 0 ? std::numeric_limits<double>::infinity()
+                                : chebyshev_dual_bound(k_, m, cidx_.data(), cy_.data(), cg_.data(), k_, ch_.data(),
+                                                       ce_.data(), n_, cnl_.data(), cert_->half);
+    cert_record(bound <= cert_->tol, bound, kind, l, unit, piece);
+    if (static_cast<int64_t>(res_.cert.dumps.size()) < cert_->dump_max) {  // a test hook: the certificate itself
+      CertDump d;
+      d.bound = bound;
+      d.g = cg_;
+      d.h = ch_;
+      d.e = ce_;
+      d.nl = cnl_;
+      d.y = cy_;
+      d.ng = cng_;
+      d.label = clab_;
+      d.pattern = pattern_;
+      res_.cert.dumps.push_back(std::move(d));
+    }
+    clab_.clear();
+    cng_.clear();
+  }
+
+  // A two-piece unit constant on the cell (|grad| <= 1e-300) put on side `near`: the exact pre-activation is > 0
+  // on the whole box (near = 1), or <= 0 (near = 0: a tie goes to piece 0).
+  void cert_constant(const double* h, int near, int l, int unit) {
+    double lo, hi;
+    bool zero;
+    affine_range(k_, h, err_of(h), cert_->half, lo, hi, zero);
+    const bool ok = near == 1 ? lo > 0.0 : hi <= 0.0;
+    cert_record(ok && !cert_->corrupt, ok ? -1.0 : std::numeric_limits<double>::infinity(), 0, l, unit, 1 - near);
+  }
+
+  // Piece r of a K > 2 unit loses to piece s (layer piece ps) everywhere (h = f_r - f_s constant): exactly < 0 on
+  // the box, or exactly identical with s < r (ties go to the lower index): h and its bound exactly zero, or the
+  // two pieces' weights and biases the same numbers (then they are the same function of any input).
+  void cert_parallel(const double* h, bool s_lower, int l, int unit, int r, int ps) {
+    double lo, hi;
+    bool zero;
+    affine_range(k_, h, err_of(h), cert_->half, lo, hi, zero);
+    const Layer& L = net_.layers()[l];
+    const int pr = L.piece_start[unit] + r;
+    const double* ar = &L.A[static_cast<size_t>(pr) * L.in_dim];
+    const double* as = &L.A[static_cast<size_t>(ps) * L.in_dim];
+    const bool same = L.c[pr] == L.c[ps] && std::equal(ar, ar + L.in_dim, as);
+    const bool ok = hi < 0.0 || ((zero || same) && s_lower);
+    cert_record(ok && !cert_->corrupt, ok ? -1.0 : std::numeric_limits<double>::infinity(), 1, l, unit, r);
+  }
+
+  void cert_record(bool ok, double bound, int kind, int l, int unit, int piece) {
+    CertifyResult& c = res_.cert;
+    ++c.decisions;
+    if (ok) {
+      ++c.certified;
+      if (bound < 0.0) {
+        ++c.empty;
+      } else {
+        ++c.thin;
+        c.max_thin = std::max(c.max_thin, bound);
+      }
+      return;
+    }
+    ++c.failed;
+    if (static_cast<int64_t>(c.failures.size()) >= cert_->max_failures) return;
+    CertFailure f;
+    f.kind = kind;
+    f.layer = l;
+    f.unit = unit;
+    f.piece = piece;
+    f.bound = bound;
+    f.pattern.assign(pattern_.size(), -1);
+    if (l >= 0) {
+      const int off = net_.unit_offset(l);
+      std::copy(pattern_.begin(), pattern_.begin() + off, f.pattern.begin());
+      const Layer& L = net_.layers()[l];
+      std::vector<char> open(L.n_units, 0);
+      const std::vector<int>& unst = unstable_[l];
+      for (size_t j = static_cast<size_t>(std::max(cert_from_, 0)); j < unst.size(); ++j) open[unst[j]] = 1;
+      for (int v = 0; v < L.n_units; ++v)
+        if (!open[v] && v < cert_scan_ && v != unit) f.pattern[off + v] = pattern_[off + v];
+    }
+    c.failures.push_back(std::move(f));
+  }
+
+  const CertifyOptions* cert_ = nullptr;
+  std::vector<std::vector<double>> E_;      // certified: per layer, entrywise error bounds of F_
+  std::vector<double> row_err_, row_nl_;    // certified: per row on the stack, n_ error bounds and a norm bound
+  std::vector<int> row_lab_, clab_;         // certified: per row, (layer, unit, p, q) of "piece p >= piece q"
+  std::vector<double> row_ng_, cng_;        //   (layer -1: domain row `unit`) and the norm it was divided by
+  int cert_r_ = -1, cert_s_ = -1;           // certified: max_pieces' pair of the row being pushed
+  std::vector<double> split_E_, hE_;        // certified: the error bounds of split_h_ and h_
+  std::vector<double> cg_, ch_, ce_, cnl_, cy_, scratch_;
+  std::vector<int> cidx_;
+  int cert_from_ = 0, cert_scan_ = 0;
+
   // Push the row "side s of hyperplane h" for h = (g, g0): side 1 is h >= 0, side 0 is h <= 0.
   void push_side(const double* h, double ng, int side) {
     const double sgn = side == 1 ? -1.0 : 1.0;
     for (int j = 0; j < k_; ++j) row_[j] = sgn * h[j] / ng;
     row_[k_] = 1.0;
     rows_.push(row_.data(), -sgn * h[k_] / ng);
+    if (cert_) cert_push_side(h, err_of(h), ng, side);
   }
 
   // Hyperplane of a two-piece unit: h = f_1 - f_0 (k+1 entries).
-  void unit_hyperplane(int l, int unit, double* h) const {
+  void unit_hyperplane(int l, int unit, double* h) {
     const Layer& L = net_.layers()[l];
     const int p = L.piece_start[unit];
     const double* f0 = &F_[l][static_cast<size_t>(p) * n_];
     const double* f1 = f0 + n_;
     for (int j = 0; j < n_; ++j) h[j] = f1[j] - f0[j];
+    if (cert_) cert_difference(l, p + 1, p, h);
   }
 
   enum class Decision { Stable, Split, Empty };
@@ -531,6 +837,7 @@ class Enumerator {
     LPBasis& cell = frames_[D];
     if (!(ng > 1e-300)) {  // constant on the cell (a dead input); an exact zero is a tie and goes to piece 0
       near = h[k_] > 0.0 ? 1 : 0;
+      if (cert_) cert_constant(h, near, l, unit);
       return Decision::Stable;
     }
     double s = h[k_];
@@ -547,12 +854,16 @@ class Enumerator {
     child.assign(cell);
     if (!lp(child)) return Decision::Stable;
     if (deep_cut || child.y[k_] > opt_.tol) return Decision::Split;
+    if (cert_) cert_lp(child, 0, l, unit, 1 - near);  // the far side: certified before its row goes
     rows_.truncate(m0);
     if (child.y[k_] > opt_.sliver) {  // a thin sliver on the far side: keep the region exact
       push_side(h, ng, near);
       // The Chebyshev ball crossed the hyperplane: re-solve. The rest may itself be too thin (both sides of a
       // cell of radius < 2 tol can be thinner than tol): then the cell holds no region.
-      if (std::fabs(s) < r && (!lp(cell) || cell.y[k_] <= opt_.tol)) return Decision::Empty;
+      if (std::fabs(s) < r && (!lp(cell) || cell.y[k_] <= opt_.tol)) {
+        if (cert_ && !stop_) cert_lp(cell, 0, l, unit, near);  // the near side too: the cell holds no region
+        return Decision::Empty;
+      }
     }
     return Decision::Stable;
   }
@@ -650,6 +961,8 @@ class Enumerator {
       Cut cut;
       const int mu = rows_.m();
       at_unit_ = u;
+      cert_from_ = 0;  // certified: the units of layer l decided so far are those before u not in unst
+      cert_scan_ = u;
       const Decision dec = decide(l, u, D, h_.data(), cut, /*probe=*/true);
       if (dec == Decision::Empty) {
         rows_.truncate(m0);
@@ -691,6 +1004,7 @@ class Enumerator {
     }
     double* hp = &split_h_[static_cast<size_t>(D) * n_];
     const int m0 = rows_.m();
+    cert_at(idx);
     Cut cut;
     const Decision dec = decide(l, u, D, hp, cut);
     const int near = cut.near;
@@ -743,6 +1057,10 @@ class Enumerator {
     if (!t.keeps_ball) {
       if (!lp(child)) return;
       if (child.y[k_] <= opt_.tol) {  // can only happen at the tolerance's edge
+        if (cert_) {
+          cert_at(static_cast<size_t>(t.idx));
+          cert_lp(child, 0, t.l, at_unit_, t.near);
+        }
         rows_.truncate(m0);
         return;
       }
@@ -792,6 +1110,7 @@ class Enumerator {
     const LPBasis& cell = frames_[D];
     at_layer_ = l;
     at_unit_ = u;
+    cert_at(idx);
     if (r0 > 0) piece_values(l, u, D);
     double* h = h_.data();
     const int want = wanted(l, u);
@@ -809,19 +1128,25 @@ class Enumerator {
         const double* fs = F + static_cast<size_t>(p0 + s) * n_;
         double ng = 0.0;
         for (int j = 0; j < n_; ++j) h[j] = fr[j] - fs[j];  // piece r beats piece s: h >= 0
+        if (cert_) cert_difference(l, p0 + r, p0 + s, h);
         for (int j = 0; j < k_; ++j) ng += h[j] * h[j];
         ng = std::sqrt(ng);
         if (!(ng > 1e-300)) {  // parallel pieces: r beats s everywhere or nowhere (ties to the lower index)
           if (h[k_] < 0.0 || (h[k_] == 0.0 && s < r)) empty = true;
+          if (empty && cert_) cert_parallel(h, s < r, l, u, r, p0 + s);
           continue;
         }
         if (keeps_ball && (vals_[r] - vals_[s]) / ng < cell.y[k_]) keeps_ball = false;
+        cert_r_ = r;
+        cert_s_ = s;
         push_side(h, ng, 1);
+        cert_r_ = -1;
       }
       if (!empty) {
         LPBasis& child = frames_[D + 1];
         child.assign(cell);
         if (keeps_ball || lp(child)) {
+          if (cert_ && !stop_ && !(child.y[k_] > opt_.tol)) cert_lp(child, 1, l, u, r);
           if (!stop_ && child.y[k_] > opt_.tol) {
             pattern_[gu] = static_cast<int8_t>(r);
             if (r + 1 < r_end) {
@@ -872,6 +1197,7 @@ class Enumerator {
         for (int j = 0; j < n_; ++j) g[j] += a * mi[j];
       }
     }
+    if (cert_) cert_compose(l);
     start_layer(l + 1, D);
   }
 
@@ -1019,6 +1345,7 @@ EnumResult run_threads(const Network& net, const double* x0, const double* Q, in
     res.lp_iterations += c.lp_iterations;
     res.leaves += c.leaves;
     res.pruned += c.pruned;
+    if (opt.certify) res.cert.merge(c.cert, opt.certify->max_failures);
   }
   res.status = sh.status;
   res.message = sh.message;
@@ -1078,6 +1405,13 @@ EnumResult enumerate_regions(const Network& net, const double* x0, const double*
   if (opt.prefix_layers < 0 || opt.prefix_layers > static_cast<int>(net.layers().size()) ||
       (opt.prefix_layers > 0 && opt.prefix == nullptr) || opt.prefix_count < 1)
     throw std::invalid_argument("prefix_layers: must be between 0 and the number of layers, with a prefix");
+  if (opt.certify) {
+    if (opt.prefix_layers > 0) throw std::invalid_argument("certify: not with a fixed prefix");
+    if (!opt.certify->half || (mdom > 0 && !opt.certify->dom_err))
+      throw std::invalid_argument("certify: needs the domain's box and the errors of its rows");
+    if (!(opt.certify->tol >= 0) || opt.certify->max_failures < 0)
+      throw std::invalid_argument("certify: tol and max_failures must be >= 0");
+  }
   if (opt.prefix_layers == 0 || opt.prefix_count == 1)
     return enumerate_one(net, x0, Q, k, Adom, bdom, mdom, u0, opt, checkpoint, visitor);
   // Several prefixes: their cells one after the other, in the order given.

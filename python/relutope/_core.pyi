@@ -54,6 +54,7 @@ def enumerate_regions(
     prefix: Optional[npt.NDArray[np.int8]] = None,
     prefix_layers: int = 0,
     split_all: bool = False,
+    certify: Optional[dict] = None,
 ) -> dict:
     """Enumerate regions on {u : A_domain u <= b_domain}, x = x0 + Q u. Keys: patterns (R, pattern_bytes) uint8
     (packed, see pack_patterns), centers (R, k), radii (R,), layer_counts (L,) int64, lps, lp_iterations, leaves,
@@ -61,7 +62,27 @@ def enumerate_regions(
     lp_max_iter > 0 caps the dual simplex iterations of every LP (a hook for tests of LP breakdowns).
     threads: worker threads (the same result as 1 on a complete run). prefix (n,) or (C, n) int8 with
     prefix_layers > 0: only the cells with that pattern (those patterns, in turn) on the first prefix_layers
-    layers, n their units. split_all: every pending subtree becomes a job (a test hook)."""
+    layers, n their units. split_all: every pending subtree becomes a job (a test hook).
+    certify: {dom_err (m,), half (k,), tol, max_failures, corrupt} (relutope.certificates._certify_options): check
+    every discarding decision by a rigorous dual bound; adds key certificate: decisions, certified, empty, thin,
+    max_thin (in u), failed, failure_where (F, 4) int32 (kind, layer, unit, piece), failure_bound (F,),
+    failure_pattern (F, n_units) int8 (-1: undecided); with the test hook certify["dump_max"] > 0 also dumps: the
+    first LP certificates as checked (g, h, e, nl, y, ng, label (m, 4): layer, unit, p, q; pattern; bound)."""
+
+def chebyshev_dual_bound(
+    G: npt.NDArray[np.float64],
+    h: npt.NDArray[np.float64],
+    E: Optional[npt.NDArray[np.float64]],
+    nl: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    half: npt.NDArray[np.float64],
+) -> float:
+    """A float >= rho = (y.b + sum_j |(A^T y)_j| half_j) / (y.nl) for every exact row (a_i, b_i) within E (m, k+1)
+    of (G (m, k), h (m,)) (None: exact), multipliers y >= 0 and norm lower bounds nl: every ball in
+    {A t <= b} inside [-half, half] has radius <= rho, and rho < 0 proves it empty. +inf when nothing is proven."""
+
+def norm_lower_bound(g: npt.NDArray[np.float64], e: Optional[npt.NDArray[np.float64]] = None) -> float:
+    """A float <= ||a|| for every a with |a - g| <= e entrywise (e = None: a = g)."""
 
 def enumerate_polygons_2d(
     net: Network,

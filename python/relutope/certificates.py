@@ -16,8 +16,13 @@ rounding error (:mod:`relutope._rigorous`: the a priori bound ``|fl(a . x) - a .
 then, only for the witnesses where some unit's margin is within its error bound, the exact rational pass of
 :func:`relutope.exact.exact_pattern`.
 
-This proves that the listed regions exist, not that none is missing (that needs the enumerator's LP decisions
-certified; not done yet).
+:class:`EnumerationCertificate` (``enumerate_regions(..., certify=True)``) adds the other half, that no region is
+missing: every decision by which the LP enumerator discarded a side of a hyperplane, an argmax cell or a cell is
+checked as the enumeration makes it, by a rigorous upper bound of the exact inradius of the discarded set from the
+decision's LP dual (``relutope._core.chebyshev_dual_bound``; Neumaier & Shcherbina, "Safe bounds in linear and
+mixed-integer linear programming", Mathematical Programming 99, 2004), evaluated in floating point with a priori
+error bounds for the exact network (the rows carry bounds of their own rounding); each decision whose bound fails
+is re-decided by an exact rational LP (:func:`relutope.exact_lp.chebyshev_radius_exact`).
 """
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ import numpy as np
 
 from .partition import Partition
 
-__all__ = ["WitnessCertificate", "certify_witnesses"]
+__all__ = ["WitnessCertificate", "certify_witnesses", "EnumerationCertificate", "dual_bound_exact"]
 
 @dataclass
 class WitnessCertificate:
@@ -220,3 +225,349 @@ def certify_witnesses(partition: Partition, *, chunk: int = 1 << 14) -> WitnessC
                               failed=failed, reasons=[str(reason[i]) for i in failed],
                               relabeled=relabeled[keep], exact_patterns=new_patterns[keep],
                               seconds=time.perf_counter() - t0)
+
+
+@dataclass
+class EnumerationCertificate:
+    """The proof that comes with ``enumerate_regions(..., certify=True)``: the regions listed are all the regions.
+
+    Attributes
+    ----------
+    status : str
+        ``"certified"``: the statement is proven. ``"refuted"``: an exact re-decision found that a discarded set
+        holds a ball of radius ``> tol`` (see ``refuted``). ``"incomplete"``: neither (the run stopped early, a
+        region's existence or a decision could not be proven; see ``message``).
+    statement : str
+        What ``"certified"`` proves, in words.
+    tol : float
+        The radius of the statement (input units).
+    n_regions, n_regions_certified : int
+        Regions listed, and those whose existence :func:`certify_witnesses` proved.
+    n_decisions : int
+        Discarding decisions the enumerator made (a side of a hyperplane, an argmax cell or a cell called thinner
+        than ``tol`` or empty; a constant pre-activation's sign).
+    n_decisions_certified : int
+        Of them, proven by their rigorous dual bound (or the rigorous range of a constant pre-activation).
+    n_empty, n_thin : int
+        Certified decisions whose discarded set was proven empty, or proven to hold no ball of radius ``> tol``
+        without being proven empty.
+    max_thin_inradius_bound : float
+        The largest certified inradius bound among the thin ones (input units; ``-inf`` when there is none).
+    n_failed : int
+        Decisions whose bound failed; each recorded one is re-decided exactly.
+    n_confirmed : int
+        Failed decisions that the exact re-decision confirmed.
+    refuted : list of dict
+        Decisions the exact re-decision refuted: ``layer``, ``unit``, ``kind`` (``"side"``, ``"piece"`` or
+        ``"domain"``), ``piece`` (the side or piece discarded), ``pattern`` (the cell's pattern, ``-1`` for
+        units not decided there) and ``radius_lo`` (a proven lower bound of the discarded set's inradius).
+    undecided : list of dict
+        Failed decisions neither confirmed nor refuted (the same keys, with ``radius_hi``), and those past the
+        recorded ones (``n_failed`` above ``max_failures``) are counted in ``message``.
+    witnesses : WitnessCertificate
+        The existence half.
+    seconds : float
+        Time of the certification after the enumeration (witnesses and re-decisions; the checks during the
+        enumeration are in the partition's ``seconds``).
+    message : str
+
+    Notes
+    -----
+    Design. Each discarding decision is checked in the compiled core as it is made, from the approximate dual of
+    the LP that made it (its final basis' multipliers): the bound ``r <= (y.b + sum_j |(A^T y)_j| half_j) /
+    (y.l)`` holds for every ball in the exact discarded set (weak duality; ``l_i`` lower bounds of the exact row
+    norms), and is evaluated with a priori bounds of floating-point rounding (Higham 2002, Section 3.1) and of the
+    rows' distance from the exact rows, which the core carries through its compositions of the layers (Neumaier &
+    Shcherbina, "Safe bounds in linear and mixed-integer linear programming", Math. Programming 99, 2004). This
+    costs ``O(k^2)`` per decision and keeps memory bounded (nothing is stored but counts and the failed
+    decisions), where recomputing every decision's basis in rationals (Dhiflaoui et al. 2003; Koch 2004) would cost
+    exact arithmetic on numbers growing ~53 bits a layer for each of the hundreds of thousands of decisions; that
+    exact route (:func:`relutope.exact_lp.chebyshev_radius_exact`, on the rows of the decision's cell rebuilt
+    exactly by :func:`relutope.exact.exact_layer_pieces`) is taken only for the decisions whose bound fails.
+
+    Examples
+    --------
+    >>> import relutope
+    >>> part = relutope.enumerate_regions(relutope.Network.random([2, 8, 1], seed=0),
+    ...                                   relutope.Box([-1, -1], [1, 1]), certify=True)
+    >>> part.certificate.status, part.certificate.n_failed
+    ('certified', 0)
+    """
+
+    status: str
+    statement: str
+    tol: float
+    n_regions: int
+    n_regions_certified: int
+    n_decisions: int
+    n_decisions_certified: int
+    n_empty: int
+    n_thin: int
+    max_thin_inradius_bound: float
+    n_failed: int
+    n_confirmed: int
+    refuted: list = field(default_factory=list)
+    undecided: list = field(default_factory=list)
+    witnesses: "WitnessCertificate" = None
+    seconds: float = 0.0
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the statement is proven."""
+        return self.status == "certified"
+
+    def summary(self) -> str:
+        """A few lines for people (the ``relutope enumerate --certify`` output)."""
+        lines = [f"certificate    {self.status}",
+                 f"regions        {self.n_regions_certified} of {self.n_regions} proven to exist",
+                 f"decisions      {self.n_decisions_certified} of {self.n_decisions} certified "
+                 f"({self.n_empty} empty, {self.n_thin} thin, largest thin inradius bound "
+                 f"{self.max_thin_inradius_bound:.3g}; tol {self.tol:.3g})",
+                 f"re-decided     {self.n_failed} failed bound(s): {self.n_confirmed} confirmed exactly, "
+                 f"{len(self.refuted)} refuted, {len(self.undecided)} undecided"]
+        if self.message:
+            lines.append(f"message        {self.message}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"EnumerationCertificate(status={self.status!r}, regions={self.n_regions_certified}/"
+                f"{self.n_regions}, decisions={self.n_decisions_certified}/{self.n_decisions}, "
+                f"thin={self.n_thin}, failed={self.n_failed}, refuted={len(self.refuted)})")
+
+
+#: At most this many failed decisions are recorded (and re-decided) per run.
+MAX_FAILURES = 10_000
+
+
+def _round_up(q) -> float:
+    """The smallest float64 >= the rational ``q``."""
+    f = float(q)
+    return f if _q(f) >= q else float(np.nextafter(f, np.inf))
+
+
+def _round_down(q) -> float:
+    f = float(q)
+    return f if _q(f) <= q else float(np.nextafter(f, -np.inf))
+
+
+def _q(v):
+    from .exact import to_rational
+
+    return to_rational(np.array([v]))[0]
+
+
+def _certify_options(domain, tol: float, corrupt: bool = False) -> dict:
+    """The core's options for a certified run on ``domain``: the exact domain in the engine's frame.
+
+    The frame (``Domain._engine_frame``) runs in ``v`` with ``x = x0 + Q v``. For a :class:`~relutope.Box` the map
+    is exact (``Q = s * basis`` and ``x0 = origin + basis @ c`` hold exactly in floats: a selection of
+    coordinates), so ``x`` is in the box iff ``A v <= (b - A c) / s`` exactly, ``A = [I; -I]``. The core's
+    right-hand sides are that rounded: their errors (``dom_err``), the box ``[-half, half]`` holding the domain in
+    ``v`` and the certificate radius ``tol / s`` (rounded down) are computed here in rationals.
+    """
+    from .domains import Box
+    from .exact import to_rational
+
+    if not isinstance(domain, Box):
+        raise ValueError(f"certify=True needs a Box domain (its engine coordinates are an exact map of the inputs), "
+                         f"got {type(domain).__name__}")
+    frame = domain._engine_frame()
+    fv, c, s = frame.form, frame.c, frame.s
+    origin, basis = domain.parametrization()
+    A, b = domain.constraints()
+    if not (np.array_equal(fv.Q, basis * s) and np.array_equal(fv.A, A) and np.array_equal(fv.x0, origin + basis @ c)):
+        raise ValueError("certify=True: the domain's engine coordinates are not an exact map of its box")
+    cq, sq = to_rational(c), _q(s)
+    bq = to_rational(b)
+    Aq = to_rational(A)
+    exact_rhs = [(bq[i] - sum((Aq[i, j] * cq[j] for j in range(len(c))), _q(0.0))) / sq for i in range(len(b))]
+    fb = to_rational(fv.b)
+    dom_err = np.array([_round_up(abs(fb[i] - exact_rhs[i])) for i in range(len(b))])
+    lo, hi = to_rational(domain.lo[domain.free]), to_rational(domain.hi[domain.free])
+    half = np.array([_round_up(max(abs((hi[j] - cq[j]) / sq), abs((lo[j] - cq[j]) / sq))) for j in range(len(c))])
+    return {"dom_err": dom_err, "half": half, "tol": _round_down(_q(tol) / sq), "max_failures": MAX_FAILURES,
+            "corrupt": bool(corrupt), "_s": s}
+
+
+def dual_bound_exact(G, h, nl, y, half):
+    """The exact value of the dual inradius bound that ``_core.chebyshev_dual_bound`` bounds from above.
+
+    Parameters
+    ----------
+    G : array_like, shape (m, k); h : (m,)
+        Rows ``G t <= h`` (float64 taken exactly, or exact rationals).
+    nl : array_like, shape (m,)
+        Lower bounds of the rows' norms ``||G_i||``.
+    y : array_like, shape (m,)
+        Multipliers.
+    half : array_like, shape (k,)
+        The cell lies in the box ``[-half, half]``.
+
+    Returns
+    -------
+    flint.fmpq or None
+        ``rho = (y . h + sum_j |(G^T y)_j| half_j) / (y . nl)`` exactly; ``None`` when ``y`` has a negative entry
+        or ``y . nl <= 0`` (the certificate proves nothing). Every ball of radius ``r >= 0`` in the cell has
+        ``r <= rho``, and ``rho < 0`` proves the cell empty (weak duality; module docstring).
+
+    Raises
+    ------
+    ValueError
+        When the shapes disagree.
+
+    Examples
+    --------
+    The slab ``-1/2 <= t_1 <= 1/2`` has inradius 1/2, proven by the multipliers 1/2 on its two rows:
+
+    >>> from relutope.certificates import dual_bound_exact
+    >>> G = [[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]
+    >>> str(dual_bound_exact(G, [0.5, 0.5, 1.0, 1.0], [1, 1, 1, 1], [0.5, 0.5, 0, 0], [1.0, 1.0]))
+    '1/2'
+    """
+    from .exact import to_rational
+
+    def q(a):
+        a = np.asarray(a)
+        return a if a.dtype == object else to_rational(a)
+
+    Gq, hq, nq, yq, bq = q(G), q(h), q(nl), q(y), q(half)
+    m = Gq.shape[0]
+    if Gq.ndim != 2 or hq.shape != (m,) or nq.shape != (m,) or yq.shape != (m,) or bq.shape != (Gq.shape[1],):
+        raise ValueError("G (m, k), h (m,), nl (m,), y (m,) and half (k,) must agree in shape")
+    if any(v < 0 for v in yq):
+        return None
+    D = sum((yq[i] * nq[i] for i in range(m)), _q(0.0))
+    if not D > 0:
+        return None
+    N = sum((yq[i] * hq[i] for i in range(m)), _q(0.0))
+    for j in range(Gq.shape[1]):
+        N += abs(sum((yq[i] * Gq[i, j] for i in range(m)), _q(0.0))) * bq[j]
+    return N / D
+
+
+_KINDS = {0: "side", 1: "piece", 2: "domain"}
+
+
+def _redecide_rows(network, domain, kind: int, layer: int, unit: int, piece: int, pattern):
+    """The exact rows ``(A, b)`` (object arrays, domain coordinates ``t``) of the set a failed decision discarded,
+    or ``None`` when it is empty by a tie rule alone (identical pieces: the lower index wins)."""
+    from .exact import exact_layer_pieces, to_rational
+
+    A0, b0 = domain.constraints()
+    rows = [list(r) for r in to_rational(A0)]
+    rhs = list(to_rational(b0))
+    if kind == 2:
+        return np.array(rows, dtype=object), np.array(rhs, dtype=object)
+    origin, basis = domain.parametrization()
+    pat = np.where(np.asarray(pattern) < 0, 0, pattern).astype(np.int64)
+    pieces = exact_layer_pieces(network, pat, layer, origin, basis)
+    zero = _q(0.0)
+
+    def wins(G, g, p0, p, K):
+        # rows "piece p is the unit's argmax": f_q - f_p <= 0; False when a tie rule makes it impossible
+        for qq in range(K):
+            if qq == p:
+                continue
+            dG = [G[p0 + qq, j] - G[p0 + p, j] for j in range(G.shape[1])]
+            dg = g[p0 + qq] - g[p0 + p]
+            if all(v == 0 for v in dG):
+                if dg > 0 or (dg == 0 and qq < p):
+                    return False
+                continue
+            rows.append(dG)
+            rhs.append(-dg)
+        return True
+
+    off = 0
+    for j, lay in enumerate(network.layers[:layer + 1]):
+        G, g = pieces[j]
+        for u in range(lay.n_units):
+            p0, K = int(lay.piece_start[u]), int(lay.n_pieces[u])
+            if K < 2:
+                continue
+            if j == layer and u == unit:
+                if not wins(G, g, p0, piece, K):
+                    return None
+            elif (j < layer or pattern[off + u] >= 0) and not wins(G, g, p0, int(pat[off + u]), K):
+                return None
+        off += lay.n_units
+    return np.array(rows, dtype=object), np.array(rhs, dtype=object)
+
+
+def _redecide(network, domain, tol: float, kind, layer, unit, piece, pattern) -> dict:
+    """Re-decide one failed decision exactly: ``"confirmed"`` (the set holds no ball of radius ``> tol``),
+    ``"refuted"`` (it holds one) or ``"undecided"``, with the rational enclosure of its inradius."""
+    from .exact_lp import chebyshev_radius_exact
+
+    info = {"kind": _KINDS[int(kind)], "layer": int(layer), "unit": int(unit), "piece": int(piece),
+            "pattern": np.asarray(pattern, dtype=np.int8).copy()}
+    built = _redecide_rows(network, domain, int(kind), int(layer), int(unit), int(piece), pattern)
+    if built is None:
+        info.update(outcome="confirmed", radius_lo=None, radius_hi=None)
+        return info
+    A, b = built
+    tq = _q(tol)
+    for bits in (64, 256):
+        enc = chebyshev_radius_exact(A, b, bits=bits)
+        if enc.status == "bounded" and enc.hi <= tq:
+            info.update(outcome="confirmed", radius_lo=float(enc.lo), radius_hi=_round_up(enc.hi))
+            return info
+        if enc.positive and (enc.status == "unbounded" or enc.lo > tq):
+            info.update(outcome="refuted", radius_lo=_round_down(enc.lo) if enc.lo is not None else float("inf"),
+                        radius_hi=None if enc.hi is None else _round_up(enc.hi))
+            return info
+    info.update(outcome="undecided", radius_lo=float(enc.lo) if enc.lo is not None else None,
+                radius_hi=float(enc.hi) if enc.hi is not None else None)
+    return info
+
+
+def _enumeration_certificate(partition: Partition, core: dict, options: dict) -> EnumerationCertificate:
+    """Assemble the certificate of a certified run: the core's counts, the witnesses, the failures re-decided."""
+    t0 = time.perf_counter()
+    net, dom, tol = partition.network, partition.domain, float(partition.tol)
+    s = options["_s"]
+    wit = certify_witnesses(partition)
+    where, pats = core["failure_where"], core["failure_pattern"]
+    confirmed, refuted, undecided = 0, [], []
+    for i in range(where.shape[0]):
+        kind, layer, unit, piece = (int(v) for v in where[i])
+        res = _redecide(net, dom, tol, kind, layer, unit, piece, pats[i])
+        if res["outcome"] == "confirmed":
+            confirmed += 1
+        elif res["outcome"] == "refuted":
+            refuted.append(res)
+        else:
+            undecided.append(res)
+    notes = []
+    if not partition.complete:
+        notes.append(f"the enumeration stopped early (status {partition.status!r})")
+    if not wit.ok:
+        notes.append(f"{wit.failed.size} region(s) not proven to exist")
+    unrecorded = int(core["failed"]) - int(where.shape[0])
+    if unrecorded > 0:
+        notes.append(f"{unrecorded} failed decision(s) past the first {MAX_FAILURES} not re-decided")
+    if undecided:
+        notes.append(f"{len(undecided)} failed decision(s) undecided exactly")
+    if refuted:
+        first = refuted[0]
+        notes.append(f"{len(refuted)} decision(s) refuted: e.g. the {first['kind']} {first['piece']} of unit "
+                     f"{first['unit']} of layer {first['layer']} holds a ball of radius >= {first['radius_lo']:.3g}")
+        status = "refuted"
+    elif notes:
+        status = "incomplete"
+    else:
+        status = "certified"
+    statement = (f"Every listed region exists (an exact rational witness strictly inside the domain with every unit "
+                 f"decided), and every activation region of the network over the domain (weights and bounds taken as "
+                 f"the exact binary fractions they are) that contains a ball of radius > {tol:.6g} is listed: each of "
+                 f"the {int(core['decisions'])} decisions that discarded a side, argmax cell or cell is proven by a "
+                 f"rigorous LP dual bound or by an exact rational LP.")
+    max_thin = float(core["max_thin"])
+    return EnumerationCertificate(
+        status=status, statement=statement, tol=tol, n_regions=len(partition),
+        n_regions_certified=int(wit.certified.sum()), n_decisions=int(core["decisions"]),
+        n_decisions_certified=int(core["certified"]), n_empty=int(core["empty"]), n_thin=int(core["thin"]),
+        max_thin_inradius_bound=max_thin * s * (1 + 1e-15) if np.isfinite(max_thin) else max_thin,
+        n_failed=int(core["failed"]), n_confirmed=confirmed, refuted=refuted, undecided=undecided, witnesses=wit,
+        seconds=time.perf_counter() - t0, message="; ".join(notes))

@@ -184,8 +184,11 @@ def _cmd_enumerate(args) -> int:
     net = _load_network(args.model)
     domain = _domain(net, args)
     part = enumerate_regions(net, domain, tol=args.tol, max_regions=args.max_regions, time_limit=args.time_limit,
-                             progress=args.progress, threads=args.threads)
+                             progress=args.progress, threads=args.threads, certify=args.certify)
     _report(part, args.out)
+    if args.certify:  # the proof's summary; a result not proven certified exits as incomplete
+        print(part.certificate.summary())
+        return EXIT_OK if part.certificate.ok else EXIT_INCOMPLETE
     return EXIT_OK if part.complete else EXIT_INCOMPLETE
 
 
@@ -421,6 +424,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", action="store_true", help="show a progress bar (on standard error)")
     p.add_argument("--threads", type=int, default=None, help="worker threads (default: every core; the same "
                    "partition with any number)")
+    p.add_argument("--certify", action="store_true", help="prove the result in exact arithmetic (every region "
+                   "exists, none thicker than tol is missing) and print the certificate (exit status 3 unless proven)")
     p.add_argument("--out", help="write the partition to this file (.npz is appended unless it ends so)")
     p.set_defaults(func=_cmd_enumerate)
     p = sub.add_parser("verify", help="decide a VNN-LIB property exactly",

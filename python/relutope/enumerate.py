@@ -186,7 +186,7 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
 def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = None,
                       max_regions: Optional[int] = None, time_limit: Optional[float] = None,
                       progress: bool = False, radius_cap: float = 1.0, method: str = "auto",
-                      threads: Optional[int] = None) -> Partition:
+                      threads: Optional[int] = None, certify: bool = False) -> Partition:
     """Enumerate every activation region of a network over a domain, exactly.
 
     Parameters
@@ -235,6 +235,15 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
         stopped early (``max_regions``, ``time_limit``, Ctrl-C) holds exact regions, but with ``threads > 1``
         which ones were found first depends on timing. The ``"polygon"`` and ``"polytope"`` paths run on one
         thread.
+    certify : bool, optional
+        Prove the result (:class:`~relutope.certificates.EnumerationCertificate`, then ``partition.certificate``):
+        every listed region exists (:func:`~relutope.certificates.certify_witnesses`) and every region of the
+        network over the domain, weights and bounds taken as the exact binary fractions they are, that holds a
+        ball of radius ``> tol`` is listed: each decision of the LP path that discards a side of a hyperplane, an
+        argmax cell or a cell is checked as it is made by a rigorous bound of the discarded set's exact inradius
+        from its LP's dual (evaluated with a priori rounding-error bounds; Neumaier & Shcherbina 2004), and each
+        one whose bound fails is re-decided by an exact rational LP. Runs the ``"lp"`` path (``method="auto"``
+        picks it); a :class:`~relutope.Box` domain. Needs python-flint for the exact parts.
 
     Returns
     -------
@@ -249,6 +258,8 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     TypeError
         When ``net`` or ``domain`` has the wrong type, or a number is not a number.
     ValueError
+        When ``certify=True`` with ``method="polygon"`` or ``"polytope"``, or with a domain that is not a
+        :class:`~relutope.Box`.
         When the domain's dimension is not ``net.in_dim``, ``tol`` is below :func:`min_tol` or not below the
         domain's inradius, ``max_regions``, ``time_limit``, ``radius_cap`` or ``threads`` is out of range,
         ``method`` is unknown, ``method="polygon"`` is asked for a domain that is not bounded and two-dimensional,
@@ -305,13 +316,27 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     from ._threads import resolve_threads
 
     threads = resolve_threads(threads)
+    if not isinstance(certify, (bool, np.bool_)):
+        raise TypeError(f"certify must be a bool, got {type(certify).__name__}")
+    certify_options = None
+    if certify:
+        from .certificates import _certify_options
+
+        if method not in ("auto", "lp"):
+            raise ValueError(f"certify=True runs the LP path (method='lp' or 'auto'), got method={method!r}")
+        method = "lp"
+        if isinstance(net, Network) and isinstance(domain, Domain) and domain.dim == net.in_dim:
+            tol = _resolve_tol(domain, tol)
+            certify_options = _certify_options(domain, tol)
     method = _choose_method(method, net, domain, threads)
     polygon = method == "polygon"
     engines = {"lp": _core.enumerate_regions, "polygon": _core.enumerate_polygons_2d,
                "polytope": _core.enumerate_polytopes}
+    extra_kw = {"threads": threads} if method == "lp" else {}
+    if certify_options is not None:
+        extra_kw["certify"] = {k: v for k, v in certify_options.items() if not k.startswith("_")}
     out, form = _engine_call(engines[method], net, domain, tol=tol, max_regions=max_regions, time_limit=time_limit,
-                             progress=progress, radius_cap=radius_cap,
-                             **({"threads": threads} if method == "lp" else {}))
+                             progress=progress, radius_cap=radius_cap, **extra_kw)
     tol = out["tol"]
     status, message = out["status"], out.get("message", "")
     unchecked = Partition._from_packed(net, domain, out["patterns"], out["centers"], out["radii"],
@@ -347,6 +372,10 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
                                        polygons=polygons)
     partition.message = message
     partition.method = method
+    if certify_options is not None:
+        from .certificates import _enumeration_certificate
+
+        partition.certificate = _enumeration_certificate(partition, out["certificate"], certify_options)
     return partition
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from .network import Network, _as_points
 
-__all__ = ["exact_affine_map", "exact_forward", "exact_pattern", "to_rational"]
+__all__ = ["exact_affine_map", "exact_forward", "exact_layer_pieces", "exact_pattern", "to_rational"]
 
 
 def _flint():
@@ -296,3 +296,87 @@ def _pattern_walk(network: Network, x, stored=None):
         gv = g.entries()
         v = flint.fmpq_mat(len(chosen), 1, [gv[p] for p in chosen])
     return pattern, kind, constant_gap
+
+
+def exact_layer_pieces(network: Network, pattern, layer: int, origin=None, basis=None):
+    """The exact pre-activations of one layer on the cell of a pattern, as affine functions of coordinates ``t``.
+
+    Parameters
+    ----------
+    network : Network
+    pattern : array_like of int, shape (n_units,)
+        The chosen piece of every unit of the layers before ``layer`` (later entries are ignored).
+    layer : int
+        The layer whose pieces are returned, ``0 <= layer < len(network.layers)``.
+    origin, basis : array_like, shapes (d,) and (d, k), optional
+        The inputs as ``x = origin + basis @ t`` (float64, taken exactly, or exact rationals); default ``t = x``.
+
+    Returns
+    -------
+    list of (G, g)
+        For every layer ``j <= layer``: ``G`` (P_j, k) and ``g`` (P_j,) object arrays of ``flint.fmpq``: piece ``p``
+        of layer ``j`` is ``G[p] . t + g[p]`` exactly wherever the layers before ``j`` have ``pattern``.
+
+    Raises
+    ------
+    TypeError
+        When ``network`` is not a :class:`Network` or ``pattern`` is not an integer array.
+    ValueError
+        When ``layer``, ``pattern``, ``origin`` or ``basis`` is out of range or has the wrong shape.
+
+    Notes
+    -----
+    The composition of :func:`exact_affine_map`, stopped at ``layer`` and started from the affine map of the
+    domain (Balestriero & Baraniuk, ICML 2018, Eq. 9), every product an exact ``fmpq_mat`` product.
+
+    Examples
+    --------
+    >>> import numpy as np, relutope
+    >>> net = relutope.Network.from_weights([(np.array([[1.0, -1.0]]), np.zeros(1)), (np.array([[2.0]]), np.zeros(1))])
+    >>> G, g = exact_layer_pieces(net, [1, 0], 1)[1]
+    >>> [str(v) for v in G[0]], str(g[0])
+    (['2', '-2'], '0')
+    """
+    flint = _flint()
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be a relutope.Network, got {type(network).__name__}")
+    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 0 <= layer < len(network.layers):
+        raise ValueError(f"layer must be an int between 0 and {len(network.layers) - 1}, got {layer!r}")
+    pat = np.asarray(pattern)
+    if not np.issubdtype(pat.dtype, np.integer):
+        raise TypeError(f"pattern must be an integer array, got dtype {pat.dtype}")
+    if pat.shape != (network.n_units,):
+        raise ValueError(f"pattern must have shape ({network.n_units},), got {pat.shape}")
+    d = network.in_dim
+    if basis is None:
+        basis = np.eye(d)
+    if origin is None:
+        origin = np.zeros(d)
+    B = np.asarray(basis)
+    O = np.asarray(origin)
+    if B.ndim != 2 or B.shape[0] != d or O.shape != (d,):
+        raise ValueError(f"origin and basis must have shapes ({d},) and ({d}, k), got {O.shape} and {B.shape}")
+    k = B.shape[1]
+    Bq = B if B.dtype == object else to_rational(B)
+    Oq = O if O.dtype == object else to_rational(O)
+    M = flint.fmpq_mat(d, k, [flint.fmpq(v) for v in Bq.reshape(-1).tolist()])
+    v = _column([flint.fmpq(x) for x in Oq.tolist()])
+    out = []
+    start = 0
+    for j, lay in enumerate(network.layers[:layer + 1]):
+        A = _rational_matrix(lay.A)
+        Z = A * M
+        z = A * v + _column(to_rational(lay.c))
+        P = lay.A.shape[0]
+        out.append((np.array(Z.entries(), dtype=object).reshape(P, k), np.array(z.entries(), dtype=object)))
+        if j == layer:
+            break
+        chosen = lay.piece_start[:-1] + pat[start:start + lay.n_units]
+        if np.any(pat[start:start + lay.n_units] < 0) or np.any(chosen >= lay.piece_start[1:]):
+            raise ValueError(f"pattern names a piece that a unit of layer {j} does not have")
+        start += lay.n_units
+        rows = Z.table()
+        zs = z.entries()
+        M = flint.fmpq_mat([rows[p] for p in chosen])
+        v = _column([zs[p] for p in chosen])
+    return out

@@ -234,6 +234,8 @@ class Partition:
 
     message: str = ""
     method: str = "lp"
+    #: ``enumerate_regions(..., certify=True)``: its :class:`~relutope.certificates.EnumerationCertificate`.
+    certificate = None
 
     def __init__(self, network: Network, domain: Domain, patterns, centers, radii, layer_counts, *,
                  status: str = "complete", tol: float, lps: int = 0, lp_iterations: int = 0,

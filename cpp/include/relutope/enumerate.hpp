@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +36,53 @@
 #include "relutope/patterns.hpp"
 
 namespace relutope {
+
+// Certified enumeration (EnumOptions::certify): every decision that discards a side of a hyperplane, a piece's
+// argmax cell or a whole cell is checked as it is made against a rigorous bound (certify.hpp) that holds for the
+// EXACT network: the pieces' rows carry entrywise bounds of their rounding (from the weights, x0 and Q taken as the
+// exact binary fractions they are), the dual multipliers of the decision's LP give an upper bound of the exact
+// inradius of the discarded set, and it must be <= tol (or < 0: empty). A unit whose hyperplane is constant on a
+// cell is checked by the range of its exact pre-activation over the box. Decisions whose bound fails are recorded
+// (the first max_failures) with what re-deciding them exactly needs.
+struct CertifyOptions {
+  const double* dom_err = nullptr;  // mdom: |b_i - exact b_i| of the domain rows (their A rows are exact)
+  const double* half = nullptr;     // k: the domain lies in the box [-half, half]
+  double tol = 0.0;                 // a discarded set must be proven to hold no ball of radius > tol
+  int64_t max_failures = 10000;
+  bool corrupt = false;             // test hook: negate the first multiplier of every certificate
+  int64_t dump_max = 0;             // test hook: keep the first dump_max LP certificates (CertDump)
+};
+
+// One decision whose certificate failed. kind: 0 side `piece` of the hyperplane of unit `unit` of layer `layer`,
+// 1 the argmax cell of piece `piece` of a K > 2 unit, 2 the whole domain (layer -1). pattern: n_units entries, the
+// cell's pattern on layers < layer, on layer `layer` the units decided so far (-1: not yet decided, later layers -1).
+struct CertFailure {
+  int kind = 0, layer = -1, unit = -1, piece = -1;
+  double bound = 0.0;  // the failed bound (+inf: none)
+  std::vector<int8_t> pattern;
+};
+
+// Test hook (CertifyOptions::dump_max): one LP certificate as checked: its rows (g m x k, h, e m x (k+1), nl,
+// multipliers y), each row's label (layer, unit, p, q: "piece p >= piece q" of that unit; layer -1: domain row
+// `unit`, the stored row being the exact one divided by ng) and norm ng, the pattern at the time, and the bound.
+struct CertDump {
+  double bound = 0.0;
+  std::vector<double> g, h, e, nl, y, ng;
+  std::vector<int> label;
+  std::vector<int8_t> pattern;
+};
+
+struct CertifyResult {
+  int64_t decisions = 0;   // discarding decisions checked
+  int64_t certified = 0;   // of them, proven
+  int64_t empty = 0;       // proven empty (bound < 0, or a constant pre-activation of the other sign)
+  int64_t thin = 0;        // proven to hold no ball of radius > tol, not proven empty
+  double max_thin = -std::numeric_limits<double>::infinity();  // the largest bound among the thin ones
+  int64_t failed = 0;      // decisions whose bound failed (failures: the first max_failures of them)
+  std::vector<CertFailure> failures;
+  std::vector<CertDump> dumps;
+  void merge(const CertifyResult& o, int64_t max_failures);
+};
 
 struct EnumOptions {
   double tol = 1e-9;         // a region exists when it holds a ball of this radius (domain units)
@@ -56,6 +104,7 @@ struct EnumOptions {
   const int8_t* prefix = nullptr;
   int prefix_layers = 0;
   int64_t prefix_count = 1;
+  const CertifyOptions* certify = nullptr;  // certified enumeration (one prefix only); nullptr: off
 };
 
 // Stopped: a RegionVisitor ended the run (e.g. it found a counterexample).
@@ -83,6 +132,7 @@ struct EnumResult {
   EnumStatus status = EnumStatus::Complete;
   double seconds = 0.0;
   std::string message;
+  CertifyResult cert;   // with EnumOptions::certify
   int64_t regions() const { return static_cast<int64_t>(radii.size()); }
 };
 

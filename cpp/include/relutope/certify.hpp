@@ -1,0 +1,53 @@
+// Rigorous bounds for the decisions of the enumerator: LP dual certificates checked in floating point with a
+// priori error bounds, valid for the exact rows the floating-point rows approximate.
+//
+// The Chebyshev LP of a cell {t : a_i . t <= b_i} is  max r  s.t.  a_i . t + ||a_i|| r <= b_i. For multipliers
+// y >= 0 and any point t of the cell holding a ball of radius r >= 0, summing the rows gives
+//     r * sum_i y_i ||a_i||  <=  sum_i y_i b_i - (sum_i y_i a_i) . t,
+// and over a box t in [-half, half] containing the cell the right-hand side is at most
+//     N = y . b + sum_j |(A^T y)_j| half_j.
+// With rational lower bounds l_i <= ||a_i|| and D = sum_i y_i l_i > 0, every ball in the cell has radius
+// r <= rho = N / D, and rho < 0 proves the cell empty (weak duality: Neumaier & Shcherbina, "Safe bounds in
+// linear and mixed-integer linear programming", Mathematical Programming 99, 2004, Section 2, where an
+// approximate dual y of a float LP gives a rigorous bound once the residual A^T y is bounded over a box).
+// chebyshev_dual_bound() returns a float >= rho computed with the a priori bounds of floating-point sums,
+// |fl(sum x_i) - sum x_i| <= gamma_n sum |x_i|, gamma_n = n u / (1 - n u) (Higham, "Accuracy and Stability of
+// Numerical Algorithms", 2nd ed., 2002, Section 3.1; valid for any summation order and with fused multiply-adds),
+// and with entrywise bounds e_i of the distance of the float rows (g_i, h_i) from the exact rows (a_i, b_i).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace relutope {
+
+namespace rigorous {
+constexpr double kUnit = 1.1102230246251565e-16;   // 2^-53, the unit roundoff of float64
+constexpr double kTiny = 4.9406564584124654e-324;  // 2^-1074: bounds the absolute error of an underflow
+// gamma_n of Higham (3.8), rounded up generously.
+inline double gamma(int n) { return (n * kUnit) / (1.0 - n * kUnit) * (1.0 + 1e-8); }
+// An upper bound of a sum of n non-negative terms whose floating-point evaluation gave s (0 stays 0 only when
+// `exact`: every term was an exact zero).
+inline double inflate(double s, int n, bool exact = false) {
+  if (s == 0.0 && exact) return 0.0;
+  return s * (1.0 + 4.0 * gamma(n + 2)) + (n + 2) * 4.0 * kTiny;
+}
+}  // namespace rigorous
+
+// rho of the header comment for the rows idx[0..n_mult-1] with multipliers y (n_mult entries): row r has its k
+// coefficients at G + r * ldg, its right-hand side h[r], its k + 1 error bounds (coefficients, then right-hand
+// side) at E + r * lde (E = nullptr: exact rows) and the lower bound nl[r] of its exact norm. The cell lies in
+// the box [-half, half] (k entries). Returns +infinity when the certificate proves nothing (a multiplier
+// negative or not finite, D not provably positive); otherwise a float >= rho: a negative value proves the exact
+// cell empty, a value v >= 0 that every ball in it has radius <= v.
+double chebyshev_dual_bound(int k, int n_mult, const int* idx, const double* y, const double* G, size_t ldg,
+                            const double* h, const double* E, size_t lde, const double* nl, const double* half);
+
+// A lower bound of ||a|| for every a with |a_j - g_j| <= e_j (k entries; e = nullptr: a = g), >= 0.
+double norm_lower_bound(int k, const double* g, const double* e);
+
+// Bounds of the affine function f(t) = f_0 . t + f_k over t in [-half, half] for every exact f within e of the
+// float f (k + 1 entries each): lo <= f(t) <= hi. `zero` is set when f and e are exactly zero (f == 0 exactly).
+void affine_range(int k, const double* f, const double* e, const double* half, double& lo, double& hi, bool& zero);
+
+}  // namespace relutope
