@@ -52,10 +52,16 @@ __all__ = ["ExactLPResult", "ChebyshevEnclosure", "solve_lp_exact", "check_farka
            "check_interior_point", "check_ray", "chebyshev_radius_exact", "norm_bounds"]
 
 
-def _flint():
-    from .exact import _flint as get
+_FLINT = None
 
-    return get()
+
+def _flint():
+    global _FLINT
+    if _FLINT is None:
+        from .exact import _flint as get
+
+        _FLINT = get()
+    return _FLINT
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -92,6 +98,9 @@ def _as_q(values, name: str, ndim: int) -> np.ndarray:
     if arr.dtype == object:
         if arr.ndim != ndim:
             raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+        fmpq = _flint().fmpq
+        if all(type(v) is fmpq for v in arr.reshape(-1).tolist()):
+            return arr
         out = np.empty(arr.shape, dtype=object)
         flat = out.reshape(-1)
         for i, v in enumerate(arr.reshape(-1).tolist()):
@@ -561,7 +570,10 @@ def _solve(cq, Aq, bq, Eq, eq, max_pivots, warm) -> ExactLPResult:
         k = len(N)
         AN = [[_dot(row, v) for v in N] for row in A]
     if m and k:
-        _, rank, J = _rref(flint.fmpq_mat(m, k, [v for row in AN for v in row]))
+        ANm = flint.fmpq_mat(m, k, [v for row in AN for v in row])
+        rank, J = ANm.rank(), list(range(k))
+        if rank < k:
+            _, rank, J = _rref(ANm)
     else:
         rank, J = 0, []
     if N is None and rank == n:
