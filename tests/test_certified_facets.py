@@ -247,11 +247,21 @@ def _check_against_oracle(weights, lo, hi):
     # 1. regions: the enumerator's patterns are the brute force's, exactly
     got = {tuple(int(v) for v in p) for p in part.patterns}
     assert got == set(regions)
-    # the issue's criterion (positive exact inradius) agrees with the vertex test, pattern by pattern
-    for pat, (rows, _, _) in list(regions.items())[:6]:
+    # the issue's criterion agrees with the vertex test over every sign pattern: a pattern is a region iff its
+    # exact H-representation has a positive exact inradius (and no constant row rules it out)
+    n_hidden = sum(len(W) for W, _ in weights[:-1])
+    by_lp = set()
+    for head in itertools.product((0, 1), repeat=n_hidden):
+        pat = list(head) + [0] * len(weights[-1][0])
+        rows, _, impossible = oracle_rows([(W.tolist(), b.tolist()) for W, b in weights], lo.tolist(),
+                                          hi.tolist(), pat)
+        if impossible:
+            continue
         enc = chebyshev_radius_exact(np.array([r[0] for r in rows], dtype=object),
                                      np.array([r[1] for r in rows], dtype=object))
-        assert enc.positive
+        if enc.positive:
+            by_lp.add(tuple(pat))
+    assert by_lp == set(regions)
     # 2. certified facets equal the oracle's facets and redundant rows, region by region
     cert = certify_facets(part)
     assert cert.ok and not cert.findings
@@ -355,6 +365,30 @@ def test_a_corrupted_partition_fails_the_certified_check():
                                tol=part.tol)
     rep = wrong.check_complete(certify=True)
     assert not rep.ok and (0, -1) in rep.mismatches
+
+
+@pytest.mark.parametrize("case", ["whole_space", "polytope", "slice", "fixed_box_coordinate", "leaky_relu", "abs"])
+def test_certified_check_on_other_domains_and_activations(case):
+    """The certified facets and adjacency agree with the float engine's (an independent computation) on every
+    kind of domain and on other activations, and the certified check passes."""
+    from relutope import Polytope, Slice, WholeSpace
+
+    net, dom = {
+        "whole_space": (Network.random([2, 4, 1], seed=3), WholeSpace(2)),
+        "polytope": (Network.random([2, 6, 1], seed=3),
+                     Polytope(np.array([[1.0, 1], [-1, 0], [0, -1], [1, -2]]), np.array([1.0, 1, 1, 1.5]))),
+        "slice": (Network.random([4, 5, 4, 1], seed=3), Slice.through_points(np.zeros(4), np.eye(4)[0], np.eye(4)[1])),
+        "fixed_box_coordinate": (Network.random([3, 5, 1], seed=3), Box([-1, 0.25, -1], [1, 0.25, 1])),
+        "leaky_relu": (Network.random([2, 6, 1], seed=3, activation="leaky_relu"), Box([-1, -1], [1, 1])),
+        "abs": (Network.random([2, 4, 3, 1], seed=3, activation="abs"), Box([-1, -1], [1, 1])),
+    }[case]
+    part = enumerate_regions(net, dom)
+    rep = part.check_complete(certify=True)
+    assert rep.ok
+    fac, adj = rep.certificate["facets"], rep.certificate["adjacency"]
+    assert fac.n_facets == part.facets().n_facets and not fac.findings
+    assert adj.ok and len(adj.edges) == len(part.adjacency())
+    assert rep.n_boundary_facets == int(np.sum(part.facets().unit < 0))
 
 
 def test_exact_halfspaces_agree_with_the_exact_forward_pass():
