@@ -213,7 +213,8 @@ class ExactRegionFacets:
         ``0 <= b_f``, ``b_f >= 0``).
     how : dict of int to str
         Per class, how it was decided: ``"point"`` (the float facet point, projected exactly), ``"box"`` (the
-        domain box bound), ``"facets"`` (exact LP over the proven facets), ``"lp"`` (exact LPs over all rows).
+        domain box bound), ``"bbox"`` (the region's exact bounding box, from ``2 k`` exact LPs over the proven
+        facets), ``"facets"`` (exact LP over the proven facets), ``"lp"`` (exact LPs over all rows).
     float_facet : dict of int to int
         Per class, the index (into the partition's :class:`~relutope.geometry.Facets` arrays) of the float facet
         that names one of its sources, when there is one.
@@ -239,12 +240,14 @@ class ExactRegionFacets:
 
 
 def _row_key(a: list, bi):
-    """Canonical form of a row up to a positive factor (None for a zero row)."""
+    """Canonical form of a row up to a positive factor (None for a zero row), as (numerator, denominator) pairs
+    (hashing fmpq pairs is much faster than hashing fmpq)."""
     j = next((j for j, v in enumerate(a) if v != 0), None)
     if j is None:
         return None, None
     lam = abs(a[j])
-    return tuple(v / lam for v in a) + (bi / lam,), lam
+    key = tuple((w.p, w.q) for w in (v / lam for v in a)) + (((bi / lam).p, (bi / lam).q),)
+    return key, lam
 
 
 class _Region:
@@ -375,38 +378,83 @@ def _lp_certificate(reg: _Region, g: int, rows: List[int], warm: Optional[list] 
 
 
 class _FacetLP:
-    """max a_f.t over the proven facet rows of a region, for one row f after another: the first by
+    """max c.t over the proven facet rows of a region, for one objective after another: the first by
     :func:`relutope.exact_lp.solve_lp_exact`, the next ones by the exact primal simplex (Bland's rule) from the
-    previous optimal vertex, which skips the float solve (successive objectives share most of their path)."""
+    previous optimal vertex, which skips the float solve (successive objectives share most of their path).
+
+    Certificates of redundancy come from it two ways: the exact bounding box of the region (``2 k`` LPs once; a
+    row whose maximum over the box is at most its right-hand side is implied by the box's multipliers, combined
+    with the signs of its coefficients), else one LP for the row itself."""
 
     def __init__(self, reg: _Region, rows: List[int]):
         self.reg, self.rows = reg, rows
         self.sx = None
         self.B = None
+        self.bbox = None
 
-    def certificate(self, g: int) -> Optional[Dict[int, object]]:
-        """Multipliers over the facet rows proving class g's row redundant, or None."""
-        from .exact_lp import _Simplex
+    def maximise(self, c: list):
+        """(value, {row: y}) of max c.t over the facet rows (y >= 0, y^T A = c, y.b = value), or None."""
+        from .exact_lp import _Simplex, solve_lp_exact
 
         reg = self.reg
-        i = reg.rep[g]
         if self.sx is None:
-            warm: list = [None]
-            verdict, y = _lp_certificate(reg, g, self.rows, warm)
-            if warm[0] is not None and len(warm[0]) == reg.k:
-                self.sx = _Simplex([reg.rows[r] for r in self.rows], [reg.b[r] for r in self.rows],
-                                   list(reg.rows[i]), max_pivots=100_000)
-                self.B = warm[0]
-            return y if verdict == "redundant" else None
+            A = np.empty((len(self.rows), reg.k), dtype=object)
+            for r, row in enumerate(self.rows):
+                A[r, :] = reg.rows[row]
+            b = np.empty(len(self.rows), dtype=object)
+            b[:] = [reg.b[r] for r in self.rows]
+            cc = np.empty(reg.k, dtype=object)
+            cc[:] = c
+            # no float solve: the exact simplex starts from the first rows (a few exact pivots on these small LPs)
+            res = solve_lp_exact(cc, A, b, warm_basis=list(range(min(reg.k, len(self.rows)))))
+            if res.status != "optimal":
+                return None
+            if len(res.basis) == reg.k:
+                self.sx = _Simplex([reg.rows[r] for r in self.rows], [reg.b[r] for r in self.rows], list(c),
+                                   max_pivots=100_000)
+                self.B = res.basis.tolist()
+            return res.value, {self.rows[r]: res.y[r] for r in range(len(self.rows)) if res.y[r] != 0}
         self.sx.pivots = 0
-        st, B, _, yB, _ = self.sx.primal(self.B, list(reg.rows[i]))
+        st, B, _, yB, _ = self.sx.primal(self.B, list(c))
         if st != "optimal":
             return None
         self.B = B
+        # the primal simplex keeps y_B >= 0 and A_B^T y_B = c exactly; the bound is y.b
         y = {self.rows[B[p]]: yB[p] for p in range(reg.k) if yB[p] != 0}
-        # the primal simplex keeps y_B >= 0 and A_B^T y_B = a_f exactly; the bound is y.b
-        bound = sum((v * reg.b[r] for r, v in y.items()), _flint().fmpq(0))
-        return y if bound <= reg.b[i] else None
+        return sum((v * reg.b[r] for r, v in y.items()), _flint().fmpq(0)), y
+
+    def certificate(self, g: int) -> Optional[Dict[int, object]]:
+        """Multipliers over the facet rows proving class g's row redundant, or None."""
+        reg = self.reg
+        i = reg.rep[g]
+        out = self.maximise(list(reg.rows[i]))
+        return out[1] if out is not None and out[0] <= reg.b[i] else None
+
+    def bbox_certificate(self, g: int) -> Optional[Dict[int, object]]:
+        """Multipliers from the region's exact bounding box, when the box implies class g's row; else None."""
+        flint = _flint()
+        reg = self.reg
+        if self.bbox is None:
+            boxes = []
+            for j in range(reg.k):
+                for sign in (1, -1):
+                    e = [flint.fmpq(0)] * reg.k
+                    e[j] = flint.fmpq(sign)
+                    boxes.append(self.maximise(e))
+            self.bbox = boxes if all(v is not None for v in boxes) else False
+        if self.bbox is False:
+            return None
+        i = reg.rep[g]
+        a = reg.rows[i]
+        picks = [(abs(v), self.bbox[2 * j] if v > 0 else self.bbox[2 * j + 1]) for j, v in enumerate(a) if v != 0]
+        bound = sum((w * box[0] for w, box in picks), flint.fmpq(0))
+        if bound > reg.b[i]:
+            return None
+        y: Dict[int, object] = {}
+        for w, (_, yj) in picks:
+            for r, val in yj.items():
+                y[r] = y[r] + w * val if r in y else w * val
+        return y
 
 
 def _hyperplane_point(reg: _Region, g: int, extra: Optional[_Region] = None, extra_group: Optional[int] = None):
@@ -487,11 +535,11 @@ def _decide_region(partition, r: int, H: ExactHalfspaces, fl, box) -> Tuple[Exac
         if g in claimed:
             continue
         y = _box_certificate(reg, g, box) if box is not None else None
-        if y is not None:
-            how = "box"
-        else:
-            how = "facets"
-            y = over_facets.certificate(g) if over_facets is not None else None
+        how = "box"
+        if y is None and over_facets is not None:
+            y, how = over_facets.bbox_certificate(g), "bbox"
+            if y is None:
+                y, how = over_facets.certificate(g), "facets"
         if y is not None:
             decided[g] = REDUNDANT
             out.how[g] = how
@@ -553,7 +601,8 @@ class FacetCertificate:
     n_failed : int
         Rows neither proven a facet nor redundant (the region is then empty or lower-dimensional exactly).
     by_method : dict of str to int
-        Classes decided by ``"point"``, ``"box"``, ``"facets"``, ``"lp"`` (see :class:`ExactRegionFacets`).
+        Classes decided by ``"point"``, ``"box"``, ``"bbox"``, ``"facets"``, ``"lp"`` (see
+        :class:`ExactRegionFacets`).
     findings : list of (int, int, int, str)
         ``(region, unit, piece, kind)`` where the float facets and the exact decision disagree: ``"float facet is
         redundant"`` or ``"facet missed by floating point"`` (decided exactly, the exact decision stands).
@@ -742,9 +791,12 @@ def _covers(reg_i: _Region, g: int, reg_j: _Region, h: Optional[int]) -> bool:
     E[0, :] = reg_i.rows[reg_i.rep[g]]
     e = np.empty(1, dtype=object)
     e[0] = reg_i.b[reg_i.rep[g]]
-    own = {tuple(reg_i.rows[i]) + (reg_i.b[i],) for i in range(reg_i.n)}
+    def exact_key(row, rhs):
+        return tuple((v.p, v.q) for v in row) + ((rhs.p, rhs.q),)
+
+    own = {exact_key(reg_i.rows[i], reg_i.b[i]) for i in range(reg_i.n)}
     for i in reg_j.others(h if h is not None else -2):
-        if tuple(reg_j.rows[i]) + (reg_j.b[i],) in own:
+        if exact_key(reg_j.rows[i], reg_j.b[i]) in own:
             continue
         c = np.empty(reg_i.k, dtype=object)
         c[:] = reg_j.rows[i]
