@@ -421,5 +421,13 @@ def test_exact_halfspaces_agree_with_the_exact_forward_pass():
         assert np.array_equal(pat, part.patterns[r])
     with pytest.raises(ValueError, match="pattern must have shape"):
         exact_halfspaces(net, part.domain, [0, 1])
+    with pytest.raises(ValueError, match="region indices"):
+        certify_facets(part, [len(part)])
+    with pytest.raises(TypeError, match="partition must be"):
+        certify_facets(net)
+    with pytest.raises(TypeError, match="facets must be a FacetCertificate"):
+        certify_adjacency(part, facets="all")
+    with pytest.raises(ValueError, match="facets must cover every region"):
+        certify_adjacency(part, certify_facets(part, [0]))
     with pytest.raises(TypeError, match="domain must be"):
         exact_halfspaces(net, "box", part.patterns[0])

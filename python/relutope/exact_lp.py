@@ -523,6 +523,13 @@ def solve_lp_exact(c, A, b, A_eq=None, b_eq=None, *, max_pivots: int = 100_000, 
         Eq, eq = _as_problem(A_eq, b_eq, "A_eq", "b_eq", n)
     if isinstance(max_pivots, (bool, np.bool_)) or not isinstance(max_pivots, (int, np.integer)) or max_pivots < 0:
         raise ValueError(f"max_pivots must be a non-negative integer, got {max_pivots!r}")
+    if warm_basis is not None:
+        wb = np.asarray(warm_basis)
+        if wb.ndim != 1 or (wb.size and not np.issubdtype(wb.dtype, np.integer)):
+            raise TypeError(f"warm_basis must be a sequence of row indices, got {warm_basis!r}")
+        if wb.size and (wb.min() < 0 or wb.max() >= Aq.shape[0]):
+            raise ValueError(f"warm_basis must name rows of A in [0, {Aq.shape[0]}), got {wb.tolist()}")
+        warm_basis = [int(v) for v in wb]
     res = _solve(cq, Aq, bq, Eq, eq, int(max_pivots), warm_basis)
     res.seconds = time.perf_counter() - t0
     # every certificate is checked independently before it leaves
