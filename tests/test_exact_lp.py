@@ -286,6 +286,18 @@ def test_chebyshev_sign_decides_full_dimensionality():
     assert chebyshev_radius_exact(np.zeros((1, 2)), [-1.0]).status == "empty"
 
 
+def test_data_beyond_float_range_is_solved_exactly():
+    """Rationals too large for float64 (no float guess is possible): the exact simplex alone, against the
+    brute force in Fraction."""
+    big = flint.fmpq(10) ** 400
+    A = np.array([[big, 0], [0, 1], [-1, 0], [0, -1], [1, 1]], dtype=object)
+    A = np.vectorize(lambda v: flint.fmpq(v), otypes=[object])(A)
+    b = np.array([big, 1, 1, 1, flint.fmpq(3, 2)], dtype=object)
+    res = solve_lp_exact(np.array([flint.fmpq(1), flint.fmpq(1)], dtype=object), A, b)
+    want = brute_force_max([1, 1], [[F(v) for v in row] for row in A], [F(v) for v in b])
+    assert res.status == "optimal" and F(res.value) == want == Fraction(3, 2)
+
+
 def test_pivot_limit_is_a_status():
     """A pivot limit stops the exact simplex cleanly with the status, not an exception; without the limit the
     same warm start reaches the brute-force optimum."""

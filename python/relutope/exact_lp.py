@@ -40,6 +40,7 @@ the LPs a certificate has to settle (a region's few hundred rows in a few dimens
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Optional
@@ -365,13 +366,25 @@ class _Simplex:
             self.pivots += 1
 
 
+def _to_float(v) -> float:
+    """The nearest float of a rational, +-inf beyond float range (a guess only)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return float("inf") if v > 0 else float("-inf")
+
+
 def _float_basis_guess(rows_f: np.ndarray, b_f: np.ndarray, c_f: np.ndarray):
     """Row order for the basis: positive float duals first, then by float slack (scipy HiGHS)."""
     from scipy.optimize import linprog
 
     m, r = rows_f.shape
+    if not (np.all(np.isfinite(rows_f)) and np.all(np.isfinite(b_f)) and np.all(np.isfinite(c_f))):
+        return list(range(m)), None   # beyond float range: no guess, the exact simplex decides alone
     try:
-        res = linprog(-c_f, A_ub=rows_f, b_ub=b_f, bounds=[(None, None)] * r, method="highs")
+        with warnings.catch_warnings():   # the float solve is only a guess: its warnings change nothing
+            warnings.simplefilter("ignore")
+            res = linprog(-c_f, A_ub=rows_f, b_ub=b_f, bounds=[(None, None)] * r, method="highs")
     except (ValueError, np.linalg.LinAlgError):  # pragma: no cover - scipy refuses badly scaled input
         return list(range(m)), None
     if res.status != 0 or res.x is None:
@@ -391,7 +404,8 @@ def _pick_independent(sx: _Simplex, order: list, rows_f: np.ndarray) -> list:
     r = sx.r
     Q = []
     B = []
-    for i in order:
+    finite = bool(np.all(np.isfinite(rows_f)))
+    for i in (order if finite else []):
         a = rows_f[i]
         na = np.linalg.norm(a)
         if na == 0:
@@ -423,9 +437,9 @@ def _solve_reduced(rows: list, b: list, c: list, max_pivots: int, warm):
     flint = _flint()
     r = len(c)
     sx = _Simplex(rows, b, c, max_pivots)
-    rows_f = np.array([[float(v) for v in row] for row in rows], dtype=float).reshape(len(rows), r)
-    b_f = np.array([float(v) for v in b], dtype=float)
-    c_f = np.array([float(v) for v in c], dtype=float)
+    rows_f = np.array([[_to_float(v) for v in row] for row in rows], dtype=float).reshape(len(rows), r)
+    b_f = np.array([_to_float(v) for v in b], dtype=float)
+    c_f = np.array([_to_float(v) for v in c], dtype=float)
     if warm is not None:
         order = list(warm) + [i for i in range(len(rows)) if i not in set(warm)]
     else:
