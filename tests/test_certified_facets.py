@@ -224,10 +224,11 @@ NETS = {
                                          np.array([0.0, 0.0, -2.0, 0.25])),
                                         (np.array([[1.0, 1.0, 1.0, 1.0]]), np.array([0.0]))],
                                        [-1.0, -1.0], [1.0, 1.0]),
-    # three planes through one line and one point; a plane along a box edge; a duplicate plane
+    # three planes through one line, a fourth through the same point; a plane touching the box along an edge
+    # only (x + y = 2 at x = y = 1)
     "planes_through_a_point_3d": ([(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.0],
-                                              [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]),
-                                    np.array([0.0, 0.0, 0.0, 0.0, 0.0])),
+                                              [1.0, 1.0, 1.0], [1.0, 1.0, 0.0]]),
+                                    np.array([0.0, 0.0, 0.0, 0.0, -2.0])),
                                    (np.array([[1.0, 1.0, 1.0, 1.0, 1.0]]), np.array([0.0]))],
                                   [-0.5, -0.5, -1.0], [1.0, 1.0, 1.0]),
 }
