@@ -299,6 +299,21 @@ def _check_against_oracle(weights, lo, hi):
     want_pairs = oracle_adjacency(regions, k)
     idx = {tuple(int(v) for v in p): i for i, p in enumerate(part.patterns)}
     assert {tuple(e) for e in adj.edges.tolist()} == {tuple(sorted((idx[p], idx[q]))) for p, q in want_pairs}
+    # each edge's exact point lies in both closures, and every row tight there (of either region) is on one
+    # hyperplane: a neighbourhood of it in that hyperplane is in both, so it is in a shared facet's relative interior
+    pats = {i: p for p, i in idx.items()}
+    for (i, j), x in zip(adj.edges.tolist(), adj.points):
+        xs = [F(v) for v in x]
+        tight = set()
+        for r in (i, j):
+            rows = regions[pats[r]][0]
+            for a, b in rows:
+                slack = b - sum(ai * xi for ai, xi in zip(a, xs))
+                assert slack >= 0
+                if slack == 0:
+                    key = _key(a, b)
+                    tight.add(min(key, _key([-c for c in a], -b)))
+        assert len(tight) == 1
     return part, regions, cert, adj
 
 
