@@ -286,6 +286,30 @@ def test_chebyshev_sign_decides_full_dimensionality():
     assert chebyshev_radius_exact(np.zeros((1, 2)), [-1.0]).status == "empty"
 
 
+def test_data_beyond_float_range_is_solved_exactly():
+    """Rationals too large for float64 (no float guess is possible): the exact simplex alone, against the
+    brute force in Fraction."""
+    big = flint.fmpq(10) ** 400
+    A = np.array([[big, 0], [0, 1], [-1, 0], [0, -1], [1, 1]], dtype=object)
+    A = np.vectorize(lambda v: flint.fmpq(v), otypes=[object])(A)
+    b = np.array([big, 1, 1, 1, flint.fmpq(3, 2)], dtype=object)
+    res = solve_lp_exact(np.array([flint.fmpq(1), flint.fmpq(1)], dtype=object), A, b)
+    want = brute_force_max([1, 1], [[F(v) for v in row] for row in A], [F(v) for v in b])
+    assert res.status == "optimal" and F(res.value) == want == Fraction(3, 2)
+
+
+def test_pivot_limit_is_a_status():
+    """A pivot limit stops the exact simplex cleanly with the status, not an exception; without the limit the
+    same warm start reaches the brute-force optimum."""
+    A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [1.0, 2.0]])
+    b = np.array([1.0, 1.0, 1.5, 1.0, 1.0, 2.0])
+    res = solve_lp_exact([1.0, 1.0], A, b, warm_basis=[3, 4], max_pivots=0)
+    assert res.status == "iteration_limit" and res.x is None
+    res = solve_lp_exact([1.0, 1.0], A, b, warm_basis=[3, 4])
+    assert res.status == "optimal" and F(res.value) == brute_force_max([1, 1], A.tolist(), b.tolist())
+    assert res.pivots > 0
+
+
 def test_bad_input_is_named():
     with pytest.raises(ValueError, match="b must have one entry per row of A"):
         solve_lp_exact([1.0], [[1.0]], [1.0, 2.0])
@@ -301,6 +325,10 @@ def test_bad_input_is_named():
         solve_lp_exact([1.0], [[1.0]], [1.0], A_eq=[[1.0]])
     with pytest.raises(ValueError, match="max_pivots"):
         solve_lp_exact([1.0], [[1.0]], [1.0], max_pivots=-1)
+    with pytest.raises(ValueError, match="warm_basis must name rows"):
+        solve_lp_exact([1.0], [[1.0]], [1.0], warm_basis=[3])
+    with pytest.raises(TypeError, match="warm_basis"):
+        solve_lp_exact([1.0], [[1.0]], [1.0], warm_basis=[0.5])
     with pytest.raises(ValueError, match="y must have one entry per row of A"):
         check_farkas([[1.0]], [1.0], [1.0, 2.0])
     with pytest.raises(ValueError, match="x must have 1 entries"):

@@ -29,7 +29,7 @@ __all__ = [
     "certificates", "complexity", "distance", "distributed", "early_bird", "exact", "gaussian", "generative",
     "matched_filters", "plot", "polygons", "pruning", "refinement", "region_stats", "tables", "topology", "vnnlib",
 ]
-# Exact rational LP with certificates (python-flint, imported lazily).
-from . import exact_lp  # noqa: E402
-__all__ += ["exact_lp"]
+# Exact rational LP with certificates, and certified facets and adjacency (python-flint, imported lazily).
+from . import certified_facets, exact_lp  # noqa: E402
+__all__ += ["certified_facets", "exact_lp"]
 __version__ = "0.1.0"

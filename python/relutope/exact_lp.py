@@ -40,6 +40,7 @@ the LPs a certificate has to settle (a region's few hundred rows in a few dimens
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Optional
@@ -52,10 +53,16 @@ __all__ = ["ExactLPResult", "ChebyshevEnclosure", "solve_lp_exact", "check_farka
            "check_interior_point", "check_ray", "chebyshev_radius_exact", "norm_bounds"]
 
 
-def _flint():
-    from .exact import _flint as get
+_FLINT = None
 
-    return get()
+
+def _flint():
+    global _FLINT
+    if _FLINT is None:
+        from .exact import _flint as get
+
+        _FLINT = get()
+    return _FLINT
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -92,6 +99,9 @@ def _as_q(values, name: str, ndim: int) -> np.ndarray:
     if arr.dtype == object:
         if arr.ndim != ndim:
             raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+        fmpq = _flint().fmpq
+        if all(type(v) is fmpq for v in arr.reshape(-1).tolist()):
+            return arr
         out = np.empty(arr.shape, dtype=object)
         flat = out.reshape(-1)
         for i, v in enumerate(arr.reshape(-1).tolist()):
@@ -356,13 +366,25 @@ class _Simplex:
             self.pivots += 1
 
 
+def _to_float(v) -> float:
+    """The nearest float of a rational, +-inf beyond float range (a guess only)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return float("inf") if v > 0 else float("-inf")
+
+
 def _float_basis_guess(rows_f: np.ndarray, b_f: np.ndarray, c_f: np.ndarray):
     """Row order for the basis: positive float duals first, then by float slack (scipy HiGHS)."""
     from scipy.optimize import linprog
 
     m, r = rows_f.shape
+    if not (np.all(np.isfinite(rows_f)) and np.all(np.isfinite(b_f)) and np.all(np.isfinite(c_f))):
+        return list(range(m)), None   # beyond float range: no guess, the exact simplex decides alone
     try:
-        res = linprog(-c_f, A_ub=rows_f, b_ub=b_f, bounds=[(None, None)] * r, method="highs")
+        with warnings.catch_warnings():   # the float solve is only a guess: its warnings change nothing
+            warnings.simplefilter("ignore")
+            res = linprog(-c_f, A_ub=rows_f, b_ub=b_f, bounds=[(None, None)] * r, method="highs")
     except (ValueError, np.linalg.LinAlgError):  # pragma: no cover - scipy refuses badly scaled input
         return list(range(m)), None
     if res.status != 0 or res.x is None:
@@ -382,7 +404,8 @@ def _pick_independent(sx: _Simplex, order: list, rows_f: np.ndarray) -> list:
     r = sx.r
     Q = []
     B = []
-    for i in order:
+    finite = bool(np.all(np.isfinite(rows_f)))
+    for i in (order if finite else []):
         a = rows_f[i]
         na = np.linalg.norm(a)
         if na == 0:
@@ -414,9 +437,9 @@ def _solve_reduced(rows: list, b: list, c: list, max_pivots: int, warm):
     flint = _flint()
     r = len(c)
     sx = _Simplex(rows, b, c, max_pivots)
-    rows_f = np.array([[float(v) for v in row] for row in rows], dtype=float).reshape(len(rows), r)
-    b_f = np.array([float(v) for v in b], dtype=float)
-    c_f = np.array([float(v) for v in c], dtype=float)
+    rows_f = np.array([[_to_float(v) for v in row] for row in rows], dtype=float).reshape(len(rows), r)
+    b_f = np.array([_to_float(v) for v in b], dtype=float)
+    c_f = np.array([_to_float(v) for v in c], dtype=float)
     if warm is not None:
         order = list(warm) + [i for i in range(len(rows)) if i not in set(warm)]
     else:
@@ -514,6 +537,13 @@ def solve_lp_exact(c, A, b, A_eq=None, b_eq=None, *, max_pivots: int = 100_000, 
         Eq, eq = _as_problem(A_eq, b_eq, "A_eq", "b_eq", n)
     if isinstance(max_pivots, (bool, np.bool_)) or not isinstance(max_pivots, (int, np.integer)) or max_pivots < 0:
         raise ValueError(f"max_pivots must be a non-negative integer, got {max_pivots!r}")
+    if warm_basis is not None:
+        wb = np.asarray(warm_basis)
+        if wb.ndim != 1 or (wb.size and not np.issubdtype(wb.dtype, np.integer)):
+            raise TypeError(f"warm_basis must be a sequence of row indices, got {warm_basis!r}")
+        if wb.size and (wb.min() < 0 or wb.max() >= Aq.shape[0]):
+            raise ValueError(f"warm_basis must name rows of A in [0, {Aq.shape[0]}), got {wb.tolist()}")
+        warm_basis = [int(v) for v in wb]
     res = _solve(cq, Aq, bq, Eq, eq, int(max_pivots), warm_basis)
     res.seconds = time.perf_counter() - t0
     # every certificate is checked independently before it leaves
@@ -561,7 +591,10 @@ def _solve(cq, Aq, bq, Eq, eq, max_pivots, warm) -> ExactLPResult:
         k = len(N)
         AN = [[_dot(row, v) for v in N] for row in A]
     if m and k:
-        _, rank, J = _rref(flint.fmpq_mat(m, k, [v for row in AN for v in row]))
+        ANm = flint.fmpq_mat(m, k, [v for row in AN for v in row])
+        rank, J = ANm.rank(), list(range(k))
+        if rank < k:
+            _, rank, J = _rref(ANm)
     else:
         rank, J = 0, []
     if N is None and rank == n:

@@ -281,6 +281,9 @@ class CompletenessReport:
         back.
     n_regions, n_facets, n_boundary_facets, n_edges : int
         Sizes: regions, facets, facets on the domain's boundary, adjacent pairs.
+    certificate : dict or None
+        With ``certify=True``: the exact certificates ``{"witnesses", "facets", "adjacency"}``
+        (:func:`relutope.certified_facets.certified_completeness`); None otherwise.
     """
 
     ok: bool
@@ -290,6 +293,7 @@ class CompletenessReport:
     n_facets: int = 0
     n_boundary_facets: int = 0
     n_edges: int = 0
+    certificate: Optional[dict] = None
 
     def __bool__(self) -> bool:
         return self.ok
@@ -305,7 +309,7 @@ class CompletenessReport:
         return result_html(self)
 
 
-def check_complete(partition: "Partition", progress: bool = False) -> CompletenessReport:
+def check_complete(partition: "Partition", progress: bool = False, certify: bool = False) -> CompletenessReport:
     """Verify facet closure: every facet inside the domain has exactly one region on its other side.
 
     For every facet not on the domain's boundary, the region across it (found as in :func:`region_adjacency`, by
@@ -323,6 +327,10 @@ def check_complete(partition: "Partition", progress: bool = False) -> Completene
     partition : Partition
     progress : bool, optional
         Show tqdm bars counting regions, for the facets and the adjacency (when not computed yet).
+    certify : bool, optional
+        Prove the closure in exact rational arithmetic instead (python-flint): every witness, every facet and
+        redundant row, and every interior facet covered by a listed neighbour; ``ok`` is then a proof that the
+        closed regions cover the domain (:func:`relutope.certified_facets.certified_completeness`).
 
     Returns
     -------
@@ -341,6 +349,10 @@ def check_complete(partition: "Partition", progress: bool = False) -> Completene
     >>> rep.ok, len(rep.gaps) == int(np.sum(part.facets(5).unit >= 0))
     (False, True)
     """
+    if certify:
+        from .certified_facets import certified_completeness
+
+        return certified_completeness(partition)
     f = partition.facets(progress=progress)
     adj = partition.adjacency(progress=progress)
     nb = adj.neighbor

@@ -630,16 +630,17 @@ class Partition:
 
         return linear_regions(self, atol=atol)
 
-    def check_complete(self, *, progress: bool = False) -> "CompletenessReport":
+    def check_complete(self, *, progress: bool = False, certify: bool = False) -> "CompletenessReport":
         """Verify facet closure: every facet inside the domain has exactly one region on its other side.
 
         Returns a :class:`~relutope.graph.CompletenessReport` with ``ok`` and the list of ``gaps``
         ``(region, facet)``; see :func:`relutope.graph.check_complete`. ``progress=True`` shows tqdm bars for the
-        facets and the adjacency (when not cached yet).
+        facets and the adjacency (when not cached yet). ``certify=True`` proves it in exact arithmetic
+        (:func:`relutope.certified_facets.certified_completeness`).
         """
         from .graph import check_complete
 
-        return check_complete(self, progress=progress)
+        return check_complete(self, progress=progress, certify=certify)
 
     def volumes(self, *, progress: bool = False) -> np.ndarray:
         """The volume of every region, shape (R,), float64 (computed once and cached).
