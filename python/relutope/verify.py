@@ -269,52 +269,31 @@ def _check_unbounded_ray(net: Network, c: np.ndarray, x: np.ndarray, v: np.ndarr
 
 
 def _falsify(net: Network, lo: np.ndarray, hi: np.ndarray, terms, rng: np.random.Generator,
-             samples: int = 4096, starts: int = 8, steps: int = 40) -> Optional[np.ndarray]:
+             samples: int = 256, starts: int = 8, steps: int = 40, time_limit: Optional[float] = None
+             ) -> Optional[np.ndarray]:
     """A point of the box ``[lo, hi]`` whose output lies in one of ``terms`` (``C y <= d``), or None.
 
-    Uniform samples (and the box's centre), then projected (sign) gradient descent on the violation
-    ``min_t max_r (C_r y - d_r)`` from the ``starts`` best samples, the gradient being the region's affine map
-    (back-propagated through the pieces each point's activation pattern chooses) and the projection a clip to the
-    box (Madry et al., "Towards Deep Learning
-    Models Resistant to Adversarial Attacks", ICLR 2018). Every point is checked by a forward pass, so a point
-    returned is a counterexample without tolerance.
+    In the core (``_core.falsify``, GIL released): the box's centre and ``samples`` uniform samples, then
+    projected (sign) gradient descent on the violation ``min_t max_r (C_r y - d_r)`` from the ``starts`` best
+    of them, ``steps`` steps each with step sizes from 0.25 down to 1e-4 of the box's widths, the gradient being
+    the region's affine map (back-propagated through the pieces each point's activation pattern chooses) and the
+    projection a clip to the box (Madry et al., "Towards Deep Learning Models Resistant to Adversarial Attacks",
+    ICLR 2018). Every point is evaluated by a forward pass; the point returned is re-checked here by
+    :meth:`Network.__call__` (None when that pass disagrees), so it is a counterexample without tolerance.
     """
-    width = hi - lo
+    from . import _core
 
-    def violation(y):  # (N,) min over terms of max over rows; and which (term, row) is the max
-        best = np.full(len(y), np.inf)
-        which = np.zeros((len(y), 2), dtype=int)
-        for ti, (C, d) in enumerate(terms):
-            v = y @ C.T - d if C.shape[0] else np.full((len(y), 1), -np.inf)
-            r = np.argmax(v, axis=1)
-            m = v[np.arange(len(y)), r]
-            better = m < best
-            best[better] = m[better]
-            which[better] = np.stack([np.full(better.sum(), ti), r[better]], axis=1)
-        return best, which
-
-    x = np.vstack([(lo + hi) / 2, lo + rng.random((samples, lo.size)) * width])
-    v, _ = violation(net(x))
-    if np.any(v <= 0):
-        return x[int(np.argmax(v <= 0))]
-    pts = x[np.argsort(v)[:starts]]
-    step = 0.25
-    for _ in range(steps):
-        y, pattern = net.forward(pts)
-        v, which = violation(y)
-        if np.any(v <= 0):
-            return pts[int(np.argmax(v <= 0))]
-        # The gradient of each point's worst row, back through the pieces its pattern chose (reverse mode).
-        g = np.stack([terms[t][0][r] for t, r in which])
-        offset = sum(layer.n_units for layer in net.layers)
-        for layer in reversed(net.layers):
-            offset -= layer.n_units
-            rows = layer.piece_start[:-1][None, :] + pattern[:, offset:offset + layer.n_units]
-            g = np.einsum("nu,nui->ni", g, layer.A[rows])
-        pts = np.clip(pts - step * width * np.sign(g), lo, hi)
-        step *= 0.8  # down to 3e-5 of the width after 40 steps
-    v, _ = violation(net(pts))
-    return pts[int(np.argmax(v <= 0))] if np.any(v <= 0) else None
+    out = _core.falsify(net._core(), np.ascontiguousarray(lo, dtype=np.float64),
+                        np.ascontiguousarray(hi, dtype=np.float64), terms, int(samples), int(starts), int(steps),
+                        int(rng.integers(2 ** 63)), np.zeros((0, net.in_dim)),
+                        -1.0 if time_limit is None else max(float(time_limit), 0.0))
+    if not out["found"]:
+        return None
+    x = out["x"]
+    y = net(x[None, :])[0]
+    if any(np.all(C @ y <= d) for C, d in terms if C.shape[0]):
+        return x
+    return None
 
 
 def _box_volume(lo: np.ndarray, hi: np.ndarray, free: np.ndarray) -> float:
@@ -434,7 +413,7 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
             result.status = stats["status"] = "unknown"
             break
         if search and terms:
-            x = _falsify(net, lo, hi, terms, rng)
+            x = _falsify(net, lo, hi, terms, rng, time_limit=left)
             if x is not None:
                 ti = int(np.argmin([np.max(C @ net(x[None, :])[0] - d) if C.shape[0] else -np.inf
                                     for C, d in terms]))
@@ -447,7 +426,7 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
             depth = 8 * int(free.sum()) if split_depth is None else int(split_depth)
             left = remaining()
             out = _core.split_verify(net._core(), lo, hi, terms, depth, int(split_boxes),
-                                     -1.0 if left is None else left)
+                                     -1.0 if left is None else left, 1, 20 if search else 0)
             stats["boxes"] = int(out["boxes"])
             closed = float(out["closed_fraction"])
             if out["status"] == 1:

@@ -1,0 +1,137 @@
+"""The counterexample search (``_core.falsify``) and the input splitting's branching (``_core.split_verify``)."""
+import numpy as np
+import pytest
+
+import relutope
+from relutope import _core
+from relutope.network import Layer
+
+
+def _affine_net(rng, n_in, n_out, scale):
+    """Two identity layers: y = A2 (A1 x + b1) + b2, weights of magnitude about 1/scale (inputs of size scale)."""
+    A1, b1 = rng.normal(size=(4, n_in)) / scale, rng.normal(size=4)
+    A2, b2 = rng.normal(size=(n_out, 4)), rng.normal(size=n_out)
+    net = relutope.Network([Layer.affine(A1, b1, "identity"), Layer.affine(A2, b2, "identity")])
+    return net, A2 @ A1, A2 @ b1 + b2
+
+
+def _maxout_net(rng, n_in):
+    """A ReLU layer, then a max-pooling layer of three 3-piece units and a linear output (K = 1, 2 and 3)."""
+    relu = Layer.affine(rng.normal(size=(6, n_in)), rng.normal(size=6), "relu")
+    pool = Layer(rng.normal(size=(9, 6)), rng.normal(size=9), np.array([3, 3, 3]))
+    out = Layer.affine(rng.normal(size=(2, 3)), rng.normal(size=2), "identity")
+    return relutope.Network([relu, pool, out])
+
+
+def _no_starts(net):
+    return np.zeros((0, net.in_dim))
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_descent_reaches_the_corner_minimum_of_an_affine_net(scale):
+    # On an affine net the violation c . y - d is minimised at the box corner chosen by the signs of c A, in closed
+    # form; sign-gradient steps (0.25 down to 1e-4 of the widths, summing to more than one width) reach it from any
+    # start, so only a wrong gradient (sign or composition through the layers) misses it.
+    rng = np.random.default_rng(0)
+    net, A, b = _affine_net(rng, 3, 2, scale)
+    lo = scale * (3.0 + rng.uniform(-1, 0, 3))  # off-centre
+    hi = lo + scale * rng.uniform(0.5, 2.0, 3)
+    c = rng.normal(size=2)
+    g = c @ A
+    corner = np.where(g > 0, lo, hi)
+    best = c @ (A @ corner + b)
+    d = best - 1e-3 * (1 + abs(best))  # just below the minimum: holds, the search must end at the corner
+    out = _core.falsify(net._core(), lo, hi, [(c[None, :], np.array([d]))], 16, 4, 40, 1, _no_starts(net), -1.0)
+    assert not out["found"]
+    assert out["violation"] == pytest.approx(best - d, rel=1e-6, abs=1e-9 * (1 + abs(best)))
+    np.testing.assert_allclose(out["x"], corner, rtol=1e-9, atol=1e-9 * scale)
+    d = best + 1e-3 * (1 + abs(best))  # just above: violated at (and only near) the corner
+    out = _core.falsify(net._core(), lo, hi, [(c[None, :], np.array([d]))], 16, 4, 40, 1, _no_starts(net), -1.0)
+    assert out["found"] and c @ net(out["x"][None])[0] <= d
+    assert np.all(out["x"] >= lo) and np.all(out["x"] <= hi)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_search_points_are_counterexamples_and_none_past_the_exact_maximum(seed):
+    # Against the exact maximum of row . y (the unpruned enumeration): with the unsafe set {row . y >= t}, a
+    # threshold above the maximum is never "found"; one below the best sample is found at once; every point found
+    # lies in the box and satisfies the term by a forward pass.
+    rng = np.random.default_rng(seed)
+    net = relutope.Network.random([3, 12, 12, 2], seed=seed) if seed % 2 == 0 else _maxout_net(rng, 3)
+    lo = rng.uniform(-2, 0, 3)
+    hi = lo + rng.uniform(0.5, 2, 3)
+    row = rng.normal(size=2)
+    top = relutope.output_bounds(net, relutope.Box(lo, hi), row[None, :], prune=False).upper[0]
+    above = top + 1e-6 * (1 + abs(top))
+    out = _core.falsify(net._core(), lo, hi, [(-row[None, :], np.array([-above]))], 512, 8, 40, seed,
+                        _no_starts(net), -1.0)
+    assert not out["found"] and out["violation"] > 0
+    assert -row @ net(out["x"][None])[0] + above == pytest.approx(out["violation"], rel=1e-9, abs=1e-12)
+    sampled = (net(relutope.Box(lo, hi).sample(64, np.random.default_rng(seed))) @ row).max()
+    below = sampled - 1e-3 * (1 + abs(sampled))
+    out = _core.falsify(net._core(), lo, hi, [(-row[None, :], np.array([-below]))], 512, 8, 40, seed,
+                        _no_starts(net), -1.0)
+    assert out["found"] and row @ net(out["x"][None])[0] >= below
+    assert np.all(out["x"] >= lo) and np.all(out["x"] <= hi)
+
+
+def test_start_points_are_used_and_clipped():
+    net = relutope.Network.random([2, 8, 1], seed=3)
+    lo, hi = np.array([-1.0, 0.5]), np.array([1.0, 2.0])
+    x = np.array([0.3, 1.2])
+    y = net(x[None])[0, 0]
+    term = [(np.array([[1.0]]), np.array([y]))]  # unsafe: y <= net(x): x itself is a counterexample
+    out = _core.falsify(net._core(), lo, hi, term, 0, 0, 0, 0, np.array([[5.0, 5.0], x]), -1.0)
+    assert out["found"] and out["passes"] <= 3
+    assert net(out["x"][None])[0, 0] <= y
+    # y = x0 + x1 >= 2.9 only near the corner (1, 2) of the box: the start (5, 5), clipped, is a counterexample
+    # and the box's centre is not.
+    plane = relutope.Network([Layer.affine(np.array([[1.0, 1.0]]), np.zeros(1), "identity")])
+    out = _core.falsify(plane._core(), lo, hi, [(np.array([[-1.0]]), np.array([-2.9]))], 0, 0, 0, 0,
+                        np.array([[5.0, 5.0]]), -1.0)
+    assert out["found"] and out["passes"] == 2
+    np.testing.assert_array_equal(out["x"], np.array([1.0, 2.0]))
+
+
+def test_falsify_rejects_bad_input():
+    net = relutope.Network.random([2, 4, 1], seed=0)
+    term = [(np.array([[1.0]]), np.array([0.0]))]
+    lo, hi = np.zeros(2), np.ones(2)
+    with pytest.raises(ValueError, match="lo, hi"):
+        _core.falsify(net._core(), hi, lo - 1, term, 8, 1, 1, 0, np.zeros((0, 2)), -1.0)
+    with pytest.raises(ValueError, match="x0"):
+        _core.falsify(net._core(), lo, hi, term, 8, 1, 1, 0, np.zeros((1, 3)), -1.0)
+    with pytest.raises(ValueError, match="samples"):
+        _core.falsify(net._core(), lo, hi, term, -1, 1, 1, 0, np.zeros((0, 2)), -1.0)
+    with pytest.raises(ValueError, match="branch_candidates"):
+        _core.split_verify(net._core(), lo, hi, term, 8, 16, -1.0, 0, 0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("candidates, attack", [(1, 0), (2, 0), (3, 20), (5, 20)])
+def test_split_branching_verdicts_agree_with_the_exact_maximum(seed, candidates, attack):
+    # Every branching (smear; strong branching over 2, 3, 5 inputs; with and without the search in each box):
+    # "holds" (status 0) only when the threshold is above the exact maximum, a counterexample (status 1) that
+    # is one by a forward pass, and the closed volume plus the open boxes' volume equal to the box's.
+    rng = np.random.default_rng(10 + seed)
+    net = relutope.Network.random([4, 10, 10, 2], seed=10 + seed) if seed < 2 else _maxout_net(rng, 4)
+    lo = rng.uniform(-2, 0, 4)
+    hi = lo + rng.uniform(0.5, 2, 4)
+    row = rng.normal(size=2)
+    top = relutope.output_bounds(net, relutope.Box(lo, hi), row[None, :], prune=False).upper[0]
+    for t, holds in ((top + 1e-2 * (1 + abs(top)), True), (top - 1e-2 * (1 + abs(top)), False)):
+        term = [(-row[None, :], np.array([-t]))]
+        out = _core.split_verify(net._core(), lo, hi, term, 24, 400, -1.0, candidates, attack)
+        assert out["status"] in (0, 1, 2)
+        assert out["bounds"] >= out["boxes"]
+        if out["status"] == 0:
+            assert holds
+        if out["status"] == 1:
+            x = out["counterexample"]
+            assert not holds and row @ net(x[None])[0] >= t and np.all(x >= lo) and np.all(x <= hi)
+        if holds:
+            assert out["status"] != 1
+        vol = np.prod(hi - lo)
+        open_vol = np.prod(out["open_hi"] - out["open_lo"], axis=1).sum() / vol if out["status"] == 2 else 0.0
+        if out["status"] != 1:
+            assert out["closed_fraction"] + open_vol == pytest.approx(1.0, rel=1e-9)
