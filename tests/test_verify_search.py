@@ -135,3 +135,37 @@ def test_split_branching_verdicts_agree_with_the_exact_maximum(seed, candidates,
         open_vol = np.prod(out["open_hi"] - out["open_lo"], axis=1).sum() / vol if out["status"] == 2 else 0.0
         if out["status"] != 1:
             assert out["closed_fraction"] + open_vol == pytest.approx(1.0, rel=1e-9)
+
+
+def _tll_net(rng, n_in, N, M):
+    """A two-level lattice net max_j min_{i in S_j} l_i(x) (Ferlez & Shoukry), lowered as bench/bench_tll.py does:
+    N linear units, M units max_{i in S_j} (-l_i), one output max_j (-(.)_j); units of up to N pieces."""
+    linear = Layer.affine(rng.normal(size=(N, n_in)), rng.normal(size=N), "identity")
+    sets = [np.flatnonzero(rng.random(N) < 0.5) for _ in range(M)]
+    sets = [s if s.size else np.array([0]) for s in sets]
+    rows = np.zeros((sum(s.size for s in sets), N))
+    rows[np.arange(len(rows)), np.concatenate(sets)] = -1.0
+    mins = Layer(rows, np.zeros(len(rows)), np.array([s.size for s in sets]))
+    return relutope.Network([linear, mins, Layer(-np.eye(M), np.zeros(M), np.array([M]))])
+
+
+@pytest.mark.parametrize("width", [1e-3, 0.1, 2.0])
+def test_relaxation_of_many_piece_units_contains_the_exact_bounds(width):
+    # Pieces dominated on the box (upper bound below another's lower bound) are not back-substituted; the
+    # relaxation must still contain the exact range (the unpruned enumeration) of the output, on boxes small
+    # (most pieces dominated) and large, off-centre.
+    rng = np.random.default_rng(int(1 / width))
+    net = _tll_net(rng, 2, 12, 12)
+    for _ in range(3):
+        lo = rng.uniform(-1, 1, 2)
+        hi = lo + width * rng.uniform(0.5, 1.0, 2)
+        C = np.array([[1.0], [-1.0]])
+        G, lower = _core.box_linear_bounds(net._core(), lo, hi, C, np.zeros(2), False)
+        exact = relutope.output_bounds(net, relutope.Box(lo, hi), prune=False)
+        assert exact.complete
+        span = abs(exact.upper[0]) + (exact.upper[0] - exact.lower[0])
+        assert lower[0] <= exact.lower[0] + 1e-9 * span and -lower[1] >= exact.upper[0] - 1e-9 * span
+        x = np.vstack([relutope.Box(lo, hi).sample(500, rng), exact.argmin, exact.argmax])
+        y = net(x)[:, 0]
+        lin = x @ G[:, :2].T + G[:, 2]
+        assert np.all(lin[:, 0] <= y + 1e-9 * span) and np.all(lin[:, 1] <= -y + 1e-9 * span)
