@@ -169,3 +169,39 @@ def test_relaxation_of_many_piece_units_contains_the_exact_bounds(width):
         y = net(x)[:, 0]
         lin = x @ G[:, :2].T + G[:, 2]
         assert np.all(lin[:, 0] <= y + 1e-9 * span) and np.all(lin[:, 1] <= -y + 1e-9 * span)
+
+
+@pytest.mark.parametrize("candidates", [None, 1, 2])
+def test_verify_on_lattice_nets_agrees_with_the_exact_maximum(candidates):
+    # verify (default: strong branching on nets of many-piece units) on TLL nets, unsafe set {y >= t}: holds
+    # iff t is above the exact maximum (the unpruned enumeration), and a counterexample re-checked by a forward
+    # pass otherwise.
+    from relutope import vnnlib
+
+    rng = np.random.default_rng(5)
+    for _ in range(2):
+        net = _tll_net(rng, 2, 10, 10)
+        lo = rng.uniform(-1.5, -0.5, 2)
+        hi = lo + rng.uniform(1.0, 2.0, 2)
+        top = relutope.output_bounds(net, relutope.Box(lo, hi), prune=False).upper[0]
+        for t, expected in ((top + 1e-4 * (1 + abs(top)), "holds"), (top - 1e-4 * (1 + abs(top)), "violated")):
+            lines = [f"(declare-const X_{i} Real)" for i in range(2)] + ["(declare-const Y_0 Real)"]
+            for i in range(2):
+                lines += [f"(assert (>= X_{i} {float(lo[i])!r}))", f"(assert (<= X_{i} {float(hi[i])!r}))"]
+            lines.append(f"(assert (>= Y_0 {float(t)!r}))")
+            res = relutope.verify(net, vnnlib.loads("\n".join(lines)), split_candidates=candidates)
+            assert res.status == expected
+            if expected == "violated":
+                assert net(res.counterexample[None])[0, 0] >= t
+
+
+def test_verify_rejects_bad_split_candidates():
+    from relutope import vnnlib
+
+    net = relutope.Network.random([2, 4, 1], seed=0)
+    spec = vnnlib.loads("(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)"
+                        "(assert (>= X_0 0.0))(assert (<= X_0 1.0))(assert (>= X_1 0.0))(assert (<= X_1 1.0))"
+                        "(assert (>= Y_0 100.0))")
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="split_candidates"):
+            relutope.verify(net, spec, split_candidates=bad)

@@ -303,7 +303,7 @@ def _box_volume(lo: np.ndarray, hi: np.ndarray, free: np.ndarray) -> float:
 def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool = True,
            tol: Optional[float] = None, atol: float = 1e-6, search: bool = True, split_max_dims: int = 8,
            split_depth: Optional[int] = None, split_boxes: int = 256, seed: int = 0,
-           threads: Optional[int] = 1) -> VerificationResult:
+           threads: Optional[int] = 1, split_candidates: Optional[int] = None) -> VerificationResult:
     """Decide a safety property exactly: find an input in the unsafe set, or prove there is none.
 
     Parameters
@@ -335,6 +335,12 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     threads : int, optional
         Worker threads of the exact enumeration (``None``: every core). The verdict is the same with any number;
         with ``threads > 1`` which counterexample is found first may depend on timing.
+    split_candidates : int, optional
+        Inputs tried per split of the input splitting: 1 halves the input of largest smear; ``c > 1`` bounds
+        both halves along each of the ``c`` inputs of largest smear and keeps the split whose worse half comes
+        nearest to being refuted (strong branching). Default: 3 (at most the free inputs) for networks with
+        units of more than two pieces (max-pooling, two-level lattices), where it closes boxes in several times
+        fewer bounds; 1 for ReLU networks, where the smear alone is as good (bench/results/verify15_branching.txt).
 
     Returns
     -------
@@ -355,9 +361,11 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     descent; every point checked by a forward pass). Then, for boxes with at most ``split_max_dims`` free
     inputs, branch and bound on the input box in the core: each box gets CROWN / DeepPoly linear relaxation
     bounds (Zhang et al., NeurIPS 2018; Singh et al., POPL 2019) and one LP deciding whether they allow a term;
-    the LP's minimiser and the box's centre are candidate counterexamples; boxes not refuted are halved along
-    the input of largest slope times width (ReluVal's smear, Wang et al., USENIX Security 2018) up to
-    ``split_depth`` halvings. What is left is decided exactly: the activation regions of the box are enumerated
+    the LP's minimiser and the box's centre are candidate counterexamples, and with ``search`` a 20-step descent
+    (as in :func:`_falsify`) starts from the minimiser inside the box; boxes not refuted are halved along the
+    input of largest slope times width (ReluVal's smear, Wang et al., USENIX Security 2018), or with
+    ``split_candidates > 1`` along the best of several inputs by the bounds of their halves (strong branching,
+    as FSB branches on ReLUs: De Palma et al., 2021), up to ``split_depth`` halvings. What is left is decided exactly: the activation regions of the box are enumerated
     depth first, cells whose relaxation bounds refute every term being pruned (and their relaxation's minimiser
     checked as a candidate). On each region the network is ``A_Q x + b_Q`` and a term ``C y <= d`` is the
     polytope ``C A_Q x <= d - C b_Q``; one Chebyshev LP of region and term decides whether they meet, and its
@@ -377,10 +385,13 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
                                 or not timeout > 0):
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     for name, value in (("split_max_dims", split_max_dims), ("split_depth", split_depth),
-                        ("split_boxes", split_boxes)):
+                        ("split_boxes", split_boxes), ("split_candidates", split_candidates)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)
                                   or value < 0):
             raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+    if split_candidates is not None and split_candidates < 1:
+        raise ValueError(f"split_candidates must be a positive int, got {split_candidates!r}")
+    many_pieces = any(int(np.max(layer.n_pieces)) > 2 for layer in net.layers)
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     result = VerificationResult(status="holds")
@@ -425,8 +436,10 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
         if prune and int(free.sum()) <= split_max_dims:
             depth = 8 * int(free.sum()) if split_depth is None else int(split_depth)
             left = remaining()
+            cands = (min(3, int(free.sum())) if many_pieces else 1) if split_candidates is None \
+                else int(split_candidates)
             out = _core.split_verify(net._core(), lo, hi, terms, depth, int(split_boxes),
-                                     -1.0 if left is None else left, 1, 20 if search else 0)
+                                     -1.0 if left is None else left, max(cands, 1), 20 if search else 0)
             stats["boxes"] = int(out["boxes"])
             closed = float(out["closed_fraction"])
             if out["status"] == 1:
