@@ -580,8 +580,9 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
       closed += vol;
       continue;
     }
-    if (opt.attack_steps > 0 && !box.argmin.empty()) {
-      // A short descent from the relaxation's minimiser, within the box (a counterexample search while splitting).
+    if (opt.attack_steps > 0 && best_first && !box.argmin.empty()) {
+      // A short descent from the relaxation's minimiser, within the box (a counterexample search while splitting),
+      // in the best-first phase (the boxes likeliest unsafe).
       attack.seed = static_cast<uint64_t>(res.boxes);
       const AttackResult a = falsify_box(net, box.lo.data(), box.hi.data(), terms, attack, box.argmin.data(), 1);
       if (a.found) {

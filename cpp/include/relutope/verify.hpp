@@ -164,7 +164,7 @@ struct SplitOptions {
   // bounded are kept, so the split itself costs nothing more.
   int branch_candidates = 1;
   // Sign-gradient steps of a counterexample search (attack.hpp) from the relaxation's minimiser of every box
-  // not refuted (0: none).
+  // not refuted while boxes are taken best first (0: none).
   int attack_steps = 0;
 };
 
