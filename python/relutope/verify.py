@@ -340,7 +340,8 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
         both halves along each of the ``c`` inputs of largest smear and keeps the split whose worse half comes
         nearest to being refuted (strong branching). Default: 3 (at most the free inputs) for networks with
         units of more than two pieces (max-pooling, two-level lattices), where it closes boxes in several times
-        fewer bounds; 1 for ReLU networks, where the smear alone is as good (bench/results/verify15_branching.txt).
+        fewer bounds; 1 for ReLU networks, where the smear alone is about as good
+        (``bench/bench_split_branching.py``).
 
     Returns
     -------
@@ -362,14 +363,16 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     inputs, branch and bound on the input box in the core: each box gets CROWN / DeepPoly linear relaxation
     bounds (Zhang et al., NeurIPS 2018; Singh et al., POPL 2019) and one LP deciding whether they allow a term;
     the LP's minimiser and the box's centre are candidate counterexamples, and with ``search`` a 20-step descent
-    (as in :func:`_falsify`) starts from the minimiser inside the box; boxes not refuted are halved along the
+    (as in :func:`_falsify`) starts from the minimiser inside the box while boxes are taken best first; boxes
+    not refuted are halved along the
     input of largest slope times width (ReluVal's smear, Wang et al., USENIX Security 2018), or with
     ``split_candidates > 1`` along the best of several inputs by the bounds of their halves (strong branching,
-    as FSB branches on ReLUs: De Palma et al., 2021), up to ``split_depth`` halvings. What is left is decided exactly: the activation regions of the box are enumerated
-    depth first, cells whose relaxation bounds refute every term being pruned (and their relaxation's minimiser
-    checked as a candidate). On each region the network is ``A_Q x + b_Q`` and a term ``C y <= d`` is the
-    polytope ``C A_Q x <= d - C b_Q``; one Chebyshev LP of region and term decides whether they meet, and its
-    centre is the counterexample (interior to both when they overlap in a full-dimensional set).
+    as FSB branches on ReLUs: De Palma et al., 2021), up to ``split_depth`` halvings. What is left is decided
+    exactly: the activation regions of the box are enumerated depth first, cells whose relaxation bounds refute
+    every term being pruned (and their relaxation's minimiser checked as a candidate). On each region the network
+    is ``A_Q x + b_Q`` and a term ``C y <= d`` is the polytope ``C A_Q x <= d - C b_Q``; one Chebyshev LP of
+    region and term decides whether they meet, and its centre is the counterexample (interior to both when they
+    overlap in a full-dimensional set).
     """
     from . import vnnlib
     from . import _core
