@@ -364,10 +364,9 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     bounds (Zhang et al., NeurIPS 2018; Singh et al., POPL 2019) and one LP deciding whether they allow a term;
     the LP's minimiser and the box's centre are candidate counterexamples, and with ``search`` a 20-step descent
     (as in :func:`_falsify`) starts from the minimiser inside the box while boxes are taken best first; boxes
-    not refuted are halved along the
-    input of largest slope times width (ReluVal's smear, Wang et al., USENIX Security 2018), or with
-    ``split_candidates > 1`` along the best of several inputs by the bounds of their halves (strong branching,
-    as FSB branches on ReLUs: De Palma et al., 2021), up to ``split_depth`` halvings. What is left is decided
+    not refuted are halved along the input of largest slope times width (ReluVal's smear, Wang et al., USENIX
+    Security 2018), or with ``split_candidates > 1`` along the best of several inputs by the bounds of their
+    halves (strong branching, as FSB branches on ReLUs: De Palma et al., 2021), up to ``split_depth`` halvings. What is left is decided
     exactly: the activation regions of the box are enumerated depth first, cells whose relaxation bounds refute
     every term being pruned (and their relaxation's minimiser checked as a candidate). On each region the network
     is ``A_Q x + b_Q`` and a term ``C y <= d`` is the polytope ``C A_Q x <= d - C b_Q``; one Chebyshev LP of
