@@ -12,7 +12,8 @@ path; when it cannot be imported the nnenum column is skipped with a message. Ev
 the published one (SOURCES.md of the data). ``--extra DIR`` adds instances ``NET:PROP`` from a folder with
 nnenum's example layout (``ACASXU_run2a_N_M_batch_2000.onnx``, ``prop_P.vnnlib``), e.g. 1_9:7 and 4_2:2, the two
 VNN-COMP 2021 instances relutope once left unknown. The machine is shared: times are indicative, the ratios are
-measured in one run.
+measured in one run; the CPU seconds of both (process time of the verification call, one thread each) depend less
+on the other jobs of a loaded machine than the wall-clock seconds.
 """
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ except Exception:
     network = load_onnx_network(onnx)
 (front.set_control_settings if len(spec_list[0][0]) < 700 else front.set_image_settings)()
 Settings.PRINT_OUTPUT = False
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 result = "none"
 for box, spec in spec_list:
     left = timeout - (time.perf_counter() - t)
@@ -65,7 +66,7 @@ for box, spec in spec_list:
     if result != "safe":
         break
 word = {"safe": "holds"}.get(result, "violated" if "unsafe" in result else result)
-print(json.dumps({"result": word, "seconds": time.perf_counter() - t}))
+print(json.dumps({"result": word, "seconds": time.perf_counter() - t, "cpu": time.process_time() - c}))
 """
 
 
@@ -88,7 +89,7 @@ def run_nnenum(cmd, onnx, prop, timeout):
                            capture_output=True, text=True, timeout=timeout + 120)
         return json.loads(p.stdout.strip().splitlines()[-1])
     except (subprocess.SubprocessError, ValueError, IndexError):
-        return {"result": "error", "seconds": float("nan")}
+        return {"result": "error", "seconds": float("nan"), "cpu": float("nan")}
 
 
 def main():
@@ -112,31 +113,41 @@ def main():
     if why:
         print(why)
     rows = []
-    header = f"{'instance':>9} {'published':>9} {'relutope':>9} {'prep s':>7} {'verify s':>9} {'nnenum':>9} " \
-             f"{'nnenum s':>9} {'ratio':>7}"
+    header = f"{'instance':>9} {'published':>9} {'relutope':>9} {'prep s':>7} {'verify s':>9} {'cpu s':>7} " \
+             f"{'nnenum':>9} {'nnenum s':>9} {'ratio':>7} {'cpu ratio':>9}"
     print(header)
     for name, p, onnx, prop, expected in instances:
         t = time.perf_counter()
         net = relutope.load_onnx(onnx)
         spec = vnnlib.load(prop)
         prep = time.perf_counter() - t
+        cpu = time.process_time()
         res = relutope.verify(net, spec, timeout=args.timeout)
-        nn = run_nnenum(cmd, onnx, prop, args.timeout) if cmd else {"result": "-", "seconds": float("nan")}
+        cpu = time.process_time() - cpu
+        nn = run_nnenum(cmd, onnx, prop, args.timeout) if cmd else {"result": "-", "seconds": float("nan"),
+                                                                     "cpu": float("nan")}
         ratio = nn["seconds"] / res.seconds if cmd else float("nan")
+        cpu_ratio = nn.get("cpu", float("nan")) / max(cpu, 1e-9) if cmd else float("nan")
         ok = "" if res.status == expected else "  <-- DISAGREES WITH PUBLISHED"
-        print(f"{name + ':' + str(p):>9} {expected:>9} {res.status:>9} {prep:7.3f} {res.seconds:9.3f} "
-              f"{nn['result']:>9} {nn['seconds']:9.3f} {ratio:7.1f}{ok}", flush=True)
+        print(f"{name + ':' + str(p):>9} {expected:>9} {res.status:>9} {prep:7.3f} {res.seconds:9.3f} {cpu:7.3f} "
+              f"{nn['result']:>9} {nn['seconds']:9.3f} {ratio:7.1f} {cpu_ratio:9.1f}{ok}", flush=True)
         rows.append(dict(instance=f"{name}:{p}", published=expected, relutope=res.status, prepare_seconds=prep,
-                         verify_seconds=res.seconds, nnenum=nn["result"], nnenum_seconds=nn["seconds"], ratio=ratio))
+                         verify_seconds=res.seconds, cpu_seconds=cpu, nnenum=nn["result"], nnenum_seconds=nn["seconds"],
+                         ratio=ratio, nnenum_cpu_seconds=nn.get("cpu", float("nan")), cpu_ratio=cpu_ratio))
     agree = sum(r["relutope"] == r["published"] for r in rows)
     times = [r["verify_seconds"] for r in rows]
+    cpus = [r["cpu_seconds"] for r in rows]
     print(f"\nverdicts agreeing with the published ones: {agree}/{len(rows)}; relutope total {sum(times):.2f} s, "
-          f"max {max(times):.2f} s, {sum(t > 5 for t in times)} above 5 s")
+          f"max {max(times):.2f} s, {sum(t > 5 for t in times)} above 5 s; CPU total {sum(cpus):.2f} s, "
+          f"max {max(cpus):.2f} s, {sum(t > 5 for t in cpus)} above 5 s")
     if cmd:
         ratios = [r["ratio"] for r in rows if r["ratio"] == r["ratio"]]
         nn_total = sum(r["nnenum_seconds"] for r in rows)
         print(f"nnenum total {nn_total:.2f} s; ratio nnenum/relutope: total {nn_total / sum(times):.1f}x, "
               f"min {min(ratios):.1f}x, {sum(x >= 10 for x in ratios)}/{len(ratios)} instances >= 10x")
+        cr = [r["cpu_ratio"] for r in rows if r["cpu_ratio"] == r["cpu_ratio"]]
+        if cr:
+            print(f"CPU-time ratio nnenum/relutope: min {min(cr):.1f}x, {sum(x >= 10 for x in cr)}/{len(cr)} >= 10x")
     if args.out:
         with open(args.out, "w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "relutope/certify.hpp"
+#include "relutope/attack.hpp"
 #include "relutope/enumerate.hpp"
 #include "relutope/geometry.hpp"
 #include "relutope/lp.hpp"
@@ -505,8 +506,13 @@ py::dict verify_py(ENUM_ARGS_DECL, const py::list& terms, bool prune, bool stop_
 
 // Input splitting on the box [lo, hi] (verify.hpp, split_verify), GIL released.
 py::dict split_verify_py(const Network& net, const darray& lo, const darray& hi, const py::list& terms, int max_depth,
-                         int64_t max_boxes, double time_limit) {
+                         int64_t max_boxes, double time_limit, int branch_candidates, int attack_steps) {
   const int n = net.in_dim();
+  if (branch_candidates < 1) throw std::invalid_argument("branch_candidates must be >= 1");
+  if (attack_steps < 0) throw std::invalid_argument("attack_steps must be >= 0");
+  SplitOptions opt;
+  opt.branch_candidates = branch_candidates;
+  opt.attack_steps = attack_steps;
   check_shape(lo, "lo", {n});
   check_shape(hi, "hi", {n});
   check_finite(lo, "lo");
@@ -517,7 +523,7 @@ py::dict split_verify_py(const Network& net, const darray& lo, const darray& hi,
   SplitResult res;
   {
     py::gil_scoped_release release;
-    res = split_verify(net, lo.data(), hi.data(), ts, max_depth, max_boxes, time_limit);
+    res = split_verify(net, lo.data(), hi.data(), ts, max_depth, max_boxes, time_limit, opt);
   }
   const py::ssize_t open = static_cast<py::ssize_t>(res.open_lo.size() / std::max(n, 1));
   py::dict out;
@@ -529,6 +535,39 @@ py::dict split_verify_py(const Network& net, const darray& lo, const darray& hi,
   out["open_score"] = to_numpy(std::move(res.open_score), {open});
   out["closed_fraction"] = res.closed_fraction;
   out["boxes"] = res.boxes;
+  out["bounds"] = res.bounds;
+  return out;
+}
+
+// Counterexample search on the box [lo, hi] (attack.hpp, falsify_box), GIL released. starts: (n0, in_dim) extra
+// start points.
+py::dict falsify_py(const Network& net, const darray& lo, const darray& hi, const py::list& terms, int samples,
+                    int starts, int steps, uint64_t seed, const darray& x0, double time_limit) {
+  const int n = net.in_dim();
+  check_shape(lo, "lo", {n});
+  check_shape(hi, "hi", {n});
+  check_finite(lo, "lo");
+  check_finite(hi, "hi");
+  for (int j = 0; j < n; ++j)
+    if (!(lo.data()[j] <= hi.data()[j])) throw std::invalid_argument("lo, hi: need lo <= hi");
+  check_shape(x0, "x0", {-1, n});
+  check_finite(x0, "x0");
+  if (samples < 0 || starts < 0 || steps < 0) throw std::invalid_argument("samples, starts, steps must be >= 0");
+  std::vector<PropertyVisitor::Term> ts = parse_terms(net, terms);
+  AttackOptions opt;
+  opt.samples = samples, opt.starts = starts, opt.steps = steps, opt.seed = seed, opt.time_limit = time_limit;
+  AttackResult res;
+  {
+    py::gil_scoped_release release;
+    res = falsify_box(net, lo.data(), hi.data(), ts, opt, x0.data(), static_cast<int>(x0.shape(0)));
+  }
+  py::dict out;
+  out["found"] = res.found;
+  out["term"] = res.term;
+  out["violation"] = res.violation;
+  out["passes"] = res.passes;
+  const py::ssize_t len = static_cast<py::ssize_t>(res.x.size());
+  out["x"] = to_numpy(std::move(res.x), {len});
   return out;
 }
 
@@ -741,7 +780,10 @@ PYBIND11_MODULE(_core, m) {
   m.def("verify", &verify_py, ENUM_ARGS_PY, py::arg("terms"), py::arg("prune"), py::arg("stop_at_first"),
         py::arg("store_regions"), py::arg("lp_max_iter") = 0, PARALLEL_ARGS_PY);
   m.def("split_verify", &split_verify_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("terms"),
-        py::arg("max_depth"), py::arg("max_boxes"), py::arg("time_limit"));
+        py::arg("max_depth"), py::arg("max_boxes"), py::arg("time_limit"), py::arg("branch_candidates") = 1,
+        py::arg("attack_steps") = 0);
+  m.def("falsify", &falsify_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("terms"), py::arg("samples"),
+        py::arg("starts"), py::arg("steps"), py::arg("seed"), py::arg("x0"), py::arg("time_limit"));
   m.def("box_linear_bounds", &box_linear_bounds_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("C"),
         py::arg("d"), py::arg("forward") = false);
   m.def("region_facets", &region_facets_py, py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("A_domain"),

@@ -132,7 +132,15 @@ void Relaxation::refine(int l, int start, int k, const double* pieces, const dou
     if (K == 2) {
       if (nlo[p0 + 1] < 0.0 && nhi[p0 + 1] > 0.0) slot.push_back(p0 + 1), pa.push_back(p0);
     } else if (K > 2) {
-      for (int j = 0; j < K; ++j) slot.push_back(p0 + j), pa.push_back(-1);
+      // Pieces whose upper bound is below another's lower bound are never the maximum: their bounds enter the
+      // unit's relaxation nowhere (unit_relaxation), and tightening the others keeps them below. The rest only.
+      double top = -std::numeric_limits<double>::infinity();
+      for (int j = 0; j < K; ++j) top = std::max(top, nlo[p0 + j]);
+      int live = 0;
+      for (int j = 0; j < K; ++j) live += nhi[p0 + j] >= top;
+      if (live <= 1) continue;  // one piece dominates on the set: the unit is that piece
+      for (int j = 0; j < K; ++j)
+        if (nhi[p0 + j] >= top) slot.push_back(p0 + j), pa.push_back(-1);
     }
   }
   const int W = static_cast<int>(slot.size());

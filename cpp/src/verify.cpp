@@ -1,5 +1,7 @@
 #include "relutope/verify.hpp"
 
+#include "relutope/attack.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -431,9 +433,27 @@ void box_linear_bounds(const Network& net, const double* lo, const double* hi, i
   }
 }
 
+namespace {
+
+// A box of the input splitting and its relaxation bounds (once computed).
+struct SplitBox {
+  std::vector<double> lo, hi;
+  int depth = 0;
+  LayerBounds prior;   // the parent's pre-activation bounds (a superset's: valid here)
+  double score = -std::numeric_limits<double>::infinity();  // the parent's tmin (for the best-first order)
+  bool bounded = false;  // the fields below are set
+  bool refuted = false;  // every term refuted on the box
+  double tmin = std::numeric_limits<double>::infinity();  // min over unrefuted terms of min_box max_r L_r
+  std::vector<double> smear;  // per input: sum over unrefuted terms' rows of |slope| x width
+  std::vector<double> argmin;  // the LP minimiser of the term of least tmin (empty when none)
+  LayerBounds bounds;
+};
+
+}  // namespace
+
 SplitResult split_verify(const Network& net, const double* lo0, const double* hi0,
                          const std::vector<PropertyVisitor::Term>& terms, int max_depth, int64_t max_boxes,
-                         double time_limit) {
+                         double time_limit, const SplitOptions& opt) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   const int k = net.in_dim(), m = net.out_dim(), n1 = k + 1;
@@ -443,20 +463,14 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
   double total = 1.0;
   for (int j = 0; j < k; ++j)
     if (hi0[j] > lo0[j]) total *= hi0[j] - lo0[j];
-  struct Box {
-    std::vector<double> lo, hi;
-    int depth;
-    LayerBounds prior;
-    double score;  // the parent's tmin
-  };
   // Best first for the first half of the budget: the box whose parent's relaxation came nearest to allowing a term
   // (the most negative tmin) next, so that counterexamples in thin unsafe spots are met early; then depth first
   // (last in, first out), which closes whole subtrees and leaves fewer open boxes for the enumeration.
-  auto later = [](const Box& a, const Box& b) { return a.score > b.score; };
-  std::vector<Box> stack;
-  stack.push_back({std::vector<double>(lo0, lo0 + k), std::vector<double>(hi0, hi0 + k), 0, LayerBounds(),
-                   -std::numeric_limits<double>::infinity()});
-  std::vector<double> L, Gt, ht, lb(n1), ub(n1), c(n1, 0.0), y, z, u(k), score(k);
+  auto later = [](const SplitBox& a, const SplitBox& b) { return a.score > b.score; };
+  std::vector<SplitBox> stack(1);
+  stack[0].lo.assign(lo0, lo0 + k);
+  stack[0].hi.assign(hi0, hi0 + k);
+  std::vector<double> L, Gt, ht, lb(n1), ub(n1), c(n1, 0.0), y, z, u(k);
   const double inf = std::numeric_limits<double>::infinity();
   c[k] = -1.0;  // maximise -t
   double closed = 0.0;
@@ -469,109 +483,150 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
     }
     return true;
   };
+  auto found = [&](int ti, const double* x) {
+    res.status = 1, res.term = ti;
+    res.counterexample.assign(x, x + k);
+  };
+  // The relaxation bounds of box b (its prior: b.prior); false when a counterexample was found (res.status = 1).
+  auto bound = [&](SplitBox& b) {
+    ++res.bounds;
+    b.bounded = true;
+    relax.bound_layers(0, k, F.data(), b.lo.data(), b.hi.data(), &b.prior, b.bounds);
+    b.prior = LayerBounds();
+    b.smear.assign(k, 0.0);
+    b.refuted = true;
+    b.tmin = inf;
+    b.argmin.clear();
+    for (size_t ti = 0; ti < terms.size(); ++ti) {
+      const PropertyVisitor::Term& t = terms[ti];
+      ht.assign(t.rows, 0.0);
+      for (int r = 0; r < t.rows; ++r) ht[r] = -t.d[r];
+      relax.lower_linear(0, k, F.data(), b.bounds, t.rows, t.C.data(), ht.data(), L);
+      bool refuted = false;
+      for (int r = 0; r < t.rows && !refuted; ++r) {
+        const double* g = &L[static_cast<size_t>(r) * n1];
+        refuted = Relaxation::box_min(g, k, b.lo.data(), b.hi.data()) > box_slack(g, k, b.lo.data(), b.hi.data());
+      }
+      if (refuted) continue;
+      // min over the box of max_r L_r(u): maximise -t s.t. L_r(u) - t <= 0, lo <= u <= hi.
+      Gt.assign(static_cast<size_t>(t.rows) * n1, 0.0);
+      double slack = 0.0;
+      for (int r = 0; r < t.rows; ++r) {
+        const double* g = &L[static_cast<size_t>(r) * n1];
+        std::copy(g, g + k, &Gt[static_cast<size_t>(r) * n1]);
+        Gt[static_cast<size_t>(r) * n1 + k] = -1.0;
+        ht[r] = -g[k];
+        slack = std::max(slack, box_slack(g, k, b.lo.data(), b.hi.data()));
+      }
+      for (int j = 0; j < k; ++j) lb[j] = b.lo[j], ub[j] = b.hi[j];
+      lb[k] = -inf, ub[k] = inf;
+      const LPResult lp = solve_lp(n1, t.rows, c.data(), Gt.data(), ht.data(), lb.data(), ub.data());
+      if (lp.status == LPStatus::Optimal) {
+        if (lp.y[k] > slack) continue;  // refuted
+        for (int j = 0; j < k; ++j) u[j] = std::min(std::max(lp.y[j], b.lo[j]), b.hi[j]);
+        if (violates(t, u.data())) {
+          found(static_cast<int>(ti), u.data());
+          return false;
+        }
+        if (lp.y[k] < b.tmin) b.tmin = lp.y[k], b.argmin = u;
+      }
+      b.refuted = false;
+      for (int r = 0; r < t.rows; ++r)
+        for (int j = 0; j < k; ++j) b.smear[j] += std::fabs(L[static_cast<size_t>(r) * n1 + j]) * (b.hi[j] - b.lo[j]);
+      for (int j = 0; j < k; ++j) u[j] = 0.5 * (b.lo[j] + b.hi[j]);
+      if (violates(t, u.data())) {
+        found(static_cast<int>(ti), u.data());
+        return false;
+      }
+    }
+    return true;
+  };
+  auto open = [&](const SplitBox& b) {
+    res.open_lo.insert(res.open_lo.end(), b.lo.begin(), b.lo.end());
+    res.open_hi.insert(res.open_hi.end(), b.hi.begin(), b.hi.end());
+    res.open_score.push_back(b.bounded ? b.tmin : b.score);
+  };
+  auto halves = [&](const SplitBox& b, int j, SplitBox& a, SplitBox& c2) {
+    const double mid = 0.5 * (b.lo[j] + b.hi[j]);
+    a = SplitBox();
+    a.lo = b.lo, a.hi = b.hi, a.depth = b.depth + 1, a.prior = b.bounds, a.score = b.tmin;
+    c2 = a;
+    a.hi[j] = mid;
+    c2.lo[j] = mid;
+  };
+  AttackOptions attack;
+  attack.samples = 0, attack.starts = 1, attack.steps = opt.attack_steps;
+  std::vector<int> dims(k);
   while (!stack.empty()) {
     if (time_limit >= 0 && std::chrono::duration<double>(Clock::now() - start).count() > time_limit) {
       res.status = 3;
       break;
     }
     if (max_boxes >= 0 && res.boxes >= max_boxes) {  // the rest goes to the exact enumeration
-      for (const Box& b : stack) {
-        res.open_lo.insert(res.open_lo.end(), b.lo.begin(), b.lo.end());
-        res.open_hi.insert(res.open_hi.end(), b.hi.begin(), b.hi.end());
-        res.open_score.push_back(b.score);
-      }
+      for (const SplitBox& b : stack) open(b);
       stack.clear();
       break;
     }
     const bool best_first = max_boxes < 0 ? res.boxes < 1024 : 2 * res.boxes < max_boxes;
     if (best_first) std::pop_heap(stack.begin(), stack.end(), later);
-    Box box = std::move(stack.back());
+    SplitBox box = std::move(stack.back());
     stack.pop_back();
     ++res.boxes;
-    LayerBounds bounds;
-    relax.bound_layers(0, k, F.data(), box.lo.data(), box.hi.data(), &box.prior, bounds);
-    std::fill(score.begin(), score.end(), 0.0);
-    bool all_refuted = true;
-    double tmin = inf;  // min over the unrefuted terms of min_box max_r L_r: how far the relaxation is from refuting
-    for (size_t ti = 0; ti < terms.size() && res.status != 1; ++ti) {
-      const PropertyVisitor::Term& t = terms[ti];
-      ht.assign(t.rows, 0.0);
-      for (int r = 0; r < t.rows; ++r) ht[r] = -t.d[r];
-      relax.lower_linear(0, k, F.data(), bounds, t.rows, t.C.data(), ht.data(), L);
-      bool refuted = false;
-      for (int r = 0; r < t.rows && !refuted; ++r) {
-        const double* g = &L[static_cast<size_t>(r) * n1];
-        refuted = Relaxation::box_min(g, k, box.lo.data(), box.hi.data()) > box_slack(g, k, box.lo.data(), box.hi.data());
-      }
-      if (!refuted) {
-        // min over the box of max_r L_r(u): maximise -t s.t. L_r(u) - t <= 0, lo <= u <= hi.
-        Gt.assign(static_cast<size_t>(t.rows) * n1, 0.0);
-        double slack = 0.0;
-        for (int r = 0; r < t.rows; ++r) {
-          const double* g = &L[static_cast<size_t>(r) * n1];
-          std::copy(g, g + k, &Gt[static_cast<size_t>(r) * n1]);
-          Gt[static_cast<size_t>(r) * n1 + k] = -1.0;
-          ht[r] = -g[k];
-          slack = std::max(slack, box_slack(g, k, box.lo.data(), box.hi.data()));
-        }
-        for (int j = 0; j < k; ++j) lb[j] = box.lo[j], ub[j] = box.hi[j];
-        lb[k] = -inf, ub[k] = inf;
-        const LPResult lp = solve_lp(n1, t.rows, c.data(), Gt.data(), ht.data(), lb.data(), ub.data());
-        if (lp.status == LPStatus::Optimal) {
-          refuted = lp.y[k] > slack;
-          if (!refuted) tmin = std::min(tmin, lp.y[k]);
-          if (!refuted) {
-            for (int j = 0; j < k; ++j) u[j] = std::min(std::max(lp.y[j], box.lo[j]), box.hi[j]);
-            if (violates(t, u.data())) {
-              res.status = 1, res.term = static_cast<int>(ti), res.counterexample = u;
-              break;
-            }
-          }
-        }
-        if (!refuted) {
-          for (int j = 0; j < k; ++j) u[j] = 0.5 * (box.lo[j] + box.hi[j]);
-          if (violates(t, u.data())) {
-            res.status = 1, res.term = static_cast<int>(ti), res.counterexample = u;
-            break;
-          }
-          for (int r = 0; r < t.rows; ++r)
-            for (int j = 0; j < k; ++j)
-              score[j] += std::fabs(L[static_cast<size_t>(r) * n1 + j]) * (box.hi[j] - box.lo[j]);
-        }
-      }
-      if (!refuted) all_refuted = false;
-    }
-    if (res.status == 1) break;
+    if (!box.bounded && !bound(box)) break;
     double vol = 1.0;
     for (int j = 0; j < k; ++j)
       if (hi0[j] > lo0[j]) vol *= box.hi[j] - box.lo[j];
-    if (all_refuted) {
+    if (box.refuted) {
       closed += vol;
       continue;
     }
-    if (box.depth >= max_depth) {
-      res.open_lo.insert(res.open_lo.end(), box.lo.begin(), box.lo.end());
-      res.open_hi.insert(res.open_hi.end(), box.hi.begin(), box.hi.end());
-      res.open_score.push_back(tmin);
-      continue;
+    if (opt.attack_steps > 0 && best_first && !box.argmin.empty()) {
+      // A short descent from the relaxation's minimiser, within the box (a counterexample search while splitting),
+      // in the best-first phase (the boxes likeliest unsafe).
+      attack.seed = static_cast<uint64_t>(res.boxes);
+      const AttackResult a = falsify_box(net, box.lo.data(), box.hi.data(), terms, attack, box.argmin.data(), 1);
+      if (a.found) {
+        found(a.term, a.x.data());
+        break;
+      }
     }
-    int best = -1;
+    int n_free = 0;
     for (int j = 0; j < k; ++j)
-      if (box.hi[j] > box.lo[j] && (best < 0 || score[j] > score[best])) best = j;
-    if (best < 0) {  // a point: cannot split (the LP decided it unless it failed)
-      res.open_lo.insert(res.open_lo.end(), box.lo.begin(), box.lo.end());
-      res.open_hi.insert(res.open_hi.end(), box.hi.begin(), box.hi.end());
-      res.open_score.push_back(tmin);
+      if (box.hi[j] > box.lo[j]) dims[n_free++] = j;
+    if (box.depth >= max_depth || n_free == 0) {  // at max_depth, or a point (the LP decided it unless it failed)
+      open(box);
       continue;
     }
-    const double mid = 0.5 * (box.lo[best] + box.hi[best]);
-    Box a{box.lo, box.hi, box.depth + 1, bounds, tmin}, b{box.lo, box.hi, box.depth + 1, std::move(bounds), tmin};
-    a.hi[best] = mid;
-    b.lo[best] = mid;
-    stack.push_back(std::move(b));
-    if (best_first) std::push_heap(stack.begin(), stack.end(), later);
-    stack.push_back(std::move(a));
-    if (best_first) std::push_heap(stack.begin(), stack.end(), later);
+    // The inputs by smear, largest first; with branch_candidates > 1, the best of the first few by the bounds of
+    // their halves (strong branching: the input whose worse half comes nearest to being refuted).
+    std::stable_sort(dims.begin(), dims.begin() + n_free, [&](int a, int b) { return box.smear[a] > box.smear[b]; });
+    const int cands = std::min(std::max(opt.branch_candidates, 1), n_free);
+    SplitBox a, b;
+    halves(box, dims[0], a, b);
+    if (cands > 1) {
+      double best = -inf;
+      SplitBox ta, tb;
+      bool stop = false;
+      for (int ci = 0; ci < cands && !stop; ++ci) {
+        halves(box, dims[ci], ta, tb);
+        if (!bound(ta) || !bound(tb)) {
+          stop = true;
+          break;
+        }
+        const double s = std::min(ta.refuted ? inf : ta.tmin, tb.refuted ? inf : tb.tmin);
+        if (ci == 0 || s > best) best = s, a = std::move(ta), b = std::move(tb);
+      }
+      if (stop) break;
+    }
+    for (SplitBox* h : {&b, &a}) {
+      if (h->bounded && h->refuted) {  // refuted in the strong branching: closed now
+        closed += 0.5 * vol;
+        continue;
+      }
+      if (h->bounded) h->score = h->tmin;
+      stack.push_back(std::move(*h));
+      if (best_first) std::push_heap(stack.begin(), stack.end(), later);
+    }
   }
   if (res.status == 0 && !res.open_lo.empty()) res.status = 2;
   res.closed_fraction = total > 0 ? closed / total : 0.0;

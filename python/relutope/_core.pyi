@@ -142,7 +142,11 @@ def verify(
 ) -> dict:
 def split_verify(
     net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, terms: Sequence[Tuple[npt.ArrayLike, npt.ArrayLike]],
-    max_depth: int, max_boxes: int, time_limit: float,
+    max_depth: int, max_boxes: int, time_limit: float, branch_candidates: int = 1, attack_steps: int = 0,
+) -> dict: ...
+def falsify(
+    net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, terms: Sequence[Tuple[npt.ArrayLike, npt.ArrayLike]],
+    samples: int, starts: int, steps: int, seed: int, x0: npt.ArrayLike, time_limit: float,
 ) -> dict: ...
 def box_linear_bounds(
     net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, C: npt.ArrayLike, d: npt.ArrayLike, forward: bool = False,

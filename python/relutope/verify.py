@@ -269,52 +269,31 @@ def _check_unbounded_ray(net: Network, c: np.ndarray, x: np.ndarray, v: np.ndarr
 
 
 def _falsify(net: Network, lo: np.ndarray, hi: np.ndarray, terms, rng: np.random.Generator,
-             samples: int = 4096, starts: int = 8, steps: int = 40) -> Optional[np.ndarray]:
+             samples: int = 256, starts: int = 8, steps: int = 40, time_limit: Optional[float] = None
+             ) -> Optional[np.ndarray]:
     """A point of the box ``[lo, hi]`` whose output lies in one of ``terms`` (``C y <= d``), or None.
 
-    Uniform samples (and the box's centre), then projected (sign) gradient descent on the violation
-    ``min_t max_r (C_r y - d_r)`` from the ``starts`` best samples, the gradient being the region's affine map
-    (back-propagated through the pieces each point's activation pattern chooses) and the projection a clip to the
-    box (Madry et al., "Towards Deep Learning
-    Models Resistant to Adversarial Attacks", ICLR 2018). Every point is checked by a forward pass, so a point
-    returned is a counterexample without tolerance.
+    In the core (``_core.falsify``, GIL released): the box's centre and ``samples`` uniform samples, then
+    projected (sign) gradient descent on the violation ``min_t max_r (C_r y - d_r)`` from the ``starts`` best
+    of them, ``steps`` steps each with step sizes from 0.25 down to 1e-4 of the box's widths, the gradient being
+    the region's affine map (back-propagated through the pieces each point's activation pattern chooses) and the
+    projection a clip to the box (Madry et al., "Towards Deep Learning Models Resistant to Adversarial Attacks",
+    ICLR 2018). Every point is evaluated by a forward pass; the point returned is re-checked here by
+    :meth:`Network.__call__` (None when that pass disagrees), so it is a counterexample without tolerance.
     """
-    width = hi - lo
+    from . import _core
 
-    def violation(y):  # (N,) min over terms of max over rows; and which (term, row) is the max
-        best = np.full(len(y), np.inf)
-        which = np.zeros((len(y), 2), dtype=int)
-        for ti, (C, d) in enumerate(terms):
-            v = y @ C.T - d if C.shape[0] else np.full((len(y), 1), -np.inf)
-            r = np.argmax(v, axis=1)
-            m = v[np.arange(len(y)), r]
-            better = m < best
-            best[better] = m[better]
-            which[better] = np.stack([np.full(better.sum(), ti), r[better]], axis=1)
-        return best, which
-
-    x = np.vstack([(lo + hi) / 2, lo + rng.random((samples, lo.size)) * width])
-    v, _ = violation(net(x))
-    if np.any(v <= 0):
-        return x[int(np.argmax(v <= 0))]
-    pts = x[np.argsort(v)[:starts]]
-    step = 0.25
-    for _ in range(steps):
-        y, pattern = net.forward(pts)
-        v, which = violation(y)
-        if np.any(v <= 0):
-            return pts[int(np.argmax(v <= 0))]
-        # The gradient of each point's worst row, back through the pieces its pattern chose (reverse mode).
-        g = np.stack([terms[t][0][r] for t, r in which])
-        offset = sum(layer.n_units for layer in net.layers)
-        for layer in reversed(net.layers):
-            offset -= layer.n_units
-            rows = layer.piece_start[:-1][None, :] + pattern[:, offset:offset + layer.n_units]
-            g = np.einsum("nu,nui->ni", g, layer.A[rows])
-        pts = np.clip(pts - step * width * np.sign(g), lo, hi)
-        step *= 0.8  # down to 3e-5 of the width after 40 steps
-    v, _ = violation(net(pts))
-    return pts[int(np.argmax(v <= 0))] if np.any(v <= 0) else None
+    out = _core.falsify(net._core(), np.ascontiguousarray(lo, dtype=np.float64),
+                        np.ascontiguousarray(hi, dtype=np.float64), terms, int(samples), int(starts), int(steps),
+                        int(rng.integers(2 ** 63)), np.zeros((0, net.in_dim)),
+                        -1.0 if time_limit is None else max(float(time_limit), 0.0))
+    if not out["found"]:
+        return None
+    x = out["x"]
+    y = net(x[None, :])[0]
+    if any(np.all(C @ y <= d) for C, d in terms if C.shape[0]):
+        return x
+    return None
 
 
 def _box_volume(lo: np.ndarray, hi: np.ndarray, free: np.ndarray) -> float:
@@ -324,7 +303,7 @@ def _box_volume(lo: np.ndarray, hi: np.ndarray, free: np.ndarray) -> float:
 def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool = True,
            tol: Optional[float] = None, atol: float = 1e-6, search: bool = True, split_max_dims: int = 8,
            split_depth: Optional[int] = None, split_boxes: int = 256, seed: int = 0,
-           threads: Optional[int] = 1) -> VerificationResult:
+           threads: Optional[int] = 1, split_candidates: Optional[int] = None) -> VerificationResult:
     """Decide a safety property exactly: find an input in the unsafe set, or prove there is none.
 
     Parameters
@@ -356,6 +335,13 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     threads : int, optional
         Worker threads of the exact enumeration (``None``: every core). The verdict is the same with any number;
         with ``threads > 1`` which counterexample is found first may depend on timing.
+    split_candidates : int, optional
+        Inputs tried per split of the input splitting: 1 halves the input of largest smear; ``c > 1`` bounds
+        both halves along each of the ``c`` inputs of largest smear and keeps the split whose worse half comes
+        nearest to being refuted (strong branching). Default: 3 (at most the free inputs) for networks with
+        units of more than two pieces (max-pooling, two-level lattices), where it closes boxes in several times
+        fewer bounds; 1 for ReLU networks, where the smear alone is about as good
+        (``bench/bench_split_branching.py``).
 
     Returns
     -------
@@ -376,13 +362,16 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     descent; every point checked by a forward pass). Then, for boxes with at most ``split_max_dims`` free
     inputs, branch and bound on the input box in the core: each box gets CROWN / DeepPoly linear relaxation
     bounds (Zhang et al., NeurIPS 2018; Singh et al., POPL 2019) and one LP deciding whether they allow a term;
-    the LP's minimiser and the box's centre are candidate counterexamples; boxes not refuted are halved along
-    the input of largest slope times width (ReluVal's smear, Wang et al., USENIX Security 2018) up to
-    ``split_depth`` halvings. What is left is decided exactly: the activation regions of the box are enumerated
-    depth first, cells whose relaxation bounds refute every term being pruned (and their relaxation's minimiser
-    checked as a candidate). On each region the network is ``A_Q x + b_Q`` and a term ``C y <= d`` is the
-    polytope ``C A_Q x <= d - C b_Q``; one Chebyshev LP of region and term decides whether they meet, and its
-    centre is the counterexample (interior to both when they overlap in a full-dimensional set).
+    the LP's minimiser and the box's centre are candidate counterexamples, and with ``search`` a 20-step descent
+    (as in :func:`_falsify`) starts from the minimiser inside the box while boxes are taken best first; boxes
+    not refuted are halved along the input of largest slope times width (ReluVal's smear, Wang et al., USENIX
+    Security 2018), or with ``split_candidates > 1`` along the best of several inputs by the bounds of their
+    halves (strong branching, as FSB branches on ReLUs: De Palma et al., 2021), up to ``split_depth`` halvings. What is left is decided
+    exactly: the activation regions of the box are enumerated depth first, cells whose relaxation bounds refute
+    every term being pruned (and their relaxation's minimiser checked as a candidate). On each region the network
+    is ``A_Q x + b_Q`` and a term ``C y <= d`` is the polytope ``C A_Q x <= d - C b_Q``; one Chebyshev LP of
+    region and term decides whether they meet, and its centre is the counterexample (interior to both when they
+    overlap in a full-dimensional set).
     """
     from . import vnnlib
     from . import _core
@@ -398,10 +387,13 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
                                 or not timeout > 0):
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     for name, value in (("split_max_dims", split_max_dims), ("split_depth", split_depth),
-                        ("split_boxes", split_boxes)):
+                        ("split_boxes", split_boxes), ("split_candidates", split_candidates)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)
                                   or value < 0):
             raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+    if split_candidates is not None and split_candidates < 1:
+        raise ValueError(f"split_candidates must be a positive int, got {split_candidates!r}")
+    many_pieces = any(int(np.max(layer.n_pieces)) > 2 for layer in net.layers)
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     result = VerificationResult(status="holds")
@@ -434,7 +426,7 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
             result.status = stats["status"] = "unknown"
             break
         if search and terms:
-            x = _falsify(net, lo, hi, terms, rng)
+            x = _falsify(net, lo, hi, terms, rng, time_limit=left)
             if x is not None:
                 ti = int(np.argmin([np.max(C @ net(x[None, :])[0] - d) if C.shape[0] else -np.inf
                                     for C, d in terms]))
@@ -446,8 +438,10 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
         if prune and int(free.sum()) <= split_max_dims:
             depth = 8 * int(free.sum()) if split_depth is None else int(split_depth)
             left = remaining()
+            cands = (min(3, int(free.sum())) if many_pieces else 1) if split_candidates is None \
+                else int(split_candidates)
             out = _core.split_verify(net._core(), lo, hi, terms, depth, int(split_boxes),
-                                     -1.0 if left is None else left)
+                                     -1.0 if left is None else left, max(cands, 1), 20 if search else 0)
             stats["boxes"] = int(out["boxes"])
             closed = float(out["closed_fraction"])
             if out["status"] == 1:

@@ -152,12 +152,25 @@ struct SplitResult {
   std::vector<double> open_score;        // n_open: min over the box of the relaxation's max_r L_r (its parent's
                                          // for boxes never bounded): the most negative are likeliest unsafe
   double closed_fraction = 0.0;     // volume of the refuted boxes / the box's (over the inputs of positive width)
-  int64_t boxes = 0;                // boxes bounded
+  int64_t boxes = 0;                // boxes taken from the stack (bounded, then closed, split or left open)
+  int64_t bounds = 0;               // relaxation bounds computed (more than boxes with strong branching)
+};
+
+struct SplitOptions {
+  // Inputs tried per split: 1 splits the input of largest smear; c > 1 bounds both halves along each of the c
+  // inputs of largest smear and splits the one whose worse half has the largest min_box max_r L_r (strong
+  // branching on the inputs, as FSB does on ReLUs: De Palma, Bunel, Desmaison, Dvijotham, Kohli, Torr & Kumar,
+  // "Improved Branch and Bound for Neural Network Verification via Lagrangian Decomposition", 2021); the halves
+  // bounded are kept, so the split itself costs nothing more.
+  int branch_candidates = 1;
+  // Sign-gradient steps of a counterexample search (attack.hpp) from the relaxation's minimiser of every box
+  // not refuted while boxes are taken best first (0: none).
+  int attack_steps = 0;
 };
 
 SplitResult split_verify(const Network& net, const double* lo, const double* hi,
                          const std::vector<PropertyVisitor::Term>& terms, int max_depth, int64_t max_boxes,
-                         double time_limit);
+                         double time_limit, const SplitOptions& opt = SplitOptions());
 
 // Linear relaxation lower bounds of C y + d over the box [lo, hi] of the inputs (q rows): G (q x (in_dim+1)) with
 // C y + d >= G[:, :in_dim] x + G[:, in_dim] on the box, and each row's minimum over the box (lower); forward:

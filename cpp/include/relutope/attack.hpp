@@ -1,0 +1,42 @@
+// Counterexample search for a safety property on an input box: uniform samples, then projected gradient descent
+// on the property's violation from the best of them (Madry, Makelov, Schmidt, Tsipras & Vladu, "Towards Deep
+// Learning Models Resistant to Adversarial Attacks", ICLR 2018), the gradient of each point being the
+// network's local affine map on its activation region (a reverse pass through the pieces its pattern chose).
+//
+// The violation of y for terms {C_t y <= d_t} is min_t max_r (C_t,r y - d_t,r): a point is in the unsafe set
+// exactly when it is <= 0. Every iterate is evaluated by a forward pass, so a point reported found is a
+// counterexample of the float64 forward pass (the caller re-checks it with its own).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "relutope/network.hpp"
+#include "relutope/verify.hpp"
+
+namespace relutope {
+
+struct AttackOptions {
+  int samples = 4096;   // uniform samples of the box (the box's centre and the given starts are added)
+  int starts = 8;       // descents, from the samples (and given starts) of least violation
+  int steps = 40;       // sign-gradient steps per descent: step_j = step * width_j, step from 0.25 down to 1e-4
+  uint64_t seed = 0;
+  double time_limit = -1.0;  // seconds; < 0: none
+};
+
+struct AttackResult {
+  bool found = false;
+  int term = -1;                  // the term the point satisfies (found), or the one of least violation
+  std::vector<double> x;          // in_dim: the counterexample (found), else the point of least violation
+  double violation = std::numeric_limits<double>::infinity();  // min_t max_r (C_r y - d_r) at x
+  int64_t passes = 0;             // forward passes (one per point evaluated)
+};
+
+// Search the box [lo, hi] (in_dim entries, lo <= hi) for an input whose output satisfies a term. `x0`: n0
+// extra start points (n0 x in_dim, clipped to the box), e.g. a relaxation's minimiser.
+AttackResult falsify_box(const Network& net, const double* lo, const double* hi,
+                         const std::vector<PropertyVisitor::Term>& terms, const AttackOptions& opt,
+                         const double* x0 = nullptr, int n0 = 0);
+
+}  // namespace relutope

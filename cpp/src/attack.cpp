@@ -1,0 +1,159 @@
+#include "relutope/attack.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+namespace relutope {
+
+namespace {
+
+// Forward and reverse passes of one point through a MASO network, with scratch kept between calls.
+class PointPass {
+ public:
+  explicit PointPass(const Network& net) : net_(net), chosen_(net.layers().size()) {}
+
+  // y = net(x); remembers every unit's chosen piece (the largest, ties to the lowest index, as numpy.argmax).
+  const std::vector<double>& forward(const double* x) {
+    const auto& layers = net_.layers();
+    h_.assign(x, x + net_.in_dim());
+    for (size_t l = 0; l < layers.size(); ++l) {
+      const Layer& L = layers[l];
+      chosen_[l].resize(L.n_units);
+      out_.assign(L.n_units, 0.0);
+      for (int i = 0; i < L.n_units; ++i) {
+        double best = -std::numeric_limits<double>::infinity();
+        int arg = L.piece_start[i];
+        for (int p = L.piece_start[i]; p < L.piece_start[i + 1]; ++p) {
+          double v = L.c[p];
+          if (!L.zero_piece[p]) {
+            const double* a = &L.A[static_cast<size_t>(p) * L.in_dim];
+            for (int j = 0; j < L.in_dim; ++j) v += a[j] * h_[j];
+          }
+          if (v > best) best = v, arg = p;
+        }
+        out_[i] = best;
+        chosen_[l][i] = arg;
+      }
+      h_.swap(out_);
+    }
+    return h_;
+  }
+
+  // The gradient in x of w . y at the last forward()'s point, on its activation region: g (in_dim entries).
+  void gradient(const double* w, std::vector<double>& g) {
+    const auto& layers = net_.layers();
+    g.assign(w, w + net_.out_dim());
+    for (size_t l = layers.size(); l-- > 0;) {
+      const Layer& L = layers[l];
+      next_.assign(L.in_dim, 0.0);
+      for (int i = 0; i < L.n_units; ++i) {
+        const int p = chosen_[l][i];
+        if (g[i] == 0.0 || L.zero_piece[p]) continue;
+        const double* a = &L.A[static_cast<size_t>(p) * L.in_dim];
+        for (int j = 0; j < L.in_dim; ++j) next_[j] += g[i] * a[j];
+      }
+      g.swap(next_);
+    }
+  }
+
+ private:
+  const Network& net_;
+  std::vector<std::vector<int>> chosen_;
+  std::vector<double> h_, out_, next_;
+};
+
+// min_t max_r (C_t,r y - d_t,r), with the term and row attaining it.
+double violation(const std::vector<PropertyVisitor::Term>& terms, const std::vector<double>& y, int& term, int& row) {
+  const int m = static_cast<int>(y.size());
+  double best = std::numeric_limits<double>::infinity();
+  term = row = -1;
+  for (size_t t = 0; t < terms.size(); ++t) {
+    const PropertyVisitor::Term& T = terms[t];
+    double worst = -std::numeric_limits<double>::infinity();
+    int wr = -1;
+    for (int r = 0; r < T.rows; ++r) {
+      double v = -T.d[r];
+      for (int j = 0; j < m; ++j) v += T.C[static_cast<size_t>(r) * m + j] * y[j];
+      if (v > worst) worst = v, wr = r;
+    }
+    if (worst < best) best = worst, term = static_cast<int>(t), row = wr;
+  }
+  return best;
+}
+
+}  // namespace
+
+AttackResult falsify_box(const Network& net, const double* lo, const double* hi,
+                         const std::vector<PropertyVisitor::Term>& terms, const AttackOptions& opt, const double* x0,
+                         int n0) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  auto past = [&] {
+    return opt.time_limit >= 0 && std::chrono::duration<double>(Clock::now() - start).count() > opt.time_limit;
+  };
+  const int n = net.in_dim(), m = net.out_dim();
+  AttackResult res;
+  if (terms.empty()) return res;
+  PointPass pass(net);
+  std::mt19937_64 rng(opt.seed);
+  std::uniform_real_distribution<double> unif(0.0, 1.0);
+  const int total = 1 + std::max(n0, 0) + std::max(opt.samples, 0);
+  std::vector<double> pts(static_cast<size_t>(total) * n), val(total);
+  for (int j = 0; j < n; ++j) pts[j] = 0.5 * (lo[j] + hi[j]);
+  for (int s = 0; s < n0; ++s)
+    for (int j = 0; j < n; ++j) pts[static_cast<size_t>(1 + s) * n + j] = std::min(std::max(x0[s * n + j], lo[j]), hi[j]);
+  for (int s = 1 + std::max(n0, 0); s < total; ++s)
+    for (int j = 0; j < n; ++j) pts[static_cast<size_t>(s) * n + j] = lo[j] + unif(rng) * (hi[j] - lo[j]);
+  auto record = [&](const double* x, double v, int t) {
+    if (v < res.violation) {
+      res.violation = v, res.term = t;
+      res.x.assign(x, x + n);
+      if (v <= 0.0) res.found = true;
+    }
+  };
+  int term, row;
+  for (int s = 0; s < total; ++s) {
+    if ((s & 255) == 255 && past()) break;
+    const double* x = &pts[static_cast<size_t>(s) * n];
+    val[s] = violation(terms, pass.forward(x), term, row);
+    ++res.passes;
+    record(x, val[s], term);
+    if (res.found) return res;
+  }
+  // Descents from the `starts` points of least violation.
+  std::vector<int> order(total);
+  std::iota(order.begin(), order.end(), 0);
+  const int S = std::min(std::max(opt.starts, 0), total);
+  std::partial_sort(order.begin(), order.begin() + S, order.end(), [&](int a, int b) { return val[a] < val[b]; });
+  const double decay = opt.steps > 1 ? std::pow(1e-4 / 0.25, 1.0 / (opt.steps - 1)) : 1.0;
+  std::vector<double> x(n), g, w(m);
+  for (int s = 0; s < S && !past(); ++s) {
+    std::copy_n(&pts[static_cast<size_t>(order[s]) * n], n, x.begin());
+    double step = 0.25;
+    for (int it = 0; it < opt.steps; ++it) {
+      const std::vector<double>& y = pass.forward(x.data());
+      ++res.passes;
+      const double v = violation(terms, y, term, row);
+      record(x.data(), v, term);
+      if (res.found) return res;
+      // Descend the worst row of the best term: its gradient on the point's region, a sign step, a clip.
+      std::copy_n(&terms[term].C[static_cast<size_t>(row) * m], m, w.begin());
+      pass.gradient(w.data(), g);
+      for (int j = 0; j < n; ++j) {
+        const double sg = g[j] > 0.0 ? 1.0 : (g[j] < 0.0 ? -1.0 : 0.0);
+        x[j] = std::min(std::max(x[j] - step * (hi[j] - lo[j]) * sg, lo[j]), hi[j]);
+      }
+      step *= decay;
+    }
+    const double v = violation(terms, pass.forward(x.data()), term, row);
+    ++res.passes;
+    record(x.data(), v, term);
+    if (res.found) return res;
+  }
+  return res;
+}
+
+}  // namespace relutope

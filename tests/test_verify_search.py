@@ -1,0 +1,207 @@
+"""The counterexample search (``_core.falsify``) and the input splitting's branching (``_core.split_verify``)."""
+import numpy as np
+import pytest
+
+import relutope
+from relutope import _core
+from relutope.network import Layer
+
+
+def _affine_net(rng, n_in, n_out, scale):
+    """Two identity layers: y = A2 (A1 x + b1) + b2, weights of magnitude about 1/scale (inputs of size scale)."""
+    A1, b1 = rng.normal(size=(4, n_in)) / scale, rng.normal(size=4)
+    A2, b2 = rng.normal(size=(n_out, 4)), rng.normal(size=n_out)
+    net = relutope.Network([Layer.affine(A1, b1, "identity"), Layer.affine(A2, b2, "identity")])
+    return net, A2 @ A1, A2 @ b1 + b2
+
+
+def _maxout_net(rng, n_in):
+    """A ReLU layer, then a max-pooling layer of three 3-piece units and a linear output (K = 1, 2 and 3)."""
+    relu = Layer.affine(rng.normal(size=(6, n_in)), rng.normal(size=6), "relu")
+    pool = Layer(rng.normal(size=(9, 6)), rng.normal(size=9), np.array([3, 3, 3]))
+    out = Layer.affine(rng.normal(size=(2, 3)), rng.normal(size=2), "identity")
+    return relutope.Network([relu, pool, out])
+
+
+def _no_starts(net):
+    return np.zeros((0, net.in_dim))
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_descent_reaches_the_corner_minimum_of_an_affine_net(scale):
+    # On an affine net the violation c . y - d is minimised at the box corner chosen by the signs of c A, in closed
+    # form; sign-gradient steps (0.25 down to 1e-4 of the widths, summing to more than one width) reach it from any
+    # start, so only a wrong gradient (sign or composition through the layers) misses it.
+    rng = np.random.default_rng(0)
+    net, A, b = _affine_net(rng, 3, 2, scale)
+    lo = scale * (3.0 + rng.uniform(-1, 0, 3))  # off-centre
+    hi = lo + scale * rng.uniform(0.5, 2.0, 3)
+    c = rng.normal(size=2)
+    g = c @ A
+    corner = np.where(g > 0, lo, hi)
+    best = c @ (A @ corner + b)
+    d = best - 1e-3 * (1 + abs(best))  # just below the minimum: holds, the search must end at the corner
+    out = _core.falsify(net._core(), lo, hi, [(c[None, :], np.array([d]))], 16, 4, 40, 1, _no_starts(net), -1.0)
+    assert not out["found"]
+    assert out["violation"] == pytest.approx(best - d, rel=1e-6, abs=1e-9 * (1 + abs(best)))
+    np.testing.assert_allclose(out["x"], corner, rtol=1e-9, atol=1e-9 * scale)
+    d = best + 1e-3 * (1 + abs(best))  # just above: violated at (and only near) the corner
+    out = _core.falsify(net._core(), lo, hi, [(c[None, :], np.array([d]))], 16, 4, 40, 1, _no_starts(net), -1.0)
+    assert out["found"] and c @ net(out["x"][None])[0] <= d
+    assert np.all(out["x"] >= lo) and np.all(out["x"] <= hi)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_search_points_are_counterexamples_and_none_past_the_exact_maximum(seed):
+    # Against the exact maximum of row . y (the unpruned enumeration): with the unsafe set {row . y >= t}, a
+    # threshold above the maximum is never "found"; one below the best sample is found at once; every point found
+    # lies in the box and satisfies the term by a forward pass.
+    rng = np.random.default_rng(seed)
+    net = relutope.Network.random([3, 12, 12, 2], seed=seed) if seed % 2 == 0 else _maxout_net(rng, 3)
+    lo = rng.uniform(-2, 0, 3)
+    hi = lo + rng.uniform(0.5, 2, 3)
+    row = rng.normal(size=2)
+    top = relutope.output_bounds(net, relutope.Box(lo, hi), row[None, :], prune=False).upper[0]
+    above = top + 1e-6 * (1 + abs(top))
+    out = _core.falsify(net._core(), lo, hi, [(-row[None, :], np.array([-above]))], 512, 8, 40, seed,
+                        _no_starts(net), -1.0)
+    assert not out["found"] and out["violation"] > 0
+    assert -row @ net(out["x"][None])[0] + above == pytest.approx(out["violation"], rel=1e-9, abs=1e-12)
+    sampled = (net(relutope.Box(lo, hi).sample(64, np.random.default_rng(seed))) @ row).max()
+    below = sampled - 1e-3 * (1 + abs(sampled))
+    out = _core.falsify(net._core(), lo, hi, [(-row[None, :], np.array([-below]))], 512, 8, 40, seed,
+                        _no_starts(net), -1.0)
+    assert out["found"] and row @ net(out["x"][None])[0] >= below
+    assert np.all(out["x"] >= lo) and np.all(out["x"] <= hi)
+
+
+def test_start_points_are_used_and_clipped():
+    net = relutope.Network.random([2, 8, 1], seed=3)
+    lo, hi = np.array([-1.0, 0.5]), np.array([1.0, 2.0])
+    x = np.array([0.3, 1.2])
+    y = net(x[None])[0, 0]
+    term = [(np.array([[1.0]]), np.array([y]))]  # unsafe: y <= net(x): x itself is a counterexample
+    out = _core.falsify(net._core(), lo, hi, term, 0, 0, 0, 0, np.array([[5.0, 5.0], x]), -1.0)
+    assert out["found"] and out["passes"] <= 3
+    assert net(out["x"][None])[0, 0] <= y
+    # y = x0 + x1 >= 2.9 only near the corner (1, 2) of the box: the start (5, 5), clipped, is a counterexample
+    # and the box's centre is not.
+    plane = relutope.Network([Layer.affine(np.array([[1.0, 1.0]]), np.zeros(1), "identity")])
+    out = _core.falsify(plane._core(), lo, hi, [(np.array([[-1.0]]), np.array([-2.9]))], 0, 0, 0, 0,
+                        np.array([[5.0, 5.0]]), -1.0)
+    assert out["found"] and out["passes"] == 2
+    np.testing.assert_array_equal(out["x"], np.array([1.0, 2.0]))
+
+
+def test_falsify_rejects_bad_input():
+    net = relutope.Network.random([2, 4, 1], seed=0)
+    term = [(np.array([[1.0]]), np.array([0.0]))]
+    lo, hi = np.zeros(2), np.ones(2)
+    with pytest.raises(ValueError, match="lo, hi"):
+        _core.falsify(net._core(), hi, lo - 1, term, 8, 1, 1, 0, np.zeros((0, 2)), -1.0)
+    with pytest.raises(ValueError, match="x0"):
+        _core.falsify(net._core(), lo, hi, term, 8, 1, 1, 0, np.zeros((1, 3)), -1.0)
+    with pytest.raises(ValueError, match="samples"):
+        _core.falsify(net._core(), lo, hi, term, -1, 1, 1, 0, np.zeros((0, 2)), -1.0)
+    with pytest.raises(ValueError, match="branch_candidates"):
+        _core.split_verify(net._core(), lo, hi, term, 8, 16, -1.0, 0, 0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("candidates, attack", [(1, 0), (2, 0), (3, 20), (5, 20)])
+def test_split_branching_verdicts_agree_with_the_exact_maximum(seed, candidates, attack):
+    # Every branching (smear; strong branching over 2, 3, 5 inputs; with and without the search in each box):
+    # "holds" (status 0) only when the threshold is above the exact maximum, a counterexample (status 1) that
+    # is one by a forward pass, and the closed volume plus the open boxes' volume equal to the box's.
+    rng = np.random.default_rng(10 + seed)
+    net = relutope.Network.random([4, 10, 10, 2], seed=10 + seed) if seed < 2 else _maxout_net(rng, 4)
+    lo = rng.uniform(-2, 0, 4)
+    hi = lo + rng.uniform(0.5, 2, 4)
+    row = rng.normal(size=2)
+    top = relutope.output_bounds(net, relutope.Box(lo, hi), row[None, :], prune=False).upper[0]
+    for t, holds in ((top + 1e-2 * (1 + abs(top)), True), (top - 1e-2 * (1 + abs(top)), False)):
+        term = [(-row[None, :], np.array([-t]))]
+        out = _core.split_verify(net._core(), lo, hi, term, 24, 400, -1.0, candidates, attack)
+        assert out["status"] in (0, 1, 2)
+        assert out["bounds"] >= out["boxes"]
+        if out["status"] == 0:
+            assert holds
+        if out["status"] == 1:
+            x = out["counterexample"]
+            assert not holds and row @ net(x[None])[0] >= t and np.all(x >= lo) and np.all(x <= hi)
+        if holds:
+            assert out["status"] != 1
+        vol = np.prod(hi - lo)
+        open_vol = np.prod(out["open_hi"] - out["open_lo"], axis=1).sum() / vol if out["status"] == 2 else 0.0
+        if out["status"] != 1:
+            assert out["closed_fraction"] + open_vol == pytest.approx(1.0, rel=1e-9)
+
+
+def _tll_net(rng, n_in, N, M):
+    """A two-level lattice net max_j min_{i in S_j} l_i(x) (Ferlez & Shoukry), lowered as bench/bench_tll.py does:
+    N linear units, M units max_{i in S_j} (-l_i), one output max_j (-(.)_j); units of up to N pieces."""
+    linear = Layer.affine(rng.normal(size=(N, n_in)), rng.normal(size=N), "identity")
+    sets = [np.flatnonzero(rng.random(N) < 0.5) for _ in range(M)]
+    sets = [s if s.size else np.array([0]) for s in sets]
+    rows = np.zeros((sum(s.size for s in sets), N))
+    rows[np.arange(len(rows)), np.concatenate(sets)] = -1.0
+    mins = Layer(rows, np.zeros(len(rows)), np.array([s.size for s in sets]))
+    return relutope.Network([linear, mins, Layer(-np.eye(M), np.zeros(M), np.array([M]))])
+
+
+@pytest.mark.parametrize("width", [1e-3, 0.1, 2.0])
+def test_relaxation_of_many_piece_units_contains_the_exact_bounds(width):
+    # Pieces dominated on the box (upper bound below another's lower bound) are not back-substituted; the
+    # relaxation must still contain the exact range (the unpruned enumeration) of the output, on boxes small
+    # (most pieces dominated) and large, off-centre.
+    rng = np.random.default_rng(int(1 / width))
+    net = _tll_net(rng, 2, 12, 12)
+    for _ in range(3):
+        lo = rng.uniform(-1, 1, 2)
+        hi = lo + width * rng.uniform(0.5, 1.0, 2)
+        C = np.array([[1.0], [-1.0]])
+        G, lower = _core.box_linear_bounds(net._core(), lo, hi, C, np.zeros(2), False)
+        exact = relutope.output_bounds(net, relutope.Box(lo, hi), prune=False)
+        assert exact.complete
+        span = abs(exact.upper[0]) + (exact.upper[0] - exact.lower[0])
+        assert lower[0] <= exact.lower[0] + 1e-9 * span and -lower[1] >= exact.upper[0] - 1e-9 * span
+        x = np.vstack([relutope.Box(lo, hi).sample(500, rng), exact.argmin, exact.argmax])
+        y = net(x)[:, 0]
+        lin = x @ G[:, :2].T + G[:, 2]
+        assert np.all(lin[:, 0] <= y + 1e-9 * span) and np.all(lin[:, 1] <= -y + 1e-9 * span)
+
+
+@pytest.mark.parametrize("candidates", [None, 1, 2])
+def test_verify_on_lattice_nets_agrees_with_the_exact_maximum(candidates):
+    # verify (default: strong branching on nets of many-piece units) on TLL nets, unsafe set {y >= t}: holds
+    # iff t is above the exact maximum (the unpruned enumeration), and a counterexample re-checked by a forward
+    # pass otherwise.
+    from relutope import vnnlib
+
+    rng = np.random.default_rng(5)
+    for _ in range(2):
+        net = _tll_net(rng, 2, 10, 10)
+        lo = rng.uniform(-1.5, -0.5, 2)
+        hi = lo + rng.uniform(1.0, 2.0, 2)
+        top = relutope.output_bounds(net, relutope.Box(lo, hi), prune=False).upper[0]
+        for t, expected in ((top + 1e-4 * (1 + abs(top)), "holds"), (top - 1e-4 * (1 + abs(top)), "violated")):
+            lines = [f"(declare-const X_{i} Real)" for i in range(2)] + ["(declare-const Y_0 Real)"]
+            for i in range(2):
+                lines += [f"(assert (>= X_{i} {float(lo[i])!r}))", f"(assert (<= X_{i} {float(hi[i])!r}))"]
+            lines.append(f"(assert (>= Y_0 {float(t)!r}))")
+            res = relutope.verify(net, vnnlib.loads("\n".join(lines)), split_candidates=candidates)
+            assert res.status == expected
+            if expected == "violated":
+                assert net(res.counterexample[None])[0, 0] >= t
+
+
+def test_verify_rejects_bad_split_candidates():
+    from relutope import vnnlib
+
+    net = relutope.Network.random([2, 4, 1], seed=0)
+    spec = vnnlib.loads("(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)"
+                        "(assert (>= X_0 0.0))(assert (<= X_0 1.0))(assert (>= X_1 0.0))(assert (<= X_1 1.0))"
+                        "(assert (>= Y_0 100.0))")
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="split_candidates"):
+            relutope.verify(net, spec, split_candidates=bad)
