@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "relutope/certify.hpp"
 #include "relutope/attack.hpp"
+#include "relutope/certify.hpp"
 #include "relutope/enumerate.hpp"
 #include "relutope/geometry.hpp"
 #include "relutope/lp.hpp"
