@@ -10,8 +10,12 @@ is pruned without being enumerated. :func:`verify` also searches for counterexam
 projected gradient descent) and splits low-dimensional input boxes (branch and bound on the inputs) before the
 exact enumeration.
 
-Answers are exact up to the enumeration's tolerance: regions thinner than ``tol`` (a ball of radius ``tol`` does
-not fit) are not visited.
+No cell is skipped for being thin: where the enumeration would discard a cell whose inradius is at most ``tol``
+(a sliver between nearly parallel hyperplanes, where the output can still spike), the cell goes to the visitor,
+which bounds the question over the cell's closure by the same relaxation (over the thin cell itself); what that
+cannot settle is enumerated inside the cell with ``tol / 1000``, down to :func:`relutope.min_tol`; a cell still
+unsettled there makes :func:`verify` answer ``unknown`` (never ``holds``) and widens :func:`output_bounds` to the
+relaxation's bound (``OutputBounds.widened``).
 """
 from __future__ import annotations
 
@@ -60,6 +64,13 @@ class OutputBounds:
     pruned : int
         Cells discarded because relaxation bounds proved they could not improve any bound.
     seconds : float
+    thin : int
+        Cells thinner than ``tol`` met by the enumeration, each bounded by the relaxation over it or enumerated
+        inside with a smaller ``tol`` (see the module docstring).
+    widened : int
+        Thin cells settled neither way down to :func:`relutope.min_tol`: the bounds were widened to the
+        relaxation's bounds over them, so they contain the true range but need not be attained there
+        (``argmax``/``argmin`` is then the cell's centre).
     """
 
     lower: np.ndarray
@@ -73,6 +84,8 @@ class OutputBounds:
     seconds: float
     ray_min: Optional[np.ndarray] = None
     ray_max: Optional[np.ndarray] = None
+    thin: int = 0
+    widened: int = 0
 
     def _repr_html_(self) -> str:
         from ._html import result_html
@@ -236,12 +249,15 @@ def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool =
     C, d = _linear_objectives(net, C, d)
     out, form = _engine_call(_core.output_bounds, net, domain, tol=tol, max_regions=max_regions,
                              time_limit=time_limit, progress=progress,
-                             extra=(C, d, bool(prune), False), threads=resolve_threads(threads))
+                             extra=(C, d, bool(prune), False), threads=resolve_threads(threads), thin=True)
+    if out["status"] == "complete" and int(out["thin_open"]) > 0:  # a thin cell left unbounded (an LP failure)
+        out["status"] = "numerical"
     to_x = lambda u: form.x0 + u @ form.Q.T  # noqa: E731
     bounds = OutputBounds(lower=out["min"], upper=out["max"], argmin=to_x(out["argmin"]),
                           argmax=to_x(out["argmax"]), complete=out["status"] == "complete", status=out["status"],
                           regions=int(out["leaves"]), pruned=int(out["pruned"]), seconds=float(out["seconds"]),
-                          ray_min=out["ray_min"] @ form.Q.T, ray_max=out["ray_max"] @ form.Q.T)
+                          ray_min=out["ray_min"] @ form.Q.T, ray_max=out["ray_max"] @ form.Q.T,
+                          thin=int(out["thin"]), widened=int(out["widened"]))
     for i in range(C.shape[0]):
         if bounds.upper[i] == np.inf:
             _check_unbounded_ray(net, C[i], bounds.argmax[i], bounds.ray_max[i], f"the maximum of row {i}")
@@ -475,8 +491,9 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
             out, form = _engine_call(_core.verify, net, Box(blo, bhi), tol=tol, max_regions=None,
                                      time_limit=left, progress=False, extra=(terms, bool(prune), True, False),
                                      deadline=None if timeout is None else start + timeout,
-                                     threads=resolve_threads(threads))
+                                     threads=resolve_threads(threads), thin=True)
             stats["regions"] += int(out["leaves"])
+            stats["thin"] = stats.get("thin", 0) + int(out["thin"])
             stats["pruned"] += int(out["pruned"])
             if out["violated"]:
                 x = form.x0 + form.Q @ out["counterexample"]
@@ -484,6 +501,9 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
                 break
             if out["status"] != "complete":
                 status, stopped = "unknown", out["status"]
+                break
+            if int(out["thin_open"]) > 0:  # a thin cell neither refuted nor resolvable down to min_tol
+                status, stopped = "unknown", "thin_open"
                 break
             closed += _box_volume(blo, bhi, free) / total
         result.regions += stats["regions"]
