@@ -122,3 +122,101 @@ def test_a_sliver_below_min_tol_gives_violated_or_unknown_never_holds(level):
         assert res.cases[0]["status"] == "thin_open"
     bounds = relutope.output_bounds(net, box, tol=relutope.min_tol(box))
     assert bounds.upper[0] >= float(exact_max(net, W, b, box)) * (1 - 4e-6)
+
+
+# ---------------------------------------------------------------------------------------------------- certify=True
+def _exact_net(net, x):
+    """An independent exact forward pass in Python Fractions (ReLU layers then an affine one)."""
+    h = [Fraction(v) for v in x]
+    for li, layer in enumerate(net.layers):
+        rows = layer.A.tolist()
+        c = layer.c.tolist()
+        z = [sum(Fraction(a) * v for a, v in zip(r, h)) + Fraction(ci) for r, ci in zip(rows, c)]
+        if li < len(net.layers) - 1:  # ReLU in MASO form: pieces (0, a) per unit
+            z = [max(z[2 * u], z[2 * u + 1]) for u in range(len(z) // 2)]
+        h = z
+    return h
+
+
+@pytest.mark.parametrize("c, s", SCALES)
+def test_certified_counterexample_in_the_sliver(c, s):
+    net, box, _ = sliver_net(c, s)
+    res = relutope.verify(net, unsafe_above(box, 0.75), search=False, split_max_dims=0, certify=True)
+    cert = res.certificate
+    assert res.status == "violated" and cert.ok and cert.status == "violated"
+    x = cert.counterexample
+    assert all(Fraction(float(a)) <= v <= Fraction(float(b)) for v, a, b in zip(x, box.lo, box.hi))
+    y = _exact_net(net, x)
+    assert y == list(cert.output) and y[0] >= Fraction(3, 4)
+
+
+def test_a_float_counterexample_that_is_not_one_exactly_is_rejected():
+    # y = relu(0.1 x) + relu(0.2 x) - relu(0.30000000000000004 x) on [1, 2]: float64 computes y = 0 at x = 1, but
+    # with the weights' exact values y = (0.1 + 0.2 - 0.30000000000000004) x < 0 (by 2.8e-17 x). "Unsafe: y >= 0"
+    # has no exact counterexample.
+    W1 = np.array([[0.1], [0.2], [0.30000000000000004]])
+    net = relutope.Network.from_weights([(W1, np.zeros(3)), (np.array([[1.0, 1.0, -1.0]]), np.zeros(1))])
+    assert Fraction(0.1) + Fraction(0.2) - Fraction(0.30000000000000004) < 0
+    prop = vnnlib.Property(cases=[vnnlib.Case(np.array([1.0]), np.array([2.0]), [(np.array([[-1.0]]),
+                                                                                  np.array([0.0]))])],
+                           n_inputs=1, n_outputs=1)
+    plain = relutope.verify(net, prop)
+    assert plain.status == "violated" and net(plain.counterexample[None])[0, 0] >= 0  # the float verdict
+    res = relutope.verify(net, prop, certify=True)
+    assert res.status == "unknown" and not res.certificate.ok and res.certificate.failures
+
+
+def test_decimal_bounds_are_exact():
+    # x in [0.1, 0.7], y = -x, unsafe: y >= -0.1 (x <= 0.1): the only counterexample is x = 1/10 exactly, which
+    # float64 cannot hold (0.1 is 1/10 + 5.6e-18). The certificate snaps it to the exact decimal bound.
+    net = relutope.Network.from_weights([(np.array([[1.0], [-1.0]]), np.zeros(2)),
+                                         (np.array([[-1.0, 1.0]]), np.zeros(1))])
+    text = ("(declare-const X_0 Real)(declare-const Y_0 Real)(assert (>= X_0 0.1))(assert (<= X_0 0.7))"
+            "(assert (>= Y_0 -0.1))")
+    prop = vnnlib.loads(text)
+    case = prop.exact_cases()[0]
+    assert case.box_lo == (Fraction(1, 10),) and case.terms[0] == (((-1,),), (Fraction(1, 10),))
+    res = relutope.verify(net, prop, certify=True)
+    assert res.status == "violated" and res.certificate.ok
+    assert res.certificate.counterexample == (Fraction(1, 10),) and res.certificate.output == (Fraction(-1, 10),)
+
+
+def test_rigorous_box_bounds_lie_below_exact_values():
+    from relutope.verdict_certificates import rigorous_box_bounds
+
+    rng = np.random.default_rng(3)
+    for scale, centre in ((1.0, 0.0), (1e-6, 3.0), (1e4, -2e4)):
+        W1 = rng.normal(size=(10, 3)) / scale
+        b1 = -W1 @ np.full(3, centre) + rng.normal(0, 0.5, 10)
+        net = relutope.Network.from_weights([(W1, b1), (rng.normal(size=(10, 10)), rng.normal(size=10)),
+                                             (rng.normal(size=(2, 10)), rng.normal(size=2))])
+        lo = centre + scale * rng.uniform(-1, 0, (6, 3))
+        hi = lo + scale * rng.uniform(0, 0.5, (6, 3))
+        C = np.array([[1.0, 0.0], [-1.0, 1.0]])
+        low, _ = rigorous_box_bounds(net, lo, hi, C)
+        for i in range(6):
+            pts = lo[i] + rng.random((40, 3)) * (hi[i] - lo[i])
+            y, _, _ = exact_forward(net, pts)
+            vals = [[sum(Fraction(float(cr)) * Fraction(int(v.p), int(v.q)) for cr, v in zip(row, yy)) for row in C]
+                    for yy in y]
+            assert all(Fraction(float(low[i, r])) <= v[r] for v in vals for r in range(2))
+            # and not vacuous: within the spread of the values over the box
+            assert all(float(low[i, r]) > min(v[r] for v in vals) - 100 * (1 + abs(min(v[r] for v in vals)))
+                       for r in range(2))
+
+
+def test_holds_certificate_and_a_wrong_claim_is_rejected():
+    from relutope.verdict_certificates import certify_holds
+
+    net, box, _ = sliver_net((0.5, -0.5), 1.0, width=1e-3)  # a wide hat: max 1.25
+    safe = unsafe_above(box, 1.5)
+    res = relutope.verify(net, safe, certify=True)
+    assert res.status == "holds" and res.certificate.ok and res.certificate.boxes + res.certificate.regions > 0
+    assert res.certificate.min_margin > 0
+    # the boxes the splitting leaves open (here after 4) go to exact region certificates, whose completeness is
+    # the enumeration's certificate (pending)
+    cert = certify_holds(net, safe, max_boxes=4)
+    assert cert.ok and cert.regions > 0 and cert.pending and cert.min_margin > 0
+    for max_boxes in (4, 300):  # a violated property: no proof may succeed, by regions or by boxes
+        cert = certify_holds(net, unsafe_above(box, 1.0), max_boxes=max_boxes)
+        assert not cert.ok and cert.failures

@@ -123,6 +123,8 @@ class VerificationResult:
         of each case's box proven safe, over its inputs of positive width): 1 when the property holds, what was
         proven before the limit when it is ``unknown``. Without input splitting (domains of more than
         ``split_max_dims`` free inputs) a case counts 0 until its enumeration is complete.
+    certificate : relutope.verdict_certificates.VerdictCertificate or None
+        With ``certify=True``: the proof of the verdict, checked in exact / rigorously rounded arithmetic.
     """
 
     status: str
@@ -135,6 +137,7 @@ class VerificationResult:
     seconds: float = 0.0
     cases: List[dict] = field(default_factory=list)
     proven: float = 0.0
+    certificate: Optional[object] = None
 
     @property
     def vnncomp(self) -> str:
@@ -340,7 +343,7 @@ def _box_volume(lo: np.ndarray, hi: np.ndarray, free: np.ndarray) -> float:
 def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool = True,
            tol: Optional[float] = None, atol: float = 1e-6, search: bool = True, split_max_dims: int = 8,
            split_depth: Optional[int] = None, split_boxes: int = 256, seed: int = 0,
-           threads: Optional[int] = 1) -> VerificationResult:
+           threads: Optional[int] = 1, certify: bool = False) -> VerificationResult:
     """Decide a safety property exactly: find an input in the unsafe set, or prove there is none.
 
     Parameters
@@ -372,6 +375,13 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     threads : int, optional
         Worker threads of the exact enumeration (``None``: every core). The verdict is the same with any number;
         with ``threads > 1`` which counterexample is found first may depend on timing.
+    certify : bool, optional
+        Prove the verdict (:mod:`relutope.verdict_certificates`): ``violated`` by an exact rational counterexample
+        whose exact forward pass lands in the exact unsafe set (the VNN-LIB constants as the decimals written),
+        ``holds`` by input boxes bounded with rigorous rounding and regions bounded by exact LP duals. The engine's
+        relaxation pruning is not trusted: the certificate re-bounds every piece itself. The proof is in
+        :attr:`VerificationResult.certificate`; a verdict whose proof fails becomes ``unknown``. The timeout
+        covers the certification too.
 
     Returns
     -------
@@ -521,8 +531,33 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
         result.proven = 1.0
     elif result.status == "unknown":
         result.proven = float(np.sum(fractions) / max(len(spec.cases), 1))
+    if certify and result.status in ("holds", "violated"):
+        _certify(net, spec, result, remaining(), tol)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _certify(net: Network, spec, result: VerificationResult, time_left: Optional[float], tol) -> None:
+    """Attach the verdict's certificate (relutope.verdict_certificates); a verdict it fails to prove becomes
+    unknown."""
+    from .verdict_certificates import VerdictCertificate, certify_counterexample, certify_holds
+
+    if time_left is not None and time_left <= 0:
+        cert = VerdictCertificate(status=result.status, failures=["no time was left to certify"])
+    elif result.status == "violated":
+        t0 = time.perf_counter()
+        cert = VerdictCertificate(status="violated", case=result.case, term=result.term)
+        case = spec.exact_cases()[result.case]
+        ok, x, y, why = certify_counterexample(net, case, result.term, result.counterexample)
+        cert.ok, cert.counterexample, cert.output = ok, x, y
+        if not ok:
+            cert.failures.append(why)
+        cert.seconds = time.perf_counter() - t0
+    else:
+        cert = certify_holds(net, spec, tol=tol, time_limit=time_left)
+    result.certificate = cert
+    if not cert.ok:
+        result.status = "unknown"
 
 
 def _induced_norm(A: np.ndarray, p: float, q: float) -> Tuple[float, np.ndarray]:
