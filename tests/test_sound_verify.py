@@ -220,3 +220,18 @@ def test_holds_certificate_and_a_wrong_claim_is_rejected():
     for max_boxes in (4, 300):  # a violated property: no proof may succeed, by regions or by boxes
         cert = certify_holds(net, unsafe_above(box, 1.0), max_boxes=max_boxes)
         assert not cert.ok and cert.failures
+
+
+def test_cli_verify_certify(tmp_path, capsys):
+    from relutope.cli import main
+
+    net, box, _ = sliver_net((0.5, -0.5), 1.0, width=1e-3)
+    net.save(tmp_path / "hat.npz")
+    lo, hi = box.lo, box.hi
+    head = "(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)" + "".join(
+        f"(assert (>= X_{i} {float(lo[i])!r}))(assert (<= X_{i} {float(hi[i])!r}))" for i in range(2))
+    for level, code, word in (("1.5", 0, "holds"), ("1.0", 10, "violated")):
+        (tmp_path / "p.vnnlib").write_text(head + f"(assert (>= Y_0 {level}))")
+        assert main(["verify", str(tmp_path / "hat.npz"), str(tmp_path / "p.vnnlib"), "--certify"]) == code
+        out = capsys.readouterr().out.splitlines()
+        assert out[0] == word and any(line.startswith("certificate: proven") for line in out)

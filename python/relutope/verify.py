@@ -532,32 +532,13 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     elif result.status == "unknown":
         result.proven = float(np.sum(fractions) / max(len(spec.cases), 1))
     if certify and result.status in ("holds", "violated"):
-        _certify(net, spec, result, remaining(), tol)
+        from .verdict_certificates import certify_verdict
+
+        result.certificate = certify_verdict(net, spec, result, time_limit=remaining(), tol=tol)
+        if not result.certificate.ok:
+            result.status = "unknown"
     result.seconds = time.perf_counter() - start
     return result
-
-
-def _certify(net: Network, spec, result: VerificationResult, time_left: Optional[float], tol) -> None:
-    """Attach the verdict's certificate (relutope.verdict_certificates); a verdict it fails to prove becomes
-    unknown."""
-    from .verdict_certificates import VerdictCertificate, certify_counterexample, certify_holds
-
-    if time_left is not None and time_left <= 0:
-        cert = VerdictCertificate(status=result.status, failures=["no time was left to certify"])
-    elif result.status == "violated":
-        t0 = time.perf_counter()
-        cert = VerdictCertificate(status="violated", case=result.case, term=result.term)
-        case = spec.exact_cases()[result.case]
-        ok, x, y, why = certify_counterexample(net, case, result.term, result.counterexample)
-        cert.ok, cert.counterexample, cert.output = ok, x, y
-        if not ok:
-            cert.failures.append(why)
-        cert.seconds = time.perf_counter() - t0
-    else:
-        cert = certify_holds(net, spec, tol=tol, time_limit=time_left)
-    result.certificate = cert
-    if not cert.ok:
-        result.status = "unknown"
 
 
 def _induced_norm(A: np.ndarray, p: float, q: float) -> Tuple[float, np.ndarray]:
