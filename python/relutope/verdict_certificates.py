@@ -126,6 +126,18 @@ def certify_counterexample(net: Network, case, term: int, x) -> Tuple[bool, tupl
         The point checked and its exact output (the last point tried when not ok).
     message : str
         Why not, when not ok.
+
+    Examples
+    --------
+    >>> import numpy as np, relutope
+    >>> from relutope import vnnlib
+    >>> net = relutope.Network.from_weights([(np.array([[1.0], [-1.0]]), np.zeros(2)),
+    ...                                      (np.array([[1.0, 1.0]]), np.zeros(1))])   # |x|
+    >>> prop = vnnlib.loads("(declare-const X_0 Real)(declare-const Y_0 Real)"
+    ...                     "(assert (>= X_0 -0.3))(assert (<= X_0 0.1))(assert (>= Y_0 0.3))")
+    >>> ok, x, y, _ = certify_counterexample(net, prop.exact_cases()[0], 0, [-0.3])
+    >>> ok, x, y
+    (True, (Fraction(-3, 10),), (Fraction(3, 10),))
     """
     from .exact import exact_forward
 
@@ -134,7 +146,7 @@ def certify_counterexample(net: Network, case, term: int, x) -> Tuple[bool, tupl
     xf = [Fraction(float(v)) for v in np.asarray(x, dtype=np.float64)]
     xc = [min(max(v, a), b) for v, a, b in zip(xf, lo, hi)]  # into the closed exact box
     # a coordinate within a few float64 spacings of an exact bound (a decimal bound rounds to a float beside it)
-    near = lambda v, a: abs(v - a) <= 4 * Fraction(float(np.spacing(float(a))))  # noqa: E731
+    near = lambda v, a: abs(v - a) <= 4 * Fraction(abs(float(np.spacing(float(a)))))  # noqa: E731
     snapped = [a if near(v, a) else (b if near(v, b) else v) for v, a, b in zip(xc, lo, hi)]
     mid = [(a + b) / 2 for a, b in zip(lo, hi)]
     tries = [xc, snapped] + [[v + t * (m - v) for v, m in zip(xc, mid)]
@@ -213,6 +225,18 @@ def rigorous_box_bounds(net: Network, lo, hi, C):
     ``l < 0 < u`` of ``D = p1 - p0`` takes ``lambda D`` below (``lambda = u / (u - l)`` clipped to [0, 1]: any
     ``lambda`` in [0, 1] is valid) and ``mu (D - l)`` above (``mu >= u / (u - l)``, rounded up); a unit of more
     pieces is bounded below by its piece of largest lower bound and above by the constant largest upper bound.
+    On networks of ReLU and affine layers the bounds of every layer and of the objectives are then tightened by
+    back-substitution (CROWN: Zhang et al., NeurIPS 2018; DeepPoly: Singh et al., POPL 2019), every rounding error
+    again bounded (:func:`_backsub`).
+
+    Examples
+    --------
+    >>> import numpy as np, relutope
+    >>> net = relutope.Network.from_weights([(np.array([[1.0], [-1.0]]), np.zeros(2)),
+    ...                                      (np.array([[1.0, 1.0]]), np.zeros(1))])   # |x|
+    >>> lower, _ = rigorous_box_bounds(net, [[0.5]], [[2.0]], [[1.0]])
+    >>> 0.4999 < float(lower[0, 0]) <= 0.5
+    True
     """
     lo = np.atleast_2d(np.asarray(lo, dtype=np.float64))
     hi = np.atleast_2d(np.asarray(hi, dtype=np.float64))

@@ -119,6 +119,13 @@ class Property:
         The text is parsed again with :class:`fractions.Fraction` arithmetic: the same DNF, the same merging of
         cases with equal boxes (compared exactly), so case ``i`` and term ``j`` here are case ``i``, term ``j``
         of :attr:`cases` whenever no two float64 boxes coincide that differ exactly.
+
+        Examples
+        --------
+        >>> p = loads("(declare-const X_0 Real)(declare-const Y_0 Real)(assert (<= X_0 0.6))(assert (>= X_0 -0.6))"
+        ...           "(assert (>= Y_0 3.99))")
+        >>> p.exact_cases()[0].box_hi, p.exact_cases()[0].terms
+        ((Fraction(3, 5),), [(((-1,),), (Fraction(-399, 100),))])
         """
         if self.text is None:
             ex = lambda a: [Fraction(float(v)) for v in np.asarray(a, dtype=np.float64).reshape(-1)]  # noqa: E731
