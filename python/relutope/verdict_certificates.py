@@ -430,9 +430,9 @@ def _split_certify(net, case, max_boxes, batch, deadline):
     while stack_lo:
         if deadline is not None and time.perf_counter() > deadline:
             return closed, margin, None, "the time limit of the certification was reached"
-        take = min(batch, len(stack_lo))
-        blo, bhi = np.array(stack_lo[-take:]), np.array(stack_hi[-take:])
-        del stack_lo[-take:], stack_hi[-take:]
+        take = min(batch, len(stack_lo))  # breadth first: the whole frontier in batches (vectorised)
+        blo, bhi = np.array(stack_lo[:take]), np.array(stack_hi[:take])
+        del stack_lo[:take], stack_hi[:take]
         bounded += take
         low, slopes = rigorous_box_bounds(net, blo, bhi, allC)
         if need_y:  # |C_exact - C| |y| with |y| from the outputs' own rigorous bounds
