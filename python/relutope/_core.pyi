@@ -109,7 +109,8 @@ def output_bounds(
 ) -> dict:
     """Exact min/max of the rows of C y + d over the domain: the keys of enumerate_regions plus max, min (q,)
     (+-inf for a row unbounded on an unbounded region), argmax, argmin (q, k) in u, ray_max, ray_min (q, k) in u
-    (recession directions of unbounded rows, zero for bounded ones), leaves and pruned."""
+    (recession directions of unbounded rows, zero for bounded ones), leaves and pruned; with thin_min_tol > 0
+    (verification mode, engine units) also thin, thin_open, thin_regions and widened (EnumOptions::thin_min_tol)."""
 
 def verify(
     net: Network, x0: npt.NDArray[np.float64], Q: npt.NDArray[np.float64], A_domain: npt.NDArray[np.float64],
