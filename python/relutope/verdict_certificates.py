@@ -288,12 +288,13 @@ def rigorous_box_bounds(net: Network, lo, hi, C):
             DU[zero], eDU[zero] = PU[r1[zero]], ePU[r1[zero]]
             l = _box_min(DL, eDL, lo, hi, xm1)
             u = -_box_min(-DU, eDU, lo, hi, xm1)
-            if relu_net and records:  # CROWN's intermediate bounds: back-substitute +-D, keep the tighter
-                A1, c1 = layer.A[1::2], layer.c[1::2]
-                bl = _backsub(net.layers[:li], np.vstack([A1, -A1]), records, lo, hi, xm1)[0].T  # (2n, N)
+            sel = np.flatnonzero(((l < 0) & (u > 0)).any(axis=1))  # units unstable on some box of the batch
+            if relu_net and records and sel.size:  # CROWN's intermediate bounds: back-substitute +-D, keep the tighter
+                A1, c1 = layer.A[1::2][sel], layer.c[1::2][sel]
+                bl = _backsub(net.layers[:li], np.vstack([A1, -A1]), records, lo, hi, xm1)[0].T  # (2 |sel|, N)
                 n2 = A1.shape[0]
-                l = np.maximum(l, np.nextafter(bl[:n2] + c1[:, None], -np.inf))
-                u = np.minimum(u, np.nextafter(-bl[n2:] + c1[:, None], np.inf))
+                l[sel] = np.maximum(l[sel], np.nextafter(bl[:n2] + c1[:, None], -np.inf))
+                u[sel] = np.minimum(u[sel], np.nextafter(-bl[n2:] + c1[:, None], np.inf))
             act, dead = l >= 0, u <= 0
             unst = ~(act | dead)
             width = np.where(unst, u - l, 1.0)
