@@ -1,7 +1,7 @@
 """ACAS Xu verification: relutope against nnenum, instance by instance, in the same run on the same machine.
 
     python bench/bench_verify.py [--timeout 120] [--no-nnenum] [--extra DIR] [--out results.csv]
-    python bench/bench_verify.py --certify [--certify-timeout 300] --no-nnenum
+    python bench/bench_verify.py --certify [--certify-timeout 300] [--only 1_1:2,3_3:2] --no-nnenum
 
 The 20 instances of ``shared/data/acasxu`` (networks 1_1, 1_2, 2_1, 3_3, 5_3; VNN-COMP 2021 properties 1-4) are
 verified by ``relutope.verify`` (loading timed apart, as VNN-COMP's prepare_instance) and, when nnenum can be
@@ -102,6 +102,7 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--certify", action="store_true", help="certify every verdict and time it")
     ap.add_argument("--certify-timeout", type=float, default=300.0)
+    ap.add_argument("--only", default=None, help="--certify: these instances only (NET:PROP, comma-separated)")
     args = ap.parse_args()
     if args.certify:
         return certify_main(args)
@@ -160,6 +161,8 @@ def certify_main(args):
     for name, verdicts in PUBLISHED.items():
         for p in range(1, 5):
             expected = {"h": "holds", "v": "violated"}[verdicts[p - 1]]
+            if args.only and f"{name}:{p}" not in args.only.split(","):
+                continue
             net = relutope.load_onnx(DATA / "onnx" / f"ACASXU_run2a_{name}_batch_2000.onnx")
             spec = vnnlib.load(DATA / "vnnlib" / f"prop_{p}.vnnlib")
             res = relutope.verify(net, spec, timeout=args.timeout)
