@@ -235,3 +235,12 @@ def test_cli_verify_certify(tmp_path, capsys):
         assert main(["verify", str(tmp_path / "hat.npz"), str(tmp_path / "p.vnnlib"), "--certify"]) == code
         out = capsys.readouterr().out.splitlines()
         assert out[0] == word and any(line.startswith("certificate: proven") for line in out)
+
+
+def test_certification_time_limit_fails_cleanly():
+    from relutope.verdict_certificates import certify_holds
+
+    net, box, _ = sliver_net((0.5, -0.5), 1.0, width=1e-3)
+    for max_boxes in (4, 4000):
+        cert = certify_holds(net, unsafe_above(box, 1.5), max_boxes=max_boxes, time_limit=1e-9)
+        assert not cert.ok and any("time limit" in f for f in cert.failures)

@@ -474,7 +474,7 @@ def _split_certify(net, case, max_boxes, batch, deadline):
     return closed, margin, (np.array(opened_lo), np.array(opened_hi)), None
 
 
-def _region_certify(net, case, lo, hi, tol):
+def _region_certify(net, case, lo, hi, tol, deadline=None):
     """Certify the boxes left open by the splitting region by region (exact LP dual bounds). Returns (regions,
     min margin, failure or None)."""
     from scipy.optimize import linprog
@@ -486,11 +486,16 @@ def _region_certify(net, case, lo, hi, tol):
     regions, margin = 0, np.inf
     terms = case.terms
     for blo, bhi in zip(lo, hi):
-        part = enumerate_regions(net, Box(blo, bhi), tol=tol, method="lp")
+        left = None if deadline is None else deadline - time.perf_counter()
+        if left is not None and left <= 0:
+            return regions, margin, "the time limit of the certification was reached"
+        part = enumerate_regions(net, Box(blo, bhi), tol=tol, method="lp", time_limit=left)
         if not part.complete:
             return regions, margin, f"the enumeration of an open box stopped ({part.status})"
         bl, bh = [Fraction(float(v)) for v in blo], [Fraction(float(v)) for v in bhi]
         for idx in range(len(part)):
+            if deadline is not None and time.perf_counter() > deadline:
+                return regions, margin, "the time limit of the certification was reached"
             pattern = part.patterns[idx]
             A_Q, b_Q = exact_affine_map(net, pattern)
             A_Q = [[_fraction(v) for v in row] for row in A_Q]
@@ -594,7 +599,7 @@ def certify_holds(net: Network, spec, *, max_boxes: int = 4000, batch: int = 512
         cert.boxes += closed
         cert.min_margin = min(cert.min_margin, margin)
         if why is None and len(opened[0]):
-            regions, rmargin, why = _region_certify(net, case, opened[0], opened[1], tol)
+            regions, rmargin, why = _region_certify(net, case, opened[0], opened[1], tol, deadline)
             cert.regions += regions
             cert.min_margin = min(cert.min_margin, rmargin)
             if why is None:
