@@ -261,6 +261,9 @@ py::dict result_dict(EnumResult& res, int k) {
   out["leaves"] = res.leaves;
   out["pruned"] = res.pruned;
   out["jobs"] = res.jobs;
+  out["thin"] = res.thin;
+  out["thin_open"] = res.thin_open;
+  out["thin_regions"] = res.thin_regions;
   out["status"] = std::string(enum_status_name(res.status));
   out["message"] = res.message;
   out["seconds"] = res.seconds;
@@ -430,8 +433,10 @@ py::dict polytopes_py(ENUM_ARGS_DECL, int lp_max_iter) {
 }
 
 py::dict output_bounds_py(ENUM_ARGS_DECL, const darray& C, const darray& d, bool prune, bool store,
-                          int lp_max_iter, int threads, py::object prefix, int prefix_layers, bool split_all) {
+                          int lp_max_iter, int threads, py::object prefix, int prefix_layers, bool split_all,
+                          double thin_min_tol) {
   EnumArgs args(ENUM_ARGS_PASS);
+  args.opt.thin_min_tol = thin_min_tol;
   args.opt.lp_max_iter = lp_max_iter;
   args.parallel(threads, prefix, prefix_layers, split_all);
   check_shape(C, "C", {-1, net.out_dim()});
@@ -456,6 +461,7 @@ py::dict output_bounds_py(ENUM_ARGS_DECL, const darray& C, const darray& d, bool
   out["min"] = to_numpy(std::move(vis.min_value), {q});
   out["argmax"] = to_numpy(std::move(vis.argmax), {q, args.k});
   out["argmin"] = to_numpy(std::move(vis.argmin), {q, args.k});
+  out["widened"] = vis.widened;
   return out;
 }
 
@@ -479,8 +485,10 @@ std::vector<PropertyVisitor::Term> parse_terms(const Network& net, const py::lis
 }
 
 py::dict verify_py(ENUM_ARGS_DECL, const py::list& terms, bool prune, bool stop_at_first, bool store,
-                   int lp_max_iter, int threads, py::object prefix, int prefix_layers, bool split_all) {
+                   int lp_max_iter, int threads, py::object prefix, int prefix_layers, bool split_all,
+                   double thin_min_tol) {
   EnumArgs args(ENUM_ARGS_PASS);
+  args.opt.thin_min_tol = thin_min_tol;
   args.opt.lp_max_iter = lp_max_iter;
   args.parallel(threads, prefix, prefix_layers, split_all);
   std::vector<PropertyVisitor::Term> ts = parse_terms(net, terms);
@@ -775,10 +783,11 @@ PYBIND11_MODULE(_core, m) {
   m.def("chebyshev_dual_bound", &chebyshev_dual_bound_py, py::arg("G"), py::arg("h"), py::arg("E"), py::arg("nl"),
         py::arg("y"), py::arg("half"));
   m.def("norm_lower_bound", &norm_lower_bound_py, py::arg("g"), py::arg("e") = py::none());
+  // thin_min_tol > 0: verification mode, no cell skipped for being thin (EnumOptions::thin_min_tol, engine units).
   m.def("output_bounds", &output_bounds_py, ENUM_ARGS_PY, py::arg("C"), py::arg("d"), py::arg("prune"),
-        py::arg("store_regions"), py::arg("lp_max_iter") = 0, PARALLEL_ARGS_PY);
+        py::arg("store_regions"), py::arg("lp_max_iter") = 0, PARALLEL_ARGS_PY, py::arg("thin_min_tol") = 0.0);
   m.def("verify", &verify_py, ENUM_ARGS_PY, py::arg("terms"), py::arg("prune"), py::arg("stop_at_first"),
-        py::arg("store_regions"), py::arg("lp_max_iter") = 0, PARALLEL_ARGS_PY);
+        py::arg("store_regions"), py::arg("lp_max_iter") = 0, PARALLEL_ARGS_PY, py::arg("thin_min_tol") = 0.0);
   m.def("split_verify", &split_verify_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("terms"),
         py::arg("max_depth"), py::arg("max_boxes"), py::arg("time_limit"), py::arg("branch_candidates") = 1,
         py::arg("attack_steps") = 0);

@@ -190,7 +190,8 @@ class Enumerator {
   Enumerator(const Network& net, const double* x0, const double* Q, int k, const EnumOptions& opt,
              const Checkpoint& checkpoint, RegionVisitor* visitor, Shared* shared = nullptr)
       : net_(net), k_(k), n_(k + 1), opt_(opt), checkpoint_(checkpoint), visitor_(visitor), rows_(k + 1),
-        sh_(shared) {
+        sh_(shared), x0_(x0), Q_(Q) {
+    if (opt_.thin_min_tol > 0) opt_.sliver = 0.0;  // verification mode: every side of positive radius is kept
     // the time limit covers the set-up too (on a wide domain the LP frames take a second); workers share a start
     start_ = sh_ ? sh_->start : Clock::now();
     const auto& layers = net.layers();
@@ -315,6 +316,7 @@ class Enumerator {
   RegionVisitor* visitor_;
   RowStack rows_;
   Shared* sh_ = nullptr;                     // threads: the shared state; nullptr on one thread
+  const double *x0_, *Q_;                    // the domain's embedding (verification mode: refine())
   Job* job_ = nullptr;                       // threads: the job being run
   size_t scan_from_ = 0;                     // threads: no task below this one in tasks_ can be handed over
   DualSimplex simplex_;
@@ -855,6 +857,7 @@ class Enumerator {
     if (!lp(child)) return Decision::Stable;
     if (deep_cut || child.y[k_] > opt_.tol) return Decision::Split;
     if (cert_) cert_lp(child, 0, l, unit, 1 - near);  // the far side: certified before its row goes
+    thin_cell(l, D + 1);  // verification mode: the far side is a thin cell
     rows_.truncate(m0);
     if (child.y[k_] > opt_.sliver) {  // a thin sliver on the far side: keep the region exact
       push_side(h, ng, near);
@@ -862,10 +865,66 @@ class Enumerator {
       // cell of radius < 2 tol can be thinner than tol): then the cell holds no region.
       if (std::fabs(s) < r && (!lp(cell) || cell.y[k_] <= opt_.tol)) {
         if (cert_ && !stop_) cert_lp(cell, 0, l, unit, near);  // the near side too: the cell holds no region
+        if (!stop_) thin_cell(l, D);
         return Decision::Empty;
       }
     }
     return Decision::Stable;
+  }
+
+  // Verification mode: a cell of layer l discarded as thinner than tol (its rows on the stack, its basis frames_[D])
+  // goes to the visitor; what it cannot settle is enumerated with a smaller tol (refine()).
+  void thin_cell(int l, int D) {
+    if (!(opt_.thin_min_tol > 0) || !visitor_ || stop_) return;
+    const double radius = frames_[D].y[k_];
+    if (!(radius > 0.0)) return;  // no interior: the closures of the cells around it cover it
+    ++res_.thin;
+    const double sub_tol = std::max(opt_.thin_min_tol, 1e-3 * std::min(opt_.tol, radius));
+    const bool last = !(sub_tol < opt_.tol && sub_tol < radius);
+    const bool settled = visitor_->thin(view(l, F_[l].data(), D), last);
+    if (visitor_->stop_requested()) halt(EnumStatus::Stopped);
+    if (settled || stop_) return;
+    if (last) ++res_.thin_open;
+    else refine(sub_tol, D);
+  }
+
+  // The thin cell on the stack (basis frames_[D]) enumerated on its own with tol sub_tol, one thread, by a copy of
+  // the visitor merged back; its own thin cells recurse. A stop or limit inside it stops this run.
+  void refine(double sub_tol, int D) {
+    std::unique_ptr<RegionVisitor> copy = visitor_->clone();
+    if (!copy) {
+      ++res_.thin_open;
+      return;
+    }
+    std::vector<double> A, b;
+    for (int i = 0; i < rows_.m(); ++i) {  // the cell's rows in u (the radius cap has none)
+      const double* a = rows_.row(i);
+      if (std::all_of(a, a + k_, [](double x) { return x == 0.0; })) continue;
+      A.insert(A.end(), a, a + k_);
+      b.push_back(rows_.rhs(i));
+    }
+    EnumOptions sub = opt_;
+    sub.tol = sub_tol;
+    sub.store_regions = false;
+    sub.threads = 1;
+    sub.max_regions = -1;
+    sub.checkpoint_every = 0;
+    sub.prefix = nullptr;
+    sub.prefix_layers = 0;
+    sub.prefix_count = 1;
+    if (opt_.time_limit >= 0) sub.time_limit = std::max(0.0, opt_.time_limit - elapsed());
+    static const Checkpoint none;
+    Enumerator e(net_, x0_, Q_, k_, sub, none, copy.get());
+    EnumResult r = e.run(A.data(), b.data(), static_cast<int>(b.size()), frames_[D].y.data());
+    visitor_->merge(*copy);
+    res_.thin += r.thin;
+    res_.thin_open += r.thin_open;
+    res_.thin_regions += r.leaves + r.thin_regions;
+    counters_.solves += r.lps;
+    counters_.iterations += r.lp_iterations;
+    if (r.status == EnumStatus::Complete && r.leaves == 0 && r.pruned == 0 && r.thin == 0) ++res_.thin_open;
+    if (r.status != EnumStatus::Complete) halt(r.status, r.message);
+    else if (visitor_->stop_requested()) halt(EnumStatus::Stopped);
   }
 
   CellView view(int layer, const double* pieces, int D) {
@@ -1061,6 +1120,7 @@ class Enumerator {
           cert_at(static_cast<size_t>(t.idx));
           cert_lp(child, 0, t.l, at_unit_, t.near);
         }
+        thin_cell(t.l, t.D + 1);
         rows_.truncate(m0);
         return;
       }
@@ -1164,6 +1224,7 @@ class Enumerator {
             push_insert(l, idx + 1, D + 1);
             return;
           }
+          if (!stop_) thin_cell(l, D + 1);
         }
       }
       rows_.truncate(m0);
@@ -1346,6 +1407,9 @@ EnumResult run_threads(const Network& net, const double* x0, const double* Q, in
     res.leaves += c.leaves;
     res.pruned += c.pruned;
     if (opt.certify) res.cert.merge(c.cert, opt.certify->max_failures);
+    res.thin += c.thin;
+    res.thin_open += c.thin_open;
+    res.thin_regions += c.thin_regions;
   }
   res.status = sh.status;
   res.message = sh.message;
@@ -1443,6 +1507,9 @@ EnumResult enumerate_regions(const Network& net, const double* x0, const double*
     all.leaves += r.leaves;
     all.pruned += r.pruned;
     all.jobs += r.jobs;
+    all.thin += r.thin;
+    all.thin_open += r.thin_open;
+    all.thin_regions += r.thin_regions;
     if (r.status != EnumStatus::Complete) {
       all.status = r.status;
       all.message = r.message;

@@ -91,6 +91,7 @@ bool CellRelaxation::compute(const CellView& v, LPBasis& scratch) {
     have_domain_box_ = false;
   }
   anc_[v.layer].valid = false;
+  use_thin_ = false;
   if (past_deadline()) return false;
   if (!have_domain_box_ && (v.layer != 0 || !domain_box(v, scratch))) return false;  // the domain: layer 0
   if (v.k <= kBoxLPs && v.layer > 0) {
@@ -106,8 +107,26 @@ bool CellRelaxation::compute(const CellView& v, LPBasis& scratch) {
   return true;
 }
 
+bool CellRelaxation::compute_thin(const CellView& v, LPBasis& scratch) {
+  if (relax_.network() != v.net) {
+    relax_.reset(v.net);
+    anc_.assign(v.net->layers().size(), LayerBounds());
+    have_domain_box_ = false;
+  }
+  use_thin_ = false;
+  if (past_deadline() || !lp_box(v, scratch, lo, hi)) return false;
+  // The LP's optimum may violate a row by its feasibility tolerance (rows of unit norm): widen by ten times that.
+  double size = 1.0;
+  for (int j = 0; j < v.k; ++j) size = std::max(size, std::max(std::fabs(lo[j]), std::fabs(hi[j])));
+  const double slack = 10.0 * v.simplex->feas_tol * size;
+  for (int j = 0; j < v.k; ++j) lo[j] -= slack, hi[j] += slack;
+  relax_.bound_layers(v.layer, v.k, v.pieces, lo.data(), hi.data(), nullptr, thin_);
+  use_thin_ = true;
+  return true;
+}
+
 void CellRelaxation::lower_linear(const CellView& v, int q, const double* C, const double* d, std::vector<double>& G) {
-  relax_.lower_linear(v.layer, v.k, v.pieces, anc_[v.layer], q, C, d, G);
+  relax_.lower_linear(v.layer, v.k, v.pieces, use_thin_ ? thin_ : anc_[v.layer], q, C, d, G);
 }
 
 double CellRelaxation::box_min(const double* g, double* slack) const {
@@ -165,6 +184,51 @@ OutputBoundsVisitor::OutputBoundsVisitor(int q, int out_dim, const double* C, co
 bool OutputBoundsVisitor::prune(const CellView& v) {
   if (!prune_) return false;
   if (!cell_.compute(v, scratch_) || v.layer == 0) return false;
+  return cannot_improve(v);
+}
+
+bool OutputBoundsVisitor::thin(const CellView& v, bool last) {
+  if (!cell_.compute_thin(v, scratch_)) {
+    if (last && !cell_.past_deadline()) {
+      failed = true;
+      message = "the relaxation bounds of a thin cell could not be computed";
+    }
+    return false;
+  }
+  if (cannot_improve(v)) return true;
+  if (!last) return false;
+  // The relaxation's bounds of every row over the cell: C_i y + d_i in [-(min of G_{2i+1}), min of G_{2i}] ...
+  // with max/min taken as 0 (dd_ below): rows 2i (-(C_i y + d_i)) and 2i+1 (C_i y + d_i) from zero offsets.
+  Cd_.resize(static_cast<size_t>(2 * q_) * m_);
+  dd_.resize(2 * q_);
+  for (int i = 0; i < q_; ++i) {
+    const double* c = &C_[static_cast<size_t>(i) * m_];
+    for (int j = 0; j < m_; ++j) {
+      Cd_[static_cast<size_t>(2 * i) * m_ + j] = -c[j];
+      Cd_[static_cast<size_t>(2 * i + 1) * m_ + j] = c[j];
+    }
+    dd_[2 * i] = -d_[i];
+    dd_[2 * i + 1] = d_[i];
+  }
+  cell_.lower_linear(v, 2 * q_, Cd_.data(), dd_.data(), G_);
+  for (int r = 0; r < 2 * q_; ++r) {
+    const double* g = &G_[static_cast<size_t>(r) * (k_ + 1)];
+    double slack;
+    const double low = cell_.box_min(g, &slack) - slack;  // a lower bound of row r's objective over the cell
+    const int i = r / 2;
+    if (r % 2 == 0 && -low > max_value[i]) {
+      max_value[i] = -low;
+      std::copy(v.basis->y.begin(), v.basis->y.begin() + k_, argmax.begin() + static_cast<size_t>(i) * k_);
+    } else if (r % 2 == 1 && low < min_value[i]) {
+      min_value[i] = low;
+      std::copy(v.basis->y.begin(), v.basis->y.begin() + k_, argmin.begin() + static_cast<size_t>(i) * k_);
+    }
+  }
+  ++widened;
+  return true;
+}
+
+bool OutputBoundsVisitor::cannot_improve(const CellView& v) {
   for (int i = 0; i < q_; ++i)
     if (!std::isfinite(max_value[i]) || !std::isfinite(min_value[i])) return false;  // nothing to compare with
   // The cell cannot improve row i when max_i - (C_i y + d_i) >= 0 and (C_i y + d_i) - min_i >= 0 on it: rows 2i
@@ -245,7 +309,9 @@ bool OutputBoundsVisitor::leaf(const CellView& v) {
 }
 
 std::unique_ptr<RegionVisitor> OutputBoundsVisitor::clone() const {
-  return std::make_unique<OutputBoundsVisitor>(*this);
+  auto copy = std::make_unique<OutputBoundsVisitor>(*this);
+  copy->widened = 0;  // counts are summed by merge()
+  return copy;
 }
 
 void OutputBoundsVisitor::merge(const RegionVisitor& other) {
@@ -255,6 +321,7 @@ void OutputBoundsVisitor::merge(const RegionVisitor& other) {
     message = o.message;
   }
   timed_out = timed_out || o.timed_out;
+  widened += o.widened;
   const size_t k = static_cast<size_t>(k_);
   for (int i = 0; i < q_; ++i) {
     if (o.max_value[i] > max_value[i]) {
@@ -281,6 +348,12 @@ PropertyVisitor::PropertyVisitor(std::vector<Term> terms, int out_dim, int k, bo
 bool PropertyVisitor::prune(const CellView& v) {
   if (!prune_) return false;
   if (!cell_.compute(v, scratch_)) return false;
+  return refute(v);
+}
+
+bool PropertyVisitor::thin(const CellView& v, bool) { return cell_.compute_thin(v, scratch_) && refute(v); }
+
+bool PropertyVisitor::refute(const CellView& v) {
   const int n1 = k_ + 1;
   bool all_refuted = true;
   for (size_t ti = 0; ti < terms_.size(); ++ti) {
@@ -370,7 +443,11 @@ bool PropertyVisitor::leaf(const CellView& v) {
   return true;
 }
 
-std::unique_ptr<RegionVisitor> PropertyVisitor::clone() const { return std::make_unique<PropertyVisitor>(*this); }
+std::unique_ptr<RegionVisitor> PropertyVisitor::clone() const {
+  auto copy = std::make_unique<PropertyVisitor>(*this);
+  copy->candidates = copy->pruned_terms = 0;  // counts are summed by merge()
+  return copy;
+}
 
 void PropertyVisitor::merge(const RegionVisitor& other) {
   const auto& o = static_cast<const PropertyVisitor&>(other);

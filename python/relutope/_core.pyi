@@ -126,11 +126,12 @@ def output_bounds(
     max_regions: int, time_limit: float, checkpoint_every: int,
     callback: Optional[Callable[[int], Optional[bool]]], C: npt.ArrayLike, d: npt.ArrayLike, prune: bool,
     store_regions: bool, lp_max_iter: int = 0, threads: int = 1, prefix: Optional[npt.NDArray[np.int8]] = None,
-    prefix_layers: int = 0, split_all: bool = False,
+    prefix_layers: int = 0, split_all: bool = False, thin_min_tol: float = 0.0,
 ) -> dict:
     """Exact min/max of the rows of C y + d over the domain: the keys of enumerate_regions plus max, min (q,)
     (+-inf for a row unbounded on an unbounded region), argmax, argmin (q, k) in u, ray_max, ray_min (q, k) in u
-    (recession directions of unbounded rows, zero for bounded ones), leaves and pruned."""
+    (recession directions of unbounded rows, zero for bounded ones), leaves and pruned; with thin_min_tol > 0
+    (verification mode, engine units) also thin, thin_open, thin_regions and widened (EnumOptions::thin_min_tol)."""
 
 def verify(
     net: Network, x0: npt.NDArray[np.float64], Q: npt.NDArray[np.float64], A_domain: npt.NDArray[np.float64],
@@ -139,6 +140,7 @@ def verify(
     callback: Optional[Callable[[int], Optional[bool]]], terms: Sequence[Tuple[npt.ArrayLike, npt.ArrayLike]],
     prune: bool, stop_at_first: bool, store_regions: bool, lp_max_iter: int = 0, threads: int = 1,
     prefix: Optional[npt.NDArray[np.int8]] = None, prefix_layers: int = 0, split_all: bool = False,
+    thin_min_tol: float = 0.0,
 ) -> dict:
 def split_verify(
     net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, terms: Sequence[Tuple[npt.ArrayLike, npt.ArrayLike]],

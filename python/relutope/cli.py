@@ -197,9 +197,15 @@ def _cmd_verify(args) -> int:
 
     _check_writable(args.out, "--out")
     net = _load_network(args.model)
-    res = verify(net, args.property, timeout=args.timeout, prune=not args.no_prune)
+    res = verify(net, args.property, timeout=args.timeout, prune=not args.no_prune, certify=args.certify)
     word = res.vnncomp if args.vnncomp else res.status
     lines = [word]
+    if res.certificate is not None:
+        c = res.certificate
+        lines.append(f"certificate: {'proven' if c.ok else 'FAILED'} in {c.seconds:.3f} s"
+                     + (f" ({c.boxes} boxes, {c.regions} regions, margin >= {c.min_margin:.3g})"
+                        if c.status == "holds" else " (exact counterexample)")
+                     + "".join(f"; {f}" for f in c.failures) + "".join(f"; pending: {p}" for p in c.pending))
     if res.counterexample is not None:
         lines.append("counterexample x = " + " ".join(f"{v:.17g}" for v in res.counterexample))
         lines.append("output y = " + " ".join(f"{v:.17g}" for v in res.output))
@@ -437,6 +443,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vnncomp", action="store_true", help="print unsat/sat instead of holds/violated "
                    "(the exit status is the same)")
     p.add_argument("--no-prune", action="store_true", help="visit every region (no interval pruning)")
+    p.add_argument("--certify", action="store_true", help="prove the verdict in exact / rigorously rounded "
+                   "arithmetic (relutope.verdict_certificates); a verdict not proven is unknown")
     p.set_defaults(func=_cmd_verify)
     p = sub.add_parser("vnncomp", help="verify every instance of a VNN-COMP instance CSV (onnx,vnnlib,timeout)",
                        epilog=_epilog([0, 2], "every instance was run"), formatter_class=fmt)

@@ -10,8 +10,12 @@ is pruned without being enumerated. :func:`verify` also searches for counterexam
 projected gradient descent) and splits low-dimensional input boxes (branch and bound on the inputs) before the
 exact enumeration.
 
-Answers are exact up to the enumeration's tolerance: regions thinner than ``tol`` (a ball of radius ``tol`` does
-not fit) are not visited.
+No cell is skipped for being thin: where the enumeration would discard a cell whose inradius is at most ``tol``
+(a sliver between nearly parallel hyperplanes, where the output can still spike), the cell goes to the visitor,
+which bounds the question over the cell's closure by the same relaxation (over the thin cell itself); what that
+cannot settle is enumerated inside the cell with ``tol / 1000``, down to :func:`relutope.min_tol`; a cell still
+unsettled there makes :func:`verify` answer ``unknown`` (never ``holds``) and widens :func:`output_bounds` to the
+relaxation's bound (``OutputBounds.widened``).
 """
 from __future__ import annotations
 
@@ -60,6 +64,13 @@ class OutputBounds:
     pruned : int
         Cells discarded because relaxation bounds proved they could not improve any bound.
     seconds : float
+    thin : int
+        Cells thinner than ``tol`` met by the enumeration, each bounded by the relaxation over it or enumerated
+        inside with a smaller ``tol`` (see the module docstring).
+    widened : int
+        Thin cells settled neither way down to :func:`relutope.min_tol`: the bounds were widened to the
+        relaxation's bounds over them, so they contain the true range but need not be attained there
+        (``argmax``/``argmin`` is then the cell's centre).
     """
 
     lower: np.ndarray
@@ -73,6 +84,8 @@ class OutputBounds:
     seconds: float
     ray_min: Optional[np.ndarray] = None
     ray_max: Optional[np.ndarray] = None
+    thin: int = 0
+    widened: int = 0
 
     def _repr_html_(self) -> str:
         from ._html import result_html
@@ -110,6 +123,8 @@ class VerificationResult:
         of each case's box proven safe, over its inputs of positive width): 1 when the property holds, what was
         proven before the limit when it is ``unknown``. Without input splitting (domains of more than
         ``split_max_dims`` free inputs) a case counts 0 until its enumeration is complete.
+    certificate : relutope.verdict_certificates.VerdictCertificate or None
+        With ``certify=True``: the proof of the verdict, checked in exact / rigorously rounded arithmetic.
     """
 
     status: str
@@ -122,6 +137,7 @@ class VerificationResult:
     seconds: float = 0.0
     cases: List[dict] = field(default_factory=list)
     proven: float = 0.0
+    certificate: Optional[object] = None
 
     @property
     def vnncomp(self) -> str:
@@ -236,12 +252,15 @@ def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool =
     C, d = _linear_objectives(net, C, d)
     out, form = _engine_call(_core.output_bounds, net, domain, tol=tol, max_regions=max_regions,
                              time_limit=time_limit, progress=progress,
-                             extra=(C, d, bool(prune), False), threads=resolve_threads(threads))
+                             extra=(C, d, bool(prune), False), threads=resolve_threads(threads), thin=True)
+    if out["status"] == "complete" and int(out["thin_open"]) > 0:  # a thin cell left unbounded (an LP failure)
+        out["status"] = "numerical"
     to_x = lambda u: form.x0 + u @ form.Q.T  # noqa: E731
     bounds = OutputBounds(lower=out["min"], upper=out["max"], argmin=to_x(out["argmin"]),
                           argmax=to_x(out["argmax"]), complete=out["status"] == "complete", status=out["status"],
                           regions=int(out["leaves"]), pruned=int(out["pruned"]), seconds=float(out["seconds"]),
-                          ray_min=out["ray_min"] @ form.Q.T, ray_max=out["ray_max"] @ form.Q.T)
+                          ray_min=out["ray_min"] @ form.Q.T, ray_max=out["ray_max"] @ form.Q.T,
+                          thin=int(out["thin"]), widened=int(out["widened"]))
     for i in range(C.shape[0]):
         if bounds.upper[i] == np.inf:
             _check_unbounded_ray(net, C[i], bounds.argmax[i], bounds.ray_max[i], f"the maximum of row {i}")
@@ -303,7 +322,8 @@ def _box_volume(lo: np.ndarray, hi: np.ndarray, free: np.ndarray) -> float:
 def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool = True,
            tol: Optional[float] = None, atol: float = 1e-6, search: bool = True, split_max_dims: int = 8,
            split_depth: Optional[int] = None, split_boxes: int = 256, seed: int = 0,
-           threads: Optional[int] = 1, split_candidates: Optional[int] = None) -> VerificationResult:
+           threads: Optional[int] = 1, split_candidates: Optional[int] = None,
+           certify: bool = False) -> VerificationResult:
     """Decide a safety property exactly: find an input in the unsafe set, or prove there is none.
 
     Parameters
@@ -342,6 +362,13 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
         units of more than two pieces (max-pooling, two-level lattices), where it closes boxes in several times
         fewer bounds; 1 for ReLU networks, where the smear alone is about as good
         (``bench/bench_split_branching.py``).
+    certify : bool, optional
+        Prove the verdict (:mod:`relutope.verdict_certificates`): ``violated`` by an exact rational counterexample
+        whose exact forward pass lands in the exact unsafe set (the VNN-LIB constants as the decimals written),
+        ``holds`` by input boxes bounded with rigorous rounding and regions bounded by exact LP duals. The engine's
+        relaxation pruning is not trusted: the certificate re-bounds every piece itself. The proof is in
+        :attr:`VerificationResult.certificate`; a verdict whose proof fails becomes ``unknown``. The timeout
+        covers the certification too.
 
     Returns
     -------
@@ -469,8 +496,9 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
             out, form = _engine_call(_core.verify, net, Box(blo, bhi), tol=tol, max_regions=None,
                                      time_limit=left, progress=False, extra=(terms, bool(prune), True, False),
                                      deadline=None if timeout is None else start + timeout,
-                                     threads=resolve_threads(threads))
+                                     threads=resolve_threads(threads), thin=True)
             stats["regions"] += int(out["leaves"])
+            stats["thin"] = stats.get("thin", 0) + int(out["thin"])
             stats["pruned"] += int(out["pruned"])
             if out["violated"]:
                 x = form.x0 + form.Q @ out["counterexample"]
@@ -478,6 +506,9 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
                 break
             if out["status"] != "complete":
                 status, stopped = "unknown", out["status"]
+                break
+            if int(out["thin_open"]) > 0:  # a thin cell neither refuted nor resolvable down to min_tol
+                status, stopped = "unknown", "thin_open"
                 break
             closed += _box_volume(blo, bhi, free) / total
         result.regions += stats["regions"]
@@ -495,6 +526,12 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
         result.proven = 1.0
     elif result.status == "unknown":
         result.proven = float(np.sum(fractions) / max(len(spec.cases), 1))
+    if certify and result.status in ("holds", "violated"):
+        from .verdict_certificates import certify_verdict
+
+        result.certificate = certify_verdict(net, spec, result, time_limit=remaining(), tol=tol)
+        if not result.certificate.ok:
+            result.status = "unknown"
     result.seconds = time.perf_counter() - start
     return result
 

@@ -34,11 +34,12 @@ import os
 import re
 import zlib
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-__all__ = ["Case", "Property", "load", "loads"]
+__all__ = ["Case", "ExactCase", "Property", "load", "loads"]
 
 #: Largest number of conjunctions the disjunctive normal form may have.
 MAX_DNF_TERMS = 1_000_000
@@ -101,6 +102,37 @@ class Property:
     n_inputs: int
     n_outputs: int
     source: Optional[str] = None
+    text: Optional[str] = field(default=None, repr=False)  # the VNN-LIB text parsed (exact_cases() re-reads it)
+
+    def exact_cases(self) -> List["ExactCase"]:
+        """The cases with every constant as the exact rational the file writes.
+
+        Returns
+        -------
+        list of ExactCase
+            In the order of :attr:`cases`. A decimal such as ``0.6`` is ``Fraction(3, 5)`` here, where
+            :attr:`cases` holds the nearest float64. A property built from arrays (no :attr:`text`) gives its
+            float64 values as the exact binary fractions they are.
+
+        Notes
+        -----
+        The text is parsed again with :class:`fractions.Fraction` arithmetic: the same DNF, the same merging of
+        cases with equal boxes (compared exactly), so case ``i`` and term ``j`` here are case ``i``, term ``j``
+        of :attr:`cases` whenever no two float64 boxes coincide that differ exactly.
+
+        Examples
+        --------
+        >>> p = loads("(declare-const X_0 Real)(declare-const Y_0 Real)(assert (<= X_0 0.6))(assert (>= X_0 -0.6))"
+        ...           "(assert (>= Y_0 3.99))")
+        >>> p.exact_cases()[0].box_hi, p.exact_cases()[0].terms
+        ((Fraction(3, 5),), [(((-1,),), (Fraction(-399, 100),))])
+        """
+        if self.text is None:
+            ex = lambda a: [Fraction(float(v)) for v in np.asarray(a, dtype=np.float64).reshape(-1)]  # noqa: E731
+            return [ExactCase(tuple(ex(c.box_lo)), tuple(ex(c.box_hi)),
+                              [([tuple(ex(row)) for row in np.atleast_2d(C)], tuple(ex(d))) for C, d in c.terms])
+                    for c in self.cases]
+        return _Parser(exact=True).parse(self.text, self.source)
 
     def is_unsafe(self, x, y, atol: float = 0.0) -> np.ndarray:
         """Which input/output pairs lie in the unsafe set.
@@ -138,6 +170,22 @@ class Property:
     def __repr__(self) -> str:
         return (f"Property(n_inputs={self.n_inputs}, n_outputs={self.n_outputs}, cases={len(self.cases)}, "
                 f"terms={sum(len(c.terms) for c in self.cases)})")
+
+
+@dataclass(frozen=True, eq=False)
+class ExactCase:
+    """A :class:`Case` in exact rationals (:meth:`Property.exact_cases`).
+
+    Attributes
+    ----------
+    box_lo, box_hi : tuple of fractions.Fraction, length n_inputs
+    terms : list of (C, d)
+        ``C``: tuple of rows, each a tuple of n_outputs Fractions; ``d``: tuple of Fractions; ``C y <= d``.
+    """
+
+    box_lo: Tuple[Fraction, ...]
+    box_hi: Tuple[Fraction, ...]
+    terms: List[Tuple[Tuple[Tuple[Fraction, ...], ...], Tuple[Fraction, ...]]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------------- S-expressions
@@ -204,7 +252,7 @@ def _lin_sum(args: Sequence[_Lin], sign: float) -> _Lin:
     const = args[0][1]
     for a in args[1:]:
         for k, v in a[0].items():
-            coefs[k] = coefs.get(k, 0.0) + sign * v
+            coefs[k] = coefs.get(k, 0) + sign * v
         const += sign * a[1]
     return coefs, const
 
@@ -242,19 +290,22 @@ def _number(atom: "_Atom") -> float:
 
 
 class _Parser:
-    def __init__(self):
+    """``exact``: numbers as :class:`fractions.Fraction` (the decimal written), cases as :class:`ExactCase`."""
+
+    def __init__(self, exact: bool = False):
         self.declared: Dict[Tuple[str, int], int] = {}
+        self.exact = exact
 
     # --- expressions
     def linear(self, e) -> _Lin:
         if isinstance(e, _Atom):
             if _NUMBER.match(e):
-                return {}, _number(e)
+                return {}, (Fraction(str(e)) if self.exact else _number(e))
             key = _var_key(e)
             if key is not None:
                 if key not in self.declared:
                     raise ValueError(f"line {e.line}: variable {e} is used but not declared")
-                return {key: 1.0}, 0.0
+                return {key: 1}, 0
             raise ValueError(f"line {e.line}: expected a number or a variable X_i / Y_j, got {str(e)!r}")
         if not e:
             raise ValueError(f"line {e.line}: empty expression ()")
@@ -266,8 +317,8 @@ class _Parser:
             if not args:
                 raise ValueError(f"line {e.line}: '{op}' needs arguments")
             if op == "-" and len(args) == 1:
-                return _lin_scale(args[0], -1.0)
-            return _lin_sum(args, 1.0 if op == "+" else -1.0)
+                return _lin_scale(args[0], -1)
+            return _lin_sum(args, 1 if op == "+" else -1)
         if op == "*":
             if len(args) < 2:
                 raise ValueError(f"line {e.line}: '*' needs at least two arguments")
@@ -313,9 +364,9 @@ class _Parser:
             if len(e) != 3:
                 raise ValueError(f"line {e.line}: '{op}' takes exactly two arguments, got {len(e) - 1}")
             lhs, rhs = self.linear(e[1]), self.linear(e[2])
-            expr = _lin_sum([lhs, rhs], -1.0) if op in ("<=", "<", "=") else _lin_sum([rhs, lhs], -1.0)
-            coefs = {k: v for k, v in expr[0].items() if v != 0.0}
-            if not (np.isfinite(expr[1]) and all(np.isfinite(v) for v in coefs.values())):
+            expr = _lin_sum([lhs, rhs], -1) if op in ("<=", "<", "=") else _lin_sum([rhs, lhs], -1)
+            coefs = {k: v for k, v in expr[0].items() if v != 0}
+            if not self.exact and not (np.isfinite(expr[1]) and all(np.isfinite(v) for v in coefs.values())):
                 raise ValueError(f"line {e.line}: a coefficient or constant of the comparison overflows double "
                                  f"precision")
             kinds = {k[0] for k in coefs}
@@ -378,12 +429,21 @@ class _Parser:
             if built is None:
                 continue
             lo, hi, term = built
+            if self.exact:
+                key = repr((tuple(lo), tuple(hi))).encode()
+                if key not in index:
+                    index[key] = len(cases)
+                    cases.append(ExactCase(tuple(lo), tuple(hi), []))
+                cases[index[key]].terms.append((tuple(tuple(r) for r in term[0]), tuple(term[1])))
+                continue
             key = lo.tobytes() + hi.tobytes()
             if key not in index:
                 index[key] = len(cases)
                 cases.append(Case(lo, hi, []))
             cases[index[key]].terms.append(term)
-        return Property(cases=cases, n_inputs=n_in, n_outputs=n_out, source=source)
+        if self.exact:
+            return cases
+        return Property(cases=cases, n_inputs=n_in, n_outputs=n_out, source=source, text=text)
 
     def _count(self, kind: str) -> int:
         """The number of declared variables of a kind, which must be numbered 0, 1, ... without gaps.
@@ -399,19 +459,19 @@ class _Parser:
                              f"{kind}_{idx[-1]} is (indices must run from 0 without gaps)")
         return len(idx)
 
-    @staticmethod
-    def _case(conj: Sequence[_Comparison], n_in: int, n_out: int, first_line: int):
+    def _case(self, conj: Sequence[_Comparison], n_in: int, n_out: int, first_line: int):
         """(lo, hi, (C, d)) of one conjunction, or None when a constant comparison is false; ValueError when
-        the bounds of an input contradict each other (an empty input box)."""
-        lo = np.full(n_in, -np.inf)
-        hi = np.full(n_in, np.inf)
+        the bounds of an input contradict each other (an empty input box). Exact: lists of Fractions."""
+        zero = 0 if self.exact else 0.0  # (+ 0.0 turns -0.0 into 0.0)
+        lo = np.full(n_in, -np.inf, dtype=object if self.exact else np.float64)
+        hi = np.full(n_in, np.inf, dtype=object if self.exact else np.float64)
         lo_line: Dict[int, int] = {}
         hi_line: Dict[int, int] = {}
         rows, rhs = [], []
         lines = [c.line for c in conj] or [first_line]
         for comp in conj:
             if not comp.coefs:  # constant comparison: const <= 0 or const == 0
-                if (comp.const != 0.0) if comp.equal else (comp.const > 0.0):
+                if (comp.const != 0) if comp.equal else (comp.const > 0):
                     return None
                 continue
             kind = next(iter(comp.coefs))[0]
@@ -420,31 +480,33 @@ class _Parser:
                     raise ValueError(f"line {comp.line}: input constraints must bound a single input (a box); "
                                      f"got a constraint on {len(comp.coefs)} inputs")
                 (_, i), a = next(iter(comp.coefs.items()))
-                bound = -comp.const / a + 0.0  # + 0.0 turns -0.0 into 0.0
+                bound = -comp.const / a + zero
                 if (comp.equal or a > 0) and bound < hi[i]:
                     hi[i], hi_line[i] = bound, comp.line
                 if (comp.equal or a < 0) and bound > lo[i]:
                     lo[i], lo_line[i] = bound, comp.line
             else:
-                row = np.zeros(n_out)
+                row = np.zeros(n_out, dtype=object) + zero if self.exact else np.zeros(n_out)
                 for (_, j), a in comp.coefs.items():
                     row[j] = a
                 rows.append(row)
-                rhs.append(-comp.const + 0.0)
+                rhs.append(-comp.const + zero)
                 if comp.equal:
                     rows.append(-row)
-                    rhs.append(comp.const + 0.0)
+                    rhs.append(comp.const + zero)
         for i in range(n_in):
-            if not np.isfinite(lo[i]) or not np.isfinite(hi[i]):
+            if lo[i] == -np.inf or hi[i] == np.inf:
                 side = "lower" if not np.isfinite(lo[i]) else "upper"
                 raise ValueError(f"line {min(lines)}: input X_{i} has no {side} bound in the disjunct starting "
                                  f"here (every input needs finite bounds)")
-        bad = np.flatnonzero(lo > hi)
+        bad = np.flatnonzero(np.asarray(lo > hi, dtype=bool))
         if bad.size:
             i = int(bad[0])
             raise ValueError(f"line {max(lo_line[i], hi_line[i])}: input X_{i} has the lower bound "
                              f"{float(lo[i])!r} (line {lo_line[i]}) above the upper bound {float(hi[i])!r} (line "
                              f"{hi_line[i]}): the input box is empty, so the property would hold vacuously")
+        if self.exact:
+            return list(lo), list(hi), ([list(r) for r in rows], list(rhs))
         C = np.array(rows, dtype=np.float64).reshape(len(rows), n_out)
         d = np.array(rhs, dtype=np.float64)
         return lo, hi, (C, d)

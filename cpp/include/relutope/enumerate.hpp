@@ -105,6 +105,12 @@ struct EnumOptions {
   int prefix_layers = 0;
   int64_t prefix_count = 1;
   const CertifyOptions* certify = nullptr;  // certified enumeration (one prefix only); nullptr: off
+  // Verification mode (> 0, domain units): no cell is skipped for being thin. A cell the search discards because
+  // its Chebyshev radius is in (0, tol] (a side of a hyperplane, a piece of a K > 2 unit, or both sides of one) goes
+  // to RegionVisitor::thin(); a cell the visitor cannot settle is enumerated on its own with tol / 1000 (not below
+  // thin_min_tol) by a copy of the visitor (clone/merge), recursively; one still unsettled at thin_min_tol is
+  // counted in EnumResult::thin_open. `sliver` is then 0 (every side of positive radius keeps its row).
+  double thin_min_tol = 0.0;
 };
 
 // Stopped: a RegionVisitor ended the run (e.g. it found a counterexample).
@@ -129,6 +135,9 @@ struct EnumResult {
   int64_t leaves = 0;   // regions found (equals regions() when store_regions)
   int64_t pruned = 0;   // cells a visitor pruned
   int64_t jobs = 0;     // threads: subtrees run as jobs (the whole search is one); 0 on one thread
+  int64_t thin = 0;          // verification mode: thin cells handed to RegionVisitor::thin()
+  int64_t thin_open = 0;     // ... of which left unsettled at thin_min_tol (a verdict on them is unknown)
+  int64_t thin_regions = 0;  // regions found by the enumerations inside thin cells (not stored)
   EnumStatus status = EnumStatus::Complete;
   double seconds = 0.0;
   std::string message;
@@ -171,8 +180,14 @@ class RegionVisitor {
   // Threads: fold the state of a copy made by clone() into this visitor, once the workers have stopped (copies
   // in worker order).
   virtual void merge(const RegionVisitor&) {}
-  // Checked after a prune() that returned true: true stops the enumeration (status Stopped), e.g. when prune()
-  // found a counterexample.
+  // Verification mode (EnumOptions::thin_min_tol): a non-empty cell thinner than tol that the search discards. The
+  // view is that of prune() for the cell's layer (its rows on the stack, layer `layer`'s pieces, the layers before
+  // it fixed; the units of `layer` and after are not). Return true when nothing in the cell's closure matters to
+  // the visitor; false hands it to an enumeration inside it with a smaller tol, or, when `last` (none is left),
+  // counts it as unsettled (EnumResult::thin_open). stop_requested() is checked after it.
+  virtual bool thin(const CellView&, bool /*last*/) { return false; }
+  // Checked after a prune() or thin() that returned true: true stops the enumeration (status Stopped), e.g. when
+  // prune() found a counterexample.
   virtual bool stop_requested() const { return false; }
 };
 

@@ -32,6 +32,9 @@ class CellRelaxation {
   // The cell's box (LPs over the cell when k <= kBoxLPs, else the domain's box) and the layer bounds of layers
   // v.layer.. over it. Returns false when they cannot be had (an unbounded cell, an LP failure, the deadline).
   bool compute(const CellView& v, LPBasis& scratch);
+  // The same for a thin cell (RegionVisitor::thin): its box by LPs whatever k, widened by the LP's feasibility
+  // tolerance, no prior, and the ancestors' bounds left as they were; lower_linear() then uses these bounds.
+  bool compute_thin(const CellView& v, LPBasis& scratch);
   // After compute(v): linear lower bounds of C y + d over the cell (q rows), G: q x (k+1) in u.
   void lower_linear(const CellView& v, int q, const double* C, const double* d, std::vector<double>& G);
   // Minimum over the cell's box of an affine function g (k+1 entries), and a bound of its rounding error.
@@ -45,6 +48,8 @@ class CellRelaxation {
  private:
   Relaxation relax_;
   std::vector<LayerBounds> anc_;       // per layer: bounds of the last cell pruned before that layer
+  LayerBounds thin_;                   // compute_thin()'s bounds
+  bool use_thin_ = false;              // lower_linear() reads thin_ (after compute_thin())
   std::vector<double> dlo_, dhi_;      // the domain's box
   bool have_domain_box_ = false;
   bool has_deadline_ = false;
@@ -68,6 +73,10 @@ class OutputBoundsVisitor : public RegionVisitor {
   OutputBoundsVisitor(int q, int out_dim, const double* C, const double* d, int k, bool prune);
   bool prune(const CellView& v) override;
   bool leaf(const CellView& v) override;
+  // A thin cell: settled when the relaxation over it proves that no row can improve (as prune()); else, when
+  // `last`, every row's bound is widened to the relaxation's bound over the cell (`widened` counts them: the
+  // bounds then contain the true range but need not be attained).
+  bool thin(const CellView& v, bool last) override;
   // Threads: a copy per worker; merge() keeps the larger max and smaller min (with their points and rays).
   std::unique_ptr<RegionVisitor> clone() const override;
   void merge(const RegionVisitor& other) override;
@@ -79,9 +88,11 @@ class OutputBoundsVisitor : public RegionVisitor {
   bool failed = false;
   bool timed_out = false;                    // an LP of leaf() stopped at the deadline (the run is incomplete)
   std::string message;                       // why, when failed
+  int64_t widened = 0;                       // thin cells whose relaxation bound was taken (see thin())
 
  private:
   int q_, m_, k_;
+  bool cannot_improve(const CellView& v);    // prune()'s test, after cell_.compute(v) or compute_thin(v)
   std::vector<double> C_, d_;
   bool prune_;
   LPBasis scratch_;
@@ -105,6 +116,9 @@ class PropertyVisitor : public RegionVisitor {
   PropertyVisitor(std::vector<Term> terms, int out_dim, int k, bool prune, bool stop_at_first);
   bool prune(const CellView& v) override;
   bool leaf(const CellView& v) override;
+  // A thin cell: prune()'s test with the relaxation over the cell itself (compute_thin); its candidate
+  // counterexamples are checked the same way.
+  bool thin(const CellView& v, bool last) override;
   // Threads: a copy per worker; merge() keeps a counterexample of largest margin (and any failure).
   std::unique_ptr<RegionVisitor> clone() const override;
   void merge(const RegionVisitor& other) override;
@@ -126,6 +140,7 @@ class PropertyVisitor : public RegionVisitor {
   std::vector<Term> terms_;
   int m_, k_;
   bool prune_, stop_;
+  bool refute(const CellView& v);  // prune()'s test, after cell_.compute(v) or compute_thin(v)
   LPBasis scratch_;
   CellRelaxation cell_;
   std::vector<double> map_, G_, h_, centre_, L_, y_;
