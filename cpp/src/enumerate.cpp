@@ -877,7 +877,11 @@ class Enumerator {
   void thin_cell(int l, int D) {
     if (!(opt_.thin_min_tol > 0) || !visitor_ || stop_) return;
     const double radius = frames_[D].y[k_];
-    if (!(radius > 0.0)) return;  // no interior: the closures of the cells around it cover it
+    // No interior: the closures of the cells around it cover it. A radius below thin_min_tol / 64 (16 units in the
+    // last place of the domain's coordinates, as min_tol is 1024) is the LP's rounding noise of a zero radius: the
+    // argmax cells of tied pieces of max units (two-level lattice nets) come out at 1e-17..1e-16 on a unit box;
+    // bounding them by the relaxation widened output bounds by up to 85% (bench/bench_tll.py nets).
+    if (!(radius > opt_.thin_min_tol / 64.0)) return;
     ++res_.thin;
     const double sub_tol = std::max(opt_.thin_min_tol, 1e-3 * std::min(opt_.tol, radius));
     const bool last = !(sub_tol < opt_.tol && sub_tol < radius);
