@@ -418,12 +418,18 @@ class PolytopeEnumerator {
         const Word* a = I(b + ip);
         for (int in : simple_neg_) {
           const Word* w = I(b + in);
-          bool one = false, ok = true;
-          for (int t = 0; t < W && ok; ++t) {
-            const Word d = a[t] & ~w[t];
-            if (d == 0) continue;
-            ok = !one && (d & (d - 1)) == 0;
-            one = true;
+          bool ok = true;
+          if (W == 1) {  // up to 64 constraints (e.g. a 4-D box and three layers of 16 units): one word
+            const Word d = a[0] & ~w[0];
+            ok = (d & (d - 1)) == 0;
+          } else {
+            bool one = false;
+            for (int t = 0; t < W && ok; ++t) {
+              const Word d = a[t] & ~w[t];
+              if (d == 0) continue;
+              ok = !one && (d & (d - 1)) == 0;
+              one = true;
+            }
           }
           if (!ok) continue;
           for (int t = 0; t < W; ++t) c[t] = a[t] & w[t];
