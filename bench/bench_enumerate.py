@@ -118,7 +118,7 @@ def _measure(task):
     rss0 = _run_peak_start()
     best = None
     for _ in range(repeat):
-        part = relutope.enumerate_regions(net, box, tol=TOL, method=path)
+        part = relutope.enumerate_regions(net, box, tol=TOL, method=path, threads=1)  # the LP path's default: all cores
         if best is None or part.seconds < best.seconds:
             best = part
     return best.seconds, len(best), _run_peak_mb(rss0)
@@ -158,7 +158,7 @@ def compare_paths(nets, repeat: int, peer_path) -> int:
     for widths in nets:
         d = widths[0]
         net = relutope.Network.random(widths, seed=0)
-        auto = _choose_method("auto", net, relutope.Box(-np.ones(d), np.ones(d)))
+        auto = _choose_method("auto", net, relutope.Box(-np.ones(d), np.ones(d)), threads=1)
         lp_s, R, lp_mb = measure(widths, "lp")
         fasts = ["polygon", "polytope"] if d == 2 else ["polytope"]
         for fast in fasts:

@@ -41,9 +41,11 @@ void LPBasis::assign(const LPBasis& o) {
 
 namespace {
 
-// y = B^{-1} rhs: the vertex where the active constraints hold with equality.
+// y = B^{-1} rhs: the vertex where the active constraints hold with equality. NC > 0: B.n == NC, known at compile
+// time (as in the helpers below).
+template <int NC = 0>
 void basic_solution(LPBasis& B) {
-  const int n = B.n;
+  const int n = NC > 0 ? NC : B.n;
   for (int i = 0; i < n; ++i) {
     const double* bi = &B.binv[static_cast<size_t>(i) * n];
     double s = 0.0;
@@ -53,13 +55,40 @@ void basic_solution(LPBasis& B) {
 }
 
 // out = B^{-T} v: v (a normal or an objective) in terms of the active normals.
+template <int NC = 0>
 void transpose_solve(const LPBasis& B, const double* v, double* out) {
-  const int n = B.n;
+  const int n = NC > 0 ? NC : B.n;
   for (int i = 0; i < n; ++i) {
     double s = 0.0;
     for (int j = 0; j < n; ++j) s += B.binv[static_cast<size_t>(j) * n + i] * v[j];
     out[i] = s;
   }
+}
+
+// Replace active constraint p by row q of `rows` in B (DualSimplex::exchange).
+template <int NC = 0>
+void exchange_basis(const RowStack& rows, LPBasis& B, int p, int q, std::vector<double>& alpha,
+                    std::vector<double>& col, double amax) {
+  const int n = NC > 0 ? NC : B.n;
+  // Sherman-Morrison for replacing row p of B by g_q: B'^{-1} = B^{-1} - B^{-1} e_p (alpha - e_p)^T / alpha_p.
+  const double ap = alpha[p];
+  double cmax = 0.0;
+  for (int i = 0; i < n; ++i) {
+    col[i] = B.binv[static_cast<size_t>(i) * n + p];
+    cmax = std::max(cmax, std::fabs(col[i]));
+  }
+  alpha[p] -= 1.0;
+  for (int i = 0; i < n; ++i) {
+    const double f = col[i] / ap;
+    if (f == 0.0) continue;
+    double* bi = &B.binv[static_cast<size_t>(i) * n];
+    for (int j = 0; j < n; ++j) bi[j] -= f * alpha[j];
+  }
+  // |b_ij - f_i alpha_j| <= max |b| + max |f| max |alpha|, with alpha_p - 1 in alpha
+  B.binv_max += cmax / std::fabs(ap) * (amax + 1.0);
+  B.active[p] = q;
+  B.rhs[p] = rows.rhs(q);
+  ++B.updates;
 }
 
 }  // namespace
@@ -165,7 +194,20 @@ bool DualSimplex::refactor(const RowStack& rows, const double* c, LPBasis& B, do
 
 LPStatus DualSimplex::solve(const RowStack& rows, const double* c, LPBasis& B, LPCounters& counters,
                             int max_iter) const {
-  const int n = B.n;
+  switch (B.n) {  // the sizes of the Chebyshev LPs of domains of dimension 2..6, with the loops over n unrolled
+    case 3: return solve_n<3>(rows, c, B, counters, max_iter);
+    case 4: return solve_n<4>(rows, c, B, counters, max_iter);
+    case 5: return solve_n<5>(rows, c, B, counters, max_iter);
+    case 6: return solve_n<6>(rows, c, B, counters, max_iter);
+    case 7: return solve_n<7>(rows, c, B, counters, max_iter);
+    default: return solve_n<0>(rows, c, B, counters, max_iter);
+  }
+}
+
+template <int NC>
+LPStatus DualSimplex::solve_n(const RowStack& rows, const double* c, LPBasis& B, LPCounters& counters,
+                              int max_iter) const {
+  const int n = NC > 0 ? NC : B.n;
   const int m = rows.m();
   if (max_iter <= 0) max_iter = 50 * (m + n) + 100;
   ++counters.solves;
@@ -177,7 +219,7 @@ LPStatus DualSimplex::solve(const RowStack& rows, const double* c, LPBasis& B, L
     if (B.updates >= refactor_every) {
       if (!refactor(rows, c, B)) return LPStatus::Numerical;
     }
-    basic_solution(B);
+    basic_solution<NC>(B);
     // Entering row: the most violated one (Dantzig), or the first violated one under Bland's rule.
     int q = -1;
     double worst = 0.0;
@@ -211,7 +253,7 @@ LPStatus DualSimplex::solve(const RowStack& rows, const double* c, LPBasis& B, L
     }
     ++counters.iterations;
     // alpha = B^{-T} g_q: the entering normal in terms of the active normals.
-    transpose_solve(B, rows.row(q), alpha.data());
+    transpose_solve<NC>(B, rows.row(q), alpha.data());
     // Ratio test: pins leave first (ratio 0); else min lambda_i / alpha_i over alpha_i > 0.
     int p = -1;
     double best_ratio = std::numeric_limits<double>::infinity();
@@ -255,33 +297,14 @@ LPStatus DualSimplex::solve(const RowStack& rows, const double* c, LPBasis& B, L
       B.lambda[i] = (B.active[i] < 0) ? 0.0 : std::max(li, 0.0);
     }
     B.lambda[p] = theta;
-    exchange(rows, B, p, q, alpha, col, amax);
+    exchange_basis<NC>(rows, B, p, q, alpha, col, amax);
   }
   return LPStatus::IterationLimit;
 }
 
 void DualSimplex::exchange(const RowStack& rows, LPBasis& B, int p, int q, std::vector<double>& alpha,
                            std::vector<double>& col, double amax) const {
-  const int n = B.n;
-  // Sherman-Morrison for replacing row p of B by g_q: B'^{-1} = B^{-1} - B^{-1} e_p (alpha - e_p)^T / alpha_p.
-  const double ap = alpha[p];
-  double cmax = 0.0;
-  for (int i = 0; i < n; ++i) {
-    col[i] = B.binv[static_cast<size_t>(i) * n + p];
-    cmax = std::max(cmax, std::fabs(col[i]));
-  }
-  alpha[p] -= 1.0;
-  for (int i = 0; i < n; ++i) {
-    const double f = col[i] / ap;
-    if (f == 0.0) continue;
-    double* bi = &B.binv[static_cast<size_t>(i) * n];
-    for (int j = 0; j < n; ++j) bi[j] -= f * alpha[j];
-  }
-  // |b_ij - f_i alpha_j| <= max |b| + max |f| max |alpha|, with alpha_p - 1 in alpha
-  B.binv_max += cmax / std::fabs(ap) * (amax + 1.0);
-  B.active[p] = q;
-  B.rhs[p] = rows.rhs(q);
-  ++B.updates;
+  exchange_basis(rows, B, p, q, alpha, col, amax);
 }
 
 LPStatus DualSimplex::primal(const RowStack& rows, const double* c, LPBasis& B, LPCounters& counters,

@@ -26,6 +26,7 @@ inline int popcount(Word w) {
   return static_cast<int>((w * 0x0101010101010101ULL) >> 56);
 }
 
+template <int KC>
 class PolytopeEnumerator {
  public:
   PolytopeEnumerator(const Network& net, const double* x0, const double* Q, int k, int mdom, const EnumOptions& opt,
@@ -40,7 +41,7 @@ class PolytopeEnumerator {
     for (int l = 0; l < L; ++l) {
       const Layer& layer = layers[l];
       const int P = layer.total_pieces();
-      F_[l].assign(static_cast<size_t>(n_) * P, 0.0);  // rows: slope in u_0 (P), ..., slope in u_{k-1}, offset
+      F_[l].assign(static_cast<size_t>(dim1()) * P, 0.0);  // rows: slope in u_0 (P), ..., slope in u_{k-1}, offset
       for (int u = 0; u < layer.n_units; ++u) {
         const int K = layer.n_pieces(u);
         if (K >= 2) last_split_ = l;
@@ -58,7 +59,7 @@ class PolytopeEnumerator {
     cut_first_ = mdom + 2 * k;
     n_ids_ = cut_first_ + cuts;
     W_ = (n_ids_ + 63) / 64;
-    hyp_.assign(static_cast<size_t>(n_ids_) * n_, 0.0);
+    hyp_.assign(static_cast<size_t>(n_ids_) * dim1(), 0.0);
     // Layer 0's pieces as functions of u: A (x0 + Q u) + c.
     const Layer& L0 = layers[0];
     const int P0 = L0.total_pieces();
@@ -75,13 +76,13 @@ class PolytopeEnumerator {
       F[static_cast<size_t>(k) * P0 + p] = off;
     }
     pattern_.assign(net.n_units(), 0);
-    h_.assign(n_, 0.0);
-    row_.assign(n_, 0.0);
+    h_.assign(dim1(), 0.0);
+    row_.assign(dim1(), 0.0);
     center_.assign(k, 0.0);
     cen_.assign(k, 0.0);
-    obj_.assign(n_, 0.0);
+    obj_.assign(dim1(), 0.0);
     obj_[k] = 1.0;
-    basis_.resize(n_);
+    basis_.resize(dim1());
     res_.base.k = k;
     res_.base.n_units = net.n_units();
     res_.base.pattern_bytes = net.pattern_layout().row_bytes();
@@ -107,6 +108,10 @@ class PolytopeEnumerator {
  private:
   const Network& net_;
   const int k_, n_, mdom_;
+  // dim() = k and dim1() = k + 1, compile-time constants in the instances for k = 3..6 (KC > 0), where the loops over
+  // coordinates then unroll.
+  int dim() const { return KC > 0 ? KC : k_; }
+  int dim1() const { return KC > 0 ? KC + 1 : n_; }
   EnumOptions opt_;
   const Checkpoint& checkpoint_;
   std::vector<std::vector<double>> F_;      // per layer: pieces as affine functions of u, (k+1) x P
@@ -140,15 +145,15 @@ class PolytopeEnumerator {
   bool stop_ = false;
   Clock::time_point start_;
 
-  double* X(int s) { return &X_[static_cast<size_t>(s) * k_]; }
+  double* X(int s) { return &X_[static_cast<size_t>(s) * dim()]; }
   Word* I(int s) { return &I_[static_cast<size_t>(s) * W_]; }
 
   // Make room for `extra` more slots above top_ (pointers from X() and I() are invalid afterwards).
   void reserve(int extra) {
     const size_t need = static_cast<size_t>(top_) + static_cast<size_t>(extra);
-    if (X_.size() < need * k_) {
-      const size_t slots = std::max(need, 2 * X_.size() / std::max(k_, 1));
-      X_.resize(slots * k_);
+    if (X_.size() < need * dim()) {
+      const size_t slots = std::max(need, 2 * X_.size() / std::max(dim(), 1));
+      X_.resize(slots * dim());
       I_.resize(slots * W_);
     }
   }
@@ -203,31 +208,31 @@ class PolytopeEnumerator {
   void difference(int l, int r, int s, double* h) const {
     const int P = net_.layers()[l].total_pieces();
     const double* F = F_[l].data();
-    for (int j = 0; j < n_; ++j) h[j] = F[static_cast<size_t>(j) * P + r] - F[static_cast<size_t>(j) * P + s];
+    for (int j = 0; j < dim1(); ++j) h[j] = F[static_cast<size_t>(j) * P + r] - F[static_cast<size_t>(j) * P + s];
   }
   // A two-piece unit whose pieces start at p: h = f_1 - f_0.
   void unit_hyperplane(int l, int p, double* h) const { difference(l, p + 1, p, h); }
 
   double grad_norm(const double* h) const {
     double s = 0.0;
-    for (int j = 0; j < k_; ++j) s += h[j] * h[j];
+    for (int j = 0; j < dim(); ++j) s += h[j] * h[j];
     return std::sqrt(s);
   }
 
   // Constraint `id` as the row a.u <= b of the side `side` (+1: h >= 0, -1: h <= 0) of h, normalised.
   void set_row(int id, const double* h, int side) {
     const double inv = 1.0 / grad_norm(h);
-    double* r = &hyp_[static_cast<size_t>(id) * n_];
+    double* r = &hyp_[static_cast<size_t>(id) * dim1()];
     const double sg = side > 0 ? -inv : inv;
-    for (int j = 0; j < k_; ++j) r[j] = sg * h[j];
-    r[k_] = -sg * h[k_];
+    for (int j = 0; j < dim(); ++j) r[j] = sg * h[j];
+    r[dim()] = -sg * h[dim()];
   }
 
   // Value of h at slot s and the scale of its terms (for the relative epsilon).
   inline int sign_at(int s, const double* h, double& val) {
     const double* x = X(s);
-    double v = h[k_], mag = std::fabs(h[k_]);
-    for (int j = 0; j < k_; ++j) {
+    double v = h[dim()], mag = std::fabs(h[dim()]);
+    for (int j = 0; j < dim(); ++j) {
       const double t = h[j] * x[j];
       v += t;
       mag += std::fabs(t);
@@ -270,12 +275,6 @@ class PolytopeEnumerator {
     for (int i = 0; i < n; ++i) {
       const int c = sign_at(b + i, h, val_[i]);
       cls_[i] = static_cast<int8_t>(c);
-      if (c != 0) {
-        const Word* w = I(b + i);
-        int t = 0;
-        for (int q = 0; q < W_; ++q) t += popcount(w[q]);
-        tight_[i] = t;
-      }
       if (c > 0) {
         pos_idx_.push_back(i);
         vmax = std::max(vmax, val_[i]);
@@ -304,7 +303,7 @@ class PolytopeEnumerator {
     const Word bit = Word(1) << (id & 63);
     // The coordinate an axis-parallel cut fixes is set exactly.
     int axis = -1;
-    for (int j = 0; j < k_; ++j) {
+    for (int j = 0; j < dim(); ++j) {
       if (h[j] == 0.0) continue;
       axis = axis == -1 ? j : -2;
     }
@@ -312,7 +311,7 @@ class PolytopeEnumerator {
       int s = at;
       for (int i = 0; i < n; ++i) {
         if (cls_[i] != 0 && cls_[i] != sgn) continue;
-        std::copy(X(b + i), X(b + i) + k_, X(s));
+        std::copy(X(b + i), X(b + i) + dim(), X(s));
         std::copy(I(b + i), I(b + i) + W, I(s));
         if (cls_[i] == 0) I(s)[word] |= bit;
         ++s;
@@ -323,8 +322,8 @@ class PolytopeEnumerator {
         const double* xp = X(b + ip);
         const double* xn = X(b + in);
         double* x = X(s);
-        for (int j = 0; j < k_; ++j) x[j] = xp[j] == xn[j] ? xp[j] : xp[j] + t * (xn[j] - xp[j]);
-        if (axis >= 0) x[axis] = -h[k_] / h[axis];
+        for (int j = 0; j < dim(); ++j) x[j] = xp[j] == xn[j] ? xp[j] : xp[j] + t * (xn[j] - xp[j]);
+        if (axis >= 0) x[axis] = -h[dim()] / h[axis];
         std::copy(&common_[static_cast<size_t>(q) * W], &common_[static_cast<size_t>(q) * W] + W, I(s));
         I(s)[word] |= bit;
         ++s;
@@ -358,8 +357,8 @@ class PolytopeEnumerator {
       c[t] = a[t] & w[t];
       shared += popcount(c[t]);
     }
-    if (shared < k_ - 1) return;
-    if (tight_[ip] > k_ && tight_[in] > k_) {
+    if (shared < dim() - 1) return;
+    if (tight_[ip] > dim() && tight_[in] > dim()) {
       for (int z = 0; z < n; ++z) {
         if (z == ip || z == in) continue;
         const Word* iz = I(b + z);
@@ -387,13 +386,22 @@ class PolytopeEnumerator {
   // i.e. iff one's constraints less one equal the other's less one: those keys are matched in a hash table (O(n k)
   // rather than a test of every pair). Pairs with a degenerate vertex are tested one by one (pair_test).
   void cut_edges(int b, int n) {
-    const int W = W_, k = k_;
+    const int W = W_, k = dim();
     std::vector<Word>& c = cut_scratch_;
     c.resize(W);
     simple_pos_.clear();
     deg_pos_.clear();
     simple_neg_.clear();
     deg_neg_.clear();
+    // The number of constraints tight at each vertex off the cut (only a split that cuts needs it).
+    for (const std::vector<int>* side : {&pos_idx_, &neg_idx_}) {
+      for (int i : *side) {
+        const Word* w = I(b + i);
+        int t = 0;
+        for (int q = 0; q < W; ++q) t += popcount(w[q]);
+        tight_[i] = t;
+      }
+    }
     for (int i : pos_idx_) (tight_[i] == k ? simple_pos_ : deg_pos_).push_back(i);
     for (int i : neg_idx_) (tight_[i] == k ? simple_neg_ : deg_neg_).push_back(i);
     // Degenerate vertices against every vertex of the other side (degenerate pairs once).
@@ -410,12 +418,18 @@ class PolytopeEnumerator {
         const Word* a = I(b + ip);
         for (int in : simple_neg_) {
           const Word* w = I(b + in);
-          bool one = false, ok = true;
-          for (int t = 0; t < W && ok; ++t) {
-            const Word d = a[t] & ~w[t];
-            if (d == 0) continue;
-            ok = !one && (d & (d - 1)) == 0;
-            one = true;
+          bool ok = true;
+          if (W == 1) {  // up to 64 constraints (e.g. a 4-D box and three layers of 16 units): one word
+            const Word d = a[0] & ~w[0];
+            ok = (d & (d - 1)) == 0;
+          } else {
+            bool one = false;
+            for (int t = 0; t < W && ok; ++t) {
+              const Word d = a[t] & ~w[t];
+              if (d == 0) continue;
+              ok = !one && (d & (d - 1)) == 0;
+              one = true;
+            }
           }
           if (!ok) continue;
           for (int t = 0; t < W; ++t) c[t] = a[t] & w[t];
@@ -488,13 +502,13 @@ class PolytopeEnumerator {
   }
 
   void centroid(int b, int e, double* c) {
-    std::fill(c, c + k_, 0.0);
+    std::fill(c, c + dim(), 0.0);
     for (int s = b; s < e; ++s) {
       const double* x = X(s);
-      for (int j = 0; j < k_; ++j) c[j] += x[j];
+      for (int j = 0; j < dim(); ++j) c[j] += x[j];
     }
     const double inv = 1.0 / (e - b);
-    for (int j = 0; j < k_; ++j) c[j] *= inv;
+    for (int j = 0; j < dim(); ++j) c[j] *= inv;
   }
 
   // The radius of the largest ball centred at c inside the cell (facet_mask() must be current).
@@ -505,9 +519,9 @@ class PolytopeEnumerator {
       while (w) {
         const int id = t * 64 + __builtin_ctzll(w);
         w &= w - 1;
-        const double* a = &hyp_[static_cast<size_t>(id) * n_];
-        double v = a[k_];
-        for (int j = 0; j < k_; ++j) v -= a[j] * c[j];
+        const double* a = &hyp_[static_cast<size_t>(id) * dim1()];
+        double v = a[dim()];
+        for (int j = 0; j < dim(); ++j) v -= a[j] * c[j];
         r = std::min(r, v);
       }
     }
@@ -524,37 +538,37 @@ class PolytopeEnumerator {
       while (w) {
         const int id = t * 64 + __builtin_ctzll(w);
         w &= w - 1;
-        const double* a = &hyp_[static_cast<size_t>(id) * n_];
-        std::copy(a, a + k_, row_.begin());
-        row_[k_] = 1.0;
-        rows_.push(row_.data(), a[k_]);
+        const double* a = &hyp_[static_cast<size_t>(id) * dim1()];
+        std::copy(a, a + dim(), row_.begin());
+        row_[dim()] = 1.0;
+        rows_.push(row_.data(), a[dim()]);
       }
     }
     std::fill(row_.begin(), row_.end(), 0.0);
-    row_[k_] = 1.0;
+    row_[dim()] = 1.0;
     rows_.push(row_.data(), opt_.radius_cap);
-    cen_.resize(k_);
+    cen_.resize(dim());
     centroid(b, e, cen_.data());
     LPStatus st = LPStatus::Numerical;
     for (int attempt = 0; attempt < 2; ++attempt) {
       LPBasis& B = basis_;
       std::fill(B.binv.begin(), B.binv.end(), 0.0);
       std::fill(B.lambda.begin(), B.lambda.end(), 0.0);
-      for (int j = 0; j < k_; ++j) {
+      for (int j = 0; j < dim(); ++j) {
         B.active[j] = -1 - j;
         B.rhs[j] = cen_[j];
       }
-      B.active[k_] = rows_.m() - 1;
-      B.rhs[k_] = opt_.radius_cap;
-      for (int i = 0; i < n_; ++i) B.binv[static_cast<size_t>(i) * n_ + i] = 1.0;
-      B.lambda[k_] = 1.0;
+      B.active[dim()] = rows_.m() - 1;
+      B.rhs[dim()] = opt_.radius_cap;
+      for (int i = 0; i < dim1(); ++i) B.binv[static_cast<size_t>(i) * dim1() + i] = 1.0;
+      B.lambda[dim()] = 1.0;
       B.updates = 0;
       B.binv_max = 1.0;
       const DualSimplex& solver = attempt == 0 ? simplex_ : careful_;
       st = solver.solve(rows_, obj_.data(), B, counters_, opt_.lp_max_iter);
       if (st == LPStatus::Optimal) {
-        std::copy(B.y.begin(), B.y.begin() + k_, center);
-        *radius = B.y[k_];
+        std::copy(B.y.begin(), B.y.begin() + dim(), center);
+        *radius = B.y[dim()];
         return true;
       }
       if (st == LPStatus::Infeasible) {  // a cell whose facets admit no point (rounding at the tolerance's edge)
@@ -569,7 +583,7 @@ class PolytopeEnumerator {
 
   // The domain as a polytope: a box strictly around it (from 2k LPs), cut by every row.
   bool build_domain(const double* Adom, const double* bdom) {
-    const int k = k_, m = mdom_;
+    const int k = dim(), m = mdom_;
     std::vector<double> lo(k), hi(k), c(k, 0.0), lb(k, -INFINITY), ub(k, INFINITY);
     for (int j = 0; j < k; ++j) {
       for (int sgn = -1; sgn <= 1; sgn += 2) {
@@ -619,7 +633,7 @@ class PolytopeEnumerator {
         if (pe == pb) return false;  // thinner than 2 tol
         // Move the part down to slot 0 (the domain is the bottom of the stack).
         const int n = pe - pb;
-        std::copy(X(pb), X(pb) + static_cast<size_t>(n) * k_, X(0));
+        std::copy(X(pb), X(pb) + static_cast<size_t>(n) * dim(), X(0));
         std::copy(I(pb), I(pb) + static_cast<size_t>(n) * W_, I(0));
         b = 0;
         e = n;
@@ -629,7 +643,7 @@ class PolytopeEnumerator {
     facet_mask(b, e);
     for (int id = box_first_; id < cut_first_; ++id)
       if ((mask_[id >> 6] >> (id & 63)) & 1) throw std::invalid_argument("domain: the polytope A u <= b is unbounded");
-    return e - b > k_;
+    return e - b > dim();
   }
 
   void start_layer(int l, int b, int e, int c) {
@@ -648,7 +662,7 @@ class PolytopeEnumerator {
       }
       unit_hyperplane(l, L.piece_start[u], h);
       if (!(grad_norm(h) > 1e-300)) {  // constant on the cell; an exact zero is a tie and goes to piece 0
-        pattern_[off + u] = h[k_] > 0.0 ? 1 : 0;
+        pattern_[off + u] = h[dim()] > 0.0 ? 1 : 0;
         continue;
       }
       int side = 0;
@@ -725,7 +739,7 @@ class PolytopeEnumerator {
         if (s == r) continue;
         difference(l, p0 + r, p0 + s, h);  // piece r beats piece s where h >= 0
         if (!(grad_norm(h) > 1e-300)) {     // parallel pieces: ties go to the lower index
-          if (h[k_] < 0.0 || (h[k_] == 0.0 && s < r)) empty = true;
+          if (h[dim()] < 0.0 || (h[dim()] == 0.0 && s < r)) empty = true;
           continue;
         }
         int pb, pe, nb, ne;
@@ -762,7 +776,7 @@ class PolytopeEnumerator {
     }
     // Does the cell hold a ball of radius > tol? The ball at the vertex centroid first, else the exact LP.
     facet_mask(b, e);
-    cen_.resize(k_);
+    cen_.resize(dim());
     centroid(b, e, cen_.data());
     if (!(ball_at(cen_.data()) > opt_.tol)) {
       double radius;
@@ -782,9 +796,9 @@ class PolytopeEnumerator {
       const int pc = cur.piece_start[i] + pattern_[off + i];
       if (!cur.zero_piece[pc]) act_.push_back(i);
     }
-    for (int j = 0; j < n_; ++j) {
+    for (int j = 0; j < dim1(); ++j) {
       double* g = G + static_cast<size_t>(j) * Pn;
-      if (j == k_) {
+      if (j == dim()) {
         std::copy(nxt.c.begin(), nxt.c.end(), g);
       } else {
         std::fill(g, g + Pn, 0.0);
@@ -811,7 +825,7 @@ class PolytopeEnumerator {
     }
     for (int j = l; j < L; ++j) ++res_.base.layer_counts[j];
     net_.pattern_layout().pack(pattern_.data(), res_.base.patterns.extend(res_.base.pattern_bytes));
-    res_.base.centers.append(center_.data(), k_);
+    res_.base.centers.append(center_.data(), dim());
     res_.base.radii.push_back(radius);
     if ((R + 1) % 1024 == 0 && opt_.time_limit >= 0 && elapsed() > opt_.time_limit) halt(EnumStatus::TimeLimit);
     if (opt_.checkpoint_every > 0 && (R + 1) % opt_.checkpoint_every == 0 && checkpoint_ && !checkpoint_(R + 1))
@@ -827,8 +841,13 @@ PolytopeEnumResult enumerate_polytopes(const Network& net, const double* x0, con
   if (k < 1) throw std::invalid_argument("domain: needs at least one free coordinate");
   if (!(opt.tol > 0) || !std::isfinite(opt.tol)) throw std::invalid_argument("tol: must be positive and finite");
   if (!(opt.radius_cap > opt.tol)) throw std::invalid_argument("radius_cap: must exceed tol");
-  PolytopeEnumerator e(net, x0, Q, k, mdom, opt, checkpoint);
-  return e.run(Adom, bdom);
+  switch (k) {
+    case 3: return PolytopeEnumerator<3>(net, x0, Q, k, mdom, opt, checkpoint).run(Adom, bdom);
+    case 4: return PolytopeEnumerator<4>(net, x0, Q, k, mdom, opt, checkpoint).run(Adom, bdom);
+    case 5: return PolytopeEnumerator<5>(net, x0, Q, k, mdom, opt, checkpoint).run(Adom, bdom);
+    case 6: return PolytopeEnumerator<6>(net, x0, Q, k, mdom, opt, checkpoint).run(Adom, bdom);
+    default: return PolytopeEnumerator<0>(net, x0, Q, k, mdom, opt, checkpoint).run(Adom, bdom);
+  }
 }
 
 }  // namespace relutope
