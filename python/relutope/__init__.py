@@ -5,6 +5,7 @@ the activation regions of a :class:`Network` (Balestriero & Baraniuk, "A Spline 
 ICML 2018).
 """
 from .compare import SamplingComparison, compare_sampling
+from .compare import RegionComparison, RegionDifference, compare_regions
 from .domains import Box, Domain, Polytope, Slice, WholeSpace
 from .enumerate import default_tol, enumerate_regions, min_tol
 from .errors import ModelFormatError, NumericalError, RelutopeError, RelutopeWarning
@@ -29,4 +30,5 @@ __all__ = [
     "certificates", "complexity", "distance", "distributed", "early_bird", "exact", "gaussian", "generative",
     "matched_filters", "plot", "polygons", "pruning", "refinement", "region_stats", "tables", "topology", "vnnlib",
 ]
+__all__ += ["RegionComparison", "RegionDifference", "compare_regions"]
 __version__ = "0.1.0"
