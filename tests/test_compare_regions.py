@@ -76,7 +76,7 @@ def test_agreement_with_patterns_given_and_an_empty_list():
     net = scaled_net(0, [2, 6, 1], np.zeros(2), 1.0)
     part = relutope.enumerate_regions(net, box(np.zeros(2), 1.0))
     res = compare_regions(part, part.witnesses, part.patterns)
-    assert res.agree and res.n_matched == len(part)
+    assert res.agree and res.n_matched == len(part) and res.unproven.size == 0
     res = compare_regions(part, np.zeros((0, 2)))
     assert len(res.missing) == len(part) and all(d.exists for d in res.missing)
 
@@ -102,6 +102,7 @@ def test_spurious_patterns_are_proven_empty():
     points = np.vstack([part.witnesses, part.witnesses[:len(spurious)]])  # points that do not prove the claims
     res = compare_regions(part, points, claims)
     assert len(res.extra) == 4 and not res.missing
+    assert res.unproven.tolist() == list(range(len(part), len(part) + 4))  # their points lie in other regions
     for d, p in zip(res.extra, spurious):
         assert np.array_equal(d.pattern, p) and d.verdict == "empty" and d.exists is False
         if d.proof == "constant-row":  # a unit dead on the pattern's set decides it away everywhere

@@ -429,6 +429,10 @@ class RegionComparison:
     outside : ndarray, shape (P,), int64
         Entries of the other list whose point is not strictly inside the domain (exactly); their pattern is
         still decided at the point and compared, but the point proves nothing.
+    unproven : ndarray, shape (Q,), int64
+        With claimed ``patterns``: entries whose point does not prove its claimed pattern (outside the domain, on
+        a boundary, or of another exact pattern: the other tool's own geometry of that region is off at the
+        point). Empty without ``patterns``.
     tol : float
         The tolerance of the verdicts ``"thin"`` / ``"exists"`` (the partition's).
     seconds : float
@@ -441,6 +445,7 @@ class RegionComparison:
     n_matched: int
     differences: List[RegionDifference]
     outside: np.ndarray
+    unproven: np.ndarray
     tol: float
     seconds: float = 0.0
 
@@ -495,7 +500,7 @@ class RegionComparison:
         lines = [f"{a}: {self.n_regions} regions ({self.n_certified} certified); {b}: {self.n_other} entries, "
                  f"{self.n_matched} matched; {len(self.missing)} missing from {b}, {len(self.extra)} extra in {b}, "
                  f"{len(self.duplicates)} duplicated, {len(self.boundary)} on a boundary, {self.outside.size} "
-                 f"outside the domain"]
+                 f"outside the domain, {self.unproven.size} points not proving their claimed pattern"]
         for d in self.differences:
             w = "-" if d.witness is None else "[" + ", ".join(f"{v:.17g}" for v in d.witness) + "]"
             rb = "" if d.radius_bounds is None else f" in [{float(d.radius_bounds[0]):.3g}, " \
@@ -771,18 +776,20 @@ def compare_regions(partition: Partition, points, patterns=None, *, tol: Optiona
     proven, _ = _filter_pass(partition, t, claim) if N else (np.zeros(0, bool), None)
     claim = claim.copy()
     exact_pts: Dict[int, tuple] = {}
-    outside, on_boundary = [], []
+    outside, on_boundary, unproven = [], [], []
     for i in np.nonzero(~proven)[0]:
         X, inside = ex.point(t[i])
         exact_pts[int(i)] = (X, inside)
         if not inside:
             outside.append(int(i))
+        pat, decided = ex.pattern_at(X)
         if patterns is None:
-            pat, decided = ex.pattern_at(X)
             if decided:
                 claim[i] = pat
             else:
                 on_boundary.append(int(i))
+        elif not (inside and decided and np.array_equal(pat, claim[i])):
+            unproven.append(int(i))
     boundary_set = set(on_boundary)
 
     def witnesses_of(items):
@@ -866,5 +873,6 @@ def compare_regions(partition: Partition, points, patterns=None, *, tol: Optiona
         diffs.append(d)
     return RegionComparison(n_regions=len(partition), n_certified=int(cert.certified.sum()), n_other=N,
                             n_matched=int(matched.sum()), differences=diffs,
-                            outside=np.array(sorted(outside), dtype=np.int64), tol=float(tol),
+                            outside=np.array(sorted(outside), dtype=np.int64),
+                            unproven=np.array(sorted(unproven), dtype=np.int64), tol=float(tol),
                             seconds=time.perf_counter() - t0)
