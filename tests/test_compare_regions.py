@@ -200,3 +200,18 @@ def test_bad_input(bad, exc, words):
     incomplete = relutope.enumerate_regions(net, box(np.zeros(2), 1.0), max_regions=2)
     with pytest.raises(ValueError, match="complete"):
         compare_regions(incomplete, part.witnesses)
+
+
+def test_slice_domains():
+    """An axis-aligned slice is compared (radii in t are input units); a skewed one is refused with a clear error."""
+    net = relutope.Network.random([3, 6, 1], seed=5)
+    inner = relutope.Box(-np.ones(2), np.ones(2))
+    flat = relutope.Slice(np.array([0.0, 0.0, 0.25]), np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]), inner)
+    part = relutope.enumerate_regions(net, flat)
+    res = compare_regions(part, part.witnesses[1:])
+    [d] = res.missing
+    assert d.region == 0 and d.verdict == "exists" and np.isclose(float(d.radius_bounds[0]), part.radii[0])
+    skew = relutope.Slice(np.zeros(3), np.array([[2.0, 0.0], [0.0, 1.0], [0.0, 0.0]]), inner)
+    part = relutope.enumerate_regions(net, skew)
+    with pytest.raises(ValueError, match="orthonormal"):
+        compare_regions(part, part.witnesses)
