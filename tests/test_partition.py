@@ -211,6 +211,29 @@ def test_save_load_round_trip(tmp_path, case):
     np.testing.assert_array_equal(b1, b0)
 
 
+def test_save_and_pickle_keep_the_method_and_message(tmp_path):
+    import pickle
+
+    net = Network.random([2, 6, 6, 1], seed=4)
+    box = Box([-1.0, -1.0], [1.0, 1.0])
+    for method in ("polygon", "lp"):
+        part = enumerate_regions(net, box, method=method)
+        part.message = f"made by {method}"
+        path = tmp_path / f"{method}.npz"
+        part.save(path)
+        for back in (Partition.load(path), pickle.loads(pickle.dumps(part)), Partition.from_json(part.to_json())):
+            assert (back.method, back.message) == (method, f"made by {method}")
+    arrays = dict(np.load(tmp_path / "lp.npz"))
+    arrays["method"] = np.array("simplex")
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match="method must be one of"):
+        Partition.load(tmp_path / "bad.npz")
+    del arrays["method"], arrays["message"]  # a file written before they were saved
+    np.savez(tmp_path / "old.npz", **arrays)
+    old = Partition.load(tmp_path / "old.npz")
+    assert (old.method, old.message) == ("lp", "")
+
+
 def test_load_rejects_other_files(tmp_path):
     path = tmp_path / "other.npz"
     np.savez(path, x=np.zeros(3))

@@ -31,4 +31,7 @@ __all__ = [
     "matched_filters", "plot", "polygons", "pruning", "refinement", "region_stats", "tables", "topology", "vnnlib",
 ]
 __all__ += ["RegionComparison", "RegionDifference", "compare_regions"]
+# Exact rational LP with certificates (python-flint, imported lazily).
+from . import exact_lp  # noqa: E402
+__all__ += ["exact_lp"]
 __version__ = "0.1.0"

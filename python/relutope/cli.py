@@ -4,8 +4,9 @@
 
 Exit statuses (:data:`EXIT_STATUSES`; also in ``relutope --help``): 0 success (``enumerate``: the partition is
 complete; ``verify``: the property holds), 1 a computation failed (e.g. the LP solver broke down), 2 bad usage or
-input (argparse's status), 3 ``enumerate`` stopped early (``--max-regions``, ``--time-limit``, Ctrl-C, an LP
-breakdown: the partition printed and written is incomplete, and its summary names why), 10 ``verify``: violated,
+input (argparse's status), 3 a computation stopped early (``enumerate``: ``--max-regions``, ``--time-limit``, Ctrl-C,
+an LP breakdown: the partition printed and written is incomplete, and its summary names why; ``complexity``, ``prune``:
+``--time-limit`` reached before every neighbourhood or unit was decided), 10 ``verify``: violated,
 20 ``verify``: unknown, 130 interrupted,
 141 the reader of standard output went away (``relutope ... | head -1``; 128 + SIGPIPE, as the shell reports a
 process killed by a closed pipe; nothing is printed).
@@ -36,8 +37,8 @@ EXIT_STATUSES: Dict[int, str] = {
     EXIT_OK: "success (enumerate: the partition is complete; verify: the property holds)",
     EXIT_FAILED: "the computation failed (e.g. the LP solver broke down)",
     EXIT_USAGE: "bad usage or input (unknown option, unreadable model, invalid value)",
-    EXIT_INCOMPLETE: "enumerate stopped early (--max-regions, --time-limit, Ctrl-C, an LP breakdown): the partition "
-                     "is incomplete",
+    EXIT_INCOMPLETE: "stopped early: the result is incomplete (enumerate: --max-regions, --time-limit, Ctrl-C, an LP "
+                     "breakdown; complexity, prune: --time-limit)",
     EXIT_VIOLATED: "verify: the property is violated (a counterexample is printed)",
     EXIT_UNKNOWN: "verify: unknown (--timeout reached, or a candidate failed its re-check)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C) outside the enumeration",

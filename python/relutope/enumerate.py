@@ -11,7 +11,7 @@ import numpy as np
 from .domains import Domain
 from .errors import RelutopeWarning
 from .network import Network
-from .partition import Partition
+from .partition import METHODS, Partition
 
 __all__ = ["enumerate_regions", "default_tol", "min_tol"]
 
@@ -358,7 +358,7 @@ def _choose_method(method, net, domain, threads: int = 1) -> str:
     """The engine :func:`enumerate_regions` runs: ``method`` checked against the domain, or for ``"auto"`` the
     fastest that applies on ``threads`` threads (measured by ``bench/bench_enumerate.py``; see
     :data:`AUTO_POLYTOPE`)."""
-    if method not in ("auto", "lp", "polygon", "polytope"):
+    if method != "auto" and method not in METHODS:
         raise ValueError(f"method must be 'auto', 'lp', 'polygon' or 'polytope', got {method!r}")
     if not isinstance(domain, Domain) or not isinstance(net, Network):
         return "lp" if method == "auto" else method  # _engine_call names the bad argument

@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Partition", "Region"]
 
 STATUSES = ("complete", "max_regions", "time_limit", "interrupted", "stopped", "numerical")
+#: The engines a partition can come from (:attr:`Partition.method`; ``enumerate_regions(method=...)`` adds "auto").
+METHODS = ("lp", "polygon", "polytope")
 
 
 def _pack(network: Network, patterns) -> np.ndarray:
@@ -183,10 +185,11 @@ class Partition:
         down; see :attr:`message`).
     message : str
         For ``"numerical"``: the failing cell (the LP status, the unit being inserted, its layer and the pattern of
-        the layers before it); else empty. Not saved by :meth:`save`.
+        the layers before it); else empty. Saved by :meth:`save`.
     method : str
         The engine that found the regions: ``"lp"``, ``"polygon"`` or ``"polytope"`` (see
-        :func:`~relutope.enumerate_regions`); ``"lp"`` for partitions built otherwise. Not saved by :meth:`save`.
+        :func:`~relutope.enumerate_regions`); ``"lp"`` for partitions built otherwise. Saved by :meth:`save` (files
+        written before it was saved load as ``"lp"``).
     tol : float
         The tolerance used: every region holds a ball of radius ``> tol``.
     lps, lp_iterations : int
@@ -667,7 +670,7 @@ class Partition:
 
     def __reduce__(self):
         # Through the constructor with public data, whatever the in-memory layout; caches are recomputed on use.
-        return (_partition_from_state, (self._public_state(),))
+        return (_partition_from_state, (self._public_state(), {"method": self.method, "message": self.message}))
 
     def save(self, path) -> None:
         """Write the partition, its network (with its :meth:`~relutope.Network.fingerprint`), domain (and
@@ -681,7 +684,8 @@ class Partition:
                   "centers": state["centers"], "radii": state["radii"], "layer_counts": state["layer_counts"],
                   "status": np.array(state["status"]), "tol": np.array(state["tol"]), "lps": np.array(state["lps"]),
                   "lp_iterations": np.array(state["lp_iterations"]), "seconds": np.array(state["seconds"]),
-                  "net_fingerprint": np.array(self.network.fingerprint())}
+                  "net_fingerprint": np.array(self.network.fingerprint()), "method": np.array(self.method),
+                  "message": np.array(self.message)}
         if state["polygons"] is not None:
             arrays["polygon_offsets"], arrays["polygon_vertices"] = state["polygons"]
         arrays.update(self.network._to_arrays("net_"))
@@ -760,8 +764,7 @@ class Partition:
         if "format" not in arrays or arrays["format"].shape != () or str(arrays["format"]) != "relutope.Partition/1":
             raise ValueError(f"{source!r} is not a relutope partition file")
         try:
-            state = _state_from_arrays(arrays, source)
-            part = cls(**state)
+            part = _partition_from_arrays(arrays, source)
         except (KeyError, TypeError, ValueError) as exc:
             what = f"array {exc} is missing" if isinstance(exc, KeyError) else str(exc)
             raise (TypeError if isinstance(exc, TypeError) else ValueError)(
@@ -769,9 +772,26 @@ class Partition:
         return part
 
 
-def _partition_from_state(state: dict) -> Partition:
-    """Inverse of :meth:`Partition.__reduce__`."""
-    return Partition(**state)
+def _partition_from_state(state: dict, extra: Optional[dict] = None) -> Partition:
+    """Inverse of :meth:`Partition.__reduce__` (``extra``: the attributes set after construction)."""
+    part = Partition(**state)
+    for key, value in (extra or {}).items():
+        setattr(part, key, value)
+    return part
+
+
+def _partition_from_arrays(arrays: Dict[str, np.ndarray], source: str) -> Partition:
+    """The partition of :meth:`Partition._archive_arrays`'s arrays, checked (for :meth:`Partition.load` and
+    :func:`relutope.tables.from_json`)."""
+    part = Partition(**_state_from_arrays(arrays, source))
+    # Files written before the method and message were saved keep the class defaults ("lp", no message).
+    if "method" in arrays:
+        part.method = _scalar(arrays, "method", str)
+        if part.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {part.method!r}")
+    if "message" in arrays:
+        part.message = _scalar(arrays, "message", str)
+    return part
 
 
 def _scalar(arrays: Dict[str, np.ndarray], key: str, kind):

@@ -42,8 +42,8 @@ JSON document
 
 ``arrays`` holds exactly the arrays of :meth:`Partition.save`'s ``.npz`` file, under the same names:
 ``format`` (the string ``"relutope.Partition/1"``), ``patterns`` (R, n_units) int8, ``centers`` (R, k) float64 (engine coordinates ``u``), ``radii`` (R,),
-``layer_counts`` (L,) int64, ``status``, ``tol``, ``lps``, ``lp_iterations``, ``seconds``, ``net_fingerprint``
-(scalars, shape ``[]``), the network as ``net_format``, ``net_n_layers``, ``net_layer{i}_A`` (P_i, n_{i-1}),
+``layer_counts`` (L,) int64, ``status``, ``tol``, ``lps``, ``lp_iterations``, ``seconds``, ``net_fingerprint``,
+``method``, ``message`` (scalars, shape ``[]``; the last two are optional on reading), the network as ``net_format``, ``net_n_layers``, ``net_layer{i}_A`` (P_i, n_{i-1}),
 ``net_layer{i}_c`` (P_i,) and ``net_layer{i}_n_pieces`` (n_i,) int32, the domain as ``domain_kind`` and its
 arrays (``domain_lo``/``domain_hi`` for a box, ...), and ``polygon_offsets``/``polygon_vertices`` for planar
 partitions that have them. ``data`` is the C-order flattening (a list of numbers, or one string for ``dtype``
@@ -305,7 +305,7 @@ def from_json(source: Union[str, bytes, os.PathLike]) -> "Partition":
     TypeError
         When ``source`` is of another type.
     """
-    from .partition import Partition, _state_from_arrays
+    from .partition import _partition_from_arrays
 
     if isinstance(source, bytes):
         source = source.decode("utf-8")
@@ -328,7 +328,7 @@ def from_json(source: Union[str, bytes, os.PathLike]) -> "Partition":
         raise ValueError(f"{where}: not a relutope partition document (format {JSON_FORMAT!r} with 'arrays')")
     try:
         arrays = {name: _decode(name, entry) for name, entry in doc["arrays"].items()}
-        return Partition(**_state_from_arrays(arrays, where))
+        return _partition_from_arrays(arrays, where)
     except (KeyError, TypeError, ValueError) as exc:
         what = f"array {exc} is missing" if isinstance(exc, KeyError) else str(exc)
         raise (TypeError if isinstance(exc, TypeError) else ValueError)(f"{where}: {what}") from None
