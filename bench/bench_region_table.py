@@ -2,6 +2,7 @@
 over the property 3 and 4 boxes, every differing region found and proven in exact arithmetic.
 
     python bench/bench_region_table.py [--cache DIR] [--peer-path DIR] [--props 3 4] [--weights onnx nnet]
+                                       [--no-nnenum] [--no-peer] [--cached-only]
                                        [--out bench/results/region_table.txt]
 
 For each weight file (``.onnx``: float32 weights; ``.nnet``: the float64 originals) and each property box,
@@ -20,8 +21,9 @@ relutope enumerates the activation regions, and every peer that can be run lists
   obtained from a vertex by choosing a sign for every hyperplane through it, its interior point the mean of its
   vertices, and its claimed pattern that sign vector.
 
-Peer outputs are cached under ``--cache`` (default ``/work/cache-certtable``). A peer that cannot be run is skipped
-with a message. :func:`relutope.compare.compare_regions` then matches every peer's list to relutope's partition and
+Peer outputs are cached under ``--cache`` (default ``/work/cache-certtable``); nnenum's exact enumeration takes
+minutes per box (tens of minutes on a loaded machine), ``--cached-only`` uses the cached runs and skips the rest.
+A peer that cannot be run is skipped with a message. :func:`relutope.compare.compare_regions` then matches every peer's list to relutope's partition and
 proves each difference exactly (module docstring of :mod:`relutope.compare`). The table (counts per tool, and for
 every differing region its witness, Chebyshev radius and proof) is printed and written to ``--out``.
 """
@@ -69,9 +71,11 @@ def hidden_units(net) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------------- nnenum
-def nnenum_stars(net, domain, dtype: str, cache: Path, tag: str):
-    """Chebyshev centres (S, d) of every nnenum star, or (None, why) when nnenum cannot be run."""
+def nnenum_stars(net, domain, dtype: str, cache: Path, tag: str, cached_only: bool = False):
+    """nnenum's stars (the .npz of bench/nnenum_stars.py), or (None, why) when nnenum cannot be run."""
     out = cache / f"nnenum_{tag}_{dtype}.npz"
+    if not out.exists() and cached_only:
+        return None, f"no cached run ({out}; --cached-only)"
     if not out.exists():
         py = os.environ.get("NNENUM_PYTHON", "/work/venv-verify/bin/python")
         src = os.environ.get("NNENUM_SRC", "/work/nnenum-src/src")
@@ -198,6 +202,7 @@ def main(argv=None) -> int:
     ap.add_argument("--weights", nargs="+", default=["onnx", "nnet"], choices=sorted(MODELS))
     ap.add_argument("--no-nnenum", action="store_true")
     ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument("--cached-only", action="store_true", help="use cached nnenum runs only; run none")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "region_table.txt")
     args = ap.parse_args(argv)
     from relutope.compare import compare_regions
@@ -227,7 +232,7 @@ def main(argv=None) -> int:
                         tools.append((f"nnenum {dtype}", None, None,
                                       "not run: the .nnet weights are not float32 numbers"))
                         continue
-                    data, why = nnenum_stars(net, domain, dtype, args.cache, tag)
+                    data, why = nnenum_stars(net, domain, dtype, args.cache, tag, args.cached_only)
                     if data is None:
                         tools.append((f"nnenum {dtype}", None, None, why))
                         continue
