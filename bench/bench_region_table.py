@@ -90,9 +90,13 @@ def nnenum_stars(net, domain, dtype: str, cache: Path, tag: str, cached_only: bo
                                capture_output=True, text=True, timeout=3 * 3600)
         except (OSError, subprocess.SubprocessError) as exc:
             return None, f"nnenum {dtype} not run ({type(exc).__name__}: {exc})"
+        (cache / f"nnenum_{tag}_{dtype}.log").write_text(p.stdout + p.stderr)
         if p.returncode != 0 or not out.exists():
             return None, f"nnenum {dtype} failed: {p.stderr.strip().splitlines()[-1:] or p.returncode}"
     data = np.load(out)
+    if str(data["result"]) == "error":
+        return None, (f"nnenum {dtype} stopped with result 'error' after {len(data['points'])} stars (log: "
+                      f"{cache / f'nnenum_{tag}_{dtype}.log'})")
     return data, ""
 
 
