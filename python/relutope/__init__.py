@@ -5,6 +5,7 @@ the activation regions of a :class:`Network` (Balestriero & Baraniuk, "A Spline 
 ICML 2018).
 """
 from .compare import SamplingComparison, compare_sampling
+from .compare import RegionComparison, RegionDifference, compare_regions
 from .domains import Box, Domain, Polytope, Slice, WholeSpace
 from .enumerate import default_tol, enumerate_regions, min_tol
 from .errors import ModelFormatError, NumericalError, RelutopeError, RelutopeWarning
@@ -32,4 +33,5 @@ __all__ = [
 # Exact rational LP with certificates, and certified facets and adjacency (python-flint, imported lazily).
 from . import certified_facets, exact_lp  # noqa: E402
 __all__ += ["certified_facets", "exact_lp"]
+__all__ += ["RegionComparison", "RegionDifference", "compare_regions"]
 __version__ = "0.1.0"

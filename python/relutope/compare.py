@@ -1,4 +1,8 @@
-"""Exact enumeration against sampling: how many activation regions do uniform samples find, and which ones?
+"""Comparing partitions: exact enumeration against sampling, and relutope's regions against another tool's list.
+
+:func:`compare_regions` matches the regions another tool lists (as interior points, or activation patterns) to a
+:class:`~relutope.Partition` and proves, in exact rational arithmetic, which list is right about every region
+where they differ (see its docstring).
 
 :func:`compare_sampling` enumerates a network's regions over a bounded domain exactly, then draws one stream of
 uniform samples (:func:`relutope.sample_points`) and reports, at every sample budget ``n`` (the first ``n`` points of
@@ -21,7 +25,8 @@ from .network import Network
 from .partition import Partition
 from .sampling import DEFAULT_CHUNK, _check_domain, _check_net, _Sampler, chao1
 
-__all__ = ["SamplingComparison", "compare_sampling"]
+__all__ = ["RegionComparison", "RegionDifference", "SamplingComparison",
+           "compare_regions", "compare_sampling"]
 
 #: Columns of :attr:`SamplingComparison.rows`, in table order.
 COLUMNS = ("samples", "found", "recall", "volume_recall", "unmatched", "chao1", "chao1_lower", "chao1_upper",
@@ -317,3 +322,557 @@ def compare_sampling(net: Network, domain: Domain, budgets: Sequence[int] = (100
     return SamplingComparison(n_regions=R, exact_seconds=float(partition.seconds), rows=rows, first_hit=first_hit,
                               partition=partition, seed=seed if isinstance(seed, (int, type(None))) else None,
                               volume_seconds=volume_seconds)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# relutope's regions against another tool's list
+# ------------------------------------------------------------------------------------------------------------------
+
+#: Kinds of :class:`RegionDifference`.
+DIFFERENCE_KINDS = ("missing", "extra", "duplicate", "boundary")
+#: Verdicts of :class:`RegionDifference`.
+VERDICTS = ("exists", "thin", "empty", "undecided")
+
+
+@dataclass(eq=False)
+class RegionDifference:
+    """One region (activation pattern) on which a partition and another tool's list differ, with its proof.
+
+    Attributes
+    ----------
+    kind : str
+        ``"missing"``: a region of the partition that the other list lacks; ``"extra"``: a pattern the other list
+        names (by its pattern, or as the exact pattern of its point) that the partition lacks; ``"duplicate"``:
+        a pattern the other list names more than once; ``"boundary"``: a point of the other list that lies on a
+        region boundary (some unit's largest pieces tie there but not around it), so that it names no single
+        region: ``candidates`` are the patterns of the regions around it.
+    verdict : str
+        What is proven about ``pattern``'s region: ``"exists"`` (an interior point is exhibited and its inradius
+        is proven ``> tol``, or exceeds ``tol`` by a witness ball when no exact LP was run), ``"thin"`` (its
+        inradius is proven ``<= tol``: the partition leaves it out by design; ``exists`` says whether it is
+        non-empty), ``"empty"`` (its inradius is proven ``<= 0``: no open set has this pattern, so it is no
+        region) or ``"undecided"`` (the exact radius enclosure straddles ``tol``, or python-flint's exact LP was
+        not available). For ``"boundary"``: the verdict of the candidate it was resolved to, else
+        ``"undecided"``.
+    exists : bool or None
+        True when a witness proves the region non-empty and open (full-dimensional); False when it is proven to
+        have no interior; None when neither was proven.
+    proof : str
+        ``"witness"`` (the exact forward pass of ``witness_exact`` decides every unit strictly with ``pattern``,
+        and the point lies strictly inside the domain: a ball around it has the pattern), ``"exact-lp"`` (the
+        exact Chebyshev LPs of the pattern's exact H-representation, :func:`relutope.exact_lp.chebyshev_radius_
+        exact`: ``radius_bounds``), ``"constant-row"`` (a unit whose pieces differ by a constant decides the
+        pattern away everywhere), ``"same-pattern"`` (for ``"duplicate"``: the listed points or patterns have one
+        exact pattern, and one pattern is one convex region), ``"neighbours"`` (for ``"boundary"``:
+        :func:`relutope.exact.neighbour_patterns`), or a combination joined by ``"+"``.
+    pattern : ndarray, shape (n_units,), int8
+        The pattern concerned (for ``"boundary"``: the candidate it was resolved to, or the first candidate).
+    region : int
+        Index of the pattern's region in the partition, or -1.
+    other : tuple of int
+        Indices into the other tool's list of the entries concerned (empty for ``"missing"``).
+    witness : ndarray, shape (d,), float64, or None
+        The proven interior point rounded to float64 (input space); None when none is known.
+    witness_exact : ndarray of flint.fmpq, shape (d,), or None
+        The point the proof is about, exactly.
+    radius : float
+        The region's Chebyshev radius (input units, within the domain): the end of the exact enclosure nearer
+        zero, rounded to float, when an exact LP was run (negative for an empty set: minus the least uniform
+        shift of its rows that makes it non-empty; 0 for a constant row), else the partition's radius for a
+        region of it, else NaN.
+    radius_bounds : tuple (flint.fmpq, flint.fmpq) or None
+        The exact enclosure ``lo <= r <= hi`` of the inradius (None when no exact LP was run or the H-representation
+        was decided by a constant row).
+    candidates : ndarray, shape (K, n_units), int8
+        For ``"boundary"``: the neighbouring patterns of the point; else empty.
+    note : str
+        A plain-words account of the proof.
+    """
+
+    kind: str
+    verdict: str
+    exists: Optional[bool]
+    proof: str
+    pattern: np.ndarray
+    region: int = -1
+    other: tuple = ()
+    witness: Optional[np.ndarray] = None
+    witness_exact: Optional[np.ndarray] = None
+    radius: float = math.nan
+    radius_bounds: Optional[tuple] = None
+    candidates: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int8))
+    note: str = ""
+
+    def __repr__(self) -> str:
+        where = f"region={self.region}" if self.region >= 0 else f"other={list(self.other)[:4]}"
+        return (f"RegionDifference({self.kind}, {self.verdict}, proof={self.proof}, {where}, "
+                f"radius={self.radius:.3g})")
+
+
+@dataclass(eq=False)
+class RegionComparison:
+    """The result of :func:`compare_regions`.
+
+    Attributes
+    ----------
+    n_regions : int
+        Regions of the partition.
+    n_certified : int
+        Of them, proven to exist by :func:`relutope.certificates.certify_witnesses`.
+    n_other : int
+        Entries of the other tool's list.
+    n_matched : int
+        Regions of the partition named by at least one entry of the other list.
+    differences : list of RegionDifference
+        Every difference, each with its verdict and proof (kinds ``"missing"``, ``"extra"``, ``"duplicate"``,
+        ``"boundary"``).
+    outside : ndarray, shape (P,), int64
+        Entries of the other list whose point is not strictly inside the domain (exactly); their pattern is
+        still decided at the point and compared, but the point proves nothing.
+    unproven : ndarray, shape (Q,), int64
+        With claimed ``patterns``: entries whose point does not prove its claimed pattern (outside the domain, on
+        a boundary, or of another exact pattern: the other tool's own geometry of that region is off at the
+        point). Empty without ``patterns``.
+    tol : float
+        The tolerance of the verdicts ``"thin"`` / ``"exists"`` (the partition's).
+    seconds : float
+        Wall time.
+    """
+
+    n_regions: int
+    n_certified: int
+    n_other: int
+    n_matched: int
+    differences: List[RegionDifference]
+    outside: np.ndarray
+    unproven: np.ndarray
+    tol: float
+    seconds: float = 0.0
+
+    def of_kind(self, kind: str) -> List[RegionDifference]:
+        """The differences of one kind (one of ``DIFFERENCE_KINDS``)."""
+        if kind not in DIFFERENCE_KINDS:
+            raise ValueError(f"kind must be one of {DIFFERENCE_KINDS}, got {kind!r}")
+        return [d for d in self.differences if d.kind == kind]
+
+    @property
+    def missing(self) -> List[RegionDifference]:
+        """Regions of the partition that the other list lacks."""
+        return self.of_kind("missing")
+
+    @property
+    def extra(self) -> List[RegionDifference]:
+        """Patterns of the other list that the partition lacks."""
+        return self.of_kind("extra")
+
+    @property
+    def duplicates(self) -> List[RegionDifference]:
+        """Patterns the other list names more than once."""
+        return self.of_kind("duplicate")
+
+    @property
+    def boundary(self) -> List[RegionDifference]:
+        """Points of the other list on a region boundary."""
+        return self.of_kind("boundary")
+
+    @property
+    def n_proven(self) -> int:
+        """Regions proven to exist among those either list names: the certified regions of the partition and
+        the other list's extra patterns (boundary ones included) with a witness."""
+        extra = {d.pattern.tobytes() for d in self.differences
+                 if d.kind in ("extra", "boundary") and d.region < 0 and d.exists}
+        return self.n_certified + len(extra)
+
+    @property
+    def n_thin(self) -> int:
+        """The other list's extra patterns (boundary ones included) proven thinner than ``tol``."""
+        return len({d.pattern.tobytes() for d in self.differences
+                    if d.kind in ("extra", "boundary") and d.region < 0 and d.verdict == "thin"})
+
+    @property
+    def agree(self) -> bool:
+        """True when the lists name the same regions once each."""
+        return not self.differences
+
+    def table(self, names=("relutope", "other")) -> str:
+        """The differences as text: one line per difference (kind, verdict, proof, radius, witness)."""
+        a, b = names
+        lines = [f"{a}: {self.n_regions} regions ({self.n_certified} certified); {b}: {self.n_other} entries, "
+                 f"{self.n_matched} matched; {len(self.missing)} missing from {b}, {len(self.extra)} extra in {b}, "
+                 f"{len(self.duplicates)} duplicated, {len(self.boundary)} on a boundary, {self.outside.size} "
+                 f"outside the domain, {self.unproven.size} points not proving their claimed pattern"]
+        for d in self.differences:
+            w = "-" if d.witness is None else "[" + ", ".join(f"{v:.17g}" for v in d.witness) + "]"
+            rb = "" if d.radius_bounds is None else f" in [{float(d.radius_bounds[0]):.3g}, " \
+                                                    f"{float(d.radius_bounds[1]):.3g}]"
+            lines.append(f"  {d.kind:9} {d.verdict:9} {d.proof:22} r={d.radius:.3g}{rb} region={d.region} "
+                         f"{b}={list(d.other)[:3]} witness={w}")
+            if d.note:
+                lines.append(f"            {d.note}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def _orthonormal_parametrization(domain: Domain):
+    origin, basis = domain.parametrization()
+    k = basis.shape[1]
+    if not np.array_equal(basis.T @ basis, np.eye(k)):
+        raise ValueError(f"compare_regions needs a domain whose parametrization x = origin + basis t has exactly "
+                         f"orthonormal columns (Box, Polytope, or an axis-aligned Slice), so that radii in t are "
+                         f"input units; {domain!r} has not")
+    return origin, basis
+
+
+def _coords(domain: Domain, x: np.ndarray, origin: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """Domain coordinates of input points: exactly ``x[free]`` for a Box, else ``(x - origin) @ basis``."""
+    from .domains import Box
+
+    if isinstance(domain, Box):
+        return np.ascontiguousarray(x[:, domain.free])
+    return (x - origin) @ basis
+
+
+class _Exact:
+    """The exact side of :func:`compare_regions`: the network and the domain as rationals, and the proofs."""
+
+    def __init__(self, partition: Partition, tol: float):
+        from .exact import to_rational
+
+        self.net = partition.network
+        self.domain = partition.domain
+        self.tol = tol
+        self.tol_q = to_rational(tol).item()  # the exact binary fraction tol is
+        self.origin, self.basis = _orthonormal_parametrization(partition.domain)
+        self.O, self.B = to_rational(self.origin), to_rational(self.basis)
+        A, b = partition.domain.constraints()
+        self.A, self.b = to_rational(A), to_rational(b)
+
+    def point(self, t: np.ndarray):
+        """(exact x (d,), strictly inside the domain) of float domain coordinates t (k,)."""
+        from .exact import to_rational
+
+        T = to_rational(t)
+        X = self.O + self.B.dot(T)
+        inside = bool(np.all(self.b - self.A.dot(T) > 0)) if self.A.shape[0] else True
+        return X, inside
+
+    def pattern_at(self, X):
+        """(pattern, strictly decided) at an exact input point."""
+        from .exact import BOUNDARY_TIE, exact_pattern
+
+        pat, kind = exact_pattern(self.net, X)
+        return pat, not np.any(kind == BOUNDARY_TIE)
+
+    def is_witness(self, X, inside: bool, pattern: np.ndarray) -> bool:
+        if not inside:
+            return False
+        pat, decided = self.pattern_at(X)
+        return decided and np.array_equal(pat, pattern)
+
+    def decide(self, pattern: np.ndarray, witnesses=()) -> dict:
+        """Everything proven about one pattern's region: verdict, exists, proof, witness, radius, bounds, note.
+
+        ``witnesses`` are candidate exact points (X, inside) tried first; then the exact Chebyshev LPs of the
+        pattern's exact H-representation in domain coordinates, whose exact centre is tried as a witness too."""
+        from .exact import exact_halfspaces
+
+        out = dict(verdict="undecided", exists=None, proof="", witness_exact=None, radius=math.nan,
+                   radius_bounds=None, note="")
+        for X, inside in witnesses:
+            if self.is_witness(X, inside, pattern):
+                out.update(exists=True, proof="witness", witness_exact=X,
+                           note="the exact forward pass of the witness decides every unit strictly")
+                break
+        G, h, strict = exact_halfspaces(self.net, pattern)
+        # in domain coordinates: G (origin + B t) <= h
+        At = G.dot(self.B) if G.shape[0] else np.zeros((0, self.B.shape[1]), dtype=object)
+        bt = h - G.dot(self.O) if G.shape[0] else np.zeros(0, dtype=object)
+        zero = np.array([all(v == 0 for v in row) for row in At], dtype=bool)
+        dead = np.array([bool(z and (v < 0 or (v == 0 and st))) for z, v, st in zip(zero, bt, strict)], dtype=bool)
+        if dead.any():
+            if out["exists"]:
+                raise RelutopeError("a witness has a pattern that a constant row excludes: exact arithmetic is "
+                                    "inconsistent (a bug)")
+            r = int(np.nonzero(dead)[0][0])
+            out.update(verdict="empty", exists=False, proof="constant-row", radius=0.0,
+                       note=f"row {r} of the pattern's H-representation is the constant comparison 0 <= {bt[r]}"
+                            f"{' (strict: the tie goes to the lower piece)' if strict[r] else ''}: no point has "
+                            f"this pattern")
+            return out
+        A = np.vstack([self.A, At[~zero]]) if (~zero).any() else self.A
+        b = np.concatenate([self.b, bt[~zero]])
+        try:
+            from .exact_lp import chebyshev_radius_exact
+        except ImportError:  # pragma: no cover - until relutope.exact_lp is available
+            out["note"] += "; no exact LP (relutope.exact_lp not available)"
+            if out["exists"]:
+                out.update(verdict="undecided")
+            return out
+        enc = chebyshev_radius_exact(A, b)
+        if enc.status != "bounded":  # the domain is bounded: only a zero row could do this, handled above
+            raise RelutopeError(f"exact Chebyshev LP of a pattern over a bounded domain is {enc.status}")
+        lo, hi = enc.lo, enc.hi
+        out.update(radius_bounds=(lo, hi), radius=float(lo) if lo > 0 else float(hi) if hi <= 0 else 0.0)
+        if out["exists"]:
+            out["proof"] = "witness+exact-lp"
+        else:
+            out["proof"] = "exact-lp"
+            if lo > 0:  # the ball of radius lo around the exact centre lies in the domain: the centre is inside
+                X = self.O + self.B.dot(enc.centre)
+                if self.is_witness(X, True, pattern):
+                    out.update(exists=True, proof="exact-lp+witness", witness_exact=X,
+                               note="the exact Chebyshev centre's forward pass decides every unit strictly")
+        if hi <= 0:
+            if out["exists"]:
+                raise RelutopeError("a witness lies in a pattern whose exact inradius is <= 0 (a bug)")
+            out.update(verdict="empty", exists=False,
+                       note=f"exact inradius <= {float(hi):.3g} <= 0 (exact Chebyshev LP with its dual "
+                            f"certificate): no open set has this pattern")
+        elif hi <= self.tol_q:
+            out.update(verdict="thin", note=(out["note"] + "; " if out["note"] else "") +
+                       f"exact inradius in [{float(lo):.3g}, {float(hi):.3g}] <= tol {self.tol:.3g}")
+        elif lo > self.tol_q and out["exists"]:
+            out.update(verdict="exists", note=(out["note"] + "; " if out["note"] else "") +
+                       f"exact inradius in [{float(lo):.3g}, {float(hi):.3g}] > tol {self.tol:.3g}")
+        else:
+            out["note"] += f"; exact inradius in [{float(lo):.3g}, {float(hi):.3g}] straddles tol {self.tol:.3g}"
+        return out
+
+
+def _difference(kind: str, pattern, facts: dict, region: int = -1, other=(), candidates=None,
+                radius: float = math.nan) -> RegionDifference:
+    X = facts["witness_exact"]
+    r = facts["radius"] if not math.isnan(facts["radius"]) else radius
+    return RegionDifference(kind=kind, verdict=facts["verdict"], exists=facts["exists"], proof=facts["proof"],
+                            pattern=np.asarray(pattern, dtype=np.int8), region=int(region), other=tuple(other),
+                            witness=None if X is None else np.array([float(v) for v in X]), witness_exact=X,
+                            radius=float(r), radius_bounds=facts["radius_bounds"],
+                            candidates=np.zeros((0, len(pattern)), np.int8) if candidates is None else candidates,
+                            note=facts["note"])
+
+
+def compare_regions(partition: Partition, points, patterns=None, *, tol: Optional[float] = None,
+                    max_neighbours: int = 64) -> RegionComparison:
+    """Match another tool's list of activation regions to a partition, and prove every difference exactly.
+
+    Parameters
+    ----------
+    partition : Partition
+        A complete partition of a bounded domain whose parametrization has orthonormal columns (a
+        :class:`~relutope.Box`, :class:`~relutope.Polytope`, or an axis-aligned :class:`~relutope.Slice`).
+    points : array_like, shape (N, d), float64
+        The other tool's regions, one interior point each, in the network's input space (each coordinate taken
+        as the exact binary fraction it is; a point off the domain's affine hull is projected onto it, and the
+        projected point, exact, is the one proven about).
+    patterns : array_like of int, shape (N, n_units), optional
+        The patterns the other tool claims for its regions. Without them each region is named by the exact
+        pattern at its point; with them by the claimed pattern, the point being only a candidate witness.
+    tol : float, optional
+        The tolerance of the verdicts ``"exists"`` (inradius proven ``> tol``) and ``"thin"`` (``<= tol``);
+        default ``partition.tol``, the radius below which the partition leaves regions out.
+    max_neighbours : int, optional
+        At most this many neighbouring patterns per boundary point (:func:`relutope.exact.neighbour_patterns`).
+
+    Returns
+    -------
+    RegionComparison
+        Counts, and one :class:`RegionDifference` per difference with its verdict and proof:
+
+        - ``"missing"``: a region of the partition no entry names; its witness certifies it
+          (:func:`relutope.certificates.certify_witnesses`), so the other list is short of a region (or leaves
+          it out by its own tolerance: see ``radius``).
+        - ``"extra"``: a pattern the other list names that the partition lacks; ``"exists"`` (a witness, inradius
+          ``> tol``: the partition missed a region), ``"thin"`` (inradius ``<= tol``, left out by design) or
+          ``"empty"`` (no interior: the other list is wrong).
+        - ``"duplicate"``: a pattern named by several entries (one pattern is one convex region).
+        - ``"boundary"``: an entry without a claimed pattern whose point is on a region boundary. It is resolved
+          to one of its neighbouring patterns: first a region of the partition that no other entry names, then
+          an extra pattern proven to exist, else the first candidate (``verdict`` undecided when none exists).
+
+    Raises
+    ------
+    TypeError
+        ``partition`` is not a Partition, ``points`` or ``patterns`` not numeric / integer.
+    ValueError
+        The partition is incomplete or its domain unbounded or not orthonormally parametrized; ``points`` is not
+        (N, d) and finite; ``patterns`` is not (N, n_units) or names a piece a unit does not have; ``tol`` is not
+        a positive float.
+    ImportError
+        python-flint is not installed.
+    RelutopeError
+        Exact arithmetic contradicts itself (a witness inside a pattern proven empty): a bug.
+
+    Notes
+    -----
+    Every statement is proven in exact rational arithmetic about the network whose weights are the exact binary
+    fractions of its float64 arrays:
+
+    - existence: a witness strictly inside the domain at which every unit is strictly decided (or tied between
+      identical affine pieces) with the pattern, by the exact forward pass (:func:`relutope.exact.exact_pattern`);
+      the points of the partition and of the other list go first through the floating-point pass with rigorous
+      error bounds of :mod:`relutope.certificates` (Rump, Acta Numerica 2010), and only those it cannot decide
+      through the exact pass;
+    - inradius: the exact H-representation of the pattern (:func:`relutope.exact.exact_halfspaces`), restricted
+      to the domain, and the rational enclosure of its Chebyshev radius by two exact LPs
+      (:func:`relutope.exact_lp.chebyshev_radius_exact`; exact LP verification from a floating-point basis:
+      Dhiflaoui et al. 2003, Koch 2004);
+    - boundary points: :func:`relutope.exact.neighbour_patterns` lists every pattern whose region's closure may
+      hold the point, each decided as above.
+
+    Examples
+    --------
+    >>> import numpy as np, relutope
+    >>> from relutope.compare import compare_regions
+    >>> net = relutope.Network.random([2, 6, 1], seed=0)
+    >>> part = relutope.enumerate_regions(net, relutope.Box(-np.ones(2), np.ones(2)))
+    >>> res = compare_regions(part, part.witnesses[1:])     # a list short of region 0
+    >>> [(d.kind, d.verdict, d.region) for d in res.differences]
+    [('missing', 'exists', 0)]
+    """
+    from .certificates import _filter_pass, certify_witnesses
+    from .exact import neighbour_patterns
+
+    t0 = time.perf_counter()
+    if not isinstance(partition, Partition):
+        raise TypeError(f"partition must be a relutope.Partition, got {type(partition).__name__}")
+    if not partition.complete:
+        raise ValueError(f"partition must be complete to compare against, its status is {partition.status!r}")
+    if not partition.domain.bounded:
+        raise ValueError(f"compare_regions needs a bounded domain, got {partition.domain!r}")
+    net = partition.network
+    from .network import _as_points
+
+    x = _as_points(points, "points", net.in_dim)
+    N = x.shape[0]
+    if patterns is not None:
+        pats = np.asarray(patterns)
+        if not np.issubdtype(pats.dtype, np.integer):
+            raise TypeError(f"patterns must be an integer array, got dtype {pats.dtype}")
+        if pats.shape != (N, net.n_units):
+            raise ValueError(f"patterns must have shape (N, n_units) = ({N}, {net.n_units}), got {pats.shape}")
+        if pats.size and (np.any(pats < 0) or np.any(pats >= net.n_pieces[None, :])):
+            raise ValueError("patterns name a piece index that a unit does not have")
+        pats = pats.astype(np.int8)
+    if tol is None:
+        tol = float(partition.tol)
+    elif isinstance(tol, (bool, np.bool_)) or not isinstance(tol, (int, float, np.floating, np.integer)):
+        raise TypeError(f"tol must be a float, got {type(tol).__name__}")
+    elif not (math.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a positive finite float, got {tol!r}")
+    ex = _Exact(partition, float(tol))
+
+    # relutope's side: every region certified (relabeled ones under their exact pattern)
+    cert = certify_witnesses(partition)
+    own = partition.patterns
+    if cert.relabeled.size:
+        own[cert.relabeled] = cert.exact_patterns
+    index: Dict[bytes, int] = {row.tobytes(): i for i, row in enumerate(own)}
+
+    # the other side: each entry's pattern, and whether its point proves it
+    t = _coords(partition.domain, x, ex.origin, ex.basis)
+    claim = pats if patterns is not None else np.ascontiguousarray(net.forward(x)[1], dtype=np.int8)
+    proven, _ = _filter_pass(partition, t, claim) if N else (np.zeros(0, bool), None)
+    claim = claim.copy()
+    exact_pts: Dict[int, tuple] = {}
+    outside, on_boundary, unproven = [], [], []
+    for i in np.nonzero(~proven)[0]:
+        X, inside = ex.point(t[i])
+        exact_pts[int(i)] = (X, inside)
+        if not inside:
+            outside.append(int(i))
+        pat, decided = ex.pattern_at(X)
+        if patterns is None:
+            if decided:
+                claim[i] = pat
+            else:
+                on_boundary.append(int(i))
+        elif not (inside and decided and np.array_equal(pat, claim[i])):
+            unproven.append(int(i))
+    boundary_set = set(on_boundary)
+
+    def witnesses_of(items):
+        for i in items:
+            yield exact_pts[i] if i in exact_pts else ex.point(t[i])
+
+    groups: Dict[bytes, List[int]] = {}
+    for i in range(N):
+        if i not in boundary_set:
+            groups.setdefault(claim[i].tobytes(), []).append(i)
+    matched = np.zeros(len(partition), dtype=bool)
+    diffs: List[RegionDifference] = []
+    extra_facts: Dict[bytes, dict] = {}
+    for key, items in groups.items():
+        j = index.get(key)
+        pattern = claim[items[0]]
+        if j is not None:
+            matched[j] = True
+            if len(items) > 1:
+                facts = dict(verdict="exists" if cert.certified[j] else "undecided",
+                             exists=bool(cert.certified[j]) or None, proof="same-pattern", witness_exact=None,
+                             radius=float(partition.radii[j]), radius_bounds=None,
+                             note=f"{len(items)} entries name the pattern of region {j}")
+                diffs.append(_difference("duplicate", pattern, facts, region=j, other=items))
+            continue
+        facts = ex.decide(pattern, witnesses_of(items))
+        extra_facts[key] = facts
+        diffs.append(_difference("extra", pattern, facts, other=items))
+        if len(items) > 1:
+            diffs.append(_difference("duplicate", pattern, dict(facts, proof="same-pattern",
+                                     note=f"{len(items)} entries name this pattern"), other=items))
+
+    for i in on_boundary:
+        cands, complete = neighbour_patterns(net, exact_pts[i][0], max_patterns=max_neighbours)
+        note = f"the point lies on a boundary between {len(cands)} candidate patterns" + \
+               ("" if complete else f" (search stopped at max_neighbours={max_neighbours})")
+        js = [index.get(c.tobytes(), -1) for c in cands]
+        free = [k for k, j in enumerate(js) if j >= 0 and not matched[j]]
+        if free:
+            k = free[0]
+            matched[js[k]] = True
+            facts = dict(verdict="exists" if cert.certified[js[k]] else "undecided",
+                         exists=bool(cert.certified[js[k]]) or None, proof="neighbours",
+                         witness_exact=None, radius=float(partition.radii[js[k]]), radius_bounds=None,
+                         note=note + f"; resolved to region {js[k]}, which no other entry names")
+            diffs.append(_difference("boundary", cands[k], facts, region=js[k], other=[i], candidates=cands))
+            continue
+        chosen, chosen_facts = None, None
+        for k, c in enumerate(cands):
+            if js[k] >= 0:
+                continue
+            facts = extra_facts.get(c.tobytes())
+            if facts is None:
+                facts = extra_facts[c.tobytes()] = ex.decide(c)
+            if facts["exists"] and chosen is None:
+                chosen, chosen_facts = k, facts
+        if chosen is not None:
+            diffs.append(_difference("boundary", cands[chosen], dict(chosen_facts, proof="neighbours+" +
+                                     chosen_facts["proof"], note=note + "; resolved to a pattern the partition "
+                                     "lacks, proven to exist: " + chosen_facts["note"]), other=[i],
+                                     candidates=cands))
+        else:
+            named = [j for j in js if j >= 0]
+            why = (f"; its neighbouring regions {named} are named by other entries (a duplicate)" if named else
+                   "; no candidate pattern has a region")
+            facts = dict(verdict="undecided", exists=None, proof="neighbours", witness_exact=None,
+                         radius=math.nan, radius_bounds=None, note=note + why)
+            diffs.append(_difference("boundary", cands[0] if len(cands) else claim[i], facts,
+                                     region=named[0] if named else -1, other=[i], candidates=cands))
+
+    wit = partition.witnesses
+    for j in np.nonzero(~matched)[0]:
+        facts = ex.decide(own[j], [ex.point(partition.witness_coords[j])])
+        if not cert.certified[j] and facts["exists"] is None:
+            facts["note"] += "; the partition's witness failed certification"
+        if facts["witness_exact"] is None and cert.certified[j]:
+            facts.update(witness_exact=ex.point(partition.witness_coords[j])[0])
+        d = _difference("missing", own[j], facts, region=j, radius=float(partition.radii[j]))
+        if d.witness is None:
+            d.witness = wit[j]
+        diffs.append(d)
+    return RegionComparison(n_regions=len(partition), n_certified=int(cert.certified.sum()), n_other=N,
+                            n_matched=int(matched.sum()), differences=diffs,
+                            outside=np.array(sorted(outside), dtype=np.int64),
+                            unproven=np.array(sorted(unproven), dtype=np.int64), tol=float(tol),
+                            seconds=time.perf_counter() - t0)

@@ -22,7 +22,8 @@ import numpy as np
 
 from .network import Network, _as_points
 
-__all__ = ["exact_affine_map", "exact_forward", "exact_layer_pieces", "exact_pattern", "to_rational"]
+__all__ = ["exact_affine_map", "exact_forward", "exact_halfspaces", "exact_layer_pieces", "exact_pattern",
+           "neighbour_patterns", "to_rational"]
 
 
 def _flint():
@@ -164,6 +165,53 @@ def exact_forward(network: Network, x) -> Tuple[np.ndarray, np.ndarray, np.ndarr
     return y, np.concatenate(patterns, axis=1), np.concatenate(ties, axis=1)
 
 
+def _check_pattern(network: Network, pattern) -> np.ndarray:
+    """One pattern (n_units,) checked: an integer array naming a piece of every unit."""
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be a relutope.Network, got {type(network).__name__}")
+    pat = np.asarray(pattern)
+    if not np.issubdtype(pat.dtype, np.integer):
+        raise TypeError(f"pattern must be an integer array, got dtype {pat.dtype}")
+    if pat.shape != (network.n_units,):
+        raise ValueError(f"pattern must have shape ({network.n_units},), got {pat.shape}")
+    if np.any(pat < 0) or np.any(pat >= network.n_pieces):
+        raise ValueError("pattern names a piece index that a unit does not have")
+    return pat
+
+
+def _identity(d: int):
+    flint = _flint()
+    return (flint.fmpq_mat(d, d, [flint.fmpq(int(i == j)) for i in range(d) for j in range(d)]),
+            flint.fmpq_mat(d, 1, [flint.fmpq(0)] * d))
+
+
+def _layer_pieces(layer, M, v):
+    """Every piece of one layer as an exact affine function of the input, given the layer's input ``h = M x + v``
+    (fmpq_mat): (G (P, d), g (P,)) object arrays of fmpq."""
+    A = _rational_matrix(layer.A)
+    G = A * M
+    g = A * v + _column(to_rational(layer.c))
+    return (np.array(G.entries(), dtype=object).reshape(G.nrows(), G.ncols()),
+            np.array(g.entries(), dtype=object).reshape(G.nrows()))
+
+
+def _compose(network: Network, pattern: np.ndarray, M=None, v=None):
+    """Layer by layer along a pattern: yields (layer, offset of its first unit, the chosen pieces' row indices
+    (n_units,), G (P, k), g (P,)), the layer's pieces as exact affine functions ``G t + g`` of the input
+    ``x = M t + v`` (fmpq_mat; default ``t = x``) (Balestriero & Baraniuk, ICML 2018, Eq. 9)."""
+    flint = _flint()
+    if M is None:
+        M, v = _identity(network.in_dim)
+    off = 0
+    for layer in network.layers:
+        rows = layer.piece_start[:-1] + pattern[off:off + layer.n_units]
+        G, g = _layer_pieces(layer, M, v)
+        yield layer, off, rows, G, g
+        off += layer.n_units
+        M = flint.fmpq_mat(G[rows].tolist())
+        v = _column(g[rows].tolist())
+
+
 def exact_affine_map(network: Network, pattern) -> Tuple[np.ndarray, np.ndarray]:
     """The exact affine map ``y = A_Q x + b_Q`` of an activation pattern's region.
 
@@ -191,30 +239,10 @@ def exact_affine_map(network: Network, pattern) -> Tuple[np.ndarray, np.ndarray]
     The composition of the chosen pieces layer by layer (Balestriero & Baraniuk, ICML 2018, Eq. 9), each
     product an exact ``fmpq_mat`` product.
     """
-    flint = _flint()
-    if not isinstance(network, Network):
-        raise TypeError(f"network must be a relutope.Network, got {type(network).__name__}")
-    pat = np.asarray(pattern)
-    if not np.issubdtype(pat.dtype, np.integer):
-        raise TypeError(f"pattern must be an integer array, got dtype {pat.dtype}")
-    if pat.shape != (network.n_units,):
-        raise ValueError(f"pattern must have shape ({network.n_units},), got {pat.shape}")
-    if np.any(pat < 0) or np.any(pat >= network.n_pieces):
-        raise ValueError("pattern names a piece index that a unit does not have")
-    d = network.in_dim
-    M = flint.fmpq_mat(d, d, [flint.fmpq(int(i == j)) for i in range(d) for j in range(d)])
-    v = flint.fmpq_mat(d, 1, [flint.fmpq(0)] * d)
-    start = 0
-    for layer in network.layers:
-        rows = layer.piece_start[:-1] + pat[start:start + layer.n_units]
-        start += layer.n_units
-        A = _rational_matrix(np.ascontiguousarray(layer.A[rows]))
-        M = A * M
-        v = A * v + _column(to_rational(layer.c[rows]))
-    m = network.out_dim
-    A_Q = np.array(M.entries(), dtype=object).reshape(m, d)
-    b_Q = np.array(v.entries(), dtype=object).reshape(m)
-    return A_Q, b_Q
+    M, v = None, None
+    for _, _, rows, A, g in _compose(network, _check_pattern(network, pattern)):
+        M, v = A[rows], g[rows]
+    return M, v
 
 
 
@@ -337,7 +365,6 @@ def exact_layer_pieces(network: Network, pattern, layer: int, origin=None, basis
     >>> [str(v) for v in G[0]], str(g[0])
     (['2', '-2'], '0')
     """
-    flint = _flint()
     if not isinstance(network, Network):
         raise TypeError(f"network must be a relutope.Network, got {type(network).__name__}")
     if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 0 <= layer < len(network.layers):
@@ -347,36 +374,146 @@ def exact_layer_pieces(network: Network, pattern, layer: int, origin=None, basis
         raise TypeError(f"pattern must be an integer array, got dtype {pat.dtype}")
     if pat.shape != (network.n_units,):
         raise ValueError(f"pattern must have shape ({network.n_units},), got {pat.shape}")
+    before = sum(lay.n_units for lay in network.layers[:layer])
+    if np.any(pat[:before] < 0) or np.any(pat[:before] >= network.n_pieces[:before]):
+        raise ValueError(f"pattern names a piece that a unit of a layer before {layer} does not have")
     d = network.in_dim
-    if basis is None:
-        basis = np.eye(d)
-    if origin is None:
-        origin = np.zeros(d)
-    B = np.asarray(basis)
-    O = np.asarray(origin)
+    B = np.asarray(np.eye(d) if basis is None else basis)
+    O = np.asarray(np.zeros(d) if origin is None else origin)
     if B.ndim != 2 or B.shape[0] != d or O.shape != (d,):
         raise ValueError(f"origin and basis must have shapes ({d},) and ({d}, k), got {O.shape} and {B.shape}")
-    k = B.shape[1]
+    flint = _flint()
     Bq = B if B.dtype == object else to_rational(B)
     Oq = O if O.dtype == object else to_rational(O)
-    M = flint.fmpq_mat(d, k, [flint.fmpq(v) for v in Bq.reshape(-1).tolist()])
+    M = flint.fmpq_mat(d, B.shape[1], [flint.fmpq(v) for v in Bq.reshape(-1).tolist()])
     v = _column([flint.fmpq(x) for x in Oq.tolist()])
     out = []
-    start = 0
-    for j, lay in enumerate(network.layers[:layer + 1]):
-        A = _rational_matrix(lay.A)
-        Z = A * M
-        z = A * v + _column(to_rational(lay.c))
-        P = lay.A.shape[0]
-        out.append((np.array(Z.entries(), dtype=object).reshape(P, k), np.array(z.entries(), dtype=object)))
+    for j, (_, _, _, G, g) in enumerate(_compose(network, np.where(pat < 0, 0, pat), M, v)):
+        out.append((G, g))
         if j == layer:
             break
-        chosen = lay.piece_start[:-1] + pat[start:start + lay.n_units]
-        if np.any(pat[start:start + lay.n_units] < 0) or np.any(chosen >= lay.piece_start[1:]):
-            raise ValueError(f"pattern names a piece that a unit of layer {j} does not have")
-        start += lay.n_units
-        rows = Z.table()
-        zs = z.entries()
-        M = flint.fmpq_mat([rows[p] for p in chosen])
-        v = _column([zs[p] for p in chosen])
     return out
+
+
+def exact_halfspaces(network: Network, pattern) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The exact H-representation, in the input, of the set where a network has one activation pattern.
+
+    Parameters
+    ----------
+    network : Network
+    pattern : array_like of int, shape (n_units,)
+        The chosen piece of every unit.
+
+    Returns
+    -------
+    G : ndarray of flint.fmpq, shape (m, d)
+    h : ndarray of flint.fmpq, shape (m,)
+        One row ``(f_s - f_p)(x) <= 0`` for every unit with two or more pieces and every piece ``s`` other than
+        the chosen ``p``, in unit order then piece order, both pieces composed exactly through the pattern's
+        earlier layers (for a ReLU: ``z <= 0`` when inactive, ``-z <= 0`` when active). Rows whose linear part
+        is zero are kept (a constant comparison: ``0 <= h``).
+    strict : ndarray, shape (m,), bool
+        Rows where ``s < p``: ties go to the lowest piece, so the pattern needs ``f_p > f_s`` there; this
+        matters only for a row with a zero linear part (the set's closure is the same either way otherwise).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`exact_affine_map`.
+
+    Notes
+    -----
+    The pattern's set is ``{x : G x <= h}`` up to its boundary (Balestriero & Baraniuk, ICML 2018, Eq. 9, the
+    pieces composed as in :func:`exact_affine_map`); it is an activation region when it has an interior point,
+    which an exact LP decides (:mod:`relutope.exact_lp`).
+    """
+    pat = _check_pattern(network, pattern)
+    G_rows, h_rows, strict = [], [], []
+    for layer, off, rows, G, g in _compose(network, pat):
+        for u in range(layer.n_units):
+            p0, p1 = int(layer.piece_start[u]), int(layer.piece_start[u + 1])
+            p = int(rows[u])
+            for s in range(p0, p1):
+                if s != p:
+                    G_rows.append(G[s] - G[p])
+                    h_rows.append(g[p] - g[s])
+                    strict.append(s < p)
+    d = network.in_dim
+    return (np.array(G_rows, dtype=object).reshape(len(G_rows), d), np.array(h_rows, dtype=object),
+            np.array(strict, dtype=bool))
+
+
+def neighbour_patterns(network: Network, x, max_patterns: int = 64) -> Tuple[np.ndarray, bool]:
+    """The activation patterns of the regions whose closure may hold a point, decided exactly.
+
+    Parameters
+    ----------
+    network : Network
+    x : array_like, shape (d,)
+        One point: float64 values (taken exactly) or exact rationals.
+    max_patterns : int, optional
+        Stop after this many patterns.
+
+    Returns
+    -------
+    patterns : ndarray, shape (K, n_units), int8
+        Every pattern ``Q`` such that, layer by layer along ``Q``, each unit's chosen piece attains the unit's
+        maximum at ``x`` (the lowest index among pieces that are the same affine function there). The pattern of
+        every region whose closure holds ``x`` is one of them; for a point where every unit is strictly decided
+        there is one, :func:`exact_pattern`'s. A pattern listed may have no region near ``x``: an exact LP on its
+        :func:`exact_halfspaces` decides that.
+    complete : bool
+        False when ``max_patterns`` stopped the search.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`exact_forward`, or when ``max_patterns`` is not a positive int.
+
+    Notes
+    -----
+    A depth-first search over the layers: at a unit whose largest pieces tie at ``x`` with different linear
+    parts (``x`` on its bent hyperplane), every such piece is tried, with the map ``h = M x + v`` of the choices
+    so far exact (Balestriero & Baraniuk, ICML 2018, Eq. 9). By continuity a region whose closure holds ``x``
+    chooses, at every unit, a piece that is maximal at ``x``.
+    """
+    import itertools
+
+    flint = _flint()
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be a relutope.Network, got {type(network).__name__}")
+    if isinstance(max_patterns, (bool, np.bool_)) or not isinstance(max_patterns, (int, np.integer)) \
+            or max_patterns < 1:
+        raise ValueError(f"max_patterns must be a positive int, got {max_patterns!r}")
+    if np.ndim(x) != 1:
+        raise ValueError(f"x must be one point of shape ({network.in_dim},), got {np.shape(x)}")
+    X = _rational_points(network, x)[0]
+    layers = network.layers
+    found = []
+
+    def walk(li: int, M, v, prefix: list) -> bool:
+        if li == len(layers):
+            found.append(np.concatenate(prefix) if prefix else np.zeros(0, np.int8))
+            return len(found) < max_patterns
+        layer = layers[li]
+        G, g = _layer_pieces(layer, M, v)
+        z = G.dot(X) + g
+        options = []
+        for u in range(layer.n_units):
+            p0, p1 = int(layer.piece_start[u]), int(layer.piece_start[u + 1])
+            best = max(z[p0:p1].tolist())
+            groups = {}
+            for r in range(p0, p1):
+                if z[r] == best:
+                    groups.setdefault(tuple(G[r].tolist()), r - p0)  # the lowest piece of each linear part
+            options.append(sorted(groups.values()))
+        for choice in itertools.product(*options):
+            rows = layer.piece_start[:-1] + np.array(choice, dtype=np.int64)
+            if not walk(li + 1, flint.fmpq_mat(G[rows].tolist()), _column(g[rows].tolist()),
+                        prefix + [np.array(choice, dtype=np.int8)]):
+                return False
+        return True
+
+    M, v = _identity(network.in_dim)
+    complete = walk(0, M, v, [])
+    return np.array(found, dtype=np.int8).reshape(len(found), network.n_units), complete
