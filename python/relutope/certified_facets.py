@@ -138,46 +138,36 @@ def exact_halfspaces(network, domain, pattern) -> ExactHalfspaces:
 
 def _exact_data(network, domain):
     """The network's layers and the domain's data as exact rationals, converted once for many patterns."""
-    from .exact import _rational_matrix, to_rational
+    from .exact import _column, _rational_layers, _rational_matrix, to_rational
 
     Ad, bd = domain.constraints()
     origin, basis = domain.parametrization()
-    layers = [(_rational_matrix(layer.A), to_rational(layer.c).tolist(), layer) for layer in network.layers]
     dom_rows = [list(r) for r in to_rational(Ad).tolist()] if Ad.shape[0] else []
     dom_rhs = to_rational(bd).tolist() if Ad.shape[0] else []
-    return (layers, dom_rows, dom_rhs, _rational_matrix(np.ascontiguousarray(basis, dtype=np.float64)),
-            to_rational(origin).tolist(), basis.shape[1])
+    return (network, _rational_layers(network), dom_rows, dom_rhs,
+            _rational_matrix(np.ascontiguousarray(basis, dtype=np.float64)), _column(to_rational(origin).tolist()),
+            basis.shape[1])
 
 
 def _halfspaces(data, pat) -> ExactHalfspaces:
-    flint = _flint()
-    layers, dom_rows, dom_rhs, M, origin, k = data
+    from .exact import _compose
+
+    network, rational, dom_rows, dom_rhs, M, v, k = data
     rows: List[list] = [list(r) for r in dom_rows]
     rhs: list = list(dom_rhs)
     units: list = [-1 - i for i in range(len(rows))]
     pieces: list = [-1] * len(rows)
-    v = flint.fmpq_mat(len(origin), 1, origin)
-    off = 0
-    for Aq, c, layer in layers:
-        G = Aq * M
-        g = (Aq * v).entries()
-        Gt = G.table()
-        gv = [gi + ci for gi, ci in zip(g, c)]
-        chosen = []
+    for layer, off, chosen, G, g in _compose(network, pat, M, v, rational):
         for u in range(layer.n_units):
             p0, p1 = int(layer.piece_start[u]), int(layer.piece_start[u + 1])
-            p = p0 + int(pat[off + u])
-            chosen.append(p)
+            p = int(chosen[u])
             for s in range(p0, p1):
                 if s == p:
                     continue
-                rows.append([a - bb for a, bb in zip(Gt[s], Gt[p])])
-                rhs.append(gv[p] - gv[s])
+                rows.append([a - bb for a, bb in zip(G[s], G[p])])
+                rhs.append(g[p] - g[s])
                 units.append(off + u)
                 pieces.append(s - p0)
-        off += layer.n_units
-        M = flint.fmpq_mat([Gt[p] for p in chosen])
-        v = flint.fmpq_mat(len(chosen), 1, [gv[p] for p in chosen])
     A = np.empty((len(rows), k), dtype=object)
     for i, r in enumerate(rows):
         A[i, :] = r

@@ -185,27 +185,33 @@ def _identity(d: int):
             flint.fmpq_mat(d, 1, [flint.fmpq(0)] * d))
 
 
-def _layer_pieces(layer, M, v):
+def _rational_layers(network: Network) -> list:
+    """Every layer's ``(A, c)`` as exact fmpq_mat columns, converted once (for :func:`_compose` on many patterns)."""
+    return [(_rational_matrix(layer.A), _column(to_rational(layer.c))) for layer in network.layers]
+
+
+def _layer_pieces(layer, M, v, rational=None):
     """Every piece of one layer as an exact affine function of the input, given the layer's input ``h = M x + v``
-    (fmpq_mat): (G (P, d), g (P,)) object arrays of fmpq."""
-    A = _rational_matrix(layer.A)
+    (fmpq_mat): (G (P, d), g (P,)) object arrays of fmpq. ``rational``: the layer's ``(A, c)`` already exact."""
+    A, c = rational if rational is not None else (_rational_matrix(layer.A), _column(to_rational(layer.c)))
     G = A * M
-    g = A * v + _column(to_rational(layer.c))
+    g = A * v + c
     return (np.array(G.entries(), dtype=object).reshape(G.nrows(), G.ncols()),
             np.array(g.entries(), dtype=object).reshape(G.nrows()))
 
 
-def _compose(network: Network, pattern: np.ndarray, M=None, v=None):
+def _compose(network: Network, pattern: np.ndarray, M=None, v=None, rational=None):
     """Layer by layer along a pattern: yields (layer, offset of its first unit, the chosen pieces' row indices
     (n_units,), G (P, k), g (P,)), the layer's pieces as exact affine functions ``G t + g`` of the input
-    ``x = M t + v`` (fmpq_mat; default ``t = x``) (Balestriero & Baraniuk, ICML 2018, Eq. 9)."""
+    ``x = M t + v`` (fmpq_mat; default ``t = x``) (Balestriero & Baraniuk, ICML 2018, Eq. 9). ``rational``: the
+    layers of :func:`_rational_layers`, when already converted."""
     flint = _flint()
     if M is None:
         M, v = _identity(network.in_dim)
     off = 0
-    for layer in network.layers:
+    for i, layer in enumerate(network.layers):
         rows = layer.piece_start[:-1] + pattern[off:off + layer.n_units]
-        G, g = _layer_pieces(layer, M, v)
+        G, g = _layer_pieces(layer, M, v, None if rational is None else rational[i])
         yield layer, off, rows, G, g
         off += layer.n_units
         M = flint.fmpq_mat(G[rows].tolist())
