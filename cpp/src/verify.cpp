@@ -88,6 +88,7 @@ bool CellRelaxation::compute(const CellView& v, LPBasis& scratch) {
   if (relax_.network() != v.net) {
     relax_.reset(v.net);
     anc_.assign(nL, LayerBounds());
+    anc_pattern_.assign(nL, std::vector<int8_t>());
     have_domain_box_ = false;
   }
   anc_[v.layer].valid = false;
@@ -102,8 +103,13 @@ bool CellRelaxation::compute(const CellView& v, LPBasis& scratch) {
     hi = dhi_;
   }
   if (past_deadline()) return false;
-  const LayerBounds* prior = v.layer > 0 && anc_[v.layer - 1].valid ? &anc_[v.layer - 1] : nullptr;
+  const LayerBounds* prior = nullptr;
+  if (v.layer > 0 && anc_[v.layer - 1].valid) {
+    const std::vector<int8_t>& was = anc_pattern_[v.layer - 1];
+    if (std::equal(was.begin(), was.end(), v.pattern)) prior = &anc_[v.layer - 1];
+  }
   relax_.bound_layers(v.layer, v.k, v.pieces, lo.data(), hi.data(), prior, anc_[v.layer]);
+  anc_pattern_[v.layer].assign(v.pattern, v.pattern + v.net->unit_offset(v.layer));
   return true;
 }
 
@@ -111,6 +117,7 @@ bool CellRelaxation::compute_thin(const CellView& v, LPBasis& scratch) {
   if (relax_.network() != v.net) {
     relax_.reset(v.net);
     anc_.assign(v.net->layers().size(), LayerBounds());
+    anc_pattern_.assign(v.net->layers().size(), std::vector<int8_t>());
     have_domain_box_ = false;
   }
   use_thin_ = false;

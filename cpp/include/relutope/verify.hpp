@@ -48,6 +48,10 @@ class CellRelaxation {
  private:
   Relaxation relax_;
   std::vector<LayerBounds> anc_;       // per layer: bounds of the last cell pruned before that layer
+  // per layer: the pattern of the layers before it on that cell. anc_[l - 1] is a prior for a cell at layer l
+  // only when it was computed on that cell's ancestor (same pattern before layer l - 1): after a thread picks up
+  // a job handed over by another, or backtracks, the last cell it bounded need not be one.
+  std::vector<std::vector<int8_t>> anc_pattern_;
   LayerBounds thin_;                   // compute_thin()'s bounds
   bool use_thin_ = false;              // lower_linear() reads thin_ (after compute_thin())
   std::vector<double> dlo_, dhi_;      // the domain's box
