@@ -120,19 +120,11 @@ def exact_halfspaces(network, domain, pattern) -> ExactHalfspaces:
     ([-1, 0], -1/2, [-1, -2, -3, -4, 0])
     """
     from .domains import Domain
-    from .network import Network
+    from .exact import _check_pattern
 
-    if not isinstance(network, Network):
-        raise TypeError(f"network must be a relutope.Network, got {type(network).__name__}")
+    pat = _check_pattern(network, pattern)
     if not isinstance(domain, Domain):
         raise TypeError(f"domain must be a relutope Domain, got {type(domain).__name__}")
-    pat = np.asarray(pattern)
-    if not np.issubdtype(pat.dtype, np.integer):
-        raise TypeError(f"pattern must be an integer array, got dtype {pat.dtype}")
-    if pat.shape != (network.n_units,):
-        raise ValueError(f"pattern must have shape ({network.n_units},), got {pat.shape}")
-    if np.any(pat < 0) or np.any(pat >= network.n_pieces):
-        raise ValueError("pattern names a piece index that a unit does not have")
     return _halfspaces(_exact_data(network, domain), pat)
 
 
