@@ -214,9 +214,12 @@ def test_holds_certificate_and_a_wrong_claim_is_rejected():
     assert res.status == "holds" and res.certificate.ok and res.certificate.boxes + res.certificate.regions > 0
     assert res.certificate.min_margin > 0
     # the boxes the splitting leaves open (here after 4) go to exact region certificates, whose completeness is
-    # the enumeration's certificate (pending)
+    # the certified enumeration's: every discarded side proven empty (none thin here), so nothing is pending
     cert = certify_holds(net, safe, max_boxes=4)
-    assert cert.ok and cert.regions > 0 and cert.pending and cert.min_margin > 0
+    assert cert.ok and cert.regions > 0 and cert.min_margin > 0
+    assert cert.enumeration and all(e.status == "certified" for e in cert.enumeration)
+    assert sum(e.n_regions for e in cert.enumeration) == cert.regions
+    assert [e.n_thin for e in cert.enumeration] == [0] and cert.pending == []
     for max_boxes in (4, 300):  # a violated property: no proof may succeed, by regions or by boxes
         cert = certify_holds(net, unsafe_above(box, 1.0), max_boxes=max_boxes)
         assert not cert.ok and cert.failures

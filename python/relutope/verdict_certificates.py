@@ -27,8 +27,9 @@ and the network's weights the exact binary fractions they are.
     ``lam >= 0`` of the term's rows and ``mu >= 0`` of the region's rows (HiGHS's, taken as the rationals they
     are), ``lam . (C y - d) >= min over the box of (w . x) + w0`` with ``w = (C A_Q)^T lam + G^T mu``,
     ``w0 = lam . (C b_Q - d) - mu . h``, evaluated exactly. That the enumeration lists every region of the box is
-    the enumeration's own certificate (``VerdictCertificate.enumeration``, to be filled by
-    ``enumerate_regions(..., certify=True)``); until then such boxes are named in ``pending``.
+    the enumeration's own certificate (``enumerate_regions(..., certify=True)``, kept in
+    ``VerdictCertificate.enumeration``): every side it discards is proven empty or thinner than ``tol``; cells
+    proven thin but not empty are named in ``pending`` (they are not bounded).
 """
 from __future__ import annotations
 
@@ -66,12 +67,12 @@ class VerdictCertificate:
         ``holds``: activation regions proven safe by exact LP dual bounds (boxes the splitting left open).
     min_margin : float
         ``holds``: the smallest proven lower bound of ``max_r (C_r y - d_r)`` over the pieces (rounded down).
-    enumeration : object or None
-        The completeness certificate of the enumerations behind :attr:`regions` (``enumerate_regions(...,
-        certify=True)``); None while not connected.
+    enumeration : list of relutope.certificates.EnumerationCertificate or None
+        The completeness certificates of the enumerations behind :attr:`regions` (``enumerate_regions(...,
+        certify=True)``, one per open box); None when no box was left open.
     pending : list of str
-        Claims the proof rests on that this certificate does not check (the completeness of those
-        enumerations); empty: the proof is complete.
+        Claims the proof rests on that this certificate does not check (cells those enumerations proved thinner
+        than ``tol`` but not empty, which are not bounded); empty: the proof is complete.
     failures : list of str
         Why ``ok`` is False.
     seconds : float
@@ -474,9 +475,10 @@ def _split_certify(net, case, max_boxes, batch, deadline):
     return closed, margin, (np.array(opened_lo), np.array(opened_hi)), None
 
 
-def _region_certify(net, case, lo, hi, tol, deadline=None):
-    """Certify the boxes left open by the splitting region by region (exact LP dual bounds). Returns (regions,
-    min margin, failure or None)."""
+def _region_certify(net, case, lo, hi, tol, deadline=None, enumerations=None):
+    """Certify the boxes left open by the splitting region by region (exact LP dual bounds), each box's
+    enumeration certified complete (``enumerate_regions(..., certify=True)``; its certificate appended to
+    ``enumerations``). Returns (regions, min margin, failure or None)."""
     from scipy.optimize import linprog
 
     from .domains import Box
@@ -489,9 +491,14 @@ def _region_certify(net, case, lo, hi, tol, deadline=None):
         left = None if deadline is None else deadline - time.perf_counter()
         if left is not None and left <= 0:
             return regions, margin, "the time limit of the certification was reached"
-        part = enumerate_regions(net, Box(blo, bhi), tol=tol, method="lp", time_limit=left)
+        part = enumerate_regions(net, Box(blo, bhi), tol=tol, method="lp", time_limit=left, certify=True)
         if not part.complete:
             return regions, margin, f"the enumeration of an open box stopped ({part.status})"
+        if enumerations is not None:
+            enumerations.append(part.certificate)
+        if part.certificate.status != "certified":
+            return regions, margin, (f"the enumeration of an open box is not certified complete "
+                                     f"({part.certificate.status})")
         bl, bh = [Fraction(float(v)) for v in blo], [Fraction(float(v)) for v in bhi]
         for idx in range(len(part)):
             if deadline is not None and time.perf_counter() > deadline:
@@ -599,13 +606,19 @@ def certify_holds(net: Network, spec, *, max_boxes: int = 4000, batch: int = 512
         cert.boxes += closed
         cert.min_margin = min(cert.min_margin, margin)
         if why is None and len(opened[0]):
-            regions, rmargin, why = _region_certify(net, case, opened[0], opened[1], tol, deadline)
+            if cert.enumeration is None:
+                cert.enumeration = []
+            first = len(cert.enumeration)
+            regions, rmargin, why = _region_certify(net, case, opened[0], opened[1], tol, deadline,
+                                                    cert.enumeration)
             cert.regions += regions
             cert.min_margin = min(cert.min_margin, rmargin)
-            if why is None:
-                cert.pending.append(f"case {ci}: that the enumeration of its {len(opened[0])} open boxes lists every "
-                                    f"region and that the cells it discards as thinner than tol hold no "
-                                    f"counterexample (the enumeration's certificate)")
+            thin = sum(e.n_thin for e in cert.enumeration[first:])
+            if why is None and thin:  # proven thinner than tol, but not bounded: they could hold a counterexample
+                cert.pending.append(f"case {ci}: {thin} cells of its {len(opened[0])} open boxes that the certified "
+                                    f"enumerations discard as thinner than tol (proven inradius <= "
+                                    f"{max(e.max_thin_inradius_bound for e in cert.enumeration[first:]):.3g}) are "
+                                    f"not bounded")
         if why is not None:
             cert.failures.append(f"case {ci}: {why}")
             break
