@@ -142,24 +142,18 @@ def _exact_data(network, domain):
 
 
 def _halfspaces(data, pat) -> ExactHalfspaces:
-    from .exact import _compose
+    from .exact import _pattern_rows
 
     network, rational, dom_rows, dom_rhs, M, v, k = data
     rows: List[list] = [list(r) for r in dom_rows]
     rhs: list = list(dom_rhs)
     units: list = [-1 - i for i in range(len(rows))]
     pieces: list = [-1] * len(rows)
-    for layer, off, chosen, G, g in _compose(network, pat, M, v, rational):
-        for u in range(layer.n_units):
-            p0, p1 = int(layer.piece_start[u]), int(layer.piece_start[u + 1])
-            p = int(chosen[u])
-            for s in range(p0, p1):
-                if s == p:
-                    continue
-                rows.append([a - bb for a, bb in zip(G[s], G[p])])
-                rhs.append(g[p] - g[s])
-                units.append(off + u)
-                pieces.append(s - p0)
+    for unit, s, _, row, h in _pattern_rows(network, pat, M, v, rational):
+        rows.append(list(row))
+        rhs.append(h)
+        units.append(unit)
+        pieces.append(s)
     A = np.empty((len(rows), k), dtype=object)
     for i, r in enumerate(rows):
         A[i, :] = r

@@ -16,7 +16,7 @@ bounds do not decide).
 """
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -165,8 +165,9 @@ def exact_forward(network: Network, x) -> Tuple[np.ndarray, np.ndarray, np.ndarr
     return y, np.concatenate(patterns, axis=1), np.concatenate(ties, axis=1)
 
 
-def _check_pattern(network: Network, pattern) -> np.ndarray:
-    """One pattern (n_units,) checked: an integer array naming a piece of every unit."""
+def _check_pattern(network: Network, pattern, decided: Optional[int] = None) -> np.ndarray:
+    """One pattern (n_units,) checked: an integer array naming a piece of every unit (of its first ``decided``
+    units only, when given: later entries are ignored)."""
     if not isinstance(network, Network):
         raise TypeError(f"network must be a relutope.Network, got {type(network).__name__}")
     pat = np.asarray(pattern)
@@ -174,7 +175,8 @@ def _check_pattern(network: Network, pattern) -> np.ndarray:
         raise TypeError(f"pattern must be an integer array, got dtype {pat.dtype}")
     if pat.shape != (network.n_units,):
         raise ValueError(f"pattern must have shape ({network.n_units},), got {pat.shape}")
-    if np.any(pat < 0) or np.any(pat >= network.n_pieces):
+    n = network.n_units if decided is None else decided
+    if np.any(pat[:n] < 0) or np.any(pat[:n] >= network.n_pieces[:n]):
         raise ValueError("pattern names a piece index that a unit does not have")
     return pat
 
@@ -216,6 +218,19 @@ def _compose(network: Network, pattern: np.ndarray, M=None, v=None, rational=Non
         off += layer.n_units
         M = flint.fmpq_mat(G[rows].tolist())
         v = _column(g[rows].tolist())
+
+
+def _pattern_rows(network: Network, pattern: np.ndarray, M=None, v=None, rational=None):
+    """The rows of a pattern's set, composed by :func:`_compose` (same arguments): yields (unit, piece s, chosen
+    piece p (both within the unit), ``G_s - G_p`` (k,), ``g_p - g_s``) for every unit and every piece ``s != p``,
+    in unit order then piece order: ``(G_s - G_p) . t <= g_p - g_s`` where the pattern holds."""
+    for layer, off, rows, G, g in _compose(network, pattern, M, v, rational):
+        for u in range(layer.n_units):
+            p0, p1 = int(layer.piece_start[u]), int(layer.piece_start[u + 1])
+            p = int(rows[u])
+            for s in range(p0, p1):
+                if s != p:
+                    yield off + u, s - p0, p - p0, G[s] - G[p], g[p] - g[s]
 
 
 def exact_affine_map(network: Network, pattern) -> Tuple[np.ndarray, np.ndarray]:
@@ -375,14 +390,7 @@ def exact_layer_pieces(network: Network, pattern, layer: int, origin=None, basis
         raise TypeError(f"network must be a relutope.Network, got {type(network).__name__}")
     if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 0 <= layer < len(network.layers):
         raise ValueError(f"layer must be an int between 0 and {len(network.layers) - 1}, got {layer!r}")
-    pat = np.asarray(pattern)
-    if not np.issubdtype(pat.dtype, np.integer):
-        raise TypeError(f"pattern must be an integer array, got dtype {pat.dtype}")
-    if pat.shape != (network.n_units,):
-        raise ValueError(f"pattern must have shape ({network.n_units},), got {pat.shape}")
-    before = sum(lay.n_units for lay in network.layers[:layer])
-    if np.any(pat[:before] < 0) or np.any(pat[:before] >= network.n_pieces[:before]):
-        raise ValueError(f"pattern names a piece that a unit of a layer before {layer} does not have")
+    pat = _check_pattern(network, pattern, decided=sum(lay.n_units for lay in network.layers[:layer]))
     d = network.in_dim
     B = np.asarray(np.eye(d) if basis is None else basis)
     O = np.asarray(np.zeros(d) if origin is None else origin)
@@ -435,15 +443,10 @@ def exact_halfspaces(network: Network, pattern) -> Tuple[np.ndarray, np.ndarray,
     """
     pat = _check_pattern(network, pattern)
     G_rows, h_rows, strict = [], [], []
-    for layer, off, rows, G, g in _compose(network, pat):
-        for u in range(layer.n_units):
-            p0, p1 = int(layer.piece_start[u]), int(layer.piece_start[u + 1])
-            p = int(rows[u])
-            for s in range(p0, p1):
-                if s != p:
-                    G_rows.append(G[s] - G[p])
-                    h_rows.append(g[p] - g[s])
-                    strict.append(s < p)
+    for _, s, p, row, rhs in _pattern_rows(network, pat):
+        G_rows.append(row)
+        h_rows.append(rhs)
+        strict.append(s < p)
     d = network.in_dim
     return (np.array(G_rows, dtype=object).reshape(len(G_rows), d), np.array(h_rows, dtype=object),
             np.array(strict, dtype=bool))

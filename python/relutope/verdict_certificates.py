@@ -483,7 +483,7 @@ def _region_certify(net, case, lo, hi, tol, deadline=None, enumerations=None):
 
     from .domains import Box
     from .enumerate import enumerate_regions
-    from .exact import exact_affine_map
+    from .exact import exact_affine_map, exact_halfspaces
 
     regions, margin = 0, np.inf
     terms = case.terms
@@ -507,7 +507,9 @@ def _region_certify(net, case, lo, hi, tol, deadline=None, enumerations=None):
             A_Q, b_Q = exact_affine_map(net, pattern)
             A_Q = [[_fraction(v) for v in row] for row in A_Q]
             b_Q = [_fraction(v) for v in b_Q]
-            Ge, he = _exact_halfspaces(net, pattern)
+            Gq, hq, _ = exact_halfspaces(net, pattern)
+            Ge = [[_fraction(v) for v in row] for row in Gq]
+            he = [_fraction(v) for v in hq]
             Af = np.array([[float(v) for v in row] for row in A_Q])
             bf = np.array([float(v) for v in b_Q])
             G = np.array([[float(v) for v in row] for row in Ge]).reshape(len(Ge), net.in_dim)
@@ -542,38 +544,6 @@ def _region_certify(net, case, lo, hi, tol, deadline=None, enumerations=None):
                                              f"term {ti} is not positive")
             regions += 1
     return regions, margin, None
-
-
-def _exact_halfspaces(net, pattern):
-    """The rows ``G x <= h`` of a pattern's region (every unit's choice), in exact rationals (lists)."""
-    from .exact import _rational_matrix, to_rational
-    import flint
-
-    d = net.in_dim
-    M = flint.fmpq_mat(d, d, [flint.fmpq(int(i == j)) for i in range(d) for j in range(d)])
-    v = flint.fmpq_mat(d, 1, [flint.fmpq(0)] * d)
-    G, h = [], []
-    off = 0
-    for layer in net.layers:
-        A = _rational_matrix(layer.A)
-        Z = (A * M).table()
-        z0 = [e for e in (A * v).entries()]
-        c = to_rational(layer.c)
-        chosen = []
-        for u in range(layer.n_units):
-            p0 = int(layer.piece_start[u])
-            win = p0 + int(pattern[off + u])
-            for r in range(p0, int(layer.piece_start[u + 1])):
-                if r == win:
-                    continue
-                # piece r <= chosen piece: (Z_r - Z_win) x <= (z0_win + c_win) - (z0_r + c_r)
-                G.append([_fraction(a) - _fraction(b) for a, b in zip(Z[r], Z[win])])
-                h.append(_fraction(z0[win] + c[win]) - _fraction(z0[r] + c[r]))
-            chosen.append(win)
-        off += layer.n_units
-        M = flint.fmpq_mat([Z[p] for p in chosen])
-        v = flint.fmpq_mat(len(chosen), 1, [z0[p] + c[p] for p in chosen])
-    return G, h
 
 
 def certify_holds(net: Network, spec, *, max_boxes: int = 4000, batch: int = 512, tol: Optional[float] = None,
