@@ -247,3 +247,31 @@ def test_certification_time_limit_fails_cleanly():
     for max_boxes in (4, 4000):
         cert = certify_holds(net, unsafe_above(box, 1.5), max_boxes=max_boxes, time_limit=1e-9)
         assert not cert.ok and any("time limit" in f for f in cert.failures)
+
+
+def test_certificate_functions_reject_bad_input():
+    from relutope.verdict_certificates import certify_counterexample, certify_holds, rigorous_box_bounds
+
+    net = relutope.Network.random([2, 4, 1], seed=0)
+    box = relutope.Box([0.0, 0.0], [1.0, 1.0])
+    spec = unsafe_above(box, 100.0)
+    case = spec.exact_cases()[0]
+    cases = [
+        (lambda: rigorous_box_bounds("net", [[0, 0]], [[1, 1]], [[1.0]]), TypeError, "net"),
+        (lambda: rigorous_box_bounds(net, [[0, 0, 0]], [[1, 1, 1]], [[1.0]]), ValueError, "lo"),
+        (lambda: rigorous_box_bounds(net, [[0, 0]], [[1, 1], [1, 1]], [[1.0]]), ValueError, "hi"),
+        (lambda: rigorous_box_bounds(net, [[1, 1]], [[0, 0]], [[1.0]]), ValueError, "lo must be <= hi"),
+        (lambda: rigorous_box_bounds(net, [[0, np.nan]], [[1, 1]], [[1.0]]), ValueError, "lo"),
+        (lambda: rigorous_box_bounds(net, [[0, 0]], [[1, 1]], [[1.0, 2.0]]), ValueError, "C"),
+        (lambda: certify_holds(net, "spec"), TypeError, "spec"),
+        (lambda: certify_holds(net, spec, max_boxes=0), ValueError, "max_boxes"),
+        (lambda: certify_holds(net, spec, batch=1.5), TypeError, "batch"),
+        (lambda: certify_holds(net, spec, time_limit=-1.0), ValueError, "time_limit"),
+        (lambda: certify_counterexample(net, "case", 0, [0.0, 0.0]), TypeError, "case"),
+        (lambda: certify_counterexample(net, case, 5, [0.0, 0.0]), ValueError, "term"),
+        (lambda: certify_counterexample(net, case, 0, [0.0]), ValueError, "x"),
+        (lambda: certify_counterexample(net, case, 0, [np.inf, 0.0]), ValueError, "x"),
+    ]
+    for call, kind, word in cases:
+        with pytest.raises(kind, match=word):
+            call()

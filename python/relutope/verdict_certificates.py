@@ -94,6 +94,32 @@ class VerdictCertificate:
     seconds: float = 0.0
 
 
+def _check_net(net) -> None:
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
+
+
+def _check_spec(spec) -> None:
+    from .vnnlib import Property
+
+    if not isinstance(spec, Property):
+        raise TypeError(f"spec must be a relutope.vnnlib.Property, got {type(spec).__name__}")
+
+
+def _finite(a, name: str, shape) -> np.ndarray:
+    """``a`` as float64 of ``shape`` (None: any length there), finite; else a ValueError naming ``name``."""
+    try:
+        arr = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be numbers, got {type(a).__name__}") from None
+    if arr.ndim != len(shape) or any(n is not None and arr.shape[i] != n for i, n in enumerate(shape)):
+        want = ", ".join("N" if n is None else str(n) for n in shape)
+        raise ValueError(f"{name} must have shape ({want}), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return arr
+
+
 def _fraction(v) -> Fraction:
     """An exact rational (Fraction, flint.fmpq, int or float64) as a Fraction."""
     if isinstance(v, Fraction):
@@ -128,6 +154,13 @@ def certify_counterexample(net: Network, case, term: int, x) -> Tuple[bool, tupl
     message : str
         Why not, when not ok.
 
+    Raises
+    ------
+    TypeError
+        When ``net`` is not a Network, ``case`` not an ExactCase or ``x`` not numbers.
+    ValueError
+        When ``term`` is out of range, or ``x`` has the wrong length or NaN / infinite entries.
+
     Examples
     --------
     >>> import numpy as np, relutope
@@ -141,10 +174,16 @@ def certify_counterexample(net: Network, case, term: int, x) -> Tuple[bool, tupl
     (True, (Fraction(-3, 10),), (Fraction(3, 10),))
     """
     from .exact import exact_forward
+    from .vnnlib import ExactCase
 
+    _check_net(net)
+    if not isinstance(case, ExactCase):
+        raise TypeError(f"case must be a relutope.vnnlib.ExactCase, got {type(case).__name__}")
+    if isinstance(term, bool) or not isinstance(term, (int, np.integer)) or not 0 <= term < len(case.terms):
+        raise ValueError(f"term must be an int in [0, {len(case.terms)}), got {term!r}")
     lo, hi = case.box_lo, case.box_hi
     C, d = case.terms[term]
-    xf = [Fraction(float(v)) for v in np.asarray(x, dtype=np.float64)]
+    xf = [Fraction(float(v)) for v in _finite(x, "x", (len(lo),))]
     xc = [min(max(v, a), b) for v, a, b in zip(xf, lo, hi)]  # into the closed exact box
     # a coordinate within a few float64 spacings of an exact bound (a decimal bound rounds to a float beside it)
     near = lambda v, a: abs(v - a) <= 4 * Fraction(abs(float(np.spacing(float(a)))))  # noqa: E731
@@ -218,6 +257,13 @@ def rigorous_box_bounds(net: Network, lo, hi, C):
     slopes : ndarray, shape (N, q, n_inputs)
         The linear part of each row's lower affine function (for choosing the input to split).
 
+    Raises
+    ------
+    TypeError
+        When ``net`` is not a Network or an array is not numbers.
+    ValueError
+        When ``lo``, ``hi`` or ``C`` has the wrong shape or NaN / infinite entries, or ``lo > hi`` somewhere.
+
     Notes
     -----
     Symbolic interval propagation (Neurify; see the module docstring): every quantity ``z`` carries affine
@@ -239,8 +285,12 @@ def rigorous_box_bounds(net: Network, lo, hi, C):
     >>> 0.4999 < float(lower[0, 0]) <= 0.5
     True
     """
-    lo = np.atleast_2d(np.asarray(lo, dtype=np.float64))
-    hi = np.atleast_2d(np.asarray(hi, dtype=np.float64))
+    _check_net(net)
+    lo = _finite(np.atleast_2d(np.asarray(lo, dtype=object)), "lo", (None, net.in_dim))
+    hi = _finite(np.atleast_2d(np.asarray(hi, dtype=object)), "hi", (lo.shape[0], net.in_dim))
+    if np.any(lo > hi):
+        raise ValueError("lo must be <= hi in every coordinate of every box")
+    _finite(np.atleast_2d(np.asarray(C, dtype=object)), "C", (None, net.out_dim))
     N, k = lo.shape
     xm1 = np.concatenate([np.maximum(np.abs(lo), np.abs(hi)), np.ones((N, 1))], axis=1)[None]
     eye = np.concatenate([np.eye(k), np.zeros((k, 1))], axis=1)
@@ -567,7 +617,22 @@ def certify_holds(net: Network, spec, *, max_boxes: int = 4000, batch: int = 512
     -------
     VerdictCertificate
         ``status="holds"``; ``ok`` when every piece is proven (see the module docstring).
+
+    Raises
+    ------
+    TypeError
+        When ``net`` is not a Network, ``spec`` not a Property, or a count not an int.
+    ValueError
+        When ``max_boxes`` or ``batch`` is below 1 or ``time_limit`` is not positive.
     """
+    from .enumerate import _check_positive
+
+    _check_net(net)
+    _check_spec(spec)
+    for value, name in ((max_boxes, "max_boxes"), (batch, "batch")):
+        if _check_positive(value, name, integer=True) == 0:
+            raise ValueError(f"{name} must be at least 1, got 0")
+    _check_positive(time_limit, "time_limit")
     t0 = time.perf_counter()
     deadline = None if time_limit is None else t0 + float(time_limit)
     cert = VerdictCertificate(status="holds")
