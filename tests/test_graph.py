@@ -296,3 +296,11 @@ def test_graph_attributes():
     vol = part.volumes()
     G = part.adjacency_graph()
     assert [G.nodes[i]["volume"] for i in range(len(part))] == vol.tolist()
+
+
+def test_check_complete_rejects_what_is_not_a_partition():
+    from relutope.graph import check_complete
+
+    for certify in (False, True):
+        with pytest.raises(TypeError, match="partition must be a relutope.Partition"):
+            check_complete("not a partition", certify=certify)

@@ -336,6 +336,13 @@ def check_complete(partition: "Partition", progress: bool = False, certify: bool
     -------
     CompletenessReport
 
+    Raises
+    ------
+    TypeError
+        When ``partition`` is not a :class:`~relutope.Partition`.
+    ImportError
+        With ``certify=True`` when python-flint is not installed (``pip install "relutope[exact]"``).
+
     Examples
     --------
     >>> import numpy as np, relutope
@@ -349,6 +356,10 @@ def check_complete(partition: "Partition", progress: bool = False, certify: bool
     >>> rep.ok, len(rep.gaps) == int(np.sum(part.facets(5).unit >= 0))
     (False, True)
     """
+    from .partition import Partition
+
+    if not isinstance(partition, Partition):
+        raise TypeError(f"partition must be a relutope.Partition, got {type(partition).__name__}")
     if certify:
         from .certified_facets import certified_completeness
 
