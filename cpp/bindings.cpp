@@ -651,6 +651,7 @@ py::dict region_facets_py(const Network& net, const darray& x0, const darray& Q,
   out["dup_facet"] = to_numpy(std::move(res.dup_facet), {D});
   out["dup_unit"] = to_numpy(std::move(res.dup_unit), {D});
   out["dup_piece"] = to_numpy(std::move(res.dup_piece), {D});
+  out["dup_exact"] = to_numpy(std::move(res.dup_exact), {D});
   out["rows_total"] = res.rows_total;
   out["candidates"] = res.candidates;
   out["lps"] = res.lps;
@@ -665,7 +666,7 @@ py::dict adjacency_py(const Network& net, const darray& x0, const darray& Q, con
                       const i8array& patterns, const i64array& offsets, const darray& rows, const darray& rhs,
                       const i64array& unit, const i8array& piece, const darray& points, const darray& radii,
                       const i64array& dup_facet, const i64array& dup_unit, const i8array& dup_piece,
-                      double contain_tol, double tol, py::object callback, int64_t checkpoint_every,
+                      const i8array& dup_exact, double contain_tol, double tol, py::object callback, int64_t checkpoint_every,
                       int threads) {
   const DomainForm dom = domain_form(net, x0, Q, Adom, bdom);
   check_shape(patterns, "patterns", {-1, net.n_units()});
@@ -681,6 +682,7 @@ py::dict adjacency_py(const Network& net, const darray& x0, const darray& Q, con
   check_shape(dup_facet, "dup_facet", {-1});
   check_shape(dup_unit, "dup_unit", {dup_facet.shape(0)});
   check_shape(dup_piece, "dup_piece", {dup_facet.shape(0)});
+  check_shape(dup_exact, "dup_exact", {dup_facet.shape(0)});
   check_finite(rows, "rows");
   check_finite(rhs, "rhs");
   check_finite(points, "points");
@@ -704,6 +706,7 @@ py::dict adjacency_py(const Network& net, const darray& x0, const darray& Q, con
   v.dup_facet = dup_facet.data();
   v.dup_unit = dup_unit.data();
   v.dup_piece = dup_piece.data();
+  v.dup_exact = dup_exact.data();
   if (threads < 1) throw std::invalid_argument("threads: must be at least 1");
   AdjacencyOptions opt;
   opt.contain_tol = contain_tol;
@@ -724,6 +727,10 @@ py::dict adjacency_py(const Network& net, const darray& x0, const darray& Q, con
   out["edge_unit"] = to_numpy(std::move(res.edge_unit), {E});
   out["edge_layer"] = to_numpy(std::move(res.edge_layer), {E});
   out["edge_index"] = to_numpy(std::move(res.edge_index), {E});
+  const py::ssize_t U = static_cast<py::ssize_t>(res.undecided_facet.size());
+  out["undecided_edges"] = to_numpy(std::move(res.undecided_edges), {U, 2});
+  out["undecided_facet"] = to_numpy(std::move(res.undecided_facet), {U});
+  out["undecided"] = to_numpy(std::move(res.undecided), {F});
   out["neighbor"] = to_numpy(std::move(res.neighbor), {F});
   out["found_by"] = to_numpy(std::move(res.found_by), {F});
   out["expected"] = to_numpy(std::move(res.expected), {F});
@@ -801,7 +808,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("region_adjacency", &adjacency_py, py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("A_domain"),
         py::arg("b_domain"), py::arg("patterns"), py::arg("offsets"), py::arg("rows"), py::arg("rhs"),
         py::arg("unit"), py::arg("piece"), py::arg("points"), py::arg("radii"), py::arg("dup_facet"),
-        py::arg("dup_unit"), py::arg("dup_piece"), py::arg("contain_tol"), py::arg("tol"),
+        py::arg("dup_unit"), py::arg("dup_piece"), py::arg("dup_exact"), py::arg("contain_tol"), py::arg("tol"),
         py::arg("callback") = py::none(), py::arg("checkpoint_every") = 0, py::arg("threads") = 1);
   m.def("solve_lp", &solve_lp_py, py::arg("c"), py::arg("G"), py::arg("h"), py::arg("lb"), py::arg("ub"));
   m.def("enumerate_polygons_2d", &polygons_py, ENUM_ARGS_PY);

@@ -154,6 +154,50 @@ def test_coincident_hyperplanes():
         assert changed == ([0, 1] if u == 0 else [2])
 
 
+@pytest.mark.parametrize("scale", [2.0 ** -20, 1.0, 2.0 ** 20])
+@pytest.mark.parametrize("kind", ["crossing", "parallel", "identical"])
+def test_last_bit_twins_are_undecided_not_edges(kind, scale):
+    """Two units whose rows differ only in the last bit (``crossing``: a weight, the two lines crossing inside
+    the box; ``parallel``: the bias, a slab of width ~1e-16 between them), at scales 2^-20, 1, 2^20 off-centre
+    (powers of two keep the construction exact). In exact arithmetic the two regions either side share only a
+    point (or nothing): the float adjacency must not list them as an edge, and marks the pair undecided; the
+    certified facets and adjacency (exact rationals) are the reference. ``identical``: the same unit twice, one
+    hyperplane exactly: an edge, decided, as certified."""
+    from fractions import Fraction
+
+    pytest.importorskip("flint")
+    up = np.nextafter(1.0, 2.0)
+    c = np.array([3.0, -8.0]) * scale                  # the box [2, 4] x [-9, -7] (times scale)
+    # both lines through P = (3.25, -8) scale: x + y + 4.75 s = 0 and x + w y + (8 w - 3.25) s = 0
+    w, b1 = {"crossing": (up, (8 * up - 3.25) * scale), "parallel": (1.0, np.nextafter(4.75 * scale, 0.0)),
+             "identical": (1.0, 4.75 * scale)}[kind]
+    W = np.array([[1.0, 1.0], [1.0, w]])
+    b = np.array([4.75 * scale, b1])
+    P = (Fraction(3.25) * Fraction(scale), Fraction(-8) * Fraction(scale))
+    # independent: the rows as exact rationals; the crossing case meets at P exactly, inside the box
+    z = [Fraction(W[i, 0]) * P[0] + Fraction(W[i, 1]) * P[1] + Fraction(b[i]) for i in range(2)]
+    assert z[0] == 0 and (z[1] == 0) == (kind != "parallel") and (Fraction(w) != 1) == (kind == "crossing")
+    part = enumerate_regions(one_layer(W, b), Box(c - scale, c + scale))
+    pats = sorted(map(tuple, part.patterns[:, :2].tolist()))
+    assert pats == [(0, 0), (1, 1)]                     # the slivers between the twins are thinner than tol
+    adj = part.adjacency()
+    rep, cert = part.check_complete(), part.check_complete(certify=True)
+    exact_edges = set(map(tuple, cert.certificate["adjacency"].edges.tolist()))
+    float_edges = set(map(tuple, adj.edges.tolist()))
+    assert float_edges <= exact_edges                   # no edge that exact arithmetic refutes
+    assert exact_edges <= float_edges | set(map(tuple, adj.undecided_edges.tolist()))
+    if kind == "identical":
+        assert exact_edges == float_edges == {(0, 1)} and len(adj.undecided_edges) == 0
+        assert rep.ok and cert.ok and np.all(part.facets().dup_exact)
+    else:
+        assert exact_edges == float_edges == set() and adj.undecided_edges.tolist() == [[0, 1]]
+        assert not cert.ok and cert.gaps                # the exact check finds the missing slivers
+        assert not rep.ok and rep.undecided and not rep.gaps and not rep.mismatches
+        f = part.facets()
+        assert f.dup_facet.size and not np.any(f.dup_exact)
+        assert np.all(adj.undecided[adj.undecided_facet])
+
+
 def test_dead_unit_wakes_up_across_a_facet():
     # h = relu(x0), relu(x1); z = h0 + h1 with bias 0 is exactly 0 (a tie: inactive) on the quadrant x < 0 and
     # positive on its neighbours, so the layer-2 unit changes too across the layer-1 facets there: the flipped

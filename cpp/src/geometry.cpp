@@ -34,6 +34,7 @@ FacetView view(const FacetSet& f) {
   v0.dup_facet = f.dup_facet.data();
   v0.dup_unit = f.dup_unit.data();
   v0.dup_piece = f.dup_piece.data();
+  v0.dup_exact = f.dup_exact.data();
   FacetView v = v0;
   v.k = f.k;
   v.R = f.regions();
@@ -158,6 +159,7 @@ class FacetFinder {
         out.dup_facet.push_back(static_cast<int64_t>(out.rhs.size()) - 1);
         out.dup_unit.push_back(src_[dup]);
         out.dup_piece.push_back(piece_[dup]);
+        out.dup_exact.push_back(proportional(i, dup) ? 1 : 0);
       }
     }
     return true;
@@ -277,6 +279,7 @@ class FacetFinder {
   std::vector<double> hh_, frow_, fobj_, fpoint_;  // facet LP: Householder vector, row, objective, centre
   LPBasis fbasis_;
   std::vector<double> g_, h_;       // the region's rows, normalised
+  std::vector<double> raw_;         // the same rows as composed ((k + 1) per row: g, h), before normalising
   std::vector<int64_t> src_;        // their sources
   std::vector<int8_t> piece_;
   std::vector<double> graw_, hraw_;  // scratch for Network::region_rows
@@ -292,6 +295,32 @@ class FacetFinder {
     double s = 0.0;
     for (int t = 0; t < k_; ++t) s += a[t] * b[t];
     return s;
+  }
+
+  // Whether rows i and j, as composed (before normalising), are exactly proportional with a positive factor:
+  // r_i[t] r_j[p] == r_j[t] r_i[p] for every entry t (p: r_i's largest normal entry), each product held exactly
+  // as an unevaluated sum a + e (e = fma(x, y, -a), exact unless a product nears underflow; then: not shown).
+  // Rows that are one hyperplane only within dup_tol_ are near duplicates: in floating point, one hyperplane and
+  // two hyperplanes crossing (or parallel) within rounding of each other look alike.
+  bool proportional(int i, int j) const {
+    const double* ri = &raw_[static_cast<size_t>(i) * n_];
+    const double* rj = &raw_[static_cast<size_t>(j) * n_];
+    int p = 0;
+    for (int t = 1; t < k_; ++t)
+      if (std::fabs(ri[t]) > std::fabs(ri[p])) p = t;
+    if (!(ri[p] != 0.0) || !((ri[p] > 0) == (rj[p] > 0)) || rj[p] == 0.0) return false;
+    constexpr double kTiny = 1e-280;  // products below this may lose their rounding error to underflow
+    for (int t = 0; t <= k_; ++t) {
+      const double a = ri[t] * rj[p], b = rj[t] * ri[p];
+      if (a != b) return false;
+      if (a == 0.0) {
+        if (ri[t] != 0.0 || rj[t] != 0.0) return false;
+        continue;
+      }
+      if (std::fabs(a) < kTiny || !std::isfinite(a)) return false;
+      if (std::fma(ri[t], rj[p], -a) != std::fma(rj[t], ri[p], -b)) return false;
+    }
+    return true;
   }
 
   bool fail(const std::string& msg) {
@@ -329,6 +358,7 @@ class FacetFinder {
   void collect_rows(const int8_t* pattern) {
     g_.clear();
     h_.clear();
+    raw_.clear();
     src_.clear();
     piece_.clear();
     auto add = [&](const double* g, double h, int64_t src, int8_t piece) {
@@ -338,6 +368,8 @@ class FacetFinder {
       if (!(ng > kConstantRow)) return;
       for (int t = 0; t < k_; ++t) g_.push_back(g[t] / ng);
       h_.push_back(h / ng);
+      raw_.insert(raw_.end(), g, g + k_);
+      raw_.push_back(h);
       src_.push_back(src);
       piece_.push_back(piece);
     };
@@ -452,6 +484,7 @@ void append_facets(FacetSet& out, const FacetSet& part) {
   for (int64_t e : part.dup_facet) out.dup_facet.push_back(F0 + e);
   out.dup_unit.insert(out.dup_unit.end(), part.dup_unit.begin(), part.dup_unit.end());
   out.dup_piece.insert(out.dup_piece.end(), part.dup_piece.begin(), part.dup_piece.end());
+  out.dup_exact.insert(out.dup_exact.end(), part.dup_exact.begin(), part.dup_exact.end());
   out.rows_total += part.rows_total;
   out.candidates += part.candidates;
 }
@@ -470,6 +503,7 @@ void drop_partial(FacetSet& out) {
     out.dup_facet.pop_back();
     out.dup_unit.pop_back();
     out.dup_piece.pop_back();
+    out.dup_exact.pop_back();
   }
 }
 
@@ -609,7 +643,9 @@ Adjacency region_adjacency(const Network& net, const DomainForm& dom, const int8
   out.neighbor.assign(F, -1);
   out.found_by.assign(F, -1);
   out.expected.assign(F, 0);
-  using Found = std::vector<std::tuple<int64_t, int64_t, int, int64_t>>;  // (i, j, 0 if from i else 1, facet)
+  out.undecided.assign(F, 0);
+  // (i, j, 1 if undecided else 0, 0 if from i else 1, facet)
+  using Found = std::vector<std::tuple<int64_t, int64_t, int, int, int64_t>>;
   // The neighbours across the facets of region i (writes only entries of i's facets); scratch per worker.
   auto region = [&](int64_t i, std::vector<int8_t>& pat, std::vector<double>& x, std::vector<double>& dx,
                     Found& found, int64_t& forward_passes) {
@@ -665,8 +701,15 @@ Adjacency region_adjacency(const Network& net, const DomainForm& dom, const int8
       bool ok = true;
       for (int v = 0; v < end && ok; ++v) ok = pj[v] == pat[v];
       out.expected[e] = ok ? 1 : 0;
-      if (i < j) found.emplace_back(i, j, 0, e);
-      else found.emplace_back(j, i, 1, e);
+      // A unit whose row is the facet's hyperplane only within rounding (FacetSet::dup_exact): whether the two
+      // rows are one hyperplane (the regions share the facet) or two crossing or parallel within rounding (then
+      // thin regions lie between them, and the two touch in a lower-dimensional face at most) is not decided in
+      // floating point. The pair is reported as undecided, not as an edge.
+      int8_t und = 0;
+      for (int64_t a = dup_off[e]; a < dup_off[e + 1] && !und; ++a) und = f.dup_exact[a] ? 0 : 1;
+      out.undecided[e] = und;
+      if (i < j) found.emplace_back(i, j, und, 0, e);
+      else found.emplace_back(j, i, und, 1, e);
     }
   };
   for (int64_t e = 0; e < F; ++e)  // checked before any worker starts
@@ -695,6 +738,7 @@ Adjacency region_adjacency(const Network& net, const DomainForm& dom, const int8
         out.neighbor[e] = -1;
         out.found_by[e] = -1;
         out.expected[e] = 0;
+        out.undecided[e] = 0;
       }
     }
   } else {
@@ -712,8 +756,16 @@ Adjacency region_adjacency(const Network& net, const DomainForm& dom, const int8
   }
   std::sort(found.begin(), found.end());
   for (size_t a = 0; a < found.size(); ++a) {
-    const auto& [i, j, side, e] = found[a];
+    const auto& [i, j, und, side, e] = found[a];
     if (a > 0 && std::get<0>(found[a - 1]) == i && std::get<1>(found[a - 1]) == j) continue;
+    size_t z = a;  // a pair found undecided across any of its facets is undecided (sorted last among its own)
+    while (z + 1 < found.size() && std::get<0>(found[z + 1]) == i && std::get<1>(found[z + 1]) == j) ++z;
+    if (std::get<2>(found[z])) {
+      out.undecided_edges.push_back(i);
+      out.undecided_edges.push_back(j);
+      out.undecided_facet.push_back(std::get<4>(found[und ? a : z]));
+      continue;
+    }
     out.edges.push_back(i);
     out.edges.push_back(j);
     out.edge_facet.push_back(e);

@@ -173,7 +173,8 @@ def region_facets(
     """Minimal H-representations of R regions (patterns (R, n_units), interior points centers (R, k) in u) on
     {u : A_domain u <= b_domain}, x = x0 + Q u. Keys: offsets (R+1,) int64, rows (F, k) unit normals, rhs (F,),
     unit (F,) int64 (-1 - i for domain row i), piece (F,) int8, points (F, k), radii (F,), dup_facet (D,) int64,
-    dup_unit (D,) int64, dup_piece (D,) int8 (other units with a facet's hyperplane), rows_total, candidates, lps,
+    dup_unit (D,) int64, dup_piece (D,) int8 (other units with a facet's hyperplane), dup_exact (D,) int8 (1: the
+    rows exactly proportional, 0: equal only within the duplicate tolerance), rows_total, candidates, lps,
     lp_iterations, status ("complete", "interrupted", "numerical"), message, seconds. callback(done) is called with
     the GIL held every checkpoint_every regions (0: 2048) for progress; an exception it raises stops the run and is
     raised. threads: workers over chunks of regions (the same result with any number)."""
@@ -195,6 +196,7 @@ def region_adjacency(
     dup_facet: npt.NDArray[np.int64],
     dup_unit: npt.NDArray[np.int64],
     dup_piece: npt.NDArray[np.int8],
+    dup_exact: npt.NDArray[np.int8],
     contain_tol: float,
     tol: float,
     callback: Optional[Callable[[int], object]] = None,
@@ -202,8 +204,9 @@ def region_adjacency(
     threads: int = 1,
 ) -> dict:
     """Adjacency from region_facets' arrays. Keys: edges (E, 2) int64 (i < j), edge_facet, edge_unit, edge_layer,
-    edge_index (E,) int64, neighbor (F,) int64 (-1 domain facet, -2 none found), found_by (F,) int8, expected (F,)
-    int8, forward_passes, status, seconds. callback(done) as in region_facets, every
+    edge_index (E,) int64, undecided_edges (U, 2) int64 and undecided_facet (U,) int64 (pairs across a facet with a
+    source equal to its row only within rounding: not edges), undecided (F,) int8, neighbor (F,) int64 (-1 domain
+    facet, -2 none found), found_by (F,) int8, expected (F,) int8, forward_passes, status, seconds. callback(done) as in region_facets, every
     checkpoint_every regions (0: 16384)."""
 
 def solve_lp(

@@ -119,6 +119,12 @@ class Facets:
         Other sources of facets: unit ``dup_unit[e]``'s row (towards its piece ``dup_piece[e]``) is the same
         hyperplane as facet ``dup_facet[e]`` (e.g. the two units of ``relu(z) - relu(-z)``), so that unit changes
         across the facet too. ``unit`` names the first source (domain rows first, then units in order).
+    dup_exact : ndarray, shape (D,), bool
+        Whether that unit's row, as composed in float64, is exactly proportional to the facet's row (the same
+        hyperplane as far as floating point can tell), else it coincides with it only within the duplicate
+        tolerance (``1e-9`` of the domain's size, at most ``tol / 100``), e.g. for weights differing in the last
+        bit: one hyperplane, or two crossing or parallel within rounding with thin regions between them, is then
+        not decided in floating point (:attr:`relutope.graph.Adjacency.undecided_edges`).
     tol : float
         Facets are the rows whose trace on the region holds a (k-1)-ball of radius ``> tol``.
     lps, lp_iterations, seconds
@@ -141,6 +147,7 @@ class Facets:
         self.dup_facet = out["dup_facet"]
         self.dup_unit = out["dup_unit"]
         self.dup_piece = out["dup_piece"]
+        self.dup_exact = out["dup_exact"].astype(bool)
         self.region = np.repeat(regions, np.diff(self.offsets))
         self.A = _mul(self._rows_u, form.R)
         self.points = _mul(self._points_u, form.Rinv.T)

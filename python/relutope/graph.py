@@ -8,6 +8,13 @@ across every facet by its pattern: first the pattern with ``u`` set to its piece
 hash map of all patterns; when that region does not exist or does not contain the facet point, the forward-pass
 pattern of points just across the facet. A region is accepted only when it contains the facet point.
 
+A facet whose row coincides with another unit's row only within rounding (:attr:`Facets.dup_exact` false, e.g.
+weights differing in the last bit) cannot be decided in floating point: the two rows may be one hyperplane (the
+regions on both sides share the facet) or two that cross or run parallel within rounding of each other (thin
+regions lie between them and the regions on both sides touch in a lower-dimensional face at most). The pair found
+across such a facet is reported in :attr:`Adjacency.undecided_edges`, not as an edge, and :func:`check_complete`
+does not pass it; ``check_complete(certify=True)`` decides it in exact arithmetic.
+
 Conventions: graph nodes are region indices; edge data never uses the attribute name ``weight`` (reserved by
 networkx for a number meant as an edge weight).
 """
@@ -39,6 +46,11 @@ class Adjacency:
     ----------
     edges : ndarray, shape (E, 2), int64
         Pairs ``(i, j)``, ``i < j``, of regions sharing a facet, sorted.
+    undecided_edges : ndarray, shape (U, 2), int64
+        Pairs ``(i, j)``, ``i < j``, found across a facet whose row coincides with another unit's only within
+        rounding (see the module docstring), sorted; not in ``edges``.
+    undecided_facet : ndarray, shape (U,), int64
+        The facet (index into :meth:`Partition.facets` arrays) across which each such pair was found.
     unit : ndarray, shape (E,), int64
         Global index of the unit whose piece changes across the shared facet.
     layer : ndarray, shape (E,), int64
@@ -55,6 +67,8 @@ class Adjacency:
     neighbor : ndarray, shape (F,), int64
         For every facet, the region on its other side; -1 for facets on the domain's boundary, -2 when no region
         of the partition was found there.
+    undecided : ndarray, shape (F,), bool
+        Whether the facet's neighbour is undecided (it is then in ``undecided_edges``).
     found_by : ndarray, shape (F,), int8
         0 when the neighbour has the facet's flipped pattern, 1 when it was found by a forward pass just across the
         facet, -1 for domain facets and facets without a neighbour.
@@ -78,6 +92,9 @@ class Adjacency:
         self.points = facets.points[self.facet]
         self.points_x = facets.points_x[self.facet]
         self.neighbor = out["neighbor"]
+        self.undecided_edges = out["undecided_edges"]
+        self.undecided_facet = out["undecided_facet"]
+        self.undecided = out["undecided"].astype(bool)
         self.found_by = out["found_by"]
         self.expected = out["expected"].astype(bool)
         self.forward_passes = int(out["forward_passes"])
@@ -140,7 +157,8 @@ def region_adjacency(partition: "Partition", contain_tol: Optional[float] = None
         out = _core.region_adjacency(partition.network._core(), fv.x0, fv.Q, fv.A, fv.b,
                                      np.ascontiguousarray(partition.patterns), f.offsets, f._rows_u,
                                      frame.rhs_to_v(f._rows_u, f.b), f.unit, f.piece, frame.to_v(f._points_u),
-                                     f.radii / s, f.dup_facet, f.dup_unit, f.dup_piece, contain_tol / s,
+                                     f.radii / s, f.dup_facet, f.dup_unit, f.dup_piece,
+                                     f.dup_exact.astype(np.int8), contain_tol / s,
                                      partition.tol / s, update, CHECKPOINT_EVERY if progress else 0, threads)
     return Adjacency(partition, out, contain_tol)
 
@@ -279,6 +297,10 @@ class CompletenessReport:
         ``(region, facet)`` for facets whose neighbour's pattern differs in an unexpected way (a unit before the
         crossed unit's layer, or another unit of that layer, changed), or whose neighbour does not list the region
         back.
+    undecided : list of (int, int)
+        ``(region, facet)`` for facets whose row coincides with another unit's only within rounding, so that
+        floating point cannot decide whether the region across shares the facet
+        (:attr:`Adjacency.undecided_edges`); ``ok`` is then False.
     n_regions, n_facets, n_boundary_facets, n_edges : int
         Sizes: regions, facets, facets on the domain's boundary, adjacent pairs.
     certificate : dict or None
@@ -294,6 +316,7 @@ class CompletenessReport:
     n_boundary_facets: int = 0
     n_edges: int = 0
     certificate: Optional[dict] = None
+    undecided: List[Tuple[int, int]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return self.ok
@@ -301,7 +324,7 @@ class CompletenessReport:
     def __repr__(self) -> str:
         return (f"CompletenessReport(ok={self.ok}, gaps={len(self.gaps)}, mismatches={len(self.mismatches)}, "
                 f"regions={self.n_regions}, facets={self.n_facets}, boundary facets={self.n_boundary_facets}, "
-                f"edges={self.n_edges})")
+                f"edges={self.n_edges}" + (f", undecided={len(self.undecided)})" if self.undecided else ")"))
 
     def _repr_html_(self) -> str:
         from ._html import result_html
@@ -316,7 +339,8 @@ def check_complete(partition: "Partition", progress: bool = False, certify: bool
     pattern, and checked to contain the facet point) must exist in the partition, its pattern must differ in the
     expected way (the crossed unit takes the facet's piece; units of earlier layers and the other units of its
     layer are unchanged; units of later layers may change), and it must have the region as its neighbour across
-    one of its own facets. A partition missing a region fails: the facets of its neighbours facing it are gaps.
+    one of its own facets. A facet whose row coincides with another unit's only within rounding is undecided
+    (see the module docstring) and fails the check. A partition missing a region fails: the facets of its neighbours facing it are gaps.
     Exactly one region is on the other side by construction, since patterns are unique and regions are disjoint.
     A partition without any region fails too (a domain is never empty). Regions thinner than the enumeration's
     ``tol`` are not enumerated: with a coarse ``tol`` the partition has holes where they are, and the facets facing
@@ -376,9 +400,11 @@ def check_complete(partition: "Partition", progress: bool = False, certify: bool
     directed = owner[found] * R + nb[found]
     mutual = np.zeros(f.n_facets, dtype=bool)
     mutual[found] = np.isin(nb[found] * R + owner[found], directed)
-    bad = found & (~adj.expected | ~mutual)
+    undecided = found & adj.undecided
+    bad = found & ~undecided & (~adj.expected | ~mutual)
     return CompletenessReport(
-        ok=len(partition) > 0 and not (gap.any() or bad.any()),
+        ok=len(partition) > 0 and not (gap.any() or bad.any() or undecided.any()),
         gaps=list(zip(owner[gap].tolist(), local[gap].tolist())),
         mismatches=list(zip(owner[bad].tolist(), local[bad].tolist())),
-        n_regions=len(partition), n_facets=f.n_facets, n_boundary_facets=int((~interior).sum()), n_edges=len(adj))
+        n_regions=len(partition), n_facets=f.n_facets, n_boundary_facets=int((~interior).sum()), n_edges=len(adj),
+        undecided=list(zip(owner[undecided].tolist(), local[undecided].tolist())))

@@ -69,6 +69,10 @@ struct FacetSet {
   std::vector<int64_t> dup_facet;
   std::vector<int64_t> dup_unit;
   std::vector<int8_t> dup_piece;
+  // D: 1 when unit dup_unit[e]'s row, as composed in floating point, is exactly proportional to the facet's row
+  // (the same hyperplane as far as floating point can tell); 0 when the two coincide only within the duplicate
+  // tolerance (e.g. weights differing in the last bit): one hyperplane or two within rounding, not decided.
+  std::vector<int8_t> dup_exact;
   int64_t rows_total = 0;        // rows composed over all regions (non-constant ones)
   int64_t candidates = 0;        // rows left after the cheap filters: one facet LP each
   int64_t lps = 0;
@@ -105,6 +109,7 @@ struct FacetView {
   const int64_t* dup_facet = nullptr;
   const int64_t* dup_unit = nullptr;
   const int8_t* dup_piece = nullptr;
+  const int8_t* dup_exact = nullptr;
 };
 FacetView view(const FacetSet& f);
 
@@ -122,8 +127,13 @@ struct Adjacency {
   std::vector<int64_t> edge_unit;   // E: global index of the unit whose piece changes across the facet
   std::vector<int64_t> edge_layer;  // E: its layer
   std::vector<int64_t> edge_index;  // E: its index within the layer
+  // U x 2: pairs i < j found across a facet with a coincident source only within rounding (FacetSet::dup_exact):
+  // whether they share the facet is not decided in floating point; they are not in `edges`.
+  std::vector<int64_t> undecided_edges;
+  std::vector<int64_t> undecided_facet;  // U: the facet across which the pair was found undecided
   std::vector<int64_t> neighbor;    // F: the region across each facet; -1 for domain facets; -2 when none found
   std::vector<int8_t> found_by;     // F: 0 flipped pattern, 1 forward pass, -1 domain facet or not found
+  std::vector<int8_t> undecided;    // F: 1 when the facet's neighbour is undecided (see undecided_edges)
   std::vector<int8_t> expected;     // F: 1 when the neighbour's pattern differs as expected (units before the
                                     // crossed unit's layer and its layer's other units equal, the unit at piece s,
                                     // except units whose row coincides with the facet's, at their own piece)
