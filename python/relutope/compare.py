@@ -19,6 +19,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from ._checks import check_seed
 from .domains import Domain
 from .errors import RelutopeError
 from .network import Network
@@ -238,6 +239,7 @@ def compare_sampling(net: Network, domain: Domain, budgets: Sequence[int] = (100
     net = _check_net(net)
     domain = _check_domain(domain, net)
     budgets = _check_budgets(budgets)
+    seed = check_seed(seed)
     if isinstance(chunk, (bool, np.bool_)) or not isinstance(chunk, (int, np.integer)):
         raise TypeError(f"chunk must be an int, got {type(chunk).__name__}")
     if chunk <= 0:

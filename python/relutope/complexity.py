@@ -37,6 +37,7 @@ from typing import Optional
 
 import numpy as np
 
+from ._checks import check_seed
 from ._progress import region_bar
 from .network import Network, _as_points
 
@@ -82,7 +83,8 @@ def directions(n_points: int, d: int, n_dirs: int, seed=0) -> np.ndarray:
     ----------
     n_points, d, n_dirs : int
         How many frames, the input dimension and the directions per frame (``n_dirs <= d``).
-    seed : int or numpy.random.Generator, optional
+    seed : int >= 0, numpy.random.Generator or None, optional
+        Seed of :func:`numpy.random.default_rng` (anything else: TypeError or ValueError naming ``seed``).
 
     Returns
     -------
@@ -105,13 +107,14 @@ def directions(n_points: int, d: int, n_dirs: int, seed=0) -> np.ndarray:
             raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
     if n_dirs > d:
         raise ValueError(f"n_dirs must be at most d: {n_dirs} orthonormal directions do not fit in {d} dimensions")
-    G = np.random.default_rng(seed).standard_normal((int(n_points), int(d), int(n_dirs)))
+    G = np.random.default_rng(check_seed(seed)).standard_normal((int(n_points), int(d), int(n_dirs)))
     Q, R = np.linalg.qr(G)
     s = np.sign(np.diagonal(R, axis1=1, axis2=2))
     return Q * np.where(s == 0, 1.0, s)[:, None, :]
 
 
 def _get_directions(directions_, n, d, P, seed):
+    seed = check_seed(seed)
     if directions_ is None:
         return directions(n, d, P, seed)
     V = np.asarray(directions_, dtype=np.float64)

@@ -219,8 +219,11 @@ class Box(Domain):
         return float(np.prod(self.hi[self.free] - self.lo[self.free]))
 
     def sample(self, n: int, rng=None) -> np.ndarray:
-        """``n`` points drawn uniformly from the box, shape (n, d)."""
-        rng = np.random.default_rng(rng)
+        """``n`` points drawn uniformly from the box, shape (n, d); ``rng``: an int >= 0, a
+        :class:`numpy.random.Generator` or None, for :func:`numpy.random.default_rng`."""
+        from ._checks import check_seed
+
+        rng = np.random.default_rng(check_seed(rng, "rng"))
         return self.lo + rng.random((int(n), self.dim)) * (self.hi - self.lo)
 
     def _default_scale(self) -> float:

@@ -30,6 +30,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from ._checks import check_seed
 from .polygons import _check_csr, _check_offsets, _padded, clip_halfplanes
 
 __all__ = ["GaussianMasses", "interval_masses", "polygon_masses", "polytope_masses", "polytope_mass",
@@ -299,7 +300,8 @@ def polytope_masses(offsets, A, b, mean=None, cov=None, *, method: str = "auto",
         power of two, as Sobol sequences are balanced at powers of two).
     replicates : int, optional
         Independent scramblings (>= 2) for the error estimate.
-    seed : int or numpy.random.Generator, optional
+    seed : int >= 0, numpy.random.Generator or None, optional
+        Seed of :func:`numpy.random.default_rng` for the scramblings (anything else: TypeError or ValueError).
     box : float, optional
         Half-width of the clipping square in whitened units (S = 2); see the module docstring.
     chunk : int, optional
@@ -340,6 +342,7 @@ def polytope_masses(offsets, A, b, mean=None, cov=None, *, method: str = "auto",
         raise ValueError(f"method='exact' needs S <= 2, got S = {S} (use 'directional')")
     if not (np.isfinite(box) and box > 0):
         raise ValueError(f"box must be a positive number, got {box!r}")
+    seed = check_seed(seed)
     if mean is None:
         mean = np.zeros(S)
     mean = np.asarray(mean, dtype=np.float64)

@@ -35,6 +35,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from ._checks import check_seed
 from .domains import Box, WholeSpace
 from .gaussian import GaussianMasses, _check_int, _check_method, interval_masses, polytope_masses
 from .network import _as_float_array, _as_points
@@ -876,7 +877,8 @@ def entropy_monte_carlo(partition: Partition, n: int = 10 ** 6, latent: str = "a
     n : int, optional
         Latent samples.
     latent : {"auto", "uniform", "gaussian"}, optional
-    seed : int or numpy.random.Generator, optional
+    seed : int >= 0, numpy.random.Generator or None, optional
+        Seed of :func:`numpy.random.default_rng` (anything else: TypeError or ValueError).
     chunk : int, optional
         Samples per batch.
 
@@ -897,6 +899,7 @@ def entropy_monte_carlo(partition: Partition, n: int = 10 ** 6, latent: str = "a
     latent = _latent(partition, latent)
     n = _check_int(n, "n", 2)
     chunk = _check_int(chunk, "chunk", 1)
+    seed = check_seed(seed)
     from scipy.stats import truncnorm
 
     rng = np.random.default_rng(seed)

@@ -431,8 +431,8 @@ class Network:
         ----------
         widths : sequence of int
             ``[d_in, h_1, ..., h_L, d_out]``; at least two entries.
-        seed : int or None, optional
-            Seed of ``numpy.random.default_rng``.
+        seed : int >= 0 or None, optional
+            Seed of ``numpy.random.default_rng`` (anything else: TypeError or ValueError naming ``seed``).
         init : {"he", "glorot"}, optional
             Weight scale: He (``sqrt(2 / fan_in)``) or Glorot (``sqrt(2 / (fan_in + fan_out))``).
         activation : str, optional
@@ -467,7 +467,9 @@ class Network:
             raise ValueError(f"widths must list at least two positive sizes, got {widths}")
         if init not in ("he", "glorot"):
             raise ValueError(f"init must be 'he' or 'glorot', got {init!r}")
-        rng = np.random.default_rng(seed)
+        from ._checks import check_seed
+
+        rng = np.random.default_rng(check_seed(seed, generator=False))
         weights = []
         for fan_in, fan_out in zip(widths[:-1], widths[1:]):
             scale = np.sqrt(2.0 / fan_in) if init == "he" else np.sqrt(2.0 / (fan_in + fan_out))

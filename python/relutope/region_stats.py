@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from ._checks import check_seed
 from ._progress import region_bar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -215,7 +216,7 @@ def data_slices(X, n_slices: int, seed=0, margin: float = 0.0, labels=None) -> L
         raise ValueError(f"X must hold at least 3 points, got {X.shape[0]}")
     if isinstance(n_slices, bool) or not isinstance(n_slices, (int, np.integer)) or n_slices <= 0:
         raise ValueError(f"n_slices must be a positive int, got {n_slices!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     groups = [np.arange(X.shape[0])]
     if labels is not None:
         labels = np.asarray(labels)

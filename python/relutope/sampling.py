@@ -26,6 +26,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from ._checks import check_seed
 from .domains import Box, Domain, Slice
 from .network import Network, _as_float_array
 
@@ -213,7 +214,7 @@ def sample_points(domain: Domain, n: int, seed=0) -> np.ndarray:
     """
     domain = _check_domain(domain)
     n = _check_positive_int(n, "n")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     sampler = _Sampler(domain)
     return np.concatenate([x for x, _ in sampler.chunks(n, rng, DEFAULT_CHUNK)], axis=0)
 
@@ -331,7 +332,7 @@ def sample_patterns(net: Network, domain: Domain, n: int, seed=0, chunk: int = D
     domain = _check_domain(domain, net)
     n = _check_positive_int(n, "n")
     chunk = _check_positive_int(chunk, "chunk")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     tally = _PatternTally(net.n_units, net.in_dim)
     for x, _ in _Sampler(domain).chunks(n, rng, chunk):
         tally.add(x, net.forward(x)[1])
@@ -379,7 +380,7 @@ def sample_patterns_gaussian(net: Network, center, sigma, n: int, seed=0,
         raise ValueError("sigma must be positive")
     n = _check_positive_int(n, "n")
     chunk = _check_positive_int(chunk, "chunk")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     tally = _PatternTally(net.n_units, d)
     done = 0
     while done < n:
@@ -656,7 +657,7 @@ def line_density(net: Network, domain: Domain, n_lines: int, seed=0, tol: float 
     domain = _check_domain(domain, net)
     n_lines = _check_positive_int(n_lines, "n_lines")
     tol = _check_tol(tol)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     sampler = _Sampler(domain)
     t0 = np.concatenate([t for _, t in sampler.chunks(n_lines, rng, DEFAULT_CHUNK)], axis=0)
     basis = sampler.basis
