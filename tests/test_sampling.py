@@ -324,8 +324,8 @@ BOX2 = Box([-1.0, -1.0], [1.0, 1.0])
 
 
 @pytest.mark.parametrize("call, exc, match", [
-    (lambda: sample_points(BOX2, 0), ValueError, "n must be positive"),
-    (lambda: sample_points(BOX2, -5), ValueError, "n must be positive"),
+    (lambda: sample_points(BOX2, 0), ValueError, "n must be >= 1"),
+    (lambda: sample_points(BOX2, -5), ValueError, "n must be >= 1"),
     (lambda: sample_points(BOX2, 2.5), TypeError, "n must be an int"),
     (lambda: sample_points(BOX2, True), TypeError, "n must be an int"),
     (lambda: sample_points("box", 3), TypeError, "domain"),

@@ -1,4 +1,4 @@
-"""Argument checks shared by the public functions: random seeds.
+"""Argument checks shared by the public functions: integers and random seeds.
 
 Each check returns the value in its canonical form and raises ``TypeError`` (wrong kind) or ``ValueError`` (out of
 range) with a message that names the argument, e.g. ``seed must be >= 0, got -1``.
@@ -10,7 +10,49 @@ from typing import Optional, Union
 
 import numpy as np
 
-__all__ = ["check_seed"]
+__all__ = ["check_int", "check_seed"]
+
+
+def check_int(value, name: str, low: int = 1, high: Optional[int] = None) -> int:
+    """``value`` as an int in ``[low, high]`` (``high=None``: no upper bound).
+
+    Parameters
+    ----------
+    value : int or numpy integer
+        Not a bool, not a float (``2.0`` is refused: a count is an int).
+    name : str
+        The argument's name, for the messages.
+    low, high : int, optional
+        The bounds, inclusive (default: positive, ``>= 1``).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        When ``value`` is not an integer (or is a bool).
+    ValueError
+        When it is out of range.
+
+    Examples
+    --------
+    >>> check_int(3, "n"), check_int(0, "epochs", low=0)
+    (3, 0)
+    >>> check_int(0, "n")
+    Traceback (most recent call last):
+    ...
+    ValueError: n must be >= 1, got 0
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        if high is not None:
+            raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    return value
 
 
 def check_seed(seed, name: str = "seed", generator: bool = True,

@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ._checks import check_seed
+from ._checks import check_int, check_seed
 from .domains import Domain
 from .errors import RelutopeError
 from .network import Network
@@ -240,10 +240,7 @@ def compare_sampling(net: Network, domain: Domain, budgets: Sequence[int] = (100
     domain = _check_domain(domain, net)
     budgets = _check_budgets(budgets)
     seed = check_seed(seed)
-    if isinstance(chunk, (bool, np.bool_)) or not isinstance(chunk, (int, np.integer)):
-        raise TypeError(f"chunk must be an int, got {type(chunk).__name__}")
-    if chunk <= 0:
-        raise ValueError(f"chunk must be positive, got {chunk}")
+    chunk = check_int(chunk, "chunk")
     if partition is None:
         partition = enumerate_regions(net, domain, progress=progress)
     else:

@@ -476,9 +476,9 @@ def train_with_early_bird(model, loader, loss_fn, optimizer, epochs: int, monito
     """
     from collections.abc import Iterator
 
-    from .gaussian import _check_int
+    from ._checks import check_int
 
-    epochs = _check_int(epochs, "epochs", 0)
+    epochs = check_int(epochs, "epochs", 0)
     if not isinstance(monitor, EarlyBirdMonitor):
         raise TypeError(f"monitor must be an EarlyBirdMonitor, got {type(monitor).__name__}")
     if not callable(loss_fn):

@@ -8,6 +8,7 @@ from typing import Optional
 
 import numpy as np
 
+from ._checks import check_int
 from .domains import Domain
 from .errors import RelutopeWarning
 from .network import Network
@@ -98,16 +99,12 @@ def _resolve_tol(domain: Domain, tol) -> float:
 def _check_positive(value, name: str, integer: bool = False):
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a {'whole ' if integer else ''}number, got {type(value).__name__}")
-    if integer and not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if integer:
-        if value < 0 or value >= 2 ** 63:
-            raise ValueError(f"{name} must be between 0 and 2**63 - 1, got {value}")
-        return int(value)
-    if not np.isfinite(value) or value < 0 or (value == 0 and not integer):
-        raise ValueError(f"{name} must be {'>= 0' if integer else 'positive and finite'}, got {value}")
+        return check_int(value, name, low=0, high=2 ** 63 - 1)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be positive and finite, got {value}")
     return value
 
 

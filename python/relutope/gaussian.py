@@ -30,7 +30,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from ._checks import check_seed
+from ._checks import check_int, check_seed
 from .polygons import _check_csr, _check_offsets, _padded, clip_halfplanes
 
 __all__ = ["GaussianMasses", "interval_masses", "polygon_masses", "polytope_masses", "polytope_mass",
@@ -260,14 +260,6 @@ def _directions(n: int, S: int, rng: np.random.Generator) -> np.ndarray:
     return g / np.linalg.norm(g, axis=1, keepdims=True)
 
 
-def _check_int(value, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
-
-
 #: The methods of :func:`polytope_masses`.
 _METHODS = ("auto", "exact", "directional")
 
@@ -384,8 +376,8 @@ def polytope_masses(offsets, A, b, mean=None, cov=None, *, method: str = "auto",
     if S == 2 and method != "directional":
         off, verts = clip_halfplanes(offsets, A, b, -box, box)
         return GaussianMasses(polygon_masses(off, verts), np.zeros(K), "owens_t")
-    replicates = _check_int(replicates, "replicates", 2)
-    n_directions = _check_int(n_directions, "n_directions", replicates)
+    replicates = check_int(replicates, "replicates", 2)
+    n_directions = check_int(n_directions, "n_directions", replicates)
     per = 1 << int(np.ceil(np.log2(max(n_directions / replicates, 1))))
     rng = np.random.default_rng(seed)
     Ap, bp = _padded_rows(offsets, A, b)

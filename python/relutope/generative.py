@@ -35,9 +35,9 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from ._checks import check_seed
+from ._checks import check_int, check_seed
 from .domains import Box, WholeSpace
-from .gaussian import GaussianMasses, _check_int, _check_method, interval_masses, polytope_masses
+from .gaussian import GaussianMasses, _check_method, interval_masses, polytope_masses
 from .network import _as_float_array, _as_points
 from .partition import Partition
 
@@ -897,8 +897,8 @@ def entropy_monte_carlo(partition: Partition, n: int = 10 ** 6, latent: str = "a
     """
     _check_partition(partition)
     latent = _latent(partition, latent)
-    n = _check_int(n, "n", 2)
-    chunk = _check_int(chunk, "chunk", 1)
+    n = check_int(n, "n", 2)
+    chunk = check_int(chunk, "chunk", 1)
     seed = check_seed(seed)
     from scipy.stats import truncnorm
 
@@ -1033,7 +1033,7 @@ def log_likelihood(partition: Partition, x, sigma: float, pieces: Optional[Manif
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.floating)) or not (np.isfinite(sigma)
                                                                                          and sigma > 0):
         raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
-    chunk = _check_int(chunk, "chunk", 1)
+    chunk = check_int(chunk, "chunk", 1)
     unknown = sorted(set(kwargs) - set(_LIKELIHOOD_OPTIONS))
     if unknown:
         raise TypeError(f"log_likelihood got unexpected keyword arguments {unknown} (it passes only "

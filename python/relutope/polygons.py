@@ -257,12 +257,12 @@ def shared_edges(offsets, vertices, atol: float, min_length: float, chunk: int =
         When the CSR pair is malformed (as in :func:`areas`), ``atol`` or ``min_length`` is negative or not finite,
         or ``chunk`` is not positive.
     """
-    from .sampling import _check_positive_int
+    from ._checks import check_int
 
     offsets, vertices = _check_csr(offsets, vertices)
     atol = _check_length(atol, "atol")
     min_length = _check_length(min_length, "min_length")
-    chunk = _check_positive_int(chunk, "chunk")
+    chunk = check_int(chunk, "chunk")
     R = len(offsets) - 1
     if R < 2:
         return np.zeros((0, 2), dtype=np.int64)

@@ -26,7 +26,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from ._checks import check_seed
+from ._checks import check_int, check_seed
 from .domains import Box, Domain, Slice
 from .network import Network, _as_float_array
 
@@ -48,14 +48,6 @@ DEFAULT_CHUNK = 65536
 
 
 # ---------------------------------------------------------------------------------------------------- validation
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
-    return int(value)
-
-
 def _check_net(net) -> Network:
     if not isinstance(net, Network):
         raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
@@ -213,7 +205,7 @@ def sample_points(domain: Domain, n: int, seed=0) -> np.ndarray:
     of its coordinates, found with ``scipy.optimize.linprog``.
     """
     domain = _check_domain(domain)
-    n = _check_positive_int(n, "n")
+    n = check_int(n, "n")
     rng = np.random.default_rng(check_seed(seed))
     sampler = _Sampler(domain)
     return np.concatenate([x for x, _ in sampler.chunks(n, rng, DEFAULT_CHUNK)], axis=0)
@@ -330,8 +322,8 @@ def sample_patterns(net: Network, domain: Domain, n: int, seed=0, chunk: int = D
     """
     net = _check_net(net)
     domain = _check_domain(domain, net)
-    n = _check_positive_int(n, "n")
-    chunk = _check_positive_int(chunk, "chunk")
+    n = check_int(n, "n")
+    chunk = check_int(chunk, "chunk")
     rng = np.random.default_rng(check_seed(seed))
     tally = _PatternTally(net.n_units, net.in_dim)
     for x, _ in _Sampler(domain).chunks(n, rng, chunk):
@@ -378,8 +370,8 @@ def sample_patterns_gaussian(net: Network, center, sigma, n: int, seed=0,
         raise ValueError(f"sigma must be a scalar or have shape ({d},), got {np.shape(sigma)}")
     if np.any(sigma_arr <= 0):
         raise ValueError("sigma must be positive")
-    n = _check_positive_int(n, "n")
-    chunk = _check_positive_int(chunk, "chunk")
+    n = check_int(n, "n")
+    chunk = check_int(chunk, "chunk")
     rng = np.random.default_rng(check_seed(seed))
     tally = _PatternTally(net.n_units, d)
     done = 0
@@ -551,7 +543,7 @@ def line_count(net: Network, a, b, tol: float = 1e-9, max_regions: int = 10_000_
     if np.array_equal(a, b):
         raise ValueError("a and b must differ (the segment has zero length)")
     tol_s = _check_tol(tol)
-    max_regions = _check_positive_int(max_regions, "max_regions")
+    max_regions = check_int(max_regions, "max_regions")
     forms = [_LayerForm(layer) for layer in net.layers]
     direction = b - a
     s, breaks, walk_pats = 0.0, [], []
@@ -655,7 +647,7 @@ def line_density(net: Network, domain: Domain, n_lines: int, seed=0, tol: float 
     """
     net = _check_net(net)
     domain = _check_domain(domain, net)
-    n_lines = _check_positive_int(n_lines, "n_lines")
+    n_lines = check_int(n_lines, "n_lines")
     tol = _check_tol(tol)
     rng = np.random.default_rng(check_seed(seed))
     sampler = _Sampler(domain)
@@ -902,7 +894,7 @@ def ace(counts, rare: int = 10, z: float = 1.959964) -> RichnessEstimate:
     (5, True)
     """
     x = _check_counts(counts)
-    rare = _check_positive_int(rare, "rare")
+    rare = check_int(rare, "rare")
     z = _check_z(z)
     s_obs = int(x.size)
     F = np.bincount(x[x <= rare], minlength=rare + 1)[1:].astype(float)
