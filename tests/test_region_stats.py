@@ -102,3 +102,36 @@ def test_region_stats_bad_input():
         data_slices(np.random.default_rng(0).normal(size=(5, 4)), 0)
     with pytest.raises(ValueError, match="collinear"):
         data_slices(np.outer(np.arange(5.0), np.ones(4)), 1)
+
+
+@pytest.mark.parametrize("what", ["region_stats", "volumes", "Region.volume", "boundary_density"])
+def test_a_degenerate_vertex_set_is_a_numerical_error_naming_the_region(what, monkeypatch):
+    """A region whose vertex set comes out flat (collinear in 2-D, coplanar in 3-D: what rounding can do to a
+    sliver) cannot be hulled by Qhull: every caller raises relutope's NumericalError naming the region, never
+    scipy's QhullError."""
+    from relutope import complexity, geometry
+    from relutope.errors import NumericalError
+
+    bad = 1
+
+    def flat_vertices(A, b, center, index, _real=geometry._vertices_u):
+        V = _real(A, b, center, index)
+        if index != bad:
+            return V
+        t = np.linspace(-1.0, 1.0, len(V))[:, None]   # collinear (2-D) or coplanar (3-D) points about the centre
+        return center + 1e-3 * t * np.eye(V.shape[1])[:1] + 1e-3 * (t ** 2) * (np.eye(V.shape[1])[1:2]
+                                                                                 if V.shape[1] > 2 else 0.0)
+
+    monkeypatch.setattr(geometry, "_vertices_u", flat_vertices)
+    if what == "boundary_density":    # 3-D neighbourhoods: their regions' surfaces from their vertices
+        net = relutope.Network.random([3, 6, 1], seed=0)
+        with pytest.raises(NumericalError, match=r"Qhull failed on region 1\b"):
+            complexity.local_complexity(net, np.zeros((1, 3)), 0.5, n_dirs=3, seed=0, boundary=True)
+        return
+    part = relutope.enumerate_regions(relutope.Network.random([2, 6, 1], seed=0), relutope.Box([2.0, -1.0],
+                                                                                              [4.0, 0.5]))
+    assert len(part) > bad
+    call = {"region_stats": lambda: region_stats(part), "volumes": part.volumes,
+            "Region.volume": lambda: part[bad].volume()}[what]
+    with pytest.raises(NumericalError, match=rf"Qhull failed on region {bad}\b"):
+        call()

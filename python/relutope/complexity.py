@@ -353,11 +353,12 @@ def neighbourhood(x, directions, radius: float, shape: str = "cross"):
     return Slice(x, V, _chart_domain(int(V.shape[1]), radius, shape))
 
 
-def _surface(V: np.ndarray) -> float:
-    """The (P-1)-volume of the boundary of the convex hull of points V (n, P), P >= 2 (Qhull)."""
-    from scipy.spatial import ConvexHull
+def _surface(V: np.ndarray, index: int) -> float:
+    """The (P-1)-volume of the boundary of the convex hull of the vertices V (n, P), P >= 2, of region ``index``
+    (Qhull; NumericalError when it fails)."""
+    from .geometry import _convex_hull
 
-    return float(ConvexHull(V).area)
+    return float(_convex_hull(V, index).area)
 
 
 def _boundary_length(part, chart_surface: float, chart_volume: float) -> float:
@@ -376,7 +377,7 @@ def _boundary_length(part, chart_surface: float, chart_volume: float) -> float:
         total = 0.0
         for i in range(len(part)):
             s = slice(int(f.offsets[i]), int(f.offsets[i + 1]))
-            total += _surface(_vertices_u(f._rows_u[s], f.b[s], part._centers[i], i))
+            total += _surface(_vertices_u(f._rows_u[s], f.b[s], part._centers[i], i), i)
     return max(total - chart_surface, 0.0) / 2.0 / chart_volume
 
 

@@ -319,6 +319,26 @@ def _is_bounded(A: np.ndarray) -> bool:
     return True
 
 
+def _qhull_error():
+    """scipy's QhullError class."""
+    try:
+        from scipy.spatial import QhullError
+    except ImportError:  # pragma: no cover - scipy < 1.11 keeps it in the private module only
+        from scipy.spatial._qhull import QhullError
+    return QhullError
+
+
+def _convex_hull(V: np.ndarray, index: int):
+    """:class:`scipy.spatial.ConvexHull` of the vertices V (n, k) of region ``index``; a Qhull failure (a flat or
+    degenerate vertex set) raises :class:`~relutope.errors.NumericalError` naming the region."""
+    from scipy.spatial import ConvexHull
+
+    try:
+        return ConvexHull(V)
+    except _qhull_error() as exc:
+        raise NumericalError(f"Qhull failed on region {index} ({len(V)} vertices): {exc}") from None
+
+
 def _vertices_u(A: np.ndarray, b: np.ndarray, center: np.ndarray, index: int) -> np.ndarray:
     """Vertices (V, k) of the bounded polytope {u : A u <= b} (region ``index``) with interior point ``center``."""
     k = A.shape[1]
@@ -329,18 +349,13 @@ def _vertices_u(A: np.ndarray, b: np.ndarray, center: np.ndarray, index: int) ->
         return np.array([[lo], [hi]])
     from scipy.spatial import ConvexHull, HalfspaceIntersection
 
-    try:
-        from scipy.spatial import QhullError
-    except ImportError:  # pragma: no cover - scipy < 1.11 keeps it in the private module only
-        from scipy.spatial._qhull import QhullError
-
     # Qhull works best near the origin at unit scale: shift to the centre and scale by the largest facet distance.
     dist = b - A @ center
     scale = float(dist.max())
     try:
         pts = HalfspaceIntersection(np.c_[A, -dist / scale], np.zeros(k)).intersections
         hull = ConvexHull(pts)
-    except QhullError as exc:
+    except _qhull_error() as exc:
         raise NumericalError(f"Qhull failed on region {index} ({len(b)} facets): {exc}") from None
     return center + pts[hull.vertices] * scale
 
@@ -360,9 +375,7 @@ def region_vertices(partition: "Partition", i: int, facets: Optional[RegionFacet
 
 def region_volumes(partition: "Partition", progress: bool = False) -> np.ndarray:
     """Volumes of every region, in input units (see :meth:`Partition.volumes`; ``progress``: tqdm bars for the
-    facets and the volumes)."""
-    from scipy.spatial import ConvexHull
-
+    facets and the volumes; NumericalError when Qhull fails on a region)."""
     k = _check_vertex_dim(partition)
     f = partition.facets(progress=progress)
     R = len(partition)
@@ -375,7 +388,7 @@ def region_volumes(partition: "Partition", progress: bool = False) -> np.ndarray
             if not bounded and not _is_bounded(A):
                 raise ValueError(f"region {i} is unbounded: it has no finite volume")
             V = _vertices_u(A, b, partition._centers[i], i)
-            vol[i] = V[1, 0] - V[0, 0] if k == 1 else ConvexHull(V).volume
+            vol[i] = V[1, 0] - V[0, 0] if k == 1 else _convex_hull(V, i).volume
             if update is not None:
                 update(i + 1)
     return vol

@@ -148,9 +148,9 @@ class Region:
         U = V @ form.R.T
         if U.shape[1] == 1:
             return float(U[1, 0] - U[0, 0])
-        from scipy.spatial import ConvexHull
+        from .geometry import _convex_hull
 
-        return float(ConvexHull(U).volume)
+        return float(_convex_hull(U, self.index).volume)
 
     def __reduce__(self):
         return (Region, (self._partition, self.index))
@@ -508,6 +508,8 @@ class Partition:
             raise ValueError(f"polygons need a bounded two-dimensional domain, got {self.domain!r}")
         from scipy.spatial import ConvexHull, HalfspaceIntersection
 
+        from .errors import NumericalError
+        from .geometry import _qhull_error
         from .polygons import to_csr
 
         polys = []
@@ -515,8 +517,11 @@ class Partition:
             A, b = region.halfspaces()
             norms = np.linalg.norm(A, axis=1)
             halfspaces = np.hstack([A, -b[:, None]]) / norms[:, None]
-            points = HalfspaceIntersection(halfspaces, self.witness_coords[region.index]).intersections
-            polys.append(points[ConvexHull(points).vertices])  # counter-clockwise in 2-D
+            try:
+                points = HalfspaceIntersection(halfspaces, self.witness_coords[region.index]).intersections
+                polys.append(points[ConvexHull(points).vertices])  # counter-clockwise in 2-D
+            except _qhull_error() as exc:
+                raise NumericalError(f"Qhull failed on region {region.index}: {exc}") from None
         self._polygons = to_csr(polys)
         return self._polygons
 

@@ -96,13 +96,14 @@ class RegionStats:
                              "n_facets": self.n_facets, "eccentricity": self.eccentricity})
 
 
-def _moments(V: np.ndarray, center: np.ndarray):
-    """Volume, centroid (k,) and covariance (k, k) of the convex hull of V (n, k), k >= 2, with interior point
-    ``center`` (exact simplex decomposition, see the module docstring)."""
-    from scipy.spatial import ConvexHull
+def _moments(V: np.ndarray, center: np.ndarray, index: int):
+    """Volume, centroid (k,) and covariance (k, k) of the convex hull of V (n, k), k >= 2, the vertices of region
+    ``index`` with interior point ``center`` (exact simplex decomposition, see the module docstring).
+    NumericalError when Qhull fails on them (a flat or degenerate vertex set)."""
+    from .geometry import _convex_hull
 
     k = V.shape[1]
-    hull = ConvexHull(V)
+    hull = _convex_hull(V, index)
     W = np.concatenate([np.broadcast_to(center, (len(hull.simplices), 1, k)), V[hull.simplices]], axis=1)
     W = W - center  # moments about the centre: better conditioned
     vol = np.abs(np.linalg.det(W[:, 1:, :])) / math.factorial(k)  # the first row is the centre, at 0
@@ -137,7 +138,8 @@ def region_stats(partition: "Partition", progress: bool = False) -> RegionStats:
     ValueError
         When the domain has more than 4 dimensions or a region is unbounded.
     NumericalError
-        When Qhull fails on a region.
+        When Qhull fails on a region (its vertices, or their hull for the moments: a flat or degenerate vertex set),
+        naming the region.
 
     Notes
     -----
@@ -171,7 +173,7 @@ def region_stats(partition: "Partition", progress: bool = False) -> RegionStats:
             if k == 1:
                 vol[i], cen[i], nv[i] = float(V[1, 0] - V[0, 0]), V.mean(axis=0), 2
             else:
-                vol[i], cen[i], cov, nv[i] = _moments(V, partition._centers[i])
+                vol[i], cen[i], cov, nv[i] = _moments(V, partition._centers[i], i)
                 lam = np.linalg.eigvalsh(cov)
                 ecc[i] = math.sqrt(max(0.0, 1.0 - lam[0] / lam[-1]))
             if update is not None:
