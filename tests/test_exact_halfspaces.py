@@ -54,3 +54,5 @@ def test_exact_halfspaces_strict_rows_and_bad_input():
         exact_halfspaces(net, np.zeros(2))
     with pytest.raises(ValueError, match="max_patterns"):
         neighbour_patterns(net, np.zeros(2), max_patterns=0)
+    with pytest.raises(TypeError, match="max_patterns must be an int, got float"):
+        neighbour_patterns(net, np.zeros(2), max_patterns=2.0)

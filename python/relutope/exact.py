@@ -20,6 +20,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from ._checks import check_int
 from .network import Network, _as_points
 
 __all__ = ["exact_affine_map", "exact_forward", "exact_halfspaces", "exact_layer_pieces", "exact_pattern",
@@ -192,14 +193,16 @@ def _rational_layers(network: Network) -> list:
     return [(_rational_matrix(layer.A), _column(to_rational(layer.c))) for layer in network.layers]
 
 
-def _layer_pieces(layer, M, v, rational=None):
+def _layer_pieces(layer, M, v, rational=None, at=None):
     """Every piece of one layer as an exact affine function of the input, given the layer's input ``h = M x + v``
-    (fmpq_mat): (G (P, d), g (P,)) object arrays of fmpq. ``rational``: the layer's ``(A, c)`` already exact."""
+    (fmpq_mat): (G (P, d), g (P,)) object arrays of fmpq. ``rational``: the layer's ``(A, c)`` already exact.
+    ``at``: a point (fmpq_mat column (d, 1)); then also the pieces' values there, a list (P,) of fmpq."""
     A, c = rational if rational is not None else (_rational_matrix(layer.A), _column(to_rational(layer.c)))
     G = A * M
     g = A * v + c
-    return (np.array(G.entries(), dtype=object).reshape(G.nrows(), G.ncols()),
-            np.array(g.entries(), dtype=object).reshape(G.nrows()))
+    out = (np.array(G.entries(), dtype=object).reshape(G.nrows(), G.ncols()),
+           np.array(g.entries(), dtype=object).reshape(G.nrows()))
+    return out if at is None else out + ((G * at + g).entries(),)
 
 
 def _compose(network: Network, pattern: np.ndarray, M=None, v=None, rational=None):
@@ -304,46 +307,55 @@ def exact_pattern(network: Network, x) -> Tuple[np.ndarray, np.ndarray]:
     return _pattern_walk(network, x)[:2]
 
 
-def _pattern_walk(network: Network, x, stored=None):
-    """:func:`exact_pattern`, and with ``stored`` (n_units,) also a bool mask (n_units,): units whose stored piece
-    differs from the chosen one by a constant only near ``x`` (the same linear part in the input)."""
-    flint = _flint()
+def _exact_point(network: Network, x):
+    """The checks of :func:`exact_pattern` and :func:`neighbour_patterns`, and ``x`` as an exact column (d, 1)."""
     if not isinstance(network, Network):
         raise TypeError(f"network must be a relutope.Network, got {type(network).__name__}")
     if np.ndim(x) != 1:
         raise ValueError(f"x must be one point of shape ({network.in_dim},), got {np.shape(x)}")
-    X = _rational_points(network, x)[0].tolist()
-    d = network.in_dim
-    xcol = flint.fmpq_mat(d, 1, X)
-    M = flint.fmpq_mat(d, d, [flint.fmpq(int(i == j)) for i in range(d) for j in range(d)])
-    v = flint.fmpq_mat(d, 1, [flint.fmpq(0)] * d)
+    return _column(_rational_points(network, x)[0].tolist())
+
+
+def _maximal_pieces(layer, M, v, X):
+    """One layer at the exact point X (fmpq_mat column (d, 1)), given its input ``h = M x + v``: its pieces
+    (G (P, d), g (P,)) as :func:`_layer_pieces`, and for every unit its pieces that attain the unit's maximum at X,
+    as a pair (the lowest piece index of each linear part among them, sorted; how many attain it)."""
+    G, g, z = _layer_pieces(layer, M, v, at=X)
+    out = []
+    for u in range(layer.n_units):
+        p0, p1 = int(layer.piece_start[u]), int(layer.piece_start[u + 1])
+        best = max(z[p0:p1])
+        groups, n = {}, 0
+        for r in range(p0, p1):
+            if z[r] == best:
+                groups.setdefault(tuple(G[r].tolist()), r - p0)  # the lowest piece of each linear part
+                n += 1
+        out.append((sorted(groups.values()), n))
+    return G, g, out
+
+
+def _pattern_walk(network: Network, x, stored=None):
+    """:func:`exact_pattern`, and with ``stored`` (n_units,) also a bool mask (n_units,): units whose stored piece
+    differs from the chosen one by a constant only near ``x`` (the same linear part in the input)."""
+    flint = _flint()
+    X = _exact_point(network, x)
+    M, v = _identity(network.in_dim)
     pattern = np.zeros(network.n_units, dtype=np.int8)
     kind = np.zeros(network.n_units, dtype=np.int8)
     constant_gap = np.zeros(network.n_units, dtype=bool)
     off = 0
     for layer in network.layers:
-        A = _rational_matrix(layer.A)
-        G = A * M                                   # pieces' linear parts in x
-        g = A * v + _column(to_rational(layer.c))   # and offsets
-        z = (G * xcol + g).entries()
-        rows = G.table()
-        chosen = []
-        for u in range(layer.n_units):
-            p0, p1 = int(layer.piece_start[u]), int(layer.piece_start[u + 1])
-            vals = z[p0:p1]
-            best = max(vals)
-            winners = [r for r, val in enumerate(vals) if val == best]
-            pattern[off + u] = winners[0]
-            if len(winners) > 1:
-                same = all(rows[p0 + r] == rows[p0 + winners[0]] for r in winners[1:])
-                kind[off + u] = PERSISTENT_TIE if same else BOUNDARY_TIE
-            chosen.append(p0 + winners[0])
-            if stored is not None and int(stored[off + u]) != winners[0]:
-                constant_gap[off + u] = rows[p0 + int(stored[off + u])] == rows[p0 + winners[0]]
+        G, g, maxima = _maximal_pieces(layer, M, v, X)
+        for u, (firsts, n) in enumerate(maxima):
+            pattern[off + u] = firsts[0]
+            if n > 1:
+                kind[off + u] = PERSISTENT_TIE if len(firsts) == 1 else BOUNDARY_TIE
+            if stored is not None and int(stored[off + u]) != firsts[0]:
+                p0 = int(layer.piece_start[u])
+                constant_gap[off + u] = G[p0 + int(stored[off + u])].tolist() == G[p0 + firsts[0]].tolist()
+        rows = layer.piece_start[:-1] + pattern[off:off + layer.n_units]
+        M, v = flint.fmpq_mat(G[rows].tolist()), _column(g[rows].tolist())
         off += layer.n_units
-        M = flint.fmpq_mat([rows[p] for p in chosen]) if chosen else M
-        gv = g.entries()
-        v = flint.fmpq_mat(len(chosen), 1, [gv[p] for p in chosen])
     return pattern, kind, constant_gap
 
 
@@ -489,14 +501,8 @@ def neighbour_patterns(network: Network, x, max_patterns: int = 64) -> Tuple[np.
     import itertools
 
     flint = _flint()
-    if not isinstance(network, Network):
-        raise TypeError(f"network must be a relutope.Network, got {type(network).__name__}")
-    if isinstance(max_patterns, (bool, np.bool_)) or not isinstance(max_patterns, (int, np.integer)) \
-            or max_patterns < 1:
-        raise ValueError(f"max_patterns must be a positive int, got {max_patterns!r}")
-    if np.ndim(x) != 1:
-        raise ValueError(f"x must be one point of shape ({network.in_dim},), got {np.shape(x)}")
-    X = _rational_points(network, x)[0]
+    X = _exact_point(network, x)
+    max_patterns = check_int(max_patterns, "max_patterns")
     layers = network.layers
     found = []
 
@@ -505,18 +511,8 @@ def neighbour_patterns(network: Network, x, max_patterns: int = 64) -> Tuple[np.
             found.append(np.concatenate(prefix) if prefix else np.zeros(0, np.int8))
             return len(found) < max_patterns
         layer = layers[li]
-        G, g = _layer_pieces(layer, M, v)
-        z = G.dot(X) + g
-        options = []
-        for u in range(layer.n_units):
-            p0, p1 = int(layer.piece_start[u]), int(layer.piece_start[u + 1])
-            best = max(z[p0:p1].tolist())
-            groups = {}
-            for r in range(p0, p1):
-                if z[r] == best:
-                    groups.setdefault(tuple(G[r].tolist()), r - p0)  # the lowest piece of each linear part
-            options.append(sorted(groups.values()))
-        for choice in itertools.product(*options):
+        G, g, maxima = _maximal_pieces(layer, M, v, X)
+        for choice in itertools.product(*(firsts for firsts, _ in maxima)):
             rows = layer.piece_start[:-1] + np.array(choice, dtype=np.int64)
             if not walk(li + 1, flint.fmpq_mat(G[rows].tolist()), _column(g[rows].tolist()),
                         prefix + [np.array(choice, dtype=np.int8)]):
