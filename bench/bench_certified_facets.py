@@ -4,7 +4,7 @@
 
 1. Degenerate nets (three lines through one point, duplicate units, hyperplanes through box vertices, units
    differing in the last bit): the enumerator's regions against an exact brute force over every sign pattern (a
-   pattern is a region iff its exact H-representation, :func:`relutope.certified_facets.exact_halfspaces`, has a
+   pattern is a region iff its exact H-representation, :func:`relutope.certified_facets.exact_region_halfspaces`, has a
    positive exact inradius, :func:`relutope.exact_lp.chebyshev_radius_exact`), and ``check_complete(certify=True)``.
 2. Random nets on boxes: ``check_complete(certify=True)`` (witnesses, every row decided exactly, every interior
    facet covered) against the float ``facets()`` + ``adjacency()`` + ``check_complete()``; counts of proven
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "python"))
 
 import relutope  # noqa: E402
 from relutope import Box, Network  # noqa: E402
-from relutope.certified_facets import certify_facets, exact_halfspaces  # noqa: E402
+from relutope.certified_facets import certify_facets, exact_region_halfspaces  # noqa: E402
 from relutope.exact_lp import chebyshev_radius_exact  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "acasxu"
@@ -56,7 +56,7 @@ def exact_brute_force(net: Network, domain) -> dict:
     out = {}
     for head in itertools.product((0, 1), repeat=hidden):
         pat = np.array(list(head) + [0] * net.out_dim, dtype=np.int8)
-        H = exact_halfspaces(net, domain, pat)
+        H = exact_region_halfspaces(net, domain, pat)
         const = ~np.array([any(a) for a in H.A], dtype=bool)
         # a unit identically 0 (a tie) takes the lowest piece: piece 1 over a constant row 0 <= 0 is impossible
         if np.any(const & (H.piece == 0) & (H.unit >= 0) & np.array([v == 0 for v in H.b])):

@@ -17,7 +17,7 @@ import pytest
 
 import relutope
 from relutope import Box, Network, enumerate_regions
-from relutope.certified_facets import certify_adjacency, certify_facets, exact_halfspaces
+from relutope.certified_facets import certify_adjacency, certify_facets, exact_region_halfspaces
 from relutope.exact_lp import chebyshev_radius_exact, check_dual_bound
 
 flint = pytest.importorskip("flint")
@@ -419,7 +419,7 @@ def test_certified_check_on_other_domains_and_activations(case):
     assert rep.n_boundary_facets == int(np.sum(part.facets().unit < 0))
 
 
-def test_exact_halfspaces_agree_with_the_exact_forward_pass():
+def test_exact_region_halfspaces_agree_with_the_exact_forward_pass():
     """Every row of a region's exact H-representation is strictly satisfied at its certified witness, and the
     witness's exact pattern is the region's (relutope.exact.exact_pattern, a separate exact computation)."""
     from relutope.certificates import certify_witnesses
@@ -429,14 +429,14 @@ def test_exact_halfspaces_agree_with_the_exact_forward_pass():
     part = enumerate_regions(net, Box([-1.0, -2.0, 0.5], [1.0, 0.5, 2.0]))
     assert certify_witnesses(part).ok
     for r in range(0, len(part), max(1, len(part) // 12)):
-        H = exact_halfspaces(net, part.domain, part.patterns[r])
+        H = exact_region_halfspaces(net, part.domain, part.patterns[r])
         t = to_rational(part.witness_coords[r])
         for a, b in zip(H.A, H.b):
             assert b - sum(ai * ti for ai, ti in zip(a, t)) > 0 or not any(a)
         pat, _ = exact_pattern(net, t)
         assert np.array_equal(pat, part.patterns[r])
     with pytest.raises(ValueError, match="pattern must have shape"):
-        exact_halfspaces(net, part.domain, [0, 1])
+        exact_region_halfspaces(net, part.domain, [0, 1])
     with pytest.raises(ValueError, match="region indices"):
         certify_facets(part, [len(part)])
     with pytest.raises(TypeError, match="partition must be"):
@@ -446,4 +446,12 @@ def test_exact_halfspaces_agree_with_the_exact_forward_pass():
     with pytest.raises(ValueError, match="facets must cover every region"):
         certify_adjacency(part, certify_facets(part, [0]))
     with pytest.raises(TypeError, match="domain must be"):
-        exact_halfspaces(net, "box", part.patterns[0])
+        exact_region_halfspaces(net, "box", part.patterns[0])
+    # the old name (in older READMEs) still works, with a DeprecationWarning naming the new one
+    from relutope.certified_facets import exact_halfspaces
+
+    with pytest.warns(DeprecationWarning, match="use exact_region_halfspaces"):
+        old = exact_halfspaces(net, part.domain, part.patterns[0])
+    new = exact_region_halfspaces(net, part.domain, part.patterns[0])
+    assert old.A.tolist() == new.A.tolist() and old.b.tolist() == new.b.tolist()
+    assert np.array_equal(old.unit, new.unit) and np.array_equal(old.piece, new.piece)

@@ -1,7 +1,7 @@
 """Certified facets and adjacency: every facet, redundant row and shared facet of a partition proven exactly.
 
 For each region, the exact H-representation is composed from its activation pattern in rational arithmetic
-(:func:`exact_halfspaces`: the network's float64 weights and the domain's data taken as the exact binary
+(:func:`exact_region_halfspaces`: the network's float64 weights and the domain's data taken as the exact binary
 fractions they are, as :func:`relutope.exact.exact_affine_map` does). Every row of it is then proven, with a
 certificate checked exactly (:mod:`relutope.exact_lp`):
 
@@ -46,7 +46,7 @@ import numpy as np
 
 from .errors import NumericalError
 
-__all__ = ["ExactHalfspaces", "exact_halfspaces", "ExactRegionFacets", "FacetCertificate", "certify_facets",
+__all__ = ["ExactHalfspaces", "exact_region_halfspaces", "ExactRegionFacets", "FacetCertificate", "certify_facets",
            "AdjacencyCertificate", "certify_adjacency", "certified_completeness"]
 
 FACET, REDUNDANT, FAILED = "facet", "redundant", "failed"
@@ -86,8 +86,11 @@ class ExactHalfspaces:
         return int(self.b.shape[0])
 
 
-def exact_halfspaces(network, domain, pattern) -> ExactHalfspaces:
+def exact_region_halfspaces(network, domain, pattern) -> ExactHalfspaces:
     """The exact rows of the region of ``pattern`` on ``domain``: domain rows, then one row per unit and piece.
+
+    In the domain's coordinates ``t``, each row labelled with its source; :func:`relutope.exact.exact_halfspaces`
+    gives the unit rows alone, in input space, without the domain.
 
     Parameters
     ----------
@@ -112,10 +115,10 @@ def exact_halfspaces(network, domain, pattern) -> ExactHalfspaces:
     Examples
     --------
     >>> import numpy as np, relutope
-    >>> from relutope.certified_facets import exact_halfspaces
+    >>> from relutope.certified_facets import exact_region_halfspaces
     >>> net = relutope.Network.from_weights([(np.array([[1.0, 0.0]]), np.array([-0.5])),
     ...                                      (np.ones((1, 1)), np.zeros(1))])
-    >>> H = exact_halfspaces(net, relutope.Box([0, 0], [1, 1]), [1, 0])
+    >>> H = exact_region_halfspaces(net, relutope.Box([0, 0], [1, 1]), [1, 0])
     >>> H.A[-1].tolist(), H.b[-1], H.unit.tolist()
     ([-1, 0], -1/2, [-1, -2, -3, -4, 0])
     """
@@ -126,6 +129,22 @@ def exact_halfspaces(network, domain, pattern) -> ExactHalfspaces:
     if not isinstance(domain, Domain):
         raise TypeError(f"domain must be a relutope Domain, got {type(domain).__name__}")
     return _halfspaces(_exact_data(network, domain), pat)
+
+
+def exact_halfspaces(network, domain, pattern) -> ExactHalfspaces:
+    """Deprecated name of :func:`exact_region_halfspaces` (it was easily confused with
+    :func:`relutope.exact.exact_halfspaces`, which gives input-space rows without the domain).
+
+    Warns
+    -----
+    DeprecationWarning
+        Always; then it returns and raises as :func:`exact_region_halfspaces`.
+    """
+    import warnings
+
+    warnings.warn("relutope.certified_facets.exact_halfspaces is deprecated: use exact_region_halfspaces",
+                  DeprecationWarning, stacklevel=2)
+    return exact_region_halfspaces(network, domain, pattern)
 
 
 def _exact_data(network, domain):
