@@ -357,34 +357,97 @@ def _q(v):
     return to_rational(np.array([v]))[0]
 
 
-def _certify_options(domain, tol: float, corrupt: bool = False) -> dict:
-    """The core's options for a certified run on ``domain``: the exact domain in the engine's frame.
+def _exact_frame(domain):
+    """The engine frame of ``domain`` checked to be an exact similarity of its domain coordinates.
 
-    The frame (``Domain._engine_frame``) runs in ``v`` with ``x = x0 + Q v``. For a :class:`~relutope.Box` the map
-    is exact (``Q = s * basis`` and ``x0 = origin + basis @ c`` hold exactly in floats: a selection of
-    coordinates), so ``x`` is in the box iff ``A v <= (b - A c) / s`` exactly, ``A = [I; -I]``. The core's
-    right-hand sides are that rounded: their errors (``dom_err``), the box ``[-half, half]`` holding the domain in
-    ``v`` and the certificate radius ``tol / s`` (rounded down) are computed here in rationals.
+    Returns ``(frame, cq, sq)``: the frame (``Domain._engine_frame``, ``x = x0 + Q v``) with ``c`` and ``s`` as
+    rationals, after proving in exact arithmetic that ``x0 + Q v = origin + basis (c + s v)`` and that the rows
+    are the domain's own (``A t <= b`` with ``t = c + s v``), and that the basis has exactly orthonormal columns
+    (so a ball of radius ``r`` in ``v`` is a ball of radius ``s r`` in input units, within the domain's affine
+    hull). Raises ValueError naming what fails.
     """
-    from .domains import Box
     from .exact import to_rational
 
-    if not isinstance(domain, Box):
-        raise ValueError(f"certify=True needs a Box domain (its engine coordinates are an exact map of the inputs), "
-                         f"got {type(domain).__name__}")
+    if not domain.bounded:
+        raise ValueError(f"certify=True needs a bounded domain (the certificates bound each cell inside a box), got "
+                         f"{domain!r}")
     frame = domain._engine_frame()
     fv, c, s = frame.form, frame.c, frame.s
     origin, basis = domain.parametrization()
-    A, b = domain.constraints()
-    if not (np.array_equal(fv.Q, basis * s) and np.array_equal(fv.A, A) and np.array_equal(fv.x0, origin + basis @ c)):
-        raise ValueError("certify=True: the domain's engine coordinates are not an exact map of its box")
+    A, _ = domain.constraints()
+    k = basis.shape[1]
+    Bq = to_rational(basis)
     cq, sq = to_rational(c), _q(s)
+    gram = Bq.T.dot(Bq)
+    one, zero = _q(1.0), _q(0.0)
+    orthonormal = all(gram[i, j] == (one if i == j else zero) for i in range(k) for j in range(k))
+    if not orthonormal or not np.array_equal(fv.A, A):
+        raise ValueError(f"certify=True needs domain coordinates that the engine maps exactly (a Box, a Polytope, or "
+                         f"a Slice whose basis has exactly orthonormal columns, such as coordinate axes); the basis "
+                         f"of {domain!r} is not exactly orthonormal (or its rows are not the domain's), so its engine "
+                         f"coordinates (a QR factor, rounded) are not an exact map of the inputs")
+    Qq, x0q = to_rational(fv.Q), to_rational(fv.x0)
+    exact_x0 = to_rational(origin) + Bq.dot(cq)
+    if not (all(Qq[i, j] == Bq[i, j] * sq for i in range(Bq.shape[0]) for j in range(k))
+            and all(x0q[i] == exact_x0[i] for i in range(x0q.shape[0]))):
+        raise ValueError(f"certify=True: the engine coordinates of {domain!r} are not an exact map of its inputs "
+                         f"(the centre or the scale rounds in x = origin + basis t)")
+    return frame, cq, sq
+
+
+def _coordinate_ranges(domain):
+    """Exact bounds ``(lo, hi)`` (lists of rationals) of every domain coordinate ``t_j`` over the domain.
+
+    A :class:`~relutope.Box` gives its bounds; any other bounded domain, the exact optima of ``max +-t_j`` over
+    ``A t <= b`` (:func:`relutope.exact_lp.solve_lp_exact`, each optimum proven by its exact dual).
+    """
+    from .domains import Box, Slice
+    from .exact import to_rational
+    from .exact_lp import solve_lp_exact
+
+    inner = domain.inner if isinstance(domain, Slice) else domain
+    if isinstance(inner, Box):
+        return list(to_rational(inner.lo[inner.free])), list(to_rational(inner.hi[inner.free]))
+    A, b = domain.constraints()
+    k = A.shape[1]
+    lo, hi = [], []
+    for j in range(k):
+        e = np.zeros(k)
+        e[j] = 1.0
+        up, down = solve_lp_exact(e, A, b), solve_lp_exact(-e, A, b)
+        if up.status != "optimal" or down.status != "optimal":
+            raise ValueError(f"certify=True: the domain {domain!r} is not proven bounded in coordinate {j} "
+                             f"({up.status}, {down.status})")
+        hi.append(up.value)
+        lo.append(-down.value)
+    return lo, hi
+
+
+def _certify_options(domain, tol: float, corrupt: bool = False) -> dict:
+    """The core's options for a certified run on ``domain``: the exact domain in the engine's frame.
+
+    The frame (``Domain._engine_frame``) runs in ``v`` with ``x = x0 + Q v``. For a :class:`~relutope.Box` (a
+    selection of coordinates), a :class:`~relutope.Polytope` (``t = x``) and a :class:`~relutope.Slice` whose
+    basis has exactly orthonormal columns, the map is exact: ``Q = s * basis`` and ``x0 = origin + basis @ c``
+    hold exactly in floats, which :func:`_exact_frame` proves in rationals (a general slice's QR factors round,
+    and is rejected). Then ``x`` is in the domain iff ``A v <= (b - A c) / s`` exactly: the domain's rows are
+    exact in their coefficients (``A``, the float64 values as the binary fractions they are) and the core's
+    right-hand sides are that quotient rounded; their errors (``dom_err``), the box ``[-half, half]`` holding the
+    domain in ``v`` (exact coordinate ranges, :func:`_coordinate_ranges`) and the certificate radius ``tol / s``
+    (rounded down) are computed here in rationals. Every cell the core certifies carries the domain's rows like
+    any other row (their bounds in ``dom_err``), so a side is proven empty or thin in the domain.
+    """
+    frame, cq, sq = _exact_frame(domain)
+    from .exact import to_rational
+
+    fv, c, s = frame.form, frame.c, frame.s
+    A, b = domain.constraints()
     bq = to_rational(b)
     Aq = to_rational(A)
     exact_rhs = [(bq[i] - sum((Aq[i, j] * cq[j] for j in range(len(c))), _q(0.0))) / sq for i in range(len(b))]
     fb = to_rational(fv.b)
     dom_err = np.array([_round_up(abs(fb[i] - exact_rhs[i])) for i in range(len(b))])
-    lo, hi = to_rational(domain.lo[domain.free]), to_rational(domain.hi[domain.free])
+    lo, hi = _coordinate_ranges(domain)
     half = np.array([_round_up(max(abs((hi[j] - cq[j]) / sq), abs((lo[j] - cq[j]) / sq))) for j in range(len(c))])
     return {"dom_err": dom_err, "half": half, "tol": _round_down(_q(tol) / sq), "max_failures": MAX_FAILURES,
             "corrupt": bool(corrupt), "_s": s}
