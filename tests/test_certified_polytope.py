@@ -156,3 +156,27 @@ def test_lower_dimensional_domains():
     with pytest.raises(ValueError, match="bounded"):
         from relutope import WholeSpace
         enumerate_regions(net, WholeSpace(3), certify=True)
+
+
+def test_thin_decisions_are_recorded_with_their_cells():
+    """Every decision proven thin but not empty is recorded (up to the cap), and each recorded set, rebuilt in
+    exact rationals from its record, has an exact inradius <= tol (exact Chebyshev LPs)."""
+    from relutope.certificates import _redecide_rows
+
+    seen = 0
+    for name, poly in (("three_lines_through_a_point", "triangle"), ("duplicate_units", "quad")):
+        net = next(n for label, n in NETS if label == name)
+        moved, P = _moved(net, *_rows_of(POLYGONS[poly]), 1.0, np.array([0.25, -0.5]))
+        cert = enumerate_regions(moved, P, certify=True, threads=1).certificate
+        rec = cert.thin_records
+        assert cert.n_thin > 0 and rec["where"].shape[0] == rec["pattern"].shape[0] == cert.n_thin
+        assert np.all(rec["bound"] >= 0) and np.all(rec["bound"] * P._engine_frame().s <= cert.tol * (1 + 1e-12))
+        tq = to_rational(np.array([cert.tol]))[0]
+        for where, pattern in zip(rec["where"], rec["pattern"]):
+            built = _redecide_rows(moved, P, *(int(v) for v in where), pattern)
+            if built is None:  # empty by a tie rule
+                continue
+            enc = chebyshev_radius_exact(*built)
+            assert enc.status == "empty" or enc.hi <= tq
+            seen += 1
+    assert seen > 0

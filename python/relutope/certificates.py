@@ -281,6 +281,11 @@ class EnumerationCertificate:
         ``"re-enumeration"`` or ``"closure"`` (:func:`certify_partition`, after the fact).
     closure : relutope.graph.CompletenessReport or None
         With ``method="closure"``: the exact facet-closure report behind the certificate.
+    thin_records : dict or None
+        The first :data:`MAX_FAILURES` decisions proven thin but not empty, as ``where`` (T, 4) int32 (kind,
+        layer, unit, piece, as ``refuted``), ``pattern`` (T, n_units) int8 (the cell's pattern, ``-1`` where not
+        decided) and ``bound`` (T,) float64 (the proven inradius bound, engine units); :func:`_redecide_rows`
+        rebuilds each discarded set exactly (certified output bounds bound the objective over them).
 
     Notes
     -----
@@ -324,6 +329,7 @@ class EnumerationCertificate:
     message: str = ""
     method: str = "enumeration"
     closure: object = None
+    thin_records: Optional[dict] = None
 
     @property
     def ok(self) -> bool:
@@ -465,7 +471,7 @@ def _certify_options(domain, tol: float, corrupt: bool = False) -> dict:
     lo, hi = _coordinate_ranges(domain)
     half = np.array([_round_up(max(abs((hi[j] - cq[j]) / sq), abs((lo[j] - cq[j]) / sq))) for j in range(len(c))])
     return {"dom_err": dom_err, "half": half, "tol": _round_down(_q(tol) / sq), "max_failures": MAX_FAILURES,
-            "corrupt": bool(corrupt), "_s": s}
+            "max_thin_records": MAX_FAILURES, "corrupt": bool(corrupt), "_s": s}
 
 
 def dual_bound_exact(G, h, nl, y, half):
@@ -654,7 +660,9 @@ def _enumeration_certificate(partition: Partition, core: dict, options: dict) ->
         n_decisions_certified=int(core["certified"]), n_empty=int(core["empty"]), n_thin=int(core["thin"]),
         max_thin_inradius_bound=max_thin * s * (1 + 1e-15) if np.isfinite(max_thin) else max_thin,
         n_failed=int(core["failed"]), n_confirmed=confirmed, refuted=refuted, undecided=undecided, witnesses=wit,
-        seconds=time.perf_counter() - t0, message="; ".join(notes))
+        seconds=time.perf_counter() - t0, message="; ".join(notes),
+        thin_records={key: core[f"thin_{key}"] for key in ("where", "pattern", "bound")} if "thin_where" in core
+        else None)
 
 
 def _exact_packed(partition: Partition, wit: WitnessCertificate) -> np.ndarray:
