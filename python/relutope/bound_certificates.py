@@ -1,0 +1,364 @@
+"""Certified output bounds: the exact maximum and minimum of ``C y + d`` over a domain, enclosed between two
+numbers proven in exact rational arithmetic (``output_bounds(..., certify=True)``).
+
+For every row ``i`` the certificate gives an interval ``[max_lower[i], max_upper[i]]`` that contains the exact
+maximum of ``C_i net(x) + d_i`` over the domain, the weights, ``C``, ``d`` and the domain taken as the exact binary
+fractions they are (and the same for the minimum):
+
+lower end (attained)
+    An exact rational input ``x`` in the closed domain (``argmax_exact[i]``) and its exact forward pass
+    (:func:`relutope.exact.exact_forward`): ``C_i net(x) + d_i`` is a value the function takes, so the maximum is
+    at least that. ``x`` is the float LP optimum of the best region, taken as the rational it is, when it lies in
+    the domain exactly; else that point moved towards the region's witness (strictly inside the domain) until it
+    does.
+upper end (proven)
+    The certified enumeration (``enumerate_regions(..., certify=True)``) lists the regions; on region ``Q`` the
+    objective is the exact affine function ``w . t + w0`` (:func:`relutope.exact.exact_affine_map`) and the
+    region the exact polytope ``G t <= h`` of its pattern, domain rows included
+    (:func:`relutope.certified_facets.exact_halfspaces`). The float LP (scipy's HiGHS) of ``max w . t`` gives
+    multipliers ``mu >= 0``, taken as the rationals they are; for every ``t`` of the region
+    ``w . t = (w - G^T mu) . t + mu . G t <= mu . h + max over the domain's coordinate box of (w - G^T mu) . t``,
+    evaluated exactly (weak duality with the residual bounded over a box: Neumaier & Shcherbina, "Safe bounds in
+    linear and mixed-integer linear programming", Math. Programming 99, 2004, Section 2). The maximum over the
+    listed regions bounds the objective on their closures.
+
+What the regions do not cover: the cells the certified enumeration discarded as thinner than ``tol`` without
+proving them empty (``EnumerationCertificate.n_thin``, recorded in ``thin_records``), and everything when the
+enumeration is incomplete. Each recorded thin cell is rebuilt exactly (the rows of its partial pattern and the
+discarded side), its exact bounding box found by exact LPs (:func:`relutope.exact_lp.solve_lp_exact`), and the
+objective bounded over that box by symbolic interval propagation with every rounding error bounded
+(:func:`relutope.verdict_certificates.rigorous_box_bounds`: Wang et al., NeurIPS 2018; Zhang et al., NeurIPS
+2018); the upper end is the larger of that and the regions' bound. An incomplete run (or thin cells past the
+recorded ones) is bounded the same way over the domain's bounding box. ``thin_bounded_by`` says which bound set
+an end; the interval is then still proven, only wider than the regions alone would make it.
+
+The cost is that of exact arithmetic: one exact H-representation, affine map and dual check per region and row,
+and no pruning (the engine's relaxation pruning is not trusted); meant for small networks and for the check of a
+few bounds, not as a replacement of :func:`relutope.output_bounds`.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+__all__ = ["OutputBoundsCertificate", "certify_output_bounds"]
+
+
+@dataclass
+class OutputBoundsCertificate:
+    """The proof behind ``output_bounds(..., certify=True)``.
+
+    Attributes
+    ----------
+    status : str
+        ``"certified"``: the certified enumeration is complete and proven and every region bounded, so the
+        intervals are as tight as the regions make them. ``"incomplete"``: the enumeration stopped or was not
+        proven complete (``message``); the intervals are still proven, with the upper ends from the rigorous
+        bound over the whole domain.
+    max_lower, max_upper : ndarray, shape (q,), float64
+        ``max_lower[i] <= max_x (C_i net(x) + d_i) <= max_upper[i]`` for the exact network on the exact domain
+        (floats rounded outwards from the exact rationals ``max_attained`` and ``max_proven``).
+    min_lower, min_upper : ndarray, shape (q,), float64
+        The same for the minimum; ``min_upper`` is attained.
+    max_attained, max_proven, min_attained, min_proven : list of flint.fmpq, length q
+        The exact rational ends.
+    argmax_exact, argmin_exact : list of ndarray of flint.fmpq, shape (n_inputs,)
+        The exact inputs attaining ``max_attained`` and ``min_attained`` (inside the closed domain).
+    regions : int
+        Regions bounded.
+    thin_bounded_by : str
+        Which bound set the proven ends beyond the listed regions: ``""`` (nothing is left over: every discarded
+        cell proven empty), ``"regions"`` (cells proven thin but not empty were bounded, below the regions'
+        bound), ``"thin"`` (a thin cell's rigorous bound over its exact bounding box set an end) or ``"domain"``
+        (the rigorous bound over the domain's box did: an incomplete run, or more thin cells than recorded).
+    enumeration : relutope.certificates.EnumerationCertificate
+    seconds : float
+        Time of the certification after the enumeration.
+    message : str
+    """
+
+    status: str
+    max_lower: np.ndarray
+    max_upper: np.ndarray
+    min_lower: np.ndarray
+    min_upper: np.ndarray
+    max_attained: list = field(default_factory=list)
+    max_proven: list = field(default_factory=list)
+    min_attained: list = field(default_factory=list)
+    min_proven: list = field(default_factory=list)
+    argmax_exact: list = field(default_factory=list)
+    argmin_exact: list = field(default_factory=list)
+    regions: int = 0
+    thin_bounded_by: str = ""
+    enumeration: object = None
+    seconds: float = 0.0
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the intervals are region-tight (``status == "certified"``)."""
+        return self.status == "certified"
+
+    def __repr__(self) -> str:
+        gap = float(np.max(np.maximum(self.max_upper - self.max_lower, self.min_upper - self.min_lower))) \
+            if self.max_upper.size else 0.0
+        return (f"OutputBoundsCertificate(status={self.status!r}, rows={self.max_upper.size}, regions={self.regions}, "
+                f"largest gap={gap:.3g}, thin_bounded_by={self.thin_bounded_by!r})")
+
+
+def _up(q) -> float:
+    from .certificates import _round_up
+
+    return _round_up(q)
+
+
+def _down(q) -> float:
+    from .certificates import _round_down
+
+    return _round_down(q)
+
+
+def _domain_box(domain, lo_t, hi_t):
+    """Float boxes ``[xlo, xhi]`` (rounded outwards) holding ``x = origin + basis t`` for ``t`` in
+    ``[lo_t, hi_t]`` (exact)."""
+    from .exact import to_rational
+
+    origin, basis = domain.parametrization()
+    oq, Bq = to_rational(origin), to_rational(basis)
+    xlo, xhi = [], []
+    for i in range(origin.shape[0]):
+        lo, hi = oq[i], oq[i]
+        for j in range(basis.shape[1]):
+            a = Bq[i, j]
+            lo += min(a * lo_t[j], a * hi_t[j])
+            hi += max(a * lo_t[j], a * hi_t[j])
+        xlo.append(_down(lo))
+        xhi.append(_up(hi))
+    return np.array(xlo), np.array(xhi)
+
+
+def _in_domain(Aq, bq, t) -> bool:
+    return all(sum((Aq[i, j] * t[j] for j in range(len(t))), 0) <= bq[i] for i in range(Aq.shape[0]))
+
+
+def _attaining_point(Aq, bq, t_star, t_wit):
+    """An exact point of the closed domain near the float point ``t_star``: itself, or moved towards the exact
+    witness ``t_wit`` (strictly inside the domain) by the first ``theta`` in 1, 1 - 2^-40, 1 - 2^-20, 1/2, 0
+    that lands inside."""
+    from .certificates import _q
+
+    ts, tw = list(t_star), list(t_wit)
+    for e in (None, -40, -20, -1):
+        theta = _q(1.0) if e is None else _q(1.0) - _q(2.0 ** e)
+        t = [tw[j] + theta * (ts[j] - tw[j]) for j in range(len(ts))]
+        if _in_domain(Aq, bq, t):
+            return t
+    return tw
+
+
+def _dual_bound(ws, w0, HA, Hb, lo_t, hi_t, cq, sq):
+    """``max ws . t + w0`` over ``{HA t <= Hb}`` (exact rows, object arrays): the float LP optimum and point, and
+    the exact upper bound its multipliers prove (module docstring); ``None`` when HiGHS finds no optimum.
+
+    The float LP runs in the engine's frame ``t = c + s v`` (``cq``, ``sq`` exact), rows and objective scaled to
+    unit norm, so that HiGHS's absolute tolerances mean the same at every scale and position of the domain; the
+    exact check is made on those same rows (a positive scaling of a row changes nothing), ``v`` in the box
+    ``[(lo_t - c) / s, (hi_t - c) / s]``. Returns ``(bound, value, t_star)``, ``t_star`` exact rationals.
+    """
+    from scipy.optimize import linprog
+
+    from .certificates import _q
+    from .exact import to_rational
+
+    k, m = len(ws), len(Hb)
+    Gv, hv = np.empty((m, k), dtype=object), np.empty(m, dtype=object)
+    for i in range(m):
+        row = [sq * HA[i, j] for j in range(k)]
+        rhs = Hb[i] - sum((HA[i, j] * cq[j] for j in range(k)), 0)
+        nrm = float(np.linalg.norm([float(v) for v in row])) or 1.0
+        nq = _q(nrm)
+        Gv[i, :] = [v / nq for v in row]
+        hv[i] = rhs / nq
+    wv = [sq * v for v in ws]
+    w0v = w0 + sum((ws[j] * cq[j] for j in range(k)), 0)
+    wn = float(np.linalg.norm([float(v) for v in wv])) or 1.0
+    G = np.array([[float(v) for v in row] for row in Gv], dtype=np.float64).reshape(m, k)
+    h = np.array([float(v) for v in hv], dtype=np.float64)
+    res = linprog(-np.array([float(v) for v in wv]) / wn, A_ub=G, b_ub=h, bounds=[(None, None)] * k, method="highs")
+    if res.status != 0:
+        return None
+    mu = to_rational(np.maximum(-res.ineqlin.marginals, 0.0) * wn)
+    resid = [wv[j] - sum((mu[i] * Gv[i, j] for i in range(m)), 0) for j in range(k)]
+    lo_v = [(lo_t[j] - cq[j]) / sq for j in range(k)]
+    hi_v = [(hi_t[j] - cq[j]) / sq for j in range(k)]
+    bound = w0v + sum((mu[i] * hv[i] for i in range(m)), 0) + sum(
+        (max(resid[j] * lo_v[j], resid[j] * hi_v[j]) for j in range(k)), 0)
+    vq = to_rational(res.x)
+    return bound, -res.fun * wn + float(w0v), [cq[j] + sq * vq[j] for j in range(k)]
+
+
+def _thin_boxes(net, domain, records, lo_t, hi_t):
+    """Exact bounding boxes (in domain coordinates) of the discarded thin sets: ``(lo, hi)`` lists of lists,
+    from the exact LPs ``max +-t_j`` over each set's exact rows (:func:`relutope.exact_lp.solve_lp_exact`); a set
+    proven empty (or empty by a tie rule) gives no box."""
+    from .certificates import _redecide_rows
+    from .exact_lp import solve_lp_exact
+
+    boxes = []
+    k = len(lo_t)
+    for where, pattern in zip(records["where"], records["pattern"]):
+        kind, layer, unit, piece = (int(v) for v in where)
+        built = _redecide_rows(net, domain, kind, layer, unit, piece, pattern)
+        if built is None:
+            continue
+        A, b = built
+        lo, hi, empty = [], [], False
+        for j in range(k):
+            e = np.zeros(k)
+            e[j] = 1.0
+            up = solve_lp_exact(e, A, b)
+            if up.status == "infeasible":
+                empty = True
+                break
+            down = solve_lp_exact(-e, A, b)
+            hi.append(up.value if up.status == "optimal" else hi_t[j])
+            lo.append(-down.value if down.status == "optimal" else lo_t[j])
+        if not empty:
+            boxes.append((lo, hi))
+    return boxes
+
+
+def certify_output_bounds(net, domain, C, d, *, tol=None, max_regions=None, time_limit=None,
+                          threads=None) -> OutputBoundsCertificate:
+    """Prove intervals holding the exact maximum and minimum of every row of ``C net(x) + d`` over ``domain``.
+
+    Parameters
+    ----------
+    net : Network
+    domain : Domain
+        A domain ``enumerate_regions(..., certify=True)`` accepts (a Box, a Polytope, or an exactly mapped slice).
+    C : ndarray, shape (q, n_outputs), float64
+    d : ndarray, shape (q,), float64
+    tol, max_regions, time_limit, threads
+        As in :func:`relutope.enumerate_regions` (the certified enumeration's).
+
+    Returns
+    -------
+    OutputBoundsCertificate
+        See the module docstring for what is proven and how.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`relutope.enumerate_regions` with ``certify=True``.
+    ImportError
+        When python-flint is not installed.
+    NumericalError
+        When HiGHS fails on the LP of a region (a listed region is non-empty, so its LP has an optimum).
+    """
+    from .certificates import _coordinate_ranges, _exact_frame
+    from .certified_facets import exact_halfspaces
+    from .enumerate import enumerate_regions
+    from .errors import NumericalError
+    from .exact import exact_affine_map, exact_forward, to_rational
+    from .verdict_certificates import rigorous_box_bounds
+
+    part = enumerate_regions(net, domain, tol=tol, max_regions=max_regions, time_limit=time_limit, threads=threads,
+                             certify=True)
+    t0 = time.perf_counter()
+    ecert = part.certificate
+    q = C.shape[0]
+    Cq, dq = to_rational(C), to_rational(d)
+    origin, basis = domain.parametrization()
+    oq, Bq = to_rational(origin), to_rational(basis)
+    Ad, bd = domain.constraints()
+    Adq, bdq = to_rational(Ad), to_rational(bd)
+    lo_t, hi_t = _coordinate_ranges(domain)
+    _, cq, sq = _exact_frame(domain)
+    k = basis.shape[1]
+    senses = ((0, 1), (1, -1))  # 0: the max of f, 1: the max of -f (the min)
+    proven = [[None] * q for _ in range(2)]
+    best = [[(-np.inf, None, None)] * q for _ in range(2)]
+    patterns = part.patterns
+    for r in range(len(part)):
+        A_Q, b_Q = exact_affine_map(net, patterns[r])
+        H = exact_halfspaces(net, domain, patterns[r])
+        out_t = A_Q.dot(Bq)  # the objective in t: C (A_Q (origin + basis t) + b_Q) + d
+        off = A_Q.dot(oq) + b_Q
+        for i in range(q):
+            w, w0 = Cq[i].dot(out_t), Cq[i].dot(off) + dq[i]
+            for sense, sign in senses:
+                got = _dual_bound([sign * v for v in w], sign * w0, H.A, H.b, lo_t, hi_t, cq, sq)
+                if got is None:
+                    raise NumericalError(f"certified output bounds: HiGHS found no optimum on the LP of region {r}")
+                bound, value, t_star = got
+                if proven[sense][i] is None or bound > proven[sense][i]:
+                    proven[sense][i] = bound
+                if value > best[sense][i][0]:
+                    best[sense][i] = (value, t_star, r)
+    # the attained ends: one exact forward pass per row and sense
+    attained = [[None] * q for _ in range(2)]
+    points = [[None] * q for _ in range(2)]
+    witnesses = part.witness_coords
+    for sense, sign in senses:
+        for i in range(q):
+            _, t_star, r = best[sense][i]
+            if r is None:
+                continue
+            t = _attaining_point(Adq, bdq, t_star, to_rational(witnesses[r]))
+            x = oq + Bq.dot(np.array(t, dtype=object))
+            y, _, _ = exact_forward(net, x[None, :])
+            attained[sense][i] = sign * (Cq[i].dot(y[0]) + dq[i])
+            points[sense][i] = x
+    # what the listed regions do not cover: the thin cells (bounded over their exact bounding boxes), the thin
+    # cells past the recorded ones and an incomplete run (bounded over the domain's box)
+    notes, boxes_lo, boxes_hi = [], [], []
+    records = ecert.thin_records
+    n_recorded = 0 if records is None else int(records["where"].shape[0])
+    whole = not ecert.ok or ecert.n_thin > n_recorded or len(part) == 0
+    if not ecert.ok:
+        notes.append(f"the certified enumeration is {ecert.status}: {ecert.message}")
+    if whole:
+        xlo, xhi = _domain_box(domain, lo_t, hi_t)
+        boxes_lo.append(xlo)
+        boxes_hi.append(xhi)
+    if ecert.ok and ecert.n_thin and n_recorded:
+        for lo, hi in _thin_boxes(net, domain, records, lo_t, hi_t):
+            xlo, xhi = _domain_box(domain, lo, hi)
+            boxes_lo.append(xlo)
+            boxes_hi.append(xhi)
+    thin_by = ""
+    if boxes_lo:
+        lower, _ = rigorous_box_bounds(net, np.array(boxes_lo), np.array(boxes_hi), np.vstack([C, -C]))
+        thin_by = "regions"
+        for sense, sign in senses:
+            for i in range(q):
+                # max of sign (C_i y + d_i) over a box <= -(lower bound of -sign C_i y) + sign d_i
+                col = q + i if sign > 0 else i
+                top = -to_rational(np.array([np.min(lower[:, col])]))[0] + sign * dq[i]
+                if whole and not ecert.ok:  # the regions bound nothing beyond themselves
+                    proven[sense][i] = top
+                    thin_by = "domain"
+                elif proven[sense][i] is None or top > proven[sense][i]:
+                    proven[sense][i] = top
+                    thin_by = "domain" if whole else "thin"
+        if ecert.ok and ecert.n_thin:
+            notes.append(f"{ecert.n_thin} cell(s) proven thinner than tol but not empty bounded rigorously over "
+                         f"{'the domain' if whole else 'their exact bounding boxes'}")
+    status = "certified" if ecert.ok else "incomplete"
+    nan = float("nan")
+    cert = OutputBoundsCertificate(
+        status=status,
+        max_lower=np.array([_down(v) if v is not None else -np.inf for v in attained[0]]),
+        max_upper=np.array([_up(v) if v is not None else nan for v in proven[0]]),
+        min_lower=np.array([_down(-v) if v is not None else nan for v in proven[1]]),
+        min_upper=np.array([_up(-v) if v is not None else np.inf for v in attained[1]]),
+        max_attained=attained[0], max_proven=proven[0],
+        min_attained=[None if v is None else -v for v in attained[1]],
+        min_proven=[None if v is None else -v for v in proven[1]], argmax_exact=points[0], argmin_exact=points[1],
+        regions=len(part), thin_bounded_by=thin_by, enumeration=ecert, seconds=time.perf_counter() - t0,
+        message="; ".join(notes))
+    return cert, part
