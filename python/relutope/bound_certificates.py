@@ -24,7 +24,12 @@ upper end (proven)
 
 What the regions do not cover: the cells the certified enumeration discarded as thinner than ``tol`` without
 proving them empty (``EnumerationCertificate.n_thin``, recorded in ``thin_records``), and everything when the
-enumeration is incomplete. Each recorded thin cell is rebuilt exactly (the rows of its partial pattern and the
+enumeration is incomplete. A thin cell proven to have no interior (exact Chebyshev radius ``<= 0``, e.g. the
+zero-width side between duplicate hyperplanes or at lines through one point) needs no bound: the finitely many such
+closed sets are nowhere dense, so the listed regions together with the other cells are dense in the domain and,
+the network being continuous, the supremum over the domain is the supremum over them (the Baire-category argument
+in its finite form: a finite union of closed sets without interior has no interior). Each other thin cell is
+rebuilt exactly (the rows of its partial pattern and the
 discarded side), its exact bounding box found by exact LPs (:func:`relutope.exact_lp.solve_lp_exact`), and the
 objective bounded over that box by symbolic interval propagation with every rounding error bounded
 (:func:`relutope.verdict_certificates.rigorous_box_bounds`: Wang et al., NeurIPS 2018; Zhang et al., NeurIPS
@@ -70,9 +75,9 @@ class OutputBoundsCertificate:
     regions : int
         Regions bounded.
     thin_bounded_by : str
-        Which bound set the proven ends beyond the listed regions: ``""`` (nothing is left over: every discarded
-        cell proven empty), ``"regions"`` (cells proven thin but not empty were bounded, below the regions'
-        bound), ``"thin"`` (a thin cell's rigorous bound over its exact bounding box set an end) or ``"domain"``
+        Which bound set the proven ends beyond the listed regions: ``""`` (nothing needed a bound: every discarded
+        cell proven empty or without interior), ``"regions"`` (thin cells with interior were bounded, below the
+        regions' bound), ``"thin"`` (a thin cell's rigorous bound over its exact bounding box set an end) or ``"domain"``
         (the rigorous bound over the domain's box did: an incomplete run, or more thin cells than recorded).
     enumeration : relutope.certificates.EnumerationCertificate
     seconds : float
@@ -203,9 +208,9 @@ def _dual_bound(ws, w0, HA, Hb, lo_t, hi_t, cq, sq):
 def _thin_boxes(net, domain, records, lo_t, hi_t):
     """Exact bounding boxes (in domain coordinates) of the discarded thin sets: ``(lo, hi)`` lists of lists,
     from the exact LPs ``max +-t_j`` over each set's exact rows (:func:`relutope.exact_lp.solve_lp_exact`); a set
-    proven empty (or empty by a tie rule) gives no box."""
+    proven empty (or empty by a tie rule) or without interior (exact Chebyshev radius ``<= 0``) gives no box."""
     from .certificates import _redecide_rows
-    from .exact_lp import solve_lp_exact
+    from .exact_lp import chebyshev_radius_exact, solve_lp_exact
 
     boxes = []
     k = len(lo_t)
@@ -215,6 +220,8 @@ def _thin_boxes(net, domain, records, lo_t, hi_t):
         if built is None:
             continue
         A, b = built
+        if not chebyshev_radius_exact(A, b).positive:  # no interior: nowhere dense (module docstring)
+            continue
         lo, hi, empty = [], [], False
         for j in range(k):
             e = np.zeros(k)
@@ -326,10 +333,13 @@ def certify_output_bounds(net, domain, C, d, *, tol=None, max_regions=None, time
         boxes_lo.append(xlo)
         boxes_hi.append(xhi)
     if ecert.ok and ecert.n_thin and n_recorded:
-        for lo, hi in _thin_boxes(net, domain, records, lo_t, hi_t):
+        thin_boxes = _thin_boxes(net, domain, records, lo_t, hi_t)
+        for lo, hi in thin_boxes:
             xlo, xhi = _domain_box(domain, lo, hi)
             boxes_lo.append(xlo)
             boxes_hi.append(xhi)
+        notes.append(f"of {ecert.n_thin} cell(s) proven thinner than tol but not empty, {len(thin_boxes)} have an "
+                     f"interior and were bounded rigorously over their exact bounding boxes; the others have none")
     thin_by = ""
     if boxes_lo:
         lower, _ = rigorous_box_bounds(net, np.array(boxes_lo), np.array(boxes_hi), np.vstack([C, -C]))
@@ -345,9 +355,8 @@ def certify_output_bounds(net, domain, C, d, *, tol=None, max_regions=None, time
                 elif proven[sense][i] is None or top > proven[sense][i]:
                     proven[sense][i] = top
                     thin_by = "domain" if whole else "thin"
-        if ecert.ok and ecert.n_thin:
-            notes.append(f"{ecert.n_thin} cell(s) proven thinner than tol but not empty bounded rigorously over "
-                         f"{'the domain' if whole else 'their exact bounding boxes'}")
+        if ecert.ok and whole:
+            notes.append(f"{ecert.n_thin - n_recorded} thin cell(s) past the recorded ones: bounded over the domain")
     status = "certified" if ecert.ok else "incomplete"
     nan = float("nan")
     cert = OutputBoundsCertificate(
