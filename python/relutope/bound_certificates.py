@@ -80,6 +80,8 @@ class OutputBoundsCertificate:
         regions' bound), ``"thin"`` (a thin cell's rigorous bound over its exact bounding box set an end) or ``"domain"``
         (the rigorous bound over the domain's box did: an incomplete run, or more thin cells than recorded).
     enumeration : relutope.certificates.EnumerationCertificate
+    partition : relutope.Partition
+        The certified enumeration's regions.
     seconds : float
         Time of the certification after the enumeration.
     message : str
@@ -99,6 +101,7 @@ class OutputBoundsCertificate:
     regions: int = 0
     thin_bounded_by: str = ""
     enumeration: object = None
+    partition: object = None
     seconds: float = 0.0
     message: str = ""
 
@@ -265,6 +268,18 @@ def certify_output_bounds(net, domain, C, d, *, tol=None, max_regions=None, time
         When python-flint is not installed.
     NumericalError
         When HiGHS fails on the LP of a region (a listed region is non-empty, so its LP has an optimum).
+
+    Examples
+    --------
+    >>> import numpy as np, relutope
+    >>> from relutope.bound_certificates import certify_output_bounds
+    >>> net = relutope.Network.from_weights([(np.array([[1.0], [-1.0]]), np.zeros(2)),
+    ...                                      (np.array([[1.0, 1.0]]), np.zeros(1))])   # |x|
+    >>> cert = certify_output_bounds(net, relutope.Box([-2.0], [1.0]), np.eye(1), np.zeros(1))
+    >>> cert.status, str(cert.max_attained[0]), str(cert.max_proven[0])   # the maximum 2, attained at x = -2
+    ('certified', '2', '2')
+    >>> bool(cert.min_lower[0] <= 0.0 <= cert.min_upper[0] < 1e-15)       # the minimum 0, to HiGHS's accuracy
+    True
     """
     from .certificates import _coordinate_ranges, _exact_frame
     from .certified_facets import exact_halfspaces
@@ -368,6 +383,6 @@ def certify_output_bounds(net, domain, C, d, *, tol=None, max_regions=None, time
         max_attained=attained[0], max_proven=proven[0],
         min_attained=[None if v is None else -v for v in attained[1]],
         min_proven=[None if v is None else -v for v in proven[1]], argmax_exact=points[0], argmin_exact=points[1],
-        regions=len(part), thin_bounded_by=thin_by, enumeration=ecert, seconds=time.perf_counter() - t0,
-        message="; ".join(notes))
-    return cert, part
+        regions=len(part), thin_bounded_by=thin_by, enumeration=ecert, partition=part,
+        seconds=time.perf_counter() - t0, message="; ".join(notes))
+    return cert

@@ -270,8 +270,9 @@ def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool =
     if certify:
         from .bound_certificates import certify_output_bounds
 
-        cert, part = certify_output_bounds(net, domain, C, d, tol=tol, max_regions=max_regions,
-                                           time_limit=time_limit, threads=threads)
+        cert = certify_output_bounds(net, domain, C, d, tol=tol, max_regions=max_regions, time_limit=time_limit,
+                                     threads=threads)
+        part = cert.partition
         as_float = lambda xs: np.array([[float(v) for v in x] if x is not None else [np.nan] * net.in_dim  # noqa: E731
                                         for x in xs]).reshape(C.shape[0], net.in_dim)
         zero = np.zeros((C.shape[0], net.in_dim))
