@@ -15,7 +15,7 @@ upper end (proven)
     The certified enumeration (``enumerate_regions(..., certify=True)``) lists the regions; on region ``Q`` the
     objective is the exact affine function ``w . t + w0`` (:func:`relutope.exact.exact_affine_map`) and the
     region the exact polytope ``G t <= h`` of its pattern, domain rows included
-    (:func:`relutope.certified_facets.exact_halfspaces`). The float LP (scipy's HiGHS) of ``max w . t`` gives
+    (:func:`relutope.certified_facets.exact_halfspaces`; the layers converted to rationals once per run). The float LP (scipy's HiGHS) of ``max w . t`` gives
     multipliers ``mu >= 0``, taken as the rationals they are; for every ``t`` of the region
     ``w . t = (w - G^T mu) . t + mu . G t <= mu . h + max over the domain's coordinate box of (w - G^T mu) . t``,
     evaluated exactly (weak duality with the residual bounded over a box: Neumaier & Shcherbina, "Safe bounds in
@@ -167,45 +167,69 @@ def _attaining_point(Aq, bq, t_star, t_wit):
     return tw
 
 
-def _dual_bound(ws, w0, HA, Hb, lo_t, hi_t, cq, sq):
-    """``max ws . t + w0`` over ``{HA t <= Hb}`` (exact rows, object arrays): the float LP optimum and point, and
-    the exact upper bound its multipliers prove (module docstring); ``None`` when HiGHS finds no optimum.
+class _RegionLP:
+    """The LPs ``max ws . t + w0`` over one region ``{HA t <= Hb}`` (exact rows, object arrays), each with the
+    exact upper bound its float multipliers prove (module docstring).
 
-    The float LP runs in the engine's frame ``t = c + s v`` (``cq``, ``sq`` exact), rows and objective scaled to
-    unit norm, so that HiGHS's absolute tolerances mean the same at every scale and position of the domain; the
-    exact check is made on those same rows (a positive scaling of a row changes nothing), ``v`` in the box
-    ``[(lo_t - c) / s, (hi_t - c) / s]``. Returns ``(bound, value, t_star)``, ``t_star`` exact rationals.
+    The float LP (scipy's HiGHS) runs in the engine's frame ``t = c + s v`` (``cq``, ``sq`` exact) with unit-norm
+    rows, so that HiGHS's absolute tolerances mean the same at every scale and position of the domain; the float
+    rows are built once per region. The exact check is made on those same rows (a positive rational scaling of a
+    row changes nothing), and only on the rows with a non-zero multiplier (at most ``k`` at a vertex), ``v`` in
+    the box ``[(lo_t - c) / s, (hi_t - c) / s]``.
     """
-    from scipy.optimize import linprog
 
-    from .certificates import _q
-    from .exact import to_rational
+    def __init__(self, HA, Hb, lo_t, hi_t, cq, sq):
+        self.HA, self.Hb, self.cq, self.sq = HA, Hb, cq, sq
+        self.k, self.m = HA.shape[1], len(Hb)
+        s, c = float(sq), np.array([float(v) for v in cq])
+        G = np.array([[float(v) for v in row] for row in HA], dtype=np.float64).reshape(self.m, self.k)
+        h = np.array([float(v) for v in Hb], dtype=np.float64) - G @ c
+        G = G * s
+        self.norms = np.linalg.norm(G, axis=1)
+        self.norms[~(self.norms > 0) | ~np.isfinite(self.norms)] = 1.0
+        self.G, self.h = G / self.norms[:, None], h / self.norms
+        self.lo_v = [(lo_t[j] - cq[j]) / sq for j in range(self.k)]
+        self.hi_v = [(hi_t[j] - cq[j]) / sq for j in range(self.k)]
+        self._rows = {}
 
-    k, m = len(ws), len(Hb)
-    Gv, hv = np.empty((m, k), dtype=object), np.empty(m, dtype=object)
-    for i in range(m):
-        row = [sq * HA[i, j] for j in range(k)]
-        rhs = Hb[i] - sum((HA[i, j] * cq[j] for j in range(k)), 0)
-        nrm = float(np.linalg.norm([float(v) for v in row])) or 1.0
-        nq = _q(nrm)
-        Gv[i, :] = [v / nq for v in row]
-        hv[i] = rhs / nq
-    wv = [sq * v for v in ws]
-    w0v = w0 + sum((ws[j] * cq[j] for j in range(k)), 0)
-    wn = float(np.linalg.norm([float(v) for v in wv])) or 1.0
-    G = np.array([[float(v) for v in row] for row in Gv], dtype=np.float64).reshape(m, k)
-    h = np.array([float(v) for v in hv], dtype=np.float64)
-    res = linprog(-np.array([float(v) for v in wv]) / wn, A_ub=G, b_ub=h, bounds=[(None, None)] * k, method="highs")
-    if res.status != 0:
-        return None
-    mu = to_rational(np.maximum(-res.ineqlin.marginals, 0.0) * wn)
-    resid = [wv[j] - sum((mu[i] * Gv[i, j] for i in range(m)), 0) for j in range(k)]
-    lo_v = [(lo_t[j] - cq[j]) / sq for j in range(k)]
-    hi_v = [(hi_t[j] - cq[j]) / sq for j in range(k)]
-    bound = w0v + sum((mu[i] * hv[i] for i in range(m)), 0) + sum(
-        (max(resid[j] * lo_v[j], resid[j] * hi_v[j]) for j in range(k)), 0)
-    vq = to_rational(res.x)
-    return bound, -res.fun * wn + float(w0v), [cq[j] + sq * vq[j] for j in range(k)]
+    def _row(self, i):
+        """Row ``i`` in ``v``, scaled by the float norm, exactly: ``(s HA_i / n_i, (Hb_i - HA_i . c) / n_i)``."""
+        if i not in self._rows:
+            from .certificates import _q
+
+            nq = _q(float(self.norms[i]))
+            a = [self.sq * self.HA[i, j] / nq for j in range(self.k)]
+            rhs = (self.Hb[i] - sum((self.HA[i, j] * self.cq[j] for j in range(self.k)), 0)) / nq
+            self._rows[i] = (a, rhs)
+        return self._rows[i]
+
+    def bound(self, ws, w0):
+        """``(bound, value, t_star)``: the exact proven bound, the float optimum and the optimal point (exact
+        rationals of the float one), or ``None`` when HiGHS finds no optimum."""
+        from scipy.optimize import linprog
+
+        from .exact import to_rational
+
+        k = self.k
+        wv = [self.sq * v for v in ws]
+        w0v = w0 + sum((ws[j] * self.cq[j] for j in range(k)), 0)
+        wf = np.array([float(v) for v in wv])
+        wn = float(np.linalg.norm(wf)) or 1.0
+        res = linprog(-wf / wn, A_ub=self.G, b_ub=self.h, bounds=[(None, None)] * k, method="highs")
+        if res.status != 0:
+            return None
+        y = np.maximum(-res.ineqlin.marginals, 0.0) * wn
+        used = np.flatnonzero(y > 0)
+        mu = to_rational(y[used])
+        resid, bound = list(wv), w0v
+        for i, mi in zip(used.tolist(), mu):
+            a, rhs = self._row(i)
+            for j in range(k):
+                resid[j] -= mi * a[j]
+            bound += mi * rhs
+        bound += sum((max(resid[j] * self.lo_v[j], resid[j] * self.hi_v[j]) for j in range(k)), 0)
+        vq = to_rational(res.x)
+        return bound, -res.fun * wn + float(w0v), [self.cq[j] + self.sq * vq[j] for j in range(k)]
 
 
 def _thin_boxes(net, domain, records, lo_t, hi_t):
@@ -282,10 +306,10 @@ def certify_output_bounds(net, domain, C, d, *, tol=None, max_regions=None, time
     True
     """
     from .certificates import _coordinate_ranges, _exact_frame
-    from .certified_facets import exact_halfspaces
+    from .certified_facets import _exact_data, _halfspaces
     from .enumerate import enumerate_regions
     from .errors import NumericalError
-    from .exact import exact_affine_map, exact_forward, to_rational
+    from .exact import _compose, exact_forward, to_rational
     from .verdict_certificates import rigorous_box_bounds
 
     part = enumerate_regions(net, domain, tol=tol, max_regions=max_regions, time_limit=time_limit, threads=threads,
@@ -305,15 +329,18 @@ def certify_output_bounds(net, domain, C, d, *, tol=None, max_regions=None, time
     proven = [[None] * q for _ in range(2)]
     best = [[(-np.inf, None, None)] * q for _ in range(2)]
     patterns = part.patterns
+    data = _exact_data(net, domain)  # the layers, the domain rows and x = origin + basis t, exact, converted once
+    _, rational, _, _, M0, v0, _ = data
     for r in range(len(part)):
-        A_Q, b_Q = exact_affine_map(net, patterns[r])
-        H = exact_halfspaces(net, domain, patterns[r])
-        out_t = A_Q.dot(Bq)  # the objective in t: C (A_Q (origin + basis t) + b_Q) + d
-        off = A_Q.dot(oq) + b_Q
+        pat = patterns[r].astype(np.int64)
+        H = _halfspaces(data, pat)  # the region's exact rows in t, the domain's included
+        for _, _, rows, G, g in _compose(net, pat, M0, v0, rational):
+            out_t, off = G[rows], g[rows]  # the output as an exact affine function of t (last layer)
+        lps = _RegionLP(H.A, H.b, lo_t, hi_t, cq, sq)
         for i in range(q):
             w, w0 = Cq[i].dot(out_t), Cq[i].dot(off) + dq[i]
             for sense, sign in senses:
-                got = _dual_bound([sign * v for v in w], sign * w0, H.A, H.b, lo_t, hi_t, cq, sq)
+                got = lps.bound([sign * v for v in w], sign * w0)
                 if got is None:
                     raise NumericalError(f"certified output bounds: HiGHS found no optimum on the LP of region {r}")
                 bound, value, t_star = got
