@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from relutope import Box, Network, WholeSpace, output_bounds
+from relutope import Box, Network, WholeSpace, bound_certificates, output_bounds
 from relutope.exact import exact_forward, to_rational
 from relutope.exact_lp import check_interior_point
 
@@ -82,11 +82,11 @@ def test_certified_bounds_on_polytopes_hold_the_region_maxima(name, net, scale):
         assert np.all(cert.min_upper - cert.min_lower <= 1e-10 * size)
 
 
-def test_thin_cells_are_recorded_and_bounded():
+def test_thin_cells_are_recorded_and_bounded(monkeypatch):
     """Three lines through a corner of the triangle: the zero-width sides the certified enumeration proves thin
     have no interior (nowhere dense: no bound needed), so the interval pins the maximum to rounding; the
-    last-bit twin's sliver has an interior and is bounded over its exact box (a wider interval, still holding
-    the per-region maxima)."""
+    last-bit twin's sliver has an interior and its regions are enumerated exactly (as tight), or, with no exact
+    LP to spend, it is bounded over its exact box (a wider interval, still holding the per-region maxima)."""
     name, net = next(item for item in NETS if item[0] == "three_lines_through_a_point")
     moved, P = _moved(net, *_rows_of(POLYGONS["triangle"]), 1.0, np.array([0.25, -0.5]))
     C, d = np.array([[1.0], [-1.0]]), np.zeros(2)
@@ -99,12 +99,22 @@ def test_thin_cells_are_recorded_and_bounded():
     _check(moved, P, C, d, b, lo, hi)
     size = float(np.max(np.abs(hi))) + float(np.max(hi - lo)) + 1.0
     assert np.all(cert.max_upper - cert.max_lower <= 1e-10 * size)
+    # the last-bit twins leave a sliver with an interior: its regions enumerated exactly, the interval as tight;
+    # with no exact LP to spend on it, it is bounded over its exact box instead (wider, still holding the maxima)
     name, net = next(item for item in NETS if item[0] == "nearly_duplicate_at_the_last_bit")
     moved, P = _moved(net, *_rows_of(POLYGONS["quad"]), 1.0, np.array([0.25, -0.5]))
     b = output_bounds(moved, P, C, d, certify=True, threads=1)
-    assert b.certificate.thin_bounded_by == "thin" and "bounding boxes" in b.certificate.message
+    assert "0 with an interior bounded exactly" not in b.certificate.message
     lo, hi = _highs_range(moved, P, C, d, b.certificate.enumeration.tol)
     _check(moved, P, C, d, b, lo, hi)
+    size = float(np.max(np.abs(hi))) + float(np.max(hi - lo)) + 1.0
+    assert np.all(b.certificate.max_upper - b.certificate.max_lower <= 1e-10 * size)
+    monkeypatch.setattr(bound_certificates, "THIN_CELL_LPS", 1)
+    boxed = output_bounds(moved, P, C, d, certify=True, threads=1)
+    assert "0 with an interior bounded exactly" in boxed.certificate.message
+    assert "0 rigorously over their exact bounding boxes" not in boxed.certificate.message
+    assert np.all(boxed.certificate.max_upper >= b.certificate.max_upper)
+    _check(moved, P, C, d, boxed, lo, hi)
 
 
 def test_an_incomplete_run_stays_proven():

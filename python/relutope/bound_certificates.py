@@ -29,7 +29,10 @@ zero-width side between duplicate hyperplanes or at lines through one point) nee
 closed sets are nowhere dense, so the listed regions together with the other cells are dense in the domain and,
 the network being continuous, the supremum over the domain is the supremum over them (the Baire-category argument
 in its finite form: a finite union of closed sets without interior has no interior). Each other thin cell is
-rebuilt exactly (the rows of its partial pattern and the
+rebuilt exactly and its own activation regions enumerated in exact arithmetic (depth first over the units it
+leaves undecided, a piece kept when its exact set has an interior, exact Chebyshev LPs), so that the objective's
+maximum over it is an exact LP per leaf (:func:`_thin_cell_extremes`); a cell that needs more than a budget of
+exact LPs (:data:`THIN_CELL_LPS`) is rebuilt exactly (the rows of its partial pattern and the
 discarded side), its exact bounding box found by exact LPs (:func:`relutope.exact_lp.solve_lp_exact`), and the
 objective bounded over that box by symbolic interval propagation with every rounding error bounded
 (:func:`relutope.verdict_certificates.rigorous_box_bounds`: Wang et al., NeurIPS 2018; Zhang et al., NeurIPS
@@ -49,7 +52,7 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ["OutputBoundsCertificate", "certify_output_bounds"]
+__all__ = ["OutputBoundsCertificate", "certify_output_bounds", "THIN_CELL_LPS"]
 
 
 @dataclass
@@ -232,6 +235,109 @@ class _RegionLP:
         return bound, -res.fun * wn + float(w0v), [self.cq[j] + self.sq * vq[j] for j in range(k)]
 
 
+class _Budget(Exception):
+    """More exact LPs than a thin cell's exact enumeration may spend."""
+
+
+#: Exact LPs a thin cell's exact enumeration may spend before it is bounded over its box instead.
+THIN_CELL_LPS = 400
+
+
+def _thin_cell_extremes(net, domain, where, pattern, objectives, budget: Optional[int] = None):
+    """The exact maximum of each objective over the closure of one discarded thin cell, by an exact enumeration
+    of its activation regions: ``"empty"`` (no interior: no bound needed), a list ``[(max of f_i, max of -f_i)
+    for i]`` of exact rationals, or ``None`` when ``budget`` exact LPs were not enough.
+
+    Depth first over the units the cell leaves undecided (those of its layer after the discarding decision, then
+    every later layer), each piece kept when its exact set has an interior (exact Chebyshev radius ``> 0``; sets
+    without one are nowhere dense and need no bound, module docstring); at a leaf the output is one exact affine
+    map and each objective's maximum over the leaf's closure an exact LP (:func:`relutope.exact_lp.solve_lp_exact`).
+    ``objectives``: ``(w, w0)`` pairs, the objective's exact coefficients on the output and its offset.
+    """
+    from .certificates import _argmax_rows, _redecide_rows
+    from .exact import exact_layer_pieces
+    from .exact_lp import chebyshev_radius_exact, solve_lp_exact
+
+    kind, layer, unit, piece = (int(v) for v in where)
+    built = _redecide_rows(net, domain, kind, layer, unit, piece, pattern)
+    if built is None:
+        return "empty"
+    budget = THIN_CELL_LPS if budget is None else budget
+    spent = [0]
+
+    def interior(rows, rhs):
+        if spent[0] >= budget:
+            raise _Budget
+        spent[0] += 1
+        return chebyshev_radius_exact(np.array(rows, dtype=object), np.array(rhs, dtype=object)).positive
+
+    rows0, rhs0 = [list(r) for r in built[0]], list(built[1])
+    if not interior(rows0, rhs0):
+        return "empty"
+    origin, basis = domain.parametrization()
+    offsets = np.concatenate([[0], np.cumsum([lay.n_units for lay in net.layers])])
+    pat = np.asarray(pattern, dtype=np.int64).copy()
+    if kind != 2:
+        pat[offsets[layer] + unit] = piece
+    else:
+        layer = 0
+        pat[:] = -1
+    order = [(j, u) for j, lay in enumerate(net.layers) for u in range(lay.n_units)
+             if j >= layer and pat[offsets[j] + u] < 0]
+    best = [[None, None] for _ in objectives]
+
+    def leaf(rows, rhs):
+        last = len(net.layers) - 1
+        G, g = exact_layer_pieces(net, np.maximum(pat, 0), last, origin, basis)[last]
+        lay = net.layers[last]
+        sel = lay.piece_start[:-1] + np.maximum(pat[offsets[last]:], 0)
+        A, b = np.array(rows, dtype=object), np.array(rhs, dtype=object)
+        for i, (w, w0) in enumerate(objectives):
+            c = [sum((w[o] * G[sel[o], j] for o in range(len(sel))), 0) for j in range(G.shape[1])]
+            c0 = sum((w[o] * g[sel[o]] for o in range(len(sel))), 0) + w0
+            for sense, sign in ((0, 1), (1, -1)):
+                if spent[0] >= budget:
+                    raise _Budget
+                spent[0] += 1
+                res = solve_lp_exact(np.array([sign * v for v in c], dtype=object), A, b)
+                if res.status != "optimal":
+                    raise _Budget  # (a bounded cell: not reached)
+                v = res.value + sign * c0
+                if best[i][sense] is None or v > best[i][sense]:
+                    best[i][sense] = v
+
+    def descend(idx, rows, rhs, pieces):
+        if idx == len(order):
+            leaf(rows, rhs)
+            return
+        j, u = order[idx]
+        lay = net.layers[j]
+        K = int(lay.n_pieces[u])
+        if K < 2:
+            pat[offsets[j] + u] = 0
+            descend(idx + 1, rows, rhs, pieces)
+            pat[offsets[j] + u] = -1
+            return
+        if pieces is None or pieces[0] != j:  # layer j's pieces: the layers before it are all decided here
+            pieces = (j, exact_layer_pieces(net, np.maximum(pat, 0), j, origin, basis)[j])
+        G, g = pieces[1]
+        p0 = int(lay.piece_start[u])
+        for p in range(K):
+            r2, h2 = list(rows), list(rhs)
+            if _argmax_rows(G, g, p0, p, K, r2, h2) and interior(r2, h2):
+                pat[offsets[j] + u] = p
+                descend(idx + 1, r2, h2, pieces)
+        pat[offsets[j] + u] = -1
+
+    try:
+        descend(0, rows0, rhs0, None)
+    except _Budget:
+        return None
+    if best and best[0][0] is None:  # no sub-region with an interior: the cell is nowhere dense after all
+        return "empty"
+    return best
+
+
 def _thin_boxes(net, domain, records, lo_t, hi_t):
     """Exact bounding boxes (in domain coordinates) of the discarded thin sets: ``(lo, hi)`` lists of lists,
     from the exact LPs ``max +-t_j`` over each set's exact rows (:func:`relutope.exact_lp.solve_lp_exact`); a set
@@ -374,18 +480,36 @@ def certify_output_bounds(net, domain, C, d, *, tol=None, max_regions=None, time
         xlo, xhi = _domain_box(domain, lo_t, hi_t)
         boxes_lo.append(xlo)
         boxes_hi.append(xhi)
+    thin_by = ""
     if ecert.ok and ecert.n_thin and n_recorded:
-        thin_boxes = _thin_boxes(net, domain, records, lo_t, hi_t)
+        objectives = [(Cq[i], dq[i]) for i in range(q)]
+        exact_cells, left = 0, {"where": [], "pattern": []}
+        for where, pattern in zip(records["where"], records["pattern"]):
+            got = _thin_cell_extremes(net, domain, where, pattern, objectives)
+            if got is None:
+                left["where"].append(where)
+                left["pattern"].append(pattern)
+                continue
+            if got == "empty":
+                continue
+            exact_cells += 1
+            for i in range(q):
+                for sense in (0, 1):
+                    if got[i][sense] is not None and got[i][sense] > proven[sense][i]:
+                        proven[sense][i] = got[i][sense]
+                        thin_by = "thin"
+        thin_boxes = _thin_boxes(net, domain, left, lo_t, hi_t) if left["where"] else []
         for lo, hi in thin_boxes:
             xlo, xhi = _domain_box(domain, lo, hi)
             boxes_lo.append(xlo)
             boxes_hi.append(xhi)
-        notes.append(f"of {ecert.n_thin} cell(s) proven thinner than tol but not empty, {len(thin_boxes)} have an "
-                     f"interior and were bounded rigorously over their exact bounding boxes; the others have none")
-    thin_by = ""
+        thin_by = thin_by or ("regions" if exact_cells or thin_boxes else "")
+        notes.append(f"of {ecert.n_thin} cell(s) proven thinner than tol but not empty, {exact_cells} with an "
+                     f"interior bounded exactly (their regions enumerated exactly), {len(thin_boxes)} rigorously over "
+                     f"their exact bounding boxes; the others have no interior")
     if boxes_lo:
         lower, _ = rigorous_box_bounds(net, np.array(boxes_lo), np.array(boxes_hi), np.vstack([C, -C]))
-        thin_by = "regions"
+        thin_by = thin_by or "regions"
         for sense, sign in senses:
             for i in range(q):
                 # max of sign (C_i y + d_i) over a box <= -(lower bound of -sign C_i y) + sign d_i

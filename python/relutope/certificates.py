@@ -533,6 +533,24 @@ def dual_bound_exact(G, h, nl, y, half):
 _KINDS = {0: "side", 1: "piece", 2: "domain"}
 
 
+def _argmax_rows(G, g, p0: int, p: int, K: int, rows: list, rhs: list) -> bool:
+    """Append the exact rows "piece ``p`` is the unit's argmax", ``f_q - f_p <= 0`` for the unit's pieces ``p0 ..
+    p0 + K - 1`` (rows of ``G t + g``), to ``rows``/``rhs``; False when a tie rule makes it impossible (a piece
+    identical to ``p``, or above it by a constant: the lower index wins ties)."""
+    for qq in range(K):
+        if qq == p:
+            continue
+        dG = [G[p0 + qq, j] - G[p0 + p, j] for j in range(G.shape[1])]
+        dg = g[p0 + qq] - g[p0 + p]
+        if all(v == 0 for v in dG):
+            if dg > 0 or (dg == 0 and qq < p):
+                return False
+            continue
+        rows.append(dG)
+        rhs.append(-dg)
+    return True
+
+
 def _redecide_rows(network, domain, kind: int, layer: int, unit: int, piece: int, pattern):
     """The exact rows ``(A, b)`` (object arrays, domain coordinates ``t``) of the set a failed decision discarded,
     or ``None`` when it is empty by a tie rule alone (identical pieces: the lower index wins)."""
@@ -546,22 +564,9 @@ def _redecide_rows(network, domain, kind: int, layer: int, unit: int, piece: int
     origin, basis = domain.parametrization()
     pat = np.where(np.asarray(pattern) < 0, 0, pattern).astype(np.int64)
     pieces = exact_layer_pieces(network, pat, layer, origin, basis)
-    zero = _q(0.0)
 
     def wins(G, g, p0, p, K):
-        # rows "piece p is the unit's argmax": f_q - f_p <= 0; False when a tie rule makes it impossible
-        for qq in range(K):
-            if qq == p:
-                continue
-            dG = [G[p0 + qq, j] - G[p0 + p, j] for j in range(G.shape[1])]
-            dg = g[p0 + qq] - g[p0 + p]
-            if all(v == 0 for v in dG):
-                if dg > 0 or (dg == 0 and qq < p):
-                    return False
-                continue
-            rows.append(dG)
-            rhs.append(-dg)
-        return True
+        return _argmax_rows(G, g, p0, p, K, rows, rhs)
 
     off = 0
     for j, lay in enumerate(network.layers[:layer + 1]):
