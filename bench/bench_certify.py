@@ -17,6 +17,11 @@ as good as the cores that were free.
 
     python bench/bench_certify.py                  # properties 3 and 4, onnx and nnet, one thread
     python bench/bench_certify.py --props 4 --threads 2 --repeat 3
+    python bench/bench_certify.py --props 3 --formats onnx --polytope 6   # a random polytope in the box
+
+``--polytope N`` replaces each box by a random polytope inside it (:func:`random_polytope`: the box's rows and
+``N`` random cuts at 0.6 of the way to the box's boundary along random directions, in coordinates scaled to the
+box, seed ``--seed``): the certified run then carries the polytope's rows exactly in every certificate.
 """
 from __future__ import annotations
 
@@ -49,15 +54,40 @@ def best(fn, repeat: int):
     return out, min(times)
 
 
+def random_polytope(box, n_cuts: int, seed: int):
+    """A random Polytope inside ``box``: the box's rows and ``n_cuts`` rows ``(a / h) . (x - c) <= 0.6`` with
+    ``a`` random unit directions, ``c`` the box's centre and ``h`` its half-widths (free coordinates only; the
+    fixed ones stay fixed through a Slice along the free axes, an exact map)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    free = box.free
+    c = (box.lo[free] + box.hi[free]) / 2
+    h = (box.hi[free] - box.lo[free]) / 2
+    a = rng.normal(size=(n_cuts, free.size))
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    A = np.vstack([np.eye(free.size), -np.eye(free.size), a / h])
+    b = np.concatenate([box.hi[free], -box.lo[free], 0.6 + (a / h) @ c])
+    inner = relutope.Polytope(A, b)
+    if free.size == box.dim:
+        return inner
+    origin, basis = box.parametrization()
+    return relutope.Slice(origin, basis, inner)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--props", default="3,4", help="VNN-COMP properties whose input box to use (default 3,4)")
     ap.add_argument("--formats", default="onnx,nnet", help="weight files (default onnx,nnet)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--polytope", type=int, default=0, metavar="N",
+                    help="a random polytope inside the box with N cuts instead of the box (default 0: the box)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of --polytope (default 0)")
     args = ap.parse_args(argv)
     print(f"# bench_certify  {datetime.datetime.now().isoformat(timespec='seconds')}  cores {os.cpu_count()}  "
-          f"load {load()}  threads {args.threads}  best of {args.repeat}")
+          f"load {load()}  threads {args.threads}  best of {args.repeat}"
+          + (f"  polytope: the box and {args.polytope} random cuts (seed {args.seed})" if args.polytope else ""))
     header = (f"{'prop':>4} {'weights':>7} {'plain s':>8} {'cert s':>8} {'ratio':>6} {'regions':>8} {'proven':>8} "
               f"{'decisions':>10} {'certified':>10} {'empty':>10} {'thin':>5} {'max thin bound':>14} {'failed':>6} "
               f"{'confirmed':>9} {'refuted':>7}  status      core+checks witnesses re-decide")
@@ -65,6 +95,8 @@ def main(argv=None) -> int:
     worst = 0.0
     for prop in [int(p) for p in args.props.split(",")]:
         domain = relutope.vnnlib.load(DATA / "vnnlib" / f"prop_{prop}.vnnlib").cases[0].domain()
+        if args.polytope:
+            domain = random_polytope(domain, args.polytope, args.seed)
         for fmt in args.formats.split(","):
             path = DATA / fmt / f"ACASXU_run2a_1_1_batch_2000.{fmt}"
             net = relutope.load_onnx(path) if fmt == "onnx" else relutope.load_nnet(path)

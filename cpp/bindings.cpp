@@ -296,6 +296,8 @@ struct CertifyArgs {
     opt.max_failures = d["max_failures"].cast<int64_t>();
     opt.corrupt = d.contains("corrupt") && d["corrupt"].cast<bool>();
     opt.dump_max = d.contains("dump_max") ? d["dump_max"].cast<int64_t>() : 0;
+    opt.max_thin_records = d.contains("max_thin_records") ? d["max_thin_records"].cast<int64_t>() : 0;
+    if (opt.max_thin_records < 0) throw std::invalid_argument("certify.max_thin_records must be >= 0");
   }
 };
 
@@ -307,22 +309,28 @@ py::dict certificate_dict(CertifyResult& c, int n_units) {
   out["thin"] = c.thin;
   out["max_thin"] = c.max_thin;
   out["failed"] = c.failed;
-  const py::ssize_t F = static_cast<py::ssize_t>(c.failures.size());
-  std::vector<int32_t> where(static_cast<size_t>(F) * 4);
-  std::vector<double> bound(F);
-  std::vector<int8_t> pattern(static_cast<size_t>(F) * n_units);
-  for (py::ssize_t i = 0; i < F; ++i) {
-    const CertFailure& f = c.failures[i];
-    where[i * 4] = f.kind;
-    where[i * 4 + 1] = f.layer;
-    where[i * 4 + 2] = f.unit;
-    where[i * 4 + 3] = f.piece;
-    bound[i] = f.bound;
-    std::copy(f.pattern.begin(), f.pattern.end(), pattern.begin() + i * n_units);
-  }
-  out["failure_where"] = to_numpy(std::move(where), {F, 4});
-  out["failure_bound"] = to_numpy(std::move(bound), {F});
-  out["failure_pattern"] = to_numpy(std::move(pattern), {F, static_cast<py::ssize_t>(n_units)});
+  // records (failures, thin decisions) as where (F, 4), bound (F,), pattern (F, n_units) under `name`_...
+  auto records = [&](const std::vector<CertFailure>& list, const char* name) {
+    const py::ssize_t F = static_cast<py::ssize_t>(list.size());
+    std::vector<int32_t> where(static_cast<size_t>(F) * 4);
+    std::vector<double> bound(F);
+    std::vector<int8_t> pattern(static_cast<size_t>(F) * n_units);
+    for (py::ssize_t i = 0; i < F; ++i) {
+      const CertFailure& f = list[i];
+      where[i * 4] = f.kind;
+      where[i * 4 + 1] = f.layer;
+      where[i * 4 + 2] = f.unit;
+      where[i * 4 + 3] = f.piece;
+      bound[i] = f.bound;
+      std::copy(f.pattern.begin(), f.pattern.end(), pattern.begin() + i * n_units);
+    }
+    const std::string key(name);
+    out[(key + "_where").c_str()] = to_numpy(std::move(where), {F, 4});
+    out[(key + "_bound").c_str()] = to_numpy(std::move(bound), {F});
+    out[(key + "_pattern").c_str()] = to_numpy(std::move(pattern), {F, static_cast<py::ssize_t>(n_units)});
+  };
+  records(c.failures, "failure");
+  records(c.thin_records, "thin");
   if (!c.dumps.empty()) {  // the test hook CertifyOptions::dump_max
     py::list dumps;
     for (CertDump& d : c.dumps) {

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import relutope
-from relutope import Box, Layer, Network, Polytope, enumerate_regions, _core
+from relutope import Box, Layer, Network, enumerate_regions, _core
 from relutope.certificates import (EnumerationCertificate, _certify_options, _enumeration_certificate,
                                    dual_bound_exact)
 from relutope.exact import to_rational
@@ -84,8 +84,9 @@ def test_certify_rejects_what_it_cannot_prove():
     net = Network.random([2, 4, 1], seed=0)
     with pytest.raises(ValueError, match="LP path"):
         enumerate_regions(net, Box([-1, -1], [1, 1]), certify=True, method="polygon")
-    with pytest.raises(ValueError, match="Box"):
-        enumerate_regions(net, Polytope(np.vstack([np.eye(2), -np.eye(2)]), np.ones(4)), certify=True)
+    with pytest.raises(ValueError, match="exactly orthonormal"):  # Polytope domains: tests/test_certified_polytope.py
+        enumerate_regions(Network.random([3, 4, 1], seed=0), relutope.Slice.through_points(
+            [0, 0, 0], [1, 0.5, 0], [0, 1, 1.0]), certify=True)
     with pytest.raises(TypeError, match="certify"):
         enumerate_regions(net, Box([-1, -1], [1, 1]), certify="yes")
     part = enumerate_regions(net, Box([-1, -1], [1, 1]), certify=True)  # auto: the LP path

@@ -19,7 +19,7 @@
 
 namespace relutope {
 
-void CertifyResult::merge(const CertifyResult& o, int64_t max_failures) {
+void CertifyResult::merge(const CertifyResult& o, int64_t max_failures, int64_t max_thin_records) {
   decisions += o.decisions;
   certified += o.certified;
   empty += o.empty;
@@ -28,6 +28,8 @@ void CertifyResult::merge(const CertifyResult& o, int64_t max_failures) {
   failed += o.failed;
   for (const CertFailure& f : o.failures)
     if (static_cast<int64_t>(failures.size()) < max_failures) failures.push_back(f);
+  for (const CertFailure& f : o.thin_records)
+    if (static_cast<int64_t>(thin_records.size()) < max_thin_records) thin_records.push_back(f);
   dumps.insert(dumps.end(), o.dumps.begin(), o.dumps.end());
 }
 
@@ -760,11 +762,18 @@ class Enumerator {
       } else {
         ++c.thin;
         c.max_thin = std::max(c.max_thin, bound);
+        if (static_cast<int64_t>(c.thin_records.size()) < cert_->max_thin_records)
+          c.thin_records.push_back(cert_where(bound, kind, l, unit, piece));
       }
       return;
     }
     ++c.failed;
     if (static_cast<int64_t>(c.failures.size()) >= cert_->max_failures) return;
+    c.failures.push_back(cert_where(bound, kind, l, unit, piece));
+  }
+
+  // The record of a decision: where it was made, with the cell's pattern as far as it was decided.
+  CertFailure cert_where(double bound, int kind, int l, int unit, int piece) const {
     CertFailure f;
     f.kind = kind;
     f.layer = l;
@@ -782,7 +791,7 @@ class Enumerator {
       for (int v = 0; v < L.n_units; ++v)
         if (!open[v] && v < cert_scan_ && v != unit) f.pattern[off + v] = pattern_[off + v];
     }
-    c.failures.push_back(std::move(f));
+    return f;
   }
 
   const CertifyOptions* cert_ = nullptr;
@@ -1410,7 +1419,7 @@ EnumResult run_threads(const Network& net, const double* x0, const double* Q, in
     res.lp_iterations += c.lp_iterations;
     res.leaves += c.leaves;
     res.pruned += c.pruned;
-    if (opt.certify) res.cert.merge(c.cert, opt.certify->max_failures);
+    if (opt.certify) res.cert.merge(c.cert, opt.certify->max_failures, opt.certify->max_thin_records);
     res.thin += c.thin;
     res.thin_open += c.thin_open;
     res.thin_regions += c.thin_regions;

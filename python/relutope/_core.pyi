@@ -63,10 +63,11 @@ def enumerate_regions(
     threads: worker threads (the same result as 1 on a complete run). prefix (n,) or (C, n) int8 with
     prefix_layers > 0: only the cells with that pattern (those patterns, in turn) on the first prefix_layers
     layers, n their units. split_all: every pending subtree becomes a job (a test hook).
-    certify: {dom_err (m,), half (k,), tol, max_failures, corrupt} (relutope.certificates._certify_options): check
+    certify: {dom_err (m,), half (k,), tol, max_failures, max_thin_records, corrupt} (relutope.certificates._certify_options): check
     every discarding decision by a rigorous dual bound; adds key certificate: decisions, certified, empty, thin,
     max_thin (in u), failed, failure_where (F, 4) int32 (kind, layer, unit, piece), failure_bound (F,),
-    failure_pattern (F, n_units) int8 (-1: undecided); with the test hook certify["dump_max"] > 0 also dumps: the
+    failure_pattern (F, n_units) int8 (-1: undecided), and thin_where, thin_bound, thin_pattern the same for the first
+    certify["max_thin_records"] decisions proven thin but not empty; with the test hook certify["dump_max"] > 0 also dumps: the
     first LP certificates as checked (g, h, e, nl, y, ng, label (m, 4): layer, unit, p, q; pattern; bound)."""
 
 def chebyshev_dual_bound(

@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
 from .partition import Partition
 
-__all__ = ["WitnessCertificate", "certify_witnesses", "EnumerationCertificate", "dual_bound_exact"]
+__all__ = ["WitnessCertificate", "certify_witnesses", "EnumerationCertificate", "certify_partition",
+           "dual_bound_exact"]
 
 @dataclass
 class WitnessCertificate:
@@ -261,6 +263,10 @@ class EnumerationCertificate:
         Decisions the exact re-decision refuted: ``layer``, ``unit``, ``kind`` (``"side"``, ``"piece"`` or
         ``"domain"``), ``piece`` (the side or piece discarded), ``pattern`` (the cell's pattern, ``-1`` for
         units not decided there) and ``radius_lo`` (a proven lower bound of the discarded set's inradius).
+        :func:`certify_partition` adds refuted regions: ``kind`` ``"missing_region"`` (a region of inradius
+        ``> tol`` the partition lacks: ``pattern``, ``witness`` (input), ``radius_lo``), ``"absent_region"``
+        (a listed pattern whose exact region has no interior: ``index``, ``pattern``, ``radius_hi``) or
+        ``"duplicate_region"`` (``index``, ``pattern``).
     undecided : list of dict
         Failed decisions neither confirmed nor refuted (the same keys, with ``radius_hi``), and those past the
         recorded ones (``n_failed`` above ``max_failures``) are counted in ``message``.
@@ -270,6 +276,16 @@ class EnumerationCertificate:
         Time of the certification after the enumeration (witnesses and re-decisions; the checks during the
         enumeration are in the partition's ``seconds``).
     message : str
+    method : str
+        How completeness was proven: ``"enumeration"`` (the certified run that made the partition),
+        ``"re-enumeration"`` or ``"closure"`` (:func:`certify_partition`, after the fact).
+    closure : relutope.graph.CompletenessReport or None
+        With ``method="closure"``: the exact facet-closure report behind the certificate.
+    thin_records : dict or None
+        The first :data:`MAX_FAILURES` decisions proven thin but not empty, as ``where`` (T, 4) int32 (kind,
+        layer, unit, piece, as ``refuted``), ``pattern`` (T, n_units) int8 (the cell's pattern, ``-1`` where not
+        decided) and ``bound`` (T,) float64 (the proven inradius bound, engine units); :func:`_redecide_rows`
+        rebuilds each discarded set exactly (certified output bounds bound the objective over them).
 
     Notes
     -----
@@ -311,6 +327,9 @@ class EnumerationCertificate:
     witnesses: "WitnessCertificate" = None
     seconds: float = 0.0
     message: str = ""
+    method: str = "enumeration"
+    closure: object = None
+    thin_records: Optional[dict] = None
 
     @property
     def ok(self) -> bool:
@@ -326,6 +345,8 @@ class EnumerationCertificate:
                  f"{self.max_thin_inradius_bound:.3g}; tol {self.tol:.3g})",
                  f"re-decided     {self.n_failed} failed bound(s): {self.n_confirmed} confirmed exactly, "
                  f"{len(self.refuted)} refuted, {len(self.undecided)} undecided"]
+        if self.method != "enumeration":
+            lines.append(f"proof          {self.method}")
         if self.message:
             lines.append(f"message        {self.message}")
         return "\n".join(lines)
@@ -357,37 +378,100 @@ def _q(v):
     return to_rational(np.array([v]))[0]
 
 
-def _certify_options(domain, tol: float, corrupt: bool = False) -> dict:
-    """The core's options for a certified run on ``domain``: the exact domain in the engine's frame.
+def _exact_frame(domain):
+    """The engine frame of ``domain`` checked to be an exact similarity of its domain coordinates.
 
-    The frame (``Domain._engine_frame``) runs in ``v`` with ``x = x0 + Q v``. For a :class:`~relutope.Box` the map
-    is exact (``Q = s * basis`` and ``x0 = origin + basis @ c`` hold exactly in floats: a selection of
-    coordinates), so ``x`` is in the box iff ``A v <= (b - A c) / s`` exactly, ``A = [I; -I]``. The core's
-    right-hand sides are that rounded: their errors (``dom_err``), the box ``[-half, half]`` holding the domain in
-    ``v`` and the certificate radius ``tol / s`` (rounded down) are computed here in rationals.
+    Returns ``(frame, cq, sq)``: the frame (``Domain._engine_frame``, ``x = x0 + Q v``) with ``c`` and ``s`` as
+    rationals, after proving in exact arithmetic that ``x0 + Q v = origin + basis (c + s v)`` and that the rows
+    are the domain's own (``A t <= b`` with ``t = c + s v``), and that the basis has exactly orthonormal columns
+    (so a ball of radius ``r`` in ``v`` is a ball of radius ``s r`` in input units, within the domain's affine
+    hull). Raises ValueError naming what fails.
     """
-    from .domains import Box
     from .exact import to_rational
 
-    if not isinstance(domain, Box):
-        raise ValueError(f"certify=True needs a Box domain (its engine coordinates are an exact map of the inputs), "
-                         f"got {type(domain).__name__}")
+    if not domain.bounded:
+        raise ValueError(f"certify=True needs a bounded domain (the certificates bound each cell inside a box), got "
+                         f"{domain!r}")
     frame = domain._engine_frame()
     fv, c, s = frame.form, frame.c, frame.s
     origin, basis = domain.parametrization()
-    A, b = domain.constraints()
-    if not (np.array_equal(fv.Q, basis * s) and np.array_equal(fv.A, A) and np.array_equal(fv.x0, origin + basis @ c)):
-        raise ValueError("certify=True: the domain's engine coordinates are not an exact map of its box")
+    A, _ = domain.constraints()
+    k = basis.shape[1]
+    Bq = to_rational(basis)
     cq, sq = to_rational(c), _q(s)
+    gram = Bq.T.dot(Bq)
+    one, zero = _q(1.0), _q(0.0)
+    orthonormal = all(gram[i, j] == (one if i == j else zero) for i in range(k) for j in range(k))
+    if not orthonormal or not np.array_equal(fv.A, A):
+        raise ValueError(f"certify=True needs domain coordinates that the engine maps exactly (a Box, a Polytope, or "
+                         f"a Slice whose basis has exactly orthonormal columns, such as coordinate axes); the basis "
+                         f"of {domain!r} is not exactly orthonormal (or its rows are not the domain's), so its engine "
+                         f"coordinates (a QR factor, rounded) are not an exact map of the inputs")
+    Qq, x0q = to_rational(fv.Q), to_rational(fv.x0)
+    exact_x0 = to_rational(origin) + Bq.dot(cq)
+    if not (all(Qq[i, j] == Bq[i, j] * sq for i in range(Bq.shape[0]) for j in range(k))
+            and all(x0q[i] == exact_x0[i] for i in range(x0q.shape[0]))):
+        raise ValueError(f"certify=True: the engine coordinates of {domain!r} are not an exact map of its inputs "
+                         f"(the centre or the scale rounds in x = origin + basis t)")
+    return frame, cq, sq
+
+
+def _coordinate_ranges(domain):
+    """Exact bounds ``(lo, hi)`` (lists of rationals) of every domain coordinate ``t_j`` over the domain.
+
+    A :class:`~relutope.Box` gives its bounds; any other bounded domain, the exact optima of ``max +-t_j`` over
+    ``A t <= b`` (:func:`relutope.exact_lp.solve_lp_exact`, each optimum proven by its exact dual).
+    """
+    from .domains import Box, Slice
+    from .exact import to_rational
+    from .exact_lp import solve_lp_exact
+
+    inner = domain.inner if isinstance(domain, Slice) else domain
+    if isinstance(inner, Box):
+        return list(to_rational(inner.lo[inner.free])), list(to_rational(inner.hi[inner.free]))
+    A, b = domain.constraints()
+    k = A.shape[1]
+    lo, hi = [], []
+    for j in range(k):
+        e = np.zeros(k)
+        e[j] = 1.0
+        up, down = solve_lp_exact(e, A, b), solve_lp_exact(-e, A, b)
+        if up.status != "optimal" or down.status != "optimal":
+            raise ValueError(f"certify=True: the domain {domain!r} is not proven bounded in coordinate {j} "
+                             f"({up.status}, {down.status})")
+        hi.append(up.value)
+        lo.append(-down.value)
+    return lo, hi
+
+
+def _certify_options(domain, tol: float, corrupt: bool = False) -> dict:
+    """The core's options for a certified run on ``domain``: the exact domain in the engine's frame.
+
+    The frame (``Domain._engine_frame``) runs in ``v`` with ``x = x0 + Q v``. For a :class:`~relutope.Box` (a
+    selection of coordinates), a :class:`~relutope.Polytope` (``t = x``) and a :class:`~relutope.Slice` whose
+    basis has exactly orthonormal columns, the map is exact: ``Q = s * basis`` and ``x0 = origin + basis @ c``
+    hold exactly in floats, which :func:`_exact_frame` proves in rationals (a general slice's QR factors round,
+    and is rejected). Then ``x`` is in the domain iff ``A v <= (b - A c) / s`` exactly: the domain's rows are
+    exact in their coefficients (``A``, the float64 values as the binary fractions they are) and the core's
+    right-hand sides are that quotient rounded; their errors (``dom_err``), the box ``[-half, half]`` holding the
+    domain in ``v`` (exact coordinate ranges, :func:`_coordinate_ranges`) and the certificate radius ``tol / s``
+    (rounded down) are computed here in rationals. Every cell the core certifies carries the domain's rows like
+    any other row (their bounds in ``dom_err``), so a side is proven empty or thin in the domain.
+    """
+    frame, cq, sq = _exact_frame(domain)
+    from .exact import to_rational
+
+    fv, c, s = frame.form, frame.c, frame.s
+    A, b = domain.constraints()
     bq = to_rational(b)
     Aq = to_rational(A)
     exact_rhs = [(bq[i] - sum((Aq[i, j] * cq[j] for j in range(len(c))), _q(0.0))) / sq for i in range(len(b))]
     fb = to_rational(fv.b)
     dom_err = np.array([_round_up(abs(fb[i] - exact_rhs[i])) for i in range(len(b))])
-    lo, hi = to_rational(domain.lo[domain.free]), to_rational(domain.hi[domain.free])
+    lo, hi = _coordinate_ranges(domain)
     half = np.array([_round_up(max(abs((hi[j] - cq[j]) / sq), abs((lo[j] - cq[j]) / sq))) for j in range(len(c))])
     return {"dom_err": dom_err, "half": half, "tol": _round_down(_q(tol) / sq), "max_failures": MAX_FAILURES,
-            "corrupt": bool(corrupt), "_s": s}
+            "max_thin_records": MAX_FAILURES, "corrupt": bool(corrupt), "_s": s}
 
 
 def dual_bound_exact(G, h, nl, y, half):
@@ -449,6 +533,24 @@ def dual_bound_exact(G, h, nl, y, half):
 _KINDS = {0: "side", 1: "piece", 2: "domain"}
 
 
+def _argmax_rows(G, g, p0: int, p: int, K: int, rows: list, rhs: list) -> bool:
+    """Append the exact rows "piece ``p`` is the unit's argmax", ``f_q - f_p <= 0`` for the unit's pieces ``p0 ..
+    p0 + K - 1`` (rows of ``G t + g``), to ``rows``/``rhs``; False when a tie rule makes it impossible (a piece
+    identical to ``p``, or above it by a constant: the lower index wins ties)."""
+    for qq in range(K):
+        if qq == p:
+            continue
+        dG = [G[p0 + qq, j] - G[p0 + p, j] for j in range(G.shape[1])]
+        dg = g[p0 + qq] - g[p0 + p]
+        if all(v == 0 for v in dG):
+            if dg > 0 or (dg == 0 and qq < p):
+                return False
+            continue
+        rows.append(dG)
+        rhs.append(-dg)
+    return True
+
+
 def _redecide_rows(network, domain, kind: int, layer: int, unit: int, piece: int, pattern):
     """The exact rows ``(A, b)`` (object arrays, domain coordinates ``t``) of the set a failed decision discarded,
     or ``None`` when it is empty by a tie rule alone (identical pieces: the lower index wins)."""
@@ -462,22 +564,9 @@ def _redecide_rows(network, domain, kind: int, layer: int, unit: int, piece: int
     origin, basis = domain.parametrization()
     pat = np.where(np.asarray(pattern) < 0, 0, pattern).astype(np.int64)
     pieces = exact_layer_pieces(network, pat, layer, origin, basis)
-    zero = _q(0.0)
 
     def wins(G, g, p0, p, K):
-        # rows "piece p is the unit's argmax": f_q - f_p <= 0; False when a tie rule makes it impossible
-        for qq in range(K):
-            if qq == p:
-                continue
-            dG = [G[p0 + qq, j] - G[p0 + p, j] for j in range(G.shape[1])]
-            dg = g[p0 + qq] - g[p0 + p]
-            if all(v == 0 for v in dG):
-                if dg > 0 or (dg == 0 and qq < p):
-                    return False
-                continue
-            rows.append(dG)
-            rhs.append(-dg)
-        return True
+        return _argmax_rows(G, g, p0, p, K, rows, rhs)
 
     off = 0
     for j, lay in enumerate(network.layers[:layer + 1]):
@@ -498,28 +587,34 @@ def _redecide_rows(network, domain, kind: int, layer: int, unit: int, piece: int
 def _redecide(network, domain, tol: float, kind, layer, unit, piece, pattern) -> dict:
     """Re-decide one failed decision exactly: ``"confirmed"`` (the set holds no ball of radius ``> tol``),
     ``"refuted"`` (it holds one) or ``"undecided"``, with the rational enclosure of its inradius."""
-    from .exact_lp import chebyshev_radius_exact
-
     info = {"kind": _KINDS[int(kind)], "layer": int(layer), "unit": int(unit), "piece": int(piece),
             "pattern": np.asarray(pattern, dtype=np.int8).copy()}
     built = _redecide_rows(network, domain, int(kind), int(layer), int(unit), int(piece), pattern)
     if built is None:
         info.update(outcome="confirmed", radius_lo=None, radius_hi=None)
         return info
-    A, b = built
-    tq = _q(tol)
+    info.update(_radius_outcome(*built, _q(tol)))
+    return info
+
+
+def _radius_outcome(A, b, tq) -> dict:
+    """The exact inradius of ``{A t <= b}`` (object arrays) against the rational ``tq``: ``outcome``
+    ``"confirmed"`` (at most ``tq``), ``"refuted"`` (above it) or ``"undecided"``, with the float enclosure
+    ``radius_lo``, ``radius_hi`` (rounded outwards) and ``positive`` (an interior point proven)."""
+    from .exact_lp import chebyshev_radius_exact
+
     for bits in (64, 256):
         enc = chebyshev_radius_exact(A, b, bits=bits)
+        if enc.status == "empty":
+            return {"outcome": "confirmed", "radius_lo": None, "radius_hi": None, "positive": False}
         if enc.status == "bounded" and enc.hi <= tq:
-            info.update(outcome="confirmed", radius_lo=float(enc.lo), radius_hi=_round_up(enc.hi))
-            return info
+            return {"outcome": "confirmed", "radius_lo": float(enc.lo), "radius_hi": _round_up(enc.hi),
+                    "positive": enc.positive}
         if enc.positive and (enc.status == "unbounded" or enc.lo > tq):
-            info.update(outcome="refuted", radius_lo=_round_down(enc.lo) if enc.lo is not None else float("inf"),
-                        radius_hi=None if enc.hi is None else _round_up(enc.hi))
-            return info
-    info.update(outcome="undecided", radius_lo=float(enc.lo) if enc.lo is not None else None,
-                radius_hi=float(enc.hi) if enc.hi is not None else None)
-    return info
+            return {"outcome": "refuted", "radius_lo": _round_down(enc.lo) if enc.lo is not None else float("inf"),
+                    "radius_hi": None if enc.hi is None else _round_up(enc.hi), "positive": True}
+    return {"outcome": "undecided", "radius_lo": float(enc.lo) if enc.lo is not None else None,
+            "radius_hi": float(enc.hi) if enc.hi is not None else None, "positive": enc.positive}
 
 
 def _enumeration_certificate(partition: Partition, core: dict, options: dict) -> EnumerationCertificate:
@@ -570,4 +665,212 @@ def _enumeration_certificate(partition: Partition, core: dict, options: dict) ->
         n_decisions_certified=int(core["certified"]), n_empty=int(core["empty"]), n_thin=int(core["thin"]),
         max_thin_inradius_bound=max_thin * s * (1 + 1e-15) if np.isfinite(max_thin) else max_thin,
         n_failed=int(core["failed"]), n_confirmed=confirmed, refuted=refuted, undecided=undecided, witnesses=wit,
-        seconds=time.perf_counter() - t0, message="; ".join(notes))
+        seconds=time.perf_counter() - t0, message="; ".join(notes),
+        thin_records={key: core[f"thin_{key}"] for key in ("where", "pattern", "bound")} if "thin_where" in core
+        else None)
+
+
+def _exact_packed(partition: Partition, wit: WitnessCertificate) -> np.ndarray:
+    """The packed patterns of ``partition`` with the re-decided ones of ``wit`` in place of the stored ones."""
+    packed = partition.packed_patterns
+    if wit.relabeled.size:
+        from .partition import _pack
+
+        packed = packed.copy()
+        packed[wit.relabeled] = _pack(partition.network, wit.exact_patterns)
+    return packed
+
+
+def _pattern_radius(network, domain, pattern, tq) -> dict:
+    """:func:`_radius_outcome` of the exact region of ``pattern`` on ``domain`` (its exact H-representation,
+    domain rows included: :func:`relutope.certified_facets.exact_halfspaces`)."""
+    from .certified_facets import exact_halfspaces
+
+    H = exact_halfspaces(network, domain, pattern)
+    return _radius_outcome(H.A, H.b, tq)
+
+
+def _listed_regions_exist(partition: Partition, wit: WitnessCertificate, tq):
+    """The regions whose witness failed, decided by their exact region: ``(proven, refuted, undecided)`` with
+    ``proven`` the count proven to exist after all (an exact interior), ``refuted`` the absent and duplicate
+    listings (dicts as :attr:`EnumerationCertificate.refuted`), ``undecided`` the indices left."""
+    proven, refuted, undecided = 0, [], []
+    patterns = partition._patterns_at(wit.failed) if wit.failed.size else None
+    for j, (i, why) in enumerate(zip(wit.failed.tolist(), wit.reasons)):
+        pattern = patterns[j].copy()
+        if why == "duplicate":
+            refuted.append({"kind": "duplicate_region", "index": int(i), "pattern": pattern})
+            continue
+        res = _pattern_radius(partition.network, partition.domain, pattern, tq)
+        if res["positive"]:
+            proven += 1
+        elif res["outcome"] == "confirmed" and (res["radius_hi"] is None or res["radius_hi"] <= 0):
+            refuted.append({"kind": "absent_region", "index": int(i), "pattern": pattern,
+                            "radius_hi": res["radius_hi"]})
+        else:
+            undecided.append(int(i))
+    return proven, refuted, undecided
+
+
+#: At most this many regions that a partition lacks are decided exactly by :func:`certify_partition`.
+MAX_REGION_CHECKS = 100
+
+
+def certify_partition(partition: Partition, *, method: str = "enumerate", time_limit: Optional[float] = None,
+                      threads: Optional[int] = None) -> EnumerationCertificate:
+    """Certify a partition after the fact: its regions exist and none of inradius ``> tol`` is missing.
+
+    Parameters
+    ----------
+    partition : Partition
+        Any partition (from :func:`~relutope.enumerate_regions` with any ``method``, loaded from a file, or
+        assembled by hand); its network, domain and ``tol`` define the statement.
+    method : {"enumerate", "closure"}, optional
+        How completeness is proven (existence is proven the same way by both, see Notes).
+
+        ``"enumerate"`` (default): the certified enumeration is run again on the partition's network, domain
+        and ``tol`` (``enumerate_regions(..., certify=True)``), and every region it finds must be listed or be
+        proven exactly to have inradius ``<= tol`` (its exact H-representation and the exact Chebyshev LPs of
+        :func:`relutope.exact_lp.chebyshev_radius_exact`). Proves: every region of inradius ``> tol`` is listed.
+        A region of inradius ``> tol`` that the partition lacks refutes it (``"missing_region"``); at most
+        :data:`MAX_REGION_CHECKS` lacking regions are decided (two exact LPs each), the rest are counted.
+
+        ``"closure"``: exact facet-neighbour closure (:func:`relutope.certified_facets.certified_completeness`,
+        as ``partition.check_complete(certify=True)``): every row of every listed region proven a facet or
+        redundant, and every facet inside the domain shared with a listed neighbour. Proves more: the closures of
+        the listed regions cover the domain, so no region at all is missing, however thin; a gap is not a
+        refutation (the region across it may be listed but not proven to cover the facet), so a partition with a
+        gap comes back ``"incomplete"``. Costs exact LPs per facet (about 0.3 s per ACAS Xu region); the
+        statement fails on a partition whose ``tol`` dropped thin regions.
+    time_limit : float, optional
+        Seconds for the re-enumeration (``"enumerate"``); past it the certificate is ``"incomplete"``.
+    threads : int, optional
+        Threads of the re-enumeration (default: every core).
+
+    Returns
+    -------
+    EnumerationCertificate
+        ``method`` says which proof ran (``"re-enumeration"`` or ``"closure"``). With ``"re-enumeration"`` the
+        decision counts are those of the certified re-run; ``status`` is ``"certified"``, ``"refuted"`` (a
+        listed region proven absent, a pattern listed twice, or a region of inradius ``> tol`` proven missing:
+        see ``refuted``) or ``"incomplete"`` (``message`` says what was not proven).
+
+    Raises
+    ------
+    TypeError
+        When ``partition`` is not a :class:`~relutope.Partition`.
+    ValueError
+        When ``method`` is unknown, or (``"enumerate"``) the domain cannot be certified (see
+        :func:`~relutope.enumerate_regions`' ``certify``) or ``time_limit`` is not positive.
+    ImportError
+        When python-flint is not installed.
+
+    Notes
+    -----
+    Existence: :func:`certify_witnesses` (an exact witness strictly inside the domain with every unit decided);
+    a listed region whose witness fails is decided on its exact region instead: an exact interior point proves
+    it exists, an exact Chebyshev radius ``<= 0`` proves it absent. The partition's own floating-point
+    decisions are not stored, so completeness cannot be checked from them; it is proven afresh, by the
+    certified enumeration (its design and sources: :class:`EnumerationCertificate`; Neumaier & Shcherbina 2004)
+    or by the exact facet closure (a polyhedral complex whose every interior facet is shared covers the
+    connected domain: Ziegler, "Lectures on Polytopes", 1995, Section 5.1, for the facet structure).
+
+    Examples
+    --------
+    >>> import numpy as np, relutope
+    >>> part = relutope.enumerate_regions(relutope.Network.random([2, 6, 1], seed=0),
+    ...                                   relutope.Box([-1, -1], [1, 1]))
+    >>> cert = part.certify()
+    >>> cert.status, cert.method, cert.n_regions == len(part)
+    ('certified', 're-enumeration', True)
+    """
+    if not isinstance(partition, Partition):
+        raise TypeError(f"partition must be a relutope.Partition, got {type(partition).__name__}")
+    if method not in ("enumerate", "closure"):
+        raise ValueError(f"method must be 'enumerate' or 'closure', got {method!r}")
+    t0 = time.perf_counter()
+    net, dom, tol = partition.network, partition.domain, float(partition.tol)
+    tq = _q(tol)
+    if method == "closure":
+        from .certified_facets import certified_completeness
+
+        rep = certified_completeness(partition)
+        wit = rep.certificate["witnesses"]
+        proven, refuted, undecided = _listed_regions_exist(partition, wit, tq)
+        notes = []
+        if undecided:
+            notes.append(f"{len(undecided)} listed region(s) not proven to exist")
+        if rep.gaps:
+            notes.append(f"{len(rep.gaps)} interior facet(s) not proven covered by a listed neighbour")
+        if not rep.certificate["facets"].ok:
+            notes.append("some rows were proven neither facets nor redundant")
+        if not len(partition):
+            notes.append("the partition lists no region")
+        status = "refuted" if refuted else ("incomplete" if notes else "certified")
+        statement = ("Every listed region exists (an exact rational witness strictly inside the domain with every "
+                     "unit decided, or an exact interior point of its exact region), and the closures of the listed "
+                     "regions cover the domain (every row of every region proven a facet or redundant, every "
+                     "interior facet shared with a listed neighbour, in exact arithmetic): no activation region, "
+                     "however thin, is missing.")
+        return EnumerationCertificate(
+            status=status, statement=statement, tol=tol, n_regions=len(partition),
+            n_regions_certified=int(wit.certified.sum()) + proven, n_decisions=0, n_decisions_certified=0,
+            n_empty=0, n_thin=0, max_thin_inradius_bound=-np.inf, n_failed=0, n_confirmed=0, refuted=refuted,
+            witnesses=wit, seconds=time.perf_counter() - t0, message="; ".join(notes), method="closure",
+            closure=rep)
+    from .enumerate import enumerate_regions
+
+    ref = enumerate_regions(net, dom, tol=tol, certify=True, time_limit=time_limit, threads=threads)
+    rc = ref.certificate
+    wit = certify_witnesses(partition)
+    proven, refuted, undecided = _listed_regions_exist(partition, wit, tq)
+    notes = []
+    if rc.status != "certified":
+        notes.append(f"the certified re-enumeration is {rc.status}: {rc.message}")
+    if undecided:
+        notes.append(f"{len(undecided)} listed region(s) not proven to exist")
+    listed = {bytes(row) for row in _exact_packed(partition, wit)}
+    ref_packed = _exact_packed(ref, rc.witnesses)
+    lacking = [i for i in range(len(ref)) if bytes(ref_packed[i]) not in listed]
+    thin_missing, open_missing = 0, 0
+    if len(lacking) > MAX_REGION_CHECKS:
+        notes.append(f"{len(lacking) - MAX_REGION_CHECKS} more region(s) of the re-enumeration are not listed (not "
+                     f"checked: at most {MAX_REGION_CHECKS} are)")
+        lacking = lacking[:MAX_REGION_CHECKS]
+    if lacking:
+        from . import _core
+
+        pats = _core.unpack_patterns(net._core(), np.ascontiguousarray(ref_packed[lacking]))
+        wx = ref._witnesses_at(np.array(lacking))
+        for j, i in enumerate(lacking):
+            res = _pattern_radius(net, dom, pats[j], tq)
+            if res["outcome"] == "refuted":
+                refuted.append({"kind": "missing_region", "pattern": pats[j].copy(), "witness": wx[j].copy(),
+                                "radius_lo": res["radius_lo"]})
+            elif res["outcome"] == "confirmed":
+                thin_missing += 1
+            else:
+                open_missing += 1
+    if open_missing:
+        notes.append(f"{open_missing} region(s) of the re-enumeration are not listed and their inradius is not "
+                     f"decided against tol")
+    if thin_missing:
+        notes.append(f"{thin_missing} region(s) of the re-enumeration are not listed, each proven of inradius <= tol")
+    if refuted:
+        status = "refuted"
+    elif any(not n.endswith("proven of inradius <= tol") for n in notes):
+        status = "incomplete"
+    else:
+        status = "certified"
+    statement = (f"Every listed region exists (an exact rational witness strictly inside the domain with every unit "
+                 f"decided, or an exact interior point of its exact region), and every activation region of the "
+                 f"network over the domain (weights and bounds taken as the exact binary fractions they are) that "
+                 f"contains a ball of radius > {tol:.6g} is listed: a certified re-enumeration "
+                 f"({rc.n_decisions} decisions, each proven) found no region of inradius > tol that is not listed.")
+    return EnumerationCertificate(
+        status=status, statement=statement, tol=tol, n_regions=len(partition),
+        n_regions_certified=int(wit.certified.sum()) + proven, n_decisions=rc.n_decisions,
+        n_decisions_certified=rc.n_decisions_certified, n_empty=rc.n_empty, n_thin=rc.n_thin,
+        max_thin_inradius_bound=rc.max_thin_inradius_bound, n_failed=rc.n_failed, n_confirmed=rc.n_confirmed,
+        refuted=refuted, undecided=list(rc.undecided), witnesses=wit,
+        seconds=time.perf_counter() - t0, message="; ".join(notes), method="re-enumeration")

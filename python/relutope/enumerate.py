@@ -243,7 +243,10 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
         argmax cell or a cell is checked as it is made by a rigorous bound of the discarded set's exact inradius
         from its LP's dual (evaluated with a priori rounding-error bounds; Neumaier & Shcherbina 2004), and each
         one whose bound fails is re-decided by an exact rational LP. Runs the ``"lp"`` path (``method="auto"``
-        picks it); a :class:`~relutope.Box` domain. Needs python-flint for the exact parts.
+        picks it). Domains: a :class:`~relutope.Box` (fixed coordinates included), a :class:`~relutope.Polytope`
+        (its rows ``A x <= b`` exact, part of every cell and of every dual certificate; witnesses proven strictly
+        inside them) or a :class:`~relutope.Slice` whose basis has exactly orthonormal columns (coordinate
+        axes): domains the engine's coordinates map exactly. Needs python-flint for the exact parts.
 
     Returns
     -------
@@ -258,8 +261,9 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     TypeError
         When ``net`` or ``domain`` has the wrong type, or a number is not a number.
     ValueError
-        When ``certify=True`` with ``method="polygon"`` or ``"polytope"``, or with a domain that is not a
-        :class:`~relutope.Box`.
+        When ``certify=True`` with ``method="polygon"`` or ``"polytope"``, or with an unbounded domain or a
+        :class:`~relutope.Slice` whose basis is not exactly orthonormal (its engine coordinates, a rounded QR
+        factor, are no exact map of the inputs).
         When the domain's dimension is not ``net.in_dim``, ``tol`` is below :func:`min_tol` or not below the
         domain's inradius, ``max_regions``, ``time_limit``, ``radius_cap`` or ``threads`` is out of range,
         ``method`` is unknown, ``method="polygon"`` is asked for a domain that is not bounded and two-dimensional,

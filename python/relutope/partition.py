@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .geometry import Facets, RegionFacets
     from .graph import Adjacency, CompletenessReport
+    from .certificates import EnumerationCertificate
 
 __all__ = ["Partition", "Region"]
 
@@ -646,6 +647,18 @@ class Partition:
         from .graph import check_complete
 
         return check_complete(self, progress=progress, certify=certify)
+
+    def certify(self, *, method: str = "enumerate", time_limit: Optional[float] = None,
+                threads: Optional[int] = None) -> "EnumerationCertificate":
+        """Prove after the fact that the listed regions exist and that none of inradius ``> tol`` is missing.
+
+        ``method="enumerate"`` re-runs the certified enumeration, ``"closure"`` proves the exact facet closure;
+        returns an :class:`~relutope.certificates.EnumerationCertificate`. See
+        :func:`relutope.certificates.certify_partition` for what each proves, the parameters and the errors.
+        """
+        from .certificates import certify_partition
+
+        return certify_partition(self, method=method, time_limit=time_limit, threads=threads)
 
     def volumes(self, *, progress: bool = False) -> np.ndarray:
         """The volume of every region, shape (R,), float64 (computed once and cached).

@@ -71,6 +71,9 @@ class OutputBounds:
         Thin cells settled neither way down to :func:`relutope.min_tol`: the bounds were widened to the
         relaxation's bounds over them, so they contain the true range but need not be attained there
         (``argmax``/``argmin`` is then the cell's centre).
+    certificate : relutope.bound_certificates.OutputBoundsCertificate or None
+        With ``certify=True``: the proven intervals ``[max_lower, max_upper]`` and ``[min_lower, min_upper]``
+        holding the exact maximum and minimum (``upper`` and ``lower`` are then the proven outer ends).
     """
 
     lower: np.ndarray
@@ -86,6 +89,7 @@ class OutputBounds:
     ray_max: Optional[np.ndarray] = None
     thin: int = 0
     widened: int = 0
+    certificate: Optional[object] = None
 
     def _repr_html_(self) -> str:
         from ._html import result_html
@@ -192,7 +196,7 @@ def _linear_objectives(net: Network, C, d) -> Tuple[np.ndarray, np.ndarray]:
 
 def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool = True, tol: Optional[float] = None,
                   max_regions: Optional[int] = None, time_limit: Optional[float] = None,
-                  progress: bool = False, threads: Optional[int] = 1) -> OutputBounds:
+                  progress: bool = False, threads: Optional[int] = 1, certify: bool = False) -> OutputBounds:
     """The exact minimum and maximum of every output (or of linear functions of the outputs) over a domain.
 
     Parameters
@@ -212,17 +216,28 @@ def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool =
     threads : int, optional
         Worker threads (``None``: every core). The bounds are the same with any number; on ties, which input
         attaining a bound is returned (and, with ``prune``, how many cells are pruned) may depend on timing.
+    certify : bool, optional
+        Prove the bounds in exact arithmetic (:func:`relutope.bound_certificates.certify_output_bounds`): a
+        certified enumeration (no pruning), every region's bound proven by its LP's multipliers checked exactly,
+        the thin cells it discards bounded rigorously, and the attained values by exact forward passes at exact
+        inputs. ``upper`` is then a proven upper bound of the exact maximum and ``certificate.max_lower`` a value
+        attained (likewise ``lower`` and ``certificate.min_upper``); an incomplete run keeps both proven, from a
+        rigorous bound over the domain. Needs python-flint and a domain ``enumerate_regions(..., certify=True)``
+        accepts; costs exact arithmetic per region (small networks).
 
     Returns
     -------
     OutputBounds
         ``complete`` is False when a limit or an LP breakdown that the core could not repair
-        (``status="numerical"``) stopped the run: the bounds then hold over the regions visited only.
+        (``status="numerical"``) stopped the run: the bounds then hold over the regions visited only (with
+        ``certify=True``: they stay proven over the whole domain, see ``certificate``).
 
     Raises
     ------
     TypeError, ValueError
-        On bad arguments (see :func:`relutope.enumerate_regions`) or a ``C``/``d`` of the wrong shape.
+        On bad arguments (see :func:`relutope.enumerate_regions`) or a ``C``/``d`` of the wrong shape; with
+        ``certify=True``, a domain that cannot be certified (unbounded, or a slice whose basis is not exactly
+        orthonormal), or ``certify`` not a bool.
     NumericalError
         When the certificate of an unbounded row does not check out (see Notes).
 
@@ -250,6 +265,21 @@ def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool =
     from . import _core
 
     C, d = _linear_objectives(net, C, d)
+    if not isinstance(certify, (bool, np.bool_)):
+        raise TypeError(f"certify must be a bool, got {type(certify).__name__}")
+    if certify:
+        from .bound_certificates import certify_output_bounds
+
+        cert = certify_output_bounds(net, domain, C, d, tol=tol, max_regions=max_regions, time_limit=time_limit,
+                                     threads=threads)
+        part = cert.partition
+        as_float = lambda xs: np.array([[float(v) for v in x] if x is not None else [np.nan] * net.in_dim  # noqa: E731
+                                        for x in xs]).reshape(C.shape[0], net.in_dim)
+        zero = np.zeros((C.shape[0], net.in_dim))
+        return OutputBounds(lower=cert.min_lower, upper=cert.max_upper, argmin=as_float(cert.argmin_exact),
+                            argmax=as_float(cert.argmax_exact), complete=part.complete and cert.ok,
+                            status=part.status, regions=len(part), pruned=0, seconds=part.seconds + cert.seconds,
+                            ray_min=zero, ray_max=zero.copy(), thin=cert.enumeration.n_thin, certificate=cert)
     out, form = _engine_call(_core.output_bounds, net, domain, tol=tol, max_regions=max_regions,
                              time_limit=time_limit, progress=progress,
                              extra=(C, d, bool(prune), False), threads=resolve_threads(threads), thin=True)

@@ -51,6 +51,7 @@ struct CertifyOptions {
   int64_t max_failures = 10000;
   bool corrupt = false;             // test hook: negate the first multiplier of every certificate
   int64_t dump_max = 0;             // test hook: keep the first dump_max LP certificates (CertDump)
+  int64_t max_thin_records = 0;     // keep the first this many thin decisions (CertifyResult::thin_records)
 };
 
 // One decision whose certificate failed. kind: 0 side `piece` of the hyperplane of unit `unit` of layer `layer`,
@@ -80,8 +81,11 @@ struct CertifyResult {
   double max_thin = -std::numeric_limits<double>::infinity();  // the largest bound among the thin ones
   int64_t failed = 0;      // decisions whose bound failed (failures: the first max_failures of them)
   std::vector<CertFailure> failures;
+  // Decisions proven thin but not empty (the first max_thin_records), recorded as failures are, so that a caller
+  // can bound a function over the discarded sets (certified output bounds); `bound` is the proven inradius bound.
+  std::vector<CertFailure> thin_records;
   std::vector<CertDump> dumps;
-  void merge(const CertifyResult& o, int64_t max_failures);
+  void merge(const CertifyResult& o, int64_t max_failures, int64_t max_thin_records = 0);
 };
 
 struct EnumOptions {
