@@ -10,7 +10,7 @@ import pytest
 
 from relutope import Box, Layer, Network, Polytope, Slice, enumerate_regions
 from relutope.certificates import _certify_options, dual_bound_exact
-from relutope.certified_facets import exact_halfspaces
+from relutope.certified_facets import exact_region_halfspaces
 from relutope.exact import to_rational
 from relutope.exact_lp import chebyshev_radius_exact
 
@@ -45,7 +45,7 @@ def _moved(net: Network, A, b, scale: float, centre: np.ndarray):
 
 
 def _exact_radius(net, domain, pattern):
-    H = exact_halfspaces(net, domain, pattern)
+    H = exact_region_halfspaces(net, domain, pattern)
     return chebyshev_radius_exact(H.A, H.b)
 
 

@@ -15,8 +15,8 @@ upper end (proven)
     The certified enumeration (``enumerate_regions(..., certify=True)``) lists the regions; on region ``Q`` the
     objective is the exact affine function ``w . t + w0`` (:func:`relutope.exact.exact_affine_map`) and the
     region the exact polytope ``G t <= h`` of its pattern, domain rows included
-    (:func:`relutope.certified_facets.exact_halfspaces`; the layers converted to rationals once per run). The float LP (scipy's HiGHS) of ``max w . t`` gives
-    multipliers ``mu >= 0``, taken as the rationals they are; for every ``t`` of the region
+    (:func:`relutope.certified_facets.exact_region_halfspaces`; the layers converted to rationals once per run).
+    The float LP (scipy's HiGHS) of ``max w . t`` gives multipliers ``mu >= 0``, taken as the rationals they are; for every ``t`` of the region
     ``w . t = (w - G^T mu) . t + mu . G t <= mu . h + max over the domain's coordinate box of (w - G^T mu) . t``,
     evaluated exactly (weak duality with the residual bounded over a box: Neumaier & Shcherbina, "Safe bounds in
     linear and mixed-integer linear programming", Math. Programming 99, 2004, Section 2). The maximum over the

@@ -683,10 +683,10 @@ def _exact_packed(partition: Partition, wit: WitnessCertificate) -> np.ndarray:
 
 def _pattern_radius(network, domain, pattern, tq) -> dict:
     """:func:`_radius_outcome` of the exact region of ``pattern`` on ``domain`` (its exact H-representation,
-    domain rows included: :func:`relutope.certified_facets.exact_halfspaces`)."""
-    from .certified_facets import exact_halfspaces
+    domain rows included: :func:`relutope.certified_facets.exact_region_halfspaces`)."""
+    from .certified_facets import exact_region_halfspaces
 
-    H = exact_halfspaces(network, domain, pattern)
+    H = exact_region_halfspaces(network, domain, pattern)
     return _radius_outcome(H.A, H.b, tq)
 
 
