@@ -113,7 +113,7 @@ def _check_positive(value, name: str, integer: bool = False):
 
 def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_limit, progress,
                  radius_cap: float = 1.0, extra: tuple = (), allow_empty: bool = False,
-                 deadline: Optional[float] = None, thin: bool = False, **keywords):
+                 deadline: Optional[float] = None, thin: bool = False, stop=None, **keywords):
     """Validate the common arguments, run a core enumeration ``fn`` (GIL released, with progress and Ctrl-C
     handling) and return its result dict (with the ``tol`` used) and the domain's engine form. ``extra`` follows
     the common arguments, ``keywords`` (``threads``, ``prefix``, ...) are passed by name. A complete run without
@@ -122,7 +122,8 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
 
     ``deadline`` (a ``time.perf_counter()`` value) overrides ``time_limit`` with the time left when the core
     starts: the set-up of a wide domain's constraints takes a good part of a second. ``thin``: verification mode,
-    no cell skipped for being thin, refined down to :func:`min_tol` (the core's ``thin_min_tol``)."""
+    no cell skipped for being thin, refined down to :func:`min_tol` (the core's ``thin_min_tol``). ``stop``: a
+    callable asked at the core's checkpoints (every 1024 regions); True stops the run (status ``interrupted``)."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
     if not isinstance(domain, Domain):
@@ -156,9 +157,15 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
             bar.update(regions - bar.n)
             return True
 
+    if stop is not None:
+        shown = callback
+
+        def callback(regions: int) -> bool:
+            return (shown is None or shown(regions) is not False) and not stop()
+
     if thin:
         keywords["thin_min_tol"] = min(min_tol(domain), tol) / s
-    checkpoint_every = 4096 if progress else 16384
+    checkpoint_every = 1024 if stop is not None else 4096 if progress else 16384
     if deadline is not None:
         time_limit = max(deadline - time.perf_counter(), 1e-3)
     try:
