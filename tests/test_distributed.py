@@ -78,11 +78,72 @@ def test_shards_on_disk_open_memory_mapped(client, tmp_path):
     part = enumerate_distributed(net, box, client, shards=tmp_path / "shards", n_tasks=5)
     _same(part, one)
     assert sorted(p.name for p in (tmp_path / "shards").iterdir()) == [
-        "centers.npy", "domain.pkl", "meta.json", "network.pkl", "patterns.npy", "radii.npy"]
+        "centers.npy", "meta.json", "model.npz", "patterns.npy", "radii.npy"]
     again = open_shards(tmp_path / "shards")
     _same(again, one)
     assert not again._packed.flags.owndata and not again._centers.flags.owndata  # views of the mapped files
     assert again.complete and again.tol == one.tol
+
+
+class _Trap:
+    """Unpickling it would write a file: the proof that a loader ran code from a shard directory."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_shards_are_read_without_pickles_and_checked(client, tmp_path):
+    import json
+    import shutil
+
+    net = Network.random([2, 6, 6, 1], seed=3)
+    box = Box([-1.0, -1.0], [1.0, 1.0])
+    good = tmp_path / "good"
+    one = enumerate_distributed(net, box, client, shards=good, n_tasks=2)
+    trap = tmp_path / "code-ran"
+
+    def broken(name):
+        d = tmp_path / name
+        shutil.copytree(good, d)
+        return d
+
+    d = broken("pickled-patterns")  # an object array (a pickle) where the patterns were
+    np.save(d / "patterns.npy", np.array([_Trap(trap)], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match="patterns.npy"):
+        open_shards(d)
+    d = broken("pickled-model")
+    np.savez(d / "model.npz", format=np.array("relutope.Shards/1"), net_n_layers=np.array([_Trap(trap)]))
+    with pytest.raises(ValueError, match="Python objects"):
+        open_shards(d)
+    assert not trap.exists()
+    d = broken("old-layout")  # the former pickled network.pkl / domain.pkl are not read
+    (d / "model.npz").unlink()
+    with pytest.raises(ValueError, match="model.npz"):
+        open_shards(d)
+    d = broken("other-weights")  # weights changed behind the stored fingerprint
+    with np.load(d / "model.npz") as z:
+        arrays = dict(z)
+    arrays["net_layer0_A"] = arrays["net_layer0_A"] * 1.5
+    np.savez(d / "model.npz", **arrays)
+    with pytest.raises(ValueError, match="fingerprint"):
+        open_shards(d)
+    d = broken("meta")
+    meta = json.loads((d / "meta.json").read_text())
+    (d / "meta.json").write_text(json.dumps({**meta, "tol": "small"}))
+    with pytest.raises(ValueError, match="'tol'"):
+        open_shards(d)
+    d = broken("centres")  # witnesses of the wrong width
+    np.save(d / "centers.npy", np.zeros((len(one), 3)))
+    with pytest.raises(ValueError, match="centers.npy"):
+        open_shards(d)
+    d = broken("rows")  # one radius too few
+    np.save(d / "radii.npy", np.ones(len(one) - 1))
+    with pytest.raises(ValueError, match="same number of rows"):
+        open_shards(d)
+    _same(open_shards(good), relutope.enumerate_regions(net, box, method="lp", threads=1))
 
 
 def test_time_limit_per_task_gives_exact_partial_results(client):
@@ -180,6 +241,8 @@ def test_verify_distributed_agrees_with_exact_bounds_and_verify(client, scale):
                 if not search:
                     assert result.cases[0]["found_by" if expected == "violated" else "status"] in (
                         "enumeration", "holds")
+                if expected == "holds" and not prune:  # every region visited by exactly one task
+                    assert result.regions == len(relutope.enumerate_regions(net, Box(lo, hi), method="lp"))
             assert relutope.verify(net, spec).status == expected
 
 

@@ -10,14 +10,14 @@ exactly one pattern on the prefix layers), nothing is lost or found twice at cel
 concatenated result is the one-machine partition itself, the same regions in the same order with the same
 witnesses and radii. Tasks are pure functions of picklable inputs (network, domain, cells); their results come
 back through the scheduler, or, with ``shards=``, are written to a directory (a shared filesystem on a real
-cluster) and opened as memory-mapped arrays by :func:`open_shards`.
+cluster) and opened as memory-mapped arrays by :func:`open_shards` (``.npy`` arrays, a JSON file and an ``.npz``
+of plain arrays: nothing in a shard directory is unpickled).
 """
 from __future__ import annotations
 
 import json
 import numbers
 import os
-import pickle
 import time
 import warnings
 from pathlib import Path
@@ -94,7 +94,8 @@ def enumerate_distributed(net: Network, domain: Domain, client=None, *, prefix_l
     -------
     Partition
         The partition of the whole domain, the same regions in the same order as one
-        :func:`relutope.enumerate_regions` run, with the same witnesses and radii. Incomplete (``complete`` False,
+        :func:`relutope.enumerate_regions` run, with the same witnesses and radii. With ``shards``, the directory
+        also gets ``meta.json`` and ``model.npz`` (see :func:`open_shards`). Incomplete (``complete`` False,
         ``status`` of the first task that stopped early, or ``"interrupted"`` after Ctrl-C, when the tasks not yet
         finished are cancelled) with the regions of the tasks that finished or stopped: all exact.
 
@@ -163,10 +164,7 @@ def enumerate_distributed(net: Network, domain: Domain, client=None, *, prefix_l
     meta = {"status": status, "message": message, "tol": float(tol), "layer_counts": layer_counts.tolist(),
             "seconds": time.perf_counter() - start, "tasks": len(chunks), "prefix_layers": P, **counters}
     if directory is not None:
-        with open(directory / "network.pkl", "wb") as f:
-            pickle.dump(net, f)
-        with open(directory / "domain.pkl", "wb") as f:
-            pickle.dump(domain, f)
+        _write_model(directory, net, domain)
         (directory / "meta.json").write_text(json.dumps(meta, indent=1))
         return open_shards(directory)
     part = Partition._from_packed(net, domain, arrays["patterns"], arrays["centers"], arrays["radii"], layer_counts,
@@ -631,6 +629,68 @@ def _merge_shards(directory: Path, stems: List[str], counts: List[int], net: Net
         del out
 
 
+def _write_model(directory: Path, net: Network, domain: Domain) -> None:
+    """``model.npz``: the network's layers with its fingerprint and the domain, as plain arrays (no pickles)."""
+    arrays = {"format": np.array("relutope.Shards/1"), "net_fingerprint": np.array(net.fingerprint())}
+    arrays.update(net._to_arrays("net_"))
+    arrays.update({f"domain_{key}": value for key, value in domain._state().items()})
+    np.savez(directory / "model.npz", **arrays)
+
+
+def _read_model(directory: Path):
+    """The network and domain of ``model.npz``, read without pickles and checked (:meth:`Partition.load`'s checks
+    of the network, its fingerprint and the domain); ValueError or TypeError naming the file."""
+    from .domains import _domain_from_state
+    from .network import _read_npz
+
+    path = directory / "model.npz"
+    arrays = _read_npz(path, "shard model")
+    try:
+        if "format" not in arrays or arrays["format"].shape != () or str(arrays["format"]) != "relutope.Shards/1":
+            raise ValueError("format is not 'relutope.Shards/1'")
+        net = Network._from_arrays(arrays, prefix="net_", source=str(path))
+        stored = arrays["net_fingerprint"]
+        if stored.shape != () or stored.dtype.kind != "U" or str(stored) != net.fingerprint():
+            raise ValueError("the network's weights do not match the fingerprint stored with them")
+        domain = _domain_from_state({key[7:]: v for key, v in arrays.items() if key.startswith("domain_")})
+    except KeyError as exc:
+        raise ValueError(f"shard model file {str(path)!r}: array {exc} is missing") from None
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"shard model file {str(path)!r}: {exc}") from None
+    if domain.dim != net.in_dim:
+        raise ValueError(f"shard model file {str(path)!r}: the domain has dimension {domain.dim} but the network "
+                         f"takes {net.in_dim} inputs")
+    return net, domain
+
+
+def _read_meta(directory: Path, n_layers: int) -> dict:
+    """``meta.json``, its entries checked (ValueError naming the file and the entry)."""
+    path = directory / "meta.json"
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot read {str(path)!r}: {exc}") from None
+    kinds = {"status": str, "message": str, "tol": float, "layer_counts": list, "seconds": float, "lps": int,
+             "lp_iterations": int}
+    if not isinstance(meta, dict):
+        raise ValueError(f"{str(path)!r}: not a JSON object")
+    for key, kind in kinds.items():
+        value = meta.get(key)
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool) if kind is float
+              else isinstance(value, kind) and not isinstance(value, bool))
+        if not ok:
+            raise ValueError(f"{str(path)!r}: entry {key!r} must be a {kind.__name__}, got {value!r}")
+    counts = meta["layer_counts"]
+    if len(counts) != n_layers or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0
+                                          for c in counts):
+        raise ValueError(f"{str(path)!r}: layer_counts must be {n_layers} non-negative ints (one per layer)")
+    if not (np.isfinite(meta["tol"]) and meta["tol"] > 0):
+        raise ValueError(f"{str(path)!r}: tol must be positive and finite, got {meta['tol']}")
+    return meta
+
+
 def open_shards(directory) -> Partition:
     """The partition written by :func:`enumerate_distributed` with ``shards=directory``, its arrays memory-mapped.
 
@@ -638,7 +698,10 @@ def open_shards(directory) -> Partition:
     ----------
     directory : str or os.PathLike
         Holds ``patterns.npy`` (R, pattern_bytes) uint8 packed patterns, ``centers.npy`` (R, k) float64 witnesses
-        in domain coordinates, ``radii.npy`` (R,) float64, ``meta.json`` and the pickled network and domain.
+        in domain coordinates, ``radii.npy`` (R,) float64, ``meta.json`` (status, tolerance, counters) and
+        ``model.npz`` (the network's layers with their fingerprint, and the domain, as plain arrays). Nothing is
+        unpickled: the ``.npy`` files are mapped with ``allow_pickle=False`` and ``model.npz`` is read as
+        :meth:`relutope.Partition.load` reads its files, so a directory from elsewhere cannot run code.
 
     Returns
     -------
@@ -649,17 +712,44 @@ def open_shards(directory) -> Partition:
     Raises
     ------
     FileNotFoundError
-        When a file is missing.
+        When ``meta.json`` or an ``.npy`` file is missing.
+    ValueError
+        When ``model.npz`` is missing or cannot be read, its network does not match its fingerprint, the domain
+        does not fit the network, an entry of ``meta.json`` is missing or of the wrong type, or an array has the
+        wrong dtype or shape (patterns as wide as the network's packed patterns, witnesses as wide as the
+        domain's intrinsic dimension, one radius per region, positive and finite).
+    TypeError
+        When an array of ``model.npz`` is not numeric where it must be.
     """
     from .enumerate import _witnesses_pass
 
     directory = Path(directory)
-    meta = json.loads((directory / "meta.json").read_text())
-    with open(directory / "network.pkl", "rb") as f:
-        net = pickle.load(f)
-    with open(directory / "domain.pkl", "rb") as f:
-        domain = pickle.load(f)
-    arrays = {name: np.load(directory / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
+    net, domain = _read_model(directory)
+    meta = _read_meta(directory, len(net.layers))
+    arrays = {}
+    widths = {"patterns": (net._core().pattern_bytes,), "centers": (domain.intrinsic_dim,), "radii": ()}
+    dtypes = {"patterns": np.uint8, "centers": np.float64, "radii": np.float64}
+    for name in _ARRAYS:
+        path = directory / f"{name}.npy"
+        try:
+            a = np.load(path, mmap_mode="r", allow_pickle=False)
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, EOFError) as exc:
+            raise ValueError(f"cannot read {str(path)!r}: {exc}") from None
+        if a.dtype != dtypes[name] or a.ndim != 1 + len(widths[name]) or a.shape[1:] != widths[name]:
+            raise ValueError(f"{str(path)!r} must hold (R{''.join(f', {w}' for w in widths[name])}) "
+                             f"{np.dtype(dtypes[name]).name}, got shape {a.shape} of {a.dtype}")
+        arrays[name] = a
+    R = len(arrays["patterns"])
+    if len(arrays["centers"]) != R or len(arrays["radii"]) != R:
+        raise ValueError(f"{str(directory)!r}: patterns.npy, centers.npy and radii.npy must have the same number of "
+                         f"rows, got {R}, {len(arrays['centers'])} and {len(arrays['radii'])}")
+    chunk = 1 << 20
+    for a in range(0, R, chunk):  # streamed: the files may be larger than memory
+        c, r = arrays["centers"][a:a + chunk], arrays["radii"][a:a + chunk]
+        if not (np.all(np.isfinite(c)) and np.all(np.isfinite(r)) and np.all(r > 0)):
+            raise ValueError(f"{str(directory)!r}: witnesses and radii must be finite, radii positive")
     part = Partition._from_packed(net, domain, arrays["patterns"], arrays["centers"], arrays["radii"],
                                   meta["layer_counts"], status=meta["status"], tol=meta["tol"], lps=meta["lps"],
                                   lp_iterations=meta["lp_iterations"], seconds=meta["seconds"])
