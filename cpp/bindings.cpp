@@ -419,9 +419,10 @@ py::dict polygons_py(ENUM_ARGS_DECL) {
 
 // Low-dimensional fast path (polytope.hpp): the dict of enumerate_regions (u0 unused) plus the count of splits and
 // the most vertices a cell had.
-py::dict polytopes_py(ENUM_ARGS_DECL, int lp_max_iter) {
+py::dict polytopes_py(ENUM_ARGS_DECL, int lp_max_iter, int threads) {
   EnumArgs args(ENUM_ARGS_PASS);
   args.opt.lp_max_iter = lp_max_iter;
+  args.parallel(threads, py::none(), 0, false);
   PolytopeEnumResult res = args.guarded([&](const Checkpoint& cp) {
     return enumerate_polytopes(net, args.x0.data(), args.Q.data(), args.k, args.Adom.data(), args.bdom.data(),
                                static_cast<int>(args.Adom.shape(0)), args.opt, cp);
@@ -805,5 +806,6 @@ PYBIND11_MODULE(_core, m) {
         py::arg("callback") = py::none(), py::arg("checkpoint_every") = 0, py::arg("threads") = 1);
   m.def("solve_lp", &solve_lp_py, py::arg("c"), py::arg("G"), py::arg("h"), py::arg("lb"), py::arg("ub"));
   m.def("enumerate_polygons_2d", &polygons_py, ENUM_ARGS_PY);
-  m.def("enumerate_polytopes", &polytopes_py, ENUM_ARGS_PY, py::arg("lp_max_iter") = 0);
+  // threads: the cells of layer 0 first, then their subtrees on that many worker threads (polytope.cpp).
+  m.def("enumerate_polytopes", &polytopes_py, ENUM_ARGS_PY, py::arg("lp_max_iter") = 0, py::arg("threads") = 1);
 }

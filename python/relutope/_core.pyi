@@ -116,9 +116,11 @@ def enumerate_polytopes(
     checkpoint_every: int,
     callback: Optional[Callable[[int], Optional[bool]]],
     lp_max_iter: int = 0,
+    threads: int = 1,
 ) -> dict:
     """The low-dimensional fast path (double description) on the bounded polytope {u : A_domain u <= b_domain},
-    x = x0 + Q u (u0 unused). Keys as enumerate_regions (lps: Chebyshev LPs) plus splits and max_vertices."""
+    x = x0 + Q u (u0 unused). Keys as enumerate_regions (lps: Chebyshev LPs) plus splits and max_vertices.
+    threads > 1: layer 0's cells first, then their subtrees on worker threads (jobs: the cells shared out)."""
 
 def output_bounds(
     net: Network, x0: npt.NDArray[np.float64], Q: npt.NDArray[np.float64], A_domain: npt.NDArray[np.float64],

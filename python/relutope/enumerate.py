@@ -243,8 +243,9 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
         subtree runs exactly the LPs one thread runs there, so a complete run gives the same partition with any
         number of threads: the same regions in the same order, the same witnesses and radii to the bit. A run
         stopped early (``max_regions``, ``time_limit``, Ctrl-C) holds exact regions, but with ``threads > 1``
-        which ones were found first depends on timing. The ``"polygon"`` and ``"polytope"`` paths run on one
-        thread.
+        which ones were found first depends on timing. The ``"polytope"`` path takes threads too (the cells of
+        the first layer found on one thread, then their subtrees shared out in order, with the same guarantees);
+        the ``"polygon"`` path runs on one thread.
     certify : bool, optional
         Prove the result (:class:`~relutope.certificates.EnumerationCertificate`, then ``partition.certificate``):
         every listed region exists (:func:`~relutope.certificates.certify_witnesses`) and every region of the
@@ -342,7 +343,7 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     polygon = method == "polygon"
     engines = {"lp": _core.enumerate_regions, "polygon": _core.enumerate_polygons_2d,
                "polytope": _core.enumerate_polytopes}
-    extra_kw = {"threads": threads} if method == "lp" else {}
+    extra_kw = {"threads": threads} if method in ("lp", "polytope") else {}
     if certify_options is not None:
         extra_kw["certify"] = {k: v for k, v in certify_options.items() if not k.startswith("_")}
     out, form = _engine_call(engines[method], net, domain, tol=tol, max_regions=max_regions, time_limit=time_limit,
@@ -413,14 +414,13 @@ def _choose_method(method, net, domain, threads: int = 1) -> str:
         return "lp"
     if k == 2:
         return "polygon"
-    # the LP path runs on every thread, the polytope path on one: it wins where its one-thread speed-up over the
-    # LP path beats what the LP path gains from its threads (about 0.9 per thread, bench/bench_threads.py)
-    speedup = AUTO_POLYTOPE.get(k, 0.0)
-    return "polytope" if speedup > (1.0 if threads <= 1 else 0.9 * threads) else "lp"
+    # both paths run on every thread (bench/bench_threads.py --polytope): the polytope path wins where its
+    # one-thread speed-up over the LP path is above 1
+    return "polytope" if AUTO_POLYTOPE.get(k, 0.0) > 1.0 else "lp"
 
 
 #: The polytope path's one-thread speed-up over the LP path on a bounded domain of intrinsic dimension ``k``;
-#: ``method="auto"`` runs it when that beats the LP path's gain from its threads (else the LP path). From ``bench/bench_enumerate.py --paths``
+#: ``method="auto"`` runs it when that is above 1 (both paths scale with threads alike; else the LP path). From ``bench/bench_enumerate.py --paths``
 #: (one thread, ``Network.random`` nets over ``[-1, 1]^d``; bench/results/enumerate_paths.txt): the polytope path
 #: took 0.22-0.27x the LP path's time at k = 3 ([3,32,32,32,1], [3,64,64,1]) and 0.8-0.85x at k = 4
 #: ([4,16,16,16,1], [4,32,32,1]), but 2x at k = 5 and 4.6x at k = 6: its cost per split grows with the cells'
