@@ -340,3 +340,51 @@ def test_polytope_threads_checkpoint_in_the_calling_thread_stops_all():
     with pytest.raises(ValueError, match="threads"):
         _core.enumerate_polytopes(net._core(), form.x0, form.Q, form.A, form.b, np.zeros(3), 1e-9, 3.0, -1, -1.0,
                                   1000, None, threads=0)
+
+
+# ---------------------------------------------------------------- the witness check's forward pass in the core
+@pytest.mark.parametrize("name", ["random-offcentre", "abs", "maxout", "slice", "large-scale"])
+def test_witnesses_agree_is_numpys_forward_pass(name):
+    # _core.witnesses_agree against Network.activation_pattern (numpy) at random points of the domain: the
+    # patterns it is given are numpy's, then the same with one unit of every other row changed.
+    net, domain = CASES[name]
+    rng = np.random.default_rng(0)
+    form = domain._engine_form()
+    k = form.Q.shape[1]
+    lo, hi = domain.lo[domain.free] if isinstance(domain, Box) else -np.ones(k), None
+    u = rng.uniform(-1, 1, size=(3001, k)) * (1 if hi is None else domain._default_scale())
+    x = form.x0 + u @ form.Q.T
+    patterns = net.activation_pattern(x)
+    packed = _core.pack_patterns(net._core(), patterns)
+    for threads in (1, 3):
+        np.testing.assert_array_equal(_core.witnesses_agree(net._core(), form.x0, form.Q, u, packed, threads), 1)
+    changed = patterns.copy()
+    unit = rng.integers(0, net.n_units, size=len(u))
+    changed[::2][np.arange(len(u[::2])), unit[::2]] = (changed[::2][np.arange(len(u[::2])), unit[::2]] + 1) % \
+        net.n_pieces[unit[::2]]
+    expected = np.all(changed == patterns, axis=1).astype(np.uint8)
+    packed = _core.pack_patterns(net._core(), changed)
+    for threads in (1, 3):
+        np.testing.assert_array_equal(_core.witnesses_agree(net._core(), form.x0, form.Q, u, packed, threads),
+                                      expected)
+
+
+def test_witnesses_agree_refuses_a_piece_the_unit_lacks():
+    net, domain = CASES["maxout"]  # units of 4 and 3 pieces: 2 bits each, so the packed 3 of a 3-piece unit fits
+    form = domain._engine_form()
+    u = np.zeros((5, 3))
+    patterns = net.activation_pattern(form.x0 + u @ form.Q.T)
+    packed = _core.pack_patterns(net._core(), patterns).copy()
+    three = [i for i in range(net.n_units) if net.n_pieces[i] == 3][0]
+    bad = patterns.copy()
+    bad[2, three] = 2
+    bits = _core.pack_patterns(net._core(), bad)
+    # set the 3-piece unit's field to 3 (binary 11) by OR-ing the fields of pieces 1 and 2
+    bad[2, three] = 1
+    packed[2] = bits[2] | _core.pack_patterns(net._core(), bad)[2]
+    for rows in (5, 20000):  # in the calling thread, and in worker threads (no exception may escape one)
+        many = np.tile(packed, (rows // 5, 1))
+        with pytest.raises(ValueError, match="packed: row 2"):
+            _core.witnesses_agree(net._core(), form.x0, form.Q, np.tile(u, (rows // 5, 1)), many, 2)
+    with pytest.raises(ValueError, match="threads"):
+        _core.witnesses_agree(net._core(), form.x0, form.Q, u, packed, 0)

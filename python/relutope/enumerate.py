@@ -352,7 +352,7 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     status, message = out["status"], out.get("message", "")
     unchecked = Partition._from_packed(net, domain, out["patterns"], out["centers"], out["radii"],
                                        out["layer_counts"], tol=tol)
-    ok = _witnesses_pass(unchecked)
+    ok = _witnesses_pass(unchecked, threads=threads)
     if not ok.all():
         bad = int(np.count_nonzero(~ok))
         dropped = (f"{bad} region(s) dropped: the forward pass of their witness gave another activation pattern "
@@ -429,7 +429,7 @@ def _choose_method(method, net, domain, threads: int = 1) -> str:
 AUTO_POLYTOPE = {3: 3.7, 4: 1.18}
 
 
-def _witnesses_pass(part: Partition, budget: int = 1 << 22) -> np.ndarray:
+def _witnesses_pass(part: Partition, budget: int = 1 << 22, threads: Optional[int] = None) -> np.ndarray:
     """Which regions' witnesses are consistent with their region's pattern, shape (R,) bool.
 
     A forward pass independent of the LPs that found the regions: layer 0's pre-activations are computed from
@@ -439,32 +439,29 @@ def _witnesses_pass(part: Partition, budget: int = 1 << 22) -> np.ndarray:
     with a rigorous bound on its own rounding (:mod:`relutope._rigorous`) decides: a region fails only when its
     witness provably has another pattern (some piece beats the stored one by more than both pieces' rounding
     bounds). Pieces that tie within rounding (e.g. two saturated clamps under a max-pool: equal constants up to
-    the rounding of the lowered biases) are not a failure. Chunks of rows keep memory near ``budget`` floats.
+    the rounding of the lowered biases) are not a failure. Chunks of rows keep memory near ``budget`` floats. The
+    plain pass runs in the core (``_core.witnesses_agree``: GIL released, ``threads`` workers, default every core,
+    no BLAS threads).
     """
+    from . import _core
     from ._rigorous import pattern_bounds
-    from .network import Layer
+    from ._threads import resolve_threads
 
     net, form, centers = part.network, part.domain._engine_form(), part._centers
     R = len(part)
     ok = np.ones(R, dtype=bool)
     if R == 0:
         return ok
-    L0 = net.layers[0]
-    first = Layer(L0.A @ form.Q, L0.A @ form.x0 + L0.c, L0.n_pieces)
-    widest = max(int(layer.A.shape[0]) for layer in net.layers)
-    chunk = max(1, budget // max(widest, 1))
+    threads = resolve_threads(threads)
+    chunk = max(1, budget // max(centers.shape[1], 1))
+    packed = part._packed
     for a in range(0, R, chunk):
-        patterns = part._patterns_at(slice(a, a + chunk))
-        h, idx = first._forward(centers[a:a + chunk])
-        good = np.all(idx == patterns[:, :L0.n_units], axis=1)
-        off = L0.n_units
-        for layer in net.layers[1:]:
-            h, idx = layer._forward(h)
-            good &= np.all(idx == patterns[:, off:off + layer.n_units], axis=1)
-            off += layer.n_units
+        good = _core.witnesses_agree(net._core(), form.x0, form.Q, centers[a:a + chunk], packed[a:a + chunk],
+                                     threads).astype(bool)
         odd = np.nonzero(~good)[0]
         if odd.size:  # a disagreement: is it a tie within rounding, or provably another pattern?
-            _, wrong = pattern_bounds(net, form.x0, form.Q, centers[a + odd], patterns[odd])
+            patterns = _core.unpack_patterns(net._core(), packed[a + odd])
+            _, wrong = pattern_bounds(net, form.x0, form.Q, centers[a + odd], patterns)
             good[odd] = ~wrong
         ok[a:a + chunk] = good
     return ok
