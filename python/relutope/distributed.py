@@ -455,6 +455,13 @@ def verify_distributed(net: Network, spec, client=None, *, timeout: Optional[flo
     search (see :func:`enumerate_distributed`); the per-cell verifier is :func:`relutope.verify`'s exact
     enumeration with CROWN / DeepPoly pruning (Zhang et al., NeurIPS 2018; Singh et al., POPL 2019).
 
+    Cost: the client enumerates the cells of the first layers, and each task follows the one-machine path from
+    the root to each of its cells again (the same LPs) before searching below it. Where the relaxation prunes
+    most cells right below the prefix layers, that repeated path costs more than the split saves
+    (``bench/bench_threads.py`` measures it); the split pays where the cells need deep enumeration (weak
+    pruning, ``prune=False``, thresholds near the true bound). A running task notices the stop at its next
+    checkpoint (every 1024 regions) or at the deadline.
+
     Examples
     --------
     >>> import numpy as np, relutope
