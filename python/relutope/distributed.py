@@ -275,7 +275,8 @@ def output_bounds_distributed(net: Network, domain: Domain, client=None, C=None,
     """:func:`relutope.output_bounds` on a Dask cluster, split as :func:`enumerate_distributed` splits.
 
     Each task bounds ``C y + d`` over the regions of its cells (with its own branch-and-bound pruning, and no cell
-    skipped for being thin, as :func:`relutope.output_bounds`); the client keeps, row by row, the largest maximum and the smallest minimum with the inputs attaining them, and checks the
+    skipped for being thin, as :func:`relutope.output_bounds`); the client keeps, row by row, the largest maximum
+    and the smallest minimum with the inputs attaining them, and checks the
     certificate of every unbounded row as :func:`relutope.output_bounds` does.
 
     Parameters

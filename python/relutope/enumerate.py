@@ -420,7 +420,8 @@ def _choose_method(method, net, domain, threads: int = 1) -> str:
 
 
 #: The polytope path's one-thread speed-up over the LP path on a bounded domain of intrinsic dimension ``k``;
-#: ``method="auto"`` runs it when that is above 1 (both paths scale with threads alike; else the LP path). From ``bench/bench_enumerate.py --paths``
+#: ``method="auto"`` runs it when that is above 1 (both paths take threads; else the LP path). From
+#: ``bench/bench_enumerate.py --paths``
 #: (one thread, ``Network.random`` nets over ``[-1, 1]^d``; bench/results/enumerate_paths.txt): the polytope path
 #: took 0.22-0.27x the LP path's time at k = 3 ([3,32,32,32,1], [3,64,64,1]) and 0.8-0.85x at k = 4
 #: ([4,16,16,16,1], [4,32,32,1]), but 2x at k = 5 and 4.6x at k = 6: its cost per split grows with the cells'
