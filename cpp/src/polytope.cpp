@@ -167,9 +167,12 @@ class PolytopeEnumerator {
     tasks_.clear();
     next_layer(sn.l, 0, sn.n, sn.c);
     search();
-    out.patterns = res_.base.patterns.take();
+    out.patterns = res_.base.patterns.take();  // exact sizes: the store's blocks go back to the allocator
     out.centers = res_.base.centers.take();
     out.radii = res_.base.radii.take();
+    out.patterns.shrink_to_fit();
+    out.centers.shrink_to_fit();
+    out.radii.shrink_to_fit();
   }
 
   // The counters into the result, which is moved out.
