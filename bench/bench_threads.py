@@ -3,18 +3,24 @@
 On a net over [-1, 1]^d built by ``relutope.Network.random(widths, seed=0)`` (the recipe of bench_enumerate.py;
 default [3, 32, 32, 32, 1], 133,592 regions), it times (best of ``--repeat``, wall clock):
 
-- ``enumerate_regions(net, box, method="lp", threads=t)`` (the LP path: the only threaded one) for t = 1, 2, 4, ... up to the cores this process may use (or
-  ``--threads``), checking that every run gives the one-thread partition (patterns, witnesses, radii), and prints
-  the speed-up over one thread and the parallel efficiency;
+- ``enumerate_regions(net, box, method=m, threads=t)`` for the LP path and the polytope path (``--paths``) and
+  t = 1, 2, 4, ... up to the cores this process may use (or ``--threads``), checking that every run gives the
+  one-thread partition (patterns, witnesses, radii), and prints the speed-up over one thread, the parallel
+  efficiency and the CPU time over all threads;
 - ``relutope.distributed.enumerate_distributed`` on a ``dask.distributed.LocalCluster`` of w = 1, 2 worker
   processes of one thread each (``--workers``), cluster start-up not counted, the same check, and the speed-up
-  over one worker (skipped with a message when dask.distributed is not installed).
+  over one worker, with the CPU time of the client and the workers together (skipped with a message when
+  dask.distributed is not installed);
+- ``relutope.distributed.verify_distributed`` on the same clusters, on the property "output 0 >= its exact maximum
+  + 1e-3" (it holds; the maximum from ``relutope.output_bounds``), against ``relutope.verify`` on one thread (no
+  counterexample search, no input splitting: the same exact enumeration with pruning), verdicts checked equal.
 
 It prints the date, the cores and the load average at the start and at the end: on a machine shared with other
 work the ratios are only as good as the cores that were free (a 2-core machine under a load of 2 cannot show 2x).
 
     python bench/bench_threads.py                         # [3, 32, 32, 32, 1], threads 1, 2, ..., Dask 1, 2
     python bench/bench_threads.py --widths 4,16,16,16,1 --threads 1,2 --workers 1,2 --repeat 5
+    python bench/bench_threads.py --paths polytope --workers ''   # the polytope path's thread scaling only
 """
 from __future__ import annotations
 
@@ -62,6 +68,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", default=None, help="comma-separated thread counts (default 1, 2, 4, ... cores)")
     ap.add_argument("--workers", default="1,2", help="comma-separated Dask worker counts ('' to skip)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--paths", default="lp,polytope", help="comma-separated enumeration paths to time with threads")
     args = ap.parse_args(argv)
     widths = [int(w) for w in args.widths.split(",")]
     cores = available_cores()
@@ -80,17 +87,23 @@ def main(argv=None) -> int:
     print(f"net {widths} over [-1, 1]^{widths[0]}, best of {args.repeat}")
 
     ref = relutope.enumerate_regions(net, box, method="lp", threads=1)
-    print(f"regions {len(ref):,}\n")
-    # cpu s: the process's CPU time over all its threads; work: that over one thread's, the cost of sharing the
-    # search out (independent of how loaded the machine is, unlike the wall-clock speed-up).
-    print(f"{'threads':>8} {'seconds':>9} {'speed-up':>9} {'efficiency':>10} {'cpu s':>8} {'work':>6}  same partition")
-    base = cpu1 = None
-    for t in threads:
-        sec, cpu, part = best_of(lambda: relutope.enumerate_regions(net, box, method="lp", threads=t), args.repeat)
-        base = sec if t == 1 or base is None else base
-        cpu1 = cpu if t == 1 or cpu1 is None else cpu1
-        print(f"{t:>8} {sec:>9.3f} {base / sec:>8.2f}x {base / sec / t:>10.2f} {cpu:>8.3f} {cpu / cpu1:>6.3f}  "
-              f"{same(part, ref)}")
+    print(f"regions {len(ref):,}")
+    paths = [p.strip() for p in args.paths.split(",") if p.strip()]
+    for path in paths:
+        # cpu s: the process's CPU time over all its threads; work: that over one thread's, the cost of sharing
+        # the search out (independent of how loaded the machine is, unlike the wall-clock speed-up).
+        print(f"\nmethod={path!r}  (load average {load()})")
+        print(f"{'threads':>8} {'seconds':>9} {'speed-up':>9} {'efficiency':>10} {'cpu s':>8} {'work':>6}  "
+              f"same partition")
+        one = ref if path == "lp" else relutope.enumerate_regions(net, box, method=path, threads=1)
+        base = cpu1 = None
+        for t in threads:
+            sec, cpu, part = best_of(lambda: relutope.enumerate_regions(net, box, method=path, threads=t),
+                                     args.repeat)
+            base = sec if t == 1 or base is None else base
+            cpu1 = cpu if t == 1 or cpu1 is None else cpu1
+            print(f"{t:>8} {sec:>9.3f} {base / sec:>8.2f}x {base / sec / t:>10.2f} {cpu:>8.3f} {cpu / cpu1:>6.3f}  "
+                  f"{same(part, one)}")
 
     workers = [int(w) for w in args.workers.split(",") if w.strip()]
     if workers:
@@ -101,16 +114,44 @@ def main(argv=None) -> int:
             workers = []
         from relutope.distributed import enumerate_distributed
     if workers:
-        print(f"\n{'workers':>8} {'seconds':>9} {'speed-up':>9} {'tasks':>6}  same partition   (Dask LocalCluster, "
-              f"processes, 1 thread each)")
-        base = None
+        from relutope.distributed import verify_distributed
+        from relutope.vnnlib import Case, Property
+
+        top = float(relutope.output_bounds(net, box).upper[0])
+        spec = Property([Case(box.lo, box.hi, [(np.eye(1, widths[-1]) * -1.0,
+                                                np.array([-(top + 1e-3 * (1 + abs(top)))]))])],
+                        widths[0], widths[-1])
+        one_sec, one_cpu, one = best_of(lambda: relutope.verify(net, spec, search=False, split_max_dims=0, threads=1),
+                                        args.repeat)
+        print(f"\nrelutope.verify (one thread, no search, no input splitting): {one.status} in {one_sec:.3f} s "
+              f"(cpu {one_cpu:.3f} s), {one.regions:,} regions, {one.pruned:,} cells pruned")
+        print(f"\n{'workers':>8} {'seconds':>9} {'speed-up':>9} {'cpu s':>8} {'tasks':>6}  same partition   "
+              f"(Dask LocalCluster, processes, 1 thread each; cpu: client and workers)  load {load()}")
+        base, rows = None, []
         for w in workers:
             with LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
                     Client(cluster) as client:
                 enumerate_distributed(relutope.Network.random([widths[0], 4, 1], seed=0), box, client)  # warm-up
-                sec, _, part = best_of(lambda: enumerate_distributed(net, box, client), args.repeat)
+
+                def timed(fn):
+                    before = sum(client.run(time.process_time).values())
+                    sec, cpu, out = best_of(fn, 1)
+                    return sec, cpu + sum(client.run(time.process_time).values()) - before, out
+
+                best = min((timed(lambda: enumerate_distributed(net, box, client)) for _ in range(args.repeat)),
+                           key=lambda r: r[0])
+                vbest = min((timed(lambda: verify_distributed(net, spec, client, search=False))
+                             for _ in range(args.repeat)), key=lambda r: r[0])
+            sec, cpu, part = best
             base = sec if base is None else base
-            print(f"{w:>8} {sec:>9.3f} {base / sec:>8.2f}x {4 * w:>6}  {same(part, ref)}")
+            print(f"{w:>8} {sec:>9.3f} {base / sec:>8.2f}x {cpu:>8.3f} {4 * w:>6}  {same(part, ref)}")
+            rows.append((w, vbest))
+        print(f"\n{'workers':>8} {'seconds':>9} {'vs verify':>9} {'cpu s':>8}  verdict  (verify_distributed, "
+              f"same property)  load {load()}")
+        for w, (sec, cpu, res) in rows:
+            print(f"{w:>8} {sec:>9.3f} {one_sec / sec:>8.2f}x {cpu:>8.3f}  {res.status} "
+                  f"({'same' if res.status == one.status else 'DIFFERS'}), {res.regions:,} regions, "
+                  f"{res.pruned:,} pruned")
     print(f"\nload average at the end {load()}")
     return 0
 

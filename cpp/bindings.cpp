@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -125,6 +126,33 @@ py::array unpack_patterns(const Network& net, const u8array& packed) {
     for (py::ssize_t r = 0; r < R; ++r) lay.unpack(P + r * B, out.data() + r * n);
   }
   return to_numpy(std::move(out), {R, n});
+}
+
+// The witness check's forward pass (Network::witnesses_agree), GIL released: (R,) uint8, 1 where the witness's
+// plain forward pass chooses its region's packed pattern.
+py::array witnesses_agree_py(const Network& net, const darray& x0, const darray& Q, const darray& u,
+                             const u8array& packed, int threads) {
+  if (threads < 1) throw std::invalid_argument("threads: must be at least 1");
+  const int d = net.in_dim();
+  check_shape(x0, "x0", {d});
+  check_shape(Q, "Q", {d, -1});
+  const py::ssize_t k = Q.shape(1);
+  check_shape(u, "u", {-1, k});
+  const py::ssize_t R = u.shape(0);
+  check_shape(packed, "packed", {R, static_cast<py::ssize_t>(net.pattern_layout().row_bytes())});
+  check_finite(x0, "x0");
+  check_finite(Q, "Q");
+  check_finite(u, "u");
+  std::vector<uint8_t> agree(static_cast<size_t>(R));
+  {
+    py::gil_scoped_release release;
+    net.witnesses_agree(x0.data(), Q.data(), static_cast<int>(k), u.data(), packed.data(), R, threads, agree.data());
+  }
+  const auto bad = std::find(agree.begin(), agree.end(), uint8_t(2));
+  if (bad != agree.end())
+    throw std::invalid_argument("packed: row " + std::to_string(bad - agree.begin()) +
+                                " names a piece one of its units does not have");
+  return to_numpy(std::move(agree), {R});
 }
 
 py::tuple region_halfspaces(const Network& net, const i8array& pattern) {
@@ -427,9 +455,10 @@ py::dict polygons_py(ENUM_ARGS_DECL) {
 
 // Low-dimensional fast path (polytope.hpp): the dict of enumerate_regions (u0 unused) plus the count of splits and
 // the most vertices a cell had.
-py::dict polytopes_py(ENUM_ARGS_DECL, int lp_max_iter) {
+py::dict polytopes_py(ENUM_ARGS_DECL, int lp_max_iter, int threads) {
   EnumArgs args(ENUM_ARGS_PASS);
   args.opt.lp_max_iter = lp_max_iter;
+  args.parallel(threads, py::none(), 0, false);
   PolytopeEnumResult res = args.guarded([&](const Checkpoint& cp) {
     return enumerate_polytopes(net, args.x0.data(), args.Q.data(), args.k, args.Adom.data(), args.bdom.data(),
                                static_cast<int>(args.Adom.shape(0)), args.opt, cp);
@@ -786,6 +815,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("region_halfspaces", &region_halfspaces, py::arg("net"), py::arg("pattern"));
   m.def("pack_patterns", &pack_patterns, py::arg("net"), py::arg("patterns"));
   m.def("unpack_patterns", &unpack_patterns, py::arg("net"), py::arg("packed"));
+  m.def("witnesses_agree", &witnesses_agree_py, py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("u"),
+        py::arg("packed"), py::arg("threads") = 1);
   // lp_max_iter: dual simplex iterations per LP (0: the solver's default), a hook for tests of LP breakdowns.
   // threads: worker threads (1: the calling thread alone); prefix, prefix_layers: only the regions whose pattern
   // on layers 0..prefix_layers-1 is `prefix` (EnumOptions::prefix; relutope.distributed).
@@ -820,5 +851,6 @@ PYBIND11_MODULE(_core, m) {
         py::arg("callback") = py::none(), py::arg("checkpoint_every") = 0, py::arg("threads") = 1);
   m.def("solve_lp", &solve_lp_py, py::arg("c"), py::arg("G"), py::arg("h"), py::arg("lb"), py::arg("ub"));
   m.def("enumerate_polygons_2d", &polygons_py, ENUM_ARGS_PY);
-  m.def("enumerate_polytopes", &polytopes_py, ENUM_ARGS_PY, py::arg("lp_max_iter") = 0);
+  // threads: the cells of layer 0 first, then their subtrees on that many worker threads (polytope.cpp).
+  m.def("enumerate_polytopes", &polytopes_py, ENUM_ARGS_PY, py::arg("lp_max_iter") = 0, py::arg("threads") = 1);
 }

@@ -244,3 +244,146 @@ def test_command_line_threads(tmp_path, capsys):
     assert f"regions        {expected}\n" in capsys.readouterr().out
     assert main(["enumerate", str(tmp_path / "net.npz"), "--box", "-1", "1", "--threads", "0"]) == 2
     assert "--threads" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the polytope path (polytope.cpp) with threads
+def _polytope_cases():
+    """Bounded domains of intrinsic dimension 3..6: off-centre and at scales 1e-6..1e6, K > 2 units, a slice, and
+    hyperplanes through one point across layers (a degenerate arrangement of test_polytope.py)."""
+    c = np.array([5.0, -3.0, 2.0])
+    W1 = np.vstack([np.eye(4)[0], -np.eye(4)[0], np.eye(4)[1], -np.eye(4)[1], np.eye(4)[2]])
+    return {
+        "random-offcentre": (Network.random([3, 12, 12, 1], seed=1), Box(c - 1e-2, c + 1e-2)),
+        "tiny": (Network.random([3, 10, 10, 1], seed=8), Box(1e-6 * c - 1e-6, 1e-6 * c + 1e-6)),
+        "large-scale": (Network.random([3, 8, 8, 1], seed=6), Box(-1e6 * np.ones(3), 1e6 * np.ones(3))),
+        "maxout": (_maxout_net(), Box(-np.ones(3), np.ones(3))),
+        "d4-abs": (Network.random([4, 8, 8, 8, 1], seed=3, activation="abs"), Box(-np.ones(4), np.ones(4))),
+        "d5": (Network.random([5, 8, 8, 1], seed=4), Box(-np.ones(5), 2 * np.ones(5))),
+        "d6-slice": (Network.random([8, 6, 6, 1], seed=5),
+                     Slice(np.zeros(8), np.linalg.qr(np.random.default_rng(0).normal(size=(8, 6)))[0],
+                           Box(-np.ones(6), np.ones(6)))),
+        "through-one-point": (Network.from_weights([(W1, np.zeros(5)), (np.array([[1.0, -1, 1, -1, 0]]), np.zeros(1)),
+                                                    (np.ones((1, 1)), np.zeros(1))]), Box(-np.ones(4), np.ones(4))),
+        "one-hidden-layer": (Network.random([3, 10, 1], seed=9), Box(-np.ones(3), np.ones(3))),  # nothing to share
+    }
+
+
+POLYTOPE_CASES = _polytope_cases()
+
+
+def _run_polytope(net, domain, threads, **kw):
+    out, _ = _engine_call(_core.enumerate_polytopes, net, domain, tol=None, progress=False,
+                          max_regions=kw.pop("max_regions", None), time_limit=kw.pop("time_limit", None),
+                          threads=threads, **kw)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(POLYTOPE_CASES))
+def test_polytope_threads_give_the_one_thread_partition(name):
+    # Every cell's LPs start from a fresh basis at its vertex centroid, so each subtree's output depends on the
+    # cell alone: the concatenation must be the one-thread output to the bit. The partition itself is checked
+    # against the LP path (and that against brute force) in test_polytope.py; here the LP path's pattern set too.
+    net, domain = POLYTOPE_CASES[name]
+    one = _run_polytope(net, domain, 1)
+    assert one["status"] == "complete" and one["jobs"] == 0
+    for threads in (2, 3):
+        out = _run_polytope(net, domain, threads)
+        assert out["status"] == "complete"
+        for key in ("patterns", "centers", "radii", "layer_counts"):
+            np.testing.assert_array_equal(out[key], one[key], err_msg=f"{key}, threads={threads}")
+        assert out["lps"] == one["lps"] and out["splits"] == one["splits"]
+        assert out["jobs"] == (0 if name == "one-hidden-layer" else one["layer_counts"][0])  # layer 0's cells
+    a = relutope.enumerate_regions(net, domain, method="polytope", threads=2)
+    lp = relutope.enumerate_regions(net, domain, method="lp", threads=1)
+    assert a.method == "polytope" and as_pattern_set(a.patterns) == as_pattern_set(lp.patterns)
+
+
+def test_polytope_threads_limits_are_exact():
+    net = Network.random([3, 12, 12, 12, 1], seed=0)  # 3,601 regions
+    box = Box(-np.ones(3), np.ones(3))
+    full = relutope.enumerate_regions(net, box, method="polytope", threads=1)
+    for n in (1, 1000, len(full) - 1):
+        part = relutope.enumerate_regions(net, box, method="polytope", threads=2, max_regions=n)
+        assert len(part) == n and part.status == "max_regions" and not part.complete
+        _exact(net, part)
+        assert as_pattern_set(part.patterns) <= as_pattern_set(full.patterns)
+    at = relutope.enumerate_regions(net, box, method="polytope", threads=3, max_regions=len(full))
+    assert at.complete and len(at) == len(full)
+    big = Network.random([4, 16, 16, 16, 1], seed=0)  # about 150 000 regions: seconds of work
+    part = relutope.enumerate_regions(big, Box(-np.ones(4), np.ones(4)), method="polytope", threads=2,
+                                      time_limit=0.05)
+    assert part.status == "time_limit" and not part.complete and part.seconds < 1.0
+    _exact(big, part)
+    # an LP breakdown in one worker (the lp_max_iter hook) stops them all, with exact regions so far
+    out = _run_polytope(net, box, 3, lp_max_iter=10)  # fails after the cells of layer 0, in the workers
+    assert out["status"] == "numerical" and out["message"].startswith("LP solver failed") and out["jobs"] > 0
+    part = relutope.Partition._from_packed(net, box, out["patterns"], out["centers"], out["radii"],
+                                           out["layer_counts"], tol=out["tol"])
+    assert 0 < len(part) < len(full)
+    _exact(net, part)
+
+
+def test_polytope_threads_checkpoint_in_the_calling_thread_stops_all():
+    net = Network.random([3, 16, 16, 16, 1], seed=0)
+    form = Box(-np.ones(3), np.ones(3))._engine_form()
+    caller, seen = threading.get_ident(), []
+
+    def checkpoint(regions):
+        seen.append((threading.get_ident(), regions))
+        return regions < 3000  # then stop
+
+    out = _core.enumerate_polytopes(net._core(), form.x0, form.Q, form.A, form.b, np.zeros(3), 1e-9, 3.0, -1, -1.0,
+                                    1000, checkpoint, threads=2)
+    assert out["status"] == "interrupted" and seen and all(t == caller for t, _ in seen)
+    assert [r for _, r in seen] == [1000 * (i + 1) for i in range(len(seen))]
+    assert 3000 <= len(out["radii"]) < 15619  # stopped well before the end (15,619 regions in all)
+    with pytest.raises(ValueError, match="threads"):
+        _core.enumerate_polytopes(net._core(), form.x0, form.Q, form.A, form.b, np.zeros(3), 1e-9, 3.0, -1, -1.0,
+                                  1000, None, threads=0)
+
+
+# ---------------------------------------------------------------- the witness check's forward pass in the core
+@pytest.mark.parametrize("name", ["random-offcentre", "abs", "maxout", "slice", "large-scale"])
+def test_witnesses_agree_is_numpys_forward_pass(name):
+    # _core.witnesses_agree against Network.activation_pattern (numpy) at random points of the domain: the
+    # patterns it is given are numpy's, then the same with one unit of every other row changed.
+    net, domain = CASES[name]
+    rng = np.random.default_rng(0)
+    form = domain._engine_form()
+    k = form.Q.shape[1]
+    u = rng.uniform(-1, 1, size=(3001, k)) * domain._default_scale()  # points around the domain, at its scale
+    x = form.x0 + u @ form.Q.T
+    patterns = net.activation_pattern(x)
+    packed = _core.pack_patterns(net._core(), patterns)
+    for threads in (1, 3):
+        np.testing.assert_array_equal(_core.witnesses_agree(net._core(), form.x0, form.Q, u, packed, threads), 1)
+    changed = patterns.copy()
+    unit = rng.integers(0, net.n_units, size=len(u))
+    changed[::2][np.arange(len(u[::2])), unit[::2]] = (changed[::2][np.arange(len(u[::2])), unit[::2]] + 1) % \
+        net.n_pieces[unit[::2]]
+    expected = np.all(changed == patterns, axis=1).astype(np.uint8)
+    packed = _core.pack_patterns(net._core(), changed)
+    for threads in (1, 3):
+        np.testing.assert_array_equal(_core.witnesses_agree(net._core(), form.x0, form.Q, u, packed, threads),
+                                      expected)
+
+
+def test_witnesses_agree_refuses_a_piece_the_unit_lacks():
+    net, domain = CASES["maxout"]  # units of 4 and 3 pieces: 2 bits each, so the packed 3 of a 3-piece unit fits
+    form = domain._engine_form()
+    u = np.zeros((5, 3))
+    patterns = net.activation_pattern(form.x0 + u @ form.Q.T)
+    packed = _core.pack_patterns(net._core(), patterns).copy()
+    three = [i for i in range(net.n_units) if net.n_pieces[i] == 3][0]
+    bad = patterns.copy()
+    bad[2, three] = 2
+    bits = _core.pack_patterns(net._core(), bad)
+    # set the 3-piece unit's field to 3 (binary 11) by OR-ing the fields of pieces 1 and 2
+    bad[2, three] = 1
+    packed[2] = bits[2] | _core.pack_patterns(net._core(), bad)[2]
+    for rows in (5, 20000):  # in the calling thread, and in worker threads (no exception may escape one)
+        many = np.tile(packed, (rows // 5, 1))
+        with pytest.raises(ValueError, match="packed: row 2"):
+            _core.witnesses_agree(net._core(), form.x0, form.Q, np.tile(u, (rows // 5, 1)), many, 2)
+    with pytest.raises(ValueError, match="threads"):
+        _core.witnesses_agree(net._core(), form.x0, form.Q, u, packed, 0)

@@ -1,8 +1,11 @@
 #include "relutope/network.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace relutope {
 
@@ -190,6 +193,93 @@ void Network::pattern_across(const double* x, const double* dx, double tau, int8
     in.swap(out);
     din.swap(dout);
   }
+}
+
+void Network::witnesses_agree(const double* x0, const double* Q, int k, const double* u, const uint8_t* packed,
+                              int64_t R, int threads, uint8_t* agree) const {
+  // Layer 0 folded through the domain's map: F (P0 x k) and f (P0).
+  const Layer& L0 = layers_.front();
+  const int P0 = L0.total_pieces(), d = in_dim();
+  std::vector<double> F(static_cast<size_t>(P0) * k, 0.0), f(L0.c.begin(), L0.c.end());
+  for (int p = 0; p < P0; ++p) {
+    const double* a = &L0.A[static_cast<size_t>(p) * d];
+    for (int i = 0; i < d; ++i) {
+      if (a[i] == 0.0) continue;
+      for (int j = 0; j < k; ++j) F[static_cast<size_t>(p) * k + j] += a[i] * Q[static_cast<size_t>(i) * k + j];
+      f[p] += a[i] * x0[i];
+    }
+  }
+  const size_t B = layout_.row_bytes();
+  int widest = k;
+  for (const Layer& L : layers_) widest = std::max(widest, L.n_units);
+  // Blocks of NB points at a time, the inner loops over the block (each point's sums in the usual order, the
+  // points side by side in the vector registers).
+  constexpr int NB = 8;
+  auto rows = [&](int64_t r0, int64_t r1) {
+    std::vector<int8_t> pattern(static_cast<size_t>(NB) * n_units_);
+    std::vector<double> in(static_cast<size_t>(NB) * widest), out(static_cast<size_t>(NB) * widest);
+    double val[NB], best_v[NB];
+    int best[NB];
+    bool ok[NB], valid[NB];
+    for (int64_t s = r0; s < r1; s += NB) {
+      const int nb = static_cast<int>(std::min<int64_t>(NB, r1 - s));
+      std::fill(in.begin(), in.end(), 0.0);
+      for (int r = 0; r < nb; ++r) {
+        int8_t* pr = &pattern[static_cast<size_t>(r) * n_units_];
+        valid[r] = true;
+        try {  // (no exception may leave a worker thread)
+          layout_.unpack(packed + static_cast<size_t>(s + r) * B, pr);
+        } catch (const std::invalid_argument&) {  // a piece its unit does not have
+          valid[r] = false;
+          std::fill(pr, pr + n_units_, int8_t(0));
+        }
+        ok[r] = valid[r];
+        for (int i = 0; i < k; ++i) in[static_cast<size_t>(i) * NB + r] = u[static_cast<size_t>(s + r) * k + i];
+      }
+      for (size_t l = 0; l < layers_.size(); ++l) {
+        const Layer& L = layers_[l];
+        const int n_in = l == 0 ? k : L.in_dim;
+        for (int j = 0; j < L.n_units; ++j) {
+          for (int q = 0; q < L.n_pieces(j); ++q) {
+            const int p = L.piece_start[j] + q;
+            if (L.zero_piece[p]) {
+              std::fill(val, val + NB, 0.0);
+            } else {
+              const double* a = l == 0 ? &F[static_cast<size_t>(p) * k] : &L.A[static_cast<size_t>(p) * L.in_dim];
+              std::fill(val, val + NB, l == 0 ? f[p] : L.c[p]);
+              for (int i = 0; i < n_in; ++i) {
+                const double ai = a[i];
+                if (ai == 0.0) continue;
+                const double* x = &in[static_cast<size_t>(i) * NB];
+                for (int r = 0; r < NB; ++r) val[r] += ai * x[r];
+              }
+            }
+            for (int r = 0; r < NB; ++r)
+              if (q == 0 || val[r] > best_v[r]) best[r] = q, best_v[r] = val[r];
+          }
+          const int g = unit_offset_[l] + j;
+          for (int r = 0; r < nb; ++r) ok[r] = ok[r] && best[r] == pattern[static_cast<size_t>(r) * n_units_ + g];
+          for (int r = 0; r < NB; ++r) out[static_cast<size_t>(j) * NB + r] = best_v[r];
+        }
+        in.swap(out);
+      }
+      for (int r = 0; r < nb; ++r) agree[s + r] = !valid[r] ? 2 : ok[r] ? 1 : 0;
+    }
+  };
+  const int64_t chunk = 4096;
+  const int T = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, (R + chunk - 1) / chunk)));
+  if (T <= 1) {
+    rows(0, R);
+    return;
+  }
+  std::atomic<int64_t> next{0};
+  auto loop = [&] {
+    for (int64_t r0; (r0 = next.fetch_add(chunk)) < R;) rows(r0, std::min(R, r0 + chunk));
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < T; ++t) pool.emplace_back(loop);
+  loop();
+  for (std::thread& t : pool) t.join();
 }
 
 void piece_in_x(const Layer& L, int p, const std::vector<double>& M, const std::vector<double>& m, int d,

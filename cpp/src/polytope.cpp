@@ -1,11 +1,17 @@
 #include "relutope/polytope.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <exception>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "relutope/lp.hpp"
 #include "relutope/polygon2d.hpp"  // kSideEps: the same relative epsilon as the 2-D path
@@ -25,6 +31,42 @@ inline int popcount(Word w) {
   w = (w + (w >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
   return static_cast<int>((w * 0x0101010101010101ULL) >> 56);
 }
+
+// Threads: a cell of layers 0..l as the one-thread search meets it, with everything its subtree reads: its
+// vertices and their incidences, the constraint rows of ids below c, and the pattern of layers 0..l.
+struct PolySnapshot {
+  int l = 0, c = 0, n = 0;
+  std::vector<double> X;
+  std::vector<Word> I;
+  std::vector<double> hyp;
+  std::vector<int8_t> pattern;
+};
+
+// Threads: one snapshot's regions, in the one-thread order.
+struct PolySegment {
+  std::vector<uint8_t> patterns;
+  std::vector<double> centers, radii;
+};
+
+// Threads: what the workers share. The first halt wins (status, message) and stops every worker.
+struct PolyShared {
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> regions{0};
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  std::condition_variable watch;
+  int running = 0;
+  EnumStatus status = EnumStatus::Complete;
+  std::string message;
+  void halt(EnumStatus s, const std::string& msg) {
+    std::lock_guard<std::mutex> lk(mu);
+    if (status == EnumStatus::Complete) {
+      status = s;
+      message = msg;
+    }
+    stop.store(true);
+  }
+};
 
 template <int KC>
 class PolytopeEnumerator {
@@ -98,6 +140,43 @@ class PolytopeEnumerator {
       start_layer(0, 0, top_, cut_first_);
       search();
     }
+    return finish();
+  }
+
+  // Threads, the first pass: the cells of layers 0..l are recorded as snapshots instead of being searched.
+  void collect(int l, std::vector<PolySnapshot>* into) {
+    collect_layer_ = l;
+    snapshots_ = into;
+  }
+
+  // Threads, a worker: limits and stops shared with the other workers, the clock started at `start`.
+  void attach(PolyShared* shared, Clock::time_point start) {
+    shared_ = shared;
+    start_ = start;
+  }
+
+  // Threads, a worker: the subtree of one snapshot, its regions moved into `out`.
+  void run_snapshot(const PolySnapshot& sn, PolySegment& out) {
+    top_ = 0;
+    reserve(sn.n);
+    std::copy(sn.X.begin(), sn.X.end(), X(0));
+    std::copy(sn.I.begin(), sn.I.end(), I(0));
+    top_ = sn.n;
+    std::copy(sn.hyp.begin(), sn.hyp.end(), hyp_.begin());
+    std::copy(sn.pattern.begin(), sn.pattern.end(), pattern_.begin());
+    tasks_.clear();
+    next_layer(sn.l, 0, sn.n, sn.c);
+    search();
+    out.patterns = res_.base.patterns.take();  // exact sizes: the store's blocks go back to the allocator
+    out.centers = res_.base.centers.take();
+    out.radii = res_.base.radii.take();
+    out.patterns.shrink_to_fit();
+    out.centers.shrink_to_fit();
+    out.radii.shrink_to_fit();
+  }
+
+  // The counters into the result, which is moved out.
+  PolytopeEnumResult finish() {
     res_.base.lps = counters_.solves;
     res_.base.lp_iterations = counters_.iterations;
     res_.base.leaves = res_.base.regions();
@@ -144,6 +223,9 @@ class PolytopeEnumerator {
   PolytopeEnumResult res_;
   bool stop_ = false;
   Clock::time_point start_;
+  int collect_layer_ = -1;                       // threads: the layer whose cells become snapshots (-1: none)
+  std::vector<PolySnapshot>* snapshots_ = nullptr;
+  PolyShared* shared_ = nullptr;                 // threads: set in the workers
 
   double* X(int s) { return &X_[static_cast<size_t>(s) * dim()]; }
   Word* I(int s) { return &I_[static_cast<size_t>(s) * W_]; }
@@ -176,6 +258,10 @@ class PolytopeEnumerator {
 
   void search() {
     while (!tasks_.empty() && !stop_) {  // a halt abandons the rest: nothing after it changes the result
+      if (shared_ && shared_->stop.load(std::memory_order_relaxed)) {  // another worker halted
+        stop_ = true;
+        break;
+      }
       const Task t = tasks_.back();
       tasks_.pop_back();
       switch (t.op) {
@@ -202,6 +288,7 @@ class PolytopeEnumerator {
     stop_ = true;
     res_.base.status = s;
     res_.base.message = msg;
+    if (shared_) shared_->halt(s, msg);
   }
 
   // h = f_r - f_s for global piece indices r, s of layer l (k+1 entries: gradient, offset).
@@ -769,7 +856,6 @@ class PolytopeEnumerator {
   }
 
   void finish_layer(int l, int b, int e, int c) {
-    const auto& layers = net_.layers();
     if (l >= last_split_) {  // no unit splits after this layer: the cell is a region
       emit(l, b, e);
       return;
@@ -783,6 +869,24 @@ class PolytopeEnumerator {
       if (!chebyshev(b, e, center_.data(), &radius) || radius <= opt_.tol) return;
     }
     ++res_.base.layer_counts[l];
+    if (l == collect_layer_) {  // threads: the subtree is searched by a worker
+      PolySnapshot sn;
+      sn.l = l;
+      sn.c = c;
+      sn.n = e - b;
+      sn.X.assign(X(b), X(b) + static_cast<size_t>(e - b) * dim());
+      sn.I.assign(I(b), I(b) + static_cast<size_t>(e - b) * W_);
+      sn.hyp.assign(hyp_.begin(), hyp_.begin() + static_cast<size_t>(c) * dim1());
+      sn.pattern.assign(pattern_.begin(), pattern_.begin() + net_.unit_offset(l + 1));
+      snapshots_->push_back(std::move(sn));
+      return;
+    }
+    next_layer(l, b, e, c);
+  }
+
+  // Layer l+1's pieces on the cell [b, e) of layers 0..l (pattern_ set), then its insertion.
+  void next_layer(int l, int b, int e, int c) {
+    const auto& layers = net_.layers();
     // Layer l+1's pieces as functions of u: A_{l+1} M + c, M = the chosen pieces of layer l.
     const Layer& cur = layers[l];
     const Layer& nxt = layers[l + 1];
@@ -819,7 +923,8 @@ class PolytopeEnumerator {
     if (!chebyshev(b, e, center_.data(), &radius) || radius <= opt_.tol) return;
     const int L = static_cast<int>(net_.layers().size());
     const int64_t R = res_.base.regions();
-    if (opt_.max_regions >= 0 && R >= opt_.max_regions) {
+    const int64_t count = shared_ ? shared_->regions.fetch_add(1) : R;  // threads: counted over all workers
+    if (opt_.max_regions >= 0 && count >= opt_.max_regions) {
       halt(EnumStatus::MaxRegions);
       return;
     }
@@ -833,6 +938,102 @@ class PolytopeEnumerator {
   }
 };
 
+// Threads: the cells of layer 0 are found first (one thread, the same search), then workers take their subtrees
+// in order from a shared counter and the calling thread watches the run (checkpoint, time limit); the outputs are
+// concatenated in the cells' order, so a complete run gives the one-thread result, region for region and bit for
+// bit (every LP is solved from a fresh basis at the cell's vertex centroid: the result depends on the cell alone).
+template <int KC>
+PolytopeEnumResult run_polytopes(const Network& net, const double* x0, const double* Q, int k, const double* Adom,
+                                 const double* bdom, int mdom, const EnumOptions& opt, const Checkpoint& checkpoint) {
+  bool deeper = false;  // a unit after layer 0 that splits: layer 0's cells have subtrees worth sharing
+  for (size_t l = 1; l < net.layers().size(); ++l)
+    for (int u = 0; u < net.layers()[l].n_units; ++u) deeper = deeper || net.layers()[l].n_pieces(u) >= 2;
+  if (opt.threads <= 1 || !deeper) return PolytopeEnumerator<KC>(net, x0, Q, k, mdom, opt, checkpoint).run(Adom, bdom);
+  const Clock::time_point start = Clock::now();
+  std::vector<PolySnapshot> cells;
+  PolytopeEnumerator<KC> first(net, x0, Q, k, mdom, opt, checkpoint);
+  first.collect(0, &cells);
+  PolytopeEnumResult res = first.run(Adom, bdom);
+  if (res.base.status != EnumStatus::Complete || cells.empty()) return res;
+  EnumOptions wopt = opt;
+  wopt.checkpoint_every = 0;  // the calling thread calls the checkpoint
+  wopt.threads = 1;
+  const int T = static_cast<int>(std::min<size_t>(static_cast<size_t>(opt.threads), cells.size()));
+  static const Checkpoint none;
+  std::vector<std::unique_ptr<PolytopeEnumerator<KC>>> workers;
+  PolyShared sh;
+  for (int i = 0; i < T; ++i) {
+    workers.push_back(std::make_unique<PolytopeEnumerator<KC>>(net, x0, Q, k, mdom, wopt, none));
+    workers.back()->attach(&sh, start);
+  }
+  std::vector<PolySegment> out(cells.size());
+  std::exception_ptr error;
+  sh.running = T;
+  auto loop = [&](PolytopeEnumerator<KC>& w) {
+    try {
+      for (;;) {
+        const size_t i = sh.next.fetch_add(1);
+        if (i >= cells.size() || sh.stop.load()) break;
+        w.run_snapshot(cells[i], out[i]);
+        cells[i] = PolySnapshot();
+      }
+    } catch (...) {  // (out of memory): every worker stops, the calling thread rethrows
+      std::lock_guard<std::mutex> lk(sh.mu);
+      if (!error) error = std::current_exception();
+      if (sh.status == EnumStatus::Complete) sh.status = EnumStatus::Numerical, sh.message = "a worker thread failed";
+      sh.stop.store(true);
+    }
+    std::lock_guard<std::mutex> lk(sh.mu);
+    if (--sh.running == 0) sh.watch.notify_all();
+  };
+  std::vector<std::thread> pool;
+  for (int i = 0; i < T; ++i) pool.emplace_back(loop, std::ref(*workers[i]));
+  {
+    std::unique_lock<std::mutex> lk(sh.mu);
+    const int64_t every = opt.checkpoint_every;
+    int64_t next = every;
+    while (sh.running > 0) {
+      sh.watch.wait_for(lk, std::chrono::milliseconds(10));
+      if (sh.running == 0) break;
+      int64_t seen = sh.regions.load();
+      if (opt.max_regions >= 0) seen = std::min(seen, opt.max_regions);
+      // At every multiple of checkpoint_every reached, as on one thread (a progress bar sees the same counts).
+      while (checkpoint && every > 0 && seen >= next && !sh.stop.load()) {
+        lk.unlock();
+        const bool go_on = checkpoint(next);
+        lk.lock();
+        next += every;
+        if (!go_on && sh.status == EnumStatus::Complete) sh.status = EnumStatus::Interrupted, sh.stop.store(true);
+      }
+      if (opt.time_limit >= 0 && std::chrono::duration<double>(Clock::now() - start).count() > opt.time_limit &&
+          sh.status == EnumStatus::Complete)
+        sh.status = EnumStatus::TimeLimit, sh.stop.store(true);
+    }
+  }
+  for (std::thread& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+  for (auto& w : workers) {
+    const PolytopeEnumResult r = w->finish();
+    for (size_t l = 0; l < r.base.layer_counts.size(); ++l) res.base.layer_counts[l] += r.base.layer_counts[l];
+    res.base.lps += r.base.lps;
+    res.base.lp_iterations += r.base.lp_iterations;
+    res.splits += r.splits;
+    res.max_vertices = std::max(res.max_vertices, r.max_vertices);
+  }
+  for (PolySegment& sg : out) {
+    res.base.patterns.append(sg.patterns.data(), sg.patterns.size());
+    res.base.centers.append(sg.centers.data(), sg.centers.size());
+    res.base.radii.append(sg.radii.data(), sg.radii.size());
+    sg = PolySegment();
+  }
+  res.base.status = sh.status;
+  res.base.message = sh.message;
+  res.base.jobs = static_cast<int64_t>(out.size());
+  res.base.leaves = res.base.regions();
+  res.base.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return res;
+}
+
 }  // namespace
 
 PolytopeEnumResult enumerate_polytopes(const Network& net, const double* x0, const double* Q, int k,
@@ -842,11 +1043,11 @@ PolytopeEnumResult enumerate_polytopes(const Network& net, const double* x0, con
   if (!(opt.tol > 0) || !std::isfinite(opt.tol)) throw std::invalid_argument("tol: must be positive and finite");
   if (!(opt.radius_cap > opt.tol)) throw std::invalid_argument("radius_cap: must exceed tol");
   switch (k) {
-    case 3: return PolytopeEnumerator<3>(net, x0, Q, k, mdom, opt, checkpoint).run(Adom, bdom);
-    case 4: return PolytopeEnumerator<4>(net, x0, Q, k, mdom, opt, checkpoint).run(Adom, bdom);
-    case 5: return PolytopeEnumerator<5>(net, x0, Q, k, mdom, opt, checkpoint).run(Adom, bdom);
-    case 6: return PolytopeEnumerator<6>(net, x0, Q, k, mdom, opt, checkpoint).run(Adom, bdom);
-    default: return PolytopeEnumerator<0>(net, x0, Q, k, mdom, opt, checkpoint).run(Adom, bdom);
+    case 3: return run_polytopes<3>(net, x0, Q, k, Adom, bdom, mdom, opt, checkpoint);
+    case 4: return run_polytopes<4>(net, x0, Q, k, Adom, bdom, mdom, opt, checkpoint);
+    case 5: return run_polytopes<5>(net, x0, Q, k, Adom, bdom, mdom, opt, checkpoint);
+    case 6: return run_polytopes<6>(net, x0, Q, k, Adom, bdom, mdom, opt, checkpoint);
+    default: return run_polytopes<0>(net, x0, Q, k, Adom, bdom, mdom, opt, checkpoint);
   }
 }
 

@@ -30,6 +30,17 @@ def pack_patterns(net: Network, patterns: npt.NDArray[np.int8]) -> npt.NDArray[n
 def unpack_patterns(net: Network, packed: npt.NDArray[np.uint8]) -> npt.NDArray[np.int8]:
     """Unpack rows (R, pattern_bytes) into patterns (R, n_units) int8. ValueError for a row holding a piece index
     a unit does not have."""
+def witnesses_agree(
+    net: Network,
+    x0: npt.NDArray[np.float64],
+    Q: npt.NDArray[np.float64],
+    u: npt.NDArray[np.float64],
+    packed: npt.NDArray[np.uint8],
+    threads: int = 1,
+) -> npt.NDArray[np.uint8]:
+    """(R,) 1 where the plain forward pass at x0 + Q u[r] (largest piece, ties to the lowest) chooses the packed
+    pattern packed[r] at every unit, else 0 (GIL released, threads workers). ValueError for a row naming a piece
+    a unit does not have."""
 
 def region_halfspaces(
     net: Network, pattern: npt.NDArray[np.int8]
@@ -117,9 +128,11 @@ def enumerate_polytopes(
     checkpoint_every: int,
     callback: Optional[Callable[[int], Optional[bool]]],
     lp_max_iter: int = 0,
+    threads: int = 1,
 ) -> dict:
     """The low-dimensional fast path (double description) on the bounded polytope {u : A_domain u <= b_domain},
-    x = x0 + Q u (u0 unused). Keys as enumerate_regions (lps: Chebyshev LPs) plus splits and max_vertices."""
+    x = x0 + Q u (u0 unused). Keys as enumerate_regions (lps: Chebyshev LPs) plus splits and max_vertices.
+    threads > 1: layer 0's cells first, then their subtrees on worker threads (jobs: the cells shared out)."""
 
 def output_bounds(
     net: Network, x0: npt.NDArray[np.float64], Q: npt.NDArray[np.float64], A_domain: npt.NDArray[np.float64],

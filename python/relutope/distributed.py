@@ -1,5 +1,5 @@
-"""Enumeration on a Dask cluster: :func:`enumerate_distributed` (with :func:`open_shards` for results on disk) and
-:func:`output_bounds_distributed`.
+"""Enumeration on a Dask cluster: :func:`enumerate_distributed` (with :func:`open_shards` for results on disk),
+:func:`output_bounds_distributed` and :func:`verify_distributed`.
 
 The enumeration tree is split at a prefix: the cells of the first ``prefix_layers`` layers (enumerated first, by
 the truncated network, on the client) are dealt out in contiguous chunks to tasks, and each task runs the compiled
@@ -10,13 +10,14 @@ exactly one pattern on the prefix layers), nothing is lost or found twice at cel
 concatenated result is the one-machine partition itself, the same regions in the same order with the same
 witnesses and radii. Tasks are pure functions of picklable inputs (network, domain, cells); their results come
 back through the scheduler, or, with ``shards=``, are written to a directory (a shared filesystem on a real
-cluster) and opened as memory-mapped arrays by :func:`open_shards`.
+cluster) and opened as memory-mapped arrays by :func:`open_shards` (``.npy`` arrays, a JSON file and an ``.npz``
+of plain arrays: nothing in a shard directory is unpickled).
 """
 from __future__ import annotations
 
 import json
+import numbers
 import os
-import pickle
 import time
 import warnings
 from pathlib import Path
@@ -24,12 +25,12 @@ from typing import List, Optional
 
 import numpy as np
 
-from .domains import Domain
+from .domains import Box, Domain
 from .errors import RelutopeWarning
 from .network import Network
 from .partition import Partition
 
-__all__ = ["enumerate_distributed", "output_bounds_distributed", "open_shards"]
+__all__ = ["enumerate_distributed", "output_bounds_distributed", "verify_distributed", "open_shards"]
 
 _ARRAYS = ("patterns", "centers", "radii")
 
@@ -93,7 +94,8 @@ def enumerate_distributed(net: Network, domain: Domain, client=None, *, prefix_l
     -------
     Partition
         The partition of the whole domain, the same regions in the same order as one
-        :func:`relutope.enumerate_regions` run, with the same witnesses and radii. Incomplete (``complete`` False,
+        :func:`relutope.enumerate_regions` run, with the same witnesses and radii. With ``shards``, the directory
+        also gets ``meta.json`` and ``model.npz`` (see :func:`open_shards`). Incomplete (``complete`` False,
         ``status`` of the first task that stopped early, or ``"interrupted"`` after Ctrl-C, when the tasks not yet
         finished are cancelled) with the regions of the tasks that finished or stopped: all exact.
 
@@ -162,10 +164,7 @@ def enumerate_distributed(net: Network, domain: Domain, client=None, *, prefix_l
     meta = {"status": status, "message": message, "tol": float(tol), "layer_counts": layer_counts.tolist(),
             "seconds": time.perf_counter() - start, "tasks": len(chunks), "prefix_layers": P, **counters}
     if directory is not None:
-        with open(directory / "network.pkl", "wb") as f:
-            pickle.dump(net, f)
-        with open(directory / "domain.pkl", "wb") as f:
-            pickle.dump(domain, f)
+        _write_model(directory, net, domain)
         (directory / "meta.json").write_text(json.dumps(meta, indent=1))
         return open_shards(directory)
     part = Partition._from_packed(net, domain, arrays["patterns"], arrays["centers"], arrays["radii"], layer_counts,
@@ -174,10 +173,14 @@ def enumerate_distributed(net: Network, domain: Domain, client=None, *, prefix_l
     return _checked(part, message, _witnesses_pass)
 
 
-def _split(net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads, time_limit):
+def _split(net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads, time_limit, thin=False):
     """Check the arguments common to the distributed calls; enumerate the cells of the first layers on the client
     and deal them out in contiguous chunks. Returns the client, tol, threads, the prefix depth P (0: no split),
-    the chunks of prefix patterns (C_i, n_prefix_units) int8, and the prefix run's layer counts and status."""
+    the chunks of prefix patterns (C_i, n_prefix_units) int8, and the prefix run's layer counts and status.
+
+    ``thin``: for the tasks of verification mode (no thin cell skipped, as :func:`relutope.verify` and
+    :func:`relutope.output_bounds` run): the cells are found in that mode too, and when the first layers have a
+    cell thinner than ``tol`` (which no listed cell contains) the domain is not split (P = 0, one cell)."""
     from . import _core
     from ._threads import resolve_threads
     from .enumerate import _check_positive, _engine_call, _resolve_tol
@@ -209,11 +212,20 @@ def _split(net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads
     if P >= 1:
         # The cells of the first P layers, exactly as the full search meets them (the same LPs, the same order).
         prefix_net = Network(net.layers[:P])
-        cells, _ = _engine_call(_core.enumerate_regions, prefix_net, domain, tol=tol, max_regions=None,
-                                time_limit=time_limit, progress=False, radius_cap=radius_cap, threads=threads)
+        if thin:  # verification mode, as the tasks run: the same rows (no sliver), thin cells counted
+            cells, _ = _engine_call(_core.verify, prefix_net, domain, tol=tol, max_regions=None,
+                                    time_limit=time_limit, progress=False, radius_cap=radius_cap,
+                                    extra=([], False, False, True), threads=threads, thin=True)
+        else:
+            cells, _ = _engine_call(_core.enumerate_regions, prefix_net, domain, tol=tol, max_regions=None,
+                                    time_limit=time_limit, progress=False, radius_cap=radius_cap, threads=threads)
         prefixes = _core.unpack_patterns(prefix_net._core(), cells["patterns"])
         prefix_counts, prefix_status = np.asarray(cells["layer_counts"]), cells["status"]
-    else:
+        if thin and int(cells["thin"]) > 0:
+            # A cell of the first layers thinner than tol belongs to no listed cell, so no task would meet it:
+            # run the whole domain as one task instead, where the one-machine rule for thin cells applies.
+            P, prefixes = 0, np.zeros((1, 0), dtype=np.int8)
+    if P < 1:
         prefixes = np.zeros((1, 0), dtype=np.int8)
         prefix_counts, prefix_status = np.zeros(0, dtype=np.int64), "complete"
     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
@@ -251,8 +263,9 @@ def _bounds_cells(net: Network, domain: Domain, C: np.ndarray, d: np.ndarray, pr
     out, _ = _engine_call(_core.output_bounds, net, domain, tol=tol, max_regions=None, time_limit=time_limit,
                           progress=False, radius_cap=radius_cap, allow_empty=True, extra=(C, d, bool(prune), False),
                           threads=threads, prefix=np.ascontiguousarray(prefixes, dtype=np.int8),
-                          prefix_layers=prefix_layers)
-    keys = ("min", "max", "argmin", "argmax", "ray_min", "ray_max", "leaves", "pruned", "status", "message")
+                          prefix_layers=prefix_layers, thin=True)
+    keys = ("min", "max", "argmin", "argmax", "ray_min", "ray_max", "leaves", "pruned", "status", "message", "thin",
+            "thin_open", "widened")
     return {key: out[key] for key in keys}
 
 
@@ -261,8 +274,9 @@ def output_bounds_distributed(net: Network, domain: Domain, client=None, C=None,
                               radius_cap: float = 1.0, threads: int = 1, time_limit: Optional[float] = None):
     """:func:`relutope.output_bounds` on a Dask cluster, split as :func:`enumerate_distributed` splits.
 
-    Each task bounds ``C y + d`` over the regions of its cells (with its own branch-and-bound pruning); the client
-    keeps, row by row, the largest maximum and the smallest minimum with the inputs attaining them, and checks the
+    Each task bounds ``C y + d`` over the regions of its cells (with its own branch-and-bound pruning, and no cell
+    skipped for being thin, as :func:`relutope.output_bounds`); the client keeps, row by row, the largest maximum
+    and the smallest minimum with the inputs attaining them, and checks the
     certificate of every unbounded row as :func:`relutope.output_bounds` does.
 
     Parameters
@@ -276,8 +290,8 @@ def output_bounds_distributed(net: Network, domain: Domain, client=None, C=None,
     -------
     relutope.verify.OutputBounds
         The same bounds as :func:`relutope.output_bounds` (which of several inputs attaining a bound is returned
-        may differ). ``regions`` and ``pruned`` are summed over the tasks (a task prunes against its own bounds
-        only, so more regions are visited than on one machine).
+        may differ). ``regions``, ``pruned``, ``thin`` and ``widened`` are summed over the tasks (a task prunes
+        against its own bounds only, so more regions are visited than on one machine).
 
     Raises
     ------
@@ -289,7 +303,7 @@ def output_bounds_distributed(net: Network, domain: Domain, client=None, C=None,
     start = time.perf_counter()
     C, d = _linear_objectives(net, C, d)
     client, tol, threads, P, chunks, _, prefix_status = _split(
-        net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads, time_limit)
+        net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads, time_limit, thin=True)
     net_f, dom_f = client.scatter([net, domain], broadcast=True, hash=False)
     done, interrupted = _gather(client, [
         client.submit(_bounds_cells, net_f, dom_f, C, d, prune, chunk, P, tol, radius_cap, threads, time_limit,
@@ -301,6 +315,9 @@ def output_bounds_distributed(net: Network, domain: Domain, client=None, C=None,
         hi, lo = r["max"] > upper, r["min"] < lower
         upper[hi], argmax[hi], ray_max[hi] = r["max"][hi], r["argmax"][hi], r["ray_max"][hi]
         lower[lo], argmin[lo], ray_min[lo] = r["min"][lo], r["argmin"][lo], r["ray_min"][lo]
+    for _, r in done:  # a thin cell left unbounded (an LP failure), as relutope.output_bounds reports it
+        if r["status"] == "complete" and int(r["thin_open"]) > 0:
+            r["status"] = "numerical"
     stopped = [r["status"] for _, r in done if r["status"] != "complete"]
     status = ("interrupted" if interrupted else prefix_status if prefix_status != "complete"
               else stopped[0] if stopped else "complete")
@@ -310,13 +327,277 @@ def output_bounds_distributed(net: Network, domain: Domain, client=None, C=None,
                           complete=status == "complete", status=status,
                           regions=sum(int(r["leaves"]) for _, r in done),
                           pruned=sum(int(r["pruned"]) for _, r in done), seconds=time.perf_counter() - start,
-                          ray_min=ray_min @ form.Q.T, ray_max=ray_max @ form.Q.T)
+                          ray_min=ray_min @ form.Q.T, ray_max=ray_max @ form.Q.T,
+                          thin=sum(int(r["thin"]) for _, r in done), widened=sum(int(r["widened"]) for _, r in done))
     for i in range(q):
         if bounds.upper[i] == np.inf:
             _check_unbounded_ray(net, C[i], bounds.argmax[i], bounds.ray_max[i], f"the maximum of row {i}")
         if bounds.lower[i] == -np.inf:
             _check_unbounded_ray(net, -C[i], bounds.argmin[i], bounds.ray_min[i], f"the minimum of row {i}")
     return bounds
+
+
+def _stop_flag(name: Optional[str], every: float = 0.2):
+    """A callable telling a task whether the Dask event ``name`` is set (asked of the scheduler at most every
+    ``every`` seconds): the client sets it when a counterexample is found, so running tasks stop at their next
+    checkpoint. Outside a Dask worker (or without a name) it is always False."""
+    if name is None:
+        return lambda: False
+    try:
+        from dask.distributed import Event, get_worker
+
+        get_worker()
+        event = Event(name)
+    except (ImportError, ValueError):
+        return lambda: False
+    last = [float("-inf"), False]
+
+    def stop() -> bool:
+        now = time.monotonic()
+        if not last[1] and now - last[0] >= every:
+            last[0], last[1] = now, bool(event.is_set())
+        return last[1]
+
+    return stop
+
+
+def _verify_cells(net: Network, lo: np.ndarray, hi: np.ndarray, terms, prune: bool, prefixes: np.ndarray,
+                  prefix_layers: int, tol: float, threads: int, deadline: Optional[float],
+                  stop_name: Optional[str]) -> dict:
+    """One task of :func:`verify_distributed`: the core's verifier (first counterexample stops it) on the cells of
+    the prefixes in the box ``[lo, hi]``. ``deadline`` is a ``time.time()`` value (the clocks of the client and
+    the workers are taken to agree). The counterexample comes back in input coordinates."""
+    from . import _core
+    from .domains import Box
+    from .enumerate import _engine_call
+
+    result = {"leaves": 0, "pruned": 0, "thin": 0, "thin_open": 0, "violated": False, "term": -1,
+              "counterexample": None, "message": "", "seconds": 0.0}
+    stop = _stop_flag(stop_name)
+    left = None if deadline is None else deadline - time.time()
+    if left is not None and left <= 0:
+        return {**result, "status": "time_limit"}
+    if stop():
+        return {**result, "status": "stopped"}
+    out, form = _engine_call(_core.verify, net, Box(lo, hi), tol=tol, max_regions=None, time_limit=left,
+                             progress=False, allow_empty=True, extra=(terms, bool(prune), True, False),
+                             threads=threads, thin=True, stop=stop,
+                             prefix=np.ascontiguousarray(prefixes, dtype=np.int8), prefix_layers=prefix_layers)
+    result.update({key: out[key] for key in ("leaves", "pruned", "thin", "thin_open", "violated", "term", "status",
+                                             "message", "seconds")})
+    if out["violated"]:
+        result["counterexample"] = form.x0 + form.Q @ out["counterexample"]
+    return result
+
+
+def _in_term(net: Network, x: np.ndarray, C: np.ndarray, d: np.ndarray, atol: float) -> bool:
+    """Whether a forward pass puts ``net(x)`` in the term ``C y <= d`` (within ``atol (1 + |d|)``), as
+    :func:`relutope.verify` re-checks a counterexample."""
+    y = net(x[None, :])[0]
+    return bool(np.all(C @ y <= d + atol * (1 + np.abs(d))))
+
+
+def verify_distributed(net: Network, spec, client=None, *, timeout: Optional[float] = None, prune: bool = True,
+                       tol: Optional[float] = None, atol: float = 1e-6, search: bool = True, seed: int = 0,
+                       prefix_layers: int = 1, n_tasks: Optional[int] = None, threads: int = 1):
+    """:func:`relutope.verify` on a Dask cluster: every case's box split into cells of the first layers.
+
+    For every case (input box) of the property, the client first searches for a counterexample (sampling and
+    projected gradient descent, as :func:`relutope.verify`), then enumerates the cells of the first
+    ``prefix_layers`` layers over the box and deals them out, in contiguous chunks, to tasks; each task runs the
+    compiled verifier on the full network restricted to its cells (fixed prefix patterns, as
+    :func:`enumerate_distributed`), with relaxation pruning, no cell skipped for being thin, and a stop at its
+    first counterexample. The tasks of all cases run at once; the verdicts are combined soundly: the first
+    counterexample that passes the forward-pass re-check makes the property ``violated`` (the tasks not started
+    are cancelled and the running ones stop at their next checkpoint); ``holds`` needs every task of every case
+    complete with no thin cell left open; anything else is ``unknown``.
+
+    Parameters
+    ----------
+    net : Network
+    spec : relutope.vnnlib.Property, str or os.PathLike
+        The property (its UNSAFE set), or the path of a VNN-LIB file, as in :func:`relutope.verify`.
+    client : dask.distributed.Client, optional
+        The cluster to run on; default: the current client. See :func:`enumerate_distributed`.
+    timeout : float, optional
+        Seconds for the whole property (every task stops at the same wall-clock deadline; on a real cluster the
+        machines' clocks are taken to agree). Past it the verdict is ``unknown`` unless a counterexample was found.
+    prune, tol, atol, search, seed
+        As in :func:`relutope.verify` (``tol`` and ``atol`` in input units). There is no input splitting
+        (``split_*`` of :func:`relutope.verify`): the work is split by cells instead.
+    prefix_layers, n_tasks, threads
+        As in :func:`enumerate_distributed`: the split depth, the tasks per case (default four per worker, at most
+        one per cell) and the worker threads of each task.
+
+    Returns
+    -------
+    relutope.verify.VerificationResult
+        ``status`` ``holds`` / ``violated`` (with ``counterexample``, ``output``, ``case``, ``term``; re-checked by
+        a forward pass) / ``unknown``. ``cases[i]`` holds the case's ``status`` (its verdict, or the first
+        non-complete task status: ``"time_limit"``, ``"numerical"``, ``"thin_open"``, ``"interrupted"``, ...),
+        ``cells`` (prefix cells: the units of work), ``tasks``, ``closed`` (the fraction of its cells whose tasks
+        proved them safe), ``regions``, ``pruned``, ``thin``, ``seconds`` and, for the violated case,
+        ``found_by`` (``"search"`` or ``"enumeration"``). ``proven`` is the fraction of the property's input volume
+        proven safe: the mean over cases of 1 for a case that holds, else 0 (a cell's volume is not known).
+        ``regions`` and ``pruned`` are summed over the tasks.
+
+    Raises
+    ------
+    TypeError, ValueError
+        When ``spec`` is not a property or path, or its sizes do not match the network, or an argument is out of
+        range (as :func:`relutope.verify` and :func:`enumerate_distributed`); when there is no client.
+
+    Notes
+    -----
+    Sound combination: the cells of the first layers partition each box (every point of the box lies in the
+    closure of one listed cell, or in a cell of the first layers thinner than ``tol``: when there is one, the
+    case is not split and runs as one task, where :func:`relutope.verify`'s rule for thin cells applies), so the
+    property holds on the box exactly when it holds on every cell. The split is Rao & Kumar's distributed tree
+    search (see :func:`enumerate_distributed`); the per-cell verifier is :func:`relutope.verify`'s exact
+    enumeration with CROWN / DeepPoly pruning (Zhang et al., NeurIPS 2018; Singh et al., POPL 2019).
+
+    Cost: the client enumerates the cells of the first layers, and each task follows the one-machine path from
+    the root to each of its cells again (the same LPs) before searching below it. Where the relaxation prunes
+    most cells right below the prefix layers, that repeated path costs more than the split saves
+    (``bench/bench_threads.py`` measures it); the split pays where the cells need deep enumeration (weak
+    pruning, ``prune=False``, thresholds near the true bound). A running task notices the stop at its next
+    checkpoint (every 1024 regions) or at the deadline.
+
+    Examples
+    --------
+    >>> import numpy as np, relutope
+    >>> from dask.distributed import Client, LocalCluster
+    >>> from relutope.distributed import verify_distributed
+    >>> from relutope.vnnlib import Case, Property
+    >>> net = relutope.Network.random([2, 8, 8, 1], seed=0)
+    >>> top = float(relutope.output_bounds(net, relutope.Box([-1, -1], [1, 1])).upper[0])
+    >>> case = Case(np.array([-1.0, -1]), np.array([1.0, 1]), [(np.array([[-1.0]]), np.array([-top - 1e-3]))])
+    >>> spec = Property([case], n_inputs=2, n_outputs=1)     # unsafe: y >= top + 1e-3, never reached
+    >>> with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \\
+    ...      Client(cluster) as client:
+    ...     verify_distributed(net, spec, client).status
+    'holds'
+    """
+    import uuid
+
+    from . import vnnlib
+    from .verify import VerificationResult, _falsify
+
+    start, wall = time.perf_counter(), time.time()
+    if isinstance(spec, (str, os.PathLike)):
+        spec = vnnlib.load(spec)
+    if not isinstance(spec, vnnlib.Property):
+        raise TypeError(f"spec must be a relutope.vnnlib.Property or a path, got {type(spec).__name__}")
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
+    if spec.n_inputs != net.in_dim or spec.n_outputs != net.out_dim:
+        raise ValueError(f"spec has {spec.n_inputs} inputs and {spec.n_outputs} outputs but the network has "
+                         f"{net.in_dim} and {net.out_dim}")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real)
+                                or not timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    deadline = None if timeout is None else wall + float(timeout)
+    rng = np.random.default_rng(seed)
+    result = VerificationResult(status="holds")
+    cases = []
+    for ci, case in enumerate(spec.cases):
+        terms = [(np.atleast_2d(np.asarray(C, dtype=np.float64)).reshape(-1, net.out_dim),
+                  np.atleast_1d(np.asarray(d, dtype=np.float64))) for C, d in case.terms]
+        lo, hi = np.asarray(case.box_lo, dtype=np.float64), np.asarray(case.box_hi, dtype=np.float64)
+        stats = {"case": ci, "status": "holds", "cells": 0, "tasks": 0, "closed": 0.0, "closed_cells": 0,
+                 "regions": 0, "pruned": 0, "thin": 0, "seconds": 0.0, "proven": 0.0}
+        result.cases.append(stats)
+        cases.append((terms, lo, hi, stats))
+    # The counterexample search first, on the client (cheap, and it settles most violated properties).
+    for ci, (terms, lo, hi, stats) in enumerate(cases):
+        left = None if deadline is None else deadline - time.time()
+        if not (search and terms) or (left is not None and left <= 0):
+            continue
+        x = _falsify(net, lo, hi, terms, rng, time_limit=left)
+        if x is None:
+            continue
+        ti = int(np.argmin([np.max(C @ net(x[None, :])[0] - d) if C.shape[0] else np.inf for C, d in terms]))
+        if _in_term(net, x, *terms[ti], atol):
+            result.status, result.counterexample, result.output = "violated", x, net(x[None, :])[0]
+            result.case, result.term = ci, ti
+            stats.update(status="violated", found_by="search")
+            for *_, other in cases:
+                other.pop("closed_cells")
+            result.seconds = time.perf_counter() - start
+            return result
+    # Every case's cells, then all tasks at once.
+    stop_name = f"relutope-verify-{uuid.uuid4().hex}"
+    futures, owner, cells_of = [], {}, {}
+    net_f = None
+    for ci, (terms, lo, hi, stats) in enumerate(cases):
+        left = None if deadline is None else deadline - time.time()
+        client_, tol_c, threads_c, P, chunks, _, prefix_status = _split(
+            net, Box(lo, hi), client, prefix_layers, n_tasks, tol, 1.0, threads,
+            None if left is None else max(left, 1e-3), thin=True)
+        client = client_
+        if net_f is None:
+            net_f = client.scatter(net, broadcast=True, hash=False)
+        stats["cells"] = int(sum(len(c) for c in chunks))
+        stats["tasks"] = len(chunks)
+        if prefix_status != "complete":
+            stats["status"] = prefix_status
+        for chunk in chunks:
+            future = client.submit(_verify_cells, net_f, lo, hi, terms, prune, chunk, P, tol_c, threads_c, deadline,
+                                   stop_name, pure=False)
+            futures.append(future)
+            owner[future.key] = ci
+            cells_of[future.key] = len(chunk)
+    interrupted, found = False, None
+    if futures:
+        from dask.distributed import Event, as_completed
+
+        try:
+            for future in as_completed(futures):
+                ci = owner[future.key]
+                r = future.result()
+                terms, lo, hi, stats = cases[ci]
+                for key in ("regions", "pruned", "thin"):
+                    stats[key] += int(r["leaves" if key == "regions" else key])
+                stats["seconds"] = max(stats["seconds"], float(r["seconds"]))
+                if r["violated"]:
+                    x = r["counterexample"]
+                    if _in_term(net, x, *terms[int(r["term"])], atol):
+                        found = (ci, int(r["term"]), x)
+                        break
+                    if stats["status"] == "holds":  # the point failed the forward-pass re-check
+                        stats["status"] = "numerical"
+                    continue
+                status = r["status"] if r["status"] != "complete" or int(r["thin_open"]) == 0 else "thin_open"
+                if status == "complete":
+                    stats["closed_cells"] += cells_of[future.key]
+                elif stats["status"] == "holds":
+                    stats["status"] = status
+        except KeyboardInterrupt:
+            interrupted = True
+        if found is not None or interrupted:
+            Event(stop_name, client=client).set()
+            client.cancel([f for f in futures if not f.done()])
+    for terms, lo, hi, stats in cases:
+        open_cells = stats["cells"] - stats.pop("closed_cells")
+        stats["closed"] = 1.0 - open_cells / stats["cells"] if stats["cells"] else 0.0
+        if stats["status"] == "holds" and (open_cells > 0 or stats["cells"] == 0):
+            stats["status"] = "interrupted" if interrupted else "unknown"  # tasks cancelled or never run
+        stats["proven"] = 1.0 if stats["status"] == "holds" else 0.0
+        result.regions += stats["regions"]
+        result.pruned += stats["pruned"]
+    if found is not None:
+        ci, ti, x = found
+        result.status, result.counterexample, result.output = "violated", x, net(x[None, :])[0]
+        result.case, result.term = ci, ti
+        result.cases[ci].update(status="violated", found_by="enumeration")
+        result.proven = 0.0
+    elif all(stats["status"] == "holds" for *_, stats in cases):
+        result.status, result.proven = "holds", 1.0
+    else:
+        result.status = "unknown"
+        result.proven = float(np.mean([stats["proven"] for *_, stats in cases])) if cases else 0.0
+    result.seconds = time.perf_counter() - start
+    return result
 
 
 def _checked(part: Partition, message: str, witnesses_pass) -> Partition:
@@ -356,6 +637,68 @@ def _merge_shards(directory: Path, stems: List[str], counts: List[int], net: Net
         del out
 
 
+def _write_model(directory: Path, net: Network, domain: Domain) -> None:
+    """``model.npz``: the network's layers with its fingerprint and the domain, as plain arrays (no pickles)."""
+    arrays = {"format": np.array("relutope.Shards/1"), "net_fingerprint": np.array(net.fingerprint())}
+    arrays.update(net._to_arrays("net_"))
+    arrays.update({f"domain_{key}": value for key, value in domain._state().items()})
+    np.savez(directory / "model.npz", **arrays)
+
+
+def _read_model(directory: Path):
+    """The network and domain of ``model.npz``, read without pickles and checked (:meth:`Partition.load`'s checks
+    of the network, its fingerprint and the domain); ValueError or TypeError naming the file."""
+    from .domains import _domain_from_state
+    from .network import _read_npz
+
+    path = directory / "model.npz"
+    arrays = _read_npz(path, "shard model")
+    try:
+        if "format" not in arrays or arrays["format"].shape != () or str(arrays["format"]) != "relutope.Shards/1":
+            raise ValueError("format is not 'relutope.Shards/1'")
+        net = Network._from_arrays(arrays, prefix="net_", source=str(path))
+        stored = arrays["net_fingerprint"]
+        if stored.shape != () or stored.dtype.kind != "U" or str(stored) != net.fingerprint():
+            raise ValueError("the network's weights do not match the fingerprint stored with them")
+        domain = _domain_from_state({key[7:]: v for key, v in arrays.items() if key.startswith("domain_")})
+    except KeyError as exc:
+        raise ValueError(f"shard model file {str(path)!r}: array {exc} is missing") from None
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"shard model file {str(path)!r}: {exc}") from None
+    if domain.dim != net.in_dim:
+        raise ValueError(f"shard model file {str(path)!r}: the domain has dimension {domain.dim} but the network "
+                         f"takes {net.in_dim} inputs")
+    return net, domain
+
+
+def _read_meta(directory: Path, n_layers: int) -> dict:
+    """``meta.json``, its entries checked (ValueError naming the file and the entry)."""
+    path = directory / "meta.json"
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot read {str(path)!r}: {exc}") from None
+    kinds = {"status": str, "message": str, "tol": float, "layer_counts": list, "seconds": float, "lps": int,
+             "lp_iterations": int}
+    if not isinstance(meta, dict):
+        raise ValueError(f"{str(path)!r}: not a JSON object")
+    for key, kind in kinds.items():
+        value = meta.get(key)
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool) if kind is float
+              else isinstance(value, kind) and not isinstance(value, bool))
+        if not ok:
+            raise ValueError(f"{str(path)!r}: entry {key!r} must be a {kind.__name__}, got {value!r}")
+    counts = meta["layer_counts"]
+    if len(counts) != n_layers or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0
+                                          for c in counts):
+        raise ValueError(f"{str(path)!r}: layer_counts must be {n_layers} non-negative ints (one per layer)")
+    if not (np.isfinite(meta["tol"]) and meta["tol"] > 0):
+        raise ValueError(f"{str(path)!r}: tol must be positive and finite, got {meta['tol']}")
+    return meta
+
+
 def open_shards(directory) -> Partition:
     """The partition written by :func:`enumerate_distributed` with ``shards=directory``, its arrays memory-mapped.
 
@@ -363,7 +706,10 @@ def open_shards(directory) -> Partition:
     ----------
     directory : str or os.PathLike
         Holds ``patterns.npy`` (R, pattern_bytes) uint8 packed patterns, ``centers.npy`` (R, k) float64 witnesses
-        in domain coordinates, ``radii.npy`` (R,) float64, ``meta.json`` and the pickled network and domain.
+        in domain coordinates, ``radii.npy`` (R,) float64, ``meta.json`` (status, tolerance, counters) and
+        ``model.npz`` (the network's layers with their fingerprint, and the domain, as plain arrays). Nothing is
+        unpickled: the ``.npy`` files are mapped with ``allow_pickle=False`` and ``model.npz`` is read as
+        :meth:`relutope.Partition.load` reads its files, so a directory from elsewhere cannot run code.
 
     Returns
     -------
@@ -374,17 +720,44 @@ def open_shards(directory) -> Partition:
     Raises
     ------
     FileNotFoundError
-        When a file is missing.
+        When ``meta.json`` or an ``.npy`` file is missing.
+    ValueError
+        When ``model.npz`` is missing or cannot be read, its network does not match its fingerprint, the domain
+        does not fit the network, an entry of ``meta.json`` is missing or of the wrong type, or an array has the
+        wrong dtype or shape (patterns as wide as the network's packed patterns, witnesses as wide as the
+        domain's intrinsic dimension, one radius per region, positive and finite).
+    TypeError
+        When an array of ``model.npz`` is not numeric where it must be.
     """
     from .enumerate import _witnesses_pass
 
     directory = Path(directory)
-    meta = json.loads((directory / "meta.json").read_text())
-    with open(directory / "network.pkl", "rb") as f:
-        net = pickle.load(f)
-    with open(directory / "domain.pkl", "rb") as f:
-        domain = pickle.load(f)
-    arrays = {name: np.load(directory / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
+    net, domain = _read_model(directory)
+    meta = _read_meta(directory, len(net.layers))
+    arrays = {}
+    widths = {"patterns": (net._core().pattern_bytes,), "centers": (domain.intrinsic_dim,), "radii": ()}
+    dtypes = {"patterns": np.uint8, "centers": np.float64, "radii": np.float64}
+    for name in _ARRAYS:
+        path = directory / f"{name}.npy"
+        try:
+            a = np.load(path, mmap_mode="r", allow_pickle=False)
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, EOFError) as exc:
+            raise ValueError(f"cannot read {str(path)!r}: {exc}") from None
+        if a.dtype != dtypes[name] or a.ndim != 1 + len(widths[name]) or a.shape[1:] != widths[name]:
+            raise ValueError(f"{str(path)!r} must hold (R{''.join(f', {w}' for w in widths[name])}) "
+                             f"{np.dtype(dtypes[name]).name}, got shape {a.shape} of {a.dtype}")
+        arrays[name] = a
+    R = len(arrays["patterns"])
+    if len(arrays["centers"]) != R or len(arrays["radii"]) != R:
+        raise ValueError(f"{str(directory)!r}: patterns.npy, centers.npy and radii.npy must have the same number of "
+                         f"rows, got {R}, {len(arrays['centers'])} and {len(arrays['radii'])}")
+    chunk = 1 << 20
+    for a in range(0, R, chunk):  # streamed: the files may be larger than memory
+        c, r = arrays["centers"][a:a + chunk], arrays["radii"][a:a + chunk]
+        if not (np.all(np.isfinite(c)) and np.all(np.isfinite(r)) and np.all(r > 0)):
+            raise ValueError(f"{str(directory)!r}: witnesses and radii must be finite, radii positive")
     part = Partition._from_packed(net, domain, arrays["patterns"], arrays["centers"], arrays["radii"],
                                   meta["layer_counts"], status=meta["status"], tol=meta["tol"], lps=meta["lps"],
                                   lp_iterations=meta["lp_iterations"], seconds=meta["seconds"])

@@ -110,7 +110,7 @@ def _check_positive(value, name: str, integer: bool = False):
 
 def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_limit, progress,
                  radius_cap: float = 1.0, extra: tuple = (), allow_empty: bool = False,
-                 deadline: Optional[float] = None, thin: bool = False, **keywords):
+                 deadline: Optional[float] = None, thin: bool = False, stop=None, **keywords):
     """Validate the common arguments, run a core enumeration ``fn`` (GIL released, with progress and Ctrl-C
     handling) and return its result dict (with the ``tol`` used) and the domain's engine form. ``extra`` follows
     the common arguments, ``keywords`` (``threads``, ``prefix``, ...) are passed by name. A complete run without
@@ -119,7 +119,8 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
 
     ``deadline`` (a ``time.perf_counter()`` value) overrides ``time_limit`` with the time left when the core
     starts: the set-up of a wide domain's constraints takes a good part of a second. ``thin``: verification mode,
-    no cell skipped for being thin, refined down to :func:`min_tol` (the core's ``thin_min_tol``)."""
+    no cell skipped for being thin, refined down to :func:`min_tol` (the core's ``thin_min_tol``). ``stop``: a
+    callable asked at the core's checkpoints (every 1024 regions); True stops the run (status ``interrupted``)."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
     if not isinstance(domain, Domain):
@@ -153,9 +154,15 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
             bar.update(regions - bar.n)
             return True
 
+    if stop is not None:
+        shown = callback
+
+        def callback(regions: int) -> bool:
+            return (shown is None or shown(regions) is not False) and not stop()
+
     if thin:
         keywords["thin_min_tol"] = min(min_tol(domain), tol) / s
-    checkpoint_every = 4096 if progress else 16384
+    checkpoint_every = 1024 if stop is not None else 4096 if progress else 16384
     if deadline is not None:
         time_limit = max(deadline - time.perf_counter(), 1e-3)
     try:
@@ -233,8 +240,9 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
         subtree runs exactly the LPs one thread runs there, so a complete run gives the same partition with any
         number of threads: the same regions in the same order, the same witnesses and radii to the bit. A run
         stopped early (``max_regions``, ``time_limit``, Ctrl-C) holds exact regions, but with ``threads > 1``
-        which ones were found first depends on timing. The ``"polygon"`` and ``"polytope"`` paths run on one
-        thread.
+        which ones were found first depends on timing. The ``"polytope"`` path takes threads too (the cells of
+        the first layer found on one thread, then their subtrees shared out in order, with the same guarantees);
+        the ``"polygon"`` path runs on one thread.
     certify : bool, optional
         Prove the result (:class:`~relutope.certificates.EnumerationCertificate`, then ``partition.certificate``):
         every listed region exists (:func:`~relutope.certificates.certify_witnesses`) and every region of the
@@ -336,7 +344,7 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     polygon = method == "polygon"
     engines = {"lp": _core.enumerate_regions, "polygon": _core.enumerate_polygons_2d,
                "polytope": _core.enumerate_polytopes}
-    extra_kw = {"threads": threads} if method == "lp" else {}
+    extra_kw = {"threads": threads} if method in ("lp", "polytope") else {}
     if certify_options is not None:
         extra_kw["certify"] = {k: v for k, v in certify_options.items() if not k.startswith("_")}
     out, form = _engine_call(engines[method], net, domain, tol=tol, max_regions=max_regions, time_limit=time_limit,
@@ -345,7 +353,7 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     status, message = out["status"], out.get("message", "")
     unchecked = Partition._from_packed(net, domain, out["patterns"], out["centers"], out["radii"],
                                        out["layer_counts"], tol=tol)
-    ok = _witnesses_pass(unchecked)
+    ok = _witnesses_pass(unchecked, threads=threads)
     if not ok.all():
         bad = int(np.count_nonzero(~ok))
         dropped = (f"{bad} region(s) dropped: the forward pass of their witness gave another activation pattern "
@@ -407,14 +415,14 @@ def _choose_method(method, net, domain, threads: int = 1) -> str:
         return "lp"
     if k == 2:
         return "polygon"
-    # the LP path runs on every thread, the polytope path on one: it wins where its one-thread speed-up over the
-    # LP path beats what the LP path gains from its threads (about 0.9 per thread, bench/bench_threads.py)
-    speedup = AUTO_POLYTOPE.get(k, 0.0)
-    return "polytope" if speedup > (1.0 if threads <= 1 else 0.9 * threads) else "lp"
+    # both paths run on every thread (bench/bench_threads.py --polytope): the polytope path wins where its
+    # one-thread speed-up over the LP path is above 1
+    return "polytope" if AUTO_POLYTOPE.get(k, 0.0) > 1.0 else "lp"
 
 
 #: The polytope path's one-thread speed-up over the LP path on a bounded domain of intrinsic dimension ``k``;
-#: ``method="auto"`` runs it when that beats the LP path's gain from its threads (else the LP path). From ``bench/bench_enumerate.py --paths``
+#: ``method="auto"`` runs it when that is above 1 (both paths take threads; else the LP path). From
+#: ``bench/bench_enumerate.py --paths``
 #: (one thread, ``Network.random`` nets over ``[-1, 1]^d``; bench/results/enumerate_paths.txt): the polytope path
 #: took 0.22-0.27x the LP path's time at k = 3 ([3,32,32,32,1], [3,64,64,1]) and 0.8-0.85x at k = 4
 #: ([4,16,16,16,1], [4,32,32,1]), but 2x at k = 5 and 4.6x at k = 6: its cost per split grows with the cells'
@@ -423,7 +431,7 @@ def _choose_method(method, net, domain, threads: int = 1) -> str:
 AUTO_POLYTOPE = {3: 3.7, 4: 1.18}
 
 
-def _witnesses_pass(part: Partition, budget: int = 1 << 22) -> np.ndarray:
+def _witnesses_pass(part: Partition, budget: int = 1 << 22, threads: Optional[int] = None) -> np.ndarray:
     """Which regions' witnesses are consistent with their region's pattern, shape (R,) bool.
 
     A forward pass independent of the LPs that found the regions: layer 0's pre-activations are computed from
@@ -433,32 +441,29 @@ def _witnesses_pass(part: Partition, budget: int = 1 << 22) -> np.ndarray:
     with a rigorous bound on its own rounding (:mod:`relutope._rigorous`) decides: a region fails only when its
     witness provably has another pattern (some piece beats the stored one by more than both pieces' rounding
     bounds). Pieces that tie within rounding (e.g. two saturated clamps under a max-pool: equal constants up to
-    the rounding of the lowered biases) are not a failure. Chunks of rows keep memory near ``budget`` floats.
+    the rounding of the lowered biases) are not a failure. Chunks of rows keep memory near ``budget`` floats. The
+    plain pass runs in the core (``_core.witnesses_agree``: GIL released, ``threads`` workers, default every core,
+    no BLAS threads).
     """
+    from . import _core
     from ._rigorous import pattern_bounds
-    from .network import Layer
+    from ._threads import resolve_threads
 
     net, form, centers = part.network, part.domain._engine_form(), part._centers
     R = len(part)
     ok = np.ones(R, dtype=bool)
     if R == 0:
         return ok
-    L0 = net.layers[0]
-    first = Layer(L0.A @ form.Q, L0.A @ form.x0 + L0.c, L0.n_pieces)
-    widest = max(int(layer.A.shape[0]) for layer in net.layers)
-    chunk = max(1, budget // max(widest, 1))
+    threads = resolve_threads(threads)
+    chunk = max(1, budget // max(centers.shape[1], 1))
+    packed = part._packed
     for a in range(0, R, chunk):
-        patterns = part._patterns_at(slice(a, a + chunk))
-        h, idx = first._forward(centers[a:a + chunk])
-        good = np.all(idx == patterns[:, :L0.n_units], axis=1)
-        off = L0.n_units
-        for layer in net.layers[1:]:
-            h, idx = layer._forward(h)
-            good &= np.all(idx == patterns[:, off:off + layer.n_units], axis=1)
-            off += layer.n_units
+        good = _core.witnesses_agree(net._core(), form.x0, form.Q, centers[a:a + chunk], packed[a:a + chunk],
+                                     threads).astype(bool)
         odd = np.nonzero(~good)[0]
         if odd.size:  # a disagreement: is it a tie within rounding, or provably another pattern?
-            _, wrong = pattern_bounds(net, form.x0, form.Q, centers[a + odd], patterns[odd])
+            patterns = _core.unpack_patterns(net._core(), packed[a + odd])
+            _, wrong = pattern_bounds(net, form.x0, form.Q, centers[a + odd], patterns)
             good[odd] = ~wrong
         ok[a:a + chunk] = good
     return ok

@@ -67,6 +67,14 @@ class Network {
   // it is the plain forward pass (largest piece, ties to the lowest index, as numpy.argmax).
   void pattern_across(const double* x, const double* dx, double tau, int8_t* pattern) const;
 
+  // The witness check of an enumeration: for each of the R points x = x0 + Q u (u: rows of `u`, k each; Q is
+  // in_dim x k, row-major), whether the plain forward pass (largest piece, ties to the lowest index) chooses the
+  // packed pattern's piece at every unit: agree[r] = 1, else 0 (2: the row names a piece its unit does not have).
+  // Layer 0 is evaluated as (A0 Q) u + (A0 x0 + c0), so
+  // that a wide input costs k multiply-adds per piece. `threads` workers over chunks of rows.
+  void witnesses_agree(const double* x0, const double* Q, int k, const double* u, const uint8_t* packed, int64_t R,
+                       int threads, uint8_t* agree) const;
+
  private:
   // Walk the layers under a pattern: visit(l, M, m) sees layer l's input as the affine function M x + m
   // (M is in_dim(l) x d row-major).
