@@ -66,8 +66,9 @@ CALLS = {
     "relutope.network.Network.random": ("seed", lambda s: Network.random([2, 3, 1], seed=s), False),
     "relutope.domains.Box.sample": ("rng", lambda s: BOX.sample(5, s), True),
 }
-# relutope.verify.verify takes a seed too; verify.py is another developer's file: left to them (reported).
-NOT_HERE = {"relutope.verify.verify"}
+# The verdicts of verify and verify_distributed do not depend on the seed (only the search's path does), so the
+# fingerprint test above does not apply; their refusals are checked in test_verify_refuses_bad_seeds.
+NOT_HERE = {"relutope.verify.verify", "relutope.distributed.verify_distributed"}
 
 
 def _public_functions_with_a_seed():
@@ -139,3 +140,14 @@ def test_check_seed_options():
         check_seed(g, "rng", generator=False)
     with pytest.raises(TypeError, match="seed must be an int >= 0, got NoneType"):
         check_seed(None, generator=False, none=False)
+
+
+@pytest.mark.parametrize("bad, error", [(-1, ValueError), (1.5, TypeError), ("0", TypeError), (True, TypeError)])
+def test_verify_refuses_bad_seeds(bad, error):
+    from relutope.distributed import verify_distributed
+    from relutope.vnnlib import Case, Property
+
+    spec = Property([Case(BOX.lo, BOX.hi, [(np.array([[1.0]]), np.array([-1e9]))])], 2, 1)
+    for call in (relutope.verify, verify_distributed):
+        with pytest.raises(error, match="seed"):
+            call(net(), spec, seed=bad)

@@ -25,6 +25,7 @@ from typing import List, Optional
 
 import numpy as np
 
+from ._checks import check_seed
 from .domains import Box, Domain
 from .errors import RelutopeWarning
 from .network import Network
@@ -497,7 +498,7 @@ def verify_distributed(net: Network, spec, client=None, *, timeout: Optional[flo
                                 or not timeout > 0):
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     deadline = None if timeout is None else wall + float(timeout)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     result = VerificationResult(status="holds")
     cases = []
     for ci, case in enumerate(spec.cases):

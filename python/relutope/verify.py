@@ -28,6 +28,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .domains import Box, Domain
+from ._checks import check_seed
 from ._threads import resolve_threads
 from .enumerate import _engine_call, enumerate_regions
 from .errors import NumericalError
@@ -380,8 +381,8 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
         Halvings of a box before it is handed to the exact enumeration; default ``8 * free inputs``.
     split_boxes : int, optional
         Boxes the input splitting bounds before it hands every open box to the exact enumeration.
-    seed : int, optional
-        Seed of the counterexample search's samples.
+    seed : None, int >= 0 or numpy.random.Generator, optional
+        Seed of the counterexample search's samples (a TypeError or ValueError naming ``seed`` for anything else).
     threads : int, optional
         Worker threads of the exact enumeration (``None``: every core). The verdict is the same with any number;
         with ``threads > 1`` which counterexample is found first may depend on timing.
@@ -452,7 +453,7 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
         raise ValueError(f"split_candidates must be a positive int, got {split_candidates!r}")
     many_pieces = any(int(np.max(layer.n_pieces)) > 2 for layer in net.layers)
     start = time.perf_counter()
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     result = VerificationResult(status="holds")
     fractions = []
 
