@@ -299,3 +299,38 @@ def test_closed_pipe_is_quiet(net3):
     proc.stderr.close()
     assert proc.wait(timeout=120) == 141
     assert err == b""
+
+
+# ---------------------------------------------------------------------------------------------- bounds
+def _two_outputs(scale):
+    """y0 = |x0| + x1 and y1 = -|x0 - scale| (x1 > 0 on the box): closed-form extremes over the box below."""
+    W1 = np.array([[1.0, 0.0], [-1.0, 0.0], [1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]])
+    b1 = np.array([0.0, 0.0, -scale, scale, 0.0])
+    W2 = np.array([[1.0, 1.0, 0.0, 0.0, 1.0], [0.0, 0.0, -1.0, -1.0, 0.0]])
+    return relutope.Network.from_weights([(W1, b1), (W2, np.zeros(2))])
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+@pytest.mark.parametrize("certify", [False, True])
+def test_bounds_prints_the_closed_form_extremes(scale, certify, tmp_path, capsys):
+    # on [-1, 3] x [2, 5] (times scale): y0 in [2, 8], y1 in [-2, 0] (times scale), by hand
+    path = tmp_path / "two.npz"
+    _two_outputs(scale).save(path)
+    argv = ["bounds", str(path), "--lo", f"{-scale!r},{2 * scale!r}", "--hi", f"{3 * scale!r},{5 * scale!r}"]
+    assert main(argv + (["--certify"] if certify else [])) == 0
+    out = capsys.readouterr().out
+    rows = re.findall(r"^y\[(\d)\]  min (\S+)  max (\S+)(.*)$", out, re.M)
+    assert [r[0] for r in rows] == ["0", "1"]
+    for (_, lo, hi, rest), (lo_ref, hi_ref) in zip(rows, [(2, 8), (-2, 0)]):
+        assert float(lo) == pytest.approx(lo_ref * scale, rel=1e-12, abs=1e-12 * scale)
+        assert float(hi) == pytest.approx(hi_ref * scale, rel=1e-12, abs=1e-12 * scale)
+        if certify:  # the proven intervals hold the exact extremes
+            ends = [float(v) for v in re.findall(r"[-+0-9.e]+(?=[\],])", rest)]
+            assert len(ends) == 4
+            assert ends[0] <= lo_ref * scale <= ends[1] and ends[2] <= hi_ref * scale <= ends[3]
+    assert ("certificate: certified" in out) == certify
+
+
+def test_bounds_names_a_missing_domain(net3, capsys):
+    assert main(["bounds", str(net3[1])]) == 2
+    assert "--box" in capsys.readouterr().err

@@ -192,6 +192,28 @@ def _cmd_enumerate(args) -> int:
     return EXIT_OK if part.complete else EXIT_INCOMPLETE
 
 
+def _cmd_bounds(args) -> int:
+    from .verify import output_bounds
+
+    net = _load_network(args.model)
+    domain = _domain(net, args)
+    res = output_bounds(net, domain, prune=not args.no_prune, tol=args.tol, time_limit=args.time_limit,
+                        certify=args.certify)
+    cert = res.certificate
+    for i in range(len(res.upper)):
+        line = f"y[{i}]  min {res.lower[i]:.17g}  max {res.upper[i]:.17g}"
+        if cert is not None:  # the proven intervals holding the exact minimum and maximum
+            line += (f"  (min in [{cert.min_lower[i]:.17g}, {cert.min_upper[i]:.17g}],"
+                     f" max in [{cert.max_lower[i]:.17g}, {cert.max_upper[i]:.17g}])")
+        print(line)
+    print(f"({res.seconds:.3f} s, {res.regions} regions, {res.pruned} cells pruned"
+          + (f", {res.widened} thin cells widened" if res.widened else "")
+          + (f"; certificate: {cert.status}" if cert is not None else "") + ")")
+    if cert is not None:
+        return EXIT_OK if cert.status == "certified" else EXIT_INCOMPLETE
+    return EXIT_OK if res.complete else EXIT_INCOMPLETE
+
+
 def _cmd_verify(args) -> int:
     from .verify import verify
 
@@ -434,6 +456,18 @@ def build_parser() -> argparse.ArgumentParser:
                    "exists, none thicker than tol is missing) and print the certificate (exit status 3 unless proven)")
     p.add_argument("--out", help="write the partition to this file (.npz is appended unless it ends so)")
     p.set_defaults(func=_cmd_enumerate)
+    p = sub.add_parser("bounds", help="exact minimum and maximum of every output of a model over a box",
+                       epilog=_epilog([0, 3, 1, 2], "the bounds are exact (with --certify: proven)"),
+                       formatter_class=fmt)
+    p.add_argument("model", help="network file: .onnx, .nnet or .npz")
+    _add_box(p)
+    p.add_argument("--vnnlib", metavar="PROP", help="take the domain from a VNN-LIB file's input box")
+    p.add_argument("--tol", type=float, default=None, help="radius a region must exceed (default: 1e-9 x size)")
+    p.add_argument("--time-limit", type=float, default=None, help="stop after this many seconds (exit status 3)")
+    p.add_argument("--no-prune", action="store_true", help="visit every region (no relaxation pruning)")
+    p.add_argument("--certify", action="store_true", help="also prove in exact arithmetic an interval holding each "
+                   "exact minimum and maximum (relutope.bound_certificates; exit status 3 unless proven)")
+    p.set_defaults(func=_cmd_bounds)
     p = sub.add_parser("verify", help="decide a VNN-LIB property exactly",
                        epilog=_epilog([0, 10, 20, 1, 2], "the property holds"), formatter_class=fmt)
     p.add_argument("model", help="network file: .onnx, .nnet or .npz")
