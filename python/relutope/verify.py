@@ -115,8 +115,9 @@ class VerificationResult:
     cases : list of dict
         Per-case statistics: ``status`` (the case's verdict; when the exact enumeration stopped early, the
         core's status instead: ``"time_limit"``, ``"numerical"``, ...), ``seconds``, ``regions``, ``pruned``, ``boxes`` (input boxes bounded by
-        the input splitting), ``open_boxes`` (boxes it left to the exact enumeration), ``proven`` (the case's
-        fraction below) and ``found_by`` for the case with the counterexample (``"search"``: the counterexample
+        the input splitting), ``open_boxes`` (boxes it left to the exact enumeration), ``parent_pruned`` (the
+        cells of ``pruned`` pruned by their parent cell's relaxation bounds, without the LPs of their own box),
+        ``proven`` (the case's fraction below) and ``found_by`` for the case with the counterexample (``"search"``: the counterexample
         search before any splitting; ``"split"``: the input splitting; ``"enumeration"``).
     proven : float
         The fraction of the property's input volume proven safe, in [0, 1] (the mean over cases of the volume
@@ -533,6 +534,7 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
             stats["regions"] += int(out["leaves"])
             stats["thin"] = stats.get("thin", 0) + int(out["thin"])
             stats["pruned"] += int(out["pruned"])
+            stats["parent_pruned"] = stats.get("parent_pruned", 0) + int(out["parent_pruned"])
             if out["violated"]:
                 x = form.x0 + form.Q @ out["counterexample"]
                 status = "violated" if accept(x, ci, int(out["term"]), stats, "enumeration") else "unknown"
