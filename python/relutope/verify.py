@@ -400,8 +400,8 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     Security 2018), or with ``split_candidates > 1`` along the best of several inputs by the bounds of their
     halves (strong branching, as FSB branches on ReLUs: De Palma et al., 2021), up to ``split_depth`` halvings. When boxes
     are left open (or there was no splitting), ``search`` runs random restarts of short descents from points of the
-    case box's faces (each input at a bound with probability 2/3: see :func:`_falsify`) for 20% of the case's time
-    so far before the first open box, and for 5% of the enumeration's time before each later one (ACAS Xu network
+    case box's faces (each input at a bound with probability 2/3: see :func:`_falsify`) for 10% of the case's time
+    so far before the first open box, and for 3% of the enumeration's time before each later one (ACAS Xu network
     1_9, property 7: a counterexample with four of five inputs at bounds, where the violation is nearly flat
     elsewhere, is found in about 0.5 s). What is left is decided exactly: the activation regions of the box are enumerated depth first, cells whose relaxation bounds refute
     every term being pruned (and their relaxation's minimiser checked as a candidate). On each region the network
@@ -506,17 +506,17 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
                 break
             if search and terms:
                 # Counterexample search during the exact enumeration: random restarts on the faces of the case's
-                # box (see _falsify), before the first box 20% of the case's time so far (at least 0.02 s), then
-                # 5% of the enumeration's time.
+                # box (see _falsify), before the first box 10% of the case's time so far (at least 0.02 s), then
+                # 3% of the enumeration's time.
                 if bi == 0:
-                    budget = max(0.2 * (t_enum - t_case), 0.02)
+                    budget = max(0.1 * (t_enum - t_case), 0.02)
                 else:
-                    budget = 0.05 * (time.perf_counter() - t_enum) - (searched - first_search)
+                    budget = 0.03 * (time.perf_counter() - t_enum) - (searched - first_search)
                 if left is not None:
                     budget = min(budget, left)
                 if budget >= 0.01:
                     t_search = time.perf_counter()
-                    x = _falsify(net, lo, hi, terms, rng, samples=0, starts=0, steps=5, time_limit=budget,
+                    x = _falsify(net, lo, hi, terms, rng, samples=0, starts=0, steps=3, time_limit=budget,
                                  restarts=2 ** 62)
                     searched += time.perf_counter() - t_search
                     first_search = searched if bi == 0 else first_search
