@@ -499,6 +499,7 @@ py::dict output_bounds_py(ENUM_ARGS_DECL, const darray& C, const darray& d, bool
   out["argmax"] = to_numpy(std::move(vis.argmax), {q, args.k});
   out["argmin"] = to_numpy(std::move(vis.argmin), {q, args.k});
   out["widened"] = vis.widened;
+  out["parent_pruned"] = vis.parent_pruned;
   return out;
 }
 
@@ -545,6 +546,7 @@ py::dict verify_py(ENUM_ARGS_DECL, const py::list& terms, bool prune, bool stop_
   out["margin"] = vis.margin;
   out["candidates"] = vis.candidates;
   out["pruned_terms"] = vis.pruned_terms;
+  out["parent_pruned"] = vis.parent_pruned;
   out["counterexample"] = to_numpy(std::move(vis.counterexample), {static_cast<py::ssize_t>(vis.violated ? args.k : 0)});
   return out;
 }
@@ -587,7 +589,7 @@ py::dict split_verify_py(const Network& net, const darray& lo, const darray& hi,
 // Counterexample search on the box [lo, hi] (attack.hpp, falsify_box), GIL released. starts: (n0, in_dim) extra
 // start points.
 py::dict falsify_py(const Network& net, const darray& lo, const darray& hi, const py::list& terms, int samples,
-                    int starts, int steps, uint64_t seed, const darray& x0, double time_limit) {
+                    int starts, int steps, uint64_t seed, const darray& x0, double time_limit, int64_t restarts) {
   const int n = net.in_dim();
   check_shape(lo, "lo", {n});
   check_shape(hi, "hi", {n});
@@ -598,9 +600,11 @@ py::dict falsify_py(const Network& net, const darray& lo, const darray& hi, cons
   check_shape(x0, "x0", {-1, n});
   check_finite(x0, "x0");
   if (samples < 0 || starts < 0 || steps < 0) throw std::invalid_argument("samples, starts, steps must be >= 0");
+  if (restarts < 0) throw std::invalid_argument("restarts must be >= 0");
   std::vector<PropertyVisitor::Term> ts = parse_terms(net, terms);
   AttackOptions opt;
   opt.samples = samples, opt.starts = starts, opt.steps = steps, opt.seed = seed, opt.time_limit = time_limit;
+  opt.restarts = restarts;
   AttackResult res;
   {
     py::gil_scoped_release release;
@@ -611,6 +615,7 @@ py::dict falsify_py(const Network& net, const darray& lo, const darray& hi, cons
   out["term"] = res.term;
   out["violation"] = res.violation;
   out["passes"] = res.passes;
+  out["restarts"] = res.restarts;
   const py::ssize_t len = static_cast<py::ssize_t>(res.x.size());
   out["x"] = to_numpy(std::move(res.x), {len});
   return out;
@@ -838,7 +843,8 @@ PYBIND11_MODULE(_core, m) {
         py::arg("max_depth"), py::arg("max_boxes"), py::arg("time_limit"), py::arg("branch_candidates") = 1,
         py::arg("attack_steps") = 0);
   m.def("falsify", &falsify_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("terms"), py::arg("samples"),
-        py::arg("starts"), py::arg("steps"), py::arg("seed"), py::arg("x0"), py::arg("time_limit"));
+        py::arg("starts"), py::arg("steps"), py::arg("seed"), py::arg("x0"), py::arg("time_limit"),
+        py::arg("restarts") = 0);
   m.def("box_linear_bounds", &box_linear_bounds_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("C"),
         py::arg("d"), py::arg("forward") = false);
   m.def("region_facets", &region_facets_py, py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("A_domain"),

@@ -427,3 +427,37 @@ def test_vnncomp_runner_writes_results(tmp_path):
     assert "missing.onnx" in got[2]["message"]
     (tmp_path / "bad.csv").write_text("a,b\n")
     assert main(["vnncomp", str(tmp_path / "bad.csv")]) == 2
+
+
+@pytest.mark.parametrize("c, s", [(0.0, 1.0), (2e6, 1e6), (-3e-6, 1e-6)])
+def test_pruning_by_the_parents_bounds_is_sound(c, s):
+    # Most cells are pruned by their parent's relaxation bounds before any LP box (PropertyVisitor::prune,
+    # CellRelaxation::from_parent). Against the exact maximum of row . y (the unpruned output bounds: per-region
+    # LPs only): a threshold just above it holds, just below it is violated, and the pruned output bounds equal
+    # the unpruned ones; off-centre boxes at scales 1e-6..1e6 (weights of size 1/s).
+    rng = np.random.default_rng(7)
+    used = 0
+    for _ in range(3):
+        sizes = [3, 10, 10, 10, 2]
+        weights = [(rng.normal(size=(m, n)), rng.normal(size=m)) for n, m in zip(sizes[:-1], sizes[1:])]
+        centre = c + s * rng.uniform(-1, 1, 3)
+        W0, b0 = weights[0]
+        weights[0] = (W0 / s, b0 - W0 @ centre / s)  # the net of u = (x - centre) / s
+        net = relutope.Network.from_weights(weights)
+        lo = centre + s * rng.uniform(-1.0, -0.3, 3)
+        hi = centre + s * rng.uniform(0.3, 1.0, 3)
+        row = rng.normal(size=2)
+        box = relutope.Box(lo, hi)
+        exact = relutope.output_bounds(net, box, row[None, :], prune=False)
+        pruned = relutope.output_bounds(net, box, row[None, :], prune=True)
+        top = exact.upper[0]
+        assert pruned.upper[0] == pytest.approx(top, rel=1e-9, abs=1e-12)
+        assert pruned.lower[0] == pytest.approx(exact.lower[0], rel=1e-9, abs=1e-12)
+        for threshold, expected in ((top + 1e-4 * (1 + abs(top)), "holds"), (top - 1e-4 * (1 + abs(top)), "violated")):
+            res = relutope.verify(net, _threshold_property(3, lo, hi, row, threshold), search=False,
+                                  split_max_dims=0)
+            assert res.status == expected
+            used += res.cases[0]["parent_pruned"]
+            if expected == "violated":
+                assert row @ net(res.counterexample[None])[0] >= threshold - 1e-9 * (1 + abs(threshold))
+    assert used > 0  # the parents' bounds pruned cells

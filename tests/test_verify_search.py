@@ -227,3 +227,58 @@ def test_output_bounds_of_lattice_nets_are_attained_not_widened():
             best = max(best, -res.fun + c[0])
         assert ob.widened == 0
         assert ob.upper[0] == pytest.approx(best, rel=1e-9, abs=1e-12)
+
+
+def _corner_net(n, c, s, level):
+    """y = relu(sum_i (x_i - c) / s - level) on the box [c, c + s]^n: positive only in the corner sum u_i > level
+    (u = (x - c) / s), flat zero elsewhere (no gradient leads there). Returns the net and its closed form."""
+    hidden = Layer.affine(np.full((1, n), 1.0 / s), np.array([-n * c / s - level]), "relu")
+    out = Layer.affine(np.eye(1), np.zeros(1), "identity")
+    return relutope.Network([hidden, out]), lambda x: max(float(np.sum((x - c) / s)) - level, 0.0)
+
+
+@pytest.mark.parametrize("c, s", [(0.0, 1.0), (3e6, 1e6), (-4e-6, 1e-6)])
+def test_restarts_on_the_faces_find_a_corner_counterexample(c, s):
+    # Unsafe y >= 0.05, i.e. sum u_i >= 3.95 on [0, 1]^4: a corner of volume 2.6e-7 where the violation is flat
+    # outside (zero gradient): uniform samples and descents from them miss it, restarts on the faces (each input at a
+    # bound with probability 2/3) land on it. Checked by the closed form, not the net.
+    n = 4
+    net, f = _corner_net(n, c, s, n - 0.1)
+    lo, hi = np.full(n, c), np.full(n, c + s)
+    term = [(np.array([[-1.0]]), np.array([-0.05]))]
+    out = _core.falsify(net._core(), lo, hi, term, 256, 8, 40, 3, _no_starts(net), -1.0)
+    assert not out["found"] and out["restarts"] == 0
+    out = _core.falsify(net._core(), lo, hi, term, 256, 8, 40, 3, _no_starts(net), -1.0, 5000)
+    assert out["found"] and 1 <= out["restarts"] <= 5000
+    x = out["x"]
+    assert np.all(x >= lo) and np.all(x <= hi) and f(x) >= 0.05
+
+
+def test_restarts_stop_at_the_time_limit_and_reject_bad_input():
+    net, f = _corner_net(3, 0.0, 1.0, 5.0)  # y = 0 on the whole box: never found
+    lo, hi = np.zeros(3), np.ones(3)
+    term = [(np.array([[-1.0]]), np.array([-0.05]))]
+    out = _core.falsify(net._core(), lo, hi, term, 0, 0, 5, 0, _no_starts(net), 0.05, 2 ** 62)
+    assert not out["found"] and 0 < out["restarts"] < 2 ** 62
+    with pytest.raises(ValueError, match="restarts"):
+        _core.falsify(net._core(), lo, hi, term, 0, 0, 5, 0, _no_starts(net), 0.05, -1)
+
+
+@pytest.mark.parametrize("c, s", [(0.0, 1.0), (3e6, 1e6)])
+def test_verify_searches_the_faces_before_the_enumeration(c, s):
+    # The first search (uniform samples and descents) misses the corner; with no input splitting the restart search
+    # before the enumeration finds it (found_by "search"); without any search the enumeration finds it too.
+    from relutope import vnnlib
+    from relutope.verify import _falsify
+
+    n = 4
+    net, f = _corner_net(n, c, s, n - 0.1)
+    lo, hi = np.full(n, c), np.full(n, c + s)
+    spec = vnnlib.Property(cases=[vnnlib.Case(lo, hi, [(np.array([[-1.0]]), np.array([-0.05]))])],
+                           n_inputs=n, n_outputs=1)
+    assert _falsify(net, lo, hi, [(np.array([[-1.0]]), np.array([-0.05]))], np.random.default_rng(0)) is None
+    for kw, how in ((dict(), "search"), (dict(search=False), "enumeration")):
+        res = relutope.verify(net, spec, split_max_dims=0, **kw)
+        assert res.status == "violated" and res.cases[0]["found_by"] == how
+        assert f(res.counterexample) >= 0.05 - 1e-9 and np.all(res.counterexample >= lo) \
+            and np.all(res.counterexample <= hi)

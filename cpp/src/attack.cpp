@@ -123,22 +123,22 @@ AttackResult falsify_box(const Network& net, const double* lo, const double* hi,
     record(x, val[s], term);
     if (res.found) return res;
   }
-  // Descents from the `starts` points of least violation.
+  // Descents from the `starts` points of least violation, then from `restarts` random points of the box's faces.
   std::vector<int> order(total);
   std::iota(order.begin(), order.end(), 0);
   const int S = std::min(std::max(opt.starts, 0), total);
   std::partial_sort(order.begin(), order.begin() + S, order.end(), [&](int a, int b) { return val[a] < val[b]; });
   const double decay = opt.steps > 1 ? std::pow(1e-4 / 0.25, 1.0 / (opt.steps - 1)) : 1.0;
   std::vector<double> x(n), g, w(m);
-  for (int s = 0; s < S && !past(); ++s) {
-    std::copy_n(&pts[static_cast<size_t>(order[s]) * n], n, x.begin());
+  // One descent from x; true when it found a counterexample.
+  auto descend = [&] {
     double step = 0.25;
     for (int it = 0; it < opt.steps; ++it) {
       const std::vector<double>& y = pass.forward(x.data());
       ++res.passes;
       const double v = violation(terms, y, term, row);
       record(x.data(), v, term);
-      if (res.found) return res;
+      if (res.found) return true;
       // Descend the worst row of the best term: its gradient on the point's region, a sign step, a clip.
       std::copy_n(&terms[term].C[static_cast<size_t>(row) * m], m, w.begin());
       pass.gradient(w.data(), g);
@@ -151,7 +151,19 @@ AttackResult falsify_box(const Network& net, const double* lo, const double* hi,
     const double v = violation(terms, pass.forward(x.data()), term, row);
     ++res.passes;
     record(x.data(), v, term);
-    if (res.found) return res;
+    return res.found;
+  };
+  for (int s = 0; s < S && !past(); ++s) {
+    std::copy_n(&pts[static_cast<size_t>(order[s]) * n], n, x.begin());
+    if (descend()) return res;
+  }
+  for (int64_t r = 0; r < opt.restarts && !past(); ++r) {
+    for (int j = 0; j < n; ++j) {
+      const double a = unif(rng);
+      x[j] = a < 1.0 / 3.0 ? lo[j] : (a < 2.0 / 3.0 ? hi[j] : lo[j] + unif(rng) * (hi[j] - lo[j]));
+    }
+    ++res.restarts;
+    if (descend()) return res;
   }
   return res;
 }

@@ -65,6 +65,29 @@ double Relaxation::box_min(const double* g, int k, const double* lo, const doubl
   return v;
 }
 
+void Relaxation::tighten_start(int start, int k, const double* pieces, const double* lo, const double* hi,
+                               LayerBounds& b) const {
+  const Layer& L = net_->layers()[start];
+  const int n1 = k + 1;
+  std::vector<double>& blo = b.lo[start];
+  std::vector<double>& bhi = b.hi[start];
+  std::vector<double> a(n1), g(n1);
+  for (int i = 0; i < L.n_units; ++i) {
+    const int p0 = L.piece_start[i], K = L.n_pieces(i);
+    if (K == 1) continue;
+    for (int j = (K == 2 ? 1 : 0); j < K; ++j) {
+      const int s = p0 + j;
+      const double* f = pieces + static_cast<size_t>(s) * n1;
+      for (int t = 0; t < n1; ++t) a[t] = K == 2 ? f[t] - pieces[static_cast<size_t>(p0) * n1 + t] : f[t];
+      for (int t = 0; t < n1; ++t) g[t] = -a[t];
+      double lo_s = box_min(a.data(), k, lo, hi), hi_s = -box_min(g.data(), k, lo, hi);
+      widen(lo_s, hi_s);
+      blo[s] = std::max(blo[s], lo_s);
+      bhi[s] = std::min(bhi[s], hi_s);
+    }
+  }
+}
+
 void Relaxation::backsub(int l, int start, int k, const double* pieces, const LayerBounds& bounds, int rows,
                          std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G) {
   const auto& layers = net_->layers();

@@ -91,8 +91,12 @@ bool CellRelaxation::compute(const CellView& v, LPBasis& scratch) {
     anc_pattern_.assign(nL, std::vector<int8_t>());
     have_domain_box_ = false;
   }
+  if (anc_lo_.size() != anc_.size()) {
+    anc_lo_.assign(nL, std::vector<double>());
+    anc_hi_.assign(nL, std::vector<double>());
+  }
   anc_[v.layer].valid = false;
-  use_thin_ = false;
+  use_thin_ = use_parent_ = false;
   if (past_deadline()) return false;
   if (!have_domain_box_ && (v.layer != 0 || !domain_box(v, scratch))) return false;  // the domain: layer 0
   if (v.k <= kBoxLPs && v.layer > 0) {
@@ -110,6 +114,23 @@ bool CellRelaxation::compute(const CellView& v, LPBasis& scratch) {
   }
   relax_.bound_layers(v.layer, v.k, v.pieces, lo.data(), hi.data(), prior, anc_[v.layer]);
   anc_pattern_[v.layer].assign(v.pattern, v.pattern + v.net->unit_offset(v.layer));
+  anc_lo_[v.layer] = lo;
+  anc_hi_[v.layer] = hi;
+  return true;
+}
+
+bool CellRelaxation::from_parent(const CellView& v) {
+  use_parent_ = false;
+  const int l = v.layer;
+  if (l == 0 || relax_.network() != v.net || anc_lo_.size() != anc_.size() || !anc_[l - 1].valid) return false;
+  const std::vector<int8_t>& was = anc_pattern_[l - 1];
+  if (!std::equal(was.begin(), was.end(), v.pattern) || past_deadline()) return false;
+  parent_ = anc_[l - 1];  // layers l-1.. over the parent (a superset of the cell): valid on the cell
+  lo = anc_lo_[l - 1];
+  hi = anc_hi_[l - 1];
+  relax_.tighten_start(l, v.k, v.pieces, lo.data(), hi.data(), parent_);
+  use_thin_ = false;
+  use_parent_ = true;
   return true;
 }
 
@@ -120,7 +141,7 @@ bool CellRelaxation::compute_thin(const CellView& v, LPBasis& scratch) {
     anc_pattern_.assign(v.net->layers().size(), std::vector<int8_t>());
     have_domain_box_ = false;
   }
-  use_thin_ = false;
+  use_thin_ = use_parent_ = false;
   if (past_deadline() || !lp_box(v, scratch, lo, hi)) return false;
   // The LP's optimum may violate a row by its feasibility tolerance (rows of unit norm): widen by ten times that.
   double size = 1.0;
@@ -133,7 +154,7 @@ bool CellRelaxation::compute_thin(const CellView& v, LPBasis& scratch) {
 }
 
 void CellRelaxation::lower_linear(const CellView& v, int q, const double* C, const double* d, std::vector<double>& G) {
-  relax_.lower_linear(v.layer, v.k, v.pieces, use_thin_ ? thin_ : anc_[v.layer], q, C, d, G);
+  relax_.lower_linear(v.layer, v.k, v.pieces, use_thin_ ? thin_ : (use_parent_ ? parent_ : anc_[v.layer]), q, C, d, G);
 }
 
 double CellRelaxation::box_min(const double* g, double* slack) const {
@@ -190,6 +211,10 @@ OutputBoundsVisitor::OutputBoundsVisitor(int q, int out_dim, const double* C, co
 
 bool OutputBoundsVisitor::prune(const CellView& v) {
   if (!prune_) return false;
+  if (cell_.from_parent(v) && cannot_improve(v)) {  // the parent's bounds first: no LP box
+    ++parent_pruned;
+    return true;
+  }
   if (!cell_.compute(v, scratch_) || v.layer == 0) return false;
   return cannot_improve(v);
 }
@@ -317,7 +342,7 @@ bool OutputBoundsVisitor::leaf(const CellView& v) {
 
 std::unique_ptr<RegionVisitor> OutputBoundsVisitor::clone() const {
   auto copy = std::make_unique<OutputBoundsVisitor>(*this);
-  copy->widened = 0;  // counts are summed by merge()
+  copy->widened = copy->parent_pruned = 0;  // counts are summed by merge()
   return copy;
 }
 
@@ -329,6 +354,7 @@ void OutputBoundsVisitor::merge(const RegionVisitor& other) {
   }
   timed_out = timed_out || o.timed_out;
   widened += o.widened;
+  parent_pruned += o.parent_pruned;
   const size_t k = static_cast<size_t>(k_);
   for (int i = 0; i < q_; ++i) {
     if (o.max_value[i] > max_value[i]) {
@@ -354,16 +380,29 @@ PropertyVisitor::PropertyVisitor(std::vector<Term> terms, int out_dim, int k, bo
 
 bool PropertyVisitor::prune(const CellView& v) {
   if (!prune_) return false;
+  done_.assign(terms_.size(), 0);
+  if (cell_.from_parent(v)) {  // the parent's bounds first: no LP box
+    const bool all = refute(v);
+    if (all || (stop_ && violated)) {
+      parent_pruned += all;
+      return true;
+    }
+  }
   if (!cell_.compute(v, scratch_)) return false;
   return refute(v);
 }
 
-bool PropertyVisitor::thin(const CellView& v, bool) { return cell_.compute_thin(v, scratch_) && refute(v); }
+bool PropertyVisitor::thin(const CellView& v, bool) {
+  done_.assign(terms_.size(), 0);
+  return cell_.compute_thin(v, scratch_) && refute(v);
+}
 
 bool PropertyVisitor::refute(const CellView& v) {
   const int n1 = k_ + 1;
   bool all_refuted = true;
+  if (done_.size() != terms_.size()) done_.assign(terms_.size(), 0);
   for (size_t ti = 0; ti < terms_.size(); ++ti) {
+    if (done_[ti]) continue;
     const Term& t = terms_[ti];
     // L_r(u) <= C_r y - d_r on the cell.
     h_.assign(t.d.begin(), t.d.end());
@@ -406,7 +445,7 @@ bool PropertyVisitor::refute(const CellView& v) {
         }
       }
     }
-    if (refuted) ++pruned_terms;
+    if (refuted) ++pruned_terms, done_[ti] = 1;
     else all_refuted = false;
   }
   return all_refuted;
@@ -452,7 +491,7 @@ bool PropertyVisitor::leaf(const CellView& v) {
 
 std::unique_ptr<RegionVisitor> PropertyVisitor::clone() const {
   auto copy = std::make_unique<PropertyVisitor>(*this);
-  copy->candidates = copy->pruned_terms = 0;  // counts are summed by merge()
+  copy->candidates = copy->pruned_terms = copy->parent_pruned = 0;  // counts are summed by merge()
   return copy;
 }
 
@@ -465,6 +504,7 @@ void PropertyVisitor::merge(const RegionVisitor& other) {
   timed_out = timed_out || o.timed_out;
   candidates += o.candidates;
   pruned_terms += o.pruned_terms;
+  parent_pruned += o.parent_pruned;
   if (o.violated && (!violated || o.margin > margin)) {
     violated = true;
     term = o.term;

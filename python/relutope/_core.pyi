@@ -162,7 +162,7 @@ def split_verify(
 ) -> dict: ...
 def falsify(
     net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, terms: Sequence[Tuple[npt.ArrayLike, npt.ArrayLike]],
-    samples: int, starts: int, steps: int, seed: int, x0: npt.ArrayLike, time_limit: float,
+    samples: int, starts: int, steps: int, seed: int, x0: npt.ArrayLike, time_limit: float, restarts: int = 0,
 ) -> dict: ...
 def box_linear_bounds(
     net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, C: npt.ArrayLike, d: npt.ArrayLike, forward: bool = False,

@@ -2,6 +2,11 @@
 // on the property's violation from the best of them (Madry, Makelov, Schmidt, Tsipras & Vladu, "Towards Deep
 // Learning Models Resistant to Adversarial Attacks", ICLR 2018), the gradient of each point being the
 // network's local affine map on its activation region (a reverse pass through the pieces its pattern chose).
+// Random restarts (descents from random points, as PGD attacks restart) start on the box's faces: each input at
+// its lower bound, its upper bound or uniform in between with probability 1/3 each, because the violation's
+// minimum of a piecewise-affine function over a box often lies on its boundary (the counterexample of ACAS Xu
+// network 1_9, property 7 has four of its five inputs at bounds, where no descent from the best uniform samples
+// arrives: the violation is nearly flat, about 5e-4, over most of that box).
 //
 // The violation of y for terms {C_t y <= d_t} is min_t max_r (C_t,r y - d_t,r): a point is in the unsafe set
 // exactly when it is <= 0. Every iterate is evaluated by a forward pass, so a point reported found is a
@@ -21,6 +26,7 @@ struct AttackOptions {
   int samples = 4096;   // uniform samples of the box (the box's centre and the given starts are added)
   int starts = 8;       // descents, from the samples (and given starts) of least violation
   int steps = 40;       // sign-gradient steps per descent: step_j = step * width_j, step from 0.25 down to 1e-4
+  int64_t restarts = 0; // further descents, each from a random point of the box's faces (see above)
   uint64_t seed = 0;
   double time_limit = -1.0;  // seconds; < 0: none
 };
@@ -31,6 +37,7 @@ struct AttackResult {
   std::vector<double> x;          // in_dim: the counterexample (found), else the point of least violation
   double violation = std::numeric_limits<double>::infinity();  // min_t max_r (C_r y - d_r) at x
   int64_t passes = 0;             // forward passes (one per point evaluated)
+  int64_t restarts = 0;           // random restarts begun (at most AttackOptions::restarts)
 };
 
 // Search the box [lo, hi] (in_dim entries, lo <= hi) for an input whose output satisfies a term. `x0`: n0

@@ -61,6 +61,12 @@ class Relaxation {
   // Minimum of the affine function g (k+1 entries) over the box.
   static double box_min(const double* g, int k, const double* lo, const double* hi);
 
+  // Intersect b's bounds of layer `start`'s quantities with their exact ranges over the box [lo, hi] (layer
+  // start's pieces are affine in u: pieces, P_start x (k+1)); b then bounds a set with layer start's pieces as
+  // its own, e.g. a child cell given its parent's bounds (computed from layer start - 1) and the parent's box.
+  void tighten_start(int start, int k, const double* pieces, const double* lo, const double* hi,
+                     LayerBounds& b) const;
+
  private:
   const Network* net_;
   // Scratch for the back-substitution: coefficients on the pieces of a layer, rows x P_l.
