@@ -16,7 +16,6 @@ of plain arrays: nothing in a shard directory is unpickled).
 from __future__ import annotations
 
 import json
-import numbers
 import os
 import time
 import warnings
@@ -481,22 +480,10 @@ def verify_distributed(net: Network, spec, client=None, *, timeout: Optional[flo
     """
     import uuid
 
-    from . import vnnlib
-    from .verify import VerificationResult, _falsify
+    from .verify import VerificationResult, _check_property, _falsify
 
     start, wall = time.perf_counter(), time.time()
-    if isinstance(spec, (str, os.PathLike)):
-        spec = vnnlib.load(spec)
-    if not isinstance(spec, vnnlib.Property):
-        raise TypeError(f"spec must be a relutope.vnnlib.Property or a path, got {type(spec).__name__}")
-    if not isinstance(net, Network):
-        raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
-    if spec.n_inputs != net.in_dim or spec.n_outputs != net.out_dim:
-        raise ValueError(f"spec has {spec.n_inputs} inputs and {spec.n_outputs} outputs but the network has "
-                         f"{net.in_dim} and {net.out_dim}")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real)
-                                or not timeout > 0):
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    spec = _check_property(net, spec, timeout)
     deadline = None if timeout is None else wall + float(timeout)
     rng = np.random.default_rng(check_seed(seed))
     result = VerificationResult(status="holds")

@@ -354,6 +354,26 @@ def _box_volume(lo: np.ndarray, hi: np.ndarray, free: np.ndarray) -> float:
     return float(np.prod((hi - lo)[free])) if free.any() else 1.0
 
 
+def _check_property(net: Network, spec, timeout):
+    """``spec`` as a :class:`relutope.vnnlib.Property` (loaded when a path), checked against ``net`` and
+    ``timeout``; the argument checks of :func:`verify` and :func:`relutope.distributed.verify_distributed`."""
+    from . import vnnlib
+
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
+    if isinstance(spec, (str, os.PathLike)):
+        spec = vnnlib.load(spec)
+    if not isinstance(spec, vnnlib.Property):
+        raise TypeError(f"spec must be a relutope.vnnlib.Property or a path, got {type(spec).__name__}")
+    if spec.n_inputs != net.in_dim or spec.n_outputs != net.out_dim:
+        raise ValueError(f"spec has {spec.n_inputs} inputs and {spec.n_outputs} outputs but the network has "
+                         f"{net.in_dim} and {net.out_dim}")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real)
+                                or not timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return spec
+
+
 def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool = True,
            tol: Optional[float] = None, atol: float = 1e-6, search: bool = True, split_max_dims: int = 8,
            split_depth: Optional[int] = None, split_boxes: int = 256, seed: int = 0,
@@ -429,30 +449,21 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     (as in :func:`_falsify`) starts from the minimiser inside the box while boxes are taken best first; boxes
     not refuted are halved along the input of largest slope times width (ReluVal's smear, Wang et al., USENIX
     Security 2018), or with ``split_candidates > 1`` along the best of several inputs by the bounds of their
-    halves (strong branching, as FSB branches on ReLUs: De Palma et al., 2021), up to ``split_depth`` halvings. When boxes
-    are left open (or there was no splitting), ``search`` runs random restarts of short descents from points of the
-    case box's faces (each input at a bound with probability 2/3: see :func:`_falsify`) for 10% of the case's time
-    so far before the first open box, and for 3% of the enumeration's time before each later one (ACAS Xu network
+    halves (strong branching, as FSB branches on ReLUs: De Palma et al., 2021), up to ``split_depth`` halvings.
+    When boxes are left open (or there was no splitting), ``search`` runs random restarts of short descents from
+    points of the case box's faces (each input at a bound with probability 2/3: see :func:`_falsify`) for 10% of
+    the case's time so far before the first open box, and for 3% of the enumeration's time before each later one
+    (ACAS Xu network
     1_9, property 7: a counterexample with four of five inputs at bounds, where the violation is nearly flat
-    elsewhere, is found in about 0.5 s). What is left is decided exactly: the activation regions of the box are enumerated depth first, cells whose relaxation bounds refute
-    every term being pruned (and their relaxation's minimiser checked as a candidate). On each region the network
+    elsewhere, is found in about 0.5 s). What is left is decided exactly: the activation regions of the box are
+    enumerated depth first, cells whose relaxation bounds refute every term being pruned (and their relaxation's minimiser checked as a candidate). On each region the network
     is ``A_Q x + b_Q`` and a term ``C y <= d`` is the polytope ``C A_Q x <= d - C b_Q``; one Chebyshev LP of
     region and term decides whether they meet, and its centre is the counterexample (interior to both when they
     overlap in a full-dimensional set).
     """
-    from . import vnnlib
     from . import _core
 
-    if isinstance(spec, (str, os.PathLike)):
-        spec = vnnlib.load(spec)
-    if not isinstance(spec, vnnlib.Property):
-        raise TypeError(f"spec must be a relutope.vnnlib.Property or a path, got {type(spec).__name__}")
-    if spec.n_inputs != net.in_dim or spec.n_outputs != net.out_dim:
-        raise ValueError(f"spec has {spec.n_inputs} inputs and {spec.n_outputs} outputs but the network has "
-                         f"{net.in_dim} and {net.out_dim}")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real)
-                                or not timeout > 0):
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    spec = _check_property(net, spec, timeout)
     for name, value in (("split_max_dims", split_max_dims), ("split_depth", split_depth),
                         ("split_boxes", split_boxes), ("split_candidates", split_candidates)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)
