@@ -119,11 +119,12 @@ class VerificationResult:
     seconds : float
     cases : list of dict
         Per-case statistics: ``status`` (the case's verdict; when the exact enumeration stopped early, the
-        core's status instead: ``"time_limit"``, ``"numerical"``, ...), ``seconds``, ``regions``, ``pruned``, ``boxes`` (input boxes bounded by
-        the input splitting), ``open_boxes`` (boxes it left to the exact enumeration), ``parent_pruned`` (the
-        cells of ``pruned`` pruned by their parent cell's relaxation bounds, without the LPs of their own box),
-        ``proven`` (the case's fraction below) and ``found_by`` for the case with the counterexample (``"search"``: the counterexample
-        search before any splitting; ``"split"``: the input splitting; ``"enumeration"``).
+        core's status instead: ``"time_limit"``, ``"numerical"``, ...), ``seconds``, ``regions``, ``pruned``,
+        ``boxes`` (input boxes bounded by the input splitting), ``open_boxes`` (boxes it left to the exact
+        enumeration), ``parent_pruned`` (the cells of ``pruned`` pruned by their parent cell's relaxation bounds,
+        without the LPs of their own box), ``proven`` (the case's fraction below) and ``found_by`` for the case
+        with the counterexample (``"search"``: the counterexample search, before the splitting or in its restarts
+        from the box's faces between open boxes; ``"split"``: the input splitting; ``"enumeration"``).
     proven : float
         The fraction of the property's input volume proven safe, in [0, 1] (the mean over cases of the volume
         of each case's box proven safe, over its inputs of positive width): 1 when the property holds, what was
