@@ -880,7 +880,7 @@ def _region_certify(net, case, lo, hi, tol, deadline=None, enumerations=None):
     return regions, margin, None
 
 
-def certify_holds(net: Network, spec, *, max_boxes: int = 256, batch: int = 512, tol: Optional[float] = None,
+def certify_holds(net: Network, spec, *, max_boxes: int = 4000, batch: int = 512, tol: Optional[float] = None,
                   time_limit: Optional[float] = None, open_boxes: str = "auto") -> VerdictCertificate:
     """Prove that a property holds: every case's box covered by rigorously bounded boxes and exactly bounded regions.
 
@@ -958,7 +958,7 @@ def certify_holds(net: Network, spec, *, max_boxes: int = 256, batch: int = 512,
 
 
 def certify_verdict(net: Network, spec, result, *, time_limit: Optional[float] = None,
-                    tol: Optional[float] = None) -> VerdictCertificate:
+                    tol: Optional[float] = None, max_boxes: int = 4000) -> VerdictCertificate:
     """The certificate of a verdict of :func:`relutope.verify` (what ``verify(..., certify=True)`` attaches).
 
     Parameters
@@ -971,6 +971,8 @@ def certify_verdict(net: Network, spec, result, *, time_limit: Optional[float] =
         Seconds for the certification (``holds``: the splitting and the regions).
     tol : float, optional
         ``tol`` of the enumeration of boxes the splitting leaves open.
+    max_boxes : int, optional
+        ``holds``: as :func:`certify_holds`.
 
     Returns
     -------
@@ -986,7 +988,7 @@ def certify_verdict(net: Network, spec, result, *, time_limit: Optional[float] =
     if time_limit is not None and time_limit <= 0:
         return VerdictCertificate(status=result.status, failures=["no time was left to certify"])
     if result.status == "holds":
-        return certify_holds(net, spec, tol=tol, time_limit=time_limit)
+        return certify_holds(net, spec, tol=tol, time_limit=time_limit, max_boxes=max_boxes)
     t0 = time.perf_counter()
     cert = VerdictCertificate(status="violated", case=result.case, term=result.term)
     ok, x, y, why = certify_counterexample(net, spec.exact_cases()[result.case], result.term, result.counterexample)
