@@ -322,8 +322,8 @@ def _lower_affine(net: Network, lo: np.ndarray, hi: np.ndarray, C, fix=None, ref
     the node), which is valid on the restricted set only. ``info`` (a dict), when given, receives ``"bounds"``:
     per layer the proven pre-activation bounds ``(l, u)`` (n_units, N) of its ReLUs on each node (None for affine
     layers), ``"rows"``: per layer ``(DL, eDL, DU, eDU)`` (n_units, N, k+1) and (n_units, N) with ``DL . (x, 1) -
-    eDL <= z <= DU . (x, 1) + eDU`` on the box (the symbolic intervals, valid before any clipping; None for affine
-    layers), and ``"empty"`` (N,) bool: a restriction contradicts a proven bound, the node holds no input.
+    eDL <= z <= DU . (x, 1) + eDU`` on the node (the symbolic intervals, computed before the layer's own clipping;
+    None for affine layers), and ``"empty"`` (N,) bool: a restriction contradicts a proven bound, the node holds no input.
     ``refine=False`` skips CROWN's back-substitution of the intermediate bounds (the symbolic intervals alone: a
     cheaper, looser bound)."""
     N, k = lo.shape
@@ -518,7 +518,7 @@ def _tighten_box(rows, erows, lo, hi, passes: int = 2):
         mag = np.abs(T).sum(axis=1) + np.abs(b) + erows
         # a_j x_j <= -b + e - sum_(i != j) a_i x_i <= R_j := -b + e - (tot - T_j), rounded up
         R = (-b + erows)[:, None] - (tot[:, None] - T)
-        R = R + inflate(gamma(k + 4) * mag, k + 3)[:, None] * (1 + 4 * _U) + 8 * _TINY
+        R = R + inflate(gamma(k + 4) * mag, k + 3)[:, None] * (1 + 4 * _U) + 4 * (k + 4) * _TINY
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             q = R / a
         up = np.where(a > 0, np.nextafter(np.nextafter(q, np.inf), np.inf), np.inf)
