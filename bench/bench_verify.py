@@ -107,7 +107,7 @@ def main():
     ap.add_argument("--certify-timeout", type=float, default=300.0)
     ap.add_argument("--only", default=None, help="--certify: these instances only (NET:PROP, comma-separated)")
     ap.add_argument("--certify-max-boxes", type=int, default=4000,
-                    help="--certify: boxes the rigorous input splitting bounds before the branch and bound on the ReLUs")
+                    help="--certify: boxes the rigorous splitting bounds before the branch and bound on the ReLUs")
     args = ap.parse_args()
     if args.certify:
         return certify_main(args)
@@ -188,10 +188,12 @@ def certify_main(args):
                 notes = "; ".join(cert.failures + [f"pending: {len(cert.pending)} case(s)"] * bool(cert.pending))
                 boxes, regions, nodes, margin = cert.boxes, cert.regions, cert.nodes, cert.min_margin
             else:
-                word, secs, notes, boxes, regions, nodes, margin = "-", float("nan"), "no verdict", 0, 0, 0, float("nan")
+                word, secs, notes, margin = "-", float("nan"), "no verdict", float("nan")
+                boxes = regions = nodes = 0
             ok = "" if res.status == expected else "  <-- DISAGREES WITH PUBLISHED"
             print(f"{name + ':' + str(p):>9} {expected:>9} {res.status:>9} {res.seconds:9.3f} {word:>9} {secs:8.2f} "
-                  f"{secs / res.seconds:6.1f} {boxes:7d} {regions:7d} {nodes:7d} {margin:9.2g}  {notes}{ok}", flush=True)
+                  f"{secs / res.seconds:6.1f} {boxes:7d} {regions:7d} {nodes:7d} {margin:9.2g}  {notes}{ok}",
+                  flush=True)
             rows.append(dict(instance=f"{name}:{p}", published=expected, relutope=res.status,
                              verify_seconds=res.seconds, certified=word, certify_seconds=secs, boxes=boxes,
                              regions=regions, nodes=nodes, margin=margin, notes=notes))

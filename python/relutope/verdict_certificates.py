@@ -323,7 +323,8 @@ def _lower_affine(net: Network, lo: np.ndarray, hi: np.ndarray, C, fix=None, ref
     per layer the proven pre-activation bounds ``(l, u)`` (n_units, N) of its ReLUs on each node (None for affine
     layers), ``"rows"``: per layer ``(DL, eDL, DU, eDU)`` (n_units, N, k+1) and (n_units, N) with ``DL . (x, 1) -
     eDL <= z <= DU . (x, 1) + eDU`` on the node (the symbolic intervals, computed before the layer's own clipping;
-    None for affine layers), and ``"empty"`` (N,) bool: a restriction contradicts a proven bound, the node holds no input.
+    None for affine layers), and ``"empty"`` (N,) bool: a restriction contradicts a proven bound, the node holds no
+    input.
     ``refine=False`` skips CROWN's back-substitution of the intermediate bounds (the symbolic intervals alone: a
     cheaper, looser bound)."""
     N, k = lo.shape
@@ -377,7 +378,8 @@ def _lower_affine(net: Network, lo: np.ndarray, hi: np.ndarray, C, fix=None, ref
             l = _box_min(DL, eDL, lo, hi, xm1)
             u = -_box_min(-DU, eDU, lo, hi, xm1)
             sel = np.flatnonzero(((l < 0) & (u > 0)).any(axis=1))  # units unstable on some box of the batch
-            if refine and relu_net and records and sel.size:  # CROWN's intermediate bounds: back-substitute +-D, keep the tighter
+            # CROWN's intermediate bounds: back-substitute +-D, keep the tighter
+            if refine and relu_net and records and sel.size:
                 A1, c1 = layer.A[1::2][sel], layer.c[1::2][sel]
                 bl = _box_min(*_backsub(net.layers[:li], np.vstack([A1, -A1]), records, lo, hi, xm1), lo, hi, xm1)
                 n2 = A1.shape[0]
