@@ -1,7 +1,8 @@
 """ACAS Xu verification: relutope against nnenum, instance by instance, in the same run on the same machine.
 
     python bench/bench_verify.py [--timeout 120] [--no-nnenum] [--extra DIR] [--out results.csv]
-    python bench/bench_verify.py --certify [--certify-timeout 300] [--only 1_1:2,3_3:2] --no-nnenum
+    python bench/bench_verify.py --certify [--certify-timeout 300] [--certify-max-boxes 4000] [--only 1_1:2,3_3:2]
+        --no-nnenum
 
 The 20 instances of ``shared/data/acasxu`` (networks 1_1, 1_2, 2_1, 3_3, 5_3; VNN-COMP 2021 properties 1-4) are
 verified by ``relutope.verify`` (loading timed apart, as VNN-COMP's prepare_instance) and, when nnenum can be
@@ -15,8 +16,9 @@ nnenum's example layout (``ACASXU_run2a_N_M_batch_2000.onnx``, ``prop_P.vnnlib``
 VNN-COMP 2021 instances relutope once left unknown. The machine is shared: times are indicative, the ratios are
 measured in one run; the CPU seconds of both (process time of the verification call, one thread each) depend less
 on the other jobs of a loaded machine than the wall-clock seconds. ``--certify`` proves each verdict after it (relutope.verdict_certificates: an exact rational
-counterexample, or rigorously bounded input boxes and exactly bounded regions) and prints the certification's
-time beside the verification's, with the boxes and regions it took and what it leaves pending.
+counterexample, or rigorously bounded input boxes, then a branch and bound on the ReLUs of the boxes left open after
+``--certify-max-boxes``) and prints the certification's time beside the verification's, with the boxes, regions
+and branch-and-bound leaves (nodes) it took and what it leaves pending.
 """
 from __future__ import annotations
 
@@ -104,6 +106,8 @@ def main():
     ap.add_argument("--certify", action="store_true", help="certify every verdict and time it")
     ap.add_argument("--certify-timeout", type=float, default=300.0)
     ap.add_argument("--only", default=None, help="--certify: these instances only (NET:PROP, comma-separated)")
+    ap.add_argument("--certify-max-boxes", type=int, default=4000,
+                    help="--certify: boxes the rigorous splitting bounds before the branch and bound on the ReLUs")
     args = ap.parse_args()
     if args.certify:
         return certify_main(args)
@@ -167,7 +171,7 @@ def certify_main(args):
     from relutope.verdict_certificates import certify_verdict
 
     print(f"{'instance':>9} {'published':>9} {'relutope':>9} {'verify s':>9} {'certified':>9} {'cert s':>8} "
-          f"{'ratio':>6} {'boxes':>7} {'regions':>7} {'margin':>9}  pending / failures")
+          f"{'ratio':>6} {'boxes':>7} {'regions':>7} {'nodes':>7} {'margin':>9}  pending / failures")
     rows = []
     for name, verdicts in PUBLISHED.items():
         for p in range(1, 5):
@@ -178,18 +182,21 @@ def certify_main(args):
             spec = vnnlib.load(DATA / "vnnlib" / f"prop_{p}.vnnlib")
             res = relutope.verify(net, spec, timeout=args.timeout)
             if res.status in ("holds", "violated"):
-                cert = certify_verdict(net, spec, res, time_limit=args.certify_timeout)
+                cert = certify_verdict(net, spec, res, time_limit=args.certify_timeout,
+                                       max_boxes=args.certify_max_boxes)
                 word, secs = ("proven" if cert.ok else "FAILED"), cert.seconds
                 notes = "; ".join(cert.failures + [f"pending: {len(cert.pending)} case(s)"] * bool(cert.pending))
-                boxes, regions, margin = cert.boxes, cert.regions, cert.min_margin
+                boxes, regions, nodes, margin = cert.boxes, cert.regions, cert.nodes, cert.min_margin
             else:
-                word, secs, notes, boxes, regions, margin = "-", float("nan"), "no verdict", 0, 0, float("nan")
+                word, secs, notes, margin = "-", float("nan"), "no verdict", float("nan")
+                boxes = regions = nodes = 0
             ok = "" if res.status == expected else "  <-- DISAGREES WITH PUBLISHED"
             print(f"{name + ':' + str(p):>9} {expected:>9} {res.status:>9} {res.seconds:9.3f} {word:>9} {secs:8.2f} "
-                  f"{secs / res.seconds:6.1f} {boxes:7d} {regions:7d} {margin:9.2g}  {notes}{ok}", flush=True)
+                  f"{secs / res.seconds:6.1f} {boxes:7d} {regions:7d} {nodes:7d} {margin:9.2g}  {notes}{ok}",
+                  flush=True)
             rows.append(dict(instance=f"{name}:{p}", published=expected, relutope=res.status,
                              verify_seconds=res.seconds, certified=word, certify_seconds=secs, boxes=boxes,
-                             regions=regions, margin=margin, notes=notes))
+                             regions=regions, nodes=nodes, margin=margin, notes=notes))
     proven = sum(r["certified"] == "proven" and r["relutope"] == r["published"] for r in rows)
     print(f"\nverdicts equal to the published ones and proven: {proven}/{len(rows)}; verify total "
           f"{sum(r['verify_seconds'] for r in rows):.2f} s, certification total "

@@ -213,15 +213,18 @@ def test_holds_certificate_and_a_wrong_claim_is_rejected():
     res = relutope.verify(net, safe, certify=True)
     assert res.status == "holds" and res.certificate.ok and res.certificate.boxes + res.certificate.regions > 0
     assert res.certificate.min_margin > 0
-    # the boxes the splitting leaves open (here after 4) go to exact region certificates, whose completeness is
-    # the certified enumeration's: every discarded side proven empty (none thin here), so nothing is pending
+    # the boxes the splitting leaves open (here after 4) go to the branch and bound on the ReLUs: no enumeration
     cert = certify_holds(net, safe, max_boxes=4)
+    assert cert.ok and cert.nodes > 0 and cert.regions == 0 and cert.enumeration is None and cert.pending == []
+    # or to exact region certificates, whose completeness is the certified enumeration's: every discarded side
+    # proven empty (none thin here), so nothing is pending
+    cert = certify_holds(net, safe, max_boxes=4, open_boxes="regions")
     assert cert.ok and cert.regions > 0 and cert.min_margin > 0
     assert cert.enumeration and all(e.status == "certified" for e in cert.enumeration)
     assert sum(e.n_regions for e in cert.enumeration) == cert.regions
     assert [e.n_thin for e in cert.enumeration] == [0] and cert.pending == []
-    for max_boxes in (4, 300):  # a violated property: no proof may succeed, by regions or by boxes
-        cert = certify_holds(net, unsafe_above(box, 1.0), max_boxes=max_boxes)
+    for max_boxes, how in ((4, "auto"), (4, "regions"), (300, "auto")):  # violated: no proof may succeed
+        cert = certify_holds(net, unsafe_above(box, 1.0), max_boxes=max_boxes, open_boxes=how)
         assert not cert.ok and cert.failures
 
 
@@ -267,6 +270,7 @@ def test_certificate_functions_reject_bad_input():
         (lambda: certify_holds(net, spec, max_boxes=0), ValueError, "max_boxes"),
         (lambda: certify_holds(net, spec, batch=1.5), TypeError, "batch"),
         (lambda: certify_holds(net, spec, time_limit=-1.0), ValueError, "time_limit"),
+        (lambda: certify_holds(net, spec, open_boxes="lp"), ValueError, "open_boxes"),
         (lambda: certify_counterexample(net, "case", 0, [0.0, 0.0]), TypeError, "case"),
         (lambda: certify_counterexample(net, case, 5, [0.0, 0.0]), ValueError, "term"),
         (lambda: certify_counterexample(net, case, 0, [0.0]), ValueError, "x"),

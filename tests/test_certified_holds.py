@@ -1,0 +1,162 @@
+"""Certified ``holds`` by the branch and bound on the ReLUs (relutope.verdict_certificates._relu_bab_certify):
+its rigorous pieces against exact rationals, corrupted certificates rejected, and the verdicts against brute force
+(every region of small nets by the test oracle, each minimised by HiGHS) at scales 1e-6..1e6, off-centre."""
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from scipy.optimize import linprog
+
+import relutope
+from relutope import vnnlib
+from relutope import verdict_certificates as vc
+
+from oracle import brute_force_patterns, region_halfspaces
+
+F = Fraction
+
+
+def exact_box_min(w, Fm, e, lo, hi):
+    """min over the box of sum_p w_p (F_p . (x, 1) - e_p), in rationals (a linear function: at a vertex)."""
+    k = Fm.shape[1] - 1
+    coef = [sum(F(wp) * F(Fm[p, j]) for p, wp in enumerate(w)) for j in range(k + 1)]
+    const = coef[k] - sum(F(wp) * F(ep) for wp, ep in zip(w, e))
+    return const + sum(c * (F(lo[j]) if c > 0 else F(hi[j])) for j, c in enumerate(coef[:k]))
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_weighted_min_is_a_tight_lower_bound_of_the_exact_minimum(scale):
+    rng = np.random.default_rng(int(np.log10(scale)) + 10)
+    for _ in range(20):
+        p, k = int(rng.integers(1, 6)), int(rng.integers(1, 6))
+        centre = 3.7 * scale * rng.normal(size=k)  # off-centre
+        lo = centre - scale * rng.uniform(0.1, 1, size=k)
+        hi = centre + scale * rng.uniform(0.1, 1, size=k)
+        Fm = rng.normal(size=(p, k + 1)) * np.r_[np.full(k, 1.0 / scale), 1.0]
+        e = np.abs(rng.normal(size=p)) * 1e-9
+        w = np.abs(rng.normal(size=p))
+        got = vc._weighted_min(w, Fm, e, lo, hi)
+        exact = exact_box_min(w, Fm, e, lo, hi)
+        assert F(got) <= exact
+        # not vacuous: within 1e-12 of the terms' magnitude
+        mag = sum(abs(F(wp)) * (sum(abs(F(v)) * F(max(abs(a), abs(b))) for v, a, b in zip(Fm[i, :k], lo, hi))
+                                + abs(F(Fm[i, k]))) for i, wp in enumerate(w))
+        assert exact - F(got) <= mag * F(1, 10**12) + F(1, 10**300)
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_tighten_box_keeps_every_point_of_the_rows_and_shrinks(scale):
+    rng = np.random.default_rng(7 + int(np.log10(scale)))
+    for _ in range(10):
+        k, p = 3, int(rng.integers(1, 5))
+        centre = -2.3 * scale * np.ones(k)
+        lo, hi = centre - scale, centre + scale
+        rows = np.c_[rng.normal(size=(p, k)) / scale, rng.normal(size=p) * 0.5]
+        rows[:, k] -= rows[:, :k] @ centre  # hyperplanes through the box
+        erows = np.full(p, 1e-12)
+        tlo, thi, empty = vc._tighten_box(rows, erows, lo, hi)
+        pts = lo + (hi - lo) * rng.uniform(size=(150, k))
+        pts[:8] = np.where(rng.uniform(size=(8, k)) < 0.5, lo, hi)  # vertices
+        inside = [x for x in pts if all(sum(F(r[j]) * F(x[j]) for j in range(k)) + F(r[k]) - F(er) <= 0
+                                        for r, er in zip(rows, erows))]
+        if empty:
+            assert not inside
+        for x in inside:  # every point of the set, checked exactly, lies in the new box
+            assert all(F(tlo[j]) <= F(x[j]) <= F(thi[j]) for j in range(k))
+        # and the new box is within rounding of the rows' LP box (one row at a time, as computed): no looser
+        for j in range(k):
+            for r in rows:
+                if r[j] > 0:
+                    rest = sum(min(r[i] * lo[i], r[i] * hi[i]) for i in range(k) if i != j)
+                    assert thi[j] <= max((-r[k] - rest) / r[j], lo[j]) + 1e-9 * scale or empty
+    # two contradicting rows: x_0 <= -0.5 s and x_0 >= 0.5 s (around the centre)
+    rows = np.array([[1.0 / scale, 0, 0, 0.5], [-1.0 / scale, 0, 0, 0.5]])
+    assert vc._tighten_box(rows, np.zeros(2), np.full(3, -scale), np.full(3, scale))[2]
+
+
+@pytest.mark.parametrize("s, c", [(1.0, 0.0), (1e6, 3e6), (1e-6, -4e-6)])
+def test_a_corrupted_node_certificate_is_rejected(s, c):
+    # node {x_0 <= c} of the box [c - s, c + s]^2; the objective's lower function y >= -1.5 (x_0 - c) / s; unsafe
+    # when y <= d. On the node y + 0.5 >= 0.5 (attained at x_0 = c): the row is needed, the margin is 0.5
+    lo, hi = np.full(2, c - s), np.full(2, c + s)
+    obj = np.array([[-1.5 / s, 0.0, 1.5 * c / s]])
+    rows = np.array([[1.0 / s, 0.0, -c / s]])
+    args = (obj, np.zeros(1), np.array([-0.5]), rows, np.zeros(1), lo, hi)
+    value, bound, empty = vc._node_lp(*args)
+    assert not empty and 0.5 * (1 - 1e-9) < bound <= 0.5 and abs(value - 0.5) < 1e-9
+    lam, mu = np.array([1.0]), np.array([1.5])
+    assert 0.5 * (1 - 1e-9) < vc._check_node(lam, mu, *args) <= 0.5
+    assert vc._check_node(lam, -mu, *args) == -np.inf                     # a flipped sign
+    assert vc._check_node(lam, mu[:0], obj, np.zeros(1), np.array([-0.5]), rows[:0], np.zeros(0),
+                          lo, hi) == -np.inf                               # a dropped row
+    assert vc._check_node(lam, mu, obj, np.zeros(1), np.array([-0.5]), -rows, np.zeros(1),
+                          lo, hi) == -np.inf                               # the row of the other side
+    assert vc._check_node(lam, mu, obj, np.zeros(1), np.array([0.0]), rows, np.zeros(1), lo, hi) == -np.inf
+    # a bound slightly too tight: the true minimum of y - d is 0 (d = 0) or just below (d = 1e-12): rejected
+    assert vc._check_node(lam, mu, obj, np.zeros(1), np.array([1e-12]), rows, np.zeros(1), lo, hi) == -np.inf
+    assert vc._check_node(lam, mu * (1 - 1e-6), *args) < 0.5  # other multipliers: still a valid, weaker bound
+
+
+# ------------------------------------------------------------------------------------ verdicts against brute force
+def random_net(seed, scale, centre, degenerate=False):
+    """[2, 6, 5, 2] ReLU net over the box centre +- scale; degenerate: duplicate units, units equal to the last
+    bit, three lines through one point and a line through a box vertex."""
+    rng = np.random.default_rng(seed)
+    W1 = rng.normal(size=(6, 2))
+    b1 = rng.normal(size=6) * 0.5
+    if degenerate:
+        W1[1], b1[1] = W1[0], b1[0]                                    # a duplicate
+        W1[2], b1[2] = W1[0], np.nextafter(b1[0], np.inf)               # equal up to the last bit
+        W1[4], b1[4] = rng.normal(size=2), 0.0                          # 3, 4, 5 through the centre
+        W1[5], b1[5] = rng.normal(size=2), 0.0
+        b1[3] = 0.0
+        W1[0], b1[0] = np.array([1.0, 1.0]), 2.0                        # through the vertex (-1, -1)
+    layers = [(W1 / scale, b1 - W1 @ np.full(2, centre) / scale),
+              (rng.normal(size=(5, 6)), rng.normal(size=5) * 0.3), (rng.normal(size=(2, 5)), rng.normal(size=2))]
+    return relutope.Network.from_weights(layers), layers
+
+
+def brute_min(net, layers, scale, centre, C, d):
+    """min over the box of max_r (C_r y - d_r): every region (test oracle, domain coordinates u in [-1, 1]^2),
+    the output's affine map composed by hand, one HiGHS LP per region."""
+    x0, E = np.full(2, centre), scale * np.eye(2)
+    Adom = np.vstack([np.eye(2), -np.eye(2)])
+    bdom = np.ones(4)
+    best = np.inf
+    for pat in brute_force_patterns(net, x0, E, Adom, bdom, tol=1e-9)[0]:
+        A, b = E.copy(), x0.copy()
+        at = 0
+        for (W, c) in layers[:-1]:
+            on = np.asarray(pat[at:at + W.shape[0]]) == 1
+            A, b = (W @ A) * on[:, None], (W @ b + c) * on
+            at += W.shape[0]
+        A, b = layers[-1][0] @ A, layers[-1][0] @ b + layers[-1][1]
+        G, h = region_halfspaces(net, pat, x0, E, Adom, bdom)
+        q = C.shape[0]
+        res = linprog(np.r_[0.0, 0.0, 1.0], A_ub=np.vstack([np.c_[C @ A, -np.ones(q)], np.c_[G, np.zeros(len(G))]]),
+                      b_ub=np.r_[d - C @ b, h], bounds=[(-1, 1), (-1, 1), (None, None)], method="highs")
+        if res.status == 0:
+            best = min(best, res.fun)
+    return best
+
+
+def prop(centre, scale, C, d):
+    lo, hi = np.full(2, centre - scale), np.full(2, centre + scale)
+    return vnnlib.Property(cases=[vnnlib.Case(lo, hi, [(C, d)])], n_inputs=2, n_outputs=2)
+
+
+@pytest.mark.parametrize("seed, scale, centre, degenerate", [(0, 1.0, 0.3, False), (2, 1e6, -3e6, False),
+                                                             (4, 1e-6, 5e-6, True)])
+def test_certify_holds_agrees_with_brute_force(seed, scale, centre, degenerate):
+    net, layers = random_net(seed, scale, centre, degenerate)
+    C = np.array([[1.0, 0.0], [0.0, -1.0]])  # unsafe: y0 <= d0 and y1 >= -d1 (two rows: a combination needed)
+    d0 = np.zeros(2)
+    m = brute_min(net, layers, scale, centre, C, d0)  # min over the box of max(y0, -y1)
+    spread = 1e-3 * (1 + abs(m))
+    for shift, expect in ((m - spread, True), (m + spread, False)):
+        d = np.array([shift, shift])  # max_r (C_r y - d_r) = max(y0, -y1) - shift
+        for max_boxes in (1, 8):  # (nearly) all by the branch and bound, or after some splitting
+            cert = vc.certify_holds(net, prop(centre, scale, C, d), max_boxes=max_boxes, time_limit=20)
+            assert cert.ok == expect, (shift, max_boxes, cert.failures)
+            if expect:
+                assert 0 < cert.min_margin <= m - shift + 1e-9 * (1 + abs(m)) and cert.pending == []
