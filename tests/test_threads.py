@@ -152,21 +152,6 @@ def test_sigint_with_threads_returns_exact_partial_partition():
     _exact(net, part)
 
 
-def test_checkpoint_runs_in_the_calling_thread_and_stops_all_workers():
-    net = Network.random([3, 16, 16, 16, 1], seed=0)
-    form = Box(-np.ones(3), np.ones(3))._engine_form()
-    caller, seen = threading.get_ident(), []
-
-    def checkpoint(regions):
-        seen.append((threading.get_ident(), regions))
-        return regions < 3000  # then stop
-
-    out = _core.enumerate_regions(net._core(), form.x0, form.Q, form.A, form.b, np.zeros(3), 1e-9, 3.0, -1, -1.0,
-                                  1000, checkpoint, threads=2)
-    assert out["status"] == "interrupted" and seen and all(t == caller for t, _ in seen)
-    assert 3000 <= len(out["radii"]) < 15619  # stopped well before the end (15,619 regions in all)
-
-
 def test_output_bounds_and_verify_with_threads():
     net = Network.random([3, 16, 16, 2], seed=8)
     box = Box(-np.ones(3), np.ones(3))
@@ -323,7 +308,8 @@ def test_polytope_threads_limits_are_exact():
     _exact(net, part)
 
 
-def test_polytope_threads_checkpoint_in_the_calling_thread_stops_all():
+@pytest.mark.parametrize("engine", ["enumerate_regions", "enumerate_polytopes"])  # the LP and polytope paths
+def test_checkpoint_runs_in_the_calling_thread_and_stops_all_workers(engine):
     net = Network.random([3, 16, 16, 16, 1], seed=0)
     form = Box(-np.ones(3), np.ones(3))._engine_form()
     caller, seen = threading.get_ident(), []
@@ -332,14 +318,14 @@ def test_polytope_threads_checkpoint_in_the_calling_thread_stops_all():
         seen.append((threading.get_ident(), regions))
         return regions < 3000  # then stop
 
-    out = _core.enumerate_polytopes(net._core(), form.x0, form.Q, form.A, form.b, np.zeros(3), 1e-9, 3.0, -1, -1.0,
-                                    1000, checkpoint, threads=2)
+    run = getattr(_core, engine)
+    out = run(net._core(), form.x0, form.Q, form.A, form.b, np.zeros(3), 1e-9, 3.0, -1, -1.0, 1000, checkpoint,
+              threads=2)
     assert out["status"] == "interrupted" and seen and all(t == caller for t, _ in seen)
-    assert [r for _, r in seen] == [1000 * (i + 1) for i in range(len(seen))]
+    assert [r for _, r in seen] == [1000 * (i + 1) for i in range(len(seen))]  # the counts of one thread
     assert 3000 <= len(out["radii"]) < 15619  # stopped well before the end (15,619 regions in all)
     with pytest.raises(ValueError, match="threads"):
-        _core.enumerate_polytopes(net._core(), form.x0, form.Q, form.A, form.b, np.zeros(3), 1e-9, 3.0, -1, -1.0,
-                                  1000, None, threads=0)
+        run(net._core(), form.x0, form.Q, form.A, form.b, np.zeros(3), 1e-9, 3.0, -1, -1.0, 1000, None, threads=0)
 
 
 # ---------------------------------------------------------------- the witness check's forward pass in the core
