@@ -1382,25 +1382,9 @@ EnumResult run_threads(const Network& net, const double* x0, const double* Q, in
   for (int i = 0; i < threads; ++i) pool.emplace_back(loop, std::ref(*workers[i]));
   {
     std::unique_lock<std::mutex> lk(sh.mu);
-    const int64_t every = opt.checkpoint_every;
-    int64_t next = every;
-    while (!sh.done) {
-      sh.watch.wait_for(lk, std::chrono::milliseconds(10));
-      if (sh.done) break;
-      int64_t seen = sh.leaves.load();
-      if (opt.max_regions >= 0) seen = std::min(seen, opt.max_regions);
-      // At every multiple of checkpoint_every reached, as on one thread (a progress bar sees the same counts).
-      while (checkpoint && every > 0 && seen >= next && !sh.stop.load()) {
-        lk.unlock();
-        const bool go_on = checkpoint(next);
-        lk.lock();
-        next += every;
-        if (!go_on) sh.halt_locked(EnumStatus::Interrupted, std::string());
-      }
-      if (opt.time_limit >= 0 &&
-          std::chrono::duration<double>(Clock::now() - sh.start).count() > opt.time_limit)
-        sh.halt_locked(EnumStatus::TimeLimit, std::string());
-    }
+    watch_workers(
+        lk, sh.watch, opt, checkpoint, sh.start, [&] { return sh.done; }, [&] { return sh.leaves.load(); },
+        [&](EnumStatus s) { sh.halt_locked(s, std::string()); }, [&] { return sh.stop.load(); });
   }
   for (std::thread& t : pool) t.join();
   if (error) std::rethrow_exception(error);

@@ -990,25 +990,12 @@ PolytopeEnumResult run_polytopes(const Network& net, const double* x0, const dou
   for (int i = 0; i < T; ++i) pool.emplace_back(loop, std::ref(*workers[i]));
   {
     std::unique_lock<std::mutex> lk(sh.mu);
-    const int64_t every = opt.checkpoint_every;
-    int64_t next = every;
-    while (sh.running > 0) {
-      sh.watch.wait_for(lk, std::chrono::milliseconds(10));
-      if (sh.running == 0) break;
-      int64_t seen = sh.regions.load();
-      if (opt.max_regions >= 0) seen = std::min(seen, opt.max_regions);
-      // At every multiple of checkpoint_every reached, as on one thread (a progress bar sees the same counts).
-      while (checkpoint && every > 0 && seen >= next && !sh.stop.load()) {
-        lk.unlock();
-        const bool go_on = checkpoint(next);
-        lk.lock();
-        next += every;
-        if (!go_on && sh.status == EnumStatus::Complete) sh.status = EnumStatus::Interrupted, sh.stop.store(true);
-      }
-      if (opt.time_limit >= 0 && std::chrono::duration<double>(Clock::now() - start).count() > opt.time_limit &&
-          sh.status == EnumStatus::Complete)
-        sh.status = EnumStatus::TimeLimit, sh.stop.store(true);
-    }
+    watch_workers(
+        lk, sh.watch, opt, checkpoint, start, [&] { return sh.running == 0; }, [&] { return sh.regions.load(); },
+        [&](EnumStatus s) {
+          if (sh.status == EnumStatus::Complete) sh.status = s, sh.stop.store(true);
+        },
+        [&] { return sh.stop.load(); });
   }
   for (std::thread& t : pool) t.join();
   if (error) std::rethrow_exception(error);

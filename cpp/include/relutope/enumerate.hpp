@@ -24,10 +24,14 @@
 // "Parallel depth first search. Part I", International Journal of Parallel Programming 16(6), 1987.)
 #pragma once
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -197,6 +201,35 @@ class RegionVisitor {
 
 // Called every `checkpoint_every` regions with the count so far; returning false stops the run (Interrupted).
 using Checkpoint = std::function<bool(int64_t)>;
+
+// The calling thread's watch over worker threads (the LP and polytope paths): every 10 ms, until done(), it calls
+// the checkpoints due, at every multiple of opt.checkpoint_every reached (the counts one thread would report;
+// count() is capped at max_regions), and past opt.time_limit seconds from `start` it stops the run. `lk` holds
+// the workers' mutex, which `cv` is notified under when they finish; halt(status) sets the status (if the run
+// is still Complete) and stops the workers; stopped() tells whether they were stopped already.
+template <class Done, class Count, class Halt, class Stopped>
+void watch_workers(std::unique_lock<std::mutex>& lk, std::condition_variable& cv, const EnumOptions& opt,
+                   const Checkpoint& checkpoint, std::chrono::steady_clock::time_point start, Done done,
+                   Count count, Halt halt, Stopped stopped) {
+  const int64_t every = opt.checkpoint_every;
+  int64_t next = every;
+  while (!done()) {
+    cv.wait_for(lk, std::chrono::milliseconds(10));
+    if (done()) break;
+    int64_t seen = count();
+    if (opt.max_regions >= 0) seen = std::min(seen, opt.max_regions);
+    while (checkpoint && every > 0 && seen >= next && !stopped()) {
+      lk.unlock();
+      const bool go_on = checkpoint(next);
+      lk.lock();
+      next += every;
+      if (!go_on) halt(EnumStatus::Interrupted);
+    }
+    if (opt.time_limit >= 0 &&
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > opt.time_limit)
+      halt(EnumStatus::TimeLimit);
+  }
+}
 
 // Enumerate the regions of `net` on the domain {u in R^k : Adom u <= bdom} embedded as x = x0 + Q u (Q is
 // in_dim x k, row-major). `u0` (k) is a point near the middle of the domain used to start the first LP.
