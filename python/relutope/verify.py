@@ -779,7 +779,8 @@ def min_adversarial(net: Network, x0, label: int, norm: Union[int, float, str] =
     -----
     The activation regions of the box ``x0 +- R`` are enumerated. A perturbation to class ``j`` inside region
     ``Q`` solves the convex program ``min ||x - x0|| s.t. x in Q, (a_j - a_label) x + (b_j - b_label) >= margin``
-    with ``A_Q x + b_Q`` the network on ``Q`` (cvxpy). Regions are searched in order of their distance from
+    with ``A_Q x + b_Q`` the network on ``Q`` (cvxpy; one parametrised program, canonicalised once, serves every
+    region and target). Regions are searched in order of their distance from
     ``x0`` (itself a convex program) and the search stops when the next region is farther than the best
     perturbation found, so the result is the global minimum over the box; it is the global minimum when it is
     smaller than ``R`` (the norm ball of that radius lies in the box), otherwise ``R`` doubles (Jordan et al.,
@@ -822,18 +823,25 @@ def min_adversarial(net: Network, x0, label: int, norm: Union[int, float, str] =
         A, b = part.affine_maps()
         origin, basis = box.parametrization()
         t0 = box.to_coords(x0[None])[0]
-        x = cp.Variable(box.intrinsic_dim)
+        halfspaces = [part[i].halfspaces() for i in range(len(part))]
+        # One parametrised program for every region and target (cvxpy's DPP: canonicalised once, not per
+        # solve): the rows of a region padded with 0 <= 1 to the most rows of any region, the target's row
+        # "g . x >= c" given as 0 >= -1 when there is none.
+        kx = box.intrinsic_dim
+        m = max(len(hr) for _, hr in halfspaces)
+        x, G, h = cp.Variable(kx), cp.Parameter((m, kx)), cp.Parameter(m)
+        gt, ct = cp.Parameter(kx), cp.Parameter()
+        program = cp.Problem(cp.Minimize(_norm_expr(cp, x - t0, norm)), [G @ x <= h, gt @ x >= ct])
 
         def solve(rows, rhs, extra=None):
-            cons = [rows @ x <= rhs]
-            if extra is not None:
-                cons.append(extra[0] @ x >= extra[1])
-            prob = cp.Problem(cp.Minimize(_norm_expr(cp, x - t0, norm)), cons)
-            prob.solve()
-            ok = prob.status in ("optimal", "optimal_inaccurate")
-            return (float(prob.value), np.array(x.value)) if ok else (np.inf, None)
+            Gv, hv = np.zeros((m, kx)), np.ones(m)
+            Gv[:len(rhs)], hv[:len(rhs)] = rows, rhs
+            G.value, h.value = Gv, hv
+            gt.value, ct.value = (extra[0][0], float(extra[1][0])) if extra is not None else (np.zeros(kx), -1.0)
+            program.solve()
+            ok = program.status in ("optimal", "optimal_inaccurate")
+            return (float(program.value), np.array(x.value)) if ok else (np.inf, None)
 
-        halfspaces = [part[i].halfspaces() for i in range(len(part))]
         dist = []
         for i, (Hr, hr) in enumerate(halfspaces):
             dist.append(solve(Hr, hr)[0])
