@@ -279,7 +279,7 @@ def test_help_and_readme_document_the_exit_statuses(capsys):
     for code, meaning in EXIT_STATUSES.items():
         assert re.search(rf"^\s+{code}\s+{re.escape(meaning)}$", text, re.M), (code, meaning)
     for command, codes in [("enumerate", [0, 1, 2, 3]), ("verify", [0, 1, 2, 10, 20]),
-                           ("compare-sampling", [0, 1, 2])]:
+                           ("compare-sampling", [0, 1, 2]), ("bounds", [0, 1, 2, 3])]:
         with pytest.raises(SystemExit):
             main([command, "--help"])
         epilog = capsys.readouterr().out.split("exit status:")[1]

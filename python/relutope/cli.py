@@ -1,15 +1,15 @@
-"""The command line: ``relutope enumerate``, ``verify``, ``vnncomp``, ``compare-sampling``, ``complexity``,
-``prune``, ``demo`` (or
-``python -m relutope``).
+"""The command line: ``relutope enumerate``, ``bounds``, ``verify``, ``vnncomp``, ``compare-sampling``,
+``complexity``, ``prune``, ``demo`` (or ``python -m relutope``).
 
 Exit statuses (:data:`EXIT_STATUSES`; also in ``relutope --help``): 0 success (``enumerate``: the partition is
-complete; ``verify``: the property holds), 1 a computation failed (e.g. the LP solver broke down), 2 bad usage or
-input (argparse's status), 3 a computation stopped early (``enumerate``: ``--max-regions``, ``--time-limit``, Ctrl-C,
-an LP breakdown: the partition printed and written is incomplete, and its summary names why; ``complexity``, ``prune``:
-``--time-limit`` reached before every neighbourhood or unit was decided), 10 ``verify``: violated,
-20 ``verify``: unknown, 130 interrupted,
-141 the reader of standard output went away (``relutope ... | head -1``; 128 + SIGPIPE, as the shell reports a
-process killed by a closed pipe; nothing is printed).
+complete; ``verify``: the property holds; ``bounds``: the bounds are exact, with ``--certify`` proven), 1 a
+computation failed (e.g. the LP solver broke down), 2 bad usage or input (argparse's status), 3 a computation stopped
+early (``enumerate``: ``--max-regions``, ``--time-limit``, Ctrl-C, an LP breakdown: the partition printed and written
+is incomplete, and its summary names why; ``complexity``, ``prune``: ``--time-limit`` reached before every
+neighbourhood or unit was decided; ``bounds``: ``--time-limit``, or with ``--certify`` intervals not proven
+region-tight), 10 ``verify``: violated, 20 ``verify``: unknown, 130 interrupted, 141 the reader of standard output
+went away (``relutope ... | head -1``; 128 + SIGPIPE, as the shell reports a process killed by a closed pipe; nothing
+is printed).
 """
 from __future__ import annotations
 
@@ -34,11 +34,12 @@ EXIT_BROKEN_PIPE = 141
 
 #: Exit status -> meaning, as printed in ``relutope --help``.
 EXIT_STATUSES: Dict[int, str] = {
-    EXIT_OK: "success (enumerate: the partition is complete; verify: the property holds)",
+    EXIT_OK: "success (enumerate: the partition is complete; verify: the property holds; bounds: exact, with "
+             "--certify proven)",
     EXIT_FAILED: "the computation failed (e.g. the LP solver broke down)",
     EXIT_USAGE: "bad usage or input (unknown option, unreadable model, invalid value)",
     EXIT_INCOMPLETE: "stopped early: the result is incomplete (enumerate: --max-regions, --time-limit, Ctrl-C, an LP "
-                     "breakdown; complexity, prune: --time-limit)",
+                     "breakdown; complexity, prune, bounds: --time-limit; bounds --certify: not proven tight)",
     EXIT_VIOLATED: "verify: the property is violated (a counterexample is printed)",
     EXIT_UNKNOWN: "verify: unknown (--timeout reached, or a candidate failed its re-check)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C) outside the enumeration",
