@@ -153,6 +153,8 @@ def compare_paths(nets, repeat: int, peer_path) -> int:
 
     header = (f"{'net':<20} {'regions':>8} | {'lp s':>7} {'B/reg':>6} | {'fast':>8} {'fast s':>7} {'B/reg':>6} | "
               f"{'peer s':>7} {'B/reg':>6} | {'lp/fast':>7} {'peer/fast':>9} | auto")
+    print(f"every tool at tol={TOL:g} (the same regions for all; relutope's default tol, 1e-9 x the domain's size, "
+          f"also counts regions of inradius between the two)")
     print(header)
     print("-" * len(header))
     for widths in nets:
