@@ -22,6 +22,7 @@ enumerated patterns agree with :meth:`relutope.Network.activation_pattern`.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import List, Optional, Tuple
 
 import numpy as np
@@ -326,6 +327,23 @@ def brute_force_patterns(net: Network, x0=None, E=None, Adom=None, bdom=None, to
 def as_pattern_set(patterns) -> set:
     """The rows of a (R, n_units) integer array as a set of tuples of Python ints."""
     return {tuple(int(v) for v in row) for row in np.asarray(patterns).reshape(len(patterns), -1)}
+
+
+def solve_fraction(M, rhs) -> Optional[List[Fraction]]:
+    """The solution of the square system ``M x = rhs`` by Gaussian elimination in Fraction (entries taken
+    exactly); None when ``M`` is singular."""
+    n = len(M)
+    T = [list(map(Fraction, row)) + [Fraction(r)] for row, r in zip(M, rhs)]
+    for col in range(n):
+        piv = next((i for i in range(col, n) if T[i][col] != 0), None)
+        if piv is None:
+            return None
+        T[col], T[piv] = T[piv], T[col]
+        for i in range(n):
+            if i != col and T[i][col] != 0:
+                f = T[i][col] / T[col][col]
+                T[i] = [a - f * b for a, b in zip(T[i], T[col])]
+    return [T[i][n] / T[i][i] for i in range(n)]
 
 
 def zaslavsky_count(n: int, d: int) -> int:

@@ -15,6 +15,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from oracle import solve_fraction
 import relutope
 from relutope import Box, Network, enumerate_regions
 from relutope.certified_facets import certify_adjacency, certify_facets, exact_region_halfspaces
@@ -28,21 +29,6 @@ def F(v):
 
 
 # ------------------------------------------------------------------------------------------ the Fraction oracle
-def _solve(M, rhs):
-    n = len(M)
-    T = [list(row) + [r] for row, r in zip(M, rhs)]
-    for col in range(n):
-        piv = next((i for i in range(col, n) if T[i][col] != 0), None)
-        if piv is None:
-            return None
-        T[col], T[piv] = T[piv], T[col]
-        for i in range(n):
-            if i != col and T[i][col] != 0:
-                f = T[i][col] / T[col][col]
-                T[i] = [a - f * b for a, b in zip(T[i], T[col])]
-    return tuple(T[i][n] / T[i][i] for i in range(n))
-
-
 def _rank(vectors):
     rows = [list(v) for v in vectors]
     r = 0
@@ -74,9 +60,10 @@ def _vertices(rows, k, equal=None):
     for S in itertools.combinations(range(len(rows)), need):
         M = [rows[i][0] for i in S] + ([equal[0]] if equal is not None else [])
         rhs = [rows[i][1] for i in S] + ([equal[1]] if equal is not None else [])
-        x = _solve(M, rhs)
+        x = solve_fraction(M, rhs)
         if x is None:
             continue
+        x = tuple(x)
         if all(sum(a * xi for a, xi in zip(row, x)) <= b for row, b in rows):
             out.add(x)
     return out

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
+from oracle import solve_fraction
 from relutope.exact_lp import (chebyshev_radius_exact, check_dual_bound, check_farkas, check_interior_point,
                                check_ray, norm_bounds, solve_lp_exact)
 
@@ -22,22 +23,6 @@ def F(v):
     return Fraction(int(v.p), int(v.q)) if isinstance(v, flint.fmpq) else Fraction(v)
 
 
-def _solve_fraction(M, rhs):
-    """Gaussian elimination in Fraction; None when singular."""
-    n = len(M)
-    T = [list(map(Fraction, row)) + [Fraction(r)] for row, r in zip(M, rhs)]
-    for col in range(n):
-        piv = next((i for i in range(col, n) if T[i][col] != 0), None)
-        if piv is None:
-            return None
-        T[col], T[piv] = T[piv], T[col]
-        for i in range(n):
-            if i != col and T[i][col] != 0:
-                f = T[i][col] / T[col][col]
-                T[i] = [a - f * b for a, b in zip(T[i], T[col])]
-    return [T[i][n] / T[i][i] for i in range(n)]
-
-
 def brute_force_max(c, A, b):
     """max c.x over {A x <= b} by enumerating all vertices in Fraction (bounded, pointed polytopes only);
     None when no vertex is feasible."""
@@ -46,7 +31,7 @@ def brute_force_max(c, A, b):
     b = [Fraction(v) for v in b]
     best = None
     for S in itertools.combinations(range(len(A)), n):
-        x = _solve_fraction([A[i] for i in S], [b[i] for i in S])
+        x = solve_fraction([A[i] for i in S], [b[i] for i in S])
         if x is None or any(sum(a * xi for a, xi in zip(row, x)) > bi for row, bi in zip(A, b)):
             continue
         v = sum(Fraction(ci) * xi for ci, xi in zip(c, x))
