@@ -230,19 +230,8 @@ bool OutputBoundsVisitor::thin(const CellView& v, bool last) {
   if (cannot_improve(v)) return true;
   if (!last) return false;
   // The relaxation's bounds of every row over the cell: C_i y + d_i in [-(min of G_{2i+1}), min of G_{2i}] ...
-  // with max/min taken as 0 (dd_ below): rows 2i (-(C_i y + d_i)) and 2i+1 (C_i y + d_i) from zero offsets.
-  Cd_.resize(static_cast<size_t>(2 * q_) * m_);
-  dd_.resize(2 * q_);
-  for (int i = 0; i < q_; ++i) {
-    const double* c = &C_[static_cast<size_t>(i) * m_];
-    for (int j = 0; j < m_; ++j) {
-      Cd_[static_cast<size_t>(2 * i) * m_ + j] = -c[j];
-      Cd_[static_cast<size_t>(2 * i + 1) * m_ + j] = c[j];
-    }
-    dd_[2 * i] = -d_[i];
-    dd_[2 * i + 1] = d_[i];
-  }
-  cell_.lower_linear(v, 2 * q_, Cd_.data(), dd_.data(), G_);
+  // with zero offsets: rows 2i (-(C_i y + d_i)) and 2i+1 (C_i y + d_i).
+  bound_both_sides(v, nullptr, nullptr);
   for (int r = 0; r < 2 * q_; ++r) {
     const double* g = &G_[static_cast<size_t>(r) * (k_ + 1)];
     double slack;
@@ -260,11 +249,7 @@ bool OutputBoundsVisitor::thin(const CellView& v, bool last) {
   return true;
 }
 
-bool OutputBoundsVisitor::cannot_improve(const CellView& v) {
-  for (int i = 0; i < q_; ++i)
-    if (!std::isfinite(max_value[i]) || !std::isfinite(min_value[i])) return false;  // nothing to compare with
-  // The cell cannot improve row i when max_i - (C_i y + d_i) >= 0 and (C_i y + d_i) - min_i >= 0 on it: rows 2i
-  // and 2i+1 of the objectives, each bounded below by the relaxation, over the box and then over the cell.
+void OutputBoundsVisitor::bound_both_sides(const CellView& v, const double* upper, const double* lower) {
   Cd_.resize(static_cast<size_t>(2 * q_) * m_);
   dd_.resize(2 * q_);
   for (int i = 0; i < q_; ++i) {
@@ -273,10 +258,18 @@ bool OutputBoundsVisitor::cannot_improve(const CellView& v) {
       Cd_[static_cast<size_t>(2 * i) * m_ + j] = -c[j];
       Cd_[static_cast<size_t>(2 * i + 1) * m_ + j] = c[j];
     }
-    dd_[2 * i] = max_value[i] - d_[i];
-    dd_[2 * i + 1] = d_[i] - min_value[i];
+    dd_[2 * i] = (upper ? upper[i] : 0.0) - d_[i];
+    dd_[2 * i + 1] = d_[i] - (lower ? lower[i] : 0.0);
   }
   cell_.lower_linear(v, 2 * q_, Cd_.data(), dd_.data(), G_);
+}
+
+bool OutputBoundsVisitor::cannot_improve(const CellView& v) {
+  for (int i = 0; i < q_; ++i)
+    if (!std::isfinite(max_value[i]) || !std::isfinite(min_value[i])) return false;  // nothing to compare with
+  // The cell cannot improve row i when max_i - (C_i y + d_i) >= 0 and (C_i y + d_i) - min_i >= 0 on it: rows 2i
+  // and 2i+1 of the objectives, each bounded below by the relaxation, over the box and then over the cell.
+  bound_both_sides(v, max_value.data(), min_value.data());
   g_.resize(k_ + 1);
   for (int r = 0; r < 2 * q_; ++r) {
     const double* g = &G_[static_cast<size_t>(r) * (k_ + 1)];

@@ -109,6 +109,9 @@ class OutputBoundsVisitor : public RegionVisitor {
  private:
   int q_, m_, k_;
   bool cannot_improve(const CellView& v);    // prune()'s test, after cell_.compute(v) or compute_thin(v)
+  // The relaxation's lower linear bounds G_ (rows 2i and 2i+1) of upper[i] - (C_i y + d_i) and
+  // (C_i y + d_i) - lower[i] over the cell (nullptr: zero offsets).
+  void bound_both_sides(const CellView& v, const double* upper, const double* lower);
   std::vector<double> C_, d_;
   bool prune_;
   LPBasis scratch_;
