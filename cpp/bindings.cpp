@@ -20,6 +20,7 @@
 #include "relutope/verify.hpp"
 #include "relutope/polygon2d.hpp"
 #include "relutope/polytope.hpp"
+#include "relutope/volume.hpp"
 
 namespace py = pybind11;
 using namespace relutope;
@@ -704,6 +705,45 @@ py::dict region_facets_py(const Network& net, const darray& x0, const darray& Q,
   return out;
 }
 
+py::dict polytope_measures_py(const i64array& offsets, const darray& rows, const darray& rhs, const darray& centers,
+                             bool vertices, py::object callback, int64_t checkpoint_every, int threads) {
+  check_shape(rows, "rows", {-1, -1});
+  const py::ssize_t k = rows.shape(1), F = rows.shape(0);
+  check_shape(rhs, "rhs", {F});
+  check_shape(offsets, "offsets", {-1});
+  if (offsets.shape(0) < 1) throw std::invalid_argument("offsets: needs at least one entry");
+  const py::ssize_t R = offsets.shape(0) - 1;
+  check_shape(centers, "centers", {R, k});
+  check_finite(rows, "rows");
+  check_finite(rhs, "rhs");
+  check_finite(centers, "centers");
+  if (offsets.data()[R] != F) throw std::invalid_argument("offsets: must end at the number of rows");
+  if (threads < 1) throw std::invalid_argument("threads: must be at least 1");
+  VolumeOptions opt;
+  opt.threads = threads;
+  opt.vertices = vertices;
+  if (checkpoint_every > 0) opt.checkpoint_every = checkpoint_every;
+  const Checkpoint cp = signal_checkpoint(std::move(callback));
+  PolytopeMeasures res;
+  {
+    py::gil_scoped_release release;
+    res = polytope_measures(static_cast<int>(k), R, offsets.data(), rows.data(), rhs.data(), centers.data(), opt,
+                            cp);
+  }
+  if (PyErr_Occurred()) throw py::error_already_set();
+  const py::ssize_t done = res.regions(), V = static_cast<py::ssize_t>(res.vertices.size()) / k;
+  py::dict out;
+  out["vertex_offsets"] = to_numpy(std::move(res.vertex_offsets), {static_cast<py::ssize_t>(vertices ? done + 1 : 1)});
+  out["vertices"] = to_numpy(std::move(res.vertices), {V, k});
+  out["volumes"] = to_numpy(std::move(res.volume), {done});
+  out["surfaces"] = to_numpy(std::move(res.surface), {done});
+  out["status"] = std::string(volume_status_name(res.status));
+  out["region"] = res.failed_region;
+  out["message"] = res.message;
+  out["seconds"] = res.seconds;
+  return out;
+}
+
 py::dict adjacency_py(const Network& net, const darray& x0, const darray& Q, const darray& Adom, const darray& bdom,
                       const i8array& patterns, const i64array& offsets, const darray& rows, const darray& rhs,
                       const i64array& unit, const i8array& piece, const darray& points, const darray& radii,
@@ -855,6 +895,9 @@ PYBIND11_MODULE(_core, m) {
         py::arg("unit"), py::arg("piece"), py::arg("points"), py::arg("radii"), py::arg("dup_facet"),
         py::arg("dup_unit"), py::arg("dup_piece"), py::arg("dup_exact"), py::arg("contain_tol"), py::arg("tol"),
         py::arg("callback") = py::none(), py::arg("checkpoint_every") = 0, py::arg("threads") = 1);
+  m.def("polytope_measures", &polytope_measures_py, py::arg("offsets"), py::arg("rows"), py::arg("rhs"),
+        py::arg("centers"), py::arg("vertices") = true, py::arg("callback") = py::none(),
+        py::arg("checkpoint_every") = 0, py::arg("threads") = 1);
   m.def("solve_lp", &solve_lp_py, py::arg("c"), py::arg("G"), py::arg("h"), py::arg("lb"), py::arg("ub"));
   m.def("enumerate_polygons_2d", &polygons_py, ENUM_ARGS_PY);
   // threads: the cells of layer 0 first, then their subtrees on that many worker threads (polytope.cpp).

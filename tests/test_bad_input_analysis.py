@@ -153,8 +153,8 @@ def gen_parts():
         "scalar": relutope.enumerate_regions(relutope.Network.random([2, 3, 1], seed=0), whole),
         "latent3": relutope.enumerate_regions(relutope.Network.random([3, 3, 3], seed=0), relutope.WholeSpace(3)),
         "far": relutope.enumerate_regions(relutope.Network.random([1, 2, 2], seed=0), relutope.Box([60.0], [61.0])),
-        "box5": relutope.enumerate_regions(relutope.Network.random([5, 2, 2], seed=0),
-                                           relutope.Box(-np.ones(5), np.ones(5))),
+        "box7": relutope.enumerate_regions(relutope.Network.random([7, 2, 2], seed=0),
+                                           relutope.Box(-np.ones(7), np.ones(7))),
     }
 
 
@@ -244,7 +244,7 @@ def box_masses():
      "n_directions must be an int"),
     ("region_masses replicates 1", lambda: gen.region_masses(part("latent3"), replicates=1), ValueError,
      "replicates must be >= 2"),
-    ("region_masses uniform in 5-D", lambda: gen.region_masses(part("box5")), ValueError, "dimension <= 4"),
+    ("region_masses uniform in 7-D", lambda: gen.region_masses(part("box7")), ValueError, "dimension <= 6"),
     ("region_masses no Gaussian mass", lambda: gen.region_masses(part("far"), latent="gaussian"), ValueError,
      "no standard Gaussian mass"),
     ("entropy masses and kwargs", lambda: gen.entropy(part("whole"), masses=gen.region_masses(part("whole")),
@@ -427,7 +427,7 @@ def test_slice_summaries_passes_on_a_qhull_failure(monkeypatch):
     def fail(*args, **kwargs):
         raise QhullError("forced")
 
-    monkeypatch.setattr(scipy.spatial, "HalfspaceIntersection", fail)
+    monkeypatch.setattr(scipy.spatial, "ConvexHull", fail)  # the hull of the moments (vertices: the volume kernel)
     with pytest.raises(NumericalError, match="Qhull failed on region 0"):
         region_stats.slice_summaries(NET, [UNIT])
 

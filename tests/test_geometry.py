@@ -255,10 +255,10 @@ def test_volumes_4d():
 
 
 def test_volumes_bad_input():
-    part = enumerate_regions(Network.random([5, 3, 1], seed=0), box(5))
-    with pytest.raises(ValueError, match="dimension <= 4"):
+    part = enumerate_regions(Network.random([7, 3, 1], seed=0), box(7))
+    with pytest.raises(ValueError, match="dimension <= 6"):
         part.volumes()
-    with pytest.raises(ValueError, match="dimension <= 4"):
+    with pytest.raises(ValueError, match="dimension <= 6"):
         part[0].vertices()
     # Unbounded regions of the whole plane.
     part = enumerate_regions(Network.random([2, 3, 1], seed=0), WholeSpace(2))

@@ -93,9 +93,9 @@ def test_slices_through_data_points_and_summaries():
 def test_region_stats_bad_input():
     with pytest.raises(TypeError, match="partition"):
         region_stats("part")
-    net = relutope.Network.random([5, 4, 1], seed=0)
-    with pytest.raises(ValueError, match="dimension <= 4"):
-        region_stats(relutope.enumerate_regions(net, relutope.Box(-np.ones(5), np.ones(5))))
+    net = relutope.Network.random([7, 4, 1], seed=0)
+    with pytest.raises(ValueError, match="dimension <= 6"):
+        region_stats(relutope.enumerate_regions(net, relutope.Box(-np.ones(7), np.ones(7))))
     with pytest.raises(ValueError, match="at least 3"):
         data_slices(np.zeros((2, 4)), 1)
     with pytest.raises(ValueError, match="n_slices"):
@@ -104,34 +104,59 @@ def test_region_stats_bad_input():
         data_slices(np.outer(np.arange(5.0), np.ones(4)), 1)
 
 
-@pytest.mark.parametrize("what", ["region_stats", "volumes", "Region.volume", "boundary_density"])
-def test_a_degenerate_vertex_set_is_a_numerical_error_naming_the_region(what, monkeypatch):
-    """A region whose vertex set comes out flat (collinear in 2-D, coplanar in 3-D: what rounding can do to a
-    sliver) cannot be hulled by Qhull: every caller raises relutope's NumericalError naming the region, never
+def test_a_degenerate_vertex_set_is_a_numerical_error_naming_the_region(monkeypatch):
+    """A region whose vertex set comes out flat (collinear in 2-D: what rounding can do to a sliver) cannot be
+    hulled by Qhull for its moments: region_stats raises relutope's NumericalError naming the region, never
     scipy's QhullError."""
+    from relutope import geometry
+    from relutope.errors import NumericalError
+
+    bad = 1
+
+    def flat(partition, regions=None, _real=geometry._polytope_measures, **kw):
+        m = _real(partition, regions, **kw)
+        V = m.vertices.copy()
+        s = slice(int(m.offsets[bad]), int(m.offsets[bad + 1]))
+        t = np.linspace(-1.0, 1.0, s.stop - s.start)
+        V[s] = partition._centers[bad] + 1e-3 * t[:, None] * np.array([1.0, 0.0])   # collinear points
+        return geometry._Measures(m.regions, m.offsets, V, m.volumes, m.surfaces)
+
+    monkeypatch.setattr(geometry, "_polytope_measures", flat)
+    part = relutope.enumerate_regions(relutope.Network.random([2, 6, 1], seed=0), relutope.Box([2.0, -1.0],
+                                                                                              [4.0, 0.5]))
+    assert len(part) > bad
+    with pytest.raises(NumericalError, match=rf"Qhull failed on region {bad}\b"):
+        region_stats(part)
+
+
+@pytest.mark.parametrize("what", ["volumes", "Region.volume", "Region.vertices", "boundary_density"])
+def test_facets_the_volume_kernel_cannot_close_are_a_numerical_error_naming_the_region(what, monkeypatch):
+    """Facet rows that do not bound a polytope around the region's centre (a row moved past it, as a broken facet
+    computation could leave them) stop every caller of the volume kernel with relutope's NumericalError naming the
+    region."""
     from relutope import complexity, geometry
     from relutope.errors import NumericalError
 
     bad = 1
 
-    def flat_vertices(A, b, center, index, _real=geometry._vertices_u):
-        V = _real(A, b, center, index)
-        if index != bad:
-            return V
-        t = np.linspace(-1.0, 1.0, len(V))[:, None]   # collinear (2-D) or coplanar (3-D) points about the centre
-        return center + 1e-3 * t * np.eye(V.shape[1])[:1] + 1e-3 * (t ** 2) * (np.eye(V.shape[1])[1:2]
-                                                                                 if V.shape[1] > 2 else 0.0)
+    def broken(partition, regions=None, *args, _real=geometry.region_facets, **kw):
+        f = _real(partition, regions, *args, **kw)
+        j = np.flatnonzero(f.regions == bad)
+        if len(j):
+            f._rhs_v = f._rhs_v.copy()
+            f._rhs_v[int(f.offsets[j[0]])] = -10.0   # the first facet's half-space now misses the centre
+        return f
 
-    monkeypatch.setattr(geometry, "_vertices_u", flat_vertices)
-    if what == "boundary_density":    # 3-D neighbourhoods: their regions' surfaces from their vertices
+    monkeypatch.setattr(geometry, "region_facets", broken)
+    if what == "boundary_density":    # 3-D neighbourhoods: their regions' surfaces from the kernel
         net = relutope.Network.random([3, 6, 1], seed=0)
-        with pytest.raises(NumericalError, match=r"Qhull failed on region 1\b"):
+        with pytest.raises(NumericalError, match=rf"region {bad} \(\d+ facets\).*centre is not strictly inside"):
             complexity.local_complexity(net, np.zeros((1, 3)), 0.5, n_dirs=3, seed=0, boundary=True)
         return
     part = relutope.enumerate_regions(relutope.Network.random([2, 6, 1], seed=0), relutope.Box([2.0, -1.0],
                                                                                               [4.0, 0.5]))
     assert len(part) > bad
-    call = {"region_stats": lambda: region_stats(part), "volumes": part.volumes,
-            "Region.volume": lambda: part[bad].volume()}[what]
-    with pytest.raises(NumericalError, match=rf"Qhull failed on region {bad}\b"):
+    call = {"volumes": part.volumes, "Region.volume": lambda: part[bad].volume(),
+            "Region.vertices": lambda: part[bad].vertices()}[what]
+    with pytest.raises(NumericalError, match=rf"region {bad} \(\d+ facets\).*centre is not strictly inside"):
         call()

@@ -223,6 +223,24 @@ def region_adjacency(
     facet, -2 none found), found_by (F,) int8, expected (F,) int8, forward_passes, status, seconds. callback(done) as in region_facets, every
     checkpoint_every regions (0: 16384)."""
 
+def polytope_measures(
+    offsets: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.float64],
+    rhs: npt.NDArray[np.float64],
+    centers: npt.NDArray[np.float64],
+    vertices: bool = True,
+    callback: Optional[Callable[[int], object]] = None,
+    checkpoint_every: int = 0,
+    threads: int = 1,
+) -> dict:
+    """Vertices and volumes of R bounded polytopes {u : rows u <= rhs} (rows offsets[r]:offsets[r+1] of rows (F, k)
+    and rhs (F,); interior points centers (R, k)), by double description and the recursive facet decomposition
+    (cpp/src/volume.cpp). Keys: vertex_offsets (R+1,) int64 ((1,) when vertices is False), vertices (V, k),
+    volumes (R,), surfaces (R,) (boundary (k-1)-volumes), status ("complete", "interrupted", "numerical",
+    "unbounded"; the regions before `region` are kept), region (the one that stopped the run, else -1), message,
+    seconds. callback and checkpoint_every as in region_facets (0: 2048); threads: workers over chunks of regions
+    (the same result with any number)."""
+
 def solve_lp(
     c: npt.ArrayLike, G: npt.ArrayLike, h: npt.ArrayLike, lb: npt.ArrayLike, ub: npt.ArrayLike
 ) -> Tuple[str, npt.NDArray[np.float64], float, int]:

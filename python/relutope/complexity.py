@@ -47,7 +47,7 @@ __all__ = ["LocalComplexity", "LocalComplexityEstimate", "directions", "local_co
 #: Neighbourhood shapes: Humayun et al.'s cross-polytope (the l1 ball) and the box (the l-infinity ball).
 SHAPES = ("cross", "box")
 
-#: Largest chart dimension P for which the boundary density is computed (vertices by Qhull).
+#: Largest chart dimension P for which the boundary density is computed (region surfaces by the volume kernel).
 MAX_BOUNDARY_DIM = 4
 
 
@@ -353,17 +353,9 @@ def neighbourhood(x, directions, radius: float, shape: str = "cross"):
     return Slice(x, V, _chart_domain(int(V.shape[1]), radius, shape))
 
 
-def _surface(V: np.ndarray, index: int) -> float:
-    """The (P-1)-volume of the boundary of the convex hull of the vertices V (n, P), P >= 2, of region ``index``
-    (Qhull; NumericalError when it fails)."""
-    from .geometry import _convex_hull
-
-    return float(_convex_hull(V, index).area)
-
-
 def _boundary_length(part, chart_surface: float, chart_volume: float) -> float:
     """Boundary density of a neighbourhood's partition (see the module docstring)."""
-    from .geometry import _vertices_u
+    from .geometry import _polytope_measures
 
     P = part.domain.intrinsic_dim
     if P == 1:
@@ -372,12 +364,8 @@ def _boundary_length(part, chart_surface: float, chart_volume: float) -> float:
         total = 0.0
         for poly in part.polygons():  # chart coordinates are orthonormal: input units
             total += float(np.sum(np.linalg.norm(poly - np.roll(poly, 1, axis=0), axis=1)))
-    else:
-        f = part.facets()
-        total = 0.0
-        for i in range(len(part)):
-            s = slice(int(f.offsets[i]), int(f.offsets[i + 1]))
-            total += _surface(_vertices_u(f._rows_u[s], f.b[s], part._centers[i], i), i)
+    else:  # the regions' boundary measures from the volume kernel (input units: the chart is orthonormal)
+        total = float(_polytope_measures(part, vertices=False).surfaces.sum())
     return max(total - chart_surface, 0.0) / 2.0 / chart_volume
 
 

@@ -13,8 +13,10 @@ The facets are computed by the compiled core with its own dual simplex LP solver
 composed through its activation pattern, cheap filters drop rows that cannot be facets (constant rows, duplicates,
 rows that hold on a simplex known to contain the region), and each remaining row gets one LP, the Chebyshev ball
 of the region's trace on the row's hyperplane; the row is a facet iff that ball has radius ``> tol`` (which proves
-the facet is (k-1)-dimensional). Vertices and volumes (``k <= 4``) come from :mod:`scipy.spatial` (Qhull:
-Barber, Dobkin & Huhdanpaa, "The Quickhull algorithm for convex hulls", ACM TOMS 1996).
+the facet is (k-1)-dimensional). Vertices and volumes (``k <= MAX_VERTEX_DIM``) come from the compiled volume
+kernel (``cpp/src/volume.cpp``), region by region on worker threads: the vertices by the double description method
+(Motzkin et al. 1953; Fukuda & Prodon 1996) from the facets, the volume by the recursive facet decomposition
+(Lasserre 1983; Büeler, Enge & Fukuda, "Exact volume computation for polytopes: a practical study", 2000).
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ __all__ = ["Facets", "RegionFacets", "default_facet_tol", "region_facets", "regi
            "MAX_VERTEX_DIM"]
 
 #: Largest number of domain coordinates for which vertices and volumes are computed.
-MAX_VERTEX_DIM = 4
+MAX_VERTEX_DIM = 6
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,7 @@ class Facets:
         self.regions = regions
         self.offsets = out["offsets"]
         self._rows_u = out["rows"]
+        self._rhs_v = out["rhs_v"]
         self.b = out["rhs"]
         self.unit = out["unit"]
         self.piece = out["piece"]
@@ -289,6 +292,7 @@ def region_facets(partition: "Partition", regions=None, tol: Optional[float] = N
                                   CHECKPOINT_EVERY if progress else 0, threads)
         if out["status"] == "numerical":
             raise NumericalError(f"facet computation failed: {out['message']}")
+    out["rhs_v"] = out["rhs"]  # in the core's frame, for the volume kernel (no rounding from the shift to u)
     out["rhs"] = frame.rhs_to_u(out["rows"], out["rhs"])
     out["points"] = frame.to_u(out["points"])
     out["radii"] = out["radii"] * frame.s
@@ -302,21 +306,6 @@ def _check_vertex_dim(partition: "Partition") -> int:
         raise ValueError(f"vertices and volumes are computed for domains of dimension <= {MAX_VERTEX_DIM}; "
                          f"this domain has {k} free coordinates")
     return k
-
-
-def _is_bounded(A: np.ndarray) -> bool:
-    """Whether {u : A u <= b} (non-empty) is bounded: its recession cone {A v <= 0} is {0} (LPs on HiGHS)."""
-    from scipy.optimize import linprog
-
-    k = A.shape[1]
-    for j in range(k):
-        for sign in (1.0, -1.0):
-            c = np.zeros(k)
-            c[j] = -sign
-            res = linprog(c, A_ub=A, b_ub=np.zeros(A.shape[0]), bounds=[(-1, 1)] * k, method="highs")
-            if res.status == 0 and -res.fun > 1e-9:
-                return False
-    return True
 
 
 def _qhull_error():
@@ -339,56 +328,85 @@ def _convex_hull(V: np.ndarray, index: int):
         raise NumericalError(f"Qhull failed on region {index} ({len(V)} vertices): {exc}") from None
 
 
-def _vertices_u(A: np.ndarray, b: np.ndarray, center: np.ndarray, index: int) -> np.ndarray:
-    """Vertices (V, k) of the bounded polytope {u : A u <= b} (region ``index``) with interior point ``center``."""
-    k = A.shape[1]
-    if k == 1:
-        a = A[:, 0]
-        hi = np.min(b[a > 0] / a[a > 0])
-        lo = np.max(b[a < 0] / a[a < 0])
-        return np.array([[lo], [hi]])
-    from scipy.spatial import ConvexHull, HalfspaceIntersection
+@dataclass(frozen=True)
+class _Measures:
+    """The volume kernel's results for n regions: vertices ``vertices[offsets[j]:offsets[j + 1]]`` (engine
+    coordinates u) of region ``regions[j]``, its k-volume and the (k-1)-volume of its boundary (input units)."""
 
-    # Qhull works best near the origin at unit scale: shift to the centre and scale by the largest facet distance.
-    dist = b - A @ center
-    scale = float(dist.max())
-    try:
-        pts = HalfspaceIntersection(np.c_[A, -dist / scale], np.zeros(k)).intersections
-        hull = ConvexHull(pts)
-    except _qhull_error() as exc:
-        raise NumericalError(f"Qhull failed on region {index} ({len(b)} facets): {exc}") from None
-    return center + pts[hull.vertices] * scale
+    regions: np.ndarray
+    offsets: np.ndarray
+    vertices: np.ndarray
+    volumes: np.ndarray
+    surfaces: np.ndarray
+
+    def vertices_of(self, j: int) -> np.ndarray:
+        return self.vertices[int(self.offsets[j]):int(self.offsets[j + 1])]
 
 
-def region_vertices(partition: "Partition", i: int, facets: Optional[RegionFacets] = None) -> np.ndarray:
-    """Vertices of region ``i`` in engine coordinates u (see :meth:`Region.vertices`)."""
-    _check_vertex_dim(partition)
-    if facets is None:
-        facets = partition.facets(i)
-    form = partition.domain._engine_form()
-    A_u = facets.A_x @ form.Q  # unit rows in u
-    b_u = facets.b_x - facets.A_x @ form.x0
-    if not partition.domain.bounded and not _is_bounded(A_u):
-        raise ValueError(f"region {i} is unbounded: it has no finite vertex set or volume")
-    return _vertices_u(A_u, b_u, partition._centers[i], i)
+def _polytope_measures(partition: "Partition", regions=None, *, vertices: bool = True, threads: Optional[int] = None,
+                       progress: bool = False, what: str = "volumes") -> _Measures:
+    """Vertices, volumes and boundary measures of the partition's regions (default all) by the compiled kernel.
 
+    The kernel (``cpp/src/volume.cpp``) takes each region's facets (:func:`region_facets`) in the core's frame
+    (centred on the domain, in units of its size: tolerances do not depend on the domain's scale or position),
+    enumerates its vertices by the double description method from the simplicial cone of k + 1 of its rows, and
+    gets the volume by the recursive facet decomposition vol_j(F) = (1/j) sum_G dist(p, aff G) vol_{j-1}(G)
+    (Lasserre, JOTA 1983; Büeler, Enge & Fukuda, "Exact volume computation for polytopes: a practical study",
+    2000), on ``threads`` workers over chunks of regions with the GIL released (the same result with any number).
 
-def region_volumes(partition: "Partition", progress: bool = False) -> np.ndarray:
-    """Volumes of every region, in input units (see :meth:`Partition.volumes`; ``progress``: tqdm bars for the
-    facets and the volumes; NumericalError when Qhull fails on a region)."""
+    Raises ValueError for a domain of more than MAX_VERTEX_DIM dimensions or an unbounded region, NumericalError
+    naming the region when the kernel cannot decide, KeyboardInterrupt on Ctrl-C (and what the progress callback
+    raises), TypeError/ValueError for a bad ``threads``.
+    """
+    from . import _core
+    from ._threads import resolve_threads
+
+    threads = resolve_threads(threads)
     k = _check_vertex_dim(partition)
-    f = partition.facets(progress=progress)
-    R = len(partition)
-    vol = np.empty(R)
-    bounded = partition.domain.bounded
-    with region_bar(progress, R, "volumes") as update:
-        for i in range(R):
-            s = slice(int(f.offsets[i]), int(f.offsets[i + 1]))
-            A, b = f._rows_u[s], f.b[s]
-            if not bounded and not _is_bounded(A):
-                raise ValueError(f"region {i} is unbounded: it has no finite volume")
-            V = _vertices_u(A, b, partition._centers[i], i)
-            vol[i] = V[1, 0] - V[0, 0] if k == 1 else _convex_hull(V, i).volume
-            if update is not None:
-                update(i + 1)
-    return vol
+    if regions is None:
+        f = partition.facets(progress=progress)
+        regions = f.regions
+        offsets, rows, rhs_v = f.offsets, f._rows_u, f._rhs_v
+    else:
+        regions = np.asarray(regions, dtype=np.int64).reshape(-1)
+        if partition._facets is not None:
+            f = partition._facets
+            parts = [slice(int(f.offsets[i]), int(f.offsets[i + 1])) for i in regions]
+            offsets = np.concatenate([[0], np.cumsum([p.stop - p.start for p in parts])]).astype(np.int64)
+            take = np.concatenate([np.arange(p.start, p.stop) for p in parts]) if parts else np.zeros(0, np.int64)
+            rows, rhs_v = f._rows_u[take], f._rhs_v[take]
+        else:
+            f = region_facets(partition, regions, progress=progress)
+            offsets, rows, rhs_v = f.offsets, f._rows_u, f._rhs_v
+    frame = partition.domain._engine_frame()
+    centers = frame.to_v(partition._centers[regions]).reshape(len(regions), k)
+    with region_bar(progress, len(regions), what) as update:
+        out = _core.polytope_measures(np.ascontiguousarray(offsets), np.ascontiguousarray(rows),
+                                      np.ascontiguousarray(rhs_v), np.ascontiguousarray(centers), vertices, update,
+                                      CHECKPOINT_EVERY if progress else 0, threads)
+    status = out["status"]
+    if status != "complete":
+        j = int(out["region"])
+        i = int(regions[j]) if 0 <= j < len(regions) else -1
+        m = int(offsets[j + 1] - offsets[j]) if 0 <= j < len(regions) else 0
+        if status == "unbounded" and not partition.domain.bounded:
+            raise ValueError(f"region {i} is unbounded: it has no finite vertex set or volume")
+        if status == "unbounded":
+            raise NumericalError(f"the volume kernel found region {i} ({m} facets) unbounded on a bounded domain")
+        raise NumericalError(f"the volume kernel failed on region {i} ({m} facets): {out['message'] or status}")
+    s = frame.s
+    return _Measures(regions, out["vertex_offsets"], frame.to_u(out["vertices"]) if vertices else out["vertices"],
+                     out["volumes"] * s ** k, out["surfaces"] * s ** max(k - 1, 0))
+
+
+def region_vertices(partition: "Partition", i: int) -> np.ndarray:
+    """Vertices (V, k) of region ``i`` in engine coordinates u (see :meth:`Region.vertices`), by the volume kernel
+    from the region's facets (cached ones when the partition has them)."""
+    return _polytope_measures(partition, [i]).vertices_of(0)
+
+
+def region_volumes(partition: "Partition", progress: bool = False, threads: Optional[int] = None) -> np.ndarray:
+    """Volumes of every region, in input units (see :meth:`Partition.volumes`; ``progress``: tqdm bars for the
+    facets and the volumes; ``threads``: workers, default every core; NumericalError when the kernel cannot
+    decide a region)."""
+    return _polytope_measures(partition, vertices=False, threads=threads, progress=progress).volumes

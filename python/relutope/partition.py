@@ -105,7 +105,7 @@ class Region:
         return self._partition.facets(self.index)
 
     def vertices(self, space: str = "domain") -> np.ndarray:
-        """The vertices of the region (domains of dimension k <= 4).
+        """The vertices of the region (domains of dimension k <= 6, :data:`relutope.geometry.MAX_VERTEX_DIM`).
 
         Parameters
         ----------
@@ -116,19 +116,20 @@ class Region:
         -------
         ndarray, shape (V, k) or (V, d), float64
             For k = 1 the two ends of the interval, lower first; for k = 2 in counter-clockwise order (in the
-            engine's orthonormal coordinates); otherwise in Qhull's order.
+            engine's orthonormal coordinates); otherwise in the order the kernel finds them.
 
         Raises
         ------
         ValueError
-            When k > 4, the region is unbounded, or ``space`` is unknown.
+            When k > 6, the region is unbounded, or ``space`` is unknown.
         NumericalError
-            When Qhull fails.
+            When the volume kernel cannot decide the region's vertices.
 
         Notes
         -----
-        The vertices of the facets' H-representation by :class:`scipy.spatial.HalfspaceIntersection` with the
-        Chebyshev centre as interior point, reduced to the extreme points by :class:`scipy.spatial.ConvexHull`.
+        The extreme points of the facets' H-representation by the double description method (Fukuda & Prodon,
+        "Double description method revisited", 1996) in the compiled volume kernel (see
+        :mod:`relutope.geometry`).
         """
         from .geometry import region_vertices
 
@@ -140,18 +141,13 @@ class Region:
         return V @ form.Rinv.T if space == "domain" else form.x0 + V @ form.Q.T
 
     def volume(self) -> float:
-        """The region's k-dimensional volume in input units (k <= 4); see :meth:`Partition.volumes`."""
+        """The region's k-dimensional volume in input units (k <= 6); see :meth:`Partition.volumes`."""
         part = self._partition
         if part._volumes is not None:
             return float(part._volumes[self.index])
-        V = self.vertices()
-        form = part.domain._engine_form()
-        U = V @ form.R.T
-        if U.shape[1] == 1:
-            return float(U[1, 0] - U[0, 0])
-        from .geometry import _convex_hull
+        from .geometry import _polytope_measures
 
-        return float(_convex_hull(U, self.index).volume)
+        return float(_polytope_measures(part, [self.index], vertices=False).volumes[0])
 
     def __reduce__(self):
         return (Region, (self._partition, self.index))
@@ -660,26 +656,43 @@ class Partition:
 
         return certify_partition(self, method=method, time_limit=time_limit, threads=threads)
 
-    def volumes(self, *, progress: bool = False) -> np.ndarray:
+    def volumes(self, *, progress: bool = False, threads: Optional[int] = None) -> np.ndarray:
         """The volume of every region, shape (R,), float64 (computed once and cached).
 
         Volumes are k-dimensional, in input units within the domain's affine hull (for a :class:`Slice` with a
-        basis that is not orthonormal, volumes in domain coordinates are these divided by ``sqrt(det(B^T B))``).
-        For k = 1 the lengths of the intervals; for k = 2, 3, 4 the exact volumes of the polytopes spanned by the
-        vertices (:class:`scipy.spatial.HalfspaceIntersection`, then :class:`scipy.spatial.ConvexHull`).
-        ``progress=True`` shows tqdm bars counting regions for the facets (when not cached yet) and the volumes.
+        basis that is not orthonormal, volumes in domain coordinates are these divided by ``sqrt(det(B^T B))``),
+        for k = 1 .. 6 (:data:`relutope.geometry.MAX_VERTEX_DIM`). From each region's facets the compiled volume
+        kernel finds its vertices (double description) and its volume by the recursive facet decomposition
+        ``vol_k(P) = (1/k) sum_F dist(p, F) vol_{k-1}(F)`` (Lasserre, JOTA 1983; Büeler, Enge & Fukuda, "Exact
+        volume computation for polytopes: a practical study", 2000), exact up to rounding, degenerate vertices
+        included. ``threads`` worker threads share the regions (default ``None``: every core; the same volumes
+        with any number; the GIL is released). ``progress=True`` shows tqdm bars counting regions for the facets
+        (when not cached yet) and the volumes.
 
         Raises
         ------
         ValueError
-            When the domain has more than 4 free coordinates or a region is unbounded.
+            When the domain has more than 6 free coordinates, a region is unbounded, or ``threads`` is below 1.
+        TypeError
+            When ``threads`` is not an int.
         NumericalError
-            When Qhull fails on a region.
+            When the kernel cannot decide a region (its facets and vertices do not close up).
+        KeyboardInterrupt
+            On Ctrl-C (checked every few thousand regions).
+
+        Examples
+        --------
+        Two triangles of the unit square, cut by its diagonal:
+
+        >>> import numpy as np, relutope
+        >>> net = relutope.Network.from_weights([(np.array([[1.0, -1.0]]), np.zeros(1)), (np.ones((1, 1)), [0.0])])
+        >>> relutope.enumerate_regions(net, relutope.Box([0, 0], [1, 1])).volumes().round(12).tolist()
+        [0.5, 0.5]
         """
         from .geometry import region_volumes
 
         if self._volumes is None:
-            self._volumes = region_volumes(self, progress=progress)
+            self._volumes = region_volumes(self, progress=progress, threads=threads)
         return self._volumes
 
     # ------------------------------------------------------------------ persistence

@@ -3,7 +3,7 @@
 What SplineCam users measure on 2-D slices through data (Humayun, Balestriero, Balakrishnan & Baraniuk,
 "SplineCam: Exact Visualization and Characterization of Deep Network Geometry and Decision Boundaries", CVPR 2023,
 Section 5: region count, area and its spread, per slice through training or test points), for domains of
-dimension ``k <= 4``:
+dimension ``k <= 6`` (:data:`relutope.geometry.MAX_VERTEX_DIM`):
 
 * ``volume``: the region's ``k``-volume (area for slices), in input units within the domain's affine hull;
 * ``inradius``: its Chebyshev radius (the partition's ``radii``);
@@ -123,7 +123,7 @@ def region_stats(partition: "Partition", progress: bool = False) -> RegionStats:
     Parameters
     ----------
     partition : Partition
-        A partition of a bounded domain of dimension ``k <= 4`` (a 2-D slice, say).
+        A partition of a bounded domain of dimension ``k <= 6`` (a 2-D slice, say).
     progress : bool, optional
         tqdm bars for the facets (when not computed yet) and the regions.
 
@@ -136,14 +136,14 @@ def region_stats(partition: "Partition", progress: bool = False) -> RegionStats:
     TypeError
         When ``partition`` is not a Partition.
     ValueError
-        When the domain has more than 4 dimensions or a region is unbounded.
+        When the domain has more than 6 dimensions or a region is unbounded.
     NumericalError
-        When Qhull fails on a region (its vertices, or their hull for the moments: a flat or degenerate vertex set),
-        naming the region.
+        When the volume kernel cannot decide a region's vertices, or Qhull fails on their hull for the moments (a
+        flat or degenerate vertex set), naming the region.
 
     Notes
     -----
-    Vertices from the regions' facets (:func:`relutope.geometry.region_vertices`), moments by the exact simplex
+    Vertices and volumes from the regions' facets by the volume kernel (:mod:`relutope.geometry`), moments by the exact simplex
     decomposition of the module docstring; SplineCam (Humayun et al., CVPR 2023, Sec. 5) reports such statistics
     per slice.
 
@@ -155,7 +155,7 @@ def region_stats(partition: "Partition", progress: bool = False) -> RegionStats:
     >>> sorted(st.volume.round(12).tolist()), sorted(st.eccentricity.round(6).tolist())
     ([1.0, 3.0], [0.0, 0.942809])
     """
-    from .geometry import _check_vertex_dim, region_vertices
+    from .geometry import _check_vertex_dim, _polytope_measures
     from .partition import Partition
 
     if not isinstance(partition, Partition):
@@ -164,16 +164,17 @@ def region_stats(partition: "Partition", progress: bool = False) -> RegionStats:
     f = partition.facets(progress=progress)
     form = partition.domain._engine_form()
     R = len(partition)
-    vol, ecc = np.empty(R), np.full(R, np.nan)
-    nv = np.empty(R, dtype=np.int64)
+    meas = _polytope_measures(partition, progress=progress, what="vertices")  # u: orthonormal, input units
+    vol, ecc = meas.volumes.copy(), np.full(R, np.nan)
+    nv = np.diff(meas.offsets).astype(np.int64)
     cen = np.empty((R, k))
     with region_bar(progress, R, "region stats") as update:
         for i in range(R):
-            V = region_vertices(partition, i, f[i])  # engine coordinates u: orthonormal, input units
+            V = meas.vertices_of(i)
             if k == 1:
-                vol[i], cen[i], nv[i] = float(V[1, 0] - V[0, 0]), V.mean(axis=0), 2
+                cen[i] = V.mean(axis=0)
             else:
-                vol[i], cen[i], cov, nv[i] = _moments(V, partition._centers[i], i)
+                _, cen[i], cov, _ = _moments(V, partition._centers[i], i)
                 lam = np.linalg.eigvalsh(cov)
                 ecc[i] = math.sqrt(max(0.0, 1.0 - lam[0] / lam[-1]))
             if update is not None:

@@ -113,8 +113,8 @@ def region_frame(partition: "Partition", *, volumes: Optional[bool] = None, max_
     ----------
     partition : Partition
     volumes : bool or None, optional
-        ``True``: a ``volume`` column from :meth:`Partition.volumes` (domains of dimension <= 4; Qhull once per
-        region, often slow); ``False``: none; ``None`` (default): only when it is cheap: volumes already computed,
+        ``True``: a ``volume`` column from :meth:`Partition.volumes` (domains of dimension <= 6; the compiled
+        volume kernel); ``False``: none; ``None`` (default): only when it is cheap: volumes already computed,
         or a planar partition's polygon areas.
     max_input_columns : int, optional
         The witness's input coordinates ``x0 ..`` are columns only when the input dimension is at most this.
