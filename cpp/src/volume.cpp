@@ -6,7 +6,6 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <unordered_map>
 #include <utility>
 
 #include "relutope/parallel.hpp"
@@ -28,7 +27,65 @@ namespace {
 using Word = uint64_t;
 using Clock = std::chrono::steady_clock;
 
-inline int popcount(Word w) { return __builtin_popcountll(w); }
+// Bits set in w (SWAR: no call into libgcc where the target has no popcount instruction enabled).
+inline int popcount(Word w) {
+  w = w - ((w >> 1) & 0x5555555555555555ULL);
+  w = (w & 0x3333333333333333ULL) + ((w >> 2) & 0x3333333333333333ULL);
+  w = (w + (w >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+  return static_cast<int>((w * 0x0101010101010101ULL) >> 56);
+}
+
+// A hash map from bitsets of W words to ints, open addressing, reset (not freed) between uses.
+class BitsetMap {
+ public:
+  void reset(int W) {
+    W_ = W;
+    keys_.clear();
+    vals_.clear();
+    if (slots_.size() < 64)
+      slots_.assign(64, -1);
+    else
+      std::fill(slots_.begin(), slots_.end(), -1);
+  }
+  const int* find(const Word* key) const {
+    const size_t mask = slots_.size() - 1;
+    for (size_t s = hash(key) & mask;; s = (s + 1) & mask) {
+      const int e = slots_[s];
+      if (e < 0) return nullptr;
+      if (std::equal(key, key + W_, keys_.begin() + static_cast<ptrdiff_t>(e) * W_)) return &vals_[static_cast<size_t>(e)];
+    }
+  }
+  void insert(const Word* key, int val) {  // key not present
+    if (2 * (vals_.size() + 1) > slots_.size()) grow();
+    const int e = static_cast<int>(vals_.size());
+    keys_.insert(keys_.end(), key, key + W_);
+    vals_.push_back(val);
+    place(e);
+  }
+
+ private:
+  int W_ = 1;
+  std::vector<Word> keys_;
+  std::vector<int> vals_, slots_;
+  size_t hash(const Word* key) const {
+    uint64_t h = 0x9E3779B97F4A7C15ULL;
+    for (int w = 0; w < W_; ++w) {
+      h ^= key[w] + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
+      h *= 0xBF58476D1CE4E5B9ULL;
+    }
+    return static_cast<size_t>(h ^ (h >> 31));
+  }
+  void place(int e) {
+    const size_t mask = slots_.size() - 1;
+    size_t s = hash(&keys_[static_cast<size_t>(e) * W_]) & mask;
+    while (slots_[s] >= 0) s = (s + 1) & mask;
+    slots_[s] = e;
+  }
+  void grow() {
+    slots_.assign(slots_.size() * 2, -1);
+    for (int e = 0; e < static_cast<int>(vals_.size()); ++e) place(e);
+  }
+};
 
 // Regions per chunk of the parallel loop (a region's measures cost far more than its facets' bookkeeping).
 constexpr int64_t kVolumeChunk = 64;
@@ -369,14 +426,17 @@ class Measurer {
 
   // Orthonormal basis (rank x k, rows) of the affine hull of the vertices T, from T[0], by Gram-Schmidt with
   // pivoting (the farthest residual next); stops at `most` vectors or when the residuals are within ftol.
-  int affine_basis(const std::vector<int>& T, int most, std::vector<double>& E) const {
+  int affine_basis(const std::vector<int>& T, int most, std::vector<double>& E) {
     const int k = k_;
     const size_t n = T.size();
-    std::vector<double> R(n * k);
+    R_.resize(n * k);
+    double* R = R_.data();
     const double* o = Y(T[0]);
     for (size_t a = 0; a < n; ++a)
       for (int j = 0; j < k; ++j) R[a * k + j] = Y(T[a])[j] - o[j];
     E.clear();
+    e_.resize(static_cast<size_t>(k));
+    double* e = e_.data();
     int rank = 0;
     while (rank < most) {
       size_t best = 0;
@@ -390,7 +450,7 @@ class Measurer {
         }
       }
       if (!(std::sqrt(bn) > ftol_)) break;
-      std::vector<double> e(R.begin() + static_cast<ptrdiff_t>(best * k), R.begin() + static_cast<ptrdiff_t>((best + 1) * k));
+      std::copy(R + best * k, R + (best + 1) * k, e);
       for (int pass = 0; pass < 2; ++pass)  // re-orthogonalised against the basis so far
         for (int b = 0; b < rank; ++b) {
           double p = 0.0;
@@ -401,7 +461,7 @@ class Measurer {
       for (int j = 0; j < k; ++j) en += e[j] * e[j];
       en = std::sqrt(en);
       for (int j = 0; j < k; ++j) e[j] /= en;
-      E.insert(E.end(), e.begin(), e.end());
+      E.insert(E.end(), e, e + k);
       ++rank;
       for (size_t a = 0; a < n; ++a) {
         double p = 0.0;
@@ -411,9 +471,11 @@ class Measurer {
     }
     return rank;
   }
+  std::vector<double> R_, e_;
 
   // A j-face of the region: its vertices (as a set and a list), an orthonormal basis of its directions (j x k),
   // its centroid, its j-volume, and its facets (faces of the next level) with their distances to the centroid.
+  // Faces are pooled per level (nfaces_[j] in use) so that their buffers are reused from region to region.
   struct Face {
     std::vector<Word> bits;
     std::vector<int> verts;
@@ -421,92 +483,111 @@ class Measurer {
     double vol = 0.0;
     std::vector<std::pair<int, double>> kids;
   };
-  std::vector<std::vector<Face>> levels_;  // levels_[j]: the j-faces reached
-  std::vector<std::unordered_map<std::string, int>> seen_;  // per level: vertex set -> face (-1 lower-dimensional)
+  std::vector<std::vector<Face>> levels_;  // levels_[j][0 .. nfaces_[j]): the j-faces reached
+  std::vector<int> nfaces_;
+  std::vector<BitsetMap> seen_;            // per level: vertex set -> face, or -1 (lower-dimensional)
+  std::vector<Word> cands_;                // the current face's facets (vertex sets), with their faces in idx_
+  std::vector<int> idx_, tv_;
+  std::vector<Word> T_;
+  std::vector<double> ET_, q_;
+
+  Face& new_face(int j) {
+    std::vector<Face>& L = levels_[static_cast<size_t>(j)];
+    const int n = nfaces_[static_cast<size_t>(j)]++;
+    if (static_cast<size_t>(n) == L.size()) L.emplace_back();
+    Face& F = L[static_cast<size_t>(n)];
+    F.kids.clear();
+    return F;
+  }
 
   // The k-volume by the recursive facet decomposition, each face once (faces found from several parents are
   // shared, their volumes being intrinsic); the facets' measures and weighted outward normals at the top.
   bool lattice_volume(double& volume, double& surface) {
     const int k = k_, Wv = Wv_;
-    levels_.assign(static_cast<size_t>(k) + 1, {});
-    seen_.assign(static_cast<size_t>(k) + 1, {});
-    Face top;
-    top.bits.assign(static_cast<size_t>(Wv), 0);
-    for (int v = 0; v < nv_; ++v) {
-      top.bits[static_cast<size_t>(v / 64)] |= Word{1} << (v % 64);
-      top.verts.push_back(v);
+    if (levels_.size() < static_cast<size_t>(k) + 1) {
+      levels_.resize(static_cast<size_t>(k) + 1);
+      seen_.resize(static_cast<size_t>(k) + 1);
     }
-    top.E.assign(static_cast<size_t>(k) * k, 0.0);
-    for (int j = 0; j < k; ++j) top.E[static_cast<size_t>(j) * k + j] = 1.0;
-    levels_[static_cast<size_t>(k)].push_back(std::move(top));
-    std::vector<Word> T(static_cast<size_t>(Wv));
-    std::vector<std::vector<Word>> cands;
-    std::vector<int> idx;
-    std::vector<int> tv;
-    std::vector<double> ET;
+    nfaces_.assign(static_cast<size_t>(k) + 1, 0);
+    for (int j = 0; j <= k; ++j) seen_[static_cast<size_t>(j)].reset(Wv);
+    {
+      Face& top = new_face(k);
+      top.bits.assign(static_cast<size_t>(Wv), 0);
+      top.verts.clear();
+      for (int v = 0; v < nv_; ++v) {
+        top.bits[static_cast<size_t>(v / 64)] |= Word{1} << (v % 64);
+        top.verts.push_back(v);
+      }
+      top.E.assign(static_cast<size_t>(k) * k, 0.0);
+      for (int j = 0; j < k; ++j) top.E[static_cast<size_t>(j) * k + j] = 1.0;
+    }
+    T_.resize(static_cast<size_t>(Wv));
+    Word* T = T_.data();
     for (int j = k; j >= 2; --j) {
-      std::vector<Face>& up = levels_[static_cast<size_t>(j)];
-      std::vector<Face>& down = levels_[static_cast<size_t>(j) - 1];
-      auto& seen = seen_[static_cast<size_t>(j) - 1];
-      for (size_t fi = 0; fi < up.size(); ++fi) {
-        Face& F = up[fi];
-        F.cen.assign(static_cast<size_t>(k), 0.0);
-        for (int v : F.verts)
-          for (int a = 0; a < k; ++a) F.cen[static_cast<size_t>(a)] += Y(v)[a];
-        for (int a = 0; a < k; ++a) F.cen[static_cast<size_t>(a)] /= static_cast<double>(F.verts.size());
-        cands.clear();
-        idx.clear();
+      BitsetMap& seen = seen_[static_cast<size_t>(j) - 1];
+      for (int fi = 0; fi < nfaces_[static_cast<size_t>(j)]; ++fi) {
+        {
+          Face& F = levels_[static_cast<size_t>(j)][static_cast<size_t>(fi)];
+          F.cen.assign(static_cast<size_t>(k), 0.0);
+          for (int v : F.verts)
+            for (int a = 0; a < k; ++a) F.cen[static_cast<size_t>(a)] += Y(v)[a];
+          for (int a = 0; a < k; ++a) F.cen[static_cast<size_t>(a)] /= static_cast<double>(F.verts.size());
+        }
+        cands_.clear();
+        idx_.clear();
         for (int i = 0; i < m_; ++i) {
+          const Face& F = levels_[static_cast<size_t>(j)][static_cast<size_t>(fi)];
           const Word* rb = &rowv_[static_cast<size_t>(i) * Wv];
           int cnt = 0;
           for (int w = 0; w < Wv; ++w) {
-            T[static_cast<size_t>(w)] = F.bits[static_cast<size_t>(w)] & rb[w];
-            cnt += popcount(T[static_cast<size_t>(w)]);
+            T[w] = F.bits[static_cast<size_t>(w)] & rb[w];
+            cnt += popcount(T[w]);
           }
           if (cnt < j || cnt == static_cast<int>(F.verts.size())) continue;
-          if (std::find(cands.begin(), cands.end(), T) != cands.end()) continue;
-          const std::string key(reinterpret_cast<const char*>(T.data()), T.size() * sizeof(Word));
-          auto it = seen.find(key);
+          bool dup = false;
+          for (size_t c = 0; c < idx_.size() && !dup; ++c)
+            dup = std::equal(T, T + Wv, cands_.begin() + static_cast<ptrdiff_t>(c * Wv));
+          if (dup) continue;
           int g;
-          if (it != seen.end()) {
-            g = it->second;
+          if (const int* found = seen.find(T)) {
+            g = *found;
           } else {
-            tv.clear();
+            tv_.clear();
             for (int w = 0; w < Wv; ++w)
-              for (Word b = T[static_cast<size_t>(w)]; b; b &= b - 1) tv.push_back(w * 64 + __builtin_ctzll(b));
-            const int rank = affine_basis(tv, j, ET);
+              for (Word bb = T[w]; bb; bb &= bb - 1) tv_.push_back(w * 64 + __builtin_ctzll(bb));
+            const int rank = affine_basis(tv_, j, ET_);
             if (rank == j) return false;  // a row tight on a j-dimensional part of the face, not on all of it
             g = -1;
             if (rank == j - 1) {
-              g = static_cast<int>(down.size());
-              Face G;
-              G.bits = T;
-              G.verts = tv;
-              G.E = ET;
-              down.push_back(std::move(G));
+              g = nfaces_[static_cast<size_t>(j) - 1];
+              Face& G = new_face(j - 1);  // may move level j - 1's faces, not level j's
+              G.bits.assign(T, T + Wv);
+              G.verts = tv_;
+              G.E = ET_;
             }
-            seen.emplace(key, g);
+            seen.insert(T, g);
           }
           if (g < 0) continue;
-          cands.push_back(T);
-          idx.push_back(g);
+          cands_.insert(cands_.end(), T, T + Wv);
+          idx_.push_back(g);
         }
-        Face& P = up[fi];  // `down` may have grown, `up` not
-        for (size_t c = 0; c < cands.size(); ++c) {
+        Face& P = levels_[static_cast<size_t>(j)][static_cast<size_t>(fi)];
+        for (size_t c = 0; c < idx_.size(); ++c) {
           bool inside_other = false;  // the same facet cut out with fewer vertices by a row that misses some
-          for (size_t e = 0; e < cands.size() && !inside_other; ++e) {
+          for (size_t e = 0; e < idx_.size() && !inside_other; ++e) {
             if (e == c) continue;
             bool sub = true;
-            for (int w = 0; w < Wv && sub; ++w) sub = (cands[c][static_cast<size_t>(w)] & ~cands[e][static_cast<size_t>(w)]) == 0;
+            for (int w = 0; w < Wv && sub; ++w) sub = (cands_[c * Wv + w] & ~cands_[e * Wv + w]) == 0;
             inside_other = sub;
           }
           if (inside_other) continue;
-          const Face& G = down[static_cast<size_t>(idx[c])];
-          P.kids.emplace_back(idx[c], height(P.cen, G, j - 1, nullptr));
+          const Face& G = levels_[static_cast<size_t>(j) - 1][static_cast<size_t>(idx_[c])];
+          P.kids.emplace_back(idx_[c], height(P.cen, G, j - 1));
         }
       }
     }
-    for (Face& F : levels_[1]) {  // edges (or the whole interval for k = 1)
+    for (int fi = 0; fi < nfaces_[1]; ++fi) {  // edges (or the whole interval for k = 1)
+      Face& F = levels_[1][static_cast<size_t>(fi)];
       double lo = INFINITY, hi = -INFINITY;
       for (int v : F.verts) {
         double p = 0.0;
@@ -517,9 +598,11 @@ class Measurer {
       F.vol = hi - lo;
     }
     for (int j = 2; j <= k; ++j)
-      for (Face& F : levels_[static_cast<size_t>(j)]) {
+      for (int fi = 0; fi < nfaces_[static_cast<size_t>(j)]; ++fi) {
+        Face& F = levels_[static_cast<size_t>(j)][static_cast<size_t>(fi)];
         double t = 0.0;
-        for (const auto& kid : F.kids) t += kid.second * levels_[static_cast<size_t>(j) - 1][static_cast<size_t>(kid.first)].vol;
+        for (const auto& kid : F.kids)
+          t += kid.second * levels_[static_cast<size_t>(j) - 1][static_cast<size_t>(kid.first)].vol;
         F.vol = t / j;
       }
     const Face& P = levels_[static_cast<size_t>(k)][0];
@@ -530,31 +613,32 @@ class Measurer {
       surface = 2.0;
       return true;
     }
-    std::vector<double> q;
     for (const auto& kid : P.kids) {
       const Face& G = levels_[static_cast<size_t>(k) - 1][static_cast<size_t>(kid.first)];
-      const double h = height(P.cen, G, k - 1, &q);
+      const double h = height(P.cen, G, k - 1);  // q_: from the facet's hull to the centroid
       surface += G.vol;
       if (h > 0)
-        for (int a = 0; a < k; ++a) normal_sum_[static_cast<size_t>(a)] -= G.vol * q[static_cast<size_t>(a)] / h;
+        for (int a = 0; a < k; ++a) normal_sum_[static_cast<size_t>(a)] -= G.vol * q_[static_cast<size_t>(a)] / h;
     }
     return true;
   }
 
-  // Distance from p to the affine hull of face G (of dimension jg); q: the vector from that hull to p.
-  double height(const std::vector<double>& p, const Face& G, int jg, std::vector<double>* q_out) const {
+  // Distance from p to the affine hull of face G (of dimension jg); q_: the vector from that hull to p.
+  double height(const std::vector<double>& p, const Face& G, int jg) {
     const int k = k_;
-    std::vector<double> q(static_cast<size_t>(k));
-    for (int a = 0; a < k; ++a) q[static_cast<size_t>(a)] = p[static_cast<size_t>(a)] - Y(G.verts[0])[a];
+    q_.resize(static_cast<size_t>(k));
+    double* q = q_.data();
+    const double* o = Y(G.verts[0]);
+    for (int a = 0; a < k; ++a) q[a] = p[static_cast<size_t>(a)] - o[a];
     for (int pass = 0; pass < 2; ++pass)
       for (int b = 0; b < jg; ++b) {
+        const double* e = &G.E[static_cast<size_t>(b) * k];
         double t = 0.0;
-        for (int a = 0; a < k; ++a) t += q[static_cast<size_t>(a)] * G.E[static_cast<size_t>(b) * k + a];
-        for (int a = 0; a < k; ++a) q[static_cast<size_t>(a)] -= t * G.E[static_cast<size_t>(b) * k + a];
+        for (int a = 0; a < k; ++a) t += q[a] * e[a];
+        for (int a = 0; a < k; ++a) q[a] -= t * e[a];
       }
     double h = 0.0;
-    for (int a = 0; a < k; ++a) h += q[static_cast<size_t>(a)] * q[static_cast<size_t>(a)];
-    if (q_out != nullptr) *q_out = q;
+    for (int a = 0; a < k; ++a) h += q[a] * q[a];
     return std::sqrt(h);
   }
 
