@@ -1,0 +1,137 @@
+"""Benchmark: the compiled volume kernel against the scipy (Qhull) loop it replaced, and its thread scaling, in one run.
+
+For nets over [-1, 1]^d built by ``relutope.Network.random(widths, seed=0)``, d = 2 .. 6, the facets are computed
+first (not timed; both methods start from them), then it times (best of ``--repeat``, wall clock and the process
+CPU time over all threads):
+
+- ``scipy``: the loop ``Partition.volumes`` ran before the kernel, one region at a time in Python on one thread
+  (``scipy.spatial.HalfspaceIntersection`` at the Chebyshev centre, then ``ConvexHull(...).volume``; Qhull holds
+  the GIL, so threads cannot share it);
+- ``kernel t=1`` and ``kernel t=2`` (``--threads``): ``relutope.geometry.region_volumes(part, threads=t)``;
+
+and prints the ratios measured in this run: scipy over the kernel on one thread, and the kernel on one thread over
+t threads, with the largest relative difference between the two methods' volumes (over the regions Qhull did not
+fail on; their count is printed), and the relative gap between the sum of the kernel's volumes and the box's
+volume. It prints the date, the cores and the load average at the start
+and at the end: on a machine shared with other work the thread ratios are only as good as the cores that were
+free (the CPU seconds show how much work each run did).
+
+    python bench/bench_volumes.py                          # five nets, d = 2 .. 6
+    python bench/bench_volumes.py --nets 3,16,16,1 --threads 1,2,4 --repeat 5
+    python bench/bench_volumes.py --no-scipy               # the kernel's thread scaling only
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+import relutope  # noqa: E402
+from relutope.geometry import region_volumes  # noqa: E402
+from relutope._threads import available_cores  # noqa: E402
+
+NETS = ["2,32,32,1", "3,16,16,1", "4,10,10,1", "5,8,8,1", "6,8,4,1"]
+
+
+def load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def best_of(fn, repeat: int):
+    """Best wall time of ``repeat`` runs, the process CPU time (all threads) of that run, and its result."""
+    best, cpu, out = float("inf"), float("nan"), None
+    for _ in range(repeat):
+        t, c = time.perf_counter(), time.process_time()
+        out = fn()
+        wall = time.perf_counter() - t
+        if wall < best:
+            best, cpu = wall, time.process_time() - c
+    return best, cpu, out
+
+
+def scipy_volumes(part) -> np.ndarray:
+    """The former Python loop: Qhull's halfspace intersection and convex hull, region by region (NaN where Qhull
+    fails: it can on degenerate regions in 5 and 6 dimensions)."""
+    from scipy.spatial import ConvexHull, HalfspaceIntersection
+
+    from relutope.geometry import _qhull_error
+
+    f = part.facets()
+    vol = np.empty(len(part))
+    for i in range(len(part)):
+        s = slice(int(f.offsets[i]), int(f.offsets[i + 1]))
+        A, b, c = f._rows_u[s], f.b[s], part._centers[i]
+        dist = b - A @ c
+        scale = float(dist.max())
+        try:
+            pts = HalfspaceIntersection(np.c_[A, -dist / scale], np.zeros(A.shape[1])).intersections
+            vol[i] = ConvexHull(pts).volume * scale ** A.shape[1]
+        except _qhull_error():
+            vol[i] = np.nan
+    return vol
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--nets", default=";".join(NETS), help="';'-separated comma-separated widths")
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts for the kernel")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-scipy", action="store_true", help="skip the scipy loop")
+    args = ap.parse_args(argv)
+    threads = [int(t) for t in args.threads.split(",")]
+    print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {available_cores()} cores, "
+          f"load {load()}; best of {args.repeat}; s = wall seconds (CPU seconds, all threads)")
+    head = f"{'net':>16} {'regions':>8} "
+    if not args.no_scipy:
+        head += f"{'scipy t=1':>20} "
+    head += " ".join(f"{f'kernel t={t}':>20}" for t in threads)
+    if not args.no_scipy:
+        head += f" {'scipy/kernel':>12}"
+    head += " " + " ".join(f"{f't=1/t={t}':>9}" for t in threads[1:]) + f" {'max rel diff':>12} {'sum gap':>9}"
+    if not args.no_scipy:
+        head += f" {'qhull failed':>12}"
+    print(head)
+    for spec in args.nets.split(";"):
+        widths = [int(w) for w in spec.split(",")]
+        d = widths[0]
+        box = relutope.Box(-np.ones(d), np.ones(d))
+        part = relutope.enumerate_regions(relutope.Network.random(widths, seed=0), box)
+        part.facets()  # cached: both methods start from the facets
+        row = f"{str(widths):>16} {len(part):>8} "
+        ref = None
+        if not args.no_scipy:
+            ws, cs, ref = best_of(lambda: scipy_volumes(part), args.repeat)
+            row += f"{f'{ws:.3f} ({cs:.3f})':>20} "
+        times = []
+        vols = None
+        for t in threads:
+            w, c, v = best_of(lambda: region_volumes(part, threads=t), args.repeat)
+            if vols is not None and not np.array_equal(v, vols):
+                raise SystemExit(f"threads={t} gave other volumes than threads={threads[0]} on {widths}")
+            vols = v
+            times.append(w)
+            row += f"{f'{w:.4f} ({c:.4f})':>20} "
+        if not args.no_scipy:
+            row += f"{ws / times[0]:>12.1f}"
+        row += " " + " ".join(f"{times[0] / w:>9.2f}" for w in times[1:])
+        diff = float(np.nanmax(np.abs(vols - ref) / ref)) if ref is not None else float("nan")
+        gap = abs(vols.sum() - box.volume()) / box.volume()
+        row += f" {diff:>12.1e} {gap:>9.1e}"
+        if ref is not None:
+            row += f" {int(np.isnan(ref).sum()):>12}"
+        print(row, flush=True)
+    print(f"# load at the end: {load()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
