@@ -228,6 +228,9 @@ def test_bad_input_is_a_clear_error():
         part.volumes(threads=1.5)
     with pytest.raises(TypeError, match="threads must be an int"):
         geometry.region_volumes(part, threads=True)
+    part.volumes()
+    with pytest.raises(ValueError, match="threads must be between 1"):   # checked when cached too
+        part.volumes(threads=-1)
     whole = relutope.enumerate_regions(_net([2, 4, 1], 0), relutope.WholeSpace(2))
     with pytest.raises(ValueError, match=r"region \d+ is unbounded"):
         whole.volumes()

@@ -689,8 +689,10 @@ class Partition:
         >>> relutope.enumerate_regions(net, relutope.Box([0, 0], [1, 1])).volumes().round(12).tolist()
         [0.5, 0.5]
         """
+        from ._threads import resolve_threads
         from .geometry import region_volumes
 
+        threads = resolve_threads(threads)  # checked even when the volumes are cached
         if self._volumes is None:
             self._volumes = region_volumes(self, progress=progress, threads=threads)
         return self._volumes
