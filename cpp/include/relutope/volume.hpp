@@ -8,10 +8,11 @@
 // revisited", 1996): start from the simplicial cone of k + 1 linearly independent rows, add the other rows one at a
 // time, and join a ray strictly outside a row to a ray strictly inside it when the two are adjacent, by the
 // combinatorial test (no third ray is tight at every row tight at both, and they share at least k - 1). The test
-// uses only incidences, so it holds for polytopes that are not simple (several facets through a vertex). A ray is
-// on a row when |g . w - h' t| <= kVolumeEps * (the magnitude of the terms, counted in the region's original
-// coordinates too), a relative test: the result does not depend on the region's scale or position. A ray with
-// t ~ 0 left at the end is a direction of recession: the region is unbounded.
+// uses only incidences, so it holds for polytopes that are not simple (several facets through a vertex). A ray
+// (unit length) is on a row when |g . w - h' t| <= kVolumeEps * (the magnitude of the terms + 1, the ray's own
+// rounding) + kVolumeEps * (the magnitudes of the region's original coordinates, in units of s) * t: a relative
+// test, so the result does not depend on the region's scale or position. Vertices closer than 100 times that
+// tolerance are merged. A ray with t ~ 0 left at the end is a direction of recession: the region is unbounded.
 //
 // Volumes. By the recursive facet (cone) decomposition of Lasserre ("An analytical expression and an algorithm
 // for the volume of a convex polyhedron in R^n", JOTA 1983), as in Büeler, Enge & Fukuda ("Exact volume
