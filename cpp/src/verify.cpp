@@ -134,6 +134,36 @@ bool CellRelaxation::from_parent(const CellView& v) {
   return true;
 }
 
+bool CellRelaxation::stable_sides(const CellView& v, std::vector<int8_t>& side) const {
+  const int l = v.layer, k = v.k;
+  if (use_thin_ || relax_.network() != v.net || static_cast<int>(lo.size()) != k) return false;
+  const LayerBounds* b = use_parent_ ? &parent_ : nullptr;
+  if (!b && (l >= static_cast<int>(anc_.size()) || !anc_[l].valid)) return false;
+  if (!b) {
+    const std::vector<int8_t>& was = anc_pattern_[l];
+    if (!std::equal(was.begin(), was.end(), v.pattern)) return false;  // another cell's bounds
+    b = &anc_[l];
+  }
+  if (static_cast<int>(b->lo.size()) <= l || b->lo[l].empty()) return false;
+  double size = 1.0;
+  for (int j = 0; j < k; ++j) size = std::max(size, std::max(std::fabs(lo[j]), std::fabs(hi[j])));
+  const double delta = 10.0 * v.simplex->feas_tol * size;
+  const Layer& L = v.net->layers()[l];
+  side.assign(L.n_units, -1);
+  for (int i = 0; i < L.n_units; ++i) {
+    if (L.n_pieces(i) != 2) continue;
+    const int p0 = L.piece_start[i];
+    const double* f0 = v.pieces + static_cast<size_t>(p0) * (k + 1);
+    const double* f1 = f0 + (k + 1);
+    double g1 = 0.0;
+    for (int j = 0; j < k; ++j) g1 += std::fabs(f1[j] - f0[j]);
+    const double margin = delta * g1;
+    if (b->lo[l][p0 + 1] > margin) side[i] = 1;
+    else if (b->hi[l][p0 + 1] < -margin) side[i] = 0;
+  }
+  return true;
+}
+
 bool CellRelaxation::compute_thin(const CellView& v, LPBasis& scratch) {
   if (relax_.network() != v.net) {
     relax_.reset(v.net);
