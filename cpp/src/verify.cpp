@@ -21,6 +21,39 @@ inline void affine_interval(const double* g, int k, const double* blo, const dou
   }
 }
 
+// Tighten the box [lo, hi] (k entries, containing the cell) by the cell's rows a.u <= h (a: the first k entries
+// of a row; rows without them are the radius caps), each coordinate by the others' extreme values over the box
+// (bound propagation, as presolve and FBBT do), `passes` times over the rows. Every bound moves by at most what
+// the row allows, widened by 1e-12 of the magnitudes summed, so the box still contains the cell.
+void tighten_box(const RowStack& rows, int k, double* lo, double* hi, int passes) {
+  for (int pass = 0; pass < passes; ++pass)
+    for (int i = 0; i < rows.m(); ++i) {
+      const double* a = rows.row(i);
+      double act = 0.0, mag = std::fabs(rows.rhs(i));
+      int nz = 0;
+      for (int j = 0; j < k; ++j) {
+        if (a[j] == 0.0) continue;
+        const double t = a[j] > 0.0 ? a[j] * lo[j] : a[j] * hi[j];
+        act += t;
+        mag += std::fabs(t);
+        ++nz;
+      }
+      if (nz == 0 || !std::isfinite(act)) continue;
+      for (int j = 0; j < k; ++j) {
+        if (a[j] == 0.0) continue;
+        const double own = a[j] > 0.0 ? a[j] * lo[j] : a[j] * hi[j];
+        const double res = rows.rhs(i) - (act - own) + 1e-12 * mag;  // a_j u_j <= res on the cell
+        if (a[j] > 0.0) {
+          const double b = res / a[j];
+          if (b < hi[j] && b >= lo[j]) hi[j] = b;
+        } else {
+          const double b = res / a[j];
+          if (b > lo[j] && b <= hi[j]) lo[j] = b;
+        }
+      }
+    }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- the cell's relaxation
@@ -128,6 +161,7 @@ bool CellRelaxation::from_parent(const CellView& v) {
   parent_ = anc_[l - 1];  // layers l-1.. over the parent (a superset of the cell): valid on the cell
   lo = anc_lo_[l - 1];
   hi = anc_hi_[l - 1];
+  tighten_box(*v.rows, v.k, lo.data(), hi.data(), 2);  // the cell's own rows (the splits since the parent)
   relax_.tighten_start(l, v.k, v.pieces, lo.data(), hi.data(), parent_);
   use_thin_ = false;
   use_parent_ = true;
