@@ -327,6 +327,7 @@ class Enumerator {
   std::vector<std::vector<double>> F_;       // per layer: pieces as affine functions of u, P x (k+1)
   std::vector<std::vector<int>> unstable_;   // per layer: units not yet decided on the current layer cell
   std::vector<int8_t> pattern_;
+  const int8_t* hint_ = nullptr;             // start_layer(): the visitor's stable_sides() of the cell, or nullptr
   std::vector<double> obj_, row_;
   std::vector<double> split_h_;              // per depth D: the hyperplane of the unit split at D (NearChild)
   std::vector<double> h_, vals_;             // scratch: a hyperplane that need not outlive its step; piece values
@@ -859,6 +860,7 @@ class Enumerator {
     near = s > 0 ? 1 : 0;
     const bool deep_cut = std::fabs(s) < r && (r - std::fabs(s)) * 0.5 > opt_.tol;
     if (probe && deep_cut) return Decision::Split;
+    if (probe && hint_ && hint_[unit] == near) return Decision::Stable;  // no LP: RegionVisitor::stable_sides
     const int m0 = rows_.m();
     push_side(h, ng, 1 - near);
     LPBasis& child = frames_[D + 1];
@@ -1008,6 +1010,7 @@ class Enumerator {
       if (visitor_->stop_requested()) halt(EnumStatus::Stopped);
       return;
     }
+    hint_ = visitor_ && !cert_ ? visitor_->stable_sides(view(l, F_[l].data(), D)) : nullptr;
     const Layer& L = net_.layers()[l];
     const int off = net_.unit_offset(l);
     const int m0 = rows_.m();
@@ -1050,6 +1053,7 @@ class Enumerator {
         pattern_[off + u] = static_cast<int8_t>(cut.near);
       }
     }
+    hint_ = nullptr;
     if (stop_) {
       rows_.truncate(m0);
       return;

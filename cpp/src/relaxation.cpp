@@ -197,6 +197,7 @@ void Relaxation::forward_layers(int start, int k, const double* pieces, const do
   out.hi.resize(nL);
   // zl, zu: lower and upper affine functions of u of the previous layer's outputs (n x (k+1)).
   std::vector<double> zl, zu, ql, qu, pl, pu, nzl, nzu, g(n1);
+  std::vector<int> live, nlive;  // the previous layer's outputs whose affine bounds are not both zero
   for (int l = start; l < nL; ++l) {
     const Layer& L = layers[l];
     const int P = L.total_pieces();
@@ -213,7 +214,7 @@ void Relaxation::forward_layers(int start, int k, const double* pieces, const do
         a[k] = b[k] = L.c[p];
         if (L.zero_piece[p]) continue;
         const double* w = &L.A[static_cast<size_t>(p) * L.in_dim];
-        for (int j = 0; j < L.in_dim; ++j) {
+        for (const int j : live) {
           const double c = w[j];
           if (c == 0.0) continue;
           const double* lj = &zl[static_cast<size_t>(j) * n1];
@@ -249,7 +250,7 @@ void Relaxation::forward_layers(int start, int k, const double* pieces, const do
             a[k] = b[k] = L.c[s] - L.c[p0];
             const double* w1 = &L.A[static_cast<size_t>(s) * L.in_dim];
             const double* w0 = &L.A[static_cast<size_t>(p0) * L.in_dim];
-            for (int jj = 0; jj < L.in_dim; ++jj) {
+            for (const int jj : live) {
               const double c = w1[jj] - w0[jj];
               if (c == 0.0) continue;
               const double* fa = c > 0 ? &zl[static_cast<size_t>(jj) * n1] : &zu[static_cast<size_t>(jj) * n1];
@@ -269,7 +270,9 @@ void Relaxation::forward_layers(int start, int k, const double* pieces, const do
         nlo[s] = lo_s, nhi[s] = hi_s;
       }
     }
-    if (mode == Mode::Backward && l > start) refine(l, start, k, pieces, lo, hi, out, nlo, nhi);
+    // One layer after start, the forward bounds are the back-substituted ones (the same relaxation of layer start,
+    // chosen per sign of each coefficient, over exact pieces): refine from two layers after start on.
+    if (mode == Mode::Backward && l > start + 1) refine(l, start, k, pieces, lo, hi, out, nlo, nhi);
     // The outputs' affine bounds through each unit's relaxation.
     nzl.assign(static_cast<size_t>(L.n_units) * n1, 0.0);
     nzu.assign(static_cast<size_t>(L.n_units) * n1, 0.0);
@@ -313,6 +316,15 @@ void Relaxation::forward_layers(int start, int k, const double* pieces, const do
         }
       }
     }
+    nlive.clear();
+    for (int i = 0; i < L.n_units; ++i) {
+      const double* a = &nzl[static_cast<size_t>(i) * n1];
+      const double* b = &nzu[static_cast<size_t>(i) * n1];
+      bool zero = true;
+      for (int t = 0; t < n1 && zero; ++t) zero = a[t] == 0.0 && b[t] == 0.0;
+      if (!zero) nlive.push_back(i);  // a stably inactive ReLU contributes nothing to the next layer
+    }
+    live.swap(nlive);
     zl.swap(nzl);
     zu.swap(nzu);
     out.lo[l].swap(nlo);

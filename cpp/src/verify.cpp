@@ -21,6 +21,39 @@ inline void affine_interval(const double* g, int k, const double* blo, const dou
   }
 }
 
+// Tighten the box [lo, hi] (k entries, containing the cell) by the cell's rows a.u <= h (a: the first k entries
+// of a row; rows without them are the radius caps), each coordinate by the others' extreme values over the box
+// (bound propagation, as presolve and FBBT do), `passes` times over the rows. Every bound moves by at most what
+// the row allows, widened by 1e-12 of the magnitudes summed, so the box still contains the cell.
+void tighten_box(const RowStack& rows, int k, double* lo, double* hi, int passes) {
+  for (int pass = 0; pass < passes; ++pass)
+    for (int i = 0; i < rows.m(); ++i) {
+      const double* a = rows.row(i);
+      double act = 0.0, mag = std::fabs(rows.rhs(i));
+      int nz = 0;
+      for (int j = 0; j < k; ++j) {
+        if (a[j] == 0.0) continue;
+        const double t = a[j] > 0.0 ? a[j] * lo[j] : a[j] * hi[j];
+        act += t;
+        mag += std::fabs(t);
+        ++nz;
+      }
+      if (nz == 0 || !std::isfinite(act)) continue;
+      for (int j = 0; j < k; ++j) {
+        if (a[j] == 0.0) continue;
+        const double own = a[j] > 0.0 ? a[j] * lo[j] : a[j] * hi[j];
+        const double res = rows.rhs(i) - (act - own) + 1e-12 * mag;  // a_j u_j <= res on the cell
+        if (a[j] > 0.0) {
+          const double b = res / a[j];
+          if (b < hi[j] && b >= lo[j]) hi[j] = b;
+        } else {
+          const double b = res / a[j];
+          if (b > lo[j] && b <= hi[j]) lo[j] = b;
+        }
+      }
+    }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- the cell's relaxation
@@ -128,9 +161,40 @@ bool CellRelaxation::from_parent(const CellView& v) {
   parent_ = anc_[l - 1];  // layers l-1.. over the parent (a superset of the cell): valid on the cell
   lo = anc_lo_[l - 1];
   hi = anc_hi_[l - 1];
+  tighten_box(*v.rows, v.k, lo.data(), hi.data(), 2);  // the cell's own rows (the splits since the parent)
   relax_.tighten_start(l, v.k, v.pieces, lo.data(), hi.data(), parent_);
   use_thin_ = false;
   use_parent_ = true;
+  return true;
+}
+
+bool CellRelaxation::stable_sides(const CellView& v, std::vector<int8_t>& side) const {
+  const int l = v.layer, k = v.k;
+  if (use_thin_ || relax_.network() != v.net || static_cast<int>(lo.size()) != k) return false;
+  const LayerBounds* b = use_parent_ ? &parent_ : nullptr;
+  if (!b && (l >= static_cast<int>(anc_.size()) || !anc_[l].valid)) return false;
+  if (!b) {
+    const std::vector<int8_t>& was = anc_pattern_[l];
+    if (!std::equal(was.begin(), was.end(), v.pattern)) return false;  // another cell's bounds
+    b = &anc_[l];
+  }
+  if (static_cast<int>(b->lo.size()) <= l || b->lo[l].empty()) return false;
+  double size = 1.0;
+  for (int j = 0; j < k; ++j) size = std::max(size, std::max(std::fabs(lo[j]), std::fabs(hi[j])));
+  const double delta = 10.0 * v.simplex->feas_tol * size;
+  const Layer& L = v.net->layers()[l];
+  side.assign(L.n_units, -1);
+  for (int i = 0; i < L.n_units; ++i) {
+    if (L.n_pieces(i) != 2) continue;
+    const int p0 = L.piece_start[i];
+    const double* f0 = v.pieces + static_cast<size_t>(p0) * (k + 1);
+    const double* f1 = f0 + (k + 1);
+    double g1 = 0.0;
+    for (int j = 0; j < k; ++j) g1 += std::fabs(f1[j] - f0[j]);
+    const double margin = delta * g1;
+    if (b->lo[l][p0 + 1] > margin) side[i] = 1;
+    else if (b->hi[l][p0 + 1] < -margin) side[i] = 0;
+  }
   return true;
 }
 

@@ -180,6 +180,11 @@ class RegionVisitor {
   virtual ~RegionVisitor() = default;
   // Called on every cell before a layer's units are inserted: return true to skip the cell and all its regions.
   virtual bool prune(const CellView&) { return false; }
+  // Called right after prune() returned false on the same view: per unit of the layer, the side that bounds valid
+  // on the cell prove it on (0 or 1 for a two-piece unit; -1 when unknown), or nullptr for none. The layer's
+  // stability test then takes a unit proven stable, on the side of the cell's centre, without its LP (the cells
+  // are the same: its far side holds no point of the cell).
+  virtual const int8_t* stable_sides(const CellView&) { return nullptr; }
   // Called on every region: return false to stop the enumeration (status Stopped).
   virtual bool leaf(const CellView&) = 0;
   // Threads: a fresh copy of the visitor's state for one worker thread, or nullptr when the visitor cannot be

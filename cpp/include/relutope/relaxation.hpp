@@ -41,7 +41,8 @@ class Relaxation {
   // through the layers (symbolic interval propagation as in Neurify: Wang, Pei, Whitehouse, Yang & Jana, NeurIPS
   // 2018; DeepPoly's bounds without back-substitution): O(L) layer products. Backward (the default) then
   // back-substitutes, layer by layer, every quantity the forward bounds leave unstable to u (CROWN's intermediate
-  // bounds: O(l) layer products each) and keeps the tighter bound. The objectives of lower_linear() are always
+  // bounds: O(l) layer products each) and keeps the tighter bound; from two layers after start on (on the layer
+  // after start both are the same relaxation of layer start's exact pieces). The objectives of lower_linear() are always
   // back-substituted.
   enum class Mode { Backward, Forward };
   Mode mode = Mode::Backward;

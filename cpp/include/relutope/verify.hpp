@@ -40,6 +40,11 @@ class CellRelaxation {
   // one back-substitution of the objectives, and most cells are pruned by these bounds (a first test before
   // compute()). Returns false when the parent's bounds are not held (the cell then needs compute()).
   bool from_parent(const CellView& v);
+  // After a prune test of v that failed: per unit of layer v.layer, the side (0, 1) on which the bounds in use prove
+  // a two-piece unit stable on the cell, else -1 (side: n_units entries). The box's LP error (the optimum of an LP
+  // may violate a row by the feasibility tolerance) is allowed for: a side is taken only when the bound clears
+  // 10 x feas_tol x the box's size x |grad (p1 - p0)|_1. Returns false when no bounds are held.
+  bool stable_sides(const CellView& v, std::vector<int8_t>& side) const;
   // The same for a thin cell (RegionVisitor::thin): its box by LPs whatever k, widened by the LP's feasibility
   // tolerance, no prior, and the ancestors' bounds left as they were; lower_linear() then uses these bounds.
   bool compute_thin(const CellView& v, LPBasis& scratch);
@@ -87,6 +92,10 @@ class OutputBoundsVisitor : public RegionVisitor {
  public:
   OutputBoundsVisitor(int q, int out_dim, const double* C, const double* d, int k, bool prune);
   bool prune(const CellView& v) override;
+  // The units that prune()'s bounds prove stable (CellRelaxation::stable_sides).
+  const int8_t* stable_sides(const CellView& v) override {
+    return prune_ && cell_.stable_sides(v, sides_) ? sides_.data() : nullptr;
+  }
   bool leaf(const CellView& v) override;
   // A thin cell: settled when the relaxation over it proves that no row can improve (as prune()); else, when
   // `last`, every row's bound is widened to the relaxation's bound over the cell (`widened` counts them: the
@@ -117,6 +126,7 @@ class OutputBoundsVisitor : public RegionVisitor {
   LPBasis scratch_;
   CellRelaxation cell_;
   std::vector<double> map_, g_, point_, ray_, Cd_, dd_, G_;
+  std::vector<int8_t> sides_;
 };
 
 // A property "unsafe if C_t y <= d_t for some term t" (each term a conjunction of rows). leaf() looks for an
@@ -134,6 +144,10 @@ class PropertyVisitor : public RegionVisitor {
   };
   PropertyVisitor(std::vector<Term> terms, int out_dim, int k, bool prune, bool stop_at_first);
   bool prune(const CellView& v) override;
+  // The units that prune()'s bounds prove stable (CellRelaxation::stable_sides).
+  const int8_t* stable_sides(const CellView& v) override {
+    return prune_ && cell_.stable_sides(v, sides_) ? sides_.data() : nullptr;
+  }
   bool leaf(const CellView& v) override;
   // A thin cell: prune()'s test with the relaxation over the cell itself (compute_thin); its candidate
   // counterexamples are checked the same way.
@@ -167,6 +181,7 @@ class PropertyVisitor : public RegionVisitor {
   LPBasis scratch_;
   CellRelaxation cell_;
   std::vector<double> map_, G_, h_, centre_, L_, y_;
+  std::vector<int8_t> sides_;
 };
 
 }  // namespace relutope

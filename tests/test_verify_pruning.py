@@ -1,0 +1,72 @@
+"""The relaxation's shortcuts in the exact enumeration change nothing: a cell's units that its bounds prove stable
+skip their LP (RegionVisitor::stable_sides), a child cell's box is tightened by its own rows before its parent's
+bounds are tried (tighten_box), and the layer after the relaxation's start is bounded forward only. Checked
+against the unpruned enumeration (one exact LP per region and row) and forward passes, off-centre, at scales 1e-6,
+1 and 1e6 of the inputs and the outputs."""
+import numpy as np
+import pytest
+
+import relutope
+from relutope import vnnlib
+
+SCALES = [1e-6, 1.0, 1e6]
+
+
+def scaled_net(seed, s, widths=(3, 12, 12, 12, 2)):
+    """A random ReLU net of the inputs x = c + s t (t in [-1, 1]^3, c off-centre) whose outputs are s times those of
+    the same net of t; the box of x."""
+    rng = np.random.default_rng(seed)
+    c = rng.uniform(-3.0, 3.0, widths[0]) * s + 7.0 * s
+    layers = []
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+        W, bias = rng.normal(size=(b, a)) / np.sqrt(a), rng.normal(scale=0.3, size=b)
+        if i == 0:  # t = (x - c) / s
+            W, bias = W / s, bias - W @ c / s
+        if i == len(widths) - 2:
+            W, bias = W * s, bias * s
+        layers.append((W, bias))
+    return relutope.Network.from_weights(layers), relutope.Box(c - s, c + s)
+
+
+def samples(box, n, seed):
+    return np.random.default_rng(seed).uniform(box.lo, box.hi, size=(n, box.dim))
+
+
+@pytest.mark.parametrize("s", SCALES)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_pruned_output_bounds_equal_the_exact_region_bounds(s, seed):
+    net, box = scaled_net(seed, s)
+    C = np.array([[1.0, -1.0], [0.5, 2.0]])
+    exact = relutope.output_bounds(net, box, C, prune=False)
+    pruned = relutope.output_bounds(net, box, C, prune=True)
+    assert exact.complete and pruned.complete
+    assert pruned.pruned > 0  # the pruned enumeration took its shortcuts
+    scale = np.max(np.abs(np.r_[exact.upper, exact.lower]))
+    np.testing.assert_allclose(pruned.upper, exact.upper, rtol=0, atol=1e-9 * scale)
+    np.testing.assert_allclose(pruned.lower, exact.lower, rtol=0, atol=1e-9 * scale)
+    y = net(samples(box, 4000, seed)) @ C.T  # forward passes lie inside, and the argmax attains the maximum
+    assert np.all(y <= pruned.upper + 1e-9 * scale) and np.all(y >= pruned.lower - 1e-9 * scale)
+    np.testing.assert_allclose(np.diag(net(pruned.argmax) @ C.T), pruned.upper, rtol=0, atol=1e-8 * scale)
+
+
+def unsafe_above(box, row, level):
+    """Unsafe when row . y >= level over the box."""
+    return vnnlib.Property(cases=[vnnlib.Case(box.lo, box.hi, [(-np.atleast_2d(row), np.array([-level]))])],
+                           n_inputs=box.dim, n_outputs=len(row))
+
+
+@pytest.mark.parametrize("s", SCALES)
+@pytest.mark.parametrize("seed", [2, 3])
+def test_verdicts_at_the_exact_maximum_match_the_unpruned_enumeration(s, seed):
+    net, box = scaled_net(seed, s)
+    row = np.array([1.0, -0.5])
+    top = relutope.output_bounds(net, box, row[None, :], prune=False).upper[0]
+    gap = 1e-6 * abs(top) + 1e-12 * s
+    for level, expected in ((top + gap, "holds"), (top - gap, "violated")):
+        spec = unsafe_above(box, row, level)
+        for split in (0, 8):  # the enumeration on the whole box, and after the input splitting
+            res = relutope.verify(net, spec, search=False, split_max_dims=split)
+            assert res.status == expected, (level, split)
+            if expected == "violated":
+                assert row @ net(res.counterexample[None, :])[0] >= level - 1e-9 * abs(level)
+        assert relutope.verify(net, spec, prune=False, search=False).status == expected
