@@ -263,3 +263,31 @@ def test_branch_and_bound_limits_stop_with_partial_counts():
         _core.relu_bab_certify(net._core(), lo, hi, [(np.ones((1, 2)), y)], time_limit=0.0, max_nodes=5)
     with pytest.raises(ValueError, match="max_nodes"):
         _core.relu_bab_certify(net._core(), lo, hi, terms, time_limit=0.0, max_nodes=0)
+
+
+def test_branch_and_bound_releases_the_gil():
+    # two searches in threads give the counts of one alone, and the main thread runs Python meanwhile (were the
+    # GIL held through a search, of ~0.5 s here, it could not tick between the threads' start and end)
+    import threading
+
+    net = relutope.Network.random([4, 24, 24, 3], seed=3)
+    lo, hi = -np.ones((1, 4)), np.ones((1, 4))
+    ys = net.forward(lo + (hi - lo) * np.random.default_rng(0).uniform(size=(20000, 4)))[0][:, 0]
+    terms = [(np.array([[1.0, 0.0, 0.0]]), np.array([ys.min() - 0.2 * abs(ys.min())]))]
+    alone = _core.relu_bab_certify(net._core(), lo, hi, terms, time_limit=0.0, max_nodes=10**6)
+    assert alone["status"] == "proven" and alone["nodes"] > 1000
+    out = [None, None]
+
+    def run(i):
+        out[i] = _core.relu_bab_certify(net._core(), lo, hi, terms, time_limit=0.0, max_nodes=10**6)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    ticks = 0
+    while any(t.is_alive() for t in threads):
+        ticks += 1
+        threads[0].join(0.001)
+    assert ticks >= 5
+    for r in out:
+        assert (r["nodes"], r["status"], r["margin"]) == (alone["nodes"], alone["status"], alone["margin"])
