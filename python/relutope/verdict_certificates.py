@@ -76,8 +76,8 @@ class VerdictCertificate:
         ``holds``: activation regions proven safe by exact LP dual bounds (boxes the splitting left open, on
         networks other than ReLU ones).
     nodes : int
-        ``holds``: leaves of the branch and bound on the ReLUs of the boxes the splitting left open (ReLU networks),
-        each proven empty or safe.
+        ``holds``: leaves of the search with some ReLU sign imposed (ReLU networks; its leaves with none count in
+        :attr:`boxes`), each proven empty or safe.
     min_margin : float
         ``holds``: the smallest proven lower bound of ``max_r (C_r y - d_r)`` over the pieces (rounded down).
     enumeration : list of relutope.certificates.EnumerationCertificate or None
