@@ -16,9 +16,10 @@ nnenum's example layout (``ACASXU_run2a_N_M_batch_2000.onnx``, ``prop_P.vnnlib``
 VNN-COMP 2021 instances relutope once left unknown. The machine is shared: times are indicative, the ratios are
 measured in one run; the CPU seconds of both (process time of the verification call, one thread each) depend less
 on the other jobs of a loaded machine than the wall-clock seconds. ``--certify`` proves each verdict after it (relutope.verdict_certificates: an exact rational
-counterexample, or rigorously bounded input boxes, then a branch and bound on the ReLUs of the boxes left open after
-``--certify-max-boxes``) and prints the certification's time beside the verification's, with the boxes, regions
-and branch-and-bound leaves (nodes) it took and what it leaves pending.
+counterexample, or, on these ReLU networks, one C++ search per case (cpp/src/certify_bab.cpp): rigorously bounded
+input boxes, split at most ``--certify-max-boxes`` times, then a branch and bound on the ReLUs) and prints the
+certification's time beside the verification's, with the leaves it took (``boxes``: leaves with no ReLU sign
+imposed, ``nodes``: the others), regions (other networks) and what it leaves pending.
 """
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ def main():
     ap.add_argument("--certify-timeout", type=float, default=300.0)
     ap.add_argument("--only", default=None, help="--certify: these instances only (NET:PROP, comma-separated)")
     ap.add_argument("--certify-max-boxes", type=int, default=4000,
-                    help="--certify: boxes the rigorous splitting bounds before the branch and bound on the ReLUs")
+                    help="--certify: input splits per case before the search branches on ReLUs only")
     args = ap.parse_args()
     if args.certify:
         return certify_main(args)

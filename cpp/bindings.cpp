@@ -13,6 +13,7 @@
 
 #include "relutope/attack.hpp"
 #include "relutope/certify.hpp"
+#include "relutope/certify_bab.hpp"
 #include "relutope/enumerate.hpp"
 #include "relutope/geometry.hpp"
 #include "relutope/lp.hpp"
@@ -844,6 +845,158 @@ py::tuple solve_lp_py(const darray& c, const darray& G, const darray& h, const d
                         r.iterations);
 }
 
+// Branch and bound on the ReLUs for certified holds (certify_bab.hpp): its pieces, for the tests, and the loop.
+py::dict relu_node_bound_py(const Network& net, const darray& lo, const darray& hi, const i8array& fix,
+                            const darray& C, bool refine) {
+  const int k = net.in_dim();
+  check_shape(lo, "lo", {k});
+  check_shape(hi, "hi", {k});
+  check_finite(lo, "lo");
+  check_finite(hi, "hi");
+  check_shape(C, "C", {-1, net.out_dim()});
+  check_finite(C, "C");
+  if (!relu_structure(net)) throw std::invalid_argument("net: needs ReLU layers and an affine output layer");
+  int n_hidden = 0;
+  for (size_t li = 0; li + 1 < net.layers().size(); ++li) n_hidden += net.layers()[li].n_units;
+  check_shape(fix, "fix", {-1});
+  if (fix.size() != 0 && fix.size() != n_hidden)
+    throw std::invalid_argument("fix: one entry per hidden unit (" + std::to_string(n_hidden) + ") or none");
+  NodeBound nb;
+  {
+    py::gil_scoped_release release;
+    relu_node_bound(net, lo.data(), hi.data(), fix.size() ? fix.data() : nullptr, static_cast<int>(C.shape(0)),
+                    C.data(), refine, nb);
+  }
+  const py::ssize_t q = nb.q, k1 = k + 1, h = static_cast<py::ssize_t>(nb.l.size());
+  py::dict out;
+  out["X"] = to_numpy(std::move(nb.X), {q, k1});
+  out["e"] = to_numpy(std::move(nb.e), {q});
+  out["l"] = to_numpy(std::move(nb.l), {h});
+  out["u"] = to_numpy(std::move(nb.u), {h});
+  out["DL"] = to_numpy(std::move(nb.DL), {h, k1});
+  out["eDL"] = to_numpy(std::move(nb.eDL), {h});
+  out["DU"] = to_numpy(std::move(nb.DU), {h, k1});
+  out["eDU"] = to_numpy(std::move(nb.eDU), {h});
+  out["empty"] = nb.empty;
+  return out;
+}
+
+// The rows (p, k+1), their errors (p,) and a box (k,) of the node functions, checked.
+int bab_rows_check(const darray& rows, const darray& erows, const darray& lo, const darray& hi) {
+  check_shape(lo, "lo", {-1});
+  const py::ssize_t k = lo.shape(0);
+  check_shape(hi, "hi", {k});
+  check_shape(rows, "rows", {-1, k + 1});
+  check_shape(erows, "erows", {rows.shape(0)});
+  check_finite(lo, "lo");
+  check_finite(hi, "hi");
+  check_finite(rows, "rows");
+  check_finite(erows, "erows");
+  return static_cast<int>(k);
+}
+
+py::tuple bab_tighten_box_py(const darray& rows, const darray& erows, const darray& lo, const darray& hi,
+                             int passes) {
+  const int k = bab_rows_check(rows, erows, lo, hi);
+  std::vector<double> l(lo.data(), lo.data() + k), u(hi.data(), hi.data() + k);
+  const bool empty = tighten_box(static_cast<int>(rows.shape(0)), k, rows.data(), erows.data(), l.data(), u.data(),
+                                 passes);
+  return py::make_tuple(to_numpy(std::move(l), {k}), to_numpy(std::move(u), {k}), empty);
+}
+
+double bab_weighted_min_py(const darray& w, const darray& F, const darray& e, const darray& lo, const darray& hi) {
+  const int k = bab_rows_check(F, e, lo, hi);
+  check_shape(w, "w", {F.shape(0)});
+  check_finite(w, "w");
+  return weighted_min(static_cast<int>(F.shape(0)), k, w.data(), F.data(), e.data(), lo.data(), hi.data());
+}
+
+double bab_check_node_py(const darray& lam, const darray& mu, const darray& obj, const darray& eobj, const darray& d,
+                         const darray& rows, const darray& erows, const darray& lo, const darray& hi) {
+  const int k = bab_rows_check(rows, erows, lo, hi);
+  check_shape(obj, "obj", {-1, k + 1});
+  check_shape(eobj, "eobj", {obj.shape(0)});
+  check_shape(d, "d", {obj.shape(0)});
+  check_shape(lam, "lam", {obj.shape(0)});
+  check_shape(mu, "mu", {rows.shape(0)});
+  for (const darray* a : {&obj, &eobj, &d, &lam, &mu}) check_finite(*a, "obj, eobj, d, lam, mu");
+  return check_node(static_cast<int>(obj.shape(0)), static_cast<int>(rows.shape(0)), k, lam.data(), mu.data(),
+                    obj.data(), eobj.data(), d.data(), rows.data(), erows.data(), lo.data(), hi.data());
+}
+
+py::tuple bab_node_lp_py(const darray& obj, const darray& eobj, const darray& d, const darray& rows,
+                         const darray& erows, const darray& lo, const darray& hi) {
+  const int k = bab_rows_check(rows, erows, lo, hi);
+  check_shape(obj, "obj", {-1, k + 1});
+  check_shape(eobj, "eobj", {obj.shape(0)});
+  check_shape(d, "d", {obj.shape(0)});
+  for (const darray* a : {&obj, &eobj, &d}) check_finite(*a, "obj, eobj, d");
+  double value = 0.0;
+  bool empty = false;
+  const double bound = node_lp(static_cast<int>(obj.shape(0)), static_cast<int>(rows.shape(0)), k, obj.data(),
+                               eobj.data(), d.data(), rows.data(), erows.data(), lo.data(), hi.data(), value, empty);
+  return py::make_tuple(value, bound, empty);
+}
+
+py::dict relu_bab_certify_py(const Network& net, const darray& lo, const darray& hi, const py::list& terms,
+                             double time_limit, int64_t max_nodes, bool refine, int64_t checkpoint_every,
+                             int split_unstable, int64_t max_splits, int input_depth, bool babsr) {
+  const int k = net.in_dim(), m = net.out_dim();
+  check_shape(lo, "lo", {-1, k});
+  check_shape(hi, "hi", {lo.shape(0), k});
+  check_finite(lo, "lo");
+  check_finite(hi, "hi");
+  if (max_nodes < 1) throw std::invalid_argument("max_nodes: must be at least 1");
+  if (checkpoint_every < 1) throw std::invalid_argument("checkpoint_every: must be at least 1");
+  std::vector<BabTerm> ts;
+  for (const auto& t : terms) {
+    auto pair = t.cast<py::tuple>();
+    if (pair.size() != 2) throw std::invalid_argument("terms: each term is a tuple (C, d)");
+    darray C = pair[0].cast<darray>(), d = pair[1].cast<darray>();
+    check_shape(C, "terms.C", {-1, m});
+    check_shape(d, "terms.d", {C.shape(0)});
+    check_finite(C, "terms.C");
+    check_finite(d, "terms.d");
+    BabTerm bt;
+    bt.q = static_cast<int>(C.shape(0));
+    bt.C.assign(C.data(), C.data() + C.size());
+    bt.d.assign(d.data(), d.data() + d.size());
+    ts.push_back(std::move(bt));
+  }
+  BabOptions opt;
+  opt.time_limit = time_limit;
+  opt.max_nodes = max_nodes;
+  opt.refine = refine;
+  opt.checkpoint_every = checkpoint_every;
+  opt.split_unstable = split_unstable;
+  if (max_splits < 0) throw std::invalid_argument("max_splits: must be >= 0");
+  opt.max_splits = max_splits;
+  opt.input_depth = input_depth;
+  opt.babsr = babsr;
+  opt.checkpoint = signal_checkpoint(py::none());
+  BabResult r;
+  {
+    py::gil_scoped_release release;
+    r = relu_bab_certify(net, static_cast<int>(lo.shape(0)), lo.data(), hi.data(), ts, opt);
+  }
+  // Ctrl-C: the partial counts come back with status "interrupted" (the interrupt is consumed); other errors raise
+  if (r.status == BabStatus::Interrupted && PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) PyErr_Clear();
+  if (PyErr_Occurred()) throw py::error_already_set();
+  py::dict out;
+  out["status"] = std::string(bab_status_name(r.status));
+  out["proven"] = r.proven;
+  out["nodes"] = r.nodes;
+  out["lps"] = r.lps;
+  out["by_bound"] = r.by_bound;
+  out["empty"] = r.empty;
+  out["max_depth"] = r.max_depth;
+  out["splits"] = r.splits;
+  out["box_leaves"] = r.box_leaves;
+  out["margin"] = r.margin;
+  out["value"] = r.value;
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -902,4 +1055,18 @@ PYBIND11_MODULE(_core, m) {
   m.def("enumerate_polygons_2d", &polygons_py, ENUM_ARGS_PY);
   // threads: the cells of layer 0 first, then their subtrees on that many worker threads (polytope.cpp).
   m.def("enumerate_polytopes", &polytopes_py, ENUM_ARGS_PY, py::arg("lp_max_iter") = 0, py::arg("threads") = 1);
+  m.def("relu_node_bound", &relu_node_bound_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("fix"),
+        py::arg("C"), py::arg("refine") = true);
+  m.def("bab_tighten_box", &bab_tighten_box_py, py::arg("rows"), py::arg("erows"), py::arg("lo"), py::arg("hi"),
+        py::arg("passes") = 2);
+  m.def("bab_weighted_min", &bab_weighted_min_py, py::arg("w"), py::arg("F"), py::arg("e"), py::arg("lo"),
+        py::arg("hi"));
+  m.def("bab_check_node", &bab_check_node_py, py::arg("lam"), py::arg("mu"), py::arg("obj"), py::arg("eobj"),
+        py::arg("d"), py::arg("rows"), py::arg("erows"), py::arg("lo"), py::arg("hi"));
+  m.def("bab_node_lp", &bab_node_lp_py, py::arg("obj"), py::arg("eobj"), py::arg("d"), py::arg("rows"),
+        py::arg("erows"), py::arg("lo"), py::arg("hi"));
+  m.def("relu_bab_certify", &relu_bab_certify_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("terms"),
+        py::arg("time_limit"), py::arg("max_nodes"), py::arg("refine") = true, py::arg("checkpoint_every") = 512,
+        py::arg("split_unstable") = 0, py::arg("max_splits") = 4000, py::arg("input_depth") = 9,
+        py::arg("babsr") = false);
 }

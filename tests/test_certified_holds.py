@@ -1,6 +1,7 @@
-"""Certified ``holds`` by the branch and bound on the ReLUs (relutope.verdict_certificates._relu_bab_certify):
-its rigorous pieces against exact rationals, corrupted certificates rejected, and the verdicts against brute force
-(every region of small nets by the test oracle, each minimised by HiGHS) at scales 1e-6..1e6, off-centre."""
+"""Certified ``holds`` by the branch and bound on the ReLUs (relutope.verdict_certificates._relu_bab_certify, in C++:
+cpp/src/certify_bab.cpp): its rigorous pieces against exact rationals and the node bound against the numpy one,
+corrupted certificates rejected, and the verdicts against brute force (every region of small nets by the test
+oracle, each minimised by HiGHS) at scales 1e-6..1e6, off-centre."""
 from fractions import Fraction
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 from scipy.optimize import linprog
 
 import relutope
-from relutope import vnnlib
+from relutope import _core, vnnlib
 from relutope import verdict_certificates as vc
 
 from oracle import brute_force_patterns, region_halfspaces
@@ -35,7 +36,7 @@ def test_weighted_min_is_a_tight_lower_bound_of_the_exact_minimum(scale):
         Fm = rng.normal(size=(p, k + 1)) * np.r_[np.full(k, 1.0 / scale), 1.0]
         e = np.abs(rng.normal(size=p)) * 1e-9
         w = np.abs(rng.normal(size=p))
-        got = vc._weighted_min(w, Fm, e, lo, hi)
+        got = _core.bab_weighted_min(w, Fm, e, lo, hi)
         exact = exact_box_min(w, Fm, e, lo, hi)
         assert F(got) <= exact
         # not vacuous: within 1e-12 of the terms' magnitude
@@ -54,7 +55,7 @@ def test_tighten_box_keeps_every_point_of_the_rows_and_shrinks(scale):
         rows = np.c_[rng.normal(size=(p, k)) / scale, rng.normal(size=p) * 0.5]
         rows[:, k] -= rows[:, :k] @ centre  # hyperplanes through the box
         erows = np.full(p, 1e-12)
-        tlo, thi, empty = vc._tighten_box(rows, erows, lo, hi)
+        tlo, thi, empty = _core.bab_tighten_box(rows, erows, lo, hi)
         pts = lo + (hi - lo) * rng.uniform(size=(150, k))
         pts[:8] = np.where(rng.uniform(size=(8, k)) < 0.5, lo, hi)  # vertices
         inside = [x for x in pts if all(sum(F(r[j]) * F(x[j]) for j in range(k)) + F(r[k]) - F(er) <= 0
@@ -71,7 +72,7 @@ def test_tighten_box_keeps_every_point_of_the_rows_and_shrinks(scale):
                     assert thi[j] <= max((-r[k] - rest) / r[j], lo[j]) + 1e-9 * scale or empty
     # two contradicting rows: x_0 <= -0.5 s and x_0 >= 0.5 s (around the centre)
     rows = np.array([[1.0 / scale, 0, 0, 0.5], [-1.0 / scale, 0, 0, 0.5]])
-    assert vc._tighten_box(rows, np.zeros(2), np.full(3, -scale), np.full(3, scale))[2]
+    assert _core.bab_tighten_box(rows, np.zeros(2), np.full(3, -scale), np.full(3, scale))[2]
 
 
 @pytest.mark.parametrize("s, c", [(1.0, 0.0), (1e6, 3e6), (1e-6, -4e-6)])
@@ -82,19 +83,19 @@ def test_a_corrupted_node_certificate_is_rejected(s, c):
     obj = np.array([[-1.5 / s, 0.0, 1.5 * c / s]])
     rows = np.array([[1.0 / s, 0.0, -c / s]])
     args = (obj, np.zeros(1), np.array([-0.5]), rows, np.zeros(1), lo, hi)
-    value, bound, empty = vc._node_lp(*args)
+    value, bound, empty = _core.bab_node_lp(*args)
     assert not empty and 0.5 * (1 - 1e-9) < bound <= 0.5 and abs(value - 0.5) < 1e-9
     lam, mu = np.array([1.0]), np.array([1.5])
-    assert 0.5 * (1 - 1e-9) < vc._check_node(lam, mu, *args) <= 0.5
-    assert vc._check_node(lam, -mu, *args) == -np.inf                     # a flipped sign
-    assert vc._check_node(lam, mu[:0], obj, np.zeros(1), np.array([-0.5]), rows[:0], np.zeros(0),
+    assert 0.5 * (1 - 1e-9) < _core.bab_check_node(lam, mu, *args) <= 0.5
+    assert _core.bab_check_node(lam, -mu, *args) == -np.inf                     # a flipped sign
+    assert _core.bab_check_node(lam, mu[:0], obj, np.zeros(1), np.array([-0.5]), rows[:0], np.zeros(0),
                           lo, hi) == -np.inf                               # a dropped row
-    assert vc._check_node(lam, mu, obj, np.zeros(1), np.array([-0.5]), -rows, np.zeros(1),
+    assert _core.bab_check_node(lam, mu, obj, np.zeros(1), np.array([-0.5]), -rows, np.zeros(1),
                           lo, hi) == -np.inf                               # the row of the other side
-    assert vc._check_node(lam, mu, obj, np.zeros(1), np.array([0.0]), rows, np.zeros(1), lo, hi) == -np.inf
+    assert _core.bab_check_node(lam, mu, obj, np.zeros(1), np.array([0.0]), rows, np.zeros(1), lo, hi) == -np.inf
     # a bound slightly too tight: the true minimum of y - d is 0 (d = 0) or just below (d = 1e-12): rejected
-    assert vc._check_node(lam, mu, obj, np.zeros(1), np.array([1e-12]), rows, np.zeros(1), lo, hi) == -np.inf
-    assert vc._check_node(lam, mu * (1 - 1e-6), *args) < 0.5  # other multipliers: still a valid, weaker bound
+    assert _core.bab_check_node(lam, mu, obj, np.zeros(1), np.array([1e-12]), rows, np.zeros(1), lo, hi) == -np.inf
+    assert _core.bab_check_node(lam, mu * (1 - 1e-6), *args) < 0.5  # other multipliers: still a valid, weaker bound
 
 
 # ------------------------------------------------------------------------------------ verdicts against brute force
@@ -160,3 +161,133 @@ def test_certify_holds_agrees_with_brute_force(seed, scale, centre, degenerate):
             assert cert.ok == expect, (shift, max_boxes, cert.failures)
             if expect:
                 assert 0 < cert.min_margin <= m - shift + 1e-9 * (1 + abs(m)) and cert.pending == []
+
+
+# ------------------------------------------------------------------------------ the C++ node bound (certify_bab.cpp)
+def deep_net(seed, scale, centre, k=3):
+    """[k, 7, 6, 5, 3] ReLU net whose inputs live at centre +- scale (first layer scaled by 1 / scale)."""
+    rng = np.random.default_rng(seed)
+    sizes = [k, 7, 6, 5, 3]
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        W, c = rng.normal(size=(b, a)), rng.normal(size=b) * 0.3
+        if i == 0:
+            W, c = W / scale, c - (W / scale) @ np.full(a, centre)
+        layers.append((W, c))
+    return relutope.Network.from_weights(layers), layers
+
+
+def exact_pre_activations(layers, x):
+    """Every hidden pre-activation and the output at the rational point x, in Fractions."""
+    v = [F(t) for t in x]
+    pre = []
+    for li, (W, c) in enumerate(layers):
+        z = [sum(F(W[i, j]) * v[j] for j in range(W.shape[1])) + F(c[i]) for i in range(W.shape[0])]
+        if li < len(layers) - 1:
+            pre += z
+            v = [max(t, F(0)) for t in z]
+        else:
+            v = z
+    return pre, v
+
+
+@pytest.mark.parametrize("scale, centre", [(1e-6, 3e-6), (1.0, -0.7), (1e6, 2.5e6)])
+def test_node_bound_equals_the_numpy_bound_without_signs(scale, centre):
+    net, _ = deep_net(3, scale, centre)
+    rng = np.random.default_rng(5)
+    C = rng.normal(size=(4, 3))
+    for _ in range(5):
+        lo = centre + scale * rng.uniform(-1, 0, 3)
+        hi = lo + scale * rng.uniform(0.05, 1, 3)
+        got = _core.relu_node_bound(net._core(), lo, hi, np.zeros(0, np.int8), C, True)
+        X, e, _ = vc._lower_affine(net, lo[None], hi[None], C)  # the numpy bound of the input splitting
+        # the same functions up to the order of the sums: the difference is within a few roundings of the terms
+        mag = np.abs(X[:, 0]).max(axis=1, keepdims=True) + 1e-300
+        assert np.all(np.abs(got["X"] - X[:, 0]) <= 1e-12 * mag)
+        assert np.allclose(got["e"], e[:, 0], rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("scale, centre", [(1e-6, 3e-6), (1.0, -0.7), (1e6, 2.5e6)])
+def test_node_bound_holds_in_exact_rationals_with_signs_imposed(scale, centre):
+    net, layers = deep_net(11, scale, centre)
+    rng = np.random.default_rng(13)
+    C = rng.normal(size=(3, 3))
+    n_hidden = 18
+    checked = 0
+    for trial in range(4):
+        lo = centre + scale * rng.uniform(-1, -0.2, 3)
+        hi = centre + scale * rng.uniform(0.2, 1, 3)
+        pts = lo + (hi - lo) * rng.uniform(size=(40, 3))
+        pts[:8] = np.where(rng.uniform(size=(8, 3)) < 0.5, lo, hi)  # vertices
+        exact = [exact_pre_activations(layers, x) for x in pts]
+        fix = np.zeros(n_hidden, np.int8)
+        if trial:  # the signs some of the points have, so that the node is not empty
+            ref = exact[int(rng.integers(len(pts)))][0]
+            for j in rng.choice(n_hidden, 2 * trial, replace=False):
+                fix[j] = 1 if ref[j] >= 0 else -1
+        for refine in (False, True):
+            nb = _core.relu_node_bound(net._core(), lo, hi, fix, C, refine)
+            on_node = [(x, pre, y) for x, (pre, y) in zip(pts, exact)
+                       if all((pre[j] >= 0) if fix[j] > 0 else (pre[j] <= 0) if fix[j] < 0 else True
+                              for j in range(n_hidden))]
+            if nb["empty"]:
+                assert not on_node
+            for x, pre, y in on_node:
+                xs = [F(t) for t in x] + [F(1)]
+                for r in range(C.shape[0]):
+                    lower = sum(F(a) * b for a, b in zip(nb["X"][r], xs)) - F(nb["e"][r])
+                    assert sum(F(C[r, o]) * y[o] for o in range(3)) >= lower
+                for j in range(n_hidden):
+                    assert F(nb["l"][j]) <= pre[j] <= F(nb["u"][j])
+                    assert sum(F(a) * b for a, b in zip(nb["DL"][j], xs)) - F(nb["eDL"][j]) <= pre[j] \
+                        <= sum(F(a) * b for a, b in zip(nb["DU"][j], xs)) + F(nb["eDU"][j])
+                checked += 1
+    assert checked > 100  # not vacuous
+
+
+def test_branch_and_bound_limits_stop_with_partial_counts():
+    net, _ = deep_net(2, 1.0, 0.0)
+    lo, hi = -np.ones((1, 3)), np.ones((1, 3))
+    y = np.array([net.forward(np.zeros((1, 3)))[0][0, 0]])
+    # unsafe y0 <= value at 0 + 1: not refutable (the point 0 is unsafe): the search runs until a limit
+    terms = [(np.array([[1.0, 0.0, 0.0]]), y + 1.0)]
+    res = _core.relu_bab_certify(net._core(), lo, hi, terms, time_limit=0.0, max_nodes=5)
+    assert res["status"] in ("node_limit", "unrefuted") and res["nodes"] <= 5
+    res = _core.relu_bab_certify(net._core(), lo, hi, terms, time_limit=1e-9, max_nodes=10**9)
+    assert res["status"] in ("time_limit", "unrefuted")
+    res = _core.relu_bab_certify(net._core(), lo, hi, terms, time_limit=30.0, max_nodes=10**6, max_splits=0)
+    assert res["status"] == "unrefuted" and res["proven"] < res["nodes"]
+    with pytest.raises(ValueError, match="hi"):
+        _core.relu_bab_certify(net._core(), lo, hi[:, :2], terms, time_limit=0.0, max_nodes=5)
+    with pytest.raises(ValueError, match="terms.C"):
+        _core.relu_bab_certify(net._core(), lo, hi, [(np.ones((1, 2)), y)], time_limit=0.0, max_nodes=5)
+    with pytest.raises(ValueError, match="max_nodes"):
+        _core.relu_bab_certify(net._core(), lo, hi, terms, time_limit=0.0, max_nodes=0)
+
+
+def test_branch_and_bound_releases_the_gil():
+    # two searches in threads give the counts of one alone, and the main thread runs Python meanwhile (were the
+    # GIL held through a search, of ~0.5 s here, it could not tick between the threads' start and end)
+    import threading
+
+    net = relutope.Network.random([4, 24, 24, 3], seed=3)
+    lo, hi = -np.ones((1, 4)), np.ones((1, 4))
+    ys = net.forward(lo + (hi - lo) * np.random.default_rng(0).uniform(size=(20000, 4)))[0][:, 0]
+    terms = [(np.array([[1.0, 0.0, 0.0]]), np.array([ys.min() - 0.2 * abs(ys.min())]))]
+    alone = _core.relu_bab_certify(net._core(), lo, hi, terms, time_limit=0.0, max_nodes=10**6)
+    assert alone["status"] == "proven" and alone["nodes"] > 1000
+    out = [None, None]
+
+    def run(i):
+        out[i] = _core.relu_bab_certify(net._core(), lo, hi, terms, time_limit=0.0, max_nodes=10**6)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    ticks = 0
+    while any(t.is_alive() for t in threads):
+        ticks += 1
+        threads[0].join(0.001)
+    assert ticks >= 5
+    for r in out:
+        assert (r["nodes"], r["status"], r["margin"]) == (alone["nodes"], alone["status"], alone["margin"])

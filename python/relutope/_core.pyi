@@ -245,3 +245,34 @@ def solve_lp(
     c: npt.ArrayLike, G: npt.ArrayLike, h: npt.ArrayLike, lb: npt.ArrayLike, ub: npt.ArrayLike
 ) -> Tuple[str, npt.NDArray[np.float64], float, int]:
     """Maximise c.y s.t. G y <= h, lb <= y <= ub: (status, y, value, iterations)."""
+
+# Branch and bound on the ReLUs for certified holds (cpp/src/certify_bab.cpp).
+def relu_node_bound(
+    net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, fix: npt.ArrayLike, C: npt.ArrayLike, refine: bool = True
+) -> dict:
+    """Rigorous bound of a node (box, signs fix (n_hidden,) int8 or empty): keys X (q, k+1), e (q,), l, u
+    (n_hidden,), DL, DU (n_hidden, k+1), eDL, eDU (n_hidden,), empty (bool)."""
+
+def bab_tighten_box(
+    rows: npt.ArrayLike, erows: npt.ArrayLike, lo: npt.ArrayLike, hi: npt.ArrayLike, passes: int = 2
+) -> Tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], bool]: ...
+def bab_weighted_min(
+    w: npt.ArrayLike, F: npt.ArrayLike, e: npt.ArrayLike, lo: npt.ArrayLike, hi: npt.ArrayLike
+) -> float: ...
+def bab_check_node(
+    lam: npt.ArrayLike, mu: npt.ArrayLike, obj: npt.ArrayLike, eobj: npt.ArrayLike, d: npt.ArrayLike,
+    rows: npt.ArrayLike, erows: npt.ArrayLike, lo: npt.ArrayLike, hi: npt.ArrayLike,
+) -> float: ...
+def bab_node_lp(
+    obj: npt.ArrayLike, eobj: npt.ArrayLike, d: npt.ArrayLike, rows: npt.ArrayLike, erows: npt.ArrayLike,
+    lo: npt.ArrayLike, hi: npt.ArrayLike,
+) -> Tuple[float, float, bool]:
+    """(LP value, proven lower bound of max_r (C_r y - d_r) or -inf, proven empty)."""
+
+def relu_bab_certify(
+    net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, terms: list, time_limit: float, max_nodes: int,
+    refine: bool = True, checkpoint_every: int = 512, split_unstable: int = 0, max_splits: int = 4000,
+    input_depth: int = 9, babsr: bool = False,
+) -> dict:
+    """The search over boxes (B, k), GIL released: keys status (proven, unrefuted, time_limit, node_limit,
+    interrupted), proven, nodes, lps, by_bound, empty, max_depth, splits, box_leaves, margin, value."""
