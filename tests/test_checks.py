@@ -1,10 +1,13 @@
 """One integer check (relutope._checks.check_int) behind every module's count arguments: the same exceptions and
 the same messages wherever a count is refused (they were three near-identical private checkers)."""
+import functools
+
 import numpy as np
 import pytest
 
 import relutope
-from relutope import gaussian, polygons, sampling
+from relutope import (certificates, complexity, early_bird, exact, exact_lp, gaussian, plot, polygons, pruning,
+                      region_stats, sampling, topology)
 from relutope import generative as gen
 from relutope._checks import check_int
 
@@ -22,7 +25,31 @@ COUNTS = [
     ("entropy_monte_carlo n", lambda v: gen.entropy_monte_carlo(_latent(), n=v), "n", 2, None),
     ("enumerate_regions max_regions", lambda v: relutope.enumerate_regions(NET, BOX, max_regions=v), "max_regions",
      0, 2 ** 63 - 1),
+    ("directions n_points", lambda v: complexity.directions(v, 2, 1), "n_points", 0, None),
+    ("directions d", lambda v: complexity.directions(1, v, 0), "d", 0, None),
+    ("local_complexity n_dirs", lambda v: complexity.local_complexity(NET, np.zeros(2), 1.0, v), "n_dirs", 1, 2),
+    ("data_slices n_slices", lambda v: region_stats.data_slices(np.eye(4)[:, :3] + 1.0, v), "n_slices", 1, None),
+    ("solve_lp_exact max_pivots", lambda v: exact_lp.solve_lp_exact([1.0], [[1.0]], [1.0], max_pivots=v),
+     "max_pivots", 0, None),
+    ("norm_bounds bits", lambda v: exact_lp.norm_bounds([[3.0, 4.0]], bits=v), "bits", 1, None),
+    ("sublevel_persistence output", lambda v: topology.sublevel_persistence(_complex(), v), "output", 0, 0),
+    ("plot.partition layer", lambda v: plot.partition(_part(), color="layer", layer=v), "layer", 0, 1),
+    ("hyperplane_similarity layer", lambda v: pruning.hyperplane_similarity(NET, v), "layer", 0, 1),
+    ("exact_layer_pieces layer", lambda v: exact.exact_layer_pieces(NET, [0, 0, 0], v), "layer", 0, 1),
+    ("grid_points n", lambda v: early_bird.grid_points(BOX, v), "n", 1, None),
+    ("EarlyBirdDetector window", lambda v: early_bird.EarlyBirdDetector(abs, window=v), "window", 2, None),
+    ("certify_witnesses chunk", lambda v: certificates.certify_witnesses(_part(), chunk=v), "chunk", 1, None),
 ]
+
+
+@functools.lru_cache(maxsize=None)
+def _part():
+    return relutope.enumerate_regions(NET, BOX)
+
+
+@functools.lru_cache(maxsize=None)
+def _complex():
+    return topology.decision_complex(_part())
 
 
 def _latent():

@@ -58,6 +58,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ._checks import check_int
 from .domains import Box, WholeSpace
 from .errors import NumericalError
 from .partition import Partition
@@ -736,7 +737,7 @@ def sublevel_persistence(cx: DecisionComplex, output: int = 0) -> List[Tuple[int
     Raises
     ------
     TypeError, ValueError
-        When ``cx`` is not a DecisionComplex or ``output`` is out of range.
+        When ``cx`` is not a DecisionComplex, or ``output`` is not an int or is out of range.
 
     Examples
     --------
@@ -750,11 +751,10 @@ def sublevel_persistence(cx: DecisionComplex, output: int = 0) -> List[Tuple[int
     """
     _check_complex(cx)
     m = cx.outputs.shape[1]
-    if isinstance(output, bool) or not isinstance(output, (int, np.integer)) or not 0 <= output < m:
-        raise ValueError(f"output must be an int in [0, {m}), got {output!r}")
+    output = check_int(output, "output", 0, m - 1)
     import gudhi
 
-    f = cx.outputs[:, int(output)]
+    f = cx.outputs[:, output]
     st = gudhi.SimplexTree()
     low = float(f.min())
     for s in triangulation(cx):
