@@ -218,8 +218,10 @@ def linear_regions(partition: "Partition", atol: float = DEFAULT_MAP_ATOL) -> Tu
     Regions in Deep Networks", ICML 2019, discuss the distinction.)
 
     Two adjacent regions are merged when their maps on the domain, ``t -> A t + c`` with ``A = A_Q @ basis`` and
-    ``c = A_Q @ origin + b_Q``, agree entrywise within ``atol`` times the largest absolute entry of the two maps
-    (at least 1): ``max(|A_i - A_j|, |c_i - c_j|) <= atol * max(1, |A_i|, |A_j|, |c_i|, |c_j|)``. The linear
+    ``c = A_Q @ origin + b_Q``, agree entrywise within ``atol`` times the largest absolute entry of the two maps,
+    or of all the regions' maps when that is larger: ``max(|A_i - A_j|, |c_i - c_j|) <= atol * max(|A_i|, |A_j|,
+    |c_i|, |c_j|, M)`` with ``M`` the largest absolute entry of any region's map (so that maps that cancel to
+    rounding noise compare alike, and the outcome does not change when the outputs are scaled). The linear
     regions are the connected components of the graph of merged edges (scipy.sparse.csgraph, the same components
     as networkx's).
 
@@ -270,7 +272,7 @@ def linear_regions(partition: "Partition", atol: float = DEFAULT_MAP_ATOL) -> Tu
     e = partition.adjacency().edges
     i, j = e[:, 0], e[:, 1]
     diff = np.abs(flat[i] - flat[j]).max(axis=1) if len(e) else np.zeros(0)
-    same = diff <= atol * np.maximum(1.0, np.maximum(mag[i], mag[j]))
+    same = diff <= atol * np.maximum(mag.max(), np.maximum(mag[i], mag[j]))
     M = coo_matrix((np.ones(int(same.sum())), (i[same], j[same])), shape=(R, R))
     count, labels = connected_components(M, directed=False)
     # Renumber by lowest member so the labels do not depend on scipy's traversal order.
