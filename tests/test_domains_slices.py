@@ -145,3 +145,23 @@ def test_slice_through_points(margin):
     assert np.all(idx >= 0)
     np.testing.assert_array_equal(part.patterns[idx], net.activation_pattern(pts))
     assert np.all(part.locate(p0 + 5.0 * (p1 - p0)) == -1)  # off the slice's box
+
+
+@pytest.mark.parametrize("scale", [1e-12, 1e-9, 1e-6, 1e6, 1e9])
+def test_polytope_rows_at_any_scale(scale):
+    """``s A x <= s b`` is the polytope ``A x <= b`` for every ``s > 0``: the same Chebyshev ball (closed form: the
+    square of half-width w about c has radius w, centre c) and the same regions as the Box; a strip stays unbounded.
+    (Rows scaled by 1e-9 were refused as unbounded: HiGHS's absolute tolerance let every direction pass as a ray.)"""
+    c, w = np.array([3.0, -7.0]), 0.5
+    A = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    b = A @ c + w
+    P = Polytope(scale * A, scale * b)
+    assert P._radius == pytest.approx(w, rel=1e-9) and np.allclose(P._center_point, c, rtol=0, atol=1e-9)
+    net = Network.random([2, 8, 1], seed=3)
+    assert len(enumerate_regions(net, P)) == len(enumerate_regions(net, Box(c - w, c + w)))
+    with pytest.raises(ValueError, match="unbounded"):
+        Polytope(scale * A[:3], scale * b[:3])
+    # a zero row constrains nothing (0 <= 1), or empties the polytope (0 <= -1)
+    assert Polytope(np.r_[scale * A, [[0.0, 0.0]]], np.r_[scale * b, 1.0])._radius == pytest.approx(w, rel=1e-9)
+    with pytest.raises(ValueError, match="empty"):
+        Polytope(np.r_[scale * A, [[0.0, 0.0]]], np.r_[scale * b, -1.0])

@@ -267,17 +267,21 @@ class Polytope(Domain):
             raise ValueError("A must have at least one row and one column")
         m, d = A.shape
         norms = np.linalg.norm(A, axis=1)
-        # Chebyshev centre: maximise r s.t. A x + |A_i| r <= b.
-        res = linprog(np.r_[np.zeros(d), -1.0], A_ub=np.c_[A, norms], b_ub=b,
+        # The LPs on unit rows (HiGHS's tolerances are absolute: rows scaled by 1e-9 would pass every direction as
+        # a ray); a zero row constrains nothing, or, with b_i < 0, empties the polytope.
+        unit = np.where(norms > 0, norms, 1.0)
+        U, u = A / unit[:, None], b / unit
+        # Chebyshev centre: maximise r s.t. U x + |U_i| r <= u.
+        res = linprog(np.r_[np.zeros(d), -1.0], A_ub=np.c_[U, (norms > 0).astype(float)], b_ub=u,
                       bounds=[(None, None)] * d + [(None, 1e300)], method="highs")
         if res.status == 2 or (res.status == 0 and -res.fun <= 0):
             raise ValueError("the polytope A x <= b is empty or not full-dimensional (Chebyshev radius <= 0)")
-        # Bounded iff no non-zero direction v with A v <= 0: check max of +-v_j over {A v <= 0, |v| <= 1}.
+        # Bounded iff no non-zero direction v with A v <= 0: check max of +-v_j over {U v <= 0, |v| <= 1}.
         for j in range(d):
             for sign in (1.0, -1.0):
                 c = np.zeros(d)
                 c[j] = -sign
-                ray = linprog(c, A_ub=A, b_ub=np.zeros(m), bounds=[(-1, 1)] * d, method="highs")
+                ray = linprog(c, A_ub=U, b_ub=np.zeros(m), bounds=[(-1, 1)] * d, method="highs")
                 if ray.status == 0 and -ray.fun > 1e-9:
                     raise ValueError("the polytope A x <= b is unbounded (use WholeSpace or add rows)")
         self.A, self.b = A, b
