@@ -33,6 +33,17 @@ def test_layer_code_distance_rejects_bad_patterns():
         layer_code_distance(net, p, p[:2])
     with pytest.raises(TypeError, match="network"):
         layer_code_distance("net", p, p)
+    # pieces a unit does not have (ReLUs have 2, the identity output unit 1): were counted as differing pieces
+    for bad, name in ((-1, "patterns_a"), (2, "patterns_b")):
+        q = p.copy()
+        q[1, 0] = bad
+        args = (q, p) if name == "patterns_a" else (p, q)
+        with pytest.raises(ValueError, match=f"{name} names a piece index"):
+            layer_code_distance(net, *args)
+    q = p.copy()
+    q[0, 3] = 1
+    with pytest.raises(ValueError, match="patterns_a names a piece index"):
+        layer_code_distance(net, q, p)
 
 
 # ---------------------------------------------------------------------------------------------- signal distances

@@ -63,7 +63,8 @@ def layer_code_distance(network: Network, patterns_a, patterns_b) -> np.ndarray:
     TypeError
         When ``network`` is not a :class:`Network` or the patterns are not integer arrays.
     ValueError
-        When the patterns do not have ``n_units`` columns or their shapes differ.
+        When the patterns do not have ``n_units`` columns, their shapes differ, or they name a piece index a unit
+        does not have (below 0, or at least its number of pieces).
 
     Notes
     -----
@@ -80,6 +81,8 @@ def layer_code_distance(network: Network, patterns_a, patterns_b) -> np.ndarray:
         if arr.ndim not in (1, 2) or arr.shape[-1] != network.n_units:
             raise ValueError(f"{name} must have shape (N, {network.n_units}) or ({network.n_units},), "
                              f"got {arr.shape}")
+        if arr.size and (np.any(arr < 0) or np.any(arr >= network.n_pieces)):
+            raise ValueError(f"{name} names a piece index that a unit does not have")
         arrays.append(arr)
     a, b = arrays
     if a.shape != b.shape:
