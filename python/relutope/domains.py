@@ -110,14 +110,34 @@ class Domain:
         return np.linalg.lstsq(basis, (x - origin).T, rcond=None)[0].T
 
     def contains(self, x, atol: float = 1e-9) -> np.ndarray:
-        """Whether each input ``x`` (N, d) (or one point (d,)) lies in the domain (within ``atol``), shape (N,) bool."""
+        """Whether each input ``x`` (N, d) (or one point (d,)) lies in the domain, shape (N,) bool.
+
+        Within ``atol`` times the domain's size (the length of the default ``tol``: a box's largest half-width, a
+        polytope's Chebyshev radius, 1 when unbounded) of its affine hull and of every constraint, plus the
+        rounding of the coordinates (16 units in the last place of ``x`` and of the origin, through the basis), so
+        the answer does not change when the domain and the points are scaled or moved together. ``atol`` must be ``>= 0`` and finite (TypeError,
+        ValueError).
+        """
+        if isinstance(atol, (bool, np.bool_)) or not isinstance(atol, numbers.Real):
+            raise TypeError(f"atol must be a number, got {type(atol).__name__}")
+        if not (np.isfinite(atol) and atol >= 0):
+            raise ValueError(f"atol must be >= 0 and finite, got {atol}")
         origin, basis = self.parametrization()
         x = _as_points(x, "x", self.dim)
         t = self.to_coords(x)
-        on_hull = np.linalg.norm(origin + t @ basis.T - x, axis=1) <= atol * (1 + np.abs(x).max(axis=1))
+        size = float(self._default_scale()) if self.bounded else 1.0
+        size = size if np.isfinite(size) and size > 0 else 1.0
+        ulps = 16 * np.finfo(np.float64).eps
+        x_round = ulps * np.sqrt(self.dim) * (np.abs(x).max(axis=1) + np.abs(origin).max())  # (N,), input units
+        on_hull = np.linalg.norm(origin + t @ basis.T - x, axis=1) <= atol * size + 2.0 * x_round
         A, b = self.constraints()
-        inside = np.all(t @ A.T <= b + atol * (1 + np.abs(b)), axis=1) if A.shape[0] else np.ones(len(x), bool)
-        return on_hull & inside
+        if not A.shape[0]:
+            return on_hull
+        sigma = np.linalg.svd(basis, compute_uv=False)
+        t_size, t_round = size / sigma[0], x_round / sigma[-1]  # in the units of t
+        norms = np.linalg.norm(A, axis=1)
+        slack = ((atol * t_size + t_round[:, None]) * norms[None, :] + ulps * (np.abs(t) @ np.abs(A).T + np.abs(b)))
+        return on_hull & np.all(t @ A.T - b <= slack, axis=1)
 
     def _engine_form(self) -> _EngineForm:
         origin, basis = self.parametrization()
