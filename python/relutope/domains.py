@@ -115,8 +115,8 @@ class Domain:
         Within ``atol`` times the domain's size (the length of the default ``tol``: a box's largest half-width, a
         polytope's Chebyshev radius, 1 when unbounded) of its affine hull and of every constraint, plus the
         rounding of the coordinates (16 units in the last place of ``x`` and of the origin, through the basis), so
-        the answer does not change when the domain and the points are scaled or moved together. ``atol`` must be ``>= 0`` and finite (TypeError,
-        ValueError).
+        the answer does not change when the domain and the points are scaled or moved together. ``atol`` must be
+        ``>= 0`` and finite (TypeError, ValueError).
         """
         if isinstance(atol, (bool, np.bool_)) or not isinstance(atol, numbers.Real):
             raise TypeError(f"atol must be a number, got {type(atol).__name__}")
