@@ -85,3 +85,25 @@ def test_check_int_bounds_and_types():
         check_int(3, "n", low=-2, high=2)
     with pytest.raises(TypeError, match=r"^n must be an int, got bool$"):
         check_int(np.bool_(True), "n")
+
+
+def test_region_indices_are_checked_not_truncated():
+    """exact_ranks and certify_facets cast ``regions`` to int64: 0.5 became region 0 and -1 the last region,
+    answered as if asked (relutope._checks.check_indices now refuses both)."""
+    from relutope._checks import check_indices
+    from relutope.certified_facets import certify_facets
+    from relutope.generative import exact_ranks
+
+    part = _part()
+    R = len(part)
+    for call in (lambda r: exact_ranks(part, r), lambda r: certify_facets(part, r).regions):
+        assert len(call(np.array([R - 1, 0]))) == 2
+        with pytest.raises(TypeError, match=r"^regions must be an array of integer indices, got dtype float64$"):
+            call([0.5])
+        with pytest.raises(TypeError, match="regions must be an array of integer indices"):
+            call([True])
+        for bad in (-1, R):
+            with pytest.raises(ValueError, match=rf"^regions must be indices in \[0, {R}\), got {bad}$"):
+                call([0, bad])
+    assert check_indices([], "regions", 0).dtype == np.int64 and check_indices(np.uint8([[1, 2]]), "r", 3).tolist() \
+        == [1, 2]
