@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 import relutope
+import relutope.graph
+import relutope.tables
 from relutope import (certificates, complexity, early_bird, exact, exact_lp, gaussian, plot, polygons, pruning,
                       region_stats, sampling, topology)
 from relutope import generative as gen
@@ -107,3 +109,32 @@ def test_region_indices_are_checked_not_truncated():
                 call([0, bad])
     assert check_indices([], "regions", 0).dtype == np.int64 and check_indices(np.uint8([[1, 2]]), "r", 3).tolist() \
         == [1, 2]
+
+
+@pytest.mark.parametrize("call", [
+    pytest.param(lambda p: relutope.graph.region_adjacency(p), id="region_adjacency"),
+    pytest.param(lambda p: relutope.graph.adjacency_graph(p), id="adjacency_graph"),
+    pytest.param(lambda p: relutope.graph.linear_regions(p), id="linear_regions"),
+    pytest.param(lambda p: relutope.graph.check_complete(p), id="check_complete"),
+    pytest.param(lambda p: relutope.tables.region_frame(p), id="region_frame"),
+    pytest.param(lambda p: relutope.tables.adjacency_frame(p), id="adjacency_frame"),
+    pytest.param(lambda p: relutope.tables.to_json(p), id="to_json"),
+])
+def test_partition_functions_refuse_other_objects(call):
+    """Were AttributeErrors ('str' object has no attribute 'tol', ...) from deep inside."""
+    for bad in (None, "part", NET):
+        with pytest.raises(TypeError, match=rf"^partition must be a relutope.Partition, got {type(bad).__name__}$"):
+            call(bad)
+
+
+def test_table_counts_are_checked():
+    """``int()`` took 2.5 as 2 and 'x' gave int()'s message."""
+    part = _part()
+    for call, name in ((lambda v: relutope.tables.to_json(part, max_regions=v), "max_regions"),
+                       (lambda v: relutope.tables.region_frame(part, max_input_columns=v), "max_input_columns")):
+        with pytest.raises(ValueError, match=rf"^{name} must be >= 0, got -1$"):
+            call(-1)
+        for bad, kind in ((2.5, "float"), ("x", "str"), (None, "NoneType")):
+            with pytest.raises(TypeError, match=rf"^{name} must be an int, got {kind}$"):
+                call(bad)
+    assert "x0" not in relutope.tables.region_frame(part, max_input_columns=0).columns

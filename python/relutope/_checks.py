@@ -10,7 +10,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-__all__ = ["check_indices", "check_int", "check_seed"]
+__all__ = ["check_indices", "check_int", "check_partition", "check_seed"]
 
 
 def check_int(value, name: str, low: int = 1, high: Optional[int] = None) -> int:
@@ -105,6 +105,23 @@ def check_seed(seed, name: str = "seed", generator: bool = True,
     if seed < 0:
         raise ValueError(f"{name} must be >= 0, got {seed}")
     return int(seed)
+
+
+def check_partition(value, name: str = "partition"):
+    """``value`` itself when it is a :class:`relutope.Partition`, else TypeError naming ``name``.
+
+    Examples
+    --------
+    >>> check_partition("part")
+    Traceback (most recent call last):
+    ...
+    TypeError: partition must be a relutope.Partition, got str
+    """
+    from .partition import Partition  # (partition imports this module's users)
+
+    if not isinstance(value, Partition):
+        raise TypeError(f"{name} must be a relutope.Partition, got {type(value).__name__}")
+    return value
 
 
 def check_indices(values, name: str, n: int) -> np.ndarray:

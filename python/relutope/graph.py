@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import numpy as np
 
+from ._checks import check_partition
 from ._progress import CHECKPOINT_EVERY, region_bar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -145,6 +146,7 @@ def region_adjacency(partition: "Partition", contain_tol: Optional[float] = None
     from . import _core
     from ._threads import resolve_threads
 
+    check_partition(partition)
     threads = resolve_threads(threads)
     contain_tol = default_contain_tol(partition) if contain_tol is None else float(contain_tol)
     if not (np.isfinite(contain_tol) and contain_tol > 0):
@@ -182,6 +184,7 @@ def adjacency_graph(partition: "Partition", progress: bool = False) -> "networkx
     """
     import networkx as nx
 
+    check_partition(partition)
     f = partition.facets(progress=progress)
     adj = partition.adjacency(progress=progress)
     G = nx.Graph()
@@ -257,6 +260,7 @@ def linear_regions(partition: "Partition", atol: float = DEFAULT_MAP_ATOL) -> Tu
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
+    check_partition(partition)
     atol = float(atol)
     if not (np.isfinite(atol) and atol >= 0):
         raise ValueError(f"atol must be >= 0 and finite, got {atol}")
@@ -382,10 +386,7 @@ def check_complete(partition: "Partition", progress: bool = False, certify: bool
     >>> rep.ok, len(rep.gaps) == int(np.sum(part.facets(5).unit >= 0))
     (False, True)
     """
-    from .partition import Partition
-
-    if not isinstance(partition, Partition):
-        raise TypeError(f"partition must be a relutope.Partition, got {type(partition).__name__}")
+    check_partition(partition)
     if certify:
         from .certified_facets import certified_completeness
 
