@@ -92,7 +92,7 @@ def interval_masses(lo, hi) -> np.ndarray:
     Raises
     ------
     ValueError
-        When ``lo`` or ``hi`` is not numeric or their shapes do not broadcast.
+        When ``lo`` or ``hi`` is not numeric, is NaN or None, or their shapes do not broadcast.
 
     Examples
     --------
@@ -105,6 +105,9 @@ def interval_masses(lo, hi) -> np.ndarray:
         lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"lo and hi must be real numbers of broadcastable shapes: {exc}") from None
+    for name, v in (("lo", lo), ("hi", hi)):  # (None becomes NaN in asarray: it gave mass 0)
+        if np.isnan(v).any():
+            raise ValueError(f"{name} must not be NaN (or None)")
     right = lo > 0
     m = np.where(right, ndtr(-lo) - ndtr(-hi), ndtr(hi) - ndtr(lo))
     return np.where(hi > lo, np.maximum(m, 0.0), 0.0)
