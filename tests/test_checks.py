@@ -41,6 +41,7 @@ COUNTS = [
     ("grid_points n", lambda v: early_bird.grid_points(BOX, v), "n", 1, None),
     ("EarlyBirdDetector window", lambda v: early_bird.EarlyBirdDetector(abs, window=v), "window", 2, None),
     ("certify_witnesses chunk", lambda v: certificates.certify_witnesses(_part(), chunk=v), "chunk", 1, None),
+    ("Box.sample n", lambda v: BOX.sample(v), "n", 0, None),  # int(n): 2.5 drew 2 points
     # checked only when a point on a boundary needed the neighbour search, and then named max_patterns:
     ("compare_regions max_neighbours", lambda v: relutope.compare_regions(_part(), _part().witnesses[:1],
                                                                           max_neighbours=v), "max_neighbours", 1, None),

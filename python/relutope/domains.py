@@ -241,10 +241,11 @@ class Box(Domain):
     def sample(self, n: int, rng=None) -> np.ndarray:
         """``n`` points drawn uniformly from the box, shape (n, d); ``rng``: an int >= 0, a
         :class:`numpy.random.Generator` or None, for :func:`numpy.random.default_rng`."""
-        from ._checks import check_seed
+        from ._checks import check_int, check_seed
 
+        n = check_int(n, "n", 0)
         rng = np.random.default_rng(check_seed(rng, "rng"))
-        return self.lo + rng.random((int(n), self.dim)) * (self.hi - self.lo)
+        return self.lo + rng.random((n, self.dim)) * (self.hi - self.lo)
 
     def _default_scale(self) -> float:
         return float(np.max(self.hi[self.free] - self.lo[self.free])) / 2.0
