@@ -138,3 +138,10 @@ def test_signal_distances_reject_bad_input():
     with pytest.raises(ValueError, match=r"x_b\[1\]"):
         graph_distance(part, x, np.array([[0, 0], [5, 0], [0, 0]]))
     np.testing.assert_array_equal(segment_distance(net, x, x), 0)  # equal points: distance 0, no walk
+    # a bad tol was ignored when no segment was walked (equal points) or the metric does not use it
+    for bad, exc in ((np.nan, ValueError), (-1.0, ValueError), ("x", TypeError), (None, TypeError)):
+        with pytest.raises(exc, match="^tol must be"):
+            segment_distance(net, x, x, tol=bad)
+        for metric in ("vq", "hamming", "segment"):
+            with pytest.raises(exc, match="^tol must be"):
+                pairwise_distance(net, x, metric=metric, tol=bad)
