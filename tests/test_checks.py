@@ -24,6 +24,11 @@ COUNTS = [
     ("shared_edges chunk", lambda v: polygons.shared_edges([0, 4], SQ, 0.0, 0.0, chunk=v), "chunk", 1, None),
     ("polytope_masses replicates", lambda v: gaussian.polytope_masses([0, 3], np.eye(3), np.ones(3), replicates=v),
      "replicates", 2, None),
+    # the exact 2-D path ignored the sampling arguments, and chunk was never checked:
+    ("polytope_masses exact replicates", lambda v: gaussian.polytope_masses([0, 2], np.eye(2), np.ones(2),
+                                                                            replicates=v), "replicates", 2, None),
+    ("polytope_masses chunk", lambda v: gaussian.polytope_masses([0, 3], np.eye(3), np.ones(3), chunk=v), "chunk",
+     1, None),
     ("entropy_monte_carlo n", lambda v: gen.entropy_monte_carlo(_latent(), n=v), "n", 2, None),
     ("enumerate_regions max_regions", lambda v: relutope.enumerate_regions(NET, BOX, max_regions=v), "max_regions",
      0, 2 ** 63 - 1),
