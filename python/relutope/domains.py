@@ -288,12 +288,13 @@ class Polytope(Domain):
             raise ValueError("A must have at least one row and one column")
         m, d = A.shape
         norms = np.linalg.norm(A, axis=1)
-        # The LPs on unit rows (HiGHS's tolerances are absolute: rows scaled by 1e-9 would pass every direction as
-        # a ray); a zero row constrains nothing, or, with b_i < 0, empties the polytope.
-        unit = np.where(norms > 0, norms, 1.0)
-        U, u = A / unit[:, None], b / unit
+        # The LPs on rows of norm in [1, 2), each scaled by a power of two (exactly: the same problem, bit for bit,
+        # as HiGHS's own scaling would see it; but HiGHS's tolerances are absolute, and rows scaled by 1e-9 passed
+        # every direction as a ray). A zero row constrains nothing, or, with b_i < 0, empties the polytope.
+        unit = np.where(norms > 0, np.ldexp(1.0, np.frexp(norms)[1] - 1), 1.0)
+        U, u, nU = A / unit[:, None], b / unit, norms / unit
         # Chebyshev centre: maximise r s.t. U x + |U_i| r <= u.
-        res = linprog(np.r_[np.zeros(d), -1.0], A_ub=np.c_[U, (norms > 0).astype(float)], b_ub=u,
+        res = linprog(np.r_[np.zeros(d), -1.0], A_ub=np.c_[U, nU], b_ub=u,
                       bounds=[(None, None)] * d + [(None, 1e300)], method="highs")
         if res.status == 2 or (res.status == 0 and -res.fun <= 0):
             raise ValueError("the polytope A x <= b is empty or not full-dimensional (Chebyshev radius <= 0)")
