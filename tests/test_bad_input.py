@@ -43,6 +43,14 @@ def test_layer_affine_rejects_bad_activations():
         Layer.affine(np.ones((1, 2)), [0.0], "leaky_relu", alpha=1.5)
     with pytest.raises(ValueError, match="alpha"):
         Layer.affine(np.ones((1, 2)), [0.0], "leaky_relu", alpha=np.nan)
+    # a non-number alpha and a non-name activation were numpy's / list()'s errors, naming neither argument
+    for bad in ("0.1", None, True):
+        with pytest.raises(TypeError, match=r"^weights\[0\]: alpha must be a number, got "):
+            Network.from_weights([(np.ones((1, 2)), [0.0])], output_activation="leaky_relu", alpha=bad)
+    for bad in (None, 3):
+        with pytest.raises(TypeError, match=r"^activation must be a name or a sequence of names"):
+            Layer.affine(np.ones((1, 2)), [0.0], bad)
+    assert Layer.affine(np.ones((1, 2)), [0.0], "relu", alpha=None).n_units == 1  # alpha is for leaky_relu only
 
 
 @pytest.mark.parametrize("A,c,n_pieces,exc,match", [

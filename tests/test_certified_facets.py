@@ -424,7 +424,7 @@ def test_exact_region_halfspaces_agree_with_the_exact_forward_pass():
         assert np.array_equal(pat, part.patterns[r])
     with pytest.raises(ValueError, match="pattern must have shape"):
         exact_region_halfspaces(net, part.domain, [0, 1])
-    with pytest.raises(ValueError, match="region indices"):
+    with pytest.raises(ValueError, match="regions must be indices"):
         certify_facets(part, [len(part)])
     with pytest.raises(TypeError, match="partition must be"):
         certify_facets(net)

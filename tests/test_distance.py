@@ -33,6 +33,17 @@ def test_layer_code_distance_rejects_bad_patterns():
         layer_code_distance(net, p, p[:2])
     with pytest.raises(TypeError, match="network"):
         layer_code_distance("net", p, p)
+    # pieces a unit does not have (ReLUs have 2, the identity output unit 1): were counted as differing pieces
+    for bad, name in ((-1, "patterns_a"), (2, "patterns_b")):
+        q = p.copy()
+        q[1, 0] = bad
+        args = (q, p) if name == "patterns_a" else (p, q)
+        with pytest.raises(ValueError, match=f"{name} names a piece index"):
+            layer_code_distance(net, *args)
+    q = p.copy()
+    q[0, 3] = 1
+    with pytest.raises(ValueError, match="patterns_a names a piece index"):
+        layer_code_distance(net, q, p)
 
 
 # ---------------------------------------------------------------------------------------------- signal distances
@@ -127,3 +138,10 @@ def test_signal_distances_reject_bad_input():
     with pytest.raises(ValueError, match=r"x_b\[1\]"):
         graph_distance(part, x, np.array([[0, 0], [5, 0], [0, 0]]))
     np.testing.assert_array_equal(segment_distance(net, x, x), 0)  # equal points: distance 0, no walk
+    # a bad tol was ignored when no segment was walked (equal points) or the metric does not use it
+    for bad, exc in ((np.nan, ValueError), (-1.0, ValueError), ("x", TypeError), (None, TypeError)):
+        with pytest.raises(exc, match="^tol must be"):
+            segment_distance(net, x, x, tol=bad)
+        for metric in ("vq", "hamming", "segment"):
+            with pytest.raises(exc, match="^tol must be"):
+                pairwise_distance(net, x, metric=metric, tol=bad)

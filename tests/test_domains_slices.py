@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from oracle import as_pattern_set, brute_force_patterns
-from relutope import Box, Layer, Network, Polytope, Slice, WholeSpace, enumerate_regions
+from relutope import Box, Layer, Network, Polytope, Slice, WholeSpace, enumerate_regions, min_tol
 
 TOL = 1e-9
 MARGIN = 1e-6  # 1000 x TOL
@@ -145,3 +145,59 @@ def test_slice_through_points(margin):
     assert np.all(idx >= 0)
     np.testing.assert_array_equal(part.patterns[idx], net.activation_pattern(pts))
     assert np.all(part.locate(p0 + 5.0 * (p1 - p0)) == -1)  # off the slice's box
+
+
+@pytest.mark.parametrize("scale", [1e-12, 1e-9, 1e-6, 1e6, 1e9])
+def test_polytope_rows_at_any_scale(scale):
+    """``s A x <= s b`` is the polytope ``A x <= b`` for every ``s > 0``: the same Chebyshev ball (closed form: the
+    square of half-width w about c has radius w, centre c) and the same regions as the Box; a strip stays unbounded.
+    (Rows scaled by 1e-9 were refused as unbounded: HiGHS's absolute tolerance let every direction pass as a ray.)"""
+    c, w = np.array([3.0, -7.0]), 0.5
+    A = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    b = A @ c + w
+    P = Polytope(scale * A, scale * b)
+    assert P._radius == pytest.approx(w, rel=1e-9) and np.allclose(P._center_point, c, rtol=0, atol=1e-9)
+    net = Network.random([2, 8, 1], seed=3)
+    assert len(enumerate_regions(net, P)) == len(enumerate_regions(net, Box(c - w, c + w)))
+    with pytest.raises(ValueError, match="unbounded"):
+        Polytope(scale * A[:3], scale * b[:3])
+    # a zero row constrains nothing (0 <= 1), or empties the polytope (0 <= -1)
+    assert Polytope(np.r_[scale * A, [[0.0, 0.0]]], np.r_[scale * b, 1.0])._radius == pytest.approx(w, rel=1e-9)
+    with pytest.raises(ValueError, match="empty"):
+        Polytope(np.r_[scale * A, [[0.0, 0.0]]], np.r_[scale * b, -1.0])
+
+
+@pytest.mark.parametrize("scale", [1e-9, 1e-6, 1.0, 1e6])
+@pytest.mark.parametrize("shift", [0.0, 10.0])
+def test_contains_does_not_depend_on_the_scale(scale, shift):
+    """Points at fixed positions relative to the domain (inside, on a face, 1e-6 or 0.5 of its size outside, off
+    the slice's plane) get the answer of their relative position at every scale and offset. (The tolerance was
+    1e-9 (1 + |x|) in input units: a box of half-width 1e-9 held points half its size outside, and locate found
+    regions for them.)"""
+    c = np.array([shift, -2.0 * shift]) * max(scale, 1.0)
+    rel = np.array([[0.5, -0.3], [1.0, 1.0], [1.0 + 1e-3, 0.0], [0.0, -1.5], [-1.0, 0.2]])
+    expected = [True, True, False, False, True]
+    box = Box(c - scale, c + scale)
+    assert box.contains(c + scale * rel).tolist() == expected
+    A = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    assert Polytope(A, A @ c + scale).contains(c + scale * rel).tolist() == expected
+    origin = np.r_[c, 5.0 * shift]
+    basis = scale * np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    sl = Slice(origin, basis, Box([-1.0, -1.0], [1.0, 1.0]))
+    on = origin + rel @ basis.T
+    assert sl.contains(on).tolist() == expected
+    assert not sl.contains(on[0] + [0.0, 0.0, 0.5 * scale])[0]  # off the plane by half the slice's size
+    net = Network.random([2, 4, 1], seed=0)
+    L = net.layers[0]
+    moved = Network([Layer(L.A / scale, L.c - L.A @ c / scale, L.n_pieces)] + list(net.layers[1:]))
+    part = enumerate_regions(moved, box, tol=max(1e-9 * scale, min_tol(box)))
+    idx = part.locate(c + scale * rel)
+    assert np.all((idx >= 0) == np.array(expected)) and idx[0] >= 0 and idx[3] == -1
+
+
+def test_contains_checks_atol():
+    box = Box([-1.0, -1.0], [1.0, 1.0])
+    for bad, exc in ((np.nan, ValueError), (-1e-9, ValueError), (np.inf, ValueError), ("1e-9", TypeError),
+                     (True, TypeError)):
+        with pytest.raises(exc, match="atol"):
+            box.contains(np.zeros(2), atol=bad)

@@ -103,6 +103,11 @@ def test_closed_forms_of_simple_sets():
     assert abs(polytope_mass(wedge, [0.0, 0.0])[0] - a / (2 * np.pi)) < 1e-15
     # a far tail keeps relative accuracy in 1-D
     assert abs(interval_masses(30.0, 31.0) / (norm.sf(30.0) - norm.sf(31.0)) - 1) < 1e-12
+    # NaN (and None, which asarray turns into NaN) gave mass 0 silently; infinite ends are intervals
+    for lo, hi, name in ((np.nan, 1.0, "lo"), (None, 1.0, "lo"), ([0.0, 1.0], [1.0, np.nan], "hi")):
+        with pytest.raises(ValueError, match=f"^{name} must not be NaN"):
+            interval_masses(lo, hi)
+    assert interval_masses(-np.inf, np.inf) == 1.0 and interval_masses(np.inf, np.inf) == 0.0
     m, _ = polytope_mass([[1.0], [-1.0]], [3.0, -2.0], mean=[0.5], cov=[[0.25]])
     assert abs(m - (norm.cdf(3, 0.5, 0.5) - norm.cdf(2, 0.5, 0.5))) < 1e-15
 

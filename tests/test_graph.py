@@ -17,7 +17,7 @@ if str(_ROOT / "tests") not in sys.path:
 
 from oracle import sawtooth_net  # noqa: E402
 
-from relutope import Box, Layer, Network, Partition, Slice, WholeSpace, enumerate_regions  # noqa: E402
+from relutope import Box, Layer, Network, Partition, Slice, WholeSpace, enumerate_regions, min_tol  # noqa: E402
 
 nx = pytest.importorskip("networkx")
 
@@ -313,6 +313,24 @@ def test_linear_regions_equal_maps_apart_stay_apart():
     assert len(part2) == 5 and part2.linear_regions()[1] == 4
     with pytest.raises(ValueError):
         part2.linear_regions(atol=-1.0)
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1e6])
+@pytest.mark.parametrize("shift", [0.0, 1e3])
+def test_linear_regions_do_not_depend_on_the_scale(scale, shift):
+    """The linear regions of the network scaled in output and in input, off-centre: the same counts as at scale 1
+    (closed form: two lines through the centre, 4 maps; 2 when the second unit's output weight is 0)."""
+    W = np.array([[1.0, 0.2], [-0.3, 1.0]])
+    centre = np.full(2, shift)
+    for V, expected in (([[1.0, 0.5]], 4), ([[1.0, 0.0]], 2)):
+        for s_out in (scale, scale ** 2):  # outputs scaled by 1e-12 .. 1e12: the same linear regions
+            out = one_layer(W, np.zeros(2), V=s_out * np.asarray(V))
+            assert enumerate_regions(out, box(2)).linear_regions()[1] == expected
+        # inputs scaled: the net on centre + scale * [-1, 1]^2 is the one above on [-1, 1]^2
+        inp = one_layer(W / scale, -W @ centre / scale, V=V)
+        dom = Box(centre - scale, centre + scale)
+        part = enumerate_regions(inp, dom, tol=max(1e-9 * scale, min_tol(dom)))
+        assert len(part) == 4 and part.linear_regions()[1] == expected
 
 
 def test_linear_regions_random_net_all_distinct():

@@ -180,6 +180,25 @@ def test_off_centre_absolute():
     assert T.betti_numbers(cx, "sublevel") == [1, 1, 0]
 
 
+def test_small_box_far_from_the_origin():
+    """A box of half-width 2e-6 centred at (3, -7) (its coordinates resolved to ~1e-9 of its size): the default
+    vertex tolerance follows the domain's float64 resolution (it was 1e-9 and the cells did not fit together).
+    References: the closed forms, and the complex of the same random net on the centred unit box."""
+    center, s = np.array([3.0, -7.0]), 1e-6
+    dom = box(2.0 * s, center=center)
+    tol = max(1e-9 * 2.0 * s, relutope.min_tol(dom))
+    cx = complex_of(diamond_net(1.0, scale=s, center=center), dom, tol=tol)
+    assert T.betti_numbers(cx, "superlevel") == [1, 0, 0] and T.betti_numbers(cx, "sublevel") == [1, 1, 0]
+    net = relutope.Network.random([2, 8, 8, 2], seed=1)
+    ref = complex_of(net, box(1.0))
+    L = net.layers[0]
+    moved = relutope.Network([relutope.Layer(L.A / s, L.c - L.A @ center / s, L.n_pieces)] + list(net.layers[1:]))
+    dom = box(s, center=center)
+    cx = complex_of(moved, dom, tol=max(1e-9 * s, relutope.min_tol(dom)))
+    assert T.cell_counts(cx) == T.cell_counts(ref)
+    assert [T.betti_numbers(cx, c) for c in (0, 1)] == [T.betti_numbers(ref, c) for c in (0, 1)]
+
+
 def test_whole_space_compactification():
     part = relutope.enumerate_regions(diamond_net(1.0), relutope.WholeSpace(2))
     cx = T.decision_complex(part)

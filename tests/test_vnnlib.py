@@ -119,6 +119,26 @@ def test_equality_strict_and_constant_comparisons():
     np.testing.assert_array_equal(q.cases[0].terms[0][0], [[0.0, -1.0, 0.0]])
 
 
+def test_strict_comparisons_where_strictness_is_not_measure_zero():
+    """Read as non-strict, ``(< 0 0)`` was true (every input of the box unsafe) and ``(< X_0 1) (>= X_0 1)`` the
+    point X_0 = 1 (an input that satisfies neither strict constraint): the references are the strict sets."""
+    box = "(assert (<= X_0 1)) (assert (>= X_0 0)) (assert (<= X_1 1)) (assert (>= X_1 0))"
+    q = loads(HEADER + box + "(assert (or (and (< (- Y_0 Y_0) 0) (>= Y_0 5)) (>= Y_1 7)))")
+    assert [t[0].tolist() for t in q.cases[0].terms] == [[[0.0, -1.0, 0.0]]]
+    assert [[[float(v) for v in r] for r in t[0]] for t in q.exact_cases()[0].terms] == [[[0.0, -1.0, 0.0]]]
+    empty = loads(HEADER + box + "(assert (< (* 0 Y_0) 0))")
+    assert len(empty.cases) == 0 and len(empty.exact_cases()) == 0
+    assert len(loads(HEADER + box + "(assert (< 0 1)) (assert (<= Y_0 1))").cases) == 1
+    for pin in ("(assert (< X_0 1)) (assert (>= X_0 1))", "(assert (<= X_0 1)) (assert (> X_0 1))",
+                "(assert (< X_0 1)) (assert (<= X_0 1)) (assert (>= X_0 1))"):
+        with pytest.raises(ValueError, match=r"X_0 .* equal to the upper bound 1.0 \(line \d\), one of them "
+                                             r"strict: the input box is empty"):
+            loads(HEADER + pin + "(assert (<= X_1 1)) (assert (>= X_1 0)) (assert (<= Y_0 1))")
+    weak = loads(HEADER + "(assert (<= X_0 1)) (assert (>= X_0 1)) (assert (<= X_1 1)) (assert (>= X_1 0))"
+                          "(assert (<= Y_0 1))")
+    assert weak.cases[0].box_lo[0] == weak.cases[0].box_hi[0] == 1.0  # non-strict: the point stays
+
+
 def test_output_unconstrained_gives_an_empty_term():
     p = loads("(declare-const X_0 Real)(declare-const Y_0 Real)(assert (and (<= X_0 1) (>= X_0 0)))")
     C, d = p.cases[0].terms[0]

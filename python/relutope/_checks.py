@@ -10,7 +10,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-__all__ = ["check_int", "check_seed"]
+__all__ = ["check_indices", "check_int", "check_partition", "check_seed"]
 
 
 def check_int(value, name: str, low: int = 1, high: Optional[int] = None) -> int:
@@ -105,3 +105,63 @@ def check_seed(seed, name: str = "seed", generator: bool = True,
     if seed < 0:
         raise ValueError(f"{name} must be >= 0, got {seed}")
     return int(seed)
+
+
+def check_partition(value, name: str = "partition"):
+    """``value`` itself when it is a :class:`relutope.Partition`, else TypeError naming ``name``.
+
+    Examples
+    --------
+    >>> check_partition("part")
+    Traceback (most recent call last):
+    ...
+    TypeError: partition must be a relutope.Partition, got str
+    """
+    from .partition import Partition  # (partition imports this module's users)
+
+    if not isinstance(value, Partition):
+        raise TypeError(f"{name} must be a relutope.Partition, got {type(value).__name__}")
+    return value
+
+
+def check_indices(values, name: str, n: int) -> np.ndarray:
+    """``values`` as indices into ``n`` items: a flat int64 array, each in ``[0, n)``.
+
+    Parameters
+    ----------
+    values : array_like of int
+        Any shape (flattened); an integer dtype (not bool, not float: ``0.5`` is refused, not truncated).
+    name : str
+        The argument's name, for the messages.
+    n : int
+        How many items there are.
+
+    Returns
+    -------
+    ndarray, shape (N,), int64
+
+    Raises
+    ------
+    TypeError
+        When ``values`` is not an integer array.
+    ValueError
+        When an index is negative or ``>= n`` (negative indices do not count from the end here).
+
+    Examples
+    --------
+    >>> check_indices([2, 0], "regions", 3).tolist()
+    [2, 0]
+    >>> check_indices([3], "regions", 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: regions must be indices in [0, 3), got 3
+    """
+    arr = np.asarray(values)
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.integer):
+        if not (arr.size == 0 and arr.dtype == np.float64):  # [] is an empty list of indices
+            raise TypeError(f"{name} must be an array of integer indices, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64).reshape(-1)
+    bad = arr[(arr < 0) | (arr >= n)]
+    if bad.size:
+        raise ValueError(f"{name} must be indices in [0, {n}), got {int(bad[0])}")
+    return arr

@@ -32,6 +32,7 @@ from typing import Optional
 
 import numpy as np
 
+from ._checks import check_int
 from .partition import Partition
 
 __all__ = ["WitnessCertificate", "certify_witnesses", "EnumerationCertificate", "certify_partition",
@@ -160,9 +161,9 @@ def certify_witnesses(partition: Partition, *, chunk: int = 1 << 14) -> WitnessC
     Raises
     ------
     TypeError
-        When ``partition`` is not a :class:`~relutope.Partition`.
+        When ``partition`` is not a :class:`~relutope.Partition` or ``chunk`` is not an int.
     ValueError
-        When ``chunk`` is not a positive integer.
+        When ``chunk < 1``.
     ImportError
         When a witness needs the exact pass and python-flint is not installed.
 
@@ -184,8 +185,7 @@ def certify_witnesses(partition: Partition, *, chunk: int = 1 << 14) -> WitnessC
     """
     if not isinstance(partition, Partition):
         raise TypeError(f"partition must be a relutope.Partition, got {type(partition).__name__}")
-    if isinstance(chunk, (bool, np.bool_)) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
-        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    chunk = check_int(chunk, "chunk")
     t0 = time.perf_counter()
     R = len(partition)
     t_all = partition.witness_coords

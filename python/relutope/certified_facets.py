@@ -44,6 +44,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from ._checks import check_indices
 from .errors import NumericalError
 
 __all__ = ["ExactHalfspaces", "exact_region_halfspaces", "ExactRegionFacets", "FacetCertificate", "certify_facets",
@@ -643,7 +644,7 @@ def certify_facets(partition, regions=None) -> FacetCertificate:
     Raises
     ------
     TypeError
-        When ``partition`` is not a :class:`~relutope.Partition`.
+        When ``partition`` is not a :class:`~relutope.Partition` or ``regions`` is not an integer array.
     ValueError
         When a region index is out of range.
     ImportError
@@ -675,9 +676,7 @@ def certify_facets(partition, regions=None) -> FacetCertificate:
     if regions is None:
         idx = np.arange(R, dtype=np.int64)
     else:
-        idx = np.asarray(regions, dtype=np.int64).reshape(-1)
-        if idx.size and (idx.min() < 0 or idx.max() >= R):
-            raise ValueError(f"region indices must be in [0, {R})")
+        idx = check_indices(regions, "regions", R)
     fl = partition.facets() if R else None
     box = _box_rows(partition.domain)
     data = _exact_data(partition.network, partition.domain)

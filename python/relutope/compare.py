@@ -693,11 +693,12 @@ def compare_regions(partition: Partition, points, patterns=None, *, tol: Optiona
     Raises
     ------
     TypeError
-        ``partition`` is not a Partition, ``points`` or ``patterns`` not numeric / integer.
+        ``partition`` is not a Partition, ``points`` or ``patterns`` not numeric / integer, ``max_neighbours`` not
+        an int.
     ValueError
         The partition is incomplete or its domain unbounded or not orthonormally parametrized; ``points`` is not
         (N, d) and finite; ``patterns`` is not (N, n_units) or names a piece a unit does not have; ``tol`` is not
-        a positive float.
+        a positive float; ``max_neighbours < 1``.
     ImportError
         python-flint is not installed.
     RelutopeError
@@ -740,6 +741,7 @@ def compare_regions(partition: Partition, points, patterns=None, *, tol: Optiona
         raise ValueError(f"partition must be complete to compare against, its status is {partition.status!r}")
     if not partition.domain.bounded:
         raise ValueError(f"compare_regions needs a bounded domain, got {partition.domain!r}")
+    max_neighbours = check_int(max_neighbours, "max_neighbours")
     net = partition.network
     from .network import _as_points
 

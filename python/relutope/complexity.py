@@ -37,7 +37,7 @@ from typing import Optional
 
 import numpy as np
 
-from ._checks import check_seed
+from ._checks import check_int, check_seed
 from ._progress import region_bar
 from .network import Network, _as_points
 
@@ -63,13 +63,10 @@ def _check_args(network, x, radius, n_dirs, shape):
         raise TypeError(f"radius must be a number, got {type(radius).__name__}") from None
     if not (np.isfinite(radius) and radius > 0):
         raise ValueError(f"radius must be positive and finite, got {radius}")
-    if isinstance(n_dirs, (bool, np.bool_)) or not isinstance(n_dirs, (int, np.integer)):
-        raise TypeError(f"n_dirs must be an int, got {type(n_dirs).__name__}")
-    if not 1 <= n_dirs <= network.in_dim:
-        raise ValueError(f"n_dirs must be between 1 and the input dimension {network.in_dim}, got {n_dirs}")
+    n_dirs = check_int(n_dirs, "n_dirs", 1, network.in_dim)
     if shape not in SHAPES:
         raise ValueError(f"shape must be one of {SHAPES}, got {shape!r}")
-    return X, radius, int(n_dirs), single
+    return X, radius, n_dirs, single
 
 
 def directions(n_points: int, d: int, n_dirs: int, seed=0) -> np.ndarray:
@@ -93,8 +90,10 @@ def directions(n_points: int, d: int, n_dirs: int, seed=0) -> np.ndarray:
 
     Raises
     ------
+    TypeError
+        When a count is not an int.
     ValueError
-        When a count is not a non-negative integer, or ``n_dirs > d`` (no such orthonormal frame).
+        When a count is negative, or ``n_dirs > d`` (no such orthonormal frame).
 
     Examples
     --------
@@ -102,12 +101,11 @@ def directions(n_points: int, d: int, n_dirs: int, seed=0) -> np.ndarray:
     >>> V.shape, bool(np.allclose(V[1].T @ V[1], np.eye(2)))
     ((3, 5, 2), True)
     """
-    for name, v in (("n_points", n_points), ("d", d), ("n_dirs", n_dirs)):
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {v!r}")
+    n_points, d, n_dirs = (check_int(v, name, 0) for name, v in (("n_points", n_points), ("d", d),
+                                                                 ("n_dirs", n_dirs)))
     if n_dirs > d:
         raise ValueError(f"n_dirs must be at most d: {n_dirs} orthonormal directions do not fit in {d} dimensions")
-    G = np.random.default_rng(check_seed(seed)).standard_normal((int(n_points), int(d), int(n_dirs)))
+    G = np.random.default_rng(check_seed(seed)).standard_normal((n_points, d, n_dirs))
     Q, R = np.linalg.qr(G)
     s = np.sign(np.diagonal(R, axis1=1, axis2=2))
     return Q * np.where(s == 0, 1.0, s)[:, None, :]

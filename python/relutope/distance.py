@@ -63,7 +63,8 @@ def layer_code_distance(network: Network, patterns_a, patterns_b) -> np.ndarray:
     TypeError
         When ``network`` is not a :class:`Network` or the patterns are not integer arrays.
     ValueError
-        When the patterns do not have ``n_units`` columns or their shapes differ.
+        When the patterns do not have ``n_units`` columns, their shapes differ, or they name a piece index a unit
+        does not have (below 0, or at least its number of pieces).
 
     Notes
     -----
@@ -80,6 +81,8 @@ def layer_code_distance(network: Network, patterns_a, patterns_b) -> np.ndarray:
         if arr.ndim not in (1, 2) or arr.shape[-1] != network.n_units:
             raise ValueError(f"{name} must have shape (N, {network.n_units}) or ({network.n_units},), "
                              f"got {arr.shape}")
+        if arr.size and (np.any(arr < 0) or np.any(arr >= network.n_pieces)):
+            raise ValueError(f"{name} names a piece index that a unit does not have")
         arrays.append(arr)
     a, b = arrays
     if a.shape != b.shape:
@@ -218,10 +221,11 @@ def segment_distance(network: Network, x_a, x_b, tol: float = 1e-9) -> np.ndarra
     one piece and the count is a distance along the straight path (Balestriero & Baraniuk's code distance counts
     changed units instead; for one hidden layer the two agree).
     """
-    from .sampling import line_count
+    from .sampling import _check_tol, line_count
 
     network = _check_network(network)
     a, b, single = _point_pairs(network, x_a, x_b)
+    tol = _check_tol(tol)  # also when no segment is walked (every pair equal)
     out = np.zeros(a.shape[0], dtype=np.int64)
     for i in range(a.shape[0]):
         if not np.array_equal(a[i], b[i]):
@@ -319,7 +323,8 @@ def pairwise_distance(model, X, Y=None, metric: str = "vq", tol: float = 1e-9) -
     Raises
     ------
     TypeError, ValueError
-        On a bad model, points or metric name (``"graph"`` without a Partition), and as the metric's function.
+        On a bad model, points, metric name (``"graph"`` without a Partition) or ``tol`` (whatever the metric),
+        and as the metric's function.
 
     Notes
     -----
@@ -339,9 +344,11 @@ def pairwise_distance(model, X, Y=None, metric: str = "vq", tol: float = 1e-9) -
     ((5, 5), True, True)
     """
     from .partition import Partition
+    from .sampling import _check_tol
 
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    tol = _check_tol(tol)  # whatever the metric: a bad tol is an error, not ignored
     partition = model if isinstance(model, Partition) else None
     network = partition.network if partition is not None else model
     network = _check_network(network)

@@ -110,14 +110,34 @@ class Domain:
         return np.linalg.lstsq(basis, (x - origin).T, rcond=None)[0].T
 
     def contains(self, x, atol: float = 1e-9) -> np.ndarray:
-        """Whether each input ``x`` (N, d) (or one point (d,)) lies in the domain (within ``atol``), shape (N,) bool."""
+        """Whether each input ``x`` (N, d) (or one point (d,)) lies in the domain, shape (N,) bool.
+
+        Within ``atol`` times the domain's size (the length of the default ``tol``: a box's largest half-width, a
+        polytope's Chebyshev radius, 1 when unbounded) of its affine hull and of every constraint, plus the
+        rounding of the coordinates (16 units in the last place of ``x`` and of the origin, through the basis), so
+        the answer does not change when the domain and the points are scaled or moved together. ``atol`` must be
+        ``>= 0`` and finite (TypeError, ValueError).
+        """
+        if isinstance(atol, (bool, np.bool_)) or not isinstance(atol, numbers.Real):
+            raise TypeError(f"atol must be a number, got {type(atol).__name__}")
+        if not (np.isfinite(atol) and atol >= 0):
+            raise ValueError(f"atol must be >= 0 and finite, got {atol}")
         origin, basis = self.parametrization()
         x = _as_points(x, "x", self.dim)
         t = self.to_coords(x)
-        on_hull = np.linalg.norm(origin + t @ basis.T - x, axis=1) <= atol * (1 + np.abs(x).max(axis=1))
+        size = float(self._default_scale()) if self.bounded else 1.0
+        size = size if np.isfinite(size) and size > 0 else 1.0
+        ulps = 16 * np.finfo(np.float64).eps
+        x_round = ulps * np.sqrt(self.dim) * (np.abs(x).max(axis=1) + np.abs(origin).max())  # (N,), input units
+        on_hull = np.linalg.norm(origin + t @ basis.T - x, axis=1) <= atol * size + 2.0 * x_round
         A, b = self.constraints()
-        inside = np.all(t @ A.T <= b + atol * (1 + np.abs(b)), axis=1) if A.shape[0] else np.ones(len(x), bool)
-        return on_hull & inside
+        if not A.shape[0]:
+            return on_hull
+        sigma = np.linalg.svd(basis, compute_uv=False)
+        t_size, t_round = size / sigma[0], x_round / sigma[-1]  # in the units of t
+        norms = np.linalg.norm(A, axis=1)
+        slack = ((atol * t_size + t_round[:, None]) * norms[None, :] + ulps * (np.abs(t) @ np.abs(A).T + np.abs(b)))
+        return on_hull & np.all(t @ A.T - b <= slack, axis=1)
 
     def _engine_form(self) -> _EngineForm:
         origin, basis = self.parametrization()
@@ -221,10 +241,11 @@ class Box(Domain):
     def sample(self, n: int, rng=None) -> np.ndarray:
         """``n`` points drawn uniformly from the box, shape (n, d); ``rng``: an int >= 0, a
         :class:`numpy.random.Generator` or None, for :func:`numpy.random.default_rng`."""
-        from ._checks import check_seed
+        from ._checks import check_int, check_seed
 
+        n = check_int(n, "n", 0)
         rng = np.random.default_rng(check_seed(rng, "rng"))
-        return self.lo + rng.random((int(n), self.dim)) * (self.hi - self.lo)
+        return self.lo + rng.random((n, self.dim)) * (self.hi - self.lo)
 
     def _default_scale(self) -> float:
         return float(np.max(self.hi[self.free] - self.lo[self.free])) / 2.0
@@ -267,17 +288,22 @@ class Polytope(Domain):
             raise ValueError("A must have at least one row and one column")
         m, d = A.shape
         norms = np.linalg.norm(A, axis=1)
-        # Chebyshev centre: maximise r s.t. A x + |A_i| r <= b.
-        res = linprog(np.r_[np.zeros(d), -1.0], A_ub=np.c_[A, norms], b_ub=b,
+        # The LPs on rows of norm in [1, 2), each scaled by a power of two (exactly: the same problem, bit for bit,
+        # as HiGHS's own scaling would see it; but HiGHS's tolerances are absolute, and rows scaled by 1e-9 passed
+        # every direction as a ray). A zero row constrains nothing, or, with b_i < 0, empties the polytope.
+        unit = np.where(norms > 0, np.ldexp(1.0, np.frexp(norms)[1] - 1), 1.0)
+        U, u, nU = A / unit[:, None], b / unit, norms / unit
+        # Chebyshev centre: maximise r s.t. U x + |U_i| r <= u.
+        res = linprog(np.r_[np.zeros(d), -1.0], A_ub=np.c_[U, nU], b_ub=u,
                       bounds=[(None, None)] * d + [(None, 1e300)], method="highs")
         if res.status == 2 or (res.status == 0 and -res.fun <= 0):
             raise ValueError("the polytope A x <= b is empty or not full-dimensional (Chebyshev radius <= 0)")
-        # Bounded iff no non-zero direction v with A v <= 0: check max of +-v_j over {A v <= 0, |v| <= 1}.
+        # Bounded iff no non-zero direction v with A v <= 0: check max of +-v_j over {U v <= 0, |v| <= 1}.
         for j in range(d):
             for sign in (1.0, -1.0):
                 c = np.zeros(d)
                 c[j] = -sign
-                ray = linprog(c, A_ub=A, b_ub=np.zeros(m), bounds=[(-1, 1)] * d, method="highs")
+                ray = linprog(c, A_ub=U, b_ub=np.zeros(m), bounds=[(-1, 1)] * d, method="highs")
                 if ray.status == 0 and -ray.fun > 1e-9:
                     raise ValueError("the polytope A x <= b is unbounded (use WholeSpace or add rows)")
         self.A, self.b = A, b

@@ -24,6 +24,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from ._checks import check_int
 from .distance import layer_code_distance
 from .domains import Box, Domain, Slice
 from .network import Network, _as_float_array
@@ -112,10 +113,9 @@ def grid_points(domain: Domain, n: int = 100) -> np.ndarray:
     Raises
     ------
     TypeError, ValueError
-        When the domain is not a bounded 2-D domain or ``n`` is not a positive integer.
+        When the domain is not a bounded 2-D domain, or ``n`` is not an int (TypeError) or is below 1 (ValueError).
     """
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    n = check_int(n, "n")
     lo, hi = _coordinate_box(domain)
     axes = [lo[j] + (np.arange(n) + 0.5) * (hi[j] - lo[j]) / n for j in range(2)]
     t = np.stack(np.meshgrid(axes[0], axes[1], indexing="ij"), axis=-1).reshape(-1, 2)
@@ -276,7 +276,7 @@ class EarlyBirdDetector:
     Raises
     ------
     TypeError, ValueError
-        When ``distance`` is not callable, ``window < 2`` or ``threshold`` is not a positive number.
+        When ``distance`` is not callable, ``window`` is not an int >= 2 or ``threshold`` is not a positive number.
 
     Notes
     -----
@@ -295,12 +295,11 @@ class EarlyBirdDetector:
     def __init__(self, distance: Callable, window: int = 3, threshold: float = 0.16):
         if not callable(distance):
             raise TypeError(f"distance must be callable, got {type(distance).__name__}")
-        if isinstance(window, (bool, np.bool_)) or not isinstance(window, numbers.Integral) or window < 2:
-            raise ValueError(f"window must be an integer >= 2, got {window!r}")
+        window = check_int(window, "window", 2)
         if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real) or not threshold > 0:
             raise ValueError(f"threshold must be a positive number, got {threshold!r}")
         self.distance = distance
-        self.window = int(window)
+        self.window = window
         self.threshold = float(threshold)
         self._queue: deque = deque(maxlen=self.window - 1)
         self.detected: Optional[int] = None

@@ -381,7 +381,7 @@ def exact_layer_pieces(network: Network, pattern, layer: int, origin=None, basis
     Raises
     ------
     TypeError
-        When ``network`` is not a :class:`Network` or ``pattern`` is not an integer array.
+        When ``network`` is not a :class:`Network`, ``layer`` is not an int or ``pattern`` is not an integer array.
     ValueError
         When ``layer``, ``pattern``, ``origin`` or ``basis`` is out of range or has the wrong shape.
 
@@ -400,8 +400,7 @@ def exact_layer_pieces(network: Network, pattern, layer: int, origin=None, basis
     """
     if not isinstance(network, Network):
         raise TypeError(f"network must be a relutope.Network, got {type(network).__name__}")
-    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 0 <= layer < len(network.layers):
-        raise ValueError(f"layer must be an int between 0 and {len(network.layers) - 1}, got {layer!r}")
+    layer = check_int(layer, "layer", 0, len(network.layers) - 1)
     pat = _check_pattern(network, pattern, decided=sum(lay.n_units for lay in network.layers[:layer]))
     d = network.in_dim
     B = np.asarray(np.eye(d) if basis is None else basis)

@@ -47,6 +47,7 @@ from typing import Optional
 
 import numpy as np
 
+from ._checks import check_int
 from .errors import NumericalError
 
 __all__ = ["ExactLPResult", "ChebyshevEnclosure", "solve_lp_exact", "check_farkas", "check_dual_bound",
@@ -503,9 +504,9 @@ def solve_lp_exact(c, A, b, A_eq=None, b_eq=None, *, max_pivots: int = 100_000, 
     Raises
     ------
     TypeError
-        When an argument is not numeric.
+        When an argument is not numeric, or ``max_pivots`` is not an int.
     ValueError
-        When shapes disagree or a value is NaN or infinite.
+        When shapes disagree, a value is NaN or infinite, or ``max_pivots < 0``.
     ImportError
         When python-flint is not installed.
     NumericalError
@@ -535,8 +536,7 @@ def solve_lp_exact(c, A, b, A_eq=None, b_eq=None, *, max_pivots: int = 100_000, 
         Eq, eq = np.empty((0, n), dtype=object), np.empty(0, dtype=object)
     else:
         Eq, eq = _as_problem(A_eq, b_eq, "A_eq", "b_eq", n)
-    if isinstance(max_pivots, (bool, np.bool_)) or not isinstance(max_pivots, (int, np.integer)) or max_pivots < 0:
-        raise ValueError(f"max_pivots must be a non-negative integer, got {max_pivots!r}")
+    max_pivots = check_int(max_pivots, "max_pivots", 0)
     if warm_basis is not None:
         wb = np.asarray(warm_basis)
         if wb.ndim != 1 or (wb.size and not np.issubdtype(wb.dtype, np.integer)):
@@ -544,7 +544,7 @@ def solve_lp_exact(c, A, b, A_eq=None, b_eq=None, *, max_pivots: int = 100_000, 
         if wb.size and (wb.min() < 0 or wb.max() >= Aq.shape[0]):
             raise ValueError(f"warm_basis must name rows of A in [0, {Aq.shape[0]}), got {wb.tolist()}")
         warm_basis = [int(v) for v in wb]
-    res = _solve(cq, Aq, bq, Eq, eq, int(max_pivots), warm_basis)
+    res = _solve(cq, Aq, bq, Eq, eq, max_pivots, warm_basis)
     res.seconds = time.perf_counter() - t0
     # every certificate is checked independently before it leaves
     if res.status == "optimal":
@@ -922,7 +922,7 @@ def norm_bounds(A, *, bits: int = 64):
     Raises
     ------
     TypeError, ValueError
-        Non-numeric input, NaN or infinity, or ``bits`` not a positive integer.
+        Non-numeric input or ``bits`` not an int (TypeError); NaN or infinity, or ``bits < 1`` (ValueError).
 
     Notes
     -----
@@ -939,8 +939,7 @@ def norm_bounds(A, *, bits: int = 64):
     from math import isqrt
 
     flint = _flint()
-    if isinstance(bits, (bool, np.bool_)) or not isinstance(bits, (int, np.integer)) or bits < 1:
-        raise ValueError(f"bits must be a positive integer, got {bits!r}")
+    bits = check_int(bits, "bits")
     Aq = _as_q(A, "A", 2)
     lo = np.empty(Aq.shape[0], dtype=object)
     hi = np.empty(Aq.shape[0], dtype=object)

@@ -25,6 +25,7 @@ normal measure of ``{u : (A L) u <= b - A mean}``, which is what every method be
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
@@ -92,7 +93,7 @@ def interval_masses(lo, hi) -> np.ndarray:
     Raises
     ------
     ValueError
-        When ``lo`` or ``hi`` is not numeric or their shapes do not broadcast.
+        When ``lo`` or ``hi`` is not numeric, is NaN or None, or their shapes do not broadcast.
 
     Examples
     --------
@@ -105,6 +106,9 @@ def interval_masses(lo, hi) -> np.ndarray:
         lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"lo and hi must be real numbers of broadcastable shapes: {exc}") from None
+    for name, v in (("lo", lo), ("hi", hi)):  # (None becomes NaN in asarray: it gave mass 0)
+        if np.isnan(v).any():
+            raise ValueError(f"{name} must not be NaN (or None)")
     right = lo > 0
     m = np.where(right, ndtr(-lo) - ndtr(-hi), ndtr(hi) - ndtr(lo))
     return np.where(hi > lo, np.maximum(m, 0.0), 0.0)
@@ -306,8 +310,8 @@ def polytope_masses(offsets, A, b, mean=None, cov=None, *, method: str = "auto",
     Raises
     ------
     TypeError, ValueError
-        On mis-shaped, non-finite or non-numeric input, a covariance that is not symmetric positive definite, or an
-        unknown ``method``.
+        On mis-shaped, non-finite or non-numeric input, a covariance that is not symmetric positive definite, an
+        unknown ``method``, or a bad ``n_directions``, ``replicates``, ``chunk`` or ``box`` (whichever method runs).
 
     Examples
     --------
@@ -332,9 +336,15 @@ def polytope_masses(offsets, A, b, mean=None, cov=None, *, method: str = "auto",
     K, S = len(offsets) - 1, A.shape[1]
     if method == "exact" and S > 2:
         raise ValueError(f"method='exact' needs S <= 2, got S = {S} (use 'directional')")
+    if isinstance(box, (bool, np.bool_)) or not isinstance(box, numbers.Real):
+        raise TypeError(f"box must be a number, got {type(box).__name__}")
     if not (np.isfinite(box) and box > 0):
         raise ValueError(f"box must be a positive number, got {box!r}")
     seed = check_seed(seed)
+    # the sampling arguments are checked whichever method runs (an unused bad one is still a mistake)
+    replicates = check_int(replicates, "replicates", 2)
+    n_directions = check_int(n_directions, "n_directions", replicates)
+    chunk = check_int(chunk, "chunk")
     if mean is None:
         mean = np.zeros(S)
     mean = np.asarray(mean, dtype=np.float64)
@@ -376,8 +386,6 @@ def polytope_masses(offsets, A, b, mean=None, cov=None, *, method: str = "auto",
     if S == 2 and method != "directional":
         off, verts = clip_halfplanes(offsets, A, b, -box, box)
         return GaussianMasses(polygon_masses(off, verts), np.zeros(K), "owens_t")
-    replicates = check_int(replicates, "replicates", 2)
-    n_directions = check_int(n_directions, "n_directions", replicates)
     per = 1 << int(np.ceil(np.log2(max(n_directions / replicates, 1))))
     rng = np.random.default_rng(seed)
     Ap, bp = _padded_rows(offsets, A, b)

@@ -35,7 +35,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from ._checks import check_int, check_seed
+from ._checks import check_indices, check_int, check_seed
 from .domains import Box, WholeSpace
 from .gaussian import GaussianMasses, _check_method, interval_masses, polytope_masses
 from .network import _as_float_array, _as_points
@@ -163,6 +163,8 @@ def exact_ranks(partition: Partition, regions=None) -> np.ndarray:
 
     Raises
     ------
+    TypeError, ValueError
+        When ``regions`` is not an integer array of region indices in ``[0, R)``.
     ImportError
         When python-flint is not installed (``pip install relutope[exact]``).
 
@@ -181,7 +183,7 @@ def exact_ranks(partition: Partition, regions=None) -> np.ndarray:
 
     _check_partition(partition)
     net = partition.network
-    rows = np.arange(len(partition)) if regions is None else np.asarray(regions, dtype=np.int64).reshape(-1)
+    rows = np.arange(len(partition)) if regions is None else check_indices(regions, "regions", len(partition))
     pats = partition._patterns_at(rows)
     out = np.empty(len(rows), dtype=np.int64)
     for k in range(len(rows)):

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import numpy as np
 
+from ._checks import check_partition
 from ._progress import CHECKPOINT_EVERY, region_bar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -145,6 +146,7 @@ def region_adjacency(partition: "Partition", contain_tol: Optional[float] = None
     from . import _core
     from ._threads import resolve_threads
 
+    check_partition(partition)
     threads = resolve_threads(threads)
     contain_tol = default_contain_tol(partition) if contain_tol is None else float(contain_tol)
     if not (np.isfinite(contain_tol) and contain_tol > 0):
@@ -182,6 +184,7 @@ def adjacency_graph(partition: "Partition", progress: bool = False) -> "networkx
     """
     import networkx as nx
 
+    check_partition(partition)
     f = partition.facets(progress=progress)
     adj = partition.adjacency(progress=progress)
     G = nx.Graph()
@@ -218,8 +221,10 @@ def linear_regions(partition: "Partition", atol: float = DEFAULT_MAP_ATOL) -> Tu
     Regions in Deep Networks", ICML 2019, discuss the distinction.)
 
     Two adjacent regions are merged when their maps on the domain, ``t -> A t + c`` with ``A = A_Q @ basis`` and
-    ``c = A_Q @ origin + b_Q``, agree entrywise within ``atol`` times the largest absolute entry of the two maps
-    (at least 1): ``max(|A_i - A_j|, |c_i - c_j|) <= atol * max(1, |A_i|, |A_j|, |c_i|, |c_j|)``. The linear
+    ``c = A_Q @ origin + b_Q``, agree entrywise within ``atol`` times the largest absolute entry of the two maps,
+    or of all the regions' maps when that is larger: ``max(|A_i - A_j|, |c_i - c_j|) <= atol * max(|A_i|, |A_j|,
+    |c_i|, |c_j|, M)`` with ``M`` the largest absolute entry of any region's map (so that maps that cancel to
+    rounding noise compare alike, and the outcome does not change when the outputs are scaled). The linear
     regions are the connected components of the graph of merged edges (scipy.sparse.csgraph, the same components
     as networkx's).
 
@@ -255,6 +260,7 @@ def linear_regions(partition: "Partition", atol: float = DEFAULT_MAP_ATOL) -> Tu
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
+    check_partition(partition)
     atol = float(atol)
     if not (np.isfinite(atol) and atol >= 0):
         raise ValueError(f"atol must be >= 0 and finite, got {atol}")
@@ -270,7 +276,7 @@ def linear_regions(partition: "Partition", atol: float = DEFAULT_MAP_ATOL) -> Tu
     e = partition.adjacency().edges
     i, j = e[:, 0], e[:, 1]
     diff = np.abs(flat[i] - flat[j]).max(axis=1) if len(e) else np.zeros(0)
-    same = diff <= atol * np.maximum(1.0, np.maximum(mag[i], mag[j]))
+    same = diff <= atol * np.maximum(mag.max(), np.maximum(mag[i], mag[j]))
     M = coo_matrix((np.ones(int(same.sum())), (i[same], j[same])), shape=(R, R))
     count, labels = connected_components(M, directed=False)
     # Renumber by lowest member so the labels do not depend on scipy's traversal order.
@@ -380,10 +386,7 @@ def check_complete(partition: "Partition", progress: bool = False, certify: bool
     >>> rep.ok, len(rep.gaps) == int(np.sum(part.facets(5).unit >= 0))
     (False, True)
     """
-    from .partition import Partition
-
-    if not isinstance(partition, Partition):
-        raise TypeError(f"partition must be a relutope.Partition, got {type(partition).__name__}")
+    check_partition(partition)
     if certify:
         from .certified_facets import certified_completeness
 

@@ -125,6 +125,8 @@ def _unit_pieces(kind: str, alpha: float) -> Tuple[float, ...]:
     if kind == "relu":
         return (0.0, 1.0)
     if kind == "leaky_relu":
+        if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real):
+            raise TypeError(f"alpha must be a number, got {type(alpha).__name__}")
         if not (np.isfinite(alpha) and alpha < 1.0):
             raise ValueError(f"alpha must be finite and < 1 for leaky_relu (max(alpha*z, z)), got {alpha}")
         return (float(alpha), 1.0)
@@ -217,7 +219,11 @@ class Layer:
         if isinstance(activation, str):
             kinds = [activation] * W.shape[0]
         else:
-            kinds = list(activation)
+            try:
+                kinds = list(activation)
+            except TypeError:
+                raise TypeError(f"activation must be a name or a sequence of names (one per unit), got "
+                                f"{type(activation).__name__}") from None
             if len(kinds) != W.shape[0]:
                 raise ValueError(f"activation names {len(kinds)} units but W has {W.shape[0]} rows")
         rows, offs, counts = [], [], []

@@ -15,6 +15,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ._checks import check_int
 from .domains import Domain
 from .network import Network
 from .partition import Partition
@@ -100,7 +101,7 @@ def partition(partition: Partition, ax=None, color: str = "pattern", edges: bool
     Raises
     ------
     TypeError
-        When ``partition`` is not a Partition.
+        When ``partition`` is not a Partition, or ``layer`` is not an int.
     ValueError
         When ``color`` or ``layer`` is unknown, or the domain is not bounded and two-dimensional.
 
@@ -126,8 +127,7 @@ def partition(partition: Partition, ax=None, color: str = "pattern", edges: bool
         cmap = cmap or "Spectral"
     elif color == "layer":
         net = partition.network
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 0 <= layer < len(net):
-            raise ValueError(f"layer must be an int in [0, {len(net) - 1}], got {layer!r}")
+        layer = check_int(layer, "layer", 0, len(net) - 1)
         end = int(sum(lay.n_units for lay in net.layers[:layer + 1]))
         values = _shuffled_ids(partition.patterns[:, :end])
         cmap = cmap or "Spectral"

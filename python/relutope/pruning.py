@@ -23,6 +23,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ._checks import check_int
 from .domains import Domain
 from .network import Layer, Network
 
@@ -461,11 +462,7 @@ def _hyperplanes(layer: Layer) -> np.ndarray:
 
 
 def _layer_index(net: Network, layer) -> int:
-    if isinstance(layer, (bool, np.bool_)) or not isinstance(layer, numbers.Integral):
-        raise TypeError(f"layer must be an int, got {type(layer).__name__}")
-    if not 0 <= layer < len(net):
-        raise ValueError(f"layer must be in [0, {len(net)}), got {layer}")
-    return int(layer)
+    return check_int(layer, "layer", 0, len(net) - 1)
 
 
 def hyperplane_similarity(net: Network, layer: int) -> np.ndarray:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ._checks import check_seed
+from ._checks import check_int, check_seed
 from ._progress import region_bar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -207,6 +207,8 @@ def data_slices(X, n_slices: int, seed=0, margin: float = 0.0, labels=None) -> L
 
     Raises
     ------
+    TypeError
+        ``n_slices`` not an int.
     ValueError
         Fewer than 3 points (of any class), ``n_slices <= 0``, or triples that are collinear on every try (10 per
         slice).
@@ -217,8 +219,7 @@ def data_slices(X, n_slices: int, seed=0, margin: float = 0.0, labels=None) -> L
     X = _as_float_array(X, "X", 2)
     if X.shape[0] < 3:
         raise ValueError(f"X must hold at least 3 points, got {X.shape[0]}")
-    if isinstance(n_slices, bool) or not isinstance(n_slices, (int, np.integer)) or n_slices <= 0:
-        raise ValueError(f"n_slices must be a positive int, got {n_slices!r}")
+    n_slices = check_int(n_slices, "n_slices")
     rng = np.random.default_rng(check_seed(seed))
     groups = [np.arange(X.shape[0])]
     if labels is not None:
@@ -230,7 +231,7 @@ def data_slices(X, n_slices: int, seed=0, margin: float = 0.0, labels=None) -> L
         if not groups:
             raise ValueError("no class of labels has 3 points")
     out = []
-    for _ in range(int(n_slices)):
+    for _ in range(n_slices):
         for _try in range(10):
             g = groups[rng.integers(len(groups))]
             idx = rng.choice(g, 3, replace=False)

@@ -59,6 +59,8 @@ from typing import TYPE_CHECKING, Optional, Union
 
 import numpy as np
 
+from ._checks import check_int, check_partition
+
 if TYPE_CHECKING:  # pragma: no cover
     from .partition import Partition
 
@@ -144,12 +146,14 @@ def region_frame(partition: "Partition", *, volumes: Optional[bool] = None, max_
     >>> bool(np.isclose(df["volume"].sum(), 4.0))
     True
     """
+    check_partition(partition)
+    max_input_columns = check_int(max_input_columns, "max_input_columns", 0)
     pd = _pandas("to_frame")
     net = partition.network
     cols = {}
     X = partition.witnesses
     k = partition.domain.intrinsic_dim
-    if net.in_dim <= int(max_input_columns):
+    if net.in_dim <= max_input_columns:
         cols.update({f"x{i}": X[:, i] for i in range(net.in_dim)})
     T = partition.witness_coords
     if k != net.in_dim or not np.array_equal(T, X):
@@ -193,6 +197,7 @@ def adjacency_frame(partition: "Partition", *, progress: bool = False):
     ImportError
         When pandas is not installed.
     """
+    check_partition(partition)
     pd = _pandas("adjacency_frame")
     adj = partition.adjacency(progress=progress)
     cols = {"source": adj.edges[:, 0].astype(np.int64), "target": adj.edges[:, 1].astype(np.int64),
@@ -272,7 +277,9 @@ def to_json(partition: "Partition", path: Union[str, os.PathLike, None] = None, 
     >>> bool(np.array_equal(back.patterns, part.patterns) and np.array_equal(back.witnesses, part.witnesses))
     True
     """
-    if len(partition) > int(max_regions):
+    check_partition(partition)
+    max_regions = check_int(max_regions, "max_regions", 0)
+    if len(partition) > max_regions:
         raise ValueError(f"the partition has {len(partition)} regions, more than max_regions={max_regions}; "
                          f"JSON is meant for small partitions (use Partition.save for an .npz file)")
     arrays = partition._archive_arrays()

@@ -58,6 +58,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ._checks import check_int
 from .domains import Box, WholeSpace
 from .errors import NumericalError
 from .partition import Partition
@@ -217,7 +218,7 @@ def _refined_cells(G, h, dom_row, grads, offs, eps):
     return cells
 
 
-def decision_complex(partition: Partition, *, vertex_tol: float = DEFAULT_VERTEX_TOL) -> DecisionComplex:
+def decision_complex(partition: Partition, *, vertex_tol: Optional[float] = None) -> DecisionComplex:
     """The decision complex of a partition (see the module docstring for the construction and conventions).
 
     Parameters
@@ -227,7 +228,9 @@ def decision_complex(partition: Partition, *, vertex_tol: float = DEFAULT_VERTEX
         :class:`~relutope.Slice` or :class:`~relutope.WholeSpace` domain (the last is compactified by a box).
     vertex_tol : float, optional
         Vertex tolerance in units of the domain's size: points closer than it are one vertex, and a row holding
-        within it is incident to a vertex. Default 1e-9.
+        within it is incident to a vertex. Default: ``DEFAULT_VERTEX_TOL`` (1e-9), or what float64 resolves at the
+        domain's coordinates when that is coarser (:func:`relutope.min_tol` over the domain's size: a small box
+        far from the origin).
 
     Returns
     -------
@@ -264,9 +267,11 @@ def decision_complex(partition: Partition, *, vertex_tol: float = DEFAULT_VERTEX
 
     if not isinstance(partition, Partition):
         raise TypeError(f"partition must be a relutope.Partition, got {type(partition).__name__}")
-    vertex_tol = float(vertex_tol)
-    if not (np.isfinite(vertex_tol) and 0 < vertex_tol <= 1e-3):
-        raise ValueError(f"vertex_tol must be in (0, 1e-3], got {vertex_tol}")
+    given = vertex_tol is not None
+    if given:
+        vertex_tol = float(vertex_tol)
+        if not (np.isfinite(vertex_tol) and 0 < vertex_tol <= 1e-3):
+            raise ValueError(f"vertex_tol must be in (0, 1e-3], got {vertex_tol}")
     if not partition.complete:
         raise ValueError(f"the partition is incomplete (status {partition.status!r}): the decision complex needs "
                          "every region")
@@ -276,17 +281,25 @@ def decision_complex(partition: Partition, *, vertex_tol: float = DEFAULT_VERTEX
     if not dom.bounded:
         if not isinstance(dom, WholeSpace):
             raise ValueError(f"an unbounded domain must be a WholeSpace to be compactified, got {dom!r}")
-        box = _compactifying_box(partition, vertex_tol)
+        box = _compactifying_box(partition, vertex_tol if given else _default_vertex_tol(dom))
         from .enumerate import enumerate_regions
 
         partition = enumerate_regions(partition.network, box)
         if not partition.complete:
             raise ValueError(f"the partition of the compactifying box {box!r} is incomplete "
                              f"(status {partition.status!r})")
-    cx = _build(partition, vertex_tol)
+    cx = _build(partition, vertex_tol if given else _default_vertex_tol(partition.domain))
     cx.compactification = box
     cx.seconds = time.perf_counter() - t0
     return cx
+
+
+def _default_vertex_tol(domain) -> float:
+    """DEFAULT_VERTEX_TOL, or the float64 resolution at the domain's coordinates in units of its size if coarser."""
+    from .enumerate import min_tol
+
+    scale = float(domain._default_scale()) if domain.bounded else 1.0
+    return max(DEFAULT_VERTEX_TOL, min_tol(domain) / scale) if np.isfinite(scale) and scale > 0 else DEFAULT_VERTEX_TOL
 
 
 def _region_rows(partition: Partition):
@@ -736,7 +749,7 @@ def sublevel_persistence(cx: DecisionComplex, output: int = 0) -> List[Tuple[int
     Raises
     ------
     TypeError, ValueError
-        When ``cx`` is not a DecisionComplex or ``output`` is out of range.
+        When ``cx`` is not a DecisionComplex, or ``output`` is not an int or is out of range.
 
     Examples
     --------
@@ -750,11 +763,10 @@ def sublevel_persistence(cx: DecisionComplex, output: int = 0) -> List[Tuple[int
     """
     _check_complex(cx)
     m = cx.outputs.shape[1]
-    if isinstance(output, bool) or not isinstance(output, (int, np.integer)) or not 0 <= output < m:
-        raise ValueError(f"output must be an int in [0, {m}), got {output!r}")
+    output = check_int(output, "output", 0, m - 1)
     import gudhi
 
-    f = cx.outputs[:, int(output)]
+    f = cx.outputs[:, output]
     st = gudhi.SimplexTree()
     low = float(f.min())
     for s in triangulation(cx):

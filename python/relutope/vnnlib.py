@@ -20,12 +20,14 @@ terms). The set described is the union over cases and terms of ``{x in box, y = 
 Accepted syntax: ``declare-const`` of ``X_i`` / ``Y_j`` with sort ``Real``; ``assert`` of ``and`` / ``or``
 (nested freely) over comparisons ``<=``, ``>=``, ``<``, ``>``, ``=`` between linear expressions built from
 numbers (``0.5``, ``-1``, ``1e-3``), variables, ``+``, ``-`` and ``*`` by constants. Strict comparisons are read as
-non-strict (the difference has measure zero). Input constraints must bound one input each (boxes), and the
-bounds of an input must not contradict each other (an empty box is an error, not a vacuously safe case); output
-constraints may be any linear inequalities; a comparison may not mix inputs and outputs. Variables are declared
-``X_0 .. X_{n-1}`` and ``Y_0 .. Y_{m-1}`` without gaps; parentheses nest at most :data:`MAX_DEPTH` deep. The
-housekeeping commands ``check-sat``, ``get-model``, ``exit``, ``set-logic``, ``set-info`` and ``set-option`` are
-ignored. Comments run from ``;`` to the end of the line. Files ending in ``.gz`` are read with gzip.
+non-strict (the difference has measure zero), except where it has not: a constant comparison such as ``(< 0 0)``
+is false, and strict bounds that pin an input to one value (``(< X_0 1)`` with ``(>= X_0 1)``) leave its box
+empty. Input constraints must bound one input each (boxes), and the bounds of an input must not contradict each
+other (an empty box is an error, not a vacuously safe case); output constraints may be any linear inequalities; a
+comparison may not mix inputs and outputs. Variables are declared ``X_0 .. X_{n-1}`` and ``Y_0 .. Y_{m-1}``
+without gaps; parentheses nest at most :data:`MAX_DEPTH` deep. The housekeeping commands ``check-sat``,
+``get-model``, ``exit``, ``set-logic``, ``set-info`` and ``set-option`` are ignored. Comments run from ``;`` to the
+end of the line. Files ending in ``.gz`` are read with gzip.
 """
 from __future__ import annotations
 
@@ -263,12 +265,13 @@ def _lin_scale(a: _Lin, c: float) -> _Lin:
 
 @dataclass
 class _Comparison:
-    """``expr <= 0`` (``equal=False``) or ``expr == 0`` (``equal=True``)."""
+    """``expr <= 0`` (``equal=False``) or ``expr == 0`` (``equal=True``); ``strict``: written ``<`` or ``>``."""
 
     coefs: Dict[Tuple[str, int], float]
     const: float
     equal: bool
     line: int
+    strict: bool = False
 
 
 def _var_key(atom: "_Atom") -> Optional[Tuple[str, int]]:
@@ -372,7 +375,7 @@ class _Parser:
             kinds = {k[0] for k in coefs}
             if len(kinds) > 1:
                 raise ValueError(f"line {e.line}: a comparison may not mix inputs X and outputs Y")
-            return [[_Comparison(coefs, expr[1], op == "=", e.line)]]
+            return [[_Comparison(coefs, expr[1], op == "=", e.line, op in ("<", ">"))]]
         if op == "not":
             raise ValueError(f"line {e.line}: 'not' is not supported (write the negated comparison instead)")
         raise ValueError(f"line {op.line}: unknown formula operator {str(op)!r}")
@@ -467,11 +470,13 @@ class _Parser:
         hi = np.full(n_in, np.inf, dtype=object if self.exact else np.float64)
         lo_line: Dict[int, int] = {}
         hi_line: Dict[int, int] = {}
+        lo_strict: Dict[int, bool] = {}
+        hi_strict: Dict[int, bool] = {}
         rows, rhs = [], []
         lines = [c.line for c in conj] or [first_line]
         for comp in conj:
-            if not comp.coefs:  # constant comparison: const <= 0 or const == 0
-                if (comp.const != 0) if comp.equal else (comp.const > 0):
+            if not comp.coefs:  # constant comparison: const <= 0 (< 0 when strict) or const == 0
+                if (comp.const != 0) if comp.equal else (comp.const >= 0 if comp.strict else comp.const > 0):
                     return None
                 continue
             kind = next(iter(comp.coefs))[0]
@@ -481,10 +486,10 @@ class _Parser:
                                      f"got a constraint on {len(comp.coefs)} inputs")
                 (_, i), a = next(iter(comp.coefs.items()))
                 bound = -comp.const / a + zero
-                if (comp.equal or a > 0) and bound < hi[i]:
-                    hi[i], hi_line[i] = bound, comp.line
-                if (comp.equal or a < 0) and bound > lo[i]:
-                    lo[i], lo_line[i] = bound, comp.line
+                if (comp.equal or a > 0) and (bound < hi[i] or (bound == hi[i] and comp.strict)):
+                    hi[i], hi_line[i], hi_strict[i] = bound, comp.line, comp.strict
+                if (comp.equal or a < 0) and (bound > lo[i] or (bound == lo[i] and comp.strict)):
+                    lo[i], lo_line[i], lo_strict[i] = bound, comp.line, comp.strict
             else:
                 row = np.zeros(n_out, dtype=object) + zero if self.exact else np.zeros(n_out)
                 for (_, j), a in comp.coefs.items():
@@ -499,12 +504,17 @@ class _Parser:
                 side = "lower" if not np.isfinite(lo[i]) else "upper"
                 raise ValueError(f"line {min(lines)}: input X_{i} has no {side} bound in the disjunct starting "
                                  f"here (every input needs finite bounds)")
-        bad = np.flatnonzero(np.asarray(lo > hi, dtype=bool))
+        # a strict bound where lo == hi leaves no input at all (not a set of measure zero less)
+        bad = np.flatnonzero(np.asarray(lo > hi, dtype=bool)
+                             | (np.asarray(lo == hi, dtype=bool)
+                                & np.array([lo_strict.get(i, False) or hi_strict.get(i, False) for i in range(n_in)],
+                                           dtype=bool).reshape(n_in)))
         if bad.size:
             i = int(bad[0])
+            where, strict = ("above", "") if lo[i] > hi[i] else ("equal to", ", one of them strict")
             raise ValueError(f"line {max(lo_line[i], hi_line[i])}: input X_{i} has the lower bound "
-                             f"{float(lo[i])!r} (line {lo_line[i]}) above the upper bound {float(hi[i])!r} (line "
-                             f"{hi_line[i]}): the input box is empty, so the property would hold vacuously")
+                             f"{float(lo[i])!r} (line {lo_line[i]}) {where} the upper bound {float(hi[i])!r} (line "
+                             f"{hi_line[i]}){strict}: the input box is empty, so the property would hold vacuously")
         if self.exact:
             return list(lo), list(hi), ([list(r) for r in rows], list(rhs))
         C = np.array(rows, dtype=np.float64).reshape(len(rows), n_out)
