@@ -124,6 +124,25 @@ def check_partition(value, name: str = "partition"):
     return value
 
 
+def check_domain(value, name: str = "domain"):
+    """``value`` itself when it is a relutope :class:`~relutope.Domain` (Box, Polytope, WholeSpace, Slice), else
+    TypeError naming ``name``.
+
+    Examples
+    --------
+    >>> check_domain(None)
+    Traceback (most recent call last):
+    ...
+    TypeError: domain must be a relutope Domain (Box, Polytope, WholeSpace, Slice), got NoneType
+    """
+    from .domains import Domain
+
+    if not isinstance(value, Domain):
+        raise TypeError(f"{name} must be a relutope Domain (Box, Polytope, WholeSpace, Slice), "
+                        f"got {type(value).__name__}")
+    return value
+
+
 def check_indices(values, name: str, n: int) -> np.ndarray:
     """``values`` as indices into ``n`` items: a flat int64 array, each in ``[0, n)``.
 

@@ -44,7 +44,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ._checks import check_indices
+from ._checks import check_domain, check_indices
 from .errors import NumericalError
 
 __all__ = ["ExactHalfspaces", "exact_region_halfspaces", "ExactRegionFacets", "FacetCertificate", "certify_facets",
@@ -127,8 +127,7 @@ def exact_region_halfspaces(network, domain, pattern) -> ExactHalfspaces:
     from .exact import _check_pattern
 
     pat = _check_pattern(network, pattern)
-    if not isinstance(domain, Domain):
-        raise TypeError(f"domain must be a relutope Domain, got {type(domain).__name__}")
+    check_domain(domain)
     return _halfspaces(_exact_data(network, domain), pat)
 
 

@@ -24,7 +24,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from ._checks import check_seed
+from ._checks import check_domain, check_seed
 from .domains import Box, Domain
 from .errors import RelutopeWarning
 from .network import Network
@@ -187,9 +187,7 @@ def _split(net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads
 
     if not isinstance(net, Network):
         raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
-    if not isinstance(domain, Domain):
-        raise TypeError(f"domain must be a relutope Domain (Box, Polytope, WholeSpace, Slice), "
-                        f"got {type(domain).__name__}")
+    check_domain(domain)
     prefix_layers = _check_positive(prefix_layers, "prefix_layers", integer=True)
     if prefix_layers < 1:
         raise ValueError(f"prefix_layers must be at least 1, got {prefix_layers}")

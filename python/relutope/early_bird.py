@@ -24,7 +24,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ._checks import check_int
+from ._checks import check_domain, check_int
 from .distance import layer_code_distance
 from .domains import Box, Domain, Slice
 from .network import Network, _as_float_array
@@ -74,8 +74,7 @@ def slice_through_inputs(x1, x2, margin: float = 0.0) -> Slice:
 
 def _coordinate_box(domain: Domain):
     """The bounding box (lo, hi) of a bounded 2-D domain in its coordinates t (LPs on its constraints)."""
-    if not isinstance(domain, Domain):
-        raise TypeError(f"domain must be a relutope Domain, got {type(domain).__name__}")
+    check_domain(domain)
     if domain.intrinsic_dim != 2 or not domain.bounded:
         raise ValueError(f"the grid needs a bounded two-dimensional domain (a 2-D box or slice), got {domain!r}")
     inner = domain.inner if isinstance(domain, Slice) else domain

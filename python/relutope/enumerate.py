@@ -8,7 +8,7 @@ from typing import Optional
 
 import numpy as np
 
-from ._checks import check_int
+from ._checks import check_domain, check_int
 from .domains import Domain
 from .errors import RelutopeWarning
 from .network import Network
@@ -34,7 +34,13 @@ def default_tol(domain: Domain) -> float:
     ``1e-9`` times the domain's characteristic length: the largest half-width of a :class:`~relutope.Box`'s free
     coordinates, the Chebyshev radius of a :class:`~relutope.Polytope`, 1 for :class:`~relutope.WholeSpace`, and
     for a :class:`~relutope.Slice` the inner domain's length times the basis' spectral norm.
+
+    Raises
+    ------
+    TypeError
+        When ``domain`` is not a relutope Domain.
     """
+    check_domain(domain)
     return DEFAULT_RELATIVE_TOL * max(domain._default_scale(), 1e-300)
 
 
@@ -68,9 +74,7 @@ def min_tol(domain: Domain) -> float:
     >>> relutope.min_tol(relutope.Box([-1, -1], [1, 1]))
     1e-12
     """
-    if not isinstance(domain, Domain):
-        raise TypeError(f"domain must be a relutope Domain (Box, Polytope, WholeSpace, Slice), "
-                        f"got {type(domain).__name__}")
+    check_domain(domain)
     scale = max(domain._default_scale(), 1e-300)
     origin, basis = domain.parametrization()
     centre = origin + basis @ domain._center()
@@ -123,9 +127,7 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
     callable asked at the core's checkpoints (every 1024 regions); True stops the run (status ``interrupted``)."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
-    if not isinstance(domain, Domain):
-        raise TypeError(f"domain must be a relutope Domain (Box, Polytope, WholeSpace, Slice), "
-                        f"got {type(domain).__name__}")
+    check_domain(domain)
     if domain.dim != net.in_dim:
         raise ValueError(f"domain has dimension {domain.dim} but the network takes {net.in_dim} inputs")
     tol = _resolve_tol(domain, tol)

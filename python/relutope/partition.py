@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
+from ._checks import check_domain
 from .domains import Domain, _domain_from_state
 from .network import Network, _as_points, _read_npz
 
@@ -239,8 +240,7 @@ class Partition:
                  seconds: float = 0.0, polygons: Optional[Tuple[np.ndarray, np.ndarray]] = None):
         if not isinstance(network, Network):
             raise TypeError(f"network must be a relutope.Network, got {type(network).__name__}")
-        if not isinstance(domain, Domain):
-            raise TypeError(f"domain must be a relutope Domain, got {type(domain).__name__}")
+        check_domain(domain)
         self._init(network, domain, _pack(network, patterns), centers, radii, layer_counts, status=status, tol=tol,
                    lps=lps, lp_iterations=lp_iterations, seconds=seconds, polygons=polygons)
 

@@ -23,7 +23,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._checks import check_int
+from ._checks import check_domain, check_int
 from .domains import Domain
 from .network import Layer, Network
 
@@ -151,8 +151,7 @@ def stable_units(net: Network, domain: Domain, *, rtol: float = 1e-9, tol: Optio
     from .verify import output_bounds
 
     _check_net(net)
-    if not isinstance(domain, Domain):
-        raise TypeError(f"domain must be a relutope Domain, got {type(domain).__name__}")
+    check_domain(domain)
     if not domain.bounded:
         raise ValueError("domain must be bounded: stable units are decided from finite pre-activation bounds")
     if isinstance(rtol, (bool, np.bool_)) or not isinstance(rtol, numbers.Real) or not (0 < rtol < 1):

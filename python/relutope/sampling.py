@@ -26,7 +26,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from ._checks import check_int, check_seed
+from ._checks import check_domain, check_int, check_seed
 from .domains import Box, Domain, Slice
 from .network import Network, _as_float_array
 
@@ -55,8 +55,7 @@ def _check_net(net) -> Network:
 
 
 def _check_domain(domain, net: Optional[Network] = None) -> Domain:
-    if not isinstance(domain, Domain):
-        raise TypeError(f"domain must be a relutope Domain (Box, Polytope, Slice, ...), got {type(domain).__name__}")
+    check_domain(domain)
     if net is not None and domain.dim != net.in_dim:
         raise ValueError(f"domain has dimension {domain.dim} but the network takes inputs of length {net.in_dim}")
     if not domain.bounded:

@@ -641,6 +641,14 @@ def _induced_norm(A: np.ndarray, p: float, q: float) -> Tuple[float, np.ndarray]
     raise ValueError(f"||A||_(p->q) is computable exactly for p = 1, q = inf, or p = q = 2; got p={p}, q={q}")
 
 
+def _norm_order(value, name: str) -> float:
+    """A norm's order ``value`` (a real number or ``numpy.inf``, not a bool or a str) as a float; TypeError naming
+    ``name`` otherwise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number (1, 2 or numpy.inf), got {type(value).__name__}")
+    return float(value)
+
+
 def lipschitz(partition: Partition, p: float = 2, q: float = 2) -> LipschitzResult:
     """The exact local Lipschitz constant of the network over the partition's domain.
 
@@ -658,7 +666,7 @@ def lipschitz(partition: Partition, p: float = 2, q: float = 2) -> LipschitzResu
     Raises
     ------
     TypeError
-        When ``partition`` is not a Partition.
+        When ``partition`` is not a Partition, or ``p`` or ``q`` is not a real number (a str or a bool).
     ValueError
         For other (p, q), for an incomplete partition, or for a :class:`~relutope.Slice` with ``(p, q) != (2, 2)``
         (the restriction of a p-norm to a general subspace is not a p-norm in its coordinates).
@@ -677,7 +685,7 @@ def lipschitz(partition: Partition, p: float = 2, q: float = 2) -> LipschitzResu
         raise TypeError(f"partition must be a relutope.Partition, got {type(partition).__name__}")
     if not partition.complete:
         raise ValueError("partition is incomplete: the maximum over the regions found is only a lower bound")
-    p, q = float(p), float(q)
+    p, q = _norm_order(p, "p"), _norm_order(q, "q")
     if isinstance(partition.domain, Slice) and not (p == 2 and q == 2):
         raise ValueError("for a Slice domain only p = q = 2 is supported")
     _induced_norm(np.eye(1), p, q)  # validates (p, q)
