@@ -5,6 +5,7 @@ import time
 import numpy as np
 import pytest
 
+import relutope
 from relutope import Box, Layer, Network, Polytope, Slice, WholeSpace, enumerate_regions
 
 NET = Network.random([2, 4, 1], seed=0)
@@ -327,3 +328,21 @@ def test_small_public_helpers_reject_bad_input():
         topology.gf2_rank(["x"])
     with pytest.raises(ValueError, match="lo and hi"):
         gaussian.interval_masses("a", 1.0)
+
+
+@pytest.mark.parametrize("bad", ["x", None, "2", True])
+def test_lipschitz_names_a_bad_norm(bad):
+    # a str or a bool is not a norm's order (float() took '2' and True as 2 and 1)
+    part = enumerate_regions(Network.random([2, 4, 1], seed=0), Box(-np.ones(2), np.ones(2)))
+    for kw in ({"p": bad}, {"q": bad}):
+        with pytest.raises(TypeError, match=rf"\b{next(iter(kw))}\b"):
+            relutope.lipschitz(part, **kw)
+
+
+@pytest.mark.parametrize("bad", [None, "box"])
+def test_default_tol_names_a_bad_domain(bad):
+    # it gave an AttributeError from inside, while min_tol beside it raised this TypeError
+    with pytest.raises(TypeError, match="domain must be a relutope Domain"):
+        relutope.min_tol(bad)
+    with pytest.raises(TypeError, match="domain must be a relutope Domain"):
+        relutope.default_tol(bad)
