@@ -136,11 +136,11 @@ def test_partition_file_without_fingerprint_loads_with_a_warning(tmp_path, part)
 @pytest.mark.parametrize("change,match", [
     (lambda a: {"patterns": a["patterns"][:, :-1]}, r"patterns must have shape \(R, 10\)"),
     (lambda a: {"patterns": np.where(np.arange(10) == 7, 2, a["patterns"]).astype(np.int8)},
-     r"patterns\[0, 7\] = 2 names a piece unit 7 does not have \(it has 2"),
+     r"patterns\[0, 7\] = 2, and unit 7 has 2 pieces"),
     (lambda a: {"patterns": np.where(np.arange(10) == 3, -1, a["patterns"]).astype(np.int8)},
      r"patterns\[0, 3\] = -1"),
     (lambda a: {"patterns": np.where(np.arange(10) == 8, 1, a["patterns"]).astype(np.int8)},
-     r"patterns\[0, 8\] = 1 names a piece unit 8 does not have \(it has 1"),  # identity output unit: K = 1
+     r"patterns\[0, 8\] = 1, and unit 8 has 1 pieces"),  # identity output unit: K = 1
     (lambda a: {"patterns": a["patterns"].astype(np.float64)}, "patterns must be integers"),
     (lambda a: {"centers": np.where(np.arange(len(a["radii"]))[:, None] == 2, np.nan, a["centers"])},
      "centers contains NaN or infinite"),

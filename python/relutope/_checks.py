@@ -124,6 +124,30 @@ def check_partition(value, name: str = "partition"):
     return value
 
 
+def check_pieces(patterns: np.ndarray, n_pieces: np.ndarray, name: str) -> None:
+    """ValueError naming ``name`` and its first bad entry when an integer array of activation patterns
+    ``patterns`` (..., n) names a piece a unit does not have: every entry must lie in ``[0, n_pieces[u])`` for its
+    unit ``u`` (the last axis; ``n_pieces`` (n,) int).
+
+    Examples
+    --------
+    >>> check_pieces(np.array([[0, 1], [1, 2]]), np.array([2, 2]), "patterns")
+    Traceback (most recent call last):
+    ...
+    ValueError: patterns names a piece index that a unit does not have: patterns[1, 1] = 2, and unit 1 has 2 pieces (entries must lie in [0, 2))
+    """
+    patterns = np.asarray(patterns)
+    if patterns.size == 0:
+        return
+    bad = np.argwhere((patterns < 0) | (patterns >= n_pieces))
+    if bad.size:
+        idx = tuple(int(v) for v in bad[0])
+        K = int(n_pieces[idx[-1]])
+        where = ", ".join(str(v) for v in idx)
+        raise ValueError(f"{name} names a piece index that a unit does not have: {name}[{where}] = "
+                         f"{int(patterns[idx])}, and unit {idx[-1]} has {K} pieces (entries must lie in [0, {K}))")
+
+
 def check_domain(value, name: str = "domain"):
     """``value`` itself when it is a relutope :class:`~relutope.Domain` (Box, Polytope, WholeSpace, Slice), else
     TypeError naming ``name``.

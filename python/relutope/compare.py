@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ._checks import check_int, check_seed
+from ._checks import check_int, check_pieces, check_seed
 from .domains import Domain
 from .errors import RelutopeError
 from .network import Network
@@ -753,8 +753,7 @@ def compare_regions(partition: Partition, points, patterns=None, *, tol: Optiona
             raise TypeError(f"patterns must be an integer array, got dtype {pats.dtype}")
         if pats.shape != (N, net.n_units):
             raise ValueError(f"patterns must have shape (N, n_units) = ({N}, {net.n_units}), got {pats.shape}")
-        if pats.size and (np.any(pats < 0) or np.any(pats >= net.n_pieces[None, :])):
-            raise ValueError("patterns name a piece index that a unit does not have")
+        check_pieces(pats, net.n_pieces, "patterns")
         pats = pats.astype(np.int8)
     if tol is None:
         tol = float(partition.tol)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
+from ._checks import check_pieces
 from .network import Network, _as_points
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,8 +82,7 @@ def layer_code_distance(network: Network, patterns_a, patterns_b) -> np.ndarray:
         if arr.ndim not in (1, 2) or arr.shape[-1] != network.n_units:
             raise ValueError(f"{name} must have shape (N, {network.n_units}) or ({network.n_units},), "
                              f"got {arr.shape}")
-        if arr.size and (np.any(arr < 0) or np.any(arr >= network.n_pieces)):
-            raise ValueError(f"{name} names a piece index that a unit does not have")
+        check_pieces(arr, network.n_pieces, name)
         arrays.append(arr)
     a, b = arrays
     if a.shape != b.shape:

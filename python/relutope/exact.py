@@ -20,7 +20,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from ._checks import check_int
+from ._checks import check_int, check_pieces
 from .network import Network, _as_points
 
 __all__ = ["exact_affine_map", "exact_forward", "exact_halfspaces", "exact_layer_pieces", "exact_pattern",
@@ -177,8 +177,7 @@ def _check_pattern(network: Network, pattern, decided: Optional[int] = None) -> 
     if pat.shape != (network.n_units,):
         raise ValueError(f"pattern must have shape ({network.n_units},), got {pat.shape}")
     n = network.n_units if decided is None else decided
-    if np.any(pat[:n] < 0) or np.any(pat[:n] >= network.n_pieces[:n]):
-        raise ValueError("pattern names a piece index that a unit does not have")
+    check_pieces(pat[:n], network.n_pieces[:n], "pattern")
     return pat
 
 

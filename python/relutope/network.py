@@ -32,6 +32,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ._checks import check_pieces
+
 __all__ = ["Layer", "Network", "ACTIVATIONS"]
 
 ACTIVATIONS = ("relu", "leaky_relu", "abs", "identity")
@@ -590,8 +592,7 @@ class Network:
         if pats.ndim != 2 or pats.shape[1] != self.n_units:
             raise ValueError(f"pattern must have shape (n_units,) or (R, n_units) with n_units={self.n_units}, "
                              f"got {np.shape(pattern)}")
-        if np.any(pats < 0) or np.any(pats >= self.n_pieces[None, :]):
-            raise ValueError("pattern names a piece index that a unit does not have")
+        check_pieces(pats, self.n_pieces, "pattern")
         A, b = _core.local_affine_maps(self._core(), pats.astype(np.int8))
         return (A[0], b[0]) if single else (A, b)
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
-from ._checks import check_domain
+from ._checks import check_domain, check_pieces
 from .domains import Domain, _domain_from_state
 from .network import Network, _as_points, _read_npz
 
@@ -868,11 +868,7 @@ def _state_from_arrays(arrays: Dict[str, np.ndarray], source: str) -> dict:
     R = patterns.shape[0]
     if patterns.dtype.kind not in ("i", "u"):
         raise TypeError(f"patterns must be integers, got dtype {patterns.dtype}")
-    bad = np.argwhere((patterns < 0) | (patterns >= net.n_pieces[None, :]))
-    if bad.size:
-        r, u = (int(v) for v in bad[0])
-        raise ValueError(f"patterns[{r}, {u}] = {int(patterns[r, u])} names a piece unit {u} does not have (it has "
-                         f"{int(net.n_pieces[u])}: entries must lie in [0, {int(net.n_pieces[u])}))")
+    check_pieces(patterns, net.n_pieces, "patterns")
     if centers.shape != (R, k) or radii.shape != (R,):
         raise ValueError(f"centers must have shape ({R}, {k}) and radii ({R},), got {centers.shape} and "
                          f"{radii.shape}")
