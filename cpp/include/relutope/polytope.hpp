@@ -33,10 +33,20 @@
 
 namespace relutope {
 
+// Threads: wall-clock and CPU seconds of the phases of a run on worker threads (a profile; all 0 on one thread).
+// serial: the calling thread's search down to the cells that are shared out; parallel: the workers, from the
+// first start to the last join (cpu: summed over the workers' own clocks); join: the outputs concatenated.
+struct PolytopePhases {
+  double serial_wall = 0.0, serial_cpu = 0.0;
+  double parallel_wall = 0.0, parallel_cpu = 0.0;
+  double join_wall = 0.0, join_cpu = 0.0;
+};
+
 struct PolytopeEnumResult {
   EnumResult base;           // patterns, centers, radii, layer_counts, lps (= Chebyshev LPs), status...
   int64_t splits = 0;        // hyperplanes that cut a cell in two
   int64_t max_vertices = 0;  // the most vertices a cell had
+  PolytopePhases phases;     // threads: the profile of the run
 };
 
 // Enumerate the regions of `net` on the bounded domain {u in R^k : Adom u <= bdom} embedded as x = x0 + Q u (Q is
