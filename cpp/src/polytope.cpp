@@ -1035,9 +1035,14 @@ class PolytopeEnumerator {
 template <int KC>
 PolytopeEnumResult run_polytopes(const Network& net, const double* x0, const double* Q, int k, const double* Adom,
                                  const double* bdom, int mdom, const EnumOptions& opt, const Checkpoint& checkpoint) {
-  if (opt.threads <= 1) return PolytopeEnumerator<KC>(net, x0, Q, k, mdom, opt, checkpoint).run(Adom, bdom);
   const Clock::time_point start = Clock::now();
   const double cpu0 = thread_cpu_seconds();
+  if (opt.threads <= 1) {  // the search in the calling thread: all of it the "parallel" phase of the profile
+    PolytopeEnumResult res = PolytopeEnumerator<KC>(net, x0, Q, k, mdom, opt, checkpoint).run(Adom, bdom);
+    res.phases.parallel_wall = seconds_since(start);
+    res.phases.parallel_cpu = thread_cpu_seconds() - cpu0;
+    return res;
+  }
   EnumOptions wopt = opt;
   wopt.checkpoint_every = 0;  // the calling thread calls the checkpoint
   wopt.threads = 1;

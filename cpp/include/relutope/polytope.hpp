@@ -33,9 +33,9 @@
 
 namespace relutope {
 
-// Threads: wall-clock and CPU seconds of the phases of a run on worker threads (a profile; all 0 on one thread).
-// serial: the calling thread's search down to the cells that are shared out; parallel: the workers, from the
-// first start to the last join (cpu: summed over the workers' own clocks); join: the outputs concatenated.
+// Wall-clock and CPU seconds of the phases of a run (a profile). serial: the calling thread's set-up before the
+// workers start; parallel: the search, on worker threads from the first start to the last join (cpu: summed over
+// the workers' own clocks), or the whole run on one thread; join: the workers' outputs concatenated.
 struct PolytopePhases {
   double serial_wall = 0.0, serial_cpu = 0.0;
   double parallel_wall = 0.0, parallel_cpu = 0.0;
