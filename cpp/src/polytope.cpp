@@ -68,9 +68,23 @@ struct PolyJob {
 // Threads: what the workers share, guarded by mu except the atomics. The first halt wins (status, message) and
 // stops every worker.
 struct PolyShared {
+  // Read at every step of every worker, written rarely: apart from the counters, which are written at every
+  // region (a line written by one core and read by another costs both a cache miss at every step).
   std::atomic<bool> stop{false};
-  std::atomic<int64_t> regions{0};
   std::atomic<int> idle{0}, queued{0};
+  // The regions found: over all workers (with max_regions, which must count exactly), else one count per worker
+  // on its own cache line, added up by the watcher.
+  alignas(64) std::atomic<int64_t> regions{0};
+  struct alignas(64) Count {
+    std::atomic<int64_t> n{0};
+  };
+  std::unique_ptr<Count[]> counts;
+  int64_t found(int workers) const {
+    int64_t r = regions.load(std::memory_order_relaxed);
+    for (int i = 0; i < workers; ++i) r += counts[i].n.load(std::memory_order_relaxed);
+    return r;
+  }
+  alignas(64) char pad = 0;
   std::mutex mu;
   std::condition_variable work;   // idle workers wait here
   std::condition_variable watch;  // the calling thread waits here
@@ -1005,10 +1019,14 @@ class PolytopeEnumerator {
     if (!chebyshev(b, e, center_.data(), &radius) || radius <= opt_.tol) return;
     const int L = static_cast<int>(net_.layers().size());
     const int64_t R = res_.base.regions();
-    const int64_t count = shared_ ? shared_->regions.fetch_add(1) : R;  // threads: counted over all workers
-    if (opt_.max_regions >= 0 && count >= opt_.max_regions) {
-      halt(EnumStatus::MaxRegions);
-      return;
+    if (opt_.max_regions >= 0) {  // threads: counted over all workers
+      const int64_t count = shared_ ? shared_->regions.fetch_add(1) : R;
+      if (count >= opt_.max_regions) {
+        halt(EnumStatus::MaxRegions);
+        return;
+      }
+    } else if (shared_) {
+      shared_->counts[me_].n.store(R + 1, std::memory_order_relaxed);
     }
     for (int j = l; j < L; ++j) ++res_.base.layer_counts[j];
     net_.pattern_layout().pack(pattern_.data(), res_.base.patterns.extend(res_.base.pattern_bytes));
@@ -1049,6 +1067,7 @@ PolytopeEnumResult run_polytopes(const Network& net, const double* x0, const dou
   const int T = opt.threads;
   static const Checkpoint none;
   PolyShared sh;
+  sh.counts.reset(new PolyShared::Count[T]);
   sh.Adom = Adom;
   sh.bdom = bdom;
   sh.jobs.emplace_back();
@@ -1115,7 +1134,7 @@ PolytopeEnumResult run_polytopes(const Network& net, const double* x0, const dou
   {
     std::unique_lock<std::mutex> lk(sh.mu);
     watch_workers(
-        lk, sh.watch, opt, checkpoint, start, [&] { return sh.done; }, [&] { return sh.regions.load(); },
+        lk, sh.watch, opt, checkpoint, start, [&] { return sh.done; }, [&] { return sh.found(T); },
         [&](EnumStatus s) { sh.halt_locked(s, std::string()); }, [&] { return sh.stop.load(); });
   }
   for (std::thread& t : pool) t.join();
