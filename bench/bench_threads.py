@@ -87,10 +87,11 @@ def profile_polytope(net, box, threads, repeat: int) -> None:
 
     phases = ("serial", "parallel", "join", "convert", "witness", "python")
     print(f"\nmethod='polytope' phases, wall/cpu seconds (load average {load()})")
-    print(f"{'threads':>8} " + " ".join(f"{p:>13}" for p in phases) + f" {'total':>13} {'predicted':>9}")
-    one_cpu = None
+    print(f"{'threads':>8} " + " ".join(f"{p:>13}" for p in phases) + f" {'total':>13} {'predicted':>9} "
+          f"{'work':>6}")
+    one_cpu = one_work = None
     for t in threads:
-        best = None
+        best, least = None, float("inf")
         for _ in range(repeat):  # the steps of enumerate_regions (method="polytope"), each timed
             call_w, call_c, (out, _) = timed(lambda: _engine_call(
                 _core.enumerate_polytopes, net, box, tol=None, max_regions=None, time_limit=None, progress=False,
@@ -110,6 +111,7 @@ def profile_polytope(net, box, threads, repeat: int) -> None:
             ph["witness"] = (wit_w, wit_c)
             ph["python"] = (py_w + w, py_c + c)
             tot_w, tot_c = sum(w for w, _ in ph.values()), sum(c for _, c in ph.values())
+            least = min(least, ph["parallel"][1])
             if best is None or tot_w < best[0]:
                 best = (tot_w, tot_c, ph)
         tot_w, tot_c, ph = best
@@ -117,8 +119,11 @@ def profile_polytope(net, box, threads, repeat: int) -> None:
         one_cpu = cpu if one_cpu is None else one_cpu
         # Amdahl: the workers and the witness check run on t threads, the rest on one
         predicted = sum(c / (t if p in ("parallel", "witness") else 1) for p, (_, c) in ph.items())
+        # work: the least CPU of the parallel phase over the repeats, over one thread's (the cost of sharing the
+        # search out; the least is the run the least disturbed by other processes)
+        one_work = least if one_work is None else one_work
         print(f"{t:>8} " + " ".join(f"{ph[p][0]:>6.3f}/{ph[p][1]:<6.3f}" for p in phases)
-              + f" {tot_w:>6.3f}/{tot_c:<6.3f} {one_cpu / predicted:>8.2f}x")
+              + f" {tot_w:>6.3f}/{tot_c:<6.3f} {one_cpu / predicted:>8.2f}x {least / one_work:>6.3f}")
 
 
 def main(argv=None) -> int:
