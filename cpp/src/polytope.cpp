@@ -4,8 +4,9 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <deque>
 #include <condition_variable>
+#include <ctime>
+#include <deque>
 #include <exception>
 #include <limits>
 #include <memory>
@@ -13,7 +14,6 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <ctime>
 
 #include "relutope/lp.hpp"
 #include "relutope/polygon2d.hpp"  // kSideEps: the same relative epsilon as the 2-D path
@@ -84,7 +84,7 @@ struct PolyShared {
     for (int i = 0; i < workers; ++i) r += counts[i].n.load(std::memory_order_relaxed);
     return r;
   }
-  alignas(64) char pad = 0;
+  alignas(64) char pad = 0;  // the rest, written under mu, on other lines
   std::mutex mu;
   std::condition_variable work;   // idle workers wait here
   std::condition_variable watch;  // the calling thread waits here
