@@ -15,12 +15,21 @@ default [3, 32, 32, 32, 1], 133,592 regions), it times (best of ``--repeat``, wa
   + 1e-3" (it holds; the maximum from ``relutope.output_bounds``), against ``relutope.verify`` on one thread (no
   counterexample search, no input splitting: the same exact enumeration with pruning), verdicts checked equal.
 
+With ``--profile`` (the polytope path), each thread count's run is split into phases, in wall-clock and CPU
+seconds (best of ``--repeat`` by wall): the calling thread's set-up before the workers start (``serial``), the
+workers (``parallel``; CPU over all of them), the join of their outputs (``join``), the rest of the core call
+(``convert``: arguments, results to numpy), the witness check (``witness``: ``_witnesses_pass``, on ``t``
+threads) and the rest of ``enumerate_regions`` (``python``). From the CPU seconds it predicts the speed-up an
+idle machine would show (Amdahl's law: the parallel phase and the witness check divided by ``t``, the rest
+serial), a figure that a loaded machine does not distort the way it does the wall clock.
+
 It prints the date, the cores and the load average at the start and at the end: on a machine shared with other
 work the ratios are only as good as the cores that were free (a 2-core machine under a load of 2 cannot show 2x).
 
     python bench/bench_threads.py                         # [3, 32, 32, 32, 1], threads 1, 2, ..., Dask 1, 2
     python bench/bench_threads.py --widths 4,16,16,16,1 --threads 1,2 --workers 1,2 --repeat 5
     python bench/bench_threads.py --paths polytope --workers ''   # the polytope path's thread scaling only
+    python bench/bench_threads.py --paths polytope --workers '' --threads 1,2 --profile   # and its phases
 """
 from __future__ import annotations
 
@@ -62,6 +71,61 @@ def best_of(fn, repeat: int):
     return best, cpu, out
 
 
+def timed(fn):
+    """Wall and process CPU seconds (all threads) of ``fn()``, and its result."""
+    t, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - t, time.process_time() - c, out
+
+
+def profile_polytope(net, box, threads, repeat: int) -> None:
+    """The polytope path's phases on each thread count (wall/cpu seconds, best of ``repeat`` by total wall) and
+    the speed-up over one thread that the CPU seconds predict for an idle machine (Amdahl's law)."""
+    from relutope import _core
+    from relutope.enumerate import _engine_call, _witnesses_pass
+    from relutope.partition import Partition
+
+    phases = ("serial", "parallel", "join", "convert", "witness", "python")
+    print(f"\nmethod='polytope' phases, wall/cpu seconds (load average {load()})")
+    print(f"{'threads':>8} " + " ".join(f"{p:>13}" for p in phases) + f" {'total':>13} {'predicted':>9} "
+          f"{'work':>6}")
+    one_cpu = one_work = None
+    for t in threads:
+        best, least = None, float("inf")
+        for _ in range(repeat):  # the steps of enumerate_regions (method="polytope"), each timed
+            call_w, call_c, (out, _) = timed(lambda: _engine_call(
+                _core.enumerate_polytopes, net, box, tol=None, max_regions=None, time_limit=None, progress=False,
+                threads=t))
+            py_w, py_c, part = timed(lambda: Partition._from_packed(
+                net, box, out["patterns"], out["centers"], out["radii"], out["layer_counts"], tol=out["tol"]))
+            wit_w, wit_c, ok = timed(lambda: _witnesses_pass(part, threads=t))
+            assert ok.all()
+            w, c, _ = timed(lambda: Partition._from_packed(
+                net, box, out["patterns"], out["centers"], out["radii"], out["layer_counts"], status=out["status"],
+                tol=out["tol"], lps=int(out["lps"]), lp_iterations=int(out["lp_iterations"]),
+                seconds=float(out["seconds"])))
+            ph = {k: tuple(v) for k, v in out["phases"].items()}
+            core_w = sum(w for w, _ in ph.values())
+            core_c = sum(c for _, c in ph.values())
+            ph["convert"] = (max(call_w - core_w, 0.0), max(call_c - core_c, 0.0))
+            ph["witness"] = (wit_w, wit_c)
+            ph["python"] = (py_w + w, py_c + c)
+            tot_w, tot_c = sum(w for w, _ in ph.values()), sum(c for _, c in ph.values())
+            least = min(least, ph["parallel"][1])
+            if best is None or tot_w < best[0]:
+                best = (tot_w, tot_c, ph)
+        tot_w, tot_c, ph = best
+        cpu = sum(c for _, c in ph.values())
+        one_cpu = cpu if one_cpu is None else one_cpu
+        # Amdahl: the workers and the witness check run on t threads, the rest on one
+        predicted = sum(c / (t if p in ("parallel", "witness") else 1) for p, (_, c) in ph.items())
+        # work: the least CPU of the parallel phase over the repeats, over one thread's (the cost of sharing the
+        # search out; the least is the run the least disturbed by other processes)
+        one_work = least if one_work is None else one_work
+        print(f"{t:>8} " + " ".join(f"{ph[p][0]:>6.3f}/{ph[p][1]:<6.3f}" for p in phases)
+              + f" {tot_w:>6.3f}/{tot_c:<6.3f} {one_cpu / predicted:>8.2f}x {least / one_work:>6.3f}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--widths", default="3,32,32,32,1")
@@ -69,6 +133,7 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", default="1,2", help="comma-separated Dask worker counts ('' to skip)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--paths", default="lp,polytope", help="comma-separated enumeration paths to time with threads")
+    ap.add_argument("--profile", action="store_true", help="the polytope path's phases, wall and CPU seconds")
     args = ap.parse_args(argv)
     widths = [int(w) for w in args.widths.split(",")]
     cores = available_cores()
@@ -104,6 +169,9 @@ def main(argv=None) -> int:
             cpu1 = cpu if t == 1 or cpu1 is None else cpu1
             print(f"{t:>8} {sec:>9.3f} {base / sec:>8.2f}x {base / sec / t:>10.2f} {cpu:>8.3f} {cpu / cpu1:>6.3f}  "
                   f"{same(part, one)}")
+
+    if args.profile:
+        profile_polytope(net, box, threads, args.repeat)
 
     workers = [int(w) for w in args.workers.split(",") if w.strip()]
     if workers:

@@ -457,10 +457,10 @@ py::dict polygons_py(ENUM_ARGS_DECL) {
 
 // Low-dimensional fast path (polytope.hpp): the dict of enumerate_regions (u0 unused) plus the count of splits and
 // the most vertices a cell had.
-py::dict polytopes_py(ENUM_ARGS_DECL, int lp_max_iter, int threads) {
+py::dict polytopes_py(ENUM_ARGS_DECL, int lp_max_iter, int threads, bool split_all) {
   EnumArgs args(ENUM_ARGS_PASS);
   args.opt.lp_max_iter = lp_max_iter;
-  args.parallel(threads, py::none(), 0, false);
+  args.parallel(threads, py::none(), 0, split_all);
   PolytopeEnumResult res = args.guarded([&](const Checkpoint& cp) {
     return enumerate_polytopes(net, args.x0.data(), args.Q.data(), args.k, args.Adom.data(), args.bdom.data(),
                                static_cast<int>(args.Adom.shape(0)), args.opt, cp);
@@ -468,6 +468,10 @@ py::dict polytopes_py(ENUM_ARGS_DECL, int lp_max_iter, int threads) {
   py::dict out = result_dict(res.base, args.k);
   out["splits"] = res.splits;
   out["max_vertices"] = res.max_vertices;
+  const PolytopePhases& ph = res.phases;  // threads: the profile of the run (wall, cpu seconds per phase)
+  out["phases"] = py::dict(py::arg("serial") = py::make_tuple(ph.serial_wall, ph.serial_cpu),
+                           py::arg("parallel") = py::make_tuple(ph.parallel_wall, ph.parallel_cpu),
+                           py::arg("join") = py::make_tuple(ph.join_wall, ph.join_cpu));
   return out;
 }
 
@@ -1053,8 +1057,9 @@ PYBIND11_MODULE(_core, m) {
         py::arg("checkpoint_every") = 0, py::arg("threads") = 1);
   m.def("solve_lp", &solve_lp_py, py::arg("c"), py::arg("G"), py::arg("h"), py::arg("lb"), py::arg("ub"));
   m.def("enumerate_polygons_2d", &polygons_py, ENUM_ARGS_PY);
-  // threads: the cells of layer 0 first, then their subtrees on that many worker threads (polytope.cpp).
-  m.def("enumerate_polytopes", &polytopes_py, ENUM_ARGS_PY, py::arg("lp_max_iter") = 0, py::arg("threads") = 1);
+  // threads: that many worker threads sharing the search by work splitting (polytope.cpp); split_all: a test hook.
+  m.def("enumerate_polytopes", &polytopes_py, ENUM_ARGS_PY, py::arg("lp_max_iter") = 0, py::arg("threads") = 1,
+        py::arg("split_all") = false);
   m.def("relu_node_bound", &relu_node_bound_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("fix"),
         py::arg("C"), py::arg("refine") = true);
   m.def("bab_tighten_box", &bab_tighten_box_py, py::arg("rows"), py::arg("erows"), py::arg("lo"), py::arg("hi"),

@@ -97,7 +97,7 @@ def _exact(net, part):
     if len(part) == 0:  # (a loaded machine can reach a time limit before the first region)
         return
     np.testing.assert_array_equal(net.activation_pattern(part.witnesses), part.patterns)
-    assert len(as_pattern_set(part.patterns)) == len(part)
+    assert len(np.unique(part.patterns, axis=0)) == len(part)
 
 
 def test_max_regions_with_threads_is_exact():
@@ -138,13 +138,15 @@ def test_time_limit_with_threads_is_exact():
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery to self is POSIX-only")
-def test_sigint_with_threads_returns_exact_partial_partition():
+@pytest.mark.parametrize("method", ["lp", "polytope"])
+def test_sigint_with_threads_returns_exact_partial_partition(method):
     net = Network.random([3, 48, 48, 48, 48, 1], seed=3)  # millions of regions: never finishes in time
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.3, os.kill, args=(os.getpid(), signal.SIGINT))
     timer.start()
     try:
-        part = relutope.enumerate_regions(net, Box(-np.ones(3), np.ones(3)), method="lp", threads=2, time_limit=60.0)
+        part = relutope.enumerate_regions(net, Box(-np.ones(3), np.ones(3)), method=method, threads=2,
+                                          time_limit=60.0)
     finally:
         timer.cancel()
         signal.signal(signal.SIGINT, previous)
@@ -268,16 +270,20 @@ def test_polytope_threads_give_the_one_thread_partition(name):
     # Every cell's LPs start from a fresh basis at its vertex centroid, so each subtree's output depends on the
     # cell alone: the concatenation must be the one-thread output to the bit. The partition itself is checked
     # against the LP path (and that against brute force) in test_polytope.py; here the LP path's pattern set too.
+    # split_all hands over every pending subtree (an Insert, SecondPart or MaxPiece task, at any depth), so that
+    # every kind of snapshot is restored somewhere.
     net, domain = POLYTOPE_CASES[name]
     one = _run_polytope(net, domain, 1)
     assert one["status"] == "complete" and one["jobs"] == 0
-    for threads in (2, 3):
-        out = _run_polytope(net, domain, threads)
+    for threads, split_all in ((2, False), (3, False), (2, True), (3, True)):
+        out = _run_polytope(net, domain, threads, split_all=split_all)
         assert out["status"] == "complete"
         for key in ("patterns", "centers", "radii", "layer_counts"):
-            np.testing.assert_array_equal(out[key], one[key], err_msg=f"{key}, threads={threads}")
+            np.testing.assert_array_equal(out[key], one[key], err_msg=f"{key}, threads={threads}, {split_all}")
         assert out["lps"] == one["lps"] and out["splits"] == one["splits"]
-        assert out["jobs"] == (0 if name == "one-hidden-layer" else one["layer_counts"][0])  # layer 0's cells
+        assert out["jobs"] >= 1
+        if split_all:
+            assert out["jobs"] > len(one["radii"]) // 4  # the subtrees really ran as separate jobs
     a = relutope.enumerate_regions(net, domain, method="polytope", threads=2)
     lp = relutope.enumerate_regions(net, domain, method="lp", threads=1)
     assert a.method == "polytope" and as_pattern_set(a.patterns) == as_pattern_set(lp.patterns)
@@ -294,11 +300,21 @@ def test_polytope_threads_limits_are_exact():
         assert as_pattern_set(part.patterns) <= as_pattern_set(full.patterns)
     at = relutope.enumerate_regions(net, box, method="polytope", threads=3, max_regions=len(full))
     assert at.complete and len(at) == len(full)
+    # every pending subtree handed over: the regions of jobs left in an abandoned stack are kept, none twice
+    for n in (1, 777):
+        out = _run_polytope(net, box, 3, split_all=True, max_regions=n)
+        assert out["status"] == "max_regions" and len(out["radii"]) == n and out["jobs"] > 1
+        _exact(net, relutope.Partition._from_packed(net, box, out["patterns"], out["centers"], out["radii"],
+                                                    out["layer_counts"], tol=out["tol"]))
     big = Network.random([4, 16, 16, 16, 1], seed=0)  # about 150 000 regions: seconds of work
     part = relutope.enumerate_regions(big, Box(-np.ones(4), np.ones(4)), method="polytope", threads=2,
                                       time_limit=0.05)
     assert part.status == "time_limit" and not part.complete and part.seconds < 1.0
     _exact(big, part)
+    out = _run_polytope(big, Box(-np.ones(4), np.ones(4)), 2, split_all=True, time_limit=0.05)
+    assert out["status"] == "time_limit" and out["seconds"] < 1.0
+    _exact(big, relutope.Partition._from_packed(big, Box(-np.ones(4), np.ones(4)), out["patterns"], out["centers"],
+                                                out["radii"], out["layer_counts"], tol=out["tol"]))
     # an LP breakdown in one worker (the lp_max_iter hook) stops them all, with exact regions so far
     out = _run_polytope(net, box, 3, lp_max_iter=10)  # fails after the cells of layer 0, in the workers
     assert out["status"] == "numerical" and out["message"].startswith("LP solver failed") and out["jobs"] > 0

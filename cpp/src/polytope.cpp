@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <ctime>
+#include <deque>
 #include <exception>
 #include <limits>
 #include <memory>
@@ -23,6 +25,14 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Word = uint64_t;
 
+// CPU seconds of the calling thread (the phase profile, PolytopePhases).
+inline double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+inline double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
 // Bits set in a word, without the library call that __builtin_popcountll becomes on baseline x86-64 (Hacker's
 // Delight, 5-1).
 inline int popcount(Word w) {
@@ -32,39 +42,69 @@ inline int popcount(Word w) {
   return static_cast<int>((w * 0x0101010101010101ULL) >> 56);
 }
 
-// Threads: a cell of layers 0..l as the one-thread search meets it, with everything its subtree reads: its
-// vertices and their incidences, the constraint rows of ids below c, and the pattern of layers 0..l.
-struct PolySnapshot {
-  int l = 0, c = 0, n = 0;
-  std::vector<double> X;
+// Threads: a run of one job's output in the one-thread search's order: regions [begin, end) of the store of the
+// worker that ran the job, or (job >= 0) the place of a donated job's output.
+struct PolyPiece {
+  int64_t job = -1;
+  int64_t begin = 0, end = 0;
+};
+
+// Threads: a subtree of the search with the state it reads (PolytopeEnumerator::donate): the task that starts it
+// (an Insert, SecondPart or MaxPiece of layer l at unit position idx, on the cell of n vertices whose next cut id
+// is c), the cell's vertices and incidences, the constraint rows of ids below c, the pattern, layer l's pieces
+// (l > 0; layer 0's are fixed) and unstable units; then its output.
+struct PolyJob {
+  bool root = false;  // the whole search, from the domain
+  uint8_t op = 0;
+  int l = 0, idx = 0, c = 0, r = 0, n = 0;
+  std::vector<double> X, hyp, F;
   std::vector<Word> I;
-  std::vector<double> hyp;
   std::vector<int8_t> pattern;
+  std::vector<int> unstable;
+  int worker = -1;  // the worker that ran it (whose store its pieces index)
+  std::vector<PolyPiece> out;
 };
 
-// Threads: one snapshot's regions, in the one-thread order.
-struct PolySegment {
-  std::vector<uint8_t> patterns;
-  std::vector<double> centers, radii;
-};
-
-// Threads: what the workers share. The first halt wins (status, message) and stops every worker.
+// Threads: what the workers share, guarded by mu except the atomics. The first halt wins (status, message) and
+// stops every worker.
 struct PolyShared {
+  // Read at every step of every worker, written rarely: apart from the counters, which are written at every
+  // region (a line written by one core and read by another costs both a cache miss at every step).
   std::atomic<bool> stop{false};
-  std::atomic<int64_t> regions{0};
-  std::atomic<size_t> next{0};
+  std::atomic<int> idle{0}, queued{0};
+  // The regions found: over all workers (with max_regions, which must count exactly), else one count per worker
+  // on its own cache line, added up by the watcher.
+  alignas(64) std::atomic<int64_t> regions{0};
+  struct alignas(64) Count {
+    std::atomic<int64_t> n{0};
+  };
+  std::unique_ptr<Count[]> counts;
+  int64_t found(int workers) const {
+    int64_t r = regions.load(std::memory_order_relaxed);
+    for (int i = 0; i < workers; ++i) r += counts[i].n.load(std::memory_order_relaxed);
+    return r;
+  }
+  alignas(64) char pad = 0;  // the rest, written under mu, on other lines
   std::mutex mu;
-  std::condition_variable watch;
-  int running = 0;
+  std::condition_variable work;   // idle workers wait here
+  std::condition_variable watch;  // the calling thread waits here
+  std::deque<PolyJob> jobs;       // every job made (a deque: references stay valid as it grows)
+  std::deque<PolyJob*> queue;     // jobs not yet taken
+  int busy = 0;
+  bool done = false;
   EnumStatus status = EnumStatus::Complete;
   std::string message;
-  void halt(EnumStatus s, const std::string& msg) {
-    std::lock_guard<std::mutex> lk(mu);
+  const double *Adom = nullptr, *bdom = nullptr;
+  void halt_locked(EnumStatus s, const std::string& msg) {
     if (status == EnumStatus::Complete) {
       status = s;
       message = msg;
     }
     stop.store(true);
+  }
+  void halt(EnumStatus s, const std::string& msg) {
+    std::lock_guard<std::mutex> lk(mu);
+    halt_locked(s, msg);
   }
 };
 
@@ -143,36 +183,51 @@ class PolytopeEnumerator {
     return finish();
   }
 
-  // Threads, the first pass: the cells of layers 0..l are recorded as snapshots instead of being searched.
-  void collect(int l, std::vector<PolySnapshot>* into) {
-    collect_layer_ = l;
-    snapshots_ = into;
-  }
-
-  // Threads, a worker: limits and stops shared with the other workers, the clock started at `start`.
-  void attach(PolyShared* shared, Clock::time_point start) {
+  // Threads, a worker: the state shared with the other workers, its index among them, the clock started at
+  // `start`.
+  void attach(PolyShared* shared, int me, Clock::time_point start) {
     shared_ = shared;
+    me_ = me;
     start_ = start;
   }
 
-  // Threads, a worker: the subtree of one snapshot, its regions moved into `out`.
-  void run_snapshot(const PolySnapshot& sn, PolySegment& out) {
-    top_ = 0;
-    reserve(sn.n);
-    std::copy(sn.X.begin(), sn.X.end(), X(0));
-    std::copy(sn.I.begin(), sn.I.end(), I(0));
-    top_ = sn.n;
-    std::copy(sn.hyp.begin(), sn.hyp.end(), hyp_.begin());
-    std::copy(sn.pattern.begin(), sn.pattern.end(), pattern_.begin());
+  // Threads, a worker: run one job (its subtree) to its end or to a stop, its regions into this worker's store
+  // and their place into job.out.
+  void run_job(PolyJob& job) {
+    job_ = &job;
+    job.worker = me_;
     tasks_.clear();
-    next_layer(sn.l, 0, sn.n, sn.c);
-    search();
-    out.patterns = res_.base.patterns.take();  // exact sizes: the store's blocks go back to the allocator
-    out.centers = res_.base.centers.take();
-    out.radii = res_.base.radii.take();
-    out.patterns.shrink_to_fit();
-    out.centers.shrink_to_fit();
-    out.radii.shrink_to_fit();
+    scan_from_ = 0;
+    stop_ = shared_->stop.load();
+    top_ = 0;
+    if (!stop_) {
+      if (job.root) {
+        if (build_domain(shared_->Adom, shared_->bdom)) {
+          start_layer(0, 0, top_, cut_first_);
+          search();
+        }
+      } else {
+        reserve(job.n);
+        std::copy(job.X.begin(), job.X.end(), X(0));
+        std::copy(job.I.begin(), job.I.end(), I(0));
+        top_ = job.n;
+        std::copy(job.hyp.begin(), job.hyp.end(), hyp_.begin());
+        std::copy(job.pattern.begin(), job.pattern.end(), pattern_.begin());
+        if (job.l > 0) F_[job.l] = job.F;
+        unstable_[job.l] = job.unstable;
+        tasks_.push_back(Task{static_cast<Op>(job.op), job.l, job.idx, 0, job.n, job.c, job.r});
+        search();
+      }
+    }
+    // After a stop, the jobs handed over from the abandoned part of the stack still hold regions: they follow.
+    for (size_t i = tasks_.size(); i-- > 0;)
+      if (tasks_[i].op == Op::Joined) join(tasks_[i].idx);
+    tasks_.clear();
+    PolyJob done;
+    done.out = std::move(job.out);
+    done.worker = job.worker;
+    job = std::move(done);  // the snapshot's memory back
+    job_ = nullptr;
   }
 
   // The counters into the result, which is moved out.
@@ -223,9 +278,10 @@ class PolytopeEnumerator {
   PolytopeEnumResult res_;
   bool stop_ = false;
   Clock::time_point start_;
-  int collect_layer_ = -1;                       // threads: the layer whose cells become snapshots (-1: none)
-  std::vector<PolySnapshot>* snapshots_ = nullptr;
   PolyShared* shared_ = nullptr;                 // threads: set in the workers
+  PolyJob* job_ = nullptr;                       // threads: the job being run
+  int me_ = -1;                                  // threads: this worker's index
+  size_t scan_from_ = 0;                         // threads: no task below this one in tasks_ can be handed over
 
   double* X(int s) { return &X_[static_cast<size_t>(s) * dim()]; }
   Word* I(int s) { return &I_[static_cast<size_t>(s) * W_]; }
@@ -244,7 +300,8 @@ class PolytopeEnumerator {
     Insert,      // insert unit idx of unstable_[l] into the cell [b, e) whose next cut id is c
     SecondPart,  // after a split's part h >= 0: its part h <= 0, [b, e)
     MaxPiece,    // after piece r - 1 of a K > 2 unit on [b, e): the pieces r, r + 1, ...
-    SetTop       // top_ = b: drop the cells above
+    SetTop,      // top_ = b: drop the cells above
+    Joined       // threads: the subtree here was handed over as job idx; its regions come here
   };
   struct Task {
     Op op;
@@ -264,6 +321,7 @@ class PolytopeEnumerator {
       }
       const Task t = tasks_.back();
       tasks_.pop_back();
+      if (scan_from_ > tasks_.size()) scan_from_ = tasks_.size();
       switch (t.op) {
         case Op::Insert: insert(t.l, static_cast<size_t>(t.idx), t.b, t.e, t.c); break;
         case Op::SecondPart: {
@@ -277,8 +335,58 @@ class PolytopeEnumerator {
         }
         case Op::MaxPiece: max_pieces(t.l, static_cast<size_t>(t.idx), t.b, t.e, t.c, t.r); break;
         case Op::SetTop: top_ = t.b; break;
+        case Op::Joined: join(t.idx); break;
       }
+      // Threads: after a step (so that a job's own first task is never handed on), share the stack with an idle
+      // worker.
+      if (shared_ && (opt_.split_all || (shared_->idle.load(std::memory_order_relaxed) > 0 &&
+                                         shared_->queued.load(std::memory_order_relaxed) == 0)))
+        donate();
     }
+  }
+
+  // Threads: hand the shallowest pending subtree of the stack (an Insert, SecondPart or MaxPiece task) to an idle
+  // worker. The subtree reads its cell's slots, the rows of ids below its c, layer l's pieces and unstable units
+  // and the pattern: none of them is written by the work above it in the stack (that work lives in slots above the
+  // cell's, ids >= c, layers > l or units of layer l after idx, and a SecondPart or MaxPiece sets its own unit), so
+  // the snapshot taken now is what the subtree would see when the one-thread search reaches it.
+  void donate() {
+    size_t i = std::min(scan_from_, tasks_.size());
+    while (i < tasks_.size() && (tasks_[i].op == Op::SetTop || tasks_[i].op == Op::Joined)) ++i;
+    scan_from_ = i;
+    if (i == tasks_.size()) return;
+    Task& t = tasks_[i];
+    PolyJob job;
+    job.op = static_cast<uint8_t>(t.op);
+    job.l = t.l;
+    job.idx = t.idx;
+    job.c = t.c;
+    job.r = t.r;
+    job.n = t.e - t.b;
+    job.X.assign(X(t.b), X(t.b) + static_cast<size_t>(job.n) * dim());
+    job.I.assign(I(t.b), I(t.b) + static_cast<size_t>(job.n) * W_);
+    job.hyp.assign(hyp_.begin(), hyp_.begin() + static_cast<size_t>(t.c) * dim1());
+    job.pattern = pattern_;
+    if (t.l > 0) job.F = F_[t.l];
+    job.unstable = unstable_[t.l];
+    int64_t id;
+    {
+      std::lock_guard<std::mutex> lk(shared_->mu);
+      shared_->jobs.push_back(std::move(job));
+      id = static_cast<int64_t>(shared_->jobs.size()) - 1;
+      shared_->queue.push_back(&shared_->jobs.back());
+      shared_->queued.store(static_cast<int>(shared_->queue.size()));
+    }
+    shared_->work.notify_one();
+    t = Task{Op::Joined, 0, static_cast<int>(id), 0, 0, 0, 0};
+    scan_from_ = i + 1;
+  }
+
+  // Threads: the regions of job `id` come next in the output.
+  void join(int id) {
+    PolyPiece pc;
+    pc.job = id;
+    job_->out.push_back(pc);
   }
 
   double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
@@ -869,18 +977,6 @@ class PolytopeEnumerator {
       if (!chebyshev(b, e, center_.data(), &radius) || radius <= opt_.tol) return;
     }
     ++res_.base.layer_counts[l];
-    if (l == collect_layer_) {  // threads: the subtree is searched by a worker
-      PolySnapshot sn;
-      sn.l = l;
-      sn.c = c;
-      sn.n = e - b;
-      sn.X.assign(X(b), X(b) + static_cast<size_t>(e - b) * dim());
-      sn.I.assign(I(b), I(b) + static_cast<size_t>(e - b) * W_);
-      sn.hyp.assign(hyp_.begin(), hyp_.begin() + static_cast<size_t>(c) * dim1());
-      sn.pattern.assign(pattern_.begin(), pattern_.begin() + net_.unit_offset(l + 1));
-      snapshots_->push_back(std::move(sn));
-      return;
-    }
     next_layer(l, b, e, c);
   }
 
@@ -923,101 +1019,178 @@ class PolytopeEnumerator {
     if (!chebyshev(b, e, center_.data(), &radius) || radius <= opt_.tol) return;
     const int L = static_cast<int>(net_.layers().size());
     const int64_t R = res_.base.regions();
-    const int64_t count = shared_ ? shared_->regions.fetch_add(1) : R;  // threads: counted over all workers
-    if (opt_.max_regions >= 0 && count >= opt_.max_regions) {
-      halt(EnumStatus::MaxRegions);
-      return;
+    if (opt_.max_regions >= 0) {  // threads: counted over all workers
+      const int64_t count = shared_ ? shared_->regions.fetch_add(1) : R;
+      if (count >= opt_.max_regions) {
+        halt(EnumStatus::MaxRegions);
+        return;
+      }
+    } else if (shared_) {
+      shared_->counts[me_].n.store(R + 1, std::memory_order_relaxed);
     }
     for (int j = l; j < L; ++j) ++res_.base.layer_counts[j];
     net_.pattern_layout().pack(pattern_.data(), res_.base.patterns.extend(res_.base.pattern_bytes));
     res_.base.centers.append(center_.data(), dim());
     res_.base.radii.push_back(radius);
+    if (job_) {  // threads: the region into the job's output
+      if (job_->out.empty() || job_->out.back().job >= 0) {
+        job_->out.emplace_back();
+        job_->out.back().begin = job_->out.back().end = R;
+      }
+      ++job_->out.back().end;
+    }
     if ((R + 1) % 1024 == 0 && opt_.time_limit >= 0 && elapsed() > opt_.time_limit) halt(EnumStatus::TimeLimit);
     if (opt_.checkpoint_every > 0 && (R + 1) % opt_.checkpoint_every == 0 && checkpoint_ && !checkpoint_(R + 1))
       halt(EnumStatus::Interrupted);
   }
 };
 
-// Threads: the cells of layer 0 are found first (one thread, the same search), then workers take their subtrees
-// in order from a shared counter and the calling thread watches the run (checkpoint, time limit); the outputs are
-// concatenated in the cells' order, so a complete run gives the one-thread result, region for region and bit for
-// bit (every LP is solved from a fresh basis at the cell's vertex centroid: the result depends on the cell alone).
+// Threads: the workers share the search by on-demand work splitting (PolytopeEnumerator::donate), from one root
+// job; the calling thread watches the run (checkpoint, time limit), then concatenates the jobs' outputs in the
+// one-thread search's order, so a complete run gives the one-thread result, region for region and bit for bit
+// (every LP is solved from a fresh basis at the cell's vertex centroid: the result depends on the cell alone, and a
+// job's snapshot is the state the one-thread search reads there).
 template <int KC>
 PolytopeEnumResult run_polytopes(const Network& net, const double* x0, const double* Q, int k, const double* Adom,
                                  const double* bdom, int mdom, const EnumOptions& opt, const Checkpoint& checkpoint) {
-  bool deeper = false;  // a unit after layer 0 that splits: layer 0's cells have subtrees worth sharing
-  for (size_t l = 1; l < net.layers().size(); ++l)
-    for (int u = 0; u < net.layers()[l].n_units; ++u) deeper = deeper || net.layers()[l].n_pieces(u) >= 2;
-  if (opt.threads <= 1 || !deeper) return PolytopeEnumerator<KC>(net, x0, Q, k, mdom, opt, checkpoint).run(Adom, bdom);
   const Clock::time_point start = Clock::now();
-  std::vector<PolySnapshot> cells;
-  PolytopeEnumerator<KC> first(net, x0, Q, k, mdom, opt, checkpoint);
-  first.collect(0, &cells);
-  PolytopeEnumResult res = first.run(Adom, bdom);
-  if (res.base.status != EnumStatus::Complete || cells.empty()) return res;
+  const double cpu0 = thread_cpu_seconds();
+  if (opt.threads <= 1) {  // the search in the calling thread: all of it the "parallel" phase of the profile
+    PolytopeEnumResult res = PolytopeEnumerator<KC>(net, x0, Q, k, mdom, opt, checkpoint).run(Adom, bdom);
+    res.phases.parallel_wall = seconds_since(start);
+    res.phases.parallel_cpu = thread_cpu_seconds() - cpu0;
+    return res;
+  }
   EnumOptions wopt = opt;
   wopt.checkpoint_every = 0;  // the calling thread calls the checkpoint
   wopt.threads = 1;
-  const int T = static_cast<int>(std::min<size_t>(static_cast<size_t>(opt.threads), cells.size()));
+  const int T = opt.threads;
   static const Checkpoint none;
-  std::vector<std::unique_ptr<PolytopeEnumerator<KC>>> workers;
   PolyShared sh;
+  sh.counts.reset(new PolyShared::Count[T]);
+  sh.Adom = Adom;
+  sh.bdom = bdom;
+  sh.jobs.emplace_back();
+  sh.jobs.back().root = true;
+  sh.queue.push_back(&sh.jobs.back());
+  sh.queued.store(1);
+  std::vector<std::unique_ptr<PolytopeEnumerator<KC>>> workers;
   for (int i = 0; i < T; ++i) {
     workers.push_back(std::make_unique<PolytopeEnumerator<KC>>(net, x0, Q, k, mdom, wopt, none));
-    workers.back()->attach(&sh, start);
+    workers.back()->attach(&sh, i, start);
   }
-  std::vector<PolySegment> out(cells.size());
+  std::vector<PolytopeEnumResult> results(T);
+  std::vector<std::vector<uint8_t>> pat(T);  // each worker's regions, as one exact-size vector each
+  std::vector<std::vector<double>> cen(T), rad(T);
   std::exception_ptr error;
-  sh.running = T;
-  auto loop = [&](PolytopeEnumerator<KC>& w) {
-    try {
-      for (;;) {
-        const size_t i = sh.next.fetch_add(1);
-        if (i >= cells.size() || sh.stop.load()) break;
-        w.run_snapshot(cells[i], out[i]);
-        cells[i] = PolySnapshot();
+  std::vector<double> worker_cpu(T, 0.0);
+  auto loop = [&](int me) {
+    const double c0 = thread_cpu_seconds();
+    PolytopeEnumerator<KC>& w = *workers[me];
+    for (;;) {
+      PolyJob* job = nullptr;
+      {
+        std::unique_lock<std::mutex> lk(sh.mu);
+        sh.idle.fetch_add(1);
+        sh.work.wait(lk, [&] { return !sh.queue.empty() || sh.done; });
+        sh.idle.fetch_sub(1);
+        if (sh.queue.empty()) break;
+        job = sh.queue.front();
+        sh.queue.pop_front();
+        sh.queued.store(static_cast<int>(sh.queue.size()));
+        ++sh.busy;
       }
-    } catch (...) {  // (out of memory): every worker stops, the calling thread rethrows
+      try {
+        w.run_job(*job);
+      } catch (...) {  // (out of memory, a bad domain): every worker stops, the calling thread rethrows
+        std::lock_guard<std::mutex> lk(sh.mu);
+        if (!error) error = std::current_exception();
+        sh.halt_locked(EnumStatus::Numerical, "a worker thread failed");
+      }
+      std::lock_guard<std::mutex> lk(sh.mu);
+      if (--sh.busy == 0 && sh.queue.empty()) {
+        sh.done = true;
+        sh.work.notify_all();
+        sh.watch.notify_all();
+      }
+    }
+    try {  // the worker's store as one vector per field (BlockVector::take), in its own thread
+      results[me] = w.finish();
+      pat[me] = results[me].base.patterns.take();
+      cen[me] = results[me].base.centers.take();
+      rad[me] = results[me].base.radii.take();
+    } catch (...) {
       std::lock_guard<std::mutex> lk(sh.mu);
       if (!error) error = std::current_exception();
-      if (sh.status == EnumStatus::Complete) sh.status = EnumStatus::Numerical, sh.message = "a worker thread failed";
-      sh.stop.store(true);
     }
-    std::lock_guard<std::mutex> lk(sh.mu);
-    if (--sh.running == 0) sh.watch.notify_all();
+    worker_cpu[me] = thread_cpu_seconds() - c0;
   };
+  PolytopeEnumResult res;
+  res.phases.serial_wall = seconds_since(start);
+  res.phases.serial_cpu = thread_cpu_seconds() - cpu0;
+  const Clock::time_point parallel = Clock::now();
   std::vector<std::thread> pool;
-  for (int i = 0; i < T; ++i) pool.emplace_back(loop, std::ref(*workers[i]));
+  for (int i = 0; i < T; ++i) pool.emplace_back(loop, i);
   {
     std::unique_lock<std::mutex> lk(sh.mu);
     watch_workers(
-        lk, sh.watch, opt, checkpoint, start, [&] { return sh.running == 0; }, [&] { return sh.regions.load(); },
-        [&](EnumStatus s) {
-          if (sh.status == EnumStatus::Complete) sh.status = s, sh.stop.store(true);
-        },
-        [&] { return sh.stop.load(); });
+        lk, sh.watch, opt, checkpoint, start, [&] { return sh.done; }, [&] { return sh.found(T); },
+        [&](EnumStatus s) { sh.halt_locked(s, std::string()); }, [&] { return sh.stop.load(); });
   }
   for (std::thread& t : pool) t.join();
+  res.phases.parallel_wall = seconds_since(parallel);
+  for (double c : worker_cpu) res.phases.parallel_cpu += c;
   if (error) std::rethrow_exception(error);
-  for (auto& w : workers) {
-    const PolytopeEnumResult r = w->finish();
+  const Clock::time_point join = Clock::now();
+  const double cpu1 = thread_cpu_seconds();
+  res.base = std::move(results[0].base);
+  for (int i = 1; i < T; ++i) {
+    const PolytopeEnumResult& r = results[i];
     for (size_t l = 0; l < r.base.layer_counts.size(); ++l) res.base.layer_counts[l] += r.base.layer_counts[l];
     res.base.lps += r.base.lps;
     res.base.lp_iterations += r.base.lp_iterations;
+  }
+  for (const PolytopeEnumResult& r : results) {
     res.splits += r.splits;
     res.max_vertices = std::max(res.max_vertices, r.max_vertices);
   }
-  for (PolySegment& sg : out) {
-    res.base.patterns.append(sg.patterns.data(), sg.patterns.size());
-    res.base.centers.append(sg.centers.data(), sg.centers.size());
-    res.base.radii.append(sg.radii.data(), sg.radii.size());
-    sg = PolySegment();
+  // Concatenate the outputs: depth first over the jobs from the root job, each piece copied once from the store
+  // of the worker that ran it.
+  int64_t R = 0;
+  for (int i = 0; i < T; ++i) R += static_cast<int64_t>(rad[i].size());
+  const size_t pb = res.base.pattern_bytes;
+  uint8_t* P = res.base.patterns.extend(static_cast<size_t>(R) * pb);
+  double* C = res.base.centers.extend(static_cast<size_t>(R) * k);
+  double* D = res.base.radii.extend(static_cast<size_t>(R));
+  std::vector<std::pair<const PolyJob*, size_t>> stack{{&sh.jobs.front(), 0}};
+  int64_t at = 0;
+  while (!stack.empty()) {
+    const PolyJob* j = stack.back().first;
+    const size_t i = stack.back().second;
+    if (i == j->out.size()) {
+      stack.pop_back();
+      continue;
+    }
+    ++stack.back().second;
+    const PolyPiece& pc = j->out[i];
+    if (pc.job >= 0) {
+      stack.emplace_back(&sh.jobs[static_cast<size_t>(pc.job)], 0);
+      continue;
+    }
+    const int w = j->worker;
+    const size_t n = static_cast<size_t>(pc.end - pc.begin);
+    std::copy_n(pat[w].data() + static_cast<size_t>(pc.begin) * pb, n * pb, P + static_cast<size_t>(at) * pb);
+    std::copy_n(cen[w].data() + static_cast<size_t>(pc.begin) * k, n * k, C + static_cast<size_t>(at) * k);
+    std::copy_n(rad[w].data() + pc.begin, n, D + at);
+    at += static_cast<int64_t>(n);
   }
   res.base.status = sh.status;
   res.base.message = sh.message;
-  res.base.jobs = static_cast<int64_t>(out.size());
+  res.base.jobs = static_cast<int64_t>(sh.jobs.size());
   res.base.leaves = res.base.regions();
-  res.base.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  res.phases.join_wall = seconds_since(join);
+  res.phases.join_cpu = thread_cpu_seconds() - cpu1;
+  res.base.seconds = seconds_since(start);
   return res;
 }
 

@@ -129,10 +129,13 @@ def enumerate_polytopes(
     callback: Optional[Callable[[int], Optional[bool]]],
     lp_max_iter: int = 0,
     threads: int = 1,
+    split_all: bool = False,
 ) -> dict:
     """The low-dimensional fast path (double description) on the bounded polytope {u : A_domain u <= b_domain},
-    x = x0 + Q u (u0 unused). Keys as enumerate_regions (lps: Chebyshev LPs) plus splits and max_vertices.
-    threads > 1: layer 0's cells first, then their subtrees on worker threads (jobs: the cells shared out)."""
+    x = x0 + Q u (u0 unused). Keys as enumerate_regions (lps: Chebyshev LPs) plus splits, max_vertices and phases
+    (threads: {"serial", "parallel", "join"}: (wall, cpu) seconds). threads > 1: worker threads that share the
+    search by work splitting (jobs: the subtrees run as jobs, the whole search one; split_all: a test hook that
+    hands over every pending subtree)."""
 
 def output_bounds(
     net: Network, x0: npt.NDArray[np.float64], Q: npt.NDArray[np.float64], A_domain: npt.NDArray[np.float64],

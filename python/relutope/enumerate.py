@@ -242,9 +242,9 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
         subtree runs exactly the LPs one thread runs there, so a complete run gives the same partition with any
         number of threads: the same regions in the same order, the same witnesses and radii to the bit. A run
         stopped early (``max_regions``, ``time_limit``, Ctrl-C) holds exact regions, but with ``threads > 1``
-        which ones were found first depends on timing. The ``"polytope"`` path takes threads too (the cells of
-        the first layer found on one thread, then their subtrees shared out in order, with the same guarantees);
-        the ``"polygon"`` path runs on one thread.
+        which ones were found first depends on timing. The ``"polytope"`` path takes threads too (its pending
+        subtrees split off on demand in the same way, with the same guarantees); the ``"polygon"`` path runs on
+        one thread.
     certify : bool, optional
         Prove the result (:class:`~relutope.certificates.EnumerationCertificate`, then ``partition.certificate``):
         every listed region exists (:func:`~relutope.certificates.certify_witnesses`) and every region of the

@@ -22,6 +22,16 @@
 // else by its exact Chebyshev LP; every final region gets its Chebyshev ball from an LP over its facets (the
 // constraints tight at one of its vertices) with the project's dual simplex (lp.hpp). The witness is the
 // Chebyshev centre.
+//
+// Threads (EnumOptions::threads > 1): the workers share the depth-first search by on-demand work splitting, as the
+// LP path does (enumerate.hpp): one worker starts from the domain; a worker whose stack holds a pending subtree (a
+// split's second part, the next unit of a cell, the remaining pieces of a K > 2 unit) and sees an idle worker
+// hands the shallowest one over as a job, a snapshot of what that subtree reads (its cell's vertices and
+// incidences, the rows of the constraints so far, the layer's pieces and unstable units, the pattern), leaving a
+// marker in its own stack. Each worker appends its regions to its own store; a job's output is a list of ranges of
+// that store and markers, concatenated at the end in the one-thread order, so a complete run gives the one-thread
+// result bit for bit (every LP starts from a fresh basis at its cell's vertex centroid). (Rao & Kumar, "Parallel
+// depth first search. Part I", International Journal of Parallel Programming 16(6), 1987.)
 #pragma once
 
 #include <cstdint>
@@ -33,10 +43,20 @@
 
 namespace relutope {
 
+// Wall-clock and CPU seconds of the phases of a run (a profile). serial: the calling thread's set-up before the
+// workers start; parallel: the search, on worker threads from the first start to the last join (cpu: summed over
+// the workers' own clocks), or the whole run on one thread; join: the workers' outputs concatenated.
+struct PolytopePhases {
+  double serial_wall = 0.0, serial_cpu = 0.0;
+  double parallel_wall = 0.0, parallel_cpu = 0.0;
+  double join_wall = 0.0, join_cpu = 0.0;
+};
+
 struct PolytopeEnumResult {
   EnumResult base;           // patterns, centers, radii, layer_counts, lps (= Chebyshev LPs), status...
   int64_t splits = 0;        // hyperplanes that cut a cell in two
   int64_t max_vertices = 0;  // the most vertices a cell had
+  PolytopePhases phases;     // the profile of the run
 };
 
 // Enumerate the regions of `net` on the bounded domain {u in R^k : Adom u <= bdom} embedded as x = x0 + Q u (Q is
