@@ -1353,35 +1353,7 @@ EnumResult run_threads(const Network& net, const double* x0, const double* Q, in
     workers.push_back(std::make_unique<Enumerator>(net, x0, Q, k, opt, checkpoint,
                                                    copies.empty() ? nullptr : copies[i].get(), &sh));
   std::exception_ptr error;
-  auto loop = [&sh, &error](Enumerator& e) {
-    for (;;) {
-      Job* job = nullptr;
-      {
-        std::unique_lock<std::mutex> lk(sh.mu);
-        sh.idle.fetch_add(1);
-        sh.work.wait(lk, [&] { return !sh.queue.empty() || sh.done; });
-        sh.idle.fetch_sub(1);
-        if (sh.queue.empty()) return;
-        job = sh.queue.front();
-        sh.queue.pop_front();
-        sh.queued.store(static_cast<int>(sh.queue.size()));
-        ++sh.busy;
-      }
-      try {
-        e.run_job(*job);
-      } catch (...) {  // (out of memory): every worker stops, the calling thread rethrows
-        std::lock_guard<std::mutex> lk(sh.mu);
-        if (!error) error = std::current_exception();
-        sh.halt_locked(EnumStatus::Numerical, "a worker thread failed");
-      }
-      std::lock_guard<std::mutex> lk(sh.mu);
-      if (--sh.busy == 0 && sh.queue.empty()) {
-        sh.done = true;
-        sh.work.notify_all();
-        sh.watch.notify_all();
-      }
-    }
-  };
+  auto loop = [&sh, &error](Enumerator& e) { run_job_queue(sh, error, [&e](Job& job) { e.run_job(job); }); };
   std::vector<std::thread> pool;
   for (int i = 0; i < threads; ++i) pool.emplace_back(loop, std::ref(*workers[i]));
   {

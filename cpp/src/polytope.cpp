@@ -1087,33 +1087,7 @@ PolytopeEnumResult run_polytopes(const Network& net, const double* x0, const dou
   auto loop = [&](int me) {
     const double c0 = thread_cpu_seconds();
     PolytopeEnumerator<KC>& w = *workers[me];
-    for (;;) {
-      PolyJob* job = nullptr;
-      {
-        std::unique_lock<std::mutex> lk(sh.mu);
-        sh.idle.fetch_add(1);
-        sh.work.wait(lk, [&] { return !sh.queue.empty() || sh.done; });
-        sh.idle.fetch_sub(1);
-        if (sh.queue.empty()) break;
-        job = sh.queue.front();
-        sh.queue.pop_front();
-        sh.queued.store(static_cast<int>(sh.queue.size()));
-        ++sh.busy;
-      }
-      try {
-        w.run_job(*job);
-      } catch (...) {  // (out of memory, a bad domain): every worker stops, the calling thread rethrows
-        std::lock_guard<std::mutex> lk(sh.mu);
-        if (!error) error = std::current_exception();
-        sh.halt_locked(EnumStatus::Numerical, "a worker thread failed");
-      }
-      std::lock_guard<std::mutex> lk(sh.mu);
-      if (--sh.busy == 0 && sh.queue.empty()) {
-        sh.done = true;
-        sh.work.notify_all();
-        sh.watch.notify_all();
-      }
-    }
+    run_job_queue(sh, error, [&w](PolyJob& job) { w.run_job(job); });
     try {  // the worker's store as one vector per field (BlockVector::take), in its own thread
       results[me] = w.finish();
       pat[me] = results[me].base.patterns.take();

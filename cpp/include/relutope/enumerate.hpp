@@ -28,11 +28,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "relutope/lp.hpp"
@@ -233,6 +235,42 @@ void watch_workers(std::unique_lock<std::mutex>& lk, std::condition_variable& cv
     if (opt.time_limit >= 0 &&
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > opt.time_limit)
       halt(EnumStatus::TimeLimit);
+  }
+}
+
+// One worker thread's loop over the shared job queue (the LP and polytope paths): wait for a job or the end,
+// run it with run(job), and mark the run done when the last busy worker finds the queue empty. `sh` has the
+// members mu, work, watch (condition variables), queue (a deque of Job*), queued, idle (atomics), busy, done and
+// halt_locked(status, message). An exception in run() stops every worker (status Numerical) and is kept in
+// `error` (the first one) for the calling thread to rethrow.
+template <class Shared, class Run>
+void run_job_queue(Shared& sh, std::exception_ptr& error, Run run) {
+  for (;;) {
+    std::remove_reference_t<decltype(sh.queue.front())> job = nullptr;
+    {
+      std::unique_lock<std::mutex> lk(sh.mu);
+      sh.idle.fetch_add(1);
+      sh.work.wait(lk, [&] { return !sh.queue.empty() || sh.done; });
+      sh.idle.fetch_sub(1);
+      if (sh.queue.empty()) return;
+      job = sh.queue.front();
+      sh.queue.pop_front();
+      sh.queued.store(static_cast<int>(sh.queue.size()));
+      ++sh.busy;
+    }
+    try {
+      run(*job);
+    } catch (...) {  // (out of memory, a bad domain): every worker stops, the calling thread rethrows
+      std::lock_guard<std::mutex> lk(sh.mu);
+      if (!error) error = std::current_exception();
+      sh.halt_locked(EnumStatus::Numerical, "a worker thread failed");
+    }
+    std::lock_guard<std::mutex> lk(sh.mu);
+    if (--sh.busy == 0 && sh.queue.empty()) {
+      sh.done = true;
+      sh.work.notify_all();
+      sh.watch.notify_all();
+    }
   }
 }
 
