@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import relutope
+from gil import ticks_while
 from relutope import Box, Layer, Network, Polytope, Slice, WholeSpace, enumerate_regions
 
 NET = Network.random([2, 4, 1], seed=0)
@@ -296,16 +297,8 @@ def test_enumeration_releases_the_gil():
     t0 = time.perf_counter()
     ref = enumerate_regions(net, dom, method="lp")  # the LP path: the 2-D fast path is too quick to tell
     alone = time.perf_counter() - t0
-    out = {}
-    worker = threading.Thread(target=lambda: out.setdefault("part", enumerate_regions(net, dom, method="lp")))
-    ticks = []
-    worker.start()
-    while worker.is_alive():
-        ticks.append(time.perf_counter())
-        time.sleep(0.001)
-    worker.join()
-    ticks.append(time.perf_counter())
-    same(out["part"], ref)
+    part, ticks = ticks_while(lambda: enumerate_regions(net, dom, method="lp"))
+    same(part, ref)
     # with the GIL held through the run, this loop would stall for its whole length and tick a few times at most
     assert alone > 0.1  # the run is long enough to tell (about 0.2 s alone, 14 000 regions)
     assert len(ticks) > 20

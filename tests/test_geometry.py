@@ -5,8 +5,6 @@ composition in tests/oracle.py and Region.halfspaces), LPs solved with scipy's H
 boxes, slices and half-boxes, the sawtooth's 2^L equal pieces).
 """
 import sys
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ _ROOT = Path(__file__).resolve().parents[1]
 if str(_ROOT / "tests") not in sys.path:
     sys.path.insert(0, str(_ROOT / "tests"))
 
+from gil import ticks_while  # noqa: E402
 from oracle import region_halfspaces, sawtooth_net  # noqa: E402
 
 from relutope import Box, Layer, Network, Partition, Polytope, Slice, WholeSpace, enumerate_regions  # noqa: E402
@@ -181,18 +180,9 @@ def test_facets_release_the_gil():
     # While the core computes facets in a thread, the main thread keeps running Python code: there is no long
     # gap between its ticks. Holding the GIL would stop it for the whole call.
     part = enumerate_regions(Network.random([3, 24, 24, 1], seed=8), box(3))
-    ticks, out = [], {}
-
-    def work():
-        out["facets"] = part.facets(tol=part.tol * 1.0001)  # not the cached default: one call of the core
-
-    th = threading.Thread(target=work)
-    th.start()
-    while th.is_alive():
-        ticks.append(time.perf_counter())
-        time.sleep(0.001)
-    th.join()
-    core = out["facets"].seconds
+    # not the cached default: one call of the core
+    facets, ticks = ticks_while(lambda: part.facets(tol=part.tol * 1.0001))
+    core = facets.seconds
     assert core > 0.05
     assert np.diff(ticks).max() < 0.5 * core
 

@@ -6,8 +6,6 @@ implementation), against the domain's volume (the regions tile it; box, polytope
 through the box's vertices, duplicate units), with 1 and 2 threads.
 """
 import math
-import threading
-import time
 
 import numpy as np
 import pytest
@@ -16,6 +14,7 @@ from hypothesis import strategies as st
 from scipy.spatial import ConvexHull, HalfspaceIntersection
 
 import relutope
+from gil import ticks_while
 from relutope import _core, geometry
 
 
@@ -204,19 +203,9 @@ def test_the_kernel_releases_the_gil():
     f = part.facets()
     frame = part.domain._engine_frame()
     args = (f.offsets, f._rows_u, f._rhs_v, frame.to_v(part._centers))
-    ticks, out = [], {}
-
-    def work():
-        out["r"] = _core.polytope_measures(*args, True, None, 0, 1)
-
-    th = threading.Thread(target=work)
-    th.start()
-    while th.is_alive():
-        ticks.append(time.perf_counter())
-        time.sleep(0.001)
-    th.join()
-    core = out["r"]["seconds"]
-    assert out["r"]["status"] == "complete" and core > 0.02
+    r, ticks = ticks_while(lambda: _core.polytope_measures(*args, True, None, 0, 1))
+    core = r["seconds"]
+    assert r["status"] == "complete" and core > 0.02
     assert np.diff(ticks).max() < 0.5 * core
 
 
