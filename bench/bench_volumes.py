@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import sys
 import time
 import warnings
@@ -44,26 +43,10 @@ import relutope  # noqa: E402
 from relutope.geometry import region_volumes  # noqa: E402
 from relutope._threads import available_cores  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_threads import best_of, load  # noqa: E402
+
 NETS = ["2,32,32,1", "3,16,16,1", "4,10,10,1", "5,8,8,1", "6,8,4,1"]
-
-
-def load() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
-def best_of(fn, repeat: int):
-    """Best wall time of ``repeat`` runs, the process CPU time (all threads) of that run, and its result."""
-    best, cpu, out = float("inf"), float("nan"), None
-    for _ in range(repeat):
-        t, c = time.perf_counter(), time.process_time()
-        out = fn()
-        wall = time.perf_counter() - t
-        if wall < best:
-            best, cpu = wall, time.process_time() - c
-    return best, cpu, out
 
 
 def scipy_volumes(part) -> np.ndarray:
