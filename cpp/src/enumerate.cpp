@@ -432,15 +432,7 @@ class Enumerator {
       if (t.op == Op::NearChild)
         job.cert_split_E.assign(&split_E_[static_cast<size_t>(t.D) * n_], &split_E_[static_cast<size_t>(t.D + 1) * n_]);
     }
-    int64_t id;
-    {
-      std::lock_guard<std::mutex> lk(sh_->mu);
-      sh_->jobs.push_back(std::move(job));
-      id = static_cast<int64_t>(sh_->jobs.size()) - 1;
-      sh_->queue.push_back(&sh_->jobs.back());
-      sh_->queued.store(static_cast<int>(sh_->queue.size()));
-    }
-    sh_->work.notify_one();
+    const int64_t id = push_job(*sh_, std::move(job));
     t = Task{};
     t.op = Op::Joined;
     t.idx = static_cast<int>(id);

@@ -369,15 +369,7 @@ class PolytopeEnumerator {
     job.pattern = pattern_;
     if (t.l > 0) job.F = F_[t.l];
     job.unstable = unstable_[t.l];
-    int64_t id;
-    {
-      std::lock_guard<std::mutex> lk(shared_->mu);
-      shared_->jobs.push_back(std::move(job));
-      id = static_cast<int64_t>(shared_->jobs.size()) - 1;
-      shared_->queue.push_back(&shared_->jobs.back());
-      shared_->queued.store(static_cast<int>(shared_->queue.size()));
-    }
-    shared_->work.notify_one();
+    const int64_t id = push_job(*shared_, std::move(job));
     t = Task{Op::Joined, 0, static_cast<int>(id), 0, 0, 0, 0};
     scan_from_ = i + 1;
   }

@@ -35,6 +35,7 @@
 #include <mutex>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "relutope/lp.hpp"
@@ -236,6 +237,22 @@ void watch_workers(std::unique_lock<std::mutex>& lk, std::condition_variable& cv
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > opt.time_limit)
       halt(EnumStatus::TimeLimit);
   }
+}
+
+// Hand `job` to the idle workers (the LP and polytope paths' work splitting): appended to sh.jobs (a deque, so
+// pointers stay valid) and queued under sh.mu, one waiting worker woken. Returns the job's index in sh.jobs.
+template <class Shared, class Job>
+int64_t push_job(Shared& sh, Job&& job) {
+  int64_t id;
+  {
+    std::lock_guard<std::mutex> lk(sh.mu);
+    sh.jobs.push_back(std::forward<Job>(job));
+    id = static_cast<int64_t>(sh.jobs.size()) - 1;
+    sh.queue.push_back(&sh.jobs.back());
+    sh.queued.store(static_cast<int>(sh.queue.size()));
+  }
+  sh.work.notify_one();
+  return id;
 }
 
 // One worker thread's loop over the shared job queue (the LP and polytope paths): wait for a job or the end,
