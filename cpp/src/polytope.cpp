@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "relutope/bits.hpp"
 #include "relutope/lp.hpp"
 #include "relutope/polygon2d.hpp"  // kSideEps: the same relative epsilon as the 2-D path
 
@@ -23,7 +24,6 @@ namespace relutope {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using Word = uint64_t;
 
 // CPU seconds of the calling thread (the phase profile, PolytopePhases).
 inline double thread_cpu_seconds() {
@@ -32,15 +32,6 @@ inline double thread_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 inline double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// Bits set in a word, without the library call that __builtin_popcountll becomes on baseline x86-64 (Hacker's
-// Delight, 5-1).
-inline int popcount(Word w) {
-  w = w - ((w >> 1) & 0x5555555555555555ULL);
-  w = (w & 0x3333333333333333ULL) + ((w >> 2) & 0x3333333333333333ULL);
-  w = (w + (w >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
-  return static_cast<int>((w * 0x0101010101010101ULL) >> 56);
-}
 
 // Threads: a run of one job's output in the one-thread search's order: regions [begin, end) of the store of the
 // worker that ran the job, or (job >= 0) the place of a donated job's output.

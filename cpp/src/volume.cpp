@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "relutope/bits.hpp"
 #include "relutope/parallel.hpp"
 
 namespace relutope {
@@ -24,16 +25,7 @@ const char* volume_status_name(VolumeStatus s) {
 
 namespace {
 
-using Word = uint64_t;
 using Clock = std::chrono::steady_clock;
-
-// Bits set in w (SWAR: no call into libgcc where the target has no popcount instruction enabled).
-inline int popcount(Word w) {
-  w = w - ((w >> 1) & 0x5555555555555555ULL);
-  w = (w & 0x3333333333333333ULL) + ((w >> 2) & 0x3333333333333333ULL);
-  w = (w + (w >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
-  return static_cast<int>((w * 0x0101010101010101ULL) >> 56);
-}
 
 // A hash map from bitsets of W words to ints, open addressing, reset (not freed) between uses.
 class BitsetMap {
