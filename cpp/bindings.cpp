@@ -506,6 +506,7 @@ py::dict output_bounds_py(ENUM_ARGS_DECL, const darray& C, const darray& d, bool
   out["argmin"] = to_numpy(std::move(vis.argmin), {q, args.k});
   out["widened"] = vis.widened;
   out["parent_pruned"] = vis.parent_pruned;
+  out["hinted"] = vis.hinted;
   return out;
 }
 
@@ -553,6 +554,7 @@ py::dict verify_py(ENUM_ARGS_DECL, const py::list& terms, bool prune, bool stop_
   out["candidates"] = vis.candidates;
   out["pruned_terms"] = vis.pruned_terms;
   out["parent_pruned"] = vis.parent_pruned;
+  out["hinted"] = vis.hinted;
   out["counterexample"] = to_numpy(std::move(vis.counterexample), {static_cast<py::ssize_t>(vis.violated ? args.k : 0)});
   return out;
 }

@@ -70,3 +70,46 @@ def test_verdicts_at_the_exact_maximum_match_the_unpruned_enumeration(s, seed):
             if expected == "violated":
                 assert row @ net(res.counterexample[None, :])[0] >= level - 1e-9 * abs(level)
         assert relutope.verify(net, spec, prune=False, search=False).status == expected
+
+
+
+def homogeneous_net(seed, s, widths=(3, 12, 12, 12, 2)):
+    """A random ReLU net g with every bias s times that of the net f of seed, and the box s (c0 +- 1), c0
+    off-centre: g(s t) = s f(t) (ReLU is positively homogeneous), so every pre-activation, bound and margin of g
+    is s times f's."""
+    rng = np.random.default_rng(seed)
+    c0 = rng.uniform(-3.0, 3.0, widths[0]) + 7.0
+    layers = []
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+        W = rng.normal(size=(b, a)) / np.sqrt(a)
+        bias = rng.normal(scale=0.3, size=b) - (W @ c0 if i == 0 else 0.0)
+        layers.append((W, bias * s))
+    return relutope.Network.from_weights(layers), relutope.Box(s * (c0 - 1.0), s * (c0 + 1.0))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_stable_unit_hints_fire_equally_at_every_scale_and_stay_sound(seed):
+    """The units a cell's relaxation bounds prove stable (decided without their LP: CellRelaxation::stable_sides)
+    are the same number at the scales 1e-6, 1 and 1e6 of an off-centre box and of every pre-activation (the
+    stability margin is relative, not absolute), and the results stay those of the unpruned enumeration."""
+    C = np.array([[1.0, -1.0], [0.5, 2.0]])
+    row = np.array([1.0, -0.5])
+    counts, verify_counts = [], []
+    for s in SCALES:
+        net, box = homogeneous_net(seed, s)
+        exact = relutope.output_bounds(net, box, C, prune=False)
+        pruned = relutope.output_bounds(net, box, C, prune=True)
+        assert exact.complete and pruned.complete and exact.hinted == 0
+        scale = np.max(np.abs(np.r_[exact.upper, exact.lower]))
+        np.testing.assert_allclose(pruned.upper, exact.upper, rtol=0, atol=1e-9 * scale)
+        np.testing.assert_allclose(pruned.lower, exact.lower, rtol=0, atol=1e-9 * scale)
+        counts.append(pruned.hinted)
+        # just above the exact maximum of row . y: holds, decided by the enumeration (no input splitting)
+        top = relutope.output_bounds(net, box, row[None, :], prune=False).upper[0]
+        spec = unsafe_above(box, row, top + 1e-6 * abs(top))
+        res = relutope.verify(net, spec, search=False, split_max_dims=0)
+        assert res.status == "holds" == relutope.verify(net, spec, prune=False, search=False).status
+        verify_counts.append(res.cases[0]["hinted"])
+    assert counts[0] > 0 and verify_counts[0] > 0  # the hints fired
+    assert counts[0] == counts[1] == counts[2], counts
+    assert verify_counts[0] == verify_counts[1] == verify_counts[2], verify_counts

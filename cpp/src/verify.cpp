@@ -168,22 +168,31 @@ bool CellRelaxation::from_parent(const CellView& v) {
   return true;
 }
 
-bool CellRelaxation::stable_sides(const CellView& v, std::vector<int8_t>& side) const {
+// The error of a box found by LPs (lp_box): an LP's optimum may violate a row a.u <= h (|a| = 1) by
+// feas_tol (1 + |h|) (lp.hpp), |h| at most the cell's largest |u|; ten times that. In the engine's coordinates
+// (centred on the domain, in units of its size: the frame of enumerate.py's _engine_call), so the same for a
+// domain and network scaled together by any factor.
+double CellRelaxation::box_error(const CellView& v) const {
+  double size = 1.0;
+  for (int j = 0; j < v.k; ++j) size = std::max(size, std::max(std::fabs(lo[j]), std::fabs(hi[j])));
+  return 10.0 * v.simplex->feas_tol * size;
+}
+
+int CellRelaxation::stable_sides(const CellView& v, std::vector<int8_t>& side) const {
   const int l = v.layer, k = v.k;
-  if (use_thin_ || relax_.network() != v.net || static_cast<int>(lo.size()) != k) return false;
+  if (use_thin_ || relax_.network() != v.net || static_cast<int>(lo.size()) != k) return -1;
   const LayerBounds* b = use_parent_ ? &parent_ : nullptr;
-  if (!b && (l >= static_cast<int>(anc_.size()) || !anc_[l].valid)) return false;
+  if (!b && (l >= static_cast<int>(anc_.size()) || !anc_[l].valid)) return -1;
   if (!b) {
     const std::vector<int8_t>& was = anc_pattern_[l];
-    if (!std::equal(was.begin(), was.end(), v.pattern)) return false;  // another cell's bounds
+    if (!std::equal(was.begin(), was.end(), v.pattern)) return -1;  // another cell's bounds
     b = &anc_[l];
   }
-  if (static_cast<int>(b->lo.size()) <= l || b->lo[l].empty()) return false;
-  double size = 1.0;
-  for (int j = 0; j < k; ++j) size = std::max(size, std::max(std::fabs(lo[j]), std::fabs(hi[j])));
-  const double delta = 10.0 * v.simplex->feas_tol * size;
+  if (static_cast<int>(b->lo.size()) <= l || b->lo[l].empty()) return -1;
+  const double delta = box_error(v);
   const Layer& L = v.net->layers()[l];
   side.assign(L.n_units, -1);
+  int stable = 0;
   for (int i = 0; i < L.n_units; ++i) {
     if (L.n_pieces(i) != 2) continue;
     const int p0 = L.piece_start[i];
@@ -192,10 +201,10 @@ bool CellRelaxation::stable_sides(const CellView& v, std::vector<int8_t>& side) 
     double g1 = 0.0;
     for (int j = 0; j < k; ++j) g1 += std::fabs(f1[j] - f0[j]);
     const double margin = delta * g1;
-    if (b->lo[l][p0 + 1] > margin) side[i] = 1;
-    else if (b->hi[l][p0 + 1] < -margin) side[i] = 0;
+    if (b->lo[l][p0 + 1] > margin) side[i] = 1, ++stable;
+    else if (b->hi[l][p0 + 1] < -margin) side[i] = 0, ++stable;
   }
-  return true;
+  return stable;
 }
 
 bool CellRelaxation::compute_thin(const CellView& v, LPBasis& scratch) {
@@ -207,10 +216,8 @@ bool CellRelaxation::compute_thin(const CellView& v, LPBasis& scratch) {
   }
   use_thin_ = use_parent_ = false;
   if (past_deadline() || !lp_box(v, scratch, lo, hi)) return false;
-  // The LP's optimum may violate a row by its feasibility tolerance (rows of unit norm): widen by ten times that.
-  double size = 1.0;
-  for (int j = 0; j < v.k; ++j) size = std::max(size, std::max(std::fabs(lo[j]), std::fabs(hi[j])));
-  const double slack = 10.0 * v.simplex->feas_tol * size;
+  // The LP's optimum may violate a row by its feasibility tolerance: widen by box_error().
+  const double slack = box_error(v);
   for (int j = 0; j < v.k; ++j) lo[j] -= slack, hi[j] += slack;
   relax_.bound_layers(v.layer, v.k, v.pieces, lo.data(), hi.data(), nullptr, thin_);
   use_thin_ = true;
@@ -399,7 +406,7 @@ bool OutputBoundsVisitor::leaf(const CellView& v) {
 
 std::unique_ptr<RegionVisitor> OutputBoundsVisitor::clone() const {
   auto copy = std::make_unique<OutputBoundsVisitor>(*this);
-  copy->widened = copy->parent_pruned = 0;  // counts are summed by merge()
+  copy->widened = copy->parent_pruned = copy->hinted = 0;  // counts are summed by merge()
   return copy;
 }
 
@@ -412,6 +419,7 @@ void OutputBoundsVisitor::merge(const RegionVisitor& other) {
   timed_out = timed_out || o.timed_out;
   widened += o.widened;
   parent_pruned += o.parent_pruned;
+  hinted += o.hinted;
   const size_t k = static_cast<size_t>(k_);
   for (int i = 0; i < q_; ++i) {
     if (o.max_value[i] > max_value[i]) {
@@ -548,7 +556,7 @@ bool PropertyVisitor::leaf(const CellView& v) {
 
 std::unique_ptr<RegionVisitor> PropertyVisitor::clone() const {
   auto copy = std::make_unique<PropertyVisitor>(*this);
-  copy->candidates = copy->pruned_terms = copy->parent_pruned = 0;  // counts are summed by merge()
+  copy->candidates = copy->pruned_terms = copy->parent_pruned = copy->hinted = 0;  // counts are summed by merge()
   return copy;
 }
 
@@ -562,6 +570,7 @@ void PropertyVisitor::merge(const RegionVisitor& other) {
   candidates += o.candidates;
   pruned_terms += o.pruned_terms;
   parent_pruned += o.parent_pruned;
+  hinted += o.hinted;
   if (o.violated && (!violated || o.margin > margin)) {
     violated = true;
     term = o.term;

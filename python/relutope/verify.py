@@ -72,6 +72,9 @@ class OutputBounds:
         Thin cells settled neither way down to :func:`relutope.min_tol`: the bounds were widened to the
         relaxation's bounds over them, so they contain the true range but need not be attained there
         (``argmax``/``argmin`` is then the cell's centre).
+    hinted : int
+        Units of the cells that the relaxation's bounds proved stable, so the enumeration decided them without
+        their LP (``CellRelaxation::stable_sides`` in the core), summed over the cells.
     certificate : relutope.bound_certificates.OutputBoundsCertificate or None
         With ``certify=True``: the proven intervals ``[max_lower, max_upper]`` and ``[min_lower, min_upper]``
         holding the exact maximum and minimum (``upper`` and ``lower`` are then the proven outer ends).
@@ -90,6 +93,7 @@ class OutputBounds:
     ray_max: Optional[np.ndarray] = None
     thin: int = 0
     widened: int = 0
+    hinted: int = 0
     certificate: Optional[object] = None
 
     def _repr_html_(self) -> str:
@@ -122,7 +126,8 @@ class VerificationResult:
         core's status instead: ``"time_limit"``, ``"numerical"``, ...), ``seconds``, ``regions``, ``pruned``,
         ``boxes`` (input boxes bounded by the input splitting), ``open_boxes`` (boxes it left to the exact
         enumeration), ``parent_pruned`` (the cells of ``pruned`` pruned by their parent cell's relaxation bounds,
-        without the LPs of their own box), ``proven`` (the case's fraction below) and ``found_by`` for the case
+        without the LPs of their own box), ``hinted`` (units the cells' relaxation bounds proved stable, decided
+        without their LP), ``proven`` (the case's fraction below) and ``found_by`` for the case
         with the counterexample (``"search"``: the counterexample search, before the splitting or in its restarts
         from the box's faces between open boxes; ``"split"``: the input splitting; ``"enumeration"``).
     proven : float
@@ -293,7 +298,7 @@ def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool =
                           argmax=to_x(out["argmax"]), complete=out["status"] == "complete", status=out["status"],
                           regions=int(out["leaves"]), pruned=int(out["pruned"]), seconds=float(out["seconds"]),
                           ray_min=out["ray_min"] @ form.Q.T, ray_max=out["ray_max"] @ form.Q.T,
-                          thin=int(out["thin"]), widened=int(out["widened"]))
+                          thin=int(out["thin"]), widened=int(out["widened"]), hinted=int(out["hinted"]))
     for i in range(C.shape[0]):
         if bounds.upper[i] == np.inf:
             _check_unbounded_ray(net, C[i], bounds.argmax[i], bounds.ray_max[i], f"the maximum of row {i}")
@@ -579,6 +584,7 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
             stats["thin"] = stats.get("thin", 0) + int(out["thin"])
             stats["pruned"] += int(out["pruned"])
             stats["parent_pruned"] = stats.get("parent_pruned", 0) + int(out["parent_pruned"])
+            stats["hinted"] = stats.get("hinted", 0) + int(out["hinted"])
             if out["violated"]:
                 x = form.x0 + form.Q @ out["counterexample"]
                 status = "violated" if accept(x, ci, int(out["term"]), stats, "enumeration") else "unknown"

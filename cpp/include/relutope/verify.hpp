@@ -43,8 +43,8 @@ class CellRelaxation {
   // After a prune test of v that failed: per unit of layer v.layer, the side (0, 1) on which the bounds in use prove
   // a two-piece unit stable on the cell, else -1 (side: n_units entries). The box's LP error (the optimum of an LP
   // may violate a row by the feasibility tolerance) is allowed for: a side is taken only when the bound clears
-  // 10 x feas_tol x the box's size x |grad (p1 - p0)|_1. Returns false when no bounds are held.
-  bool stable_sides(const CellView& v, std::vector<int8_t>& side) const;
+  // box_error() x |grad (p1 - p0)|_1. Returns the number of units proven stable, or -1 when no bounds are held.
+  int stable_sides(const CellView& v, std::vector<int8_t>& side) const;
   // The same for a thin cell (RegionVisitor::thin): its box by LPs whatever k, widened by the LP's feasibility
   // tolerance, no prior, and the ancestors' bounds left as they were; lower_linear() then uses these bounds.
   bool compute_thin(const CellView& v, LPBasis& scratch);
@@ -76,6 +76,9 @@ class CellRelaxation {
   std::chrono::steady_clock::time_point deadline_;
   std::vector<double> g_, arg_, z_;
   bool domain_box(const CellView& v, LPBasis& scratch);
+  // How far an LP box (lp_box) may fall inside the cell along a coordinate: 10 x feas_tol x max(1, the box's
+  // largest |u|), the LP's own feasibility tolerance in the engine's (domain-scaled) coordinates.
+  double box_error(const CellView& v) const;
   bool lp_box(const CellView& v, LPBasis& scratch, std::vector<double>& blo, std::vector<double>& bhi);
 };
 
@@ -94,7 +97,10 @@ class OutputBoundsVisitor : public RegionVisitor {
   bool prune(const CellView& v) override;
   // The units that prune()'s bounds prove stable (CellRelaxation::stable_sides).
   const int8_t* stable_sides(const CellView& v) override {
-    return prune_ && cell_.stable_sides(v, sides_) ? sides_.data() : nullptr;
+    const int n = prune_ ? cell_.stable_sides(v, sides_) : -1;
+    if (n < 0) return nullptr;
+    hinted += n;
+    return sides_.data();
   }
   bool leaf(const CellView& v) override;
   // A thin cell: settled when the relaxation over it proves that no row can improve (as prune()); else, when
@@ -114,6 +120,7 @@ class OutputBoundsVisitor : public RegionVisitor {
   std::string message;                       // why, when failed
   int64_t widened = 0;                       // thin cells whose relaxation bound was taken (see thin())
   int64_t parent_pruned = 0;                 // cells pruned by their parent's bounds (from_parent), no LP box
+  int64_t hinted = 0;                        // units stable_sides() proved stable (hints to the enumeration)
 
  private:
   int q_, m_, k_;
@@ -146,7 +153,10 @@ class PropertyVisitor : public RegionVisitor {
   bool prune(const CellView& v) override;
   // The units that prune()'s bounds prove stable (CellRelaxation::stable_sides).
   const int8_t* stable_sides(const CellView& v) override {
-    return prune_ && cell_.stable_sides(v, sides_) ? sides_.data() : nullptr;
+    const int n = prune_ ? cell_.stable_sides(v, sides_) : -1;
+    if (n < 0) return nullptr;
+    hinted += n;
+    return sides_.data();
   }
   bool leaf(const CellView& v) override;
   // A thin cell: prune()'s test with the relaxation over the cell itself (compute_thin); its candidate
@@ -169,6 +179,7 @@ class PropertyVisitor : public RegionVisitor {
   int64_t candidates = 0;               // candidate counterexamples checked by prune()
   int64_t pruned_terms = 0;             // (cell, term) pairs refuted by the box test or the LP
   int64_t parent_pruned = 0;            // cells pruned by their parent's bounds (from_parent), no LP box
+  int64_t hinted = 0;                   // units stable_sides() proved stable (hints to the enumeration)
 
  private:
   std::vector<Term> terms_;
