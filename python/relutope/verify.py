@@ -405,7 +405,8 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
         Tolerance of the forward-pass re-check of a counterexample (``C net(x) <= d + atol``).
     search : bool, optional
         Look for a counterexample by sampling and projected gradient descent before the input splitting and
-        before the exact enumeration, and by random restarts on the faces of the case's box before and during the exact enumeration (see Notes).
+        before the exact enumeration, and by random restarts on the faces of the case's box before and during
+        the exact enumeration (see Notes).
     split_max_dims : int, optional
         Split the input box (branch and bound on the inputs) when it has at most this many free inputs.
     split_depth : int, optional
@@ -451,9 +452,9 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     descent; every point checked by a forward pass), a short one (64 samples, two 20-step descents) when the box
     is split next and the full one (256 samples, eight 40-step descents) before the exact enumeration of what
     the splitting leaves open (or of the whole box without splitting). Then, for boxes with at most
-    ``split_max_dims`` free inputs, branch and bound on the input box in the core: each box gets CROWN / DeepPoly linear relaxation
-    bounds (Zhang et al., NeurIPS 2018; Singh et al., POPL 2019) and one LP deciding whether they allow a term;
-    the LP's minimiser and the box's centre are candidate counterexamples, and with ``search`` a 20-step descent
+    ``split_max_dims`` free inputs, branch and bound on the input box in the core: each box gets CROWN / DeepPoly
+    linear relaxation bounds (Zhang et al., NeurIPS 2018; Singh et al., POPL 2019) and one LP deciding whether
+    they allow a term; the LP's minimiser and the box's centre are candidate counterexamples, and with ``search`` a 20-step descent
     (as in :func:`_falsify`) starts from the minimiser inside the box while boxes are taken best first; boxes
     not refuted are halved along the input of largest slope times width (ReluVal's smear, Wang et al., USENIX
     Security 2018), or with ``split_candidates > 1`` along the best of several inputs by the bounds of their
@@ -500,6 +501,13 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
             return True
         return False
 
+    def accept_found(x, ci, stats):
+        """accept() for a point of the counterexample search (None: nothing found), with its best term."""
+        if x is None:
+            return False
+        ti = int(np.argmin([np.max(C @ net(x[None, :])[0] - d) if C.shape[0] else -np.inf for C, d in terms]))
+        return accept(x, ci, ti, stats, "search")
+
     for ci, case in enumerate(spec.cases):
         t_case = time.perf_counter()
         stats = {"case": ci, "regions": 0, "pruned": 0, "boxes": 0, "open_boxes": 0, "proven": 0.0}
@@ -517,13 +525,10 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
             # A short search first (64 samples, two 20-step descents: about a millisecond on ACAS Xu), then the
             # input splitting, whose boxes' relaxation bounds close most properties that hold in milliseconds;
             # the full search only when it leaves boxes open.
-            x = _falsify(net, lo, hi, terms, rng, samples=64, starts=2, steps=20, time_limit=left)
-            if x is not None:
-                ti = int(np.argmin([np.max(C @ net(x[None, :])[0] - d) if C.shape[0] else -np.inf
-                                    for C, d in terms]))
-                if accept(x, ci, ti, stats, "search"):
-                    stats["status"] = "violated"
-                    break
+            if accept_found(_falsify(net, lo, hi, terms, rng, samples=64, starts=2, steps=20, time_limit=left),
+                            ci, stats):
+                stats["status"] = "violated"
+                break
         boxes = [(lo, hi)]
         closed = 0.0
         if splits:
@@ -552,14 +557,10 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
             stats["open_boxes"] = len(boxes)
         if search and terms and boxes:  # the full search: open boxes after the splitting, or no splitting
             left = remaining()
-            x = _falsify(net, lo, hi, terms, rng, time_limit=left)
-            if x is not None:
-                ti = int(np.argmin([np.max(C @ net(x[None, :])[0] - d) if C.shape[0] else -np.inf
-                                    for C, d in terms]))
-                if accept(x, ci, ti, stats, "search"):
-                    stats["status"] = "violated"
-                    stats["proven"] = closed
-                    break
+            if accept_found(_falsify(net, lo, hi, terms, rng, time_limit=left), ci, stats):
+                stats["status"] = "violated"
+                stats["proven"] = closed
+                break
         total = _box_volume(lo, hi, free)
         status, stopped = "holds", None
         searched = first_search = 0.0  # seconds of restart search in this case (all; before the first box)
@@ -585,12 +586,9 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
                                  restarts=2 ** 62)
                     searched += time.perf_counter() - t_search
                     first_search = searched if bi == 0 else first_search
-                    if x is not None:
-                        ti = int(np.argmin([np.max(C @ net(x[None, :])[0] - d) if C.shape[0] else -np.inf
-                                            for C, d in terms]))
-                        if accept(x, ci, ti, stats, "search"):
-                            status = "violated"
-                            break
+                    if accept_found(x, ci, stats):
+                        status = "violated"
+                        break
                     left = remaining()
             out, form = _engine_call(_core.verify, net, Box(blo, bhi), tol=tol, max_regions=None,
                                      time_limit=left, progress=False, extra=(terms, bool(prune), True, False),
