@@ -853,7 +853,7 @@ py::tuple solve_lp_py(const darray& c, const darray& G, const darray& h, const d
 
 // Branch and bound on the ReLUs for certified holds (certify_bab.hpp): its pieces, for the tests, and the loop.
 py::dict relu_node_bound_py(const Network& net, const darray& lo, const darray& hi, const i8array& fix,
-                            const darray& C, bool refine) {
+                            const darray& C, bool refine, const py::object& prior) {
   const int k = net.in_dim();
   check_shape(lo, "lo", {k});
   check_shape(hi, "hi", {k});
@@ -867,11 +867,20 @@ py::dict relu_node_bound_py(const Network& net, const darray& lo, const darray& 
   check_shape(fix, "fix", {-1});
   if (fix.size() != 0 && fix.size() != n_hidden)
     throw std::invalid_argument("fix: one entry per hidden unit (" + std::to_string(n_hidden) + ") or none");
+  darray pl, pu;  // prior: (l, u) proven on a superset of the node, or None
+  if (!prior.is_none()) {
+    auto pair = prior.cast<py::tuple>();
+    if (pair.size() != 2) throw std::invalid_argument("prior: a tuple (l, u) or None");
+    pl = pair[0].cast<darray>();
+    pu = pair[1].cast<darray>();
+    check_shape(pl, "prior.l", {n_hidden});
+    check_shape(pu, "prior.u", {n_hidden});
+  }
   NodeBound nb;
   {
     py::gil_scoped_release release;
     relu_node_bound(net, lo.data(), hi.data(), fix.size() ? fix.data() : nullptr, static_cast<int>(C.shape(0)),
-                    C.data(), refine, nb);
+                    C.data(), refine, nb, prior.is_none() ? nullptr : pl.data(), prior.is_none() ? nullptr : pu.data());
   }
   const py::ssize_t q = nb.q, k1 = k + 1, h = static_cast<py::ssize_t>(nb.l.size());
   py::dict out;
@@ -907,6 +916,13 @@ py::tuple bab_tighten_box_py(const darray& rows, const darray& erows, const darr
   std::vector<double> l(lo.data(), lo.data() + k), u(hi.data(), hi.data() + k);
   const bool empty = tighten_box(static_cast<int>(rows.shape(0)), k, rows.data(), erows.data(), l.data(), u.data(),
                                  passes);
+  return py::make_tuple(to_numpy(std::move(l), {k}), to_numpy(std::move(u), {k}), empty);
+}
+
+py::tuple bab_lp_box_py(const darray& rows, const darray& erows, const darray& lo, const darray& hi) {
+  const int k = bab_rows_check(rows, erows, lo, hi);
+  std::vector<double> l(lo.data(), lo.data() + k), u(hi.data(), hi.data() + k);
+  const bool empty = lp_box(static_cast<int>(rows.shape(0)), k, rows.data(), erows.data(), l.data(), u.data());
   return py::make_tuple(to_numpy(std::move(l), {k}), to_numpy(std::move(u), {k}), empty);
 }
 
@@ -946,7 +962,8 @@ py::tuple bab_node_lp_py(const darray& obj, const darray& eobj, const darray& d,
 
 py::dict relu_bab_certify_py(const Network& net, const darray& lo, const darray& hi, const py::list& terms,
                              double time_limit, int64_t max_nodes, bool refine, int64_t checkpoint_every,
-                             int split_unstable, int64_t max_splits, int input_depth, bool babsr) {
+                             int split_unstable, int64_t max_splits, int input_depth, bool babsr,
+                             bool lp_box, int rebound, bool cheap_first) {
   const int k = net.in_dim(), m = net.out_dim();
   check_shape(lo, "lo", {-1, k});
   check_shape(hi, "hi", {lo.shape(0), k});
@@ -979,6 +996,10 @@ py::dict relu_bab_certify_py(const Network& net, const darray& lo, const darray&
   opt.max_splits = max_splits;
   opt.input_depth = input_depth;
   opt.babsr = babsr;
+  if (rebound < 0) throw std::invalid_argument("rebound: must be >= 0");
+  opt.lp_box = lp_box;
+  opt.rebound = rebound;
+  opt.cheap_first = cheap_first;
   opt.checkpoint = signal_checkpoint(py::none());
   BabResult r;
   {
@@ -998,6 +1019,9 @@ py::dict relu_bab_certify_py(const Network& net, const darray& lo, const darray&
   out["max_depth"] = r.max_depth;
   out["splits"] = r.splits;
   out["box_leaves"] = r.box_leaves;
+  out["box_lps"] = r.box_lps;
+  out["rebounds"] = r.rebounds;
+  out["cheap_open"] = r.cheap_open;
   out["margin"] = r.margin;
   out["value"] = r.value;
   return out;
@@ -1063,7 +1087,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("enumerate_polytopes", &polytopes_py, ENUM_ARGS_PY, py::arg("lp_max_iter") = 0, py::arg("threads") = 1,
         py::arg("split_all") = false);
   m.def("relu_node_bound", &relu_node_bound_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("fix"),
-        py::arg("C"), py::arg("refine") = true);
+        py::arg("C"), py::arg("refine") = true, py::arg("prior") = py::none());
   m.def("bab_tighten_box", &bab_tighten_box_py, py::arg("rows"), py::arg("erows"), py::arg("lo"), py::arg("hi"),
         py::arg("passes") = 2);
   m.def("bab_weighted_min", &bab_weighted_min_py, py::arg("w"), py::arg("F"), py::arg("e"), py::arg("lo"),
@@ -1075,5 +1099,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("relu_bab_certify", &relu_bab_certify_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("terms"),
         py::arg("time_limit"), py::arg("max_nodes"), py::arg("refine") = true, py::arg("checkpoint_every") = 512,
         py::arg("split_unstable") = 0, py::arg("max_splits") = 4000, py::arg("input_depth") = 9,
-        py::arg("babsr") = false);
+        py::arg("babsr") = false, py::arg("lp_box") = true, py::arg("rebound") = 2,
+        py::arg("cheap_first") = false);
+  m.def("bab_lp_box", &bab_lp_box_py, py::arg("rows"), py::arg("erows"), py::arg("lo"), py::arg("hi"));
 }

@@ -75,6 +75,54 @@ def test_tighten_box_keeps_every_point_of_the_rows_and_shrinks(scale):
     assert _core.bab_tighten_box(rows, np.zeros(2), np.full(3, -scale), np.full(3, scale))[2]
 
 
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_lp_box_keeps_every_point_of_the_rows_and_equals_the_highs_box(scale):
+    rng = np.random.default_rng(17 + int(np.log10(scale)))
+    for _ in range(8):
+        k, p = 3, int(rng.integers(2, 6))
+        centre = 1.9 * scale * np.ones(k)  # off-centre
+        lo, hi = centre - scale, centre + scale
+        rows = np.c_[rng.normal(size=(p, k)) / scale, rng.normal(size=p) * 0.4]
+        rows[:, k] -= rows[:, :k] @ centre  # hyperplanes through the box
+        erows = np.full(p, 1e-13)
+        tlo, thi, empty = _core.bab_lp_box(rows, erows, lo, hi)
+        # the rows' bounding box within the box, by HiGHS (2k LPs) in the box's unit coordinates x = centre + scale t
+        # (HiGHS's tolerances are absolute: at scale 1e-6 in x they are a tenth of the box)
+        ref = []
+        for j in range(k):
+            for s in (1.0, -1.0):
+                res = linprog(s * np.eye(k)[j], A_ub=rows[:, :k] * scale, b_ub=-rows[:, k] - rows[:, :k] @ centre,
+                              bounds=[(-1, 1)] * k, method="highs")
+                ref.append(res)
+        if ref[0].status == 2:  # infeasible: lp_box may or may not prove it; it must not shrink past a point
+            continue
+        assert not empty
+        inner = [centre + scale * r.x for r in ref]
+        for j in range(k):
+            # as tight as the LP (to its tolerance) and never tighter: HiGHS's extreme points, pulled a hair towards
+            # the set's mean (inside, checked exactly), lie in the box
+            assert abs(tlo[j] - (centre[j] + scale * ref[2 * j].fun)) <= 1e-7 * scale
+            assert abs(thi[j] - (centre[j] - scale * ref[2 * j + 1].fun)) <= 1e-7 * scale
+        mid = np.mean(inner, axis=0)
+        for x in inner:
+            x = x + 1e-7 * (mid - x)
+            if all(sum(F(r[i]) * F(x[i]) for i in range(k)) + F(r[k]) - F(er) <= 0 for r, er in zip(rows, erows)):
+                assert all(F(tlo[j]) <= F(x[j]) <= F(thi[j]) for j in range(k))
+        pts = lo + (hi - lo) * rng.uniform(size=(200, k))
+        for x in pts:
+            if all(sum(F(r[i]) * F(x[i]) for i in range(k)) + F(r[k]) - F(er) <= 0 for r, er in zip(rows, erows)):
+                assert all(F(tlo[j]) <= F(x[j]) <= F(thi[j]) for j in range(k))
+    # two contradicting rows (x_0 <= 1.5 s, x_0 >= 1.6 s): an infeasible LP proves nothing here (tighten_box and the
+    # node LP's Farkas multipliers prove emptiness), and the box is left as it was
+    rows = np.array([[1.0 / scale, 0, 0, -1.5], [-1.0 / scale, 0, 0, 1.6]])
+    tlo, thi, empty = _core.bab_lp_box(rows, np.zeros(2), np.full(3, scale), np.full(3, 2 * scale))
+    assert not empty and np.all(tlo == scale) and np.all(thi == 2 * scale)
+    # a row's error bound widens the box by its amount (x_0 / s - 1.5 - 0.25 <= 0): exactly valid, and tight
+    rows = np.array([[1.0 / scale, 0, 0, -1.5]])
+    tlo, thi, _ = _core.bab_lp_box(rows, np.array([0.25]), np.full(3, scale), np.full(3, 2 * scale))
+    assert F(thi[0]) >= F(1.75) * F(scale) * (1 - F(1, 10**12)) and thi[0] <= 1.75 * scale * (1 + 1e-12)
+
+
 @pytest.mark.parametrize("s, c", [(1.0, 0.0), (1e6, 3e6), (1e-6, -4e-6)])
 def test_a_corrupted_node_certificate_is_rejected(s, c):
     # node {x_0 <= c} of the box [c - s, c + s]^2; the objective's lower function y >= -1.5 (x_0 - c) / s; unsafe
@@ -243,6 +291,65 @@ def test_node_bound_holds_in_exact_rationals_with_signs_imposed(scale, centre):
                         <= sum(F(a) * b for a, b in zip(nb["DU"][j], xs)) + F(nb["eDU"][j])
                 checked += 1
     assert checked > 100  # not vacuous
+
+
+@pytest.mark.parametrize("scale, centre", [(1e-6, 3e-6), (1.0, -0.7), (1e6, 2.5e6)])
+def test_node_bound_from_a_parent_prior_holds_in_exact_rationals(scale, centre):
+    # the parent's unit bounds intersected into a child's (a sub-box with a sign more): valid on the child's points
+    # and no looser than either bound alone; a prior crossing the child's bound proves the node empty
+    net, layers = deep_net(19, scale, centre)
+    rng = np.random.default_rng(23)
+    C = rng.normal(size=(3, 3))
+    n_hidden = 18
+    lo, hi = centre - scale * np.ones(3), centre + scale * np.ones(3)
+    parent = _core.relu_node_bound(net._core(), lo, hi, np.zeros(n_hidden, np.int8), C, True)
+    checked = 0
+    for _ in range(3):
+        clo = lo + (hi - lo) * rng.uniform(0, 0.4, 3)
+        chi = hi - (hi - lo) * rng.uniform(0, 0.4, 3)
+        pts = clo + (chi - clo) * rng.uniform(size=(40, 3))
+        exact = [exact_pre_activations(layers, x) for x in pts]
+        fix = np.zeros(n_hidden, np.int8)
+        j = int(rng.integers(n_hidden))
+        fix[j] = 1 if exact[0][0][j] >= 0 else -1
+        alone = _core.relu_node_bound(net._core(), clo, chi, fix, C, True)
+        nb = _core.relu_node_bound(net._core(), clo, chi, fix, C, True, prior=(parent["l"], parent["u"]))
+        assert not nb["empty"]
+        assert np.all(nb["u"] <= parent["u"]) and np.all(nb["l"] >= parent["l"])
+        for x, (pre, y) in zip(pts, exact):
+            if not ((pre[j] >= 0) if fix[j] > 0 else (pre[j] <= 0)):
+                continue
+            xs = [F(t) for t in x] + [F(1)]
+            for r in range(C.shape[0]):
+                lower = sum(F(a) * b for a, b in zip(nb["X"][r], xs)) - F(nb["e"][r])
+                assert sum(F(C[r, o]) * y[o] for o in range(3)) >= lower
+            for i in range(n_hidden):
+                assert F(nb["l"][i]) <= pre[i] <= F(nb["u"][i])
+            checked += 1
+        bad_l = parent["l"].copy()
+        bad_l[0] = alone["u"][0] + 1 + abs(alone["u"][0])  # a corrupted prior: above the unit's proven upper bound
+        assert _core.relu_node_bound(net._core(), clo, chi, fix, C, True, prior=(bad_l, parent["u"]))["empty"]
+    assert checked > 20  # not vacuous
+    with pytest.raises(ValueError, match="prior.l"):
+        _core.relu_node_bound(net._core(), lo, hi, np.zeros(0, np.int8), C, True, prior=(parent["l"][:3], parent["u"]))
+
+
+@pytest.mark.parametrize("lp_box, cheap_first, rebound", [(False, False, 0), (True, False, 2), (True, True, 1)])
+def test_branch_and_bound_options_agree_with_brute_force(lp_box, cheap_first, rebound):
+    # each way of bounding the nodes proves the property just below the exact minimum (HiGHS per region) and no
+    # setting proves it just above; at 1e6 off-centre
+    scale, centre = 1e6, 2.5e6
+    net, layers = random_net(6, scale, centre)
+    C = np.array([[1.0, 0.0], [0.0, -1.0]])
+    m = brute_min(net, layers, scale, centre, C, np.zeros(2))
+    lo, hi = np.full((1, 2), centre - scale), np.full((1, 2), centre + scale)
+    spread = 1e-3 * (1 + abs(m))
+    for shift, expect in ((m - spread, "proven"), (m + spread, "unrefuted")):
+        res = _core.relu_bab_certify(net._core(), lo, hi, [(C, np.array([shift, shift]))], time_limit=20.0,
+                                     max_nodes=10**6, lp_box=lp_box, cheap_first=cheap_first, rebound=rebound)
+        assert res["status"] == expect
+        if expect == "proven":
+            assert 0 < res["margin"] <= m - shift + 1e-9 * (1 + abs(m))
 
 
 def test_branch_and_bound_limits_stop_with_partial_counts():

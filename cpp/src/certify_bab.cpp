@@ -238,7 +238,7 @@ void backsub(const ReluView& V, int top, int r, const double* R, const Records& 
 }
 
 void node_bound(const ReluView& V, int k, const double* lo, const double* hi, const int8_t* fix, int q,
-                const double* C, bool refine, NodeBound& out) {
+                const double* C, bool refine, NodeBound& out, const double* pl = nullptr, const double* pu = nullptr) {
   const int k1 = k + 1;
   std::vector<double> xm1(k1, 1.0);
   for (int j = 0; j < k; ++j) xm1[j] = std::max(std::fabs(lo[j]), std::fabs(hi[j]));
@@ -279,6 +279,10 @@ void node_bound(const ReluView& V, int k, const double* lo, const double* hi, co
     for (int i = 0; i < n; ++i) {
       l[i] = box_min(k, &P.L[static_cast<size_t>(i) * k1], P.eL[i], lo, hi, xm1.data());
       u[i] = box_max(k, &P.U[static_cast<size_t>(i) * k1], P.eU[i], lo, hi, xm1.data());
+      if (pl != nullptr) {  // bounds proven on a superset of the node (its parent): valid here too
+        l[i] = std::max(l[i], pl[off + i]);
+        u[i] = std::min(u[i], pu[off + i]);
+      }
     }
     if (refine && li > 0) {  // CROWN's intermediate bounds of the unstable units: back-substitute +-W_i, keep tighter
       std::vector<int> sel;
@@ -304,6 +308,11 @@ void node_bound(const ReluView& V, int k, const double* lo, const double* hi, co
         }
       }
     }
+    for (int i = 0; i < n; ++i)
+      if (l[i] > u[i]) {  // the prior and the new bounds cross: no point of the node has a value for z_i
+        out.empty = true;
+        u[i] = l[i];
+      }
     if (fix != nullptr) {
       for (int i = 0; i < n; ++i) {
         const int8_t f = fix[off + i];
@@ -469,6 +478,64 @@ LPStatus minmax_lp(int q, int p, int k, const double* F, const double* G, const 
   return LPStatus::Optimal;
 }
 
+// min c . x s.t. G_j . (x, 1) <= 0 (j < p), lo <= x <= hi, on the dual simplex: the multipliers of the rows as
+// given (not normalised) go to mu (p). A start from the box's vertex minimising c (dual feasible).
+LPStatus linear_lp(int p, int k, const double* c, const double* G, const double* lo, const double* hi,
+                   std::vector<double>& mu, int64_t& iters) {
+  RowStack rows(k);
+  std::vector<double> g(k), norm;
+  std::vector<int> source;
+  for (int j = 0; j < p; ++j) {
+    const double* f = G + static_cast<size_t>(j) * (k + 1);
+    double s = 0.0;
+    for (int i = 0; i < k; ++i) s += f[i] * f[i];
+    s = std::sqrt(s);
+    if (!(s > 0) || !std::isfinite(s)) continue;  // a constant row: left out (a relaxation, still valid)
+    for (int i = 0; i < k; ++i) g[i] = f[i] / s;
+    rows.push(g.data(), -f[k] / s);
+    norm.push_back(s);
+    source.push_back(j);
+  }
+  std::vector<int> up_row(k), lo_row(k);
+  for (int j = 0; j < k; ++j) {
+    std::fill(g.begin(), g.end(), 0.0);
+    g[j] = 1.0;
+    rows.push(g.data(), hi[j]);
+    up_row[j] = rows.m() - 1;
+    g[j] = -1.0;
+    rows.push(g.data(), -lo[j]);
+    lo_row[j] = rows.m() - 1;
+    norm.push_back(1.0);
+    norm.push_back(1.0);
+    source.push_back(-1);
+    source.push_back(-1);
+  }
+  std::vector<double> cmax(k);  // maximise -c . x
+  for (int j = 0; j < k; ++j) cmax[j] = -c[j];
+  LPBasis B;
+  B.resize(k);
+  for (int j = 0; j < k; ++j) B.active[j] = cmax[j] > 0 ? up_row[j] : lo_row[j];
+  for (int i = 0; i < k; ++i) B.rhs[i] = rows.rhs(B.active[i]);
+  DualSimplex ds;
+  if (!ds.refactor(rows, cmax.data(), B)) return LPStatus::Numerical;
+  for (int i = 0; i < k; ++i) {
+    double s = 0.0;
+    for (int j = 0; j < k; ++j) s += B.binv[static_cast<size_t>(i) * k + j] * B.rhs[j];
+    B.y[i] = s;
+  }
+  LPCounters cnt;
+  const LPStatus st = ds.solve(rows, cmax.data(), B, cnt, 50 * (rows.m() + k));
+  iters += cnt.iterations;
+  if (st != LPStatus::Optimal) return st;
+  mu.assign(p, 0.0);
+  for (int i = 0; i < k; ++i) {
+    const int a = B.active[i];
+    if (a < 0 || source[a] < 0) continue;
+    mu[source[a]] = B.lambda[i] / norm[a];
+  }
+  return LPStatus::Optimal;
+}
+
 }  // namespace
 
 bool relu_structure(const Network& net) {
@@ -491,9 +558,9 @@ bool relu_structure(const Network& net) {
 }
 
 void relu_node_bound(const Network& net, const double* lo, const double* hi, const int8_t* fix, int q,
-                     const double* C, bool refine, NodeBound& out) {
+                     const double* C, bool refine, NodeBound& out, const double* pl, const double* pu) {
   const ReluView V = relu_view(net);
-  node_bound(V, net.in_dim(), lo, hi, fix, q, C, refine, out);
+  node_bound(V, net.in_dim(), lo, hi, fix, q, C, refine, out, pl, pu);
 }
 
 double weighted_min(int p, int k, const double* w, const double* F, const double* e, const double* lo,
@@ -540,6 +607,58 @@ bool tighten_box(int p, int k, const double* rows, const double* erows, double* 
       }
       for (int j = 0; j < k; ++j)
         if (lo[j] > hi[j]) return true;
+    }
+  }
+  return false;
+}
+
+bool lp_box(int p, int k, const double* rows, const double* erows, double* lo, double* hi, int64_t* lps) {
+  if (p == 0) return false;
+  const int k1 = k + 1;
+  std::vector<double> c(k, 0.0), w(p + 1), F(static_cast<size_t>(p + 1) * k1), e(p + 1, 0.0), mu;
+  std::copy(rows, rows + static_cast<size_t>(p) * k1, F.begin() + k1);
+  std::copy(erows, erows + p, e.begin() + 1);
+  w[0] = 1.0;
+  int64_t iters = 0;
+  // The LPs in the box's own coordinates x = mid + half * t, t in [-1, 1] (the dual simplex's tolerances are
+  // absolute: at scale 1e-6 its optimum in x was 1e-3 of the width off). Only the multipliers are taken from it.
+  std::vector<double> mid(k), half(k), tlo(k), thi(k), G(static_cast<size_t>(p) * k1);
+  auto rescale = [&]() {
+    for (int j = 0; j < k; ++j) {
+      mid[j] = 0.5 * lo[j] + 0.5 * hi[j];
+      half[j] = 0.5 * hi[j] - 0.5 * lo[j];
+      if (!(half[j] > 0)) half[j] = 1.0;
+      tlo[j] = (lo[j] - mid[j]) / half[j];
+      thi[j] = (hi[j] - mid[j]) / half[j];
+    }
+    for (int i = 0; i < p; ++i) {
+      const double* r = rows + static_cast<size_t>(i) * k1;
+      double* g = &G[static_cast<size_t>(i) * k1];
+      g[k] = r[k];
+      for (int j = 0; j < k; ++j) {
+        g[j] = r[j] * half[j];
+        g[k] += r[j] * mid[j];
+      }
+    }
+  };
+  for (int j = 0; j < k; ++j) {
+    if (!(lo[j] < hi[j])) continue;
+    for (int s : {1, -1}) {
+      rescale();
+      std::fill(c.begin(), c.end(), 0.0);
+      c[j] = s;
+      if (lps != nullptr) ++*lps;
+      if (linear_lp(p, k, c.data(), G.data(), tlo.data(), thi.data(), mu, iters) != LPStatus::Optimal) continue;
+      // s x_j >= s x_j + sum_i mu_i (rows_i . (x, 1) - erows_i) on the node, >= its rigorous minimum over the box
+      // (mu = half_j mu_t: the multipliers of s t_j, scaled to s x_j; any mu >= 0 is valid)
+      std::fill(F.begin(), F.begin() + k1, 0.0);
+      F[j] = s;
+      for (int i = 0; i < p; ++i) w[i + 1] = mu[i] * half[j];
+      const double b = weighted_min(p + 1, k, w.data(), F.data(), e.data(), lo, hi);
+      if (!std::isfinite(b)) continue;
+      if (s > 0) lo[j] = std::max(lo[j], b);
+      else hi[j] = std::min(hi[j], -b);
+      if (lo[j] > hi[j]) return true;
     }
   }
   return false;
@@ -632,6 +751,7 @@ BabResult relu_bab_certify(const Network& net, int n_boxes, const double* lo, co
     int depth = 0;  // signs imposed
     int root = 0;   // the box it comes from
     int isplit = 0; // input splits made above it
+    std::vector<double> pl, pu;  // the parent's proven unit bounds (valid on the node; empty: none)
   };
   std::vector<Node> stack;
   for (int b = n_boxes - 1; b >= 0; --b) {
@@ -647,7 +767,7 @@ BabResult relu_bab_certify(const Network& net, int n_boxes, const double* lo, co
   BabResult res;
   res.margin = kInf;
   NodeBound nb;
-  std::vector<double> rows, erows;
+  std::vector<double> rows, erows, width(k);
   std::vector<int> still;
   while (!stack.empty()) {
     if (opt.time_limit > 0 &&
@@ -667,54 +787,86 @@ BabResult relu_bab_certify(const Network& net, int n_boxes, const double* lo, co
     stack.pop_back();
     ++res.nodes;
     res.max_depth = std::max(res.max_depth, nd.depth);
-    node_bound(V, k, nd.lo.data(), nd.hi.data(), nd.fix.data(), Q, allC.data(), opt.refine, nb);
-    if (nb.empty) {
-      ++res.proven;
-      ++res.empty;
-      continue;
-    }
-    // the signed units' rows: the rigorous lower function of -sign * z, which is <= 0 on the node
-    rows.clear();
-    erows.clear();
-    for (int i = 0; i < V.n_hidden; ++i) {
-      if (nd.fix[i] == 0) continue;
-      const double* src = nd.fix[i] < 0 ? &nb.DL[static_cast<size_t>(i) * k1] : &nb.DU[static_cast<size_t>(i) * k1];
-      for (int j = 0; j < k1; ++j) rows.push_back(nd.fix[i] < 0 ? src[j] : -src[j]);
-      erows.push_back(nd.fix[i] < 0 ? nb.eDL[i] : nb.eDU[i]);
-    }
-    const int p = static_cast<int>(erows.size());
-    bool empty = tighten_box(p, k, rows.data(), erows.data(), nd.lo.data(), nd.hi.data());
-    std::vector<double> xm1(k1, 1.0);
-    for (int j = 0; j < k; ++j) xm1[j] = std::max(std::fabs(nd.lo[j]), std::fabs(nd.hi[j]));
-    still.clear();
-    bool by_bound = true;
+    // A node with a parent is bounded first without the CROWN intermediate bounds, from its parent's unit bounds
+    // (cheap; most nodes are closed so, as verify.cpp's CellRelaxation::from_parent), then, when still open, with
+    // them. Each stage: the bound, the box shrunk by the signed units' rows (intervals, then LPs), and the bound
+    // again on the smaller box while some input's width shrank by a quarter (a bound on any box holding the node's
+    // points is valid), then each open term by the bound alone, else by the node's LP.
+    bool empty = false, by_bound = true;
+    int p = 0;
     double value = 0.0;
-    for (int t : nd.terms) {
-      if (empty) break;
-      double best = -kInf;
-      for (int r = qs[t]; r < qs[t + 1]; ++r)
-        best = std::max(best, down(box_min(k, &nb.X[static_cast<size_t>(r) * k1], nb.e[r], nd.lo.data(),
-                                           nd.hi.data(), xm1.data()) - ds[r]));
-      if (best > 0) {
-        res.margin = std::min(res.margin, best);
-        continue;
+    const bool cheap = opt.cheap_first && opt.refine && !nd.pl.empty();
+    for (int stage = cheap ? 0 : 1; stage < 2; ++stage) {
+      const bool rf = stage == 1 && opt.refine;
+      if (stage == 1 && cheap) {  // the first stage's bounds as the prior
+        nd.pl = nb.l;
+        nd.pu = nb.u;
+        ++res.cheap_open;
       }
-      by_bound = false;
-      ++res.lps;
-      const double bound = node_lp(terms[t].q, p, k, &nb.X[static_cast<size_t>(qs[t]) * k1], &nb.e[qs[t]],
-                                   &ds[qs[t]], rows.data(), erows.data(), nd.lo.data(), nd.hi.data(), value, empty);
-      if (empty) break;
-      if (bound > 0) {
-        res.margin = std::min(res.margin, bound);
-        continue;
+      empty = false;
+      for (int pass = 0;; ++pass) {
+        node_bound(V, k, nd.lo.data(), nd.hi.data(), nd.fix.data(), Q, allC.data(), rf, nb,
+                   nd.pl.empty() ? nullptr : nd.pl.data(), nd.pu.empty() ? nullptr : nd.pu.data());
+        if (nb.empty) break;
+        // the signed units' rows: the rigorous lower function of -sign * z, which is <= 0 on the node
+        rows.clear();
+        erows.clear();
+        for (int i = 0; i < V.n_hidden; ++i) {
+          if (nd.fix[i] == 0) continue;
+          const double* src = nd.fix[i] < 0 ? &nb.DL[static_cast<size_t>(i) * k1] : &nb.DU[static_cast<size_t>(i) * k1];
+          for (int j = 0; j < k1; ++j) rows.push_back(nd.fix[i] < 0 ? src[j] : -src[j]);
+          erows.push_back(nd.fix[i] < 0 ? nb.eDL[i] : nb.eDU[i]);
+        }
+        p = static_cast<int>(erows.size());
+        for (int j = 0; j < k; ++j) width[j] = nd.hi[j] - nd.lo[j];
+        empty = tighten_box(p, k, rows.data(), erows.data(), nd.lo.data(), nd.hi.data());
+        if (!empty && opt.lp_box)
+          empty = lp_box(p, k, rows.data(), erows.data(), nd.lo.data(), nd.hi.data(), &res.box_lps);
+        if (empty || pass >= opt.rebound) break;
+        bool shrunk = false;
+        for (int j = 0; j < k; ++j) shrunk = shrunk || nd.hi[j] - nd.lo[j] < 0.75 * width[j];
+        if (!shrunk) break;
+        ++res.rebounds;
+        nd.pl = nb.l;  // (the bounds just proven hold on the smaller box's points of the node)
+        nd.pu = nb.u;
       }
-      still.push_back(t);
+      if (nb.empty) {
+        empty = true;
+        break;
+      }
+      std::vector<double> xm1(k1, 1.0);
+      for (int j = 0; j < k; ++j) xm1[j] = std::max(std::fabs(nd.lo[j]), std::fabs(nd.hi[j]));
+      still.clear();
+      by_bound = true;
+      for (int t : nd.terms) {
+        if (empty) break;
+        double best = -kInf;
+        for (int r = qs[t]; r < qs[t + 1]; ++r)
+          best = std::max(best, down(box_min(k, &nb.X[static_cast<size_t>(r) * k1], nb.e[r], nd.lo.data(),
+                                             nd.hi.data(), xm1.data()) - ds[r]));
+        if (best > 0) {
+          res.margin = std::min(res.margin, best);
+          continue;
+        }
+        by_bound = false;
+        ++res.lps;
+        const double bound = node_lp(terms[t].q, p, k, &nb.X[static_cast<size_t>(qs[t]) * k1], &nb.e[qs[t]],
+                                     &ds[qs[t]], rows.data(), erows.data(), nd.lo.data(), nd.hi.data(), value, empty);
+        if (empty) break;
+        if (bound > 0) {
+          res.margin = std::min(res.margin, bound);
+          continue;
+        }
+        still.push_back(t);
+      }
+      if (empty || still.empty()) break;
+      nd.terms = still;  // (the terms refuted by the first stage stay refuted)
     }
     if (empty || still.empty()) {
       ++res.proven;
       if (empty) ++res.empty;
       else if (by_bound) ++res.by_bound;
-      if (nd.depth == 0) ++res.box_leaves;
+      if (nd.depth == 0 && !nb.empty) ++res.box_leaves;
       continue;
     }
     if (nd.depth == 0 && nd.isplit < opt.input_depth && res.splits < opt.max_splits) {
@@ -746,6 +898,8 @@ BabResult relu_bab_certify(const Network& net, int n_boxes, const double* lo, co
             ch.terms = still;
             ch.root = nd.root;
             ch.isplit = nd.isplit + 1;
+            ch.pl = nb.l;
+            ch.pu = nb.u;
             stack.push_back(std::move(ch));
           }
           continue;
@@ -794,6 +948,8 @@ BabResult relu_bab_certify(const Network& net, int n_boxes, const double* lo, co
       ch.depth = nd.depth + 1;
       ch.root = nd.root;
       ch.isplit = nd.isplit;
+      ch.pl = nb.l;
+      ch.pu = nb.u;
       stack.push_back(std::move(ch));
     }
   }

@@ -251,13 +251,18 @@ def solve_lp(
 
 # Branch and bound on the ReLUs for certified holds (cpp/src/certify_bab.cpp).
 def relu_node_bound(
-    net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, fix: npt.ArrayLike, C: npt.ArrayLike, refine: bool = True
+    net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, fix: npt.ArrayLike, C: npt.ArrayLike, refine: bool = True,
+    prior: Optional[Tuple[npt.ArrayLike, npt.ArrayLike]] = None,
 ) -> dict:
-    """Rigorous bound of a node (box, signs fix (n_hidden,) int8 or empty): keys X (q, k+1), e (q,), l, u
+    """Rigorous bound of a node (box, signs fix (n_hidden,) int8 or empty; prior (l, u) proven on a superset of
+    the node, intersected in): keys X (q, k+1), e (q,), l, u
     (n_hidden,), DL, DU (n_hidden, k+1), eDL, eDU (n_hidden,), empty (bool)."""
 
 def bab_tighten_box(
     rows: npt.ArrayLike, erows: npt.ArrayLike, lo: npt.ArrayLike, hi: npt.ArrayLike, passes: int = 2
+) -> Tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], bool]: ...
+def bab_lp_box(
+    rows: npt.ArrayLike, erows: npt.ArrayLike, lo: npt.ArrayLike, hi: npt.ArrayLike
 ) -> Tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], bool]: ...
 def bab_weighted_min(
     w: npt.ArrayLike, F: npt.ArrayLike, e: npt.ArrayLike, lo: npt.ArrayLike, hi: npt.ArrayLike
@@ -275,7 +280,8 @@ def bab_node_lp(
 def relu_bab_certify(
     net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, terms: list, time_limit: float, max_nodes: int,
     refine: bool = True, checkpoint_every: int = 512, split_unstable: int = 0, max_splits: int = 4000,
-    input_depth: int = 9, babsr: bool = False,
+    input_depth: int = 9, babsr: bool = False, lp_box: bool = True, rebound: int = 2,
+    cheap_first: bool = False,
 ) -> dict:
     """The search over boxes (B, k), GIL released: keys status (proven, unrefuted, time_limit, node_limit,
     interrupted), proven, nodes, lps, by_bound, empty, max_depth, splits, box_leaves, margin, value."""

@@ -482,12 +482,15 @@ def _relu_bab_certify(net, case, lo, hi, deadline, max_nodes: int = 2_000_000, r
     node the rigorous bounds (symbolic intervals with the signs clipping the units' bounds, CROWN back-substitution
     of the unstable units' and the objectives' bounds, every rounding bounded as in :func:`_lower_affine`) prove it
     empty (a sign against a proven bound) or refute a term (a row's bound positive); else the box is shrunk by the
-    signed units' rigorous rows (interval constraint propagation, rounded outwards) and one LP over those rows in
+    signed units' rigorous rows (interval constraint propagation, rounded outwards, then the node's bounding box by
+    2 k LPs over those rows, each bound proven by its multipliers' rigorous weak-duality bound), the node bounded
+    again on the shrunk box while an input's width shrinks by a quarter (up to twice), and one LP over those rows in
     the inputs (our dual simplex, cpp/src/lp.cpp) gives multipliers whose weak-duality bound, evaluated with its
     rounding bounded (Neumaier & Shcherbina 2004), refutes the term or proves the node empty. A node left open is
     split at a unit of the first layer with units unstable on it (the one with the tallest triangle ``-l u / (u -
     l)``), so the signed units' layers before it are decided and their rows are exact up to the bounded rounding;
-    with every unit decided the LP is the region's own, so the search ends.
+    with every unit decided the LP is the region's own, so the search ends. Each child starts from its parent's
+    proven unit bounds (valid on the child, a subset), intersected into its own.
 
     Why C++: the numpy version spent ~30 ms a node (20 ms on the vectorised bound of one node, 9 ms on linprog's
     set-up) where the C++ node takes ~0.1 ms, and at that price the CROWN intermediate bounds (``refine``, off in
