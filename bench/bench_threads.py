@@ -6,7 +6,8 @@ default [3, 32, 32, 32, 1], 133,592 regions), it times (best of ``--repeat``, wa
 - ``enumerate_regions(net, box, method=m, threads=t)`` for the LP path and the polytope path (``--paths``) and
   t = 1, 2, 4, ... up to the cores this process may use (or ``--threads``), checking that every run gives the
   one-thread partition (patterns, witnesses, radii), and prints the speed-up over one thread, the parallel
-  efficiency and the CPU time over all threads;
+  efficiency, the CPU time over all threads, the work ratio (least CPU time over the runs, over one thread's) and
+  the share of the CPUs' time the hypervisor stole during the runs (/proc/stat);
 - ``relutope.distributed.enumerate_distributed`` on a ``dask.distributed.LocalCluster`` of w = 1, 2 worker
   processes of one thread each (``--workers``), cluster start-up not counted, the same check, and the speed-up
   over one worker, with the CPU time of the client and the workers together (skipped with a message when
@@ -59,16 +60,30 @@ def same(part, ref) -> bool:
             and np.array_equal(part.radii, ref.radii))
 
 
-def best_of(fn, repeat: int):
-    """Best wall time of ``repeat`` runs, the process CPU time (all threads) of that run, and its result."""
-    best, cpu, out = float("inf"), float("nan"), None
+def steal() -> tuple:
+    """(steal, total) jiffies of all CPUs from /proc/stat ((0, 0) where there is none): the time the hypervisor
+    gave this VM's CPUs to others, which slows a run that needs every core and shows in no load average."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        return fields[7], sum(fields)
+    except (OSError, IndexError, ValueError):
+        return 0, 0
+
+
+def best_of(fn, repeat: int, least: bool = False):
+    """Best wall time of ``repeat`` runs, the process CPU time (all threads) of that run, and its result; with
+    ``least``, also the least CPU time over the runs (the run the least disturbed by other processes)."""
+    best, cpu, out, low = float("inf"), float("nan"), None, float("inf")
     for _ in range(repeat):
         t, c = time.perf_counter(), time.process_time()
         out = fn()
         wall = time.perf_counter() - t
+        used = time.process_time() - c
+        low = min(low, used)
         if wall < best:
-            best, cpu = wall, time.process_time() - c
-    return best, cpu, out
+            best, cpu = wall, used
+    return (best, cpu, out, low) if least else (best, cpu, out)
 
 
 def timed(fn):
@@ -155,20 +170,25 @@ def main(argv=None) -> int:
     print(f"regions {len(ref):,}")
     paths = [p.strip() for p in args.paths.split(",") if p.strip()]
     for path in paths:
-        # cpu s: the process's CPU time over all its threads; work: that over one thread's, the cost of sharing
-        # the search out (independent of how loaded the machine is, unlike the wall-clock speed-up).
+        # cpu s: the process's CPU time over all its threads in the fastest run; work: the least CPU time over the
+        # runs over one thread's least, the cost of sharing the search out (the least is the run the least
+        # disturbed by other processes; unlike the wall-clock speed-up it does not depend on free cores); steal:
+        # the share of the CPUs' time the hypervisor took during the runs.
         print(f"\nmethod={path!r}  (load average {load()})")
-        print(f"{'threads':>8} {'seconds':>9} {'speed-up':>9} {'efficiency':>10} {'cpu s':>8} {'work':>6}  "
-              f"same partition")
+        print(f"{'threads':>8} {'seconds':>9} {'speed-up':>9} {'efficiency':>10} {'cpu s':>8} {'work':>6} "
+              f"{'steal':>6}  same partition")
         one = ref if path == "lp" else relutope.enumerate_regions(net, box, method=path, threads=1)
-        base = cpu1 = None
+        base = low1 = None
         for t in threads:
-            sec, cpu, part = best_of(lambda: relutope.enumerate_regions(net, box, method=path, threads=t),
-                                     args.repeat)
+            st0 = steal()
+            sec, cpu, part, low = best_of(lambda: relutope.enumerate_regions(net, box, method=path, threads=t),
+                                          args.repeat, least=True)
+            st1 = steal()
+            share = (st1[0] - st0[0]) / max(st1[1] - st0[1], 1)
             base = sec if t == 1 or base is None else base
-            cpu1 = cpu if t == 1 or cpu1 is None else cpu1
-            print(f"{t:>8} {sec:>9.3f} {base / sec:>8.2f}x {base / sec / t:>10.2f} {cpu:>8.3f} {cpu / cpu1:>6.3f}  "
-                  f"{same(part, one)}")
+            low1 = low if t == 1 or low1 is None else low1
+            print(f"{t:>8} {sec:>9.3f} {base / sec:>8.2f}x {base / sec / t:>10.2f} {cpu:>8.3f} {low / low1:>6.3f} "
+                  f"{share:>6.1%}  {same(part, one)}")
 
     if args.profile:
         profile_polytope(net, box, threads, args.repeat)

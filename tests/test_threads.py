@@ -344,6 +344,23 @@ def test_checkpoint_runs_in_the_calling_thread_and_stops_all_workers(engine):
         run(net._core(), form.x0, form.Q, form.A, form.b, np.zeros(3), 1e-9, 3.0, -1, -1.0, 1000, None, threads=0)
 
 
+@pytest.mark.parametrize("engine", ["enumerate_regions", "enumerate_polytopes"])
+def test_checkpoint_counts_of_a_complete_threaded_run_never_pass_its_regions(engine):
+    # The watcher adds up one region counter per worker (SharedSearch::found): on a complete run the counts it
+    # reports are the multiples of checkpoint_every, in order, none above the regions found (a count that a
+    # worker's jobs lost or counted twice would show here), and the regions are the one-thread run's.
+    net = Network.random([3, 16, 16, 16, 1], seed=0)
+    form = Box(-np.ones(3) + 0.25, np.ones(3) * 1.5)._engine_form()
+    run = getattr(_core, engine)
+    args = (net._core(), form.x0, form.Q, form.A, form.b, np.zeros(3), 1e-9, 3.0, -1, -1.0)
+    one = run(*args, 0, None, threads=1)
+    for threads in (2, 3):
+        seen = []
+        out = run(*args, 100, lambda r: seen.append(r) or True, threads=threads, split_all=threads == 3)
+        assert out["status"] == "complete" and np.array_equal(out["patterns"], one["patterns"])
+        assert seen == [100 * (i + 1) for i in range(len(seen))] and seen[-1] <= len(one["radii"])
+
+
 # ---------------------------------------------------------------- the witness check's forward pass in the core
 @pytest.mark.parametrize("name", ["random-offcentre", "abs", "maxout", "slice", "large-scale"])
 def test_witnesses_agree_is_numpys_forward_pass(name):

@@ -156,43 +156,20 @@ struct Job {
   std::vector<Segment> out;
 };
 
-// Threads: what the workers share. Guarded by mu except the atomics.
-struct Shared {
-  std::mutex mu;
-  std::condition_variable work;    // idle workers wait here
-  std::condition_variable watch;   // the calling thread waits here
-  std::deque<Job> jobs;            // every job made (a deque: references stay valid as it grows)
-  std::deque<Job*> queue;          // jobs not yet taken
-  int busy = 0;
-  bool done = false;
-  std::atomic<int> idle{0}, queued{0};
-  std::atomic<bool> stop{false};
-  std::atomic<int64_t> leaves{0};
-  EnumStatus status = EnumStatus::Complete;
-  std::string message;
+// Threads: what the workers share (SharedSearch), and what the root job reads: the domain and the start.
+struct Shared : SharedSearch<Job> {
+  using SharedSearch<Job>::SharedSearch;
   Clock::time_point start;
   const double *Adom = nullptr, *bdom = nullptr, *u0 = nullptr;
   int mdom = 0;
-
-  void halt_locked(EnumStatus s, const std::string& msg) {
-    if (status == EnumStatus::Complete) {
-      status = s;
-      message = msg;
-    }
-    stop.store(true);
-  }
-  void halt(EnumStatus s, const std::string& msg) {
-    std::lock_guard<std::mutex> lk(mu);
-    halt_locked(s, msg);
-  }
 };
 
 class Enumerator {
  public:
   Enumerator(const Network& net, const double* x0, const double* Q, int k, const EnumOptions& opt,
-             const Checkpoint& checkpoint, RegionVisitor* visitor, Shared* shared = nullptr)
+             const Checkpoint& checkpoint, RegionVisitor* visitor, Shared* shared = nullptr, int me = 0)
       : net_(net), k_(k), n_(k + 1), opt_(opt), checkpoint_(checkpoint), visitor_(visitor), rows_(k + 1),
-        sh_(shared), x0_(x0), Q_(Q) {
+        sh_(shared), me_(me), x0_(x0), Q_(Q) {
     if (opt_.thin_min_tol > 0) opt_.sliver = 0.0;  // verification mode: every side of positive radius is kept
     // the time limit covers the set-up too (on a wide domain the LP frames take a second); workers share a start
     start_ = sh_ ? sh_->start : Clock::now();
@@ -318,6 +295,7 @@ class Enumerator {
   RegionVisitor* visitor_;
   RowStack rows_;
   Shared* sh_ = nullptr;                     // threads: the shared state; nullptr on one thread
+  int me_ = 0;                               // threads: this worker's index
   const double *x0_, *Q_;                    // the domain's embedding (verification mode: refine())
   Job* job_ = nullptr;                       // threads: the job being run
   size_t scan_from_ = 0;                     // threads: no task below this one in tasks_ can be handed over
@@ -1301,13 +1279,9 @@ class Enumerator {
   // Threads: a region into the job's output; max_regions is counted over all workers (the checkpoint and the
   // time limit are the calling thread's, in run_threads()).
   void emit_shared(int D) {
-    if (opt_.max_regions >= 0) {
-      if (sh_->leaves.fetch_add(1) >= opt_.max_regions) {
-        halt(EnumStatus::MaxRegions);
-        return;
-      }
-    } else {
-      sh_->leaves.fetch_add(1, std::memory_order_relaxed);
+    if (!sh_->count_region(me_, res_.leaves, opt_.max_regions)) {
+      halt(EnumStatus::MaxRegions);
+      return;
     }
     ++res_.leaves;
     if (opt_.store_regions) {
@@ -1330,20 +1304,16 @@ EnumResult run_threads(const Network& net, const double* x0, const double* Q, in
                        const double* bdom, int mdom, const double* u0, const EnumOptions& opt,
                        const Checkpoint& checkpoint, RegionVisitor* visitor,
                        std::vector<std::unique_ptr<RegionVisitor>>& copies, int threads) {
-  Shared sh;
+  Shared sh(threads);
   sh.start = Clock::now();
   sh.Adom = Adom;
   sh.bdom = bdom;
   sh.mdom = mdom;
   sh.u0 = u0;
-  sh.jobs.emplace_back();
-  sh.jobs.back().root = true;
-  sh.queue.push_back(&sh.jobs.back());
-  sh.queued.store(1);
   std::vector<std::unique_ptr<Enumerator>> workers;
   for (int i = 0; i < threads; ++i)
     workers.push_back(std::make_unique<Enumerator>(net, x0, Q, k, opt, checkpoint,
-                                                   copies.empty() ? nullptr : copies[i].get(), &sh));
+                                                   copies.empty() ? nullptr : copies[i].get(), &sh, i));
   std::exception_ptr error;
   auto loop = [&sh, &error](Enumerator& e) { run_job_queue(sh, error, [&e](Job& job) { e.run_job(job); }); };
   std::vector<std::thread> pool;
@@ -1351,7 +1321,7 @@ EnumResult run_threads(const Network& net, const double* x0, const double* Q, in
   {
     std::unique_lock<std::mutex> lk(sh.mu);
     watch_workers(
-        lk, sh.watch, opt, checkpoint, sh.start, [&] { return sh.done; }, [&] { return sh.leaves.load(); },
+        lk, sh.watch, opt, checkpoint, sh.start, [&] { return sh.done; }, [&] { return sh.found(); },
         [&](EnumStatus s) { sh.halt_locked(s, std::string()); }, [&] { return sh.stop.load(); });
   }
   for (std::thread& t : pool) t.join();

@@ -56,47 +56,10 @@ struct PolyJob {
   std::vector<PolyPiece> out;
 };
 
-// Threads: what the workers share, guarded by mu except the atomics. The first halt wins (status, message) and
-// stops every worker.
-struct PolyShared {
-  // Read at every step of every worker, written rarely: apart from the counters, which are written at every
-  // region (a line written by one core and read by another costs both a cache miss at every step).
-  std::atomic<bool> stop{false};
-  std::atomic<int> idle{0}, queued{0};
-  // The regions found: over all workers (with max_regions, which must count exactly), else one count per worker
-  // on its own cache line, added up by the watcher.
-  alignas(64) std::atomic<int64_t> regions{0};
-  struct alignas(64) Count {
-    std::atomic<int64_t> n{0};
-  };
-  std::unique_ptr<Count[]> counts;
-  int64_t found(int workers) const {
-    int64_t r = regions.load(std::memory_order_relaxed);
-    for (int i = 0; i < workers; ++i) r += counts[i].n.load(std::memory_order_relaxed);
-    return r;
-  }
-  alignas(64) char pad = 0;  // the rest, written under mu, on other lines
-  std::mutex mu;
-  std::condition_variable work;   // idle workers wait here
-  std::condition_variable watch;  // the calling thread waits here
-  std::deque<PolyJob> jobs;       // every job made (a deque: references stay valid as it grows)
-  std::deque<PolyJob*> queue;     // jobs not yet taken
-  int busy = 0;
-  bool done = false;
-  EnumStatus status = EnumStatus::Complete;
-  std::string message;
+// Threads: what the workers share (SharedSearch), and the domain, which the root job reads.
+struct PolyShared : SharedSearch<PolyJob> {
+  using SharedSearch<PolyJob>::SharedSearch;
   const double *Adom = nullptr, *bdom = nullptr;
-  void halt_locked(EnumStatus s, const std::string& msg) {
-    if (status == EnumStatus::Complete) {
-      status = s;
-      message = msg;
-    }
-    stop.store(true);
-  }
-  void halt(EnumStatus s, const std::string& msg) {
-    std::lock_guard<std::mutex> lk(mu);
-    halt_locked(s, msg);
-  }
 };
 
 template <int KC>
@@ -1002,14 +965,10 @@ class PolytopeEnumerator {
     if (!chebyshev(b, e, center_.data(), &radius) || radius <= opt_.tol) return;
     const int L = static_cast<int>(net_.layers().size());
     const int64_t R = res_.base.regions();
-    if (opt_.max_regions >= 0) {  // threads: counted over all workers
-      const int64_t count = shared_ ? shared_->regions.fetch_add(1) : R;
-      if (count >= opt_.max_regions) {
-        halt(EnumStatus::MaxRegions);
-        return;
-      }
-    } else if (shared_) {
-      shared_->counts[me_].n.store(R + 1, std::memory_order_relaxed);
+    if (shared_ ? !shared_->count_region(me_, R, opt_.max_regions)  // threads: counted over all workers
+                : opt_.max_regions >= 0 && R >= opt_.max_regions) {
+      halt(EnumStatus::MaxRegions);
+      return;
     }
     for (int j = l; j < L; ++j) ++res_.base.layer_counts[j];
     net_.pattern_layout().pack(pattern_.data(), res_.base.patterns.extend(res_.base.pattern_bytes));
@@ -1049,14 +1008,9 @@ PolytopeEnumResult run_polytopes(const Network& net, const double* x0, const dou
   wopt.threads = 1;
   const int T = opt.threads;
   static const Checkpoint none;
-  PolyShared sh;
-  sh.counts.reset(new PolyShared::Count[T]);
+  PolyShared sh(T);
   sh.Adom = Adom;
   sh.bdom = bdom;
-  sh.jobs.emplace_back();
-  sh.jobs.back().root = true;
-  sh.queue.push_back(&sh.jobs.back());
-  sh.queued.store(1);
   std::vector<std::unique_ptr<PolytopeEnumerator<KC>>> workers;
   for (int i = 0; i < T; ++i) {
     workers.push_back(std::make_unique<PolytopeEnumerator<KC>>(net, x0, Q, k, mdom, wopt, none));
@@ -1091,7 +1045,7 @@ PolytopeEnumResult run_polytopes(const Network& net, const double* x0, const dou
   {
     std::unique_lock<std::mutex> lk(sh.mu);
     watch_workers(
-        lk, sh.watch, opt, checkpoint, start, [&] { return sh.done; }, [&] { return sh.found(T); },
+        lk, sh.watch, opt, checkpoint, start, [&] { return sh.done; }, [&] { return sh.found(); },
         [&](EnumStatus s) { sh.halt_locked(s, std::string()); }, [&] { return sh.stop.load(); });
   }
   for (std::thread& t : pool) t.join();

@@ -25,9 +25,11 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <limits>
@@ -239,6 +241,69 @@ void watch_workers(std::unique_lock<std::mutex>& lk, std::condition_variable& cv
   }
 }
 
+// Threads: what the workers of a search share (the LP and polytope paths; each path's Shared derives from it and
+// adds what its root job reads), for push_job, run_job_queue and watch_workers. Guarded by mu except the atomics.
+// The members every worker reads at every step (stop, idle, queued) and writes rarely sit on a cache line of their
+// own; the count of regions found is one counter per worker, each on its own line, written by that worker alone
+// and added up by the watcher (found()): a line written by one core and read by another costs both a cache miss.
+// Only with max_regions, which must be counted exactly over all workers, do they share one counter (regions).
+// The first halt wins (status, message) and stops every worker.
+template <class Job>
+struct SharedSearch {
+  static constexpr size_t kLine = 64;  // bytes of a cache line
+  struct alignas(kLine) Count {
+    std::atomic<int64_t> n{0};
+  };
+
+  alignas(kLine) std::atomic<bool> stop{false};
+  std::atomic<int> idle{0}, queued{0};
+  alignas(kLine) std::atomic<int64_t> regions{0};
+  std::unique_ptr<Count[]> counts;
+  const int workers;
+  alignas(kLine) std::mutex mu;
+  std::condition_variable work;   // idle workers wait here
+  std::condition_variable watch;  // the calling thread waits here
+  std::deque<Job> jobs;           // every job made (a deque: references stay valid as it grows)
+  std::deque<Job*> queue;         // jobs not yet taken
+  int busy = 0;
+  bool done = false;
+  EnumStatus status = EnumStatus::Complete;
+  std::string message;
+
+  // `workers` threads; the first job is the whole search (Job::root), queued.
+  explicit SharedSearch(int n_workers) : counts(new Count[static_cast<size_t>(n_workers)]), workers(n_workers) {
+    jobs.emplace_back();
+    jobs.back().root = true;
+    queue.push_back(&jobs.back());
+    queued.store(1);
+  }
+
+  // A region found by worker `me`, its `mine`-th (from 0): false when max_regions (< 0: none) regions were found
+  // already over all workers (the region is not kept; the caller halts with MaxRegions).
+  bool count_region(int me, int64_t mine, int64_t max_regions) {
+    if (max_regions >= 0) return regions.fetch_add(1) < max_regions;
+    counts[static_cast<size_t>(me)].n.store(mine + 1, std::memory_order_relaxed);
+    return true;
+  }
+  // The regions found so far over all workers (the watcher's count for the checkpoints).
+  int64_t found() const {
+    int64_t r = regions.load(std::memory_order_relaxed);
+    for (int i = 0; i < workers; ++i) r += counts[static_cast<size_t>(i)].n.load(std::memory_order_relaxed);
+    return r;
+  }
+  void halt_locked(EnumStatus s, const std::string& msg) {
+    if (status == EnumStatus::Complete) {
+      status = s;
+      message = msg;
+    }
+    stop.store(true);
+  }
+  void halt(EnumStatus s, const std::string& msg) {
+    std::lock_guard<std::mutex> lk(mu);
+    halt_locked(s, msg);
+  }
+};
+
 // Hand `job` to the idle workers (the LP and polytope paths' work splitting): appended to sh.jobs (a deque, so
 // pointers stay valid) and queued under sh.mu, one waiting worker woken. Returns the job's index in sh.jobs.
 template <class Shared, class Job>
@@ -256,9 +321,8 @@ int64_t push_job(Shared& sh, Job&& job) {
 }
 
 // One worker thread's loop over the shared job queue (the LP and polytope paths): wait for a job or the end,
-// run it with run(job), and mark the run done when the last busy worker finds the queue empty. `sh` has the
-// members mu, work, watch (condition variables), queue (a deque of Job*), queued, idle (atomics), busy, done and
-// halt_locked(status, message). An exception in run() stops every worker (status Numerical) and is kept in
+// run it with run(job), and mark the run done when the last busy worker finds the queue empty. `sh` is a
+// SharedSearch (or derives from one). An exception in run() stops every worker (status Numerical) and is kept in
 // `error` (the first one) for the calling thread to rethrow.
 template <class Shared, class Run>
 void run_job_queue(Shared& sh, std::exception_ptr& error, Run run) {
