@@ -640,3 +640,26 @@ def test_flags_and_plot_options_accept_valid_values():
     assert len(_plot("partition", color="layer", layer=1).get_paths()) == len(part)
     assert len(_plot("partition", color="pattern", layer=0).get_paths()) == len(part)
     _plot("decision_boundary", threshold=np.float32(0.25))
+
+
+def _topology():
+    from relutope import topology
+
+    return topology
+
+
+@pytest.mark.parametrize("call", [
+    lambda: relutope.distance.vq_distance(relutope.Network.random([2, 4, 1], seed=0), [0.0, 0.0], [1.0, 1.0],
+                                          per_layer="no"),
+    lambda: relutope.distance.hamming_distance(relutope.Network.random([2, 4, 1], seed=0), [0.0, 0.0], [1.0, 1.0],
+                                               per_layer=1),
+    lambda: relutope.exact_lp.check_interior_point(np.eye(2), np.ones(2), np.zeros(2), strict="no"),
+    lambda: gen.manifold_pieces(_planar_partition(), exact="no"),
+    lambda: _topology().betti_numbers(_topology().decision_complex(_planar_partition()), "superlevel", open="no"),
+    lambda: _topology().cell_counts(_topology().decision_complex(_planar_partition()), 1, open=1),
+])
+def test_analysis_bool_flags_reject_non_bools(call):
+    """A truthy string or int switched these flags on (per-layer output, exact ranks, strict test)."""
+    pytest.importorskip("flint")
+    with pytest.raises(TypeError, match="must be a bool"):
+        call()
