@@ -596,3 +596,70 @@ def test_train_with_early_bird_needs_torch(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # "import torch" now raises ImportError
     with pytest.raises(ImportError, match="PyTorch"):
         train()
+
+
+# ------------------------------------------------------------------------------------- flags and plot options
+@lru_cache(maxsize=None)
+def _planar_partition():
+    net = relutope.Network.random([2, 6, 1], seed=0)
+    return relutope.enumerate_regions(net, relutope.Box([-1.0, -1.0], [1.0, 1.0]))
+
+
+def _plot(fn, **kw):
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    import relutope.plot
+
+    return getattr(relutope.plot, fn)(_planar_partition(), ax=Figure().add_subplot(), **kw)
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    # a truthy string switched the flag on (progress bars drawn; check_complete(certify="no") ran the exact proof)
+    (lambda: _planar_partition().volumes(progress="no"), TypeError, "progress must be a bool"),
+    (lambda: _planar_partition().facets(progress=1), TypeError, "progress must be a bool"),
+    (lambda: _planar_partition().check_complete(certify="no"), TypeError, "certify must be a bool"),
+    (lambda: _planar_partition().check_complete(progress=None), TypeError, "progress must be a bool"),
+    # an unused layer was ignored, a NaN threshold failed deep inside ("lines contains NaN")
+    (lambda: _plot("partition", color="pattern", layer=1), ValueError, "layer=1 is only used with color='layer'"),
+    (lambda: _plot("partition", color="pattern", layer="x"), TypeError, "layer must be an int"),
+    (lambda: _plot("decision_boundary", threshold=float("nan")), ValueError, "threshold must be finite"),
+    (lambda: _plot("decision_boundary", threshold="0"), TypeError, "threshold must be a number"),
+    # a bool count was read as 1
+    (lambda: relutope.chao1([1, True, 2]), TypeError, "counts"),
+    (lambda: relutope.ace([3, 1, np.True_]), TypeError, "counts"),
+])
+def test_flags_and_plot_options_reject(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_flags_and_plot_options_accept_valid_values():
+    part = _planar_partition()
+    assert part.check_complete(progress=np.bool_(False)).ok
+    assert len(_plot("partition", color="layer", layer=1).get_paths()) == len(part)
+    assert len(_plot("partition", color="pattern", layer=0).get_paths()) == len(part)
+    _plot("decision_boundary", threshold=np.float32(0.25))
+
+
+def _topology():
+    from relutope import topology
+
+    return topology
+
+
+@pytest.mark.parametrize("call", [
+    lambda: relutope.distance.vq_distance(relutope.Network.random([2, 4, 1], seed=0), [0.0, 0.0], [1.0, 1.0],
+                                          per_layer="no"),
+    lambda: relutope.distance.hamming_distance(relutope.Network.random([2, 4, 1], seed=0), [0.0, 0.0], [1.0, 1.0],
+                                               per_layer=1),
+    lambda: relutope.exact_lp.check_interior_point(np.eye(2), np.ones(2), np.zeros(2), strict="no"),
+    lambda: gen.manifold_pieces(_planar_partition(), exact="no"),
+    lambda: _topology().betti_numbers(_topology().decision_complex(_planar_partition()), "superlevel", open="no"),
+    lambda: _topology().cell_counts(_topology().decision_complex(_planar_partition()), 1, open=1),
+])
+def test_analysis_bool_flags_reject_non_bools(call):
+    """A truthy string or int switched these flags on (per-layer output, exact ranks, strict test)."""
+    pytest.importorskip("flint")
+    with pytest.raises(TypeError, match="must be a bool"):
+        call()

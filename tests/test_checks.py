@@ -147,3 +147,12 @@ def test_table_counts_are_checked():
             with pytest.raises(TypeError, match=rf"^{name} must be an int, got {kind}$"):
                 call(bad)
     assert "x0" not in relutope.tables.region_frame(part, max_input_columns=0).columns
+
+
+def test_check_bool():
+    from relutope._checks import check_bool
+
+    assert check_bool(True, "flag") is True and check_bool(np.bool_(False), "flag") is False
+    for bad in ("no", 1, 0, None, 1.0, np.array([True])):
+        with pytest.raises(TypeError, match="flag must be a bool"):
+            check_bool(bad, "flag")

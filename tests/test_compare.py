@@ -74,11 +74,35 @@ def test_volume_recall_between_smallest_and_largest_volumes(widths, seed):
         assert row["chao1_covers"] == (row["chao1_lower"] <= res.n_regions <= row["chao1_upper"])
 
 
-def test_volume_recall_nan_above_four_dimensions():
-    net = relutope.Network.random([5, 6, 1], seed=0)
-    res = relutope.compare_sampling(net, _box(5), budgets=[500])
-    assert math.isnan(res.rows[0]["volume_recall"])
+def test_volume_recall_nan_above_six_dimensions():
+    net = relutope.Network.random([7, 4, 1], seed=0)
+    res = relutope.compare_sampling(net, _box(7), budgets=[500])
+    assert math.isnan(res.rows[0]["volume_recall"]) and math.isnan(res.volume_seconds)
     assert 0 < res.rows[0]["recall"] <= 1
+
+
+@pytest.mark.parametrize("d", [5, 6])
+def test_volume_recall_in_five_and_six_dimensions_against_qhull(d):
+    """volume_recall (the volume kernel) is the Qhull volume of the regions hit by each prefix of the samples,
+    on an off-centre box (it was NaN above d = 4)."""
+    from scipy.spatial import ConvexHull, HalfspaceIntersection
+
+    net = relutope.Network.random([d, 5, 1], seed=d)
+    box = relutope.Box(np.full(d, 3.0), np.full(d, 3.0) + np.linspace(1.0, 2.0, d))
+    moved = relutope.Network.from_weights([(net.layers[0].A[1::2], net.layers[0].c[1::2]
+                                            - net.layers[0].A[1::2] @ (box.lo + box.hi) / 2)] +
+                                          [(layer.A, layer.c) for layer in net.layers[1:]])
+    res = relutope.compare_sampling(moved, box, budgets=[20, 200, 2000], seed=1)
+    part = res.partition
+    qhull = np.empty(len(part))
+    for i in range(len(part)):
+        A, b = part[i].halfspaces()
+        qhull[i] = ConvexHull(HalfspaceIntersection(np.c_[A, -b], part.witnesses[i]).intersections).volume
+    assert qhull.sum() == pytest.approx(box.volume(), rel=1e-9)  # Qhull's volumes tile the box
+    for row in res.rows:
+        hit = (res.first_hit > 0) & (res.first_hit <= row["samples"])
+        assert row["found"] == hit.sum() > 1
+        assert row["volume_recall"] == pytest.approx(qhull[hit].sum() / box.volume(), rel=1e-9)
 
 
 def test_exact_count_and_outputs(tmp_path):

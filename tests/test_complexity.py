@@ -1,4 +1,6 @@
 """Local complexity (relutope.complexity) against closed forms, the line walk and dense sampling."""
+import math
+
 import numpy as np
 import pytest
 
@@ -89,11 +91,12 @@ def test_dense_sampling_never_exceeds_exact_and_reaches_it(P, shape):
 
 
 @pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
-@pytest.mark.parametrize("shape,P", [("box", 2), ("cross", 2), ("box", 3), ("cross", 3), ("cross", 4)])
+@pytest.mark.parametrize("shape,P", [("box", 2), ("cross", 2), ("box", 3), ("cross", 3), ("cross", 4), ("box", 5),
+                                     ("cross", 5), ("box", 6), ("cross", 6)])
 def test_boundary_density_of_hyperplanes_closed_form(scale, shape, P):
     # two ReLUs whose hyperplanes are t_1 = c1 and t_2 = c2 in the chart (directions: coordinate axes)
-    d, r = 5, 2.0 * scale
-    x = np.array([7.0, -3.0, 1.0, 2.0, 5.0]) * scale
+    d, r = 6, 2.0 * scale
+    x = np.array([7.0, -3.0, 1.0, 2.0, 5.0, -4.0]) * scale
     c = np.array([0.5, -1.2]) * scale
     W = np.zeros((2, d))
     W[0, 0], W[1, 1] = 1.0, -1.0
@@ -105,8 +108,8 @@ def test_boundary_density_of_hyperplanes_closed_form(scale, shape, P):
         expected = 2 / (2 * r)  # each section (2r)^(P-1) over (2r)^P
     else:
         a = r - np.abs(c)  # section of the l1 ball at t_1 = c: an l1 ball of radius r - |c| in P - 1 dims
-        sec = {2: 2 * a, 3: 2 * a ** 2, 4: (2 * a) ** 3 / 6}[P]
-        vol = (2 * r) ** P / {2: 2, 3: 6, 4: 24}[P]
+        sec = (2 * a) ** (P - 1) / math.factorial(P - 1)  # the l1 ball of radius a in P - 1 dims
+        vol = (2 * r) ** P / math.factorial(P)
         expected = sec.sum() / vol
     np.testing.assert_allclose(lc.boundary_density[0], expected, rtol=1e-9)
     assert lc.n_regions[0] == 4 and lc.n_cut[0] == 2
@@ -134,4 +137,4 @@ def test_local_complexity_limits_and_bad_input():
     with pytest.raises(ValueError, match="x must"):
         local_complexity(net, np.zeros((4, 2)), 1.0)
     with pytest.raises(ValueError, match="boundary"):
-        local_complexity(relutope.Network.random([6, 4, 1]), np.zeros(6), 1.0, 5, boundary=True)
+        local_complexity(relutope.Network.random([8, 4, 1]), np.zeros(8), 1.0, 7, boundary=True)

@@ -5,6 +5,7 @@ H-representations, no vertices), the brute-force oracle (tests/oracle.py: every 
 Zaslavsky's count for hyperplanes in general position, hand counts of degenerate arrangements, the network's own
 forward pass at the witnesses, and the regions' volumes (Qhull) against the domain's.
 """
+import functools
 import itertools
 import sys
 from pathlib import Path
@@ -218,6 +219,44 @@ def test_small_or_large_domains_far_from_the_origin(centre, half):
         lp = relutope.enumerate_regions(net, box, method="lp", tol=fast.tol)
     assert pattern_set(fast) == pattern_set(ref)
     assert_same_regions(fast, lp, net, box)
+
+
+#: Integer first layer of the net bench/bench_volumes.py --degenerate dropped 3 regions of (trial 532): three planes
+#: through the edge t = (-1, 0, .) of the box (t0 - t1 + 1, t0 + t1 + 1 and the face t0 = -1), two through its
+#: centre's plane t0 = 0 (units 2 and 4 meet the face edge t1 = -1, t2 = 1 at t0 = 0), parallel pairs.
+DEGENERATE_W1 = np.array([[1, -1, 0], [-1, 1, 1], [1, 0, 0], [1, 0, 0], [-1, 1, 1], [1, 1, 0], [0, 0, -1]], float)
+DEGENERATE_B1 = np.array([1, 0, 0, 1, 1, 1, -1], float)
+
+
+@functools.lru_cache(maxsize=None)
+def degenerate_reference(seed):
+    """Layer 1 and 2 of the net of ``seed`` and its patterns by the brute-force oracle on [-1, 1]^3 (in t)."""
+    rng = np.random.default_rng(seed)
+    W2, b2 = rng.normal(size=(3, 7)), rng.normal(size=3)
+    rest = [(W2, b2), (np.ones((1, 3)), np.zeros(1))]
+    ref, _ = brute_force_patterns(Network.from_weights([(DEGENERATE_W1, DEGENERATE_B1)] + rest),
+                                  Adom=np.vstack([np.eye(3), -np.eye(3)]), bdom=np.ones(6), tol=1e-7)
+    return rest, as_pattern_set(ref)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_degenerate_integer_net_off_centre_keeps_every_region(seed, scale):
+    """x = off + scale t: the same arrangement in t at every scale and position. Off-centre, layer 0's offsets
+    carry rounding residues, and a vertex computed at t0 = 1e-15 (not 0) near the frame's centre was classified
+    off the plane t0 = 0 by an epsilon relative to its (tiny) terms alone: its incidences went wrong, cells lost
+    vertices and came out flat (Chebyshev ball at the radius cap, outside the box) and three regions were dropped
+    as numerical artefacts. Reference: the brute-force oracle (HiGHS) on the net in t over [-1, 1]^3."""
+    rest, ref = degenerate_reference(seed)
+    for off in (np.array([18.651887693568730, -4.776320807275430, 5.714644778182890]),
+                np.array([30.0, -70.0, 5.0])):
+        off = off * scale
+        net = Network.from_weights([(DEGENERATE_W1 / scale, DEGENERATE_B1 - DEGENERATE_W1 @ off / scale)] + rest)
+        box = Box(off - scale, off + scale)
+        fast = relutope.enumerate_regions(net, box, method="polytope")
+        assert fast.status == "complete", fast.message
+        assert as_pattern_set(fast.patterns) == ref
+        assert np.all(box.contains(fast.witnesses))
 
 
 def test_limits_give_exact_partial_results():

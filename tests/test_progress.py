@@ -140,8 +140,8 @@ def test_compare_sampling_reports_volume_time(bars, tmp_path, capsys):
     header, first = (tmp_path / "t.csv").read_text().splitlines()[:2]
     assert header.endswith(",n_regions,exact_seconds,volume_seconds")
     assert float(first.split(",")[-1]) == res.volume_seconds
-    # above 4 dimensions there are no volumes, and no volume time
-    high = relutope.compare_sampling(relutope.Network.random([5, 4, 1], seed=0), _box(5), budgets=[10])
+    # above 6 dimensions (the volume kernel's limit) there are no volumes, and no volume time
+    high = relutope.compare_sampling(relutope.Network.random([7, 4, 1], seed=0), _box(7), budgets=[10])
     assert np.isnan(high.volume_seconds) and "volumes in" not in high.table()
 
     path = tmp_path / "net.npz"

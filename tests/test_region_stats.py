@@ -160,3 +160,24 @@ def test_facets_the_volume_kernel_cannot_close_are_a_numerical_error_naming_the_
             "Region.vertices": lambda: part[bad].vertices()}[what]
     with pytest.raises(NumericalError, match=rf"region {bad} \(\d+ facets\).*centre is not strictly inside"):
         call()
+
+
+@pytest.mark.parametrize("d", [5, 6])
+@pytest.mark.parametrize("scale", [1e-6, 1e6])
+def test_box_cells_in_five_and_six_dimensions_closed_form(d, scale):
+    """Coordinate hyperplanes x_j = cut_j cut an off-centre box into 2^d boxes: volume prod(a), centroid the
+    middle, eccentricity sqrt(1 - min a^2 / max a^2) (covariance diag(a^2 / 12)), 2^d vertices, 2d facets."""
+    centre, half = np.linspace(3, -7, d) * scale, np.linspace(1.0, 2.0, d) * scale
+    cut = centre + np.linspace(-0.5, 0.3, d) * half
+    net = relutope.Network.from_weights([(np.eye(d), -cut), (np.ones((1, d)), np.zeros(1))])
+    box = relutope.Box(centre - half, centre + half)
+    part = relutope.enumerate_regions(net, box)
+    st = region_stats(part)
+    assert len(part) == 2 ** d
+    up = part.patterns[:, :d].astype(bool)
+    lo, hi = np.where(up, cut, box.lo), np.where(up, box.hi, cut)
+    a = hi - lo
+    np.testing.assert_allclose(st.volume, np.prod(a, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(st.centroid, (lo + hi) / 2, rtol=0, atol=1e-13 * scale)
+    np.testing.assert_allclose(st.eccentricity, np.sqrt(1 - a.min(axis=1) ** 2 / a.max(axis=1) ** 2), atol=1e-12)
+    assert np.all(st.n_vertices == 2 ** d) and np.all(st.n_facets == 2 * d)

@@ -369,14 +369,15 @@ class PolytopeEnumerator {
     r[dim()] = -sg * h[dim()];
   }
 
-  // Value of h at slot s and the scale of its terms (for the relative epsilon).
+  // Value of h at slot s and the scale of its terms (for the relative epsilon): |h_j x_j| and |h_j| (a vertex's
+  // coordinates carry rounding of the frame's unit, the domain's size, even where they are near 0; see kSideEps).
   inline int sign_at(int s, const double* h, double& val) {
     const double* x = X(s);
     double v = h[dim()], mag = std::fabs(h[dim()]);
     for (int j = 0; j < dim(); ++j) {
       const double t = h[j] * x[j];
       v += t;
-      mag += std::fabs(t);
+      mag += std::fabs(t) + std::fabs(h[j]);
     }
     val = v;
     const double eps = kSideEps * mag;

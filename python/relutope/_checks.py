@@ -13,6 +13,39 @@ import numpy as np
 __all__ = ["check_indices", "check_int", "check_partition", "check_seed"]
 
 
+def check_bool(value, name: str) -> bool:
+    """``value`` as a bool: a public flag (``progress``, ``certify``, ...) must be ``True`` or ``False``.
+
+    Parameters
+    ----------
+    value : bool or numpy.bool_
+        Not an int, a string or None (``progress="no"`` is truthy: it would switch the flag on).
+    name : str
+        The argument's name, for the message.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    TypeError
+        When ``value`` is not a bool.
+
+    Examples
+    --------
+    >>> check_bool(True, "progress")
+    True
+    >>> check_bool("no", "progress")
+    Traceback (most recent call last):
+    ...
+    TypeError: progress must be a bool (True or False), got str 'no'
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool (True or False), got {type(value).__name__} {value!r}"[:200])
+    return bool(value)
+
+
 def check_int(value, name: str, low: int = 1, high: Optional[int] = None) -> int:
     """``value`` as an int in ``[low, high]`` (``high=None``: no upper bound).
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Callable, Iterator, Optional
 
+from ._checks import check_bool
+
 #: Regions between two checkpoints of the compiled geometry loops when a bar is shown (0: the core's default).
 CHECKPOINT_EVERY = 2048
 
@@ -27,7 +29,7 @@ def region_bar(progress: bool, total: int, desc: str,
     ...     update is None
     True
     """
-    if not progress:
+    if not check_bool(progress, "progress"):
         yield None
         return
     from tqdm.auto import tqdm

@@ -381,8 +381,9 @@ def _q(v):
 def _exact_frame(domain):
     """The engine frame of ``domain`` checked to be an exact similarity of its domain coordinates.
 
-    Returns ``(frame, cq, sq)``: the frame (``Domain._engine_frame``, ``x = x0 + Q v``) with ``c`` and ``s`` as
-    rationals, after proving in exact arithmetic that ``x0 + Q v = origin + basis (c + s v)`` and that the rows
+    Returns ``(frame, cq, sq)``: the frame (``Domain._engine_frame``, ``x = x0 + Q v``) with its exact centre
+    ``cq`` (the rational ``t`` at ``x0``: ``frame.c`` up to the rounding of ``x0``) and ``s`` as rationals, after
+    proving in exact arithmetic that ``x0 + Q v = origin + basis (c + s v)`` and that the rows
     are the domain's own (``A t <= b`` with ``t = c + s v``), and that the basis has exactly orthonormal columns
     (so a ball of radius ``r`` in ``v`` is a ball of radius ``s r`` in input units, within the domain's affine
     hull). Raises ValueError naming what fails.
@@ -393,12 +394,12 @@ def _exact_frame(domain):
         raise ValueError(f"certify=True needs a bounded domain (the certificates bound each cell inside a box), got "
                          f"{domain!r}")
     frame = domain._engine_frame()
-    fv, c, s = frame.form, frame.c, frame.s
+    fv, s = frame.form, frame.s
     origin, basis = domain.parametrization()
     A, _ = domain.constraints()
     k = basis.shape[1]
     Bq = to_rational(basis)
-    cq, sq = to_rational(c), _q(s)
+    sq = _q(s)
     gram = Bq.T.dot(Bq)
     one, zero = _q(1.0), _q(0.0)
     orthonormal = all(gram[i, j] == (one if i == j else zero) for i in range(k) for j in range(k))
@@ -408,7 +409,12 @@ def _exact_frame(domain):
                          f"of {domain!r} is not exactly orthonormal (or its rows are not the domain's), so its engine "
                          f"coordinates (a QR factor, rounded) are not an exact map of the inputs")
     Qq, x0q = to_rational(fv.Q), to_rational(fv.x0)
-    exact_x0 = to_rational(origin) + Bq.dot(cq)
+    # The frame's origin x0 = origin + basis c, rounded to float64 (as it must be wherever c's last bits fall
+    # below the origin's): the exact centre is the rational t with origin + basis t = x0, which the orthonormal
+    # basis gives as basis^T (x0 - origin) when x0 - origin lies in its range (checked below).
+    originq = to_rational(origin)
+    cq = Bq.T.dot(x0q - originq)
+    exact_x0 = originq + Bq.dot(cq)
     if not (all(Qq[i, j] == Bq[i, j] * sq for i in range(Bq.shape[0]) for j in range(k))
             and all(x0q[i] == exact_x0[i] for i in range(x0q.shape[0]))):
         raise ValueError(f"certify=True: the engine coordinates of {domain!r} are not an exact map of its inputs "

@@ -22,6 +22,7 @@ import numpy as np
 from ._checks import check_int, check_pieces, check_seed
 from .domains import Domain
 from .errors import RelutopeError
+from .geometry import MAX_VERTEX_DIM
 from .network import Network
 from .partition import Partition
 from .sampling import DEFAULT_CHUNK, _check_domain, _check_net, _Sampler, chao1
@@ -50,12 +51,13 @@ class SamplingComparison:
         Wall time of the exact enumeration (``partition.seconds``; that of the given partition if one was passed).
     volume_seconds : float
         Wall time of the regions' exact volumes (facets included, unless the partition had them cached); NaN when
-        the domain's intrinsic dimension is above 4 and no volumes were computed.
+        the domain's intrinsic dimension is above 6 (:data:`relutope.geometry.MAX_VERTEX_DIM`) and no volumes were
+        computed.
     rows : list of dict
         One dict per budget, in increasing order of ``samples``, with the keys of ``COLUMNS``:
         ``samples`` (int), ``found`` (exact regions hit by the first ``samples`` points), ``recall``
         (``found / n_regions``), ``volume_recall`` (share of the domain's volume in the regions found; NaN when
-        the domain's intrinsic dimension is above 4), ``unmatched`` (samples whose pattern is not in the exact
+        the domain's intrinsic dimension is above 6), ``unmatched`` (samples whose pattern is not in the exact
         partition: they lie in regions thinner than ``tol``, see :func:`compare_sampling`), ``chao1``,
         ``chao1_lower``, ``chao1_upper`` (the Chao1 estimate of the number of regions and its 95 % interval,
         from the pattern counts of those samples), ``chao1_covers`` (``chao1_lower <= n_regions <= chao1_upper``)
@@ -258,7 +260,7 @@ def compare_sampling(net: Network, domain: Domain, budgets: Sequence[int] = (100
     R = len(partition)
     index: Dict[bytes, int] = {row.tobytes(): i for i, row in enumerate(partition.patterns)}
     t_vol = time.perf_counter()
-    volumes = partition.volumes(progress=progress) if domain.intrinsic_dim <= 4 else None
+    volumes = partition.volumes(progress=progress) if domain.intrinsic_dim <= MAX_VERTEX_DIM else None
     volume_seconds = time.perf_counter() - t_vol if volumes is not None else math.nan
     total_volume = float(volumes.sum()) if volumes is not None else math.nan
     sampler = _Sampler(domain)

@@ -15,7 +15,7 @@ partition is enumerated (:func:`~relutope.enumerate_regions`), and it reports
 * ``n_regions``: the activation regions meeting the neighbourhood;
 * ``n_cut`` (and ``n_cut_layer``): the units whose piece is not the same on all of them, i.e. whose (bent)
   hyperplane passes through the neighbourhood;
-* ``boundary_density`` (``P <= 4``): the total ``(P-1)``-volume of the region boundaries inside the neighbourhood
+* ``boundary_density`` (``P <= 6``): the total ``(P-1)``-volume of the region boundaries inside the neighbourhood
   per unit of its ``P``-volume (``P = 1``: boundary points per unit length), from the regions' vertices:
   every interior facet is shared by two regions, so it is ``(sum of the regions' surface areas - surface of the
   neighbourhood) / 2``.
@@ -39,6 +39,7 @@ import numpy as np
 
 from ._checks import check_int, check_seed
 from ._progress import region_bar
+from .geometry import MAX_VERTEX_DIM
 from .network import Network, _as_points
 
 __all__ = ["LocalComplexity", "LocalComplexityEstimate", "directions", "local_complexity",
@@ -47,8 +48,9 @@ __all__ = ["LocalComplexity", "LocalComplexityEstimate", "directions", "local_co
 #: Neighbourhood shapes: Humayun et al.'s cross-polytope (the l1 ball) and the box (the l-infinity ball).
 SHAPES = ("cross", "box")
 
-#: Largest chart dimension P for which the boundary density is computed (region surfaces by the volume kernel).
-MAX_BOUNDARY_DIM = 4
+#: Largest chart dimension P for which the boundary density is computed (region surfaces by the volume kernel,
+#: :data:`relutope.geometry.MAX_VERTEX_DIM`).
+MAX_BOUNDARY_DIM = MAX_VERTEX_DIM
 
 
 # ---------------------------------------------------------------------------------------------------- arguments
@@ -252,7 +254,7 @@ class LocalComplexity:
         The same per layer (-1 where not computed).
     boundary_density : ndarray, shape (N,), float64
         ``(P-1)``-volume of the region boundaries inside the neighbourhood per unit ``P``-volume, in 1 / input
-        units (NaN where not computed, and for ``P > 4``).
+        units (NaN where not computed, and for ``P > 6``).
     complete : ndarray, shape (N,), bool
         Whether the neighbourhood's partition was enumerated completely (False where a limit stopped it or it was
         not reached).
@@ -387,7 +389,7 @@ def local_complexity(network: Network, x, radius: float, n_dirs: int = 2, seed=0
         Seed of the directions; the same as :func:`local_complexity_estimate`'s for the same arguments.
     shape : {"cross", "box"}, optional
     boundary : bool, optional
-        Compute the boundary density (default: when ``P <= 4``; ``True`` with ``P > 4`` is a ValueError).
+        Compute the boundary density (default: when ``P <= 6``; ``True`` with ``P > 6`` is a ValueError).
     directions : array_like, shape (N, d, P), optional
         Orthonormal directions to use instead of random ones.
     tol : float, optional

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from ._checks import check_pieces
+from ._checks import check_bool, check_pieces
 from .network import Network, _as_points
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -159,7 +159,7 @@ def vq_distance(network: Network, x_a, x_b, per_layer: bool = False) -> np.ndarr
     network = _check_network(network)
     a, b, single = _point_pairs(network, x_a, x_b)
     d = layer_code_distance(network, network.activation_pattern(a), network.activation_pattern(b))
-    out = d if per_layer else d.sum(axis=1)
+    out = d if check_bool(per_layer, "per_layer") else d.sum(axis=1)
     return out[0] if single else out
 
 
@@ -190,7 +190,7 @@ def hamming_distance(network: Network, x_a, x_b, per_layer: bool = False) -> np.
     network = _check_network(network)
     a, b, single = _point_pairs(network, x_a, x_b)
     c = _layer_diff_counts(network, network.activation_pattern(a), network.activation_pattern(b))
-    out = c if per_layer else c.sum(axis=1)
+    out = c if check_bool(per_layer, "per_layer") else c.sum(axis=1)
     return out[0] if single else out
 
 

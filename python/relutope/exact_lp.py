@@ -47,7 +47,7 @@ from typing import Optional
 
 import numpy as np
 
-from ._checks import check_int
+from ._checks import check_bool, check_int
 from .errors import NumericalError
 
 __all__ = ["ExactLPResult", "ChebyshevEnclosure", "solve_lp_exact", "check_farkas", "check_dual_bound",
@@ -851,6 +851,7 @@ def check_interior_point(A, b, x, *, strict: bool = True) -> bool:
     >>> check_interior_point([[1.0, 1.0]], [1.0], [0.5, 0.5]), check_interior_point([[1.0, 1.0]], [1.0], [0.5, 0.25])
     (False, True)
     """
+    strict = check_bool(strict, "strict")
     Aq, bq = _as_problem(A, b)
     xq = _as_q(x, "x", 1)
     if xq.shape[0] != Aq.shape[1]:

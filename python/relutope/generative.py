@@ -35,7 +35,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from ._checks import check_indices, check_int, check_seed
+from ._checks import check_bool, check_indices, check_int, check_seed
 from .domains import Box, WholeSpace
 from .gaussian import GaussianMasses, _check_method, interval_masses, polytope_masses
 from .network import _as_float_array, _as_points
@@ -226,6 +226,7 @@ def manifold_pieces(partition: Partition, rtol: Optional[float] = None, exact: b
     [0, 1, 1, 2]
     """
     _check_partition(partition)
+    exact = check_bool(exact, "exact")
     A, b = partition.affine_maps()
     R, D, S = A.shape
     if rtol is None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import numpy as np
 
-from ._checks import check_partition
+from ._checks import check_bool, check_partition
 from ._progress import CHECKPOINT_EVERY, region_bar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -387,7 +387,8 @@ def check_complete(partition: "Partition", progress: bool = False, certify: bool
     (False, True)
     """
     check_partition(partition)
-    if certify:
+    check_bool(progress, "progress")
+    if check_bool(certify, "certify"):
         from .certified_facets import certified_completeness
 
         return certified_completeness(partition)

@@ -103,7 +103,8 @@ def partition(partition: Partition, ax=None, color: str = "pattern", edges: bool
     TypeError
         When ``partition`` is not a Partition, or ``layer`` is not an int.
     ValueError
-        When ``color`` or ``layer`` is unknown, or the domain is not bounded and two-dimensional.
+        When ``color`` or ``layer`` is unknown, ``layer`` is given (non-zero) with a ``color`` other than
+        ``"layer"``, or the domain is not bounded and two-dimensional.
 
     Examples
     --------
@@ -120,6 +121,9 @@ def partition(partition: Partition, ax=None, color: str = "pattern", edges: bool
     _check_partition(partition)
     if color not in COLORS:
         raise ValueError(f"color must be one of {COLORS}, got {color!r}")
+    layer = check_int(layer, "layer", 0, len(partition.network) - 1)
+    if layer != 0 and color != "layer":
+        raise ValueError(f"layer={layer} is only used with color='layer', got color={color!r}")
     polys = partition.polygons()
     norm = None
     if color == "pattern":
@@ -127,7 +131,6 @@ def partition(partition: Partition, ax=None, color: str = "pattern", edges: bool
         cmap = cmap or "Spectral"
     elif color == "layer":
         net = partition.network
-        layer = check_int(layer, "layer", 0, len(net) - 1)
         end = int(sum(lay.n_units for lay in net.layers[:layer + 1]))
         values = _shuffled_ids(partition.patterns[:, :end])
         cmap = cmap or "Spectral"
@@ -299,11 +302,15 @@ def decision_boundary(partition: Partition, ax=None, threshold: float = 0.0, **k
     Raises
     ------
     TypeError, ValueError
-        When ``partition`` is not a partition of a bounded planar domain.
+        When ``partition`` is not a partition of a bounded planar domain, or ``threshold`` is not a finite number.
     """
     from matplotlib.collections import LineCollection
 
     _check_partition(partition)
+    if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real):
+        raise TypeError(f"threshold must be a number, got {type(threshold).__name__}")
+    if not np.isfinite(threshold):
+        raise ValueError(f"threshold must be finite, got {threshold}")
     seg = _decision_segments(partition, float(threshold))
     style = {"colors": "k", "linewidths": 1.5}
     style.update(kwargs)
@@ -349,7 +356,7 @@ def graph(partition: Partition, ax=None, node_size: float = 4.0, **kwargs) -> Tu
     Raises
     ------
     TypeError, ValueError
-        When ``partition`` is not a partition of a bounded planar domain.
+        When ``partition`` is not a partition of a bounded planar domain, or ``threshold`` is not a finite number.
     """
     from matplotlib.collections import LineCollection
 

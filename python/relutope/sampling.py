@@ -712,6 +712,8 @@ class RichnessEstimate:
 def _check_counts(counts) -> np.ndarray:
     if isinstance(counts, PatternSample):
         counts = counts.counts
+    if isinstance(counts, (list, tuple)) and any(isinstance(v, (bool, np.bool_)) for v in counts):
+        raise TypeError("counts must be an array of non-negative integers, got a bool entry")
     arr = np.asarray(counts)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise TypeError(f"counts must be an array of non-negative integers, got dtype {arr.dtype}")

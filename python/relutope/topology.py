@@ -58,7 +58,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._checks import check_int
+from ._checks import check_bool, check_int
 from .domains import Box, WholeSpace
 from .errors import NumericalError
 from .partition import Partition
@@ -476,6 +476,7 @@ def _check_complex(cx) -> None:
 def _vertex_mask(cx: DecisionComplex, which, open: bool) -> np.ndarray:
     """Which vertices satisfy the set's (strict, when ``open``) inequalities, shape (V,) bool; for "boundary" a
     (V, n_pairs) matrix of vertices in both classes of each pair."""
+    check_bool(open, "open")
     S, tol = cx.scores, cx.tolerance[:, None]
     top = S.max(axis=1, keepdims=True)
     if isinstance(which, (int, np.integer)):
