@@ -181,3 +181,24 @@ def test_box_cells_in_five_and_six_dimensions_closed_form(d, scale):
     np.testing.assert_allclose(st.centroid, (lo + hi) / 2, rtol=0, atol=1e-13 * scale)
     np.testing.assert_allclose(st.eccentricity, np.sqrt(1 - a.min(axis=1) ** 2 / a.max(axis=1) ** 2), atol=1e-12)
     assert np.all(st.n_vertices == 2 ** d) and np.all(st.n_facets == 2 * d)
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_slice_summaries_up_to_the_volume_kernels_dimension(scale):
+    """slice_summaries takes domains up to MAX_VERTEX_DIM (6), as region_stats does, and refuses 7: the summed
+    volumes equal the box's volume (closed form), at any scale off-centre."""
+    from relutope.geometry import MAX_VERTEX_DIM
+    from relutope.region_stats import slice_summaries
+    d = MAX_VERTEX_DIM
+    rng = np.random.default_rng(0)
+    W0, b0, W1 = rng.standard_normal((4, d)), 0.3 * rng.standard_normal(4), rng.standard_normal((1, 4))
+    c = np.linspace(-0.3, 0.4, d)
+    box = relutope.Box((c - 1) * scale, (c + 1) * scale)
+    # x = scale (c + t), t in [-1, 1]^d: the same partition of t at every scale
+    net_s = relutope.Network.from_weights([(W0 / scale, b0 - W0 @ c), (W1, np.zeros(1))])
+    (row,) = slice_summaries(net_s, [box])
+    assert row["complete"]
+    assert row["volume_total"] == pytest.approx((2 * scale) ** d, rel=1e-9)
+    wide = relutope.Network.random([d + 1, 4, 1], seed=0)
+    with pytest.raises(ValueError, match="dimension <= 6"):
+        slice_summaries(wide, [relutope.Box(-np.ones(d + 1), np.ones(d + 1))])

@@ -602,7 +602,7 @@ def removal_effect(net: Network, domain: Domain, units=None, *, tol: Optional[fl
     ----------
     net : Network
     domain : Domain
-        Bounded, of dimension <= 4 (the volumes are exact there).
+        Bounded, of dimension <= 6 (:data:`relutope.geometry.MAX_VERTEX_DIM`; the volumes are exact there).
     units : array_like of int, optional
         Global indices of hidden units; default: every hidden unit.
     tol, max_regions, time_limit

@@ -109,7 +109,7 @@ def cell_volumes(partition: Partition) -> np.ndarray:
 
     On a bounded two-dimensional domain the areas come from the exact polygons (:meth:`Partition.polygons`, the
     shoelace formula) scaled by the slice's area element ``sqrt(det(B^T B))``; otherwise
-    :meth:`Partition.volumes` (domains of dimension <= 4).
+    :meth:`Partition.volumes` (domains of dimension <= 6, :data:`relutope.geometry.MAX_VERTEX_DIM`).
 
     Raises
     ------

@@ -255,7 +255,7 @@ def slice_summaries(network: "Network", slices: Sequence["Slice"], progress: boo
     ----------
     network : Network
     slices : sequence of Domain
-        Bounded domains of dimension <= 4 (e.g. from :func:`data_slices`).
+        Bounded domains of dimension <= 6 (:data:`relutope.geometry.MAX_VERTEX_DIM`; e.g. from :func:`data_slices`).
     progress : bool, optional
         A tqdm bar over the slices.
     as_frame : bool, optional
@@ -287,6 +287,8 @@ def slice_summaries(network: "Network", slices: Sequence["Slice"], progress: boo
     _check_network(network)
     if isinstance(slices, Domain) or isinstance(slices, (str, bytes)):
         raise TypeError(f"slices must be a sequence of domains, got one {type(slices).__name__} (pass [it])")
+    from .geometry import MAX_VERTEX_DIM
+
     try:
         slices = list(slices)
     except TypeError:
@@ -297,8 +299,8 @@ def slice_summaries(network: "Network", slices: Sequence["Slice"], progress: boo
                             f"{type(dom).__name__}")
         if dom.dim != network.in_dim:
             raise ValueError(f"slices[{j}] has dimension {dom.dim} but the network takes {network.in_dim} inputs")
-        if not dom.bounded or dom.intrinsic_dim > 4:
-            raise ValueError(f"slices[{j}] must be bounded and of dimension <= 4 (region statistics need the regions' "
+        if not dom.bounded or dom.intrinsic_dim > MAX_VERTEX_DIM:
+            raise ValueError(f"slices[{j}] must be bounded and of dimension <= {MAX_VERTEX_DIM} (region statistics need the regions' "
                              f"vertices), got {dom!r}")
     _check_positive(max_regions, "max_regions", integer=True)
     rows = []
