@@ -642,6 +642,13 @@ def test_flags_and_plot_options_accept_valid_values():
     _plot("decision_boundary", threshold=np.float32(0.25))
 
 
+def _plot_module():
+    pytest.importorskip("matplotlib")
+    import relutope.plot
+
+    return relutope.plot
+
+
 def _topology():
     from relutope import topology
 
@@ -657,6 +664,14 @@ def _topology():
     lambda: gen.manifold_pieces(_planar_partition(), exact="no"),
     lambda: _topology().betti_numbers(_topology().decision_complex(_planar_partition()), "superlevel", open="no"),
     lambda: _topology().cell_counts(_topology().decision_complex(_planar_partition()), 1, open=1),
+    lambda: _plot("partition", edges="no"),
+    lambda: _plot_module().layers(relutope.Network.random([2, 4, 1], seed=0), relutope.Box([-1.0, -1.0], [1.0, 1.0]),
+                                  edges="no"),
+    lambda: _plot_module().class_components(_topology().decision_complex(_planar_partition()), open="no"),
+    lambda: _plot_module().class_components(_topology().decision_complex(_planar_partition()), edges=1),
+    lambda: gen.entropy(_planar_partition(), check_injective="no"),
+    lambda: relutope.early_bird.EarlyBirdMonitor(2, [relutope.Box([-1.0, -1.0], [1.0, 1.0])], count_regions="no"),
+    lambda: relutope.early_bird.EarlyBirdMonitor(2, [relutope.Box([-1.0, -1.0], [1.0, 1.0])], exact=1),
 ])
 def test_analysis_bool_flags_reject_non_bools(call):
     """A truthy string or int switched these flags on (per-layer output, exact ranks, strict test)."""

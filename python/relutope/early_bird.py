@@ -24,7 +24,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ._checks import check_domain, check_int
+from ._checks import check_bool, check_domain, check_int
 from .distance import layer_code_distance
 from .domains import Box, Domain, Slice
 from .network import Network, _as_float_array
@@ -366,6 +366,8 @@ class EarlyBirdMonitor:
 
     def __init__(self, input_shape, slices: Sequence[Domain], *, n: int = 100, window: int = 3,
                  threshold: float = 0.16, count_regions: bool = True, exact: bool = False):
+        count_regions = check_bool(count_regions, "count_regions")
+        exact = check_bool(exact, "exact")
         slices = list(slices)
         if not slices:
             raise ValueError("slices must hold at least one 2-D domain")

@@ -821,6 +821,7 @@ def entropy(partition: Partition, latent: str = "auto", pieces: Optional[Manifol
     >>> bool(abs(h.entropy - 0.5 * np.log(2 * np.pi * np.e * 6)) < 1e-12)
     True
     """
+    check_bool(check_injective, "check_injective")
     _check_partition(partition)
     latent = _latent(partition, latent)
     pieces = _check_pieces(partition, pieces)
@@ -1417,6 +1418,7 @@ def plot_log_det(partition: Partition, ax=None, clip=None, pieces: Optional[Mani
     >>> len(coll.get_paths()) == len(part)
     True
     """
+    check_bool(edges, "edges")
     from matplotlib.collections import PolyCollection
 
     from .plot import _axes, _label_axes

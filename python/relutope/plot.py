@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._checks import check_int
+from ._checks import check_bool, check_int
 from .domains import Domain
 from .network import Network
 from .partition import Partition
@@ -115,6 +115,7 @@ def partition(partition: Partition, ax=None, color: str = "pattern", edges: bool
     >>> len(coll.get_paths()) == len(part)
     True
     """
+    check_bool(edges, "edges")
     from matplotlib import colors as mcolors
     from matplotlib.collections import PolyCollection
 
@@ -198,6 +199,7 @@ def layers(net: Network, domain: Domain, ax=None, color: str = "pattern", edges:
     TypeError, ValueError
         For a wrong network or domain, too few axes, or the errors of :func:`partition`.
     """
+    check_bool(edges, "edges")
     from .enumerate import enumerate_regions
 
     if not isinstance(net, Network):
@@ -420,6 +422,8 @@ def class_components(complex, which=1, ax=None, open: bool = False, cmap="tab10"
     >>> sorted(set(coll.get_array().tolist())), len(coll.get_paths())   # {f > 0}: two components, 4 cells
     ([0.0, 1.0], 4)
     """
+    check_bool(open, "open")
+    check_bool(edges, "edges")
     from matplotlib import colors as mcolors
     from matplotlib.collections import PolyCollection
 
