@@ -391,6 +391,26 @@ void node_bound(const ReluView& V, int k, const double* lo, const double* hi, co
   }
 }
 
+// The rows x_j <= hi_j and -x_j <= -lo_j of the box after the rows already in `rows` (g: a scratch row of >=
+// k entries, overwritten): their indices go to up_row / lo_row, norm 1 and source -1 (not a row of the node).
+void push_box_rows(RowStack& rows, int k, const double* lo, const double* hi, std::vector<double>& g,
+                   std::vector<int>& up_row, std::vector<int>& lo_row, std::vector<double>& norm,
+                   std::vector<int>& source) {
+  for (int j = 0; j < k; ++j) {
+    std::fill(g.begin(), g.end(), 0.0);
+    g[j] = 1.0;
+    rows.push(g.data(), hi[j]);
+    up_row[j] = rows.m() - 1;
+    g[j] = -1.0;
+    rows.push(g.data(), -lo[j]);
+    lo_row[j] = rows.m() - 1;
+    norm.push_back(1.0);
+    norm.push_back(1.0);
+    source.push_back(-1);
+    source.push_back(-1);
+  }
+}
+
 // min t s.t. F_r . (x, 1) - t <= 0 (r < q), G_j . (x, 1) <= 0 (j < p), lo <= x <= hi, on the dual simplex.
 // The multipliers of the rows as given (not normalised) go to lam (q) and mu (p).
 LPStatus minmax_lp(int q, int p, int k, const double* F, const double* G, const double* lo, const double* hi,
@@ -423,19 +443,7 @@ LPStatus minmax_lp(int q, int p, int k, const double* F, const double* G, const 
     source.push_back(q + j);
   }
   std::vector<int> up_row(k), lo_row(k);
-  for (int j = 0; j < k; ++j) {
-    std::fill(g.begin(), g.end(), 0.0);
-    g[j] = 1.0;
-    rows.push(g.data(), hi[j]);
-    up_row[j] = rows.m() - 1;
-    g[j] = -1.0;
-    rows.push(g.data(), -lo[j]);
-    lo_row[j] = rows.m() - 1;
-    norm.push_back(1.0);
-    norm.push_back(1.0);
-    source.push_back(-1);
-    source.push_back(-1);
-  }
+  push_box_rows(rows, k, lo, hi, g, up_row, lo_row, norm, source);
   // a dual-feasible start: the row of largest minimum over the box, at the box's vertex minimising it
   int best = 0;
   double bv = -kInf;
@@ -497,19 +505,7 @@ LPStatus linear_lp(int p, int k, const double* c, const double* G, const double*
     source.push_back(j);
   }
   std::vector<int> up_row(k), lo_row(k);
-  for (int j = 0; j < k; ++j) {
-    std::fill(g.begin(), g.end(), 0.0);
-    g[j] = 1.0;
-    rows.push(g.data(), hi[j]);
-    up_row[j] = rows.m() - 1;
-    g[j] = -1.0;
-    rows.push(g.data(), -lo[j]);
-    lo_row[j] = rows.m() - 1;
-    norm.push_back(1.0);
-    norm.push_back(1.0);
-    source.push_back(-1);
-    source.push_back(-1);
-  }
+  push_box_rows(rows, k, lo, hi, g, up_row, lo_row, norm, source);
   std::vector<double> cmax(k);  // maximise -c . x
   for (int j = 0; j < k; ++j) cmax[j] = -c[j];
   LPBasis B;
