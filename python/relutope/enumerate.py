@@ -82,9 +82,10 @@ def min_tol(domain: Domain) -> float:
     return max(MIN_RELATIVE_TOL * scale, RESOLUTION_ULPS * np.finfo(np.float64).eps * extent)
 
 
-def _resolve_tol(domain: Domain, tol) -> float:
-    """The ``tol`` to run with: the default raised to :func:`min_tol` (with a warning), or an explicit one checked."""
-    floor = min_tol(domain)
+def _resolve_tol(domain: Domain, tol, floor: Optional[float] = None) -> float:
+    """The ``tol`` to run with: the default raised to :func:`min_tol` (with a warning), or an explicit one checked.
+    ``floor``: ``min_tol(domain)`` when the caller has it already (it is not computed again)."""
+    floor = min_tol(domain) if floor is None else floor
     if tol is None:
         tol = default_tol(domain)
         if tol < floor:
@@ -130,7 +131,8 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
     check_domain(domain)
     if domain.dim != net.in_dim:
         raise ValueError(f"domain has dimension {domain.dim} but the network takes {net.in_dim} inputs")
-    tol = _resolve_tol(domain, tol)
+    floor = min_tol(domain)  # once: the tol check and the thin cells' floor
+    tol = _resolve_tol(domain, tol, floor)
     _check_positive(max_regions, "max_regions", integer=True)
     if isinstance(time_limit, numbers.Real) and time_limit == float("inf"):
         time_limit = None  # no limit
@@ -142,7 +144,7 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
         raise ValueError(f"radius_cap ({radius_cap}) must exceed tol ({tol})")
 
     form = domain._engine_form()
-    frame = domain._engine_frame()
+    frame = domain._engine_frame(form)
     fv, s = frame.form, frame.s
     u0 = frame.to_v(form.R @ domain._center())
     bar = None
@@ -163,7 +165,7 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
             return (shown is None or shown(regions) is not False) and not stop()
 
     if thin:
-        keywords["thin_min_tol"] = min(min_tol(domain), tol) / s
+        keywords["thin_min_tol"] = min(floor, tol) / s
     checkpoint_every = 1024 if stop is not None else 4096 if progress else 16384
     if deadline is not None:
         time_limit = max(deadline - time.perf_counter(), 1e-3)

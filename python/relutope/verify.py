@@ -482,6 +482,7 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     if split_candidates is not None and split_candidates < 1:
         raise ValueError(f"split_candidates must be a positive int, got {split_candidates!r}")
     many_pieces = any(int(np.max(layer.n_pieces)) > 2 for layer in net.layers)
+    n_threads = resolve_threads(threads)  # once, not per open box (and checked even when no box is left open)
     start = time.perf_counter()
     rng = np.random.default_rng(check_seed(seed))
     result = VerificationResult(status="holds")
@@ -593,7 +594,7 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
             out, form = _engine_call(_core.verify, net, Box(blo, bhi), tol=tol, max_regions=None,
                                      time_limit=left, progress=False, extra=(terms, bool(prune), True, False),
                                      deadline=None if timeout is None else start + timeout,
-                                     threads=resolve_threads(threads), thin=True)
+                                     threads=n_threads, thin=True)
             stats["regions"] += int(out["leaves"])
             stats["thin"] = stats.get("thin", 0) + int(out["thin"])
             stats["pruned"] += int(out["pruned"])
