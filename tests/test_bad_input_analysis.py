@@ -617,6 +617,12 @@ def _plot(fn, **kw):
 @pytest.mark.parametrize("call, exc, match", [
     # a truthy string switched the flag on (progress bars drawn; check_complete(certify="no") ran the exact proof)
     (lambda: _planar_partition().volumes(progress="no"), TypeError, "progress must be a bool"),
+    (lambda: relutope.enumerate_regions(relutope.Network.random([2, 4, 1], seed=0),
+                                        relutope.Box([-1.0, -1.0], [1.0, 1.0]), progress="no"),
+     TypeError, "progress must be a bool"),
+    (lambda: relutope.output_bounds(relutope.Network.random([2, 4, 1], seed=0),
+                                    relutope.Box([-1.0, -1.0], [1.0, 1.0]), progress=1),
+     TypeError, "progress must be a bool"),
     (lambda: _planar_partition().facets(progress=1), TypeError, "progress must be a bool"),
     (lambda: _planar_partition().check_complete(certify="no"), TypeError, "certify must be a bool"),
     (lambda: _planar_partition().check_complete(progress=None), TypeError, "progress must be a bool"),

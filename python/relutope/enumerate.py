@@ -8,7 +8,7 @@ from typing import Optional
 
 import numpy as np
 
-from ._checks import check_domain, check_int
+from ._checks import check_bool, check_domain, check_int
 from .domains import Domain
 from .errors import RelutopeWarning
 from .network import Network
@@ -149,7 +149,7 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
     u0 = frame.to_v(form.R @ domain._center())
     bar = None
     callback = None
-    if progress:
+    if check_bool(progress, "progress"):
         from tqdm.auto import tqdm
 
         bar = tqdm(desc="regions", unit=" regions", total=max_regions)
