@@ -139,11 +139,14 @@ class Domain:
         slack = ((atol * t_size + t_round[:, None]) * norms[None, :] + ulps * (np.abs(t) @ np.abs(A).T + np.abs(b)))
         return on_hull & np.all(t @ A.T - b <= slack, axis=1)
 
+    #: True where the parametrization's basis is exactly orthonormal by construction (its test is skipped).
+    _orthonormal_basis = False
+
     def _engine_form(self) -> _EngineForm:
         origin, basis = self.parametrization()
         A, b = self.constraints()
         k = basis.shape[1]
-        if np.allclose(basis.T @ basis, np.eye(k), rtol=0, atol=1e-15):
+        if self._orthonormal_basis or np.allclose(basis.T @ basis, np.eye(k), rtol=0, atol=1e-15):
             eye = np.eye(k)
             return _EngineForm(origin, basis, A, b, eye, eye)
         Q, R = np.linalg.qr(basis)
@@ -235,13 +238,9 @@ class Box(Domain):
         basis[self.free, np.arange(self.intrinsic_dim)] = 1.0
         return origin, basis
 
-    def _engine_form(self) -> _EngineForm:
-        # The basis picks distinct coordinates, so it is exactly orthonormal: Domain._engine_form's first branch,
-        # without its test (a quarter of the set-up of each of verify's open boxes).
-        origin, basis = self.parametrization()
-        A, b = self.constraints()
-        eye = np.eye(self.intrinsic_dim)
-        return _EngineForm(origin, basis, A, b, eye, eye)
+    # The basis picks distinct coordinates, so it is exactly orthonormal: Domain._engine_form skips its test (a
+    # quarter of the set-up of each of verify's open boxes).
+    _orthonormal_basis = True
 
     def volume(self) -> float:
         """k-dimensional volume of the box (product of the free widths)."""
