@@ -32,9 +32,10 @@ def _relu_rows(layer):
     return W, b
 
 
-@pytest.mark.xfail(strict=True, reason="the LP path labels a unit whose pre-activation is exactly 0 on a whole "
-                   "region as active when float composition leaves a tiny non-zero gradient (enumerate.cpp decide: "
-                   "only |grad| <= 1e-300 counts as constant); README's tie rule says inactive")
+@pytest.mark.xfail(strict=True, reason="the LP and polytope paths label a unit whose pre-activation is exactly 0 on "
+                   "a whole region as active when float composition leaves a tiny non-zero gradient (enumerate.cpp "
+                   "decide: only |grad| <= 1e-300 counts as constant); the polygon path and README's tie rule say "
+                   "inactive")
 def test_a_unit_exactly_zero_on_a_region_is_inactive_on_every_path():
     net, box = _dead_on_a_region_net()
     (W1, b1), (W2, b2) = _relu_rows(net.layers[0]), _relu_rows(net.layers[1])
