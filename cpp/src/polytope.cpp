@@ -514,14 +514,7 @@ class PolytopeEnumerator {
     common_.insert(common_.end(), c, c + W_);
   }
 
-  size_t key_hash(const Word* key) const {
-    Word h = 0x9E3779B97F4A7C15ULL;
-    for (int t = 0; t < W_; ++t) {
-      h ^= key[t] + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
-      h *= 0xBF58476D1CE4E5B9ULL;
-    }
-    return static_cast<size_t>(h ^ (h >> 31));
-  }
+  size_t key_hash(const Word* key) const { return hash_words(key, W_); }
 
   // The edges of the cell at b (n vertices, classified in cls_) from a strictly positive to a strictly negative
   // vertex, into pairs_ and common_. Two simple vertices are adjacent iff they share exactly k - 1 constraints,

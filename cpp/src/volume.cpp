@@ -59,14 +59,7 @@ class BitsetMap {
   int W_ = 1;
   std::vector<Word> keys_;
   std::vector<int> vals_, slots_;
-  size_t hash(const Word* key) const {
-    uint64_t h = 0x9E3779B97F4A7C15ULL;
-    for (int w = 0; w < W_; ++w) {
-      h ^= key[w] + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
-      h *= 0xBF58476D1CE4E5B9ULL;
-    }
-    return static_cast<size_t>(h ^ (h >> 31));
-  }
+  size_t hash(const Word* key) const { return hash_words(key, W_); }
   void place(int e) {
     const size_t mask = slots_.size() - 1;
     size_t s = hash(&keys_[static_cast<size_t>(e) * W_]) & mask;
