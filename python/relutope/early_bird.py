@@ -213,7 +213,8 @@ def exact_distance(net_a: Network, net_b: Network, domain: Domain, *, tol: Optio
     net_a, net_b : Network
         Two checkpoints of one architecture.
     domain : Domain
-        A bounded domain of dimension <= 6 (:data:`relutope.geometry.MAX_VERTEX_DIM`; volumes are exact there), typically a 2-D slice.
+        A bounded domain of dimension <= 6 (:data:`relutope.geometry.MAX_VERTEX_DIM`; volumes are exact there),
+        typically a 2-D slice.
     tol, max_regions, time_limit, progress
         As in :func:`relutope.enumerate_regions`, for the enumeration of the common refinement.
 

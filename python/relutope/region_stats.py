@@ -300,8 +300,8 @@ def slice_summaries(network: "Network", slices: Sequence["Slice"], progress: boo
         if dom.dim != network.in_dim:
             raise ValueError(f"slices[{j}] has dimension {dom.dim} but the network takes {network.in_dim} inputs")
         if not dom.bounded or dom.intrinsic_dim > MAX_VERTEX_DIM:
-            raise ValueError(f"slices[{j}] must be bounded and of dimension <= {MAX_VERTEX_DIM} (region statistics need the regions' "
-                             f"vertices), got {dom!r}")
+            raise ValueError(f"slices[{j}] must be bounded and of dimension <= {MAX_VERTEX_DIM} (region statistics "
+                             f"need the regions' vertices), got {dom!r}")
     _check_positive(max_regions, "max_regions", integer=True)
     rows = []
     with region_bar(progress, len(slices), "slices", unit=" slices") as update:

@@ -454,10 +454,10 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     the splitting leaves open (or of the whole box without splitting). Then, for boxes with at most
     ``split_max_dims`` free inputs, branch and bound on the input box in the core: each box gets CROWN / DeepPoly
     linear relaxation bounds (Zhang et al., NeurIPS 2018; Singh et al., POPL 2019) and one LP deciding whether
-    they allow a term; the LP's minimiser and the box's centre are candidate counterexamples, and with ``search`` a 20-step descent
-    (as in :func:`_falsify`) starts from the minimiser inside the box while boxes are taken best first; boxes
-    not refuted are halved along the input of largest slope times width (ReluVal's smear, Wang et al., USENIX
-    Security 2018), or with ``split_candidates > 1`` along the best of several inputs by the bounds of their
+    they allow a term; the LP's minimiser and the box's centre are candidate counterexamples, and with ``search``
+    a 20-step descent (as in :func:`_falsify`) starts from the minimiser inside the box while boxes are taken best
+    first; boxes not refuted are halved along the input of largest slope times width (ReluVal's smear, Wang et
+    al., USENIX Security 2018), or with ``split_candidates > 1`` along the best of several inputs by the bounds of their
     halves (strong branching, as FSB branches on ReLUs: De Palma et al., 2021), up to ``split_depth`` halvings.
     When boxes are left open (or there was no splitting), ``search`` runs random restarts of short descents from
     points of the case box's faces (each input at a bound with probability 2/3: see :func:`_falsify`) for 10% of
