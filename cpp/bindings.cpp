@@ -1096,10 +1096,25 @@ PYBIND11_MODULE(_core, m) {
         py::arg("d"), py::arg("rows"), py::arg("erows"), py::arg("lo"), py::arg("hi"));
   m.def("bab_node_lp", &bab_node_lp_py, py::arg("obj"), py::arg("eobj"), py::arg("d"), py::arg("rows"),
         py::arg("erows"), py::arg("lo"), py::arg("hi"));
+  // The search's tuning defaults are BabOptions' (certify_bab.hpp), the one place they are written; Python reads
+  // them from relu_bab_defaults.
+  const BabOptions bab;
   m.def("relu_bab_certify", &relu_bab_certify_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("terms"),
-        py::arg("time_limit"), py::arg("max_nodes"), py::arg("refine") = true, py::arg("checkpoint_every") = 512,
-        py::arg("split_unstable") = 0, py::arg("max_splits") = 4000, py::arg("input_depth") = 9,
-        py::arg("babsr") = false, py::arg("lp_box") = true, py::arg("rebound") = 2,
-        py::arg("cheap_first") = false);
+        py::arg("time_limit"), py::arg("max_nodes"), py::arg("refine") = bab.refine,
+        py::arg("checkpoint_every") = bab.checkpoint_every, py::arg("split_unstable") = bab.split_unstable,
+        py::arg("max_splits") = bab.max_splits, py::arg("input_depth") = bab.input_depth,
+        py::arg("babsr") = bab.babsr, py::arg("lp_box") = bab.lp_box, py::arg("rebound") = bab.rebound,
+        py::arg("cheap_first") = bab.cheap_first);
+  py::dict bab_defaults;
+  bab_defaults["refine"] = bab.refine;
+  bab_defaults["checkpoint_every"] = bab.checkpoint_every;
+  bab_defaults["split_unstable"] = bab.split_unstable;
+  bab_defaults["max_splits"] = bab.max_splits;
+  bab_defaults["input_depth"] = bab.input_depth;
+  bab_defaults["babsr"] = bab.babsr;
+  bab_defaults["lp_box"] = bab.lp_box;
+  bab_defaults["rebound"] = bab.rebound;
+  bab_defaults["cheap_first"] = bab.cheap_first;
+  m.attr("relu_bab_defaults") = bab_defaults;
   m.def("bab_lp_box", &bab_lp_box_py, py::arg("rows"), py::arg("erows"), py::arg("lo"), py::arg("hi"));
 }

@@ -398,3 +398,28 @@ def test_branch_and_bound_releases_the_gil():
     assert ticks >= 5
     for r in out:
         assert (r["nodes"], r["status"], r["margin"]) == (alone["nodes"], alone["status"], alone["margin"])
+
+
+def test_branch_and_bound_defaults_are_the_cores_in_one_place():
+    # the binding's keyword defaults are BabOptions' (exposed as relu_bab_defaults), and the Python wrapper passes
+    # no tuning of its own: the wrapper's search with no options is the core's with every default written out, and
+    # an option given to the wrapper reaches the core (max_splits=0: no input split, so fewer box leaves)
+    import re
+
+    defaults = _core.relu_bab_defaults
+    sig = _core.relu_bab_certify.__doc__.splitlines()[0]
+    written = dict(re.findall(r"(\w+): [^=,]+ = (\w+)", sig))
+    assert set(written) == set(defaults)
+    assert all(written[k] == str(v) for k, v in defaults.items())
+    net, _ = deep_net(2, 1.0, 0.0)
+    lo, hi = -np.ones(3), np.ones(3)
+    y = float(net.forward(np.zeros((1, 3)))[0][0, 0])
+    case = vnnlib.Property([vnnlib.Case(lo, hi, [(np.array([[-1.0, 0.0, 0.0]]), np.array([-y - 1e3]))])],
+                           n_inputs=3, n_outputs=3).exact_cases()[0]
+    keys = ("status", "proven", "nodes", "splits", "box_leaves")
+    plain = vc._relu_bab_certify(net, case, lo[None], hi[None], None)[3]
+    spelled = _core.relu_bab_certify(net._core(), lo[None], hi[None], [(np.array([[-1.0, 0.0, 0.0]]),
+                                     np.array([-y - 1e3]))], time_limit=0.0, max_nodes=2_000_000, **defaults)
+    assert plain["status"] == "proven" and all(plain[k] == spelled[k] for k in keys)
+    no_split = vc._relu_bab_certify(net, case, lo[None], hi[None], None, max_splits=0)[3]
+    assert no_split["status"] == "proven" and no_split["splits"] == 0

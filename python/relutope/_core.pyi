@@ -279,9 +279,13 @@ def bab_node_lp(
 
 def relu_bab_certify(
     net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, terms: list, time_limit: float, max_nodes: int,
-    refine: bool = True, checkpoint_every: int = 512, split_unstable: int = 0, max_splits: int = 4000,
-    input_depth: int = 9, babsr: bool = False, lp_box: bool = True, rebound: int = 2,
-    cheap_first: bool = False,
+    refine: bool = ..., checkpoint_every: int = ..., split_unstable: int = ..., max_splits: int = ...,
+    input_depth: int = ..., babsr: bool = ..., lp_box: bool = ..., rebound: int = ...,
+    cheap_first: bool = ...,
 ) -> dict:
     """The search over boxes (B, k), GIL released: keys status (proven, unrefuted, time_limit, node_limit,
     interrupted), proven, nodes, lps, by_bound, empty, max_depth, splits, box_leaves, margin, value."""
+
+#: relu_bab_certify's tuning defaults, BabOptions' (cpp/include/relutope/certify_bab.hpp): refine,
+#: checkpoint_every, split_unstable, max_splits, input_depth, babsr, lp_box, rebound, cheap_first.
+relu_bab_defaults: dict

@@ -471,8 +471,7 @@ def _relu_structure(net) -> bool:
 
 
 def _relu_bab_certify(net, case, lo, hi, deadline, max_nodes: int = 2_000_000, refine: bool = True,
-                      split_unstable: int = 0, max_splits: int = 4000, input_depth: int = 9,
-                      babsr: bool = False):
+                      **options):
     """Certify the boxes left open by the input splitting by branch and bound on their ReLUs (Bunel, Turkaslan,
     Torr, Kohli & Mudigonda, "A Unified View of Piecewise Linear Neural Network Verification", NeurIPS 2018), in
     C++ with the GIL released (``relutope._core.relu_bab_certify``, cpp/src/certify_bab.cpp).
@@ -494,7 +493,10 @@ def _relu_bab_certify(net, case, lo, hi, deadline, max_nodes: int = 2_000_000, r
 
     Why C++: the numpy version spent ~30 ms a node (20 ms on the vectorised bound of one node, 9 ms on linprog's
     set-up) where the C++ node takes ~0.1 ms, and at that price the CROWN intermediate bounds (``refine``, off in
-    numpy) pay for themselves in fewer nodes. Returns (nodes proven, min margin, failure or None, counts dict)."""
+    numpy) pay for themselves in fewer nodes. ``options``: the search's tuning (``split_unstable``, ``max_splits``,
+    ``input_depth``, ``babsr``, ``lp_box``, ``rebound``, ``cheap_first``), each defaulting to the core's
+    ``BabOptions`` (cpp/include/relutope/certify_bab.hpp, the one place the defaults are written; read them as
+    ``relutope._core.relu_bab_defaults``). Returns (nodes proven, min margin, failure or None, counts dict)."""
     from . import _core
 
     terms = _term_arrays(case, net.out_dim)
@@ -505,9 +507,7 @@ def _relu_bab_certify(net, case, lo, hi, deadline, max_nodes: int = 2_000_000, r
         return 0, np.inf, "the time limit of the certification was reached", {}
     res = _core.relu_bab_certify(net._core(), np.ascontiguousarray(lo, dtype=np.float64),
                                  np.ascontiguousarray(hi, dtype=np.float64), [(C, d) for C, _, d in terms],
-                                 time_limit=left, max_nodes=int(max_nodes), refine=bool(refine),
-                                 split_unstable=int(split_unstable), max_splits=int(max_splits),
-                                 input_depth=int(input_depth), babsr=bool(babsr))
+                                 time_limit=left, max_nodes=int(max_nodes), refine=bool(refine), **options)
     why = {"proven": None,
            "time_limit": "the time limit of the certification was reached",
            "node_limit": f"the branch and bound on the ReLUs reached {max_nodes} nodes",
