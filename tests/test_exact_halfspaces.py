@@ -56,3 +56,28 @@ def test_exact_halfspaces_strict_rows_and_bad_input():
         neighbour_patterns(net, np.zeros(2), max_patterns=0)
     with pytest.raises(TypeError, match="max_patterns must be an int, got float"):
         neighbour_patterns(net, np.zeros(2), max_patterns=2.0)
+
+
+def test_exact_region_is_the_map_and_the_rows_of_one_composition():
+    # exact_region against exact_affine_map and exact_halfspaces (each its own composition), in rationals, on a
+    # ReLU net and on one with max-pooling (units of several pieces), and the same errors
+    from relutope.exact import exact_affine_map, exact_region
+
+    from relutope.network import Layer
+
+    relu = relutope.Network.random([3, 5, 4, 2], seed=2)
+    rng = np.random.default_rng(0)
+    maxpool = relutope.Network([Layer.affine(rng.normal(size=(7, 2)), rng.normal(size=7), "relu"),
+                                Layer(np.eye(7), np.zeros(7), [3, 4]),
+                                Layer.affine(rng.normal(size=(1, 2)), np.zeros(1), "identity")])
+    for net in (relu, maxpool):
+        x = rng.normal(size=(4, net.in_dim)) * 1e3 + 5e3
+        for p in net.activation_pattern(x):
+            A, b, G, h, strict = exact_region(net, p)
+            A2, b2 = exact_affine_map(net, p)
+            G2, h2, strict2 = exact_halfspaces(net, p)
+            assert A.shape == A2.shape and G.shape == G2.shape and np.array_equal(strict, strict2)
+            assert all(u == v for u, v in zip(A.ravel(), A2.ravel())) and all(u == v for u, v in zip(b, b2))
+            assert all(u == v for u, v in zip(G.ravel(), G2.ravel())) and all(u == v for u, v in zip(h, h2))
+    with pytest.raises(ValueError, match="pattern"):
+        exact_region(relu, relu.activation_pattern(np.zeros((1, 3)))[0][:-1])

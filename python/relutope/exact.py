@@ -24,7 +24,7 @@ from ._checks import check_int, check_pieces
 from .network import Network, _as_points
 
 __all__ = ["exact_affine_map", "exact_forward", "exact_halfspaces", "exact_layer_pieces", "exact_pattern",
-           "neighbour_patterns", "to_rational"]
+           "exact_region", "neighbour_patterns", "to_rational"]
 
 
 def _flint():
@@ -227,12 +227,17 @@ def _pattern_rows(network: Network, pattern: np.ndarray, M=None, v=None, rationa
     piece p (both within the unit), ``G_s - G_p`` (k,), ``g_p - g_s``) for every unit and every piece ``s != p``,
     in unit order then piece order: ``(G_s - G_p) . t <= g_p - g_s`` where the pattern holds."""
     for layer, off, rows, G, g in _compose(network, pattern, M, v, rational):
-        for u in range(layer.n_units):
-            p0, p1 = int(layer.piece_start[u]), int(layer.piece_start[u + 1])
-            p = int(rows[u])
-            for s in range(p0, p1):
-                if s != p:
-                    yield off + u, s - p0, p - p0, G[s] - G[p], g[p] - g[s]
+        yield from _layer_rows(layer, off, rows, G, g)
+
+
+def _layer_rows(layer, off: int, rows: np.ndarray, G, g):
+    """The rows of :func:`_pattern_rows` for one layer, from one step of :func:`_compose`."""
+    for u in range(layer.n_units):
+        p0, p1 = int(layer.piece_start[u]), int(layer.piece_start[u + 1])
+        p = int(rows[u])
+        for s in range(p0, p1):
+            if s != p:
+                yield off + u, s - p0, p - p0, G[s] - G[p], g[p] - g[s]
 
 
 def exact_affine_map(network: Network, pattern) -> Tuple[np.ndarray, np.ndarray]:
@@ -459,6 +464,50 @@ def exact_halfspaces(network: Network, pattern) -> Tuple[np.ndarray, np.ndarray,
         strict.append(s < p)
     d = network.in_dim
     return (np.array(G_rows, dtype=object).reshape(len(G_rows), d), np.array(h_rows, dtype=object),
+            np.array(strict, dtype=bool))
+
+
+def exact_region(network: Network, pattern) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The exact affine map and H-representation of an activation pattern's region, from one composition.
+
+    Parameters
+    ----------
+    network : Network
+    pattern : array_like of int, shape (n_units,)
+        The chosen piece of every unit.
+
+    Returns
+    -------
+    A_Q : ndarray of flint.fmpq, shape (m, d)
+    b_Q : ndarray of flint.fmpq, shape (m,)
+        As :func:`exact_affine_map`.
+    G : ndarray of flint.fmpq, shape (r, d)
+    h : ndarray of flint.fmpq, shape (r,)
+    strict : ndarray, shape (r,), bool
+        As :func:`exact_halfspaces`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`exact_affine_map`.
+
+    Notes
+    -----
+    The pieces are composed once, layer by layer (Balestriero & Baraniuk, ICML 2018, Eq. 9): the rows of every
+    layer and the last layer's chosen pieces come from the same products, where :func:`exact_affine_map` and
+    :func:`exact_halfspaces` called in turn compose the pattern twice.
+    """
+    pat = _check_pattern(network, pattern)
+    G_rows, h_rows, strict = [], [], []
+    A, b = None, None
+    for layer, off, rows, G, g in _compose(network, pat):
+        for _, s, p, row, rhs in _layer_rows(layer, off, rows, G, g):
+            G_rows.append(row)
+            h_rows.append(rhs)
+            strict.append(s < p)
+        A, b = G[rows], g[rows]
+    d = network.in_dim
+    return (A, b, np.array(G_rows, dtype=object).reshape(len(G_rows), d), np.array(h_rows, dtype=object),
             np.array(strict, dtype=bool))
 
 

@@ -658,7 +658,7 @@ def _region_certify(net, case, lo, hi, tol, deadline=None, enumerations=None):
 
     from .domains import Box
     from .enumerate import enumerate_regions
-    from .exact import exact_affine_map, exact_halfspaces
+    from .exact import exact_region
 
     regions, margin = 0, np.inf
     terms = case.terms
@@ -679,10 +679,9 @@ def _region_certify(net, case, lo, hi, tol, deadline=None, enumerations=None):
             if deadline is not None and time.perf_counter() > deadline:
                 return regions, margin, "the time limit of the certification was reached"
             pattern = part.patterns[idx]
-            A_Q, b_Q = exact_affine_map(net, pattern)
+            A_Q, b_Q, Gq, hq, _ = exact_region(net, pattern)  # one composition for the map and the rows
             A_Q = [[_fraction(v) for v in row] for row in A_Q]
             b_Q = [_fraction(v) for v in b_Q]
-            Gq, hq, _ = exact_halfspaces(net, pattern)
             Ge = [[_fraction(v) for v in row] for row in Gq]
             he = [_fraction(v) for v in hq]
             Af = np.array([[float(v) for v in row] for row in A_Q])
