@@ -271,7 +271,7 @@ def test_verify_distributed_thin_cells_of_the_first_layer(client):
     lo, hi = np.array([-1.0, -1.0]), np.array([1.0, 1.0])
     assert net(np.array([[1e-11, 0.0]]))[0, 0] == pytest.approx(1.0)  # the hat's top, by a forward pass
     spec = Property([Case(lo, hi, [(np.array([[-1.0]]), np.array([-0.5]))])], 2, 1)
-    result = verify_distributed(net, spec, client, search=False)
+    result = verify_distributed(net, spec, client, search=False, split_max_dims=0)  # no input splitting first
     assert result.cases[0]["cells"] == 1
     _check_verdict(net, spec, result, "violated")
     assert relutope.verify(net, spec, search=False).status == "violated"
@@ -326,3 +326,57 @@ def test_verify_distributed_bad_arguments_are_named(client, kwargs, exc, word):
         verify_distributed(Network.random([3, 4, 1], seed=0), spec, client)
     with pytest.raises(TypeError, match="spec"):
         verify_distributed(net, 3, client)
+
+
+def test_verify_with_client_is_the_local_verdict_with_input_splitting(client):
+    # relutope.verify(..., client=) against the local run and against the exact maximum (output_bounds, checked
+    # against HiGHS and brute force elsewhere): thresholds just below it are violated, just above it hold; far
+    # above, the input splitting closes the box on the client (no cell enumerated); near it, it leaves boxes
+    # open whose cells run as tasks. Off-centre at 1e-6 and 1e6, a ReLU net and one with max-pooling.
+    for net, scale in ((Network.random([2, 10, 10, 1], seed=3), 1e-6), (_maxout_net(), 1e6)):
+        k = net.in_dim
+        centre = np.linspace(2.0, -1.0, k) * scale
+        net = Network([Layer(net.layers[0].A / scale, net.layers[0].c - net.layers[0].A @ centre / scale,
+                             net.layers[0].n_pieces)] + list(net.layers[1:]))
+        lo, hi = centre - scale, centre + scale
+        top = float(relutope.output_bounds(net, Box(lo, hi)).upper[0])
+        for gap, expected in ((-1e-6, "violated"), (1e-6, "holds"), (1.0, "holds")):
+            threshold = top + gap * (1 + abs(top))
+            spec = Property([Case(lo, hi, [(np.array([[-1.0]]), np.array([-threshold]))])], k, 1)
+            for search in (False, True):
+                result = relutope.verify(net, spec, client=client, search=search)
+                _check_verdict(net, spec, result, expected)
+                assert relutope.verify(net, spec, search=search).status == expected
+                stats = result.cases[0]
+                if expected == "holds":
+                    assert stats["boxes"] > 0  # the input splitting ran on the client
+                    assert (stats["open_boxes"] == 0) == (gap == 1.0) and (stats["cells"] > 0) == (gap < 1.0)
+    with pytest.raises(ValueError, match="split_boxes"):
+        relutope.verify(net, spec, client=client, split_boxes=-1)
+
+
+def test_verify_with_client_certifies_the_verdict(client):
+    pytest.importorskip("flint")
+    net = Network.random([2, 6, 6, 1], seed=4)
+    lo, hi = np.array([0.5, -1.5]), np.array([1.5, -0.5])
+    top = float(relutope.output_bounds(net, Box(lo, hi)).upper[0])
+    for threshold, expected in ((top + 1e-3, "holds"), (top - 1e-3, "violated")):
+        spec = Property([Case(lo, hi, [(np.array([[-1.0]]), np.array([-threshold]))])], 2, 1)
+        result = relutope.verify(net, spec, client=client, certify=True)
+        assert result.status == expected and result.certificate is not None and result.certificate.ok
+
+
+def test_output_bounds_with_client_equal_the_local_bounds(client):
+    net = Network.random([3, 10, 10, 2], seed=8)
+    centre = np.array([1e6, -2e6, 3e6])
+    box = Box(centre - 5e5, centre + 5e5)
+    C, d = np.array([[1.0, -2.0], [0.5, 0.5]]), np.array([3.0, -1.0])
+    one, dist = relutope.output_bounds(net, box, C, d), relutope.output_bounds(net, box, C, d, client=client)
+    assert dist.complete and dist.status == "complete"
+    np.testing.assert_array_equal(dist.upper, one.upper)
+    np.testing.assert_array_equal(dist.lower, one.lower)
+    y = C @ net(dist.argmax).T  # the inputs returned attain the bounds (forward passes)
+    np.testing.assert_allclose(np.diag(y) + d, dist.upper, rtol=1e-12, atol=1e-12 * np.abs(dist.upper).max())
+    for kwargs in ({"certify": True}, {"max_regions": 10}, {"progress": True}):
+        with pytest.raises(ValueError, match="client"):
+            relutope.output_bounds(net, box, client=client, **kwargs)

@@ -182,27 +182,13 @@ def _split(net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads
     :func:`relutope.output_bounds` run): the cells are found in that mode too, and when the first layers have a
     cell thinner than ``tol`` (which no listed cell contains) the domain is not split (P = 0, one cell)."""
     from . import _core
-    from ._threads import resolve_threads
-    from .enumerate import _check_positive, _engine_call, _resolve_tol
+    from .enumerate import _engine_call, _resolve_tol
 
     if not isinstance(net, Network):
         raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
     check_domain(domain)
-    prefix_layers = _check_positive(prefix_layers, "prefix_layers", integer=True)
-    if prefix_layers < 1:
-        raise ValueError(f"prefix_layers must be at least 1, got {prefix_layers}")
-    n_tasks = _check_positive(n_tasks, "n_tasks", integer=True)
-    if n_tasks is not None and n_tasks < 1:
-        raise ValueError(f"n_tasks must be at least 1, got {n_tasks}")
-    threads = resolve_threads(threads)
-    if client is None:
-        from dask.distributed import get_client
-
-        try:
-            client = get_client()
-        except ValueError as exc:
-            raise ValueError("client: no Dask client given and none is running; pass client=Client(...) "
-                             "(dask.distributed)") from exc
+    prefix_layers, n_tasks, threads = _check_split(prefix_layers, n_tasks, threads)
+    client = _client(client)
     if domain.dim != net.in_dim:
         raise ValueError(f"domain has dimension {domain.dim} but the network takes {net.in_dim} inputs")
     tol = _resolve_tol(domain, tol)
@@ -232,6 +218,34 @@ def _split(net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads
     bounds = np.linspace(0, n, n_chunks + 1).astype(np.int64)
     chunks = [prefixes[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     return client, tol, threads, P, chunks, prefix_counts, prefix_status
+
+
+def _check_split(prefix_layers, n_tasks, threads) -> tuple:
+    """``prefix_layers`` (>= 1), ``n_tasks`` (None or >= 1) and ``threads`` checked (ValueError or TypeError
+    naming the argument), ``threads`` resolved."""
+    from ._threads import resolve_threads
+    from .enumerate import _check_positive
+
+    prefix_layers = _check_positive(prefix_layers, "prefix_layers", integer=True)
+    if prefix_layers < 1:
+        raise ValueError(f"prefix_layers must be at least 1, got {prefix_layers}")
+    n_tasks = _check_positive(n_tasks, "n_tasks", integer=True)
+    if n_tasks is not None and n_tasks < 1:
+        raise ValueError(f"n_tasks must be at least 1, got {n_tasks}")
+    return prefix_layers, n_tasks, resolve_threads(threads)
+
+
+def _client(client):
+    """``client``, or the current Dask client when None (ValueError naming ``client`` when there is none)."""
+    if client is None:
+        from dask.distributed import get_client
+
+        try:
+            client = get_client()
+        except ValueError as exc:
+            raise ValueError("client: no Dask client given and none is running; pass client=Client(...) "
+                             "(dask.distributed)") from exc
+    return client
 
 
 def _gather(client, futures) -> tuple:
@@ -388,6 +402,24 @@ def _verify_cells(net: Network, lo: np.ndarray, hi: np.ndarray, terms, prune: bo
     return result
 
 
+def _verify_boxes(net: Network, boxes, tols, terms, prune: bool, threads: int, deadline: Optional[float],
+                  stop_name: Optional[str]) -> dict:
+    """One task of :func:`verify_distributed` when the input splitting leaves many boxes open: the core's verifier
+    on each box ``(lo, hi)`` in turn (unsplit, tolerance ``tols[i]``), stopping at the first counterexample or
+    the first box not complete; the counts summed."""
+    total = {"leaves": 0, "pruned": 0, "thin": 0, "thin_open": 0, "violated": False, "term": -1,
+             "counterexample": None, "message": "", "seconds": 0.0, "status": "complete"}
+    none = np.zeros((1, 0), dtype=np.int8)
+    for (lo, hi), tol in zip(boxes, tols):
+        r = _verify_cells(net, lo, hi, terms, prune, none, 0, tol, threads, deadline, stop_name)
+        for key in ("leaves", "pruned", "thin", "thin_open", "seconds"):
+            total[key] += r[key]
+        total.update({key: r[key] for key in ("violated", "term", "counterexample", "message", "status")})
+        if r["violated"] or r["status"] != "complete" or r["thin_open"]:
+            break
+    return total
+
+
 def _in_term(net: Network, x: np.ndarray, C: np.ndarray, d: np.ndarray, atol: float) -> bool:
     """Whether a forward pass puts ``net(x)`` in the term ``C y <= d`` (within ``atol (1 + |d|)``), as
     :func:`relutope.verify` re-checks a counterexample."""
@@ -396,16 +428,21 @@ def _in_term(net: Network, x: np.ndarray, C: np.ndarray, d: np.ndarray, atol: fl
 
 
 def verify_distributed(net: Network, spec, client=None, *, timeout: Optional[float] = None, prune: bool = True,
-                       tol: Optional[float] = None, atol: float = 1e-6, search: bool = True, seed: int = 0,
-                       prefix_layers: int = 1, n_tasks: Optional[int] = None, threads: int = 1):
+                       tol: Optional[float] = None, atol: float = 1e-6, search: bool = True, seed=0,
+                       split_max_dims: int = 8, split_depth: Optional[int] = None, split_boxes: int = 256,
+                       split_candidates: Optional[int] = None, prefix_layers: int = 1, n_tasks: Optional[int] = None,
+                       threads: Optional[int] = 1, certify: bool = False):
     """:func:`relutope.verify` on a Dask cluster: every case's box split into cells of the first layers.
 
-    For every case (input box) of the property, the client first searches for a counterexample (sampling and
-    projected gradient descent, as :func:`relutope.verify`), then enumerates the cells of the first
-    ``prefix_layers`` layers over the box and deals them out, in contiguous chunks, to tasks; each task runs the
-    compiled verifier on the full network restricted to its cells (fixed prefix patterns, as
-    :func:`enumerate_distributed`), with relaxation pruning, no cell skipped for being thin, and a stop at its
-    first counterexample. The tasks of all cases run at once; the verdicts are combined soundly: the first
+    For every case (input box) of the property, the client runs :func:`relutope.verify`'s counterexample search
+    (sampling and projected gradient descent) and input splitting (branch and bound on the box, up to
+    ``split_boxes`` boxes), the same shared pieces (``relutope._search``), then enumerates the cells of the first
+    ``prefix_layers`` layers over every box the splitting leaves open and deals them out, in contiguous chunks,
+    to tasks; each task runs the compiled verifier on the full network restricted to its cells (fixed prefix
+    patterns, as :func:`enumerate_distributed`), with relaxation pruning, no cell skipped for being thin, and a
+    stop at its first counterexample. When a case has at least as many open boxes as tasks, the tasks take
+    contiguous chunks of whole boxes instead (each box one cell). ``relutope.verify(..., client=client)`` runs
+    this. The tasks of all cases run at once; the verdicts are combined soundly: the first
     counterexample that passes the forward-pass re-check makes the property ``violated`` (the tasks not started
     are cancelled and the running ones stop at their next checkpoint); ``holds`` needs every task of every case
     complete with no thin cell left open; anything else is ``unknown``.
@@ -420,9 +457,10 @@ def verify_distributed(net: Network, spec, client=None, *, timeout: Optional[flo
     timeout : float, optional
         Seconds for the whole property (every task stops at the same wall-clock deadline; on a real cluster the
         machines' clocks are taken to agree). Past it the verdict is ``unknown`` unless a counterexample was found.
-    prune, tol, atol, search, seed
-        As in :func:`relutope.verify` (``tol`` and ``atol`` in input units). There is no input splitting
-        (``split_*`` of :func:`relutope.verify`): the work is split by cells instead.
+    prune, tol, atol, search, seed, split_max_dims, split_depth, split_boxes, split_candidates, certify
+        As in :func:`relutope.verify` (``tol`` and ``atol`` in input units): the input splitting runs on the
+        client, on boxes with at most ``split_max_dims`` free inputs (with ``prune``); with ``certify`` the verdict
+        is proven on the client afterwards (:func:`relutope.verdict_certificates.certify_verdict`).
     prefix_layers, n_tasks, threads
         As in :func:`enumerate_distributed`: the split depth, the tasks per case (default four per worker, at most
         one per cell) and the worker threads of each task.
@@ -433,10 +471,12 @@ def verify_distributed(net: Network, spec, client=None, *, timeout: Optional[flo
         ``status`` ``holds`` / ``violated`` (with ``counterexample``, ``output``, ``case``, ``term``; re-checked by
         a forward pass) / ``unknown``. ``cases[i]`` holds the case's ``status`` (its verdict, or the first
         non-complete task status: ``"time_limit"``, ``"numerical"``, ``"thin_open"``, ``"interrupted"``, ...),
-        ``cells`` (prefix cells: the units of work), ``tasks``, ``closed`` (the fraction of its cells whose tasks
-        proved them safe), ``regions``, ``pruned``, ``thin``, ``seconds`` and, for the violated case,
-        ``found_by`` (``"search"`` or ``"enumeration"``). ``proven`` is the fraction of the property's input volume
-        proven safe: the mean over cases of 1 for a case that holds, else 0 (a cell's volume is not known).
+        ``boxes`` (bounded by the input splitting), ``open_boxes`` (left open by it), ``cells`` (prefix cells of
+        the open boxes, or the open boxes themselves when they are many: the units of work), ``tasks``, ``closed`` (the fraction of its cells whose tasks proved
+        them safe), ``regions``, ``pruned``, ``thin``, ``seconds`` and, for the violated case, ``found_by``
+        (``"search"``, ``"split"`` or ``"enumeration"``). ``proven`` is the fraction of the property's input
+        volume proven safe: the mean over cases of 1 for a case that holds, else the share of its box the input
+        splitting closed (a cell's volume is not known).
         ``regions`` and ``pruned`` are summed over the tasks.
 
     Raises
@@ -447,7 +487,8 @@ def verify_distributed(net: Network, spec, client=None, *, timeout: Optional[flo
 
     Notes
     -----
-    Sound combination: the cells of the first layers partition each box (every point of the box lies in the
+    Sound combination: the input splitting's closed boxes are proven safe by their relaxation bounds and its
+    open boxes cover the rest of the case's box; the cells of the first layers partition each open box (every point of the box lies in the
     closure of one listed cell, or in a cell of the first layers thinner than ``tol``: when there is one, the
     case is not split and runs as one task, where :func:`relutope.verify`'s rule for thin cells applies), so the
     property holds on the box exactly when it holds on every cell. The split is Rao & Kumar's distributed tree
@@ -478,62 +519,129 @@ def verify_distributed(net: Network, spec, client=None, *, timeout: Optional[flo
     """
     import uuid
 
-    from .verify import VerificationResult, _check_property, _falsify
+    from ._search import case_terms, check_property, check_split_options, falsify, split_case
+    from .verify import VerificationResult
 
     start, wall = time.perf_counter(), time.time()
-    spec = _check_property(net, spec, timeout)
+    spec = check_property(net, spec, timeout)
+    check_split_options(split_max_dims, split_depth, split_boxes, split_candidates)
+    prefix_layers, n_tasks, threads = _check_split(prefix_layers, n_tasks, threads)
+    if not isinstance(certify, (bool, np.bool_)):
+        raise TypeError(f"certify must be a bool, got {type(certify).__name__}")
+    client = _client(client)
     deadline = None if timeout is None else wall + float(timeout)
+    remaining = lambda: None if deadline is None else deadline - time.time()  # noqa: E731
     rng = np.random.default_rng(check_seed(seed))
     result = VerificationResult(status="holds")
     cases = []
     for ci, case in enumerate(spec.cases):
-        terms = [(np.atleast_2d(np.asarray(C, dtype=np.float64)).reshape(-1, net.out_dim),
-                  np.atleast_1d(np.asarray(d, dtype=np.float64))) for C, d in case.terms]
-        lo, hi = np.asarray(case.box_lo, dtype=np.float64), np.asarray(case.box_hi, dtype=np.float64)
-        stats = {"case": ci, "status": "holds", "cells": 0, "tasks": 0, "closed": 0.0, "closed_cells": 0,
-                 "regions": 0, "pruned": 0, "thin": 0, "seconds": 0.0, "proven": 0.0}
+        terms, lo, hi = case_terms(net, case)
+        stats = {"case": ci, "status": "holds", "boxes": 0, "open_boxes": 0, "cells": 0, "tasks": 0, "closed": 0.0,
+                 "closed_cells": 0, "regions": 0, "pruned": 0, "thin": 0, "seconds": 0.0, "proven": 0.0}
         result.cases.append(stats)
-        cases.append((terms, lo, hi, stats))
-    # The counterexample search first, on the client (cheap, and it settles most violated properties).
-    for ci, (terms, lo, hi, stats) in enumerate(cases):
-        left = None if deadline is None else deadline - time.time()
-        if not (search and terms) or (left is not None and left <= 0):
-            continue
-        x = _falsify(net, lo, hi, terms, rng, time_limit=left)
+        cases.append((terms, lo, hi, stats, [(lo, hi)], [0.0]))  # the boxes to enumerate, the split's closed share
+
+    def finish(status: str) -> VerificationResult:
+        result.status = status
+        if certify and status in ("holds", "violated"):
+            from .verdict_certificates import certify_verdict
+
+            result.certificate = certify_verdict(net, spec, result, time_limit=remaining(), tol=tol)
+            if not result.certificate.ok:
+                result.status = "unknown"
+        result.seconds = time.perf_counter() - start
+        return result
+
+    def violated(ci: int, ti: int, x: np.ndarray, how: str) -> VerificationResult:
+        result.counterexample, result.output = x, net(x[None, :])[0]
+        result.case, result.term = ci, ti
+        result.cases[ci].update(status="violated", found_by=how)
+        for *_, stats, _, _ in cases:
+            stats.pop("closed_cells", None)
+        result.proven = 0.0
+        return finish("violated")
+
+    def found(ci: int, terms, x) -> Optional[VerificationResult]:
+        """violated() for a point of the counterexample search (None: nothing found), with its best term."""
         if x is None:
-            continue
+            return None
         ti = int(np.argmin([np.max(C @ net(x[None, :])[0] - d) if C.shape[0] else np.inf for C, d in terms]))
-        if _in_term(net, x, *terms[ti], atol):
-            result.status, result.counterexample, result.output = "violated", x, net(x[None, :])[0]
-            result.case, result.term = ci, ti
-            stats.update(status="violated", found_by="search")
-            for *_, other in cases:
-                other.pop("closed_cells")
-            result.seconds = time.perf_counter() - start
-            return result
-    # Every case's cells, then all tasks at once.
+        return violated(ci, ti, x, "search") if _in_term(net, x, *terms[ti], atol) else None
+
+    # On the client, case by case as relutope.verify: the counterexample search (a short one before the input
+    # splitting, the full one when boxes are left open) and the input splitting.
+    for ci, (terms, lo, hi, stats, boxes, closed) in enumerate(cases):
+        splits = prune and int(np.count_nonzero(hi > lo)) <= split_max_dims
+        if search and terms and splits and (remaining() is None or remaining() > 0):
+            out = found(ci, terms, falsify(net, lo, hi, terms, rng, samples=64, starts=2, steps=20,
+                                           time_limit=remaining()))
+            if out is not None:
+                return out
+        if splits:
+            left = remaining()
+            if left is not None and left <= 0:
+                stats["status"], boxes[:] = "time_limit", []
+                continue
+            out = split_case(net, lo, hi, terms, split_depth, split_boxes, left, split_candidates, search)
+            stats["boxes"], closed[0] = int(out["boxes"]), float(out["closed_fraction"])
+            if out["status"] == 1:
+                ti, x = int(out["term"]), out["counterexample"]
+                if _in_term(net, x, *terms[ti], atol):
+                    return violated(ci, ti, x, "split")
+                stats["status"], boxes[:] = "numerical", []  # the point failed the forward-pass re-check
+                continue
+            if out["status"] == 3:
+                stats["status"], boxes[:] = "time_limit", []
+                continue
+            order = np.argsort(out["open_score"], kind="stable")  # likeliest unsafe first
+            boxes[:] = [(out["open_lo"][i], out["open_hi"][i]) for i in order]
+            stats["open_boxes"] = len(boxes)
+        if search and terms and boxes and (remaining() is None or remaining() > 0):
+            out = found(ci, terms, falsify(net, lo, hi, terms, rng, time_limit=remaining()))
+            if out is not None:
+                return out
+    # The cells of every open box, then all tasks at once.
     stop_name = f"relutope-verify-{uuid.uuid4().hex}"
     futures, owner, cells_of = [], {}, {}
     net_f = None
-    for ci, (terms, lo, hi, stats) in enumerate(cases):
-        left = None if deadline is None else deadline - time.time()
-        client_, tol_c, threads_c, P, chunks, _, prefix_status = _split(
-            net, Box(lo, hi), client, prefix_layers, n_tasks, tol, 1.0, threads,
-            None if left is None else max(left, 1e-3), thin=True)
-        client = client_
-        if net_f is None:
-            net_f = client.scatter(net, broadcast=True, hash=False)
-        stats["cells"] = int(sum(len(c) for c in chunks))
-        stats["tasks"] = len(chunks)
-        if prefix_status != "complete":
-            stats["status"] = prefix_status
-        for chunk in chunks:
-            future = client.submit(_verify_cells, net_f, lo, hi, terms, prune, chunk, P, tol_c, threads_c, deadline,
-                                   stop_name, pure=False)
-            futures.append(future)
-            owner[future.key] = ci
-            cells_of[future.key] = len(chunk)
-    interrupted, found = False, None
+    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+    target = 4 * n_workers if n_tasks is None else n_tasks  # tasks per case
+    for ci, (terms, lo, hi, stats, boxes, _) in enumerate(cases):
+        if len(boxes) >= max(target, 2):  # boxes enough: chunks of whole boxes, in order (likeliest unsafe first)
+            from .enumerate import _resolve_tol
+
+            if net_f is None:
+                net_f = client.scatter(net, broadcast=True, hash=False)
+            tols = [_resolve_tol(Box(blo, bhi), tol) for blo, bhi in boxes]
+            bounds = np.linspace(0, len(boxes), target + 1).astype(np.int64)
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                future = client.submit(_verify_boxes, net_f, boxes[a:b], tols[a:b], terms, prune, threads,
+                                       deadline, stop_name, pure=False)
+                futures.append(future)
+                owner[future.key] = ci
+                cells_of[future.key] = int(b - a)
+            stats["cells"] += len(boxes)
+            stats["tasks"] += len(bounds) - 1
+            continue
+        per_box = None if not boxes else -(-target // len(boxes))
+        for blo, bhi in boxes:
+            left = remaining()
+            _, tol_c, threads_c, P, chunks, _, prefix_status = _split(
+                net, Box(blo, bhi), client, prefix_layers, per_box, tol, 1.0, threads,
+                None if left is None else max(left, 1e-3), thin=True)
+            if net_f is None:
+                net_f = client.scatter(net, broadcast=True, hash=False)
+            stats["cells"] += int(sum(len(c) for c in chunks))
+            stats["tasks"] += len(chunks)
+            if prefix_status != "complete" and stats["status"] == "holds":
+                stats["status"] = prefix_status
+            for chunk in chunks:
+                future = client.submit(_verify_cells, net_f, blo, bhi, terms, prune, chunk, P, tol_c, threads_c,
+                                       deadline, stop_name, pure=False)
+                futures.append(future)
+                owner[future.key] = ci
+                cells_of[future.key] = len(chunk)
+    interrupted, hit = False, None
     if futures:
         from dask.distributed import Event, as_completed
 
@@ -541,14 +649,14 @@ def verify_distributed(net: Network, spec, client=None, *, timeout: Optional[flo
             for future in as_completed(futures):
                 ci = owner[future.key]
                 r = future.result()
-                terms, lo, hi, stats = cases[ci]
+                terms, lo, hi, stats, _, _ = cases[ci]
                 for key in ("regions", "pruned", "thin"):
                     stats[key] += int(r["leaves" if key == "regions" else key])
                 stats["seconds"] = max(stats["seconds"], float(r["seconds"]))
                 if r["violated"]:
                     x = r["counterexample"]
                     if _in_term(net, x, *terms[int(r["term"])], atol):
-                        found = (ci, int(r["term"]), x)
+                        hit = (ci, int(r["term"]), x)
                         break
                     if stats["status"] == "holds":  # the point failed the forward-pass re-check
                         stats["status"] = "numerical"
@@ -560,30 +668,27 @@ def verify_distributed(net: Network, spec, client=None, *, timeout: Optional[flo
                     stats["status"] = status
         except KeyboardInterrupt:
             interrupted = True
-        if found is not None or interrupted:
+        if hit is not None or interrupted:
             Event(stop_name, client=client).set()
             client.cancel([f for f in futures if not f.done()])
-    for terms, lo, hi, stats in cases:
+    for terms, lo, hi, stats, boxes, closed in cases:
         open_cells = stats["cells"] - stats.pop("closed_cells")
-        stats["closed"] = 1.0 - open_cells / stats["cells"] if stats["cells"] else 0.0
-        if stats["status"] == "holds" and (open_cells > 0 or stats["cells"] == 0):
+        if stats["cells"]:
+            stats["closed"] = 1.0 - open_cells / stats["cells"]
+        else:  # no cell: every box closed by the input splitting (1), or none enumerated (0)
+            stats["closed"] = 1.0 if not boxes and stats["status"] == "holds" else 0.0
+        if stats["status"] == "holds" and (open_cells > 0 or (boxes and stats["cells"] == 0)):
             stats["status"] = "interrupted" if interrupted else "unknown"  # tasks cancelled or never run
-        stats["proven"] = 1.0 if stats["status"] == "holds" else 0.0
+        stats["proven"] = 1.0 if stats["status"] == "holds" else closed[0]
         result.regions += stats["regions"]
         result.pruned += stats["pruned"]
-    if found is not None:
-        ci, ti, x = found
-        result.status, result.counterexample, result.output = "violated", x, net(x[None, :])[0]
-        result.case, result.term = ci, ti
-        result.cases[ci].update(status="violated", found_by="enumeration")
-        result.proven = 0.0
-    elif all(stats["status"] == "holds" for *_, stats in cases):
-        result.status, result.proven = "holds", 1.0
-    else:
-        result.status = "unknown"
-        result.proven = float(np.mean([stats["proven"] for *_, stats in cases])) if cases else 0.0
-    result.seconds = time.perf_counter() - start
-    return result
+    if hit is not None:
+        return violated(hit[0], hit[1], hit[2], "enumeration")
+    if all(stats["status"] == "holds" for *_, stats, _, _ in cases):
+        result.proven = 1.0
+        return finish("holds")
+    result.proven = float(np.mean([stats["proven"] for *_, stats, _, _ in cases])) if cases else 0.0
+    return finish("unknown")
 
 
 def _checked(part: Partition, message: str, witnesses_pass) -> Partition:

@@ -20,7 +20,6 @@ relaxation's bound (``OutputBounds.widened``).
 from __future__ import annotations
 
 import numbers
-import os
 import time
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple, Union
@@ -29,6 +28,7 @@ import numpy as np
 
 from .domains import Box, Domain
 from ._checks import check_seed
+from ._search import check_property as _check_property, check_split_options, falsify as _falsify
 from ._threads import resolve_threads
 from .enumerate import _engine_call, enumerate_regions
 from .errors import NumericalError
@@ -204,7 +204,8 @@ def _linear_objectives(net: Network, C, d) -> Tuple[np.ndarray, np.ndarray]:
 
 def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool = True, tol: Optional[float] = None,
                   max_regions: Optional[int] = None, time_limit: Optional[float] = None,
-                  progress: bool = False, threads: Optional[int] = 1, certify: bool = False) -> OutputBounds:
+                  progress: bool = False, threads: Optional[int] = 1, certify: bool = False,
+                  client=None) -> OutputBounds:
     """The exact minimum and maximum of every output (or of linear functions of the outputs) over a domain.
 
     Parameters
@@ -232,6 +233,10 @@ def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool =
         attained (likewise ``lower`` and ``certificate.min_upper``); an incomplete run keeps both proven, from a
         rigorous bound over the domain. Needs python-flint and a domain ``enumerate_regions(..., certify=True)``
         accepts; costs exact arithmetic per region (small networks).
+    client : dask.distributed.Client, optional
+        Run on a Dask cluster (:func:`relutope.distributed.output_bounds_distributed`): the domain split into
+        cells of the first layer, one task per chunk of cells. The same bounds; not with ``certify``,
+        ``max_regions`` or ``progress``.
 
     Returns
     -------
@@ -275,6 +280,13 @@ def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool =
     C, d = _linear_objectives(net, C, d)
     if not isinstance(certify, (bool, np.bool_)):
         raise TypeError(f"certify must be a bool, got {type(certify).__name__}")
+    if client is not None:  # the Dask path
+        if certify or max_regions is not None or progress:
+            raise ValueError("client: output_bounds on a Dask cluster takes no certify, max_regions or progress")
+        from .distributed import output_bounds_distributed
+
+        return output_bounds_distributed(net, domain, client, C, d, prune=prune, tol=tol, threads=threads,
+                                         time_limit=time_limit)
     if certify:
         from .bound_certificates import certify_output_bounds
 
@@ -325,66 +337,15 @@ def _check_unbounded_ray(net: Network, c: np.ndarray, x: np.ndarray, v: np.ndarr
                              f"{'leaves the region' if not in_cone else 'does not increase it'} (slope {slope:.3g})")
 
 
-def _falsify(net: Network, lo: np.ndarray, hi: np.ndarray, terms, rng: np.random.Generator,
-             samples: int = 256, starts: int = 8, steps: int = 40, time_limit: Optional[float] = None,
-             restarts: int = 0) -> Optional[np.ndarray]:
-    """A point of the box ``[lo, hi]`` whose output lies in one of ``terms`` (``C y <= d``), or None.
-
-    In the core (``_core.falsify``, GIL released): the box's centre and ``samples`` uniform samples, then
-    projected (sign) gradient descent on the violation ``min_t max_r (C_r y - d_r)`` from the ``starts`` best
-    of them, ``steps`` steps each with step sizes from 0.25 down to 1e-4 of the box's widths, the gradient being
-    the region's affine map (back-propagated through the pieces each point's activation pattern chooses) and the
-    projection a clip to the box (Madry et al., "Towards Deep Learning Models Resistant to Adversarial Attacks",
-    ICLR 2018). Then ``restarts`` further descents (until ``time_limit``), each from a random point of the box's
-    faces: every input at its lower bound, its upper bound or uniform between with probability 1/3 each (a
-    piecewise-affine violation is often least on the boundary; with ``steps=0`` this is sampling of the faces).
-    Every point is evaluated by a forward pass; the point returned is re-checked here by
-    :meth:`Network.__call__` (None when that pass disagrees), so it is a counterexample without tolerance.
-    """
-    from . import _core
-
-    out = _core.falsify(net._core(), np.ascontiguousarray(lo, dtype=np.float64),
-                        np.ascontiguousarray(hi, dtype=np.float64), terms, int(samples), int(starts), int(steps),
-                        int(rng.integers(2 ** 63)), np.zeros((0, net.in_dim)),
-                        -1.0 if time_limit is None else max(float(time_limit), 0.0), int(restarts))
-    if not out["found"]:
-        return None
-    x = out["x"]
-    y = net(x[None, :])[0]
-    if any(np.all(C @ y <= d) for C, d in terms if C.shape[0]):
-        return x
-    return None
-
-
 def _box_volume(lo: np.ndarray, hi: np.ndarray, free: np.ndarray) -> float:
     return float(np.prod((hi - lo)[free])) if free.any() else 1.0
-
-
-def _check_property(net: Network, spec, timeout):
-    """``spec`` as a :class:`relutope.vnnlib.Property` (loaded when a path), checked against ``net`` and
-    ``timeout``; the argument checks of :func:`verify` and :func:`relutope.distributed.verify_distributed`."""
-    from . import vnnlib
-
-    if not isinstance(net, Network):
-        raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
-    if isinstance(spec, (str, os.PathLike)):
-        spec = vnnlib.load(spec)
-    if not isinstance(spec, vnnlib.Property):
-        raise TypeError(f"spec must be a relutope.vnnlib.Property or a path, got {type(spec).__name__}")
-    if spec.n_inputs != net.in_dim or spec.n_outputs != net.out_dim:
-        raise ValueError(f"spec has {spec.n_inputs} inputs and {spec.n_outputs} outputs but the network has "
-                         f"{net.in_dim} and {net.out_dim}")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real)
-                                or not timeout > 0):
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    return spec
 
 
 def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool = True,
            tol: Optional[float] = None, atol: float = 1e-6, search: bool = True, split_max_dims: int = 8,
            split_depth: Optional[int] = None, split_boxes: int = 256, seed: int = 0,
            threads: Optional[int] = 1, split_candidates: Optional[int] = None,
-           certify: bool = False) -> VerificationResult:
+           certify: bool = False, client=None) -> VerificationResult:
     """Decide a safety property exactly: find an input in the unsafe set, or prove there is none.
 
     Parameters
@@ -432,6 +393,11 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
         relaxation pruning is not trusted: the certificate re-bounds every piece itself. The proof is in
         :attr:`VerificationResult.certificate`; a verdict whose proof fails becomes ``unknown``. The timeout
         covers the certification too.
+    client : dask.distributed.Client, optional
+        Run on a Dask cluster (:func:`relutope.distributed.verify_distributed`, ``pip install
+        "relutope[distributed]"``): the counterexample search and the input splitting on the client, the exact
+        enumeration of the boxes left open split into cells of the first layer and run as tasks. The verdict is
+        the same; the statistics in ``cases`` are the distributed run's (see there).
 
     Returns
     -------
@@ -474,13 +440,13 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     from . import _core
 
     spec = _check_property(net, spec, timeout)
-    for name, value in (("split_max_dims", split_max_dims), ("split_depth", split_depth),
-                        ("split_boxes", split_boxes), ("split_candidates", split_candidates)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)
-                                  or value < 0):
-            raise ValueError(f"{name} must be a non-negative int, got {value!r}")
-    if split_candidates is not None and split_candidates < 1:
-        raise ValueError(f"split_candidates must be a positive int, got {split_candidates!r}")
+    check_split_options(split_max_dims, split_depth, split_boxes, split_candidates)
+    if client is not None:  # the Dask path: the same search and splitting, the exact enumeration on the cluster
+        from .distributed import verify_distributed
+
+        return verify_distributed(net, spec, client, timeout=timeout, prune=prune, tol=tol, atol=atol, search=search,
+                                  seed=seed, threads=threads, split_max_dims=split_max_dims, split_depth=split_depth,
+                                  split_boxes=split_boxes, split_candidates=split_candidates, certify=certify)
     many_pieces = any(int(np.max(layer.n_pieces)) > 2 for layer in net.layers)
     n_threads = resolve_threads(threads)  # once, not per open box (and checked even when no box is left open)
     start = time.perf_counter()

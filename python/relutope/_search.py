@@ -1,0 +1,112 @@
+"""The per-case pieces of verification shared by :func:`relutope.verify` and its Dask path
+(:func:`relutope.distributed.verify_distributed`): the property's argument checks, the counterexample search and
+the input splitting of a case's box (both in the compiled core, GIL released)."""
+from __future__ import annotations
+
+import numbers
+import os
+from typing import Optional
+
+import numpy as np
+
+from .network import Network
+
+__all__ = ["case_terms", "check_property", "check_split_options", "falsify", "split_case"]
+
+
+def check_property(net: Network, spec, timeout):
+    """``spec`` as a :class:`relutope.vnnlib.Property` (loaded when a path), checked against ``net`` and
+    ``timeout``; the argument checks of :func:`relutope.verify` and :func:`relutope.distributed.verify_distributed`.
+
+    Raises TypeError (``net`` not a Network, ``spec`` not a property or path) or ValueError (sizes that do not match
+    the network, ``timeout`` not a positive number)."""
+    from . import vnnlib
+
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
+    if isinstance(spec, (str, os.PathLike)):
+        spec = vnnlib.load(spec)
+    if not isinstance(spec, vnnlib.Property):
+        raise TypeError(f"spec must be a relutope.vnnlib.Property or a path, got {type(spec).__name__}")
+    if spec.n_inputs != net.in_dim or spec.n_outputs != net.out_dim:
+        raise ValueError(f"spec has {spec.n_inputs} inputs and {spec.n_outputs} outputs but the network has "
+                         f"{net.in_dim} and {net.out_dim}")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real)
+                                or not timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return spec
+
+
+def check_split_options(split_max_dims, split_depth, split_boxes, split_candidates) -> None:
+    """The input splitting's options of :func:`relutope.verify`: non-negative ints (``split_depth`` and
+    ``split_candidates`` may be None), ``split_candidates`` positive; ValueError naming the option."""
+    for name, value in (("split_max_dims", split_max_dims), ("split_depth", split_depth),
+                        ("split_boxes", split_boxes), ("split_candidates", split_candidates)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+                                  or value < 0):
+            raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+    if split_candidates is not None and split_candidates < 1:
+        raise ValueError(f"split_candidates must be a positive int, got {split_candidates!r}")
+
+
+def case_terms(net: Network, case):
+    """A case's terms as float64 ``(C (r, n_outputs), d (r,))`` pairs and its box ``(lo, hi)``."""
+    terms = [(np.atleast_2d(np.asarray(C, dtype=np.float64)).reshape(-1, net.out_dim),
+              np.atleast_1d(np.asarray(d, dtype=np.float64))) for C, d in case.terms]
+    return terms, np.asarray(case.box_lo, dtype=np.float64), np.asarray(case.box_hi, dtype=np.float64)
+
+
+def falsify(net: Network, lo: np.ndarray, hi: np.ndarray, terms, rng: np.random.Generator,
+            samples: int = 256, starts: int = 8, steps: int = 40, time_limit: Optional[float] = None,
+            restarts: int = 0) -> Optional[np.ndarray]:
+    """A point of the box ``[lo, hi]`` whose output lies in one of ``terms`` (``C y <= d``), or None.
+
+    In the core (``_core.falsify``, GIL released): the box's centre and ``samples`` uniform samples, then
+    projected (sign) gradient descent on the violation ``min_t max_r (C_r y - d_r)`` from the ``starts`` best
+    of them, ``steps`` steps each with step sizes from 0.25 down to 1e-4 of the box's widths, the gradient being
+    the region's affine map (back-propagated through the pieces each point's activation pattern chooses) and the
+    projection a clip to the box (Madry et al., "Towards Deep Learning Models Resistant to Adversarial Attacks",
+    ICLR 2018). Then ``restarts`` further descents (until ``time_limit``), each from a random point of the box's
+    faces: every input at its lower bound, its upper bound or uniform between with probability 1/3 each (a
+    piecewise-affine violation is often least on the boundary; with ``steps=0`` this is sampling of the faces).
+    Every point is evaluated by a forward pass; the point returned is re-checked here by
+    :meth:`Network.__call__` (None when that pass disagrees), so it is a counterexample without tolerance.
+    """
+    from . import _core
+
+    out = _core.falsify(net._core(), np.ascontiguousarray(lo, dtype=np.float64),
+                        np.ascontiguousarray(hi, dtype=np.float64), terms, int(samples), int(starts), int(steps),
+                        int(rng.integers(2 ** 63)), np.zeros((0, net.in_dim)),
+                        -1.0 if time_limit is None else max(float(time_limit), 0.0), int(restarts))
+    if not out["found"]:
+        return None
+    x = out["x"]
+    y = net(x[None, :])[0]
+    if any(np.all(C @ y <= d) for C, d in terms if C.shape[0]):
+        return x
+    return None
+
+
+def split_case(net: Network, lo: np.ndarray, hi: np.ndarray, terms, split_depth: Optional[int], split_boxes: int,
+               time_limit: Optional[float], split_candidates: Optional[int], search: bool) -> dict:
+    """The input splitting of :func:`relutope.verify` on one case's box, in the core (``_core.split_verify``).
+
+    Branch and bound on the box: CROWN / DeepPoly bounds per box and one LP per box deciding whether they allow a
+    term, boxes halved by ReluVal's smear (or strong branching over ``split_candidates`` inputs), up to
+    ``split_depth`` halvings (default ``8 * free inputs``) and ``split_boxes`` boxes; with ``search`` a 20-step
+    descent from each box's LP minimiser. ``split_candidates`` None: 3 (at most the free inputs) for networks
+    with units of more than two pieces, else 1 (see :func:`relutope.verify`).
+
+    Returns the core's dict (``status`` 1: ``counterexample`` for ``term`` found, 3: a limit stopped it, else
+    the boxes ``open_lo``, ``open_hi`` (B, n_inputs) with ``open_score``; ``boxes``, ``closed_fraction`` of the
+    volume proven safe)."""
+    from . import _core
+
+    free = int(np.count_nonzero(hi > lo))
+    depth = 8 * free if split_depth is None else int(split_depth)
+    if split_candidates is None:
+        many_pieces = any(int(np.max(layer.n_pieces)) > 2 for layer in net.layers)
+        split_candidates = min(3, free) if many_pieces else 1
+    return _core.split_verify(net._core(), lo, hi, terms, depth, int(split_boxes),
+                              -1.0 if time_limit is None else time_limit, max(int(split_candidates), 1),
+                              20 if search else 0)
