@@ -454,3 +454,34 @@ def test_a_partition_with_a_hole_is_refused():
     assert holed.complete
     with pytest.raises(NumericalError, match="do not fit together"):
         T.decision_complex(holed)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_cells_vertices_at_once_equal_one_by_one(k):
+    # the batched vertex enumeration of the regions (one numpy pass per row count) against the per-polytope one
+    # (the decision complexes built on it are checked against closed forms and gudhi above): identical arrays in
+    # the same order, on random polytopes, boxes cut by a repeated row (vertices on more than k rows) and a set of
+    # fewer than k rows; every vertex found is feasible, on at least k rows, and found once
+    rng = np.random.default_rng(k)
+    Gs, hs = [], []
+    for i in range(60):
+        m = int(rng.integers(k + 1, k + 6))
+        G = rng.normal(size=(m, k))
+        G /= np.linalg.norm(G, axis=1, keepdims=True)
+        if i % 3 == 0:
+            G = np.vstack([np.eye(k), -np.eye(k), G[:1]])  # a box cut by one row, twice (a repeated row)
+            G = np.vstack([G, G[-1:]])
+        h = np.abs(rng.normal(size=len(G))) + 0.1
+        Gs.append(G)
+        hs.append(h)
+    Gs.append(np.eye(k)[: k - 1])  # fewer rows than k: no vertex
+    hs.append(np.ones(k - 1))
+    eps = 1e-9
+    batch = T._cells_vertices(Gs, hs, eps)
+    for G, h, (V, inc) in zip(Gs, hs, batch):
+        V1, inc1 = T._cell_vertices(G, h, eps)
+        np.testing.assert_array_equal(V, V1)
+        np.testing.assert_array_equal(inc, inc1)
+        if len(G) >= k and len(V):  # every vertex feasible, on >= k rows, and distinct
+            assert np.all(V @ G.T <= h + eps) and np.all(inc.sum(axis=1) >= k)
+            assert len({tuple(np.round(v, 6)) for v in V}) == len(V)

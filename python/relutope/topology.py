@@ -157,6 +157,42 @@ def _cell_vertices(G: np.ndarray, h: np.ndarray, eps: float) -> Tuple[np.ndarray
     return V, np.abs(V @ G.T - h) <= eps
 
 
+def _cells_vertices(Gs: Sequence[np.ndarray], hs: Sequence[np.ndarray], eps: float) -> List[Tuple[np.ndarray,
+                                                                                                 np.ndarray]]:
+    """:func:`_cell_vertices` of many polytopes at once: numpy over every polytope with the same number of rows
+    (in chunks), one determinant, solve and merge for all their k-subsets, instead of a call per polytope."""
+    out: List[Optional[Tuple[np.ndarray, np.ndarray]]] = [None] * len(Gs)
+    groups: Dict[Tuple[int, int], List[int]] = {}
+    for i, G in enumerate(Gs):
+        groups.setdefault(G.shape, []).append(i)
+    for (m, k), members in groups.items():
+        C = _combos(m, k)
+        if len(C) == 0:
+            for i in members:
+                out[i] = np.zeros((0, k)), np.zeros((0, m), dtype=bool)
+            continue
+        step = max(1, (1 << 21) // (len(C) * (k * k + m)))  # polytopes per chunk: a few tens of MB of arrays
+        for at in range(0, len(members), step):
+            ids = members[at:at + step]
+            G, h = np.stack([Gs[i] for i in ids]), np.stack([hs[i] for i in ids])  # (P, m, k), (P, m)
+            M = G[:, C]  # (P, nC, k, k)
+            rr, cc = np.nonzero(np.abs(np.linalg.det(M)) > 1e-12)  # row-major: grouped by polytope, in order
+            X = np.linalg.solve(M[rr, cc], h[rr[:, None], C[cc]][..., None])[..., 0]
+            feasible = np.all(np.matmul(X[:, None, :], np.swapaxes(G[rr], 1, 2))[:, 0, :] <= h[rr] + eps, axis=1)
+            rr, X = rr[feasible], X[feasible]
+            counts = np.bincount(rr, minlength=len(ids))
+            pos = np.arange(len(rr)) - np.repeat(np.cumsum(counts) - counts, counts)
+            Pts = np.full((len(ids), max(int(counts.max(initial=0)), 1), k), np.nan)
+            Pts[rr, pos] = X
+            valid = ~np.isnan(Pts[:, :, 0])
+            close = np.max(np.abs(Pts[:, :, None, :] - Pts[:, None, :, :]), axis=3) <= eps  # NaN: not close
+            keep = valid & ~np.any(np.tril(close, -1), axis=2)  # the first of every group of close points
+            inc = np.abs(np.matmul(Pts, np.swapaxes(G, 1, 2)) - h[:, None, :]) <= eps
+            for j, i in enumerate(ids):
+                out[i] = Pts[j][keep[j]], inc[j][keep[j]]
+    return out  # type: ignore[return-value]
+
+
 def _face_lattice(local: Sequence[frozenset], top: frozenset, k: int):
     """Faces of a k-polytope with vertex set ``top`` from the vertex sets ``local`` of its rows (any superset of
     its facets): yields ``(j, face, facets_of_face)`` for every face of dimension ``j >= 1``, top first."""
@@ -187,13 +223,13 @@ def _class_scores(A: np.ndarray, b: np.ndarray) -> Tuple[np.ndarray, np.ndarray]
     return A, b
 
 
-def _refined_cells(G, h, dom_row, grads, offs, eps):
+def _refined_cells(G, h, dom_row, grads, offs, eps, vertices=None):
     """Split the cell ``{G v <= h}`` by the hyperplanes ``grads[i] . v + offs[i] = 0`` that cross its interior.
 
     Returns a list of ``(G, h, dom_row, V, incidence)``: the pieces' rows (unit), which rows are the domain's, the
-    vertices and the incidence.
+    vertices and the incidence. ``vertices``: the cell's ``(V, incidence)`` when already computed.
     """
-    V, inc = _cell_vertices(G, h, eps)
+    V, inc = _cell_vertices(G, h, eps) if vertices is None else vertices
     cells = [(G, h, dom_row, V, inc)]
     for a, c0 in zip(grads, offs):
         na = float(np.linalg.norm(a))
@@ -359,10 +395,12 @@ def _build(partition: Partition, eps: float) -> DecisionComplex:
     pairs = _pairs(n_cls)
     # 1. refine every region; collect the pieces with local vertices
     pieces = []  # (region, dom_row, V, inc)
-    for i, (G, h, drow) in enumerate(_region_rows(partition)):
+    rows = list(_region_rows(partition))
+    vertices = _cells_vertices([G for G, _, _ in rows], [h for _, h, _ in rows], eps)  # every region at once
+    for i, (G, h, drow) in enumerate(rows):
         grads = [Sg[i, a] - Sg[i, b] for a, b in pairs]
         offs = [So[i, a] - So[i, b] for a, b in pairs]
-        for (_, _, d2, V2, inc2) in _refined_cells(G, h, drow, grads, offs, eps):
+        for (_, _, d2, V2, inc2) in _refined_cells(G, h, drow, grads, offs, eps, vertices[i]):
             pieces.append((i, d2, V2, inc2))
     if not pieces:
         raise NumericalError("the decision complex has no cell")
