@@ -366,3 +366,17 @@ def test_check_complete_rejects_what_is_not_a_partition():
     for certify in (False, True):
         with pytest.raises(TypeError, match="partition must be a relutope.Partition"):
             check_complete("not a partition", certify=certify)
+
+
+def test_members_is_isin():
+    # graph._members (check_complete's mutual-adjacency test, by sorting) against np.isin: the same multiset
+    # (every key mutual), keys missing, duplicates, values below and above every key of the pool, empty arrays
+    from relutope.graph import _members
+
+    rng = np.random.default_rng(0)
+    for n, spread in ((0, 5), (1, 5), (50, 5), (1000, 10 ** 12), (1000, 40)):
+        pool = rng.integers(0, spread, n)
+        for values in (rng.permutation(pool), rng.integers(-3, spread + 3, n), rng.integers(0, spread, 2 * n + 1),
+                       np.zeros(0, dtype=np.int64)):
+            np.testing.assert_array_equal(_members(values, pool), np.isin(values, pool))
+    assert _members(np.array([1, 2]), np.zeros(0, dtype=np.int64)).tolist() == [False, False]

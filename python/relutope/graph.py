@@ -338,6 +338,24 @@ class CompletenessReport:
         return result_html(self)
 
 
+def _members(values: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """Whether each of ``values`` (int64) is in ``pool``, as ``np.isin(values, pool)``, by sorting: numpy's isin
+    (hash tables since numpy 2.3) and a searchsorted of unsorted keys both miss the cache on every key, about 5 s
+    per million keys under load, where a sort takes about 0.07 s per million. When the two arrays are the same
+    multiset (every adjacency mutual, the usual case) one sort of each decides it; else the values are sorted,
+    looked up in order and the answers put back in place."""
+    pool = np.sort(pool)
+    if len(values) == len(pool) and np.array_equal(np.sort(values), pool):
+        return np.ones(len(values), dtype=bool)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    at = np.minimum(np.searchsorted(pool, ordered), max(len(pool) - 1, 0))
+    out = np.zeros(len(values), dtype=bool)
+    if len(pool):
+        out[order] = pool[at] == ordered
+    return out
+
+
 def check_complete(partition: "Partition", progress: bool = False, certify: bool = False) -> CompletenessReport:
     """Verify facet closure: every facet inside the domain has exactly one region on its other side.
 
@@ -403,7 +421,7 @@ def check_complete(partition: "Partition", progress: bool = False, certify: bool
     R = np.int64(max(len(partition), 1))
     directed = owner[found] * R + nb[found]
     mutual = np.zeros(f.n_facets, dtype=bool)
-    mutual[found] = np.isin(nb[found] * R + owner[found], directed)
+    mutual[found] = _members(nb[found] * R + owner[found], directed)
     undecided = found & adj.undecided
     bad = found & ~undecided & (~adj.expected | ~mutual)
     return CompletenessReport(
