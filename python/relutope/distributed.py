@@ -528,10 +528,10 @@ def verify_distributed(net: Network, spec, client=None, *, timeout: Optional[flo
     prefix_layers, n_tasks, threads = _check_split(prefix_layers, n_tasks, threads)
     if not isinstance(certify, (bool, np.bool_)):
         raise TypeError(f"certify must be a bool, got {type(certify).__name__}")
-    client = _client(client)
+    rng = np.random.default_rng(check_seed(seed))
+    client = _client(client)  # after every argument check
     deadline = None if timeout is None else wall + float(timeout)
     remaining = lambda: None if deadline is None else deadline - time.time()  # noqa: E731
-    rng = np.random.default_rng(check_seed(seed))
     result = VerificationResult(status="holds")
     cases = []
     for ci, case in enumerate(spec.cases):
