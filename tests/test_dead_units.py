@@ -3,11 +3,14 @@ on every path, although the float64 composition of the layer maps leaves a tiny 
 composed_zero).
 
 The nets are integer nets in the domain's normalised coordinates, built at several scales off-centre; that the
-unit is dead is checked in exact rationals of the float64 weights (Fractions), independently of the engine."""
+unit is dead is checked in exact rationals of the float64 weights (Fractions), and the partition against the
+brute-force oracle (tests/oracle.py, HiGHS) on the integer net in t over [-1, 1]^d, independently of the engine."""
+import functools
 from fractions import Fraction
 
 import numpy as np
 import pytest
+from oracle import as_pattern_set, brute_force_patterns
 
 import relutope
 
@@ -39,6 +42,15 @@ def _dead_net(d, scale, centre, W2=_W2):
     net = relutope.Network.from_weights([(W1 / scale, b1 - W1 @ off / scale), (np.array(W2, float),
                                          np.array(_B2, float)), (np.ones((1, 3)), np.zeros(1))])
     return net, relutope.Box(off - scale, off + scale)
+
+
+@functools.lru_cache(maxsize=None)
+def _reference(d):
+    """The patterns of the integer net in t over [-1, 1]^d (the oracle, tie rule: the lowest piece)."""
+    net = relutope.Network.from_weights([(np.array(_W1[d], float), np.array(_B1, float)),
+                                         (np.array(_W2, float), np.array(_B2, float)), (np.ones((1, 3)), np.zeros(1))])
+    ref, _ = brute_force_patterns(net, Adom=np.vstack([np.eye(d), -np.eye(d)]), bdom=np.ones(2 * d), tol=1e-7)
+    return as_pattern_set(ref)
 
 
 def _relu_rows(layer):
@@ -74,10 +86,10 @@ def test_a_unit_exactly_zero_on_a_region_is_inactive_on_every_path(d, scale, cen
     for method in _METHODS[d]:
         part, pats = _dead_cell_patterns(net, box, method)
         assert np.all(pats[:, 7] == 0), method  # dead on the cell: inactive (README's tie rule)
-        found[method] = {p.tobytes() for p in part.patterns}
-    first = found[_METHODS[d][0]]
-    for method in _METHODS[d][1:]:
-        assert found[method] == first, method  # the paths agree on the whole partition
+        found[method] = as_pattern_set(part.patterns)
+    ref = _reference(d)
+    for method in _METHODS[d]:
+        assert found[method] == ref, method  # the whole partition, on every path
 
 
 @pytest.mark.parametrize("d, scale, centre", [_CASES[0], _CASES[5]])
