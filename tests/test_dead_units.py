@@ -124,3 +124,32 @@ def test_a_constant_row_the_exact_net_contradicts_is_caught_by_the_certificate(s
     cert = relutope.enumerate_regions(net, box, certify=True).certificate
     assert cert.status == "refuted"
     assert any(r["layer"] == 1 and r["unit"] == 0 for r in cert.refuted)
+
+
+def _maxout_net(d, scale, centre):
+    """Layer 1 of the dead-unit net, then one maxout unit of pieces 0 (the zero map), 1 (the dead combination of
+    _W2[0]: exactly 0 on the cell of _ACTIVE, a tie with piece 0 there) and 2 (-_W2[1], < 0 on that cell)."""
+    W1, b1 = np.array(_W1[d], float), np.array(_B1, float)
+    Wm = np.array([np.zeros(7), _W2[0], -np.array(_W2[1])], float)
+    bm = np.array([0.0, _B2[0], -_B2[1]])
+    layers = [lambda s, off: relutope.Layer.affine(W1 / s, b1 - W1 @ off / s),
+              lambda s, off: relutope.Layer.maxout(Wm, bm, 3),
+              lambda s, off: relutope.Layer.affine(np.ones((1, 1)), np.zeros(1), "identity")]
+    off = scale * np.array(centre)
+    return relutope.Network([f(scale, off) for f in layers]), relutope.Box(off - scale, off + scale)
+
+
+@functools.lru_cache(maxsize=None)
+def _maxout_reference(d):
+    net, _ = _maxout_net(d, 1.0, np.zeros(d))
+    ref, _ = brute_force_patterns(net, Adom=np.vstack([np.eye(d), -np.eye(d)]), bdom=np.ones(2 * d), tol=1e-7)
+    return as_pattern_set(ref)
+
+
+@pytest.mark.parametrize("d, scale, centre", _CASES)
+def test_maxout_pieces_equal_on_a_region_tie_to_the_lower_piece(d, scale, centre):
+    net, box = _maxout_net(d, scale, centre)
+    for method in _METHODS[d]:
+        part = relutope.enumerate_regions(net, box, method=method)
+        assert part.complete
+        assert as_pattern_set(part.patterns) == _maxout_reference(d), method
