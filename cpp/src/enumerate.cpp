@@ -803,21 +803,11 @@ class Enumerator {
     return F_[l].data() + static_cast<size_t>(net_.layers()[l].total_pieces()) * n_ + 2 * static_cast<size_t>(p);
   }
   // Whether h = f_r - f_s (pieces r, s of layer l; ng = |grad h|) is constant on every cell within the rounding of
-  // its composition, and then whether its offset is > 0 beyond that rounding (else 0 within it: a tie, or < 0).
-  bool constant_row(int l, int r, int s, const double* h, double ng, bool& positive) {
+  // its composition; then `sign` is its offset's sign beyond that rounding (0 within it: a tie; certify.hpp).
+  bool constant_row(int l, int r, int s, const double* h, double ng, int& sign) {
     const double* mr = magnitudes(l, r);
     const double* ms = magnitudes(l, s);
-    if (ng > std::max(rigorous::composed_zero(terms_[l], mr[0] + ms[0]), 1e-300)) return false;
-    positive = h[k_] > rigorous::composed_zero(terms_[l], mr[1] + ms[1]);
-    return true;
-  }
-  // Whether h = f_r - f_s is < 0 (negative) or 0 (zero) beyond / within the rounding (constant_row() was true).
-  void constant_sign(int l, int r, int s, const double* h, bool& negative, bool& zero) {
-    const double* mr = magnitudes(l, r);
-    const double* ms = magnitudes(l, s);
-    const double t = rigorous::composed_zero(terms_[l], mr[1] + ms[1]);
-    negative = h[k_] < -t;
-    zero = !negative && !(h[k_] > t);
+    return rigorous::composed_constant(ng, h[k_], terms_[l], mr[0] + ms[0], mr[1] + ms[1], sign);
   }
 
   // Hyperplane of a two-piece unit: h = f_1 - f_0 (k+1 entries).
@@ -853,9 +843,9 @@ class Enumerator {
     int& near = cut.near;
     LPBasis& cell = frames_[D];
     const int p0 = net_.layers()[l].piece_start[unit];
-    bool positive = false;
-    if (constant_row(l, p0 + 1, p0, h, ng, positive)) {  // constant on the cell (a dead input, within rounding);
-      near = positive ? 1 : 0;                          // a zero (within rounding) is a tie and goes to piece 0
+    int sign = 0;
+    if (constant_row(l, p0 + 1, p0, h, ng, sign)) {  // constant on the cell (a dead input, within rounding); a
+      near = sign > 0 ? 1 : 0;                      // zero (within rounding) is a tie and goes to piece 0
       if (cert_) cert_constant(h, near, l, unit);
       return Decision::Stable;
     }
@@ -1215,11 +1205,9 @@ class Enumerator {
         if (cert_) cert_difference(l, p0 + r, p0 + s, h);
         for (int j = 0; j < k_; ++j) ng += h[j] * h[j];
         ng = std::sqrt(ng);
-        bool positive = false;
-        if (constant_row(l, p0 + r, p0 + s, h, ng, positive)) {  // parallel pieces (within rounding): r beats s
-          bool negative = false, zero = false;                   // everywhere or nowhere (ties to the lower index)
-          constant_sign(l, p0 + r, p0 + s, h, negative, zero);
-          if (negative || (zero && s < r)) empty = true;
+        int sign = 0;
+        if (constant_row(l, p0 + r, p0 + s, h, ng, sign)) {  // parallel pieces (within rounding): r beats s
+          if (sign < 0 || (sign == 0 && s < r)) empty = true;  // everywhere or nowhere (ties to the lower index)
           if (empty && cert_) cert_parallel(h, s < r, l, u, r, p0 + s);
           continue;
         }

@@ -393,10 +393,13 @@ class PolygonEnumerator {
       for (int u = 0; u < layer.n_units; ++u)
         if (layer.n_pieces(u) >= 2) last_split_ = l;
       if (l > 0) {  // A transposed: in_dim rows of P, so that a layer's pieces are built by contiguous axpys
-        At_[l].resize(static_cast<size_t>(layer.in_dim) * P);
+        At_[l].resize(static_cast<size_t>(2 * layer.in_dim) * P);  // A transposed, then |A| transposed
         for (int p = 0; p < P; ++p)
-          for (int i = 0; i < layer.in_dim; ++i)
-            At_[l][static_cast<size_t>(i) * P + p] = layer.A[static_cast<size_t>(p) * layer.in_dim + i];
+          for (int i = 0; i < layer.in_dim; ++i) {
+            const double a = layer.A[static_cast<size_t>(p) * layer.in_dim + i];
+            At_[l][static_cast<size_t>(i) * P + p] = a;
+            At_[l][static_cast<size_t>(layer.in_dim + i) * P + p] = std::fabs(a);
+          }
       }
     }
     // Layer 0's pieces as functions of u: A (x0 + Q u) + c.
@@ -475,7 +478,7 @@ class PolygonEnumerator {
   std::vector<std::vector<double>> F_;      // per layer: pieces as affine functions of u, 3 x P (x, y, offset),
                                             // then their magnitudes, 2 x P (slopes, offset; certify.hpp)
   std::vector<int> terms_;                  // per layer: N_l + 1 of composed_zero() (certify.hpp)
-  std::vector<std::vector<double>> At_;     // per layer l >= 1: A transposed, in_dim x P
+  std::vector<std::vector<double>> At_;     // per layer l >= 1: A transposed, in_dim x P, then |A|
   std::vector<std::vector<int>> unstable_;  // per layer: units not stable on the current layer cell
   std::vector<int8_t> pattern_;
   // The polygons of the current depth-first path, one after another in poly_[0, top_); poly_ only grows.
@@ -547,10 +550,7 @@ class PolygonEnumerator {
   bool constant_row(int l, int r, int s, const double* h, int& sign) const {
     const int P = net_.layers()[l].total_pieces();
     const double* m = F_[l].data() + static_cast<size_t>(3) * P;
-    if (norm2(h[0], h[1]) > std::max(rigorous::composed_zero(terms_[l], m[r] + m[s]), 1e-300)) return false;
-    const double t = rigorous::composed_zero(terms_[l], m[P + r] + m[P + s]);
-    sign = h[2] > t ? 1 : (h[2] < -t ? -1 : 0);
-    return true;
+    return rigorous::composed_constant(norm2(h[0], h[1]), h[2], terms_[l], m[r] + m[s], m[P + r] + m[P + s], sign);
   }
 
   // h = f_r - f_s for pieces r, s (global piece indices) of layer l.
@@ -792,14 +792,14 @@ class PolygonEnumerator {
       gm[p] = 0.0;
       gm[Pn + p] = std::fabs(nxt.c[p]);
     }
-    const double* At = At_[l + 1].data();
+    const double* Aabs = At_[l + 1].data() + static_cast<size_t>(nxt.in_dim) * Pn;
     for (const Active& a : act_) {
       const int pc = cur.piece_start[a.unit] + pattern_[off + a.unit];
       const double mg = Fl[3 * Pc + pc], mc = Fl[4 * Pc + pc];
-      const double* ai = At + static_cast<size_t>(a.unit) * Pn;
+      const double* ai = Aabs + static_cast<size_t>(a.unit) * Pn;
       for (int p = 0; p < Pn; ++p) {
-        gm[p] += std::fabs(ai[p]) * mg;
-        gm[Pn + p] += std::fabs(ai[p]) * mc;
+        gm[p] += ai[p] * mg;
+        gm[Pn + p] += ai[p] * mc;
       }
     }
     start_layer(l + 1, b, e);

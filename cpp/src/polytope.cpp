@@ -89,10 +89,13 @@ class PolytopeEnumerator {
         if (K >= 2) cuts += K - 1;
       }
       if (l > 0) {
-        At_[l].resize(static_cast<size_t>(layer.in_dim) * P);
+        At_[l].resize(static_cast<size_t>(2 * layer.in_dim) * P);  // A transposed, then |A| transposed
         for (int p = 0; p < P; ++p)
-          for (int i = 0; i < layer.in_dim; ++i)
-            At_[l][static_cast<size_t>(i) * P + p] = layer.A[static_cast<size_t>(p) * layer.in_dim + i];
+          for (int i = 0; i < layer.in_dim; ++i) {
+            const double a = layer.A[static_cast<size_t>(p) * layer.in_dim + i];
+            At_[l][static_cast<size_t>(i) * P + p] = a;
+            At_[l][static_cast<size_t>(layer.in_dim + i) * P + p] = std::fabs(a);
+          }
       }
     }
     // Constraint ids: the domain's rows, then the 2k faces of a bounding box, then the cuts by depth.
@@ -216,7 +219,7 @@ class PolytopeEnumerator {
   std::vector<std::vector<double>> F_;      // per layer: pieces as affine functions of u, (k+1) x P, then their
                                             // magnitudes, 2 x P (slopes, offset; certify.hpp, composed_zero)
   std::vector<int> terms_;                  // per layer: N_l + 1 of composed_zero() (certify.hpp)
-  std::vector<std::vector<double>> At_;     // per layer l >= 1: A transposed, in_dim x P
+  std::vector<std::vector<double>> At_;     // per layer l >= 1: A transposed, in_dim x P, then |A|
   std::vector<std::vector<int>> unstable_;  // per layer: units not stable on the current layer cell
   std::vector<int8_t> pattern_;
   int last_split_ = -1;                     // last layer with a unit of K >= 2 pieces
@@ -373,10 +376,7 @@ class PolytopeEnumerator {
   bool constant_row(int l, int r, int s, const double* h, int& sign) const {
     const int P = net_.layers()[l].total_pieces();
     const double* m = F_[l].data() + static_cast<size_t>(dim1()) * P;
-    if (grad_norm(h) > std::max(rigorous::composed_zero(terms_[l], m[r] + m[s]), 1e-300)) return false;
-    const double t = rigorous::composed_zero(terms_[l], m[P + r] + m[P + s]);
-    sign = h[dim()] > t ? 1 : (h[dim()] < -t ? -1 : 0);
-    return true;
+    return rigorous::composed_constant(grad_norm(h), h[dim()], terms_[l], m[r] + m[s], m[P + r] + m[P + s], sign);
   }
 
   double grad_norm(const double* h) const {
@@ -979,6 +979,7 @@ class PolytopeEnumerator {
       }
     }
     // The magnitudes: |A| m + (0, |c|) (certify.hpp, composed_zero).
+    const double* Aabs = At + static_cast<size_t>(nxt.in_dim) * Pn;
     for (int j = 0; j < 2; ++j) {
       double* g = G + static_cast<size_t>(dim1() + j) * Pn;
       for (int p = 0; p < Pn; ++p) g[p] = j == 1 ? std::fabs(nxt.c[p]) : 0.0;
@@ -986,8 +987,8 @@ class PolytopeEnumerator {
         const int pc = cur.piece_start[i] + pattern_[off + i];
         const double m = Fl[static_cast<size_t>(dim1() + j) * Pc + pc];
         if (m == 0.0) continue;
-        const double* a = At + static_cast<size_t>(i) * Pn;
-        for (int p = 0; p < Pn; ++p) g[p] += std::fabs(a[p]) * m;
+        const double* a = Aabs + static_cast<size_t>(i) * Pn;
+        for (int p = 0; p < Pn; ++p) g[p] += a[p] * m;
       }
     }
     start_layer(l + 1, b, e, c);

@@ -16,6 +16,7 @@
 // and with entrywise bounds e_i of the distance of the float rows (g_i, h_i) from the exact rows (a_i, b_i).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -45,6 +46,16 @@ inline double inflate(double s, int n, bool exact = false) {
 // call a row constant, and a constant row's offset zero (a tie: piece 0), at or below these bounds; the certified
 // LP path then proves the side it took (cert_constant) or records the decision for an exact re-decision.
 inline double composed_zero(int terms, double magnitude) { return 2.0 * gamma(terms) * magnitude; }
+// Whether a composed difference row (slope of 2-norm grad_norm, offset `offset`; N_l + 1 = terms, magnitudes
+// m_r + m_s of its slopes and of its offset) is constant within rounding; then `sign` is its offset's sign beyond
+// the rounding (0 within it: a tie). A row not constant leaves `sign` alone.
+inline bool composed_constant(double grad_norm, double offset, int terms, double slope_mag, double offset_mag,
+                              int& sign) {
+  if (grad_norm > std::max(composed_zero(terms, slope_mag), 1e-300)) return false;
+  const double t = composed_zero(terms, offset_mag);
+  sign = offset > t ? 1 : (offset < -t ? -1 : 0);
+  return true;
+}
 }  // namespace rigorous
 
 // rho of the header comment for the rows idx[0..n_mult-1] with multipliers y (n_mult entries): row r has its k
