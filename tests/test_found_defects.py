@@ -2,54 +2,34 @@
 fixed, so that the fix must remove the mark.
 
 Each test derives its expected value independently (exact rationals of the float64 weights)."""
-from fractions import Fraction
-
-import numpy as np
 import pytest
+from oracle import as_pattern_set
+from test_dead_units import _CASES, _dead_net, _reference
 
 import relutope
 
 
-def _dead_on_a_region_net():
-    # A 2-D integer net on a box of half-width 1e-6 off-centre (found by a random hunt of degenerate nets): on the
-    # region whose first layer has units 2, 3, 4, 5 active, the first unit of the second layer sums to exactly 0
-    # (its weights cancel the active units' maps exactly, also for the float64 weights taken as exact fractions).
-    scale = 1e-6
-    off = np.array([1.5552881808461784e-06, -8.208294954147691e-06])
-    W1 = np.array([[1, 0], [1, -1], [-1, 0], [1, 1], [1, 1], [-1, 0], [1, 0]], float)
-    b1 = np.array([-1, -1, 1, -1, 0, 1, -1], float)
-    W2 = np.array([[1, 1, -1, -1, 1, 1, 0], [-1, 1, 1, 1, 1, 1, 0], [1, 1, 0, -1, 1, 1, -1]], float)
-    b2 = np.array([-1, 1, -1], float)
-    net = relutope.Network.from_weights([(W1 / scale, b1 - W1 @ off / scale), (W2, b2),
-                                         (np.ones((1, 3)), np.zeros(1))])
-    return net, relutope.Box(off - scale, off + scale)
+@pytest.mark.xfail(strict=True, reason="check_complete() reports a gap and a mismatch next to a unit exactly 0 on a "
+                   "region: the facet of region [0 0 1 0 1 1 0 | 0 1 1] across unit 3 finds no region (neighbor -2), "
+                   "though [0 0 1 1 1 1 0 | 0 1 1] is listed across it (graph/geometry adjacency, not the enumeration; "
+                   "likely the dead unit's composed row, rounding noise, decides the pattern across)")
+def test_check_complete_accepts_an_exact_partition_with_a_dead_unit():
+    d, scale, centre = _CASES[3]
+    net, box = _dead_net(d, scale, centre)
+    part = relutope.enumerate_regions(net, box, method="lp")
+    assert as_pattern_set(part.patterns) == _reference(d)  # the partition is right (the oracle's)
+    assert part.check_complete().ok
 
 
-def _relu_rows(layer):
-    ps = layer.piece_start
-    W = np.array([layer.A[ps[u] + 1] - layer.A[ps[u]] for u in range(layer.n_units)])
-    b = np.array([layer.c[ps[u] + 1] - layer.c[ps[u]] for u in range(layer.n_units)])
-    return W, b
-
-
-@pytest.mark.xfail(strict=True, reason="the LP and polytope paths label a unit whose pre-activation is exactly 0 on "
-                   "a whole region as active when float composition leaves a tiny non-zero gradient (enumerate.cpp "
-                   "decide: only |grad| <= 1e-300 counts as constant); the polygon path and README's tie rule say "
-                   "inactive")
-def test_a_unit_exactly_zero_on_a_region_is_inactive_on_every_path():
-    net, box = _dead_on_a_region_net()
-    (W1, b1), (W2, b2) = _relu_rows(net.layers[0]), _relu_rows(net.layers[1])
-    active = [2, 3, 4, 5]
-    grad = [sum(Fraction(W2[0, u]) * Fraction(W1[u, j]) for u in active) for j in range(2)]
-    offset = sum(Fraction(W2[0, u]) * Fraction(b1[u]) for u in active) + Fraction(b2[0])
-    assert grad == [0, 0] and offset == 0  # exactly dead on that region: the README's tie rule makes it inactive
-    first = np.zeros(7, np.int8)
-    first[active] = 1
-    for method in ("polygon", "polytope", "lp"):
-        part = relutope.enumerate_regions(net, box, method=method)
-        assert part.complete
-        (i,) = np.flatnonzero(np.all(part.patterns[:, :7] == first, axis=1))
-        assert part.patterns[i, 7] == 0, method
+@pytest.mark.xfail(strict=True, reason="check_complete(certify=True) reports gaps across the units after a unit "
+                   "exactly 0 on a region (certified_facets / certify_adjacency), though the partition is exact")
+def test_certified_check_complete_accepts_an_exact_partition_with_a_dead_unit():
+    pytest.importorskip("flint")
+    d, scale, centre = _CASES[0]
+    net, box = _dead_net(d, scale, centre)
+    part = relutope.enumerate_regions(net, box, method="lp")
+    assert as_pattern_set(part.patterns) == _reference(d)
+    assert part.check_complete(certify=True).ok
 
 
 def _checkpoint_counts(net, box, threads, max_regions):

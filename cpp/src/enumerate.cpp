@@ -177,18 +177,29 @@ class Enumerator {
     const int L = static_cast<int>(layers.size());
     F_.resize(L);
     unstable_.resize(L);
-    for (int l = 0; l < L; ++l) F_[l].assign(static_cast<size_t>(layers[l].total_pieces()) * n_, 0.0);
-    // Layer 0's pieces as functions of u: A (x0 + Q u) + c.
+    terms_.resize(L);
+    for (int l = 0, N = 0; l < L; ++l) {
+      F_[l].assign(static_cast<size_t>(layers[l].total_pieces()) * (n_ + 2), 0.0);  // the pieces, then magnitudes
+      N += layers[l].in_dim + 1;
+      terms_[l] = N + 1;
+    }
+    // Layer 0's pieces as functions of u: A (x0 + Q u) + c, and their magnitudes (certify.hpp, composed_zero).
     const Layer& L0 = layers[0];
     for (int p = 0; p < L0.total_pieces(); ++p) {
       double* f = &F_[0][static_cast<size_t>(p) * n_];
+      double* m = magnitudes(0, p);
       const double* a = &L0.A[static_cast<size_t>(p) * L0.in_dim];
       double off = L0.c[p];
+      m[1] = std::fabs(off);
       for (int i = 0; i < L0.in_dim; ++i) {
         if (a[i] == 0.0) continue;
         const double* qi = Q + static_cast<size_t>(i) * k;
-        for (int j = 0; j < k; ++j) f[j] += a[i] * qi[j];
+        for (int j = 0; j < k; ++j) {
+          f[j] += a[i] * qi[j];
+          m[0] += std::fabs(a[i] * qi[j]);
+        }
         off += a[i] * x0[i];
+        m[1] += std::fabs(a[i] * x0[i]);
       }
       f[k] = off;
     }
@@ -302,7 +313,9 @@ class Enumerator {
   DualSimplex simplex_;
   LPCounters counters_;
   std::vector<LPBasis> frames_;              // LP state of the cell at each depth
-  std::vector<std::vector<double>> F_;       // per layer: pieces as affine functions of u, P x (k+1)
+  std::vector<std::vector<double>> F_;       // per layer: pieces as affine functions of u, P x (k+1), then the
+                                             // pieces' magnitudes, P x 2 (magnitudes(); certify.hpp)
+  std::vector<int> terms_;                   // per layer: N_l + 1 of composed_zero() (certify.hpp)
   std::vector<std::vector<int>> unstable_;   // per layer: units not yet decided on the current layer cell
   std::vector<int8_t> pattern_;
   const int8_t* hint_ = nullptr;             // start_layer(): the visitor's stable_sides() of the cell, or nullptr
@@ -785,6 +798,18 @@ class Enumerator {
     if (cert_) cert_push_side(h, err_of(h), ng, side);
   }
 
+  // Piece p of layer l's magnitudes: the sum over its slope entries, then its offset's (certify.hpp).
+  double* magnitudes(int l, int p) {
+    return F_[l].data() + static_cast<size_t>(net_.layers()[l].total_pieces()) * n_ + 2 * static_cast<size_t>(p);
+  }
+  // Whether h = f_r - f_s (pieces r, s of layer l; ng = |grad h|) is constant on every cell within the rounding of
+  // its composition; then `sign` is its offset's sign beyond that rounding (0 within it: a tie; certify.hpp).
+  bool constant_row(int l, int r, int s, const double* h, double ng, int& sign) {
+    const double* mr = magnitudes(l, r);
+    const double* ms = magnitudes(l, s);
+    return rigorous::composed_constant(ng, h[k_], terms_[l], mr[0] + ms[0], mr[1] + ms[1], sign);
+  }
+
   // Hyperplane of a two-piece unit: h = f_1 - f_0 (k+1 entries).
   void unit_hyperplane(int l, int unit, double* h) {
     const Layer& L = net_.layers()[l];
@@ -817,8 +842,10 @@ class Enumerator {
     cut.ng = ng;
     int& near = cut.near;
     LPBasis& cell = frames_[D];
-    if (!(ng > 1e-300)) {  // constant on the cell (a dead input); an exact zero is a tie and goes to piece 0
-      near = h[k_] > 0.0 ? 1 : 0;
+    const int p0 = net_.layers()[l].piece_start[unit];
+    int sign = 0;
+    if (constant_row(l, p0 + 1, p0, h, ng, sign)) {  // constant on the cell (a dead input, within rounding); a
+      near = sign > 0 ? 1 : 0;                      // zero (within rounding) is a tie and goes to piece 0
       if (cert_) cert_constant(h, near, l, unit);
       return Decision::Stable;
     }
@@ -1178,8 +1205,9 @@ class Enumerator {
         if (cert_) cert_difference(l, p0 + r, p0 + s, h);
         for (int j = 0; j < k_; ++j) ng += h[j] * h[j];
         ng = std::sqrt(ng);
-        if (!(ng > 1e-300)) {  // parallel pieces: r beats s everywhere or nowhere (ties to the lower index)
-          if (h[k_] < 0.0 || (h[k_] == 0.0 && s < r)) empty = true;
+        int sign = 0;
+        if (constant_row(l, p0 + r, p0 + s, h, ng, sign)) {  // parallel pieces (within rounding): r beats s
+          if (sign < 0 || (sign == 0 && s < r)) empty = true;  // everywhere or nowhere (ties to the lower index)
           if (empty && cert_) cert_parallel(h, s < r, l, u, r, p0 + s);
           continue;
         }
@@ -1233,16 +1261,24 @@ class Enumerator {
     std::vector<double>& G = F_[l + 1];
     const double* Fl = F_[l].data();
     std::fill(G.begin(), G.end(), 0.0);
-    for (int p = 0; p < nxt.total_pieces(); ++p) G[static_cast<size_t>(p) * n_ + k_] = nxt.c[p];
+    const int Pn = nxt.total_pieces();
+    double* Gm = magnitudes(l + 1, 0);  // the magnitudes as the pieces (certify.hpp, composed_zero)
+    for (int p = 0; p < Pn; ++p) {
+      G[static_cast<size_t>(p) * n_ + k_] = nxt.c[p];
+      Gm[2 * p + 1] = std::fabs(nxt.c[p]);
+    }
     for (int i = 0; i < cur.n_units; ++i) {
       const int pc = cur.piece_start[i] + pattern_[off + i];
       if (cur.zero_piece[pc]) continue;
       const double* mi = Fl + static_cast<size_t>(pc) * n_;
-      for (int p = 0; p < nxt.total_pieces(); ++p) {
+      const double* mm = magnitudes(l, pc);
+      for (int p = 0; p < Pn; ++p) {
         const double a = nxt.A[static_cast<size_t>(p) * nxt.in_dim + i];
         if (a == 0.0) continue;
         double* g = &G[static_cast<size_t>(p) * n_];
         for (int j = 0; j < n_; ++j) g[j] += a * mi[j];
+        Gm[2 * p] += std::fabs(a) * mm[0];
+        Gm[2 * p + 1] += std::fabs(a) * mm[1];
       }
     }
     if (cert_) cert_compose(l);

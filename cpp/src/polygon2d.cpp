@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "relutope/certify.hpp"  // composed_zero: the rounding of the composed pieces
 #include "relutope/lp.hpp"
 
 namespace relutope {
@@ -381,17 +382,24 @@ class PolygonEnumerator {
     At_.resize(L);
     unstable_.resize(L);
     last_split_ = -1;
-    for (int l = 0; l < L; ++l) {
+    terms_.resize(L);
+    for (int l = 0, N = 2; l < L; ++l) {  // (2: the shift of layer 0's offsets in run())
       const Layer& layer = layers[l];
       const int P = layer.total_pieces();
-      F_[l].assign(static_cast<size_t>(3) * P, 0.0);  // rows: slope in u0 (P), slope in u1 (P), offset (P)
+      // rows: slope in u0 (P), slope in u1 (P), offset (P), then the magnitudes (slopes, offset; certify.hpp)
+      F_[l].assign(static_cast<size_t>(5) * P, 0.0);
+      N += layer.in_dim + 1;
+      terms_[l] = N + 1;
       for (int u = 0; u < layer.n_units; ++u)
         if (layer.n_pieces(u) >= 2) last_split_ = l;
       if (l > 0) {  // A transposed: in_dim rows of P, so that a layer's pieces are built by contiguous axpys
-        At_[l].resize(static_cast<size_t>(layer.in_dim) * P);
+        At_[l].resize(static_cast<size_t>(2 * layer.in_dim) * P);  // A transposed, then |A| transposed
         for (int p = 0; p < P; ++p)
-          for (int i = 0; i < layer.in_dim; ++i)
-            At_[l][static_cast<size_t>(i) * P + p] = layer.A[static_cast<size_t>(p) * layer.in_dim + i];
+          for (int i = 0; i < layer.in_dim; ++i) {
+            const double a = layer.A[static_cast<size_t>(p) * layer.in_dim + i];
+            At_[l][static_cast<size_t>(i) * P + p] = a;
+            At_[l][static_cast<size_t>(layer.in_dim + i) * P + p] = std::fabs(a);
+          }
       }
     }
     // Layer 0's pieces as functions of u: A (x0 + Q u) + c.
@@ -400,17 +408,22 @@ class PolygonEnumerator {
     double* fx = F_[0].data();
     double* fy = fx + P0;
     double* fc = fy + P0;
+    double* fm = fc + P0;  // the magnitudes (certify.hpp, composed_zero)
     for (int p = 0; p < P0; ++p) {
       const double* a = &L0.A[static_cast<size_t>(p) * L0.in_dim];
-      double sx = 0.0, sy = 0.0, sc = L0.c[p];
+      double sx = 0.0, sy = 0.0, sc = L0.c[p], mg = 0.0, mc = std::fabs(L0.c[p]);
       for (int i = 0; i < L0.in_dim; ++i) {
         sx += a[i] * Q[2 * i];
         sy += a[i] * Q[2 * i + 1];
         sc += a[i] * x0[i];
+        mg += std::fabs(a[i] * Q[2 * i]) + std::fabs(a[i] * Q[2 * i + 1]);
+        mc += std::fabs(a[i] * x0[i]);
       }
       fx[p] = sx;
       fy[p] = sy;
       fc[p] = sc;
+      fm[p] = mg;
+      fm[P0 + p] = mc;
     }
     pattern_.assign(net.n_units(), 0);
     res_.base.k = 2;
@@ -442,7 +455,10 @@ class PolygonEnumerator {
       }
       const int P0 = net_.layers()[0].total_pieces();
       double* F = F_[0].data();
-      for (int p = 0; p < P0; ++p) F[2 * P0 + p] += F[p] * shift_[0] + F[P0 + p] * shift_[1];
+      for (int p = 0; p < P0; ++p) {
+        F[2 * P0 + p] += F[p] * shift_[0] + F[P0 + p] * shift_[1];
+        F[4 * P0 + p] += F[3 * P0 + p] * std::max(std::fabs(shift_[0]), std::fabs(shift_[1]));
+      }
       reserve(static_cast<int>(dom.size()));
       std::copy(dom.begin(), dom.end(), poly_.begin());
       top_ = static_cast<int>(dom.size());
@@ -459,8 +475,10 @@ class PolygonEnumerator {
   const Network& net_;
   EnumOptions opt_;
   const Checkpoint& checkpoint_;
-  std::vector<std::vector<double>> F_;      // per layer: pieces as affine functions of u, 3 x P (x, y, offset)
-  std::vector<std::vector<double>> At_;     // per layer l >= 1: A transposed, in_dim x P
+  std::vector<std::vector<double>> F_;      // per layer: pieces as affine functions of u, 3 x P (x, y, offset),
+                                            // then their magnitudes, 2 x P (slopes, offset; certify.hpp)
+  std::vector<int> terms_;                  // per layer: N_l + 1 of composed_zero() (certify.hpp)
+  std::vector<std::vector<double>> At_;     // per layer l >= 1: A transposed, in_dim x P, then |A|
   std::vector<std::vector<int>> unstable_;  // per layer: units not stable on the current layer cell
   std::vector<int8_t> pattern_;
   // The polygons of the current depth-first path, one after another in poly_[0, top_); poly_ only grows.
@@ -524,6 +542,15 @@ class PolygonEnumerator {
     stop_ = true;
     res_.base.status = s;
     res_.base.message = msg;
+  }
+
+  // Whether h = f_r - f_s (global pieces r, s of layer l) is constant on every cell within the rounding of its
+  // composition (certify.hpp, composed_zero); then `sign` is the sign of its offset beyond that rounding (0 within
+  // it: a tie).
+  bool constant_row(int l, int r, int s, const double* h, int& sign) const {
+    const int P = net_.layers()[l].total_pieces();
+    const double* m = F_[l].data() + static_cast<size_t>(3) * P;
+    return rigorous::composed_constant(norm2(h[0], h[1]), h[2], terms_[l], m[r] + m[s], m[P + r] + m[P + s], sign);
   }
 
   // h = f_r - f_s for pieces r, s (global piece indices) of layer l.
@@ -628,8 +655,9 @@ class PolygonEnumerator {
       double h[3];
       const int p = L.piece_start[u];
       difference(l, p + 1, p, h);
-      if (!(norm2(h[0], h[1]) > 1e-300)) {  // constant on the cell; an exact zero is a tie and goes to piece 0
-        pattern_[off + u] = h[2] > 0.0 ? 1 : 0;
+      int sign = 0;
+      if (constant_row(l, p + 1, p, h, sign)) {  // constant on the cell (within rounding); a zero (within
+        pattern_[off + u] = sign > 0 ? 1 : 0;    // rounding) is a tie and goes to piece 0
         continue;
       }
       int npos, nneg;
@@ -702,8 +730,9 @@ class PolygonEnumerator {
         if (s == r) continue;
         double h[3];
         difference(l, p0 + r, p0 + s, h);  // piece r beats piece s where h >= 0
-        if (!(norm2(h[0], h[1]) > 1e-300)) {  // parallel pieces: ties go to the lower index
-          if (h[2] < 0.0 || (h[2] == 0.0 && s < r)) empty = true;
+        int sign = 0;
+        if (constant_row(l, p0 + r, p0 + s, h, sign)) {  // parallel pieces (within rounding): ties go to the
+          if (sign < 0 || (sign == 0 && s < r)) empty = true;  // lower index
           continue;
         }
         const int n = ce - cb;
@@ -758,6 +787,21 @@ class PolygonEnumerator {
       if (!cur.zero_piece[pc]) act_.push_back(Active{i, Fl[pc], Fl[Pc + pc], Fl[2 * Pc + pc]});
     }
     next_pieces(At_[l + 1].data(), nxt.c.data(), Pn, gx, gy, gc);
+    double* gm = gc + Pn;  // the magnitudes: |A| m + (0, |c|) (certify.hpp, composed_zero)
+    for (int p = 0; p < Pn; ++p) {
+      gm[p] = 0.0;
+      gm[Pn + p] = std::fabs(nxt.c[p]);
+    }
+    const double* Aabs = At_[l + 1].data() + static_cast<size_t>(nxt.in_dim) * Pn;
+    for (const Active& a : act_) {
+      const int pc = cur.piece_start[a.unit] + pattern_[off + a.unit];
+      const double mg = Fl[3 * Pc + pc], mc = Fl[4 * Pc + pc];
+      const double* ai = Aabs + static_cast<size_t>(a.unit) * Pn;
+      for (int p = 0; p < Pn; ++p) {
+        gm[p] += ai[p] * mg;
+        gm[Pn + p] += ai[p] * mc;
+      }
+    }
     start_layer(l + 1, b, e);
   }
 

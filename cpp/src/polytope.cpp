@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "relutope/bits.hpp"
+#include "relutope/certify.hpp"  // composed_zero: the rounding of the composed pieces
 #include "relutope/lp.hpp"
 #include "relutope/polygon2d.hpp"  // kSideEps: the same relative epsilon as the 2-D path
 
@@ -74,20 +75,27 @@ class PolytopeEnumerator {
     At_.resize(L);
     unstable_.resize(L);
     int cuts = 0;  // the most cuts along one search path: one per two-piece unit, K - 1 per K-piece unit
-    for (int l = 0; l < L; ++l) {
+    terms_.resize(L);
+    for (int l = 0, N = 0; l < L; ++l) {
       const Layer& layer = layers[l];
       const int P = layer.total_pieces();
-      F_[l].assign(static_cast<size_t>(dim1()) * P, 0.0);  // rows: slope in u_0 (P), ..., slope in u_{k-1}, offset
+      // rows: slope in u_0 (P), ..., slope in u_{k-1}, offset; then the magnitudes (slopes, offset; certify.hpp)
+      F_[l].assign(static_cast<size_t>(dim1() + 2) * P, 0.0);
+      N += layer.in_dim + 1;
+      terms_[l] = N + 1;
       for (int u = 0; u < layer.n_units; ++u) {
         const int K = layer.n_pieces(u);
         if (K >= 2) last_split_ = l;
         if (K >= 2) cuts += K - 1;
       }
       if (l > 0) {
-        At_[l].resize(static_cast<size_t>(layer.in_dim) * P);
+        At_[l].resize(static_cast<size_t>(2 * layer.in_dim) * P);  // A transposed, then |A| transposed
         for (int p = 0; p < P; ++p)
-          for (int i = 0; i < layer.in_dim; ++i)
-            At_[l][static_cast<size_t>(i) * P + p] = layer.A[static_cast<size_t>(p) * layer.in_dim + i];
+          for (int i = 0; i < layer.in_dim; ++i) {
+            const double a = layer.A[static_cast<size_t>(p) * layer.in_dim + i];
+            At_[l][static_cast<size_t>(i) * P + p] = a;
+            At_[l][static_cast<size_t>(layer.in_dim + i) * P + p] = std::fabs(a);
+          }
       }
     }
     // Constraint ids: the domain's rows, then the 2k faces of a bounding box, then the cuts by depth.
@@ -100,14 +108,20 @@ class PolytopeEnumerator {
     const Layer& L0 = layers[0];
     const int P0 = L0.total_pieces();
     double* F = F_[0].data();
+    double* Fm = F + static_cast<size_t>(k + 1) * P0;  // the magnitudes (certify.hpp, composed_zero)
     for (int p = 0; p < P0; ++p) {
       const double* a = &L0.A[static_cast<size_t>(p) * L0.in_dim];
       double off = L0.c[p];
+      Fm[P0 + p] = std::fabs(off);
       for (int i = 0; i < L0.in_dim; ++i) {
         if (a[i] == 0.0) continue;
         const double* qi = Q + static_cast<size_t>(i) * k;
-        for (int j = 0; j < k; ++j) F[static_cast<size_t>(j) * P0 + p] += a[i] * qi[j];
+        for (int j = 0; j < k; ++j) {
+          F[static_cast<size_t>(j) * P0 + p] += a[i] * qi[j];
+          Fm[p] += std::fabs(a[i] * qi[j]);
+        }
         off += a[i] * x0[i];
+        Fm[P0 + p] += std::fabs(a[i] * x0[i]);
       }
       F[static_cast<size_t>(k) * P0 + p] = off;
     }
@@ -202,8 +216,10 @@ class PolytopeEnumerator {
   int dim1() const { return KC > 0 ? KC + 1 : n_; }
   EnumOptions opt_;
   const Checkpoint& checkpoint_;
-  std::vector<std::vector<double>> F_;      // per layer: pieces as affine functions of u, (k+1) x P
-  std::vector<std::vector<double>> At_;     // per layer l >= 1: A transposed, in_dim x P
+  std::vector<std::vector<double>> F_;      // per layer: pieces as affine functions of u, (k+1) x P, then their
+                                            // magnitudes, 2 x P (slopes, offset; certify.hpp, composed_zero)
+  std::vector<int> terms_;                  // per layer: N_l + 1 of composed_zero() (certify.hpp)
+  std::vector<std::vector<double>> At_;     // per layer l >= 1: A transposed, in_dim x P, then |A|
   std::vector<std::vector<int>> unstable_;  // per layer: units not stable on the current layer cell
   std::vector<int8_t> pattern_;
   int last_split_ = -1;                     // last layer with a unit of K >= 2 pieces
@@ -353,6 +369,15 @@ class PolytopeEnumerator {
   }
   // A two-piece unit whose pieces start at p: h = f_1 - f_0.
   void unit_hyperplane(int l, int p, double* h) const { difference(l, p + 1, p, h); }
+
+  // Whether h = f_r - f_s (global pieces r, s of layer l) is constant on every cell within the rounding of its
+  // composition (certify.hpp, composed_zero); then `sign` is the sign of its offset beyond that rounding (0 within
+  // it: a tie).
+  bool constant_row(int l, int r, int s, const double* h, int& sign) const {
+    const int P = net_.layers()[l].total_pieces();
+    const double* m = F_[l].data() + static_cast<size_t>(dim1()) * P;
+    return rigorous::composed_constant(grad_norm(h), h[dim()], terms_[l], m[r] + m[s], m[P + r] + m[P + s], sign);
+  }
 
   double grad_norm(const double* h) const {
     double s = 0.0;
@@ -796,8 +821,9 @@ class PolytopeEnumerator {
         continue;
       }
       unit_hyperplane(l, L.piece_start[u], h);
-      if (!(grad_norm(h) > 1e-300)) {  // constant on the cell; an exact zero is a tie and goes to piece 0
-        pattern_[off + u] = h[dim()] > 0.0 ? 1 : 0;
+      int sign = 0;
+      if (constant_row(l, L.piece_start[u] + 1, L.piece_start[u], h, sign)) {  // constant on the cell (within
+        pattern_[off + u] = sign > 0 ? 1 : 0;  // rounding); a zero (within rounding) is a tie and goes to piece 0
         continue;
       }
       int side = 0;
@@ -873,8 +899,9 @@ class PolytopeEnumerator {
       for (int s = 0; s < K && !empty; ++s) {
         if (s == r) continue;
         difference(l, p0 + r, p0 + s, h);  // piece r beats piece s where h >= 0
-        if (!(grad_norm(h) > 1e-300)) {     // parallel pieces: ties go to the lower index
-          if (h[dim()] < 0.0 || (h[dim()] == 0.0 && s < r)) empty = true;
+        int sign = 0;
+        if (constant_row(l, p0 + r, p0 + s, h, sign)) {  // parallel pieces (within rounding): ties go to the
+          if (sign < 0 || (sign == 0 && s < r)) empty = true;  // lower index
           continue;
         }
         int pb, pe, nb, ne;
@@ -948,6 +975,19 @@ class PolytopeEnumerator {
         const double m = Fl[static_cast<size_t>(j) * Pc + pc];
         if (m == 0.0) continue;
         const double* a = At + static_cast<size_t>(i) * Pn;
+        for (int p = 0; p < Pn; ++p) g[p] += a[p] * m;
+      }
+    }
+    // The magnitudes: |A| m + (0, |c|) (certify.hpp, composed_zero).
+    const double* Aabs = At + static_cast<size_t>(nxt.in_dim) * Pn;
+    for (int j = 0; j < 2; ++j) {
+      double* g = G + static_cast<size_t>(dim1() + j) * Pn;
+      for (int p = 0; p < Pn; ++p) g[p] = j == 1 ? std::fabs(nxt.c[p]) : 0.0;
+      for (int i : act_) {
+        const int pc = cur.piece_start[i] + pattern_[off + i];
+        const double m = Fl[static_cast<size_t>(dim1() + j) * Pc + pc];
+        if (m == 0.0) continue;
+        const double* a = Aabs + static_cast<size_t>(i) * Pn;
         for (int p = 0; p < Pn; ++p) g[p] += a[p] * m;
       }
     }

@@ -16,6 +16,7 @@
 // and with entrywise bounds e_i of the distance of the float rows (g_i, h_i) from the exact rows (a_i, b_i).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -31,6 +32,29 @@ inline double gamma(int n) { return (n * kUnit) / (1.0 - n * kUnit) * (1.0 + 1e-
 inline double inflate(double s, int n, bool exact = false) {
   if (s == 0.0 && exact) return 0.0;
   return s * (1.0 + 4.0 * gamma(n + 2)) + (n + 2) * 4.0 * kTiny;
+}
+
+// The rounding of the pieces each enumeration path composes layer by layer in float64 (the LP, polytope and
+// polygon paths): F_0 = A_0 (x0 + Q u) + c_0 and F_{l+1} = A_{l+1} M_l + c_{l+1}, M_l the pieces of layer l chosen
+// by the pattern. Alongside, each path carries per piece two magnitudes, m = |A_0| (|Q|, |x0|) + (0, |c_0|) and
+// m_{l+1} = |A_{l+1}| m_l + (0, |c_{l+1}|), summed over the slope entries (one number) and for the offset (one).
+// The error analysis of inner products (Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., 2002,
+// Section 3.1) gives |fl(F_l) - F_l| <= gamma_{N_l} m_l entrywise, with N_l = sum_{j <= l} (d_j + 1) (d_j: the
+// fan-in of layer j), and for a difference h = f_r - f_s of two pieces |fl(h) - h| <= gamma_{N_l + 1} (m_r + m_s).
+// So a row whose exact slope (offset) is zero has a computed slope of 2-norm (offset of modulus) at most
+// composed_zero(N_l + 1, m_r + m_s); the factor 2 covers the rounding of the norm and of the magnitudes. The paths
+// call a row constant, and a constant row's offset zero (a tie: piece 0), at or below these bounds; the certified
+// LP path then proves the side it took (cert_constant) or records the decision for an exact re-decision.
+inline double composed_zero(int terms, double magnitude) { return 2.0 * gamma(terms) * magnitude; }
+// Whether a composed difference row (slope of 2-norm grad_norm, offset `offset`; N_l + 1 = terms, magnitudes
+// m_r + m_s of its slopes and of its offset) is constant within rounding; then `sign` is its offset's sign beyond
+// the rounding (0 within it: a tie). A row not constant leaves `sign` alone.
+inline bool composed_constant(double grad_norm, double offset, int terms, double slope_mag, double offset_mag,
+                              int& sign) {
+  if (grad_norm > std::max(composed_zero(terms, slope_mag), 1e-300)) return false;
+  const double t = composed_zero(terms, offset_mag);
+  sign = offset > t ? 1 : (offset < -t ? -1 : 0);
+  return true;
 }
 }  // namespace rigorous
 
