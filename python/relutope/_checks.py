@@ -6,11 +6,12 @@ range) with a message that names the argument, e.g. ``seed must be >= 0, got -1`
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Optional, Union
 
 import numpy as np
 
-__all__ = ["check_indices", "check_int", "check_partition", "check_seed"]
+__all__ = ["check_indices", "check_int", "check_partition", "check_path", "check_seed"]
 
 
 def check_bool(value, name: str) -> bool:
@@ -44,6 +45,30 @@ def check_bool(value, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a bool (True or False), got {type(value).__name__} {value!r}"[:200])
     return bool(value)
+
+
+def check_path(value, name: str = "path", file_like: bool = False):
+    """``value`` itself when it names a file: a str, bytes or :class:`os.PathLike` (with ``file_like``, also an
+    open file object, anything with a ``read`` or ``write`` method), else TypeError naming ``name``.
+
+    An int or bool is refused: :func:`open` takes it as a file descriptor, so ``path=True`` would write to (and
+    close) standard output, ``path=0`` standard input.
+
+    Examples
+    --------
+    >>> check_path("part.json")
+    'part.json'
+    >>> check_path(True)
+    Traceback (most recent call last):
+    ...
+    TypeError: path must be a file name (str or os.PathLike), got bool True
+    """
+    if isinstance(value, (str, bytes, os.PathLike)):
+        return value
+    if file_like and (hasattr(value, "read") or hasattr(value, "write")):
+        return value
+    what = "a file name (str or os.PathLike)" + (" or a file object" if file_like else "")
+    raise TypeError(f"{name} must be {what}, got {type(value).__name__} {value!r}"[:200])
 
 
 def check_int(value, name: str, low: int = 1, high: Optional[int] = None) -> int:

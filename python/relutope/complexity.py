@@ -37,7 +37,7 @@ from typing import Optional
 
 import numpy as np
 
-from ._checks import check_int, check_seed
+from ._checks import check_int, check_path, check_seed
 from ._progress import region_bar
 from .geometry import MAX_VERTEX_DIM
 from .network import Network, _as_points
@@ -287,7 +287,9 @@ class LocalComplexity:
 
     def to_csv(self, path, estimate: Optional[LocalComplexityEstimate] = None) -> None:
         """Write one row per point: ``point, n_regions, n_cut, n_cut_layer<l>..., boundary_density, complete`` (and
-        ``estimate_n_cut`` when an estimate of the same points is given)."""
+        ``estimate_n_cut`` when an estimate of the same points is given; ``path``: a str or os.PathLike, else
+        TypeError)."""
+        check_path(path)
         L = self.n_cut_layer.shape[1]
         head = (["point", "n_regions", "n_cut"] + [f"n_cut_layer{l}" for l in range(L)]
                 + ["boundary_density", "complete"] + (["estimate_n_cut"] if estimate is not None else []))

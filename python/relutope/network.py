@@ -32,7 +32,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._checks import check_pieces
+from ._checks import check_path, check_pieces
 
 __all__ = ["Layer", "Network", "ACTIVATIONS"]
 
@@ -87,6 +87,7 @@ def _read_npz(path, what: str) -> Dict[str, np.ndarray]:
     array is allocated (so a corrupt shape cannot ask for gigabytes), and whatever zipfile, zlib or numpy raise on
     a truncated, bit-flipped or foreign file is turned into ``ValueError("cannot read {what} file ...")``.
     """
+    check_path(path, file_like=True)
     name = str(path)
     fmt = np.lib.format
     try:
@@ -676,7 +677,8 @@ class Network:
             arrays), is not such an archive, its layers are not numbered ``0 .. L-1`` without gaps (``W0, b0, W2,
             b2`` is refused, not read as two layers), or its arrays do not fit together. The message names the file.
         TypeError
-            When an array of the file is not numeric.
+            When an array of the file is not numeric, or ``path`` is neither a path nor a file object (an int
+            or bool is not taken as a file descriptor).
         """
         return cls._from_arrays(_read_npz(path, "network"), source=str(path))
 

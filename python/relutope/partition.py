@@ -786,7 +786,8 @@ class Partition:
             with ``K`` pieces needs entries in ``[0, K)``), NaN or infinite centres or radii, arrays of the wrong
             shapes, an unknown status or a bad tolerance. The message names the file.
         TypeError
-            When an array of the file is not numeric where it must be.
+            When an array of the file is not numeric where it must be, or ``path`` is neither a path nor a file
+            object (an int or bool is not taken as a file descriptor).
 
         Warns
         -----
