@@ -50,3 +50,26 @@ def test_loaders_refuse_an_int_path_with_a_type_error(part, tmp_path):
     part.save(tmp_path / "p.npz")  # a path and an open file still load
     with open(tmp_path / "p.npz", "rb") as fh:
         assert np.array_equal(Partition.load(fh).patterns, part.patterns)
+
+
+# ------------------------------------------------------------------ relutope.geometry's public functions
+def test_geometry_functions_check_the_partition_and_the_region_indices(part):
+    from relutope import geometry
+
+    for fn in (geometry.region_facets, geometry.region_volumes, lambda p: geometry.region_vertices(p, 0)):
+        with pytest.raises(TypeError, match="partition must be a relutope.Partition, got str"):
+            fn("part")  # was AttributeError: 'str' object has no attribute 'tol'
+    # a float or bool index was truncated to another region (2.5 -> 2, True -> 1), not refused
+    for bad in (2.5, [0.5], True):
+        with pytest.raises(TypeError, match="regions must be an array of integer indices"):
+            geometry.region_facets(part, bad)
+    with pytest.raises(TypeError, match="i must be an int"):
+        geometry.region_vertices(part, 2.5)
+    with pytest.raises(ValueError, match=rf"i must be between 0 and {len(part) - 1}, got {len(part)}"):
+        geometry.region_vertices(part, len(part))
+    with pytest.raises(ValueError, match=rf"i must be between 0 and {len(part) - 1}, got -1"):
+        geometry.region_vertices(part, -1)  # was "offsets: must end at the number of rows"
+    # what stays accepted: the same facets as the whole partition's, region by region
+    f, g = geometry.region_facets(part, np.array([2, 0], dtype=np.int32)), part.facets()
+    np.testing.assert_array_equal(f[0].A, g[2].A)
+    np.testing.assert_array_equal(f[1].b, g[0].b)
