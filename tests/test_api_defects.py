@@ -73,3 +73,22 @@ def test_geometry_functions_check_the_partition_and_the_region_indices(part):
     f, g = geometry.region_facets(part, np.array([2, 0], dtype=np.int32)), part.facets()
     np.testing.assert_array_equal(f[0].A, g[2].A)
     np.testing.assert_array_equal(f[1].b, g[0].b)
+
+
+# ------------------------------------------------------------------ relutope.complexity's arguments
+def test_local_complexity_checks_its_flags_and_numbers():
+    X = np.array([[0.1, -0.2]])
+    off = complexity.local_complexity(NET, X, 0.1, boundary=False)
+    assert np.isnan(off.boundary_density).all()
+    with pytest.raises(TypeError, match="boundary must be a bool.*got str 'no'"):
+        complexity.local_complexity(NET, X, 0.1, boundary="no")  # truthy: it switched the density on
+    for fn in (complexity.local_complexity, complexity.local_complexity_estimate):
+        with pytest.raises(TypeError, match="radius must be a number, got bool"):
+            fn(NET, X, True)  # was read as radius 1
+        with pytest.raises(ValueError, match="shape must be one of"):
+            fn(NET, X, 0.1, shape=np.array(["cross"]))  # was "The truth value of an array ... is ambiguous"
+    with pytest.raises(TypeError, match="time_limit must be a number, got str"):
+        complexity.local_complexity(NET, X, 0.1, time_limit="1")  # was "could not convert string to float"
+    # inf is no limit, as in enumerate_regions; the counts equal those without one
+    lc = complexity.local_complexity(NET, X, 0.1, time_limit=float("inf"))
+    np.testing.assert_array_equal(lc.n_regions, off.n_regions)
