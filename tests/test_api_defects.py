@@ -92,3 +92,30 @@ def test_local_complexity_checks_its_flags_and_numbers():
     # inf is no limit, as in enumerate_regions; the counts equal those without one
     lc = complexity.local_complexity(NET, X, 0.1, time_limit=float("inf"))
     np.testing.assert_array_equal(lc.n_regions, off.n_regions)
+
+
+# ------------------------------------------------------------------ pruning.removal_effect under a limit
+def test_removal_effect_fractions_are_of_the_domain_under_a_limit():
+    from relutope import pruning
+    from relutope.refinement import domain_volume
+
+    net = Network.random([2, 6, 6, 1], seed=0)
+    box = Box([2.0, -3.0], [2.5, -2.0])  # off-centre, volume 0.5
+    full = pruning.removal_effect(net, box, units=[0, 1, 3])
+    assert full.complete
+    np.testing.assert_allclose(full.volume_fraction, full.volume_changed / 0.5, rtol=1e-15)
+    # max_regions=0: no region, nothing changed (was NaN with "RuntimeWarning: invalid value in divide")
+    none = pruning.removal_effect(net, box, units=[0, 1, 3], max_regions=0)
+    assert not none.complete and none.regions == 0
+    np.testing.assert_array_equal(none.volume_fraction, 0.0)
+    # a partial run counts the cells it found (exact ones), a part of the changed set: below the full fraction,
+    # and of the domain's volume, not of the volume the first regions happened to cover
+    part = pruning.removal_effect(net, box, units=[0, 1, 3], max_regions=5)
+    assert not part.complete
+    np.testing.assert_allclose(part.volume_fraction, part.volume_changed / 0.5, rtol=1e-15)
+    assert np.all(part.volume_fraction <= full.volume_fraction + 1e-12)
+    # the volume of a domain that is not a box: a triangle and a tilted square (closed forms)
+    assert domain_volume(relutope.Polytope([[1, 0], [0, 1], [-1, -1]], [1, 1, 0])) == pytest.approx(2.0, rel=1e-12)
+    R = np.array([[np.cos(0.3), -np.sin(0.3)], [np.sin(0.3), np.cos(0.3)]])
+    sq = relutope.Polytope(np.vstack([R, -R]), 1e-6 * np.ones(4))  # side 2e-6
+    assert domain_volume(sq) == pytest.approx(4e-12, rel=1e-9)
