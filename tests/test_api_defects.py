@@ -119,3 +119,16 @@ def test_removal_effect_fractions_are_of_the_domain_under_a_limit():
     R = np.array([[np.cos(0.3), -np.sin(0.3)], [np.sin(0.3), np.cos(0.3)]])
     sq = relutope.Polytope(np.vstack([R, -R]), 1e-6 * np.ones(4))  # side 2e-6
     assert domain_volume(sq) == pytest.approx(4e-12, rel=1e-9)
+
+
+# ------------------------------------------------------------------ flags and counts named in their errors
+def test_slice_summaries_as_frame_must_be_a_bool():
+    from relutope import region_stats
+
+    net = Network.random([3, 4, 1], seed=0)
+    sl = [relutope.Slice.through_points(np.zeros(3), np.eye(3)[0], np.eye(3)[1])]
+    rows = region_stats.slice_summaries(net, sl)
+    assert isinstance(rows, list) and rows[0]["count"] == len(enumerate_regions(net, sl[0]))
+    with pytest.raises(TypeError, match="as_frame must be a bool.*got str 'no'"):
+        region_stats.slice_summaries(net, sl, as_frame="no")  # was truthy: a DataFrame came back
+

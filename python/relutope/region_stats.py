@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ._checks import check_int, check_seed
+from ._checks import check_bool, check_int, check_seed
 from ._progress import region_bar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -272,8 +272,8 @@ def slice_summaries(network: "Network", slices: Sequence["Slice"], progress: boo
     Raises
     ------
     TypeError
-        When ``network`` is not a :class:`~relutope.Network`, ``slices`` is not a sequence of domains, or
-        ``max_regions`` is not an int.
+        When ``network`` is not a :class:`~relutope.Network`, ``slices`` is not a sequence of domains,
+        ``max_regions`` is not an int or ``as_frame`` not a bool.
     ValueError
         When a slice is not of the network's input dimension, is unbounded or has more than 4 dimensions (checked
         for every slice before the first is enumerated), or ``max_regions`` is negative.
@@ -303,6 +303,7 @@ def slice_summaries(network: "Network", slices: Sequence["Slice"], progress: boo
             raise ValueError(f"slices[{j}] must be bounded and of dimension <= {MAX_VERTEX_DIM} (region statistics "
                              f"need the regions' vertices), got {dom!r}")
     _check_positive(max_regions, "max_regions", integer=True)
+    as_frame = check_bool(as_frame, "as_frame")  # ("no" was truthy: it returned a frame)
     rows = []
     with region_bar(progress, len(slices), "slices", unit=" slices") as update:
         for j, dom in enumerate(slices):
