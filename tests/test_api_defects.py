@@ -132,3 +132,10 @@ def test_slice_summaries_as_frame_must_be_a_bool():
     with pytest.raises(TypeError, match="as_frame must be a bool.*got str 'no'"):
         region_stats.slice_summaries(net, sl, as_frame="no")  # was truthy: a DataFrame came back
 
+
+def test_maxout_names_k_when_it_is_neither_an_int_nor_a_sequence():
+    for bad in (2.5, None):
+        with pytest.raises(TypeError, match="k must be an int or a sequence of ints, got"):
+            relutope.Layer.maxout(np.ones((4, 2)), np.zeros(4), bad)  # was "'float' object is not iterable"
+    layer = relutope.Layer.maxout(np.eye(4)[:, :2], np.zeros(4), [3, 1])  # a sequence still works
+    assert layer.n_pieces.tolist() == [3, 1]

@@ -283,7 +283,10 @@ class Layer:
                 raise ValueError(f"k={k} must be >= 1 and divide the {W.shape[0]} rows of W")
             counts = np.full(W.shape[0] // int(k), int(k), dtype=np.int32)
         else:
-            counts = np.asarray(list(k))
+            try:
+                counts = np.asarray(list(k))
+            except TypeError:  # (2.5 or None: "'float' object is not iterable" named nothing)
+                raise TypeError(f"k must be an int or a sequence of ints, got {type(k).__name__} {k!r}") from None
             if counts.ndim != 1 or not np.issubdtype(counts.dtype, np.integer):
                 raise TypeError(f"k must be an int or a sequence of ints, got {k!r}")
             if int(counts.sum()) != W.shape[0]:
