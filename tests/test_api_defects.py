@@ -139,3 +139,12 @@ def test_maxout_names_k_when_it_is_neither_an_int_nor_a_sequence():
             relutope.Layer.maxout(np.ones((4, 2)), np.zeros(4), bad)  # was "'float' object is not iterable"
     layer = relutope.Layer.maxout(np.eye(4)[:, :2], np.zeros(4), [3, 1])  # a sequence still works
     assert layer.n_pieces.tolist() == [3, 1]
+
+
+def test_richness_intervals_of_a_huge_z_are_their_limit():
+    # K = exp(z sqrt(log(1 + var / T^2))) overflowed: OverflowError("math range error") from chao1 and ace
+    for fn in (relutope.chao1, relutope.ace):
+        r = fn([1, 1, 1, 2, 5], z=1e308)
+        assert (r.lower, r.upper) == (5.0, np.inf)
+        moderate = fn([1, 1, 1, 2, 5], z=3.0)
+        assert 5.0 < moderate.lower < moderate.estimate < moderate.upper < np.inf
