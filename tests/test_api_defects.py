@@ -148,3 +148,34 @@ def test_richness_intervals_of_a_huge_z_are_their_limit():
         assert (r.lower, r.upper) == (5.0, np.inf)
         moderate = fn([1, 1, 1, 2, 5], z=3.0)
         assert 5.0 < moderate.lower < moderate.estimate < moderate.upper < np.inf
+
+
+# ------------------------------------------------------------------ certified closure of a degenerate integer net
+def _integer_net_with_a_facet_missed_by_its_forward_pass():
+    # Found by a random hunt of integer nets with duplicated, negated, scaled and constant units: on the polygon
+    # and polytope paths region (1,1,0,0,1,0,0,1 | 1,0,1 | 0)'s facet on unit 3 gets no neighbour from its own
+    # forward pass (a second-layer unit is exactly 0 along it), though the neighbour found it from its side.
+    W = np.array([[2, 1], [0, -1], [-1, -2], [-2, -2], [2, 1], [0, 1], [-2, -4], [0, 0]], float)
+    b = np.array([-1, 1, 0, 1, -1, -1, 0, 0.5])
+    W2 = np.array([[0, 1, 2, 1, 1, 0, 0, 2], [-1, 2, 1, -2, -1, 2, 0, -2], [1, 1, 2, -2, -2, 2, -2, 0]], float)
+    b2 = np.array([-1.0, -1.0, 0.0])
+    return Network.from_weights([(W, b), (W2, b2), (np.ones((1, 3)), np.zeros(1))]), Box([-1, -1], [1, 1])
+
+
+def test_certified_closure_takes_a_neighbour_found_from_the_other_side():
+    pytest.importorskip("flint")
+    net, box = _integer_net_with_a_facet_missed_by_its_forward_pass()
+    parts = {m: enumerate_regions(net, box, method=m) for m in ("lp", "polygon", "polytope")}
+    # the three paths list the same regions, and their volumes fill the square (area 4): nothing is missing
+    keys = {m: sorted(map(tuple, p.patterns.tolist())) for m, p in parts.items()}
+    assert keys["lp"] == keys["polygon"] == keys["polytope"]
+    for m, p in parts.items():
+        assert p.volumes().sum() == pytest.approx(4.0, rel=1e-12), m
+        report = p.check_complete(certify=True)  # was gaps=1 on the polygon and polytope paths
+        assert report.ok and len(report.gaps) == 0, (m, report)
+    # a region taken out is still a proven gap
+    p = parts["polygon"]
+    keep = np.arange(1, len(p))
+    cut = relutope.Partition(p.network, p.domain, p.patterns[keep], p.witnesses[keep], p.radii[keep],
+                             p.layer_counts, status="complete", tol=p.tol)
+    assert not cut.check_complete(certify=True).ok
