@@ -179,3 +179,10 @@ def test_certified_closure_takes_a_neighbour_found_from_the_other_side():
     cut = relutope.Partition(p.network, p.domain, p.patterns[keep], p.witnesses[keep], p.radii[keep],
                              p.layer_counts, status="complete", tol=p.tol)
     assert not cut.check_complete(certify=True).ok
+
+
+def test_box_whose_width_overflows_is_refused():
+    with pytest.raises(ValueError, match=r"the width hi - lo overflows float64 at coordinates \[1\]"):
+        Box([0.0, -1e308], [1.0, 1e308])  # was accepted; every use then overflowed (inf size, RuntimeWarning)
+    big = Box([0.0, -8e307], [1.0, 8e307])  # the widest that fits: its width 1.6e308 is finite
+    assert np.isfinite(big.volume()) and big.volume() == pytest.approx(1.6e308, rel=1e-15)
