@@ -186,3 +186,22 @@ def test_box_whose_width_overflows_is_refused():
         Box([0.0, -1e308], [1.0, 1e308])  # was accepted; every use then overflowed (inf size, RuntimeWarning)
     big = Box([0.0, -8e307], [1.0, 8e307])  # the widest that fits: its width 1.6e308 is finite
     assert np.isfinite(big.volume()) and big.volume() == pytest.approx(1.6e308, rel=1e-15)
+
+
+def test_a_name_argument_given_an_array_is_named_in_the_error():
+    # "x not in CHOICES" with an array raised numpy's "truth value of an array ... is ambiguous"
+    import matplotlib
+    matplotlib.use("Agg")
+    from relutope import distance, generative, plot, pruning
+
+    part = enumerate_regions(NET, BOX)
+    X = np.zeros((1, 2))
+    calls = {"color": lambda v: plot.partition(part, color=v), "metric": lambda v: distance.pairwise_distance(
+        NET, X, X, metric=v), "latent": lambda v: generative.region_masses(part, latent=v),
+        "init": lambda v: Network.random([2, 3, 1], init=v), "space": lambda v: part[0].vertices(space=v),
+        "scope": lambda v: pruning.prune(NET, 0.5, scope=v),
+        "shape": lambda v: complexity.local_complexity_estimate(NET, X, 0.1, shape=v)}
+    for name, call in calls.items():
+        with pytest.raises(ValueError, match=rf"{name} must be .*, got array\("):
+            call(np.array(["a", "b"]))
+    assert plot.partition(part, color="volume").get_array().shape == (len(part),)  # a name still works

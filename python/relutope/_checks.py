@@ -11,7 +11,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-__all__ = ["check_indices", "check_int", "check_partition", "check_path", "check_seed"]
+__all__ = ["check_choice", "check_indices", "check_int", "check_partition", "check_path", "check_seed"]
 
 
 def check_bool(value, name: str) -> bool:
@@ -45,6 +45,26 @@ def check_bool(value, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a bool (True or False), got {type(value).__name__} {value!r}"[:200])
     return bool(value)
+
+
+def check_choice(value, name: str, choices) -> str:
+    """``value`` itself when it is one of the names ``choices``, else ValueError naming ``name`` and the choices.
+
+    A non-string (an array, a list) is refused with the same message, not compared: ``array in choices`` raises
+    numpy's "truth value of an array is ambiguous", which names nothing.
+
+    Examples
+    --------
+    >>> check_choice("box", "shape", ("cross", "box"))
+    'box'
+    >>> check_choice(["box"], "shape", ("cross", "box"))
+    Traceback (most recent call last):
+    ...
+    ValueError: shape must be one of ('cross', 'box'), got ['box']
+    """
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}"[:300])
+    return value
 
 
 def check_path(value, name: str = "path", file_like: bool = False):

@@ -38,7 +38,7 @@ from typing import Optional
 
 import numpy as np
 
-from ._checks import check_bool, check_int, check_path, check_seed
+from ._checks import check_bool, check_choice, check_int, check_path, check_seed
 from ._progress import region_bar
 from .geometry import MAX_VERTEX_DIM
 from .network import Network, _as_points
@@ -66,8 +66,7 @@ def _check_args(network, x, radius, n_dirs, shape):
     if not (np.isfinite(radius) and radius > 0):
         raise ValueError(f"radius must be positive and finite, got {radius}")
     n_dirs = check_int(n_dirs, "n_dirs", 1, network.in_dim)
-    if not isinstance(shape, str) or shape not in SHAPES:
-        raise ValueError(f"shape must be one of {SHAPES}, got {shape!r}")
+    check_choice(shape, "shape", SHAPES)
     return X, radius, n_dirs, single
 
 
@@ -350,8 +349,7 @@ def neighbourhood(x, directions, radius: float, shape: str = "cross"):
         raise TypeError(f"radius must be a number, got {type(radius).__name__}") from None
     if not (np.isfinite(radius) and radius > 0):
         raise ValueError(f"radius must be positive and finite, got {radius}")
-    if shape not in SHAPES:
-        raise ValueError(f"shape must be one of {SHAPES}, got {shape!r}")
+    check_choice(shape, "shape", SHAPES)
     return Slice(x, V, _chart_domain(int(V.shape[1]), radius, shape))
 
 

@@ -32,7 +32,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._checks import check_path, check_pieces
+from ._checks import check_choice, check_path, check_pieces
 
 __all__ = ["Layer", "Network", "ACTIVATIONS"]
 
@@ -477,8 +477,7 @@ class Network:
         widths = [int(w) for w in widths]
         if len(widths) < 2 or min(widths) < 1:
             raise ValueError(f"widths must list at least two positive sizes, got {widths}")
-        if init not in ("he", "glorot"):
-            raise ValueError(f"init must be 'he' or 'glorot', got {init!r}")
+        check_choice(init, "init", ("he", "glorot"))
         from ._checks import check_seed
 
         rng = np.random.default_rng(check_seed(seed, generator=False))

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
-from ._checks import check_domain, check_pieces
+from ._checks import check_choice, check_domain, check_pieces
 from .domains import Domain, _domain_from_state
 from .network import Network, _as_points, _read_npz
 
@@ -134,8 +134,7 @@ class Region:
         """
         from .geometry import region_vertices
 
-        if space not in ("domain", "input"):
-            raise ValueError(f"space must be 'domain' or 'input', got {space!r}")
+        check_choice(space, "space", ("domain", "input"))
         part = self._partition
         V = region_vertices(part, self.index)
         form = part.domain._engine_form()

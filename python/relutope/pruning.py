@@ -681,7 +681,7 @@ def select_units(net: Network, amount: float, *, scope: str = "layer",
     _check_net(net)
     if isinstance(amount, (bool, np.bool_)) or not isinstance(amount, numbers.Real) or not (0 <= amount < 1):
         raise ValueError(f"amount must be a fraction in [0, 1), got {amount!r}")
-    if scope not in ("layer", "global"):
+    if not isinstance(scope, str) or scope not in ("layer", "global"):
         raise ValueError(f"scope must be 'layer' or 'global', got {scope!r}")
     offsets = _unit_offsets(net)
     hidden = range(len(net) - 1)
