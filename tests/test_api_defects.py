@@ -205,3 +205,18 @@ def test_a_name_argument_given_an_array_is_named_in_the_error():
         with pytest.raises(ValueError, match=rf"{name} must be .*, got array\("):
             call(np.array(["a", "b"]))
     assert plot.partition(part, color="volume").get_array().shape == (len(part),)  # a name still works
+
+
+def test_tolerances_are_numbers_not_bools_or_strings(part):
+    from relutope import geometry, graph
+
+    calls = {"tol": lambda v: geometry.region_facets(part, tol=v), "atol": lambda v: graph.linear_regions(part, v),
+             "contain_tol": lambda v: graph.region_adjacency(part, contain_tol=v)}
+    for name, call in calls.items():
+        with pytest.raises(TypeError, match=f"{name} must be a number, got bool"):
+            call(True)  # was read as 1.0 (region_facets: every facet dropped, none left)
+        with pytest.raises(TypeError, match=f"{name} must be a number, got str"):
+            call("1e-9")  # was "could not convert string to float", naming no argument
+    # numbers still work: the default facets again, and one linear region per activation region here
+    assert geometry.region_facets(part, tol=part.facets().tol).n_facets == part.facets().n_facets
+    assert graph.linear_regions(part, 0)[1] <= len(part)

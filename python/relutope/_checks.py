@@ -11,7 +11,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-__all__ = ["check_choice", "check_indices", "check_int", "check_partition", "check_path", "check_seed"]
+__all__ = ["check_choice", "check_indices", "check_int", "check_partition", "check_path", "check_real", "check_seed"]
 
 
 def check_bool(value, name: str) -> bool:
@@ -45,6 +45,35 @@ def check_bool(value, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a bool (True or False), got {type(value).__name__} {value!r}"[:200])
     return bool(value)
+
+
+def check_real(value, name: str, *, low: float = 0.0, strict: bool = True) -> float:
+    """``value`` as a finite float above ``low`` (``strict``) or at least ``low``, else TypeError or ValueError
+    naming ``name``.
+
+    A bool is refused (``tol=True`` is not a tolerance of 1), and so is a string (``float("x")``'s message names
+    no argument).
+
+    Examples
+    --------
+    >>> check_real(1e-9, "tol")
+    1e-09
+    >>> check_real(True, "tol")
+    Traceback (most recent call last):
+    ...
+    TypeError: tol must be a number, got bool
+    >>> check_real(-1.0, "atol", strict=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: atol must be >= 0 and finite, got -1.0
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    value = float(value)
+    if not (np.isfinite(value) and (value > low if strict else value >= low)):
+        what = ("positive" if strict else ">= 0") if low == 0 else (f"> {low}" if strict else f">= {low}")
+        raise ValueError(f"{name} must be {what} and finite, got {value}")
+    return value
 
 
 def check_choice(value, name: str, choices) -> str:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from ._checks import check_indices, check_int, check_partition
+from ._checks import check_indices, check_int, check_partition, check_real
 from ._progress import CHECKPOINT_EVERY, region_bar
 from .errors import NumericalError
 
@@ -247,7 +247,7 @@ def region_facets(partition: "Partition", regions=None, tol: Optional[float] = N
     Raises
     ------
     TypeError
-        When ``partition`` is not a Partition or ``regions`` not integer indices.
+        When ``partition`` is not a Partition, ``regions`` not integer indices or ``tol`` not a number.
     ValueError
         When ``tol`` is not positive or a region index is out of range.
     NumericalError
@@ -275,9 +275,7 @@ def region_facets(partition: "Partition", regions=None, tol: Optional[float] = N
 
     check_partition(partition)
     threads = resolve_threads(threads)
-    tol = default_facet_tol(partition) if tol is None else float(tol)
-    if not (np.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be positive and finite, got {tol}")
+    tol = default_facet_tol(partition) if tol is None else check_real(tol, "tol")
     if regions is None:
         regions = np.arange(len(partition), dtype=np.int64)
         patterns, centers = partition.patterns, partition._centers
