@@ -38,7 +38,7 @@ from typing import Optional
 
 import numpy as np
 
-from ._checks import check_bool, check_choice, check_int, check_path, check_seed
+from ._checks import check_bool, check_choice, check_int, check_path, check_real, check_seed
 from ._progress import region_bar
 from .geometry import MAX_VERTEX_DIM
 from .network import Network, _as_points
@@ -60,11 +60,7 @@ def _check_args(network, x, radius, n_dirs, shape):
         raise TypeError(f"network must be a relutope.Network, got {type(network).__name__}")
     single = np.ndim(x) == 1
     X = _as_points(x, "x", network.in_dim)
-    if isinstance(radius, (bool, np.bool_)) or not isinstance(radius, numbers.Real):  # (True is not a radius)
-        raise TypeError(f"radius must be a number, got {type(radius).__name__}")
-    radius = float(radius)
-    if not (np.isfinite(radius) and radius > 0):
-        raise ValueError(f"radius must be positive and finite, got {radius}")
+    radius = check_real(radius, "radius")  # (True is not a radius)
     n_dirs = check_int(n_dirs, "n_dirs", 1, network.in_dim)
     check_choice(shape, "shape", SHAPES)
     return X, radius, n_dirs, single
