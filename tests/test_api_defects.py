@@ -220,3 +220,13 @@ def test_tolerances_are_numbers_not_bools_or_strings(part):
     # numbers still work: the default facets again, and one linear region per activation region here
     assert geometry.region_facets(part, tol=part.facets().tol).n_facets == part.facets().n_facets
     assert graph.linear_regions(part, 0)[1] <= len(part)
+
+
+def test_data_slices_names_a_bad_margin_instead_of_calling_the_points_collinear():
+    from relutope import region_stats
+
+    X = np.random.default_rng(0).standard_normal((10, 4))  # in general position: no three collinear
+    assert len(region_stats.data_slices(X, 2, margin=0.5)) == 2
+    for bad in (-1.0, np.nan, np.inf):
+        with pytest.raises(ValueError, match="margin must be >= 0 and finite"):
+            region_stats.data_slices(X, 2, margin=bad)  # was "10 random triples of X in a row were collinear"

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ._checks import check_bool, check_int, check_seed
+from ._checks import check_bool, check_int, check_real, check_seed
 from ._progress import region_bar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -208,10 +208,10 @@ def data_slices(X, n_slices: int, seed=0, margin: float = 0.0, labels=None) -> L
     Raises
     ------
     TypeError
-        ``n_slices`` not an int.
+        ``n_slices`` not an int, ``margin`` not a number.
     ValueError
-        Fewer than 3 points (of any class), ``n_slices <= 0``, or triples that are collinear on every try (10 per
-        slice).
+        Fewer than 3 points (of any class), ``n_slices <= 0``, a negative or non-finite ``margin``, or triples that
+        are collinear on every try (10 per slice).
     """
     from .domains import Slice
     from .network import _as_float_array
@@ -230,6 +230,7 @@ def data_slices(X, n_slices: int, seed=0, margin: float = 0.0, labels=None) -> L
         groups = [g for g in groups if g.size >= 3]
         if not groups:
             raise ValueError("no class of labels has 3 points")
+    margin = check_real(margin, "margin", strict=False)  # (through_points' ValueError read as "collinear")
     out = []
     for _ in range(n_slices):
         for _try in range(10):
