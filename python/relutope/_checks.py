@@ -6,11 +6,12 @@ range) with a message that names the argument, e.g. ``seed must be >= 0, got -1`
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Optional, Union
 
 import numpy as np
 
-__all__ = ["check_indices", "check_int", "check_partition", "check_seed"]
+__all__ = ["check_choice", "check_indices", "check_int", "check_partition", "check_path", "check_real", "check_seed"]
 
 
 def check_bool(value, name: str) -> bool:
@@ -44,6 +45,79 @@ def check_bool(value, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a bool (True or False), got {type(value).__name__} {value!r}"[:200])
     return bool(value)
+
+
+def check_real(value, name: str, *, low: float = 0.0, strict: bool = True) -> float:
+    """``value`` as a finite float above ``low`` (``strict``) or at least ``low``, else TypeError or ValueError
+    naming ``name``.
+
+    A bool is refused (``tol=True`` is not a tolerance of 1), and so is a string (``float("x")``'s message names
+    no argument).
+
+    Examples
+    --------
+    >>> check_real(1e-9, "tol")
+    1e-09
+    >>> check_real(True, "tol")
+    Traceback (most recent call last):
+    ...
+    TypeError: tol must be a number, got bool
+    >>> check_real(-1.0, "atol", strict=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: atol must be >= 0 and finite, got -1.0
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    value = float(value)
+    if not (np.isfinite(value) and (value > low if strict else value >= low)):
+        what = ("positive" if strict else ">= 0") if low == 0 else (f"> {low}" if strict else f">= {low}")
+        raise ValueError(f"{name} must be {what} and finite, got {value}")
+    return value
+
+
+def check_choice(value, name: str, choices) -> str:
+    """``value`` itself when it is one of the names ``choices``, else ValueError naming ``name`` and the choices.
+
+    A non-string (an array, a list) is refused with the same message, not compared: ``array in choices`` raises
+    numpy's "truth value of an array is ambiguous", which names nothing.
+
+    Examples
+    --------
+    >>> check_choice("box", "shape", ("cross", "box"))
+    'box'
+    >>> check_choice(["box"], "shape", ("cross", "box"))
+    Traceback (most recent call last):
+    ...
+    ValueError: shape must be one of ('cross', 'box'), got ['box']
+    """
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}"[:300])
+    return value
+
+
+def check_path(value, name: str = "path", file_like: bool = False):
+    """``value`` itself when it names a file: a str, bytes or :class:`os.PathLike` (with ``file_like``, also an
+    open file object, anything with a ``read`` or ``write`` method), else TypeError naming ``name``.
+
+    An int or bool is refused: :func:`open` takes it as a file descriptor, so ``path=True`` would write to (and
+    close) standard output, ``path=0`` standard input.
+
+    Examples
+    --------
+    >>> check_path("part.json")
+    'part.json'
+    >>> check_path(True)
+    Traceback (most recent call last):
+    ...
+    TypeError: path must be a file name (str or os.PathLike), got bool True
+    """
+    if isinstance(value, (str, bytes, os.PathLike)):
+        return value
+    if file_like and (hasattr(value, "read") or hasattr(value, "write")):
+        return value
+    what = "a file name (str or os.PathLike)" + (" or a file object" if file_like else "")
+    raise TypeError(f"{name} must be {what}, got {type(value).__name__} {value!r}"[:200])
 
 
 def check_int(value, name: str, low: int = 1, high: Optional[int] = None) -> int:

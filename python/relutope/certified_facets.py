@@ -853,6 +853,22 @@ def certify_adjacency(partition, facets: Optional[FacetCertificate] = None) -> A
     adj = partition.adjacency() if R else None
     cert = AdjacencyCertificate(np.zeros((0, 2), dtype=np.int64), [])
     proven: Dict[Tuple[int, int], object] = {}
+    # The float neighbours of each region by its edges, found from either side: a facet's own forward pass can
+    # miss a neighbour that the neighbour's pass found (a later unit exactly zero along the facet).
+    edge_neighbours: Dict[int, List[int]] = {}
+    for a_, b_ in (adj.edges.tolist() if adj is not None else []):
+        edge_neighbours.setdefault(a_, []).append(b_)
+        edge_neighbours.setdefault(b_, []).append(a_)
+
+    def by_lp(reg_i, g, x, a, bf, jj):
+        """The exact point proving that region ``jj`` shares facet ``g`` of ``reg_i`` whole, or None."""
+        reg_j = facets.regions[jj]._reg
+        h = _class_of_hyperplane(reg_j, a, bf)
+        if h is None:
+            return None
+        pt = x if reg_j.point_proves_facet(h, x) else _hyperplane_point(reg_i, g, reg_j, h)
+        return pt if pt is not None and _covers(reg_i, g, reg_j, h) else None
+
     for ex in facets.regions:
         i = ex.index
         reg_i: _Region = ex._reg
@@ -871,15 +887,13 @@ def certify_adjacency(partition, facets: Optional[FacetCertificate] = None) -> A
                 if h is not None and reg_j.point_proves_facet(h, x):
                     how, j = "flip", jj
                     break
-            if how is None and fl is not None and g in ex.float_facet:
-                jj = int(adj.neighbor[ex.float_facet[g]])
-                if jj >= 0:
-                    reg_j = facets.regions[jj]._reg
-                    h = _class_of_hyperplane(reg_j, a, bf)
-                    if h is not None:
-                        pt = x if reg_j.point_proves_facet(h, x) else _hyperplane_point(reg_i, g, reg_j, h)
-                        if pt is not None and _covers(reg_i, g, reg_j, h):
-                            how, j, x = "lp", jj, np.array(pt, dtype=object)
+            if how is None and fl is not None:
+                first = int(adj.neighbor[ex.float_facet[g]]) if g in ex.float_facet else -1
+                for jj in ([first] if first >= 0 else []) + [k for k in edge_neighbours.get(i, []) if k != first]:
+                    pt = by_lp(reg_i, g, x, a, bf, jj)
+                    if pt is not None:
+                        how, j, x = "lp", jj, np.array(pt, dtype=object)
+                        break
             if how is None:
                 u, s = next((us for us in ex.sources(g) if us[0] >= 0), ex.sources(g)[0])
                 cert.gaps.append((i, u, s))

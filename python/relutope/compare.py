@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ._checks import check_int, check_pieces, check_seed
+from ._checks import check_int, check_path, check_pieces, check_seed
 from .domains import Domain
 from .errors import RelutopeError
 from .geometry import MAX_VERTEX_DIM
@@ -113,8 +113,8 @@ class SamplingComparison:
 
     def to_csv(self, path) -> None:
         """Write the rows to a CSV file with a header line (``COLUMNS``) plus ``n_regions``, ``exact_seconds`` and
-        ``volume_seconds``."""
-        with open(path, "w", newline="") as fh:
+        ``volume_seconds`` (``path``: a str or os.PathLike, else TypeError)."""
+        with open(check_path(path), "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(list(self._columns) + ["n_regions", "exact_seconds", "volume_seconds"])
             for r in self.rows:

@@ -31,13 +31,14 @@ from __future__ import annotations
 import csv
 import functools
 import itertools
+import numbers
 import time
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
-from ._checks import check_int, check_seed
+from ._checks import check_bool, check_choice, check_int, check_path, check_real, check_seed
 from ._progress import region_bar
 from .geometry import MAX_VERTEX_DIM
 from .network import Network, _as_points
@@ -59,15 +60,9 @@ def _check_args(network, x, radius, n_dirs, shape):
         raise TypeError(f"network must be a relutope.Network, got {type(network).__name__}")
     single = np.ndim(x) == 1
     X = _as_points(x, "x", network.in_dim)
-    try:
-        radius = float(radius)
-    except (TypeError, ValueError):
-        raise TypeError(f"radius must be a number, got {type(radius).__name__}") from None
-    if not (np.isfinite(radius) and radius > 0):
-        raise ValueError(f"radius must be positive and finite, got {radius}")
+    radius = check_real(radius, "radius")  # (True is not a radius)
     n_dirs = check_int(n_dirs, "n_dirs", 1, network.in_dim)
-    if shape not in SHAPES:
-        raise ValueError(f"shape must be one of {SHAPES}, got {shape!r}")
+    check_choice(shape, "shape", SHAPES)
     return X, radius, n_dirs, single
 
 
@@ -287,7 +282,9 @@ class LocalComplexity:
 
     def to_csv(self, path, estimate: Optional[LocalComplexityEstimate] = None) -> None:
         """Write one row per point: ``point, n_regions, n_cut, n_cut_layer<l>..., boundary_density, complete`` (and
-        ``estimate_n_cut`` when an estimate of the same points is given)."""
+        ``estimate_n_cut`` when an estimate of the same points is given; ``path``: a str or os.PathLike, else
+        TypeError)."""
+        check_path(path)
         L = self.n_cut_layer.shape[1]
         head = (["point", "n_regions", "n_cut"] + [f"n_cut_layer{l}" for l in range(L)]
                 + ["boundary_density", "complete"] + (["estimate_n_cut"] if estimate is not None else []))
@@ -348,8 +345,7 @@ def neighbourhood(x, directions, radius: float, shape: str = "cross"):
         raise TypeError(f"radius must be a number, got {type(radius).__name__}") from None
     if not (np.isfinite(radius) and radius > 0):
         raise ValueError(f"radius must be positive and finite, got {radius}")
-    if shape not in SHAPES:
-        raise ValueError(f"shape must be one of {SHAPES}, got {shape!r}")
+    check_choice(shape, "shape", SHAPES)
     return Slice(x, V, _chart_domain(int(V.shape[1]), radius, shape))
 
 
@@ -430,16 +426,17 @@ def local_complexity(network: Network, x, radius: float, n_dirs: int = 2, seed=0
     >>> bool(np.all(lc.n_cut >= est.n_cut)), bool(np.all(lc.n_regions >= 1))
     (True, True)
     """
-    from .enumerate import enumerate_regions
+    from .enumerate import _check_positive, enumerate_regions
 
     X, radius, P, _ = _check_args(network, x, radius, n_dirs, shape)
     N, d = X.shape
     if boundary is None:
         boundary = P <= MAX_BOUNDARY_DIM
-    elif boundary and P > MAX_BOUNDARY_DIM:
+    elif check_bool(boundary, "boundary") and P > MAX_BOUNDARY_DIM:  # ("no" was truthy: it switched it on)
         raise ValueError(f"boundary density needs n_dirs <= {MAX_BOUNDARY_DIM}, got n_dirs={P}")
-    if time_limit is not None and not (float(time_limit) > 0):
-        raise ValueError(f"time_limit must be positive, got {time_limit}")
+    if isinstance(time_limit, numbers.Real) and time_limit == float("inf"):
+        time_limit = None  # no limit, as in enumerate_regions
+    _check_positive(time_limit, "time_limit")
     V = _get_directions(directions, N, d, P, seed)
     if boundary and P >= 2:
         from scipy.spatial import ConvexHull

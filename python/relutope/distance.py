@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from ._checks import check_bool, check_pieces
+from ._checks import check_bool, check_choice, check_pieces
 from .network import Network, _as_points
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -346,8 +346,7 @@ def pairwise_distance(model, X, Y=None, metric: str = "vq", tol: float = 1e-9) -
     from .partition import Partition
     from .sampling import _check_tol
 
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    check_choice(metric, "metric", METRICS)
     tol = _check_tol(tol)  # whatever the metric: a bad tol is an error, not ignored
     partition = model if isinstance(model, Partition) else None
     network = partition.network if partition is not None else model

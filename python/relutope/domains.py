@@ -201,7 +201,8 @@ class Box(Domain):
     TypeError
         Non-numeric bounds.
     ValueError
-        NaN or infinite bounds, shapes that differ, ``lo > hi``, or no free coordinate.
+        NaN or infinite bounds, shapes that differ, ``lo > hi``, a width ``hi - lo`` that overflows float64, or no
+        free coordinate.
 
     Examples
     --------
@@ -219,6 +220,11 @@ class Box(Domain):
         bad = np.nonzero(lo > hi)[0]
         if bad.size:
             raise ValueError(f"lo must be <= hi; lo > hi at coordinates {bad.tolist()}")
+        with np.errstate(over="ignore"):
+            wide = np.nonzero(~np.isfinite(hi - lo))[0]
+        if wide.size:  # (every size, centre and scale of the box would be inf, with overflow warnings)
+            raise ValueError(f"the width hi - lo overflows float64 at coordinates {wide.tolist()} (lo "
+                             f"{lo[wide[0]]!r}, hi {hi[wide[0]]!r})")
         self.lo, self.hi = lo, hi
         self.free = np.nonzero(lo < hi)[0]
         if self.free.size == 0:

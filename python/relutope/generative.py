@@ -35,7 +35,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from ._checks import check_bool, check_indices, check_int, check_seed
+from ._checks import check_bool, check_choice, check_indices, check_int, check_seed
 from .domains import Box, WholeSpace
 from .gaussian import GaussianMasses, _check_method, interval_masses, polytope_masses
 from .network import _as_float_array, _as_points
@@ -75,8 +75,7 @@ def _check_partition(partition) -> Partition:
 
 
 def _latent(partition: Partition, latent: str) -> str:
-    if latent not in LATENTS:
-        raise ValueError(f"latent must be one of {LATENTS}, got {latent!r}")
+    check_choice(latent, "latent", LATENTS)
     dom = partition.domain
     if latent == "auto":
         return "uniform" if isinstance(dom, Box) else "gaussian"
@@ -1333,8 +1332,7 @@ def plot_pieces(partition: Partition, ax=None, color: str = "region", latent: st
 
     _check_partition(partition)
     pieces = _check_pieces(partition, pieces)
-    if color not in PIECE_COLORS:
-        raise ValueError(f"color must be one of {PIECE_COLORS}, got {color!r}")
+    check_choice(color, "color", PIECE_COLORS)
     lat = _latent(partition, latent)
     if partition.network.out_dim != 3:
         raise ValueError(f"partition must be of a generator R^2 -> R^3 (plot_pieces draws a 3-D output), got D = "

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
+from ._checks import check_indices, check_int, check_partition, check_real
 from ._progress import CHECKPOINT_EVERY, region_bar
 from .errors import NumericalError
 
@@ -245,6 +246,8 @@ def region_facets(partition: "Partition", regions=None, tol: Optional[float] = N
 
     Raises
     ------
+    TypeError
+        When ``partition`` is not a Partition, ``regions`` not integer indices or ``tol`` not a number.
     ValueError
         When ``tol`` is not positive or a region index is out of range.
     NumericalError
@@ -270,17 +273,14 @@ def region_facets(partition: "Partition", regions=None, tol: Optional[float] = N
     from . import _core
     from ._threads import resolve_threads
 
+    check_partition(partition)
     threads = resolve_threads(threads)
-    tol = default_facet_tol(partition) if tol is None else float(tol)
-    if not (np.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be positive and finite, got {tol}")
+    tol = default_facet_tol(partition) if tol is None else check_real(tol, "tol")
     if regions is None:
         regions = np.arange(len(partition), dtype=np.int64)
         patterns, centers = partition.patterns, partition._centers
     else:
-        regions = np.asarray(regions, dtype=np.int64).reshape(-1)
-        if regions.size and (regions.min() < 0 or regions.max() >= len(partition)):
-            raise ValueError(f"region indices must be in [0, {len(partition)})")
+        regions = check_indices(regions, "regions", len(partition))  # (2.5 was truncated to 2, True read as 1)
         patterns, centers = partition._patterns_at(regions), partition._centers[regions]
     # The core works in coordinates centred on the domain and in units of its size (relutope.domains._EngineFrame).
     frame = partition.domain._engine_frame()
@@ -401,12 +401,16 @@ def _polytope_measures(partition: "Partition", regions=None, *, vertices: bool =
 
 def region_vertices(partition: "Partition", i: int) -> np.ndarray:
     """Vertices (V, k) of region ``i`` in engine coordinates u (see :meth:`Region.vertices`), by the volume kernel
-    from the region's facets (cached ones when the partition has them)."""
+    from the region's facets (cached ones when the partition has them); TypeError/ValueError naming ``partition``
+    or ``i`` when it is not a Partition or not an int in ``[0, len(partition))``."""
+    check_partition(partition)
+    i = check_int(i, "i", 0, len(partition) - 1)
     return _polytope_measures(partition, [i]).vertices_of(0)
 
 
 def region_volumes(partition: "Partition", progress: bool = False, threads: Optional[int] = None) -> np.ndarray:
     """Volumes of every region, in input units (see :meth:`Partition.volumes`; ``progress``: tqdm bars for the
     facets and the volumes; ``threads``: workers, default every core; NumericalError when the kernel cannot
-    decide a region)."""
+    decide a region; TypeError when ``partition`` is not a Partition)."""
+    check_partition(partition)
     return _polytope_measures(partition, vertices=False, threads=threads, progress=progress).volumes

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import numpy as np
 
-from ._checks import check_bool, check_partition
+from ._checks import check_bool, check_partition, check_real
 from ._progress import CHECKPOINT_EVERY, region_bar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -148,9 +148,7 @@ def region_adjacency(partition: "Partition", contain_tol: Optional[float] = None
 
     check_partition(partition)
     threads = resolve_threads(threads)
-    contain_tol = default_contain_tol(partition) if contain_tol is None else float(contain_tol)
-    if not (np.isfinite(contain_tol) and contain_tol > 0):
-        raise ValueError(f"contain_tol must be positive and finite, got {contain_tol}")
+    contain_tol = default_contain_tol(partition) if contain_tol is None else check_real(contain_tol, "contain_tol")
     f = partition.facets(progress=progress)
     # The core works in coordinates centred on the domain and in units of its size (relutope.domains._EngineFrame).
     frame = partition.domain._engine_frame()
@@ -245,6 +243,8 @@ def linear_regions(partition: "Partition", atol: float = DEFAULT_MAP_ATOL) -> Tu
     ------
     ValueError
         When ``atol`` is negative or not finite.
+    TypeError
+        When ``atol`` is not a number (a bool included).
 
     Examples
     --------
@@ -261,9 +261,7 @@ def linear_regions(partition: "Partition", atol: float = DEFAULT_MAP_ATOL) -> Tu
     from scipy.sparse.csgraph import connected_components
 
     check_partition(partition)
-    atol = float(atol)
-    if not (np.isfinite(atol) and atol >= 0):
-        raise ValueError(f"atol must be >= 0 and finite, got {atol}")
+    atol = check_real(atol, "atol", strict=False)
     R = len(partition)
     if R == 0:
         return np.zeros(0, dtype=np.int64), 0

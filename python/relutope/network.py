@@ -32,7 +32,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._checks import check_pieces
+from ._checks import check_choice, check_path, check_pieces
 
 __all__ = ["Layer", "Network", "ACTIVATIONS"]
 
@@ -87,6 +87,7 @@ def _read_npz(path, what: str) -> Dict[str, np.ndarray]:
     array is allocated (so a corrupt shape cannot ask for gigabytes), and whatever zipfile, zlib or numpy raise on
     a truncated, bit-flipped or foreign file is turned into ``ValueError("cannot read {what} file ...")``.
     """
+    check_path(path, file_like=True)
     name = str(path)
     fmt = np.lib.format
     try:
@@ -282,7 +283,10 @@ class Layer:
                 raise ValueError(f"k={k} must be >= 1 and divide the {W.shape[0]} rows of W")
             counts = np.full(W.shape[0] // int(k), int(k), dtype=np.int32)
         else:
-            counts = np.asarray(list(k))
+            try:
+                counts = np.asarray(list(k))
+            except TypeError:  # (2.5 or None: "'float' object is not iterable" named nothing)
+                raise TypeError(f"k must be an int or a sequence of ints, got {type(k).__name__} {k!r}") from None
             if counts.ndim != 1 or not np.issubdtype(counts.dtype, np.integer):
                 raise TypeError(f"k must be an int or a sequence of ints, got {k!r}")
             if int(counts.sum()) != W.shape[0]:
@@ -473,8 +477,7 @@ class Network:
         widths = [int(w) for w in widths]
         if len(widths) < 2 or min(widths) < 1:
             raise ValueError(f"widths must list at least two positive sizes, got {widths}")
-        if init not in ("he", "glorot"):
-            raise ValueError(f"init must be 'he' or 'glorot', got {init!r}")
+        check_choice(init, "init", ("he", "glorot"))
         from ._checks import check_seed
 
         rng = np.random.default_rng(check_seed(seed, generator=False))
@@ -676,7 +679,8 @@ class Network:
             arrays), is not such an archive, its layers are not numbered ``0 .. L-1`` without gaps (``W0, b0, W2,
             b2`` is refused, not read as two layers), or its arrays do not fit together. The message names the file.
         TypeError
-            When an array of the file is not numeric.
+            When an array of the file is not numeric, or ``path`` is neither a path nor a file object (an int
+            or bool is not taken as a file descriptor).
         """
         return cls._from_arrays(_read_npz(path, "network"), source=str(path))
 

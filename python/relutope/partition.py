@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
-from ._checks import check_domain, check_pieces
+from ._checks import check_choice, check_domain, check_pieces
 from .domains import Domain, _domain_from_state
 from .network import Network, _as_points, _read_npz
 
@@ -134,8 +134,7 @@ class Region:
         """
         from .geometry import region_vertices
 
-        if space not in ("domain", "input"):
-            raise ValueError(f"space must be 'domain' or 'input', got {space!r}")
+        check_choice(space, "space", ("domain", "input"))
         part = self._partition
         V = region_vertices(part, self.index)
         form = part.domain._engine_form()
@@ -786,7 +785,8 @@ class Partition:
             with ``K`` pieces needs entries in ``[0, K)``), NaN or infinite centres or radii, arrays of the wrong
             shapes, an unknown status or a bad tolerance. The message names the file.
         TypeError
-            When an array of the file is not numeric where it must be.
+            When an array of the file is not numeric where it must be, or ``path`` is neither a path nor a file
+            object (an int or bool is not taken as a file descriptor).
 
         Warns
         -----

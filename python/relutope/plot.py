@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._checks import check_bool, check_int
+from ._checks import check_bool, check_choice, check_int
 from .domains import Domain
 from .network import Network
 from .partition import Partition
@@ -120,8 +120,7 @@ def partition(partition: Partition, ax=None, color: str = "pattern", edges: bool
     from matplotlib.collections import PolyCollection
 
     _check_partition(partition)
-    if color not in COLORS:
-        raise ValueError(f"color must be one of {COLORS}, got {color!r}")
+    check_choice(color, "color", COLORS)
     layer = check_int(layer, "layer", 0, len(partition.network) - 1)
     if layer != 0 and color != "layer":
         raise ValueError(f"layer={layer} is only used with color='layer', got color={color!r}")

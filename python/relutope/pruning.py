@@ -626,7 +626,7 @@ def removal_effect(net: Network, domain: Domain, units=None, *, tol: Optional[fl
     downstream of it (You, Balestriero et al., TMLR 2022, Section 3).
     """
     from .enumerate import enumerate_regions
-    from .refinement import common_refinement
+    from .refinement import common_refinement, domain_volume
 
     _check_net(net)
     if units is None:
@@ -635,7 +635,7 @@ def removal_effect(net: Network, domain: Domain, units=None, *, tol: Optional[fl
     kw = dict(tol=tol, max_regions=max_regions, time_limit=time_limit)
     base = enumerate_regions(net, domain, **kw)
     complete = base.complete
-    total = float(np.sum(_volumes(base)))
+    total = domain_volume(domain)  # (not the volume of the regions found: a limit may have stopped the run)
     after = np.zeros(len(units), dtype=np.int64)
     changed = np.zeros(len(units))
     for i, k in enumerate(units):
@@ -647,12 +647,6 @@ def removal_effect(net: Network, domain: Domain, units=None, *, tol: Optional[fl
         differ = np.any(ref.patterns(0)[:, others] != ref.patterns(1), axis=1)
         changed[i] = float(ref.volumes()[differ].sum())
     return RemovalEffect(units, len(base), after, len(base) - after, changed, changed / total, complete)
-
-
-def _volumes(part) -> np.ndarray:
-    from .refinement import cell_volumes
-
-    return cell_volumes(part)
 
 
 # ---------------------------------------------------------------------------------------------- pruning
@@ -687,7 +681,7 @@ def select_units(net: Network, amount: float, *, scope: str = "layer",
     _check_net(net)
     if isinstance(amount, (bool, np.bool_)) or not isinstance(amount, numbers.Real) or not (0 <= amount < 1):
         raise ValueError(f"amount must be a fraction in [0, 1), got {amount!r}")
-    if scope not in ("layer", "global"):
+    if not isinstance(scope, str) or scope not in ("layer", "global"):
         raise ValueError(f"scope must be 'layer' or 'global', got {scope!r}")
     offsets = _unit_offsets(net)
     hidden = range(len(net) - 1)

@@ -19,7 +19,7 @@ from .domains import Domain
 from .network import Layer, Network
 from .partition import Partition
 
-__all__ = ["CommonRefinement", "joint_network", "common_refinement", "cell_volumes"]
+__all__ = ["CommonRefinement", "joint_network", "common_refinement", "cell_volumes", "domain_volume"]
 
 
 def _check_networks(networks) -> List[Network]:
@@ -125,6 +125,40 @@ def cell_volumes(partition: Partition) -> np.ndarray:
         _, basis = domain.parametrization()
         return np.abs(areas(*partition._polygon_csr())) * float(np.sqrt(np.linalg.det(basis.T @ basis)))
     return partition.volumes()
+
+
+def domain_volume(domain: Domain) -> float:
+    """The k-dimensional volume of a bounded domain of dimension <= 6, in input units (within its affine hull).
+
+    A :class:`~relutope.Box` multiplies its free widths; any other domain is the one region of a network without
+    hidden units, measured as :func:`cell_volumes` measures regions (the same kernel, so a complete partition's
+    volumes sum to it up to rounding). What the fractions of the domain in :mod:`relutope.pruning` divide by,
+    whether or not a limit stopped the enumeration.
+
+    Raises
+    ------
+    TypeError
+        When ``domain`` is not a Domain.
+    ValueError
+        When it is unbounded or of more than 6 dimensions.
+
+    Examples
+    --------
+    >>> import relutope
+    >>> round(domain_volume(relutope.Polytope([[1, 0], [0, 1], [-1, -1]], [1, 1, 0])), 12)  # a triangle
+    2.0
+    """
+    from ._checks import check_domain
+    from .domains import Box
+    from .enumerate import enumerate_regions
+
+    check_domain(domain)
+    if isinstance(domain, Box):
+        return domain.volume()
+    if not domain.bounded:
+        raise ValueError(f"domain must be bounded to have a volume, got {domain!r}")
+    constant = Network([Layer(np.zeros((1, domain.dim)), np.zeros(1), [1])])
+    return float(cell_volumes(enumerate_regions(constant, domain))[0])
 
 
 @dataclass

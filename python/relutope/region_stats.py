@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ._checks import check_int, check_seed
+from ._checks import check_bool, check_int, check_real, check_seed
 from ._progress import region_bar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -208,10 +208,10 @@ def data_slices(X, n_slices: int, seed=0, margin: float = 0.0, labels=None) -> L
     Raises
     ------
     TypeError
-        ``n_slices`` not an int.
+        ``n_slices`` not an int, ``margin`` not a number.
     ValueError
-        Fewer than 3 points (of any class), ``n_slices <= 0``, or triples that are collinear on every try (10 per
-        slice).
+        Fewer than 3 points (of any class), ``n_slices <= 0``, a negative or non-finite ``margin``, or triples that
+        are collinear on every try (10 per slice).
     """
     from .domains import Slice
     from .network import _as_float_array
@@ -230,6 +230,7 @@ def data_slices(X, n_slices: int, seed=0, margin: float = 0.0, labels=None) -> L
         groups = [g for g in groups if g.size >= 3]
         if not groups:
             raise ValueError("no class of labels has 3 points")
+    margin = check_real(margin, "margin", strict=False)  # (through_points' ValueError read as "collinear")
     out = []
     for _ in range(n_slices):
         for _try in range(10):
@@ -272,8 +273,8 @@ def slice_summaries(network: "Network", slices: Sequence["Slice"], progress: boo
     Raises
     ------
     TypeError
-        When ``network`` is not a :class:`~relutope.Network`, ``slices`` is not a sequence of domains, or
-        ``max_regions`` is not an int.
+        When ``network`` is not a :class:`~relutope.Network`, ``slices`` is not a sequence of domains,
+        ``max_regions`` is not an int or ``as_frame`` not a bool.
     ValueError
         When a slice is not of the network's input dimension, is unbounded or has more than 4 dimensions (checked
         for every slice before the first is enumerated), or ``max_regions`` is negative.
@@ -303,6 +304,7 @@ def slice_summaries(network: "Network", slices: Sequence["Slice"], progress: boo
             raise ValueError(f"slices[{j}] must be bounded and of dimension <= {MAX_VERTEX_DIM} (region statistics "
                              f"need the regions' vertices), got {dom!r}")
     _check_positive(max_regions, "max_regions", integer=True)
+    as_frame = check_bool(as_frame, "as_frame")  # ("no" was truthy: it returned a frame)
     rows = []
     with region_bar(progress, len(slices), "slices", unit=" slices") as update:
         for j, dom in enumerate(slices):

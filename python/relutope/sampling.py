@@ -746,7 +746,10 @@ def _check_z(z) -> float:
 def _log_normal_ci(estimate: float, s_obs: int, var: float, z: float) -> Tuple[float, float]:
     """Chao (1987) interval: ``T = estimate - s_obs`` is taken log-normal; ``[s_obs + T/K, s_obs + T K]``."""
     T = estimate - s_obs
-    K = math.exp(z * math.sqrt(math.log(1.0 + var / T ** 2)))
+    try:
+        K = math.exp(z * math.sqrt(math.log(1.0 + var / T ** 2)))
+    except OverflowError:  # a huge z: the interval's limit [s_obs, inf), not an OverflowError
+        K = math.inf
     return float(s_obs + T / K), float(s_obs + T * K)
 
 

@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Optional, Union
 
 import numpy as np
 
-from ._checks import check_int, check_partition
+from ._checks import check_int, check_partition, check_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from .partition import Partition
@@ -267,6 +267,8 @@ def to_json(partition: "Partition", path: Union[str, os.PathLike, None] = None, 
     ------
     ValueError
         When the partition has more than ``max_regions`` regions.
+    TypeError
+        When ``path`` is not a str or os.PathLike (an int or bool would be taken as a file descriptor).
 
     Examples
     --------
@@ -279,6 +281,8 @@ def to_json(partition: "Partition", path: Union[str, os.PathLike, None] = None, 
     """
     check_partition(partition)
     max_regions = check_int(max_regions, "max_regions", 0)
+    if path is not None:
+        check_path(path)
     if len(partition) > max_regions:
         raise ValueError(f"the partition has {len(partition)} regions, more than max_regions={max_regions}; "
                          f"JSON is meant for small partitions (use Partition.save for an .npz file)")
