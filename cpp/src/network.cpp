@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include "relutope/certify.hpp"
 
 namespace relutope {
 
@@ -159,39 +160,65 @@ int Network::region_rows(const int8_t* pattern, const double* x0, const double* 
 }
 
 void Network::pattern_across(const double* x, const double* dx, double tau, int8_t* pattern) const {
+  // Values and slopes carry magnitudes (sum |a_i| |in_i| + |c|, sum |a_i| |din_i|) for the rounding bound of
+  // certify.hpp's composed_zero: a gap or a slope within its rounding may be an exact zero (a unit exactly 0 on
+  // the region across: its float value and slope are rounding noise), and is not let decide; a gap and a slope
+  // both within their rounding are a tie, which goes to the lower piece.
   std::vector<double> in(x, x + in_dim()), din(dx, dx + in_dim()), out, dout;
+  std::vector<double> mag(in_dim()), dmag(in_dim()), omag, odmag;
+  for (int i = 0; i < in_dim(); ++i) {
+    mag[i] = std::fabs(x[i]);
+    dmag[i] = std::fabs(dx[i]);
+  }
+  int terms = 1;
   for (size_t l = 0; l < layers_.size(); ++l) {
     const Layer& L = layers_[l];
+    terms += L.in_dim + 1;
     out.assign(L.n_units, 0.0);
     dout.assign(L.n_units, 0.0);
+    omag.assign(L.n_units, 0.0);
+    odmag.assign(L.n_units, 0.0);
     for (int j = 0; j < L.n_units; ++j) {
       int best = 0;
-      double best_v = 0.0, best_d = 0.0;
+      double best_v = 0.0, best_d = 0.0, best_m = 0.0, best_dm = 0.0;
       for (int r = 0; r < L.n_pieces(j); ++r) {
         const int p = L.piece_start[j] + r;
         const double* a = &L.A[static_cast<size_t>(p) * L.in_dim];
-        double v = L.c[p], dv = 0.0;
+        double v = L.c[p], dv = 0.0, m = std::fabs(L.c[p]), dm = 0.0;
         for (int i = 0; i < L.in_dim; ++i) {
           v += a[i] * in[i];
           dv += a[i] * din[i];
+          m += std::fabs(a[i]) * mag[i];
+          dm += std::fabs(a[i]) * dmag[i];
         }
         bool wins = r == 0;
         if (!wins) {
           const double gap = v - best_v, slope = dv - best_d;
-          wins = std::fabs(gap) > tau * std::fabs(slope) ? gap > 0.0 : slope > 0.0;
+          const bool gap_zero = std::fabs(gap) <= rigorous::composed_zero(terms, m + best_m);
+          const bool slope_zero = std::fabs(slope) <= rigorous::composed_zero(terms, dm + best_dm);
+          if (!gap_zero && (slope_zero || std::fabs(gap) > tau * std::fabs(slope)))
+            wins = gap > 0.0;
+          else
+            wins = !slope_zero && slope > 0.0;
         }
         if (wins) {
           best = r;
           best_v = v;
           best_d = dv;
+          best_m = m;
+          best_dm = dm;
         }
       }
       pattern[unit_offset_[l] + j] = static_cast<int8_t>(best);
       out[j] = best_v;
       dout[j] = best_d;
+      omag[j] = best_m;
+      odmag[j] = best_dm;
     }
     in.swap(out);
     din.swap(dout);
+    mag.swap(omag);
+    dmag.swap(odmag);
   }
 }
 
