@@ -630,8 +630,9 @@ py::dict falsify_py(const Network& net, const darray& lo, const darray& hi, cons
 }
 
 // Linear relaxation lower bounds of C y + d over a box of the inputs: (G (q, n+1), lower (q,)).
+// With rows A (m, n), b (m,): the set is {A x <= b} within the box (LP-tightened bounds; mutate: unsound, tests).
 py::tuple box_linear_bounds_py(const Network& net, const darray& lo, const darray& hi, const darray& C, const darray& d,
-                               bool forward) {
+                               bool forward, py::object A_, py::object b_, bool mutate) {
   const int n = net.in_dim();
   check_shape(lo, "lo", {n});
   check_shape(hi, "hi", {n});
@@ -642,10 +643,23 @@ py::tuple box_linear_bounds_py(const Network& net, const darray& lo, const darra
   check_finite(C, "C");
   check_finite(d, "d");
   const int q = static_cast<int>(C.shape(0));
+  if (A_.is_none() != b_.is_none()) throw std::invalid_argument("A and b must be given together");
+  int m = 0;
+  darray A, b;
+  if (!A_.is_none()) {
+    A = A_.cast<darray>();
+    b = b_.cast<darray>();
+    check_shape(A, "A", {-1, n});
+    check_shape(b, "b", {A.shape(0)});
+    check_finite(A, "A");
+    check_finite(b, "b");
+    m = static_cast<int>(A.shape(0));
+  }
   std::vector<double> G, lower;
   {
     py::gil_scoped_release release;
-    box_linear_bounds(net, lo.data(), hi.data(), q, C.data(), d.data(), forward, G, lower);
+    box_linear_bounds(net, lo.data(), hi.data(), q, C.data(), d.data(), forward, G, lower, m,
+                      m ? A.data() : nullptr, m ? b.data() : nullptr, mutate);
   }
   return py::make_tuple(to_numpy(std::move(G), {q, n + 1}), to_numpy(std::move(lower), {q}));
 }
@@ -1069,7 +1083,8 @@ PYBIND11_MODULE(_core, m) {
         py::arg("starts"), py::arg("steps"), py::arg("seed"), py::arg("x0"), py::arg("time_limit"),
         py::arg("restarts") = 0);
   m.def("box_linear_bounds", &box_linear_bounds_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("C"),
-        py::arg("d"), py::arg("forward") = false);
+        py::arg("d"), py::arg("forward") = false, py::arg("A") = py::none(), py::arg("b") = py::none(),
+        py::arg("mutate") = false);
   m.def("region_facets", &region_facets_py, py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("A_domain"),
         py::arg("b_domain"), py::arg("patterns"), py::arg("centers"), py::arg("tol"), py::arg("radius_cap"),
         py::arg("callback") = py::none(), py::arg("checkpoint_every") = 0, py::arg("threads") = 1);

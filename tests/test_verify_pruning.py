@@ -113,3 +113,51 @@ def test_stable_unit_hints_fire_equally_at_every_scale_and_stay_sound(seed):
     assert counts[0] > 0 and verify_counts[0] > 0  # the hints fired
     assert counts[0] == counts[1] == counts[2], counts
     assert verify_counts[0] == verify_counts[1] == verify_counts[2], verify_counts
+
+
+def _cut_polytope(box, rng, cuts=3):
+    """The box of x cut by `cuts` halfspaces a.(x - p) <= 0 through points p near its centre: (A, b) of the cuts and
+    the Polytope of box and cuts (a set whose bounding box is the box, well inside it)."""
+    s = (box.hi - box.lo) / 2
+    c = (box.hi + box.lo) / 2
+    a = rng.normal(size=(cuts, box.dim)) / s  # normals in the scaled frame t = (x - c) / s
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    p = c + s * rng.uniform(-0.3, 0.3, size=(cuts, box.dim))
+    b = np.einsum("ij,ij->i", a, p)
+    n = box.dim
+    A_all = np.vstack([np.eye(n), -np.eye(n), a])
+    return a, b, relutope.Polytope(A_all, np.r_[box.hi, -box.lo, b])
+
+
+@pytest.mark.parametrize("s", SCALES)
+def test_lp_tightened_relaxation_contains_the_exact_polytope_bounds(s):
+    """The relaxation with the unstable units' bounds tightened by LPs over the set (Relaxation::set_min, as each
+    enumeration cell's compute() does) bounds C y + d on a polytope below its exact minimum (per-region LPs of the
+    unpruned enumeration) and above nowhere; the same with set_min returning the maximum (an unsound tightening)
+    is caught by the same check."""
+    from relutope import _core
+
+    caught = 0
+    for seed in range(3):
+        net, box = scaled_net(seed, s)
+        rng = np.random.default_rng(100 + seed)
+        a, b, poly = _cut_polytope(box, rng)
+        C = rng.normal(size=(3, net.out_dim))
+        d = rng.normal(size=3) * s
+        exact = relutope.output_bounds(net, poly, C, d, prune=False)
+        assert exact.complete
+        scale = np.max(np.abs(np.r_[exact.upper, exact.lower])) + np.max(exact.upper - exact.lower)
+        Cs, ds = np.vstack([C, -C]), np.r_[d, -d]
+        _, lower_box = _core.box_linear_bounds(net._core(), box.lo, box.hi, Cs, ds)
+        G, lower = _core.box_linear_bounds(net._core(), box.lo, box.hi, Cs, ds, A=a, b=b)
+        assert np.all(lower[:3] <= exact.lower + 1e-9 * scale)
+        assert np.all(-lower[3:] >= exact.upper - 1e-9 * scale)
+        # Tighter than the box's relaxation (the set is well inside its box), and pointwise valid on the set.
+        assert np.all(lower >= lower_box - 1e-9 * scale) and np.any(lower > lower_box + 1e-3 * scale)
+        x = np.vstack([samples(box, 4000, seed), exact.argmin, exact.argmax])
+        x = x[np.all(x @ a.T <= b + 1e-12 * np.abs(b).max(), axis=1)]
+        val = np.hstack([net(x) @ C.T + d, -(net(x) @ C.T + d)])
+        assert np.all(x @ G[:, :-1].T + G[:, -1] <= val + 1e-9 * scale)
+        _, bad = _core.box_linear_bounds(net._core(), box.lo, box.hi, Cs, ds, A=a, b=b, mutate=True)
+        caught += np.any(bad[:3] > exact.lower + 1e-9 * scale) or np.any(-bad[3:] < exact.upper - 1e-9 * scale)
+    assert caught >= 1  # the unsound tightening breaks the bounds

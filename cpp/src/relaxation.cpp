@@ -4,6 +4,15 @@
 #include <cmath>
 #include <limits>
 
+// The back-substitution's and the forward bounds' inner loops (axpy over a layer's width) compiled twice, for AVX2
+// and for the baseline, chosen at load time (GCC function multiversioning): AVX2 runs them 4 doubles wide instead
+// of SSE2's 2, without FMA contraction, so the bounds are the same to the bit on both.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define RELUTOPE_WIDE_VECTORS __attribute__((target_clones("avx2", "default")))
+#else
+#define RELUTOPE_WIDE_VECTORS
+#endif
+
 namespace relutope {
 
 namespace {
@@ -88,6 +97,7 @@ void Relaxation::tighten_start(int start, int k, const double* pieces, const dou
   }
 }
 
+RELUTOPE_WIDE_VECTORS
 void Relaxation::backsub(int l, int start, int k, const double* pieces, const LayerBounds& bounds, int rows,
                          std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G) {
   const auto& layers = net_->layers();
@@ -183,9 +193,20 @@ void Relaxation::refine(int l, int start, int k, const double* pieces, const dou
     widen(a, b);
     nlo[slot[w]] = std::max(nlo[slot[w]], a);
     nhi[slot[w]] = std::min(nhi[slot[w]], b);
+    if (set_min && pa[w] >= 0)
+      tighten_on_set(&G[static_cast<size_t>(2 * w) * n1], &G[static_cast<size_t>(2 * w + 1) * n1], nlo[slot[w]],
+                     nhi[slot[w]]);
   }
 }
 
+void Relaxation::tighten_on_set(const double* lower, const double* neg_upper, double& lo, double& hi) {
+  if (!(lo < 0.0 && hi > 0.0)) return;  // stable already: the side is decided
+  double v;
+  if (set_min(lower, v)) lo = std::max(lo, v);
+  if (lo < 0.0 && set_min(neg_upper, v)) hi = std::min(hi, -v);
+}
+
+RELUTOPE_WIDE_VECTORS
 void Relaxation::forward_layers(int start, int k, const double* pieces, const double* lo, const double* hi,
                                 const LayerBounds* prior, LayerBounds& out) {
   const auto& layers = net_->layers();
@@ -272,7 +293,16 @@ void Relaxation::forward_layers(int start, int k, const double* pieces, const do
     }
     // One layer after start, the forward bounds are the back-substituted ones (the same relaxation of layer start,
     // chosen per sign of each coefficient, over exact pieces): refine from two layers after start on.
-    if (mode == Mode::Backward && l > start + 1) refine(l, start, k, pieces, lo, hi, out, nlo, nhi);
+    const bool refined = mode == Mode::Backward && l > start + 1;
+    if (refined) refine(l, start, k, pieces, lo, hi, out, nlo, nhi);
+    if (set_min && !refined) {  // refine() tightened its own quantities on the set; here the forward bounds'
+      for (int i = 0; i < L.n_units; ++i) {
+        if (L.n_pieces(i) != 2) continue;
+        const int s = L.piece_start[i] + 1;
+        for (int t = 0; t < n1; ++t) g[t] = -qu[static_cast<size_t>(s) * n1 + t];
+        tighten_on_set(&ql[static_cast<size_t>(s) * n1], g.data(), nlo[s], nhi[s]);
+      }
+    }
     // The outputs' affine bounds through each unit's relaxation.
     nzl.assign(static_cast<size_t>(L.n_units) * n1, 0.0);
     nzu.assign(static_cast<size_t>(L.n_units) * n1, 0.0);

@@ -145,7 +145,29 @@ bool CellRelaxation::compute(const CellView& v, LPBasis& scratch) {
     const std::vector<int8_t>& was = anc_pattern_[v.layer - 1];
     if (std::equal(was.begin(), was.end(), v.pattern)) prior = &anc_[v.layer - 1];
   }
+  if (v.k <= kBoxLPs && v.layer > 0) {
+    // The quantities that the box leaves unstable, bounded by an LP over the cell itself (min g.u: maximise -g.u),
+    // less the LP's error: its optimum may lie box_error() outside the cell along each coordinate.
+    const double delta = box_error(v);
+    const int k = v.k;
+    relax_.set_min = [&, delta, k](const double* g, double& low) {
+      if (past_deadline()) return false;
+      neg_.resize(k);
+      arg_.resize(k);
+      double l1 = 0.0, mag = std::fabs(g[k]);
+      for (int j = 0; j < k; ++j) {
+        neg_[j] = -g[j];
+        l1 += std::fabs(g[j]);
+        mag += std::fabs(g[j]) * std::max(std::fabs(lo[j]), std::fabs(hi[j]));
+      }
+      double val;
+      if (v.maximize(neg_.data(), val, arg_.data(), scratch) != LPStatus::Optimal) return false;
+      low = g[k] - val - delta * l1 - 1e-9 * mag;
+      return true;
+    };
+  }
   relax_.bound_layers(v.layer, v.k, v.pieces, lo.data(), hi.data(), prior, anc_[v.layer]);
+  relax_.set_min = nullptr;
   anc_pattern_[v.layer].assign(v.pattern, v.pattern + v.net->unit_offset(v.layer));
   anc_lo_[v.layer] = lo;
   anc_hi_[v.layer] = hi;
@@ -608,18 +630,34 @@ double box_slack(const double* g, int k, const double* lo, const double* hi) {
 }  // namespace
 
 void box_linear_bounds(const Network& net, const double* lo, const double* hi, int q, const double* C, const double* d,
-                       bool forward, std::vector<double>& G, std::vector<double>& lower) {
+                       bool forward, std::vector<double>& G, std::vector<double>& lower, int m, const double* A,
+                       const double* bvec, bool mutate) {
   const int k = net.in_dim();
   const std::vector<double> F = input_pieces(net);
   Relaxation relax(&net);
   if (forward) relax.mode = Relaxation::Mode::Forward;
+  // min g.u over {A u <= b} within the box by one LP (maximise -g.u), less its rounding slack; mutate: the
+  // maximum instead (unsound: for tests that must catch it).
+  std::vector<double> c(k);
+  auto set_min = [&](const double* g, double& low) {
+    for (int j = 0; j < k; ++j) c[j] = mutate ? g[j] : -g[j];
+    const LPResult lp = solve_lp(k, m, c.data(), A, bvec, lo, hi);
+    if (lp.status != LPStatus::Optimal) return false;
+    const double slack = box_slack(g, k, lo, hi) + 1e-9 * std::fabs(lp.value);
+    low = g[k] + (mutate ? lp.value : -lp.value) - slack;
+    return true;
+  };
+  if (m > 0) relax.set_min = set_min;
   LayerBounds b;
   relax.bound_layers(0, k, F.data(), lo, hi, nullptr, b);
+  relax.set_min = nullptr;
   relax.lower_linear(0, k, F.data(), b, q, C, d, G);
   lower.resize(q);
   for (int r = 0; r < q; ++r) {
     const double* g = &G[static_cast<size_t>(r) * (k + 1)];
     lower[r] = Relaxation::box_min(g, k, lo, hi) - box_slack(g, k, lo, hi);
+    double low;
+    if (m > 0 && !mutate && set_min(g, low)) lower[r] = std::max(lower[r], low);
   }
 }
 

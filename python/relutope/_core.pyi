@@ -169,6 +169,7 @@ def falsify(
 ) -> dict: ...
 def box_linear_bounds(
     net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, C: npt.ArrayLike, d: npt.ArrayLike, forward: bool = False,
+    A: Optional[npt.ArrayLike] = None, b: Optional[npt.ArrayLike] = None, mutate: bool = False,
 ) -> Tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
     """Search the regions for an input with C_t y <= d_t for some term: the keys of enumerate_regions plus
     violated, term, margin and counterexample (k,) in u."""

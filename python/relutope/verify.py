@@ -432,7 +432,9 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     1_9, property 7: a counterexample with four of five inputs at bounds, where the violation is nearly flat
     elsewhere, is found in about 0.5 s). What is left is decided exactly: the activation regions of the box are
     enumerated depth first, cells whose relaxation bounds refute every term being pruned (and their relaxation's minimiser checked as a candidate); the units a cell's
-    bounds prove stable are decided without their LP. On each region the network
+    bounds prove stable are decided without their LP. A cell's bounds of the units its bounding box leaves unstable
+    are tightened by one LP over the cell per side, layer by layer (as planet's LP bounds: Ehlers, ATVA 2017),
+    before the layers after them are relaxed. On each region the network
     is ``A_Q x + b_Q`` and a term ``C y <= d`` is the polytope ``C A_Q x <= d - C b_Q``; one Chebyshev LP of
     region and term decides whether they meet, and its centre is the counterexample (interior to both when they
     overlap in a full-dimensional set).

@@ -18,6 +18,7 @@
 // are intersected with the new ones; units they prove stable are not back-substituted again.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "relutope/network.hpp"
@@ -46,6 +47,15 @@ class Relaxation {
   // back-substituted.
   enum class Mode { Backward, Forward };
   Mode mode = Mode::Backward;
+
+  // Optional: a lower bound of the minimum of an affine function g (k+1 entries) over the set itself, tighter than
+  // its minimum over the box (e.g. one LP over a cell of the enumeration). When set, bound_layers() applies it to
+  // both sides of every two-piece quantity that the box leaves unstable (0 inside its bounds), layer by layer, so
+  // that the tightened bounds enter the relaxation of the layers after it (the LP-tightened intermediate bounds of
+  // planet / ERAN's refinement: Ehlers, ATVA 2017; Singh et al., ICLR 2019). It returns false when it cannot (the
+  // box bound stays). What it returns must be a lower bound of the true minimum (the caller's rounding slack
+  // included); its results are intersected with the box's.
+  std::function<bool(const double* g, double& min)> set_min;
 
   // Compute the pre-activation bounds of layers start..L-1 over the set (see above) into `out`, intersected with
   // `prior` when it is valid (prior may be &out's previous value of an ancestor; it may alias nothing else).
@@ -79,6 +89,9 @@ class Relaxation {
                       const LayerBounds* prior, LayerBounds& out);
   void refine(int l, int start, int k, const double* pieces, const double* lo, const double* hi,
               const LayerBounds& out, std::vector<double>& nlo, std::vector<double>& nhi);
+  // lo, hi of a quantity with affine lower bounds `lower` of it and `neg_upper` of its negation: intersected with
+  // set_min's bounds when they straddle 0.
+  void tighten_on_set(const double* lower, const double* neg_upper, double& lo, double& hi);
   void backsub(int l, int start, int k, const double* pieces, const LayerBounds& bounds, int rows,
                std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G);
 };

@@ -32,7 +32,9 @@ class CellRelaxation {
   bool past_deadline() const;
 
   // The cell's box (LPs over the cell when k <= kBoxLPs, else the domain's box) and the layer bounds of layers
-  // v.layer.. over it. Returns false when they cannot be had (an unbounded cell, an LP failure, the deadline).
+  // v.layer.. over it; with k <= kBoxLPs, the quantities that the box leaves unstable are bounded by LPs over the
+  // cell itself (Relaxation::set_min), layer by layer, before the layers after them are relaxed. Returns false
+  // when they cannot be had (an unbounded cell, an LP failure, the deadline).
   bool compute(const CellView& v, LPBasis& scratch);
   // Without an LP: the bounds of the cell's parent (the enumeration's cell before layer v.layer - 1, when its
   // bounds are still held) as the cell's, layer v.layer's exact ranges over the parent's box intersected in, and
@@ -74,7 +76,7 @@ class CellRelaxation {
   bool have_domain_box_ = false;
   bool has_deadline_ = false;
   std::chrono::steady_clock::time_point deadline_;
-  std::vector<double> g_, arg_, z_;
+  std::vector<double> g_, arg_, z_, neg_;
   bool domain_box(const CellView& v, LPBasis& scratch);
   // How far an LP box (lp_box) may fall inside the cell along a coordinate: 10 x feas_tol x max(1, the box's
   // largest |u|), the LP's own feasibility tolerance in the engine's (domain-scaled) coordinates.
@@ -238,8 +240,12 @@ SplitResult split_verify(const Network& net, const double* lo, const double* hi,
 
 // Linear relaxation lower bounds of C y + d over the box [lo, hi] of the inputs (q rows): G (q x (in_dim+1)) with
 // C y + d >= G[:, :in_dim] x + G[:, in_dim] on the box, and each row's minimum over the box (lower); forward:
-// the intermediate bounds of Relaxation::Mode::Forward instead of Backward.
+// the intermediate bounds of Relaxation::Mode::Forward instead of Backward. With m > 0 rows A u <= b (m x in_dim,
+// m), the set is their polytope within the box: the quantities that the box leaves unstable and the rows' minima
+// (lower) are bounded by LPs over it (Relaxation::set_min, as CellRelaxation::compute does on a cell); mutate
+// (tests only) makes set_min return the maximum instead of the minimum, an unsound relaxation.
 void box_linear_bounds(const Network& net, const double* lo, const double* hi, int q, const double* C, const double* d,
-                       bool forward, std::vector<double>& G, std::vector<double>& lower);
+                       bool forward, std::vector<double>& G, std::vector<double>& lower, int m = 0,
+                       const double* A = nullptr, const double* b = nullptr, bool mutate = false);
 
 }  // namespace relutope
