@@ -54,38 +54,3 @@ def test_threaded_runs_call_every_checkpoint_one_thread_calls():
     assert one == ([1024, 2048], 2048, "max_regions")  # the one-thread contract
     two = _checkpoint_counts(net, box, 2, 2048)
     assert two[1:] == (2048, "max_regions") and two[0] == one[0]
-
-
-# ---------------------------------------------------------------- found by the API defect hunt 18 (verify.py)
-@pytest.mark.xfail(strict=True, reason="verify.output_bounds and min_adversarial read net.out_dim / net.in_dim "
-                   "before checking that net is a Network: AttributeError, not a TypeError naming net")
-def test_verify_functions_name_a_net_that_is_not_a_network():
-    box = relutope.Box(-np.ones(2), np.ones(2))
-    with pytest.raises(TypeError, match="net"):
-        relutope.output_bounds("net.onnx", box)
-    with pytest.raises(TypeError, match="net"):
-        relutope.min_adversarial("net.onnx", np.zeros(2), 0)
-
-
-@pytest.mark.xfail(strict=True, reason="output_bounds and verify take prune by truthiness: prune='no' (or 0.0, "
-                   "None) switches pruning on or off silently; the other flags go through _checks.check_bool")
-def test_verify_prune_must_be_a_bool():
-    net = relutope.Network.random([2, 4, 1], seed=0)
-    with pytest.raises(TypeError, match="prune"):
-        relutope.output_bounds(net, relutope.Box(-np.ones(2), np.ones(2)), prune="no")
-
-
-@pytest.mark.xfail(strict=True, reason="min_adversarial accepts a negative margin: the target class may then stay "
-                   "below the label, and status 'found' comes with x_adv = x0, whose class is unchanged")
-def test_min_adversarial_result_changes_the_class_or_margin_is_refused():
-    net = relutope.Network.random([3, 5, 2], seed=1)
-    x0 = np.zeros(3)
-    label = int(np.argmax(net(x0)))
-    try:
-        res = relutope.min_adversarial(net, x0, label, margin=-1.0)
-    except ValueError as exc:
-        assert "margin" in str(exc)
-    else:  # a forward pass: an adversarial example is classified otherwise
-        assert res.status != "found" or int(np.argmax(net(res.x_adv))) != label
-
-

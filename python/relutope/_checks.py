@@ -47,6 +47,23 @@ def check_bool(value, name: str) -> bool:
     return bool(value)
 
 
+def check_network(value, name: str = "net"):
+    """``value`` itself when it is a :class:`relutope.Network`, else a TypeError naming ``name``.
+
+    Examples
+    --------
+    >>> check_network("net.onnx")
+    Traceback (most recent call last):
+    ...
+    TypeError: net must be a relutope.Network, got str
+    """
+    from .network import Network  # here: network.py imports this module
+
+    if not isinstance(value, Network):
+        raise TypeError(f"{name} must be a relutope.Network, got {type(value).__name__}")
+    return value
+
+
 def check_real(value, name: str, *, low: float = 0.0, strict: bool = True) -> float:
     """``value`` as a finite float above ``low`` (``strict``) or at least ``low``, else TypeError or ValueError
     naming ``name``.

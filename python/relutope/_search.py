@@ -9,6 +9,7 @@ from typing import Optional
 
 import numpy as np
 
+from ._checks import check_network
 from .network import Network
 
 __all__ = ["case_terms", "check_property", "check_split_options", "falsify", "split_case"]
@@ -22,8 +23,7 @@ def check_property(net: Network, spec, timeout):
     the network, ``timeout`` not a positive number)."""
     from . import vnnlib
 
-    if not isinstance(net, Network):
-        raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
+    check_network(net)
     if isinstance(spec, (str, os.PathLike)):
         spec = vnnlib.load(spec)
     if not isinstance(spec, vnnlib.Property):

@@ -24,7 +24,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from ._checks import check_domain, check_seed
+from ._checks import check_domain, check_network, check_seed
 from .domains import Box, Domain
 from .errors import RelutopeWarning
 from .network import Network
@@ -184,8 +184,7 @@ def _split(net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads
     from . import _core
     from .enumerate import _engine_call, _resolve_tol
 
-    if not isinstance(net, Network):
-        raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
+    check_network(net)
     check_domain(domain)
     prefix_layers, n_tasks, threads = _check_split(prefix_layers, n_tasks, threads)
     client = _client(client)

@@ -27,7 +27,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .domains import Box, Domain
-from ._checks import check_seed
+from ._checks import check_bool, check_network, check_real, check_seed
 from ._search import check_property as _check_property, check_split_options, falsify as _falsify
 from ._threads import resolve_threads
 from .enumerate import _engine_call, enumerate_regions
@@ -191,6 +191,7 @@ class LipschitzResult:
 
 
 def _linear_objectives(net: Network, C, d) -> Tuple[np.ndarray, np.ndarray]:
+    check_network(net)
     if C is None:
         C = np.eye(net.out_dim)
     C = _as_float_array(np.atleast_2d(C), "C", 2)
@@ -278,8 +279,8 @@ def output_bounds(net: Network, domain: Domain, C=None, d=None, *, prune: bool =
     from . import _core
 
     C, d = _linear_objectives(net, C, d)
-    if not isinstance(certify, (bool, np.bool_)):
-        raise TypeError(f"certify must be a bool, got {type(certify).__name__}")
+    check_bool(certify, "certify")
+    check_bool(prune, "prune")
     if client is not None:  # the Dask path
         if certify or max_regions is not None or progress:
             raise ValueError("client: output_bounds on a Dask cluster takes no certify, max_regions or progress")
@@ -442,6 +443,7 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     from . import _core
 
     spec = _check_property(net, spec, timeout)
+    check_bool(prune, "prune")
     check_split_options(split_max_dims, split_depth, split_boxes, split_candidates)
     if client is not None:  # the Dask path: the same search and splitting, the exact enumeration on the cluster
         from .distributed import verify_distributed
@@ -787,6 +789,8 @@ def min_adversarial(net: Network, x0, label: int, norm: Union[int, float, str] =
     """
     import cvxpy as cp
 
+    check_network(net)
+    check_real(margin, "margin", strict=False)
     if norm in ("inf", np.inf, float("inf")):
         norm = np.inf
     elif norm in (1, 2):
