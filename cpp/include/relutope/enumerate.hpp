@@ -241,6 +241,10 @@ void watch_workers(std::unique_lock<std::mutex>& lk, std::condition_variable& cv
   }
 }
 
+// Bytes of a cache line: state one thread writes often is kept off the lines another thread reads (false sharing:
+// each write by one core invalidates the line in the other's cache, and its next read waits for the transfer).
+constexpr size_t kCacheLine = 64;
+
 // Threads: what the workers of a search share (the LP and polytope paths; each path's Shared derives from it and
 // adds what its root job reads), for push_job, run_job_queue and watch_workers. Guarded by mu except the atomics.
 // The members every worker reads at every step (stop, idle, queued) and writes rarely sit on a cache line of their
@@ -248,10 +252,6 @@ void watch_workers(std::unique_lock<std::mutex>& lk, std::condition_variable& cv
 // and added up by the watcher (found()): a line written by one core and read by another costs both a cache miss.
 // Only with max_regions, which must be counted exactly over all workers, do they share one counter (regions).
 // The first halt wins (status, message) and stops every worker.
-// Bytes of a cache line: state one thread writes often is kept off the lines another thread reads (false sharing:
-// each write by one core invalidates the line in the other's cache, and its next read waits for the transfer).
-constexpr size_t kCacheLine = 64;
-
 template <class Job>
 struct SharedSearch {
   static constexpr size_t kLine = kCacheLine;
