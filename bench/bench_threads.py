@@ -16,6 +16,11 @@ default [3, 32, 32, 32, 1], 133,592 regions), it times (best of ``--repeat``, wa
   + 1e-3" (it holds; the maximum from ``relutope.output_bounds``), against ``relutope.verify`` on one thread (no
   counterexample search, no input splitting: the same exact enumeration with pruning), verdicts checked equal.
 
+With ``--corun``, each path's one-thread run is also timed in two processes at once (one thread each, the same
+net, started together): the CPU time each then needs over the one it needs alone (``corun`` work) is what sharing
+the machine's two cores costs by itself (a shared L3 cache and memory bandwidth, the clock boost, the hypervisor),
+with no work shared between them; the two-thread run's ``work`` can be read against it.
+
 With ``--profile`` (the polytope path), each thread count's run is split into phases, in wall-clock and CPU
 seconds (best of ``--repeat`` by wall): the calling thread's set-up before the workers start (``serial``), the
 workers (``parallel``; CPU over all of them), the join of their outputs (``join``), the rest of the core call
@@ -31,6 +36,7 @@ work the ratios are only as good as the cores that were free (a 2-core machine u
     python bench/bench_threads.py --widths 4,16,16,16,1 --threads 1,2 --workers 1,2 --repeat 5
     python bench/bench_threads.py --paths polytope --workers ''   # the polytope path's thread scaling only
     python bench/bench_threads.py --paths polytope --workers '' --threads 1,2 --profile   # and its phases
+    python bench/bench_threads.py --widths 5,16,16,1 --threads 1,2 --workers '' --corun   # vs two processes
 """
 from __future__ import annotations
 
@@ -93,6 +99,36 @@ def timed(fn):
     return time.perf_counter() - t, time.process_time() - c, out
 
 
+def _corun_worker(widths, method, repeat, barrier, out):
+    """One process of the co-run: the one-thread run ``repeat`` times after the others are ready; the least CPU
+    seconds into ``out``."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+    import relutope as rt
+
+    net = rt.Network.random(widths, seed=0)
+    box = rt.Box(-np.ones(widths[0]), np.ones(widths[0]))
+    rt.enumerate_regions(net, box, method=method, threads=1)  # warm-up
+    barrier.wait()
+    out.put(best_of(lambda: rt.enumerate_regions(net, box, method=method, threads=1), repeat, least=True)[3])
+
+
+def corun(widths, method: str, repeat: int, alone: float) -> str:
+    """The least CPU seconds of the one-thread run in each of two processes running at once, over ``alone`` (the
+    least CPU seconds of the same run alone): the machine's cost of two busy cores, with nothing shared."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_corun_worker, args=(widths, method, repeat, barrier, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    cpus = [out.get() for _ in procs]
+    for p in procs:
+        p.join()
+    return (f"   corun: 1 thread in 2 processes at once, least cpu s {cpus[0]:.3f} {cpus[1]:.3f}, work "
+            f"{cpus[0] / alone:.3f} {cpus[1] / alone:.3f}  (load average {load()})")
+
+
 def profile_polytope(net, box, threads, repeat: int) -> None:
     """The polytope path's phases on each thread count (wall/cpu seconds, best of ``repeat`` by total wall) and
     the speed-up over one thread that the CPU seconds predict for an idle machine (Amdahl's law)."""
@@ -149,6 +185,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--paths", default="lp,polytope", help="comma-separated enumeration paths to time with threads")
     ap.add_argument("--profile", action="store_true", help="the polytope path's phases, wall and CPU seconds")
+    ap.add_argument("--corun", action="store_true",
+                    help="also the one-thread run in two processes at once (the machine's cost of two busy cores)")
     args = ap.parse_args(argv)
     widths = [int(w) for w in args.widths.split(",")]
     cores = available_cores()
@@ -189,6 +227,8 @@ def main(argv=None) -> int:
             low1 = low if t == 1 or low1 is None else low1
             print(f"{t:>8} {sec:>9.3f} {base / sec:>8.2f}x {base / sec / t:>10.2f} {cpu:>8.3f} {low / low1:>6.3f} "
                   f"{share:>6.1%}  {same(part, one)}")
+        if args.corun:
+            print(corun(widths, path, args.repeat, low1))
 
     if args.profile:
         profile_polytope(net, box, threads, args.repeat)

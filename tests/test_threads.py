@@ -325,6 +325,40 @@ def test_polytope_threads_limits_are_exact():
 
 
 @pytest.mark.parametrize("engine", ["enumerate_regions", "enumerate_polytopes"])  # the LP and polytope paths
+def test_threaded_runs_started_at_once_from_python_threads_equal_one_thread(engine):
+    # Each worker is made in its own thread (its memory from that thread's allocator, off the other workers'
+    # cache lines): four threaded enumerations started at once from Python threads (the GIL released, 2 or 3
+    # workers each, two with every subtree handed over) make their workers concurrently from the same network and
+    # domain; each must still give the one-thread result to the bit (the one-thread search itself is checked
+    # against brute force and the LP path elsewhere).
+    net = Network.random([4, 10, 10, 1], seed=7)
+    c = np.array([0.3, -0.2, 0.5, 0.1])
+    box = Box(c - 1.0, c + 1.5)
+    run = _run if engine == "enumerate_regions" else _run_polytope
+    one = run(net, box, 1)
+    assert one["status"] == "complete" and len(one["radii"]) > 100
+    outs, errors = [None] * 4, []
+
+    def work(i):
+        try:
+            outs[i] = run(net, box, 2 + i % 2, split_all=i >= 2)
+        except BaseException as exc:  # noqa: B902 - re-raised below
+            errors.append(exc)
+
+    pool = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join()
+    assert not errors
+    for out in outs:
+        assert out["status"] == "complete" and out["jobs"] >= 1
+        for key in ("patterns", "centers", "radii", "layer_counts"):
+            np.testing.assert_array_equal(out[key], one[key], err_msg=key)
+        assert out["lps"] == one["lps"]
+
+
+@pytest.mark.parametrize("engine", ["enumerate_regions", "enumerate_polytopes"])  # the LP and polytope paths
 def test_checkpoint_runs_in_the_calling_thread_and_stops_all_workers(engine):
     net = Network.random([3, 16, 16, 16, 1], seed=0)
     form = Box(-np.ones(3), np.ones(3))._engine_form()

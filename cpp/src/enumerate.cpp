@@ -164,7 +164,7 @@ struct Shared : SharedSearch<Job> {
   int mdom = 0;
 };
 
-class Enumerator {
+class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with another worker's
  public:
   Enumerator(const Network& net, const double* x0, const double* Q, int k, const EnumOptions& opt,
              const Checkpoint& checkpoint, RegionVisitor* visitor, Shared* shared = nullptr, int me = 0)
@@ -1346,14 +1346,19 @@ EnumResult run_threads(const Network& net, const double* x0, const double* Q, in
   sh.bdom = bdom;
   sh.mdom = mdom;
   sh.u0 = u0;
-  std::vector<std::unique_ptr<Enumerator>> workers;
-  for (int i = 0; i < threads; ++i)
-    workers.push_back(std::make_unique<Enumerator>(net, x0, Q, k, opt, checkpoint,
-                                                   copies.empty() ? nullptr : copies[i].get(), &sh, i));
+  std::vector<std::unique_ptr<Enumerator>> workers(threads);  // each made in its own thread
   std::exception_ptr error;
-  auto loop = [&sh, &error](Enumerator& e) { run_job_queue(sh, error, [&e](Job& job) { e.run_job(job); }); };
+  auto loop = [&](int i) {
+    worker_thread(
+        sh, error, workers[i],
+        [&] {
+          return std::make_unique<Enumerator>(net, x0, Q, k, opt, checkpoint,
+                                              copies.empty() ? nullptr : copies[i].get(), &sh, i);
+        },
+        [](Enumerator& e, Job& job) { e.run_job(job); });
+  };
   std::vector<std::thread> pool;
-  for (int i = 0; i < threads; ++i) pool.emplace_back(loop, std::ref(*workers[i]));
+  for (int i = 0; i < threads; ++i) pool.emplace_back(loop, i);
   {
     std::unique_lock<std::mutex> lk(sh.mu);
     watch_workers(

@@ -64,7 +64,7 @@ struct PolyShared : SharedSearch<PolyJob> {
 };
 
 template <int KC>
-class PolytopeEnumerator {
+class alignas(kCacheLine) PolytopeEnumerator {  // threads: no cache line shared with another worker's
  public:
   PolytopeEnumerator(const Network& net, const double* x0, const double* Q, int k, int mdom, const EnumOptions& opt,
                      const Checkpoint& checkpoint)
@@ -1045,11 +1045,7 @@ PolytopeEnumResult run_polytopes(const Network& net, const double* x0, const dou
   PolyShared sh(T);
   sh.Adom = Adom;
   sh.bdom = bdom;
-  std::vector<std::unique_ptr<PolytopeEnumerator<KC>>> workers;
-  for (int i = 0; i < T; ++i) {
-    workers.push_back(std::make_unique<PolytopeEnumerator<KC>>(net, x0, Q, k, mdom, wopt, none));
-    workers.back()->attach(&sh, i, start);
-  }
+  std::vector<std::unique_ptr<PolytopeEnumerator<KC>>> workers(T);  // each made in its own thread
   std::vector<PolytopeEnumResult> results(T);
   std::vector<std::vector<uint8_t>> pat(T);  // each worker's regions, as one exact-size vector each
   std::vector<std::vector<double>> cen(T), rad(T);
@@ -1057,9 +1053,17 @@ PolytopeEnumResult run_polytopes(const Network& net, const double* x0, const dou
   std::vector<double> worker_cpu(T, 0.0);
   auto loop = [&](int me) {
     const double c0 = thread_cpu_seconds();
-    PolytopeEnumerator<KC>& w = *workers[me];
-    run_job_queue(sh, error, [&w](PolyJob& job) { w.run_job(job); });
+    worker_thread(
+        sh, error, workers[me],
+        [&] {
+          auto w = std::make_unique<PolytopeEnumerator<KC>>(net, x0, Q, k, mdom, wopt, none);
+          w->attach(&sh, me, start);
+          return w;
+        },
+        [](PolytopeEnumerator<KC>& w, PolyJob& job) { w.run_job(job); });
+    if (!workers[me]) return;  // its make() failed: the run stopped, the error is rethrown
     try {  // the worker's store as one vector per field (BlockVector::take), in its own thread
+      PolytopeEnumerator<KC>& w = *workers[me];
       results[me] = w.finish();
       pat[me] = results[me].base.patterns.take();
       cen[me] = results[me].base.centers.take();

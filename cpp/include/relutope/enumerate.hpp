@@ -241,6 +241,10 @@ void watch_workers(std::unique_lock<std::mutex>& lk, std::condition_variable& cv
   }
 }
 
+// Bytes of a cache line: state one thread writes often is kept off the lines another thread reads (false sharing:
+// each write by one core invalidates the line in the other's cache, and its next read waits for the transfer).
+constexpr size_t kCacheLine = 64;
+
 // Threads: what the workers of a search share (the LP and polytope paths; each path's Shared derives from it and
 // adds what its root job reads), for push_job, run_job_queue and watch_workers. Guarded by mu except the atomics.
 // The members every worker reads at every step (stop, idle, queued) and writes rarely sit on a cache line of their
@@ -250,7 +254,7 @@ void watch_workers(std::unique_lock<std::mutex>& lk, std::condition_variable& cv
 // The first halt wins (status, message) and stops every worker.
 template <class Job>
 struct SharedSearch {
-  static constexpr size_t kLine = 64;  // bytes of a cache line
+  static constexpr size_t kLine = kCacheLine;
   struct alignas(kLine) Count {
     std::atomic<int64_t> n{0};
   };
@@ -352,6 +356,31 @@ void run_job_queue(Shared& sh, std::exception_ptr& error, Run run) {
       sh.work.notify_all();
       sh.watch.notify_all();
     }
+  }
+}
+
+// One worker thread of the LP or polytope path: makes its worker with make() (a std::unique_ptr<Worker>) into
+// `slot` in this thread, then runs the job queue with run(worker, job) (run_job_queue). Made here rather than in
+// the calling thread, the worker's memory (its vectors: cells, rows, LP bases, scratch) comes from this thread's
+// allocator arena and is first touched by this thread's core: the workers' hot data never share a cache line
+// (nor do the worker objects themselves, aligned to kCacheLine), which they did when the calling thread allocated
+// them one after another (bench/results/threads_d.txt: more CPU on two threads for the same instructions). A
+// make() that throws stops the run (status Numerical, the exception kept in `error`) and the thread only drains
+// the queue.
+template <class Shared, class Worker, class Make, class Run>
+void worker_thread(Shared& sh, std::exception_ptr& error, std::unique_ptr<Worker>& slot, Make make, Run run) {
+  try {
+    slot = make();
+  } catch (...) {
+    std::lock_guard<std::mutex> lk(sh.mu);
+    if (!error) error = std::current_exception();
+    sh.halt_locked(EnumStatus::Numerical, "a worker thread failed");
+  }
+  if (slot) {
+    Worker& w = *slot;
+    run_job_queue(sh, error, [&w, &run](auto& job) { run(w, job); });
+  } else {
+    run_job_queue(sh, error, [](auto&) {});
   }
 }
 
