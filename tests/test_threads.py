@@ -440,3 +440,31 @@ def test_witnesses_agree_refuses_a_piece_the_unit_lacks():
             _core.witnesses_agree(net._core(), form.x0, form.Q, np.tile(u, (rows // 5, 1)), many, 2)
     with pytest.raises(ValueError, match="threads"):
         _core.witnesses_agree(net._core(), form.x0, form.Q, u, packed, 0)
+
+
+def _checkpoint_counts(net, box, threads, max_regions):
+    """The region counts the core's checkpoints report on one LP-path run (every 1024 regions: the interval
+    relutope.enumerate sets when a stop hook is given), the regions found and the status."""
+    seen = []
+
+    def core(*args, **kwargs):  # the core call with a checkpoint callback that records its counts
+        args = list(args)
+        assert args[10] == 1024
+        args[11] = lambda n: seen.append(int(n)) or True
+        return _core.enumerate_regions(*args, **kwargs)
+
+    out, _ = _engine_call(core, net, box, tol=None, max_regions=max_regions, time_limit=None, progress=False,
+                          threads=threads, stop=lambda: False)
+    return seen, int(out["leaves"]), out["status"]
+
+
+def test_threaded_runs_call_every_checkpoint_one_thread_calls():
+    # One thread calls the checkpoint at every multiple of 1024 regions found, up to max_regions (here 1024 and
+    # 2048, then it stops); watch_workers' contract is the same counts with threads (relutope.enumerate's progress
+    # bars and Ctrl-C checks ride on them). The last one, at max_regions, comes when the workers halt.
+    net = relutope.Network.random([2, 64, 64, 1], seed=0)  # 6,671 regions
+    box = relutope.Box([-1.0, -1.0], [1.0, 1.0])
+    one = _checkpoint_counts(net, box, 1, 2048)
+    assert one == ([1024, 2048], 2048, "max_regions")  # the one-thread contract
+    two = _checkpoint_counts(net, box, 2, 2048)
+    assert two[1:] == (2048, "max_regions") and two[0] == one[0]

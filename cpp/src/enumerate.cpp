@@ -1363,7 +1363,7 @@ EnumResult run_threads(const Network& net, const double* x0, const double* Q, in
     std::unique_lock<std::mutex> lk(sh.mu);
     watch_workers(
         lk, sh.watch, opt, checkpoint, sh.start, [&] { return sh.done; }, [&] { return sh.found(); },
-        [&](EnumStatus s) { sh.halt_locked(s, std::string()); }, [&] { return sh.stop.load(); });
+        [&](EnumStatus s) { sh.halt_locked(s, std::string()); });
   }
   for (std::thread& t : pool) t.join();
   if (error) std::rethrow_exception(error);

@@ -1084,7 +1084,7 @@ PolytopeEnumResult run_polytopes(const Network& net, const double* x0, const dou
     std::unique_lock<std::mutex> lk(sh.mu);
     watch_workers(
         lk, sh.watch, opt, checkpoint, start, [&] { return sh.done; }, [&] { return sh.found(); },
-        [&](EnumStatus s) { sh.halt_locked(s, std::string()); }, [&] { return sh.stop.load(); });
+        [&](EnumStatus s) { sh.halt_locked(s, std::string()); });
   }
   for (std::thread& t : pool) t.join();
   res.phases.parallel_wall = seconds_since(parallel);

@@ -216,29 +216,35 @@ using Checkpoint = std::function<bool(int64_t)>;
 // the checkpoints due, at every multiple of opt.checkpoint_every reached (the counts one thread would report;
 // count() is capped at max_regions), and past opt.time_limit seconds from `start` it stops the run. `lk` holds
 // the workers' mutex, which `cv` is notified under when they finish; halt(status) sets the status (if the run
-// is still Complete) and stops the workers; stopped() tells whether they were stopped already.
-template <class Done, class Count, class Halt, class Stopped>
+// is still Complete) and stops the workers. After the workers finish, the checkpoints reached since the last
+// wake-up are called too (one thread calls every one it reaches, the last at max_regions).
+template <class Done, class Count, class Halt>
 void watch_workers(std::unique_lock<std::mutex>& lk, std::condition_variable& cv, const EnumOptions& opt,
                    const Checkpoint& checkpoint, std::chrono::steady_clock::time_point start, Done done,
-                   Count count, Halt halt, Stopped stopped) {
+                   Count count, Halt halt) {
   const int64_t every = opt.checkpoint_every;
   int64_t next = every;
-  while (!done()) {
-    cv.wait_for(lk, std::chrono::milliseconds(10));
-    if (done()) break;
+  bool go_on = true;  // false once a checkpoint asked to stop: no checkpoint is called after that
+  auto due = [&] {
     int64_t seen = count();
     if (opt.max_regions >= 0) seen = std::min(seen, opt.max_regions);
-    while (checkpoint && every > 0 && seen >= next && !stopped()) {
+    while (checkpoint && go_on && every > 0 && seen >= next) {
       lk.unlock();
-      const bool go_on = checkpoint(next);
+      go_on = checkpoint(next);
       lk.lock();
       next += every;
       if (!go_on) halt(EnumStatus::Interrupted);
     }
+  };
+  while (!done()) {
+    cv.wait_for(lk, std::chrono::milliseconds(10));
+    if (done()) break;
+    due();
     if (opt.time_limit >= 0 &&
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > opt.time_limit)
       halt(EnumStatus::TimeLimit);
   }
+  due();  // those reached since the last wake-up (the one at max_regions among them), as one thread calls them
 }
 
 // Bytes of a cache line: state one thread writes often is kept off the lines another thread reads (false sharing:
