@@ -59,9 +59,7 @@ def check_network(value, name: str = "net"):
     """
     from .network import Network  # here: network.py imports this module
 
-    if not isinstance(value, Network):
-        raise TypeError(f"{name} must be a relutope.Network, got {type(value).__name__}")
-    return value
+    return _check_instance(value, Network, name)
 
 
 def check_real(value, name: str, *, low: float = 0.0, strict: bool = True) -> float:
@@ -243,8 +241,12 @@ def check_partition(value, name: str = "partition"):
     """
     from .partition import Partition  # (partition imports this module's users)
 
-    if not isinstance(value, Partition):
-        raise TypeError(f"{name} must be a relutope.Partition, got {type(value).__name__}")
+    return _check_instance(value, Partition, name)
+
+
+def _check_instance(value, cls, name: str):
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be a relutope.{cls.__name__}, got {type(value).__name__}")
     return value
 
 
