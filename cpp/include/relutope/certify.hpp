@@ -56,6 +56,23 @@ inline bool composed_constant(double grad_norm, double offset, int terms, double
   sign = offset > t ? 1 : (offset < -t ? -1 : 0);
   return true;
 }
+// The prefilter of composed_constant() that lets the paths compose the magnitudes lazily: with `bound` >= the
+// computed slope magnitude of every piece of the layer, a row whose slope exceeds composed_zero(terms, 2 bound)
+// is not constant. It never rules out a row that composed_constant() would call constant: m_r, m_s <= bound give
+// fl(m_r + m_s) <= fl(bound + bound) = 2 bound and fl(2 gamma * x) is non-decreasing in x (rounding is monotone),
+// so the threshold of composed_constant() is at most this one. A NaN or infinite bound rules nothing out.
+inline bool composed_nonconstant(double grad_norm, int terms, double bound) {
+  return grad_norm > std::max(composed_zero(terms, bound + bound), 1e-300);
+}
+// The bound of composed_nonconstant() for layer l+1 from layer l's: every computed slope magnitude of layer l+1,
+// m = fl(sum_i |a_pi| m_i) over the units i with a non-zero piece, m_i <= bound_l, is at most the same sum over
+// every unit with bound_l for m_i (monotone rounding; non-negative terms only add), which is at most
+// (1 + gamma_n) row_norm bound_l (Higham, Section 3.1, n = fan_in terms) plus the absolute errors of underflows;
+// `row_norm` is the computed max_p sum_i |a_pi| (at least (1 - gamma_n) of the exact one), and inflate() covers
+// both relative errors, the product's rounding and the underflows.
+inline double magnitude_bound(double row_norm, double bound, int fan_in) {
+  return inflate(row_norm * bound, fan_in + 1);
+}
 }  // namespace rigorous
 
 // rho of the header comment for the rows idx[0..n_mult-1] with multipliers y (n_mult entries): row r has its k
