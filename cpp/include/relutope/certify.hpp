@@ -36,8 +36,10 @@ inline double inflate(double s, int n, bool exact = false) {
 
 // The rounding of the pieces each enumeration path composes layer by layer in float64 (the LP, polytope and
 // polygon paths): F_0 = A_0 (x0 + Q u) + c_0 and F_{l+1} = A_{l+1} M_l + c_{l+1}, M_l the pieces of layer l chosen
-// by the pattern. Alongside, each path carries per piece two magnitudes, m = |A_0| (|Q|, |x0|) + (0, |c_0|) and
-// m_{l+1} = |A_{l+1}| m_l + (0, |c_{l+1}|), summed over the slope entries (one number) and for the offset (one).
+// by the pattern. Alongside, each path has per piece two magnitudes, m = |A_0| (|Q|, |x0|) + (0, |c_0|) and
+// m_{l+1} = |A_{l+1}| m_l + (0, |c_{l+1}|), summed over the slope entries (one number) and for the offset (one);
+// layer 0's are computed once, the others composed from the pattern only for a row that composed_nonconstant()
+// below cannot rule out.
 // The error analysis of inner products (Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., 2002,
 // Section 3.1) gives |fl(F_l) - F_l| <= gamma_{N_l} m_l entrywise, with N_l = sum_{j <= l} (d_j + 1) (d_j: the
 // fan-in of layer j), and for a difference h = f_r - f_s of two pieces |fl(h) - h| <= gamma_{N_l + 1} (m_r + m_s).
