@@ -203,6 +203,19 @@ class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with an
       }
       f[k] = off;
     }
+    // The layers' bounds of the slope magnitudes (composed_nonconstant, magnitude_bound; certify.hpp).
+    mag_bound_.assign(L, 0.0);
+    for (int p = 0; p < L0.total_pieces(); ++p) mag_bound_[0] = std::max(mag_bound_[0], magnitudes(0, p)[0]);
+    for (int l = 1; l < L; ++l) {
+      const Layer& la = layers[l];
+      double row_norm = 0.0;
+      for (int p = 0; p < la.total_pieces(); ++p) {
+        double t = 0.0;
+        for (int i = 0; i < la.in_dim; ++i) t += std::fabs(la.A[static_cast<size_t>(p) * la.in_dim + i]);
+        row_norm = std::max(row_norm, t);
+      }
+      mag_bound_[l] = rigorous::magnitude_bound(row_norm, mag_bound_[l - 1], la.in_dim);
+    }
     if (opt.certify) cert_init(x0, Q);
     scratch_.assign(n_, 0.0);
     int depth = 1;
@@ -266,6 +279,7 @@ class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with an
         frames_[t.D].assign(job.frame);
         if (t.op == Op::NearChild) std::copy(job.split_h.begin(), job.split_h.end(), &split_h_[static_cast<size_t>(t.D) * n_]);
         F_[t.l] = job.F;
+        mag_valid_ = 0;  // the magnitudes of layers 1..t.l are composed again from the job's pattern on demand
         unstable_[t.l] = job.unstable;
         pattern_ = job.pattern;
         if (cert_) {
@@ -316,6 +330,8 @@ class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with an
   std::vector<std::vector<double>> F_;       // per layer: pieces as affine functions of u, P x (k+1), then the
                                              // pieces' magnitudes, P x 2 (magnitudes(); certify.hpp)
   std::vector<int> terms_;                   // per layer: N_l + 1 of composed_zero() (certify.hpp)
+  std::vector<double> mag_bound_;            // per layer: a bound of every piece's slope magnitude (certify.hpp)
+  int mag_valid_ = 0;                        // the magnitudes of layers 0..mag_valid_ are those of pattern_
   std::vector<std::vector<int>> unstable_;   // per layer: units not yet decided on the current layer cell
   std::vector<int8_t> pattern_;
   const int8_t* hint_ = nullptr;             // start_layer(): the visitor's stable_sides() of the cell, or nullptr
@@ -804,10 +820,41 @@ class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with an
   }
   // Whether h = f_r - f_s (pieces r, s of layer l; ng = |grad h|) is constant on every cell within the rounding of
   // its composition; then `sign` is its offset's sign beyond that rounding (0 within it: a tie; certify.hpp).
+  // The magnitudes are composed only when the prefilter on the layer's bound cannot rule the row non-constant.
   bool constant_row(int l, int r, int s, const double* h, double ng, int& sign) {
+    if (rigorous::composed_nonconstant(ng, terms_[l], mag_bound_[l])) return false;
+    compose_magnitudes(l);
     const double* mr = magnitudes(l, r);
     const double* ms = magnitudes(l, s);
     return rigorous::composed_constant(ng, h[k_], terms_[l], mr[0] + ms[0], mr[1] + ms[1], sign);
+  }
+
+  // The magnitudes of layers mag_valid_+1..l from pattern_ (certify.hpp): m_{j+1} = |A_{j+1}| m_j + (0, |c|) over
+  // the units with a non-zero piece, in the order finish_layer() composes the pieces.
+  void compose_magnitudes(int l) {
+    const auto& layers = net_.layers();
+    for (; mag_valid_ < l; ++mag_valid_) {
+      const Layer& cur = layers[mag_valid_];
+      const Layer& nxt = layers[mag_valid_ + 1];
+      const int off = net_.unit_offset(mag_valid_);
+      const int Pn = nxt.total_pieces();
+      double* Gm = magnitudes(mag_valid_ + 1, 0);
+      for (int p = 0; p < Pn; ++p) {
+        Gm[2 * p] = 0.0;
+        Gm[2 * p + 1] = std::fabs(nxt.c[p]);
+      }
+      for (int i = 0; i < cur.n_units; ++i) {
+        const int pc = cur.piece_start[i] + pattern_[off + i];
+        if (cur.zero_piece[pc]) continue;
+        const double* mm = magnitudes(mag_valid_, pc);
+        for (int p = 0; p < Pn; ++p) {
+          const double a = nxt.A[static_cast<size_t>(p) * nxt.in_dim + i];
+          if (a == 0.0) continue;
+          Gm[2 * p] += std::fabs(a) * mm[0];
+          Gm[2 * p + 1] += std::fabs(a) * mm[1];
+        }
+      }
+    }
   }
 
   // Hyperplane of a two-piece unit: h = f_1 - f_0 (k+1 entries).
@@ -1260,27 +1307,21 @@ class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with an
     const int off = net_.unit_offset(l);
     std::vector<double>& G = F_[l + 1];
     const double* Fl = F_[l].data();
-    std::fill(G.begin(), G.end(), 0.0);
     const int Pn = nxt.total_pieces();
-    double* Gm = magnitudes(l + 1, 0);  // the magnitudes as the pieces (certify.hpp, composed_zero)
-    for (int p = 0; p < Pn; ++p) {
-      G[static_cast<size_t>(p) * n_ + k_] = nxt.c[p];
-      Gm[2 * p + 1] = std::fabs(nxt.c[p]);
-    }
+    std::fill(G.begin(), G.begin() + static_cast<std::ptrdiff_t>(Pn) * n_, 0.0);  // the pieces (not the magnitudes)
+    for (int p = 0; p < Pn; ++p) G[static_cast<size_t>(p) * n_ + k_] = nxt.c[p];
     for (int i = 0; i < cur.n_units; ++i) {
       const int pc = cur.piece_start[i] + pattern_[off + i];
       if (cur.zero_piece[pc]) continue;
       const double* mi = Fl + static_cast<size_t>(pc) * n_;
-      const double* mm = magnitudes(l, pc);
       for (int p = 0; p < Pn; ++p) {
         const double a = nxt.A[static_cast<size_t>(p) * nxt.in_dim + i];
         if (a == 0.0) continue;
         double* g = &G[static_cast<size_t>(p) * n_];
         for (int j = 0; j < n_; ++j) g[j] += a * mi[j];
-        Gm[2 * p] += std::fabs(a) * mm[0];
-        Gm[2 * p + 1] += std::fabs(a) * mm[1];
       }
     }
+    mag_valid_ = std::min(mag_valid_, l);  // layer l+1's magnitudes: composed on demand (compose_magnitudes)
     if (cert_) cert_compose(l);
     start_layer(l + 1, D);
   }

@@ -425,6 +425,20 @@ class PolygonEnumerator {
       fm[p] = mg;
       fm[P0 + p] = mc;
     }
+    // The layers' bounds of the slope magnitudes (composed_nonconstant, magnitude_bound; certify.hpp); run()'s
+    // shift changes the offsets' magnitudes only.
+    mag_bound_.assign(L, 0.0);
+    for (int p = 0; p < P0; ++p) mag_bound_[0] = std::max(mag_bound_[0], fm[p]);
+    for (int l = 1; l < L; ++l) {
+      const Layer& la = layers[l];
+      double row_norm = 0.0;
+      for (int p = 0; p < la.total_pieces(); ++p) {
+        double t = 0.0;
+        for (int i = 0; i < la.in_dim; ++i) t += std::fabs(la.A[static_cast<size_t>(p) * la.in_dim + i]);
+        row_norm = std::max(row_norm, t);
+      }
+      mag_bound_[l] = rigorous::magnitude_bound(row_norm, mag_bound_[l - 1], la.in_dim);
+    }
     pattern_.assign(net.n_units(), 0);
     res_.base.k = 2;
     res_.base.n_units = net.n_units();
@@ -478,6 +492,8 @@ class PolygonEnumerator {
   std::vector<std::vector<double>> F_;      // per layer: pieces as affine functions of u, 3 x P (x, y, offset),
                                             // then their magnitudes, 2 x P (slopes, offset; certify.hpp)
   std::vector<int> terms_;                  // per layer: N_l + 1 of composed_zero() (certify.hpp)
+  std::vector<double> mag_bound_;           // per layer: a bound of every piece's slope magnitude (certify.hpp)
+  int mag_valid_ = 0;                       // the magnitudes of layers 0..mag_valid_ are those of pattern_
   std::vector<std::vector<double>> At_;     // per layer l >= 1: A transposed, in_dim x P, then |A|
   std::vector<std::vector<int>> unstable_;  // per layer: units not stable on the current layer cell
   std::vector<int8_t> pattern_;
@@ -546,11 +562,44 @@ class PolygonEnumerator {
 
   // Whether h = f_r - f_s (global pieces r, s of layer l) is constant on every cell within the rounding of its
   // composition (certify.hpp, composed_zero); then `sign` is the sign of its offset beyond that rounding (0 within
-  // it: a tie).
-  bool constant_row(int l, int r, int s, const double* h, int& sign) const {
+  // it: a tie). The magnitudes are composed only when the prefilter on the layer's bound cannot rule the row
+  // non-constant.
+  bool constant_row(int l, int r, int s, const double* h, int& sign) {
+    const double ng = norm2(h[0], h[1]);
+    if (rigorous::composed_nonconstant(ng, terms_[l], mag_bound_[l])) return false;
+    compose_magnitudes(l);
     const int P = net_.layers()[l].total_pieces();
     const double* m = F_[l].data() + static_cast<size_t>(3) * P;
-    return rigorous::composed_constant(norm2(h[0], h[1]), h[2], terms_[l], m[r] + m[s], m[P + r] + m[P + s], sign);
+    return rigorous::composed_constant(ng, h[2], terms_[l], m[r] + m[s], m[P + r] + m[P + s], sign);
+  }
+
+  // The magnitudes of layers mag_valid_+1..l from pattern_ (certify.hpp): |A| m + (0, |c|) over the units with a
+  // non-zero piece, in the order next_layer() composes the pieces.
+  void compose_magnitudes(int l) {
+    const auto& layers = net_.layers();
+    for (; mag_valid_ < l; ++mag_valid_) {
+      const Layer& cur = layers[mag_valid_];
+      const Layer& nxt = layers[mag_valid_ + 1];
+      const int off = net_.unit_offset(mag_valid_);
+      const int Pc = cur.total_pieces(), Pn = nxt.total_pieces();
+      const double* Fl = F_[mag_valid_].data();
+      double* gm = F_[mag_valid_ + 1].data() + static_cast<size_t>(3) * Pn;
+      for (int p = 0; p < Pn; ++p) {
+        gm[p] = 0.0;
+        gm[Pn + p] = std::fabs(nxt.c[p]);
+      }
+      const double* Aabs = At_[mag_valid_ + 1].data() + static_cast<size_t>(nxt.in_dim) * Pn;
+      for (int i = 0; i < cur.n_units; ++i) {
+        const int pc = cur.piece_start[i] + pattern_[off + i];
+        if (cur.zero_piece[pc]) continue;
+        const double mg = Fl[3 * Pc + pc], mc = Fl[4 * Pc + pc];
+        const double* ai = Aabs + static_cast<size_t>(i) * Pn;
+        for (int p = 0; p < Pn; ++p) {
+          gm[p] += ai[p] * mg;
+          gm[Pn + p] += ai[p] * mc;
+        }
+      }
+    }
   }
 
   // h = f_r - f_s for pieces r, s (global piece indices) of layer l.
@@ -787,21 +836,7 @@ class PolygonEnumerator {
       if (!cur.zero_piece[pc]) act_.push_back(Active{i, Fl[pc], Fl[Pc + pc], Fl[2 * Pc + pc]});
     }
     next_pieces(At_[l + 1].data(), nxt.c.data(), Pn, gx, gy, gc);
-    double* gm = gc + Pn;  // the magnitudes: |A| m + (0, |c|) (certify.hpp, composed_zero)
-    for (int p = 0; p < Pn; ++p) {
-      gm[p] = 0.0;
-      gm[Pn + p] = std::fabs(nxt.c[p]);
-    }
-    const double* Aabs = At_[l + 1].data() + static_cast<size_t>(nxt.in_dim) * Pn;
-    for (const Active& a : act_) {
-      const int pc = cur.piece_start[a.unit] + pattern_[off + a.unit];
-      const double mg = Fl[3 * Pc + pc], mc = Fl[4 * Pc + pc];
-      const double* ai = Aabs + static_cast<size_t>(a.unit) * Pn;
-      for (int p = 0; p < Pn; ++p) {
-        gm[p] += ai[p] * mg;
-        gm[Pn + p] += ai[p] * mc;
-      }
-    }
+    mag_valid_ = std::min(mag_valid_, l);  // layer l+1's magnitudes: composed on demand (compose_magnitudes)
     start_layer(l + 1, b, e);
   }
 

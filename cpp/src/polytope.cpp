@@ -125,6 +125,19 @@ class alignas(kCacheLine) PolytopeEnumerator {  // threads: no cache line shared
       }
       F[static_cast<size_t>(k) * P0 + p] = off;
     }
+    // The layers' bounds of the slope magnitudes (composed_nonconstant, magnitude_bound; certify.hpp).
+    mag_bound_.assign(L, 0.0);
+    for (int p = 0; p < P0; ++p) mag_bound_[0] = std::max(mag_bound_[0], Fm[p]);
+    for (int l = 1; l < L; ++l) {
+      const Layer& la = layers[l];
+      double row_norm = 0.0;
+      for (int p = 0; p < la.total_pieces(); ++p) {
+        double t = 0.0;
+        for (int i = 0; i < la.in_dim; ++i) t += std::fabs(la.A[static_cast<size_t>(p) * la.in_dim + i]);
+        row_norm = std::max(row_norm, t);
+      }
+      mag_bound_[l] = rigorous::magnitude_bound(row_norm, mag_bound_[l - 1], la.in_dim);
+    }
     pattern_.assign(net.n_units(), 0);
     h_.assign(dim1(), 0.0);
     row_.assign(dim1(), 0.0);
@@ -182,6 +195,7 @@ class alignas(kCacheLine) PolytopeEnumerator {  // threads: no cache line shared
         std::copy(job.hyp.begin(), job.hyp.end(), hyp_.begin());
         std::copy(job.pattern.begin(), job.pattern.end(), pattern_.begin());
         if (job.l > 0) F_[job.l] = job.F;
+        mag_valid_ = 0;  // the magnitudes of layers 1..job.l are composed again from the job's pattern on demand
         unstable_[job.l] = job.unstable;
         tasks_.push_back(Task{static_cast<Op>(job.op), job.l, job.idx, 0, job.n, job.c, job.r});
         search();
@@ -219,6 +233,8 @@ class alignas(kCacheLine) PolytopeEnumerator {  // threads: no cache line shared
   std::vector<std::vector<double>> F_;      // per layer: pieces as affine functions of u, (k+1) x P, then their
                                             // magnitudes, 2 x P (slopes, offset; certify.hpp, composed_zero)
   std::vector<int> terms_;                  // per layer: N_l + 1 of composed_zero() (certify.hpp)
+  std::vector<double> mag_bound_;           // per layer: a bound of every piece's slope magnitude (certify.hpp)
+  int mag_valid_ = 0;                       // the magnitudes of layers 0..mag_valid_ are those of pattern_
   std::vector<std::vector<double>> At_;     // per layer l >= 1: A transposed, in_dim x P, then |A|
   std::vector<std::vector<int>> unstable_;  // per layer: units not stable on the current layer cell
   std::vector<int8_t> pattern_;
@@ -372,11 +388,42 @@ class alignas(kCacheLine) PolytopeEnumerator {  // threads: no cache line shared
 
   // Whether h = f_r - f_s (global pieces r, s of layer l) is constant on every cell within the rounding of its
   // composition (certify.hpp, composed_zero); then `sign` is the sign of its offset beyond that rounding (0 within
-  // it: a tie).
-  bool constant_row(int l, int r, int s, const double* h, int& sign) const {
+  // it: a tie). The magnitudes are composed only when the prefilter on the layer's bound cannot rule the row
+  // non-constant.
+  bool constant_row(int l, int r, int s, const double* h, int& sign) {
+    const double ng = grad_norm(h);
+    if (rigorous::composed_nonconstant(ng, terms_[l], mag_bound_[l])) return false;
+    compose_magnitudes(l);
     const int P = net_.layers()[l].total_pieces();
     const double* m = F_[l].data() + static_cast<size_t>(dim1()) * P;
-    return rigorous::composed_constant(grad_norm(h), h[dim()], terms_[l], m[r] + m[s], m[P + r] + m[P + s], sign);
+    return rigorous::composed_constant(ng, h[dim()], terms_[l], m[r] + m[s], m[P + r] + m[P + s], sign);
+  }
+
+  // The magnitudes of layers mag_valid_+1..l from pattern_ (certify.hpp): |A| m + (0, |c|) over the units with a
+  // non-zero piece, in the order next_layer() composes the pieces.
+  void compose_magnitudes(int l) {
+    const auto& layers = net_.layers();
+    for (; mag_valid_ < l; ++mag_valid_) {
+      const Layer& cur = layers[mag_valid_];
+      const Layer& nxt = layers[mag_valid_ + 1];
+      const int off = net_.unit_offset(mag_valid_);
+      const int Pc = cur.total_pieces(), Pn = nxt.total_pieces();
+      const double* Fl = F_[mag_valid_].data();
+      double* G = F_[mag_valid_ + 1].data();
+      const double* Aabs = At_[mag_valid_ + 1].data() + static_cast<size_t>(nxt.in_dim) * Pn;
+      for (int j = 0; j < 2; ++j) {
+        double* g = G + static_cast<size_t>(dim1() + j) * Pn;
+        for (int p = 0; p < Pn; ++p) g[p] = j == 1 ? std::fabs(nxt.c[p]) : 0.0;
+        for (int i = 0; i < cur.n_units; ++i) {
+          const int pc = cur.piece_start[i] + pattern_[off + i];
+          if (cur.zero_piece[pc]) continue;
+          const double m = Fl[static_cast<size_t>(dim1() + j) * Pc + pc];
+          if (m == 0.0) continue;
+          const double* a = Aabs + static_cast<size_t>(i) * Pn;
+          for (int p = 0; p < Pn; ++p) g[p] += a[p] * m;
+        }
+      }
+    }
   }
 
   double grad_norm(const double* h) const {
@@ -978,19 +1025,7 @@ class alignas(kCacheLine) PolytopeEnumerator {  // threads: no cache line shared
         for (int p = 0; p < Pn; ++p) g[p] += a[p] * m;
       }
     }
-    // The magnitudes: |A| m + (0, |c|) (certify.hpp, composed_zero).
-    const double* Aabs = At + static_cast<size_t>(nxt.in_dim) * Pn;
-    for (int j = 0; j < 2; ++j) {
-      double* g = G + static_cast<size_t>(dim1() + j) * Pn;
-      for (int p = 0; p < Pn; ++p) g[p] = j == 1 ? std::fabs(nxt.c[p]) : 0.0;
-      for (int i : act_) {
-        const int pc = cur.piece_start[i] + pattern_[off + i];
-        const double m = Fl[static_cast<size_t>(dim1() + j) * Pc + pc];
-        if (m == 0.0) continue;
-        const double* a = Aabs + static_cast<size_t>(i) * Pn;
-        for (int p = 0; p < Pn; ++p) g[p] += a[p] * m;
-      }
-    }
+    mag_valid_ = std::min(mag_valid_, l);  // layer l+1's magnitudes: composed on demand (compose_magnitudes)
     start_layer(l + 1, b, e, c);
   }
 

@@ -36,8 +36,10 @@ inline double inflate(double s, int n, bool exact = false) {
 
 // The rounding of the pieces each enumeration path composes layer by layer in float64 (the LP, polytope and
 // polygon paths): F_0 = A_0 (x0 + Q u) + c_0 and F_{l+1} = A_{l+1} M_l + c_{l+1}, M_l the pieces of layer l chosen
-// by the pattern. Alongside, each path carries per piece two magnitudes, m = |A_0| (|Q|, |x0|) + (0, |c_0|) and
-// m_{l+1} = |A_{l+1}| m_l + (0, |c_{l+1}|), summed over the slope entries (one number) and for the offset (one).
+// by the pattern. Alongside, each path has per piece two magnitudes, m = |A_0| (|Q|, |x0|) + (0, |c_0|) and
+// m_{l+1} = |A_{l+1}| m_l + (0, |c_{l+1}|), summed over the slope entries (one number) and for the offset (one);
+// layer 0's are computed once, the others composed from the pattern only for a row that composed_nonconstant()
+// below cannot rule out.
 // The error analysis of inner products (Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., 2002,
 // Section 3.1) gives |fl(F_l) - F_l| <= gamma_{N_l} m_l entrywise, with N_l = sum_{j <= l} (d_j + 1) (d_j: the
 // fan-in of layer j), and for a difference h = f_r - f_s of two pieces |fl(h) - h| <= gamma_{N_l + 1} (m_r + m_s).
@@ -55,6 +57,23 @@ inline bool composed_constant(double grad_norm, double offset, int terms, double
   const double t = composed_zero(terms, offset_mag);
   sign = offset > t ? 1 : (offset < -t ? -1 : 0);
   return true;
+}
+// The prefilter of composed_constant() that lets the paths compose the magnitudes lazily: with `bound` >= the
+// computed slope magnitude of every piece of the layer, a row whose slope exceeds composed_zero(terms, 2 bound)
+// is not constant. It never rules out a row that composed_constant() would call constant: m_r, m_s <= bound give
+// fl(m_r + m_s) <= fl(bound + bound) = 2 bound and fl(2 gamma * x) is non-decreasing in x (rounding is monotone),
+// so the threshold of composed_constant() is at most this one. A NaN or infinite bound rules nothing out.
+inline bool composed_nonconstant(double grad_norm, int terms, double bound) {
+  return grad_norm > std::max(composed_zero(terms, bound + bound), 1e-300);
+}
+// The bound of composed_nonconstant() for layer l+1 from layer l's: every computed slope magnitude of layer l+1,
+// m = fl(sum_i |a_pi| m_i) over the units i with a non-zero piece, m_i <= bound_l, is at most the same sum over
+// every unit with bound_l for m_i (monotone rounding; non-negative terms only add), which is at most
+// (1 + gamma_n) row_norm bound_l (Higham, Section 3.1, n = fan_in terms) plus the absolute errors of underflows;
+// `row_norm` is the computed max_p sum_i |a_pi| (at least (1 - gamma_n) of the exact one), and inflate() covers
+// both relative errors, the product's rounding and the underflows.
+inline double magnitude_bound(double row_norm, double bound, int fan_in) {
+  return inflate(row_norm * bound, fan_in + 1);
 }
 }  // namespace rigorous
 
