@@ -1,5 +1,7 @@
 #include "relutope/certify.hpp"
 
+#include "relutope/network.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -92,6 +94,23 @@ void affine_range(int k, const double* f, const double* e, const double* half, d
   const double slack = inflate(gamma(3) * (std::fabs(f[k]) + spread), 3);
   hi = (f[k] + spread) + slack;
   lo = (f[k] - spread) - slack;
+}
+
+std::vector<double> rigorous::magnitude_bounds(const std::vector<Layer>& layers, double first) {
+  std::vector<double> bounds(layers.size(), 0.0);
+  if (bounds.empty()) return bounds;
+  bounds[0] = first;
+  for (size_t l = 1; l < layers.size(); ++l) {
+    const Layer& la = layers[l];
+    double row_norm = 0.0;
+    for (int p = 0; p < la.total_pieces(); ++p) {
+      double t = 0.0;
+      for (int i = 0; i < la.in_dim; ++i) t += std::fabs(la.A[static_cast<size_t>(p) * la.in_dim + i]);
+      row_norm = std::max(row_norm, t);
+    }
+    bounds[l] = magnitude_bound(row_norm, bounds[l - 1], la.in_dim);
+  }
+  return bounds;
 }
 
 }  // namespace relutope

@@ -204,18 +204,9 @@ class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with an
       f[k] = off;
     }
     // The layers' bounds of the slope magnitudes (composed_nonconstant, magnitude_bound; certify.hpp).
-    mag_bound_.assign(L, 0.0);
-    for (int p = 0; p < L0.total_pieces(); ++p) mag_bound_[0] = std::max(mag_bound_[0], magnitudes(0, p)[0]);
-    for (int l = 1; l < L; ++l) {
-      const Layer& la = layers[l];
-      double row_norm = 0.0;
-      for (int p = 0; p < la.total_pieces(); ++p) {
-        double t = 0.0;
-        for (int i = 0; i < la.in_dim; ++i) t += std::fabs(la.A[static_cast<size_t>(p) * la.in_dim + i]);
-        row_norm = std::max(row_norm, t);
-      }
-      mag_bound_[l] = rigorous::magnitude_bound(row_norm, mag_bound_[l - 1], la.in_dim);
-    }
+    double first = 0.0;
+    for (int p = 0; p < L0.total_pieces(); ++p) first = std::max(first, magnitudes(0, p)[0]);
+    mag_bound_ = rigorous::magnitude_bounds(layers, first);
     if (opt.certify) cert_init(x0, Q);
     scratch_.assign(n_, 0.0);
     int depth = 1;

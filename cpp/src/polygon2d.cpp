@@ -427,18 +427,9 @@ class PolygonEnumerator {
     }
     // The layers' bounds of the slope magnitudes (composed_nonconstant, magnitude_bound; certify.hpp); run()'s
     // shift changes the offsets' magnitudes only.
-    mag_bound_.assign(L, 0.0);
-    for (int p = 0; p < P0; ++p) mag_bound_[0] = std::max(mag_bound_[0], fm[p]);
-    for (int l = 1; l < L; ++l) {
-      const Layer& la = layers[l];
-      double row_norm = 0.0;
-      for (int p = 0; p < la.total_pieces(); ++p) {
-        double t = 0.0;
-        for (int i = 0; i < la.in_dim; ++i) t += std::fabs(la.A[static_cast<size_t>(p) * la.in_dim + i]);
-        row_norm = std::max(row_norm, t);
-      }
-      mag_bound_[l] = rigorous::magnitude_bound(row_norm, mag_bound_[l - 1], la.in_dim);
-    }
+    double first = 0.0;
+    for (int p = 0; p < P0; ++p) first = std::max(first, fm[p]);
+    mag_bound_ = rigorous::magnitude_bounds(layers, first);
     pattern_.assign(net.n_units(), 0);
     res_.base.k = 2;
     res_.base.n_units = net.n_units();

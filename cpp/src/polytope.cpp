@@ -126,18 +126,9 @@ class alignas(kCacheLine) PolytopeEnumerator {  // threads: no cache line shared
       F[static_cast<size_t>(k) * P0 + p] = off;
     }
     // The layers' bounds of the slope magnitudes (composed_nonconstant, magnitude_bound; certify.hpp).
-    mag_bound_.assign(L, 0.0);
-    for (int p = 0; p < P0; ++p) mag_bound_[0] = std::max(mag_bound_[0], Fm[p]);
-    for (int l = 1; l < L; ++l) {
-      const Layer& la = layers[l];
-      double row_norm = 0.0;
-      for (int p = 0; p < la.total_pieces(); ++p) {
-        double t = 0.0;
-        for (int i = 0; i < la.in_dim; ++i) t += std::fabs(la.A[static_cast<size_t>(p) * la.in_dim + i]);
-        row_norm = std::max(row_norm, t);
-      }
-      mag_bound_[l] = rigorous::magnitude_bound(row_norm, mag_bound_[l - 1], la.in_dim);
-    }
+    double first = 0.0;
+    for (int p = 0; p < P0; ++p) first = std::max(first, Fm[p]);
+    mag_bound_ = rigorous::magnitude_bounds(layers, first);
     pattern_.assign(net.n_units(), 0);
     h_.assign(dim1(), 0.0);
     row_.assign(dim1(), 0.0);

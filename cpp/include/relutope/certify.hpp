@@ -19,8 +19,11 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace relutope {
+
+struct Layer;  // network.hpp
 
 namespace rigorous {
 constexpr double kUnit = 1.1102230246251565e-16;   // 2^-53, the unit roundoff of float64
@@ -75,6 +78,9 @@ inline bool composed_nonconstant(double grad_norm, int terms, double bound) {
 inline double magnitude_bound(double row_norm, double bound, int fan_in) {
   return inflate(row_norm * bound, fan_in + 1);
 }
+// Every layer's bound of composed_nonconstant(): `first` (layer 0's largest computed slope magnitude) for layer 0,
+// then magnitude_bound() of each layer's largest row 1-norm of |A|. One entry per layer.
+std::vector<double> magnitude_bounds(const std::vector<Layer>& layers, double first);
 }  // namespace rigorous
 
 // rho of the header comment for the rows idx[0..n_mult-1] with multipliers y (n_mult entries): row r has its k
