@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import numbers
 import os
+import time
 from typing import Optional, Union
 
 import numpy as np
 
-__all__ = ["check_choice", "check_indices", "check_int", "check_partition", "check_path", "check_real", "check_seed"]
+__all__ = ["Deadline", "check_choice", "check_indices", "check_int", "check_partition", "check_path", "check_real", "check_seed"]
 
 
 def check_bool(value, name: str) -> bool:
@@ -334,3 +335,37 @@ def check_indices(values, name: str, n: int) -> np.ndarray:
     if bad.size:
         raise ValueError(f"{name} must be indices in [0, {n}), got {int(bad[0])}")
     return arr
+
+
+class Deadline:
+    """One ``time_limit`` shared by the several enumerations of one call: the seconds each may still take.
+
+    ``time_limit`` is None or ``inf`` (no limit) or a positive finite number of seconds, counted from the
+    construction; anything else is a TypeError or ValueError naming ``name``.
+
+    Examples
+    --------
+    >>> Deadline(None).left() is None, Deadline(float("inf")).passed()
+    (True, False)
+    >>> 0 < Deadline(60.0).left() <= 60.0
+    True
+    >>> Deadline(-1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: time_limit must be positive and finite, got -1.0
+    """
+
+    def __init__(self, time_limit, name: str = "time_limit"):
+        if isinstance(time_limit, numbers.Real) and not isinstance(time_limit, (bool, np.bool_)) \
+                and time_limit == float("inf"):
+            time_limit = None
+        limit = None if time_limit is None else check_real(time_limit, name)
+        self.end = None if limit is None else time.perf_counter() + limit
+
+    def left(self) -> Optional[float]:
+        """Seconds left (``<= 0`` once passed), or None without a limit."""
+        return None if self.end is None else self.end - time.perf_counter()
+
+    def passed(self) -> bool:
+        """Whether the limit is reached."""
+        return self.end is not None and time.perf_counter() >= self.end

@@ -31,14 +31,13 @@ from __future__ import annotations
 import csv
 import functools
 import itertools
-import numbers
 import time
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
-from ._checks import check_bool, check_choice, check_int, check_path, check_real, check_seed
+from ._checks import Deadline, check_bool, check_choice, check_int, check_path, check_real, check_seed
 from ._progress import region_bar
 from .geometry import MAX_VERTEX_DIM
 from .network import Network, _as_points
@@ -393,7 +392,9 @@ def local_complexity(network: Network, x, radius: float, n_dirs: int = 2, seed=0
     max_regions : int, optional
         Per neighbourhood: stop its enumeration there (it is then marked incomplete; its counts are lower bounds).
     time_limit : float, optional
-        Seconds for the whole run; the points not reached are marked incomplete with -1 / NaN entries.
+        Seconds for the whole run, the enumeration of each neighbourhood given what is left: the neighbourhood it
+        stops is marked incomplete (its counts are lower bounds), the points not reached are marked incomplete
+        with -1 / NaN entries.
     progress : bool, optional
         A tqdm bar over the points.
 
@@ -426,7 +427,7 @@ def local_complexity(network: Network, x, radius: float, n_dirs: int = 2, seed=0
     >>> bool(np.all(lc.n_cut >= est.n_cut)), bool(np.all(lc.n_regions >= 1))
     (True, True)
     """
-    from .enumerate import _check_positive, enumerate_regions
+    from .enumerate import enumerate_regions
 
     X, radius, P, _ = _check_args(network, x, radius, n_dirs, shape)
     N, d = X.shape
@@ -434,9 +435,7 @@ def local_complexity(network: Network, x, radius: float, n_dirs: int = 2, seed=0
         boundary = P <= MAX_BOUNDARY_DIM
     elif check_bool(boundary, "boundary") and P > MAX_BOUNDARY_DIM:  # ("no" was truthy: it switched it on)
         raise ValueError(f"boundary density needs n_dirs <= {MAX_BOUNDARY_DIM}, got n_dirs={P}")
-    if isinstance(time_limit, numbers.Real) and time_limit == float("inf"):
-        time_limit = None  # no limit, as in enumerate_regions
-    _check_positive(time_limit, "time_limit")
+    clock = Deadline(time_limit)  # one limit for the whole run, each neighbourhood given what is left of it
     V = _get_directions(directions, N, d, P, seed)
     if boundary and P >= 2:
         from scipy.spatial import ConvexHull
@@ -458,11 +457,12 @@ def local_complexity(network: Network, x, radius: float, n_dirs: int = 2, seed=0
     with region_bar(progress, N, "local complexity", unit=" points") as update:
         try:
             for i in range(N):
-                if time_limit is not None and time.perf_counter() - start > float(time_limit):
+                left = clock.left()
+                if left is not None and left <= 0:
                     status = "time_limit"
                     break
                 part = enumerate_regions(network, neighbourhood(X[i], V[i], radius, shape), tol=tol,
-                                         max_regions=max_regions)
+                                         max_regions=max_regions, time_limit=left)
                 if part.status == "interrupted":
                     status = "interrupted"
                     break
@@ -476,6 +476,9 @@ def local_complexity(network: Network, x, radius: float, n_dirs: int = 2, seed=0
                     density[i] = _boundary_length(part, chart_surface, chart_volume)
                 if update is not None:
                     update(i + 1)
+                if part.status == "time_limit":  # its counts are lower bounds, as under max_regions
+                    status = "time_limit"
+                    break
         except KeyboardInterrupt:
             status = "interrupted"
     return LocalComplexity(points=X, radius=radius, shape=shape, directions=V, n_regions=n_regions, cut=cut_units,
