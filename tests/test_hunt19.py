@@ -16,3 +16,21 @@ def test_local_complexity_time_limit_stops_inside_a_neighbourhood():
     assert not lc.complete.any()
     full = relutope.enumerate_regions(net, relutope.complexity.neighbourhood(X[0], lc.directions[0], 1.0))
     assert 1 <= lc.n_regions[0] < len(full) and lc.n_regions[1] == -1  # a lower bound; the next point not reached
+
+
+def test_removal_effect_time_limit_bounds_the_whole_call():
+    # time_limit was given to each of the 2n + 1 enumerations: 1e-3 s ran 10 s on [3, 24, 24, 2]; now the units it
+    # does not reach are marked, and the ones examined match their own enumerations
+    from relutope import pruning
+
+    net = relutope.Network.random([2, 16, 16, 1], seed=2)
+    box = relutope.Box([-0.7, -1.2], [1.1, 0.4])
+    eff = pruning.removal_effect(net, box, time_limit=0.02)
+    assert not eff.complete and not eff.examined.all()
+    skipped = ~eff.examined
+    assert np.all(eff.regions_after[skipped] == -1) and np.all(eff.regions_merged[skipped] == 0)
+    assert np.isnan(eff.volume_changed[skipped]).all() and np.isnan(eff.volume_fraction[skipped]).all()
+    for k, after in zip(eff.units[eff.examined], eff.regions_after[eff.examined]):
+        assert after == len(relutope.enumerate_regions(pruning.remove_units(net, [k]), box))
+    with pytest.raises(ValueError, match="time_limit"):
+        pruning.removal_effect(net, box, time_limit=0.0)

@@ -363,8 +363,9 @@ class Deadline:
         self.end = None if limit is None else time.perf_counter() + limit
 
     def left(self) -> Optional[float]:
-        """Seconds left (``<= 0`` once passed), or None without a limit."""
-        return None if self.end is None else self.end - time.perf_counter()
+        """The ``time_limit`` to give the next call: the seconds left, at least 1 ns (a call made at the deadline
+        stops at once), or None without a limit."""
+        return None if self.end is None else max(self.end - time.perf_counter(), 1e-9)
 
     def passed(self) -> bool:
         """Whether the limit is reached."""

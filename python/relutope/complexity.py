@@ -457,12 +457,11 @@ def local_complexity(network: Network, x, radius: float, n_dirs: int = 2, seed=0
     with region_bar(progress, N, "local complexity", unit=" points") as update:
         try:
             for i in range(N):
-                left = clock.left()
-                if left is not None and left <= 0:
+                if clock.passed():
                     status = "time_limit"
                     break
                 part = enumerate_regions(network, neighbourhood(X[i], V[i], radius, shape), tol=tol,
-                                         max_regions=max_regions, time_limit=left)
+                                         max_regions=max_regions, time_limit=clock.left())
                 if part.status == "interrupted":
                     status = "interrupted"
                     break

@@ -23,7 +23,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._checks import check_domain, check_int
+from ._checks import Deadline, check_domain, check_int
 from .domains import Domain
 from .network import Layer, Network
 
@@ -582,7 +582,11 @@ class RemovalEffect:
     volume_fraction : ndarray, shape (n,), float64
         ``volume_changed`` divided by the domain's volume.
     complete : bool
-        False when a limit stopped an enumeration.
+        False when a limit stopped an enumeration (the counts and volumes of the units examined are then those
+        of the regions and cells found).
+    examined : ndarray, shape (n,), bool
+        False for the units the ``time_limit`` left unexamined: their ``regions_after`` is -1, their
+        ``regions_merged`` 0 and their volumes NaN.
     """
 
     units: np.ndarray
@@ -592,6 +596,7 @@ class RemovalEffect:
     volume_changed: np.ndarray
     volume_fraction: np.ndarray
     complete: bool
+    examined: np.ndarray
 
 
 def removal_effect(net: Network, domain: Domain, units=None, *, tol: Optional[float] = None,
@@ -605,8 +610,11 @@ def removal_effect(net: Network, domain: Domain, units=None, *, tol: Optional[fl
         Bounded, of dimension <= 6 (:data:`relutope.geometry.MAX_VERTEX_DIM`; the volumes are exact there).
     units : array_like of int, optional
         Global indices of hidden units; default: every hidden unit.
-    tol, max_regions, time_limit
+    tol, max_regions
         As in :func:`relutope.enumerate_regions` (for every enumeration).
+    time_limit : float, optional
+        Seconds for the whole call, every enumeration given what is left of it; the units not reached are left
+        unexamined (``examined``).
 
     Returns
     -------
@@ -632,21 +640,34 @@ def removal_effect(net: Network, domain: Domain, units=None, *, tol: Optional[fl
     if units is None:
         units = np.arange(_unit_offsets(net)[-2])
     units = _hidden_unit_indices(net, units)
-    kw = dict(tol=tol, max_regions=max_regions, time_limit=time_limit)
-    base = enumerate_regions(net, domain, **kw)
+    clock = Deadline(time_limit)  # one limit for the whole call (it was given to each of its 2n + 1 enumerations)
+    kw = dict(tol=tol, max_regions=max_regions)
+    base = enumerate_regions(net, domain, time_limit=clock.left(), **kw)
     complete = base.complete
     total = domain_volume(domain)  # (not the volume of the regions found: a limit may have stopped the run)
-    after = np.zeros(len(units), dtype=np.int64)
-    changed = np.zeros(len(units))
+    after = np.full(len(units), -1, dtype=np.int64)
+    changed = np.full(len(units), np.nan)
+    examined = np.zeros(len(units), dtype=bool)
     for i, k in enumerate(units):
+        if clock.passed() or base.status == "interrupted":
+            complete = False
+            break
         smaller = remove_units(net, [k])
-        after[i] = len(enumerate_regions(smaller, domain, **kw))
-        ref = common_refinement([net, smaller], domain, **kw)
-        complete = complete and ref.complete
+        part = enumerate_regions(smaller, domain, time_limit=clock.left(), **kw)
+        if clock.passed() or part.status == "interrupted":
+            complete = False
+            break
+        ref = common_refinement([net, smaller], domain, time_limit=clock.left(), **kw)
+        if ref.partition.status == "interrupted":
+            complete = False
+            break
+        after[i], examined[i] = len(part), True
+        complete = complete and part.complete and ref.complete
         others = np.delete(np.arange(net.n_units), k)
         differ = np.any(ref.patterns(0)[:, others] != ref.patterns(1), axis=1)
         changed[i] = float(ref.volumes()[differ].sum())
-    return RemovalEffect(units, len(base), after, len(base) - after, changed, changed / total, complete)
+    merged = np.where(examined, len(base) - after, 0)
+    return RemovalEffect(units, len(base), after, merged, changed, changed / total, complete, examined)
 
 
 # ---------------------------------------------------------------------------------------------- pruning
