@@ -34,3 +34,29 @@ def test_removal_effect_time_limit_bounds_the_whole_call():
         assert after == len(relutope.enumerate_regions(pruning.remove_units(net, [k]), box))
     with pytest.raises(ValueError, match="time_limit"):
         pruning.removal_effect(net, box, time_limit=0.0)
+
+
+def test_stable_units_time_limit_bounds_the_whole_call(monkeypatch):
+    # time_limit was given to each layer's output_bounds: four layers of 0.1 s each finished "complete" under a
+    # limit of 0.15 s. Each bound computation made to last 0.1 s (a sleep after the real one):
+    import importlib
+    import time
+
+    from relutope import pruning
+
+    verify = importlib.import_module("relutope.verify")  # the module (relutope.verify is the function)
+    real = verify.output_bounds
+
+    def slow(*args, **kwargs):
+        out = real(*args, **kwargs)
+        time.sleep(0.1)
+        return out
+
+    net = relutope.Network.random([2, 4, 4, 4, 4, 1], seed=0)
+    box = relutope.Box([-1.0, -1.0], [1.0, 1.0])
+    full = pruning.stable_units(net, box)
+    monkeypatch.setattr(verify, "output_bounds", slow)
+    part = pruning.stable_units(net, box, time_limit=0.15)
+    assert not part.complete and part.status == "time_limit"
+    decided = part.piece >= 0  # what was decided before the limit agrees with the full run
+    assert np.array_equal(part.piece[decided], full.piece[decided])

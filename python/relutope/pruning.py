@@ -111,8 +111,10 @@ def stable_units(net: Network, domain: Domain, *, rtol: float = 1e-9, tol: Optio
         max_D |h_i|`` the size of the terms the difference is computed from (``h`` the layer's input). The test
         is invariant under rescaling of the inputs, weights and domain, and a unit whose pre-activation merely
         touches zero on ``D`` (a tie) is never declared stable.
-    tol, max_regions, time_limit
+    tol, max_regions
         As in :func:`relutope.output_bounds` (for every layer's bound computation).
+    time_limit : float, optional
+        Seconds for the whole call, every layer's bound computation given what is left of it.
 
     Returns
     -------
@@ -161,6 +163,7 @@ def stable_units(net: Network, domain: Domain, *, rtol: float = 1e-9, tol: Optio
     margin = np.full(net.n_units, np.nan)
     offsets = _unit_offsets(net)
     status, complete = "complete", True
+    clock = Deadline(time_limit)  # one limit for the whole call (it was given to every layer's output_bounds)
     for l, layer in enumerate(net.layers):
         one = np.flatnonzero(layer.n_pieces == 1)
         piece[offsets[l] + one] = 0
@@ -171,8 +174,11 @@ def stable_units(net: Network, domain: Domain, *, rtol: float = 1e-9, tol: Optio
                                                                             np.zeros(net.in_dim), "identity")])
         n_in = layer.in_dim
         C = np.vstack([rows, np.eye(n_in)])
+        if clock.passed():
+            status, complete = "time_limit", False
+            break
         b = output_bounds(prefix, domain, C, np.concatenate([offs, np.zeros(n_in)]), tol=tol,
-                          max_regions=max_regions, time_limit=time_limit)
+                          max_regions=max_regions, time_limit=clock.left())
         if not b.complete:
             status, complete = b.status, False
             break
