@@ -60,3 +60,20 @@ def test_stable_units_time_limit_bounds_the_whole_call(monkeypatch):
     assert not part.complete and part.status == "time_limit"
     decided = part.piece >= 0  # what was decided before the limit agrees with the full run
     assert np.array_equal(part.piece[decided], full.piece[decided])
+
+
+@pytest.mark.parametrize("shape", [(3.5,), 3.5, (True,), "3", (3, 2.0), None])
+def test_from_torch_input_shape_of_non_ints_is_a_type_error(shape):
+    # (3.5,) was truncated to (3,) and read silently; 3.5 raised "'float' object is not iterable"
+    nn = pytest.importorskip("torch").nn
+    with pytest.raises(TypeError, match="input_shape must be an int or a sequence of ints"):
+        relutope.from_torch(nn.Sequential(nn.Linear(3, 2)), shape)
+
+
+def test_from_torch_input_shape_of_numpy_ints_is_read():
+    torch = pytest.importorskip("torch")
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2)).double()
+    x = np.random.default_rng(0).normal(size=(5, 3))
+    for shape in (np.int64(3), (np.int32(3),), [3]):
+        net = relutope.from_torch(model, shape)
+        np.testing.assert_allclose(net(x), model(torch.from_numpy(x)).detach().numpy(), rtol=1e-15, atol=1e-15)

@@ -487,7 +487,8 @@ def from_torch(module, input_shape: Union[int, Sequence[int]], *, drop_final_sof
     ------
     TypeError
         When ``module`` (or a submodule) is not supported: not an ``nn.Module``, not ``nn.Sequential`` and not a
-        supported layer, or with an overridden ``forward``. The message names the submodule by its path.
+        supported layer, or with an overridden ``forward``. The message names the submodule by its path. Also
+        when ``input_shape`` is not an int or a sequence of ints.
     ModelFormatError
         (a ``ValueError``) When shapes do not fit (e.g. ``Linear.in_features`` vs. the incoming tensor) or a
         layer uses an unsupported option (``padding_mode``, ``return_indices``, batch norm without running
@@ -508,13 +509,28 @@ def from_torch(module, input_shape: Union[int, Sequence[int]], *, drop_final_sof
     torch = _import_torch()
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"from_torch needs a torch.nn.Module, got {type(module).__name__}")
-    shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) else tuple(input_shape)
-    g = Graph(shape)
+    g = Graph(_input_shape(input_shape))
     tr = _Translator(torch, g)
     tr.final, tr.drop_final_softmax = _final_module(torch.nn, module), bool(drop_final_softmax)
     with torch.no_grad():
         g.output = tr.translate(module, g.input, "")
     return lower(g)
+
+
+def _input_shape(input_shape) -> tuple:
+    """``input_shape`` as a tuple of ints (an int is one axis); a float, bool or str is a TypeError naming it (a
+    float such as 3.5 was truncated to 3, a scalar float raised "'float' object is not iterable")."""
+    is_int = lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))  # noqa: E731
+    if is_int(input_shape):
+        return (input_shape,)
+    try:
+        shape = tuple(input_shape) if not isinstance(input_shape, (str, bytes)) else None
+    except TypeError:
+        shape = None
+    if shape is None or not all(is_int(v) for v in shape):
+        raise TypeError(f"input_shape must be an int or a sequence of ints (the shape of one sample, without the "
+                        f"batch axis), got {input_shape!r}")
+    return shape
 
 
 def _relu_layer(layer) -> bool:
