@@ -77,3 +77,29 @@ def test_from_torch_input_shape_of_numpy_ints_is_read():
     for shape in (np.int64(3), (np.int32(3),), [3]):
         net = relutope.from_torch(model, shape)
         np.testing.assert_allclose(net(x), model(torch.from_numpy(x)).detach().numpy(), rtol=1e-15, atol=1e-15)
+
+
+
+def test_vnncomp_instances_quoted_with_spaces_and_with_a_bom(tmp_path, capsys):
+    # '"a", "b" , 5' kept the quotes of "b" (csv without skipinitialspace): the file was not found; a UTF-8 BOM
+    # became part of the first path; an instance that failed to load printed no progress line
+    from relutope.vnncomp import read_instances, run_instances
+
+    net = relutope.Network.random([2, 8, 8, 2], seed=1)
+    (tmp_path / "onnx").mkdir()
+    (tmp_path / "vnnlib").mkdir()
+    net.to_onnx(tmp_path / "onnx" / "net.onnx")
+    (tmp_path / "vnnlib" / "p.vnnlib").write_text(
+        "(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n(declare-const Y_1 Real)\n"
+        "(assert (>= X_0 -1))\n(assert (<= X_0 1))\n(assert (>= X_1 -1))\n(assert (<= X_1 1))\n"
+        "(assert (>= Y_0 1000))\n")
+    rows = ['"onnx/net.onnx", "vnnlib/p.vnnlib" , 5.5', 'onnx/net.onnx ,"vnnlib/p.vnnlib",5',
+            "onnx/missing.onnx,vnnlib/p.vnnlib,5"]
+    (tmp_path / "instances.csv").write_bytes(b"\xef\xbb\xbf" + ("\n".join(rows) + "\n").encode())
+    assert read_instances(tmp_path / "instances.csv")[:2] == [("onnx/net.onnx", "vnnlib/p.vnnlib", 5.5),
+                                                               ("onnx/net.onnx", "vnnlib/p.vnnlib", 5.0)]
+    got = run_instances(tmp_path / "instances.csv", progress=True)
+    expect = relutope.verify(net, str(tmp_path / "vnnlib" / "p.vnnlib")).vnncomp  # the files, directly
+    assert expect == "unsat"
+    assert [r.result for r in got] == [expect, expect, "error"], [r.message for r in got]
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3  # one line per instance, the error's too

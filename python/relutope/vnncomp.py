@@ -45,7 +45,8 @@ class InstanceResult:
 
 
 def read_instances(path) -> List[tuple]:
-    """The rows ``(onnx, vnnlib, timeout)`` of an instance CSV (blank lines skipped).
+    """The rows ``(onnx, vnnlib, timeout)`` of an instance CSV (blank lines skipped; fields may be quoted, with
+    spaces around them, and the file may start with a UTF-8 byte-order mark).
 
     Raises
     ------
@@ -53,8 +54,8 @@ def read_instances(path) -> List[tuple]:
         When a row does not have three fields or its timeout is not a positive number (naming the line).
     """
     rows = []
-    with open(path, newline="") as fh:
-        for line, row in enumerate(csv.reader(fh), start=1):
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        for line, row in enumerate(csv.reader(fh, skipinitialspace=True), start=1):
             row = [f.strip() for f in row]
             if not row or not any(row):
                 continue
@@ -89,9 +90,9 @@ def run_instances(path, out: Optional[str] = None, *, progress: bool = False) ->
     Returns
     -------
     list of InstanceResult
-        One per row, in the CSV's order: the result word (``holds``/``violated``/``unknown``/``error``), the
-        loading and lowering time (``prepare_seconds``, as the competition times it apart) and the verification
-        time, in seconds.
+        One per row, in the CSV's order: the result word (``unsat``/``sat``/``timeout``/``unknown``/``error``),
+        the loading and lowering time (``prepare_seconds``, as the competition times it apart) and the
+        verification time, in seconds.
 
     Raises
     ------
@@ -112,18 +113,18 @@ def run_instances(path, out: Optional[str] = None, *, progress: bool = False) ->
             spec = vnnlib_mod.load(os.path.join(base, prop))
         except (ValueError, TypeError, OSError, RelutopeError) as exc:
             results.append(InstanceResult(onnx, prop, timeout, "error", time.perf_counter() - t0, 0.0, str(exc)))
-            continue
-        prepare = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        try:
-            res = verify(net, spec, timeout=timeout)
-            word = res.vnncomp
-            if word == "unknown" and time.perf_counter() - t1 >= timeout:
-                word = "timeout"
-            message = ""
-        except (ValueError, TypeError, RelutopeError) as exc:
-            word, message = "error", str(exc)
-        results.append(InstanceResult(onnx, prop, timeout, word, prepare, time.perf_counter() - t1, message))
+        else:
+            prepare = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            try:
+                res = verify(net, spec, timeout=timeout)
+                word = res.vnncomp
+                if word == "unknown" and time.perf_counter() - t1 >= timeout:
+                    word = "timeout"
+                message = ""
+            except (ValueError, TypeError, RelutopeError) as exc:
+                word, message = "error", str(exc)
+            results.append(InstanceResult(onnx, prop, timeout, word, prepare, time.perf_counter() - t1, message))
         if progress:
             r = results[-1]
             print(f"{r.onnx} {r.vnnlib}: {r.result} ({r.prepare_seconds:.3f} s + {r.verify_seconds:.3f} s)",
