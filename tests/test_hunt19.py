@@ -103,3 +103,57 @@ def test_vnncomp_instances_quoted_with_spaces_and_with_a_bom(tmp_path, capsys):
     assert expect == "unsat"
     assert [r.result for r in got] == [expect, expect, "error"], [r.message for r in got]
     assert len(capsys.readouterr().out.strip().splitlines()) == 3  # one line per instance, the error's too
+
+
+def _tiny_benchmark(tmp_path):
+    """A [2, 8, 8, 2] network as ONNX and a property on it that holds (y0 >= 1000 is out of reach), both also
+    gzipped."""
+    import gzip
+
+    net = relutope.Network.random([2, 8, 8, 2], seed=1)
+    (tmp_path / "onnx").mkdir()
+    (tmp_path / "vnnlib").mkdir()
+    net.to_onnx(tmp_path / "onnx" / "net.onnx")
+    prop = ("(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n(declare-const Y_1 Real)\n"
+            "(assert (>= X_0 -1))\n(assert (<= X_0 1))\n(assert (>= X_1 -1))\n(assert (<= X_1 1))\n"
+            "(assert (>= Y_0 1000))\n")
+    (tmp_path / "vnnlib" / "p.vnnlib").write_text(prop)
+    (tmp_path / "onnx" / "z.onnx.gz").write_bytes(gzip.compress((tmp_path / "onnx" / "net.onnx").read_bytes()))
+    (tmp_path / "vnnlib" / "z.vnnlib.gz").write_bytes(gzip.compress(prop.encode()))
+    return net
+
+
+
+def test_vnncomp_reads_the_benchmark_repositories_gzipped_files(tmp_path):
+    # .onnx.gz models were "unsupported model file"; an instance naming x.onnx / x.vnnlib when the benchmark
+    # repository holds x.onnx.gz / x.vnnlib.gz (unpacked by the competition's setup scripts) was "not found"
+    from relutope.vnncomp import run_instances
+
+    net = _tiny_benchmark(tmp_path)
+    rows = ["onnx/z.onnx.gz,vnnlib/z.vnnlib.gz,5", "onnx/z.onnx,vnnlib/z.vnnlib,5", "onnx/none.onnx,vnnlib/z.vnnlib,5"]
+    (tmp_path / "instances.csv").write_text("\n".join(rows) + "\n")
+    got = run_instances(tmp_path / "instances.csv")
+    expect = relutope.verify(net, str(tmp_path / "vnnlib" / "p.vnnlib")).vnncomp  # the plain files, directly
+    assert expect == "unsat"
+    assert [r.result for r in got] == [expect, expect, "error"], [r.message for r in got]
+    assert "none.onnx" in got[2].message
+
+def test_cli_loads_gzipped_onnx_and_names_the_file_in_its_errors(tmp_path):
+    import gzip
+
+    from relutope.cli import _load_network
+    from relutope.errors import ModelFormatError
+
+    net = _tiny_benchmark(tmp_path)
+    back = _load_network(str(tmp_path / "onnx" / "z.onnx.gz"))
+    x = np.random.default_rng(0).uniform(-1, 1, (20, 2))
+    np.testing.assert_array_equal(back(x), relutope.load_onnx(tmp_path / "onnx" / "net.onnx")(x))
+    np.testing.assert_allclose(back(x), net(x), rtol=1e-14, atol=1e-14)
+    (tmp_path / "bad.onnx.gz").write_bytes(gzip.compress(b"not a model"))
+    with pytest.raises(ModelFormatError, match="bad.onnx.gz: not a readable ONNX model"):
+        _load_network(str(tmp_path / "bad.onnx.gz"))
+    (tmp_path / "bad2.onnx.gz").write_bytes(b"not gzip")
+    with pytest.raises(ModelFormatError, match="bad2.onnx.gz: not a readable gzip file"):
+        _load_network(str(tmp_path / "bad2.onnx.gz"))
+    with pytest.raises(FileNotFoundError, match="missing.onnx.gz"):
+        _load_network(str(tmp_path / "missing.onnx.gz"))

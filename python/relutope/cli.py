@@ -120,9 +120,26 @@ def _load_network(path: str):
         return Network.load(path)
     if lower.endswith(".onnx"):
         return load_onnx(path)
+    if lower.endswith(".onnx.gz"):  # as the VNN-COMP benchmark repositories store them
+        import gzip
+        import zlib
+
+        from .errors import ModelFormatError
+
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"no such ONNX file: {path!r}")
+        try:
+            with gzip.open(path, "rb") as fh:
+                raw = fh.read()
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ModelFormatError(f"{path}: not a readable gzip file ({exc})") from None
+        try:
+            return load_onnx(raw)
+        except ModelFormatError as exc:  # name the file, not "<bytes>"
+            raise ModelFormatError(str(exc).replace("<bytes>", path, 1)) from None
     if lower.endswith(".nnet"):
         return load_nnet(path)
-    raise ValueError(f"unsupported model file {path!r}: expected .onnx, .nnet or .npz")
+    raise ValueError(f"unsupported model file {path!r}: expected .onnx, .onnx.gz, .nnet or .npz")
 
 
 def _box(net, args):

@@ -18,6 +18,11 @@ from typing import List, Optional
 __all__ = ["InstanceResult", "read_instances", "run_instances"]
 
 
+def _existing(path: str) -> str:
+    """``path``, or ``path + ".gz"`` when only the gzipped file exists (the benchmark repositories store them so)."""
+    return path + ".gz" if not os.path.exists(path) and os.path.exists(path + ".gz") else path
+
+
 @dataclass
 class InstanceResult:
     """The outcome of one instance.
@@ -94,6 +99,12 @@ def run_instances(path, out: Optional[str] = None, *, progress: bool = False) ->
         the loading and lowering time (``prepare_seconds``, as the competition times it apart) and the
         verification time, in seconds.
 
+    Notes
+    -----
+    The competition's benchmark repositories store their files gzipped (``net.onnx.gz``, ``prop.vnnlib.gz``):
+    a path ending in ``.gz`` is read decompressed, and a path that does not exist is read from ``path + ".gz"``
+    when that exists, so an instance file naming the uncompressed files runs before they are unpacked.
+
     Raises
     ------
     ValueError, OSError
@@ -109,8 +120,8 @@ def run_instances(path, out: Optional[str] = None, *, progress: bool = False) ->
     for onnx, prop, timeout in read_instances(path):
         t0 = time.perf_counter()
         try:
-            net = _load_network(os.path.join(base, onnx))
-            spec = vnnlib_mod.load(os.path.join(base, prop))
+            net = _load_network(_existing(os.path.join(base, onnx)))
+            spec = vnnlib_mod.load(_existing(os.path.join(base, prop)))
         except (ValueError, TypeError, OSError, RelutopeError) as exc:
             results.append(InstanceResult(onnx, prop, timeout, "error", time.perf_counter() - t0, 0.0, str(exc)))
         else:
