@@ -157,3 +157,20 @@ def test_cli_loads_gzipped_onnx_and_names_the_file_in_its_errors(tmp_path):
         _load_network(str(tmp_path / "bad2.onnx.gz"))
     with pytest.raises(FileNotFoundError, match="missing.onnx.gz"):
         _load_network(str(tmp_path / "missing.onnx.gz"))
+
+
+def test_io_flags_must_be_bools():
+    # drop_final_softmax="no" and return_info="no" were truthy: the softmax was dropped, a tuple returned
+    from pathlib import Path
+
+    torch = pytest.importorskip("torch")
+    nnet = Path(__file__).parent / "data" / "acasxu" / "nnet" / "ACASXU_run2a_1_1_batch_2000.nnet"
+    with pytest.raises(TypeError, match="return_info must be a bool"):
+        relutope.load_nnet(nnet, return_info="no")
+    assert isinstance(relutope.load_nnet(nnet, return_info=np.bool_(False)), relutope.Network)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Softmax(dim=1))
+    with pytest.raises(TypeError, match="drop_final_softmax must be a bool"):
+        relutope.from_torch(model, (2,), drop_final_softmax="no")
+    onnx_model = relutope.Network.random([2, 3], seed=0).to_onnx()
+    with pytest.raises(TypeError, match="drop_final_softmax must be a bool"):
+        relutope.load_onnx(onnx_model, drop_final_softmax=1)

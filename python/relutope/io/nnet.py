@@ -22,6 +22,7 @@ from typing import List, Tuple, Union
 
 import numpy as np
 
+from .._checks import check_bool
 from ..errors import ModelFormatError
 from ..network import Network
 from .lowering import compose
@@ -146,9 +147,12 @@ def load_nnet(path: Union[str, os.PathLike], normalize: str = "none", return_inf
         When the file cannot be opened.
     ValueError
         When ``normalize`` is not one of the accepted values, or it is ``"fold"`` and an input range is zero.
+    TypeError
+        When ``return_info`` is not a bool.
     """
     if normalize not in ("none", "fold"):
         raise ValueError(f"normalize must be 'none' or 'fold', got {normalize!r}")
+    return_info = check_bool(return_info, "return_info")  # ("no" was truthy: it returned a tuple)
     path = os.fspath(path)
     with open(path, "rb") as fh:
         raw = fh.read()

@@ -72,6 +72,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
+from .._checks import check_bool
 from ..errors import ModelFormatError
 from ..network import Network
 from .lowering import Graph, lower, pad_index, reduce_windows, same_padding, slice_index
@@ -742,7 +743,7 @@ def load_onnx(path_or_model: Union[str, os.PathLike, bytes, "onnx.ModelProto"], 
     FileNotFoundError
         When the path does not exist.
     TypeError
-        When ``path_or_model`` is of another type.
+        When ``path_or_model`` is of another type, or ``drop_final_softmax`` is not a bool.
     ImportError
         When the ``onnx`` package is not installed.
     """
@@ -753,6 +754,7 @@ def load_onnx(path_or_model: Union[str, os.PathLike, bytes, "onnx.ModelProto"], 
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("load_onnx needs the 'onnx' package (pip install onnx)") from exc
 
+    drop_final_softmax = check_bool(drop_final_softmax, "drop_final_softmax")  # ("no" was truthy: it dropped it)
     model, source = _load_model(onnx, path_or_model)
     graph = model.graph
     opset = None

@@ -62,6 +62,7 @@ from typing import Sequence, Union
 
 import numpy as np
 
+from .._checks import check_bool
 from ..errors import ModelFormatError
 from ..network import Network
 from .lowering import Graph, adaptive_windows, group_windows, lower, pad_index, same_padding
@@ -488,7 +489,7 @@ def from_torch(module, input_shape: Union[int, Sequence[int]], *, drop_final_sof
     TypeError
         When ``module`` (or a submodule) is not supported: not an ``nn.Module``, not ``nn.Sequential`` and not a
         supported layer, or with an overridden ``forward``. The message names the submodule by its path. Also
-        when ``input_shape`` is not an int or a sequence of ints.
+        when ``input_shape`` is not an int or a sequence of ints, or ``drop_final_softmax`` not a bool.
     ModelFormatError
         (a ``ValueError``) When shapes do not fit (e.g. ``Linear.in_features`` vs. the incoming tensor) or a
         layer uses an unsupported option (``padding_mode``, ``return_indices``, batch norm without running
@@ -511,7 +512,8 @@ def from_torch(module, input_shape: Union[int, Sequence[int]], *, drop_final_sof
         raise TypeError(f"from_torch needs a torch.nn.Module, got {type(module).__name__}")
     g = Graph(_input_shape(input_shape))
     tr = _Translator(torch, g)
-    tr.final, tr.drop_final_softmax = _final_module(torch.nn, module), bool(drop_final_softmax)
+    tr.final = _final_module(torch.nn, module)
+    tr.drop_final_softmax = check_bool(drop_final_softmax, "drop_final_softmax")  # ("no" was truthy)
     with torch.no_grad():
         g.output = tr.translate(module, g.input, "")
     return lower(g)
