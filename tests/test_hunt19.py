@@ -174,3 +174,20 @@ def test_io_flags_must_be_bools():
     onnx_model = relutope.Network.random([2, 3], seed=0).to_onnx()
     with pytest.raises(TypeError, match="drop_final_softmax must be a bool"):
         relutope.load_onnx(onnx_model, drop_final_softmax=1)
+
+
+@pytest.mark.parametrize("command", ["enumerate", "prune"])
+@pytest.mark.parametrize("slash", ["", "/"])
+def test_cli_npz_out_that_is_a_directory_is_refused(tmp_path, capsys, command, slash):
+    # --out DIR wrote DIR.npz beside the directory (and --out DIR/ a hidden DIR/.npz), reporting success
+    import os
+
+    from relutope.cli import main
+
+    model = tmp_path / "net.npz"
+    relutope.Network.random([2, 4, 1], seed=0).save(model)
+    folder = tmp_path / "results"
+    folder.mkdir()
+    assert main([command, str(model), "--box", "-1", "1", "--out", str(folder) + slash]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert sorted(os.listdir(tmp_path)) == ["net.npz", "results"] and os.listdir(folder) == []

@@ -96,6 +96,14 @@ def _npz_path(path: str) -> str:
     return path if path.endswith(".npz") else path + ".npz"
 
 
+def _check_npz_out(path: Optional[str], flag: str = "--out") -> None:
+    """:func:`_check_writable` for an ``.npz`` output, whose name gets ``.npz`` appended: a directory (``--out
+    /tmp`` wrote ``/tmp.npz`` beside it, ``--out dir/`` a hidden ``dir/.npz``) is refused first."""
+    if path and (os.path.isdir(path) or path.endswith(("/", os.sep))):
+        raise ValueError(f"{flag} {path!r} is a directory; give a file name")
+    _check_writable(path and _npz_path(path), flag)
+
+
 def _check_writable(path: Optional[str], flag: str) -> None:
     """Fail before the run when ``path`` cannot be written: its directory must exist and be writable."""
     if not path:
@@ -198,7 +206,7 @@ def _domain(net, args):
 def _cmd_enumerate(args) -> int:
     from .enumerate import enumerate_regions
 
-    _check_writable(args.out and _npz_path(args.out), "--out")
+    _check_npz_out(args.out)
     net = _load_network(args.model)
     domain = _domain(net, args)
     part = enumerate_regions(net, domain, tol=args.tol, max_regions=args.max_regions, time_limit=args.time_limit,
@@ -360,7 +368,7 @@ def _cmd_complexity(args) -> int:
 def _cmd_prune(args) -> int:
     from .pruning import prune, remove_stable_units
 
-    _check_writable(args.out and _npz_path(args.out), "--out")
+    _check_npz_out(args.out)
     net = _load_network(args.model)
     domain = _domain(net, args)
     if args.amount is not None and not 0 <= args.amount < 1:
@@ -392,7 +400,7 @@ def _cmd_demo(args) -> int:
     from .demo import demo_network
     from .enumerate import enumerate_regions
 
-    _check_writable(args.out and _npz_path(args.out), "--out")
+    _check_npz_out(args.out)
     _check_writable(args.png, "--png")
     net, box = demo_network()
     print("relutope demo: exact activation regions of a ReLU MLP trained on two moons (scikit-learn)")
