@@ -191,3 +191,28 @@ def test_cli_npz_out_that_is_a_directory_is_refused(tmp_path, capsys, command, s
     assert main([command, str(model), "--box", "-1", "1", "--out", str(folder) + slash]) == 2
     assert "is a directory" in capsys.readouterr().err
     assert sorted(os.listdir(tmp_path)) == ["net.npz", "results"] and os.listdir(folder) == []
+
+
+@pytest.mark.parametrize("c, s", [(0.0, 1.0), (1e4, 1e-6), (1e8, 1e-3), (0.0, 1e-13), (3e6, 1e6)])
+def test_grid_points_of_a_small_or_far_off_polygon(c, s):
+    # the grid kept the cells whose centre was within an absolute 1e-12 (1 + |b|) of the polygon: at (1e8, 1e8) a
+    # triangle of side 1e-3 got 6840 points, 1790 of them outside (its bounding box came from LPs with HiGHS's
+    # absolute tolerances too). Triangle t0, t1 >= 0, t0 + t1 <= 1.003, bounding box [0, 1.003]^2, 100 x 100 grid:
+    # the centres 1.003 ((i + 1/2) / 100, (j + 1/2) / 100) with i + j <= 99 lie inside, 5050 of them
+    from relutope.early_bird import grid_points, sampled_distance
+
+    A = np.array([[-1.0, 0.0], [0.0, -1.0], [1.0, 1.0]])
+    tri = relutope.Polytope(A, np.array([-c, -c, 2 * c + 1.003 * s]))
+    t = (grid_points(tri, 100) - c) / s
+    assert len(t) == 5050
+    ij = np.rint(t / 1.003 * 100 - 0.5)
+    np.testing.assert_allclose(t, 1.003 * (ij + 0.5) / 100, atol=1e-4)
+    assert np.all(ij.sum(axis=1) <= 99) and len(np.unique(ij, axis=0)) == 5050
+    # the Spline-EB distance of two nets on it: that of the same nets at unit scale (inputs mapped back)
+    net_a, net_b = relutope.Network.random([2, 6, 6, 1], seed=0), relutope.Network.random([2, 6, 6, 1], seed=1)
+    layer = lambda net: relutope.Network([relutope.Layer(net.layers[0].A / s, net.layers[0].c  # noqa: E731
+                                                         - net.layers[0].A @ np.full(2, c) / s,
+                                                         net.layers[0].n_pieces)] + list(net.layers[1:]))
+    unit = relutope.Polytope(A, np.array([0.0, 0.0, 1.003]))
+    assert sampled_distance(layer(net_a), layer(net_b), tri).distance == pytest.approx(
+        sampled_distance(net_a, net_b, unit).distance, abs=1e-3)

@@ -83,13 +83,22 @@ def _coordinate_box(domain: Domain):
         return inner.lo[free], inner.hi[free]
     from scipy.optimize import linprog
 
-    A, b = domain.constraints()
+    A, b = _centred_constraints(inner)  # (HiGHS's absolute tolerances would blur a small or far-off polygon)
+    m, s = inner._center(), inner._default_scale()
     lo, hi = np.empty(2), np.empty(2)
     for j in range(2):
         c = np.eye(2)[j]
-        lo[j] = linprog(c, A_ub=A, b_ub=b, bounds=(None, None), method="highs").fun
-        hi[j] = -linprog(-c, A_ub=A, b_ub=b, bounds=(None, None), method="highs").fun
+        lo[j] = m[j] + s * linprog(c, A_ub=A, b_ub=b, bounds=(None, None), method="highs").fun
+        hi[j] = m[j] - s * linprog(-c, A_ub=A, b_ub=b, bounds=(None, None), method="highs").fun
     return lo, hi
+
+
+def _centred_constraints(inner: Domain):
+    """The constraints of a domain in coordinates ``u = (t - centre) / scale``, rows of unit norm: ``A u <= b``."""
+    A, b = inner.constraints()
+    m, s = inner._center(), inner._default_scale()
+    norms = np.linalg.norm(A, axis=1)
+    return A / norms[:, None], (b - A @ m) / (s * norms)
 
 
 def grid_points(domain: Domain, n: int = 100) -> np.ndarray:
@@ -118,8 +127,10 @@ def grid_points(domain: Domain, n: int = 100) -> np.ndarray:
     lo, hi = _coordinate_box(domain)
     axes = [lo[j] + (np.arange(n) + 0.5) * (hi[j] - lo[j]) / n for j in range(2)]
     t = np.stack(np.meshgrid(axes[0], axes[1], indexing="ij"), axis=-1).reshape(-1, 2)
-    A, b = domain.constraints()
-    inside = np.all(t @ A.T <= b + 1e-12 * (1 + np.abs(b)), axis=1) if A.shape[0] else np.ones(len(t), bool)
+    inner = domain.inner if isinstance(domain, Slice) else domain
+    A, b = _centred_constraints(inner)
+    u = (t - inner._center()) / inner._default_scale()  # (an absolute slack kept cells outside a small domain)
+    inside = np.all(u @ A.T <= b + 1e-12, axis=1) if A.shape[0] else np.ones(len(t), bool)
     return domain.to_input(t[inside])
 
 
