@@ -435,7 +435,7 @@ def local_complexity(network: Network, x, radius: float, n_dirs: int = 2, seed=0
         boundary = P <= MAX_BOUNDARY_DIM
     elif check_bool(boundary, "boundary") and P > MAX_BOUNDARY_DIM:  # ("no" was truthy: it switched it on)
         raise ValueError(f"boundary density needs n_dirs <= {MAX_BOUNDARY_DIM}, got n_dirs={P}")
-    clock = Deadline(time_limit)  # one limit for the whole run, each neighbourhood given what is left of it
+    Deadline(time_limit)  # (checks it before the set-up)
     V = _get_directions(directions, N, d, P, seed)
     if boundary and P >= 2:
         from scipy.spatial import ConvexHull
@@ -454,6 +454,7 @@ def local_complexity(network: Network, x, radius: float, n_dirs: int = 2, seed=0
     complete = np.zeros(N, dtype=bool)
     status = "complete"
     start = time.perf_counter()
+    clock = Deadline(time_limit)  # one limit for the whole run, each neighbourhood given what is left of it
     with region_bar(progress, N, "local complexity", unit=" points") as update:
         try:
             for i in range(N):
