@@ -216,3 +216,29 @@ def test_grid_points_of_a_small_or_far_off_polygon(c, s):
     unit = relutope.Polytope(A, np.array([0.0, 0.0, 1.003]))
     assert sampled_distance(layer(net_a), layer(net_b), tri).distance == pytest.approx(
         sampled_distance(net_a, net_b, unit).distance, abs=1e-3)
+
+
+def test_compare_sampling_interrupted_enumeration_is_an_interrupt(monkeypatch, tmp_path, capsys):
+    # Ctrl-C in the enumeration (a partition returned with status "interrupted") raised ValueError("partition
+    # must be complete"), so `relutope compare-sampling` exited 2 (bad usage) instead of 130 (interrupted)
+    import importlib
+
+    from relutope.cli import main
+
+    enum = importlib.import_module("relutope.enumerate")
+    real = enum.enumerate_regions
+
+    def interrupted(*args, **kwargs):
+        part = real(*args, **{**kwargs, "max_regions": 1})
+        part.status = "interrupted"  # as the core leaves it on Ctrl-C
+        return part
+
+    net = relutope.Network.random([2, 6, 1], seed=0)
+    box = relutope.Box([-1.0, -1.0], [1.0, 1.0])
+    monkeypatch.setattr(enum, "enumerate_regions", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        relutope.compare_sampling(net, box, budgets=[10])
+    net.save(tmp_path / "net.npz")
+    assert main(["compare-sampling", str(tmp_path / "net.npz"), "--box", "-1", "1", "--budgets", "10"]) == 130
+    monkeypatch.setattr(enum, "enumerate_regions", real)
+    assert relutope.compare_sampling(net, box, budgets=[10]).n_regions == len(real(net, box))  # a later call

@@ -209,6 +209,8 @@ def compare_sampling(net: Network, domain: Domain, budgets: Sequence[int] = (100
         ``budgets`` is empty or has an entry ``<= 0``; the domain is unbounded or its dimension is not
         ``net.in_dim``; ``partition`` is incomplete, or belongs to another network (its weights differ from
         ``net``'s: :meth:`Network.fingerprint`) or to another domain (not the same arrays).
+    KeyboardInterrupt
+        When Ctrl-C stopped the enumeration (no comparison can be made against part of the regions).
     RelutopeError
         A sample fell deep inside a region (farther than ``max(1e-7 * scale, 100 * tol)`` from every local
         boundary) whose pattern the exact partition lacks: the enumeration missed a region of positive inradius,
@@ -245,6 +247,8 @@ def compare_sampling(net: Network, domain: Domain, budgets: Sequence[int] = (100
     chunk = check_int(chunk, "chunk")
     if partition is None:
         partition = enumerate_regions(net, domain, progress=progress)
+        if partition.status == "interrupted":  # Ctrl-C: stop, as outside the enumeration (it was a ValueError)
+            raise KeyboardInterrupt
     else:
         if not isinstance(partition, Partition):
             raise TypeError(f"partition must be a relutope.Partition, got {type(partition).__name__}")
