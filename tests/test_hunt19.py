@@ -218,12 +218,9 @@ def test_grid_points_of_a_small_or_far_off_polygon(c, s):
         sampled_distance(net_a, net_b, unit).distance, abs=1e-3)
 
 
-def test_compare_sampling_interrupted_enumeration_is_an_interrupt(monkeypatch, tmp_path, capsys):
-    # Ctrl-C in the enumeration (a partition returned with status "interrupted") raised ValueError("partition
-    # must be complete"), so `relutope compare-sampling` exited 2 (bad usage) instead of 130 (interrupted)
+def _interrupting(monkeypatch):
+    """Make every enumeration return as the core does on Ctrl-C: a partial partition, status "interrupted"."""
     import importlib
-
-    from relutope.cli import main
 
     enum = importlib.import_module("relutope.enumerate")
     real = enum.enumerate_regions
@@ -231,14 +228,61 @@ def test_compare_sampling_interrupted_enumeration_is_an_interrupt(monkeypatch, t
     def interrupted(*args, **kwargs):
         part = real(*args, **{**kwargs, "max_regions": 1})
         part.status = "interrupted"  # as the core leaves it on Ctrl-C
+        calls.append(part)
         return part
+
+    calls = []
+    monkeypatch.setattr(enum, "enumerate_regions", interrupted)
+    return calls, lambda: monkeypatch.setattr(enum, "enumerate_regions", real), real
+
+
+def test_compare_sampling_interrupted_enumeration_is_an_interrupt(monkeypatch, tmp_path):
+    # Ctrl-C in the enumeration (a partition returned with status "interrupted") raised ValueError("partition
+    # must be complete"), so `relutope compare-sampling` exited 2 (bad usage) instead of 130 (interrupted)
+    from relutope.cli import main
 
     net = relutope.Network.random([2, 6, 1], seed=0)
     box = relutope.Box([-1.0, -1.0], [1.0, 1.0])
-    monkeypatch.setattr(enum, "enumerate_regions", interrupted)
+    net.save(tmp_path / "net.npz")
+    calls, restore, real = _interrupting(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         relutope.compare_sampling(net, box, budgets=[10])
-    net.save(tmp_path / "net.npz")
     assert main(["compare-sampling", str(tmp_path / "net.npz"), "--box", "-1", "1", "--budgets", "10"]) == 130
-    monkeypatch.setattr(enum, "enumerate_regions", real)
+    restore()
     assert relutope.compare_sampling(net, box, budgets=[10]).n_regions == len(real(net, box))  # a later call
+
+
+def test_ctrl_c_stops_the_functions_that_run_several_enumerations(monkeypatch):
+    # Ctrl-C stopped the one enumeration it hit, then the loop went on to the next slice, layer or checkpoint:
+    # slice_summaries, plot.layers and EarlyBirdMonitor.record ran every other enumeration regardless
+    from relutope import region_stats
+
+    net = relutope.Network.random([2, 6, 6, 1], seed=0)
+    slices = [relutope.Box([-1.0, -1.0], [1.0, 1.0]), relutope.Box([0.0, 0.0], [2.0, 1.0])]
+    calls, restore, _ = _interrupting(monkeypatch)
+    rows = region_stats.slice_summaries(net, slices)
+    assert len(rows) == 1 and not rows[0]["complete"] and len(calls) == 1  # stopped there, marked incomplete
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import importlib
+
+    import matplotlib.pyplot as plt
+
+    calls.clear()
+    with pytest.raises(KeyboardInterrupt):
+        importlib.import_module("relutope.plot").layers(net, slices[0])
+    plt.close("all")
+    assert len(calls) == 1
+    torch = pytest.importorskip("torch")
+    from relutope.early_bird import EarlyBirdMonitor
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 6), torch.nn.ReLU(), torch.nn.Linear(6, 1))
+    restore()
+    monitor = EarlyBirdMonitor((2,), slices, n=10, exact=True)
+    monitor.record(model)
+    calls, restore, _ = _interrupting(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        monitor.record(model)
+    assert len(calls) == 1 and len(monitor.records) == 1

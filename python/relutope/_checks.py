@@ -370,3 +370,14 @@ class Deadline:
     def passed(self) -> bool:
         """Whether the limit is reached."""
         return self.end is not None and time.perf_counter() >= self.end
+
+
+def reraise_interrupt(result):
+    """``result`` (a Partition, or a result with a ``status``), or the KeyboardInterrupt that stopped it.
+
+    The core turns Ctrl-C into a partial result with ``status == "interrupted"``; a function that runs several
+    enumerations calls this on each, so that Ctrl-C stops it rather than the one enumeration it hit.
+    """
+    if getattr(result, "status", None) == "interrupted":
+        raise KeyboardInterrupt
+    return result

@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ._checks import check_int, check_path, check_pieces, check_seed
+from ._checks import check_int, check_path, check_pieces, check_seed, reraise_interrupt
 from .domains import Domain
 from .errors import RelutopeError
 from .geometry import MAX_VERTEX_DIM
@@ -246,9 +246,8 @@ def compare_sampling(net: Network, domain: Domain, budgets: Sequence[int] = (100
     seed = check_seed(seed)
     chunk = check_int(chunk, "chunk")
     if partition is None:
-        partition = enumerate_regions(net, domain, progress=progress)
-        if partition.status == "interrupted":  # Ctrl-C: stop, as outside the enumeration (it was a ValueError)
-            raise KeyboardInterrupt
+        # Ctrl-C: stop, as outside the enumeration (it was a ValueError)
+        partition = reraise_interrupt(enumerate_regions(net, domain, progress=progress))
     else:
         if not isinstance(partition, Partition):
             raise TypeError(f"partition must be a relutope.Partition, got {type(partition).__name__}")

@@ -24,7 +24,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ._checks import check_bool, check_domain, check_int
+from ._checks import check_bool, check_domain, check_int, reraise_interrupt
 from .distance import layer_code_distance
 from .domains import Box, Domain, Slice
 from .network import Network, _as_float_array
@@ -151,6 +151,9 @@ class CheckpointDistance:
     complete : bool
         False when a limit stopped the exact enumeration (the value then covers the cells found only).
     seconds : float
+    status : str
+        ``"complete"``, or why the exact enumeration stopped (``"max_regions"``, ``"time_limit"``,
+        ``"interrupted"``, ...).
     """
 
     distance: float
@@ -159,6 +162,7 @@ class CheckpointDistance:
     samples: int
     complete: bool
     seconds: float
+    status: str = "complete"
 
 
 def _check_pair(net_a, net_b) -> None:
@@ -256,7 +260,7 @@ def exact_distance(net_a: Network, net_b: Network, domain: Domain, *, tol: Optio
     per_cell = layer_code_distance(net_a, ref.patterns(0), ref.patterns(1))
     per_layer = (vol @ per_cell) / vol.sum() if len(vol) else np.zeros(len(net_a))
     return CheckpointDistance(_layer_mean(net_a, per_layer), per_layer, "exact", len(ref), ref.complete,
-                              time.perf_counter() - start)
+                              time.perf_counter() - start, ref.partition.status)
 
 
 class EarlyBirdDetector:
@@ -419,10 +423,12 @@ class EarlyBirdMonitor:
                                      axis=0)
         exact = None
         if self.exact and self._network is not None:
-            exact = float(np.mean([exact_distance(self._network, net, s).distance for s in self.slices]))
+            exact = float(np.mean([reraise_interrupt(exact_distance(self._network, net, s)).distance
+                                   for s in self.slices]))  # (Ctrl-C stopped one slice, then went on)
         emerged = self.detector.update(codes)
         rec = {"epoch": len(self.records) if epoch is None else epoch,
-               "regions": [len(enumerate_regions(net, s)) for s in self.slices] if self.count_regions else None,
+               "regions": [len(reraise_interrupt(enumerate_regions(net, s))) for s in self.slices]
+               if self.count_regions else None,
                "layer_distance": layer_distance,
                "distance": _layer_mean(net, layer_distance) if prev is not None else float("nan"),
                "exact_distance": exact,

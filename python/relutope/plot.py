@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._checks import check_bool, check_choice, check_int
+from ._checks import check_bool, check_choice, check_int, reraise_interrupt
 from .domains import Domain
 from .network import Network
 from .partition import Partition
@@ -215,7 +215,8 @@ def layers(net: Network, domain: Domain, ax=None, color: str = "pattern", edges:
             raise ValueError(f"layers needs {len(panels)} axes (one per splitting layer), got {len(axes)}")
     out = []
     for a, lay in zip(axes, panels):
-        part = enumerate_regions(Network(net.layers[:lay + 1]), domain, tol=tol, method=method)
+        # (Ctrl-C stopped one panel's enumeration, then drew it and went on)
+        part = reraise_interrupt(enumerate_regions(Network(net.layers[:lay + 1]), domain, tol=tol, method=method))
         coll = partition(part, ax=a, color=color, edges=edges, cmap=cmap, **kwargs)
         coll.partition = part
         which = "layer 1" if lay == 0 else f"layers 1\u2013{lay + 1}"

@@ -262,7 +262,8 @@ def slice_summaries(network: "Network", slices: Sequence["Slice"], progress: boo
     as_frame : bool, optional
         Return a :class:`pandas.DataFrame` instead of a list of dicts.
     max_regions : int, optional
-        Passed to :func:`~relutope.enumerate_regions`; an incomplete slice has ``complete = False``.
+        Passed to :func:`~relutope.enumerate_regions`; an incomplete slice has ``complete = False``. Ctrl-C stops
+        the run after the slice it interrupts (``complete = False``); the slices not reached have no row.
 
     Returns
     -------
@@ -315,6 +316,8 @@ def slice_summaries(network: "Network", slices: Sequence["Slice"], progress: boo
             rows.append(row)
             if update is not None:
                 update(j + 1)
+            if part.status == "interrupted":  # Ctrl-C: stop here (it stopped this slice, then went on)
+                break
     if as_frame:
         import pandas as pd
 
