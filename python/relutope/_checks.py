@@ -12,7 +12,8 @@ from typing import Optional, Union
 
 import numpy as np
 
-__all__ = ["Deadline", "check_choice", "check_indices", "check_int", "check_partition", "check_path", "check_real", "check_seed"]
+__all__ = ["Deadline", "check_choice", "check_indices", "check_int", "check_partition", "check_path", "check_real",
+           "check_seed", "reraise_interrupt"]
 
 
 def check_bool(value, name: str) -> bool:

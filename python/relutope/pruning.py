@@ -629,7 +629,8 @@ def removal_effect(net: Network, domain: Domain, units=None, *, tol: Optional[fl
     Raises
     ------
     TypeError, ValueError
-        On bad units (as :func:`remove_units`) or a domain that is unbounded or of dimension > 4.
+        On bad units (as :func:`remove_units`), a bad ``time_limit``, or a domain that is unbounded or of dimension
+        > 6 (:data:`relutope.geometry.MAX_VERTEX_DIM`).
 
     Notes
     -----

@@ -277,7 +277,7 @@ def slice_summaries(network: "Network", slices: Sequence["Slice"], progress: boo
         When ``network`` is not a :class:`~relutope.Network`, ``slices`` is not a sequence of domains,
         ``max_regions`` is not an int or ``as_frame`` not a bool.
     ValueError
-        When a slice is not of the network's input dimension, is unbounded or has more than 4 dimensions (checked
+        When a slice is not of the network's input dimension, is unbounded or has more than 6 dimensions (checked
         for every slice before the first is enumerated), or ``max_regions`` is negative.
     NumericalError
         As :func:`region_stats`, when Qhull fails on a region.
