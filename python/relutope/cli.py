@@ -260,11 +260,10 @@ def _cmd_verify(args) -> int:
     print("\n".join(lines))
     print(f"({res.seconds:.3f} s, {res.regions} regions examined, {res.pruned} cells pruned)")
     if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(word + "\n")
-            if res.counterexample is not None:  # VNN-COMP's witness format
-                fh.write("(" + "\n".join(f"(X_{i} {v:.17g})" for i, v in enumerate(res.counterexample)) + "\n")
-                fh.write("\n".join(f"(Y_{i} {v:.17g})" for i, v in enumerate(res.output)) + ")\n")
+        from .vnncomp import result_text
+
+        with open(args.out, "w") as fh:  # VNN-COMP's result file: the word, then the counterexample
+            fh.write(result_text(word, res.counterexample, res.output))
         print(f"result written to {args.out}")
     return _VERIFY_EXIT[res.status]
 
@@ -273,7 +272,7 @@ def _cmd_vnncomp(args) -> int:
     from .vnncomp import run_instances
 
     _check_writable(args.out, "--out")
-    results = run_instances(args.instances, args.out, progress=True)
+    results = run_instances(args.instances, args.out, progress=True, results_dir=args.results_dir)
     counts: Dict[str, int] = {}
     for r in results:
         counts[r.result] = counts.get(r.result, 0) + 1
@@ -510,6 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=_epilog([0, 2], "every instance was run"), formatter_class=fmt)
     p.add_argument("instances", help="the benchmark's instances.csv (paths relative to its folder)")
     p.add_argument("--out", help="write one CSV row per instance: result word, prepare and verify seconds")
+    p.add_argument("--results-dir", help="write one VNN-COMP result file per instance into this folder: the "
+                   "result word and, for sat, the counterexample ((X_0 v) ... (Y_0 v) ...)")
     p.set_defaults(func=_cmd_vnncomp)
     p = sub.add_parser("compare-sampling", help="compare the exact regions of a model over a box with uniform sampling",
                        epilog=_epilog([0, 1, 2], "success"), formatter_class=fmt)

@@ -15,12 +15,19 @@ import time
 from dataclasses import dataclass
 from typing import List, Optional
 
-__all__ = ["InstanceResult", "read_instances", "run_instances"]
+import numpy as np
+
+__all__ = ["InstanceResult", "read_instances", "run_instances", "result_text"]
 
 
 def _existing(path: str) -> str:
     """``path``, or ``path + ".gz"`` when only the gzipped file exists (the benchmark repositories store them so)."""
     return path + ".gz" if not os.path.exists(path) and os.path.exists(path + ".gz") else path
+
+
+def _stem(path: str) -> str:
+    """The file name without folders and without its extensions (``onnx/net.onnx.gz`` -> ``net``)."""
+    return os.path.basename(path).split(".")[0] or "instance"
 
 
 @dataclass
@@ -38,6 +45,9 @@ class InstanceResult:
         Loading the network and property; the verification itself (wall clock).
     message : str
         Why, for ``error``; empty otherwise.
+    counterexample, output : numpy.ndarray or None
+        For ``sat``: the input (n_in,) float64 found in the unsafe set and the network's output there (n_out,),
+        re-checked by a forward pass; None otherwise.
     """
 
     onnx: str
@@ -47,6 +57,28 @@ class InstanceResult:
     prepare_seconds: float
     verify_seconds: float
     message: str = ""
+    counterexample: Optional[np.ndarray] = None
+    output: Optional[np.ndarray] = None
+
+
+def result_text(word: str, counterexample=None, output=None) -> str:
+    """The text of a VNN-COMP result file: the result word on its own line, then for ``sat`` the counterexample
+    as ``((X_0 v) ... (Y_0 v) ...)``, one assignment a line, values with 17 significant digits (a float64 reads
+    back exactly), as the competition's scripts read them (VNN-COMP 2022 rules, "counterexample format").
+
+    Parameters
+    ----------
+    word : str
+        ``unsat``, ``sat``, ``timeout``, ``unknown`` or ``error``.
+    counterexample, output : array_like, optional
+        The input (n_in,) and output (n_out,) of a ``sat`` result.
+    """
+    text = word + "\n"
+    if counterexample is not None:
+        xs = [f"(X_{i} {float(v):.17g})" for i, v in enumerate(np.ravel(counterexample))]
+        ys = [f"(Y_{i} {float(v):.17g})" for i, v in enumerate(np.ravel(output))]
+        text += "(" + "\n".join(xs + ys) + ")\n"
+    return text
 
 
 def read_instances(path) -> List[tuple]:
@@ -76,7 +108,8 @@ def read_instances(path) -> List[tuple]:
     return rows
 
 
-def run_instances(path, out: Optional[str] = None, *, progress: bool = False) -> List[InstanceResult]:
+def run_instances(path, out: Optional[str] = None, *, progress: bool = False,
+                  results_dir: Optional[str] = None) -> List[InstanceResult]:
     """Verify every instance of the instance CSV ``path``; write ``out`` (CSV) when given.
 
     The output CSV has the header ``onnx,vnnlib,timeout,result,prepare_seconds,verify_seconds,message``.
@@ -91,6 +124,11 @@ def run_instances(path, out: Optional[str] = None, *, progress: bool = False) ->
         Where to write the results CSV.
     progress : bool, optional
         Print one line per instance as it ends.
+    results_dir : str, optional
+        Write one VNN-COMP result file per instance into this folder (created if missing):
+        ``NNNN_<onnx>_<vnnlib>.txt`` (NNNN: the row's index from 0, the names without folders and extensions),
+        holding :func:`result_text`: the result word and, for ``sat``, the counterexample, as the competition's
+        ``run_instance.sh`` writes its results file.
 
     Returns
     -------
@@ -108,13 +146,16 @@ def run_instances(path, out: Optional[str] = None, *, progress: bool = False) ->
     Raises
     ------
     ValueError, OSError
-        When the CSV cannot be read or a row is malformed (:func:`read_instances`), or ``out`` cannot be written.
+        When the CSV cannot be read or a row is malformed (:func:`read_instances`), or ``out`` or
+        ``results_dir`` cannot be written.
     """
     from . import vnnlib as vnnlib_mod
     from .cli import _load_network
     from .errors import RelutopeError
     from .verify import verify
 
+    if results_dir is not None and os.path.exists(results_dir) and not os.path.isdir(results_dir):
+        raise ValueError(f"results_dir {str(results_dir)!r} exists and is not a folder")
     base = os.path.dirname(os.path.abspath(path))
     results = []
     for onnx, prop, timeout in read_instances(path):
@@ -127,15 +168,25 @@ def run_instances(path, out: Optional[str] = None, *, progress: bool = False) ->
         else:
             prepare = time.perf_counter() - t0
             t1 = time.perf_counter()
+            x = y = None
             try:
                 res = verify(net, spec, timeout=timeout)
                 word = res.vnncomp
                 if word == "unknown" and time.perf_counter() - t1 >= timeout:
                     word = "timeout"
+                if word == "sat":
+                    x, y = res.counterexample, res.output
                 message = ""
             except (ValueError, TypeError, RelutopeError) as exc:
                 word, message = "error", str(exc)
-            results.append(InstanceResult(onnx, prop, timeout, word, prepare, time.perf_counter() - t1, message))
+            results.append(InstanceResult(onnx, prop, timeout, word, prepare, time.perf_counter() - t1, message,
+                                          x, y))
+        if results_dir:
+            r = results[-1]
+            os.makedirs(results_dir, exist_ok=True)
+            name = f"{len(results) - 1:04d}_{_stem(onnx)}_{_stem(prop)}.txt"
+            with open(os.path.join(results_dir, name), "w") as fh:
+                fh.write(result_text(r.result, r.counterexample, r.output))
         if progress:
             r = results[-1]
             print(f"{r.onnx} {r.vnnlib}: {r.result} ({r.prepare_seconds:.3f} s + {r.verify_seconds:.3f} s)",
