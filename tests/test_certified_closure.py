@@ -12,6 +12,7 @@ W1 / scale and b1 - W1 off / scale: the rounding parts hyperplanes that meet in 
 in t (units 0, 1, 3 and the bent rows of layer 2 at t = (1, 0), unit 1 and the face t_1 = -1 at t = (0, -1)) by an
 ulp, which leaves exact slivers ~1e-16 (relative) wide that no float enumeration at tol can see.
 """
+import types
 from fractions import Fraction
 
 import numpy as np
@@ -19,6 +20,7 @@ import pytest
 from test_dead_units import _CASES, _assert_dead_exactly, _dead_net, _maxout_net
 
 import relutope
+from relutope.certified_facets import certify_adjacency
 from relutope.exact_lp import chebyshev_radius_exact
 
 flint = pytest.importorskip("flint")
@@ -139,3 +141,21 @@ def test_an_exact_sliver_the_float_partition_lacks_is_reported(maxout):
         ex = fac.regions[i]
         g = next(g for g in ex.facets if (u, s) in ex.sources(g))
         assert any(_in_closure(ex.facets[g], exact[p][1], exact[p][2]) for p in missing), (i, u, s)
+
+
+@pytest.mark.parametrize("maxout", [False, True])
+def test_certified_adjacency_needs_no_float_adjacency_across_a_waking_dead_unit(maxout, monkeypatch):
+    # Across the facets of the dead unit's cell the unit wakes up: the neighbour is not the flip of the facet's
+    # units. It was found only from the float adjacency (a gap without it); the pattern across is now decided
+    # exactly at the facet's exact point, so hiding the float adjacency must change no proof.
+    d, scale, centre = _EXACT_CASES[0]
+    net, box = (_maxout_net if maxout else _dead_net)(d, scale, centre)
+    part = relutope.enumerate_regions(net, box, method="lp")
+    float_edges = {tuple(e) for e in part.adjacency().edges.tolist()}
+    no_edges = types.SimpleNamespace(edges=np.zeros((0, 2), np.int64),
+                                     neighbor=np.full(part.adjacency().neighbor.shape, -1))
+    monkeypatch.setattr(part, "adjacency", lambda *args, **kwargs: no_edges)
+    adj = certify_adjacency(part)
+    assert not adj.gaps and adj.n_covered == adj.n_interior_facets
+    assert {tuple(e) for e in adj.edges.tolist()} == float_edges == set(adj.extra_edges)
+    assert adj.by_method == {"flip": adj.n_covered}
