@@ -43,6 +43,7 @@ cannot.
 """
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
@@ -935,20 +936,24 @@ def certify_adjacency(partition, facets: Optional[FacetCertificate] = None) -> A
             cert.n_interior_facets += 1
             a, bf = reg_i.rows[reg_i.rep[g]], reg_i.b[reg_i.rep[g]]
             how, j = None, -1
-            across = _pattern_across(data, list(x), list(a))
-            tried = set()
-            for q in [across] + list(_across_patterns(partition.network, patterns[i], ex, g)):
+            # the facet's units at their pieces across (most facets), then the pattern across decided exactly;
+            # both differ from the region only at units whose two pieces agree on the hyperplane
+            flips = _across_patterns(partition.network, patterns[i], ex, g)
+            for q in itertools.chain(flips, (None,)):
+                if q is None:
+                    q = _pattern_across(data, list(x), list(a))
+                    if not _same_on_hyperplane(reg_i, ex.halfspaces, g, patterns[i], q):
+                        break
                 jj = int(partition.index_of(q)[0])
-                if jj < 0 or jj in tried or not _same_on_hyperplane(reg_i, ex.halfspaces, g, patterns[i], q):
+                if jj < 0:
                     continue
-                tried.add(jj)
                 reg_j: _Region = facets.regions[jj]._reg
                 h = _class_of_hyperplane(reg_j, a, bf)
                 if h is not None and reg_j.point_proves_facet(h, x):
                     how, j = "flip", jj
                     break
-            if how is None:
-                jj = int(partition.index_of(across)[0])
+            if how is None and q is not None:
+                jj = int(partition.index_of(q)[0])
                 pt = by_lp(reg_i, g, x, a, bf, jj) if jj >= 0 else None
                 if pt is not None:
                     how, j, x = "lp", jj, np.array(pt, dtype=object)
