@@ -727,7 +727,8 @@ class AdjacencyCertificate:
         the facet's hyperplane: the facet is the same on both sides by construction) or ``"lp"`` (another
         neighbour, proven by exact LPs).
     gaps : list of (int, int, int)
-        ``(region, unit, piece)`` of interior facets no listed region was proven to cover.
+        ``(region, unit, piece)`` of interior facets no listed region was proven to cover: the region across
+        (unique, decided exactly) is not listed, e.g. a sliver thinner than the enumeration's ``tol``.
     missing_float_edges : list of (int, int)
         Pairs of the float adjacency (:meth:`Partition.adjacency`) not proven.
     extra_edges : list of (int, int)
