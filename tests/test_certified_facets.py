@@ -317,13 +317,16 @@ def test_degenerate_nets_equal_the_exact_brute_force(name):
 
 def test_a_unit_passed_through_to_the_next_layer_is_crossed_with_it():
     """Layer 2's first unit is relu(z1) itself: it is identically 0 on one side of z1 = 0 and equal to z1 on the
-    other, so crossing that line changes two units; the neighbour is not the one-unit flip and is proven by
-    exact LPs (a shared relative-interior point, and each of its rows implied on the facet)."""
+    other, so crossing that line changes two units; the neighbour is not the one-unit flip. Its pattern is
+    decided exactly across the facet point, and the second unit, tied on the whole region (0 <= 0), has its two
+    pieces equal on the line: the same facet on both sides by construction ("flip")."""
     weights = [(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([-0.25, 0.125])),
                (np.array([[1.0, 0.0], [1.0, -1.0]]), np.array([0.0, 0.0])),
                (np.array([[1.0, 1.0]]), np.zeros(1))]
     part, regions, cert, adj = _check_against_oracle(weights, np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
-    assert adj.by_method.get("lp", 0) > 0 and adj.by_method.get("flip", 0) > 0
+    pats = part.patterns
+    assert any(np.sum(pats[i] != pats[j]) == 2 for i, j in adj.edges.tolist())   # a two-unit crossing
+    assert adj.by_method == {"flip": adj.n_covered}
     assert part.check_complete(certify=True).ok
 
 

@@ -18,13 +18,18 @@ the domain's box bound (no LP) or by an exact LP over the proven facets alone. W
 re-decided exactly (an exact LP over all other rows, then an exact Chebyshev LP on the hyperplane), and a float
 decision the exact one contradicts is reported as a finding.
 
-:func:`certify_adjacency` then proves, for every facet inside the domain, that a listed region lies across it:
-the region whose pattern is the region's with every unit of the facet's hyperplane set to its piece across. On
-that hyperplane the two pieces of each such unit are the same affine function, so every later layer's composed
-map, and hence every other row, is the same on the hyperplane for both patterns: the facet is a facet of the
-neighbour too, the whole of it. The shared facet point is checked exactly against the neighbour's own rows as
-well. A neighbour of another pattern (found by the float adjacency) is proven by exact LPs: a point of the
-shared relative interior, and each of its rows implied on the facet.
+:func:`certify_adjacency` then proves, for every facet inside the domain, that a listed region lies across it.
+Exactly one region does: at a point of the facet's relative interior every unit's pieces tied there are equal on
+the whole hyperplane (an affine function <= 0 on the facet and 0 at a relative-interior point is 0 on its affine
+hull), so the pattern just across, decided by values then slopes along the normal, is the same at every such
+point, and its region's closure holds the whole facet; a facet split among several regions on its other side does
+not occur. That pattern is computed exactly at the facet's exact point (:func:`_pattern_across`), with the
+patterns that set every unit of the facet's hyperplane to its piece across. A listed candidate that differs from
+the region only at units whose two pieces are equal on the hyperplane (the facet's units, or units tied on the
+whole region, such as a dead unit that wakes up across) has, layer by layer, the same composed maps there, hence
+the same rows there: the facet is a facet of the neighbour too, the whole of it ("flip"). The shared facet point
+is checked exactly against the neighbour's own rows as well. Another neighbour is proven by exact LPs ("lp"): a
+point of the shared relative interior, and each of its rows implied on the facet.
 
 :func:`certified_completeness` combines both with :func:`relutope.certificates.certify_witnesses`: when every
 listed region exists, every row of every region is decided, and every interior facet is covered by a listed
@@ -38,6 +43,7 @@ cannot.
 """
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
@@ -717,10 +723,12 @@ class AdjacencyCertificate:
     n_covered : int
         Of those, the ones proven covered by a listed neighbour (the whole facet is a facet of the neighbour).
     by_method : dict of str to int
-        Covered facets by ``"flip"`` (the neighbour's pattern sets the facet's units to their pieces across: the
-        facet is the same on both sides by construction) or ``"lp"`` (another neighbour, proven by exact LPs).
+        Covered facets by ``"flip"`` (the neighbour's pattern differs only at units whose two pieces are equal on
+        the facet's hyperplane: the facet is the same on both sides by construction) or ``"lp"`` (another
+        neighbour, proven by exact LPs).
     gaps : list of (int, int, int)
-        ``(region, unit, piece)`` of interior facets no listed region was proven to cover.
+        ``(region, unit, piece)`` of interior facets no listed region was proven to cover: the region across
+        (unique, decided exactly) is not listed, e.g. a sliver thinner than the enumeration's ``tol``.
     missing_float_edges : list of (int, int)
         Pairs of the float adjacency (:meth:`Partition.adjacency`) not proven.
     extra_edges : list of (int, int)
@@ -762,6 +770,52 @@ def _across_patterns(network, pattern, ex: ExactRegionFacets, g: int):
         q = np.array(pattern, dtype=np.int8, copy=True)
         q[units] = combo
         yield q
+
+
+def _pattern_across(data, x: list, n: list) -> np.ndarray:
+    """The activation pattern at ``x + eps n`` for every small enough ``eps > 0``, decided exactly.
+
+    Layer by layer along the pattern chosen so far, every piece's value at ``x`` and slope along ``n`` (exact,
+    domain coordinates ``t``) are compared lexicographically; pieces equal in both are equal on the whole ray, and
+    the lowest one is taken (the tie rule of :meth:`Network.forward`). The exact counterpart of the float
+    ``Network::pattern_across`` (cpp/src/network.cpp), which compares the same pairs in float64."""
+    flint = _flint()
+    network, rational, _, _, M, v, k = data
+    X = flint.fmpq_mat(k, 1, list(x))
+    N = flint.fmpq_mat(k, 1, list(n))
+    pattern = np.zeros(network.n_units, dtype=np.int8)
+    off = 0
+    for layer, (A, c) in zip(network.layers, rational):
+        G, g = A * M, A * v + c
+        val, slope = (G * X + g).entries(), (G * N).entries()
+        rows = []
+        for u in range(layer.n_units):
+            p0, p1 = int(layer.piece_start[u]), int(layer.piece_start[u + 1])
+            best = p0
+            for r in range(p0 + 1, p1):
+                if (val[r], slope[r]) > (val[best], slope[best]):
+                    best = r
+            pattern[off + u] = best - p0
+            rows.append(best)
+        M = flint.fmpq_mat([[G[r, j] for j in range(G.ncols())] for r in rows])
+        v = flint.fmpq_mat(len(rows), 1, [g[r, 0] for r in rows])
+        off += layer.n_units
+    return pattern
+
+
+def _same_on_hyperplane(reg: _Region, H: ExactHalfspaces, g: int, pattern, q) -> bool:
+    """Whether every unit where ``q`` differs from ``pattern`` has its two pieces equal on class g's hyperplane:
+    its row ``f_q - f_p <= 0`` in ``pattern``'s region is on class g or is ``0 <= 0``. Then, layer by layer, every
+    later piece composed along ``q`` equals the one along ``pattern`` on the hyperplane, and so does every row."""
+    diff = np.nonzero(np.asarray(q) != np.asarray(pattern))[0]
+    for u in diff.tolist():
+        i = np.nonzero((H.unit == u) & (H.piece == int(q[u])))[0]
+        if i.size != 1:
+            return False
+        i = int(i[0])
+        if reg.group[i] != g and not (reg.group[i] == -1 and reg.b[i] == 0):
+            return False
+    return True
 
 
 def _class_of_hyperplane(reg: _Region, a: list, bf) -> Optional[int]:
@@ -821,11 +875,15 @@ def certify_adjacency(partition, facets: Optional[FacetCertificate] = None) -> A
 
     Notes
     -----
-    For a facet on the hyperplane of units ``U`` the region across is first looked for at the pattern with
-    every unit of ``U`` at its piece across: both pieces agree on the hyperplane, so the composed maps of every
-    later layer agree there and the two regions have the same facet (module docstring). The facet's exact point
-    is also checked against the neighbour's own exact rows (tight on the shared hyperplane, strict elsewhere).
-    A neighbour of another pattern, from the float adjacency, is proven by exact LPs.
+    The region across a facet is unique, and its pattern is decided exactly at the facet's exact point from the
+    values and slopes along the facet's normal (module docstring), so no float hint is needed: a gap is a region
+    of the network missing from the partition (``partition.adjacency()`` is only compared with). A candidate
+    that differs from the region only at units whose two pieces agree on the hyperplane (the facet's units, or
+    units tied on the whole region) has the same composed maps of every later layer there, so the two regions
+    have the same facet; the facet's exact point is also checked against the neighbour's own exact rows (tight
+    on the shared hyperplane, strict elsewhere). Any other neighbour is proven by exact LPs. The uniqueness is
+    an elementary continuity argument on the composed pieces (Balestriero & Baraniuk, ICML 2018, Eq. 9); the
+    lexicographic value-then-slope rule is the float ``Network::pattern_across``'s, in rationals.
 
     Examples
     --------
@@ -851,6 +909,7 @@ def certify_adjacency(partition, facets: Optional[FacetCertificate] = None) -> A
     patterns = partition.patterns
     fl = partition.facets() if R else None
     adj = partition.adjacency() if R else None
+    data = _exact_data(partition.network, partition.domain)
     cert = AdjacencyCertificate(np.zeros((0, 2), dtype=np.int64), [])
     proven: Dict[Tuple[int, int], object] = {}
     # The float neighbours of each region by its edges, found from either side: a facet's own forward pass can
@@ -878,7 +937,14 @@ def certify_adjacency(partition, facets: Optional[FacetCertificate] = None) -> A
             cert.n_interior_facets += 1
             a, bf = reg_i.rows[reg_i.rep[g]], reg_i.b[reg_i.rep[g]]
             how, j = None, -1
-            for q in _across_patterns(partition.network, patterns[i], ex, g):
+            # the facet's units at their pieces across (most facets), then the pattern across decided exactly;
+            # both differ from the region only at units whose two pieces agree on the hyperplane
+            flips = _across_patterns(partition.network, patterns[i], ex, g)
+            for q in itertools.chain(flips, (None,)):
+                if q is None:
+                    q = _pattern_across(data, list(x), list(a))
+                    if not _same_on_hyperplane(reg_i, ex.halfspaces, g, patterns[i], q):
+                        break
                 jj = int(partition.index_of(q)[0])
                 if jj < 0:
                     continue
@@ -887,6 +953,11 @@ def certify_adjacency(partition, facets: Optional[FacetCertificate] = None) -> A
                 if h is not None and reg_j.point_proves_facet(h, x):
                     how, j = "flip", jj
                     break
+            if how is None and q is not None:
+                jj = int(partition.index_of(q)[0])
+                pt = by_lp(reg_i, g, x, a, bf, jj) if jj >= 0 else None
+                if pt is not None:
+                    how, j, x = "lp", jj, np.array(pt, dtype=object)
             if how is None and fl is not None:
                 first = int(adj.neighbor[ex.float_facet[g]]) if g in ex.float_facet else -1
                 for jj in ([first] if first >= 0 else []) + [k for k in edge_neighbours.get(i, []) if k != first]:
