@@ -1370,22 +1370,29 @@ class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with an
 // time limit) and then concatenates the jobs' outputs in the one-thread search's order.
 EnumResult run_threads(const Network& net, const double* x0, const double* Q, int k, const double* Adom,
                        const double* bdom, int mdom, const double* u0, const EnumOptions& opt,
-                       const Checkpoint& checkpoint, RegionVisitor* visitor,
-                       std::vector<std::unique_ptr<RegionVisitor>>& copies, int threads) {
+                       const Checkpoint& checkpoint, RegionVisitor* visitor, int threads) {
   Shared sh(threads);
   sh.start = Clock::now();
   sh.Adom = Adom;
   sh.bdom = bdom;
   sh.mdom = mdom;
   sh.u0 = u0;
-  std::vector<std::unique_ptr<Enumerator>> workers(threads);  // each made in its own thread
+  // The visitor's copies (one a worker) and the workers, each made in its own thread (worker_thread): their state
+  // comes from that thread's allocator arena, never on a cache line of another worker's. (The copies outlive the
+  // workers that point to them.) clone() is const: the workers may copy the visitor at once.
+  std::vector<std::unique_ptr<RegionVisitor>> copies(visitor ? threads : 0);
+  std::vector<std::unique_ptr<Enumerator>> workers(threads);
   std::exception_ptr error;
   auto loop = [&](int i) {
     worker_thread(
         sh, error, workers[i],
         [&] {
-          return std::make_unique<Enumerator>(net, x0, Q, k, opt, checkpoint,
-                                              copies.empty() ? nullptr : copies[i].get(), &sh, i);
+          if (visitor) {
+            copies[i] = visitor->clone();
+            if (!copies[i]) throw std::logic_error("visitor: clone() gave no copy in a worker thread");
+          }
+          return std::make_unique<Enumerator>(net, x0, Q, k, opt, checkpoint, visitor ? copies[i].get() : nullptr,
+                                              &sh, i);
         },
         [](Enumerator& e, Job& job) { e.run_job(job); });
   };
@@ -1399,7 +1406,7 @@ EnumResult run_threads(const Network& net, const double* x0, const double* Q, in
   }
   for (std::thread& t : pool) t.join();
   if (error) std::rethrow_exception(error);
-  for (auto& c : copies) visitor->merge(*c);
+  for (auto& c : copies) visitor->merge(*c);  // in worker order, whichever finished first
 
   EnumResult res;
   const EnumResult& first = workers[0]->counters();
@@ -1454,14 +1461,9 @@ EnumResult enumerate_one(const Network& net, const double* x0, const double* Q, 
                          const double* bdom, int mdom, const double* u0, const EnumOptions& opt,
                          const Checkpoint& checkpoint, RegionVisitor* visitor) {
   int threads = std::max(1, opt.threads);
-  std::vector<std::unique_ptr<RegionVisitor>> copies;
-  if (threads > 1 && visitor) {
-    for (int i = 0; i < threads && threads > 1; ++i) {
-      copies.push_back(visitor->clone());
-      if (!copies.back()) threads = 1;  // a visitor that cannot be copied: one thread
-    }
-  }
-  if (threads > 1) return run_threads(net, x0, Q, k, Adom, bdom, mdom, u0, opt, checkpoint, visitor, copies, threads);
+  // A visitor that cannot be copied: one thread. (This copy only asks; each worker makes its own, in its thread.)
+  if (threads > 1 && visitor && !visitor->clone()) threads = 1;
+  if (threads > 1) return run_threads(net, x0, Q, k, Adom, bdom, mdom, u0, opt, checkpoint, visitor, threads);
   Enumerator e(net, x0, Q, k, opt, checkpoint, visitor);
   return e.run(Adom, bdom, mdom, u0);
 }
