@@ -269,8 +269,8 @@ class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with an
         u0_.assign(sh_->u0, sh_->u0 + k_);
         frames_[t.D].assign(job.frame);
         if (t.op == Op::NearChild) std::copy(job.split_h.begin(), job.split_h.end(), &split_h_[static_cast<size_t>(t.D) * n_]);
-        F_[t.l] = job.F;
-        mag_valid_ = 0;  // the magnitudes of layers 1..t.l are composed again from the job's pattern on demand
+        std::copy(job.F.begin(), job.F.end(), F_[t.l].begin());  // the pieces (layer 0's magnitudes are this
+        mag_valid_ = 0;  // worker's own): those of layers 1..t.l are composed again from the job's pattern on demand
         unstable_[t.l] = job.unstable;
         pattern_ = job.pattern;
         if (cert_) {
@@ -418,7 +418,8 @@ class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with an
     job.frame = frames_[t.D];
     if (t.op == Op::NearChild)
       job.split_h.assign(&split_h_[static_cast<size_t>(t.D) * n_], &split_h_[static_cast<size_t>(t.D + 1) * n_]);
-    job.F = F_[t.l];
+    // layer l's pieces, not its magnitudes: the receiver composes those from the pattern (compose_magnitudes)
+    job.F.assign(F_[t.l].begin(), F_[t.l].begin() + static_cast<std::ptrdiff_t>(pieces_size(t.l)));
     job.unstable = unstable_[t.l];
     job.pattern = pattern_;
     if (cert_) {
@@ -805,10 +806,10 @@ class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with an
     if (cert_) cert_push_side(h, err_of(h), ng, side);
   }
 
+  // Entries of F_[l] that hold layer l's pieces (P x (k+1)); its magnitudes follow them.
+  size_t pieces_size(int l) const { return static_cast<size_t>(net_.layers()[l].total_pieces()) * n_; }
   // Piece p of layer l's magnitudes: the sum over its slope entries, then its offset's (certify.hpp).
-  double* magnitudes(int l, int p) {
-    return F_[l].data() + static_cast<size_t>(net_.layers()[l].total_pieces()) * n_ + 2 * static_cast<size_t>(p);
-  }
+  double* magnitudes(int l, int p) { return F_[l].data() + pieces_size(l) + 2 * static_cast<size_t>(p); }
   // Whether h = f_r - f_s (pieces r, s of layer l; ng = |grad h|) is constant on every cell within the rounding of
   // its composition; then `sign` is its offset's sign beyond that rounding (0 within it: a tie; certify.hpp).
   // The magnitudes are composed only when the prefilter on the layer's bound cannot rule the row non-constant.
@@ -1299,7 +1300,7 @@ class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with an
     std::vector<double>& G = F_[l + 1];
     const double* Fl = F_[l].data();
     const int Pn = nxt.total_pieces();
-    std::fill(G.begin(), G.begin() + static_cast<std::ptrdiff_t>(Pn) * n_, 0.0);  // the pieces (not the magnitudes)
+    std::fill(G.begin(), G.begin() + static_cast<std::ptrdiff_t>(pieces_size(l + 1)), 0.0);  // not the magnitudes
     for (int p = 0; p < Pn; ++p) G[static_cast<size_t>(p) * n_ + k_] = nxt.c[p];
     for (int i = 0; i < cur.n_units; ++i) {
       const int pc = cur.piece_start[i] + pattern_[off + i];

@@ -185,8 +185,8 @@ class alignas(kCacheLine) PolytopeEnumerator {  // threads: no cache line shared
         top_ = job.n;
         std::copy(job.hyp.begin(), job.hyp.end(), hyp_.begin());
         std::copy(job.pattern.begin(), job.pattern.end(), pattern_.begin());
-        if (job.l > 0) F_[job.l] = job.F;
-        mag_valid_ = 0;  // the magnitudes of layers 1..job.l are composed again from the job's pattern on demand
+        std::copy(job.F.begin(), job.F.end(), F_[job.l].begin());  // the pieces (none for layer 0: this
+        mag_valid_ = 0;  // worker's own): the magnitudes of layers 1..job.l are composed again from the job's pattern
         unstable_[job.l] = job.unstable;
         tasks_.push_back(Task{static_cast<Op>(job.op), job.l, job.idx, 0, job.n, job.c, job.r});
         search();
@@ -344,7 +344,9 @@ class alignas(kCacheLine) PolytopeEnumerator {  // threads: no cache line shared
     job.I.assign(I(t.b), I(t.b) + static_cast<size_t>(job.n) * W_);
     job.hyp.assign(hyp_.begin(), hyp_.begin() + static_cast<size_t>(t.c) * dim1());
     job.pattern = pattern_;
-    if (t.l > 0) job.F = F_[t.l];
+    if (t.l > 0)  // layer l's pieces, not its magnitudes: the receiver composes those (compose_magnitudes)
+      job.F.assign(F_[t.l].begin(),
+                   F_[t.l].begin() + static_cast<std::ptrdiff_t>(dim1()) * net_.layers()[t.l].total_pieces());
     job.unstable = unstable_[t.l];
     const int64_t id = push_job(*shared_, std::move(job));
     t = Task{Op::Joined, 0, static_cast<int>(id), 0, 0, 0, 0};
