@@ -18,6 +18,7 @@
 #include "relutope/bits.hpp"
 #include "relutope/certify.hpp"  // composed_zero: the rounding of the composed pieces
 #include "relutope/lp.hpp"
+#include "relutope/piece_columns.hpp"
 #include "relutope/polygon2d.hpp"  // kSideEps: the same relative epsilon as the 2-D path
 
 namespace relutope {
@@ -88,15 +89,7 @@ class alignas(kCacheLine) PolytopeEnumerator {  // threads: no cache line shared
         if (K >= 2) last_split_ = l;
         if (K >= 2) cuts += K - 1;
       }
-      if (l > 0) {
-        At_[l].resize(static_cast<size_t>(2 * layer.in_dim) * P);  // A transposed, then |A| transposed
-        for (int p = 0; p < P; ++p)
-          for (int i = 0; i < layer.in_dim; ++i) {
-            const double a = layer.A[static_cast<size_t>(p) * layer.in_dim + i];
-            At_[l][static_cast<size_t>(i) * P + p] = a;
-            At_[l][static_cast<size_t>(layer.in_dim + i) * P + p] = std::fabs(a);
-          }
-      }
+      if (l > 0) At_[l] = transposed_weights(layer);
     }
     // Constraint ids: the domain's rows, then the 2k faces of a bounding box, then the cuts by depth.
     box_first_ = mdom;
@@ -388,35 +381,16 @@ class alignas(kCacheLine) PolytopeEnumerator {  // threads: no cache line shared
     if (rigorous::composed_nonconstant(ng, terms_[l], mag_bound_[l])) return false;
     compose_magnitudes(l);
     const int P = net_.layers()[l].total_pieces();
-    const double* m = F_[l].data() + static_cast<size_t>(dim1()) * P;
+    const double* m = magnitudes(l);
     return rigorous::composed_constant(ng, h[dim()], terms_[l], m[r] + m[s], m[P + r] + m[P + s], sign);
   }
 
-  // The magnitudes of layers mag_valid_+1..l from pattern_ (certify.hpp): |A| m + (0, |c|) over the units with a
-  // non-zero piece, in the order next_layer() composes the pieces.
-  void compose_magnitudes(int l) {
-    const auto& layers = net_.layers();
-    for (; mag_valid_ < l; ++mag_valid_) {
-      const Layer& cur = layers[mag_valid_];
-      const Layer& nxt = layers[mag_valid_ + 1];
-      const int off = net_.unit_offset(mag_valid_);
-      const int Pc = cur.total_pieces(), Pn = nxt.total_pieces();
-      const double* Fl = F_[mag_valid_].data();
-      double* G = F_[mag_valid_ + 1].data();
-      const double* Aabs = At_[mag_valid_ + 1].data() + static_cast<size_t>(nxt.in_dim) * Pn;
-      for (int j = 0; j < 2; ++j) {
-        double* g = G + static_cast<size_t>(dim1() + j) * Pn;
-        for (int p = 0; p < Pn; ++p) g[p] = j == 1 ? std::fabs(nxt.c[p]) : 0.0;
-        for (int i = 0; i < cur.n_units; ++i) {
-          const int pc = cur.piece_start[i] + pattern_[off + i];
-          if (cur.zero_piece[pc]) continue;
-          const double m = Fl[static_cast<size_t>(dim1() + j) * Pc + pc];
-          if (m == 0.0) continue;
-          const double* a = Aabs + static_cast<size_t>(i) * Pn;
-          for (int p = 0; p < Pn; ++p) g[p] += a[p] * m;
-        }
-      }
-    }
+  // The magnitudes of layers mag_valid_+1..l from pattern_ (certify.hpp, piece_columns.hpp), in the order
+  // the pieces are composed.
+  void compose_magnitudes(int l) { compose_magnitudes_to(net_, At_, F_, dim1(), pattern_.data(), mag_valid_, l); }
+  // Layer l's magnitudes: 2 rows of its P pieces (slopes, offsets), after the pieces' rows.
+  double* magnitudes(int l) {
+    return F_[l].data() + static_cast<size_t>(dim1()) * net_.layers()[l].total_pieces();
   }
 
   double grad_norm(const double* h) const {
