@@ -21,6 +21,11 @@ net, started together): the CPU time each then needs over the one it needs alone
 the machine's two cores costs by itself (a shared L3 cache and memory bandwidth, the clock boost, the hypervisor),
 with no work shared between them; the two-thread run's ``work`` can be read against it.
 
+With ``--acasxu 1_1:2,1_1:3`` (ACAS Xu network ``1_1`` of /work/shared/data/acasxu or ``--data``, VNN-LIB property
+2, ...), it also times, per thread count, ``relutope.output_bounds`` on the property's input box and
+``relutope.verify`` on the property (threaded enumerations with a visitor: one copy per worker, RegionVisitor::clone),
+checking the bounds and the verdict against one thread's.
+
 With ``--profile`` (the polytope path), each thread count's run is split into phases, in wall-clock and CPU
 seconds (best of ``--repeat`` by wall): the calling thread's set-up before the workers start (``serial``), the
 workers (``parallel``; CPU over all of them), the join of their outputs (``join``), the rest of the core call
@@ -37,6 +42,7 @@ work the ratios are only as good as the cores that were free (a 2-core machine u
     python bench/bench_threads.py --paths polytope --workers ''   # the polytope path's thread scaling only
     python bench/bench_threads.py --paths polytope --workers '' --threads 1,2 --profile   # and its phases
     python bench/bench_threads.py --widths 5,16,16,1 --threads 1,2 --workers '' --corun   # vs two processes
+    python bench/bench_threads.py --paths '' --workers '' --threads 1,2 --acasxu 1_1:2,1_1:3 --repeat 3
 """
 from __future__ import annotations
 
@@ -177,6 +183,31 @@ def profile_polytope(net, box, threads, repeat: int) -> None:
               + f" {tot_w:>6.3f}/{tot_c:<6.3f} {one_cpu / predicted:>8.2f}x {least / one_work:>6.3f}")
 
 
+def acasxu(instances: str, data: Path, threads, repeat: int) -> None:
+    """Threaded output_bounds and verify on ACAS Xu instances "NET:PROP,..." (best wall of ``repeat``, the process
+    CPU seconds of that run), each checked against one thread's bounds and verdict."""
+    from relutope import vnnlib
+
+    print(f"\nACAS Xu, output_bounds on the property's input box and verify (load average {load()})")
+    print(f"{'instance':>9} {'threads':>8} {'bounds s':>9} {'cpu s':>8} {'regions':>8} {'same':>5} {'verify s':>9} "
+          f"{'cpu s':>8} {'verdict':>9}")
+    for inst in instances.split(","):
+        name, prop = inst.strip().split(":")
+        net = relutope.load_onnx(data / "onnx" / f"ACASXU_run2a_{name}_batch_2000.onnx")
+        spec = vnnlib.load(data / "vnnlib" / f"prop_{prop}.vnnlib")
+        box = relutope.Box(spec.cases[0].box_lo, spec.cases[0].box_hi)
+        ref = ref_verdict = None
+        for t in threads:
+            sec, cpu, res = best_of(lambda: relutope.output_bounds(net, box, threads=t), repeat)
+            vsec, vcpu, ver = best_of(lambda: relutope.verify(net, spec, threads=t), repeat)
+            ref = res if ref is None else ref
+            ref_verdict = ver.status if ref_verdict is None else ref_verdict
+            same = bool(np.allclose(res.upper, ref.upper, rtol=1e-12) and np.allclose(res.lower, ref.lower, rtol=1e-12)
+                        and ver.status == ref_verdict)
+            print(f"{inst:>9} {t:>8} {sec:>9.3f} {cpu:>8.3f} {res.regions:>8,} {str(same):>5} {vsec:>9.3f} "
+                  f"{vcpu:>8.3f} {ver.status:>9}", flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--widths", default="3,32,32,32,1")
@@ -187,6 +218,8 @@ def main(argv=None) -> int:
     ap.add_argument("--profile", action="store_true", help="the polytope path's phases, wall and CPU seconds")
     ap.add_argument("--corun", action="store_true",
                     help="also the one-thread run in two processes at once (the machine's cost of two busy cores)")
+    ap.add_argument("--acasxu", default="", help="ACAS Xu instances NET:PROP,... for threaded output_bounds/verify")
+    ap.add_argument("--data", type=Path, default=Path("/work/shared/data/acasxu"), help="the ACAS Xu data folder")
     args = ap.parse_args(argv)
     widths = [int(w) for w in args.widths.split(",")]
     cores = available_cores()
@@ -232,6 +265,8 @@ def main(argv=None) -> int:
 
     if args.profile:
         profile_polytope(net, box, threads, args.repeat)
+    if args.acasxu:
+        acasxu(args.acasxu, args.data, threads, args.repeat)
 
     workers = [int(w) for w in args.workers.split(",") if w.strip()]
     if workers:

@@ -175,6 +175,25 @@ def test_output_bounds_and_verify_with_threads():
     assert safe.status == "holds" and safe.regions == len(relutope.enumerate_regions(net, box, method="lp", threads=1))
 
 
+def test_output_bounds_merge_the_copies_each_worker_made_as_one_thread():
+    # Each worker makes its copy of the visitor in its own thread; merged in worker order, they give one thread's
+    # bounds, attained by their inputs (checked by a forward pass of the inputs, not the LPs).
+    net = Network.random([3, 10, 10, 3], seed=11)
+    box = Box(np.array([5.0, -3.0, 2.0]) - 1e-2, np.array([5.0, -3.0, 2.0]) + 1e-2)
+    one = relutope.output_bounds(net, box, threads=1)
+    y, _ = net.forward(np.random.default_rng(0).uniform(box.lo, box.hi, size=(2000, 3)))
+    span = 1e-9 * (one.upper - one.lower)
+    assert np.all(y <= one.upper + span) and np.all(y >= one.lower - span)  # no sample beyond the bounds
+    for threads in (2, 3):
+        res = relutope.output_bounds(net, box, threads=threads)
+        np.testing.assert_allclose(res.upper, one.upper, rtol=1e-12)
+        np.testing.assert_allclose(res.lower, one.lower, rtol=1e-12)
+        y_hi, _ = net.forward(res.argmax)
+        y_lo, _ = net.forward(res.argmin)
+        np.testing.assert_allclose(np.diag(y_hi), res.upper, rtol=1e-9, atol=1e-12 * (1 + abs(res.upper).max()))
+        np.testing.assert_allclose(np.diag(y_lo), res.lower, rtol=1e-9, atol=1e-12 * (1 + abs(res.lower).max()))
+
+
 @pytest.mark.parametrize("bad, exc", [(0, ValueError), (-2, ValueError), (1.5, TypeError), (True, TypeError),
                                       ("2", TypeError)])
 def test_bad_threads_is_named(bad, exc):

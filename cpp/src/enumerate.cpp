@@ -269,8 +269,8 @@ class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with an
         u0_.assign(sh_->u0, sh_->u0 + k_);
         frames_[t.D].assign(job.frame);
         if (t.op == Op::NearChild) std::copy(job.split_h.begin(), job.split_h.end(), &split_h_[static_cast<size_t>(t.D) * n_]);
-        F_[t.l] = job.F;
-        mag_valid_ = 0;  // the magnitudes of layers 1..t.l are composed again from the job's pattern on demand
+        std::copy(job.F.begin(), job.F.end(), F_[t.l].begin());  // the pieces (layer 0's magnitudes are this
+        mag_valid_ = 0;  // worker's own): those of layers 1..t.l are composed again from the job's pattern on demand
         unstable_[t.l] = job.unstable;
         pattern_ = job.pattern;
         if (cert_) {
@@ -418,7 +418,8 @@ class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with an
     job.frame = frames_[t.D];
     if (t.op == Op::NearChild)
       job.split_h.assign(&split_h_[static_cast<size_t>(t.D) * n_], &split_h_[static_cast<size_t>(t.D + 1) * n_]);
-    job.F = F_[t.l];
+    // layer l's pieces, not its magnitudes: the receiver composes those from the pattern (compose_magnitudes)
+    job.F.assign(F_[t.l].begin(), F_[t.l].begin() + static_cast<std::ptrdiff_t>(pieces_size(t.l)));
     job.unstable = unstable_[t.l];
     job.pattern = pattern_;
     if (cert_) {
@@ -805,10 +806,10 @@ class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with an
     if (cert_) cert_push_side(h, err_of(h), ng, side);
   }
 
+  // Entries of F_[l] that hold layer l's pieces (P x (k+1)); its magnitudes follow them.
+  size_t pieces_size(int l) const { return static_cast<size_t>(net_.layers()[l].total_pieces()) * n_; }
   // Piece p of layer l's magnitudes: the sum over its slope entries, then its offset's (certify.hpp).
-  double* magnitudes(int l, int p) {
-    return F_[l].data() + static_cast<size_t>(net_.layers()[l].total_pieces()) * n_ + 2 * static_cast<size_t>(p);
-  }
+  double* magnitudes(int l, int p) { return F_[l].data() + pieces_size(l) + 2 * static_cast<size_t>(p); }
   // Whether h = f_r - f_s (pieces r, s of layer l; ng = |grad h|) is constant on every cell within the rounding of
   // its composition; then `sign` is its offset's sign beyond that rounding (0 within it: a tie; certify.hpp).
   // The magnitudes are composed only when the prefilter on the layer's bound cannot rule the row non-constant.
@@ -1299,7 +1300,7 @@ class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with an
     std::vector<double>& G = F_[l + 1];
     const double* Fl = F_[l].data();
     const int Pn = nxt.total_pieces();
-    std::fill(G.begin(), G.begin() + static_cast<std::ptrdiff_t>(Pn) * n_, 0.0);  // the pieces (not the magnitudes)
+    std::fill(G.begin(), G.begin() + static_cast<std::ptrdiff_t>(pieces_size(l + 1)), 0.0);  // not the magnitudes
     for (int p = 0; p < Pn; ++p) G[static_cast<size_t>(p) * n_ + k_] = nxt.c[p];
     for (int i = 0; i < cur.n_units; ++i) {
       const int pc = cur.piece_start[i] + pattern_[off + i];
@@ -1370,22 +1371,29 @@ class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with an
 // time limit) and then concatenates the jobs' outputs in the one-thread search's order.
 EnumResult run_threads(const Network& net, const double* x0, const double* Q, int k, const double* Adom,
                        const double* bdom, int mdom, const double* u0, const EnumOptions& opt,
-                       const Checkpoint& checkpoint, RegionVisitor* visitor,
-                       std::vector<std::unique_ptr<RegionVisitor>>& copies, int threads) {
+                       const Checkpoint& checkpoint, RegionVisitor* visitor, int threads) {
   Shared sh(threads);
   sh.start = Clock::now();
   sh.Adom = Adom;
   sh.bdom = bdom;
   sh.mdom = mdom;
   sh.u0 = u0;
-  std::vector<std::unique_ptr<Enumerator>> workers(threads);  // each made in its own thread
+  // The visitor's copies (one a worker) and the workers, each made in its own thread (worker_thread): their state
+  // comes from that thread's allocator arena, never on a cache line of another worker's. (The copies outlive the
+  // workers that point to them.) clone() is const: the workers may copy the visitor at once.
+  std::vector<std::unique_ptr<RegionVisitor>> copies(visitor ? threads : 0);
+  std::vector<std::unique_ptr<Enumerator>> workers(threads);
   std::exception_ptr error;
   auto loop = [&](int i) {
     worker_thread(
         sh, error, workers[i],
         [&] {
-          return std::make_unique<Enumerator>(net, x0, Q, k, opt, checkpoint,
-                                              copies.empty() ? nullptr : copies[i].get(), &sh, i);
+          if (visitor) {
+            copies[i] = visitor->clone();
+            if (!copies[i]) throw std::logic_error("visitor: clone() gave no copy in a worker thread");
+          }
+          return std::make_unique<Enumerator>(net, x0, Q, k, opt, checkpoint, visitor ? copies[i].get() : nullptr,
+                                              &sh, i);
         },
         [](Enumerator& e, Job& job) { e.run_job(job); });
   };
@@ -1399,7 +1407,7 @@ EnumResult run_threads(const Network& net, const double* x0, const double* Q, in
   }
   for (std::thread& t : pool) t.join();
   if (error) std::rethrow_exception(error);
-  for (auto& c : copies) visitor->merge(*c);
+  for (auto& c : copies) visitor->merge(*c);  // in worker order, whichever finished first
 
   EnumResult res;
   const EnumResult& first = workers[0]->counters();
@@ -1454,14 +1462,9 @@ EnumResult enumerate_one(const Network& net, const double* x0, const double* Q, 
                          const double* bdom, int mdom, const double* u0, const EnumOptions& opt,
                          const Checkpoint& checkpoint, RegionVisitor* visitor) {
   int threads = std::max(1, opt.threads);
-  std::vector<std::unique_ptr<RegionVisitor>> copies;
-  if (threads > 1 && visitor) {
-    for (int i = 0; i < threads && threads > 1; ++i) {
-      copies.push_back(visitor->clone());
-      if (!copies.back()) threads = 1;  // a visitor that cannot be copied: one thread
-    }
-  }
-  if (threads > 1) return run_threads(net, x0, Q, k, Adom, bdom, mdom, u0, opt, checkpoint, visitor, copies, threads);
+  // A visitor that cannot be copied: one thread. (This copy only asks; each worker makes its own, in its thread.)
+  if (threads > 1 && visitor && !visitor->clone()) threads = 1;
+  if (threads > 1) return run_threads(net, x0, Q, k, Adom, bdom, mdom, u0, opt, checkpoint, visitor, threads);
   Enumerator e(net, x0, Q, k, opt, checkpoint, visitor);
   return e.run(Adom, bdom, mdom, u0);
 }

@@ -10,6 +10,7 @@
 
 #include "relutope/certify.hpp"  // composed_zero: the rounding of the composed pieces
 #include "relutope/lp.hpp"
+#include "relutope/piece_columns.hpp"
 
 namespace relutope {
 
@@ -392,15 +393,7 @@ class PolygonEnumerator {
       terms_[l] = N + 1;
       for (int u = 0; u < layer.n_units; ++u)
         if (layer.n_pieces(u) >= 2) last_split_ = l;
-      if (l > 0) {  // A transposed: in_dim rows of P, so that a layer's pieces are built by contiguous axpys
-        At_[l].resize(static_cast<size_t>(2 * layer.in_dim) * P);  // A transposed, then |A| transposed
-        for (int p = 0; p < P; ++p)
-          for (int i = 0; i < layer.in_dim; ++i) {
-            const double a = layer.A[static_cast<size_t>(p) * layer.in_dim + i];
-            At_[l][static_cast<size_t>(i) * P + p] = a;
-            At_[l][static_cast<size_t>(layer.in_dim + i) * P + p] = std::fabs(a);
-          }
-      }
+      if (l > 0) At_[l] = transposed_weights(layer);  // so that a layer's pieces are built by contiguous axpys
     }
     // Layer 0's pieces as functions of u: A (x0 + Q u) + c.
     const Layer& L0 = layers[0];
@@ -560,37 +553,16 @@ class PolygonEnumerator {
     if (rigorous::composed_nonconstant(ng, terms_[l], mag_bound_[l])) return false;
     compose_magnitudes(l);
     const int P = net_.layers()[l].total_pieces();
-    const double* m = F_[l].data() + static_cast<size_t>(3) * P;
+    const double* m = magnitudes(l);
     return rigorous::composed_constant(ng, h[2], terms_[l], m[r] + m[s], m[P + r] + m[P + s], sign);
   }
 
-  // The magnitudes of layers mag_valid_+1..l from pattern_ (certify.hpp): |A| m + (0, |c|) over the units with a
-  // non-zero piece, in the order next_layer() composes the pieces.
-  void compose_magnitudes(int l) {
-    const auto& layers = net_.layers();
-    for (; mag_valid_ < l; ++mag_valid_) {
-      const Layer& cur = layers[mag_valid_];
-      const Layer& nxt = layers[mag_valid_ + 1];
-      const int off = net_.unit_offset(mag_valid_);
-      const int Pc = cur.total_pieces(), Pn = nxt.total_pieces();
-      const double* Fl = F_[mag_valid_].data();
-      double* gm = F_[mag_valid_ + 1].data() + static_cast<size_t>(3) * Pn;
-      for (int p = 0; p < Pn; ++p) {
-        gm[p] = 0.0;
-        gm[Pn + p] = std::fabs(nxt.c[p]);
-      }
-      const double* Aabs = At_[mag_valid_ + 1].data() + static_cast<size_t>(nxt.in_dim) * Pn;
-      for (int i = 0; i < cur.n_units; ++i) {
-        const int pc = cur.piece_start[i] + pattern_[off + i];
-        if (cur.zero_piece[pc]) continue;
-        const double mg = Fl[3 * Pc + pc], mc = Fl[4 * Pc + pc];
-        const double* ai = Aabs + static_cast<size_t>(i) * Pn;
-        for (int p = 0; p < Pn; ++p) {
-          gm[p] += ai[p] * mg;
-          gm[Pn + p] += ai[p] * mc;
-        }
-      }
-    }
+  // The magnitudes of layers mag_valid_+1..l from pattern_ (certify.hpp, piece_columns.hpp), in the order
+  // the pieces are composed.
+  void compose_magnitudes(int l) { compose_magnitudes_to(net_, At_, F_, 3, pattern_.data(), mag_valid_, l); }
+  // Layer l's magnitudes: 2 rows of its P pieces (slopes, offsets), after the pieces' rows.
+  double* magnitudes(int l) {
+    return F_[l].data() + static_cast<size_t>(3) * net_.layers()[l].total_pieces();
   }
 
   // h = f_r - f_s for pieces r, s (global piece indices) of layer l.

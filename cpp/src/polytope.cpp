@@ -18,6 +18,7 @@
 #include "relutope/bits.hpp"
 #include "relutope/certify.hpp"  // composed_zero: the rounding of the composed pieces
 #include "relutope/lp.hpp"
+#include "relutope/piece_columns.hpp"
 #include "relutope/polygon2d.hpp"  // kSideEps: the same relative epsilon as the 2-D path
 
 namespace relutope {
@@ -88,15 +89,7 @@ class alignas(kCacheLine) PolytopeEnumerator {  // threads: no cache line shared
         if (K >= 2) last_split_ = l;
         if (K >= 2) cuts += K - 1;
       }
-      if (l > 0) {
-        At_[l].resize(static_cast<size_t>(2 * layer.in_dim) * P);  // A transposed, then |A| transposed
-        for (int p = 0; p < P; ++p)
-          for (int i = 0; i < layer.in_dim; ++i) {
-            const double a = layer.A[static_cast<size_t>(p) * layer.in_dim + i];
-            At_[l][static_cast<size_t>(i) * P + p] = a;
-            At_[l][static_cast<size_t>(layer.in_dim + i) * P + p] = std::fabs(a);
-          }
-      }
+      if (l > 0) At_[l] = transposed_weights(layer);
     }
     // Constraint ids: the domain's rows, then the 2k faces of a bounding box, then the cuts by depth.
     box_first_ = mdom;
@@ -185,8 +178,8 @@ class alignas(kCacheLine) PolytopeEnumerator {  // threads: no cache line shared
         top_ = job.n;
         std::copy(job.hyp.begin(), job.hyp.end(), hyp_.begin());
         std::copy(job.pattern.begin(), job.pattern.end(), pattern_.begin());
-        if (job.l > 0) F_[job.l] = job.F;
-        mag_valid_ = 0;  // the magnitudes of layers 1..job.l are composed again from the job's pattern on demand
+        std::copy(job.F.begin(), job.F.end(), F_[job.l].begin());  // the pieces (none for layer 0: this
+        mag_valid_ = 0;  // worker's own): the magnitudes of layers 1..job.l are composed again from the job's pattern
         unstable_[job.l] = job.unstable;
         tasks_.push_back(Task{static_cast<Op>(job.op), job.l, job.idx, 0, job.n, job.c, job.r});
         search();
@@ -344,7 +337,9 @@ class alignas(kCacheLine) PolytopeEnumerator {  // threads: no cache line shared
     job.I.assign(I(t.b), I(t.b) + static_cast<size_t>(job.n) * W_);
     job.hyp.assign(hyp_.begin(), hyp_.begin() + static_cast<size_t>(t.c) * dim1());
     job.pattern = pattern_;
-    if (t.l > 0) job.F = F_[t.l];
+    if (t.l > 0)  // layer l's pieces, not its magnitudes: the receiver composes those (compose_magnitudes)
+      job.F.assign(F_[t.l].begin(),
+                   F_[t.l].begin() + static_cast<std::ptrdiff_t>(dim1()) * net_.layers()[t.l].total_pieces());
     job.unstable = unstable_[t.l];
     const int64_t id = push_job(*shared_, std::move(job));
     t = Task{Op::Joined, 0, static_cast<int>(id), 0, 0, 0, 0};
@@ -386,35 +381,16 @@ class alignas(kCacheLine) PolytopeEnumerator {  // threads: no cache line shared
     if (rigorous::composed_nonconstant(ng, terms_[l], mag_bound_[l])) return false;
     compose_magnitudes(l);
     const int P = net_.layers()[l].total_pieces();
-    const double* m = F_[l].data() + static_cast<size_t>(dim1()) * P;
+    const double* m = magnitudes(l);
     return rigorous::composed_constant(ng, h[dim()], terms_[l], m[r] + m[s], m[P + r] + m[P + s], sign);
   }
 
-  // The magnitudes of layers mag_valid_+1..l from pattern_ (certify.hpp): |A| m + (0, |c|) over the units with a
-  // non-zero piece, in the order next_layer() composes the pieces.
-  void compose_magnitudes(int l) {
-    const auto& layers = net_.layers();
-    for (; mag_valid_ < l; ++mag_valid_) {
-      const Layer& cur = layers[mag_valid_];
-      const Layer& nxt = layers[mag_valid_ + 1];
-      const int off = net_.unit_offset(mag_valid_);
-      const int Pc = cur.total_pieces(), Pn = nxt.total_pieces();
-      const double* Fl = F_[mag_valid_].data();
-      double* G = F_[mag_valid_ + 1].data();
-      const double* Aabs = At_[mag_valid_ + 1].data() + static_cast<size_t>(nxt.in_dim) * Pn;
-      for (int j = 0; j < 2; ++j) {
-        double* g = G + static_cast<size_t>(dim1() + j) * Pn;
-        for (int p = 0; p < Pn; ++p) g[p] = j == 1 ? std::fabs(nxt.c[p]) : 0.0;
-        for (int i = 0; i < cur.n_units; ++i) {
-          const int pc = cur.piece_start[i] + pattern_[off + i];
-          if (cur.zero_piece[pc]) continue;
-          const double m = Fl[static_cast<size_t>(dim1() + j) * Pc + pc];
-          if (m == 0.0) continue;
-          const double* a = Aabs + static_cast<size_t>(i) * Pn;
-          for (int p = 0; p < Pn; ++p) g[p] += a[p] * m;
-        }
-      }
-    }
+  // The magnitudes of layers mag_valid_+1..l from pattern_ (certify.hpp, piece_columns.hpp), in the order
+  // the pieces are composed.
+  void compose_magnitudes(int l) { compose_magnitudes_to(net_, At_, F_, dim1(), pattern_.data(), mag_valid_, l); }
+  // Layer l's magnitudes: 2 rows of its P pieces (slopes, offsets), after the pieces' rows.
+  double* magnitudes(int l) {
+    return F_[l].data() + static_cast<size_t>(dim1()) * net_.layers()[l].total_pieces();
   }
 
   double grad_norm(const double* h) const {

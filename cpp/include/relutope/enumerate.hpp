@@ -193,7 +193,8 @@ class RegionVisitor {
   // Called on every region: return false to stop the enumeration (status Stopped).
   virtual bool leaf(const CellView&) = 0;
   // Threads: a fresh copy of the visitor's state for one worker thread, or nullptr when the visitor cannot be
-  // copied (the enumeration then runs on one thread). Every worker calls prune()/leaf() only on its own copy.
+  // copied (the enumeration then runs on one thread). Every worker calls prune()/leaf() only on its own copy,
+  // which it makes in its own thread (the workers call clone() at the same time: it must only read this one).
   virtual std::unique_ptr<RegionVisitor> clone() const { return nullptr; }
   // Threads: fold the state of a copy made by clone() into this visitor, once the workers have stopped (copies
   // in worker order).
