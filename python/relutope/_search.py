@@ -89,8 +89,10 @@ def falsify(net: Network, lo: np.ndarray, hi: np.ndarray, terms, rng: np.random.
 
 # The adaptive split budget (SplitOptions::pace_from, pace_window): from PACE_FROM boxes on, the splitting hands
 # every box left to the exact enumeration once the volume closed per box over the last PACE_WINDOW boxes would not
-# close the case's box within split_boxes (bench/results/acas_verify15h.txt).
-PACE_FROM, PACE_WINDOW = 48, 32
+# close the case's box within split_boxes. Off (0) by default: with 48 it made the slow-closing ACAS Xu instances
+# that hold 0.7-1.0x as costly, but 1_9 property 7 (violated) went from 0.5 s to unknown at 60 s, its counterexample
+# search getting less time before the enumeration (bench/results/acas_verify15h.txt).
+PACE_FROM, PACE_WINDOW = 0, 32
 
 
 def split_case(net: Network, lo: np.ndarray, hi: np.ndarray, terms, split_depth: Optional[int], split_boxes: int,
@@ -101,9 +103,9 @@ def split_case(net: Network, lo: np.ndarray, hi: np.ndarray, terms, split_depth:
     Branch and bound on the box: CROWN / DeepPoly bounds per box and one LP per box deciding whether they allow a
     term, boxes halved by ReluVal's smear (or strong branching over ``split_candidates`` inputs), up to
     ``split_depth`` halvings (default ``8 * free inputs``) and ``split_boxes`` boxes; with ``search`` a 20-step
-    descent from each box's LP minimiser. The budget is adaptive: from ``pace_from`` boxes on (default
-    ``PACE_FROM``; 0: a fixed budget), every box left goes to the exact enumeration as soon as the volume closed
-    per box over the last ``PACE_WINDOW`` boxes, kept up for the rest of the budget, would not close the box. ``split_candidates`` None: 3 (at most the free inputs) for networks
+    descent from each box's LP minimiser. With ``pace_from > 0`` (default ``PACE_FROM``, 0: off) the budget
+    is adaptive: from ``pace_from`` boxes on, every box left goes to the exact enumeration as soon as the volume
+    closed per box over the last ``PACE_WINDOW`` boxes, kept up for the rest of the budget, would not close the box. ``split_candidates`` None: 3 (at most the free inputs) for networks
     with units of more than two pieces, else 1 (see :func:`relutope.verify`).
 
     Returns the core's dict (``status`` 1: ``counterexample`` for ``term`` found, 3: a limit stopped it, else

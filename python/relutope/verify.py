@@ -375,10 +375,7 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     split_depth : int, optional
         Halvings of a box before it is handed to the exact enumeration; default ``8 * free inputs``.
     split_boxes : int, optional
-        Boxes the input splitting bounds before it hands every open box to the exact enumeration; it hands them
-        over earlier (after at least 48 boxes) when the volume it closed over its last 32 boxes, kept up, would not
-        close the case's box within ``split_boxes`` (an adaptive budget: the exact enumeration of a few large boxes
-        is then cheaper).
+        Boxes the input splitting bounds before it hands every open box to the exact enumeration.
     seed : None, int >= 0 or numpy.random.Generator, optional
         Seed of the counterexample search's samples (a TypeError or ValueError naming ``seed`` for anything else).
     threads : int, optional
