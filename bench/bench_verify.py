@@ -1,6 +1,6 @@
 """ACAS Xu verification: relutope against nnenum, instance by instance, in the same run on the same machine.
 
-    python bench/bench_verify.py [--timeout 120] [--no-nnenum] [--extra DIR] [--out results.csv]
+    python bench/bench_verify.py [--timeout 120] [--no-nnenum] [--extra DIR] [--out results.csv] [--pace-from 0]
     python bench/bench_verify.py --certify [--certify-timeout 300] [--certify-max-boxes 4000] [--only 1_1:2,3_3:2]
         --no-nnenum
 
@@ -104,12 +104,19 @@ def main():
     ap.add_argument("--no-nnenum", action="store_true")
     ap.add_argument("--extra", type=Path, default=None)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--pace-from", type=int, default=None,
+                    help="the input splitting's adaptive budget: boxes before its pace test (0: the fixed budget of "
+                         "split_boxes; default relutope._search.PACE_FROM), for A/B runs")
     ap.add_argument("--certify", action="store_true", help="certify every verdict and time it")
     ap.add_argument("--certify-timeout", type=float, default=300.0)
     ap.add_argument("--only", default=None, help="--certify: these instances only (NET:PROP, comma-separated)")
     ap.add_argument("--certify-max-boxes", type=int, default=4000,
                     help="--certify: input splits per case before the search branches on ReLUs only")
     args = ap.parse_args()
+    if args.pace_from is not None:
+        from relutope import _search
+
+        _search.PACE_FROM = args.pace_from
     if args.certify:
         return certify_main(args)
     instances = []

@@ -561,11 +561,16 @@ py::dict verify_py(ENUM_ARGS_DECL, const py::list& terms, bool prune, bool stop_
 
 // Input splitting on the box [lo, hi] (verify.hpp, split_verify), GIL released.
 py::dict split_verify_py(const Network& net, const darray& lo, const darray& hi, const py::list& terms, int max_depth,
-                         int64_t max_boxes, double time_limit, int branch_candidates, int attack_steps) {
+                         int64_t max_boxes, double time_limit, int branch_candidates, int attack_steps,
+                         int pace_from, int pace_window) {
   const int n = net.in_dim();
   if (branch_candidates < 1) throw std::invalid_argument("branch_candidates must be >= 1");
   if (attack_steps < 0) throw std::invalid_argument("attack_steps must be >= 0");
+  if (pace_from < 0) throw std::invalid_argument("pace_from must be >= 0");
+  if (pace_window < 1) throw std::invalid_argument("pace_window must be >= 1");
   SplitOptions opt;
+  opt.pace_from = pace_from;
+  opt.pace_window = pace_window;
   opt.branch_candidates = branch_candidates;
   opt.attack_steps = attack_steps;
   check_shape(lo, "lo", {n});
@@ -591,6 +596,7 @@ py::dict split_verify_py(const Network& net, const darray& lo, const darray& hi,
   out["closed_fraction"] = res.closed_fraction;
   out["boxes"] = res.boxes;
   out["bounds"] = res.bounds;
+  out["paced"] = res.paced;
   return out;
 }
 
@@ -1078,7 +1084,7 @@ PYBIND11_MODULE(_core, m) {
         py::arg("store_regions"), py::arg("lp_max_iter") = 0, PARALLEL_ARGS_PY, py::arg("thin_min_tol") = 0.0);
   m.def("split_verify", &split_verify_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("terms"),
         py::arg("max_depth"), py::arg("max_boxes"), py::arg("time_limit"), py::arg("branch_candidates") = 1,
-        py::arg("attack_steps") = 0);
+        py::arg("attack_steps") = 0, py::arg("pace_from") = 0, py::arg("pace_window") = 32);
   m.def("falsify", &falsify_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("terms"), py::arg("samples"),
         py::arg("starts"), py::arg("steps"), py::arg("seed"), py::arg("x0"), py::arg("time_limit"),
         py::arg("restarts") = 0);

@@ -785,12 +785,22 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
   AttackOptions attack;
   attack.samples = 0, attack.starts = 1, attack.steps = opt.attack_steps;
   std::vector<int> dims(k);
+  std::vector<double> closed_after;  // the adaptive budget's record of the volume closed (opt.pace_from)
   while (!stack.empty()) {
     if (time_limit >= 0 && std::chrono::duration<double>(Clock::now() - start).count() > time_limit) {
       res.status = 3;
       break;
     }
-    if (max_boxes >= 0 && res.boxes >= max_boxes) {  // the rest goes to the exact enumeration
+    // Behind the pace: at the recent rate of volume closed per box, the budget would not close the box.
+    closed_after.push_back(closed);  // closed_after[i]: the volume closed by the first i boxes
+    bool behind = false;
+    if (opt.pace_from > 0 && max_boxes > 0 && res.boxes >= opt.pace_from && res.boxes < max_boxes) {
+      const int64_t w = std::min<int64_t>(std::max(opt.pace_window, 1), res.boxes);
+      const double rate = (closed - closed_after[static_cast<size_t>(res.boxes - w)]) / static_cast<double>(w);
+      behind = closed + rate * static_cast<double>(max_boxes - res.boxes) < total;
+    }
+    if ((max_boxes >= 0 && res.boxes >= max_boxes) || behind) {  // the rest goes to the exact enumeration
+      res.paced = behind;
       for (const SplitBox& b : stack) open(b);
       stack.clear();
       break;

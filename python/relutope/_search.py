@@ -87,19 +87,30 @@ def falsify(net: Network, lo: np.ndarray, hi: np.ndarray, terms, rng: np.random.
     return None
 
 
+# The adaptive split budget (SplitOptions::pace_from, pace_window): from PACE_FROM boxes on, the splitting hands
+# every box left to the exact enumeration once the volume closed per box over the last PACE_WINDOW boxes would not
+# close the case's box within split_boxes. Off (0) by default: with 48 it made the slow-closing ACAS Xu instances
+# that hold 0.7-1.0x as costly, but 1_9 property 7 (violated) went from 0.5 s to unknown at 60 s, its counterexample
+# search getting less time before the enumeration (bench/results/acas_verify15h.txt).
+PACE_FROM, PACE_WINDOW = 0, 32
+
+
 def split_case(net: Network, lo: np.ndarray, hi: np.ndarray, terms, split_depth: Optional[int], split_boxes: int,
-               time_limit: Optional[float], split_candidates: Optional[int], search: bool) -> dict:
+               time_limit: Optional[float], split_candidates: Optional[int], search: bool,
+               pace_from: Optional[int] = None) -> dict:
     """The input splitting of :func:`relutope.verify` on one case's box, in the core (``_core.split_verify``).
 
     Branch and bound on the box: CROWN / DeepPoly bounds per box and one LP per box deciding whether they allow a
     term, boxes halved by ReluVal's smear (or strong branching over ``split_candidates`` inputs), up to
     ``split_depth`` halvings (default ``8 * free inputs``) and ``split_boxes`` boxes; with ``search`` a 20-step
-    descent from each box's LP minimiser. ``split_candidates`` None: 3 (at most the free inputs) for networks
+    descent from each box's LP minimiser. With ``pace_from > 0`` (default ``PACE_FROM``, 0: off) the budget
+    is adaptive: from ``pace_from`` boxes on, every box left goes to the exact enumeration as soon as the volume
+    closed per box over the last ``PACE_WINDOW`` boxes, kept up for the rest of the budget, would not close the box. ``split_candidates`` None: 3 (at most the free inputs) for networks
     with units of more than two pieces, else 1 (see :func:`relutope.verify`).
 
     Returns the core's dict (``status`` 1: ``counterexample`` for ``term`` found, 3: a limit stopped it, else
     the boxes ``open_lo``, ``open_hi`` (B, n_inputs) with ``open_score``; ``boxes``, ``closed_fraction`` of the
-    volume proven safe)."""
+    volume proven safe; ``paced``: handed over before the budget, behind the pace)."""
     from . import _core
 
     free = int(np.count_nonzero(hi > lo))
@@ -109,4 +120,5 @@ def split_case(net: Network, lo: np.ndarray, hi: np.ndarray, terms, split_depth:
         split_candidates = min(3, free) if many_pieces else 1
     return _core.split_verify(net._core(), lo, hi, terms, depth, int(split_boxes),
                               -1.0 if time_limit is None else time_limit, max(int(split_candidates), 1),
-                              20 if search else 0)
+                              20 if search else 0, PACE_FROM if pace_from is None else int(pace_from),
+                              PACE_WINDOW)

@@ -28,7 +28,8 @@ import numpy as np
 
 from .domains import Box, Domain
 from ._checks import check_bool, check_network, check_real, check_seed
-from ._search import check_property as _check_property, check_split_options, falsify as _falsify
+from ._search import check_property as _check_property, check_split_options, falsify as _falsify, \
+    split_case as _split_case
 from ._threads import resolve_threads
 from .enumerate import _engine_call, enumerate_regions
 from .errors import NumericalError
@@ -451,7 +452,6 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
         return verify_distributed(net, spec, client, timeout=timeout, prune=prune, tol=tol, atol=atol, search=search,
                                   seed=seed, threads=threads, split_max_dims=split_max_dims, split_depth=split_depth,
                                   split_boxes=split_boxes, split_candidates=split_candidates, certify=certify)
-    many_pieces = any(int(np.max(layer.n_pieces)) > 2 for layer in net.layers)
     n_threads = resolve_threads(threads)  # once, not per open box (and checked even when no box is left open)
     start = time.perf_counter()
     rng = np.random.default_rng(check_seed(seed))
@@ -503,12 +503,7 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
         boxes = [(lo, hi)]
         closed = 0.0
         if splits:
-            depth = 8 * int(free.sum()) if split_depth is None else int(split_depth)
-            left = remaining()
-            cands = (min(3, int(free.sum())) if many_pieces else 1) if split_candidates is None \
-                else int(split_candidates)
-            out = _core.split_verify(net._core(), lo, hi, terms, depth, int(split_boxes),
-                                     -1.0 if left is None else left, max(cands, 1), 20 if search else 0)
+            out = _split_case(net, lo, hi, terms, split_depth, split_boxes, remaining(), split_candidates, search)
             stats["boxes"] = int(out["boxes"])
             closed = float(out["closed_fraction"])
             if out["status"] == 1:

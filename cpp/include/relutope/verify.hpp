@@ -220,6 +220,7 @@ struct SplitResult {
   double closed_fraction = 0.0;     // volume of the refuted boxes / the box's (over the inputs of positive width)
   int64_t boxes = 0;                // boxes taken from the stack (bounded, then closed, split or left open)
   int64_t bounds = 0;               // relaxation bounds computed (more than boxes with strong branching)
+  bool paced = false;               // handed over before max_boxes, behind the pace (SplitOptions::pace_from)
 };
 
 struct SplitOptions {
@@ -232,6 +233,14 @@ struct SplitOptions {
   // Sign-gradient steps of a counterexample search (attack.hpp) from the relaxation's minimiser of every box
   // not refuted while boxes are taken best first (0: none).
   int attack_steps = 0;
+  // An adaptive budget: from pace_from boxes on (0: never, a fixed budget), every box left is handed to the exact
+  // enumeration as soon as the recent rate of volume closed per box (over the last pace_window boxes) would not
+  // close the rest within max_boxes boxes: closed + rate x (max_boxes - boxes) < the box's volume. The best-first
+  // phase closes little at first, hence the warm-up. On ACAS Xu the enumeration of a few large boxes (its cells
+  // bounded by LPs over each cell) costs less than splitting what the box relaxation closes slowly
+  // (bench/results/acas_verify15h.txt).
+  int pace_from = 0;
+  int pace_window = 32;
 };
 
 SplitResult split_verify(const Network& net, const double* lo, const double* hi,
