@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <string>
 
 namespace relutope {
@@ -131,7 +132,23 @@ bool CellRelaxation::compute(const CellView& v, LPBasis& scratch) {
   anc_[v.layer].valid = false;
   use_thin_ = use_parent_ = false;
   if (past_deadline()) return false;
-  if (!have_domain_box_ && (v.layer != 0 || !domain_box(v, scratch))) return false;  // the domain: layer 0
+  if (!have_domain_box_) {
+    SharedBox& sb = *shared_box_;
+    if (sb.ready.load(std::memory_order_acquire)) {  // a copy that starts on a job handed over
+      dlo_ = sb.lo;
+      dhi_ = sb.hi;
+      have_domain_box_ = true;
+    } else if (v.layer != 0 || !domain_box(v, scratch)) {  // the domain: layer 0
+      return false;
+    } else {
+      std::lock_guard<std::mutex> lock(sb.mu);
+      if (!sb.ready.load(std::memory_order_relaxed)) {
+        sb.lo = dlo_;
+        sb.hi = dhi_;
+        sb.ready.store(true, std::memory_order_release);
+      }
+    }
+  }
   if (v.k <= kBoxLPs && v.layer > 0) {
     if (!lp_box(v, scratch, lo, hi)) return false;
     for (int j = 0; j < v.k; ++j) lo[j] = std::max(lo[j], dlo_[j]), hi[j] = std::min(hi[j], dhi_[j]);
@@ -337,6 +354,7 @@ bool OutputBoundsVisitor::thin(const CellView& v, bool last) {
       min_value[i] = low;
       std::copy(v.basis->y.begin(), v.basis->y.begin() + k_, argmin.begin() + static_cast<size_t>(i) * k_);
     }
+    if (r % 2 == 1) publish(i);
   }
   ++widened;
   return true;
@@ -357,12 +375,33 @@ void OutputBoundsVisitor::bound_both_sides(const CellView& v, const double* uppe
   cell_.lower_linear(v, 2 * q_, Cd_.data(), dd_.data(), G_);
 }
 
+namespace {
+void atomic_max(std::atomic<double>& a, double x) {
+  double cur = a.load(std::memory_order_relaxed);
+  while (x > cur && !a.compare_exchange_weak(cur, x, std::memory_order_relaxed)) {
+  }
+}
+}  // namespace
+
+void OutputBoundsVisitor::publish(int i) {
+  if (!shared_) return;
+  atomic_max(shared_->hi[i], max_value[i]);
+  atomic_max(shared_->neg_lo[i], -min_value[i]);
+}
+
 bool OutputBoundsVisitor::cannot_improve(const CellView& v) {
-  for (int i = 0; i < q_; ++i)
-    if (!std::isfinite(max_value[i]) || !std::isfinite(min_value[i])) return false;  // nothing to compare with
+  best_hi_.assign(max_value.begin(), max_value.end());
+  best_lo_.assign(min_value.begin(), min_value.end());
+  for (int i = 0; i < q_; ++i) {
+    if (shared_) {  // another worker's better incumbents (attained: merge() ends with them or better)
+      best_hi_[i] = std::max(best_hi_[i], shared_->hi[i].load(std::memory_order_relaxed));
+      best_lo_[i] = std::min(best_lo_[i], -shared_->neg_lo[i].load(std::memory_order_relaxed));
+    }
+    if (!std::isfinite(best_hi_[i]) || !std::isfinite(best_lo_[i])) return false;  // nothing to compare with
+  }
   // The cell cannot improve row i when max_i - (C_i y + d_i) >= 0 and (C_i y + d_i) - min_i >= 0 on it: rows 2i
   // and 2i+1 of the objectives, each bounded below by the relaxation, over the box and then over the cell.
-  bound_both_sides(v, max_value.data(), min_value.data());
+  bound_both_sides(v, best_hi_.data(), best_lo_.data());
   g_.resize(k_ + 1);
   for (int r = 0; r < 2 * q_; ++r) {
     const double* g = &G_[static_cast<size_t>(r) * (k_ + 1)];
@@ -422,11 +461,21 @@ bool OutputBoundsVisitor::leaf(const CellView& v) {
       }
       for (int j = 0; j < k_; ++j) g_[j] = -g_[j];
     }
+    publish(i);
   }
   return true;
 }
 
 std::unique_ptr<RegionVisitor> OutputBoundsVisitor::clone() const {
+  static std::mutex first_copy;  // workers may copy at once (enumerate_one's probe copy usually comes first)
+  std::lock_guard<std::mutex> lock(first_copy);
+  if (!shared_) {  // the first copy: the copies share one Incumbent, seeded with this visitor's values
+    shared_ = std::make_shared<Incumbent>(q_);
+    for (int i = 0; i < q_; ++i) {
+      shared_->hi[i].store(max_value[i]);
+      shared_->neg_lo[i].store(-min_value[i]);
+    }
+  }
   auto copy = std::make_unique<OutputBoundsVisitor>(*this);
   copy->widened = copy->parent_pruned = copy->hinted = 0;  // counts are summed by merge()
   return copy;

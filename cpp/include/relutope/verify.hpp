@@ -10,9 +10,11 @@
 // intermediate bounds), which prunes about half of the cells of ACAS Xu properties 2 and 3.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -74,6 +76,15 @@ class CellRelaxation {
   bool use_parent_ = false;            // lower_linear() reads parent_ (after from_parent())
   std::vector<double> dlo_, dhi_;      // the domain's box
   bool have_domain_box_ = false;
+  // The domain's box, shared by the copies of one visitor (threads): found by whichever copy bounds the root (the
+  // domain, at layer 0; every other cell and job comes after it), taken by the copies whose first cell is deeper
+  // (a worker that starts on a job handed over), which could not prune at all before.
+  struct SharedBox {
+    std::atomic<bool> ready{false};
+    std::mutex mu;
+    std::vector<double> lo, hi;
+  };
+  std::shared_ptr<SharedBox> shared_box_ = std::make_shared<SharedBox>();
   bool has_deadline_ = false;
   std::chrono::steady_clock::time_point deadline_;
   std::vector<double> g_, arg_, z_, neg_;
@@ -109,7 +120,9 @@ class OutputBoundsVisitor : public RegionVisitor {
   // `last`, every row's bound is widened to the relaxation's bound over the cell (`widened` counts them: the
   // bounds then contain the true range but need not be attained).
   bool thin(const CellView& v, bool last) override;
-  // Threads: a copy per worker; merge() keeps the larger max and smaller min (with their points and rays).
+  // Threads: a copy per worker; merge() keeps the larger max and smaller min (with their points and rays). The
+  // copies share their incumbents (the best max and min any of them has reached, `Incumbent`), so that each
+  // prunes with the best bound found by all, as one thread prunes with every region before it.
   std::unique_ptr<RegionVisitor> clone() const override;
   void merge(const RegionVisitor& other) override;
   void set_time_limit(double seconds) { cell_.set_time_limit(seconds); }
@@ -127,6 +140,18 @@ class OutputBoundsVisitor : public RegionVisitor {
  private:
   int q_, m_, k_;
   bool cannot_improve(const CellView& v);    // prune()'s test, after cell_.compute(v) or compute_thin(v)
+  // The incumbents shared by the copies of one run: per row the largest max and the largest -min reached (values
+  // attained by a region, or widened by thin(), so merge() ends with them or better).
+  struct Incumbent {
+    explicit Incumbent(int q) : hi(q), neg_lo(q) {
+      for (int i = 0; i < q; ++i)
+        hi[i] = neg_lo[i] = -std::numeric_limits<double>::infinity();
+    }
+    std::vector<std::atomic<double>> hi, neg_lo;
+  };
+  mutable std::shared_ptr<Incumbent> shared_;  // null on one thread; made by the first clone()
+  std::vector<double> best_hi_, best_lo_;    // cannot_improve's incumbents: own, or better shared ones
+  void publish(int i);                       // share row i's own max and min (after leaf() or thin() moved them)
   // The relaxation's lower linear bounds G_ (rows 2i and 2i+1) of upper[i] - (C_i y + d_i) and
   // (C_i y + d_i) - lower[i] over the cell (nullptr: zero offsets).
   void bound_both_sides(const CellView& v, const double* upper, const double* lower);
