@@ -161,7 +161,7 @@ OK_BOX = "(assert (<= X_0 1)) (assert (>= X_0 0)) (assert (<= X_1 1)) (assert (>
     (HEADER + OK_BOX + "(assert (<= Y_0 1)))", r"line 7: unexpected '\)'"),
     (HEADER + OK_BOX + "(assert (<= Y_7 1))", r"line 7: variable Y_7 is used but not declared"),
     (HEADER + OK_BOX + "(assert (<= Y_0 abc))", r"line 7: expected a number or a variable"),
-    (HEADER + OK_BOX + "(assert (<= Y_0 1 2))", r"line 7: '<=' takes exactly two arguments"),
+    (HEADER + OK_BOX + "(assert (<= Y_0))", r"line 7: '<=' takes at least two arguments"),
     (HEADER + OK_BOX + "(assert (<= X_0 Y_0))", r"line 7: a comparison may not mix inputs X and outputs Y"),
     (HEADER + OK_BOX + "(assert (<= (+ X_0 X_1) 1))", r"line 7: input constraints must bound a single input"),
     (HEADER + OK_BOX + "(assert (<= (* Y_0 Y_1) 1))", r"line 7: product of two variables is not linear"),
@@ -267,3 +267,16 @@ def test_corrupt_gzip_is_a_value_error_naming_the_file(tmp_path):
     path.write_bytes(b"plain text")
     with pytest.raises(ValueError, match="not a valid gzip file"):
         load(path)
+
+
+def test_chained_comparisons_are_the_conjunction_of_adjacent_pairs():
+    # SMT-LIB's <=, <, >=, >, = are :chainable: (<= a b c) is (and (<= a b) (<= b c)); it was refused
+    chained = loads(HEADER + "(assert (<= 0 X_0 1)) (assert (>= 1 X_1 0))\n(assert (>= Y_0 Y_1 0.5))")
+    pairs = loads(HEADER + OK_BOX + "(assert (and (>= Y_0 Y_1) (>= Y_1 0.5)))")
+    assert len(chained.cases) == len(pairs.cases) == 1
+    a, b = chained.cases[0], pairs.cases[0]
+    np.testing.assert_array_equal(a.box_lo, b.box_lo)
+    np.testing.assert_array_equal(a.box_hi, b.box_hi)
+    np.testing.assert_array_equal(a.terms[0][0], b.terms[0][0])
+    np.testing.assert_array_equal(a.terms[0][1], b.terms[0][1])
+    assert not loads(HEADER + OK_BOX + "(assert (<= Y_0 2 1))").cases  # 2 <= 1: no unsafe input

@@ -19,7 +19,8 @@ terms). The set described is the union over cases and terms of ``{x in box, y = 
 
 Accepted syntax: ``declare-const`` of ``X_i`` / ``Y_j`` with sort ``Real``; ``assert`` of ``and`` / ``or``
 (nested freely) over comparisons ``<=``, ``>=``, ``<``, ``>``, ``=`` between linear expressions built from
-numbers (``0.5``, ``-1``, ``1e-3``), variables, ``+``, ``-`` and ``*`` by constants. Strict comparisons are read as
+numbers (``0.5``, ``-1``, ``1e-3``), variables, ``+``, ``-`` and ``*`` by constants. Comparisons chain as in SMT-LIB:
+``(<= 0 X_0 1)`` is ``(and (<= 0 X_0) (<= X_0 1))``. Strict comparisons are read as
 non-strict (the difference has measure zero), except where it has not: a constant comparison such as ``(< 0 0)``
 is false, and strict bounds that pin an input to one value (``(< X_0 1)`` with ``(>= X_0 1)``) leave its box
 empty. Input constraints must bound one input each (boxes), and the bounds of an input must not contradict each
@@ -364,18 +365,23 @@ class _Parser:
                 raise ValueError(f"line {e.line}: the disjunctive normal form has more than {MAX_DNF_TERMS} terms")
             return out
         if op in ("<=", ">=", "<", ">", "="):
-            if len(e) != 3:
-                raise ValueError(f"line {e.line}: '{op}' takes exactly two arguments, got {len(e) - 1}")
-            lhs, rhs = self.linear(e[1]), self.linear(e[2])
-            expr = _lin_sum([lhs, rhs], -1) if op in ("<=", "<", "=") else _lin_sum([rhs, lhs], -1)
-            coefs = {k: v for k, v in expr[0].items() if v != 0}
-            if not self.exact and not (np.isfinite(expr[1]) and all(np.isfinite(v) for v in coefs.values())):
-                raise ValueError(f"line {e.line}: a coefficient or constant of the comparison overflows double "
-                                 f"precision")
-            kinds = {k[0] for k in coefs}
-            if len(kinds) > 1:
-                raise ValueError(f"line {e.line}: a comparison may not mix inputs X and outputs Y")
-            return [[_Comparison(coefs, expr[1], op == "=", e.line, op in ("<", ">"))]]
+            if len(e) < 3:
+                raise ValueError(f"line {e.line}: '{op}' takes at least two arguments, got {len(e) - 1}")
+            # SMT-LIB's comparisons are chainable: (<= a b c) is (and (<= a b) (<= b c)) (SMT-LIB 2.6, sec. 3.6,
+            # :chainable); one conjunction of the adjacent pairs.
+            terms = [self.linear(a) for a in e[1:]]
+            out = []
+            for lhs, rhs in zip(terms[:-1], terms[1:]):
+                expr = _lin_sum([lhs, rhs], -1) if op in ("<=", "<", "=") else _lin_sum([rhs, lhs], -1)
+                coefs = {k: v for k, v in expr[0].items() if v != 0}
+                if not self.exact and not (np.isfinite(expr[1]) and all(np.isfinite(v) for v in coefs.values())):
+                    raise ValueError(f"line {e.line}: a coefficient or constant of the comparison overflows double "
+                                     f"precision")
+                kinds = {k[0] for k in coefs}
+                if len(kinds) > 1:
+                    raise ValueError(f"line {e.line}: a comparison may not mix inputs X and outputs Y")
+                out.append(_Comparison(coefs, expr[1], op == "=", e.line, op in ("<", ">")))
+            return [out]
         if op == "not":
             raise ValueError(f"line {e.line}: 'not' is not supported (write the negated comparison instead)")
         raise ValueError(f"line {op.line}: unknown formula operator {str(op)!r}")
