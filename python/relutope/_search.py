@@ -105,8 +105,9 @@ def split_case(net: Network, lo: np.ndarray, hi: np.ndarray, terms, split_depth:
     ``split_depth`` halvings (default ``8 * free inputs``) and ``split_boxes`` boxes; with ``search`` a 20-step
     descent from each box's LP minimiser. With ``pace_from > 0`` (default ``PACE_FROM``, 0: off) the budget
     is adaptive: from ``pace_from`` boxes on, every box left goes to the exact enumeration as soon as the volume
-    closed per box over the last ``PACE_WINDOW`` boxes, kept up for the rest of the budget, would not close the box. ``split_candidates`` None: 3 (at most the free inputs) for networks
-    with units of more than two pieces, else 1 (see :func:`relutope.verify`).
+    closed per box over the last ``PACE_WINDOW`` boxes, kept up for the rest of the budget, would not close the
+    box. ``split_candidates`` None: 3 (at most the free inputs) for networks with units of more than two pieces,
+    else 1 (see :func:`relutope.verify`).
 
     Returns the core's dict (``status`` 1: ``counterexample`` for ``term`` found, 3: a limit stopped it, else
     the boxes ``open_lo``, ``open_hi`` (B, n_inputs) with ``open_score``; ``boxes``, ``closed_fraction`` of the
