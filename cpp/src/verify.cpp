@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <mutex>
 #include <string>
 
 namespace relutope {
@@ -307,7 +306,8 @@ bool recession_ray(const CellView& v, const double* g, std::vector<double>& ray)
 // ---------------------------------------------------------------- output bounds
 
 OutputBoundsVisitor::OutputBoundsVisitor(int q, int out_dim, const double* C, const double* d, int k, bool prune)
-    : q_(q), m_(out_dim), k_(k), C_(C, C + static_cast<size_t>(q) * out_dim), d_(d, d + q), prune_(prune) {
+    : q_(q), m_(out_dim), k_(k), shared_(std::make_shared<Incumbent>(q)), C_(C, C + static_cast<size_t>(q) * out_dim),
+      d_(d, d + q), prune_(prune) {
   max_value.assign(q, -std::numeric_limits<double>::infinity());
   min_value.assign(q, std::numeric_limits<double>::infinity());
   argmax.assign(static_cast<size_t>(q) * k, 0.0);
@@ -384,19 +384,17 @@ void atomic_max(std::atomic<double>& a, double x) {
 }  // namespace
 
 void OutputBoundsVisitor::publish(int i) {
-  if (!shared_) return;
   atomic_max(shared_->hi[i], max_value[i]);
   atomic_max(shared_->neg_lo[i], -min_value[i]);
 }
 
 bool OutputBoundsVisitor::cannot_improve(const CellView& v) {
-  best_hi_.assign(max_value.begin(), max_value.end());
-  best_lo_.assign(min_value.begin(), min_value.end());
+  // The incumbents of every copy (this one's included: publish() follows each change of its own).
+  best_hi_.resize(q_);
+  best_lo_.resize(q_);
   for (int i = 0; i < q_; ++i) {
-    if (shared_) {  // another worker's better incumbents (attained: merge() ends with them or better)
-      best_hi_[i] = std::max(best_hi_[i], shared_->hi[i].load(std::memory_order_relaxed));
-      best_lo_[i] = std::min(best_lo_[i], -shared_->neg_lo[i].load(std::memory_order_relaxed));
-    }
+    best_hi_[i] = shared_->hi[i].load(std::memory_order_relaxed);
+    best_lo_[i] = -shared_->neg_lo[i].load(std::memory_order_relaxed);
     if (!std::isfinite(best_hi_[i]) || !std::isfinite(best_lo_[i])) return false;  // nothing to compare with
   }
   // The cell cannot improve row i when max_i - (C_i y + d_i) >= 0 and (C_i y + d_i) - min_i >= 0 on it: rows 2i
@@ -467,15 +465,6 @@ bool OutputBoundsVisitor::leaf(const CellView& v) {
 }
 
 std::unique_ptr<RegionVisitor> OutputBoundsVisitor::clone() const {
-  static std::mutex first_copy;  // workers may copy at once (enumerate_one's probe copy usually comes first)
-  std::lock_guard<std::mutex> lock(first_copy);
-  if (!shared_) {  // the first copy: the copies share one Incumbent, seeded with this visitor's values
-    shared_ = std::make_shared<Incumbent>(q_);
-    for (int i = 0; i < q_; ++i) {
-      shared_->hi[i].store(max_value[i]);
-      shared_->neg_lo[i].store(-min_value[i]);
-    }
-  }
   auto copy = std::make_unique<OutputBoundsVisitor>(*this);
   copy->widened = copy->parent_pruned = copy->hinted = 0;  // counts are summed by merge()
   return copy;

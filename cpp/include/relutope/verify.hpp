@@ -149,8 +149,8 @@ class OutputBoundsVisitor : public RegionVisitor {
     }
     std::vector<std::atomic<double>> hi, neg_lo;
   };
-  mutable std::shared_ptr<Incumbent> shared_;  // null on one thread; made by the first clone()
-  std::vector<double> best_hi_, best_lo_;    // cannot_improve's incumbents: own, or better shared ones
+  std::shared_ptr<Incumbent> shared_;        // this visitor's, copied into (so shared by) its clones
+  std::vector<double> best_hi_, best_lo_;    // cannot_improve's copy of the shared incumbents
   void publish(int i);                       // share row i's own max and min (after leaf() or thin() moved them)
   // The relaxation's lower linear bounds G_ (rows 2i and 2i+1) of upper[i] - (C_i y + d_i) and
   // (C_i y + d_i) - lower[i] over the cell (nullptr: zero offsets).
