@@ -56,6 +56,13 @@ def test_result_text_round_trips_float64():
     xs, ys = _parse(result_text("sat", x, y))
     assert np.array_equal(xs, x) and np.array_equal(ys, y)
     assert result_text("timeout") == "timeout\n"
+    assert result_text("violated", x, y).startswith("violated\n((X_0 ")  # relutope verify --out without --vnncomp
+    with pytest.raises(ValueError, match="word must be one of"):
+        result_text("safe")
+    with pytest.raises(ValueError, match="together"):
+        result_text("sat", x)
+    with pytest.raises(ValueError, match="output must be finite"):
+        result_text("sat", x, [np.nan])
 
 
 def test_cli_results_dir_that_is_a_file_is_refused(tmp_path, capsys):

@@ -61,6 +61,9 @@ class InstanceResult:
     output: Optional[np.ndarray] = None
 
 
+_WORDS = ("unsat", "sat", "timeout", "unknown", "error", "holds", "violated")  # VNN-COMP's, then verify()'s
+
+
 def result_text(word: str, counterexample=None, output=None) -> str:
     """The text of a VNN-COMP result file: the result word on its own line, then for ``sat`` the counterexample
     as ``((X_0 v) ... (Y_0 v) ...)``, one assignment a line, values with 17 significant digits (a float64 reads
@@ -69,12 +72,26 @@ def result_text(word: str, counterexample=None, output=None) -> str:
     Parameters
     ----------
     word : str
-        ``unsat``, ``sat``, ``timeout``, ``unknown`` or ``error``.
+        ``unsat``, ``sat``, ``timeout``, ``unknown`` or ``error``; or :func:`relutope.verify`'s ``holds`` /
+        ``violated`` (``relutope verify --out`` without ``--vnncomp``).
     counterexample, output : array_like, optional
-        The input (n_in,) and output (n_out,) of a ``sat`` result.
+        The input (n_in,) and output (n_out,) of a ``sat`` result, float64 or convertible; both or neither.
+
+    Raises
+    ------
+    ValueError
+        When ``word`` is not one of these, or only one of ``counterexample`` and ``output`` is given, or a
+        value is not finite.
     """
+    if word not in _WORDS:
+        raise ValueError(f"word must be one of {', '.join(_WORDS)}, got {word!r}")
+    if (counterexample is None) != (output is None):
+        raise ValueError("counterexample and output must be given together")
     text = word + "\n"
     if counterexample is not None:
+        for name, v in (("counterexample", counterexample), ("output", output)):
+            if not np.all(np.isfinite(np.asarray(v, dtype=np.float64))):
+                raise ValueError(f"{name} must be finite")
         xs = [f"(X_{i} {float(v):.17g})" for i, v in enumerate(np.ravel(counterexample))]
         ys = [f"(Y_{i} {float(v):.17g})" for i, v in enumerate(np.ravel(output))]
         text += "(" + "\n".join(xs + ys) + ")\n"
