@@ -131,8 +131,17 @@ def test_angles_agree_with_scipy_on_a_random_generator():
         i, j = ang.edges[e]
         Ui, Uj = pieces.basis[i][:, :pieces.rank[i]], pieces.basis[j][:, :pieces.rank[j]]
         if Ui.shape[1] and Uj.shape[1]:
-            want = subspace_angles(Ui, Uj)
-            assert np.allclose(ang.angles[e][:len(want)], want, atol=1e-10)
+            want = subspace_angles(Ui, Uj)  # descending
+            got = ang.angles[e][:len(want)]
+            # Large angles against scipy; every angle by its cosine and sine (Bjorck & Golub, Math. Comp. 1973:
+            # the singular values of Ui^T Uj and of (I - Ui Ui^T) Uj, for the smaller basis as Uj). scipy's
+            # cosine branch puts an angle of 0 at up to arccos(1 - eps) = 1.5e-8, so it is not the reference there.
+            assert np.allclose(got[want > 1e-6], want[want > 1e-6], atol=1e-10)
+            small, big = (Ui, Uj) if Ui.shape[1] <= Uj.shape[1] else (Uj, Ui)
+            cos = np.linalg.svd(big.T @ small, compute_uv=False)  # descending: angles ascending
+            sin = np.linalg.svd(small - big @ (big.T @ small), compute_uv=False)  # descending: angles descending
+            assert np.allclose(np.cos(got[::-1]), np.clip(cos, 0, 1), atol=1e-10)
+            assert np.allclose(np.sin(got), np.clip(sin, 0, 1), atol=1e-10)
     # generically one non-trivial angle per edge: adjacent maps differ by a rank-one term
     nontrivial = (np.nan_to_num(ang.angles) > 1e-7).sum(axis=1)
     assert np.mean(nontrivial <= 1) > 0.95
