@@ -55,9 +55,12 @@ inline std::vector<int8_t> parallel_chunks(int64_t R, int64_t C, int threads, in
   interrupted = false;
   int64_t prefix = 0, mark = every;  // chunks done in a row; the next checkpoint
   {
+    // The checkpoints are passed after the workers end too: they may all end before this thread first looks
+    // (it was not scheduled), and a checkpoint skipped then was one the one-thread loop would have made.
     std::unique_lock<std::mutex> lk(mu);
-    while (running > 0) {
-      cv.wait_for(lk, std::chrono::milliseconds(10));
+    for (bool last = false; !last;) {
+      if (running > 0) cv.wait_for(lk, std::chrono::milliseconds(10));
+      last = running == 0;
       while (prefix < n && state[static_cast<size_t>(prefix)].load() == 1) ++prefix;
       const int64_t done = std::min(R, prefix * C);
       while (every > 0 && checkpoint && !interrupted && mark <= done && mark < R) {
