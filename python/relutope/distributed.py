@@ -190,7 +190,7 @@ def _split(net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads
     client = _client(client)
     if domain.dim != net.in_dim:
         raise ValueError(f"domain has dimension {domain.dim} but the network takes {net.in_dim} inputs")
-    tol = _resolve_tol(domain, tol)
+    tol = _resolve_tol(domain._for_network(net), tol)  # (a WholeSpace's size: its network's, as enumerate_regions)
     P = min(prefix_layers, len(net.layers) - 1)
     if P >= 1:
         # The cells of the first P layers, exactly as the full search meets them (the same LPs, the same order).

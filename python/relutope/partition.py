@@ -256,8 +256,10 @@ class Partition:
               seconds: float = 0.0, polygons: Optional[Tuple[np.ndarray, np.ndarray]] = None):
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+        if domain.dim != network.in_dim:
+            raise ValueError(f"domain has dimension {domain.dim} but the network takes {network.in_dim} inputs")
         self.network = network
-        self.domain = domain
+        self.domain = domain._for_network(network)  # (a WholeSpace's size and centre: the network's)
         self._packed = np.asarray(packed, dtype=np.uint8)
         self._packed.flags.writeable = False
         self._centers = np.asarray(centers, dtype=np.float64)

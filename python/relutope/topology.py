@@ -334,7 +334,7 @@ def _default_vertex_tol(domain) -> float:
     """DEFAULT_VERTEX_TOL, or the float64 resolution at the domain's coordinates in units of its size if coarser."""
     from .enumerate import min_tol
 
-    scale = float(domain._default_scale()) if domain.bounded else 1.0
+    scale = float(domain._default_scale())
     return max(DEFAULT_VERTEX_TOL, min_tol(domain) / scale) if np.isfinite(scale) and scale > 0 else DEFAULT_VERTEX_TOL
 
 

@@ -1,0 +1,74 @@
+"""Defects of session 20 (the brief's list, then a hunt), each checked against an independent answer."""
+import warnings
+
+import numpy as np
+import pytest
+
+import relutope
+from oracle import as_pattern_set, brute_force_patterns
+
+
+def _moved(base: relutope.Network, s: float, c: np.ndarray) -> relutope.Network:
+    """``x -> base((x - c) / s)``: the arrangement of ``base`` moved to ``c`` and scaled by ``s``."""
+    first = base.layers[0]
+    layers = [relutope.Layer(first.A / s, first.c - first.A @ c / s, first.n_pieces)] + list(base.layers[1:])
+    return relutope.Network(layers)
+
+
+BASE = relutope.Network.random([2, 10, 6, 1], seed=3)
+
+
+@pytest.fixture(scope="module")
+def base_patterns():
+    # the oracle (HiGHS, brute force over the pieces) on the unscaled net over R^2; the regions are all wider than
+    # 1e-5 there (checked), so the oracle's tol 1e-7 misses none
+    patterns, radii = brute_force_patterns(BASE, tol=1e-7)
+    assert radii.min() > 1e-5
+    return as_pattern_set(patterns)
+
+
+@pytest.mark.parametrize("s", [1e-6, 1.0, 1e6])
+def test_whole_space_default_tol_follows_the_network(s, base_patterns):
+    # WholeSpace's default tol was an absolute 1e-9 (size 1): with the hyperplanes within ~1e-6 of a point, 13 of
+    # the 165 regions were lost (152). Now its size and centre are the arrangement's: the same regions at every
+    # scale and position as the oracle, and as a box around the arrangement holding every region
+    c = np.array([3.0, -7.0]) * s
+    net = _moved(BASE, s, c)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no tol raised to min_tol: the default resolves the arrangement)
+        whole = relutope.enumerate_regions(net, relutope.WholeSpace(2))
+    box = relutope.enumerate_regions(net, relutope.Box(c - 1e3 * s, c + 1e3 * s))
+    assert whole.complete and as_pattern_set(whole.patterns) == base_patterns
+    assert as_pattern_set(box.patterns) == base_patterns
+    assert whole.tol == pytest.approx(relutope.default_tol(relutope.WholeSpace(2), net))
+    assert 1e-11 * s < whole.tol < 1e-8 * s
+    assert np.allclose(whole.domain.center, c, rtol=0, atol=10 * s)
+    assert np.array_equal(net.activation_pattern(whole.witnesses), whole.patterns)
+    # the same through a slice of R^2 (the plane itself, moved and stretched by 3)
+    sl = relutope.Slice(c, 3.0 * np.eye(2), relutope.WholeSpace(2))
+    assert as_pattern_set(relutope.enumerate_regions(net, sl).patterns) == base_patterns
+
+
+def test_whole_space_scale_and_centre_are_kept_and_checked(tmp_path):
+    net = _moved(BASE, 1e-6, np.array([3e-6, -7e-6]))
+    part = relutope.enumerate_regions(net, relutope.WholeSpace(2))
+    back = relutope.Partition.load(_saved(part, tmp_path))
+    assert back.domain.scale == part.domain.scale and np.array_equal(back.domain.center, part.domain.center)
+    assert part.domain._same(relutope.WholeSpace(2))  # the domain the caller gave
+    # an explicit scale is the user's: tol follows it
+    fixed = relutope.enumerate_regions(net, relutope.WholeSpace(2, scale=1e-3))
+    assert fixed.tol == pytest.approx(1e-12) and fixed.domain.scale == 1e-3
+    assert relutope.default_tol(relutope.WholeSpace(2)) == 1e-9  # without a network: size 1, as documented
+    for bad, err, match in [(dict(scale=0.0), ValueError, "scale"), (dict(scale="1"), TypeError, "scale"),
+                            (dict(scale=np.inf), ValueError, "scale"), (dict(center=[0.0]), ValueError, "center"),
+                            (dict(center=[np.nan, 0.0]), ValueError, "center")]:
+        with pytest.raises(err, match=match):
+            relutope.WholeSpace(2, **bad)
+    with pytest.raises(ValueError, match="dimension"):
+        relutope.default_tol(relutope.WholeSpace(3), net)
+
+
+def _saved(part, tmp_path):
+    path = tmp_path / "part.npz"
+    part.save(path)
+    return path
