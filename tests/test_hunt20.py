@@ -72,3 +72,42 @@ def _saved(part, tmp_path):
     path = tmp_path / "part.npz"
     part.save(path)
     return path
+
+
+def test_summaries_of_an_incomplete_partition_say_so(tmp_path, capsys):
+    # region_stats(...).summary() of a partition stopped by max_regions read like a complete one: count, volumes,
+    # and nothing saying the regions were only those found so far
+    from relutope import region_stats
+    from relutope.cli import EXIT_INCOMPLETE, main
+    from relutope.complexity import local_complexity
+
+    net = relutope.Network.random([2, 8, 8, 1], seed=1)
+    box = relutope.Box([-1.0, -1.0], [1.0, 1.0])
+    full = relutope.enumerate_regions(net, box)
+    part = relutope.enumerate_regions(net, box, max_regions=5)
+    assert len(part) == 5 < len(full) and not part.complete
+    st = region_stats.region_stats(part)
+    row = st.summary()
+    assert row["complete"] is False and row["status"] == "max_regions" and row["count"] == 5
+    assert not st.complete and "incomplete" in repr(st)
+    whole = region_stats.region_stats(full).summary()
+    assert whole["complete"] is True and whole["status"] == "complete"
+    assert row["volume_total"] < whole["volume_total"] == pytest.approx(4.0)
+    empty = region_stats.region_stats(relutope.enumerate_regions(net, box, max_regions=0)).summary()
+    assert empty["complete"] is False and empty["count"] == 0
+    # the partition's own repr, summary and notebook table
+    assert "incomplete" in repr(part) and "incomplete" in part.summary() and "incomplete" in part._repr_html_()
+    assert "incomplete" not in repr(full) + full.summary() + full._repr_html_()
+    # slice_summaries: complete and status per slice
+    rows = region_stats.slice_summaries(net, [box], max_regions=5)
+    assert rows[0]["complete"] is False and rows[0]["status"] == "max_regions"
+    # local complexity: max_regions leaves the run's status "complete", but its repr and the CLI say which
+    # neighbourhoods' counts are lower bounds
+    X = np.array([[0.1, 0.2], [-0.3, 0.4]])
+    lc = local_complexity(net, X, 2.0, 2, seed=0, max_regions=1)
+    assert not lc.complete.any() and "2 incomplete" in repr(lc)
+    net.save(tmp_path / "net.npz")
+    np.save(tmp_path / "x.npy", X)
+    assert main(["complexity", str(tmp_path / "net.npz"), "--points", str(tmp_path / "x.npy"), "--radius", "2",
+                 "--max-regions", "1"]) == EXIT_INCOMPLETE
+    assert "lower bounds: 2 neighbourhoods incomplete" in capsys.readouterr().out

@@ -383,7 +383,8 @@ class Partition:
         return (Region(self, i) for i in range(len(self)))
 
     def __repr__(self) -> str:
-        return (f"Partition({len(self)} regions, status={self.status!r}, widths={self.network.widths}, "
+        return (f"Partition({len(self)} regions" + ("" if self.complete else ", incomplete")
+                + f", status={self.status!r}, widths={self.network.widths}, "
                 f"domain={self.domain!r})")
 
     def summary(self) -> str:
