@@ -111,3 +111,89 @@ def test_summaries_of_an_incomplete_partition_say_so(tmp_path, capsys):
     assert main(["complexity", str(tmp_path / "net.npz"), "--points", str(tmp_path / "x.npy"), "--radius", "2",
                  "--max-regions", "1"]) == EXIT_INCOMPLETE
     assert "lower bounds: 2 neighbourhoods incomplete" in capsys.readouterr().out
+
+
+def _dropout_model(opset, mode=None, mask=False, ratio=True, is_test=None):
+    """Gemm -> Dropout -> Relu -> MatMul, float32, with an optional ratio, training_mode and mask output."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    W1, b1 = rng.normal(size=(6, 3)).astype(np.float32), rng.normal(size=6).astype(np.float32)
+    W2 = rng.normal(size=(6, 2)).astype(np.float32)
+    inits = [numpy_helper.from_array(W1, "W1"), numpy_helper.from_array(b1, "b1"), numpy_helper.from_array(W2, "W2")]
+    ins = ["h"]
+    if opset >= 12:
+        if ratio or mode is not None:
+            inits.append(numpy_helper.from_array(np.array(0.5, dtype=np.float32), "r"))
+            ins.append("r")
+        if mode is not None:
+            inits.append(numpy_helper.from_array(np.array(mode, dtype=bool), "t"))
+            ins.append("t")
+    attrs = {} if is_test is None else {"is_test": is_test}
+    if opset < 12 and ratio:
+        attrs["ratio"] = 0.5
+    nodes = [helper.make_node("Gemm", ["x", "W1", "b1"], ["h"], transB=1),
+             helper.make_node("Dropout", ins, ["d", "m"] if mask else ["d"], **attrs),
+             helper.make_node("Relu", ["d"], ["a"]), helper.make_node("MatMul", ["a", "W2"], ["y"])]
+    graph = helper.make_graph(nodes, "dropout", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=8)
+
+
+@pytest.mark.parametrize("opset, mode, mask, ratio", [(13, None, False, False), (13, None, True, True),
+                                                      (13, False, True, True), (10, None, True, True),
+                                                      (7, None, False, True)])
+def test_onnx_dropout_at_inference_is_the_identity(opset, mode, mask, ratio):
+    # load_onnx refused Dropout ("unsupported op"); at inference it is the identity (ONNX spec), as onnxruntime runs it
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    model = _dropout_model(opset, mode, mask, ratio)
+    net = relutope.load_onnx(model)
+    x = np.random.default_rng(1).normal(size=(200, 3)).astype(np.float32)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    ref = sess.run(["y"], {"x": x})[0]
+    np.testing.assert_allclose(net(x.astype(np.float64)), ref, rtol=1e-5, atol=1e-5)
+    assert net.widths == [3, 6, 2]
+
+
+def test_onnx_dropout_in_training_mode_is_refused():
+    pytest.importorskip("onnx")
+    from relutope.errors import ModelFormatError
+
+    with pytest.raises(ModelFormatError, match="Dropout with training_mode=1"):
+        relutope.load_onnx(_dropout_model(13, mode=True))
+    with pytest.raises(ModelFormatError, match="is_test=0"):
+        relutope.load_onnx(_dropout_model(6, is_test=0))
+    assert relutope.load_onnx(_dropout_model(6, is_test=1)).widths == [3, 6, 2]
+
+
+def test_onnx_dropout_mask_used_is_refused():
+    pytest.importorskip("onnx")
+    from onnx import helper
+    from relutope.errors import ModelFormatError
+
+    model = _dropout_model(13, mask=True)
+    model.graph.node.append(helper.make_node("Identity", ["m"], ["m2"]))
+    model.graph.output[0].name = "m2"
+    with pytest.raises(ModelFormatError, match="'m' of Dropout"):
+        relutope.load_onnx(model)
+
+
+def test_torch_export_of_dropout_in_eval_mode_loads(tmp_path):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    model = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Dropout(0.3), torch.nn.ReLU(), torch.nn.Linear(5, 2))
+    model.eval()
+    x = torch.randn(7, 3)
+    path = tmp_path / "m.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # torch 2.13's TorchScript exporter drops nn.Dropout of a model in eval mode (EVAL and PRESERVE: no Dropout
+        # node, checked); training=TRAINING keeps it, with training_mode true
+        torch.onnx.export(model, (x,), str(path), dynamo=False, training=torch.onnx.TrainingMode.TRAINING,
+                          do_constant_folding=False)
+    import onnx
+
+    assert "Dropout" in [n.op_type for n in onnx.load(str(path)).graph.node]
+    with pytest.raises(relutope.errors.ModelFormatError, match="training_mode=1"):
+        relutope.load_onnx(str(path))  # exported in training mode: the node says so
