@@ -197,3 +197,36 @@ def test_torch_export_of_dropout_in_eval_mode_loads(tmp_path):
     assert "Dropout" in [n.op_type for n in onnx.load(str(path)).graph.node]
     with pytest.raises(relutope.errors.ModelFormatError, match="training_mode=1"):
         relutope.load_onnx(str(path))  # exported in training mode: the node says so
+
+
+VNN_HEADER = "(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n"
+
+
+def test_vnnlib_an_empty_box_in_an_or_is_a_false_disjunct():
+    # an `or` of input boxes, one of them empty (X_1 in [0.7, 0.2]), was an error for the whole property; in
+    # SMT-LIB that disjunct is false, so the property's input set is the other box
+    from relutope.errors import RelutopeWarning
+
+    text = VNN_HEADER + ("(assert (or (and (>= X_0 0) (<= X_0 1) (>= X_1 0.7) (<= X_1 0.2))\n"
+                         "            (and (>= X_0 -1) (<= X_0 0) (>= X_1 0) (<= X_1 1))))\n(assert (>= Y_0 0.5))\n")
+    with pytest.warns(RelutopeWarning, match=r"1 disjunct\(s\) .* empty input box .* union of the other 1\): line 4: "
+                                             r"input X_1 has the lower bound 0\.7"):
+        prop = relutope.vnnlib.loads(text)
+    assert len(prop.cases) == 1
+    assert prop.cases[0].box_lo.tolist() == [-1.0, 0.0] and prop.cases[0].box_hi.tolist() == [0.0, 1.0]
+    exact = prop.exact_cases()
+    assert len(exact) == 1 and [float(v) for v in exact[0].box_lo] == [-1.0, 0.0]
+    # verify on the remaining box, against a grid of forward passes: y = x_0 + x_1 reaches 1 >= 0.5 at (0, 1)
+    net = relutope.Network.from_weights([(np.array([[1.0, 1.0]]), np.array([0.0]))], activation="identity")
+    res = relutope.verify(net, prop)
+    assert res.status == "violated" and -1 <= res.counterexample[0] <= 0 and 0 <= res.counterexample[1] <= 1
+    assert net(res.counterexample[None])[0, 0] >= 0.5 - 1e-12
+    with pytest.warns(RelutopeWarning):  # the largest y on [-1, 0] x [0, 1] is 1 (at (0, 1)): 1.5 is never reached
+        safe = relutope.vnnlib.loads(text.replace("(>= Y_0 0.5)", "(>= Y_0 1.5)"))
+    assert relutope.verify(net, safe).status == "holds"
+    # every box empty: no input at all, still an error naming the bounds (a vacuous "holds" would hide a typo)
+    both = VNN_HEADER + ("(assert (or (and (>= X_0 0) (<= X_0 1) (>= X_1 0.7) (<= X_1 0.2))\n"
+                         "            (and (>= X_0 2) (<= X_0 1) (>= X_1 0) (<= X_1 1))))\n(assert (>= Y_0 0.5))\n")
+    with pytest.raises(ValueError, match=r"line 4: input X_1 .* the input box is empty, so the property would hold "
+                                         r"vacuously \(and so are the other 1 disjuncts' boxes\)"):
+        relutope.vnnlib.loads(both)

@@ -23,8 +23,11 @@ numbers (``0.5``, ``-1``, ``1e-3``), variables, ``+``, ``-`` and ``*`` by consta
 ``(<= 0 X_0 1)`` is ``(and (<= 0 X_0) (<= X_0 1))``. Strict comparisons are read as
 non-strict (the difference has measure zero), except where it has not: a constant comparison such as ``(< 0 0)``
 is false, and strict bounds that pin an input to one value (``(< X_0 1)`` with ``(>= X_0 1)``) leave its box
-empty. Input constraints must bound one input each (boxes), and the bounds of an input must not contradict each
-other (an empty box is an error, not a vacuously safe case); output constraints may be any linear inequalities; a
+empty. Input constraints must bound one input each (boxes). A disjunct whose input bounds contradict each other
+(an empty box) is false, as in SMT-LIB: it is dropped with a :class:`~relutope.RelutopeWarning` naming the bounds,
+and the property's input set is the union of the other disjuncts' boxes; when every box is empty, the property
+would hold vacuously, which is an error (a file that constrains no input is most likely a mistake, not a
+proof); output constraints may be any linear inequalities; a
 comparison may not mix inputs and outputs. Variables are declared ``X_0 .. X_{n-1}`` and ``Y_0 .. Y_{m-1}``
 without gaps; parentheses nest at most :data:`MAX_DEPTH` deep. The housekeeping commands ``check-sat``,
 ``get-model``, ``exit``, ``set-logic``, ``set-info`` and ``set-option`` are ignored. Comments run from ``;`` to the
@@ -433,9 +436,13 @@ class _Parser:
             raise ValueError("the file has no assert: it constrains neither the inputs nor the outputs")
         cases: List[Case] = []
         index: Dict[bytes, int] = {}
+        empty: List[str] = []  # why each disjunct with an empty input box is false
         for conj in conjs:
             built = self._case(conj, n_in, n_out, formulas[0].line)
             if built is None:
+                continue
+            if isinstance(built, str):
+                empty.append(built)
                 continue
             lo, hi, term = built
             if self.exact:
@@ -450,6 +457,17 @@ class _Parser:
                 index[key] = len(cases)
                 cases.append(Case(lo, hi, []))
             cases[index[key]].terms.append(term)
+        if empty and not cases:  # no input at all: the property would hold vacuously, most likely a typo
+            raise ValueError(f"{empty[0]}: the input box is empty, so the property would hold vacuously"
+                             + (f" (and so are the other {len(empty) - 1} disjuncts' boxes)" if len(empty) > 1 else ""))
+        if empty and not self.exact:  # (exact_cases re-reads the text: warned once, here)
+            import warnings
+
+            from .errors import RelutopeWarning
+
+            warnings.warn(f"{source + ': ' if source else ''}{len(empty)} disjunct(s) of the property have an empty "
+                          f"input box and are false, dropped (the input set is the union of the other "
+                          f"{len(conjs) - len(empty)}): {empty[0]}", RelutopeWarning, stacklevel=3)
         if self.exact:
             return cases
         return Property(cases=cases, n_inputs=n_in, n_outputs=n_out, source=source, text=text)
@@ -469,8 +487,9 @@ class _Parser:
         return len(idx)
 
     def _case(self, conj: Sequence[_Comparison], n_in: int, n_out: int, first_line: int):
-        """(lo, hi, (C, d)) of one conjunction, or None when a constant comparison is false; ValueError when
-        the bounds of an input contradict each other (an empty input box). Exact: lists of Fractions."""
+        """(lo, hi, (C, d)) of one conjunction, None when a constant comparison is false, or a str saying which
+        bounds of an input contradict each other (an empty input box: the conjunction is false too). Exact: lists
+        of Fractions."""
         zero = 0 if self.exact else 0.0  # (+ 0.0 turns -0.0 into 0.0)
         lo = np.full(n_in, -np.inf, dtype=object if self.exact else np.float64)
         hi = np.full(n_in, np.inf, dtype=object if self.exact else np.float64)
@@ -518,9 +537,8 @@ class _Parser:
         if bad.size:
             i = int(bad[0])
             where, strict = ("above", "") if lo[i] > hi[i] else ("equal to", ", one of them strict")
-            raise ValueError(f"line {max(lo_line[i], hi_line[i])}: input X_{i} has the lower bound "
-                             f"{float(lo[i])!r} (line {lo_line[i]}) {where} the upper bound {float(hi[i])!r} (line "
-                             f"{hi_line[i]}){strict}: the input box is empty, so the property would hold vacuously")
+            return (f"line {max(lo_line[i], hi_line[i])}: input X_{i} has the lower bound {float(lo[i])!r} (line "
+                    f"{lo_line[i]}) {where} the upper bound {float(hi[i])!r} (line {hi_line[i]}){strict}")
         if self.exact:
             return list(lo), list(hi), ([list(r) for r in rows], list(rhs))
         C = np.array(rows, dtype=np.float64).reshape(len(rows), n_out)
@@ -548,7 +566,7 @@ def loads(text: str, source: Optional[str] = None) -> Property:
     TypeError
         ``text`` is not a string.
     ValueError
-        Malformed or unsupported content (including nesting deeper than :data:`MAX_DEPTH`, an empty input box, a
+        Malformed or unsupported content (including nesting deeper than :data:`MAX_DEPTH`, every input box empty, a
         gap in the declared indices, a number that overflows); the message starts with ``line N:`` where a line
         is to blame. These two are the only exceptions any text can raise.
 
