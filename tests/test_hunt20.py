@@ -27,8 +27,25 @@ def base_patterns():
     return as_pattern_set(patterns)
 
 
-@pytest.mark.parametrize("s", [1e-6, 1.0, 1e6])
-def test_whole_space_default_tol_follows_the_network(s, base_patterns):
+@pytest.fixture(scope="module")
+def base_minimum(base_patterns):
+    # the net's minimum over R^2, by an LP (HiGHS) on every region of the oracle: min of its affine map there
+    from scipy.optimize import linprog
+
+    from oracle import region_halfspaces
+
+    best = np.inf
+    for pattern in base_patterns:
+        A, b = region_halfspaces(BASE, pattern)
+        M, m = BASE.local_affine_map(np.array([pattern], dtype=np.int8))
+        res = linprog(M[0, 0], A_ub=A, b_ub=b, bounds=[(None, None)] * 2, method="highs")
+        if res.status == 0:
+            best = min(best, res.fun + m[0, 0])
+    return best
+
+
+@pytest.mark.parametrize("s", [1e-12, 1e-6, 1.0, 1e6, 1e12])
+def test_whole_space_default_tol_follows_the_network(s, base_patterns, base_minimum):
     # WholeSpace's default tol was an absolute 1e-9 (size 1): with the hyperplanes within ~1e-6 of a point, 13 of
     # the 165 regions were lost (152). Now its size and centre are the arrangement's: the same regions at every
     # scale and position as the oracle, and as a box around the arrangement holding every region
@@ -42,11 +59,16 @@ def test_whole_space_default_tol_follows_the_network(s, base_patterns):
     assert as_pattern_set(box.patterns) == base_patterns
     assert whole.tol == pytest.approx(relutope.default_tol(relutope.WholeSpace(2), net))
     assert 1e-11 * s < whole.tol < 1e-8 * s
+    assert np.all(whole.radii <= max(1.0, whole.domain.scale))  # (the default cap: above tol at every scale)
     assert np.allclose(whole.domain.center, c, rtol=0, atol=10 * s)
     assert np.array_equal(net.activation_pattern(whole.witnesses), whole.patterns)
     # the same through a slice of R^2 (the plane itself, moved and stretched by 3)
     sl = relutope.Slice(c, 3.0 * np.eye(2), relutope.WholeSpace(2))
     assert as_pattern_set(relutope.enumerate_regions(net, sl).patterns) == base_patterns
+    # output_bounds on R^2 (the same engine set-up): the oracle's minimum; the maximum is unbounded
+    bounds = relutope.output_bounds(net, relutope.WholeSpace(2))
+    assert bounds.complete and bounds.upper[0] == np.inf
+    assert bounds.lower[0] == pytest.approx(base_minimum, rel=1e-9, abs=1e-12)
 
 
 def test_whole_space_scale_and_centre_are_kept_and_checked(tmp_path):

@@ -61,7 +61,7 @@ def _enumerate_cells(net: Network, domain: Domain, prefixes: np.ndarray, prefix_
 
 def enumerate_distributed(net: Network, domain: Domain, client=None, *, prefix_layers: int = 1,
                           n_tasks: Optional[int] = None, shards=None, tol: Optional[float] = None,
-                          radius_cap: float = 1.0, threads: int = 1,
+                          radius_cap: Optional[float] = None, threads: int = 1,
                           time_limit: Optional[float] = None) -> Partition:
     """Enumerate every activation region of a network over a domain on a Dask cluster.
 
@@ -282,7 +282,7 @@ def _bounds_cells(net: Network, domain: Domain, C: np.ndarray, d: np.ndarray, pr
 
 def output_bounds_distributed(net: Network, domain: Domain, client=None, C=None, d=None, *, prune: bool = True,
                               prefix_layers: int = 1, n_tasks: Optional[int] = None, tol: Optional[float] = None,
-                              radius_cap: float = 1.0, threads: int = 1, time_limit: Optional[float] = None):
+                              radius_cap: Optional[float] = None, threads: int = 1, time_limit: Optional[float] = None):
     """:func:`relutope.output_bounds` on a Dask cluster, split as :func:`enumerate_distributed` splits.
 
     Each task bounds ``C y + d`` over the regions of its cells (with its own branch-and-bound pruning, and no cell

@@ -142,7 +142,7 @@ def _check_positive(value, name: str, integer: bool = False):
 
 
 def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_limit, progress,
-                 radius_cap: float = 1.0, extra: tuple = (), allow_empty: bool = False,
+                 radius_cap: Optional[float] = None, extra: tuple = (), allow_empty: bool = False,
                  deadline: Optional[float] = None, thin: bool = False, stop=None, **keywords):
     """Validate the common arguments, run a core enumeration ``fn`` (GIL released, with progress and Ctrl-C
     handling) and return its result dict (with the ``tol`` used) and the domain's engine form. ``extra`` follows
@@ -169,6 +169,8 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
     _check_positive(radius_cap, "radius_cap")
     if domain.bounded:
         radius_cap = 2.0 * domain._default_scale() + 10.0 * tol
+    elif radius_cap is None:  # 1, or the arrangement's size when larger (above tol at every scale)
+        radius_cap = max(1.0, float(domain._default_scale()))
     if radius_cap <= tol:
         raise ValueError(f"radius_cap ({radius_cap}) must exceed tol ({tol})")
 
@@ -226,7 +228,7 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
 
 def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = None,
                       max_regions: Optional[int] = None, time_limit: Optional[float] = None,
-                      progress: bool = False, radius_cap: float = 1.0, method: str = "auto",
+                      progress: bool = False, radius_cap: Optional[float] = None, method: str = "auto",
                       threads: Optional[int] = None, certify: bool = False) -> Partition:
     """Enumerate every activation region of a network over a domain, exactly.
 
@@ -253,7 +255,9 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
         Show a tqdm bar counting regions (updated every few thousand regions).
     radius_cap : float, optional
         For unbounded domains (:class:`~relutope.WholeSpace`, or a slice of it) the Chebyshev radius of an
-        unbounded region is infinite: radii and witnesses are computed with the radius capped at this value.
+        unbounded region is infinite: radii and witnesses are computed with the radius capped at this value
+        (input units). Default: 1, or the domain's size when that is larger (a :class:`~relutope.WholeSpace`'s
+        ``scale``: the size of the network's arrangement), so that the cap is above ``tol`` at every scale.
     method : {"auto", "lp", "polygon", "polytope"}, optional
         ``"lp"``: the general engine (Chebyshev-ball LPs, any dimension). ``"polygon"``: the 2-D fast path, for a
         bounded domain of intrinsic dimension 2 (a 2-D :class:`~relutope.Box` or :class:`~relutope.Polytope`, a
