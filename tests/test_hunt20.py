@@ -59,7 +59,10 @@ def test_whole_space_default_tol_follows_the_network(s, base_patterns, base_mini
     assert as_pattern_set(box.patterns) == base_patterns
     assert whole.tol == pytest.approx(relutope.default_tol(relutope.WholeSpace(2), net))
     assert 1e-11 * s < whole.tol < 1e-8 * s
-    assert np.all(whole.radii <= max(1.0, whole.domain.scale))  # (the default cap: above tol at every scale)
+    # radii capped at the arrangement's size (an absolute cap of 1 put the unbounded regions' witnesses 1e7 sizes
+    # out at s = 1e-6, where facets and adjacency lost their neighbours: check_complete failed)
+    assert whole.radii.max() == pytest.approx(whole.domain.scale)
+    assert whole.check_complete().ok
     assert np.allclose(whole.domain.center, c, rtol=0, atol=10 * s)
     assert np.array_equal(net.activation_pattern(whole.witnesses), whole.patterns)
     # the same through a slice of R^2 (the plane itself, moved and stretched by 3)
@@ -69,6 +72,16 @@ def test_whole_space_default_tol_follows_the_network(s, base_patterns, base_mini
     bounds = relutope.output_bounds(net, relutope.WholeSpace(2))
     assert bounds.complete and bounds.upper[0] == np.inf
     assert bounds.lower[0] == pytest.approx(base_minimum, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("s", [1e-6, 1.0, 1e6])
+def test_whole_space_closure_at_every_scale(s):
+    base = relutope.Network.random([2, 8, 6, 1], seed=1)
+    c = np.array([3.0, -7.0]) * s
+    whole = relutope.enumerate_regions(_moved(base, s, c), relutope.WholeSpace(2))
+    assert len(whole) == 82 == len(relutope.enumerate_regions(base, relutope.WholeSpace(2)))
+    report = whole.check_complete()
+    assert report.ok and report.n_edges == 150
 
 
 def test_whole_space_scale_and_centre_are_kept_and_checked(tmp_path):

@@ -169,8 +169,8 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
     _check_positive(radius_cap, "radius_cap")
     if domain.bounded:
         radius_cap = 2.0 * domain._default_scale() + 10.0 * tol
-    elif radius_cap is None:  # 1, or the arrangement's size when larger (above tol at every scale)
-        radius_cap = max(1.0, float(domain._default_scale()))
+    elif radius_cap is None:  # the arrangement's size (a WholeSpace's scale): above tol at every scale
+        radius_cap = float(domain._default_scale())
     if radius_cap <= tol:
         raise ValueError(f"radius_cap ({radius_cap}) must exceed tol ({tol})")
 
@@ -256,8 +256,9 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     radius_cap : float, optional
         For unbounded domains (:class:`~relutope.WholeSpace`, or a slice of it) the Chebyshev radius of an
         unbounded region is infinite: radii and witnesses are computed with the radius capped at this value
-        (input units). Default: 1, or the domain's size when that is larger (a :class:`~relutope.WholeSpace`'s
-        ``scale``: the size of the network's arrangement), so that the cap is above ``tol`` at every scale.
+        (input units). Default: the domain's size (a :class:`~relutope.WholeSpace`'s ``scale``: the size of the
+        network's arrangement), so that the unbounded regions' witnesses lie as near the arrangement, in units of
+        its size, at every scale.
     method : {"auto", "lp", "polygon", "polytope"}, optional
         ``"lp"``: the general engine (Chebyshev-ball LPs, any dimension). ``"polygon"``: the 2-D fast path, for a
         bounded domain of intrinsic dimension 2 (a 2-D :class:`~relutope.Box` or :class:`~relutope.Polytope`, a
