@@ -357,7 +357,8 @@ class WholeSpace(Domain):
     :class:`~relutope.Partition` is made): the centre is the point nearest, in least squares, to the hyperplanes
     of the first layer (every boundary between two pieces of a unit, each at unit norm), and the size is the
     largest distance from it to one of them (if all of them pass through the centre, to a hyperplane of the first
-    later layer, linearised at the centre, that does not; if none, 1). Those hyperplanes meet the arrangement's
+    later layer, linearised at the centre, that does not; if none, the centre's largest coordinate, or 1 at the
+    origin). Those hyperplanes meet the arrangement's
     vertices, so this is the size of the part of R^d where the regions are resolved: a network whose hyperplanes
     lie within ``1e-6`` of a point ``c`` gets ``tol = 1e-15`` and the engine works around ``c`` at that scale, as
     on a box around ``c`` holding every vertex of its arrangement. The partition's ``domain`` is then this
@@ -448,7 +449,8 @@ def _arrangement_frame(net, origin: np.ndarray, basis: np.ndarray):
     a unit's pieces, normalised; the minimum-norm one when they do not fix every direction, along which the
     network is constant); the size is the largest distance from it to one of them. When every one passes through
     the centre (no biases), the first later layer with a hyperplane, linearised at the centre, that does not gives
-    the size; when none does (a positively homogeneous network about the centre), 1.
+    the size; when none does (a positively homogeneous network about the centre), the centre's largest coordinate
+    (1 at the origin).
     """
     center = np.zeros(basis.shape[1])
     value, jac = origin, basis  # the layer's input at the centre and its Jacobian in t
@@ -475,7 +477,10 @@ def _arrangement_frame(net, origin: np.ndarray, basis: np.ndarray):
         chosen = np.array([s + int(np.argmax(vals[s:s + n])) for s, n in zip(layer.piece_start[:-1],
                                                                                 layer.n_pieces)], dtype=np.int64)
         value, jac = vals[chosen], grads[chosen]
-    return center, 1.0
+    # a cone about the centre (every hyperplane through it): no size of its own; that of the centre's coordinates
+    # (so that the default tol resolves at them), or 1 at the origin
+    far = float(np.abs(center).max(initial=0.0))
+    return center, far if np.isfinite(far) and far > 0 else 1.0
 
 
 class Slice(Domain):
