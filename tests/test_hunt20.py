@@ -265,3 +265,23 @@ def test_vnnlib_an_empty_box_in_an_or_is_a_false_disjunct():
     with pytest.raises(ValueError, match=r"line 4: input X_1 .* the input box is empty, so the property would hold "
                                          r"vacuously \(and so are the other 1 disjuncts' boxes\)"):
         relutope.vnnlib.loads(both)
+
+
+@pytest.mark.parametrize("s", [1e-6, 1.0, 1e6])
+def test_decision_complex_of_the_whole_space_at_every_scale(s):
+    # f = 1 - |x1| - |x2| moved to c and scaled by s, on R^2: {f >= 0} is a diamond (one component), {f <= 0} its
+    # complement, an annulus in the compactifying box (one component, one hole). The box was built in the engine's
+    # frame (centred on WholeSpace's centre, in units of its size) but used as inputs: off-centre it missed the
+    # arrangement ("a face of a cell was not reached by the face enumeration")
+    from relutope import topology
+
+    W1 = np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1]])
+    base = relutope.Network.from_weights([(W1, np.zeros(4)), (-np.ones((1, 4)), np.ones(1))])
+    c = np.array([3.0, -7.0]) * s
+    net = _moved(base, s, c)
+    cx = topology.decision_complex(relutope.enumerate_regions(net, relutope.WholeSpace(2)))
+    assert topology.betti_numbers(cx, "superlevel") == [1, 0, 0]
+    assert topology.betti_numbers(cx, "sublevel") == [1, 1, 0]
+    box = cx.compactification
+    assert np.all(box.lo < c - s) and np.all(box.hi > c + s)  # it holds the diamond's corners c +- s e_i
+    assert np.all(box.hi - box.lo < 100 * s)
