@@ -285,3 +285,43 @@ def test_decision_complex_of_the_whole_space_at_every_scale(s):
     box = cx.compactification
     assert np.all(box.lo < c - s) and np.all(box.hi > c + s)  # it holds the diamond's corners c +- s e_i
     assert np.all(box.hi - box.lo < 100 * s)
+
+
+def _cone_net() -> relutope.Network:
+    """A first layer of two hyperplanes through one point (a cone), then layers with biases."""
+    rng = np.random.default_rng(0)
+    return relutope.Network.from_weights([(rng.normal(size=(2, 2)), np.zeros(2)),
+                                          (rng.normal(size=(6, 2)), rng.normal(size=6)),
+                                          (rng.normal(size=(5, 6)), rng.normal(size=5)), (np.ones((1, 5)), [0.0])])
+
+
+@pytest.mark.parametrize("s", [1e-6, 1.0, 1e6])
+def test_whole_space_size_of_a_cone_first_layer_follows_the_network(s):
+    # with every first-layer hyperplane through the centre, the size came from the next layer linearised at the
+    # centre, where every unit is at its kink: at s = 1 all were inactive (no gradient, size = 7, the centre's
+    # coordinate), at s = 1e-6 rounding made some active (size 10.3 s). Now a bound on the gradient that does not
+    # depend on the pieces chosen: the same size in units of s at every scale
+    base = _cone_net()
+    c = np.array([3.0, -7.0]) * s
+    net = _moved(base, s, c)
+    ref = relutope.default_tol(relutope.WholeSpace(2), base)
+    assert relutope.default_tol(relutope.WholeSpace(2), net) == pytest.approx(ref * s, rel=1e-9)
+    want = as_pattern_set(brute_force_patterns(base, tol=1e-7)[0])
+    assert as_pattern_set(relutope.enumerate_regions(net, relutope.WholeSpace(2)).patterns) == want
+
+
+def test_distributed_whole_space_takes_the_whole_networks_size():
+    # a guard: the split runs on the prefix network, whose own arrangement (the cone alone) has another size; the
+    # domain is resolved from the whole network once, for the split and every task (the same frame everywhere)
+    pytest.importorskip("dask.distributed")
+    from dask.distributed import Client, LocalCluster
+
+    from relutope.distributed import enumerate_distributed
+
+    net = _moved(_cone_net(), 1e-6, np.array([3e-6, -7e-6]))
+    one = relutope.enumerate_regions(net, relutope.WholeSpace(2), method="lp")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        part = enumerate_distributed(net, relutope.WholeSpace(2), client, prefix_layers=1)
+    assert part.tol == one.tol and part.domain.scale == one.domain.scale
+    assert np.array_equal(part.patterns, one.patterns) and np.array_equal(part.witnesses, one.witnesses)

@@ -448,35 +448,39 @@ def _arrangement_frame(net, origin: np.ndarray, basis: np.ndarray):
     The centre is the least-squares point of the first layer's hyperplanes (each boundary ``f_r = f_0`` between
     a unit's pieces, normalised; the minimum-norm one when they do not fix every direction, along which the
     network is constant); the size is the largest distance from it to one of them. When every one passes through
-    the centre (no biases), the first later layer with a hyperplane, linearised at the centre, that does not gives
-    the size; when none does (a positively homogeneous network about the centre), the centre's largest coordinate
-    (1 at the origin).
+    the centre (no biases), the first later layer with a boundary not through it gives the size: its value at the
+    centre over the boundary's gradient bound (the norm of its row times the spectral norms of the layers before,
+    which do not depend on the pieces chosen at the centre, where every unit of a cone is at its kink); when none
+    does (a positively homogeneous network about the centre), the centre's largest coordinate (1 at the origin).
     """
     center = np.zeros(basis.shape[1])
-    value, jac = origin, basis  # the layer's input at the centre and its Jacobian in t
+    value, gain = origin, 1.0  # the layer's input at the centre; a bound on the norm of its Jacobian in t
     identity = basis.shape[0] == basis.shape[1] and np.array_equal(basis, np.eye(basis.shape[0]))
     for i, layer in enumerate(net.layers):
-        grads = layer.A if i == 0 and identity else layer.A @ jac  # every piece's slope in t
+        A = layer.A @ basis if i == 0 and not identity else layer.A  # every piece's slope in t (layer 0) or in y
         first = np.repeat(layer.piece_start[:-1], layer.n_pieces.astype(np.int64))
-        rows = np.nonzero(np.arange(grads.shape[0]) != first)[0]  # each piece but a unit's first, against it
-        D = grads[rows] - grads[first[rows]]
+        rows = np.nonzero(np.arange(A.shape[0]) != first)[0]  # each piece but a unit's first, against it
+        D = A[rows] - A[first[rows]]
         norms = np.linalg.norm(D, axis=1)
         keep = norms > 1e-12 * max(float(norms.max(initial=0.0)), np.finfo(np.float64).tiny)
-        rows, D, norms = rows[keep], D[keep], norms[keep]
+        rows, D, norms = rows[keep], D[keep], norms[keep] * gain
         if i == 0 and rows.size:  # the least-squares point of the normalised hyperplanes D t + e = 0
             e0 = (layer.c[rows] - layer.c[first[rows]] + (layer.A[rows] - layer.A[first[rows]]) @ origin) / norms
             center = np.linalg.lstsq(D / norms[:, None], -e0, rcond=None)[0]
             value = origin + basis @ center
         vals = layer.A @ value + layer.c  # every piece at the centre, with a bound on its rounding
         err = _FRAME_ULPS * np.finfo(np.float64).eps * (np.abs(layer.A) @ np.abs(value) + np.abs(layer.c))
-        dist = np.abs(vals[rows] - vals[first[rows]]) / norms  # the centre's distance to each hyperplane
+        dist = np.abs(vals[rows] - vals[first[rows]]) / norms  # (a lower bound of) the distance to each boundary
         dist[dist <= (err[rows] + err[first[rows]]) / norms] = 0.0  # through the centre, within rounding
         size = float(dist.max(initial=0.0))
         if np.isfinite(size) and size > 0:
             return center, size
         chosen = np.array([s + int(np.argmax(vals[s:s + n])) for s, n in zip(layer.piece_start[:-1],
                                                                                 layer.n_pieces)], dtype=np.int64)
-        value, jac = vals[chosen], grads[chosen]
+        value = vals[chosen]
+        gain *= float(np.linalg.norm(A, 2)) if A.size else 0.0  # (every piece's slope: any choice of them)
+        if not (np.isfinite(gain) and gain > 0):
+            break
     # a cone about the centre (every hyperplane through it): no size of its own; that of the centre's coordinates
     # (so that the default tol resolves at them), or 1 at the origin
     far = float(np.abs(center).max(initial=0.0))
