@@ -131,6 +131,7 @@ def enumerate_distributed(net: Network, domain: Domain, client=None, *, prefix_l
     from .enumerate import _witnesses_pass
 
     start = time.perf_counter()
+    domain = _for_network(net, domain)
     client, tol, threads, P, chunks, prefix_counts, prefix_status = _split(
         net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads, time_limit)
     directory = None
@@ -173,6 +174,14 @@ def enumerate_distributed(net: Network, domain: Domain, client=None, *, prefix_l
     return _checked(part, message, _witnesses_pass)
 
 
+def _for_network(net, domain):
+    """``domain`` as the whole network's run sees it (a WholeSpace's size and centre: those of ``net``'s arrangement,
+    not of a prefix's), once for the split and every task; arguments of the wrong kind are left to :func:`_split`."""
+    if isinstance(net, Network) and isinstance(domain, Domain) and domain.dim == net.in_dim:
+        return domain._for_network(net)
+    return domain
+
+
 def _split(net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads, time_limit, thin=False):
     """Check the arguments common to the distributed calls; enumerate the cells of the first layers on the client
     and deal them out in contiguous chunks. Returns the client, tol, threads, the prefix depth P (0: no split),
@@ -190,7 +199,7 @@ def _split(net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads
     client = _client(client)
     if domain.dim != net.in_dim:
         raise ValueError(f"domain has dimension {domain.dim} but the network takes {net.in_dim} inputs")
-    tol = _resolve_tol(domain._for_network(net), tol)  # (a WholeSpace's size: its network's, as enumerate_regions)
+    tol = _resolve_tol(domain, tol)
     P = min(prefix_layers, len(net.layers) - 1)
     if P >= 1:
         # The cells of the first P layers, exactly as the full search meets them (the same LPs, the same order).
@@ -313,6 +322,7 @@ def output_bounds_distributed(net: Network, domain: Domain, client=None, C=None,
 
     start = time.perf_counter()
     C, d = _linear_objectives(net, C, d)
+    domain = _for_network(net, domain)
     client, tol, threads, P, chunks, _, prefix_status = _split(
         net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads, time_limit, thin=True)
     net_f, dom_f = client.scatter([net, domain], broadcast=True, hash=False)
