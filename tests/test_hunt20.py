@@ -325,3 +325,18 @@ def test_distributed_whole_space_takes_the_whole_networks_size():
         part = enumerate_distributed(net, relutope.WholeSpace(2), client, prefix_layers=1)
     assert part.tol == one.tol and part.domain.scale == one.domain.scale
     assert np.array_equal(part.patterns, one.patterns) and np.array_equal(part.witnesses, one.witnesses)
+
+
+def test_whole_space_scale_and_centre_in_a_corrupt_file_are_value_errors(tmp_path):
+    net = relutope.Network.random([2, 5, 1], seed=0)
+    part = relutope.enumerate_regions(net, relutope.WholeSpace(2, scale=0.5, center=[1.0, 2.0]))
+    path = tmp_path / "p.npz"
+    part.save(path)
+    good = dict(np.load(path, allow_pickle=False))
+    for key, value, match in [("domain_scale", np.array([0.5, 1.0]), "scale"), ("domain_scale", np.array("x"), "scale"),
+                              ("domain_scale", np.array(-1.0), "scale"), ("domain_center", np.array(["a", "b"]),
+                                                                          "center"),
+                              ("domain_center", np.array([1.0]), "center")]:
+        np.savez(path, **{**good, key: value})
+        with pytest.raises(ValueError, match=match):
+            relutope.Partition.load(path)

@@ -604,8 +604,15 @@ def _domain_from_state(state: dict) -> Domain:
             if d.shape != () or d.dtype.kind not in ("i", "u"):
                 raise ValueError(f"the dimension d of a WholeSpace must be one integer, got {d!r}")
             scale = state.get("scale")
-            return WholeSpace(int(d), scale=None if scale is None else float(np.asarray(scale)),
-                              center=state.get("center"))
+            if scale is not None:
+                scale = np.asarray(scale)
+                if scale.shape != () or scale.dtype.kind != "f":
+                    raise ValueError(f"the scale of a WholeSpace must be one float, got {scale!r}")
+                scale = float(scale)
+            center = state.get("center")
+            if center is not None and np.asarray(center).dtype.kind != "f":
+                raise ValueError(f"the center of a WholeSpace must be floats, got {center!r}")
+            return WholeSpace(int(d), scale=scale, center=center)
         if kind == "Slice":
             inner = {key[6:]: value for key, value in state.items() if key.startswith("inner_")}
             if str(inner.get("kind")) not in ("Box", "Polytope", "WholeSpace"):
