@@ -1,5 +1,6 @@
 """Defects of session 20 (the brief's list, then a hunt), each checked against an independent answer."""
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -340,3 +341,23 @@ def test_whole_space_scale_and_centre_in_a_corrupt_file_are_value_errors(tmp_pat
         np.savez(path, **{**good, key: value})
         with pytest.raises(ValueError, match=match):
             relutope.Partition.load(path)
+
+
+def test_vnnlib_boxes_equal_in_float_but_not_exactly_are_two_cases():
+    # they were merged into one float case but two exact ones, so exact_cases()[case].terms[term] was not the
+    # term verify found: verify(certify=True) raised "term must be an int in [0, 1), got 1"
+    text = ("(declare-const X_0 Real)(declare-const Y_0 Real)(declare-const Y_1 Real)"
+            "(assert (or (and (>= X_0 0) (<= X_0 0.1) (>= Y_0 (+ Y_1 1)))"
+            "            (and (>= X_0 0) (<= X_0 0.10000000000000000001) (>= Y_1 Y_0))))")
+    prop = relutope.vnnlib.loads(text)
+    exact = prop.exact_cases()
+    assert [len(c.terms) for c in prop.cases] == [len(c.terms) for c in exact] == [1, 1]
+    assert prop.cases[0].box_hi[0] == prop.cases[1].box_hi[0] == 0.1  # the same float box, two exact ones
+    assert exact[1].box_hi[0] - exact[0].box_hi[0] == Fraction(1, 10 ** 20)
+    # y = (x, -x) on [0, 0.1]: y0 >= y1 + 1 never holds (2x <= 0.2), y1 >= y0 holds at x = 0: violated in case 1
+    net = relutope.Network.from_weights([(np.array([[1.0], [-1.0]]), np.zeros(2))], activation="identity")
+    res = relutope.verify(net, prop, certify=True)
+    assert res.status == "violated" and (res.case, res.term) == (1, 0) and res.certificate.ok
+    # equal boxes written twice still merge (one case, two terms), in both readings
+    same = relutope.vnnlib.loads(text.replace("0.10000000000000000001", "0.1"))
+    assert [len(c.terms) for c in same.cases] == [len(c.terms) for c in same.exact_cases()] == [2]
