@@ -89,7 +89,7 @@ def _picture(partition) -> str:
 
 def partition_html(partition) -> str:
     """A table of a partition's summary, with a picture of its regions on a planar domain."""
-    rows = [("regions", len(partition)), ("status", partition.status), ("network", partition.network.widths),
+    rows = [("regions", len(partition)), ("status", partition.status + ("" if partition.complete else " (incomplete: the regions found so far)")), ("network", partition.network.widths),
             ("domain", repr(partition.domain)), ("per layer", partition.layer_counts.tolist()),
             ("tolerance", partition.tol), ("seconds", partition.seconds), ("LPs", partition.lps)]
     if partition.message:

@@ -352,8 +352,10 @@ def _cmd_complexity(args) -> int:
              f"complete)",
              f"neighbourhood    {args.shape}, P = {args.n_dirs}, radius {args.radius:g}, seed {args.seed}"]
     if done.any():
+        short = int(np.count_nonzero(done & ~lc.complete))  # stopped neighbourhoods: their counts are lower bounds
         lines += [f"regions          mean {lc.n_regions[done].mean():.4g}  (min {lc.n_regions[done].min()}, max "
-                  f"{lc.n_regions[done].max()})",
+                  f"{lc.n_regions[done].max()})"
+                  + (f"  (lower bounds: {short} neighbourhoods incomplete)" if short else ""),
                   f"units cut        mean {lc.n_cut[done].mean():.4g}  (vertex estimate {est.n_cut[done].mean():.4g})",
                   f"boundary density " + (f"mean {bd.mean():.4g} per input unit" if bd.size else "not computed")]
     lines.append(f"time             {lc.seconds:.3g} s" + ("" if lc.status == "complete" else f"  ({lc.status})"))

@@ -276,8 +276,9 @@ class LocalComplexity:
         return int(self.n_regions.shape[0])
 
     def __repr__(self) -> str:
+        short = int(np.count_nonzero(~self.complete))  # (max_regions leaves the status "complete")
         return (f"LocalComplexity({len(self)} points, P={self.directions.shape[2]}, radius={self.radius:g}, "
-                f"status={self.status!r})")
+                f"status={self.status!r}" + (f", {short} incomplete (lower bounds)" if short else "") + ")")
 
     def to_csv(self, path, estimate: Optional[LocalComplexityEstimate] = None) -> None:
         """Write one row per point: ``point, n_regions, n_cut, n_cut_layer<l>..., boundary_density, complete`` (and

@@ -61,7 +61,7 @@ def _enumerate_cells(net: Network, domain: Domain, prefixes: np.ndarray, prefix_
 
 def enumerate_distributed(net: Network, domain: Domain, client=None, *, prefix_layers: int = 1,
                           n_tasks: Optional[int] = None, shards=None, tol: Optional[float] = None,
-                          radius_cap: float = 1.0, threads: int = 1,
+                          radius_cap: Optional[float] = None, threads: int = 1,
                           time_limit: Optional[float] = None) -> Partition:
     """Enumerate every activation region of a network over a domain on a Dask cluster.
 
@@ -131,6 +131,7 @@ def enumerate_distributed(net: Network, domain: Domain, client=None, *, prefix_l
     from .enumerate import _witnesses_pass
 
     start = time.perf_counter()
+    domain = _for_network(net, domain)
     client, tol, threads, P, chunks, prefix_counts, prefix_status = _split(
         net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads, time_limit)
     directory = None
@@ -171,6 +172,14 @@ def enumerate_distributed(net: Network, domain: Domain, client=None, *, prefix_l
                                   status=status, tol=tol, lps=meta["lps"], lp_iterations=meta["lp_iterations"],
                                   seconds=meta["seconds"])
     return _checked(part, message, _witnesses_pass)
+
+
+def _for_network(net, domain):
+    """``domain`` as the whole network's run sees it (a WholeSpace's size and centre: those of ``net``'s arrangement,
+    not of a prefix's), once for the split and every task; arguments of the wrong kind are left to :func:`_split`."""
+    if isinstance(net, Network) and isinstance(domain, Domain) and domain.dim == net.in_dim:
+        return domain._for_network(net)
+    return domain
 
 
 def _split(net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads, time_limit, thin=False):
@@ -282,7 +291,7 @@ def _bounds_cells(net: Network, domain: Domain, C: np.ndarray, d: np.ndarray, pr
 
 def output_bounds_distributed(net: Network, domain: Domain, client=None, C=None, d=None, *, prune: bool = True,
                               prefix_layers: int = 1, n_tasks: Optional[int] = None, tol: Optional[float] = None,
-                              radius_cap: float = 1.0, threads: int = 1, time_limit: Optional[float] = None):
+                              radius_cap: Optional[float] = None, threads: int = 1, time_limit: Optional[float] = None):
     """:func:`relutope.output_bounds` on a Dask cluster, split as :func:`enumerate_distributed` splits.
 
     Each task bounds ``C y + d`` over the regions of its cells (with its own branch-and-bound pruning, and no cell
@@ -313,6 +322,7 @@ def output_bounds_distributed(net: Network, domain: Domain, client=None, C=None,
 
     start = time.perf_counter()
     C, d = _linear_objectives(net, C, d)
+    domain = _for_network(net, domain)
     client, tol, threads, P, chunks, _, prefix_status = _split(
         net, domain, client, prefix_layers, n_tasks, tol, radius_cap, threads, time_limit, thin=True)
     net_f, dom_f = client.scatter([net, domain], broadcast=True, hash=False)

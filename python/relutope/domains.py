@@ -31,6 +31,10 @@ import numpy as np
 
 from .network import _as_float_array, _as_points
 
+#: Rounding of the arrangement's distances (:func:`_arrangement_frame`): a hyperplane within this many units in
+#: the last place of the values at the centre passes through it.
+_FRAME_ULPS = 1024.0
+
 __all__ = ["Domain", "Box", "Polytope", "WholeSpace", "Slice"]
 
 
@@ -59,7 +63,7 @@ class _EngineFrame:
 
     form: _EngineForm
     c: np.ndarray  # (k,): the domain's centre in u
-    s: float  # the domain's size (1 for unbounded domains)
+    s: float  # the domain's size (a WholeSpace's scale: 1 until a network fills it in)
 
     def to_u(self, v: np.ndarray) -> np.ndarray:
         return self.c + self.s * np.asarray(v, dtype=np.float64)
@@ -113,7 +117,7 @@ class Domain:
         """Whether each input ``x`` (N, d) (or one point (d,)) lies in the domain, shape (N,) bool.
 
         Within ``atol`` times the domain's size (the length of the default ``tol``: a box's largest half-width, a
-        polytope's Chebyshev radius, 1 when unbounded) of its affine hull and of every constraint, plus the
+        polytope's Chebyshev radius, a WholeSpace's scale) of its affine hull and of every constraint, plus the
         rounding of the coordinates (16 units in the last place of ``x`` and of the origin, through the basis), so
         the answer does not change when the domain and the points are scaled or moved together. ``atol`` must be
         ``>= 0`` and finite (TypeError, ValueError).
@@ -125,7 +129,7 @@ class Domain:
         origin, basis = self.parametrization()
         x = _as_points(x, "x", self.dim)
         t = self.to_coords(x)
-        size = float(self._default_scale()) if self.bounded else 1.0
+        size = float(self._default_scale())
         size = size if np.isfinite(size) and size > 0 else 1.0
         ulps = 16 * np.finfo(np.float64).eps
         x_round = ulps * np.sqrt(self.dim) * (np.abs(x).max(axis=1) + np.abs(origin).max())  # (N,), input units
@@ -157,15 +161,17 @@ class Domain:
         """Characteristic length of the domain, used for the default tolerance."""
         return 1.0
 
+    def _for_network(self, net) -> "Domain":
+        """The domain as a run of ``net`` on it sees it: itself, or for an unbounded domain one with the size and
+        centre taken from the network's arrangement (:class:`WholeSpace`)."""
+        return self
+
     def _engine_frame(self, form: Optional[_EngineForm] = None) -> _EngineFrame:
         """The core's working coordinates: centred on the domain, in units of its size (see :class:`_EngineFrame`).
         ``form``: this domain's :meth:`_engine_form` when the caller has it already (it is not computed again)."""
         form = self._engine_form() if form is None else form
-        if self.bounded:
-            c = form.R @ self._center()
-            s = float(self._default_scale())
-        else:
-            c, s = np.zeros(form.Q.shape[1]), 1.0
+        c = form.R @ self._center()
+        s = float(self._default_scale())
         if not (np.isfinite(s) and s > 0):
             s = 1.0
         framed = _EngineForm(form.x0 + form.Q @ c, np.ascontiguousarray(form.Q * s), form.A,
@@ -346,18 +352,54 @@ class Polytope(Domain):
 class WholeSpace(Domain):
     """All of R^d. Regions may be unbounded; their radii are capped (see :func:`relutope.enumerate_regions`).
 
+    A box has a size and a centre, from which the default ``tol``, :func:`relutope.min_tol` and the core's working
+    frame follow; R^d has neither. They are taken from the network instead, when a run starts (and when a
+    :class:`~relutope.Partition` is made): the centre is the point nearest, in least squares, to the hyperplanes
+    of the first layer (every boundary between two pieces of a unit, each at unit norm), and the size is the
+    largest distance from it to one of them (if all of them pass through the centre, to a hyperplane of the first
+    later layer, linearised at the centre, that does not; if none, the centre's largest coordinate, or 1 at the
+    origin). Those hyperplanes meet the arrangement's
+    vertices, so this is the size of the part of R^d where the regions are resolved: a network whose hyperplanes
+    lie within ``1e-6`` of a point ``c`` gets ``tol = 1e-15`` and the engine works around ``c`` at that scale, as
+    on a box around ``c`` holding every vertex of its arrangement. The partition's ``domain`` is then this
+    WholeSpace with the scale and centre filled in (``partition.domain.scale``, ``.center``).
+
     Parameters
     ----------
     d : int
         The input dimension (>= 1).
+    scale : float, optional
+        The characteristic length (``> 0``, finite, input units): the default ``tol`` is ``1e-9`` of it. Default:
+        from the network, as above.
+    center : array_like, shape (d,), float64, optional
+        The point the engine centres its coordinates on (finite). Default: from the network, as above.
+
+    Raises
+    ------
+    TypeError
+        ``d`` not an int, ``scale`` not a number, ``center`` not numeric.
+    ValueError
+        ``d < 1``; ``scale`` not positive and finite; ``center`` of another length or not finite.
     """
 
-    def __init__(self, d: int):
+    def __init__(self, d: int, *, scale: Optional[float] = None, center=None):
         if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
             raise TypeError(f"d must be an int, got {type(d).__name__}")
         if d < 1:
             raise ValueError(f"d must be >= 1, got {d}")
         self.dim = self.intrinsic_dim = int(d)
+        if scale is not None:
+            if isinstance(scale, (bool, np.bool_)) or not isinstance(scale, numbers.Real):
+                raise TypeError(f"scale must be a number, got {type(scale).__name__}")
+            if not (np.isfinite(scale) and scale > 0):
+                raise ValueError(f"scale must be positive and finite, got {scale}")
+            scale = float(scale)
+        if center is not None:
+            center = _as_float_array(np.atleast_1d(center), "center", 1)
+            if center.shape != (self.dim,):
+                raise ValueError(f"center must have length {self.dim}, got shape {center.shape}")
+        self._given = (scale, center)  # what the caller fixed (saved with the domain)
+        self.scale, self.center = scale, center  # filled in from the network by _for_network
 
     @property
     def bounded(self) -> bool:
@@ -369,11 +411,80 @@ class WholeSpace(Domain):
     def parametrization(self):
         return np.zeros(self.dim), np.eye(self.dim)
 
+    def _default_scale(self) -> float:
+        return 1.0 if self.scale is None else self.scale
+
+    def _center(self) -> np.ndarray:
+        return np.zeros(self.dim) if self.center is None else self.center
+
+    def _for_network(self, net, origin=None, basis=None) -> "WholeSpace":
+        if self.scale is not None and self.center is not None:
+            return self
+        center, scale = _arrangement_frame(net, np.zeros(self.dim) if origin is None else origin,
+                                           np.eye(self.dim) if basis is None else basis)
+        out = WholeSpace(self.dim, scale=self._given[0], center=self._given[1])
+        out.scale = scale if self.scale is None else self.scale
+        out.center = center if self.center is None else self.center
+        return out
+
     def _state(self) -> dict:
-        return {"kind": np.array("WholeSpace"), "d": np.array(self.dim)}
+        state = {"kind": np.array("WholeSpace"), "d": np.array(self.dim)}
+        if self._given[0] is not None:
+            state["scale"] = np.array(self._given[0])
+        if self._given[1] is not None:
+            state["center"] = self._given[1]
+        return state
 
     def __repr__(self) -> str:
-        return f"WholeSpace({self.dim})"
+        if self.scale is None and self.center is None:
+            return f"WholeSpace({self.dim})"
+        centre = None if self.center is None else self.center.tolist()
+        return f"WholeSpace({self.dim}, scale={self.scale!r}, center={centre})"
+
+
+def _arrangement_frame(net, origin: np.ndarray, basis: np.ndarray):
+    """Centre (k,) and size of a network's arrangement in the coordinates ``t`` of ``x = origin + basis @ t``.
+
+    The centre is the least-squares point of the first layer's hyperplanes (each boundary ``f_r = f_0`` between
+    a unit's pieces, normalised; the minimum-norm one when they do not fix every direction, along which the
+    network is constant); the size is the largest distance from it to one of them. When every one passes through
+    the centre (no biases), the first later layer with a boundary not through it gives the size: its value at the
+    centre over the boundary's gradient bound (the norm of its row times the spectral norms of the layers before,
+    which do not depend on the pieces chosen at the centre, where every unit of a cone is at its kink); when none
+    does (a positively homogeneous network about the centre), the centre's largest coordinate (1 at the origin).
+    """
+    center = np.zeros(basis.shape[1])
+    value, gain = origin, 1.0  # the layer's input at the centre; a bound on the norm of its Jacobian in t
+    identity = basis.shape[0] == basis.shape[1] and np.array_equal(basis, np.eye(basis.shape[0]))
+    for i, layer in enumerate(net.layers):
+        A = layer.A @ basis if i == 0 and not identity else layer.A  # every piece's slope in t (layer 0) or in y
+        first = np.repeat(layer.piece_start[:-1], layer.n_pieces.astype(np.int64))
+        rows = np.nonzero(np.arange(A.shape[0]) != first)[0]  # each piece but a unit's first, against it
+        D = A[rows] - A[first[rows]]
+        norms = np.linalg.norm(D, axis=1)
+        keep = norms > 1e-12 * max(float(norms.max(initial=0.0)), np.finfo(np.float64).tiny)
+        rows, D, norms = rows[keep], D[keep], norms[keep] * gain
+        if i == 0 and rows.size:  # the least-squares point of the normalised hyperplanes D t + e = 0
+            e0 = (layer.c[rows] - layer.c[first[rows]] + (layer.A[rows] - layer.A[first[rows]]) @ origin) / norms
+            center = np.linalg.lstsq(D / norms[:, None], -e0, rcond=None)[0]
+            value = origin + basis @ center
+        vals = layer.A @ value + layer.c  # every piece at the centre, with a bound on its rounding
+        err = _FRAME_ULPS * np.finfo(np.float64).eps * (np.abs(layer.A) @ np.abs(value) + np.abs(layer.c))
+        dist = np.abs(vals[rows] - vals[first[rows]]) / norms  # (a lower bound of) the distance to each boundary
+        dist[dist <= (err[rows] + err[first[rows]]) / norms] = 0.0  # through the centre, within rounding
+        size = float(dist.max(initial=0.0))
+        if np.isfinite(size) and size > 0:
+            return center, size
+        chosen = np.array([s + int(np.argmax(vals[s:s + n])) for s, n in zip(layer.piece_start[:-1],
+                                                                                layer.n_pieces)], dtype=np.int64)
+        value = vals[chosen]
+        gain *= float(np.linalg.norm(A, 2)) if A.size else 0.0  # (every piece's slope: any choice of them)
+        if not (np.isfinite(gain) and gain > 0):
+            break
+    # a cone about the centre (every hyperplane through it): no size of its own; that of the centre's coordinates
+    # (so that the default tol resolves at them), or 1 at the origin
+    far = float(np.abs(center).max(initial=0.0))
+    return center, far if np.isfinite(far) and far > 0 else 1.0
 
 
 class Slice(Domain):
@@ -465,6 +576,12 @@ class Slice(Domain):
     def _center(self) -> np.ndarray:
         return self.inner._center()
 
+    def _for_network(self, net) -> "Slice":
+        if self.inner.bounded:
+            return self
+        inner = self.inner._for_network(net, self.origin, self.basis)
+        return self if inner is self.inner else Slice(self.origin, self.basis, inner)
+
     def _state(self) -> dict:
         state = {"kind": np.array("Slice"), "origin": self.origin, "basis": self.basis}
         state.update({f"inner_{key}": value for key, value in self.inner._state().items()})
@@ -486,7 +603,16 @@ def _domain_from_state(state: dict) -> Domain:
             d = np.asarray(state["d"])
             if d.shape != () or d.dtype.kind not in ("i", "u"):
                 raise ValueError(f"the dimension d of a WholeSpace must be one integer, got {d!r}")
-            return WholeSpace(int(d))
+            scale = state.get("scale")
+            if scale is not None:
+                scale = np.asarray(scale)
+                if scale.shape != () or scale.dtype.kind != "f":
+                    raise ValueError(f"the scale of a WholeSpace must be one float, got {scale!r}")
+                scale = float(scale)
+            center = state.get("center")
+            if center is not None and np.asarray(center).dtype.kind != "f":
+                raise ValueError(f"the center of a WholeSpace must be floats, got {center!r}")
+            return WholeSpace(int(d), scale=scale, center=center)
         if kind == "Slice":
             inner = {key[6:]: value for key, value in state.items() if key.startswith("inner_")}
             if str(inner.get("kind")) not in ("Box", "Polytope", "WholeSpace"):

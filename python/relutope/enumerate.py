@@ -28,23 +28,45 @@ MIN_RELATIVE_TOL = 1e-12
 RESOLUTION_ULPS = 1024.0
 
 
-def default_tol(domain: Domain) -> float:
+def _for_network(domain: Domain, net: Optional[Network]) -> Domain:
+    """``domain`` as a run of ``net`` sees it (:meth:`Domain._for_network`), ``net`` checked; itself without one."""
+    if net is None:
+        return domain
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
+    if domain.dim != net.in_dim:
+        raise ValueError(f"domain has dimension {domain.dim} but the network takes {net.in_dim} inputs")
+    return domain._for_network(net)
+
+
+def default_tol(domain: Domain, net: Optional[Network] = None) -> float:
     """The default ``tol`` of :func:`enumerate_regions` for a domain.
 
     ``1e-9`` times the domain's characteristic length: the largest half-width of a :class:`~relutope.Box`'s free
-    coordinates, the Chebyshev radius of a :class:`~relutope.Polytope`, 1 for :class:`~relutope.WholeSpace`, and
-    for a :class:`~relutope.Slice` the inner domain's length times the basis' spectral norm.
+    coordinates, the Chebyshev radius of a :class:`~relutope.Polytope`, for :class:`~relutope.WholeSpace` its
+    ``scale`` (by default the size of the network's arrangement, see :class:`~relutope.WholeSpace`: pass ``net``;
+    without it and without a ``scale``, 1), and for a :class:`~relutope.Slice` the inner domain's length times the
+    basis' spectral norm.
+
+    Parameters
+    ----------
+    domain : Domain
+    net : Network, optional
+        The network the run is for; only an unbounded domain without a ``scale`` depends on it.
 
     Raises
     ------
     TypeError
-        When ``domain`` is not a relutope Domain.
+        When ``domain`` is not a relutope Domain or ``net`` not a Network.
+    ValueError
+        When ``net`` does not take ``domain.dim`` inputs.
     """
     check_domain(domain)
+    domain = _for_network(domain, net)
     return DEFAULT_RELATIVE_TOL * max(domain._default_scale(), 1e-300)
 
 
-def min_tol(domain: Domain) -> float:
+def min_tol(domain: Domain, net: Optional[Network] = None) -> float:
     """The smallest ``tol`` :func:`enumerate_regions` accepts on a domain (input units).
 
     The larger of ``MIN_RELATIVE_TOL`` (``1e-12``) times the domain's size (the core's LP feasibility tolerance is
@@ -57,6 +79,9 @@ def min_tol(domain: Domain) -> float:
     Parameters
     ----------
     domain : Domain
+    net : Network, optional
+        The network the run is for: the size and centre of a :class:`~relutope.WholeSpace` come from it (see
+        :func:`default_tol`).
 
     Returns
     -------
@@ -66,7 +91,9 @@ def min_tol(domain: Domain) -> float:
     Raises
     ------
     TypeError
-        When ``domain`` is not a relutope Domain.
+        When ``domain`` is not a relutope Domain or ``net`` not a Network.
+    ValueError
+        When ``net`` does not take ``domain.dim`` inputs.
 
     Examples
     --------
@@ -75,6 +102,7 @@ def min_tol(domain: Domain) -> float:
     1e-12
     """
     check_domain(domain)
+    domain = _for_network(domain, net)
     scale = max(domain._default_scale(), 1e-300)
     origin, basis = domain.parametrization()
     centre = origin + basis @ domain._center()
@@ -114,7 +142,7 @@ def _check_positive(value, name: str, integer: bool = False):
 
 
 def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_limit, progress,
-                 radius_cap: float = 1.0, extra: tuple = (), allow_empty: bool = False,
+                 radius_cap: Optional[float] = None, extra: tuple = (), allow_empty: bool = False,
                  deadline: Optional[float] = None, thin: bool = False, stop=None, **keywords):
     """Validate the common arguments, run a core enumeration ``fn`` (GIL released, with progress and Ctrl-C
     handling) and return its result dict (with the ``tol`` used) and the domain's engine form. ``extra`` follows
@@ -131,6 +159,7 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
     check_domain(domain)
     if domain.dim != net.in_dim:
         raise ValueError(f"domain has dimension {domain.dim} but the network takes {net.in_dim} inputs")
+    domain = domain._for_network(net)  # (an unbounded domain's size and centre: those of the arrangement)
     floor = min_tol(domain)  # once: the tol check and the thin cells' floor
     tol = _resolve_tol(domain, tol, floor)
     _check_positive(max_regions, "max_regions", integer=True)
@@ -140,6 +169,8 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
     _check_positive(radius_cap, "radius_cap")
     if domain.bounded:
         radius_cap = 2.0 * domain._default_scale() + 10.0 * tol
+    elif radius_cap is None:  # the arrangement's size (a WholeSpace's scale): above tol at every scale
+        radius_cap = float(domain._default_scale())
     if radius_cap <= tol:
         raise ValueError(f"radius_cap ({radius_cap}) must exceed tol ({tol})")
 
@@ -191,12 +222,13 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
             and not allow_empty):
         raise ValueError(f"tol={tol:.3g} is not below the domain's inradius: no region can hold a ball of radius tol")
     out["tol"] = tol
+    out["domain"] = domain
     return out, form
 
 
 def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = None,
                       max_regions: Optional[int] = None, time_limit: Optional[float] = None,
-                      progress: bool = False, radius_cap: float = 1.0, method: str = "auto",
+                      progress: bool = False, radius_cap: Optional[float] = None, method: str = "auto",
                       threads: Optional[int] = None, certify: bool = False) -> Partition:
     """Enumerate every activation region of a network over a domain, exactly.
 
@@ -210,7 +242,8 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
     tol : float, optional
         A region exists when it contains a Euclidean ball of radius ``tol`` (in input units, within the domain's
         affine hull). Regions thinner than that are not reported; they are too thin to tell from their
-        boundaries in double precision. Default: :func:`default_tol` (``1e-9`` times the domain's size), raised
+        boundaries in double precision. Default: :func:`default_tol` (``1e-9`` times the domain's size; on a
+        :class:`~relutope.WholeSpace`, the size of the network's arrangement), raised
         to :func:`min_tol` with a :class:`~relutope.RelutopeWarning` where that is below what float64 resolves at
         the domain's coordinates. Every region's witness is also checked by a forward pass; a region whose
         witness gives another pattern is dropped (``status="numerical"``, with a warning).
@@ -222,7 +255,10 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
         Show a tqdm bar counting regions (updated every few thousand regions).
     radius_cap : float, optional
         For unbounded domains (:class:`~relutope.WholeSpace`, or a slice of it) the Chebyshev radius of an
-        unbounded region is infinite: radii and witnesses are computed with the radius capped at this value.
+        unbounded region is infinite: radii and witnesses are computed with the radius capped at this value
+        (input units). Default: the domain's size (a :class:`~relutope.WholeSpace`'s ``scale``: the size of the
+        network's arrangement), so that the unbounded regions' witnesses lie as near the arrangement, in units of
+        its size, at every scale.
     method : {"auto", "lp", "polygon", "polytope"}, optional
         ``"lp"``: the general engine (Chebyshev-ball LPs, any dimension). ``"polygon"``: the 2-D fast path, for a
         bounded domain of intrinsic dimension 2 (a 2-D :class:`~relutope.Box` or :class:`~relutope.Polytope`, a
@@ -342,7 +378,7 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
             raise ValueError(f"certify=True runs the LP path (method='lp' or 'auto'), got method={method!r}")
         method = "lp"
         if isinstance(net, Network) and isinstance(domain, Domain) and domain.dim == net.in_dim:
-            tol = _resolve_tol(domain, tol)
+            tol = _resolve_tol(domain._for_network(net), tol)
             certify_options = _certify_options(domain, tol)
     method = _choose_method(method, net, domain, threads)
     polygon = method == "polygon"
@@ -353,7 +389,7 @@ def enumerate_regions(net: Network, domain: Domain, *, tol: Optional[float] = No
         extra_kw["certify"] = {k: v for k, v in certify_options.items() if not k.startswith("_")}
     out, form = _engine_call(engines[method], net, domain, tol=tol, max_regions=max_regions, time_limit=time_limit,
                              progress=progress, radius_cap=radius_cap, **extra_kw)
-    tol = out["tol"]
+    tol, domain = out["tol"], out["domain"]
     status, message = out["status"], out.get("message", "")
     unchecked = Partition._from_packed(net, domain, out["patterns"], out["centers"], out["radii"],
                                        out["layer_counts"], tol=tol)

@@ -201,11 +201,11 @@ def _mul(X: np.ndarray, M: np.ndarray) -> np.ndarray:
 
 
 def _radius_cap(partition: "Partition") -> float:
-    """The cap on facet radii: as in enumeration for bounded domains; else the largest region radius (or 1)."""
+    """The cap on facet radii: as in enumeration for bounded domains; else the largest region radius (at least the domain's size)."""
     if partition.domain.bounded:
         return 2.0 * partition.domain._default_scale() + 10.0 * partition.tol
-    cap = float(partition.radii.max()) if len(partition) else 1.0
-    return max(cap, 1.0, 10.0 * partition.tol)
+    cap = float(partition.radii.max()) if len(partition) else 0.0
+    return max(cap, float(partition.domain._default_scale()), 10.0 * partition.tol)
 
 
 def default_facet_tol(partition: "Partition") -> float:

@@ -256,8 +256,10 @@ class Partition:
               seconds: float = 0.0, polygons: Optional[Tuple[np.ndarray, np.ndarray]] = None):
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+        if domain.dim != network.in_dim:
+            raise ValueError(f"domain has dimension {domain.dim} but the network takes {network.in_dim} inputs")
         self.network = network
-        self.domain = domain
+        self.domain = domain._for_network(network)  # (a WholeSpace's size and centre: the network's)
         self._packed = np.asarray(packed, dtype=np.uint8)
         self._packed.flags.writeable = False
         self._centers = np.asarray(centers, dtype=np.float64)
@@ -381,7 +383,8 @@ class Partition:
         return (Region(self, i) for i in range(len(self)))
 
     def __repr__(self) -> str:
-        return (f"Partition({len(self)} regions, status={self.status!r}, widths={self.network.widths}, "
+        return (f"Partition({len(self)} regions" + ("" if self.complete else ", incomplete")
+                + f", status={self.status!r}, widths={self.network.widths}, "
                 f"domain={self.domain!r})")
 
     def summary(self) -> str:

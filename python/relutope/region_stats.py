@@ -59,6 +59,10 @@ class RegionStats:
         Centre of mass in input space.
     dim : int
         k, the dimension of the domain.
+    status : str
+        The partition's status: ``"complete"``, or why its enumeration stopped early (``"max_regions"``,
+        ``"time_limit"``, ``"interrupted"``, ``"numerical"``); then the statistics are those of the regions found
+        so far, not of the domain's.
     """
 
     volume: np.ndarray
@@ -68,20 +72,30 @@ class RegionStats:
     eccentricity: np.ndarray
     centroid: np.ndarray
     dim: int
+    status: str = "complete"
+
+    @property
+    def complete(self) -> bool:
+        """Whether the statistics cover every region of the domain (the partition was complete)."""
+        return self.status == "complete"
 
     def __len__(self) -> int:
         return int(self.volume.shape[0])
 
     def __repr__(self) -> str:
-        return f"RegionStats({len(self)} regions, k={self.dim})"
+        return (f"RegionStats({len(self)} regions, k={self.dim}"
+                + (")" if self.complete else f", incomplete: {self.status})"))
 
-    def summary(self) -> Dict[str, float]:
-        """One row of statistics over the regions: the :data:`SUMMARY_COLUMNS` (std with ``ddof=0``; NaN without
+    def summary(self) -> Dict[str, object]:
+        """One row of statistics over the regions: ``complete`` (bool) and ``status`` (str), whether they cover the
+        whole domain or why the enumeration stopped (then ``count`` and ``volume_total`` are lower bounds and the
+        others those of the regions found), then the :data:`SUMMARY_COLUMNS` (std with ``ddof=0``; NaN without
         regions)."""
+        head = {"complete": self.complete, "status": self.status}
         if len(self) == 0:  # a run stopped before its first region (max_regions=0): no statistics, no warnings
-            return {c: (0 if c == "count" else math.nan) for c in SUMMARY_COLUMNS}
+            return {**head, **{c: (0 if c == "count" else math.nan) for c in SUMMARY_COLUMNS}}
         ecc = self.eccentricity[np.isfinite(self.eccentricity)]
-        return {"count": len(self), "volume_mean": float(self.volume.mean()), "volume_std": float(self.volume.std()),
+        return {**head, "count": len(self), "volume_mean": float(self.volume.mean()), "volume_std": float(self.volume.std()),
                 "volume_total": float(self.volume.sum()), "inradius_mean": float(self.inradius.mean()),
                 "inradius_std": float(self.inradius.std()), "n_vertices_mean": float(self.n_vertices.mean()),
                 "eccentricity_mean": float(ecc.mean()) if ecc.size else math.nan,
@@ -130,6 +144,7 @@ def region_stats(partition: "Partition", progress: bool = False) -> RegionStats:
     Returns
     -------
     RegionStats
+        With the partition's ``status``: an incomplete partition's statistics say so (``summary()["complete"]``).
 
     Raises
     ------
@@ -180,7 +195,7 @@ def region_stats(partition: "Partition", progress: bool = False) -> RegionStats:
             if update is not None:
                 update(i + 1)
     return RegionStats(volume=vol, inradius=partition.radii.copy(), n_vertices=nv, n_facets=f.counts(),
-                       eccentricity=ecc, centroid=form.x0 + cen @ form.Q.T, dim=k)
+                       eccentricity=ecc, centroid=form.x0 + cen @ form.Q.T, dim=k, status=partition.status)
 
 
 def data_slices(X, n_slices: int, seed=0, margin: float = 0.0, labels=None) -> List["Slice"]:
@@ -269,7 +284,7 @@ def slice_summaries(network: "Network", slices: Sequence["Slice"], progress: boo
     -------
     list of dict or pandas.DataFrame
         Columns ``slice`` (its position), ``points`` (the data indices, for :func:`data_slices`' slices),
-        ``complete``, ``seconds`` (enumeration), then :data:`SUMMARY_COLUMNS`.
+        ``complete``, ``seconds`` (enumeration), ``status``, then :data:`SUMMARY_COLUMNS`.
 
     Raises
     ------

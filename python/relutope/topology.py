@@ -334,7 +334,7 @@ def _default_vertex_tol(domain) -> float:
     """DEFAULT_VERTEX_TOL, or the float64 resolution at the domain's coordinates in units of its size if coarser."""
     from .enumerate import min_tol
 
-    scale = float(domain._default_scale()) if domain.bounded else 1.0
+    scale = float(domain._default_scale())
     return max(DEFAULT_VERTEX_TOL, min_tol(domain) / scale) if np.isfinite(scale) and scale > 0 else DEFAULT_VERTEX_TOL
 
 
@@ -379,7 +379,11 @@ def _compactifying_box(partition: Partition, eps: float) -> Box:
         lo, hi = P.min(axis=0), P.max(axis=0)
     w = float(np.max(hi - lo)) if len(P) else 0.0
     w = w if w > 0 else max(1.0, float(np.abs(P).max()) if len(P) else 1.0)
-    return Box(lo - w, hi + w)
+    # from the engine frame v (centred on the domain's centre, in units of its size) to the inputs x: for a
+    # WholeSpace x = x0 + s v, a translation and a positive scaling, so the box stays a box
+    frame = partition.domain._engine_frame()
+    corners = frame.form.x0 + np.vstack([lo - w, hi + w]) @ frame.form.Q.T
+    return Box(corners.min(axis=0), corners.max(axis=0))
 
 
 def _build(partition: Partition, eps: float) -> DecisionComplex:

@@ -23,8 +23,11 @@ numbers (``0.5``, ``-1``, ``1e-3``), variables, ``+``, ``-`` and ``*`` by consta
 ``(<= 0 X_0 1)`` is ``(and (<= 0 X_0) (<= X_0 1))``. Strict comparisons are read as
 non-strict (the difference has measure zero), except where it has not: a constant comparison such as ``(< 0 0)``
 is false, and strict bounds that pin an input to one value (``(< X_0 1)`` with ``(>= X_0 1)``) leave its box
-empty. Input constraints must bound one input each (boxes), and the bounds of an input must not contradict each
-other (an empty box is an error, not a vacuously safe case); output constraints may be any linear inequalities; a
+empty. Input constraints must bound one input each (boxes). A disjunct whose input bounds contradict each other
+(an empty box) is false, as in SMT-LIB: it is dropped with a :class:`~relutope.RelutopeWarning` naming the bounds,
+and the property's input set is the union of the other disjuncts' boxes; when every box is empty, the property
+would hold vacuously, which is an error (a file that constrains no input is most likely a mistake, not a
+proof); output constraints may be any linear inequalities; a
 comparison may not mix inputs and outputs. Variables are declared ``X_0 .. X_{n-1}`` and ``Y_0 .. Y_{m-1}``
 without gaps; parentheses nest at most :data:`MAX_DEPTH` deep. The housekeeping commands ``check-sat``,
 ``get-model``, ``exit``, ``set-logic``, ``set-info`` and ``set-option`` are ignored. Comments run from ``;`` to the
@@ -94,7 +97,9 @@ class Property:
     Attributes
     ----------
     cases : list of Case
-        In order of first appearance in the file's disjunctive normal form; cases with equal boxes are merged.
+        In order of first appearance in the file's disjunctive normal form; disjuncts whose input comparisons
+        read the same (the same box, written the same way) are merged into one case, the same in
+        :meth:`exact_cases` (two boxes that round to the same floats but differ exactly are two cases).
     n_inputs, n_outputs : int
         Number of declared ``X_i`` and ``Y_j``.
     source : str or None
@@ -120,8 +125,8 @@ class Property:
         Notes
         -----
         The text is parsed again with :class:`fractions.Fraction` arithmetic: the same DNF, the same merging of
-        cases with equal boxes (compared exactly), so case ``i`` and term ``j`` here are case ``i``, term ``j``
-        of :attr:`cases` whenever no two float64 boxes coincide that differ exactly.
+        cases (conjunctions whose input comparisons read the same), so case ``i`` and term ``j`` here are case
+        ``i``, term ``j`` of :attr:`cases`.
 
         Examples
         --------
@@ -273,6 +278,12 @@ class _Comparison:
     equal: bool
     line: int
     strict: bool = False
+    text: str = ""  # an input comparison's source text (with its position in a chain): what fixes its box
+
+
+def _text(e) -> str:
+    """The source text of an S-expression, spaces normalised."""
+    return "(" + " ".join(_text(a) for a in e) + ")" if isinstance(e, list) else str(e)
 
 
 def _var_key(atom: "_Atom") -> Optional[Tuple[str, int]]:
@@ -371,7 +382,7 @@ class _Parser:
             # :chainable); one conjunction of the adjacent pairs.
             terms = [self.linear(a) for a in e[1:]]
             out = []
-            for lhs, rhs in zip(terms[:-1], terms[1:]):
+            for pos, (lhs, rhs) in enumerate(zip(terms[:-1], terms[1:])):
                 expr = _lin_sum([lhs, rhs], -1) if op in ("<=", "<", "=") else _lin_sum([rhs, lhs], -1)
                 coefs = {k: v for k, v in expr[0].items() if v != 0}
                 if not self.exact and not (np.isfinite(expr[1]) and all(np.isfinite(v) for v in coefs.values())):
@@ -380,7 +391,8 @@ class _Parser:
                 kinds = {k[0] for k in coefs}
                 if len(kinds) > 1:
                     raise ValueError(f"line {e.line}: a comparison may not mix inputs X and outputs Y")
-                out.append(_Comparison(coefs, expr[1], op == "=", e.line, op in ("<", ">")))
+                text = f"{pos} {_text(e)}" if kinds == {"X"} else ""
+                out.append(_Comparison(coefs, expr[1], op == "=", e.line, op in ("<", ">"), text))
             return [out]
         if op == "not":
             raise ValueError(f"line {e.line}: 'not' is not supported (write the negated comparison instead)")
@@ -388,6 +400,50 @@ class _Parser:
 
     # --- file
     def parse(self, text: str, source: Optional[str]) -> Property:
+        conjs, n_in, n_out, formulas = self._conjunctions(text)
+        built_all = [self._case(conj, n_in, n_out, formulas[0].line) for conj in conjs]
+        # Cases merge the conjunctions whose input comparisons read the same (the same texts: so the same box in
+        # float64 and exactly), the same ones in both readings, so that case i, term j of exact_cases() is case i,
+        # term j of cases. (Keyed by the float64 box, two boxes equal in float but not exactly, 0.1 and
+        # 0.10000000000000000001, were one case but two exact ones.)
+        keys = [repr(sorted({c.text for c in conj if c.text})).encode() for conj in conjs]
+        cases: List[Case] = []
+        index: Dict[bytes, int] = {}
+        empty: List[str] = []  # why each disjunct with an empty input box is false
+        for built, key in zip(built_all, keys):
+            if built is None:
+                continue
+            if isinstance(built, str):
+                empty.append(built)
+                continue
+            lo, hi, term = built
+            if self.exact:
+                if key not in index:
+                    index[key] = len(cases)
+                    cases.append(ExactCase(tuple(lo), tuple(hi), []))
+                cases[index[key]].terms.append((tuple(tuple(r) for r in term[0]), tuple(term[1])))
+                continue
+            if key not in index:
+                index[key] = len(cases)
+                cases.append(Case(lo, hi, []))
+            cases[index[key]].terms.append(term)
+        if empty and not cases:  # no input at all: the property would hold vacuously, most likely a typo
+            raise ValueError(f"{empty[0]}: the input box is empty, so the property would hold vacuously"
+                             + (f" (and so are the other {len(empty) - 1} disjuncts' boxes)" if len(empty) > 1 else ""))
+        if empty and not self.exact:  # (exact_cases re-reads the text: warned once, here)
+            import warnings
+
+            from .errors import RelutopeWarning
+
+            warnings.warn(f"{source + ': ' if source else ''}{len(empty)} disjunct(s) of the property have an empty "
+                          f"input box and are false, dropped (the input set is the union of the other "
+                          f"{len(conjs) - len(empty)}): {empty[0]}", RelutopeWarning, stacklevel=3)
+        if self.exact:
+            return cases
+        return Property(cases=cases, n_inputs=n_in, n_outputs=n_out, source=source, text=text)
+
+    def _conjunctions(self, text: str):
+        """The disjunctive normal form of the file's assertions: (conjunctions, n_in, n_out, formulas)."""
         commands = _parse_sexprs(text)
         formulas: List[_List] = []
         for cmd in commands:
@@ -431,28 +487,7 @@ class _Parser:
                 conjs = [c + q for c in conjs for q in d]
         if not formulas:
             raise ValueError("the file has no assert: it constrains neither the inputs nor the outputs")
-        cases: List[Case] = []
-        index: Dict[bytes, int] = {}
-        for conj in conjs:
-            built = self._case(conj, n_in, n_out, formulas[0].line)
-            if built is None:
-                continue
-            lo, hi, term = built
-            if self.exact:
-                key = repr((tuple(lo), tuple(hi))).encode()
-                if key not in index:
-                    index[key] = len(cases)
-                    cases.append(ExactCase(tuple(lo), tuple(hi), []))
-                cases[index[key]].terms.append((tuple(tuple(r) for r in term[0]), tuple(term[1])))
-                continue
-            key = lo.tobytes() + hi.tobytes()
-            if key not in index:
-                index[key] = len(cases)
-                cases.append(Case(lo, hi, []))
-            cases[index[key]].terms.append(term)
-        if self.exact:
-            return cases
-        return Property(cases=cases, n_inputs=n_in, n_outputs=n_out, source=source, text=text)
+        return conjs, n_in, n_out, formulas
 
     def _count(self, kind: str) -> int:
         """The number of declared variables of a kind, which must be numbered 0, 1, ... without gaps.
@@ -469,8 +504,9 @@ class _Parser:
         return len(idx)
 
     def _case(self, conj: Sequence[_Comparison], n_in: int, n_out: int, first_line: int):
-        """(lo, hi, (C, d)) of one conjunction, or None when a constant comparison is false; ValueError when
-        the bounds of an input contradict each other (an empty input box). Exact: lists of Fractions."""
+        """(lo, hi, (C, d)) of one conjunction, None when a constant comparison is false, or a str saying which
+        bounds of an input contradict each other (an empty input box: the conjunction is false too). Exact: lists
+        of Fractions."""
         zero = 0 if self.exact else 0.0  # (+ 0.0 turns -0.0 into 0.0)
         lo = np.full(n_in, -np.inf, dtype=object if self.exact else np.float64)
         hi = np.full(n_in, np.inf, dtype=object if self.exact else np.float64)
@@ -518,9 +554,8 @@ class _Parser:
         if bad.size:
             i = int(bad[0])
             where, strict = ("above", "") if lo[i] > hi[i] else ("equal to", ", one of them strict")
-            raise ValueError(f"line {max(lo_line[i], hi_line[i])}: input X_{i} has the lower bound "
-                             f"{float(lo[i])!r} (line {lo_line[i]}) {where} the upper bound {float(hi[i])!r} (line "
-                             f"{hi_line[i]}){strict}: the input box is empty, so the property would hold vacuously")
+            return (f"line {max(lo_line[i], hi_line[i])}: input X_{i} has the lower bound {float(lo[i])!r} (line "
+                    f"{lo_line[i]}) {where} the upper bound {float(hi[i])!r} (line {hi_line[i]}){strict}")
         if self.exact:
             return list(lo), list(hi), ([list(r) for r in rows], list(rhs))
         C = np.array(rows, dtype=np.float64).reshape(len(rows), n_out)
@@ -548,7 +583,7 @@ def loads(text: str, source: Optional[str] = None) -> Property:
     TypeError
         ``text`` is not a string.
     ValueError
-        Malformed or unsupported content (including nesting deeper than :data:`MAX_DEPTH`, an empty input box, a
+        Malformed or unsupported content (including nesting deeper than :data:`MAX_DEPTH`, every input box empty, a
         gap in the declared indices, a number that overflows); the message starts with ``line N:`` where a line
         is to blame. These two are the only exceptions any text can raise.
 

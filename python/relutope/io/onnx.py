@@ -11,7 +11,7 @@ Supported models
 * Or an input of rank 1 and fixed size ``[n]``, with no batch axis (as in the VNN-COMP 2021 test networks
   ``test_nano.onnx``, ``test_tiny.onnx``, ``test_small.onnx``): ``in_dim = n``. It is read as one sample of a batch
   of one, which computes the same values for the operators that do not name axes, the only ones accepted on such
-  a model: ``Identity``, the elementwise nonlinearities, ``Gemm``, ``MatMul``, ``Add``, ``Sub``, ``Mul``,
+  a model: ``Identity``, ``Dropout``, the elementwise nonlinearities, ``Gemm``, ``MatMul``, ``Add``, ``Sub``, ``Mul``,
   ``Div``.
 * One graph output; ``out_dim`` is the size of one sample of it (C-order flattening).
 * Operators of the default domain, on input-dependent tensors:
@@ -53,6 +53,8 @@ Supported models
   ``Slice``, ``Gather``       constant starts/ends/axes/steps (clamped as ONNX specifies), constant indices; not
                               along the batch axis
   ``Identity``, ``Shape``     ``Shape`` of an input-dependent tensor only when the batch size is fixed
+  ``Dropout``                 inference mode, the identity: ``training_mode`` absent or a constant false (from
+                              opset 12), ``is_test=1`` (before opset 7); its ``mask`` output is not represented
   ==========================  ===============================================================================
 
 * Operators that are not piecewise linear (``Sigmoid``, ``Tanh``, ``Gelu``, ``Erf``, ``Exp``, ``Softmax``, ...)
@@ -161,6 +163,26 @@ def _spatial(ctx: _Ctx, x: str, at: dict, kernel: Sequence[int]):
 
 # ---------------------------------------------------------------------------------------------- op handlers
 def _identity(ctx, node, args, at):
+    return [args[0]]
+
+
+def _dropout(ctx, node, args, at):
+    """Dropout at inference is the identity (ONNX operator spec): ``training_mode`` (an input from opset 12) must be
+    absent or a constant false, ``is_test`` (an attribute before opset 7) nonzero. The ``mask`` output is not
+    represented (using it is an error)."""
+    if ctx.opset < 7 and not at.get("is_test", 0):
+        raise ctx.error("Dropout with is_test=0 (opset < 7) runs in training mode (random zeros): relutope reads "
+                        "inference models; export the model in evaluation mode (is_test=1)")
+    mode = args[2] if len(args) > 2 else None
+    if mode is not None:
+        if _is_dyn(mode):
+            raise ctx.error("Dropout's training_mode is input-dependent: relutope reads inference models (a "
+                            "constant false or no training_mode)")
+        if np.asarray(mode).size != 1:
+            raise ctx.error(f"Dropout's training_mode must be a scalar, got shape {list(np.shape(mode))}")
+        if bool(np.asarray(mode).reshape(())):
+            raise ctx.error("Dropout with training_mode=1 zeroes inputs at random: relutope reads inference models; "
+                            "export the model in evaluation mode (model.eval()) or set training_mode to false")
     return [args[0]]
 
 
@@ -618,11 +640,12 @@ _NON_PWL = frozenset({"Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Gelu", "Erf",
                       "Cos", "Hardmax", "ThresholdedRelu", "Round", "Floor", "Ceil", "Sign"})
 
 #: Elementwise operators that accept an input stored with its batch axis last (see _Transposed).
-_ELEMENTWISE = frozenset({"Identity", "Relu", "LeakyRelu", "Abs", "Clip", "Neg", "HardSigmoid"})
+_ELEMENTWISE = frozenset({"Identity", "Dropout", "Relu", "LeakyRelu", "Abs", "Clip", "Neg", "HardSigmoid"})
 
 
 _HANDLERS = {
     "Identity": _identity,
+    "Dropout": _dropout,
     "Relu": _act("relu"),
     "LeakyRelu": _act("leaky_relu"),
     "Abs": _act("abs"),
@@ -662,7 +685,7 @@ _HANDLERS = {
 
 
 #: Operators whose results on a sample without batch axis equal those on a batch of one (they name no axis).
-_BATCHLESS_OPS = frozenset({"Identity", "Relu", "LeakyRelu", "Abs", "Clip", "Gemm", "MatMul", "Add", "Sub", "Mul",
+_BATCHLESS_OPS = frozenset({"Identity", "Dropout", "Relu", "LeakyRelu", "Abs", "Clip", "Gemm", "MatMul", "Add", "Sub", "Mul",
                             "Div", "Neg", "HardSigmoid", "Max", "Min"})
 
 
