@@ -309,7 +309,20 @@ void DualSimplex::exchange(const RowStack& rows, LPBasis& B, int p, int q, std::
 
 LPStatus DualSimplex::primal(const RowStack& rows, const double* c, LPBasis& B, LPCounters& counters,
                              int max_iter) const {
-  const int n = B.n;
+  switch (B.n) {  // as solve(): the sizes of the LPs over cells of dimension 2..6, with the loops over n unrolled
+    case 3: return primal_n<3>(rows, c, B, counters, max_iter);
+    case 4: return primal_n<4>(rows, c, B, counters, max_iter);
+    case 5: return primal_n<5>(rows, c, B, counters, max_iter);
+    case 6: return primal_n<6>(rows, c, B, counters, max_iter);
+    case 7: return primal_n<7>(rows, c, B, counters, max_iter);
+    default: return primal_n<0>(rows, c, B, counters, max_iter);
+  }
+}
+
+template <int NC>
+LPStatus DualSimplex::primal_n(const RowStack& rows, const double* c, LPBasis& B, LPCounters& counters,
+                               int max_iter) const {
+  const int n = NC > 0 ? NC : B.n;
   const int m = rows.m();
   if (max_iter <= 0) max_iter = 50 * (m + n) + 100;
   ++counters.solves;
@@ -320,8 +333,8 @@ LPStatus DualSimplex::primal(const RowStack& rows, const double* c, LPBasis& B, 
   for (int it = 0; it < max_iter; ++it) {
     if (deadline && (it & 7) == 7 && timed_out()) return LPStatus::IterationLimit;
     if (B.updates >= refactor_every && !refactor(rows, c, B)) return LPStatus::Numerical;
-    basic_solution(B);
-    transpose_solve(B, c, lam.data());
+    basic_solution<NC>(B);
+    transpose_solve<NC>(B, c, lam.data());
     // Leaving constraint: a row with a negative multiplier, or a pin with a non-zero one.
     int p = -1;
     double best = 0.0;
@@ -345,16 +358,15 @@ LPStatus DualSimplex::primal(const RowStack& rows, const double* c, LPBasis& B, 
     double step = std::numeric_limits<double>::infinity(), q_gd = 0.0;
     for (int i = 0; i < m; ++i) {
       const double* g = rows.row(i);
-      double gd = 0.0, gy = 0.0;
-      for (int j = 0; j < n; ++j) {
-        gd += g[j] * d[j];
-        gy += g[j] * B.y[j];
-      }
+      double gd = 0.0;
+      for (int j = 0; j < n; ++j) gd += g[j] * d[j];
       if (gd <= pivot_tol) continue;
       bool is_active = false;
-      for (int a : B.active)
-        if (a == i) { is_active = true; break; }
+      for (int j = 0; j < n; ++j)
+        if (B.active[j] == i) { is_active = true; break; }
       if (is_active) continue;
+      double gy = 0.0;
+      for (int j = 0; j < n; ++j) gy += g[j] * B.y[j];
       const double t = std::max(rows.rhs(i) - gy, 0.0) / gd;
       if (t < step - 1e-14 || (t <= step + 1e-14 && (bland ? i < q : gd > q_gd))) {
         step = t;
@@ -368,10 +380,10 @@ LPStatus DualSimplex::primal(const RowStack& rows, const double* c, LPBasis& B, 
     } else {
       degenerate = 0;
     }
-    transpose_solve(B, rows.row(q), alpha.data());
+    transpose_solve<NC>(B, rows.row(q), alpha.data());
     double amax = 0.0;
     for (int i = 0; i < n; ++i) amax = std::max(amax, std::fabs(alpha[i]));
-    exchange(rows, B, p, q, alpha, col, amax);
+    exchange_basis<NC>(rows, B, p, q, alpha, col, amax);
   }
   return LPStatus::IterationLimit;
 }
