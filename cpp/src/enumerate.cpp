@@ -56,14 +56,15 @@ void CellView::output_map(std::vector<double>& out) const {
   }
 }
 
-LPStatus CellView::maximize(const double* g, double& value, double* argmax, LPBasis& scratch) const {
+LPStatus CellView::maximize(const double* g, double& value, double* argmax, LPBasis& scratch,
+                            const LPBasis* start) const {
   const int n = k + 1;
   const int m0 = rows->m();
   std::vector<double> row(n, 0.0), c(n, 0.0);
   row[k] = -1.0;  // r >= 0: the point lies in the cell itself
   rows->push(row.data(), 0.0);
   std::copy(g, g + k, c.begin());
-  scratch.assign(*basis);
+  scratch.assign(start ? *start : *basis);
   const LPStatus st = simplex->primal(*rows, c.data(), scratch, *counters);
   rows->truncate(m0);
   if (st == LPStatus::Optimal) {
