@@ -60,12 +60,16 @@ LPStatus CellView::maximize(const double* g, double& value, double* argmax, LPBa
                             const LPBasis* start) const {
   const int n = k + 1;
   const int m0 = rows->m();
-  std::vector<double> row(n, 0.0), c(n, 0.0);
+  double small[2 * 16];  // no heap allocation for the small cells this is called on most (one LP per call)
+  std::vector<double> big(n <= 16 ? 0 : 2 * n);
+  double* row = n <= 16 ? small : big.data();
+  double* c = row + n;
+  std::fill(row, row + 2 * n, 0.0);
   row[k] = -1.0;  // r >= 0: the point lies in the cell itself
-  rows->push(row.data(), 0.0);
-  std::copy(g, g + k, c.begin());
+  rows->push(row, 0.0);
+  std::copy(g, g + k, c);
   scratch.assign(start ? *start : *basis);
-  const LPStatus st = simplex->primal(*rows, c.data(), scratch, *counters);
+  const LPStatus st = simplex->primal(*rows, c, scratch, *counters);
   rows->truncate(m0);
   if (st == LPStatus::Optimal) {
     value = 0.0;

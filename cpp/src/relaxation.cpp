@@ -101,51 +101,65 @@ RELUTOPE_WIDE_VECTORS
 void Relaxation::backsub(int l, int start, int k, const double* pieces, const LayerBounds& bounds, int rows,
                          std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G) {
   const auto& layers = net_->layers();
+  if (live_net_ != net_) {  // per layer, its pieces that are not identically zero
+    live_net_ = net_;
+    live_pieces_.assign(layers.size(), std::vector<int>());
+    for (size_t i = 0; i < layers.size(); ++i)
+      for (int p = 0; p < layers[i].total_pieces(); ++p)
+        if (!layers[i].zero_piece[p]) live_pieces_[i].push_back(p);
+  }
   std::vector<double> a(net_->max_pieces());
   for (; l > start; --l) {
     const Layer& cur = layers[l];
     const Layer& prev = layers[l - 1];
     const int P = cur.total_pieces(), n = cur.in_dim, Pp = prev.total_pieces();
-    // mu = lam A_l (rows x n), cst += lam c_l.
+    // mu = lam A_l (rows x n), cst += lam c_l: over the pieces that are not identically zero (in order).
     mu_.assign(static_cast<size_t>(rows) * n, 0.0);
+    const std::vector<int>& live = live_pieces_[l];
     for (int r = 0; r < rows; ++r) {
       const double* lr = &lam[static_cast<size_t>(r) * P];
       double* mr = &mu_[static_cast<size_t>(r) * n];
-      for (int p = 0; p < P; ++p) {
+      for (const int p : live) {
         const double w = lr[p];
-        if (w == 0.0 || cur.zero_piece[p]) continue;
+        if (w == 0.0) continue;
         const double* ap = &cur.A[static_cast<size_t>(p) * n];
         for (int j = 0; j < n; ++j) mr[j] += w * ap[j];
         cst[r] += w * cur.c[p];
       }
     }
-    // Units of layer l-1 by their relaxations: coefficients on the pieces of layer l-1.
-    std::vector<double> next(static_cast<size_t>(rows) * Pp, 0.0);
+    // Units of layer l-1 by their relaxations: coefficients on the pieces of layer l-1. Each piece belongs to one
+    // unit, so every entry of a row is written once (0 + m a_j, as the sum into a zeroed row was).
+    next_.resize(static_cast<size_t>(rows) * Pp);
     const double* blo = bounds.lo[l - 1].data();
     const double* bhi = bounds.hi[l - 1].data();
     for (int r = 0; r < rows; ++r) {
       const double* mr = &mu_[static_cast<size_t>(r) * n];
-      double* nr = &next[static_cast<size_t>(r) * Pp];
+      double* nr = &next_[static_cast<size_t>(r) * Pp];
       for (int i = 0; i < prev.n_units; ++i) {
         const double m = mr[i];
-        if (m == 0.0) continue;
+        const int p0 = prev.piece_start[i], K = prev.n_pieces(i);
+        if (m == 0.0) {
+          std::fill(nr + p0, nr + p0 + K, 0.0);
+          continue;
+        }
         double b;
         unit_relaxation(prev, i, blo, bhi, m >= 0.0, a.data(), b);
-        const int p0 = prev.piece_start[i];
-        for (int j = 0; j < prev.n_pieces(i); ++j) nr[p0 + j] += m * a[j];
+        for (int j = 0; j < K; ++j) nr[p0 + j] = 0.0 + m * a[j];
         cst[r] += m * b;
       }
     }
-    lam.swap(next);
+    lam.swap(next_);
   }
-  const int P = layers[start].total_pieces(), n1 = k + 1;
+  // To u through layer start's pieces (affine in u); its identically zero pieces add nothing.
+  const Layer& S = layers[start];
+  const int P = S.total_pieces(), n1 = k + 1;
   G.assign(static_cast<size_t>(rows) * n1, 0.0);
   for (int r = 0; r < rows; ++r) {
     const double* lr = &lam[static_cast<size_t>(r) * P];
     double* g = &G[static_cast<size_t>(r) * n1];
     for (int p = 0; p < P; ++p) {
       const double w = lr[p];
-      if (w == 0.0) continue;
+      if (w == 0.0 || S.zero_piece[p]) continue;
       const double* f = pieces + static_cast<size_t>(p) * n1;
       for (int j = 0; j < n1; ++j) g[j] += w * f[j];
     }

@@ -81,7 +81,10 @@ class Relaxation {
  private:
   const Network* net_;
   // Scratch for the back-substitution: coefficients on the pieces of a layer, rows x P_l.
-  std::vector<double> lam_, mu_;
+  std::vector<double> lam_, mu_, next_;
+  // Per layer of live_net_: the pieces that are not identically zero (backsub() skips the others).
+  const Network* live_net_ = nullptr;
+  std::vector<std::vector<int>> live_pieces_;
 
   // Back-substitute `rows` linear functions given by coefficients lam (rows x P_l) on the pieces of layer l
   // (plus constants cst, rows) down to affine functions of u (rows x (k+1), into G): a lower bound of each.
