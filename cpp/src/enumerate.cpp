@@ -56,15 +56,20 @@ void CellView::output_map(std::vector<double>& out) const {
   }
 }
 
-LPStatus CellView::maximize(const double* g, double& value, double* argmax, LPBasis& scratch) const {
+LPStatus CellView::maximize(const double* g, double& value, double* argmax, LPBasis& scratch,
+                            const LPBasis* start) const {
   const int n = k + 1;
   const int m0 = rows->m();
-  std::vector<double> row(n, 0.0), c(n, 0.0);
+  double small[2 * 16];  // no heap allocation for the small cells this is called on most (one LP per call)
+  std::vector<double> big(n <= 16 ? 0 : 2 * n);
+  double* row = n <= 16 ? small : big.data();
+  double* c = row + n;
+  std::fill(row, row + 2 * n, 0.0);
   row[k] = -1.0;  // r >= 0: the point lies in the cell itself
-  rows->push(row.data(), 0.0);
-  std::copy(g, g + k, c.begin());
-  scratch.assign(*basis);
-  const LPStatus st = simplex->primal(*rows, c.data(), scratch, *counters);
+  rows->push(row, 0.0);
+  std::copy(g, g + k, c);
+  scratch.assign(start ? *start : *basis);
+  const LPStatus st = simplex->primal(*rows, c, scratch, *counters);
   rows->truncate(m0);
   if (st == LPStatus::Optimal) {
     value = 0.0;

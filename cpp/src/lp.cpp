@@ -67,8 +67,7 @@ void transpose_solve(const LPBasis& B, const double* v, double* out) {
 
 // Replace active constraint p by row q of `rows` in B (DualSimplex::exchange).
 template <int NC = 0>
-void exchange_basis(const RowStack& rows, LPBasis& B, int p, int q, std::vector<double>& alpha,
-                    std::vector<double>& col, double amax) {
+void exchange_basis(const RowStack& rows, LPBasis& B, int p, int q, double* alpha, double* col, double amax) {
   const int n = NC > 0 ? NC : B.n;
   // Sherman-Morrison for replacing row p of B by g_q: B'^{-1} = B^{-1} - B^{-1} e_p (alpha - e_p)^T / alpha_p.
   const double ap = alpha[p];
@@ -211,7 +210,11 @@ LPStatus DualSimplex::solve_n(const RowStack& rows, const double* c, LPBasis& B,
   const int m = rows.m();
   if (max_iter <= 0) max_iter = 50 * (m + n) + 100;
   ++counters.solves;
-  std::vector<double> alpha(n), col(n);
+  // Scratch on the stack for the sizes unrolled (a heap allocation per LP costs as much as a pivot here).
+  double small[2 * 8];
+  std::vector<double> big(NC > 0 && NC <= 8 ? 0 : 2 * n);
+  double* alpha = NC > 0 && NC <= 8 ? small : big.data();
+  double* col = alpha + n;
   int degenerate = 0;
   bool bland = false, checked = false;
   for (int it = 0; it < max_iter; ++it) {
@@ -253,7 +256,7 @@ LPStatus DualSimplex::solve_n(const RowStack& rows, const double* c, LPBasis& B,
     }
     ++counters.iterations;
     // alpha = B^{-T} g_q: the entering normal in terms of the active normals.
-    transpose_solve<NC>(B, rows.row(q), alpha.data());
+    transpose_solve<NC>(B, rows.row(q), alpha);
     // Ratio test: pins leave first (ratio 0); else min lambda_i / alpha_i over alpha_i > 0.
     int p = -1;
     double best_ratio = std::numeric_limits<double>::infinity();
@@ -304,24 +307,42 @@ LPStatus DualSimplex::solve_n(const RowStack& rows, const double* c, LPBasis& B,
 
 void DualSimplex::exchange(const RowStack& rows, LPBasis& B, int p, int q, std::vector<double>& alpha,
                            std::vector<double>& col, double amax) const {
-  exchange_basis(rows, B, p, q, alpha, col, amax);
+  exchange_basis(rows, B, p, q, alpha.data(), col.data(), amax);
 }
 
 LPStatus DualSimplex::primal(const RowStack& rows, const double* c, LPBasis& B, LPCounters& counters,
                              int max_iter) const {
-  const int n = B.n;
+  switch (B.n) {  // as solve(): the sizes of the LPs over cells of dimension 2..6, with the loops over n unrolled
+    case 3: return primal_n<3>(rows, c, B, counters, max_iter);
+    case 4: return primal_n<4>(rows, c, B, counters, max_iter);
+    case 5: return primal_n<5>(rows, c, B, counters, max_iter);
+    case 6: return primal_n<6>(rows, c, B, counters, max_iter);
+    case 7: return primal_n<7>(rows, c, B, counters, max_iter);
+    default: return primal_n<0>(rows, c, B, counters, max_iter);
+  }
+}
+
+template <int NC>
+LPStatus DualSimplex::primal_n(const RowStack& rows, const double* c, LPBasis& B, LPCounters& counters,
+                               int max_iter) const {
+  const int n = NC > 0 ? NC : B.n;
   const int m = rows.m();
   if (max_iter <= 0) max_iter = 50 * (m + n) + 100;
   ++counters.solves;
-  std::vector<double> lam(n), d(n), alpha(n), col(n);
+  double small[4 * 8];  // as solve_n: no heap allocation for the sizes unrolled
+  std::vector<double> big(NC > 0 && NC <= 8 ? 0 : 4 * n);
+  double* lam = NC > 0 && NC <= 8 ? small : big.data();
+  double* d = lam + n;
+  double* alpha = d + n;
+  double* col = alpha + n;
   int degenerate = 0;
   bool bland = false;
   const double dual_tol = 1e-11;
   for (int it = 0; it < max_iter; ++it) {
     if (deadline && (it & 7) == 7 && timed_out()) return LPStatus::IterationLimit;
     if (B.updates >= refactor_every && !refactor(rows, c, B)) return LPStatus::Numerical;
-    basic_solution(B);
-    transpose_solve(B, c, lam.data());
+    basic_solution<NC>(B);
+    transpose_solve<NC>(B, c, lam);
     // Leaving constraint: a row with a negative multiplier, or a pin with a non-zero one.
     int p = -1;
     double best = 0.0;
@@ -345,16 +366,15 @@ LPStatus DualSimplex::primal(const RowStack& rows, const double* c, LPBasis& B, 
     double step = std::numeric_limits<double>::infinity(), q_gd = 0.0;
     for (int i = 0; i < m; ++i) {
       const double* g = rows.row(i);
-      double gd = 0.0, gy = 0.0;
-      for (int j = 0; j < n; ++j) {
-        gd += g[j] * d[j];
-        gy += g[j] * B.y[j];
-      }
+      double gd = 0.0;
+      for (int j = 0; j < n; ++j) gd += g[j] * d[j];
       if (gd <= pivot_tol) continue;
       bool is_active = false;
-      for (int a : B.active)
-        if (a == i) { is_active = true; break; }
+      for (int j = 0; j < n; ++j)
+        if (B.active[j] == i) { is_active = true; break; }
       if (is_active) continue;
+      double gy = 0.0;
+      for (int j = 0; j < n; ++j) gy += g[j] * B.y[j];
       const double t = std::max(rows.rhs(i) - gy, 0.0) / gd;
       if (t < step - 1e-14 || (t <= step + 1e-14 && (bland ? i < q : gd > q_gd))) {
         step = t;
@@ -368,10 +388,10 @@ LPStatus DualSimplex::primal(const RowStack& rows, const double* c, LPBasis& B, 
     } else {
       degenerate = 0;
     }
-    transpose_solve(B, rows.row(q), alpha.data());
+    transpose_solve<NC>(B, rows.row(q), alpha);
     double amax = 0.0;
     for (int i = 0; i < n; ++i) amax = std::max(amax, std::fabs(alpha[i]));
-    exchange(rows, B, p, q, alpha, col, amax);
+    exchange_basis<NC>(rows, B, p, q, alpha, col, amax);
   }
   return LPStatus::IterationLimit;
 }

@@ -97,55 +97,77 @@ void Relaxation::tighten_start(int start, int k, const double* pieces, const dou
   }
 }
 
+void Relaxation::init_live() {  // per layer, its pieces that are not identically zero
+  const auto& layers = net_->layers();
+  live_net_ = net_;
+  live_pieces_.assign(layers.size(), std::vector<int>());
+  for (size_t i = 0; i < layers.size(); ++i)
+    for (int p = 0; p < layers[i].total_pieces(); ++p)
+      if (!layers[i].zero_piece[p]) live_pieces_[i].push_back(p);
+}
+
 RELUTOPE_WIDE_VECTORS
 void Relaxation::backsub(int l, int start, int k, const double* pieces, const LayerBounds& bounds, int rows,
-                         std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G) {
+                         std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G, bool mu_ready) {
   const auto& layers = net_->layers();
+  if (live_net_ != net_) init_live();
   std::vector<double> a(net_->max_pieces());
   for (; l > start; --l) {
     const Layer& cur = layers[l];
     const Layer& prev = layers[l - 1];
     const int P = cur.total_pieces(), n = cur.in_dim, Pp = prev.total_pieces();
-    // mu = lam A_l (rows x n), cst += lam c_l.
-    mu_.assign(static_cast<size_t>(rows) * n, 0.0);
-    for (int r = 0; r < rows; ++r) {
-      const double* lr = &lam[static_cast<size_t>(r) * P];
-      double* mr = &mu_[static_cast<size_t>(r) * n];
-      for (int p = 0; p < P; ++p) {
-        const double w = lr[p];
-        if (w == 0.0 || cur.zero_piece[p]) continue;
-        const double* ap = &cur.A[static_cast<size_t>(p) * n];
-        for (int j = 0; j < n; ++j) mr[j] += w * ap[j];
-        cst[r] += w * cur.c[p];
+    // mu = lam A_l (rows x n), cst += lam c_l: over the pieces that are not identically zero (in order). With
+    // mu_ready, the caller has made them for the first layer (mu_ and cst; lam is not read).
+    if (mu_ready) {
+      mu_ready = false;
+    } else {
+      mu_.assign(static_cast<size_t>(rows) * n, 0.0);
+      const std::vector<int>& live = live_pieces_[l];
+      for (int r = 0; r < rows; ++r) {
+        const double* lr = &lam[static_cast<size_t>(r) * P];
+        double* mr = &mu_[static_cast<size_t>(r) * n];
+        for (const int p : live) {
+          const double w = lr[p];
+          if (w == 0.0) continue;
+          const double* ap = &cur.A[static_cast<size_t>(p) * n];
+          for (int j = 0; j < n; ++j) mr[j] += w * ap[j];
+          cst[r] += w * cur.c[p];
+        }
       }
     }
-    // Units of layer l-1 by their relaxations: coefficients on the pieces of layer l-1.
-    std::vector<double> next(static_cast<size_t>(rows) * Pp, 0.0);
+    // Units of layer l-1 by their relaxations: coefficients on the pieces of layer l-1. Each piece belongs to one
+    // unit, so every entry of a row is written once (0 + m a_j, as the sum into a zeroed row was).
+    next_.resize(static_cast<size_t>(rows) * Pp);
     const double* blo = bounds.lo[l - 1].data();
     const double* bhi = bounds.hi[l - 1].data();
     for (int r = 0; r < rows; ++r) {
       const double* mr = &mu_[static_cast<size_t>(r) * n];
-      double* nr = &next[static_cast<size_t>(r) * Pp];
+      double* nr = &next_[static_cast<size_t>(r) * Pp];
       for (int i = 0; i < prev.n_units; ++i) {
         const double m = mr[i];
-        if (m == 0.0) continue;
+        const int p0 = prev.piece_start[i], K = prev.n_pieces(i);
+        if (m == 0.0) {
+          std::fill(nr + p0, nr + p0 + K, 0.0);
+          continue;
+        }
         double b;
         unit_relaxation(prev, i, blo, bhi, m >= 0.0, a.data(), b);
-        const int p0 = prev.piece_start[i];
-        for (int j = 0; j < prev.n_pieces(i); ++j) nr[p0 + j] += m * a[j];
+        for (int j = 0; j < K; ++j) nr[p0 + j] = 0.0 + m * a[j];
         cst[r] += m * b;
       }
     }
-    lam.swap(next);
+    lam.swap(next_);
   }
-  const int P = layers[start].total_pieces(), n1 = k + 1;
+  // To u through layer start's pieces (affine in u); its identically zero pieces add nothing.
+  const Layer& S = layers[start];
+  const int P = S.total_pieces(), n1 = k + 1;
   G.assign(static_cast<size_t>(rows) * n1, 0.0);
   for (int r = 0; r < rows; ++r) {
     const double* lr = &lam[static_cast<size_t>(r) * P];
     double* g = &G[static_cast<size_t>(r) * n1];
     for (int p = 0; p < P; ++p) {
       const double w = lr[p];
-      if (w == 0.0) continue;
+      if (w == 0.0 || S.zero_piece[p]) continue;
       const double* f = pieces + static_cast<size_t>(p) * n1;
       for (int j = 0; j < n1; ++j) g[j] += w * f[j];
     }
@@ -158,7 +180,7 @@ void Relaxation::backsub(int l, int start, int k, const double* pieces, const La
 void Relaxation::refine(int l, int start, int k, const double* pieces, const double* lo, const double* hi,
                         const LayerBounds& out, std::vector<double>& nlo, std::vector<double>& nhi) {
   const Layer& L = net_->layers()[l];
-  const int P = L.total_pieces(), n1 = k + 1;
+  const int n1 = k + 1;
   std::vector<int> slot, pa;
   for (int i = 0; i < L.n_units; ++i) {
     const int p0 = L.piece_start[i], K = L.n_pieces(i);
@@ -178,15 +200,28 @@ void Relaxation::refine(int l, int start, int k, const double* pieces, const dou
   }
   const int W = static_cast<int>(slot.size());
   if (W == 0) return;
-  lam_.assign(static_cast<size_t>(2 * W) * P, 0.0);
+  // Rows 2w and 2w + 1: the quantity (slot[w], less pa[w]) and its negation, each with one or two non-zero
+  // coefficients on layer l's pieces, so their first product with A_l is made here, sparse, with the same terms
+  // in the same order as backsub()'s dense loop (pieces in increasing order, pa[w] < slot[w], zero pieces skipped).
+  if (live_net_ != net_) init_live();
+  const int n = L.in_dim;
+  mu_.assign(static_cast<size_t>(2 * W) * n, 0.0);
   std::vector<double> cst(2 * W, 0.0), G;
   for (int w = 0; w < W; ++w) {
-    double* up = &lam_[static_cast<size_t>(2 * w) * P];
-    double* dn = up + P;
-    up[slot[w]] += 1.0, dn[slot[w]] -= 1.0;
-    if (pa[w] >= 0) up[pa[w]] -= 1.0, dn[pa[w]] += 1.0;
+    double* up = &mu_[static_cast<size_t>(2 * w) * n];
+    double* dn = up + n;
+    const int terms[2] = {pa[w], slot[w]};
+    for (int t = 0; t < 2; ++t) {
+      const int p = terms[t];
+      if (p < 0 || L.zero_piece[p]) continue;
+      const double wu = t == 0 ? -1.0 : 1.0;
+      const double* ap = &L.A[static_cast<size_t>(p) * n];
+      for (int j = 0; j < n; ++j) up[j] += wu * ap[j], dn[j] += -wu * ap[j];
+      cst[2 * w] += wu * L.c[p];
+      cst[2 * w + 1] += -wu * L.c[p];
+    }
   }
-  backsub(l, start, k, pieces, out, 2 * W, lam_, cst, G);
+  backsub(l, start, k, pieces, out, 2 * W, lam_, cst, G, true);
   for (int w = 0; w < W; ++w) {
     double a = box_min(&G[static_cast<size_t>(2 * w) * n1], k, lo, hi);
     double b = -box_min(&G[static_cast<size_t>(2 * w + 1) * n1], k, lo, hi);

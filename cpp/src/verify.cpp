@@ -77,14 +77,35 @@ bool CellRelaxation::lp_box(const CellView& v, LPBasis& scratch, std::vector<dou
     if (past_deadline()) return false;  // 2k LPs: on a wide domain, seconds
     double val;
     g_[j] = 1.0;
-    if (v.maximize(g_.data(), val, arg_.data(), scratch) != LPStatus::Optimal) return false;
+    if (cell_max(v, g_.data(), val, arg_.data(), scratch) != LPStatus::Optimal) return false;
     bhi[j] = val;
     g_[j] = -1.0;
-    if (v.maximize(g_.data(), val, arg_.data(), scratch) != LPStatus::Optimal) return false;
+    if (cell_max(v, g_.data(), val, arg_.data(), scratch) != LPStatus::Optimal) return false;
     blo[j] = -val;
     g_[j] = 0.0;
   }
   return true;
+}
+
+LPStatus CellRelaxation::cell_max(const CellView& v, const double* g, double& value, double* argmax,
+                                  LPBasis& scratch) {
+  const int k = v.k;
+  if (warm_rows_ != v.rows->m()) clear_warm(), warm_rows_ = v.rows->m();
+  const LPBasis* start = nullptr;
+  double best = -std::numeric_limits<double>::infinity();
+  for (int i = 0; i < warm_n_; ++i) {
+    double gy = 0.0;
+    for (int j = 0; j < k; ++j) gy += g[j] * warm_[i].y[j];
+    if (gy > best) best = gy, start = &warm_[i];
+  }
+  const LPStatus st = v.maximize(g, value, argmax, scratch, start);
+  if (st == LPStatus::Optimal) {
+    if (warm_.size() != static_cast<size_t>(kWarm)) warm_.resize(kWarm);
+    warm_[warm_next_].assign(scratch);
+    warm_next_ = (warm_next_ + 1) % kWarm;
+    warm_n_ = std::min(warm_n_ + 1, kWarm);
+  }
+  return st;
 }
 
 // The domain's box from its axis-aligned rows (a Box domain: no LP), else by LPs over the domain (the first
@@ -130,6 +151,7 @@ bool CellRelaxation::compute(const CellView& v, LPBasis& scratch) {
   }
   anc_[v.layer].valid = false;
   use_thin_ = use_parent_ = false;
+  clear_warm();  // a new cell
   if (past_deadline()) return false;
   if (!have_domain_box_) {
     SharedBox& sb = *shared_box_;
@@ -177,7 +199,7 @@ bool CellRelaxation::compute(const CellView& v, LPBasis& scratch) {
         mag += std::fabs(g[j]) * std::max(std::fabs(lo[j]), std::fabs(hi[j]));
       }
       double val;
-      if (v.maximize(neg_.data(), val, arg_.data(), scratch) != LPStatus::Optimal) return false;
+      if (cell_max(v, neg_.data(), val, arg_.data(), scratch) != LPStatus::Optimal) return false;
       low = g[k] - val - delta * l1 - 1e-9 * mag;
       return true;
     };
@@ -253,6 +275,7 @@ bool CellRelaxation::compute_thin(const CellView& v, LPBasis& scratch) {
     have_domain_box_ = false;
   }
   use_thin_ = use_parent_ = false;
+  clear_warm();  // a new cell
   if (past_deadline() || !lp_box(v, scratch, lo, hi)) return false;
   // The LP's optimum may violate a row by its feasibility tolerance: widen by box_error().
   const double slack = box_error(v);

@@ -172,8 +172,11 @@ struct CellView {
 
   // The network's output on a leaf as affine functions of u: out_dim x (k+1), row-major.
   void output_map(std::vector<double>& out) const;
-  // max g.u over the cell (g: k entries). On Optimal, value and argmax (k) are set.
-  LPStatus maximize(const double* g, double& value, double* argmax, LPBasis& scratch) const;
+  // max g.u over the cell (g: k entries). On Optimal, value and argmax (k) are set and scratch holds the optimal
+  // basis. start: the basis to start from, one that scratch held after an earlier maximize() over the same cell
+  // (same rows: its vertex is in the cell, all the primal simplex needs); nullptr: the cell's Chebyshev basis.
+  LPStatus maximize(const double* g, double& value, double* argmax, LPBasis& scratch,
+                    const LPBasis* start = nullptr) const;
   // Chebyshev ball of the cell intersected with {G u <= h} (nrows x k): radius < 0 when the set is empty.
   LPStatus chebyshev_with(const double* G, const double* h, int nrows, double& radius, double* centre,
                           LPBasis& scratch) const;

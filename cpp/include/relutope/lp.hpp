@@ -117,6 +117,8 @@ class DualSimplex {
  private:
   template <int NC>  // solve() for n == NC (NC > 0) or any n (NC == 0)
   LPStatus solve_n(const RowStack& rows, const double* c, LPBasis& basis, LPCounters& counters, int max_iter) const;
+  template <int NC>  // primal() for n == NC (NC > 0) or any n (NC == 0)
+  LPStatus primal_n(const RowStack& rows, const double* c, LPBasis& basis, LPCounters& counters, int max_iter) const;
   void basis_row(const RowStack& rows, int a, int n, double* out) const;
   // Replace active constraint p by row q, given alpha = B^{-T} g_q (alpha is clobbered) and amax = max |alpha_i|
   // (for the bound binv_max).

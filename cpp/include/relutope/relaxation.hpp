@@ -81,7 +81,10 @@ class Relaxation {
  private:
   const Network* net_;
   // Scratch for the back-substitution: coefficients on the pieces of a layer, rows x P_l.
-  std::vector<double> lam_, mu_;
+  std::vector<double> lam_, mu_, next_;
+  // Per layer of live_net_: the pieces that are not identically zero (backsub() skips the others).
+  const Network* live_net_ = nullptr;
+  std::vector<std::vector<int>> live_pieces_;
 
   // Back-substitute `rows` linear functions given by coefficients lam (rows x P_l) on the pieces of layer l
   // (plus constants cst, rows) down to affine functions of u (rows x (k+1), into G): a lower bound of each.
@@ -92,8 +95,10 @@ class Relaxation {
   // lo, hi of a quantity with affine lower bounds `lower` of it and `neg_upper` of its negation: intersected with
   // set_min's bounds when they straddle 0.
   void tighten_on_set(const double* lower, const double* neg_upper, double& lo, double& hi);
+  // mu_ready: the first product (mu_ = lam A_l, and its constants in cst) made by the caller; lam is not read.
   void backsub(int l, int start, int k, const double* pieces, const LayerBounds& bounds, int rows,
-               std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G);
+               std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G, bool mu_ready = false);
+  void init_live();
 };
 
 // The network's output at u, starting from layer start's pieces as affine functions of u (P_start x (k+1)):

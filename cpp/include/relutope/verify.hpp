@@ -93,6 +93,15 @@ class CellRelaxation {
   // largest |u|), the LP's own feasibility tolerance in the engine's (domain-scaled) coordinates.
   double box_error(const CellView& v) const;
   bool lp_box(const CellView& v, LPBasis& scratch, std::vector<double>& blo, std::vector<double>& bhi);
+  // max g.u over the cell of v (CellView::maximize), started from the optimal basis of an earlier LP over the same
+  // cell (lp_box's and set_min's, cached in warm_) whose vertex has the largest g.u, else from the cell's Chebyshev
+  // basis: a vertex near the optimum is a few pivots from it. The optimum is the same (up to rounding, and the
+  // bounds allow for the LP's error as before); only the path of the primal simplex changes.
+  LPStatus cell_max(const CellView& v, const double* g, double& value, double* argmax, LPBasis& scratch);
+  void clear_warm() { warm_n_ = warm_next_ = 0; }
+  static constexpr int kWarm = 8;      // optimal bases kept per cell (most recent first out)
+  std::vector<LPBasis> warm_;          // kWarm slots, the first warm_n_ filled, over warm_rows_ rows of the cell
+  int warm_n_ = 0, warm_next_ = 0, warm_rows_ = -1;
 };
 
 // A recession direction of the cell along which g.u grows: maximise g.ray over {a_i.ray <= 0 for every row of
