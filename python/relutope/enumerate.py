@@ -157,9 +157,7 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
     if not isinstance(net, Network):
         raise TypeError(f"net must be a relutope.Network, got {type(net).__name__}")
     check_domain(domain)
-    if domain.dim != net.in_dim:
-        raise ValueError(f"domain has dimension {domain.dim} but the network takes {net.in_dim} inputs")
-    domain = domain._for_network(net)  # (an unbounded domain's size and centre: those of the arrangement)
+    domain = _for_network(domain, net)  # the dimension checked; an unbounded domain's size and centre filled in
     floor = min_tol(domain)  # once: the tol check and the thin cells' floor
     tol = _resolve_tol(domain, tol, floor)
     _check_positive(max_regions, "max_regions", integer=True)
