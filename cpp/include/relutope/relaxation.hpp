@@ -35,7 +35,10 @@ struct LayerBounds {
 class Relaxation {
  public:
   explicit Relaxation(const Network* net = nullptr) : net_(net) {}
-  void reset(const Network* net) { net_ = net; }
+  void reset(const Network* net) {
+    net_ = net;
+    live_net_ = nullptr;  // live_pieces_ are rebuilt for it (another network may reuse an address)
+  }
   const Network* network() const { return net_; }
 
   // How bound_layers() bounds the pre-activations. Forward carries a lower and an upper affine function of u
