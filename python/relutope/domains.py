@@ -219,8 +219,8 @@ class Box(Domain):
     """
 
     def __init__(self, lo, hi):
-        lo = _as_float_array(np.atleast_1d(lo), "lo", 1)
-        hi = _as_float_array(np.atleast_1d(hi), "hi", 1)
+        lo = _as_float_array(lo, "lo", 1, promote=True)
+        hi = _as_float_array(hi, "hi", 1, promote=True)
         if lo.shape != hi.shape:
             raise ValueError(f"lo and hi must have the same shape, got {lo.shape} and {hi.shape}")
         bad = np.nonzero(lo > hi)[0]
@@ -395,7 +395,7 @@ class WholeSpace(Domain):
                 raise ValueError(f"scale must be positive and finite, got {scale}")
             scale = float(scale)
         if center is not None:
-            center = _as_float_array(np.atleast_1d(center), "center", 1)
+            center = _as_float_array(center, "center", 1, promote=True)
             if center.shape != (self.dim,):
                 raise ValueError(f"center must have length {self.dim}, got shape {center.shape}")
         self._given = (scale, center)  # what the caller fixed (saved with the domain)
@@ -508,7 +508,7 @@ class Slice(Domain):
     """
 
     def __init__(self, origin, basis, inner: Domain):
-        origin = _as_float_array(np.atleast_1d(origin), "origin", 1)
+        origin = _as_float_array(origin, "origin", 1, promote=True)
         basis = _as_float_array(basis, "basis", 2)
         if not isinstance(inner, Domain):
             raise TypeError(f"inner must be a relutope Domain, got {type(inner).__name__}")
@@ -545,7 +545,7 @@ class Slice(Domain):
             Points that are not 1-D, of different lengths, non-finite or collinear (the message names the
             point), or a negative, NaN or infinite ``margin``.
         """
-        pts = [_as_float_array(np.atleast_1d(p), name, 1) for p, name in ((p0, "p0"), (p1, "p1"), (p2, "p2"))]
+        pts = [_as_float_array(p, name, 1, promote=True) for p, name in ((p0, "p0"), (p1, "p1"), (p2, "p2"))]
         for p, name in zip(pts[1:], ("p1", "p2")):
             if p.shape != pts[0].shape:
                 raise ValueError(f"{name} has length {p.shape[0]} but p0 has {pts[0].shape[0]}: the three points "

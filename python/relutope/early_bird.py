@@ -68,7 +68,7 @@ def slice_through_inputs(x1, x2, margin: float = 0.0) -> Slice:
     TypeError, ValueError
         As :meth:`Slice.through_points` (the inputs must be linearly independent).
     """
-    x1 = _as_float_array(np.atleast_1d(x1), "x1", 1)
+    x1 = _as_float_array(x1, "x1", 1, promote=True)
     return Slice.through_points(np.zeros_like(x1), x1, x2, margin=margin)
 
 

@@ -39,17 +39,40 @@ __all__ = ["Layer", "Network", "ACTIVATIONS"]
 ACTIVATIONS = ("relu", "leaky_relu", "abs", "identity")
 
 
-def _as_float_array(value, name: str, ndim: Optional[int]) -> np.ndarray:
-    """Convert ``value`` to a finite C-contiguous float64 array of ``ndim`` dimensions (any if None) or raise."""
+def _has_python_bool(value) -> bool:
+    """Whether a (nested) list or tuple holds a Python or numpy bool (``np.asarray([True, 0.5])`` is float64: the
+    bool would pass as the number 1)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, (bool, np.bool_)):
+            return True
+    return False
+
+
+def _as_float_array(value, name: str, ndim: Optional[int], promote: bool = False) -> np.ndarray:
+    """Convert ``value`` to a finite C-contiguous float64 array of ``ndim`` dimensions (any if None) or raise.
+
+    ``promote``: a value of fewer dimensions is first lifted to ``ndim`` (:func:`numpy.atleast_1d` or
+    :func:`numpy.atleast_2d`), as ``x0=0.5`` for one input. A bool (a bool array, or a bool inside a list) is refused
+    with a TypeError naming ``name``: ``True`` is not the number 1 here (a mask passed for a point)."""
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (list, tuple)) and _has_python_bool(value)):
+        raise TypeError(f"{name} must be an array of numbers, got bool values")
     try:
         arr = np.asarray(value)
     except Exception as exc:  # pragma: no cover - numpy raises many kinds of errors here
         raise TypeError(f"{name} must be array-like of numbers: {exc}") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+    if arr.dtype == bool:
+        raise TypeError(f"{name} must be an array of numbers, got dtype bool")
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
         raise TypeError(f"{name} must be an array of numbers, got dtype {arr.dtype}")
     if np.iscomplexobj(arr):
         raise TypeError(f"{name} must be real, got dtype {arr.dtype}")
     arr = np.asarray(arr, dtype=np.float64, order="C")  # not ascontiguousarray: it turns 0-d into 1-d
+    if promote and ndim is not None and arr.ndim < ndim:
+        arr = np.atleast_1d(arr) if ndim == 1 else np.atleast_2d(arr)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):

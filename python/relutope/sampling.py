@@ -64,7 +64,7 @@ def _check_domain(domain, net: Optional[Network] = None) -> Domain:
 
 
 def _check_point(value, name: str, d: int) -> np.ndarray:
-    arr = _as_float_array(np.atleast_1d(value) if np.ndim(value) == 0 else value, name, 1)
+    arr = _as_float_array(value, name, 1, promote=True)
     if arr.shape[0] != d:
         raise ValueError(f"{name} must have shape ({d},), got {arr.shape}")
     return arr
@@ -364,7 +364,7 @@ def sample_patterns_gaussian(net: Network, center, sigma, n: int, seed=0,
     net = _check_net(net)
     d = net.in_dim
     center = _check_point(center, "center", d)
-    sigma_arr = _as_float_array(np.atleast_1d(sigma), "sigma", 1)
+    sigma_arr = _as_float_array(sigma, "sigma", 1, promote=True)
     if sigma_arr.shape[0] not in (1, d):
         raise ValueError(f"sigma must be a scalar or have shape ({d},), got {np.shape(sigma)}")
     if np.any(sigma_arr <= 0):
