@@ -16,6 +16,7 @@
 
 #include "relutope/certify.hpp"
 #include "relutope/lp.hpp"
+#include "relutope/norms.hpp"
 
 namespace relutope {
 
@@ -89,9 +90,7 @@ LPStatus CellView::chebyshev_with(const double* G, const double* h, int nrows, d
   c[k] = 1.0;
   for (int i = 0; i < nrows; ++i) {
     const double* g = G + static_cast<size_t>(i) * k;
-    double nrm = 0.0;
-    for (int j = 0; j < k; ++j) nrm += g[j] * g[j];
-    nrm = std::sqrt(nrm);
+    const double nrm = stable_norm(g, k);
     if (!(nrm > 1e-300)) {
       if (h[i] < 0.0) {
         rows->truncate(m0);
@@ -370,9 +369,7 @@ class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with an
     // Domain rows a.u + |a| r <= b, normalised; then the cap r <= radius_cap.
     for (int i = 0; i < mdom; ++i) {
       const double* a = Adom + static_cast<size_t>(i) * k_;
-      double nrm = 0.0;
-      for (int j = 0; j < k_; ++j) nrm += a[j] * a[j];
-      nrm = std::sqrt(nrm);
+      const double nrm = stable_norm(a, k_);
       if (nrm == 0.0) {
         if (bdom[i] < 0) return false;  // empty domain: no region
         continue;
@@ -880,9 +877,7 @@ class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with an
 
   Decision decide(int l, int unit, int D, double* h, Cut& cut, bool probe = false) {
     unit_hyperplane(l, unit, h);
-    double ng = 0.0;
-    for (int j = 0; j < k_; ++j) ng += h[j] * h[j];
-    ng = std::sqrt(ng);
+    const double ng = stable_norm(h, k_);
     cut.ng = ng;
     int& near = cut.near;
     LPBasis& cell = frames_[D];
@@ -1247,8 +1242,7 @@ class alignas(kCacheLine) Enumerator {  // threads: no cache line shared with an
         double ng = 0.0;
         for (int j = 0; j < n_; ++j) h[j] = fr[j] - fs[j];  // piece r beats piece s: h >= 0
         if (cert_) cert_difference(l, p0 + r, p0 + s, h);
-        for (int j = 0; j < k_; ++j) ng += h[j] * h[j];
-        ng = std::sqrt(ng);
+        ng = stable_norm(h, k_);
         int sign = 0;
         if (constant_row(l, p0 + r, p0 + s, h, ng, sign)) {  // parallel pieces (within rounding): r beats s
           if (sign < 0 || (sign == 0 && s < r)) empty = true;  // everywhere or nowhere (ties to the lower index)

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "relutope/lp.hpp"
+#include "relutope/norms.hpp"
 #include "relutope/parallel.hpp"
 
 namespace relutope {
@@ -205,9 +206,7 @@ class FacetFinder {
       if (j == i) continue;
       const double* gj = &g_[static_cast<size_t>(j) * k_];
       to_plane(gj, row.data());
-      double na = 0.0;
-      for (int t = 0; t < kw; ++t) na += row[t] * row[t];
-      na = std::sqrt(na);
+      const double na = stable_norm(row.data(), kw);
       const double slack = h_[j] - dot(gj, p0);
       // Parallel to the hyperplane (within rounding of unit normals): the row holds on all of it or on none.
       if (!(na > 1e-12)) {
@@ -363,9 +362,7 @@ class FacetFinder {
     src_.clear();
     piece_.clear();
     auto add = [&](const double* g, double h, int64_t src, int8_t piece) {
-      double ng = 0.0;
-      for (int t = 0; t < k_; ++t) ng += g[t] * g[t];
-      ng = std::sqrt(ng);
+      const double ng = stable_norm(g, k_);
       if (!(ng > kConstantRow)) return;
       for (int t = 0; t < k_; ++t) g_.push_back(g[t] / ng);
       h_.push_back(h / ng);

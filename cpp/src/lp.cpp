@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "relutope/norms.hpp"
+
 namespace relutope {
 
 const char* lp_status_name(LPStatus s) {
@@ -422,9 +424,7 @@ LPResult solve_lp_impl(int n, int m, const double* c, const double* G, const dou
     RowStack rows(n);
     std::vector<double> g(n);
     for (int i = 0; i < m; ++i) {
-      double norm = 0.0;
-      for (int j = 0; j < n; ++j) norm += G[static_cast<size_t>(i) * n + j] * G[static_cast<size_t>(i) * n + j];
-      norm = std::sqrt(norm);
+      const double norm = stable_norm(G + static_cast<size_t>(i) * n, n);
       if (norm == 0.0) {
         if (h[i] < -1e-12) {
           res.status = LPStatus::Infeasible;

@@ -15,7 +15,12 @@
 namespace relutope {
 
 namespace {
-inline double norm2(double a, double b) { return std::sqrt(a * a + b * b); }
+// sqrt(a^2 + b^2); std::hypot where the squares would overflow or underflow (rows near 1e+-160 in the domain's
+// frame: a box of half-width 1e160, or 1e-160, around a unit-scale network)
+inline double norm2(double a, double b) {
+  const double s = a * a + b * b;
+  return s < 1e290 && s > 1e-290 ? std::sqrt(s) : std::hypot(a, b);
+}
 }  // namespace
 
 void polygon_area_perimeter(const PolyVertex* v, int n, double& area, double& perimeter) {

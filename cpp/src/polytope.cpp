@@ -18,6 +18,7 @@
 #include "relutope/bits.hpp"
 #include "relutope/certify.hpp"  // composed_zero: the rounding of the composed pieces
 #include "relutope/lp.hpp"
+#include "relutope/norms.hpp"
 #include "relutope/piece_columns.hpp"
 #include "relutope/polygon2d.hpp"  // kSideEps: the same relative epsilon as the 2-D path
 
@@ -393,11 +394,7 @@ class alignas(kCacheLine) PolytopeEnumerator {  // threads: no cache line shared
     return F_[l].data() + static_cast<size_t>(dim1()) * net_.layers()[l].total_pieces();
   }
 
-  double grad_norm(const double* h) const {
-    double s = 0.0;
-    for (int j = 0; j < dim(); ++j) s += h[j] * h[j];
-    return std::sqrt(s);
-  }
+  double grad_norm(const double* h) const { return stable_norm(h, dim()); }
 
   // Constraint `id` as the row a.u <= b of the side `side` (+1: h >= 0, -1: h <= 0) of h, normalised.
   void set_row(int id, const double* h, int side) {

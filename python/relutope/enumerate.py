@@ -129,6 +129,51 @@ def _resolve_tol(domain: Domain, tol, floor: Optional[float] = None) -> float:
     return tol
 
 
+#: The float64 range the core's numbers must stay in (issue defects21, item 2): slopes of the first layer's
+#: hyperplanes in the core's frame (the domain's centre and size) at least ``FRAME_SLOPE_MIN`` (its rounding bounds
+#: have absolute floors near 1e-300), and a bound of every piece's value over the domain at most
+#: ``FRAME_VALUE_MAX`` (squares and sums of such numbers overflow past 1.8e308).
+FRAME_SLOPE_MIN = 1e-250
+FRAME_VALUE_MAX = 1e300
+
+
+def _check_frame(net: Network, domain: Domain, fv) -> None:
+    """ValueError naming the domain when the network, in the core's frame of ``domain`` (``fv``: the domain in
+    ``v``, ``x = fv.x0 + fv.Q v``, ``|v| <~ 1``), has numbers outside the float64 range the core computes in.
+
+    The first layer's hyperplanes ``(a_r - a_0) . x`` have slopes ``(a_r - a_0) @ fv.Q`` there, the domain's size
+    times the weights: one non-zero but below ``FRAME_SLOPE_MIN`` (a box of half-width 1e-300 around a unit-scale
+    network) is below what the core tells from a constant; and the pieces' values over the domain are bounded
+    layer by layer (``|A_l|`` row sums times the bound before, plus ``|c_l|``): above ``FRAME_VALUE_MAX`` (a box of
+    half-width 1e300 around a network of gain 1e10) squares and sums of them overflow. Either would give a wrong
+    count, so the run is refused."""
+    layer = net.layers[0]
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        slopes = layer.A @ fv.Q  # (P, k)
+        first = np.repeat(layer.piece_start[:-1], layer.n_pieces.astype(np.int64))
+        rows = np.nonzero(np.arange(layer.A.shape[0]) != first)[0]
+        frame_diff = np.abs(slopes[rows] - slopes[first[rows]]).max(axis=1, initial=0.0) if rows.size \
+            else np.zeros(0)
+        bound = (np.abs(slopes).sum(axis=1) + np.abs(layer.A @ fv.x0 + layer.c)).max(initial=0.0)
+        for later in net.layers[1:]:
+            bound = np.abs(later.A).sum(axis=1).max(initial=0.0) * bound + np.abs(later.c).max(initial=0.0)
+            if not bound < FRAME_VALUE_MAX:
+                break
+    size = domain._default_scale()
+    tiny = (frame_diff > 0) & (frame_diff < FRAME_SLOPE_MIN)  # (an exact 0: a constant the core handles exactly)
+    if tiny.any():
+        raise ValueError(f"domain {domain!r} is too small for float64 around this network: its size ({size:.3g}) "
+                         f"times the first layer's weights gives hyperplane slopes down to "
+                         f"{float(frame_diff[tiny].min()):.3g} in the engine's coordinates (the domain scaled to "
+                         f"size 1), below {FRAME_SLOPE_MIN:g}, where float64's rounding bounds stop telling a "
+                         f"hyperplane from a constant; rescale the inputs (e.g. x -> x / {size:.3g})")
+    if not bound < FRAME_VALUE_MAX:
+        raise ValueError(f"domain {domain!r} is too large for float64 around this network: the pieces' values over "
+                         f"it may reach {float(bound):.3g} in the engine's coordinates (the domain scaled to size 1), "
+                         f"beyond {FRAME_VALUE_MAX:g}, where their squares and sums overflow float64 (max 1.8e308); "
+                         f"rescale the inputs or the weights")
+
+
 def _check_positive(value, name: str, integer: bool = False):
     if value is None:
         return None
@@ -175,6 +220,7 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
     form = domain._engine_form()
     frame = domain._engine_frame(form)
     fv, s = frame.form, frame.s
+    _check_frame(net, domain, fv)
     u0 = frame.to_v(form.R @ domain._center())
     bar = None
     callback = None

@@ -20,6 +20,7 @@ kernel (``cpp/src/volume.cpp``), region by region on worker threads: the vertice
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
@@ -37,6 +38,8 @@ __all__ = ["Facets", "RegionFacets", "default_facet_tol", "region_facets", "regi
 
 #: Largest number of domain coordinates for which vertices and volumes are computed.
 MAX_VERTEX_DIM = 6
+#: Volumes in input units are refused (ValueError) beyond ``10**+-MEASURE_EXPONENT_MAX`` times their units.
+MEASURE_EXPONENT_MAX = 300
 
 
 @dataclass(frozen=True)
@@ -344,7 +347,7 @@ class _Measures:
 
 
 def _polytope_measures(partition: "Partition", regions=None, *, vertices: bool = True, threads: Optional[int] = None,
-                       progress: bool = False, what: str = "volumes") -> _Measures:
+                       progress: bool = False, what: str = "volumes", measures: bool = True) -> _Measures:
     """Vertices, volumes and boundary measures of the partition's regions (default all) by the compiled kernel.
 
     The kernel (``cpp/src/volume.cpp``) takes each region's facets (:func:`region_facets`) in the core's frame
@@ -356,13 +359,16 @@ def _polytope_measures(partition: "Partition", regions=None, *, vertices: bool =
 
     Raises ValueError for a domain of more than MAX_VERTEX_DIM dimensions or an unbounded region, NumericalError
     naming the region when the kernel cannot decide, KeyboardInterrupt on Ctrl-C (and what the progress callback
-    raises), TypeError/ValueError for a bad ``threads``.
+    raises), TypeError/ValueError for a bad ``threads``; with ``measures`` (not for the vertices alone), ValueError
+    when the volumes in input units are out of float64's range (:func:`_check_measure_range`).
     """
     from . import _core
     from ._threads import resolve_threads
 
     threads = resolve_threads(threads)
     k = _check_vertex_dim(partition)
+    if measures:
+        _check_measure_range(partition.domain, partition.domain._engine_frame().s, k)
     if regions is None:
         f = partition.facets(progress=progress)
         regions = f.regions
@@ -395,8 +401,21 @@ def _polytope_measures(partition: "Partition", regions=None, *, vertices: bool =
             raise NumericalError(f"the volume kernel found region {i} ({m} facets) unbounded on a bounded domain")
         raise NumericalError(f"the volume kernel failed on region {i} ({m} facets): {out['message'] or status}")
     s = frame.s
+    with np.errstate(over="ignore", under="ignore"):
+        vol_unit, surf_unit = np.float64(s) ** k, np.float64(s) ** max(k - 1, 0)  # (** of a float: OverflowError)
     return _Measures(regions, out["vertex_offsets"], frame.to_u(out["vertices"]) if vertices else out["vertices"],
-                     out["volumes"] * s ** k, out["surfaces"] * s ** max(k - 1, 0))
+                     out["volumes"] * vol_unit, out["surfaces"] * surf_unit)
+
+
+def _check_measure_range(domain, s: float, k: int) -> None:
+    """ValueError naming ``domain`` when k-volumes in its units leave float64's range: the kernel's volumes are in
+    units of ``s ** k`` (``s`` the domain's size), which overflows past 1.8e308 (a 2-D box of half-width 1e160)
+    or underflows to 0 (a box of half-width 1e-200: every volume would be 0, or inexact subnormals)."""
+    exponent = k * math.log10(s)
+    if not -MEASURE_EXPONENT_MAX <= exponent <= MEASURE_EXPONENT_MAX:
+        raise ValueError(f"the regions' {k}-volumes on domain {domain!r} are of order its size to the power {k}, "
+                         f"10^{exponent:.0f}, outside float64's range (10^-{MEASURE_EXPONENT_MAX:g} to "
+                         f"10^{MEASURE_EXPONENT_MAX:g}); rescale the inputs")
 
 
 def region_vertices(partition: "Partition", i: int) -> np.ndarray:
@@ -405,7 +424,7 @@ def region_vertices(partition: "Partition", i: int) -> np.ndarray:
     or ``i`` when it is not a Partition or not an int in ``[0, len(partition))``."""
     check_partition(partition)
     i = check_int(i, "i", 0, len(partition) - 1)
-    return _polytope_measures(partition, [i]).vertices_of(0)
+    return _polytope_measures(partition, [i], measures=False).vertices_of(0)
 
 
 def region_volumes(partition: "Partition", progress: bool = False, threads: Optional[int] = None) -> np.ndarray:

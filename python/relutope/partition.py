@@ -674,7 +674,9 @@ class Partition:
         Raises
         ------
         ValueError
-            When the domain has more than 6 free coordinates, a region is unbounded, or ``threads`` is below 1.
+            When the domain has more than 6 free coordinates, a region is unbounded, ``threads`` is below 1, or the
+            volumes leave float64's range (the domain's size to the power k beyond ``10**+-300``, e.g. a 2-D box
+            of half-width 1e160 or 1e-160).
         TypeError
             When ``threads`` is not an int.
         NumericalError
