@@ -195,10 +195,10 @@ def _linear_objectives(net: Network, C, d) -> Tuple[np.ndarray, np.ndarray]:
     check_network(net)
     if C is None:
         C = np.eye(net.out_dim)
-    C = _as_float_array(np.atleast_2d(C), "C", 2)
+    C = _as_float_array(C, "C", 2, promote=True)
     if C.shape[1] != net.out_dim:
         raise ValueError(f"C must have {net.out_dim} columns (one per output), got shape {C.shape}")
-    d = np.zeros(C.shape[0]) if d is None else _as_float_array(np.atleast_1d(d), "d", 1)
+    d = np.zeros(C.shape[0]) if d is None else _as_float_array(d, "d", 1, promote=True)
     if d.shape != (C.shape[0],):
         raise ValueError(f"d must have shape ({C.shape[0]},), got {d.shape}")
     return C, d
@@ -732,9 +732,34 @@ def _norm_expr(cp, delta, norm):
     return cp.norm(delta, 1) if norm == 1 else (cp.norm(delta, 2) if norm == 2 else cp.norm(delta, "inf"))
 
 
+#: The defaults of :func:`min_adversarial`, relative to the network's length scale ``L`` (see there) and to its
+#: outputs' magnitude: the first box's half-width, the largest and the margin.
+ADVERSARIAL_RADIUS = 1.0
+ADVERSARIAL_MAX_RADIUS = 100.0
+ADVERSARIAL_MARGIN = 1e-7
+
+
+def _adversarial_defaults(net: Network, x0: np.ndarray, domain: Optional[Box]):
+    """The scale-aware defaults of :func:`min_adversarial` at ``x0``: (radius, max_radius, margin)."""
+    from .domains import _arrangement_frame
+
+    centre, size = _arrangement_frame(net, np.zeros(net.in_dim), np.eye(net.in_dim))
+    length = max(float(size), float(np.abs(x0 - centre).max(initial=0.0)))
+    radius = ADVERSARIAL_RADIUS * size
+    if domain is not None:  # the whole domain: the search ends proven (its box covers it) at the latest
+        max_radius = float(np.maximum(x0 - domain.lo, domain.hi - x0).max(initial=0.0))
+    else:
+        max_radius = ADVERSARIAL_MAX_RADIUS * length
+    y, pattern = net.forward(x0[None])
+    A, _ = net.local_affine_map(pattern[0])
+    scale = max(float(np.abs(y).max(initial=0.0)), float(np.abs(A).sum(axis=1).max(initial=0.0)) * length)
+    return radius, max_radius, ADVERSARIAL_MARGIN * scale
+
+
 def min_adversarial(net: Network, x0, label: int, norm: Union[int, float, str] = 2, *,
-                    radius: float = 0.1, max_radius: float = 10.0, margin: float = 1e-7,
-                    domain: Optional[Box] = None, tol: Optional[float] = None) -> AdversarialResult:
+                    radius: Optional[float] = None, max_radius: Optional[float] = None,
+                    margin: Optional[float] = None, domain: Optional[Box] = None,
+                    tol: Optional[float] = None) -> AdversarialResult:
     """The exact minimal perturbation of ``x0`` (in the l1, l2 or l_inf norm) that changes the predicted class.
 
     Parameters
@@ -746,12 +771,20 @@ def min_adversarial(net: Network, x0, label: int, norm: Union[int, float, str] =
         The class to move away from (usually ``argmax net(x0)``).
     norm : {1, 2, inf, "inf"}
     radius : float, optional
-        Half-width of the first box ``x0 +- radius`` searched; it doubles until the answer is proven.
+        Half-width of the first box ``x0 +- radius`` searched; it doubles until the answer is proven. Default
+        (None): the size of the network's arrangement (the largest distance from the least-squares centre of the
+        first layer's hyperplanes to one of them, see :class:`~relutope.WholeSpace`), so that the search does
+        the same at every scale and position of the inputs.
     max_radius : float, optional
-        Give up (``status="none"``) past this half-width.
+        Give up (``status="none"``) past this half-width. Default (None): with a ``domain``, the half-width at
+        which the box covers it (the search then ends proven); without, 100 times the network's length scale
+        ``L``, the larger of the arrangement's size and the l_inf distance from its centre to ``x0`` (at least
+        ``radius``).
     margin : float, optional
         The target class must beat ``label`` by this much at ``x_adv`` (so that the class really changes in
-        floating point); the result is then minimal for that margin.
+        floating point); the result is then minimal for that margin. Default (None): ``1e-7`` times the outputs'
+        magnitude at ``x0``, the larger of ``max |net(x0)|`` and the local slope's largest row 1-norm times ``L``
+        (0 where both vanish: a tie then counts).
     domain : Box, optional
         Valid inputs (e.g. pixel bounds); perturbations stay inside it.
     tol : float, optional
@@ -764,7 +797,7 @@ def min_adversarial(net: Network, x0, label: int, norm: Union[int, float, str] =
     Raises
     ------
     TypeError, ValueError
-        On a bad norm, label, point or radius.
+        On a bad norm, label, point, radius or margin.
     ImportError
         When cvxpy is not installed (``pip install cvxpy``).
     NumericalError
@@ -775,7 +808,8 @@ def min_adversarial(net: Network, x0, label: int, norm: Union[int, float, str] =
     The activation regions of the box ``x0 +- R`` are enumerated. A perturbation to class ``j`` inside region
     ``Q`` solves the convex program ``min ||x - x0|| s.t. x in Q, (a_j - a_label) x + (b_j - b_label) >= margin``
     with ``A_Q x + b_Q`` the network on ``Q`` (cvxpy; one parametrised program, canonicalised once, serves every
-    region and target). Regions are searched in order of their distance from
+    region and target; it is posed in ``z = (x - x0) / R`` with unit rows, so that the solver's absolute
+    tolerances mean the same at every scale and position). Regions are searched in order of their distance from
     ``x0`` (itself a convex program) and the search stops when the next region is farther than the best
     perturbation found, so the result is the global minimum over the box; it is the global minimum when it is
     smaller than ``R`` (the norm ball of that radius lies in the box), otherwise ``R`` doubles (Jordan et al.,
@@ -785,14 +819,15 @@ def min_adversarial(net: Network, x0, label: int, norm: Union[int, float, str] =
     import cvxpy as cp
 
     check_network(net)
-    check_real(margin, "margin", strict=False)
+    if margin is not None:
+        margin = check_real(margin, "margin", strict=False)
     if norm in ("inf", np.inf, float("inf")):
         norm = np.inf
     elif norm in (1, 2):
         norm = int(norm)
     else:
         raise ValueError(f"norm must be 1, 2 or inf, got {norm!r}")
-    x0 = _as_float_array(np.atleast_1d(x0), "x0", 1)
+    x0 = _as_float_array(x0, "x0", 1, promote=True)
     if x0.shape != (net.in_dim,):
         raise ValueError(f"x0 must have shape ({net.in_dim},), got {x0.shape}")
     if net.out_dim < 2:
@@ -800,13 +835,19 @@ def min_adversarial(net: Network, x0, label: int, norm: Union[int, float, str] =
     if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label < net.out_dim:
         raise ValueError(f"label must be an int in [0, {net.out_dim}), got {label!r}")
     for name, value in (("radius", radius), ("max_radius", max_radius)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (0 < value < np.inf):
-            raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                                  or not (0 < value < np.inf)):
+            raise ValueError(f"{name} must be a positive finite number or None, got {value!r}")
     if domain is not None:
         if not isinstance(domain, Box) or domain.dim != net.in_dim:
             raise TypeError("domain must be a relutope.Box of the network's input dimension")
         if not domain.contains(x0[None])[0]:
             raise ValueError("x0 lies outside domain")
+    if radius is None or max_radius is None or margin is None:
+        radius0, max_radius0, margin0 = _adversarial_defaults(net, x0, domain)
+        radius = radius0 if radius is None else radius
+        max_radius = max(max_radius0, radius) if max_radius is None else max_radius
+        margin = margin0 if margin is None else margin
     programs = 0
     R = float(radius)
     while True:
@@ -822,22 +863,33 @@ def min_adversarial(net: Network, x0, label: int, norm: Union[int, float, str] =
         t0 = box.to_coords(x0[None])[0]
         halfspaces = [part[i].halfspaces() for i in range(len(part))]
         # One parametrised program for every region and target (cvxpy's DPP: canonicalised once, not per
-        # solve): the rows of a region padded with 0 <= 1 to the most rows of any region, the target's row
-        # "g . x >= c" given as 0 >= -1 when there is none.
+        # solve), in z = (t - t0) / R with every row scaled to unit norm (the solver's tolerances are absolute):
+        # the rows of a region padded with 0 <= 1 to the most rows of any region, the target's row "g . z >= c"
+        # given as 0 >= -1 when there is none.
         kx = box.intrinsic_dim
         m = max(len(hr) for _, hr in halfspaces)
-        x, G, h = cp.Variable(kx), cp.Parameter((m, kx)), cp.Parameter(m)
+        z, G, h = cp.Variable(kx), cp.Parameter((m, kx)), cp.Parameter(m)
         gt, ct = cp.Parameter(kx), cp.Parameter()
-        program = cp.Problem(cp.Minimize(_norm_expr(cp, x - t0, norm)), [G @ x <= h, gt @ x >= ct])
+        program = cp.Problem(cp.Minimize(_norm_expr(cp, z, norm)), [G @ z <= h, gt @ z >= ct])
+
+        def unit_rows(rows, rhs):  # rows . t <= rhs as unit rows in z
+            rows_z, rhs_z = rows * R, rhs - rows @ t0
+            n = np.linalg.norm(rows_z, axis=1)
+            n = np.where(n > 0, n, 1.0)
+            return rows_z / n[:, None], rhs_z / n
 
         def solve(rows, rhs, extra=None):
             Gv, hv = np.zeros((m, kx)), np.ones(m)
-            Gv[:len(rhs)], hv[:len(rhs)] = rows, rhs
+            Gv[:len(rhs)], hv[:len(rhs)] = unit_rows(rows, rhs)
             G.value, h.value = Gv, hv
-            gt.value, ct.value = (extra[0][0], float(extra[1][0])) if extra is not None else (np.zeros(kx), -1.0)
+            if extra is not None:  # g . t >= c, as -g . t <= -c
+                g_z, c_z = unit_rows(-extra[0], -extra[1])
+                gt.value, ct.value = -g_z[0], -float(c_z[0])
+            else:
+                gt.value, ct.value = np.zeros(kx), -1.0
             program.solve()
             ok = program.status in ("optimal", "optimal_inaccurate")
-            return (float(program.value), np.array(x.value)) if ok else (np.inf, None)
+            return (R * float(program.value), t0 + R * np.array(z.value)) if ok else (np.inf, None)
 
         dist = []
         for i, (Hr, hr) in enumerate(halfspaces):
