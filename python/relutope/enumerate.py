@@ -156,7 +156,8 @@ def _check_frame(net: Network, domain: Domain, fv) -> None:
             else np.zeros(0)
         bound = (np.abs(slopes).sum(axis=1) + np.abs(layer.A @ fv.x0 + layer.c)).max(initial=0.0)
         for later in net.layers[1:]:
-            bound = np.abs(later.A).sum(axis=1).max(initial=0.0) * bound + np.abs(later.c).max(initial=0.0)
+            gain, offset = later._gain()
+            bound = gain * bound + offset
             if not bound < FRAME_VALUE_MAX:
                 break
     size = domain._default_scale()

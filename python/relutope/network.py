@@ -343,6 +343,15 @@ class Layer:
             self._relu_rows = relu
         return relu
 
+    def _gain(self) -> Tuple[float, float]:
+        """``max_p sum_j |A_pj|`` and ``max_p |c_p|``: the layer's value bound per unit bound of its inputs
+        (cached; the frame check of the enumeration, ``enumerate._check_frame``, asks for it on every call)."""
+        gain = getattr(self, "_gain_cache", None)
+        if gain is None:
+            gain = (float(np.abs(self.A).sum(axis=1).max(initial=0.0)), float(np.abs(self.c).max(initial=0.0)))
+            self._gain_cache = gain
+        return gain
+
     def _forward(self, x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Outputs (N, n_units) and chosen pieces (N, n_units) int8 for inputs x (N, in_dim)."""
         n = x.shape[0]
