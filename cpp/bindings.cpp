@@ -562,13 +562,15 @@ py::dict verify_py(ENUM_ARGS_DECL, const py::list& terms, bool prune, bool stop_
 // Input splitting on the box [lo, hi] (verify.hpp, split_verify), GIL released.
 py::dict split_verify_py(const Network& net, const darray& lo, const darray& hi, const py::list& terms, int max_depth,
                          int64_t max_boxes, double time_limit, int branch_candidates, int attack_steps,
-                         int pace_from, int pace_window) {
+                         int pace_from, int pace_window, double merge_closed) {
   const int n = net.in_dim();
   if (branch_candidates < 1) throw std::invalid_argument("branch_candidates must be >= 1");
   if (attack_steps < 0) throw std::invalid_argument("attack_steps must be >= 0");
   if (pace_from < 0) throw std::invalid_argument("pace_from must be >= 0");
   if (pace_window < 1) throw std::invalid_argument("pace_window must be >= 1");
+  if (!(merge_closed >= 0.0 && merge_closed <= 1.0)) throw std::invalid_argument("merge_closed must be in [0, 1]");
   SplitOptions opt;
+  opt.merge_closed = merge_closed;
   opt.pace_from = pace_from;
   opt.pace_window = pace_window;
   opt.branch_candidates = branch_candidates;
@@ -597,13 +599,15 @@ py::dict split_verify_py(const Network& net, const darray& lo, const darray& hi,
   out["boxes"] = res.boxes;
   out["bounds"] = res.bounds;
   out["paced"] = res.paced;
+  out["merged"] = res.merged;
   return out;
 }
 
 // Counterexample search on the box [lo, hi] (attack.hpp, falsify_box), GIL released. starts: (n0, in_dim) extra
 // start points.
 py::dict falsify_py(const Network& net, const darray& lo, const darray& hi, const py::list& terms, int samples,
-                    int starts, int steps, uint64_t seed, const darray& x0, double time_limit, int64_t restarts) {
+                    int starts, int steps, uint64_t seed, const darray& x0, double time_limit, int64_t restarts,
+                    int faces) {
   const int n = net.in_dim();
   check_shape(lo, "lo", {n});
   check_shape(hi, "hi", {n});
@@ -619,6 +623,7 @@ py::dict falsify_py(const Network& net, const darray& lo, const darray& hi, cons
   AttackOptions opt;
   opt.samples = samples, opt.starts = starts, opt.steps = steps, opt.seed = seed, opt.time_limit = time_limit;
   opt.restarts = restarts;
+  opt.faces = std::max(faces, -1);
   AttackResult res;
   {
     py::gil_scoped_release release;
@@ -1084,10 +1089,11 @@ PYBIND11_MODULE(_core, m) {
         py::arg("store_regions"), py::arg("lp_max_iter") = 0, PARALLEL_ARGS_PY, py::arg("thin_min_tol") = 0.0);
   m.def("split_verify", &split_verify_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("terms"),
         py::arg("max_depth"), py::arg("max_boxes"), py::arg("time_limit"), py::arg("branch_candidates") = 1,
-        py::arg("attack_steps") = 0, py::arg("pace_from") = 0, py::arg("pace_window") = 32);
+        py::arg("attack_steps") = 0, py::arg("pace_from") = 0, py::arg("pace_window") = 32,
+        py::arg("merge_closed") = 0.0);
   m.def("falsify", &falsify_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("terms"), py::arg("samples"),
         py::arg("starts"), py::arg("steps"), py::arg("seed"), py::arg("x0"), py::arg("time_limit"),
-        py::arg("restarts") = 0);
+        py::arg("restarts") = 0, py::arg("faces") = -1);
   m.def("box_linear_bounds", &box_linear_bounds_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("C"),
         py::arg("d"), py::arg("forward") = false, py::arg("A") = py::none(), py::arg("b") = py::none(),
         py::arg("mutate") = false);

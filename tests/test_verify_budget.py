@@ -19,14 +19,12 @@ def _volume(lo, hi, free):
     return np.prod((hi - lo)[..., free], axis=-1)
 
 
-@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
-def test_paced_split_tiles_the_box_and_stops_before_the_budget(scale):
-    # ACAS Xu 1_1 property 3 (holds; the box relaxation closes it slowly), its box mapped affinely to an off-centre
-    # box of size ~scale (the first layer rescaled to match, so the network on the mapped box is the same function):
-    # with the pace the splitting hands over before the budget, and then the closed fraction and the open boxes'
-    # volumes add up to the whole box, every open box inside it; without it (pace_from=0) the budget is spent.
-    net = relutope.load_nnet(DATA / "nnet" / "ACASXU_run2a_1_1_batch_2000.nnet")
-    case = vnnlib.load(DATA / "vnnlib" / "prop_3.vnnlib").cases[0]
+def _mapped_acas(net_id, prop, scale):
+    """ACAS Xu network net_id and property prop's first case, its box mapped affinely to an off-centre box of size
+    ~scale (the first layer rescaled to match, so the network on the mapped box is the same function): the mapped
+    network, the case, the mapped box (lo, hi) and the inputs of positive width."""
+    net = relutope.load_nnet(DATA / "nnet" / f"ACASXU_run2a_{net_id}_batch_2000.nnet")
+    case = vnnlib.load(DATA / "vnnlib" / f"prop_{prop}.vnnlib").cases[0]
     lo0, hi0 = case.box_lo, case.box_hi
     free = hi0 > lo0
     shift = 3.0 * scale * (1.0 + np.arange(net.in_dim))
@@ -36,7 +34,17 @@ def test_paced_split_tiles_the_box_and_stops_before_the_budget(scale):
     layers = [relutope.network.Layer(L0.A / s[None, :], L0.c - (L0.A / s[None, :]) @ (shift - s * lo0), L0.n_pieces)]
     mapped = relutope.Network(layers + list(net.layers[1:]))
     z = lo + (hi - lo) * np.random.default_rng(0).uniform(size=(8, net.in_dim))
-    np.testing.assert_allclose(mapped(z), net(lo0 + (z - shift) / s), rtol=1e-9, atol=1e-9)
+    y = net(lo0 + (z - shift) / s)  # the same function, up to the rounding of the shifted first layer's bias
+    np.testing.assert_allclose(mapped(z), y, rtol=1e-6, atol=1e-6 * np.abs(y).max())
+    return mapped, case, lo, hi, free
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_paced_split_tiles_the_box_and_stops_before_the_budget(scale):
+    # ACAS Xu 1_1 property 3 (holds; the box relaxation closes it slowly), mapped to scale: with the pace the
+    # splitting hands over before the budget, and then the closed fraction and the open boxes' volumes add up to
+    # the whole box, every open box inside it; without it (pace_from=0) the budget is spent.
+    mapped, case, lo, hi, free = _mapped_acas("1_1", 3, scale)
     fixed = _core.split_verify(mapped._core(), lo, hi, _terms(case), 40, 256, -1.0, 1, 0, 0)
     paced = _core.split_verify(mapped._core(), lo, hi, _terms(case), 40, 256, -1.0, 1, 0, 48, 32)
     assert fixed["boxes"] == 256 and not fixed["paced"]
@@ -105,3 +113,61 @@ def test_pace_options_are_checked():
         _core.split_verify(net._core(), case.box_lo, case.box_hi, _terms(case), 8, 16, -1.0, 1, 0, -1)
     with pytest.raises(ValueError, match="pace_window"):
         _core.split_verify(net._core(), case.box_lo, case.box_hi, _terms(case), 8, 16, -1.0, 1, 0, 8, 0)
+
+
+def _inside(lo_a, hi_a, lo_b, hi_b):
+    """(A, B) bool: box a inside box b."""
+    return np.all((lo_a[:, None] >= lo_b[None]) & (hi_a[:, None] <= hi_b[None]), axis=-1)
+
+
+@pytest.mark.parametrize("net_id, prop", [("1_1", 3), ("2_1", 1), ("1_2", 4)])
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_merged_boxes_cover_what_the_split_left_open(net_id, prop, scale):
+    # The same splitting (deterministic) with and without merging (SplitOptions::merge_closed): every open box of
+    # the unmerged run lies in exactly one merged box; the merged boxes are disjoint (their pairwise overlaps have
+    # no volume), inside the case's box, not the whole box once it was split, and cover at least the open volume;
+    # a merged box's score is the least of its open boxes'; `merged` counts the boxes absorbed.
+    mapped, case, lo, hi, free = _mapped_acas(net_id, prop, scale)
+    args = (mapped._core(), lo, hi, _terms(case), 40, 128, -1.0, 1, 0, 0, 32)
+    plain = _core.split_verify(*args, 0.0)
+    merged = _core.split_verify(*args, 0.25)
+    assert plain["status"] == merged["status"] == 2 and plain["boxes"] == merged["boxes"]
+    assert plain["closed_fraction"] == merged["closed_fraction"]
+    P_lo, P_hi, M_lo, M_hi = plain["open_lo"], plain["open_hi"], merged["open_lo"], merged["open_hi"]
+    assert len(M_lo) < len(P_lo) and merged["merged"] == len(P_lo) - len(M_lo)
+    inside = _inside(P_lo, P_hi, M_lo, M_hi)
+    assert np.all(inside.sum(axis=1) == 1)
+    overlap = np.prod(np.clip(np.minimum(M_hi[:, None], M_hi[None]) - np.maximum(M_lo[:, None], M_lo[None]), 0, None)[..., free], axis=-1)
+    np.fill_diagonal(overlap, 0.0)
+    assert np.all(overlap == 0.0)
+    assert np.all(M_lo >= lo) and np.all(M_hi <= hi)
+    assert not np.any(np.all(M_lo == lo, axis=1) & np.all(M_hi == hi, axis=1))
+    total = _volume(lo, hi, free)
+    assert _volume(M_lo, M_hi, free).sum() >= _volume(P_lo, P_hi, free).sum() * (1 - 1e-12)
+    assert _volume(M_lo, M_hi, free).sum() <= total * (1 + 1e-12)
+    for i in range(len(M_lo)):
+        assert merged["open_score"][i] == plain["open_score"][inside[:, i]].min()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_merged_verdicts_agree_with_the_unpruned_enumeration(seed, monkeypatch):
+    # Verdicts with every open box handed over as it is and with merging (several thresholds), paced early so that
+    # boxes are left open, equal the exact enumeration's without any relaxation.
+    net, spec, t = _random_property(seed)
+    exact = relutope.verify(net, spec, prune=False, search=False)
+    monkeypatch.setattr(_search, "PACE_FROM", 8)
+    for merge in (0.0, 0.25, 1.0):
+        monkeypatch.setattr(_search, "MERGE_CLOSED", merge)
+        res = relutope.verify(net, spec, split_boxes=64, search=False)
+        assert res.status == exact.status, merge
+        if res.status == "violated":
+            y = net(res.counterexample[None])[0]
+            assert y[0] - y[1] >= t - 1e-6 * (1 + abs(t))
+
+
+def test_merge_option_is_checked():
+    net, spec, _ = _random_property(0)
+    case = spec.cases[0]
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="merge_closed"):
+            _core.split_verify(net._core(), case.box_lo, case.box_hi, _terms(case), 8, 16, -1.0, 1, 0, 8, 32, bad)

@@ -265,10 +265,12 @@ def test_restarts_stop_at_the_time_limit_and_reject_bad_input():
 
 
 @pytest.mark.parametrize("c, s", [(0.0, 1.0), (3e6, 1e6)])
-def test_verify_searches_the_faces_before_the_enumeration(c, s):
-    # The first search (uniform samples and descents) misses the corner; with no input splitting the restart search
-    # before the enumeration finds it (found_by "search"); without any search the enumeration finds it too.
-    from relutope import vnnlib
+def test_verify_searches_the_faces_before_the_enumeration(c, s, monkeypatch):
+    # The corner is a vertex of the box: the search's face centres (FACE_DIM) evaluate it. Without them the first
+    # search (uniform samples and descents) misses it, and with no input splitting the restart search before the
+    # enumeration (given a floor of time) finds it (found_by "search"); without any search the enumeration finds
+    # it too.
+    from relutope import _search, vnnlib
     from relutope.verify import _falsify
 
     n = 4
@@ -276,9 +278,62 @@ def test_verify_searches_the_faces_before_the_enumeration(c, s):
     lo, hi = np.full(n, c), np.full(n, c + s)
     spec = vnnlib.Property(cases=[vnnlib.Case(lo, hi, [(np.array([[-1.0]]), np.array([-0.05]))])],
                            n_inputs=n, n_outputs=1)
-    assert _falsify(net, lo, hi, [(np.array([[-1.0]]), np.array([-0.05]))], np.random.default_rng(0)) is None
+    term = [(np.array([[-1.0]]), np.array([-0.05]))]
+    assert _falsify(net, lo, hi, term, np.random.default_rng(0)) is not None
+    assert _falsify(net, lo, hi, term, np.random.default_rng(0), faces=-1) is None
+    monkeypatch.setattr(_search, "FACE_DIM", -1)
+    monkeypatch.setattr(_search, "RESTART_FLOOR", 0.02)
     for kw, how in ((dict(), "search"), (dict(search=False), "enumeration")):
         res = relutope.verify(net, spec, split_max_dims=0, **kw)
         assert res.status == "violated" and res.cases[0]["found_by"] == how
         assert f(res.counterexample) >= 0.05 - 1e-9 and np.all(res.counterexample >= lo) \
             and np.all(res.counterexample <= hi)
+
+
+def _spot_net(p_lo, p_hi, c, s, eps):
+    """y = -sum_j |u_j - w_j| (u = (x - c) / s, ReLU pairs) on the box [c, c + s]^n (inputs with p_lo == p_hi
+    fixed): the unsafe set y >= -eps is the L1 ball of radius eps around the point w = (p_lo + p_hi) / 2 in u,
+    volume ~eps^n, which no uniform sample hits. Returns the net and its closed form."""
+    w = 0.5 * (np.asarray(p_lo, float) + np.asarray(p_hi, float))
+    n = w.size
+    A = np.vstack([np.eye(n), -np.eye(n)]) / s
+    b = np.concatenate([-(c / s + w), c / s + w])
+    hidden = Layer.affine(A, b, "relu")
+    out = Layer.affine(-np.ones((1, 2 * n)), np.zeros(1), "identity")
+    return relutope.Network([hidden, out]), lambda x: -float(np.abs((x - c) / s - w).sum())
+
+
+@pytest.mark.parametrize("c, s", [(0.0, 1.0), (3e6, 1e6), (-4e-6, 1e-6)])
+def test_face_centres_are_evaluated_up_to_the_dimension_asked(c, s):
+    # The unsafe set is a tiny L1 ball around the centre of a face of the box (in u = (x - c) / s: a vertex, an edge
+    # midpoint, a 2-face centre), one input of zero width beside; with no samples and no descents (steps=0) only
+    # the box's centre and its face centres are evaluated, so the point is found exactly when its face's dimension
+    # is at most `faces`. Checked by the closed form.
+    n, eps = 6, 1e-3
+    lo, hi = np.full(n, c), np.full(n, c + s)
+    lo[2] = hi[2] = c + 0.3 * s  # zero width: the face centres keep it at its value
+    term = [(np.array([[-1.0]]), np.array([eps]))]  # unsafe: -y <= eps
+    targets = {0: [1, 0, 0.3, 1, 1, 0], 1: [1, 0, 0.3, 0.5, 1, 0], 2: [0.5, 0, 0.3, 0.5, 1, 0]}
+    for dim, w in targets.items():
+        net, f = _spot_net(w, w, c, s, eps)
+        for faces in (-1, 0, 1, 2):
+            out = _core.falsify(net._core(), lo, hi, term, 0, 0, 0, 0, _no_starts(net), -1.0, 0, faces)
+            assert out["found"] == (faces >= dim), (dim, faces)
+            if out["found"]:
+                x = out["x"]
+                assert f(x) >= -eps and np.all(x >= lo) and np.all(x <= hi) and x[2] == lo[2]
+
+
+def test_face_centres_stop_at_the_dimension_that_no_longer_fits():
+    # 11 free inputs: 2,048 vertices fit the cap (2,048 points), the 11 x 1,024 edge midpoints do not, so faces=1
+    # evaluates the vertices only; 12 free inputs: not even the vertices fit.
+    for n, vertex_found, edge_found in ((11, True, False), (12, False, False)):
+        lo, hi = np.zeros(n), np.ones(n)
+        term = [(np.array([[-1.0]]), np.array([1e-3]))]
+        vertex = np.arange(n) % 2.0
+        edge = vertex.copy()
+        edge[0] = 0.5
+        for w, expected in ((vertex, vertex_found), (edge, edge_found)):
+            net, _ = _spot_net(w, w, 0.0, 1.0, 1e-3)
+            out = _core.falsify(net._core(), lo, hi, term, 0, 0, 0, 0, _no_starts(net), -1.0, 0, 1)
+            assert out["found"] == expected, (n, w)

@@ -86,6 +86,39 @@ double violation(const std::vector<PropertyVisitor::Term>& terms, const std::vec
 
 }  // namespace
 
+std::vector<double> face_centres(const double* lo, const double* hi, int n, int max_dim, int max_points) {
+  std::vector<double> out;
+  std::vector<int> free;
+  for (int j = 0; j < n; ++j)
+    if (hi[j] > lo[j]) free.push_back(j);
+  const int k = static_cast<int>(free.size());
+  if (max_dim < 0 || k > 20) return out;
+  // Faces of dimension d: C(k, d) choices of the free inputs, 2^(k-d) of bounds for the others.
+  int64_t count = 0, binom = 1;  // binom = C(k, d)
+  int dims = -1;
+  for (int d = 0; d <= std::min(max_dim, k); ++d) {
+    if (d > 0) binom = binom * (k - d + 1) / d;
+    count += binom << (k - d);
+    if (count > max_points) break;
+    dims = d;
+  }
+  std::vector<double> x(n);
+  for (int d = 0; d <= dims; ++d)
+    for (uint32_t inner = 0; inner < (1u << k); ++inner) {  // the free inputs at their midpoint
+      if (__builtin_popcount(inner) != d) continue;
+      for (uint32_t s = 0; s < (1u << (k - d)); ++s) {  // the others at a bound, bit by bit
+        for (int j = 0; j < n; ++j) x[j] = 0.5 * (lo[j] + hi[j]);
+        for (int i = 0, b = 0; i < k; ++i) {
+          if (inner >> i & 1u) continue;
+          const int j = free[static_cast<size_t>(i)];
+          x[j] = (s >> b++ & 1u) ? hi[j] : lo[j];
+        }
+        out.insert(out.end(), x.begin(), x.end());
+      }
+    }
+  return out;
+}
+
 AttackResult falsify_box(const Network& net, const double* lo, const double* hi,
                          const std::vector<PropertyVisitor::Term>& terms, const AttackOptions& opt, const double* x0,
                          int n0) {
@@ -100,12 +133,15 @@ AttackResult falsify_box(const Network& net, const double* lo, const double* hi,
   PointPass pass(net);
   std::mt19937_64 rng(opt.seed);
   std::uniform_real_distribution<double> unif(0.0, 1.0);
-  const int total = 1 + std::max(n0, 0) + std::max(opt.samples, 0);
+  const std::vector<double> face = face_centres(lo, hi, n, opt.faces, opt.max_face_points);
+  const int nf = static_cast<int>(face.size() / std::max(n, 1));
+  const int total = 1 + std::max(n0, 0) + nf + std::max(opt.samples, 0);
   std::vector<double> pts(static_cast<size_t>(total) * n), val(total);
   for (int j = 0; j < n; ++j) pts[j] = 0.5 * (lo[j] + hi[j]);
   for (int s = 0; s < n0; ++s)
     for (int j = 0; j < n; ++j) pts[static_cast<size_t>(1 + s) * n + j] = std::min(std::max(x0[s * n + j], lo[j]), hi[j]);
-  for (int s = 1 + std::max(n0, 0); s < total; ++s)
+  std::copy(face.begin(), face.end(), pts.begin() + static_cast<std::ptrdiff_t>(1 + std::max(n0, 0)) * n);
+  for (int s = 1 + std::max(n0, 0) + nf; s < total; ++s)
     for (int j = 0; j < n; ++j) pts[static_cast<size_t>(s) * n + j] = lo[j] + unif(rng) * (hi[j] - lo[j]);
   auto record = [&](const double* x, double v, int t) {
     if (v < res.violation) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <string>
 
@@ -736,6 +737,18 @@ struct SplitBox {
   std::vector<double> smear;  // per input: sum over unrefuted terms' rows of |slope| x width
   std::vector<double> argmin;  // the LP minimiser of the term of least tmin (empty when none)
   LayerBounds bounds;
+  int node = 0;  // its node of the split tree
+};
+
+// A node of the split tree: a box taken from the stack or a half pushed on it (SplitOptions::merge_closed).
+struct SplitNode {
+  int parent = -1;
+  std::vector<double> lo, hi;
+  double vol = 0.0, closed = 0.0;  // its volume, and that of the refuted boxes inside it
+  int64_t open = 0;                // open boxes inside it (itself included)
+  double score = std::numeric_limits<double>::infinity();  // the least open_score of those
+  bool leaf = false;               // itself left open
+  std::vector<int> children;
 };
 
 }  // namespace
@@ -759,6 +772,9 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
   std::vector<SplitBox> stack(1);
   stack[0].lo.assign(lo0, lo0 + k);
   stack[0].hi.assign(hi0, hi0 + k);
+  std::vector<SplitNode> nodes(1);
+  nodes[0].lo = stack[0].lo, nodes[0].hi = stack[0].hi, nodes[0].vol = total;
+  const bool merging = opt.merge_closed > 0.0;
   std::vector<double> L, Gt, ht, lb(n1), ub(n1), c(n1, 0.0), y, z, u(k);
   const double inf = std::numeric_limits<double>::infinity();
   c[k] = -1.0;  // maximise -t
@@ -830,10 +846,35 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
     }
     return true;
   };
+  auto emit = [&](const std::vector<double>& lo, const std::vector<double>& hi, double score) {
+    res.open_lo.insert(res.open_lo.end(), lo.begin(), lo.end());
+    res.open_hi.insert(res.open_hi.end(), hi.begin(), hi.end());
+    res.open_score.push_back(score);
+  };
   auto open = [&](const SplitBox& b) {
-    res.open_lo.insert(res.open_lo.end(), b.lo.begin(), b.lo.end());
-    res.open_hi.insert(res.open_hi.end(), b.hi.begin(), b.hi.end());
-    res.open_score.push_back(b.bounded ? b.tmin : b.score);
+    const double score = b.bounded ? b.tmin : b.score;
+    if (!merging) return emit(b.lo, b.hi, score);
+    nodes[static_cast<size_t>(b.node)].leaf = true;
+    for (int i = b.node; i >= 0; i = nodes[static_cast<size_t>(i)].parent) {
+      SplitNode& nd = nodes[static_cast<size_t>(i)];
+      ++nd.open;
+      nd.score = std::min(nd.score, score);
+    }
+  };
+  auto refute = [&](int node, double vol) {
+    for (int i = node; i >= 0; i = nodes[static_cast<size_t>(i)].parent) nodes[static_cast<size_t>(i)].closed += vol;
+  };
+  // The open part of the tree, top down: a node whose refuted part is at most merge_closed of it whole, else its
+  // children (a node left open itself has none). The root is never handed over whole once split: on ACAS Xu the
+  // enumeration of its two halves prunes fewer cells than that of the whole box (260 against 1,048 on 1_2:4).
+  std::function<void(int)> hand_over = [&](int i) {
+    const SplitNode& nd = nodes[static_cast<size_t>(i)];
+    if (nd.open == 0) return;
+    if (nd.leaf || (i > 0 && nd.closed <= opt.merge_closed * nd.vol)) {
+      res.merged += nd.open - 1;
+      return emit(nd.lo, nd.hi, nd.score);
+    }
+    for (int c : nd.children) hand_over(c);
   };
   auto halves = [&](const SplitBox& b, int j, SplitBox& a, SplitBox& c2) {
     const double mid = 0.5 * (b.lo[j] + b.hi[j]);
@@ -877,6 +918,7 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
       if (hi0[j] > lo0[j]) vol *= box.hi[j] - box.lo[j];
     if (box.refuted) {
       closed += vol;
+      if (merging) refute(box.node, vol);
       continue;
     }
     if (opt.attack_steps > 0 && best_first && !box.argmin.empty()) {
@@ -918,8 +960,16 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
       if (stop) break;
     }
     for (SplitBox* h : {&b, &a}) {
+      if (merging) {
+        SplitNode nd;
+        nd.parent = box.node, nd.lo = h->lo, nd.hi = h->hi, nd.vol = 0.5 * vol;
+        h->node = static_cast<int>(nodes.size());
+        nodes[static_cast<size_t>(box.node)].children.push_back(h->node);
+        nodes.push_back(std::move(nd));
+      }
       if (h->bounded && h->refuted) {  // refuted in the strong branching: closed now
         closed += 0.5 * vol;
+        if (merging) refute(h->node, 0.5 * vol);
         continue;
       }
       if (h->bounded) h->score = h->tmin;
@@ -927,6 +977,7 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
       if (best_first) std::push_heap(stack.begin(), stack.end(), later);
     }
   }
+  if (merging && res.status == 0) hand_over(0);
   if (res.status == 0 && !res.open_lo.empty()) res.status = 2;
   res.closed_fraction = total > 0 ? closed / total : 0.0;
   return res;

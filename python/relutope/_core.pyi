@@ -162,11 +162,12 @@ def verify(
 def split_verify(
     net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, terms: Sequence[Tuple[npt.ArrayLike, npt.ArrayLike]],
     max_depth: int, max_boxes: int, time_limit: float, branch_candidates: int = 1, attack_steps: int = 0,
-    pace_from: int = 0, pace_window: int = 32,
+    pace_from: int = 0, pace_window: int = 32, merge_closed: float = 0.0,
 ) -> dict: ...
 def falsify(
     net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, terms: Sequence[Tuple[npt.ArrayLike, npt.ArrayLike]],
     samples: int, starts: int, steps: int, seed: int, x0: npt.ArrayLike, time_limit: float, restarts: int = 0,
+    faces: int = -1,
 ) -> dict: ...
 def box_linear_bounds(
     net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, C: npt.ArrayLike, d: npt.ArrayLike, forward: bool = False,

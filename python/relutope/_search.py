@@ -12,6 +12,14 @@ import numpy as np
 from ._checks import check_network
 from .network import Network
 
+# The counterexample search's start candidates on the box's boundary (AttackOptions::faces): the centres of its faces
+# of dimension 0..FACE_DIM, vertices and edge midpoints (112 points on ACAS Xu's 5 inputs). 1_9 property 7's
+# counterexample lies near an edge (four inputs at bounds) and is met from an edge midpoint in under a millisecond,
+# where random face restarts needed about 1,000 descents (0.014 s) to find it 17 times in 20.
+FACE_DIM = 1
+# Seconds of random face restarts at least before the first open box is enumerated (verify's restart search).
+RESTART_FLOOR = 0.0
+
 __all__ = ["case_terms", "check_property", "check_split_options", "falsify", "split_case"]
 
 
@@ -58,10 +66,13 @@ def case_terms(net: Network, case):
 
 def falsify(net: Network, lo: np.ndarray, hi: np.ndarray, terms, rng: np.random.Generator,
             samples: int = 256, starts: int = 8, steps: int = 40, time_limit: Optional[float] = None,
-            restarts: int = 0) -> Optional[np.ndarray]:
+            restarts: int = 0, faces: Optional[int] = None) -> Optional[np.ndarray]:
     """A point of the box ``[lo, hi]`` whose output lies in one of ``terms`` (``C y <= d``), or None.
 
-    In the core (``_core.falsify``, GIL released): the box's centre and ``samples`` uniform samples, then
+    In the core (``_core.falsify``, GIL released): the box's centre, the centres of its faces of dimension 0 to
+    ``faces`` (default ``FACE_DIM``; vertices, edge midpoints, ...: as many dimensions as fit in 2,048 points; -1:
+    none) and ``samples``
+    uniform samples, then
     projected (sign) gradient descent on the violation ``min_t max_r (C_r y - d_r)`` from the ``starts`` best
     of them, ``steps`` steps each with step sizes from 0.25 down to 1e-4 of the box's widths, the gradient being
     the region's affine map (back-propagated through the pieces each point's activation pattern chooses) and the
@@ -77,7 +88,8 @@ def falsify(net: Network, lo: np.ndarray, hi: np.ndarray, terms, rng: np.random.
     out = _core.falsify(net._core(), np.ascontiguousarray(lo, dtype=np.float64),
                         np.ascontiguousarray(hi, dtype=np.float64), terms, int(samples), int(starts), int(steps),
                         int(rng.integers(2 ** 63)), np.zeros((0, net.in_dim)),
-                        -1.0 if time_limit is None else max(float(time_limit), 0.0), int(restarts))
+                        -1.0 if time_limit is None else max(float(time_limit), 0.0), int(restarts),
+                        FACE_DIM if faces is None else int(faces))
     if not out["found"]:
         return None
     x = out["x"]
@@ -89,10 +101,14 @@ def falsify(net: Network, lo: np.ndarray, hi: np.ndarray, terms, rng: np.random.
 
 # The adaptive split budget (SplitOptions::pace_from, pace_window): from PACE_FROM boxes on, the splitting hands
 # every box left to the exact enumeration once the volume closed per box over the last PACE_WINDOW boxes would not
-# close the case's box within split_boxes. Off (0) by default: with 48 it made the slow-closing ACAS Xu instances
-# that hold 0.7-1.0x as costly, but 1_9 property 7 (violated) went from 0.5 s to unknown at 60 s, its counterexample
-# search getting less time before the enumeration (bench/results/acas_verify15h.txt).
-PACE_FROM, PACE_WINDOW = 0, 32
+# close the case's box within split_boxes. With the merging below, on the 186 VNN-COMP 2021 ACAS Xu instances
+# (bench/bench_verify_policy.py, bench/results/verify_policy_s27.txt) 64 took 0.58 of the CPU time of a fixed
+# budget (0 here), 32 0.69 (the prop-2 counterexamples that the best-first boxes' descents find came later) and
+# 96 / 128 1.06-1.09 of 64's.
+PACE_FROM, PACE_WINDOW = 64, 32
+# SplitOptions::merge_closed: a box of the split tree whose refuted part is at most MERGE_CLOSED of its volume is
+# handed to the exact enumeration whole rather than as its open descendants (0: off).
+MERGE_CLOSED = 0.25  # 0.1: 1.03 of 0.25's CPU time on properties 1-2
 
 
 def split_case(net: Network, lo: np.ndarray, hi: np.ndarray, terms, split_depth: Optional[int], split_boxes: int,
@@ -106,12 +122,14 @@ def split_case(net: Network, lo: np.ndarray, hi: np.ndarray, terms, split_depth:
     descent from each box's LP minimiser. With ``pace_from > 0`` (default ``PACE_FROM``, 0: off) the budget
     is adaptive: from ``pace_from`` boxes on, every box left goes to the exact enumeration as soon as the volume
     closed per box over the last ``PACE_WINDOW`` boxes, kept up for the rest of the budget, would not close the
-    box. ``split_candidates`` None: 3 (at most the free inputs) for networks with units of more than two pieces,
+    box. What is left open is merged (``MERGE_CLOSED``): a box of the split tree whose refuted part is at most that
+    fraction of its volume is handed over whole (never the root once split). ``split_candidates`` None: 3 (at most the free inputs) for networks with units of more than two pieces,
     else 1 (see :func:`relutope.verify`).
 
     Returns the core's dict (``status`` 1: ``counterexample`` for ``term`` found, 3: a limit stopped it, else
     the boxes ``open_lo``, ``open_hi`` (B, n_inputs) with ``open_score``; ``boxes``, ``closed_fraction`` of the
-    volume proven safe; ``paced``: handed over before the budget, behind the pace)."""
+    volume proven safe; ``paced``: handed over before the budget, behind the pace; ``merged``: open boxes handed
+    over inside larger ones)."""
     from . import _core
 
     free = int(np.count_nonzero(hi > lo))
@@ -122,4 +140,4 @@ def split_case(net: Network, lo: np.ndarray, hi: np.ndarray, terms, split_depth:
     return _core.split_verify(net._core(), lo, hi, terms, depth, int(split_boxes),
                               -1.0 if time_limit is None else time_limit, max(int(split_candidates), 1),
                               20 if search else 0, PACE_FROM if pace_from is None else int(pace_from),
-                              PACE_WINDOW)
+                              PACE_WINDOW, float(MERGE_CLOSED))

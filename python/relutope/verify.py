@@ -30,6 +30,7 @@ from .domains import Box, Domain
 from ._checks import check_bool, check_network, check_real, check_seed
 from ._search import check_property as _check_property, check_split_options, falsify as _falsify, \
     split_case as _split_case
+from . import _search
 from ._threads import resolve_threads
 from .enumerate import _engine_call, enumerate_regions
 from .errors import NumericalError
@@ -375,7 +376,8 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     split_depth : int, optional
         Halvings of a box before it is handed to the exact enumeration; default ``8 * free inputs``.
     split_boxes : int, optional
-        Boxes the input splitting bounds before it hands every open box to the exact enumeration.
+        Boxes the input splitting bounds before it hands every open box to the exact enumeration (sooner when it
+        closes volume too slowly, see Notes).
     seed : None, int >= 0 or numpy.random.Generator, optional
         Seed of the counterexample search's samples (a TypeError or ValueError naming ``seed`` for anything else).
     threads : int, optional
@@ -416,23 +418,28 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
 
     Notes
     -----
-    Per case (input box): first a counterexample search (:func:`_falsify`: samples, then projected gradient
-    descent; every point checked by a forward pass), a short one (64 samples, two 20-step descents) when the box
-    is split next and the full one (256 samples, eight 40-step descents) before the exact enumeration of what
-    the splitting leaves open (or of the whole box without splitting). Then, for boxes with at most
-    ``split_max_dims`` free inputs, branch and bound on the input box in the core: each box gets CROWN / DeepPoly
-    linear relaxation bounds (Zhang et al., NeurIPS 2018; Singh et al., POPL 2019) and one LP deciding whether
-    they allow a term; the LP's minimiser and the box's centre are candidate counterexamples, and with ``search``
-    a 20-step descent (as in :func:`_falsify`) starts from the minimiser inside the box while boxes are taken best
-    first; boxes not refuted are halved along the input of largest slope times width (ReluVal's smear, Wang et
-    al., USENIX Security 2018), or with ``split_candidates > 1`` along the best of several inputs by the bounds of their
-    halves (strong branching, as FSB branches on ReLUs: De Palma et al., 2021), up to ``split_depth`` halvings.
-    When boxes are left open (or there was no splitting), ``search`` runs random restarts of short descents from
-    points of the case box's faces (each input at a bound with probability 2/3: see :func:`_falsify`) for 10% of
-    the case's time so far before the first open box, and for 3% of the enumeration's time before each later one
-    (ACAS Xu network
-    1_9, property 7: a counterexample with four of five inputs at bounds, where the violation is nearly flat
-    elsewhere, is found in about 0.5 s). What is left is decided exactly: the activation regions of the box are
+    Per case (input box): first a counterexample search (:func:`_falsify`: the box's vertices and edge midpoints,
+    samples, then projected gradient descent; every point checked by a forward pass), a short one (64 samples,
+    two 20-step descents) when the box is split next and the full one (256 samples, eight 40-step descents)
+    before the exact enumeration of what the splitting leaves open (or of the whole box without splitting). ACAS
+    Xu network 1_9, property 7 has its counterexample next to an edge of the box (four of five inputs at bounds,
+    the violation nearly flat elsewhere): it is found from an edge midpoint in about a millisecond. Then, for
+    boxes with at most ``split_max_dims`` free inputs, branch and bound on the input box in the core: each box
+    gets CROWN / DeepPoly linear relaxation bounds (Zhang et al., NeurIPS 2018; Singh et al., POPL 2019) and one
+    LP deciding whether they allow a term; the LP's minimiser and the box's centre are candidate
+    counterexamples, and with ``search`` a 20-step descent (as in :func:`_falsify`) starts from the minimiser
+    inside the box while boxes are taken best first (the first half of the budget); boxes not refuted are halved
+    along the input of largest slope times width (ReluVal's smear, Wang et al., USENIX Security 2018), or with
+    ``split_candidates > 1`` along the best of several inputs by the bounds of their halves (strong branching, as
+    FSB branches on ReLUs: De Palma et al., 2021), up to ``split_depth`` halvings. From 64 boxes on, the
+    splitting stops early when the volume it closes per box would not close the case within ``split_boxes``, and
+    what it leaves open is merged: a box of its tree whose refuted part is at most a quarter of it is handed to
+    the enumeration whole (the enumeration of a few large boxes costs less than that of many small ones, each of
+    which bounds its root cell afresh; see ``relutope._search``). When boxes are left open (or there was no
+    splitting), ``search`` runs random restarts of short descents from points of the case box's faces (each input
+    at a bound with probability 2/3: see :func:`_falsify`) for 10% of the case's time so far before the first
+    open box (when that is at least 0.01 s), and for 3% of the enumeration's time before each later one. What is
+    left is decided exactly: the activation regions of the box are
     enumerated depth first, cells whose relaxation bounds refute every term being pruned (and their relaxation's minimiser checked as a candidate); the units a cell's
     bounds prove stable are decided without their LP. A cell's bounds of the units its bounding box leaves unstable
     are tightened by one LP over the cell per side, layer by layer (as planet's LP bounds: Ehlers, ATVA 2017),
@@ -538,10 +545,10 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
                 break
             if search and terms:
                 # Counterexample search during the exact enumeration: random restarts on the faces of the case's
-                # box (see _falsify), before the first box 10% of the case's time so far (at least 0.02 s), then
-                # 3% of the enumeration's time.
+                # box (see _falsify), before the first box 10% of the case's time so far, then 3% of the
+                # enumeration's time.
                 if bi == 0:
-                    budget = max(0.1 * (t_enum - t_case), 0.02)
+                    budget = max(0.1 * (t_enum - t_case), _search.RESTART_FLOOR)
                 else:
                     budget = 0.03 * (time.perf_counter() - t_enum) - (searched - first_search)
                 if left is not None:
@@ -549,7 +556,7 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
                 if budget >= 0.01:
                     t_search = time.perf_counter()
                     x = _falsify(net, lo, hi, terms, rng, samples=0, starts=0, steps=3, time_limit=budget,
-                                 restarts=2 ** 62)
+                                 restarts=2 ** 62, faces=-1)
                     searched += time.perf_counter() - t_search
                     first_search = searched if bi == 0 else first_search
                     if accept_found(x, ci, stats):

@@ -6,7 +6,10 @@
 // its lower bound, its upper bound or uniform in between with probability 1/3 each, because the violation's
 // minimum of a piecewise-affine function over a box often lies on its boundary (the counterexample of ACAS Xu
 // network 1_9, property 7 has four of its five inputs at bounds, where no descent from the best uniform samples
-// arrives: the violation is nearly flat, about 5e-4, over most of that box).
+// arrives: the violation is nearly flat, about 5e-4, over most of that box). The same boundary principle, taken
+// systematically: the centres of the box's faces of dimension at most AttackOptions::faces (vertices, then edge
+// midpoints, ...) are evaluated before the samples, as long as they are at most max_face_points in all; 1_9:7's
+// counterexample is met at an edge midpoint's descent within a millisecond, deterministically.
 //
 // The violation of y for terms {C_t y <= d_t} is min_t max_r (C_t,r y - d_t,r): a point is in the unsafe set
 // exactly when it is <= 0. Every iterate is evaluated by a forward pass, so a point reported found is a
@@ -27,6 +30,8 @@ struct AttackOptions {
   int starts = 8;       // descents, from the samples (and given starts) of least violation
   int steps = 40;       // sign-gradient steps per descent: step_j = step * width_j, step from 0.25 down to 1e-4
   int64_t restarts = 0; // further descents, each from a random point of the box's faces (see above)
+  int faces = -1;       // the centres of the faces of dimension 0..faces are start candidates (-1: none)
+  int max_face_points = 2048;  // ... as many dimensions as fit in this many points (over the inputs of positive width)
   uint64_t seed = 0;
   double time_limit = -1.0;  // seconds; < 0: none
 };
@@ -39,6 +44,11 @@ struct AttackResult {
   int64_t passes = 0;             // forward passes (one per point evaluated)
   int64_t restarts = 0;           // random restarts begun (at most AttackOptions::restarts)
 };
+
+// The centres of the faces of the box [lo, hi] (n entries) of dimension 0, 1, ..., up to max_dim, as many
+// dimensions as fit in max_points points in all, over the inputs of positive width (the others at their value),
+// n per point: vertices first, then edge midpoints, ... (empty when max_dim < 0 or no vertex set fits).
+std::vector<double> face_centres(const double* lo, const double* hi, int n, int max_dim, int max_points);
 
 // Search the box [lo, hi] (in_dim entries, lo <= hi) for an input whose output satisfies a term. `x0`: n0
 // extra start points (n0 x in_dim, clipped to the box), e.g. a relaxation's minimiser.

@@ -255,6 +255,7 @@ struct SplitResult {
   int64_t boxes = 0;                // boxes taken from the stack (bounded, then closed, split or left open)
   int64_t bounds = 0;               // relaxation bounds computed (more than boxes with strong branching)
   bool paced = false;               // handed over before max_boxes, behind the pace (SplitOptions::pace_from)
+  int64_t merged = 0;               // open boxes handed over as a part of a larger one (SplitOptions::merge_closed)
 };
 
 struct SplitOptions {
@@ -275,6 +276,12 @@ struct SplitOptions {
   // (bench/results/acas_verify15h.txt).
   int pace_from = 0;
   int pace_window = 32;
+  // Merging of what is left open (0: off, every open box handed over as it is): a box of the split tree of which
+  // the refuted boxes inside cover at most merge_closed of its volume is handed to the exact enumeration whole
+  // instead of as its open descendants (its refuted parts are decided again there, by the cells' bounds). The
+  // enumeration of one large box costs less than that of many small ones that share its hyperplanes, each of which
+  // bounds its root cell afresh (bench/results/verify_policy_s27.txt).
+  double merge_closed = 0.0;
 };
 
 SplitResult split_verify(const Network& net, const double* lo, const double* hi,
