@@ -1,0 +1,88 @@
+"""Defects of session 22 (the brief's list, then a hunt), each checked against an independent answer."""
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import relutope
+from relutope import enumerate as E
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------- item 1: set-up on a 784-input box
+
+def _peak_rss_growth_mb(code: str) -> float:
+    """Peak resident memory (MB) a snippet adds to a fresh interpreter that has built ``net`` and ``box``."""
+    script = textwrap.dedent("""
+        import resource, sys
+        import numpy as np
+        import relutope
+        net = relutope.Network.random([784, 400, 10], seed=0)
+        x0 = np.random.default_rng(0).uniform(0.2, 0.8, 784)
+        box = relutope.Box(x0 - 0.02, x0 + 0.02)
+        relutope.enumerate_regions(relutope.Network.random([2, 3, 1], seed=0), relutope.Box([0, 0], [1, 1]))
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """) + textwrap.dedent(code) + textwrap.dedent("""
+        print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024.0)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                         env={"PYTHONPATH": str(ROOT / "python"), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    return float(out.stdout.split()[-1])
+
+
+def test_the_lp_bases_of_a_deep_search_are_allocated_as_it_goes():
+    # The core kept one (k+1) x (k+1) LP basis per unit of the network from the start: 411 of 785^2 doubles
+    # (2 GB) for [784, 400, 10] on a 784-input box, and 4.9 GB and 15 s of set-up for [784, 1000, 10], before the
+    # time limit was read. A run stopped at its first LPs needs a handful (5 MB each).
+    grown = _peak_rss_growth_mb("relutope.enumerate_regions(net, box, max_regions=1, time_limit=0.3, threads=1)")
+    print(f"peak memory of the call: {grown:.0f} MB")
+    assert grown < 500.0  # 2,000 MB before
+
+
+@pytest.mark.parametrize("fixed", [(), (1,), (0, 3)])
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_the_frame_product_of_a_box_is_the_matrix_product(fixed, scale):
+    # _check_frame's A @ Q by column selection for a box's map (one non-zero per column): the same numbers
+    rng = np.random.default_rng(22)
+    lo = rng.uniform(-3, 3, 5) * scale + 2.0 * scale
+    hi = lo + rng.uniform(0.1, 1.0, 5) * scale
+    for j in fixed:
+        hi[j] = lo[j]
+    box = relutope.Box(lo, hi)
+    fv = box._engine_frame().form
+    A = rng.standard_normal((7, 5)) * 10.0 ** rng.uniform(-5, 5, (7, 1))
+    assert np.array_equal(E._times_map(A, fv.Q), A @ fv.Q)
+    Q = rng.standard_normal((5, 3))  # a general map: the plain product
+    assert np.array_equal(E._times_map(A, Q), A @ Q)
+    P = np.zeros((5, 2))
+    P[1, 0], P[3, 0], P[2, 1] = 1.0, 2.0, 3.0  # two non-zeros in a column: not a selection
+    assert np.array_equal(E._times_map(A, P), A @ P)
+
+
+def test_the_time_limit_counts_the_set_up(monkeypatch):
+    # A set-up that takes longer than the limit (a wide first layer's frame check; stood in for by a slow one)
+    # leaves the core no time: the run stops at once, incomplete, with exact regions. Before, the core got the
+    # whole limit after the set-up, and finished this 25,009-region enumeration (0.1 s).
+    net = relutope.Network.random([4, 16, 16, 1], seed=0)
+    box = relutope.Box(-np.ones(4), np.ones(4))
+    full = relutope.enumerate_regions(net, box, method="lp", threads=1)
+    assert full.complete and len(full) == 25009
+    check = E._check_frame
+
+    def slow(*args):
+        time.sleep(1.0)
+        return check(*args)
+
+    monkeypatch.setattr(E, "_check_frame", slow)
+    t = time.perf_counter()
+    part = relutope.enumerate_regions(net, box, method="lp", threads=1, time_limit=0.5)
+    print(f"time_limit 0.5 s with a 1 s set-up: {part.status}, {len(part)} regions, {time.perf_counter() - t:.2f} s")
+    assert part.status == "time_limit" and len(part) < len(full)
+    known = set(map(bytes, full.patterns))
+    assert all(bytes(p) in known for p in part.patterns)
