@@ -86,3 +86,68 @@ def test_the_time_limit_counts_the_set_up(monkeypatch):
     assert part.status == "time_limit" and len(part) < len(full)
     known = set(map(bytes, full.patterns))
     assert all(bytes(p) in known for p in part.patterns)
+
+
+# ---------------------------------------------------------------- items 2, 3: later layers at extreme scales
+
+def _rescaled(net, factors):
+    """``net`` with layer i's weights times ``factors[i]`` and its biases times the product of ``factors[:i+1]``:
+    layer i's pre-activations are that product (> 0) times the original ones, so the regions are the same."""
+    cumulative = np.cumprod(np.asarray(factors, dtype=np.float64))
+    return relutope.Network([relutope.Layer(L.A * f, L.c * F, L.n_pieces)
+                             for L, f, F in zip(net.layers, factors, cumulative)])
+
+
+BASE = relutope.Network.random([3, 8, 8, 6, 1], seed=1)
+CUBE = relutope.Box(-np.ones(3), np.ones(3))
+
+
+@pytest.fixture(scope="module")
+def base_count():
+    part = relutope.enumerate_regions(BASE, CUBE, method="lp")
+    # independent: every pattern seen on a dense sample is a region found (a lower bound) ...
+    x = CUBE.sample(20000, rng=0)
+    seen = {bytes(p) for p in BASE.activation_pattern(x)}
+    assert seen <= set(map(bytes, part.patterns)) and len(part) == 1413
+    return len(part)
+
+
+@pytest.mark.parametrize("factors", [(1, 1e-200, 1, 1, 1), (1, 1, 1e-200, 1, 1), (1e-200, 1, 1, 1, 1),
+                                     (1, 1e200, 1, 1, 1), (1, 1, 1e200, 1, 1), (1e200, 1, 1, 1, 1),
+                                     (1e100, 1e100, 1e-100, 1, 1), (1, 1e-200, 1e200, 1, 1),
+                                     (1, 1e200, 1e-200, 1, 1), (1, 1, 1, 1, 1e-300), (1, 1, 1, 1, 1e300)])
+@pytest.mark.parametrize("method", ["lp", "polytope"])
+def test_rescaled_layers_give_the_same_regions(factors, method, base_count):
+    part = relutope.enumerate_regions(_rescaled(BASE, factors), CUBE, method=method)
+    assert part.complete and len(part) == base_count
+
+
+@pytest.mark.parametrize("factors, layer", [((1, 1e-300, 1, 1, 1), 1), ((1e-150, 1e-150, 1, 1, 1), 1),
+                                            ((1, 1, 1e-300, 1, 1), 2), ((1, 1e-200, 1e-100, 1, 1), 2)])
+def test_a_later_layer_below_float64s_range_is_refused(factors, layer):
+    # The core took those boundaries for constants: 2 or 149 regions of 1413 (status "numerical" after the
+    # witness check dropped the rest), now a ValueError naming the layer, from every engine call.
+    net = _rescaled(BASE, factors)
+    for call in (lambda: relutope.enumerate_regions(net, CUBE, method="lp"),
+                 lambda: relutope.enumerate_regions(net, CUBE, method="polytope"),
+                 lambda: relutope.output_bounds(net, CUBE)):
+        with pytest.raises(ValueError, match=rf"layer {layer}'s boundaries .* below 1e-250"):
+            call()
+
+
+def _one_unit_rescaled(f):
+    """Unit 3 of layer 1 scaled by f, its outgoing weights by 1/f: the same regions in exact arithmetic."""
+    L0, L1, L2, L3 = BASE.layers
+    A1, c1, A2 = L1.A.copy(), L1.c.copy(), L2.A.copy()
+    A1[2 * 3 + 1] *= f
+    c1[2 * 3 + 1] *= f
+    A2[:, 3] /= f
+    return relutope.Network([L0, relutope.Layer(A1, c1, L1.n_pieces), relutope.Layer(A2, L2.c, L2.n_pieces), L3])
+
+
+def test_one_faint_unit_of_a_later_layer(base_count):
+    # one unit of layer 1 at 1e-200 is resolved (the same regions); at 1e-280 its hyperplane is below what the
+    # core tells from a constant: refused, not miscounted
+    assert len(relutope.enumerate_regions(_one_unit_rescaled(1e-200), CUBE)) == base_count
+    with pytest.raises(ValueError, match="layer 1's boundaries"):
+        relutope.enumerate_regions(_one_unit_rescaled(1e-280), CUBE)
