@@ -151,3 +151,55 @@ def test_one_faint_unit_of_a_later_layer(base_count):
     assert len(relutope.enumerate_regions(_one_unit_rescaled(1e-200), CUBE)) == base_count
     with pytest.raises(ValueError, match="layer 1's boundaries"):
         relutope.enumerate_regions(_one_unit_rescaled(1e-280), CUBE)
+
+
+# ---------------------------------------------------------------- item 3: norms of rows near 1e+-200
+
+NET2 = relutope.Network.random([2, 6, 5, 1], seed=3)
+
+
+@pytest.mark.parametrize("factors", [(1e200, 1, 1, 1), (1e-200, 1, 1, 1), (1e300, 1e-300, 1, 1), (1, 1e200, 1, 1),
+                                     (1, 1e-200, 1, 1), (1e150, 1e-150, 1, 1)])
+def test_a_whole_space_frame_does_not_depend_on_the_weights_scale(factors):
+    # The arrangement's centre and size come from the first layer's hyperplanes at unit norm: a layer scaled by
+    # 1e200 had norms inf (np.linalg.norm), 1e-200 norms 0, and the frame fell back to the origin and a later
+    # layer's size (0.018 instead of 0.090), or scale 1. The hyperplanes are the same: so must the frame be.
+    ref = relutope.enumerate_regions(NET2, relutope.WholeSpace(2))
+    part = relutope.enumerate_regions(_rescaled(NET2, factors), relutope.WholeSpace(2))
+    np.testing.assert_allclose(part.domain.scale, ref.domain.scale, rtol=1e-12)
+    np.testing.assert_allclose(part.domain.center, ref.domain.center, rtol=1e-12)
+    assert part.complete and len(part) == len(ref)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e-160, 1e160, 1e200, 1e300])
+def test_a_polytope_with_rows_near_float64s_ends(scale):
+    # The same triangle with its rows (and right-hand sides) scaled: Polytope() called it unbounded (1e-200) or
+    # passed inf to linprog (1e200), and the 2-D polygon path called it unbounded (1e+-160 once built).
+    A, b = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]]), np.array([1.0, 1.0, 1.0])
+    plain, scaled = relutope.Polytope(A, b), relutope.Polytope(A * scale, b * scale)
+    np.testing.assert_allclose(scaled._radius, plain._radius, rtol=1e-12)
+    np.testing.assert_allclose(scaled._center_point, plain._center_point, rtol=1e-12)
+    x = np.array([[0.0, 0.0], [0.99, 0.99], [1.01, 0.0], [-1.0, -0.01]])
+    assert scaled.contains(x).tolist() == [True, True, False, False] == plain.contains(x).tolist()
+    ref = relutope.enumerate_regions(NET2, plain)
+    # independent: the triangle's regions hold every pattern of a dense sample of it
+    t = np.random.default_rng(0).uniform(-1, 1, (40000, 2))
+    inside = t[plain.contains(t)]
+    assert {bytes(p) for p in NET2.activation_pattern(inside)} <= set(map(bytes, ref.patterns))
+    for method in ("polygon", "lp", "polytope"):
+        part = relutope.enumerate_regions(NET2, scaled, method=method)
+        assert part.complete and sorted(map(bytes, part.patterns)) == sorted(map(bytes, ref.patterns)), method
+    np.testing.assert_allclose(np.sort(part.volumes()), np.sort(ref.volumes()), rtol=1e-9)
+
+
+def test_row_norms_are_those_of_numpy_in_range_and_finite_beyond():
+    from relutope.domains import _row_norms, _spectral_norm
+
+    rng = np.random.default_rng(5)
+    M = rng.standard_normal((6, 4))
+    np.testing.assert_allclose(_row_norms(M), np.linalg.norm(M, axis=1), rtol=1e-15)
+    for s in (1e-300, 1e-200, 1e200, 1e300):
+        np.testing.assert_allclose(_row_norms(M * s) / s, np.linalg.norm(M, axis=1), rtol=1e-14)
+        np.testing.assert_allclose(_spectral_norm(M * s) / s, np.linalg.norm(M, 2), rtol=1e-14)
+    assert _row_norms(np.zeros((2, 3))).tolist() == [0.0, 0.0] and _spectral_norm(np.zeros((2, 2))) == 0.0
+    assert np.isinf(_row_norms([[np.inf, 1.0]]))[0] and np.isnan(_row_norms([[np.nan, 1.0]]))[0]

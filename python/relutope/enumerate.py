@@ -9,7 +9,7 @@ from typing import Optional
 import numpy as np
 
 from ._checks import check_bool, check_domain, check_int
-from .domains import Domain
+from .domains import Domain, _scaled_rows
 from .errors import RelutopeWarning
 from .network import Network
 from .partition import METHODS, Partition
@@ -281,7 +281,9 @@ def _engine_call(fn, net: Network, domain: Domain, *, tol, max_regions, time_lim
     if deadline is not None:
         time_limit = max(deadline - time.perf_counter(), 1e-3)
     try:
-        out = fn(core, fv.x0, fv.Q, fv.A, fv.b, u0, tol / s, float(radius_cap) / s,
+        # (certify's exact checks take the domain's rows as they are)
+        rows, rhs = (fv.A, fv.b) if "certify" in keywords else _scaled_rows(fv.A, fv.b)
+        out = fn(core, fv.x0, fv.Q, rows, rhs, u0, tol / s, float(radius_cap) / s,
                  -1 if max_regions is None else int(max_regions), -1.0 if time_limit is None else float(time_limit),
                  checkpoint_every, callback, *extra, **keywords)
         if bar is not None:
