@@ -112,18 +112,18 @@ def base_count():
     return len(part)
 
 
-@pytest.mark.parametrize("factors", [(1, 1e-200, 1, 1, 1), (1, 1, 1e-200, 1, 1), (1e-200, 1, 1, 1, 1),
-                                     (1, 1e200, 1, 1, 1), (1, 1, 1e200, 1, 1), (1e200, 1, 1, 1, 1),
-                                     (1e100, 1e100, 1e-100, 1, 1), (1, 1e-200, 1e200, 1, 1),
-                                     (1, 1e200, 1e-200, 1, 1), (1, 1, 1, 1, 1e-300), (1, 1, 1, 1, 1e300)])
+@pytest.mark.parametrize("factors", [(1, 1e-200, 1, 1), (1, 1, 1e-200, 1), (1e-200, 1, 1, 1),
+                                     (1, 1e200, 1, 1), (1, 1, 1e200, 1), (1e200, 1, 1, 1),
+                                     (1e100, 1e100, 1e-100, 1), (1, 1e-200, 1e200, 1),
+                                     (1, 1e200, 1e-200, 1), (1, 1, 1, 1e-300), (1, 1, 1, 1e250)])
 @pytest.mark.parametrize("method", ["lp", "polytope"])
 def test_rescaled_layers_give_the_same_regions(factors, method, base_count):
     part = relutope.enumerate_regions(_rescaled(BASE, factors), CUBE, method=method)
     assert part.complete and len(part) == base_count
 
 
-@pytest.mark.parametrize("factors, layer", [((1, 1e-300, 1, 1, 1), 1), ((1e-150, 1e-150, 1, 1, 1), 1),
-                                            ((1, 1, 1e-300, 1, 1), 2), ((1, 1e-200, 1e-100, 1, 1), 2)])
+@pytest.mark.parametrize("factors, layer", [((1, 1e-300, 1, 1), 1), ((1e-150, 1e-150, 1, 1), 1),
+                                            ((1, 1, 1e-300, 1), 2), ((1, 1e-200, 1e-100, 1), 2)])
 def test_a_later_layer_below_float64s_range_is_refused(factors, layer):
     # The core took those boundaries for constants: 2 or 149 regions of 1413 (status "numerical" after the
     # witness check dropped the rest), now a ValueError naming the layer, from every engine call.
@@ -158,8 +158,8 @@ def test_one_faint_unit_of_a_later_layer(base_count):
 NET2 = relutope.Network.random([2, 6, 5, 1], seed=3)
 
 
-@pytest.mark.parametrize("factors", [(1e200, 1, 1, 1), (1e-200, 1, 1, 1), (1e300, 1e-300, 1, 1), (1, 1e200, 1, 1),
-                                     (1, 1e-200, 1, 1), (1e150, 1e-150, 1, 1)])
+@pytest.mark.parametrize("factors", [(1e200, 1, 1), (1e-200, 1, 1), (1e300, 1e-300, 1), (1, 1e200, 1), (1, 1e-200, 1),
+                                     (1e150, 1e-150, 1)])
 def test_a_whole_space_frame_does_not_depend_on_the_weights_scale(factors):
     # The arrangement's centre and size come from the first layer's hyperplanes at unit norm: a layer scaled by
     # 1e200 had norms inf (np.linalg.norm), 1e-200 norms 0, and the frame fell back to the origin and a later
@@ -203,3 +203,54 @@ def test_row_norms_are_those_of_numpy_in_range_and_finite_beyond():
         np.testing.assert_allclose(_spectral_norm(M * s) / s, np.linalg.norm(M, 2), rtol=1e-14)
     assert _row_norms(np.zeros((2, 3))).tolist() == [0.0, 0.0] and _spectral_norm(np.zeros((2, 2))) == 0.0
     assert np.isinf(_row_norms([[np.inf, 1.0]]))[0] and np.isnan(_row_norms([[np.nan, 1.0]]))[0]
+
+
+# ---------------------------------------------------------------- item 4: outputs at extreme scales
+
+NET4 = relutope.Network.random([3, 8, 8, 6, 2], seed=1)
+
+
+@pytest.fixture(scope="module")
+def net4_extremes():
+    # independent: a dense sample's extremes bound the exact ones from inside, and each exact extreme is the
+    # network's own value at its argmax/argmin
+    x = CUBE.sample(100000, rng=0)
+    y = NET4(x)
+    return y.min(axis=0), y.max(axis=0)
+
+
+@pytest.mark.parametrize("factors", [(1, 1, 1, 1e-12), (1, 1, 1, 1e-200), (1, 1e-20, 1, 1), (1e-200, 1, 1, 1),
+                                     (1, 1, 1, 1e20), (1, 1, 1, 1e200), (1, 1, 1, 1e-6), (1, 1, 1, 1e6)])
+@pytest.mark.parametrize("prune", [True, False])
+def test_output_bounds_scale_with_the_outputs(factors, prune, net4_extremes):
+    # The leaves' LPs maximise the outputs' rows with an absolute optimality test: outputs scaled by 1e-12
+    # stopped at the start vertex (max 1.43e-12 for 2.17e-12, below sampled values: a wrong bound, 'complete'),
+    # by 1e20 the LP broke down ('numerical'). The bounds of the scaled net are those of the net, scaled.
+    F = float(np.prod(factors))
+    ref = relutope.output_bounds(NET4, CUBE, prune=prune)
+    lo, hi = net4_extremes
+    assert np.all(ref.lower <= lo) and np.all(ref.upper >= hi)
+    net = _rescaled(NET4, factors)
+    b = relutope.output_bounds(net, CUBE, prune=prune)
+    assert b.status == "complete"
+    np.testing.assert_allclose(b.lower / F, ref.lower, rtol=1e-9)
+    np.testing.assert_allclose(b.upper / F, ref.upper, rtol=1e-9)
+    at_max = net(b.argmax)
+    np.testing.assert_allclose(np.diag(at_max) / F, ref.upper, rtol=1e-9)
+
+
+@pytest.mark.xfail(strict=True, reason="verify.cpp/relaxation.cpp (not this session's to edit): with prune=True "
+                   "the whole domain is pruned as safe when the outputs are ~1e-9; left for their owners")
+def test_verify_on_outputs_scaled_by_1e_minus_9_finds_the_violation():
+    # The property 'output 1 >= 0.999 of its maximum' is violated (output_bounds' argmax); with prune=False and
+    # with the search, verify says so; with prune=True and no search it said 'holds' after 0 regions.
+    F = 1e-9
+    net = _rescaled(NET4, (1, 1, 1, F))
+    b = relutope.output_bounds(net, CUBE)
+    from relutope import vnnlib
+    lines = [f"(declare-const X_{i} Real)" for i in range(3)] + [f"(declare-const Y_{j} Real)" for j in range(2)]
+    lines += [f"(assert (>= X_{i} -1.0))" for i in range(3)] + [f"(assert (<= X_{i} 1.0))" for i in range(3)]
+    lines.append(f"(assert (>= Y_1 {0.999 * float(b.upper[1])!r}))")
+    spec = vnnlib.loads("\n".join(lines))
+    assert relutope.verify(net, spec, search=False, prune=False).status == "violated"
+    assert relutope.verify(net, spec, search=False, prune=True).status == "violated"

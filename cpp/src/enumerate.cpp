@@ -69,10 +69,23 @@ LPStatus CellView::maximize(const double* g, double& value, double* argmax, LPBa
   std::fill(row, row + 2 * n, 0.0);
   row[k] = -1.0;  // r >= 0: the point lies in the cell itself
   rows->push(row, 0.0);
-  std::copy(g, g + k, c);
+  // The primal simplex's optimality test is absolute (multipliers below 1e-11 count as zero): an objective of
+  // size 1e-12 (outputs scaled by 1e-12) stopped at its start, a maximum of 1.43 for 2.17, and one of 1e20
+  // broke down. Scaled by a power of two (exactly: the same argmax, the multipliers scaled back) when its
+  // largest entry is outside [2^-8, 2^8); in that range the LP is as it was, bit for bit.
+  double gmax = 0.0;
+  for (int j = 0; j < k; ++j) gmax = std::max(gmax, std::fabs(g[j]));
+  int e = 0;
+  if (gmax > 0.0 && std::isfinite(gmax)) {
+    std::frexp(gmax, &e);  // gmax = f 2^e, 1/2 <= f < 1
+    if (e >= -7 && e <= 8) e = 0;
+  }
+  for (int j = 0; j < k; ++j) c[j] = std::ldexp(g[j], -e);
   scratch.assign(start ? *start : *basis);
   const LPStatus st = simplex->primal(*rows, c, scratch, *counters);
   rows->truncate(m0);
+  if (e != 0)
+    for (double& l : scratch.lambda) l = std::ldexp(l, e);
   if (st == LPStatus::Optimal) {
     value = 0.0;
     for (int j = 0; j < k; ++j) {
