@@ -254,3 +254,54 @@ def test_verify_on_outputs_scaled_by_1e_minus_9_finds_the_violation():
     spec = vnnlib.loads("\n".join(lines))
     assert relutope.verify(net, spec, search=False, prune=False).status == "violated"
     assert relutope.verify(net, spec, search=False, prune=True).status == "violated"
+
+
+# ---------------------------------------------------------------- item 4: degenerate inputs (closed forms)
+
+def _relu_net(W, b, out=None):
+    W = np.asarray(W, float)
+    return relutope.Network.from_weights([(W, b), (np.ones((1, W.shape[0])) if out is None else out, np.zeros(1))])
+
+
+@pytest.mark.parametrize("net, box, count, volumes", [
+    # 1-D: kinks at 0.2, 0.5, 0.8 on [0, 1]
+    (_relu_net([[1.0], [1.0], [-1.0]], [-0.2, -0.5, 0.8]), relutope.Box([0.0], [1.0]), 4, [0.2, 0.2, 0.3, 0.3]),
+    # one hyperplane three times, and with a multiple and its opposite
+    (_relu_net([[1.0, 2.0]] * 3, [0.1] * 3), relutope.Box([-1.0, -1.0], [1.0, 1.0]), 2, None),
+    (_relu_net([[1.0, 2.0], [2.0, 4.0], [-1.0, -2.0]], [0.1, 0.2, -0.1]), relutope.Box([-1.0, -1.0], [1.0, 1.0]), 2,
+     None),
+    # all-zero weights: one region, the whole box
+    (relutope.Network.from_weights([(np.zeros((4, 3)), np.zeros(4)), (np.zeros((2, 4)), np.zeros(2))]),
+     relutope.Box(-np.ones(3), np.ones(3)), 1, [8.0]),
+    # x = t: a ReLU of x, then a unit twice and its multiple on it: kinks at 0 and 0.5
+    (relutope.Network.from_weights([(np.array([[1.0]]), np.zeros(1)),
+                                    (np.array([[1.0], [1.0], [2.0]]), np.array([-0.5, -0.5, -1.0])),
+                                    (np.ones((1, 3)), np.zeros(1))]), relutope.Box([-1.0], [1.0]), 3, [0.5, 0.5, 1.0]),
+])
+def test_degenerate_nets_have_their_closed_form_counts(net, box, count, volumes):
+    for method in ("lp", "polytope") + (("polygon",) if box.intrinsic_dim == 2 else ()):
+        part = relutope.enumerate_regions(net, box, method=method)
+        assert part.complete and len(part) == count, method
+        seen = {bytes(p) for p in net.activation_pattern(box.sample(20000, rng=0))}
+        assert seen <= set(map(bytes, part.patterns))
+    if volumes is not None:
+        np.testing.assert_allclose(np.sort(part.volumes()), volumes, rtol=1e-12)
+
+
+@pytest.mark.parametrize("convert", [np.asfortranarray, lambda a: np.repeat(a, 2, axis=-1)[..., ::2],
+                                     lambda a: a.astype(np.float32).astype(np.float64)],
+                         ids=["fortran", "strided", "float32-values"])
+def test_array_layouts_give_the_same_regions(convert):
+    base = relutope.Network.random([3, 5, 4, 1], seed=2)
+    weights = [(L.A[1::2].copy(), L.c[1::2].copy()) for L in base.layers[:-1]] + [(base.layers[-1].A,
+                                                                                    base.layers[-1].c)]
+    box = relutope.Box(-np.ones(3), np.ones(3))
+    ref = relutope.enumerate_regions(relutope.Network.from_weights(weights), box)
+    conv = relutope.Network.from_weights([(convert(W), convert(b)) for W, b in weights])
+    same = [np.array_equal(a.A, b.A) for a, b in zip(conv.layers, ref.network.layers)]
+    part = relutope.enumerate_regions(conv, box)
+    if all(same):
+        assert sorted(map(bytes, part.patterns)) == sorted(map(bytes, ref.patterns))
+    else:  # float32-rounded weights: another net; its own sample check
+        seen = {bytes(p) for p in conv.activation_pattern(box.sample(20000, rng=0))}
+        assert part.complete and seen <= set(map(bytes, part.patterns))
