@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 #include "relutope/certify.hpp"
+#include "relutope/sparse_rows.hpp"
 
 namespace relutope {
 
@@ -228,11 +229,13 @@ void Network::witnesses_agree(const double* x0, const double* Q, int k, const do
   const Layer& L0 = layers_.front();
   const int P0 = L0.total_pieces(), d = in_dim();
   std::vector<double> F(static_cast<size_t>(P0) * k, 0.0), f(L0.c.begin(), L0.c.end());
+  const SparseRows Qs(Q, d, k);  // (a box's Q: one non-zero per column)
   for (int p = 0; p < P0; ++p) {
     const double* a = &L0.A[static_cast<size_t>(p) * d];
+    double* Fp = &F[static_cast<size_t>(p) * k];
     for (int i = 0; i < d; ++i) {
       if (a[i] == 0.0) continue;
-      for (int j = 0; j < k; ++j) F[static_cast<size_t>(p) * k + j] += a[i] * Q[static_cast<size_t>(i) * k + j];
+      for (int e = Qs.ptr[i]; e < Qs.ptr[i + 1]; ++e) Fp[Qs.col[e]] += a[i] * Qs.val[e];
       f[p] += a[i] * x0[i];
     }
   }

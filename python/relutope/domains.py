@@ -38,6 +38,49 @@ _FRAME_ULPS = 1024.0
 __all__ = ["Domain", "Box", "Polytope", "WholeSpace", "Slice"]
 
 
+def _row_norms(M) -> np.ndarray:
+    """Euclidean norms of the rows of ``M`` (n, k), shape (n,), without overflow or underflow: each row scaled by
+    the power of two of its largest entry (exactly) before the sum of squares, as the core's ``stable_norm``
+    (``cpp/include/relutope/norms.hpp``). A row of entries near 1e200 (or 1e-200) has squares beyond float64's
+    range: ``numpy.linalg.norm`` gives ``inf`` (or 0) for it. Where the plain sum is in range, the same number up
+    to rounding. ``inf`` for a row with an infinite entry, NaN for one with a NaN."""
+    M = np.asarray(M, dtype=np.float64)
+    if M.ndim != 2 or M.shape[1] == 0:
+        return np.zeros(M.shape[0] if M.ndim else 0)
+    with np.errstate(invalid="ignore"):
+        big = np.abs(M).max(axis=1)
+        e = np.where((big > 0) & np.isfinite(big), np.frexp(big)[1], 0)
+        return np.ldexp(np.linalg.norm(np.ldexp(M, -e[:, None]), axis=1), e)
+
+
+def _scaled_rows(A: np.ndarray, b: np.ndarray, reach: int = 64):
+    """The constraints ``A t <= b`` with every row whose largest entry lies beyond ``2**+-reach`` divided, with
+    its right-hand side, by the power of two of that entry (exactly: the same constraint, its largest entry in
+    [0.5, 1)); the other rows as they are, bit for bit. Rows of a Polytope scaled by 1e+-160 were 'unbounded' to
+    the 2-D polygon path, whose vertex tests are relative to rows of size ~1."""
+    if A.size == 0:
+        return A, b
+    big = np.abs(A).max(axis=1)
+    e = np.where((big > 0) & np.isfinite(big), np.frexp(big)[1], 0)
+    e[np.abs(e) <= reach] = 0
+    if not e.any():
+        return A, b
+    return np.ascontiguousarray(np.ldexp(A, -e[:, None])), np.ldexp(b, -e)
+
+
+def _spectral_norm(M) -> float:
+    """The largest singular value of ``M``, computed on ``M`` scaled by a power of two (exactly) so that it
+    neither overflows nor underflows (entries near 1e200 or 1e-200)."""
+    M = np.asarray(M, dtype=np.float64)
+    if M.size == 0:
+        return 0.0
+    big = float(np.abs(M).max())
+    if not (np.isfinite(big) and big > 0):
+        return big
+    e = int(np.frexp(big)[1])
+    return float(np.ldexp(np.linalg.norm(np.ldexp(M, -e), 2), e))
+
+
 @dataclass(frozen=True)
 class _EngineForm:
     """A domain as the engine sees it: x = x0 + Q u, u in {A u <= b}, t = Rinv u."""
@@ -139,7 +182,7 @@ class Domain:
             return on_hull
         sigma = np.linalg.svd(basis, compute_uv=False)
         t_size, t_round = size / sigma[0], x_round / sigma[-1]  # in the units of t
-        norms = np.linalg.norm(A, axis=1)
+        norms = _row_norms(A)
         slack = ((atol * t_size + t_round[:, None]) * norms[None, :] + ulps * (np.abs(t) @ np.abs(A).T + np.abs(b)))
         return on_hull & np.all(t @ A.T - b <= slack, axis=1)
 
@@ -307,7 +350,7 @@ class Polytope(Domain):
         if A.shape[0] == 0 or A.shape[1] == 0:
             raise ValueError("A must have at least one row and one column")
         m, d = A.shape
-        norms = np.linalg.norm(A, axis=1)
+        norms = _row_norms(A)
         # The LPs on rows of norm in [1, 2), each scaled by a power of two (exactly: the same problem, bit for bit,
         # as HiGHS's own scaling would see it; but HiGHS's tolerances are absolute, and rows scaled by 1e-9 passed
         # every direction as a ray). A zero row constrains nothing, or, with b_i < 0, empties the polytope.
@@ -461,7 +504,7 @@ def _arrangement_frame(net, origin: np.ndarray, basis: np.ndarray):
         first = np.repeat(layer.piece_start[:-1], layer.n_pieces.astype(np.int64))
         rows = np.nonzero(np.arange(A.shape[0]) != first)[0]  # each piece but a unit's first, against it
         D = A[rows] - A[first[rows]]
-        norms = np.linalg.norm(D, axis=1)
+        norms = _row_norms(D)
         keep = norms > 1e-12 * max(float(norms.max(initial=0.0)), np.finfo(np.float64).tiny)
         rows, D, norms = rows[keep], D[keep], norms[keep] * gain
         if i == 0 and rows.size:  # the least-squares point of the normalised hyperplanes D t + e = 0
@@ -478,7 +521,7 @@ def _arrangement_frame(net, origin: np.ndarray, basis: np.ndarray):
         chosen = np.array([s + int(np.argmax(vals[s:s + n])) for s, n in zip(layer.piece_start[:-1],
                                                                                 layer.n_pieces)], dtype=np.int64)
         value = vals[chosen]
-        gain *= float(np.linalg.norm(A, 2)) if A.size else 0.0  # (every piece's slope: any choice of them)
+        gain *= _spectral_norm(A)  # (every piece's slope: any choice of them)
         if not (np.isfinite(gain) and gain > 0):
             break
     # a cone about the centre (every hyperplane through it): no size of its own; that of the centre's coordinates
@@ -571,7 +614,7 @@ class Slice(Domain):
         return self.origin, self.basis
 
     def _default_scale(self) -> float:
-        return self.inner._default_scale() * float(np.linalg.norm(self.basis, 2))
+        return self.inner._default_scale() * _spectral_norm(self.basis)
 
     def _center(self) -> np.ndarray:
         return self.inner._center()

@@ -28,6 +28,7 @@ import numpy as np
 
 from ._checks import check_indices, check_int, check_partition, check_real
 from ._progress import CHECKPOINT_EVERY, region_bar
+from .domains import _scaled_rows
 from .errors import NumericalError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -288,8 +289,9 @@ def region_facets(partition: "Partition", regions=None, tol: Optional[float] = N
     # The core works in coordinates centred on the domain and in units of its size (relutope.domains._EngineFrame).
     frame = partition.domain._engine_frame()
     fv = frame.form
+    rows, rhs = _scaled_rows(fv.A, fv.b)  # (rows near 1e+-300 to size ~1, exactly, as for the enumeration)
     with region_bar(progress, len(regions), "facets") as update:
-        out = _core.region_facets(partition.network._core(), fv.x0, fv.Q, fv.A, fv.b,
+        out = _core.region_facets(partition.network._core(), fv.x0, fv.Q, rows, rhs,
                                   np.ascontiguousarray(patterns), np.ascontiguousarray(frame.to_v(centers)),
                                   tol / frame.s, _radius_cap(partition) / frame.s, update,
                                   CHECKPOINT_EVERY if progress else 0, threads)

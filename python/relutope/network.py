@@ -352,6 +352,20 @@ class Layer:
             self._gain_cache = gain
         return gain
 
+    def _boundary_gain(self) -> Tuple[np.ndarray, np.ndarray]:
+        """For each boundary between a piece and its unit's first, ``f_r - f_0``: ``sum_j |A_rj - A_0j|`` and
+        ``|c_r - c_0|``, shapes (P - n_units,) (cached). Their values are at most ``gain * B + offset`` for inputs
+        bounded by ``B`` (the frame check of the enumeration, ``enumerate._check_frame``)."""
+        cached = getattr(self, "_boundary_cache", None)
+        if cached is None:
+            first = np.repeat(self.piece_start[:-1], self.n_pieces.astype(np.int64))
+            rows = np.nonzero(np.arange(self.A.shape[0]) != first)[0]
+            with np.errstate(over="ignore", invalid="ignore"):
+                cached = (np.abs(self.A[rows] - self.A[first[rows]]).sum(axis=1),
+                          np.abs(self.c[rows] - self.c[first[rows]]))
+            self._boundary_cache = cached
+        return cached
+
     def _forward(self, x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Outputs (N, n_units) and chosen pieces (N, n_units) int8 for inputs x (N, in_dim)."""
         n = x.shape[0]
