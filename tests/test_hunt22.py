@@ -239,12 +239,12 @@ def test_output_bounds_scale_with_the_outputs(factors, prune, net4_extremes):
     np.testing.assert_allclose(np.diag(at_max) / F, ref.upper, rtol=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason="verify.cpp/relaxation.cpp (not this session's to edit): with prune=True "
-                   "the whole domain is pruned as safe when the outputs are ~1e-9; left for their owners")
-def test_verify_on_outputs_scaled_by_1e_minus_9_finds_the_violation():
+@pytest.mark.parametrize("F", [1e-12, 1e-9, 1e-6, 1e6])
+def test_verify_on_scaled_outputs_finds_the_violation(F):
     # The property 'output 1 >= 0.999 of its maximum' is violated (output_bounds' argmax); with prune=False and
-    # with the search, verify says so; with prune=True and no search it said 'holds' after 0 regions.
-    F = 1e-9
+    # with the search, verify says so. With prune=True and no search it said 'holds' after 0 regions at 1e-9 and
+    # 1e-12: the input splitting's LP (min over a box of max_r L_r) has absolute tolerances, and rows of size 1e-9
+    # refuted boxes holding the counterexample; its rows are now scaled by a power of two (split_verify).
     net = _rescaled(NET4, (1, 1, 1, F))
     b = relutope.output_bounds(net, CUBE)
     from relutope import vnnlib

@@ -813,20 +813,32 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
         refuted = Relaxation::box_min(g, k, b.lo.data(), b.hi.data()) > box_slack(g, k, b.lo.data(), b.hi.data());
       }
       if (refuted) continue;
-      // min over the box of max_r L_r(u): maximise -t s.t. L_r(u) - t <= 0, lo <= u <= hi.
+      // min over the box of max_r L_r(u): maximise -t s.t. L_r(u) - t <= 0, lo <= u <= hi. The LP solver's
+      // tolerances are absolute: rows whose variation over the box is outside [2^-8, 2^8) are scaled by a power
+      // of two (exactly; t with them), or outputs scaled by 1e-9 had boxes refuted that hold a counterexample.
+      double gmax = 0.0;
+      for (int r = 0; r < t.rows; ++r)
+        for (int j = 0; j < k; ++j)
+          gmax = std::max(gmax, std::fabs(L[static_cast<size_t>(r) * n1 + j]) * (b.hi[j] - b.lo[j]));
+      int e = 0;
+      if (gmax > 0.0 && std::isfinite(gmax)) {
+        std::frexp(gmax, &e);  // gmax = f 2^e, 1/2 <= f < 1
+        if (e >= -7 && e <= 8) e = 0;
+      }
       Gt.assign(static_cast<size_t>(t.rows) * n1, 0.0);
       double slack = 0.0;
       for (int r = 0; r < t.rows; ++r) {
         const double* g = &L[static_cast<size_t>(r) * n1];
-        std::copy(g, g + k, &Gt[static_cast<size_t>(r) * n1]);
+        for (int j = 0; j < k; ++j) Gt[static_cast<size_t>(r) * n1 + j] = std::ldexp(g[j], -e);
         Gt[static_cast<size_t>(r) * n1 + k] = -1.0;
-        ht[r] = -g[k];
+        ht[r] = -std::ldexp(g[k], -e);
         slack = std::max(slack, box_slack(g, k, b.lo.data(), b.hi.data()));
       }
       for (int j = 0; j < k; ++j) lb[j] = b.lo[j], ub[j] = b.hi[j];
       lb[k] = -inf, ub[k] = inf;
-      const LPResult lp = solve_lp(n1, t.rows, c.data(), Gt.data(), ht.data(), lb.data(), ub.data());
+      LPResult lp = solve_lp(n1, t.rows, c.data(), Gt.data(), ht.data(), lb.data(), ub.data());
       if (lp.status == LPStatus::Optimal) {
+        lp.y[k] = std::ldexp(lp.y[k], e);
         if (lp.y[k] > slack) continue;  // refuted
         for (int j = 0; j < k; ++j) u[j] = std::min(std::max(lp.y[j], b.lo[j]), b.hi[j]);
         if (violates(t, u.data())) {
