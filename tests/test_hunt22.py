@@ -305,3 +305,39 @@ def test_array_layouts_give_the_same_regions(convert):
     else:  # float32-rounded weights: another net; its own sample check
         seen = {bytes(p) for p in conv.activation_pattern(box.sample(20000, rng=0))}
         assert part.complete and seen <= set(map(bytes, part.patterns))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("F", [1e-12, 1e-9, 1e-6, 1.0, 1e6, 1e9, 1e12])
+def test_pruned_verdicts_and_bounds_at_every_output_and_input_scale(seed, F):
+    # net(x) = F * base((x - c0) / X) on the box c0 +- X: pruned output bounds equal the unpruned enumeration's, and
+    # thresholds 0.1% inside and outside the exact maximum of output 1 give 'violated' and 'holds' by the
+    # enumeration alone, the input splitting and the pruned enumeration (bench: 504 such verdicts, 0 wrong).
+    from relutope import vnnlib
+    from relutope.network import Layer
+
+    base = relutope.Network.random([3, 8, 8, 2], seed=seed)
+    rng = np.random.default_rng(seed)
+    for X in (1e-6, 1.0, 1e6):
+        c0 = rng.uniform(-3, 3, 3) * X
+        lo, hi = c0 - X, c0 + X
+        layers = []
+        for i, L in enumerate(base.layers):
+            A, c = L.A, L.c
+            if i == 0:
+                A, c = A / X, c - (A / X) @ c0
+            if i == len(base.layers) - 1:
+                A, c = A * F, c * F
+            layers.append(Layer(A, c, L.n_pieces))
+        net = relutope.Network(layers)
+        exact = relutope.output_bounds(net, relutope.Box(lo, hi), prune=False)
+        pruned = relutope.output_bounds(net, relutope.Box(lo, hi), prune=True)
+        np.testing.assert_allclose(pruned.upper, exact.upper, rtol=1e-7)
+        np.testing.assert_allclose(pruned.lower, exact.lower, rtol=1e-7, atol=1e-7 * np.abs(exact.upper).max())
+        top = float(exact.upper[1])
+        for frac, expected in ((0.999, "violated"), (1.001, "holds")):
+            t = frac * top if top > 0 else top / frac
+            spec = vnnlib.Property(cases=[vnnlib.Case(lo, hi, [(np.array([[0.0, -1.0]]), np.array([-t]))])],
+                                   n_inputs=3, n_outputs=2)
+            for kw in (dict(prune=False), dict(), dict(split_max_dims=0)):
+                assert relutope.verify(net, spec, search=False, **kw).status == expected, (X, frac, kw)
