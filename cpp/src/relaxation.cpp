@@ -12,6 +12,12 @@
 #else
 #define RELUTOPE_WIDE_VECTORS
 #endif
+// Helpers of those loops, inlined into each clone (so compiled for its target).
+#if defined(__GNUC__)
+#define RELUTOPE_INLINE inline __attribute__((always_inline))
+#else
+#define RELUTOPE_INLINE inline
+#endif
 
 namespace relutope {
 
@@ -66,6 +72,58 @@ inline void unit_relaxation(const Layer& L, int i, const double* blo, const doub
   for (int j = 0; j < K; ++j) b = std::max(b, bhi[p0 + j]);
 }
 
+// Columns j0..j0+C-1 of out = w A for R rows (w: rows of P entries, A: P x n, out: rows of n entries) over the
+// pieces U[0..nU) in their order, the R x C sums in registers.
+template <int R, int C>
+RELUTOPE_INLINE void block_times(const double* w, int P, const int* U, int nU, const double* A, int n, int j0, double* out) {
+  double acc[R][C] = {};
+  for (int u = 0; u < nU; ++u) {
+    const int p = U[u];
+    const double* ap = A + static_cast<size_t>(p) * n + j0;
+    for (int r = 0; r < R; ++r) {
+      const double wr = w[static_cast<size_t>(r) * P + p];
+      for (int c = 0; c < C; ++c) acc[r][c] += wr * ap[c];
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) out[static_cast<size_t>(r) * n + j0 + c] = acc[r][c];
+}
+
+template <int R>
+RELUTOPE_INLINE void rows_block(const double* w, int P, const std::vector<int>& live, const double* A, int n, double* out,
+                       std::vector<int>& used) {
+  used.clear();  // the live pieces with a non-zero weight in one of the R rows
+  for (const int p : live) {
+    bool any = false;
+    for (int r = 0; r < R; ++r) any |= w[static_cast<size_t>(r) * P + p] != 0.0;
+    if (any) used.push_back(p);
+  }
+  const int* U = used.data();
+  const int nU = static_cast<int>(used.size());
+  int j = 0;
+  for (; j + 8 <= n; j += 8) block_times<R, 8>(w, P, U, nU, A, n, j, out);
+  if (j + 4 <= n) block_times<R, 4>(w, P, U, nU, A, n, j, out), j += 4;
+  if (j + 2 <= n) block_times<R, 2>(w, P, U, nU, A, n, j, out), j += 2;
+  if (j < n) block_times<R, 1>(w, P, U, nU, A, n, j, out);
+}
+
+// out (rows x n) = w (rows x P) times A (P x n) over the pieces `live` (increasing): out[r][j] is the sum over
+// p in live, in increasing order, of w[r][p] A[p][j], from +0.0, skipping the pieces whose weight is 0 in every
+// row of a block of 4 rows (a register-blocked product). Terms with w[r][p] = 0 inside a block are +-0 (A is
+// finite: Network refuses NaN and inf), and adding +-0 leaves every such sum as it is (rounding to nearest, a sum
+// is -0 only when both terms are, so a sum from +0.0 never is): out is to the bit the sum over the non-zero
+// weights of each row alone. used: scratch.
+RELUTOPE_WIDE_VECTORS
+void rows_times(const double* w, int P, int rows, const std::vector<int>& live, const double* A, int n, double* out,
+                std::vector<int>& used) {
+  int r = 0;
+  for (; r + 4 <= rows; r += 4)
+    rows_block<4>(w + static_cast<size_t>(r) * P, P, live, A, n, out + static_cast<size_t>(r) * n, used);
+  if (r + 2 <= rows)
+    rows_block<2>(w + static_cast<size_t>(r) * P, P, live, A, n, out + static_cast<size_t>(r) * n, used), r += 2;
+  if (r < rows) rows_block<1>(w + static_cast<size_t>(r) * P, P, live, A, n, out + static_cast<size_t>(r) * n, used);
+}
+
 }  // namespace
 
 double Relaxation::box_min(const double* g, int k, const double* lo, const double* hi) {
@@ -97,13 +155,15 @@ void Relaxation::tighten_start(int start, int k, const double* pieces, const dou
   }
 }
 
-void Relaxation::init_live() {  // per layer, its pieces that are not identically zero
+void Relaxation::init_live() {  // per layer, its pieces that are not identically zero and their units
   const auto& layers = net_->layers();
   live_net_ = net_;
   live_pieces_.assign(layers.size(), std::vector<int>());
+  live_units_.assign(layers.size(), std::vector<int>());
   for (size_t i = 0; i < layers.size(); ++i)
-    for (int p = 0; p < layers[i].total_pieces(); ++p)
-      if (!layers[i].zero_piece[p]) live_pieces_[i].push_back(p);
+    for (int u = 0; u < layers[i].n_units; ++u)
+      for (int p = layers[i].piece_start[u]; p < layers[i].piece_start[u + 1]; ++p)
+        if (!layers[i].zero_piece[p]) live_pieces_[i].push_back(p), live_units_[i].push_back(u);
 }
 
 RELUTOPE_WIDE_VECTORS
@@ -111,7 +171,6 @@ void Relaxation::backsub(int l, int start, int k, const double* pieces, const La
                          std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G, bool mu_ready) {
   const auto& layers = net_->layers();
   if (live_net_ != net_) init_live();
-  std::vector<double> a(net_->max_pieces());
   for (; l > start; --l) {
     const Layer& cur = layers[l];
     const Layer& prev = layers[l - 1];
@@ -121,58 +180,59 @@ void Relaxation::backsub(int l, int start, int k, const double* pieces, const La
     if (mu_ready) {
       mu_ready = false;
     } else {
-      mu_.assign(static_cast<size_t>(rows) * n, 0.0);
+      mu_.resize(static_cast<size_t>(rows) * n);
       const std::vector<int>& live = live_pieces_[l];
       for (int r = 0; r < rows; ++r) {
         const double* lr = &lam[static_cast<size_t>(r) * P];
-        double* mr = &mu_[static_cast<size_t>(r) * n];
-        for (const int p : live) {
-          const double w = lr[p];
-          if (w == 0.0) continue;
-          const double* ap = &cur.A[static_cast<size_t>(p) * n];
-          for (int j = 0; j < n; ++j) mr[j] += w * ap[j];
-          cst[r] += w * cur.c[p];
-        }
+        double c = cst[r];
+        for (const int p : live)
+          if (lr[p] != 0.0) c += lr[p] * cur.c[p];
+        cst[r] = c;
       }
+      rows_times(lam.data(), P, rows, live, cur.A.data(), n, mu_.data(), used_);
     }
-    // Units of layer l-1 by their relaxations: coefficients on the pieces of layer l-1. Each piece belongs to one
-    // unit, so every entry of a row is written once (0 + m a_j, as the sum into a zeroed row was).
+    // Units of layer l-1 by their relaxations (per side, made once for all rows): coefficients on the pieces of
+    // layer l-1, m a_j for the unit's coefficient m in mu (0 when m = 0), written for the pieces that are not
+    // identically zero only (no product reads the others), and the constants m b in cst, unit by unit.
+    relaxations(prev, bounds.lo[l - 1].data(), bounds.hi[l - 1].data());
     next_.resize(static_cast<size_t>(rows) * Pp);
-    const double* blo = bounds.lo[l - 1].data();
-    const double* bhi = bounds.hi[l - 1].data();
+    const std::vector<int>& plive = live_pieces_[l - 1];
+    const std::vector<int>& ulive = live_units_[l - 1];
+    const int nlive = static_cast<int>(plive.size()), U = prev.n_units;
+    const double *alo = ra_.data(), *aup = alo + Pp, *blo = rb_.data(), *bup = blo + U;
     for (int r = 0; r < rows; ++r) {
       const double* mr = &mu_[static_cast<size_t>(r) * n];
       double* nr = &next_[static_cast<size_t>(r) * Pp];
-      for (int i = 0; i < prev.n_units; ++i) {
-        const double m = mr[i];
-        const int p0 = prev.piece_start[i], K = prev.n_pieces(i);
-        if (m == 0.0) {
-          std::fill(nr + p0, nr + p0 + K, 0.0);
-          continue;
-        }
-        double b;
-        unit_relaxation(prev, i, blo, bhi, m >= 0.0, a.data(), b);
-        for (int j = 0; j < K; ++j) nr[p0 + j] = 0.0 + m * a[j];
-        cst[r] += m * b;
+      for (int t = 0; t < nlive; ++t) {
+        const int p = plive[t];
+        const double m = mr[ulive[t]];
+        const double a = m >= 0.0 ? alo[p] : aup[p];
+        nr[p] = m == 0.0 ? 0.0 : 0.0 + m * a;
       }
+      double c = cst[r];
+      for (int i = 0; i < U; ++i) {
+        const double m = mr[i];
+        if (m != 0.0) c += m * (m >= 0.0 ? blo[i] : bup[i]);
+      }
+      cst[r] = c;
     }
     lam.swap(next_);
   }
   // To u through layer start's pieces (affine in u); its identically zero pieces add nothing.
-  const Layer& S = layers[start];
-  const int P = S.total_pieces(), n1 = k + 1;
-  G.assign(static_cast<size_t>(rows) * n1, 0.0);
-  for (int r = 0; r < rows; ++r) {
-    const double* lr = &lam[static_cast<size_t>(r) * P];
-    double* g = &G[static_cast<size_t>(r) * n1];
-    for (int p = 0; p < P; ++p) {
-      const double w = lr[p];
-      if (w == 0.0 || S.zero_piece[p]) continue;
-      const double* f = pieces + static_cast<size_t>(p) * n1;
-      for (int j = 0; j < n1; ++j) g[j] += w * f[j];
-    }
-    g[k] += cst[r];
-  }
+  const int P = layers[start].total_pieces(), n1 = k + 1;
+  G.resize(static_cast<size_t>(rows) * n1);
+  rows_times(lam.data(), P, rows, live_pieces_[start], pieces, n1, G.data(), used_);
+  for (int r = 0; r < rows; ++r) G[static_cast<size_t>(r) * n1 + k] += cst[r];
+}
+
+void Relaxation::relaxations(const Layer& L, const double* blo, const double* bhi) {
+  const int P = L.total_pieces(), U = L.n_units;
+  ra_.resize(2 * static_cast<size_t>(P));
+  rb_.resize(2 * static_cast<size_t>(U));
+  for (int side = 0; side < 2; ++side)
+    for (int i = 0; i < U; ++i)
+      unit_relaxation(L, i, blo, bhi, side == 0, &ra_[static_cast<size_t>(side) * P + L.piece_start[i]],
+                      rb_[static_cast<size_t>(side) * U + i]);
 }
 
 // Back-substitute the quantities of layer l that the forward bounds leave unstable (K = 2: 0 inside (lo, hi);
