@@ -124,6 +124,41 @@ void rows_times(const double* w, int P, int rows, const std::vector<int>& live, 
   if (r < rows) rows_block<1>(w + static_cast<size_t>(r) * P, P, live, A, n, out + static_cast<size_t>(r) * n, used);
 }
 
+// ab (W entries: the lower and the upper affine bound of a sum, side by side, and padding) += the terms of
+// sum_j w_j z_j over the live outputs z_j of the previous layer, in order, those with w_j = 0 skipped: a
+// coefficient c > 0 adds c times z_j's lower bound to the lower one and c times its upper bound to the upper one,
+// c < 0 the other way round; fz holds both orders per output (2 W entries: [lower | upper | 0], [upper | lower | 0]).
+template <int W>
+RELUTOPE_INLINE void bounds_sum_fixed(const double* w, const int* live, int nlive, const double* fz, double* ab) {
+  double acc[W];
+  for (int e = 0; e < W; ++e) acc[e] = ab[e];
+  for (int t = 0; t < nlive; ++t) {
+    const int j = live[t];
+    const double c = w[j];
+    if (c == 0.0) continue;
+    const double* f = fz + static_cast<size_t>(j) * 2 * W + (c > 0 ? 0 : W);
+    for (int e = 0; e < W; ++e) acc[e] += c * f[e];
+  }
+  for (int e = 0; e < W; ++e) ab[e] = acc[e];
+}
+
+RELUTOPE_INLINE void bounds_sum(const double* w, const int* live, int nlive, const double* fz, int W, double* ab) {
+  switch (W) {
+    case 4: return bounds_sum_fixed<4>(w, live, nlive, fz, ab);
+    case 8: return bounds_sum_fixed<8>(w, live, nlive, fz, ab);
+    case 12: return bounds_sum_fixed<12>(w, live, nlive, fz, ab);
+    case 16: return bounds_sum_fixed<16>(w, live, nlive, fz, ab);
+    default:
+      for (int t = 0; t < nlive; ++t) {
+        const int j = live[t];
+        const double c = w[j];
+        if (c == 0.0) continue;
+        const double* f = fz + static_cast<size_t>(j) * 2 * W + (c > 0 ? 0 : W);
+        for (int e = 0; e < W; ++e) ab[e] += c * f[e];
+      }
+  }
+}
+
 }  // namespace
 
 double Relaxation::box_min(const double* g, int k, const double* lo, const double* hi) {
@@ -306,77 +341,72 @@ void Relaxation::forward_layers(int start, int k, const double* pieces, const do
                                 const LayerBounds* prior, LayerBounds& out) {
   const auto& layers = net_->layers();
   const int nL = static_cast<int>(layers.size());
-  const int n1 = k + 1;
+  const int n1 = k + 1, w2 = 2 * n1;
+  // The padded width of the sums' rows (4, 8, 12 or 16 columns in registers; w2 above 16: w2 itself).
+  const int W = w2 <= 16 ? (w2 + 3) / 4 * 4 : w2;
   const bool have_prior = prior != nullptr && prior->valid;
   const double inf = std::numeric_limits<double>::infinity();
   out.lo.resize(nL);
   out.hi.resize(nL);
-  // zl, zu: lower and upper affine functions of u of the previous layer's outputs (n x (k+1)).
-  std::vector<double> zl, zu, ql, qu, pl, pu, nzl, nzu, g(n1);
-  std::vector<int> live, nlive;  // the previous layer's outputs whose affine bounds are not both zero
+  // Affine functions of u side by side: a piece's (fp_) or a quantity's (fq_) lower and upper bound, w2 entries of
+  // rows of W; the previous layer's outputs as the terms of a coefficient c > 0 (fz_: [lower | upper], padded to W) and
+  // of c < 0 ([upper | lower]), 2 W entries a row.
+  std::vector<double>& g = g_;
+  g.resize(n1);
+  live_out_.clear();  // the previous layer's outputs whose affine bounds are not both zero
   for (int l = start; l < nL; ++l) {
     const Layer& L = layers[l];
     const int P = L.total_pieces();
+    const int nlive = static_cast<int>(live_out_.size());
     // Affine bounds of every piece of the layer.
-    pl.assign(static_cast<size_t>(P) * n1, 0.0);
-    pu.assign(static_cast<size_t>(P) * n1, 0.0);
-    if (l == start) {
-      std::copy(pieces, pieces + static_cast<size_t>(P) * n1, pl.begin());
-      std::copy(pieces, pieces + static_cast<size_t>(P) * n1, pu.begin());
-    } else {
-      for (int p = 0; p < P; ++p) {
-        double* a = &pl[static_cast<size_t>(p) * n1];
-        double* b = &pu[static_cast<size_t>(p) * n1];
-        a[k] = b[k] = L.c[p];
-        if (L.zero_piece[p]) continue;
-        const double* w = &L.A[static_cast<size_t>(p) * L.in_dim];
-        for (const int j : live) {
-          const double c = w[j];
-          if (c == 0.0) continue;
-          const double* lj = &zl[static_cast<size_t>(j) * n1];
-          const double* uj = &zu[static_cast<size_t>(j) * n1];
-          const double* fa = c > 0 ? lj : uj;
-          const double* fb = c > 0 ? uj : lj;
-          for (int t = 0; t < n1; ++t) a[t] += c * fa[t], b[t] += c * fb[t];
-        }
+    fp_.resize(static_cast<size_t>(P) * W);
+    for (int p = 0; p < P; ++p) {
+      double* ab = &fp_[static_cast<size_t>(p) * W];
+      if (l == start) {
+        std::copy(pieces + static_cast<size_t>(p) * n1, pieces + static_cast<size_t>(p + 1) * n1, ab);
+        std::copy(pieces + static_cast<size_t>(p) * n1, pieces + static_cast<size_t>(p + 1) * n1, ab + n1);
+      } else {
+        std::fill(ab, ab + W, 0.0);
+        ab[k] = ab[n1 + k] = L.c[p];
+        if (!L.zero_piece[p])
+          bounds_sum(&L.A[static_cast<size_t>(p) * L.in_dim], live_out_.data(), nlive, fz_.data(), W, ab);
       }
     }
     // The quantities' bounds: p1 - p0 for K = 2 (its affine bounds: lower of p1 minus upper of p0, exact when p0
     // is a zero piece), each piece for K > 2.
-    std::vector<double> nlo(P, -inf), nhi(P, inf);
-    ql.assign(static_cast<size_t>(P) * n1, 0.0);  // affine bounds of the quantity in each slot
-    qu.assign(static_cast<size_t>(P) * n1, 0.0);
+    nlo_.assign(P, -inf);
+    nhi_.assign(P, inf);
+    std::vector<double>&nlo = nlo_, &nhi = nhi_;
+    fq_.resize(static_cast<size_t>(P) * W);  // the rows of the quantities' slots are written, the others unused
     const bool pri = have_prior && l < static_cast<int>(prior->lo.size()) && !prior->lo[l].empty();
     for (int i = 0; i < L.n_units; ++i) {
       const int p0 = L.piece_start[i], K = L.n_pieces(i);
       if (K == 1) continue;
       for (int j = (K == 2 ? 1 : 0); j < K; ++j) {
         const int s = p0 + j;
-        double* a = &ql[static_cast<size_t>(s) * n1];
-        double* b = &qu[static_cast<size_t>(s) * n1];
+        double* a = &fq_[static_cast<size_t>(s) * W];
+        double* b = a + n1;
+        const double* ps = &fp_[static_cast<size_t>(s) * W];
         if (K == 2) {
           if (l == start || L.zero_piece[p0]) {
             // exact difference when both sides are exact (l == start) or p0 is identically 0
+            const double* pz = &fp_[static_cast<size_t>(p0) * W];
             for (int t = 0; t < n1; ++t) {
-              a[t] = pl[static_cast<size_t>(s) * n1 + t] - pu[static_cast<size_t>(p0) * n1 + t];
-              b[t] = pu[static_cast<size_t>(s) * n1 + t] - pl[static_cast<size_t>(p0) * n1 + t];
+              a[t] = ps[t] - pz[n1 + t];
+              b[t] = ps[n1 + t] - pz[t];
             }
             if (l == start) std::copy(a, a + n1, b);
           } else {  // the difference's own affine bounds from the layer's inputs
-            a[k] = b[k] = L.c[s] - L.c[p0];
             const double* w1 = &L.A[static_cast<size_t>(s) * L.in_dim];
             const double* w0 = &L.A[static_cast<size_t>(p0) * L.in_dim];
-            for (const int jj : live) {
-              const double c = w1[jj] - w0[jj];
-              if (c == 0.0) continue;
-              const double* fa = c > 0 ? &zl[static_cast<size_t>(jj) * n1] : &zu[static_cast<size_t>(jj) * n1];
-              const double* fb = c > 0 ? &zu[static_cast<size_t>(jj) * n1] : &zl[static_cast<size_t>(jj) * n1];
-              for (int t = 0; t < n1; ++t) a[t] += c * fa[t], b[t] += c * fb[t];
-            }
+            dw_.resize(L.in_dim);
+            for (int t = 0; t < nlive; ++t) dw_[live_out_[t]] = w1[live_out_[t]] - w0[live_out_[t]];
+            std::fill(a, a + W, 0.0);
+            a[k] = b[k] = L.c[s] - L.c[p0];
+            bounds_sum(dw_.data(), live_out_.data(), nlive, fz_.data(), W, a);
           }
         } else {
-          std::copy(&pl[static_cast<size_t>(s) * n1], &pl[static_cast<size_t>(s + 1) * n1], a);
-          std::copy(&pu[static_cast<size_t>(s) * n1], &pu[static_cast<size_t>(s + 1) * n1], b);
+          std::copy(ps, ps + w2, a);
         }
         double lo_s = box_min(a, k, lo, hi);
         for (int t = 0; t < n1; ++t) g[t] = -b[t];
@@ -394,27 +424,28 @@ void Relaxation::forward_layers(int start, int k, const double* pieces, const do
       for (int i = 0; i < L.n_units; ++i) {
         if (L.n_pieces(i) != 2) continue;
         const int s = L.piece_start[i] + 1;
-        for (int t = 0; t < n1; ++t) g[t] = -qu[static_cast<size_t>(s) * n1 + t];
-        tighten_on_set(&ql[static_cast<size_t>(s) * n1], g.data(), nlo[s], nhi[s]);
+        const double* q = &fq_[static_cast<size_t>(s) * W];
+        for (int t = 0; t < n1; ++t) g[t] = -q[n1 + t];
+        tighten_on_set(q, g.data(), nlo[s], nhi[s]);
       }
     }
-    // The outputs' affine bounds through each unit's relaxation.
-    nzl.assign(static_cast<size_t>(L.n_units) * n1, 0.0);
-    nzu.assign(static_cast<size_t>(L.n_units) * n1, 0.0);
-    for (int i = 0; i < L.n_units; ++i) {
+    // The outputs' affine bounds through each unit's relaxation, as the next layer's terms (fz_).
+    if (l + 1 < nL) {
+      fz_.resize(static_cast<size_t>(L.n_units) * 2 * W);
+      live_out_.clear();
+    }
+    for (int i = 0; l + 1 < nL && i < L.n_units; ++i) {
       const int p0 = L.piece_start[i], K = L.n_pieces(i);
-      double* a = &nzl[static_cast<size_t>(i) * n1];
-      double* b = &nzu[static_cast<size_t>(i) * n1];
+      double* a = &fz_[static_cast<size_t>(i) * 2 * W];
+      double* b = a + n1;
       if (K == 1) {
-        std::copy(&pl[static_cast<size_t>(p0) * n1], &pl[static_cast<size_t>(p0 + 1) * n1], a);
-        std::copy(&pu[static_cast<size_t>(p0) * n1], &pu[static_cast<size_t>(p0 + 1) * n1], b);
+        std::copy(&fp_[static_cast<size_t>(p0) * W], &fp_[static_cast<size_t>(p0 + 1) * W], a);
       } else if (K == 2) {
         // z = p0 + relu(d), d = p1 - p0 in [dl, du].
         const double dl = nlo[p0 + 1], du = nhi[p0 + 1];
-        const double* al = &ql[static_cast<size_t>(p0 + 1) * n1];
-        const double* au = &qu[static_cast<size_t>(p0 + 1) * n1];
-        std::copy(&pl[static_cast<size_t>(p0) * n1], &pl[static_cast<size_t>(p0 + 1) * n1], a);
-        std::copy(&pu[static_cast<size_t>(p0) * n1], &pu[static_cast<size_t>(p0 + 1) * n1], b);
+        const double* al = &fq_[static_cast<size_t>(p0 + 1) * W];
+        const double* au = al + n1;
+        std::copy(&fp_[static_cast<size_t>(p0) * W], &fp_[static_cast<size_t>(p0 + 1) * W], a);
         if (dl >= 0.0) {
           for (int t = 0; t < n1; ++t) a[t] += al[t], b[t] += au[t];
         } else if (du > 0.0) {
@@ -432,28 +463,26 @@ void Relaxation::forward_layers(int start, int k, const double* pieces, const do
           top = std::max(top, nhi[p0 + j]);
           if (j != best && nhi[p0 + j] > nlo[p0 + best]) dominant = false;
         }
-        std::copy(&pl[static_cast<size_t>(p0 + best) * n1], &pl[static_cast<size_t>(p0 + best + 1) * n1], a);
+        const double* pb = &fp_[static_cast<size_t>(p0 + best) * W];
+        std::copy(pb, pb + n1, a);
         if (dominant) {
-          std::copy(&pu[static_cast<size_t>(p0 + best) * n1], &pu[static_cast<size_t>(p0 + best + 1) * n1], b);
+          std::copy(pb + n1, pb + w2, b);
         } else {
           std::fill(b, b + n1, 0.0);
           b[k] = top;
         }
       }
-    }
-    nlive.clear();
-    for (int i = 0; i < L.n_units; ++i) {
-      const double* a = &nzl[static_cast<size_t>(i) * n1];
-      const double* b = &nzu[static_cast<size_t>(i) * n1];
       bool zero = true;
-      for (int t = 0; t < n1 && zero; ++t) zero = a[t] == 0.0 && b[t] == 0.0;
-      if (!zero) nlive.push_back(i);  // a stably inactive ReLU contributes nothing to the next layer
+      for (int t = 0; t < w2 && zero; ++t) zero = a[t] == 0.0;
+      if (zero) continue;  // a stably inactive ReLU contributes nothing to the next layer
+      live_out_.push_back(i);
+      std::fill(a + w2, a + W, 0.0);
+      std::copy(b, b + n1, a + W);  // the terms of c < 0: [upper | lower]
+      std::copy(a, a + n1, a + W + n1);
+      std::fill(a + W + w2, a + 2 * W, 0.0);
     }
-    live.swap(nlive);
-    zl.swap(nzl);
-    zu.swap(nzu);
-    out.lo[l].swap(nlo);
-    out.hi[l].swap(nhi);
+    out.lo[l].swap(nlo_);
+    out.hi[l].swap(nhi_);
   }
   for (int l = 0; l < start; ++l) out.lo[l].clear(), out.hi[l].clear();
   out.valid = true;

@@ -89,6 +89,9 @@ class Relaxation {
   // piece (2 x P) and constants per unit (2 x n_units); the pieces a block of rows uses.
   std::vector<double> ra_, rb_;
   std::vector<int> used_;
+  // Scratch of forward_layers (see there).
+  std::vector<double> fp_, fq_, fz_, nlo_, nhi_, dw_, g_;
+  std::vector<int> live_out_;
   // Per layer of live_net_: the pieces that are not identically zero (backsub() skips the others), increasing,
   // and the unit of each.
   const Network* live_net_ = nullptr;
