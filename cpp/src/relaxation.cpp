@@ -31,6 +31,20 @@ inline void widen(double& lo, double& hi) {
   hi += slack;
 }
 
+// Minimum of the affine function g (k+1 entries) over the box [lo, hi] (Relaxation::box_min; inlined here).
+RELUTOPE_INLINE double min_over_box(const double* g, int k, const double* lo, const double* hi) {
+  double v = g[k];
+  for (int j = 0; j < k; ++j) v += g[j] >= 0.0 ? g[j] * lo[j] : g[j] * hi[j];
+  return v;
+}
+
+// Scratch of at least n entries: grown, never shrunk (every entry read is written first), so that calls with
+// fewer rows fill nothing.
+template <class T>
+inline void at_least(std::vector<T>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+}
+
 // The relaxation of unit i of layer L (pieces p0..p0+K-1, bounds blo/bhi in the LayerBounds convention) on the
 // side asked for: lower (z >= sum_j a_j p_j + b) or upper (z <= ...). a gets K entries.
 inline void unit_relaxation(const Layer& L, int i, const double* blo, const double* bhi, bool lower, double* a,
@@ -162,9 +176,7 @@ RELUTOPE_INLINE void bounds_sum(const double* w, const int* live, int nlive, con
 }  // namespace
 
 double Relaxation::box_min(const double* g, int k, const double* lo, const double* hi) {
-  double v = g[k];
-  for (int j = 0; j < k; ++j) v += g[j] >= 0.0 ? g[j] * lo[j] : g[j] * hi[j];
-  return v;
+  return min_over_box(g, k, lo, hi);
 }
 
 void Relaxation::tighten_start(int start, int k, const double* pieces, const double* lo, const double* hi,
@@ -182,7 +194,7 @@ void Relaxation::tighten_start(int start, int k, const double* pieces, const dou
       const double* f = pieces + static_cast<size_t>(s) * n1;
       for (int t = 0; t < n1; ++t) a[t] = K == 2 ? f[t] - pieces[static_cast<size_t>(p0) * n1 + t] : f[t];
       for (int t = 0; t < n1; ++t) g[t] = -a[t];
-      double lo_s = box_min(a.data(), k, lo, hi), hi_s = -box_min(g.data(), k, lo, hi);
+      double lo_s = min_over_box(a.data(), k, lo, hi), hi_s = -min_over_box(g.data(), k, lo, hi);
       widen(lo_s, hi_s);
       blo[s] = std::max(blo[s], lo_s);
       bhi[s] = std::min(bhi[s], hi_s);
@@ -215,7 +227,7 @@ void Relaxation::backsub(int l, int start, int k, const double* pieces, const La
     if (mu_ready) {
       mu_ready = false;
     } else {
-      mu_.resize(static_cast<size_t>(rows) * n);
+      at_least(mu_, static_cast<size_t>(rows) * n);
       const std::vector<int>& live = live_pieces_[l];
       for (int r = 0; r < rows; ++r) {
         const double* lr = &lam[static_cast<size_t>(r) * P];
@@ -230,7 +242,7 @@ void Relaxation::backsub(int l, int start, int k, const double* pieces, const La
     // layer l-1, m a_j for the unit's coefficient m in mu (0 when m = 0), written for the pieces that are not
     // identically zero only (no product reads the others), and the constants m b in cst, unit by unit.
     relaxations(prev, bounds.lo[l - 1].data(), bounds.hi[l - 1].data());
-    next_.resize(static_cast<size_t>(rows) * Pp);
+    at_least(next_, static_cast<size_t>(rows) * Pp);
     const std::vector<int>& plive = live_pieces_[l - 1];
     const std::vector<int>& ulive = live_units_[l - 1];
     const int nlive = static_cast<int>(plive.size()), U = prev.n_units;
@@ -262,8 +274,8 @@ void Relaxation::backsub(int l, int start, int k, const double* pieces, const La
 
 void Relaxation::relaxations(const Layer& L, const double* blo, const double* bhi) {
   const int P = L.total_pieces(), U = L.n_units;
-  ra_.resize(2 * static_cast<size_t>(P));
-  rb_.resize(2 * static_cast<size_t>(U));
+  at_least(ra_, 2 * static_cast<size_t>(P));
+  at_least(rb_, 2 * static_cast<size_t>(U));
   for (int side = 0; side < 2; ++side)
     for (int i = 0; i < U; ++i)
       unit_relaxation(L, i, blo, bhi, side == 0, &ra_[static_cast<size_t>(side) * P + L.piece_start[i]],
@@ -318,8 +330,8 @@ void Relaxation::refine(int l, int start, int k, const double* pieces, const dou
   }
   backsub(l, start, k, pieces, out, 2 * W, lam_, cst, G, true);
   for (int w = 0; w < W; ++w) {
-    double a = box_min(&G[static_cast<size_t>(2 * w) * n1], k, lo, hi);
-    double b = -box_min(&G[static_cast<size_t>(2 * w + 1) * n1], k, lo, hi);
+    double a = min_over_box(&G[static_cast<size_t>(2 * w) * n1], k, lo, hi);
+    double b = -min_over_box(&G[static_cast<size_t>(2 * w + 1) * n1], k, lo, hi);
     widen(a, b);
     nlo[slot[w]] = std::max(nlo[slot[w]], a);
     nhi[slot[w]] = std::min(nhi[slot[w]], b);
@@ -359,7 +371,7 @@ void Relaxation::forward_layers(int start, int k, const double* pieces, const do
     const int P = L.total_pieces();
     const int nlive = static_cast<int>(live_out_.size());
     // Affine bounds of every piece of the layer.
-    fp_.resize(static_cast<size_t>(P) * W);
+    at_least(fp_, static_cast<size_t>(P) * W);
     for (int p = 0; p < P; ++p) {
       double* ab = &fp_[static_cast<size_t>(p) * W];
       if (l == start) {
@@ -377,7 +389,7 @@ void Relaxation::forward_layers(int start, int k, const double* pieces, const do
     nlo_.assign(P, -inf);
     nhi_.assign(P, inf);
     std::vector<double>&nlo = nlo_, &nhi = nhi_;
-    fq_.resize(static_cast<size_t>(P) * W);  // the rows of the quantities' slots are written, the others unused
+    at_least(fq_, static_cast<size_t>(P) * W);  // the rows of the quantities' slots are written, the others unused
     const bool pri = have_prior && l < static_cast<int>(prior->lo.size()) && !prior->lo[l].empty();
     for (int i = 0; i < L.n_units; ++i) {
       const int p0 = L.piece_start[i], K = L.n_pieces(i);
@@ -399,7 +411,7 @@ void Relaxation::forward_layers(int start, int k, const double* pieces, const do
           } else {  // the difference's own affine bounds from the layer's inputs
             const double* w1 = &L.A[static_cast<size_t>(s) * L.in_dim];
             const double* w0 = &L.A[static_cast<size_t>(p0) * L.in_dim];
-            dw_.resize(L.in_dim);
+            at_least(dw_, L.in_dim);
             for (int t = 0; t < nlive; ++t) dw_[live_out_[t]] = w1[live_out_[t]] - w0[live_out_[t]];
             std::fill(a, a + W, 0.0);
             a[k] = b[k] = L.c[s] - L.c[p0];
@@ -408,9 +420,9 @@ void Relaxation::forward_layers(int start, int k, const double* pieces, const do
         } else {
           std::copy(ps, ps + w2, a);
         }
-        double lo_s = box_min(a, k, lo, hi);
+        double lo_s = min_over_box(a, k, lo, hi);
         for (int t = 0; t < n1; ++t) g[t] = -b[t];
-        double hi_s = -box_min(g.data(), k, lo, hi);
+        double hi_s = -min_over_box(g.data(), k, lo, hi);
         widen(lo_s, hi_s);
         if (pri) lo_s = std::max(lo_s, prior->lo[l][s]), hi_s = std::min(hi_s, prior->hi[l][s]);
         nlo[s] = lo_s, nhi[s] = hi_s;
@@ -431,7 +443,7 @@ void Relaxation::forward_layers(int start, int k, const double* pieces, const do
     }
     // The outputs' affine bounds through each unit's relaxation, as the next layer's terms (fz_).
     if (l + 1 < nL) {
-      fz_.resize(static_cast<size_t>(L.n_units) * 2 * W);
+      at_least(fz_, static_cast<size_t>(L.n_units) * 2 * W);
       live_out_.clear();
     }
     for (int i = 0; l + 1 < nL && i < L.n_units; ++i) {
