@@ -12,6 +12,12 @@
 #else
 #define RELUTOPE_WIDE_VECTORS
 #endif
+// Helpers of those loops, inlined into each clone (so compiled for its target).
+#if defined(__GNUC__)
+#define RELUTOPE_INLINE inline __attribute__((always_inline))
+#else
+#define RELUTOPE_INLINE inline
+#endif
 
 namespace relutope {
 
@@ -23,6 +29,20 @@ inline void widen(double& lo, double& hi) {
   const double slack = 1e-9 * std::max(std::fabs(lo), std::fabs(hi)) + 1e-300;
   lo -= slack;
   hi += slack;
+}
+
+// Minimum of the affine function g (k+1 entries) over the box [lo, hi] (Relaxation::box_min; inlined here).
+RELUTOPE_INLINE double min_over_box(const double* g, int k, const double* lo, const double* hi) {
+  double v = g[k];
+  for (int j = 0; j < k; ++j) v += g[j] >= 0.0 ? g[j] * lo[j] : g[j] * hi[j];
+  return v;
+}
+
+// Scratch of at least n entries: grown, never shrunk (every entry read is written first), so that calls with
+// fewer rows fill nothing.
+template <class T>
+inline void at_least(std::vector<T>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
 }
 
 // The relaxation of unit i of layer L (pieces p0..p0+K-1, bounds blo/bhi in the LayerBounds convention) on the
@@ -66,12 +86,97 @@ inline void unit_relaxation(const Layer& L, int i, const double* blo, const doub
   for (int j = 0; j < K; ++j) b = std::max(b, bhi[p0 + j]);
 }
 
+// Columns j0..j0+C-1 of out = w A for R rows (w: rows of P entries, A: P x n, out: rows of n entries) over the
+// pieces U[0..nU) in their order, the R x C sums in registers.
+template <int R, int C>
+RELUTOPE_INLINE void block_times(const double* w, int P, const int* U, int nU, const double* A, int n, int j0, double* out) {
+  double acc[R][C] = {};
+  for (int u = 0; u < nU; ++u) {
+    const int p = U[u];
+    const double* ap = A + static_cast<size_t>(p) * n + j0;
+    for (int r = 0; r < R; ++r) {
+      const double wr = w[static_cast<size_t>(r) * P + p];
+      for (int c = 0; c < C; ++c) acc[r][c] += wr * ap[c];
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) out[static_cast<size_t>(r) * n + j0 + c] = acc[r][c];
+}
+
+template <int R>
+RELUTOPE_INLINE void rows_block(const double* w, int P, const std::vector<int>& live, const double* A, int n, double* out,
+                       std::vector<int>& used) {
+  used.clear();  // the live pieces with a non-zero weight in one of the R rows
+  for (const int p : live) {
+    bool any = false;
+    for (int r = 0; r < R; ++r) any |= w[static_cast<size_t>(r) * P + p] != 0.0;
+    if (any) used.push_back(p);
+  }
+  const int* U = used.data();
+  const int nU = static_cast<int>(used.size());
+  int j = 0;
+  for (; j + 8 <= n; j += 8) block_times<R, 8>(w, P, U, nU, A, n, j, out);
+  if (j + 4 <= n) block_times<R, 4>(w, P, U, nU, A, n, j, out), j += 4;
+  if (j + 2 <= n) block_times<R, 2>(w, P, U, nU, A, n, j, out), j += 2;
+  if (j < n) block_times<R, 1>(w, P, U, nU, A, n, j, out);
+}
+
+// out (rows x n) = w (rows x P) times A (P x n) over the pieces `live` (increasing): out[r][j] is the sum over
+// p in live, in increasing order, of w[r][p] A[p][j], from +0.0, skipping the pieces whose weight is 0 in every
+// row of a block of 4 rows (a register-blocked product). Terms with w[r][p] = 0 inside a block are +-0 (A is
+// finite: Network refuses NaN and inf), and adding +-0 leaves every such sum as it is (rounding to nearest, a sum
+// is -0 only when both terms are, so a sum from +0.0 never is): out is to the bit the sum over the non-zero
+// weights of each row alone. used: scratch.
+RELUTOPE_WIDE_VECTORS
+void rows_times(const double* w, int P, int rows, const std::vector<int>& live, const double* A, int n, double* out,
+                std::vector<int>& used) {
+  int r = 0;
+  for (; r + 4 <= rows; r += 4)
+    rows_block<4>(w + static_cast<size_t>(r) * P, P, live, A, n, out + static_cast<size_t>(r) * n, used);
+  if (r + 2 <= rows)
+    rows_block<2>(w + static_cast<size_t>(r) * P, P, live, A, n, out + static_cast<size_t>(r) * n, used), r += 2;
+  if (r < rows) rows_block<1>(w + static_cast<size_t>(r) * P, P, live, A, n, out + static_cast<size_t>(r) * n, used);
+}
+
+// ab (W entries: the lower and the upper affine bound of a sum, side by side, and padding) += the terms of
+// sum_j w_j z_j over the live outputs z_j of the previous layer, in order, those with w_j = 0 skipped: a
+// coefficient c > 0 adds c times z_j's lower bound to the lower one and c times its upper bound to the upper one,
+// c < 0 the other way round; fz holds both orders per output (2 W entries: [lower | upper | 0], [upper | lower | 0]).
+template <int W>
+RELUTOPE_INLINE void bounds_sum_fixed(const double* w, const int* live, int nlive, const double* fz, double* ab) {
+  double acc[W];
+  for (int e = 0; e < W; ++e) acc[e] = ab[e];
+  for (int t = 0; t < nlive; ++t) {
+    const int j = live[t];
+    const double c = w[j];
+    if (c == 0.0) continue;
+    const double* f = fz + static_cast<size_t>(j) * 2 * W + (c > 0 ? 0 : W);
+    for (int e = 0; e < W; ++e) acc[e] += c * f[e];
+  }
+  for (int e = 0; e < W; ++e) ab[e] = acc[e];
+}
+
+RELUTOPE_INLINE void bounds_sum(const double* w, const int* live, int nlive, const double* fz, int W, double* ab) {
+  switch (W) {
+    case 4: return bounds_sum_fixed<4>(w, live, nlive, fz, ab);
+    case 8: return bounds_sum_fixed<8>(w, live, nlive, fz, ab);
+    case 12: return bounds_sum_fixed<12>(w, live, nlive, fz, ab);
+    case 16: return bounds_sum_fixed<16>(w, live, nlive, fz, ab);
+    default:
+      for (int t = 0; t < nlive; ++t) {
+        const int j = live[t];
+        const double c = w[j];
+        if (c == 0.0) continue;
+        const double* f = fz + static_cast<size_t>(j) * 2 * W + (c > 0 ? 0 : W);
+        for (int e = 0; e < W; ++e) ab[e] += c * f[e];
+      }
+  }
+}
+
 }  // namespace
 
 double Relaxation::box_min(const double* g, int k, const double* lo, const double* hi) {
-  double v = g[k];
-  for (int j = 0; j < k; ++j) v += g[j] >= 0.0 ? g[j] * lo[j] : g[j] * hi[j];
-  return v;
+  return min_over_box(g, k, lo, hi);
 }
 
 void Relaxation::tighten_start(int start, int k, const double* pieces, const double* lo, const double* hi,
@@ -89,7 +194,7 @@ void Relaxation::tighten_start(int start, int k, const double* pieces, const dou
       const double* f = pieces + static_cast<size_t>(s) * n1;
       for (int t = 0; t < n1; ++t) a[t] = K == 2 ? f[t] - pieces[static_cast<size_t>(p0) * n1 + t] : f[t];
       for (int t = 0; t < n1; ++t) g[t] = -a[t];
-      double lo_s = box_min(a.data(), k, lo, hi), hi_s = -box_min(g.data(), k, lo, hi);
+      double lo_s = min_over_box(a.data(), k, lo, hi), hi_s = -min_over_box(g.data(), k, lo, hi);
       widen(lo_s, hi_s);
       blo[s] = std::max(blo[s], lo_s);
       bhi[s] = std::min(bhi[s], hi_s);
@@ -97,13 +202,15 @@ void Relaxation::tighten_start(int start, int k, const double* pieces, const dou
   }
 }
 
-void Relaxation::init_live() {  // per layer, its pieces that are not identically zero
+void Relaxation::init_live() {  // per layer, its pieces that are not identically zero and their units
   const auto& layers = net_->layers();
   live_net_ = net_;
   live_pieces_.assign(layers.size(), std::vector<int>());
+  live_units_.assign(layers.size(), std::vector<int>());
   for (size_t i = 0; i < layers.size(); ++i)
-    for (int p = 0; p < layers[i].total_pieces(); ++p)
-      if (!layers[i].zero_piece[p]) live_pieces_[i].push_back(p);
+    for (int u = 0; u < layers[i].n_units; ++u)
+      for (int p = layers[i].piece_start[u]; p < layers[i].piece_start[u + 1]; ++p)
+        if (!layers[i].zero_piece[p]) live_pieces_[i].push_back(p), live_units_[i].push_back(u);
 }
 
 RELUTOPE_WIDE_VECTORS
@@ -111,7 +218,6 @@ void Relaxation::backsub(int l, int start, int k, const double* pieces, const La
                          std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G, bool mu_ready) {
   const auto& layers = net_->layers();
   if (live_net_ != net_) init_live();
-  std::vector<double> a(net_->max_pieces());
   for (; l > start; --l) {
     const Layer& cur = layers[l];
     const Layer& prev = layers[l - 1];
@@ -121,58 +227,59 @@ void Relaxation::backsub(int l, int start, int k, const double* pieces, const La
     if (mu_ready) {
       mu_ready = false;
     } else {
-      mu_.assign(static_cast<size_t>(rows) * n, 0.0);
+      at_least(mu_, static_cast<size_t>(rows) * n);
       const std::vector<int>& live = live_pieces_[l];
       for (int r = 0; r < rows; ++r) {
         const double* lr = &lam[static_cast<size_t>(r) * P];
-        double* mr = &mu_[static_cast<size_t>(r) * n];
-        for (const int p : live) {
-          const double w = lr[p];
-          if (w == 0.0) continue;
-          const double* ap = &cur.A[static_cast<size_t>(p) * n];
-          for (int j = 0; j < n; ++j) mr[j] += w * ap[j];
-          cst[r] += w * cur.c[p];
-        }
+        double c = cst[r];
+        for (const int p : live)
+          if (lr[p] != 0.0) c += lr[p] * cur.c[p];
+        cst[r] = c;
       }
+      rows_times(lam.data(), P, rows, live, cur.A.data(), n, mu_.data(), used_);
     }
-    // Units of layer l-1 by their relaxations: coefficients on the pieces of layer l-1. Each piece belongs to one
-    // unit, so every entry of a row is written once (0 + m a_j, as the sum into a zeroed row was).
-    next_.resize(static_cast<size_t>(rows) * Pp);
-    const double* blo = bounds.lo[l - 1].data();
-    const double* bhi = bounds.hi[l - 1].data();
+    // Units of layer l-1 by their relaxations (per side, made once for all rows): coefficients on the pieces of
+    // layer l-1, m a_j for the unit's coefficient m in mu (0 when m = 0), written for the pieces that are not
+    // identically zero only (no product reads the others), and the constants m b in cst, unit by unit.
+    relaxations(prev, bounds.lo[l - 1].data(), bounds.hi[l - 1].data());
+    at_least(next_, static_cast<size_t>(rows) * Pp);
+    const std::vector<int>& plive = live_pieces_[l - 1];
+    const std::vector<int>& ulive = live_units_[l - 1];
+    const int nlive = static_cast<int>(plive.size()), U = prev.n_units;
+    const double *alo = ra_.data(), *aup = alo + Pp, *blo = rb_.data(), *bup = blo + U;
     for (int r = 0; r < rows; ++r) {
       const double* mr = &mu_[static_cast<size_t>(r) * n];
       double* nr = &next_[static_cast<size_t>(r) * Pp];
-      for (int i = 0; i < prev.n_units; ++i) {
-        const double m = mr[i];
-        const int p0 = prev.piece_start[i], K = prev.n_pieces(i);
-        if (m == 0.0) {
-          std::fill(nr + p0, nr + p0 + K, 0.0);
-          continue;
-        }
-        double b;
-        unit_relaxation(prev, i, blo, bhi, m >= 0.0, a.data(), b);
-        for (int j = 0; j < K; ++j) nr[p0 + j] = 0.0 + m * a[j];
-        cst[r] += m * b;
+      for (int t = 0; t < nlive; ++t) {
+        const int p = plive[t];
+        const double m = mr[ulive[t]];
+        const double a = m >= 0.0 ? alo[p] : aup[p];
+        nr[p] = m == 0.0 ? 0.0 : 0.0 + m * a;
       }
+      double c = cst[r];
+      for (int i = 0; i < U; ++i) {
+        const double m = mr[i];
+        if (m != 0.0) c += m * (m >= 0.0 ? blo[i] : bup[i]);
+      }
+      cst[r] = c;
     }
     lam.swap(next_);
   }
   // To u through layer start's pieces (affine in u); its identically zero pieces add nothing.
-  const Layer& S = layers[start];
-  const int P = S.total_pieces(), n1 = k + 1;
-  G.assign(static_cast<size_t>(rows) * n1, 0.0);
-  for (int r = 0; r < rows; ++r) {
-    const double* lr = &lam[static_cast<size_t>(r) * P];
-    double* g = &G[static_cast<size_t>(r) * n1];
-    for (int p = 0; p < P; ++p) {
-      const double w = lr[p];
-      if (w == 0.0 || S.zero_piece[p]) continue;
-      const double* f = pieces + static_cast<size_t>(p) * n1;
-      for (int j = 0; j < n1; ++j) g[j] += w * f[j];
-    }
-    g[k] += cst[r];
-  }
+  const int P = layers[start].total_pieces(), n1 = k + 1;
+  G.resize(static_cast<size_t>(rows) * n1);
+  rows_times(lam.data(), P, rows, live_pieces_[start], pieces, n1, G.data(), used_);
+  for (int r = 0; r < rows; ++r) G[static_cast<size_t>(r) * n1 + k] += cst[r];
+}
+
+void Relaxation::relaxations(const Layer& L, const double* blo, const double* bhi) {
+  const int P = L.total_pieces(), U = L.n_units;
+  at_least(ra_, 2 * static_cast<size_t>(P));
+  at_least(rb_, 2 * static_cast<size_t>(U));
+  for (int side = 0; side < 2; ++side)
+    for (int i = 0; i < U; ++i)
+      unit_relaxation(L, i, blo, bhi, side == 0, &ra_[static_cast<size_t>(side) * P + L.piece_start[i]],
+                      rb_[static_cast<size_t>(side) * U + i]);
 }
 
 // Back-substitute the quantities of layer l that the forward bounds leave unstable (K = 2: 0 inside (lo, hi);
@@ -223,8 +330,8 @@ void Relaxation::refine(int l, int start, int k, const double* pieces, const dou
   }
   backsub(l, start, k, pieces, out, 2 * W, lam_, cst, G, true);
   for (int w = 0; w < W; ++w) {
-    double a = box_min(&G[static_cast<size_t>(2 * w) * n1], k, lo, hi);
-    double b = -box_min(&G[static_cast<size_t>(2 * w + 1) * n1], k, lo, hi);
+    double a = min_over_box(&G[static_cast<size_t>(2 * w) * n1], k, lo, hi);
+    double b = -min_over_box(&G[static_cast<size_t>(2 * w + 1) * n1], k, lo, hi);
     widen(a, b);
     nlo[slot[w]] = std::max(nlo[slot[w]], a);
     nhi[slot[w]] = std::min(nhi[slot[w]], b);
@@ -246,81 +353,76 @@ void Relaxation::forward_layers(int start, int k, const double* pieces, const do
                                 const LayerBounds* prior, LayerBounds& out) {
   const auto& layers = net_->layers();
   const int nL = static_cast<int>(layers.size());
-  const int n1 = k + 1;
+  const int n1 = k + 1, w2 = 2 * n1;
+  // The padded width of the sums' rows (4, 8, 12 or 16 columns in registers; w2 above 16: w2 itself).
+  const int W = w2 <= 16 ? (w2 + 3) / 4 * 4 : w2;
   const bool have_prior = prior != nullptr && prior->valid;
   const double inf = std::numeric_limits<double>::infinity();
   out.lo.resize(nL);
   out.hi.resize(nL);
-  // zl, zu: lower and upper affine functions of u of the previous layer's outputs (n x (k+1)).
-  std::vector<double> zl, zu, ql, qu, pl, pu, nzl, nzu, g(n1);
-  std::vector<int> live, nlive;  // the previous layer's outputs whose affine bounds are not both zero
+  // Affine functions of u side by side: a piece's (fp_) or a quantity's (fq_) lower and upper bound, w2 entries of
+  // rows of W; the previous layer's outputs as the terms of a coefficient c > 0 (fz_: [lower | upper], padded to W) and
+  // of c < 0 ([upper | lower]), 2 W entries a row.
+  std::vector<double>& g = g_;
+  g.resize(n1);
+  live_out_.clear();  // the previous layer's outputs whose affine bounds are not both zero
   for (int l = start; l < nL; ++l) {
     const Layer& L = layers[l];
     const int P = L.total_pieces();
+    const int nlive = static_cast<int>(live_out_.size());
     // Affine bounds of every piece of the layer.
-    pl.assign(static_cast<size_t>(P) * n1, 0.0);
-    pu.assign(static_cast<size_t>(P) * n1, 0.0);
-    if (l == start) {
-      std::copy(pieces, pieces + static_cast<size_t>(P) * n1, pl.begin());
-      std::copy(pieces, pieces + static_cast<size_t>(P) * n1, pu.begin());
-    } else {
-      for (int p = 0; p < P; ++p) {
-        double* a = &pl[static_cast<size_t>(p) * n1];
-        double* b = &pu[static_cast<size_t>(p) * n1];
-        a[k] = b[k] = L.c[p];
-        if (L.zero_piece[p]) continue;
-        const double* w = &L.A[static_cast<size_t>(p) * L.in_dim];
-        for (const int j : live) {
-          const double c = w[j];
-          if (c == 0.0) continue;
-          const double* lj = &zl[static_cast<size_t>(j) * n1];
-          const double* uj = &zu[static_cast<size_t>(j) * n1];
-          const double* fa = c > 0 ? lj : uj;
-          const double* fb = c > 0 ? uj : lj;
-          for (int t = 0; t < n1; ++t) a[t] += c * fa[t], b[t] += c * fb[t];
-        }
+    at_least(fp_, static_cast<size_t>(P) * W);
+    for (int p = 0; p < P; ++p) {
+      double* ab = &fp_[static_cast<size_t>(p) * W];
+      if (l == start) {
+        std::copy(pieces + static_cast<size_t>(p) * n1, pieces + static_cast<size_t>(p + 1) * n1, ab);
+        std::copy(pieces + static_cast<size_t>(p) * n1, pieces + static_cast<size_t>(p + 1) * n1, ab + n1);
+      } else {
+        std::fill(ab, ab + W, 0.0);
+        ab[k] = ab[n1 + k] = L.c[p];
+        if (!L.zero_piece[p])
+          bounds_sum(&L.A[static_cast<size_t>(p) * L.in_dim], live_out_.data(), nlive, fz_.data(), W, ab);
       }
     }
     // The quantities' bounds: p1 - p0 for K = 2 (its affine bounds: lower of p1 minus upper of p0, exact when p0
     // is a zero piece), each piece for K > 2.
-    std::vector<double> nlo(P, -inf), nhi(P, inf);
-    ql.assign(static_cast<size_t>(P) * n1, 0.0);  // affine bounds of the quantity in each slot
-    qu.assign(static_cast<size_t>(P) * n1, 0.0);
+    nlo_.assign(P, -inf);
+    nhi_.assign(P, inf);
+    std::vector<double>&nlo = nlo_, &nhi = nhi_;
+    at_least(fq_, static_cast<size_t>(P) * W);  // the rows of the quantities' slots are written, the others unused
     const bool pri = have_prior && l < static_cast<int>(prior->lo.size()) && !prior->lo[l].empty();
     for (int i = 0; i < L.n_units; ++i) {
       const int p0 = L.piece_start[i], K = L.n_pieces(i);
       if (K == 1) continue;
       for (int j = (K == 2 ? 1 : 0); j < K; ++j) {
         const int s = p0 + j;
-        double* a = &ql[static_cast<size_t>(s) * n1];
-        double* b = &qu[static_cast<size_t>(s) * n1];
+        double* a = &fq_[static_cast<size_t>(s) * W];
+        double* b = a + n1;
+        const double* ps = &fp_[static_cast<size_t>(s) * W];
         if (K == 2) {
           if (l == start || L.zero_piece[p0]) {
             // exact difference when both sides are exact (l == start) or p0 is identically 0
+            const double* pz = &fp_[static_cast<size_t>(p0) * W];
             for (int t = 0; t < n1; ++t) {
-              a[t] = pl[static_cast<size_t>(s) * n1 + t] - pu[static_cast<size_t>(p0) * n1 + t];
-              b[t] = pu[static_cast<size_t>(s) * n1 + t] - pl[static_cast<size_t>(p0) * n1 + t];
+              a[t] = ps[t] - pz[n1 + t];
+              b[t] = ps[n1 + t] - pz[t];
             }
             if (l == start) std::copy(a, a + n1, b);
           } else {  // the difference's own affine bounds from the layer's inputs
-            a[k] = b[k] = L.c[s] - L.c[p0];
             const double* w1 = &L.A[static_cast<size_t>(s) * L.in_dim];
             const double* w0 = &L.A[static_cast<size_t>(p0) * L.in_dim];
-            for (const int jj : live) {
-              const double c = w1[jj] - w0[jj];
-              if (c == 0.0) continue;
-              const double* fa = c > 0 ? &zl[static_cast<size_t>(jj) * n1] : &zu[static_cast<size_t>(jj) * n1];
-              const double* fb = c > 0 ? &zu[static_cast<size_t>(jj) * n1] : &zl[static_cast<size_t>(jj) * n1];
-              for (int t = 0; t < n1; ++t) a[t] += c * fa[t], b[t] += c * fb[t];
-            }
+            at_least(dw_, L.in_dim);
+            for (int t = 0; t < nlive; ++t) dw_[live_out_[t]] = w1[live_out_[t]] - w0[live_out_[t]];
+            std::fill(a, a + W, 0.0);
+            a[k] = b[k] = L.c[s] - L.c[p0];
+            bounds_sum(dw_.data(), live_out_.data(), nlive, fz_.data(), W, a);
           }
         } else {
-          std::copy(&pl[static_cast<size_t>(s) * n1], &pl[static_cast<size_t>(s + 1) * n1], a);
-          std::copy(&pu[static_cast<size_t>(s) * n1], &pu[static_cast<size_t>(s + 1) * n1], b);
+          std::copy(ps, ps + w2, a);
         }
-        double lo_s = box_min(a, k, lo, hi);
+        double lo_s = min_over_box(a, k, lo, hi);
         for (int t = 0; t < n1; ++t) g[t] = -b[t];
-        double hi_s = -box_min(g.data(), k, lo, hi);
+        double hi_s = -min_over_box(g.data(), k, lo, hi);
         widen(lo_s, hi_s);
         if (pri) lo_s = std::max(lo_s, prior->lo[l][s]), hi_s = std::min(hi_s, prior->hi[l][s]);
         nlo[s] = lo_s, nhi[s] = hi_s;
@@ -334,27 +436,28 @@ void Relaxation::forward_layers(int start, int k, const double* pieces, const do
       for (int i = 0; i < L.n_units; ++i) {
         if (L.n_pieces(i) != 2) continue;
         const int s = L.piece_start[i] + 1;
-        for (int t = 0; t < n1; ++t) g[t] = -qu[static_cast<size_t>(s) * n1 + t];
-        tighten_on_set(&ql[static_cast<size_t>(s) * n1], g.data(), nlo[s], nhi[s]);
+        const double* q = &fq_[static_cast<size_t>(s) * W];
+        for (int t = 0; t < n1; ++t) g[t] = -q[n1 + t];
+        tighten_on_set(q, g.data(), nlo[s], nhi[s]);
       }
     }
-    // The outputs' affine bounds through each unit's relaxation.
-    nzl.assign(static_cast<size_t>(L.n_units) * n1, 0.0);
-    nzu.assign(static_cast<size_t>(L.n_units) * n1, 0.0);
-    for (int i = 0; i < L.n_units; ++i) {
+    // The outputs' affine bounds through each unit's relaxation, as the next layer's terms (fz_).
+    if (l + 1 < nL) {
+      at_least(fz_, static_cast<size_t>(L.n_units) * 2 * W);
+      live_out_.clear();
+    }
+    for (int i = 0; l + 1 < nL && i < L.n_units; ++i) {
       const int p0 = L.piece_start[i], K = L.n_pieces(i);
-      double* a = &nzl[static_cast<size_t>(i) * n1];
-      double* b = &nzu[static_cast<size_t>(i) * n1];
+      double* a = &fz_[static_cast<size_t>(i) * 2 * W];
+      double* b = a + n1;
       if (K == 1) {
-        std::copy(&pl[static_cast<size_t>(p0) * n1], &pl[static_cast<size_t>(p0 + 1) * n1], a);
-        std::copy(&pu[static_cast<size_t>(p0) * n1], &pu[static_cast<size_t>(p0 + 1) * n1], b);
+        std::copy(&fp_[static_cast<size_t>(p0) * W], &fp_[static_cast<size_t>(p0 + 1) * W], a);
       } else if (K == 2) {
         // z = p0 + relu(d), d = p1 - p0 in [dl, du].
         const double dl = nlo[p0 + 1], du = nhi[p0 + 1];
-        const double* al = &ql[static_cast<size_t>(p0 + 1) * n1];
-        const double* au = &qu[static_cast<size_t>(p0 + 1) * n1];
-        std::copy(&pl[static_cast<size_t>(p0) * n1], &pl[static_cast<size_t>(p0 + 1) * n1], a);
-        std::copy(&pu[static_cast<size_t>(p0) * n1], &pu[static_cast<size_t>(p0 + 1) * n1], b);
+        const double* al = &fq_[static_cast<size_t>(p0 + 1) * W];
+        const double* au = al + n1;
+        std::copy(&fp_[static_cast<size_t>(p0) * W], &fp_[static_cast<size_t>(p0 + 1) * W], a);
         if (dl >= 0.0) {
           for (int t = 0; t < n1; ++t) a[t] += al[t], b[t] += au[t];
         } else if (du > 0.0) {
@@ -372,28 +475,26 @@ void Relaxation::forward_layers(int start, int k, const double* pieces, const do
           top = std::max(top, nhi[p0 + j]);
           if (j != best && nhi[p0 + j] > nlo[p0 + best]) dominant = false;
         }
-        std::copy(&pl[static_cast<size_t>(p0 + best) * n1], &pl[static_cast<size_t>(p0 + best + 1) * n1], a);
+        const double* pb = &fp_[static_cast<size_t>(p0 + best) * W];
+        std::copy(pb, pb + n1, a);
         if (dominant) {
-          std::copy(&pu[static_cast<size_t>(p0 + best) * n1], &pu[static_cast<size_t>(p0 + best + 1) * n1], b);
+          std::copy(pb + n1, pb + w2, b);
         } else {
           std::fill(b, b + n1, 0.0);
           b[k] = top;
         }
       }
-    }
-    nlive.clear();
-    for (int i = 0; i < L.n_units; ++i) {
-      const double* a = &nzl[static_cast<size_t>(i) * n1];
-      const double* b = &nzu[static_cast<size_t>(i) * n1];
       bool zero = true;
-      for (int t = 0; t < n1 && zero; ++t) zero = a[t] == 0.0 && b[t] == 0.0;
-      if (!zero) nlive.push_back(i);  // a stably inactive ReLU contributes nothing to the next layer
+      for (int t = 0; t < w2 && zero; ++t) zero = a[t] == 0.0;
+      if (zero) continue;  // a stably inactive ReLU contributes nothing to the next layer
+      live_out_.push_back(i);
+      std::fill(a + w2, a + W, 0.0);
+      std::copy(b, b + n1, a + W);  // the terms of c < 0: [upper | lower]
+      std::copy(a, a + n1, a + W + n1);
+      std::fill(a + W + w2, a + 2 * W, 0.0);
     }
-    live.swap(nlive);
-    zl.swap(nzl);
-    zu.swap(nzu);
-    out.lo[l].swap(nlo);
-    out.hi[l].swap(nhi);
+    out.lo[l].swap(nlo_);
+    out.hi[l].swap(nhi_);
   }
   for (int l = 0; l < start; ++l) out.lo[l].clear(), out.hi[l].clear();
   out.valid = true;

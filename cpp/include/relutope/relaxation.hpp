@@ -85,9 +85,17 @@ class Relaxation {
   const Network* net_;
   // Scratch for the back-substitution: coefficients on the pieces of a layer, rows x P_l.
   std::vector<double> lam_, mu_, next_;
-  // Per layer of live_net_: the pieces that are not identically zero (backsub() skips the others).
+  // Scratch: the relaxations of one layer's units (unit_relaxation), lower side then upper side: coefficients per
+  // piece (2 x P) and constants per unit (2 x n_units); the pieces a block of rows uses.
+  std::vector<double> ra_, rb_;
+  std::vector<int> used_;
+  // Scratch of forward_layers (see there).
+  std::vector<double> fp_, fq_, fz_, nlo_, nhi_, dw_, g_;
+  std::vector<int> live_out_;
+  // Per layer of live_net_: the pieces that are not identically zero (backsub() skips the others), increasing,
+  // and the unit of each.
   const Network* live_net_ = nullptr;
-  std::vector<std::vector<int>> live_pieces_;
+  std::vector<std::vector<int>> live_pieces_, live_units_;
 
   // Back-substitute `rows` linear functions given by coefficients lam (rows x P_l) on the pieces of layer l
   // (plus constants cst, rows) down to affine functions of u (rows x (k+1), into G): a lower bound of each.
@@ -102,6 +110,8 @@ class Relaxation {
   void backsub(int l, int start, int k, const double* pieces, const LayerBounds& bounds, int rows,
                std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G, bool mu_ready = false);
   void init_live();
+  // ra_, rb_ for layer L with bounds blo, bhi (LayerBounds convention).
+  void relaxations(const Layer& L, const double* blo, const double* bhi);
 };
 
 // The network's output at u, starting from layer start's pieces as affine functions of u (P_start x (k+1)):

@@ -1,0 +1,45 @@
+"""The relaxation's kernels (cpp/src/relaxation.cpp) at every width they are specialised for: the forward bounds'
+rows of 2 (k + 1) entries padded to 4, 8, 12 or 16 columns, or unpadded beyond (k = 1, 2, 3, 5, 7, 8, 11 inputs), and
+the back-substitution's blocks of 4, 2 and 1 rows (7 objectives and their negations: 14 rows). The linear lower bounds
+G u + g of C y + d are checked pointwise against forward passes (samples of the box and its corners), and their
+minima over the box against the sampled minima, on ReLU, leaky-ReLU, |x| and max-of-3 networks, off-centre, at
+scales 1e-6, 1 and 1e6."""
+import itertools
+
+import numpy as np
+import pytest
+
+import relutope
+from relutope import _core
+
+
+def _net(kind, k, seed):
+    if kind == "maxout":
+        rng = np.random.default_rng(seed)
+        first = relutope.Network.random([k, 9], seed=seed).layers[0]
+        maxout = relutope.network.Layer(rng.normal(size=(18, 9)), rng.normal(size=18), np.full(6, 3))
+        last = relutope.network.Layer.affine(rng.normal(size=(3, 6)), rng.normal(size=3), "identity")
+        return relutope.Network([first, maxout, last])
+    return relutope.Network.random([k, 9, 7, 6, 3], seed=seed, activation=kind)
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 7, 8, 11])
+@pytest.mark.parametrize("kind", ["relu", "leaky_relu", "abs", "maxout"])
+def test_linear_bounds_hold_pointwise_at_every_kernel_width(kind, k, scale):
+    rng = np.random.default_rng(100 * k + len(kind))
+    net = _net(kind, k, seed=k)
+    centre = rng.normal(size=k) * 3 * scale
+    lo, hi = centre - scale * rng.uniform(0.3, 1.0, k), centre + scale * rng.uniform(0.3, 1.0, k)
+    C = rng.normal(size=(7, 3))
+    d = rng.normal(size=7) * scale
+    Cs, ds = np.vstack([C, -C]), np.concatenate([d, -d])
+    G, lower = _core.box_linear_bounds(net._core(), lo, hi, Cs, ds, False)
+    assert G.shape == (14, k + 1) and np.all(np.isfinite(G))
+    corners = np.array(list(itertools.product(*zip(lo, hi)))) if k <= 8 else np.empty((0, k))
+    x = np.vstack([lo + (hi - lo) * rng.uniform(size=(3000, k)), corners])
+    val = net(x) @ Cs.T + ds
+    lin = x @ G[:, :k].T + G[:, k]
+    tol = 1e-9 * (np.abs(val).max() + np.abs(lin).max())
+    assert np.all(lin <= val + tol), kind
+    assert np.all(lower <= val.min(axis=0) + tol), kind
