@@ -71,10 +71,8 @@ def falsify(net: Network, lo: np.ndarray, hi: np.ndarray, terms, rng: np.random.
 
     In the core (``_core.falsify``, GIL released): the box's centre, the centres of its faces of dimension 0 to
     ``faces`` (default ``FACE_DIM``; vertices, edge midpoints, ...: as many dimensions as fit in 2,048 points; -1:
-    none) and ``samples``
-    uniform samples, then
-    projected (sign) gradient descent on the violation ``min_t max_r (C_r y - d_r)`` from the ``starts`` best
-    of them, ``steps`` steps each with step sizes from 0.25 down to 1e-4 of the box's widths, the gradient being
+    none) and ``samples`` uniform samples, then projected (sign) gradient descent on the violation
+    ``min_t max_r (C_r y - d_r)`` from the ``starts`` best of them, ``steps`` steps each with step sizes from 0.25 down to 1e-4 of the box's widths, the gradient being
     the region's affine map (back-propagated through the pieces each point's activation pattern chooses) and the
     projection a clip to the box (Madry et al., "Towards Deep Learning Models Resistant to Adversarial Attacks",
     ICLR 2018). Then ``restarts`` further descents (until ``time_limit``), each from a random point of the box's
@@ -123,8 +121,8 @@ def split_case(net: Network, lo: np.ndarray, hi: np.ndarray, terms, split_depth:
     is adaptive: from ``pace_from`` boxes on, every box left goes to the exact enumeration as soon as the volume
     closed per box over the last ``PACE_WINDOW`` boxes, kept up for the rest of the budget, would not close the
     box. What is left open is merged (``MERGE_CLOSED``): a box of the split tree whose refuted part is at most that
-    fraction of its volume is handed over whole (never the root once split). ``split_candidates`` None: 3 (at most the free inputs) for networks with units of more than two pieces,
-    else 1 (see :func:`relutope.verify`).
+    fraction of its volume is handed over whole (never the root once split). ``split_candidates`` None: 3 (at
+    most the free inputs) for networks with units of more than two pieces, else 1 (see :func:`relutope.verify`).
 
     Returns the core's dict (``status`` 1: ``counterexample`` for ``term`` found, 3: a limit stopped it, else
     the boxes ``open_lo``, ``open_hi`` (B, n_inputs) with ``open_score``; ``boxes``, ``closed_fraction`` of the

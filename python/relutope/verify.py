@@ -439,9 +439,9 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     splitting), ``search`` runs random restarts of short descents from points of the case box's faces (each input
     at a bound with probability 2/3: see :func:`_falsify`) for 10% of the case's time so far before the first
     open box (when that is at least 0.01 s), and for 3% of the enumeration's time before each later one. What is
-    left is decided exactly: the activation regions of the box are
-    enumerated depth first, cells whose relaxation bounds refute every term being pruned (and their relaxation's minimiser checked as a candidate); the units a cell's
-    bounds prove stable are decided without their LP. A cell's bounds of the units its bounding box leaves unstable
+    left is decided exactly: the activation regions of the box are enumerated depth first, cells whose
+    relaxation bounds refute every term being pruned (and their relaxation's minimiser checked as a candidate);
+    the units a cell's bounds prove stable are decided without their LP. A cell's bounds of the units its bounding box leaves unstable
     are tightened by one LP over the cell per side, layer by layer (as planet's LP bounds: Ehlers, ATVA 2017),
     before the layers after them are relaxed. On each region the network
     is ``A_Q x + b_Q`` and a term ``C y <= d`` is the polytope ``C A_Q x <= d - C b_Q``; one Chebyshev LP of
