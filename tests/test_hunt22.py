@@ -1,4 +1,5 @@
 """Defects of session 22 (the brief's list, then a hunt), each checked against an independent answer."""
+import os
 import subprocess
 import sys
 import textwrap
@@ -10,8 +11,6 @@ import pytest
 
 import relutope
 from relutope import enumerate as E
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 # ---------------------------------------------------------------- item 1: set-up on a 784-input box
@@ -30,8 +29,11 @@ def _peak_rss_growth_mb(code: str) -> float:
     """) + textwrap.dedent(code) + textwrap.dedent("""
         print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024.0)
     """)
+    # The relutope this test run imports (the source tree or the installed package), first on the path.
+    path = [str(Path(relutope.__file__).resolve().parents[1])]
+    path += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-                         env={"PYTHONPATH": str(ROOT / "python"), "PATH": "/usr/bin:/bin"})
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(path)})
     assert out.returncode == 0, out.stderr
     return float(out.stdout.split()[-1])
 
