@@ -75,11 +75,7 @@ LPStatus CellView::maximize(const double* g, double& value, double* argmax, LPBa
   // largest entry is outside [2^-8, 2^8); in that range the LP is as it was, bit for bit.
   double gmax = 0.0;
   for (int j = 0; j < k; ++j) gmax = std::max(gmax, std::fabs(g[j]));
-  int e = 0;
-  if (gmax > 0.0 && std::isfinite(gmax)) {
-    std::frexp(gmax, &e);  // gmax = f 2^e, 1/2 <= f < 1
-    if (e >= -7 && e <= 8) e = 0;
-  }
+  const int e = scale_exponent(gmax);
   for (int j = 0; j < k; ++j) c[j] = std::ldexp(g[j], -e);
   scratch.assign(start ? *start : *basis);
   const LPStatus st = simplex->primal(*rows, c, scratch, *counters);
@@ -130,7 +126,6 @@ LPStatus CellView::chebyshev_with(const double* G, const double* h, int nrows, d
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
 
 // The depth-first search runs on an explicit stack of tasks: a layer may hold tens of thousands of unstable
 // units, one search level each, too deep for recursion. A step that would recurse pushes its continuation and

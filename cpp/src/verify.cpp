@@ -1,6 +1,7 @@
 #include "relutope/verify.hpp"
 
 #include "relutope/attack.hpp"
+#include "relutope/norms.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -820,11 +821,7 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
       for (int r = 0; r < t.rows; ++r)
         for (int j = 0; j < k; ++j)
           gmax = std::max(gmax, std::fabs(L[static_cast<size_t>(r) * n1 + j]) * (b.hi[j] - b.lo[j]));
-      int e = 0;
-      if (gmax > 0.0 && std::isfinite(gmax)) {
-        std::frexp(gmax, &e);  // gmax = f 2^e, 1/2 <= f < 1
-        if (e >= -7 && e <= 8) e = 0;
-      }
+      const int e = scale_exponent(gmax);
       Gt.assign(static_cast<size_t>(t.rows) * n1, 0.0);
       double slack = 0.0;
       for (int r = 0; r < t.rows; ++r) {

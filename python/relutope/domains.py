@@ -38,6 +38,14 @@ _FRAME_ULPS = 1024.0
 __all__ = ["Domain", "Box", "Polytope", "WholeSpace", "Slice"]
 
 
+def _row_exponents(M: np.ndarray) -> np.ndarray:
+    """Per row of ``M`` (n, k), int (n,): the exponent ``e`` of its largest entry ``|m| = f 2**e``, ``1/2 <= f < 1``
+    (0 for a row that is all zero or holds inf or NaN), so that the row times ``2**-e`` has entries below 1."""
+    with np.errstate(invalid="ignore"):
+        big = np.abs(M).max(axis=1)
+        return np.where((big > 0) & np.isfinite(big), np.frexp(big)[1], 0)
+
+
 def _row_norms(M) -> np.ndarray:
     """Euclidean norms of the rows of ``M`` (n, k), shape (n,), without overflow or underflow: each row scaled by
     the power of two of its largest entry (exactly) before the sum of squares, as the core's ``stable_norm``
@@ -47,9 +55,8 @@ def _row_norms(M) -> np.ndarray:
     M = np.asarray(M, dtype=np.float64)
     if M.ndim != 2 or M.shape[1] == 0:
         return np.zeros(M.shape[0] if M.ndim else 0)
+    e = _row_exponents(M)
     with np.errstate(invalid="ignore"):
-        big = np.abs(M).max(axis=1)
-        e = np.where((big > 0) & np.isfinite(big), np.frexp(big)[1], 0)
         return np.ldexp(np.linalg.norm(np.ldexp(M, -e[:, None]), axis=1), e)
 
 
@@ -60,8 +67,7 @@ def _scaled_rows(A: np.ndarray, b: np.ndarray, reach: int = 64):
     the 2-D polygon path, whose vertex tests are relative to rows of size ~1."""
     if A.size == 0:
         return A, b
-    big = np.abs(A).max(axis=1)
-    e = np.where((big > 0) & np.isfinite(big), np.frexp(big)[1], 0)
+    e = _row_exponents(A)
     e[np.abs(e) <= reach] = 0
     if not e.any():
         return A, b
@@ -501,20 +507,19 @@ def _arrangement_frame(net, origin: np.ndarray, basis: np.ndarray):
     identity = basis.shape[0] == basis.shape[1] and np.array_equal(basis, np.eye(basis.shape[0]))
     for i, layer in enumerate(net.layers):
         A = layer.A @ basis if i == 0 and not identity else layer.A  # every piece's slope in t (layer 0) or in y
-        first = np.repeat(layer.piece_start[:-1], layer.n_pieces.astype(np.int64))
-        rows = np.nonzero(np.arange(A.shape[0]) != first)[0]  # each piece but a unit's first, against it
-        D = A[rows] - A[first[rows]]
+        rows, base = layer._boundary_rows()  # each piece but a unit's first, against it
+        D = A[rows] - A[base]
         norms = _row_norms(D)
         keep = norms > 1e-12 * max(float(norms.max(initial=0.0)), np.finfo(np.float64).tiny)
-        rows, D, norms = rows[keep], D[keep], norms[keep] * gain
+        rows, base, D, norms = rows[keep], base[keep], D[keep], norms[keep] * gain
         if i == 0 and rows.size:  # the least-squares point of the normalised hyperplanes D t + e = 0
-            e0 = (layer.c[rows] - layer.c[first[rows]] + (layer.A[rows] - layer.A[first[rows]]) @ origin) / norms
+            e0 = (layer.c[rows] - layer.c[base] + (layer.A[rows] - layer.A[base]) @ origin) / norms
             center = np.linalg.lstsq(D / norms[:, None], -e0, rcond=None)[0]
             value = origin + basis @ center
         vals = layer.A @ value + layer.c  # every piece at the centre, with a bound on its rounding
         err = _FRAME_ULPS * np.finfo(np.float64).eps * (np.abs(layer.A) @ np.abs(value) + np.abs(layer.c))
-        dist = np.abs(vals[rows] - vals[first[rows]]) / norms  # (a lower bound of) the distance to each boundary
-        dist[dist <= (err[rows] + err[first[rows]]) / norms] = 0.0  # through the centre, within rounding
+        dist = np.abs(vals[rows] - vals[base]) / norms  # (a lower bound of) the distance to each boundary
+        dist[dist <= (err[rows] + err[base]) / norms] = 0.0  # through the centre, within rounding
         size = float(dist.max(initial=0.0))
         if np.isfinite(size) and size > 0:
             return center, size

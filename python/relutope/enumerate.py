@@ -167,9 +167,8 @@ def _check_frame(net: Network, domain: Domain, fv) -> None:
     layer = net.layers[0]
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         slopes = _times_map(layer.A, fv.Q)  # (P, k)
-        first = np.repeat(layer.piece_start[:-1], layer.n_pieces.astype(np.int64))
-        rows = np.nonzero(np.arange(layer.A.shape[0]) != first)[0]
-        frame_diff = np.abs(slopes[rows] - slopes[first[rows]]).max(axis=1, initial=0.0) if rows.size \
+        rows, base = layer._boundary_rows()
+        frame_diff = np.abs(slopes[rows] - slopes[base]).max(axis=1, initial=0.0) if rows.size \
             else np.zeros(0)
         bound = (np.abs(slopes).sum(axis=1) + np.abs(layer.A @ fv.x0 + layer.c)).max(initial=0.0)
         faint = None  # (layer, largest value bound) of a later layer whose boundaries are all but zero

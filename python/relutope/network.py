@@ -352,17 +352,25 @@ class Layer:
             self._gain_cache = gain
         return gain
 
+    def _boundary_rows(self) -> Tuple[np.ndarray, np.ndarray]:
+        """The boundaries between pieces: every piece ``r`` but its unit's first, and that first piece ``r0``,
+        int64 arrays of shape (P - n_units,) (cached); boundary ``f_r - f_r0`` is a hyperplane of the layer."""
+        cached = getattr(self, "_boundary_rows_cache", None)
+        if cached is None:
+            first = np.repeat(self.piece_start[:-1], self.n_pieces.astype(np.int64))
+            rows = np.nonzero(np.arange(self.A.shape[0]) != first)[0]
+            cached = self._boundary_rows_cache = (rows, first[rows])
+        return cached
+
     def _boundary_gain(self) -> Tuple[np.ndarray, np.ndarray]:
         """For each boundary between a piece and its unit's first, ``f_r - f_0``: ``sum_j |A_rj - A_0j|`` and
         ``|c_r - c_0|``, shapes (P - n_units,) (cached). Their values are at most ``gain * B + offset`` for inputs
         bounded by ``B`` (the frame check of the enumeration, ``enumerate._check_frame``)."""
         cached = getattr(self, "_boundary_cache", None)
         if cached is None:
-            first = np.repeat(self.piece_start[:-1], self.n_pieces.astype(np.int64))
-            rows = np.nonzero(np.arange(self.A.shape[0]) != first)[0]
+            rows, base = self._boundary_rows()
             with np.errstate(over="ignore", invalid="ignore"):
-                cached = (np.abs(self.A[rows] - self.A[first[rows]]).sum(axis=1),
-                          np.abs(self.c[rows] - self.c[first[rows]]))
+                cached = (np.abs(self.A[rows] - self.A[base]).sum(axis=1), np.abs(self.c[rows] - self.c[base]))
             self._boundary_cache = cached
         return cached
 

@@ -36,4 +36,17 @@ inline double stable_norm(const double* x, int n) {
   return std::ldexp(std::sqrt(t), e);
 }
 
+// The exponent e of a power-of-two scaling 2^-e that brings a magnitude m (> 0, finite) into [1/2, 1), or 0 when
+// m already lies in [2^(lo-1), 2^hi) (or is 0, inf or NaN): the LP solver's tolerances are absolute, so an LP
+// whose coefficients are of size m is solved on them times 2^-e (exactly) and its result scaled back, and an LP
+// of ordinary size is left bit for bit as it is.
+inline int scale_exponent(double m, int lo = -7, int hi = 8) {
+  int e = 0;
+  if (m > 0.0 && std::isfinite(m)) {
+    std::frexp(m, &e);  // m = f 2^e, 1/2 <= f < 1
+    if (e >= lo && e <= hi) e = 0;
+  }
+  return e;
+}
+
 }  // namespace relutope
