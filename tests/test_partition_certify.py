@@ -105,7 +105,9 @@ def test_certify_checks_its_arguments():
         certify_partition("part")
     with pytest.raises(ValueError, match="time_limit"):
         part.certify(time_limit=-1.0)
-    big = enumerate_regions(Network.random([3, 10, 8, 1], seed=1), Box(-np.ones(3), np.ones(3)))
+    # 15,628 regions: the re-enumeration needs ~30 ms, so 1 ms stops it (548 regions of a [3, 10, 8, 1] net were
+    # re-enumerated within the 1 ms on a fast CI run, and the test failed)
+    big = enumerate_regions(Network.random([3, 24, 24, 1], seed=1), Box(-np.ones(3), np.ones(3)))
     stopped = big.certify(time_limit=1e-3)  # the re-enumeration stops: completeness not proven, nothing refuted
     assert stopped.status == "incomplete" and "time_limit" in stopped.message and not stopped.refuted
     # a partition stopped early is refuted by the regions it lacks (each proven wider than tol)
