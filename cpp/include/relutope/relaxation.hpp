@@ -85,9 +85,10 @@ class Relaxation {
   const Network* net_;
   // Scratch for the back-substitution: coefficients on the pieces of a layer, rows x P_l.
   std::vector<double> lam_, mu_, next_;
-  // Scratch: the relaxations of one layer's units (unit_relaxation), lower side then upper side: coefficients per
-  // piece (2 x P) and constants per unit (2 x n_units); the pieces a block of rows uses.
-  std::vector<double> ra_, rb_;
+  // Scratch: the relaxations of one layer's units (unit_relaxation), the lower side's and the upper side's side by
+  // side: coefficients per piece (P x 2) and constants per unit (n_units x 2); one unit's coefficients; the pieces
+  // a block of rows uses.
+  std::vector<double> ra_, rb_, rk_;
   std::vector<int> used_;
   // Scratch of forward_layers (see there).
   std::vector<double> fp_, fq_, fz_, nlo_, nhi_, dw_, g_;
