@@ -33,10 +33,12 @@ inline void widen(double& lo, double& hi) {
   hi += slack;
 }
 
-// Minimum of the affine function g (k+1 entries) over the box [lo, hi] (Relaxation::box_min; inlined here).
+// Minimum of the affine function g (k+1 entries) over the box [lo, hi] (Relaxation::box_min; inlined here). The
+// lesser of g_j lo_j and g_j hi_j is g_j lo_j for g_j >= 0 and g_j hi_j for g_j < 0 (to the bit, the signs of zeros
+// included: std::min returns its first argument when they are equal), without a branch on the sign of g_j.
 RELUTOPE_INLINE double min_over_box(const double* g, int k, const double* lo, const double* hi) {
   double v = g[k];
-  for (int j = 0; j < k; ++j) v += g[j] >= 0.0 ? g[j] * lo[j] : g[j] * hi[j];
+  for (int j = 0; j < k; ++j) v += std::min(g[j] * lo[j], g[j] * hi[j]);
   return v;
 }
 
