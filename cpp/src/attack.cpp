@@ -23,17 +23,13 @@ class PointPass {
       const Layer& L = layers[l];
       chosen_[l].resize(L.n_units);
       out_.assign(L.n_units, 0.0);
+      vals_.resize(L.total_pieces());
+      piece_values(L, h_.data(), vals_.data());
       for (int i = 0; i < L.n_units; ++i) {
         double best = -std::numeric_limits<double>::infinity();
         int arg = L.piece_start[i];
-        for (int p = L.piece_start[i]; p < L.piece_start[i + 1]; ++p) {
-          double v = L.c[p];
-          if (!L.zero_piece[p]) {
-            const double* a = &L.A[static_cast<size_t>(p) * L.in_dim];
-            for (int j = 0; j < L.in_dim; ++j) v += a[j] * h_[j];
-          }
-          if (v > best) best = v, arg = p;
-        }
+        for (int p = L.piece_start[i]; p < L.piece_start[i + 1]; ++p)
+          if (vals_[p] > best) best = vals_[p], arg = p;
         out_[i] = best;
         chosen_[l][i] = arg;
       }
@@ -62,7 +58,7 @@ class PointPass {
  private:
   const Network& net_;
   std::vector<std::vector<int>> chosen_;
-  std::vector<double> h_, out_, next_;
+  std::vector<double> h_, out_, next_, vals_;
 };
 
 // min_t max_r (C_t,r y - d_t,r), with the term and row attaining it.

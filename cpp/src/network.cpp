@@ -325,4 +325,33 @@ void piece_in_x(const Layer& L, int p, const std::vector<double>& M, const std::
   }
 }
 
+void piece_values(const Layer& L, const double* h, double* v) {
+  const int P = L.total_pieces(), n = L.in_dim;
+  int block[4], b = 0;
+  auto sums = [&](int count) {
+    double acc[4];
+    const double* a[4];
+    for (int t = 0; t < count; ++t) acc[t] = L.c[block[t]], a[t] = &L.A[static_cast<size_t>(block[t]) * n];
+    if (count == 4) {
+      for (int j = 0; j < n; ++j) {
+        const double x = h[j];
+        acc[0] += a[0][j] * x, acc[1] += a[1][j] * x, acc[2] += a[2][j] * x, acc[3] += a[3][j] * x;
+      }
+    } else {
+      for (int t = 0; t < count; ++t)
+        for (int j = 0; j < n; ++j) acc[t] += a[t][j] * h[j];
+    }
+    for (int t = 0; t < count; ++t) v[block[t]] = acc[t];
+  };
+  for (int p = 0; p < P; ++p) {
+    if (L.zero_piece[p]) {
+      v[p] = L.c[p];
+      continue;
+    }
+    block[b++] = p;
+    if (b == 4) sums(4), b = 0;
+  }
+  if (b > 0) sums(b);
+}
+
 }  // namespace relutope

@@ -598,19 +598,15 @@ void forward_from(const Network& net, int start, int k, const double* pieces, co
     }
     z[i] = best;
   }
+  std::vector<double> v;  // a layer's pieces
   for (size_t l = start + 1; l < layers.size(); ++l) {
     const Layer& L = layers[l];
     y.assign(L.n_units, 0.0);
+    v.resize(L.total_pieces());
+    piece_values(L, z.data(), v.data());
     for (int i = 0; i < L.n_units; ++i) {
       double best = -std::numeric_limits<double>::infinity();
-      for (int p = L.piece_start[i]; p < L.piece_start[i + 1]; ++p) {
-        double v = L.c[p];
-        if (!L.zero_piece[p]) {
-          const double* a = &L.A[static_cast<size_t>(p) * L.in_dim];
-          for (int j = 0; j < L.in_dim; ++j) v += a[j] * z[j];
-        }
-        best = std::max(best, v);
-      }
+      for (int p = L.piece_start[i]; p < L.piece_start[i + 1]; ++p) best = std::max(best, v[p]);
       y[i] = best;
     }
     z.swap(y);

@@ -30,6 +30,11 @@ struct Layer {
 void piece_in_x(const Layer& L, int p, const std::vector<double>& M, const std::vector<double>& m, int d,
                 double* out, double* off);
 
+// The layer's pieces at its input h (in_dim entries): v[p] = c[p] + sum_j A[p][j] h[j] (P entries), each sum from
+// c[p] in the order j = 0, 1, ..., so the same to the bit as one piece at a time; c[p] for identically zero pieces.
+// Four pieces' sums side by side (a sum's additions wait on each other: one at a time they leave the adder idle).
+void piece_values(const Layer& L, const double* h, double* v);
+
 class Network {
  public:
   // Build from layers; throws std::invalid_argument when they do not fit together.
