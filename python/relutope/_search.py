@@ -107,6 +107,9 @@ PACE_FROM, PACE_WINDOW = 64, 32
 # SplitOptions::merge_closed: a box of the split tree whose refuted part is at most MERGE_CLOSED of its volume is
 # handed to the exact enumeration whole rather than as its open descendants (0: off).
 MERGE_CLOSED = 0.25  # 0.1: 1.03 of 0.25's CPU time on properties 1-2
+# SplitOptions::attack_steps: the sign-gradient steps of the descent from each box's LP minimiser while the boxes are
+# taken best first (with search=True).
+SPLIT_ATTACK_STEPS = 20
 
 
 def split_case(net: Network, lo: np.ndarray, hi: np.ndarray, terms, split_depth: Optional[int], split_boxes: int,
@@ -116,13 +119,14 @@ def split_case(net: Network, lo: np.ndarray, hi: np.ndarray, terms, split_depth:
 
     Branch and bound on the box: CROWN / DeepPoly bounds per box and one LP per box deciding whether they allow a
     term, boxes halved by ReluVal's smear (or strong branching over ``split_candidates`` inputs), up to
-    ``split_depth`` halvings (default ``8 * free inputs``) and ``split_boxes`` boxes; with ``search`` a 20-step
-    descent from each box's LP minimiser. With ``pace_from > 0`` (default ``PACE_FROM``, 0: off) the budget
-    is adaptive: from ``pace_from`` boxes on, every box left goes to the exact enumeration as soon as the volume
-    closed per box over the last ``PACE_WINDOW`` boxes, kept up for the rest of the budget, would not close the
-    box. What is left open is merged (``MERGE_CLOSED``): a box of the split tree whose refuted part is at most that
-    fraction of its volume is handed over whole (never the root once split). ``split_candidates`` None: 3 (at
-    most the free inputs) for networks with units of more than two pieces, else 1 (see :func:`relutope.verify`).
+    ``split_depth`` halvings (default ``8 * free inputs``) and ``split_boxes`` boxes; with ``search`` a
+    ``SPLIT_ATTACK_STEPS``-step descent from each box's LP minimiser. With ``pace_from > 0`` (default
+    ``PACE_FROM``, 0: off) the budget is adaptive: from ``pace_from`` boxes on, every box left goes to the exact
+    enumeration as soon as the volume closed per box over the last ``PACE_WINDOW`` boxes, kept up for the rest of
+    the budget, would not close the box. What is left open is merged (``MERGE_CLOSED``): a box of the split tree
+    whose refuted part is at most that fraction of its volume is handed over whole (never the root once split).
+    ``split_candidates`` None: 3 (at most the free inputs) for networks with units of more than two pieces, else 1
+    (see :func:`relutope.verify`).
 
     Returns the core's dict (``status`` 1: ``counterexample`` for ``term`` found, 3: a limit stopped it, else
     the boxes ``open_lo``, ``open_hi`` (B, n_inputs) with ``open_score``; ``boxes``, ``closed_fraction`` of the
@@ -137,5 +141,5 @@ def split_case(net: Network, lo: np.ndarray, hi: np.ndarray, terms, split_depth:
         split_candidates = min(3, free) if many_pieces else 1
     return _core.split_verify(net._core(), lo, hi, terms, depth, int(split_boxes),
                               -1.0 if time_limit is None else time_limit, max(int(split_candidates), 1),
-                              20 if search else 0, PACE_FROM if pace_from is None else int(pace_from),
+                              SPLIT_ATTACK_STEPS if search else 0, PACE_FROM if pace_from is None else int(pace_from),
                               PACE_WINDOW, float(MERGE_CLOSED))
