@@ -105,12 +105,16 @@ def test_falsify_rejects_bad_input():
         _core.falsify(net._core(), lo, hi, term, -1, 1, 1, 0, np.zeros((0, 2)), -1.0)
     with pytest.raises(ValueError, match="branch_candidates"):
         _core.split_verify(net._core(), lo, hi, term, 8, 16, -1.0, 0, 0)
+    with pytest.raises(ValueError, match="attack_patience"):
+        _core.split_verify(net._core(), lo, hi, term, 8, 16, -1.0, 1, 20, attack_patience=-1)
 
 
 @pytest.mark.parametrize("seed", range(3))
-@pytest.mark.parametrize("candidates, attack", [(1, 0), (2, 0), (3, 20), (5, 20)])
-def test_split_branching_verdicts_agree_with_the_exact_maximum(seed, candidates, attack):
-    # Every branching (smear; strong branching over 2, 3, 5 inputs; with and without the search in each box):
+@pytest.mark.parametrize("candidates, attack, patience", [(1, 0, 0), (2, 0, 0), (3, 20, 0), (5, 20, 0), (1, 20, 5),
+                                                         (3, 20, 1)])
+def test_split_branching_verdicts_agree_with_the_exact_maximum(seed, candidates, attack, patience):
+    # Every branching (smear; strong branching over 2, 3, 5 inputs; with and without the search in each box, its
+    # descents run to the end or stopped after 5 or 1 steps without progress):
     # "holds" (status 0) only when the threshold is above the exact maximum, a counterexample (status 1) that
     # is one by a forward pass, and the closed volume plus the open boxes' volume equal to the box's.
     rng = np.random.default_rng(10 + seed)
@@ -121,7 +125,8 @@ def test_split_branching_verdicts_agree_with_the_exact_maximum(seed, candidates,
     top = relutope.output_bounds(net, relutope.Box(lo, hi), row[None, :], prune=False).upper[0]
     for t, holds in ((top + 1e-2 * (1 + abs(top)), True), (top - 1e-2 * (1 + abs(top)), False)):
         term = [(-row[None, :], np.array([-t]))]
-        out = _core.split_verify(net._core(), lo, hi, term, 24, 400, -1.0, candidates, attack)
+        out = _core.split_verify(net._core(), lo, hi, term, 24, 400, -1.0, candidates, attack,
+                                 attack_patience=patience)
         assert out["status"] in (0, 1, 2)
         assert out["bounds"] >= out["boxes"]
         if out["status"] == 0:

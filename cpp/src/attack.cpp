@@ -164,13 +164,16 @@ AttackResult falsify_box(const Network& net, const double* lo, const double* hi,
   std::vector<double> x(n), g, w(m);
   // One descent from x; true when it found a counterexample.
   auto descend = [&] {
-    double step = 0.25;
+    double step = 0.25, least = std::numeric_limits<double>::infinity();
+    int stale = 0;
     for (int it = 0; it < opt.steps; ++it) {
       const std::vector<double>& y = pass.forward(x.data());
       ++res.passes;
       const double v = violation(terms, y, term, row);
       record(x.data(), v, term);
       if (res.found) return true;
+      if (v < least) least = v, stale = 0;
+      else if (opt.patience > 0 && ++stale >= opt.patience) return false;
       // Descend the worst row of the best term: its gradient on the point's region, a sign step, a clip.
       std::copy_n(&terms[term].C[static_cast<size_t>(row) * m], m, w.begin());
       pass.gradient(w.data(), g);

@@ -895,6 +895,7 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
   };
   AttackOptions attack;
   attack.samples = 0, attack.starts = 1, attack.steps = opt.attack_steps;
+  attack.patience = opt.attack_patience;
   std::vector<int> dims(k);
   std::vector<double> closed_after;  // the adaptive budget's record of the volume closed (opt.pace_from)
   while (!stack.empty()) {

@@ -268,6 +268,8 @@ struct SplitOptions {
   // Sign-gradient steps of a counterexample search (attack.hpp) from the relaxation's minimiser of every box
   // not refuted while boxes are taken best first (0: none).
   int attack_steps = 0;
+  // ... each ended after this many steps in a row without a new least violation (AttackOptions::patience; 0: never).
+  int attack_patience = 0;
   // An adaptive budget: from pace_from boxes on (0: never, a fixed budget), every box left is handed to the exact
   // enumeration as soon as the recent rate of volume closed per box (over the last pace_window boxes) would not
   // close the rest within max_boxes boxes: closed + rate x (max_boxes - boxes) < the box's volume. The best-first
