@@ -79,16 +79,17 @@ struct RelaxedLayer {
 
 // R rows of m (n entries each) to R rows of piece coefficients (P entries each; only the live pieces written) and
 // their constants added to cst (R), without branches: the signs of m are as good as random, and mispredicted
-// branches made these loops 3/4 of the back-substitution's time on ACAS Xu. The side by an index; a slope is
-// finite, so 0.0 + m a is +0.0 for m = 0; a constant may be infinite (a max-pooling unit's upper side):
-// unless_zero. The R rows' sums side by side, each in the order of one row alone.
+// branches made these loops 3/4 of the back-substitution's time on ACAS Xu. The side by an index; for m = 0 a
+// coefficient is -0.0, which every later product skips as zero (a slope or a constant may be infinite or NaN from
+// infinite bounds, and m x inf must not enter: unless_zero). The R rows' sums side by side, each in the order of
+// one row alone.
 template <int R>
 RELUTOPE_INLINE void relax_block(const RelaxedLayer& L, const double* m, double* next, double* cst) {
   for (int t = 0; t < L.nlive; ++t) {
     const int p = L.plive[t], u = L.ulive[t];
     for (int r = 0; r < R; ++r) {
       const double x = m[static_cast<size_t>(r) * L.n + u];
-      next[static_cast<size_t>(r) * L.P + p] = 0.0 + x * L.ra[2 * p + (x < 0.0)];
+      next[static_cast<size_t>(r) * L.P + p] = unless_zero(x, x * L.ra[2 * p + (x < 0.0)]);
     }
   }
   double acc[R];
