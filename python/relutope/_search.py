@@ -124,7 +124,8 @@ def split_case(net: Network, lo: np.ndarray, hi: np.ndarray, terms, split_depth:
     Branch and bound on the box: CROWN / DeepPoly bounds per box and one LP per box deciding whether they allow a
     term, boxes halved by ReluVal's smear (or strong branching over ``split_candidates`` inputs), up to
     ``split_depth`` halvings (default ``8 * free inputs``) and ``split_boxes`` boxes; with ``search`` a
-    ``SPLIT_ATTACK_STEPS``-step descent from each box's LP minimiser. With ``pace_from > 0`` (default
+    ``SPLIT_ATTACK_STEPS``-step descent from each box's LP minimiser (ended after ``SPLIT_ATTACK_PATIENCE`` steps
+    without a new least violation). With ``pace_from > 0`` (default
     ``PACE_FROM``, 0: off) the budget is adaptive: from ``pace_from`` boxes on, every box left goes to the exact
     enumeration as soon as the volume closed per box over the last ``PACE_WINDOW`` boxes, kept up for the rest of
     the budget, would not close the box. What is left open is merged (``MERGE_CLOSED``): a box of the split tree
