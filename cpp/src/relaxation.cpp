@@ -279,7 +279,8 @@ void Relaxation::init_live() {  // per layer, its pieces that are not identicall
 
 RELUTOPE_WIDE_VECTORS
 void Relaxation::backsub(int l, int start, int k, const double* pieces, const LayerBounds& bounds, int rows,
-                         std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G, bool mu_ready) {
+                         std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G, bool mu_ready,
+                         bool keep_weights) {
   const auto& layers = net_->layers();
   if (live_net_ != net_) init_live();
   for (; l > start; --l) {
@@ -299,6 +300,7 @@ void Relaxation::backsub(int l, int start, int k, const double* pieces, const La
       for (; r < rows; ++r) constants_block<1>(&lam[static_cast<size_t>(r) * P], P, live, cur.c.data(), &cst[r]);
       rows_times(lam.data(), P, rows, live, cur.A.data(), n, mu_.data(), used_);
     }
+    if (keep_weights) unit_weights_[l - 1].assign(mu_.begin(), mu_.begin() + static_cast<size_t>(rows) * n);
     // Units of layer l-1 by their relaxations (per side, made once for all rows): coefficients on the pieces of
     // layer l-1, m a_j for the unit's coefficient m in mu (0 when m = 0), written for the pieces that are not
     // identically zero only (no product reads the others), and the constants m b in cst, unit by unit.
@@ -419,9 +421,11 @@ void Relaxation::forward_layers(int start, int k, const double* pieces, const do
   std::vector<double>& g = g_;
   g.resize(n1);
   live_out_.clear();  // the previous layer's outputs whose affine bounds are not both zero
+  if (attribute) slopes_.resize(nL);
   for (int l = start; l < nL; ++l) {
     const Layer& L = layers[l];
     const int P = L.total_pieces();
+    if (attribute) slopes_[l].assign(static_cast<size_t>(P) * k, 0.0);
     const int nlive = static_cast<int>(live_out_.size());
     // Affine bounds of every piece of the layer.
     at_least(fp_, static_cast<size_t>(P) * W);
@@ -472,6 +476,10 @@ void Relaxation::forward_layers(int start, int k, const double* pieces, const do
           }
         } else {
           std::copy(ps, ps + w2, a);
+        }
+        if (attribute && K == 2) {
+          double* sl = &slopes_[l][static_cast<size_t>(s) * k];
+          for (int t = 0; t < k; ++t) sl[t] = 0.5 * (std::fabs(a[t]) + std::fabs(b[t]));
         }
         double lo_s = min_over_box(a, k, lo, hi);
         for (int t = 0; t < n1; ++t) g[t] = -b[t];
@@ -581,7 +589,45 @@ void Relaxation::lower_linear(int start, int k, const double* pieces, const Laye
       cst[r] += c * b;
     }
   }
-  backsub(nL - 1, start, k, pieces, bounds, q, lam_, cst, G);
+  if (attribute) {
+    unit_weights_.resize(nL);
+    unit_weights_[nL - 1].assign(C, C + static_cast<size_t>(q) * m);
+    weight_rows_ = q;
+  }
+  backsub(nL - 1, start, k, pieces, bounds, q, lam_, cst, G, false, attribute);
+}
+
+void Relaxation::input_looseness(int start, int k, const LayerBounds& bounds, const double* lo, const double* hi,
+                                 double* score) const {
+  const auto& layers = net_->layers();
+  const int nL = static_cast<int>(layers.size());
+  if (static_cast<int>(slopes_.size()) != nL || static_cast<int>(unit_weights_.size()) != nL) return;
+  std::vector<double> part(k);
+  for (int l = start; l < nL; ++l) {
+    const Layer& L = layers[l];
+    const int n = L.n_units;
+    const std::vector<double>& w = unit_weights_[l];
+    if (slopes_[l].size() != static_cast<size_t>(L.total_pieces()) * k ||
+        w.size() != static_cast<size_t>(weight_rows_) * n)
+      continue;
+    for (int i = 0; i < n; ++i) {
+      if (L.n_pieces(i) != 2) continue;
+      const int s = L.piece_start[i] + 1;
+      const double l_d = bounds.lo[l][s], u_d = bounds.hi[l][s];
+      if (!(l_d < 0.0 && u_d > 0.0) || !std::isfinite(l_d) || !std::isfinite(u_d)) continue;
+      const double upper_gap = u_d * (-l_d) / (u_d - l_d), lower_gap = std::min(u_d, -l_d);
+      double range = 0.0;
+      for (int j = 0; j < k; ++j) range += part[j] = slopes_[l][static_cast<size_t>(s) * k + j] * (hi[j] - lo[j]);
+      if (!(range > 0.0) || !std::isfinite(range)) continue;
+      double cost = 0.0;
+      for (int r = 0; r < weight_rows_; ++r) {
+        const double m = w[static_cast<size_t>(r) * n + i];
+        cost += std::fabs(m) * (m < 0.0 ? upper_gap : lower_gap);
+      }
+      if (!(cost > 0.0) || !std::isfinite(cost)) continue;
+      for (int j = 0; j < k; ++j) score[j] += cost * part[j] / range;
+    }
+  }
 }
 
 void forward_from(const Network& net, int start, int k, const double* pieces, const double* u, std::vector<double>& z,

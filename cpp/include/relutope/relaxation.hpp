@@ -72,6 +72,23 @@ class Relaxation {
   void lower_linear(int start, int k, const double* pieces, const LayerBounds& bounds, int q, const double* C,
                     const double* d, std::vector<double>& G);
 
+  // When set, bound_layers() keeps the slopes in u of every two-piece quantity's affine bounds and lower_linear()
+  // the coefficients of its rows on every unit, for input_looseness(). Off by default (it costs a little).
+  bool attribute = false;
+
+  // The looseness of the last lower_linear() call's bounds, by input, added to score (k entries): for choosing
+  // the input along which to split the box [lo, hi] (with `attribute` set for both calls, the same bounds). A
+  // two-piece unit that `bounds` leave unstable (l < 0 < u on its quantity d) is relaxed with a gap of at most
+  // u (-l) / (u - l) on its upper side and min(u, -l) on its lower side (at the kink, d = 0; unit_relaxation),
+  // and costs a row whose coefficient on the unit is m at most |m| times the gap on the side that m's sign uses
+  // (the ReLU score of BaBSR: Bunel, Lu, Turkaslan, Torr, Kohli & Kumar, "Branch and Bound for Piecewise Linear
+  // Neural Network Verification", JMLR 2020, section 5.1, there from the intercepts alone). That cost is shared
+  // among the inputs by each one's part of the unit's range over the box, |slope_j| (hi_j - lo_j) of d's affine
+  // bounds (the mean of the lower's and the upper's), so that splitting the inputs of the largest scores narrows
+  // the ranges of the units that cost the bound most.
+  void input_looseness(int start, int k, const LayerBounds& bounds, const double* lo, const double* hi,
+                       double* score) const;
+
   // Minimum of the affine function g (k+1 entries) over the box.
   static double box_min(const double* g, int k, const double* lo, const double* hi);
 
@@ -97,6 +114,10 @@ class Relaxation {
   // and the unit of each.
   const Network* live_net_ = nullptr;
   std::vector<std::vector<int>> live_pieces_, live_units_;
+  // With `attribute`: per layer, the mean |slope| in u of each two-piece quantity's affine bounds (P x k, the
+  // slots of the quantities), and the last lower_linear() rows' coefficients on the layer's units (q x n_units).
+  std::vector<std::vector<double>> slopes_, unit_weights_;
+  int weight_rows_ = 0;
 
   // Back-substitute `rows` linear functions given by coefficients lam (rows x P_l) on the pieces of layer l
   // (plus constants cst, rows) down to affine functions of u (rows x (k+1), into G): a lower bound of each.
@@ -108,8 +129,10 @@ class Relaxation {
   // set_min's bounds when they straddle 0.
   void tighten_on_set(const double* lower, const double* neg_upper, double& lo, double& hi);
   // mu_ready: the first product (mu_ = lam A_l, and its constants in cst) made by the caller; lam is not read.
+  // keep_weights: the rows' coefficients on the units of each layer passed are kept in unit_weights_.
   void backsub(int l, int start, int k, const double* pieces, const LayerBounds& bounds, int rows,
-               std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G, bool mu_ready = false);
+               std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G, bool mu_ready = false,
+               bool keep_weights = false);
   void init_live();
   // ra_, rb_ for layer L with bounds blo, bhi (LayerBounds convention).
   void relaxations(const Layer& L, const double* blo, const double* bhi);
