@@ -1,13 +1,18 @@
-"""Input splitting: branching by the smear against strong branching, boxes and bounds to close a property.
+"""Input splitting: the split scores and strong branching, boxes and bounds to close a property.
 
-    python bench/bench_split_branching.py [--candidates 1,2,3] [--time-limit 30]
+    python bench/bench_split_branching.py [--candidates 1,2,3] [--scores 0,1,2] [--time-limit 30]
 
-``_core.split_verify`` alone (no exact enumeration: depth 40, no box budget) on ACAS Xu instances that the
-splitting settles, and on two-level lattice networks (bench_tll.py's generator, N = M = 32 and 64, thresholds
-just above and below the sampled maximum). For each number of candidate inputs per split (1: the input of
-largest smear, ReluVal's; c > 1: the best of the c inputs of largest smear by the bounds of their halves), the
-status (0 holds, 1 violated, 3 time limit), the boxes taken, the relaxation bounds computed (the cost: one CROWN
-pass and one LP per term each) and the CPU seconds, measured in one run (the machine is shared).
+``_core.split_verify`` alone (no exact enumeration: depth 40, no box budget, no descents) on the ACAS Xu
+instances of properties 1-4 that hold (networks 1_1, 1_2, 2_1, 3_3, 5_3) and on two-level lattice networks
+(bench_tll.py's generator, N = M = 32 and 64, thresholds just above and below the sampled maximum). For each
+split score (``branch_score``: 0 the smear plus the relaxation's looseness by input, each as a fraction of its
+sum, the default; 1 the smear alone, ReluVal's, the baseline; 2 the looseness alone) and number of candidate
+inputs per split (1: the input of largest score; c > 1: the best of the c inputs of largest score by the bounds
+of their halves), the status (0 holds, 1 violated, 2 open at depth 40, 3 time limit), the boxes taken, the
+relaxation bounds computed (the cost: one CROWN pass and one LP per term each) and the CPU seconds, measured in
+one run (the machine is shared); then each column's total bounds and seconds over the ACAS Xu instances, and its
+ratio to the first column. The looseness scores two-piece units only: on the lattice networks (units of up to N
+pieces) the score is the smear's, and strong branching is what closes them.
 """
 from __future__ import annotations
 
@@ -27,7 +32,8 @@ from relutope import _core, vnnlib  # noqa: E402
 from bench_tll import tll_network  # noqa: E402
 
 DATA = Path("/work/shared/data/acasxu")
-ACAS = [("1_1", 1), ("1_2", 3), ("2_1", 1), ("3_3", 3), ("1_2", 2), ("1_1", 3)]
+ACAS = [("1_1", 1), ("1_1", 2), ("1_1", 3), ("1_1", 4), ("1_2", 1), ("1_2", 3), ("1_2", 4), ("2_1", 1), ("2_1", 3),
+        ("2_1", 4), ("3_3", 1), ("3_3", 3), ("5_3", 1), ("5_3", 3), ("5_3", 4)]
 
 
 def instances():
@@ -49,17 +55,26 @@ def instances():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--candidates", default="1,2,3")
+    ap.add_argument("--scores", default="0,1",
+                    help="branch_score values (0: smear + looseness, 1: smear, 2: looseness)")
     ap.add_argument("--time-limit", type=float, default=30.0)
     args = ap.parse_args()
-    cands = [int(c) for c in args.candidates.split(",")]
-    print(f"{'instance':>18} " + " ".join(f"{'c=' + str(c) + ' st/boxes/bounds/cpu s':>30}" for c in cands))
+    cols = [(sc, int(c)) for sc in (int(x) for x in args.scores.split(",")) for c in args.candidates.split(",")]
+    print(f"{'instance':>18} " + " ".join(f"{f's={sc} c={c} st/boxes/bounds/cpu s':>32}" for sc, c in cols))
+    bounds, secs = np.zeros(len(cols)), np.zeros(len(cols))
     for name, net, lo, hi, terms in instances():
         cells = []
-        for c in cands:
+        for i, (sc, c) in enumerate(cols):
             t = time.process_time()
-            out = _core.split_verify(net._core(), lo, hi, terms, 40, -1, args.time_limit, c, 20)
-            cells.append(f"{out['status']}/{out['boxes']}/{out['bounds']}/{time.process_time() - t:.3f}")
-        print(f"{name:>18} " + " ".join(f"{s:>30}" for s in cells), flush=True)
+            out = _core.split_verify(net._core(), lo, hi, terms, 40, -1, args.time_limit, c, 0, branch_score=sc)
+            dt = time.process_time() - t
+            if name.startswith("acas"):
+                bounds[i] += out["bounds"]
+                secs[i] += dt
+            cells.append(f"{out['status']}/{out['boxes']}/{out['bounds']}/{dt:.3f}")
+        print(f"{name:>18} " + " ".join(f"{s:>32}" for s in cells), flush=True)
+    print(f"{'ACAS total bounds':>18} " + " ".join(f"{f'{b:.0f} ({b / bounds[0]:.2f})':>32}" for b in bounds))
+    print(f"{'ACAS total cpu s':>18} " + " ".join(f"{f'{t:.2f} ({t / secs[0]:.2f})':>32}" for t in secs))
 
 
 if __name__ == "__main__":

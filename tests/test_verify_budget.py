@@ -128,7 +128,7 @@ def test_merged_boxes_cover_what_the_split_left_open(net_id, prop, scale):
     # no volume), inside the case's box, not the whole box once it was split, and cover at least the open volume;
     # a merged box's score is the least of its open boxes'; `merged` counts the boxes absorbed.
     mapped, case, lo, hi, free = _mapped_acas(net_id, prop, scale)
-    args = (mapped._core(), lo, hi, _terms(case), 40, 128, -1.0, 1, 0, 0, 32)
+    args = (mapped._core(), lo, hi, _terms(case), 40, 64, -1.0, 1, 0, 0, 32)
     plain = _core.split_verify(*args, 0.0)
     merged = _core.split_verify(*args, 0.25)
     assert plain["status"] == merged["status"] == 2 and plain["boxes"] == merged["boxes"]

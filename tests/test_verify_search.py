@@ -107,14 +107,22 @@ def test_falsify_rejects_bad_input():
         _core.split_verify(net._core(), lo, hi, term, 8, 16, -1.0, 0, 0)
     with pytest.raises(ValueError, match="attack_patience"):
         _core.split_verify(net._core(), lo, hi, term, 8, 16, -1.0, 1, 20, attack_patience=-1)
+    for starts in (0, 3):
+        with pytest.raises(ValueError, match="attack_starts"):
+            _core.split_verify(net._core(), lo, hi, term, 8, 16, -1.0, 1, 20, attack_starts=starts)
+    for share in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="attack_share"):
+            _core.split_verify(net._core(), lo, hi, term, 8, 16, -1.0, 1, 20, attack_share=share)
 
 
 @pytest.mark.parametrize("seed", range(3))
-@pytest.mark.parametrize("candidates, attack, patience", [(1, 0, 0), (2, 0, 0), (3, 20, 0), (5, 20, 0), (1, 20, 5),
-                                                         (3, 20, 1)])
-def test_split_branching_verdicts_agree_with_the_exact_maximum(seed, candidates, attack, patience):
-    # Every branching (smear; strong branching over 2, 3, 5 inputs; with and without the search in each box, its
-    # descents run to the end or stopped after 5 or 1 steps without progress):
+@pytest.mark.parametrize("candidates, attack, patience, starts", [(1, 0, 0, 1), (2, 0, 0, 1), (3, 20, 0, 1),
+                                                                 (5, 20, 0, 2), (1, 20, 5, 1), (1, 20, 5, 2),
+                                                                 (3, 20, 1, 2)])
+def test_split_branching_verdicts_agree_with_the_exact_maximum(seed, candidates, attack, patience, starts):
+    # Every branching (the split score; strong branching over 2, 3, 5 inputs; with and without the search in each
+    # box, its descents, from the LP minimiser or also the centre, run to the end or stopped after 5 or 1 steps
+    # without progress):
     # "holds" (status 0) only when the threshold is above the exact maximum, a counterexample (status 1) that
     # is one by a forward pass, and the closed volume plus the open boxes' volume equal to the box's.
     rng = np.random.default_rng(10 + seed)
@@ -126,7 +134,7 @@ def test_split_branching_verdicts_agree_with_the_exact_maximum(seed, candidates,
     for t, holds in ((top + 1e-2 * (1 + abs(top)), True), (top - 1e-2 * (1 + abs(top)), False)):
         term = [(-row[None, :], np.array([-t]))]
         out = _core.split_verify(net._core(), lo, hi, term, 24, 400, -1.0, candidates, attack,
-                                 attack_patience=patience)
+                                 attack_patience=patience, attack_starts=starts)
         assert out["status"] in (0, 1, 2)
         assert out["bounds"] >= out["boxes"]
         if out["status"] == 0:
@@ -140,6 +148,28 @@ def test_split_branching_verdicts_agree_with_the_exact_maximum(seed, candidates,
         open_vol = np.prod(out["open_hi"] - out["open_lo"], axis=1).sum() / vol if out["status"] == 2 else 0.0
         if out["status"] != 1:
             assert out["closed_fraction"] + open_vol == pytest.approx(1.0, rel=1e-9)
+
+
+@pytest.mark.parametrize("c, s", [(0.0, 1.0), (3e6, 1e6), (-4e-6, 1e-6)])
+def test_split_never_halves_an_input_the_network_ignores(c, s):
+    # Input 1 has zero weights into every unit: neither the smear nor the relaxation's looseness (the unstable
+    # ReLUs' gaps shared by each input's part of their ranges) may score it, so every box left open spans its whole
+    # range, while the other inputs are halved; at any scale and off-centre (weights 1/s on boxes of size s).
+    rng = np.random.default_rng(3)
+    W1 = rng.normal(size=(12, 3)) / s
+    W1[:, 1] = 0.0
+    b1 = rng.normal(size=12) - W1 @ np.full(3, c)
+    net = relutope.Network([Layer.affine(W1, b1, "relu"),
+                            Layer.affine(rng.normal(size=(10, 12)), rng.normal(size=10), "relu"),
+                            Layer.affine(rng.normal(size=(1, 10)), rng.normal(size=1), "identity")])
+    lo, hi = np.full(3, c - s), np.full(3, c + s)
+    top = relutope.output_bounds(net, relutope.Box(lo, hi), np.ones((1, 1)), prune=False).upper[0]
+    term = [(-np.ones((1, 1)), np.array([-(top + 1e-6 * (1 + abs(top)))]))]  # holds, too thinly for 8 boxes
+    out = _core.split_verify(net._core(), lo, hi, term, 12, 8, -1.0, 1, 0)
+    assert out["status"] == 2 and out["boxes"] == 8
+    widths = out["open_hi"] - out["open_lo"]
+    assert np.all(widths[:, 1] == hi[1] - lo[1])
+    assert np.all(widths[:, [0, 2]] <= hi[0] - lo[0]) and np.any(widths[:, [0, 2]] < 0.5 * (hi[0] - lo[0]))
 
 
 def _tll_net(rng, n_in, N, M):

@@ -735,7 +735,7 @@ struct SplitBox {
   bool bounded = false;  // the fields below are set
   bool refuted = false;  // every term refuted on the box
   double tmin = std::numeric_limits<double>::infinity();  // min over unrefuted terms of min_box max_r L_r
-  std::vector<double> smear;  // per input: sum over unrefuted terms' rows of |slope| x width
+  std::vector<double> split_score;  // per input: the score of splitting it (see split_verify's bound)
   std::vector<double> argmin;  // the LP minimiser of the term of least tmin (empty when none)
   LayerBounds bounds;
   int node = 0;  // its node of the split tree
@@ -762,6 +762,7 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
   const int k = net.in_dim(), m = net.out_dim(), n1 = k + 1;
   const std::vector<double> F = input_pieces(net);
   Relaxation relax(&net);
+  relax.attribute = opt.branch_score != 1;  // for the split scores (input_looseness)
   SplitResult res;
   double total = 1.0;
   for (int j = 0; j < k; ++j)
@@ -776,7 +777,7 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
   std::vector<SplitNode> nodes(1);
   nodes[0].lo = stack[0].lo, nodes[0].hi = stack[0].hi, nodes[0].vol = total;
   const bool merging = opt.merge_closed > 0.0;
-  std::vector<double> L, Gt, ht, lb(n1), ub(n1), c(n1, 0.0), y, z, u(k);
+  std::vector<double> L, Gt, ht, lb(n1), ub(n1), c(n1, 0.0), y, z, u(k), smear, loose;
   const double inf = std::numeric_limits<double>::infinity();
   c[k] = -1.0;  // maximise -t
   double closed = 0.0;
@@ -799,7 +800,7 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
     b.bounded = true;
     relax.bound_layers(0, k, F.data(), b.lo.data(), b.hi.data(), &b.prior, b.bounds);
     b.prior = LayerBounds();
-    b.smear.assign(k, 0.0);
+    b.split_score.assign(k, 0.0);
     b.refuted = true;
     b.tmin = inf;
     b.argmin.clear();
@@ -845,8 +846,22 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
         if (lp.y[k] < b.tmin) b.tmin = lp.y[k], b.argmin = u;
       }
       b.refuted = false;
+      // The term's split score per input: its smear (sum over the rows of |slope| x width: how much the bounds vary
+      // along the input, ReluVal's choice) and the relaxation's looseness by input (Relaxation::input_looseness:
+      // the gaps of the unstable units that the rows pay for, shared by each input's part of the units' ranges),
+      // each as a fraction of its sum. Summed, on ACAS Xu's properties 1-4 the split closed the 15 instances that
+      // hold in 3,637 bounds, against 10,459 by the smear alone and 5,287 by the looseness alone
+      // (bench/results/split_score_s29.txt).
+      smear.assign(k, 0.0);
+      loose.assign(k, 0.0);
       for (int r = 0; r < t.rows; ++r)
-        for (int j = 0; j < k; ++j) b.smear[j] += std::fabs(L[static_cast<size_t>(r) * n1 + j]) * (b.hi[j] - b.lo[j]);
+        for (int j = 0; j < k; ++j) smear[j] += std::fabs(L[static_cast<size_t>(r) * n1 + j]) * (b.hi[j] - b.lo[j]);
+      if (opt.branch_score != 1) relax.input_looseness(0, k, b.bounds, b.lo.data(), b.hi.data(), loose.data());
+      double s_sum = 0.0, l_sum = 0.0;
+      for (int j = 0; j < k; ++j) s_sum += smear[j], l_sum += loose[j];
+      for (int j = 0; j < k; ++j)
+        b.split_score[j] += (s_sum > 0.0 && opt.branch_score != 2 ? smear[j] / s_sum : 0.0) +
+                            (l_sum > 0.0 && opt.branch_score != 1 ? loose[j] / l_sum : 0.0);
       for (int j = 0; j < k; ++j) u[j] = 0.5 * (b.lo[j] + b.hi[j]);
       if (violates(t, u.data())) {
         found(static_cast<int>(ti), u.data());
@@ -894,10 +909,11 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
     c2.lo[j] = mid;
   };
   AttackOptions attack;
-  attack.samples = 0, attack.starts = 1, attack.steps = opt.attack_steps;
+  attack.samples = 0, attack.starts = std::min(std::max(opt.attack_starts, 1), 2), attack.steps = opt.attack_steps;
   attack.patience = opt.attack_patience;
   std::vector<int> dims(k);
   std::vector<double> closed_after;  // the adaptive budget's record of the volume closed (opt.pace_from)
+  double attack_seconds = 0.0;       // spent in the descents (opt.attack_share)
   while (!stack.empty()) {
     if (time_limit >= 0 && std::chrono::duration<double>(Clock::now() - start).count() > time_limit) {
       res.status = 3;
@@ -931,11 +947,15 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
       if (merging) refute(box.node, vol);
       continue;
     }
-    if (opt.attack_steps > 0 && best_first && !box.argmin.empty()) {
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    if (opt.attack_steps > 0 && best_first && !box.argmin.empty() &&
+        (opt.attack_share <= 0.0 || attack_seconds <= opt.attack_share * elapsed)) {
       // A short descent from the relaxation's minimiser, within the box (a counterexample search while splitting),
       // in the best-first phase (the boxes likeliest unsafe).
       attack.seed = static_cast<uint64_t>(res.boxes);
+      const auto t0 = Clock::now();
       const AttackResult a = falsify_box(net, box.lo.data(), box.hi.data(), terms, attack, box.argmin.data(), 1);
+      attack_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
       if (a.found) {
         found(a.term, a.x.data());
         break;
@@ -948,9 +968,9 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
       open(box);
       continue;
     }
-    // The inputs by smear, largest first; with branch_candidates > 1, the best of the first few by the bounds of
+    // The inputs by score, largest first; with branch_candidates > 1, the best of the first few by the bounds of
     // their halves (strong branching: the input whose worse half comes nearest to being refuted).
-    std::stable_sort(dims.begin(), dims.begin() + n_free, [&](int a, int b) { return box.smear[a] > box.smear[b]; });
+    std::stable_sort(dims.begin(), dims.begin() + n_free, [&](int a, int b) { return box.split_score[a] > box.split_score[b]; });
     const int cands = std::min(std::max(opt.branch_candidates, 1), n_free);
     SplitBox a, b;
     halves(box, dims[0], a, b);

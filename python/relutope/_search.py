@@ -102,14 +102,30 @@ def falsify(net: Network, lo: np.ndarray, hi: np.ndarray, terms, rng: np.random.
 # close the case's box within split_boxes. With the merging below, on the 186 VNN-COMP 2021 ACAS Xu instances
 # (bench/bench_verify_policy.py, bench/results/verify_policy_s27.txt) 64 took 0.58 of the CPU time of a fixed
 # budget (0 here), 32 0.69 (the prop-2 counterexamples that the best-first boxes' descents find came later) and
-# 96 / 128 1.06-1.09 of 64's.
-PACE_FROM, PACE_WINDOW = 64, 32
+# 96 / 128 1.06-1.09 of 64's. Since the split score (the smear plus the relaxation's looseness by input, session
+# 29) the splitting closes most properties 1-4 that hold by itself: 2_9:1 in 741 bounds, which the smear alone had
+# not closed in 20,000, so the budget is larger (verify's split_boxes 1024) and the pace is judged later and over
+# more boxes. On the 186 instances (bench/results/verify_policy_s29.txt; with SPLIT_ATTACK_STARTS 2) 1024 boxes
+# from 256 over 128 took 14.16 s of CPU, 4096 from 512 over 256 13.21 s, 512 from 128 over 64 17.27 s and 256 from
+# 64 over 32 17.39 s; 1024 is kept for the instances of bench_verify.py, where 4096 made 1_1:3 (0.375 against
+# 0.180 s) and 3_3:2 (1.82 against 1.40 s) slower.
+PACE_FROM, PACE_WINDOW = 256, 128
 # SplitOptions::merge_closed: a box of the split tree whose refuted part is at most MERGE_CLOSED of its volume is
 # handed to the exact enumeration whole rather than as its open descendants (0: off).
 MERGE_CLOSED = 0.25  # 0.1: 1.03 of 0.25's CPU time on properties 1-2
 # SplitOptions::attack_steps: the sign-gradient steps of the descent from each box's LP minimiser while the boxes are
 # taken best first (with search=True).
 SPLIT_ATTACK_STEPS = 20
+# SplitOptions::attack_starts: descents per box, from the LP minimiser and the box's centre (2) or from the less
+# violated of them (1). 5_3:2's counterexample lies at the far end of its boxes from their minimisers along an
+# input never split: found after 1,709 boxes with 1 (0.58 s), 139 with 2 (0.064 s); 2 took 1.08 of 1's CPU time on
+# the 186 instances, the rest on properties that hold.
+SPLIT_ATTACK_STARTS = 2
+# SplitOptions::attack_share: the descents only while they have taken at most this fraction of the splitting's time
+# (0: in every box). 0.35 saved a fifth of the time of 1_1:4 and 1_1:2 (properties that hold), but which boxes
+# get a descent then depends on the machine's speed: in one run of the 186 instances 5_3:2's counterexample came
+# 3.5x and 1_3:2's 3.7x later, and 0.25 had 5_3:2's after 952 boxes instead of 139. Off.
+SPLIT_ATTACK_SHARE = 0.0
 # SplitOptions::attack_patience: each of those descents ends after this many steps in a row without a new least
 # violation (0: never). On the 186 instances 5 took 0.98 of 0's CPU time (3: 0.99, with 1_3:2 5.7x slower) and
 # 0.90 of its instructions in the splitting of 2_1:3, 1_1:4, 1_2:4, 5_3:2 and 1_2:2.
@@ -122,10 +138,13 @@ def split_case(net: Network, lo: np.ndarray, hi: np.ndarray, terms, split_depth:
     """The input splitting of :func:`relutope.verify` on one case's box, in the core (``_core.split_verify``).
 
     Branch and bound on the box: CROWN / DeepPoly bounds per box and one LP per box deciding whether they allow a
-    term, boxes halved by ReluVal's smear (or strong branching over ``split_candidates`` inputs), up to
-    ``split_depth`` halvings (default ``8 * free inputs``) and ``split_boxes`` boxes; with ``search`` a
-    ``SPLIT_ATTACK_STEPS``-step descent from each box's LP minimiser (ended after ``SPLIT_ATTACK_PATIENCE`` steps
-    without a new least violation). With ``pace_from > 0`` (default
+    term, boxes halved along the input of the largest score (ReluVal's smear plus the relaxation's looseness by
+    input, each as a fraction of its sum: ``Relaxation::input_looseness`` in cpp/include/relutope/relaxation.hpp)
+    or by strong branching over ``split_candidates`` inputs, up to ``split_depth`` halvings (default
+    ``8 * free inputs``) and ``split_boxes`` boxes; with ``search`` ``SPLIT_ATTACK_STARTS``
+    ``SPLIT_ATTACK_STEPS``-step descents from each box's LP minimiser and centre (ended after
+    ``SPLIT_ATTACK_PATIENCE`` steps without a new least violation) while they have taken at most
+    ``SPLIT_ATTACK_SHARE`` of the splitting's time. With ``pace_from > 0`` (default
     ``PACE_FROM``, 0: off) the budget is adaptive: from ``pace_from`` boxes on, every box left goes to the exact
     enumeration as soon as the volume closed per box over the last ``PACE_WINDOW`` boxes, kept up for the rest of
     the budget, would not close the box. What is left open is merged (``MERGE_CLOSED``): a box of the split tree
@@ -147,4 +166,5 @@ def split_case(net: Network, lo: np.ndarray, hi: np.ndarray, terms, split_depth:
     return _core.split_verify(net._core(), lo, hi, terms, depth, int(split_boxes),
                               -1.0 if time_limit is None else time_limit, max(int(split_candidates), 1),
                               SPLIT_ATTACK_STEPS if search else 0, PACE_FROM if pace_from is None else int(pace_from),
-                              PACE_WINDOW, float(MERGE_CLOSED), int(SPLIT_ATTACK_PATIENCE))
+                              PACE_WINDOW, float(MERGE_CLOSED), int(SPLIT_ATTACK_PATIENCE), int(SPLIT_ATTACK_STARTS),
+                              float(SPLIT_ATTACK_SHARE))

@@ -438,7 +438,7 @@ def _in_term(net: Network, x: np.ndarray, C: np.ndarray, d: np.ndarray, atol: fl
 
 def verify_distributed(net: Network, spec, client=None, *, timeout: Optional[float] = None, prune: bool = True,
                        tol: Optional[float] = None, atol: float = 1e-6, search: bool = True, seed=0,
-                       split_max_dims: int = 8, split_depth: Optional[int] = None, split_boxes: int = 256,
+                       split_max_dims: int = 8, split_depth: Optional[int] = None, split_boxes: int = 1024,
                        split_candidates: Optional[int] = None, prefix_layers: int = 1, n_tasks: Optional[int] = None,
                        threads: Optional[int] = 1, certify: bool = False):
     """:func:`relutope.verify` on a Dask cluster: every case's box split into cells of the first layers.

@@ -346,7 +346,7 @@ def _box_volume(lo: np.ndarray, hi: np.ndarray, free: np.ndarray) -> float:
 
 def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool = True,
            tol: Optional[float] = None, atol: float = 1e-6, search: bool = True, split_max_dims: int = 8,
-           split_depth: Optional[int] = None, split_boxes: int = 256, seed: int = 0,
+           split_depth: Optional[int] = None, split_boxes: int = 1024, seed: int = 0,
            threads: Optional[int] = 1, split_candidates: Optional[int] = None,
            certify: bool = False, client=None) -> VerificationResult:
     """Decide a safety property exactly: find an input in the unsafe set, or prove there is none.
@@ -384,11 +384,11 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
         Worker threads of the exact enumeration (``None``: every core). The verdict is the same with any number;
         with ``threads > 1`` which counterexample is found first may depend on timing.
     split_candidates : int, optional
-        Inputs tried per split of the input splitting: 1 halves the input of largest smear; ``c > 1`` bounds
-        both halves along each of the ``c`` inputs of largest smear and keeps the split whose worse half comes
+        Inputs tried per split of the input splitting: 1 halves the input of largest score (see Notes); ``c > 1``
+        bounds both halves along each of the ``c`` inputs of largest score and keeps the split whose worse half comes
         nearest to being refuted (strong branching). Default: 3 (at most the free inputs) for networks with
         units of more than two pieces (max-pooling, two-level lattices), where it closes boxes in several times
-        fewer bounds; 1 for ReLU networks, where the smear alone is about as good
+        fewer bounds; 1 for ReLU networks, where the score alone is about as good
         (``bench/bench_split_branching.py``).
     certify : bool, optional
         Prove the verdict (:mod:`relutope.verdict_certificates`): ``violated`` by an exact rational counterexample
@@ -427,11 +427,14 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     boxes with at most ``split_max_dims`` free inputs, branch and bound on the input box in the core: each box
     gets CROWN / DeepPoly linear relaxation bounds (Zhang et al., NeurIPS 2018; Singh et al., POPL 2019) and one
     LP deciding whether they allow a term; the LP's minimiser and the box's centre are candidate
-    counterexamples, and with ``search`` a 20-step descent (as in :func:`_falsify`) starts from the minimiser
-    inside the box while boxes are taken best first (the first half of the budget); boxes not refuted are halved
-    along the input of largest slope times width (ReluVal's smear, Wang et al., USENIX Security 2018), or with
+    counterexamples, and with ``search`` 20-step descents (as in :func:`_falsify`) start from the minimiser and
+    the centre inside the box while boxes are taken best first (the first half of the budget); boxes not refuted
+    are halved along the input of largest score: the bounds' slope times width (ReluVal's smear, Wang et al.,
+    USENIX Security 2018) plus the relaxation's looseness by input (the gaps of the unstable ReLUs the bound pays
+    for, as BaBSR scores ReLUs: Bunel et al., JMLR 2020, shared among the inputs by their parts of each ReLU's
+    range), each as a fraction of its sum; or with
     ``split_candidates > 1`` along the best of several inputs by the bounds of their halves (strong branching, as
-    FSB branches on ReLUs: De Palma et al., 2021), up to ``split_depth`` halvings. From 64 boxes on, the
+    FSB branches on ReLUs: De Palma et al., 2021), up to ``split_depth`` halvings. From 256 boxes on, the
     splitting stops early when the volume it closes per box would not close the case within ``split_boxes``, and
     what it leaves open is merged: a box of its tree whose refuted part is at most a quarter of it is handed to
     the enumeration whole (the enumeration of a few large boxes costs less than that of many small ones, each of

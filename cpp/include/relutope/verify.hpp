@@ -239,8 +239,9 @@ namespace relutope {
 // gets the linear relaxation bounds of relaxation.hpp (with its parent box's pre-activation bounds as prior);
 // a term is refuted on the box when min over the box of max_r L_r(u) > 0 (one LP in (u, t)), whose minimiser is
 // also a candidate counterexample checked by a forward pass, as is the box's centre. An unrefuted box is split in
-// half along the input with the largest |slope| x width of the unrefuted terms' bounds (the "smear" of ReluVal:
-// Wang, Pei, Whitehouse, Yang & Jana, USENIX Security 2018); a box at max_depth is handed back open, for the exact
+// half along the input of the largest score: the unrefuted terms' |slope| x width of their bounds (the "smear" of
+// ReluVal: Wang, Pei, Whitehouse, Yang & Jana, USENIX Security 2018) plus the relaxation's looseness by input
+// (Relaxation::input_looseness), each as a fraction of its sum; a box at max_depth is handed back open, for the exact
 // enumeration, as is every box left when max_boxes have been bounded. Boxes are taken best first (the one whose
 // parent's relaxation was nearest to allowing a term) for half the budget, then depth first. Reference: Bunel, Lu, Turkaslan, Torr, Kohli & Kumar, "Branch and Bound for Piecewise Linear
 // Neural Network Verification", JMLR 2020 (input splitting for low-dimensional inputs).
@@ -265,11 +266,18 @@ struct SplitOptions {
   // "Improved Branch and Bound for Neural Network Verification via Lagrangian Decomposition", 2021); the halves
   // bounded are kept, so the split itself costs nothing more.
   int branch_candidates = 1;
+  // The split score (see split_verify): 0 the smear plus the looseness by input, 1 the smear alone (ReluVal's),
+  // 2 the looseness alone (for benchmarks: bench/bench_split_branching.py).
+  int branch_score = 0;
   // Sign-gradient steps of a counterexample search (attack.hpp) from the relaxation's minimiser of every box
   // not refuted while boxes are taken best first (0: none).
   int attack_steps = 0;
   // ... each ended after this many steps in a row without a new least violation (AttackOptions::patience; 0: never).
   int attack_patience = 0;
+  // ... from this many of the box's centre and the relaxation's minimiser, the least violated first (1 or 2).
+  int attack_starts = 1;
+  // ... only while the descents have taken at most this fraction of the splitting's time so far (0: always).
+  double attack_share = 0.0;
   // An adaptive budget: from pace_from boxes on (0: never, a fixed budget), every box left is handed to the exact
   // enumeration as soon as the recent rate of volume closed per box (over the last pace_window boxes) would not
   // close the rest within max_boxes boxes: closed + rate x (max_boxes - boxes) < the box's volume. The best-first
