@@ -1,6 +1,6 @@
 """Two-level lattice (TLL) networks: generated instances in the manner of VNN-COMP 2022's TLL Verify Bench.
 
-    python bench/bench_tll.py [--sizes 8,16,32,64,128] [--per-size 4] [--timeout 60] [--seed 0]
+    python bench/bench_tll.py [--sizes 8,16,32,64] [--per-size 4] [--timeout 60] [--seed 0]
 
 A TLL network (Ferlez & Shoukry, "AReN: Assured ReLU NN Architecture for Model Predictive Control of LTI
 Systems", HSCC 2020; "Fast BATLLNN: Fast Box Analysis of Two-Level Lattice Neural Networks", HSCC 2022) computes
@@ -56,7 +56,7 @@ def threshold_property(lo, hi, t: float) -> vnnlib.Property:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="8,16,32,64,128")
+    ap.add_argument("--sizes", default="8,16,32,64", help="N = M values, at most 127 (a unit has at most 127 pieces)")
     ap.add_argument("--per-size", type=int, default=4)
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--seed", type=int, default=0)
