@@ -592,7 +592,6 @@ void Relaxation::lower_linear(int start, int k, const double* pieces, const Laye
   if (attribute) {
     unit_weights_.resize(nL);
     unit_weights_[nL - 1].assign(C, C + static_cast<size_t>(q) * m);
-    weight_rows_ = q;
   }
   backsub(nL - 1, start, k, pieces, bounds, q, lam_, cst, G, false, attribute);
 }
@@ -602,13 +601,14 @@ void Relaxation::input_looseness(int start, int k, const LayerBounds& bounds, co
   const auto& layers = net_->layers();
   const int nL = static_cast<int>(layers.size());
   if (static_cast<int>(slopes_.size()) != nL || static_cast<int>(unit_weights_.size()) != nL) return;
+  const int rows = static_cast<int>(unit_weights_[nL - 1].size() / layers[nL - 1].n_units);  // lower_linear's q
   std::vector<double> part(k);
   for (int l = start; l < nL; ++l) {
     const Layer& L = layers[l];
     const int n = L.n_units;
     const std::vector<double>& w = unit_weights_[l];
     if (slopes_[l].size() != static_cast<size_t>(L.total_pieces()) * k ||
-        w.size() != static_cast<size_t>(weight_rows_) * n)
+        w.size() != static_cast<size_t>(rows) * n)
       continue;
     for (int i = 0; i < n; ++i) {
       if (L.n_pieces(i) != 2) continue;
@@ -620,7 +620,7 @@ void Relaxation::input_looseness(int start, int k, const LayerBounds& bounds, co
       for (int j = 0; j < k; ++j) range += part[j] = slopes_[l][static_cast<size_t>(s) * k + j] * (hi[j] - lo[j]);
       if (!(range > 0.0) || !std::isfinite(range)) continue;
       double cost = 0.0;
-      for (int r = 0; r < weight_rows_; ++r) {
+      for (int r = 0; r < rows; ++r) {
         const double m = w[static_cast<size_t>(r) * n + i];
         cost += std::fabs(m) * (m < 0.0 ? upper_gap : lower_gap);
       }

@@ -947,9 +947,9 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
       if (merging) refute(box.node, vol);
       continue;
     }
-    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     if (opt.attack_steps > 0 && best_first && !box.argmin.empty() &&
-        (opt.attack_share <= 0.0 || attack_seconds <= opt.attack_share * elapsed)) {
+        (opt.attack_share <= 0.0 ||
+         attack_seconds <= opt.attack_share * std::chrono::duration<double>(Clock::now() - start).count())) {
       // A short descent from the relaxation's minimiser, within the box (a counterexample search while splitting),
       // in the best-first phase (the boxes likeliest unsafe).
       attack.seed = static_cast<uint64_t>(res.boxes);

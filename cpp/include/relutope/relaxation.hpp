@@ -117,7 +117,6 @@ class Relaxation {
   // With `attribute`: per layer, the mean |slope| in u of each two-piece quantity's affine bounds (P x k, the
   // slots of the quantities), and the last lower_linear() rows' coefficients on the layer's units (q x n_units).
   std::vector<std::vector<double>> slopes_, unit_weights_;
-  int weight_rows_ = 0;
 
   // Back-substitute `rows` linear functions given by coefficients lam (rows x P_l) on the pieces of layer l
   // (plus constants cst, rows) down to affine functions of u (rows x (k+1), into G): a lower bound of each.
