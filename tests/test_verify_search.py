@@ -113,6 +113,9 @@ def test_falsify_rejects_bad_input():
     for share in (-0.1, 1.5, float("nan")):
         with pytest.raises(ValueError, match="attack_share"):
             _core.split_verify(net._core(), lo, hi, term, 8, 16, -1.0, 1, 20, attack_share=share)
+    for score in (-1, 3):
+        with pytest.raises(ValueError, match="branch_score"):
+            _core.split_verify(net._core(), lo, hi, term, 8, 16, -1.0, 1, 20, branch_score=score)
 
 
 @pytest.mark.parametrize("seed", range(3))
