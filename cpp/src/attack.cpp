@@ -6,9 +6,26 @@
 #include <numeric>
 #include <random>
 
+#include "relutope/wide.hpp"
+
 namespace relutope {
 
 namespace {
+
+// next (L.in_dim entries) = sum over the units i with g_i != 0 of g_i times the row of the piece chosen[i] (the
+// gradient of g . z_L in z_{L-1} on the point's region): axpys over the layer's input.
+RELUTOPE_WIDE_VECTORS
+void pull_back(const Layer& L, const int* chosen, const double* g, double* next) {
+  const int n = L.in_dim;
+  std::fill(next, next + n, 0.0);
+  for (int i = 0; i < L.n_units; ++i) {
+    const int p = chosen[i];
+    if (g[i] == 0.0 || L.zero_piece[p]) continue;
+    const double gi = g[i];
+    const double* a = &L.A[static_cast<size_t>(p) * n];
+    for (int j = 0; j < n; ++j) next[j] += gi * a[j];
+  }
+}
 
 // Forward and reverse passes of one point through a MASO network, with scratch kept between calls.
 class PointPass {
@@ -44,13 +61,8 @@ class PointPass {
     g.assign(w, w + net_.out_dim());
     for (size_t l = layers.size(); l-- > 0;) {
       const Layer& L = layers[l];
-      next_.assign(L.in_dim, 0.0);
-      for (int i = 0; i < L.n_units; ++i) {
-        const int p = chosen_[l][i];
-        if (g[i] == 0.0 || L.zero_piece[p]) continue;
-        const double* a = &L.A[static_cast<size_t>(p) * L.in_dim];
-        for (int j = 0; j < L.in_dim; ++j) next_[j] += g[i] * a[j];
-      }
+      next_.resize(L.in_dim);
+      pull_back(L, chosen_[l].data(), g.data(), next_.data());
       g.swap(next_);
     }
   }

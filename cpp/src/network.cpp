@@ -8,6 +8,7 @@
 #include <thread>
 #include "relutope/certify.hpp"
 #include "relutope/sparse_rows.hpp"
+#include "relutope/wide.hpp"
 
 namespace relutope {
 
@@ -39,6 +40,14 @@ Network::Network(std::vector<Layer> layers) : layers_(std::move(layers)) {
       for (int j = 0; zero && j < L.in_dim; ++j) zero = L.A[p * L.in_dim + j] == 0.0;
       L.zero_piece[p] = zero ? 1 : 0;
     }
+    L.live.clear(), L.live_unit.clear();
+    for (int u = 0; u < L.n_units; ++u)
+      for (int p = L.piece_start[u]; p < L.piece_start[u + 1]; ++p)
+        if (!L.zero_piece[p]) L.live.push_back(p), L.live_unit.push_back(u);
+    const size_t nl = L.live.size();
+    L.live_T.assign(nl * static_cast<size_t>(L.in_dim), 0.0);
+    for (size_t t = 0; t < nl; ++t)
+      for (int j = 0; j < L.in_dim; ++j) L.live_T[j * nl + t] = L.A[static_cast<size_t>(L.live[t]) * L.in_dim + j];
     unit_offset_.push_back(n_units_);
     n_units_ += L.n_units;
   }
@@ -248,7 +257,7 @@ void Network::witnesses_agree(const double* x0, const double* Q, int k, const do
   auto rows = [&](int64_t r0, int64_t r1) {
     std::vector<int8_t> pattern(static_cast<size_t>(NB) * n_units_);
     std::vector<double> in(static_cast<size_t>(NB) * widest), out(static_cast<size_t>(NB) * widest);
-    double val[NB], best_v[NB];
+    double val[NB], best_v[NB] = {};
     int best[NB];
     bool ok[NB], valid[NB];
     for (int64_t s = r0; s < r1; s += NB) {
@@ -325,33 +334,21 @@ void piece_in_x(const Layer& L, int p, const std::vector<double>& M, const std::
   }
 }
 
+RELUTOPE_WIDE_VECTORS
 void piece_values(const Layer& L, const double* h, double* v) {
-  const int P = L.total_pieces(), n = L.in_dim;
-  int block[4], b = 0;
-  auto sums = [&](int count) {
-    double acc[4];
-    const double* a[4];
-    for (int t = 0; t < count; ++t) acc[t] = L.c[block[t]], a[t] = &L.A[static_cast<size_t>(block[t]) * n];
-    if (count == 4) {
-      for (int j = 0; j < n; ++j) {
-        const double x = h[j];
-        acc[0] += a[0][j] * x, acc[1] += a[1][j] * x, acc[2] += a[2][j] * x, acc[3] += a[3][j] * x;
-      }
-    } else {
-      for (int t = 0; t < count; ++t)
-        for (int j = 0; j < n; ++j) acc[t] += a[t][j] * h[j];
-    }
-    for (int t = 0; t < count; ++t) v[block[t]] = acc[t];
-  };
-  for (int p = 0; p < P; ++p) {
-    if (L.zero_piece[p]) {
-      v[p] = L.c[p];
-      continue;
-    }
-    block[b++] = p;
-    if (b == 4) sums(4), b = 0;
+  const int P = L.total_pieces(), n = L.in_dim, nl = static_cast<int>(L.live.size());
+  thread_local std::vector<double> acc;
+  if (acc.size() < static_cast<size_t>(nl)) acc.resize(nl);
+  double* w = acc.data();
+  for (int t = 0; t < nl; ++t) w[t] = L.c[L.live[t]];
+  for (int j = 0; j < n; ++j) {
+    const double x = h[j];
+    if (x == 0.0) continue;
+    const double* col = &L.live_T[static_cast<size_t>(j) * nl];
+    for (int t = 0; t < nl; ++t) w[t] += col[t] * x;
   }
-  if (b > 0) sums(b);
+  for (int p = 0; p < P; ++p) v[p] = L.c[p];  // the identically zero pieces' (the others' are set next)
+  for (int t = 0; t < nl; ++t) v[L.live[t]] = w[t];
 }
 
 }  // namespace relutope

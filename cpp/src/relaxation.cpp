@@ -6,20 +6,10 @@
 #include <cstring>
 #include <limits>
 
-// The back-substitution's and the forward bounds' inner loops (axpy over a layer's width) compiled twice, for AVX2
-// and for the baseline, chosen at load time (GCC function multiversioning): AVX2 runs them 4 doubles wide instead
-// of SSE2's 2, without FMA contraction, so the bounds are the same to the bit on both.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define RELUTOPE_WIDE_VECTORS __attribute__((target_clones("avx2", "default")))
-#else
-#define RELUTOPE_WIDE_VECTORS
-#endif
-// Helpers of those loops, inlined into each clone (so compiled for its target).
-#if defined(__GNUC__)
-#define RELUTOPE_INLINE inline __attribute__((always_inline))
-#else
-#define RELUTOPE_INLINE inline
-#endif
+#include "relutope/wide.hpp"
+
+// The back-substitution's and the forward bounds' inner loops (axpy over a layer's width) are compiled for AVX2
+// and for the baseline (wide.hpp): the bounds are the same to the bit on both.
 
 namespace relutope {
 
@@ -266,23 +256,11 @@ void Relaxation::tighten_start(int start, int k, const double* pieces, const dou
   }
 }
 
-void Relaxation::init_live() {  // per layer, its pieces that are not identically zero and their units
-  const auto& layers = net_->layers();
-  live_net_ = net_;
-  live_pieces_.assign(layers.size(), std::vector<int>());
-  live_units_.assign(layers.size(), std::vector<int>());
-  for (size_t i = 0; i < layers.size(); ++i)
-    for (int u = 0; u < layers[i].n_units; ++u)
-      for (int p = layers[i].piece_start[u]; p < layers[i].piece_start[u + 1]; ++p)
-        if (!layers[i].zero_piece[p]) live_pieces_[i].push_back(p), live_units_[i].push_back(u);
-}
-
 RELUTOPE_WIDE_VECTORS
 void Relaxation::backsub(int l, int start, int k, const double* pieces, const LayerBounds& bounds, int rows,
                          std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G, bool mu_ready,
                          bool keep_weights) {
   const auto& layers = net_->layers();
-  if (live_net_ != net_) init_live();
   for (; l > start; --l) {
     const Layer& cur = layers[l];
     const Layer& prev = layers[l - 1];
@@ -293,7 +271,7 @@ void Relaxation::backsub(int l, int start, int k, const double* pieces, const La
       mu_ready = false;
     } else {
       at_least(mu_, static_cast<size_t>(rows) * n);
-      const std::vector<int>& live = live_pieces_[l];
+      const std::vector<int>& live = cur.live;
       int r = 0;
       for (; r + 4 <= rows; r += 4)
         constants_block<4>(&lam[static_cast<size_t>(r) * P], P, live, cur.c.data(), &cst[r]);
@@ -306,8 +284,8 @@ void Relaxation::backsub(int l, int start, int k, const double* pieces, const La
     // identically zero only (no product reads the others), and the constants m b in cst, unit by unit.
     relaxations(prev, bounds.lo[l - 1].data(), bounds.hi[l - 1].data());
     at_least(next_, static_cast<size_t>(rows) * Pp);
-    const std::vector<int>& plive = live_pieces_[l - 1];
-    const std::vector<int>& ulive = live_units_[l - 1];
+    const std::vector<int>& plive = prev.live;
+    const std::vector<int>& ulive = prev.live_unit;
     const int nlive = static_cast<int>(plive.size()), U = prev.n_units;
     const RelaxedLayer rl{n, Pp, plive.data(), ulive.data(), nlive, ra_.data(), rb_.data(), U};
     int r = 0;
@@ -320,7 +298,7 @@ void Relaxation::backsub(int l, int start, int k, const double* pieces, const La
   // To u through layer start's pieces (affine in u); its identically zero pieces add nothing.
   const int P = layers[start].total_pieces(), n1 = k + 1;
   G.resize(static_cast<size_t>(rows) * n1);
-  rows_times(lam.data(), P, rows, live_pieces_[start], pieces, n1, G.data(), used_);
+  rows_times(lam.data(), P, rows, layers[start].live, pieces, n1, G.data(), used_);
   for (int r = 0; r < rows; ++r) G[static_cast<size_t>(r) * n1 + k] += cst[r];
 }
 
@@ -365,7 +343,6 @@ void Relaxation::refine(int l, int start, int k, const double* pieces, const dou
   // Rows 2w and 2w + 1: the quantity (slot[w], less pa[w]) and its negation, each with one or two non-zero
   // coefficients on layer l's pieces, so their first product with A_l is made here, sparse, with the same terms
   // in the same order as backsub()'s dense loop (pieces in increasing order, pa[w] < slot[w], zero pieces skipped).
-  if (live_net_ != net_) init_live();
   const int n = L.in_dim;
   mu_.assign(static_cast<size_t>(2 * W) * n, 0.0);
   std::vector<double> cst(2 * W, 0.0), G;

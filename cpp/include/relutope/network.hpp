@@ -19,7 +19,11 @@ struct Layer {
   std::vector<int> piece_start;  // n_units + 1 offsets into the piece rows
   std::vector<double> A;         // P x in_dim, row-major
   std::vector<double> c;         // P
+  // Filled by Network's constructor:
   std::vector<char> zero_piece;  // P: the piece is identically zero (a ReLU's inactive piece)
+  std::vector<int> live;         // the pieces that are not identically zero, increasing
+  std::vector<int> live_unit;    // the unit of each of those
+  std::vector<double> live_T;    // in_dim x live.size(), row-major: those pieces' rows of A as columns
 
   int n_pieces(int unit) const { return piece_start[unit + 1] - piece_start[unit]; }
   int total_pieces() const { return piece_start.back(); }
@@ -31,8 +35,10 @@ void piece_in_x(const Layer& L, int p, const std::vector<double>& M, const std::
                 double* out, double* off);
 
 // The layer's pieces at its input h (in_dim entries): v[p] = c[p] + sum_j A[p][j] h[j] (P entries), each sum from
-// c[p] in the order j = 0, 1, ..., so the same to the bit as one piece at a time; c[p] for identically zero pieces.
-// Four pieces' sums side by side (a sum's additions wait on each other: one at a time they leave the adder idle).
+// c[p] in the order j = 0, 1, ..., the terms with h[j] = 0 skipped, so the same to the bit as one piece at a time
+// (up to the sign of a sum that is zero); c[p] for identically zero pieces. L must be a layer of a Network (its
+// live_T): the sums of all live pieces side by side, an axpy of column j of live_T per input (vectorised; the
+// inputs a ReLU layer leaves at 0, often half, cost nothing).
 void piece_values(const Layer& L, const double* h, double* v);
 
 class Network {

@@ -35,10 +35,7 @@ struct LayerBounds {
 class Relaxation {
  public:
   explicit Relaxation(const Network* net = nullptr) : net_(net) {}
-  void reset(const Network* net) {
-    net_ = net;
-    live_net_ = nullptr;  // live_pieces_ are rebuilt for it (another network may reuse an address)
-  }
+  void reset(const Network* net) { net_ = net; }
   const Network* network() const { return net_; }
 
   // How bound_layers() bounds the pre-activations. Forward carries a lower and an upper affine function of u
@@ -110,10 +107,6 @@ class Relaxation {
   // Scratch of forward_layers (see there).
   std::vector<double> fp_, fq_, fz_, nlo_, nhi_, dw_, g_;
   std::vector<int> live_out_;
-  // Per layer of live_net_: the pieces that are not identically zero (backsub() skips the others), increasing,
-  // and the unit of each.
-  const Network* live_net_ = nullptr;
-  std::vector<std::vector<int>> live_pieces_, live_units_;
   // With `attribute`: per layer, the mean |slope| in u of each two-piece quantity's affine bounds (P x k, the
   // slots of the quantities), and the last lower_linear() rows' coefficients on the layer's units (q x n_units).
   std::vector<std::vector<double>> slopes_, unit_weights_;
@@ -132,7 +125,6 @@ class Relaxation {
   void backsub(int l, int start, int k, const double* pieces, const LayerBounds& bounds, int rows,
                std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G, bool mu_ready = false,
                bool keep_weights = false);
-  void init_live();
   // ra_, rb_ for layer L with bounds blo, bhi (LayerBounds convention).
   void relaxations(const Layer& L, const double* blo, const double* bhi);
 };
