@@ -563,7 +563,7 @@ py::dict verify_py(ENUM_ARGS_DECL, const py::list& terms, bool prune, bool stop_
 py::dict split_verify_py(const Network& net, const darray& lo, const darray& hi, const py::list& terms, int max_depth,
                          int64_t max_boxes, double time_limit, int branch_candidates, int attack_steps,
                          int pace_from, int pace_window, double merge_closed, int attack_patience,
-                         int attack_starts, double attack_share, int branch_score) {
+                         int attack_starts, double attack_share, int branch_score, bool point_slopes) {
   const int n = net.in_dim();
   if (branch_candidates < 1) throw std::invalid_argument("branch_candidates must be >= 1");
   if (attack_steps < 0) throw std::invalid_argument("attack_steps must be >= 0");
@@ -584,6 +584,7 @@ py::dict split_verify_py(const Network& net, const darray& lo, const darray& hi,
   opt.attack_starts = attack_starts;
   opt.attack_share = attack_share;
   opt.branch_score = branch_score;
+  opt.point_slopes = point_slopes;
   check_shape(lo, "lo", {n});
   check_shape(hi, "hi", {n});
   check_finite(lo, "lo");
@@ -652,7 +653,7 @@ py::dict falsify_py(const Network& net, const darray& lo, const darray& hi, cons
 // Linear relaxation lower bounds of C y + d over a box of the inputs: (G (q, n+1), lower (q,)).
 // With rows A (m, n), b (m,): the set is {A x <= b} within the box (LP-tightened bounds; mutate: unsound, tests).
 py::tuple box_linear_bounds_py(const Network& net, const darray& lo, const darray& hi, const darray& C, const darray& d,
-                               bool forward, py::object A_, py::object b_, bool mutate) {
+                               bool forward, py::object A_, py::object b_, bool mutate, py::object point_) {
   const int n = net.in_dim();
   check_shape(lo, "lo", {n});
   check_shape(hi, "hi", {n});
@@ -675,11 +676,18 @@ py::tuple box_linear_bounds_py(const Network& net, const darray& lo, const darra
     check_finite(b, "b");
     m = static_cast<int>(A.shape(0));
   }
+  darray point;
+  if (!point_.is_none()) {
+    point = point_.cast<darray>();
+    check_shape(point, "point", {n});
+    check_finite(point, "point");
+  }
   std::vector<double> G, lower;
   {
     py::gil_scoped_release release;
     box_linear_bounds(net, lo.data(), hi.data(), q, C.data(), d.data(), forward, G, lower, m,
-                      m ? A.data() : nullptr, m ? b.data() : nullptr, mutate);
+                      m ? A.data() : nullptr, m ? b.data() : nullptr, mutate,
+                      point_.is_none() ? nullptr : point.data());
   }
   return py::make_tuple(to_numpy(std::move(G), {q, n + 1}), to_numpy(std::move(lower), {q}));
 }
@@ -1100,13 +1108,13 @@ PYBIND11_MODULE(_core, m) {
         py::arg("max_depth"), py::arg("max_boxes"), py::arg("time_limit"), py::arg("branch_candidates") = 1,
         py::arg("attack_steps") = 0, py::arg("pace_from") = 0, py::arg("pace_window") = 32,
         py::arg("merge_closed") = 0.0, py::arg("attack_patience") = 0, py::arg("attack_starts") = 1,
-        py::arg("attack_share") = 0.0, py::arg("branch_score") = 0);
+        py::arg("attack_share") = 0.0, py::arg("branch_score") = 0, py::arg("point_slopes") = true);
   m.def("falsify", &falsify_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("terms"), py::arg("samples"),
         py::arg("starts"), py::arg("steps"), py::arg("seed"), py::arg("x0"), py::arg("time_limit"),
         py::arg("restarts") = 0, py::arg("faces") = -1);
   m.def("box_linear_bounds", &box_linear_bounds_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("C"),
         py::arg("d"), py::arg("forward") = false, py::arg("A") = py::none(), py::arg("b") = py::none(),
-        py::arg("mutate") = false);
+        py::arg("mutate") = false, py::arg("point") = py::none());
   m.def("region_facets", &region_facets_py, py::arg("net"), py::arg("x0"), py::arg("Q"), py::arg("A_domain"),
         py::arg("b_domain"), py::arg("patterns"), py::arg("centers"), py::arg("tol"), py::arg("radius_cap"),
         py::arg("callback") = py::none(), py::arg("checkpoint_every") = 0, py::arg("threads") = 1);

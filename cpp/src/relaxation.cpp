@@ -102,7 +102,7 @@ inline void at_least(std::vector<T>& v, size_t n) {
 // The relaxation of unit i of layer L (pieces p0..p0+K-1, bounds blo/bhi in the LayerBounds convention) on the
 // side asked for: lower (z >= sum_j a_j p_j + b) or upper (z <= ...). a gets K entries.
 inline void unit_relaxation(const Layer& L, int i, const double* blo, const double* bhi, bool lower, double* a,
-                            double& b) {
+                            double& b, int lower_slope = -1) {
   const int p0 = L.piece_start[i], K = L.n_pieces(i);
   b = 0.0;
   if (K == 1) {
@@ -116,7 +116,7 @@ inline void unit_relaxation(const Layer& L, int i, const double* blo, const doub
     } else if (u <= 0.0) {
       a[0] = 1.0, a[1] = 0.0;
     } else if (lower) {
-      const double al = u > -l ? 1.0 : 0.0;
+      const double al = lower_slope >= 0 ? lower_slope : (u > -l ? 1.0 : 0.0);
       a[0] = 1.0 - al, a[1] = al;
     } else {
       const double s = u / (u - l);
@@ -310,7 +310,8 @@ void Relaxation::relaxations(const Layer& L, const double* blo, const double* bh
   for (int side = 0; side < 2; ++side)
     for (int i = 0; i < U; ++i) {
       const int p0 = L.piece_start[i];
-      unit_relaxation(L, i, blo, bhi, side == 0, rk_.data(), rb_[2 * static_cast<size_t>(i) + side]);
+      unit_relaxation(L, i, blo, bhi, side == 0, rk_.data(), rb_[2 * static_cast<size_t>(i) + side],
+                      side == 0 ? point_slope(L, i) : -1);
       for (int j = 0; j < L.n_pieces(i); ++j) ra_[2 * static_cast<size_t>(p0 + j) + side] = rk_[j];
     }
 }
@@ -560,7 +561,7 @@ void Relaxation::lower_linear(int start, int k, const double* pieces, const Laye
       const double c = C[static_cast<size_t>(r) * m + i];
       if (c == 0.0) continue;
       double b;
-      unit_relaxation(last, i, blo, bhi, c >= 0.0, a.data(), b);
+      unit_relaxation(last, i, blo, bhi, c >= 0.0, a.data(), b, c >= 0.0 ? point_slope(last, i) : -1);
       const int p0 = last.piece_start[i];
       for (int j = 0; j < last.n_pieces(i); ++j) lam_[static_cast<size_t>(r) * P + p0 + j] += c * a[j];
       cst[r] += c * b;
@@ -571,6 +572,43 @@ void Relaxation::lower_linear(int start, int k, const double* pieces, const Laye
     unit_weights_[nL - 1].assign(C, C + static_cast<size_t>(q) * m);
   }
   backsub(nL - 1, start, k, pieces, bounds, q, lam_, cst, G, false, attribute);
+}
+
+int Relaxation::point_slope(const Layer& L, int i) const {
+  if (point_slopes_.empty()) return -1;
+  const size_t l = static_cast<size_t>(&L - net_->layers().data());
+  return l < point_slopes_.size() && !point_slopes_[l].empty() ? point_slopes_[l][static_cast<size_t>(i)] : -1;
+}
+
+void Relaxation::point_slopes(int start, int k, const double* pieces, const double* u) {
+  const auto& layers = net_->layers();
+  const int nL = static_cast<int>(layers.size());
+  point_slopes_.assign(nL, std::vector<int8_t>());
+  std::vector<double> v, z, y;
+  for (int l = start; l < nL; ++l) {
+    const Layer& L = layers[l];
+    v.resize(L.total_pieces());
+    if (l == start) {
+      for (int p = 0; p < L.total_pieces(); ++p) {
+        const double* f = pieces + static_cast<size_t>(p) * (k + 1);
+        double s = f[k];
+        for (int j = 0; j < k; ++j) s += f[j] * u[j];
+        v[p] = s;
+      }
+    } else {
+      piece_values(L, z.data(), v.data());
+    }
+    point_slopes_[l].assign(L.n_units, -1);
+    y.assign(L.n_units, 0.0);
+    for (int i = 0; i < L.n_units; ++i) {
+      const int p0 = L.piece_start[i];
+      double best = v[p0];
+      for (int p = p0 + 1; p < L.piece_start[i + 1]; ++p) best = std::max(best, v[p]);
+      y[i] = best;
+      if (L.n_pieces(i) == 2) point_slopes_[l][i] = v[p0 + 1] > v[p0] ? 1 : 0;
+    }
+    z.swap(y);
+  }
 }
 
 void Relaxation::input_looseness(int start, int k, const LayerBounds& bounds, const double* lo, const double* hi,

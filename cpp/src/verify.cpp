@@ -4,6 +4,7 @@
 #include "relutope/norms.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -694,7 +695,7 @@ double box_slack(const double* g, int k, const double* lo, const double* hi) {
 
 void box_linear_bounds(const Network& net, const double* lo, const double* hi, int q, const double* C, const double* d,
                        bool forward, std::vector<double>& G, std::vector<double>& lower, int m, const double* A,
-                       const double* bvec, bool mutate) {
+                       const double* bvec, bool mutate, const double* point) {
   const int k = net.in_dim();
   const std::vector<double> F = input_pieces(net);
   Relaxation relax(&net);
@@ -714,6 +715,7 @@ void box_linear_bounds(const Network& net, const double* lo, const double* hi, i
   LayerBounds b;
   relax.bound_layers(0, k, F.data(), lo, hi, nullptr, b);
   relax.set_min = nullptr;
+  if (point) relax.point_slopes(0, k, F.data(), point);
   relax.lower_linear(0, k, F.data(), b, q, C, d, G);
   lower.resize(q);
   for (int r = 0; r < q; ++r) {
@@ -777,7 +779,7 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
   std::vector<SplitNode> nodes(1);
   nodes[0].lo = stack[0].lo, nodes[0].hi = stack[0].hi, nodes[0].vol = total;
   const bool merging = opt.merge_closed > 0.0;
-  std::vector<double> L, Gt, ht, lb(n1), ub(n1), c(n1, 0.0), y, z, u(k), smear, loose;
+  std::vector<double> L, L2, Gt, ht, ht0, lb(n1), ub(n1), c(n1, 0.0), y, z, u(k), u2(k), smear, loose;
   const double inf = std::numeric_limits<double>::infinity();
   c[k] = -1.0;  // maximise -t
   double closed = 0.0;
@@ -794,6 +796,37 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
     res.status = 1, res.term = ti;
     res.counterexample.assign(x, x + k);
   };
+  // min over the box b of max_r L_r(u) for the term's rows L (t.rows x n1): maximise -t s.t. L_r(u) - t <= 0,
+  // lo <= u <= hi, less the rounding slack (> 0: refuted), and its minimiser (k entries); false when the LP failed.
+  // The LP solver's tolerances are absolute: rows whose variation over the box is outside [2^-8, 2^8) are scaled
+  // by a power of two (exactly; t with them), or outputs scaled by 1e-9 had boxes refuted that hold a
+  // counterexample.
+  auto term_min = [&](const PropertyVisitor::Term& t, const std::vector<double>& Lr, const SplitBox& b, double& value,
+                      std::vector<double>& arg) {
+    double gmax = 0.0;
+    for (int r = 0; r < t.rows; ++r)
+      for (int j = 0; j < k; ++j)
+        gmax = std::max(gmax, std::fabs(Lr[static_cast<size_t>(r) * n1 + j]) * (b.hi[j] - b.lo[j]));
+    const int e = scale_exponent(gmax);
+    Gt.assign(static_cast<size_t>(t.rows) * n1, 0.0);
+    ht.assign(t.rows, 0.0);
+    double slack = 0.0;
+    for (int r = 0; r < t.rows; ++r) {
+      const double* g = &Lr[static_cast<size_t>(r) * n1];
+      for (int j = 0; j < k; ++j) Gt[static_cast<size_t>(r) * n1 + j] = std::ldexp(g[j], -e);
+      Gt[static_cast<size_t>(r) * n1 + k] = -1.0;
+      ht[r] = -std::ldexp(g[k], -e);
+      slack = std::max(slack, box_slack(g, k, b.lo.data(), b.hi.data()));
+    }
+    for (int j = 0; j < k; ++j) lb[j] = b.lo[j], ub[j] = b.hi[j];
+    lb[k] = -inf, ub[k] = inf;
+    const LPResult lp = solve_lp(n1, t.rows, c.data(), Gt.data(), ht.data(), lb.data(), ub.data());
+    if (lp.status != LPStatus::Optimal) return false;
+    value = std::ldexp(lp.y[k], e) - slack;
+    arg.resize(k);
+    for (int j = 0; j < k; ++j) arg[j] = std::min(std::max(lp.y[j], b.lo[j]), b.hi[j]);
+    return true;
+  };
   // The relaxation bounds of box b (its prior: b.prior); false when a counterexample was found (res.status = 1).
   auto bound = [&](SplitBox& b) {
     ++res.bounds;
@@ -806,44 +839,42 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
     b.argmin.clear();
     for (size_t ti = 0; ti < terms.size(); ++ti) {
       const PropertyVisitor::Term& t = terms[ti];
-      ht.assign(t.rows, 0.0);
-      for (int r = 0; r < t.rows; ++r) ht[r] = -t.d[r];
-      relax.lower_linear(0, k, F.data(), b.bounds, t.rows, t.C.data(), ht.data(), L);
+      ht0.assign(t.rows, 0.0);
+      for (int r = 0; r < t.rows; ++r) ht0[r] = -t.d[r];
+      relax.lower_linear(0, k, F.data(), b.bounds, t.rows, t.C.data(), ht0.data(), L);
       bool refuted = false;
       for (int r = 0; r < t.rows && !refuted; ++r) {
         const double* g = &L[static_cast<size_t>(r) * n1];
         refuted = Relaxation::box_min(g, k, b.lo.data(), b.hi.data()) > box_slack(g, k, b.lo.data(), b.hi.data());
       }
       if (refuted) continue;
-      // min over the box of max_r L_r(u): maximise -t s.t. L_r(u) - t <= 0, lo <= u <= hi. The LP solver's
-      // tolerances are absolute: rows whose variation over the box is outside [2^-8, 2^8) are scaled by a power
-      // of two (exactly; t with them), or outputs scaled by 1e-9 had boxes refuted that hold a counterexample.
-      double gmax = 0.0;
-      for (int r = 0; r < t.rows; ++r)
-        for (int j = 0; j < k; ++j)
-          gmax = std::max(gmax, std::fabs(L[static_cast<size_t>(r) * n1 + j]) * (b.hi[j] - b.lo[j]));
-      const int e = scale_exponent(gmax);
-      Gt.assign(static_cast<size_t>(t.rows) * n1, 0.0);
-      double slack = 0.0;
-      for (int r = 0; r < t.rows; ++r) {
-        const double* g = &L[static_cast<size_t>(r) * n1];
-        for (int j = 0; j < k; ++j) Gt[static_cast<size_t>(r) * n1 + j] = std::ldexp(g[j], -e);
-        Gt[static_cast<size_t>(r) * n1 + k] = -1.0;
-        ht[r] = -std::ldexp(g[k], -e);
-        slack = std::max(slack, box_slack(g, k, b.lo.data(), b.hi.data()));
-      }
-      for (int j = 0; j < k; ++j) lb[j] = b.lo[j], ub[j] = b.hi[j];
-      lb[k] = -inf, ub[k] = inf;
-      LPResult lp = solve_lp(n1, t.rows, c.data(), Gt.data(), ht.data(), lb.data(), ub.data());
-      if (lp.status == LPStatus::Optimal) {
-        lp.y[k] = std::ldexp(lp.y[k], e);
-        if (lp.y[k] > slack) continue;  // refuted
-        for (int j = 0; j < k; ++j) u[j] = std::min(std::max(lp.y[j], b.lo[j]), b.hi[j]);
+      // min over the box of max_r L_r(u) (term_min), then once more with the lower slopes exact at its minimiser
+      // (Relaxation::point_slopes): either refutes the box; the larger is the box's bound.
+      double tval;
+      if (term_min(t, L, b, tval, u)) {
+        if (tval > 0.0) continue;  // refuted
         if (violates(t, u.data())) {
           found(static_cast<int>(ti), u.data());
           return false;
         }
-        if (lp.y[k] < b.tmin) b.tmin = lp.y[k], b.argmin = u;
+        if (opt.point_slopes) {
+          relax.point_slopes(0, k, F.data(), u.data());
+          const bool att = relax.attribute;
+          relax.attribute = false;  // input_looseness reads the first call's rows
+          relax.lower_linear(0, k, F.data(), b.bounds, t.rows, t.C.data(), ht0.data(), L2);
+          relax.attribute = att;
+          relax.clear_point_slopes();
+          double tv2;
+          if (term_min(t, L2, b, tv2, u2)) {
+            if (tv2 > 0.0) continue;  // refuted
+            if (violates(t, u2.data())) {
+              found(static_cast<int>(ti), u2.data());
+              return false;
+            }
+            if (tv2 > tval) tval = tv2, u.swap(u2);
+          }
+        }
+        if (tval < b.tmin) b.tmin = tval, b.argmin = u;
       }
       b.refuted = false;
       // The term's split score per input: its smear (sum over the rows of |slope| x width: how much the bounds vary

@@ -163,7 +163,7 @@ def split_verify(
     net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, terms: Sequence[Tuple[npt.ArrayLike, npt.ArrayLike]],
     max_depth: int, max_boxes: int, time_limit: float, branch_candidates: int = 1, attack_steps: int = 0,
     pace_from: int = 0, pace_window: int = 32, merge_closed: float = 0.0, attack_patience: int = 0,
-    attack_starts: int = 1, attack_share: float = 0.0, branch_score: int = 0,
+    attack_starts: int = 1, attack_share: float = 0.0, branch_score: int = 0, point_slopes: bool = True,
 ) -> dict: ...
 def falsify(
     net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, terms: Sequence[Tuple[npt.ArrayLike, npt.ArrayLike]],
@@ -173,6 +173,7 @@ def falsify(
 def box_linear_bounds(
     net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, C: npt.ArrayLike, d: npt.ArrayLike, forward: bool = False,
     A: Optional[npt.ArrayLike] = None, b: Optional[npt.ArrayLike] = None, mutate: bool = False,
+    point: Optional[npt.ArrayLike] = None,
 ) -> Tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
     """Search the regions for an input with C_t y <= d_t for some term: the keys of enumerate_regions plus
     violated, term, margin and counterexample (k,) in u."""

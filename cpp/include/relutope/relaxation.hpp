@@ -18,6 +18,7 @@
 // are intersected with the new ones; units they prove stable are not back-substituted again.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <vector>
 
@@ -86,6 +87,15 @@ class Relaxation {
   void input_looseness(int start, int k, const LayerBounds& bounds, const double* lo, const double* hi,
                        double* score) const;
 
+  // The lower relaxations of the two-piece units that are unstable, by the unit's state at the point u (k entries;
+  // layer start's pieces as in bound_layers): slope 1 where its quantity is positive at u, else 0, in place of
+  // CROWN's adaptive choice, for the lower_linear() calls that follow, until clear_point_slopes(). Any slope in
+  // [0, 1] gives a valid lower bound (Zhang et al. 2018, section 3.2); these make the lower side exact at u, so
+  // that a bound whose minimiser is u is tight there (alpha-CROWN's optimised slopes, Xu et al., ICLR 2021,
+  // guessed at one point).
+  void point_slopes(int start, int k, const double* pieces, const double* u);
+  void clear_point_slopes() { point_slopes_.clear(); }
+
   // Minimum of the affine function g (k+1 entries) over the box.
   static double box_min(const double* g, int k, const double* lo, const double* hi);
 
@@ -110,6 +120,8 @@ class Relaxation {
   // With `attribute`: per layer, the mean |slope| in u of each two-piece quantity's affine bounds (P x k, the
   // slots of the quantities), and the last lower_linear() rows' coefficients on the layer's units (q x n_units).
   std::vector<std::vector<double>> slopes_, unit_weights_;
+  // point_slopes(): per layer, the lower slope of each unit (1 or 0; empty: CROWN's choice).
+  std::vector<std::vector<int8_t>> point_slopes_;
 
   // Back-substitute `rows` linear functions given by coefficients lam (rows x P_l) on the pieces of layer l
   // (plus constants cst, rows) down to affine functions of u (rows x (k+1), into G): a lower bound of each.
@@ -127,6 +139,8 @@ class Relaxation {
                bool keep_weights = false);
   // ra_, rb_ for layer L with bounds blo, bhi (LayerBounds convention).
   void relaxations(const Layer& L, const double* blo, const double* bhi);
+  // point_slopes_'s lower slope of unit i of layer L (-1: none).
+  int point_slope(const Layer& L, int i) const;
 };
 
 // The network's output at u, starting from layer start's pieces as affine functions of u (P_start x (k+1)):

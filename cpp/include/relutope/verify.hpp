@@ -292,6 +292,9 @@ struct SplitOptions {
   // enumeration of one large box costs less than that of many small ones that share its hyperplanes, each of which
   // bounds its root cell afresh (bench/results/verify_policy_s27.txt).
   double merge_closed = 0.0;
+  // A box not refuted is bounded once more with the lower slopes exact at the minimiser of its bound
+  // (Relaxation::point_slopes).
+  bool point_slopes = true;
 };
 
 SplitResult split_verify(const Network& net, const double* lo, const double* hi,
@@ -303,9 +306,11 @@ SplitResult split_verify(const Network& net, const double* lo, const double* hi,
 // the intermediate bounds of Relaxation::Mode::Forward instead of Backward. With m > 0 rows A u <= b (m x in_dim,
 // m), the set is their polytope within the box: the quantities that the box leaves unstable and the rows' minima
 // (lower) are bounded by LPs over it (Relaxation::set_min, as CellRelaxation::compute does on a cell); mutate
-// (tests only) makes set_min return the maximum instead of the minimum, an unsound relaxation.
+// (tests only) makes set_min return the maximum instead of the minimum, an unsound relaxation. point (in_dim
+// entries, or null): the objectives' lower relaxations exact there (Relaxation::point_slopes).
 void box_linear_bounds(const Network& net, const double* lo, const double* hi, int q, const double* C, const double* d,
                        bool forward, std::vector<double>& G, std::vector<double>& lower, int m = 0,
-                       const double* A = nullptr, const double* b = nullptr, bool mutate = false);
+                       const double* A = nullptr, const double* b = nullptr, bool mutate = false,
+                       const double* point = nullptr);
 
 }  // namespace relutope
