@@ -75,6 +75,56 @@ def test_search_points_are_counterexamples_and_none_past_the_exact_maximum(seed)
     assert np.all(out["x"] >= lo) and np.all(out["x"] <= hi)
 
 
+@pytest.mark.parametrize("kind", ["relu", "leaky_relu", "abs", "maxout"])
+@pytest.mark.parametrize("widths", [(3, 1, 15, 2), (5, 16, 17, 33, 3), (600, 50, 2), (4, 530, 2)])
+def test_search_passes_agree_with_numpy_at_every_kernel_width(kind, widths):
+    # The core's point passes (piece_values: 32 and 16 live pieces at a time, the inputs at 0 skipped, a list on the
+    # heap beyond 512 inputs; the gradient 32 and 4 entries at a time, beyond 512 units on the heap): the violation
+    # reported at the point returned is numpy's forward pass's there, at layer widths around those blocks.
+    rng = np.random.default_rng(sum(widths) + len(kind))
+    layers = []
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+        if i == len(widths) - 2:
+            layers.append(Layer.affine(rng.normal(size=(b, a)), rng.normal(size=b), "identity"))
+        elif kind == "maxout":
+            layers.append(Layer(rng.normal(size=(3 * b, a)), rng.normal(size=3 * b), np.full(b, 3)))
+        else:
+            layers.append(Layer.affine(rng.normal(size=(b, a)), rng.normal(size=b), kind))
+    net = relutope.Network(layers)
+    k, m = widths[0], widths[-1]
+    lo = rng.uniform(-2, 0, k)
+    hi = lo + rng.uniform(0.5, 2, k)
+    C, d = rng.normal(size=(2, m)), rng.normal(size=2)
+    top = -np.inf
+    for steps in (0, 10):
+        out = _core.falsify(net._core(), lo, hi, [(C, d - 1e6)], 64, 2, steps, 1, _no_starts(net), -1.0)
+        assert not out["found"]
+        y = net(out["x"][None])[0]
+        want = np.max(C @ y - (d - 1e6))
+        assert out["violation"] == pytest.approx(want, rel=1e-12)
+        top = max(top, out["violation"])
+    assert np.isfinite(top)
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e6])
+def test_descent_reaches_the_corner_minimum_of_a_wide_affine_net(scale):
+    # As above on 600 inputs and 37 units: the gradient's blocks of 32 and 4 entries and their remainders.
+    rng = np.random.default_rng(5)
+    A1, b1 = rng.normal(size=(37, 600)) / scale, rng.normal(size=37)
+    A2, b2 = rng.normal(size=(2, 37)), rng.normal(size=2)
+    net = relutope.Network([Layer.affine(A1, b1, "identity"), Layer.affine(A2, b2, "identity")])
+    lo = scale * (3.0 + rng.uniform(-1, 0, 600))
+    hi = lo + scale * rng.uniform(0.5, 2.0, 600)
+    c = rng.normal(size=2)
+    g = c @ A2 @ A1
+    corner = np.where(g > 0, lo, hi)
+    best = c @ (A2 @ (A1 @ corner + b1) + b2)
+    d = best - 1e-3 * (1 + abs(best))
+    out = _core.falsify(net._core(), lo, hi, [(c[None, :], np.array([d]))], 16, 4, 40, 1, _no_starts(net), -1.0)
+    assert not out["found"]
+    np.testing.assert_allclose(out["x"], corner, rtol=1e-9, atol=1e-9 * scale)
+
+
 def test_start_points_are_used_and_clipped():
     net = relutope.Network.random([2, 8, 1], seed=3)
     lo, hi = np.array([-1.0, 0.5]), np.array([1.0, 2.0])

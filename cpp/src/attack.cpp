@@ -12,18 +12,51 @@ namespace relutope {
 
 namespace {
 
-// next (L.in_dim entries) = sum over the units i with g_i != 0 of g_i times the row of the piece chosen[i] (the
-// gradient of g . z_L in z_{L-1} on the point's region): axpys over the layer's input.
+// next (L.in_dim entries) = sum over the units i with g_i != 0, in increasing order, of g_i times the row of the
+// piece chosen[i] (the gradient of g . z_L in z_{L-1} on the point's region): 32 or 4 entries of next at a time
+// in registers.
 RELUTOPE_WIDE_VECTORS
 void pull_back(const Layer& L, const int* chosen, const double* g, double* next) {
   const int n = L.in_dim;
-  std::fill(next, next + n, 0.0);
-  for (int i = 0; i < L.n_units; ++i) {
-    const int p = chosen[i];
-    if (g[i] == 0.0 || L.zero_piece[p]) continue;
-    const double gi = g[i];
-    const double* a = &L.A[static_cast<size_t>(p) * n];
-    for (int j = 0; j < n; ++j) next[j] += gi * a[j];
+  int local[512];  // the units that contribute (on the stack for up to 512 units)
+  std::vector<int> heap;
+  int* rows = local;
+  if (L.n_units > 512) heap.resize(L.n_units), rows = heap.data();
+  int nr = 0;
+  for (int i = 0; i < L.n_units; ++i)
+    if (g[i] != 0.0 && !L.zero_piece[chosen[i]]) rows[nr++] = i;
+  int j0 = 0;
+#ifdef RELUTOPE_HAVE_V4D
+  for (; j0 + 32 <= n; j0 += 32) {  // 8 chains of 4-wide additions (the adder's latency hidden)
+    v4d s[8] = {};
+    for (int r = 0; r < nr; ++r) {
+      const int i = rows[r];
+      const v4d gi = {g[i], g[i], g[i], g[i]};
+      const double* a = &L.A[static_cast<size_t>(chosen[i]) * n + j0];
+      for (int q = 0; q < 8; ++q) {
+        v4d c;
+        load4(c, a + 4 * q);
+        s[q] += gi * c;
+      }
+    }
+    for (int q = 0; q < 8; ++q) store4(next + j0 + 4 * q, s[q]);
+  }
+  for (; j0 + 4 <= n; j0 += 4) {
+    v4d s = {};
+    for (int r = 0; r < nr; ++r) {
+      const int i = rows[r];
+      const v4d gi = {g[i], g[i], g[i], g[i]};
+      v4d c;
+      load4(c, &L.A[static_cast<size_t>(chosen[i]) * n + j0]);
+      s += gi * c;
+    }
+    store4(next + j0, s);
+  }
+#endif
+  for (int j = j0; j < n; ++j) {
+    double s = 0.0;
+    for (int r = 0; r < nr; ++r) s += g[rows[r]] * L.A[static_cast<size_t>(chosen[rows[r]]) * n + j];
+    next[j] = s;
   }
 }
 

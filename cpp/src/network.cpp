@@ -44,10 +44,14 @@ Network::Network(std::vector<Layer> layers) : layers_(std::move(layers)) {
     for (int u = 0; u < L.n_units; ++u)
       for (int p = L.piece_start[u]; p < L.piece_start[u + 1]; ++p)
         if (!L.zero_piece[p]) L.live.push_back(p), L.live_unit.push_back(u);
-    const size_t nl = L.live.size();
-    L.live_T.assign(nl * static_cast<size_t>(L.in_dim), 0.0);
-    for (size_t t = 0; t < nl; ++t)
-      for (int j = 0; j < L.in_dim; ++j) L.live_T[j * nl + t] = L.A[static_cast<size_t>(L.live[t]) * L.in_dim + j];
+    const size_t nl = L.live.size(), ns = (nl + 15) / 16 * 16;
+    L.live_stride = static_cast<int>(ns);
+    L.live_T.assign(ns * static_cast<size_t>(L.in_dim), 0.0);
+    L.live_c.assign(ns, 0.0);
+    for (size_t t = 0; t < nl; ++t) {
+      L.live_c[t] = L.c[static_cast<size_t>(L.live[t])];
+      for (int j = 0; j < L.in_dim; ++j) L.live_T[j * ns + t] = L.A[static_cast<size_t>(L.live[t]) * L.in_dim + j];
+    }
     unit_offset_.push_back(n_units_);
     n_units_ += L.n_units;
   }
@@ -334,21 +338,59 @@ void piece_in_x(const Layer& L, int p, const std::vector<double>& M, const std::
   }
 }
 
+namespace {
+
+// v[live[t0 + e]] = live_c + the sum over the inputs J (in order) of live_T's entries times h, for B pieces from t0
+// (of which those below nl are written): B sums side by side, in registers (B / 4 chains of 4-wide additions, to
+// hide the adder's latency).
+template <int B>
+RELUTOPE_INLINE void live_block(const Layer& L, const double* h, const int* J, int nJ, int t0, int nl, double* v) {
+  const int ns = L.live_stride;
+  double out[B];
+#ifdef RELUTOPE_HAVE_V4D
+  constexpr int V = B / 4;
+  v4d s[V];
+  for (int q = 0; q < V; ++q) load4(s[q], &L.live_c[static_cast<size_t>(t0 + 4 * q)]);
+  for (int i = 0; i < nJ; ++i) {
+    const double xs = h[J[i]];
+    const v4d x = {xs, xs, xs, xs};
+    const double* col = &L.live_T[static_cast<size_t>(J[i]) * ns + t0];
+    for (int q = 0; q < V; ++q) {
+      v4d c;
+      load4(c, col + 4 * q);
+      s[q] += c * x;
+    }
+  }
+  for (int q = 0; q < V; ++q) store4(out + 4 * q, s[q]);
+#else
+  for (int e = 0; e < B; ++e) out[e] = L.live_c[t0 + e];
+  for (int i = 0; i < nJ; ++i) {
+    const double x = h[J[i]];
+    const double* col = &L.live_T[static_cast<size_t>(J[i]) * ns + t0];
+    for (int e = 0; e < B; ++e) out[e] += col[e] * x;
+  }
+#endif
+  for (int e = 0; e < B && t0 + e < nl; ++e) v[L.live[t0 + e]] = out[e];
+}
+
+}  // namespace
+
 RELUTOPE_WIDE_VECTORS
 void piece_values(const Layer& L, const double* h, double* v) {
-  const int P = L.total_pieces(), n = L.in_dim, nl = static_cast<int>(L.live.size());
-  thread_local std::vector<double> acc;
-  if (acc.size() < static_cast<size_t>(nl)) acc.resize(nl);
-  double* w = acc.data();
-  for (int t = 0; t < nl; ++t) w[t] = L.c[L.live[t]];
-  for (int j = 0; j < n; ++j) {
-    const double x = h[j];
-    if (x == 0.0) continue;
-    const double* col = &L.live_T[static_cast<size_t>(j) * nl];
-    for (int t = 0; t < nl; ++t) w[t] += col[t] * x;
-  }
+  const int P = L.total_pieces(), n = L.in_dim, nl = static_cast<int>(L.live.size()), ns = L.live_stride;
+  // The inputs that are not 0 (on the stack for up to 512 inputs).
+  int local[512];
+  std::vector<int> heap;
+  int* J = local;
+  if (n > 512) heap.resize(n), J = heap.data();
+  int nJ = 0;
+  for (int j = 0; j < n; ++j)
+    if (h[j] != 0.0) J[nJ++] = j;
   for (int p = 0; p < P; ++p) v[p] = L.c[p];  // the identically zero pieces' (the others' are set next)
-  for (int t = 0; t < nl; ++t) v[L.live[t]] = w[t];
+  // 32 sums side by side: 8 chains of 4-wide additions, enough to hide the adder's latency.
+  int t0 = 0;
+  for (; t0 + 32 <= ns; t0 += 32) live_block<32>(L, h, J, nJ, t0, nl, v);
+  if (t0 < ns) live_block<16>(L, h, J, nJ, t0, nl, v);
 }
 
 }  // namespace relutope

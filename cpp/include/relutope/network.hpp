@@ -23,7 +23,9 @@ struct Layer {
   std::vector<char> zero_piece;  // P: the piece is identically zero (a ReLU's inactive piece)
   std::vector<int> live;         // the pieces that are not identically zero, increasing
   std::vector<int> live_unit;    // the unit of each of those
-  std::vector<double> live_T;    // in_dim x live.size(), row-major: those pieces' rows of A as columns
+  int live_stride = 0;           // live.size() rounded up to a multiple of 16
+  std::vector<double> live_T;    // in_dim x live_stride, row-major: those pieces' rows of A as columns (0 after)
+  std::vector<double> live_c;    // live_stride: their constants (0 after)
 
   int n_pieces(int unit) const { return piece_start[unit + 1] - piece_start[unit]; }
   int total_pieces() const { return piece_start.back(); }
@@ -37,8 +39,8 @@ void piece_in_x(const Layer& L, int p, const std::vector<double>& M, const std::
 // The layer's pieces at its input h (in_dim entries): v[p] = c[p] + sum_j A[p][j] h[j] (P entries), each sum from
 // c[p] in the order j = 0, 1, ..., the terms with h[j] = 0 skipped, so the same to the bit as one piece at a time
 // (up to the sign of a sum that is zero); c[p] for identically zero pieces. L must be a layer of a Network (its
-// live_T): the sums of all live pieces side by side, an axpy of column j of live_T per input (vectorised; the
-// inputs a ReLU layer leaves at 0, often half, cost nothing).
+// live_T): the sums of 16 live pieces at a time side by side in registers, over the inputs that are not 0 (a
+// ReLU layer leaves about half at 0), vectorised.
 void piece_values(const Layer& L, const double* h, double* v);
 
 class Network {

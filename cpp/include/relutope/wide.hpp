@@ -14,3 +14,16 @@
 #else
 #define RELUTOPE_INLINE inline
 #endif
+
+// Four doubles as one value (GCC / Clang vector extensions; SSE2 makes it two registers, AVX2 one), and its
+// unaligned load and store. Without them (RELUTOPE_HAVE_V4D undefined) the loops that use it fall back to scalars.
+#if defined(__GNUC__)
+#define RELUTOPE_HAVE_V4D 1
+#include <cstring>
+namespace relutope {
+typedef double v4d __attribute__((vector_size(32)));
+// (v by reference, not returned: a vector return value would depend on the target, -Wpsabi)
+RELUTOPE_INLINE void load4(v4d& v, const double* p) { std::memcpy(&v, p, sizeof v); }
+RELUTOPE_INLINE void store4(double* p, const v4d& v) { std::memcpy(p, &v, sizeof v); }
+}  // namespace relutope
+#endif
