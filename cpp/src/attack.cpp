@@ -217,7 +217,9 @@ AttackResult falsify_box(const Network& net, const double* lo, const double* hi,
       const double v = violation(terms, y, term, row);
       record(x.data(), v, term);
       if (res.found) return true;
-      if (v < least) least = v, stale = 0;
+      const bool gain = v < least - opt.min_gain * std::fabs(least);
+      if (v < least) least = v;
+      if (gain) stale = 0;
       else if (opt.patience > 0 && ++stale >= opt.patience) return false;
       // Descend the worst row of the best term: its gradient on the point's region, a sign step, a clip.
       std::copy_n(&terms[term].C[static_cast<size_t>(row) * m], m, w.begin());

@@ -942,6 +942,7 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
   AttackOptions attack;
   attack.samples = 0, attack.starts = std::min(std::max(opt.attack_starts, 1), 2), attack.steps = opt.attack_steps;
   attack.patience = opt.attack_patience;
+  attack.min_gain = opt.attack_min_gain;
   std::vector<int> dims(k);
   std::vector<double> closed_after;  // the adaptive budget's record of the volume closed (opt.pace_from)
   double attack_seconds = 0.0;       // spent in the descents (opt.attack_share)

@@ -31,6 +31,7 @@ struct AttackOptions {
   int steps = 40;       // sign-gradient steps per descent: step_j = step * width_j, step from 0.25 down to 1e-4
   int64_t restarts = 0; // further descents, each from a random point of the box's faces (see above)
   int patience = 0;     // a descent ends after this many steps in a row without a new least violation (0: never)
+  double min_gain = 0;  // ... one below the least by more than min_gain x |least| (0: any new least)
   int faces = -1;       // the centres of the faces of dimension 0..faces are start candidates (-1: none)
   int max_face_points = 2048;  // ... as many dimensions as fit in this many points (over the inputs of positive width)
   uint64_t seed = 0;

@@ -274,6 +274,9 @@ struct SplitOptions {
   int attack_steps = 0;
   // ... each ended after this many steps in a row without a new least violation (AttackOptions::patience; 0: never).
   int attack_patience = 0;
+  // ... a new least violation counting only when below the least by more than this fraction of |least|
+  // (AttackOptions::min_gain; 0: any).
+  double attack_min_gain = 0.0;
   // ... from this many of the box's centre and the relaxation's minimiser, the least violated first (1 or 2).
   int attack_starts = 1;
   // ... only while the descents have taken at most this fraction of the splitting's time so far (0: always).
