@@ -287,7 +287,7 @@ void Relaxation::backsub(int l, int start, int k, const double* pieces, const La
     const std::vector<int>& plive = prev.live;
     const std::vector<int>& ulive = prev.live_unit;
     const int nlive = static_cast<int>(plive.size()), U = prev.n_units;
-    const RelaxedLayer rl{n, Pp, plive.data(), ulive.data(), nlive, ra_.data(), rb_.data(), U};
+    const RelaxedLayer rl{n, Pp, plive.data(), ulive.data(), nlive, cur_ra_, cur_rb_, U};
     int r = 0;
     for (; r + 4 <= rows; r += 4)
       relax_block<4>(rl, &mu_[static_cast<size_t>(r) * n], &next_[static_cast<size_t>(r) * Pp], &cst[r]);
@@ -304,6 +304,18 @@ void Relaxation::backsub(int l, int start, int k, const double* pieces, const La
 
 void Relaxation::relaxations(const Layer& L, const double* blo, const double* bhi) {
   const int P = L.total_pieces(), U = L.n_units;
+  const size_t nL = net_->layers().size(), l = static_cast<size_t>(&L - net_->layers().data());
+  const bool cache = point_slopes_.empty() && l < nL;
+  const size_t bytes = static_cast<size_t>(P) * sizeof(double);
+  if (cache) {
+    if (rc_key_.size() != nL) rc_key_.assign(nL, {}), rc_ra_.assign(nL, {}), rc_rb_.assign(nL, {});
+    const std::vector<double>& key = rc_key_[l];
+    if (key.size() == 2 * static_cast<size_t>(P) && std::memcmp(key.data(), blo, bytes) == 0 &&
+        std::memcmp(key.data() + P, bhi, bytes) == 0) {
+      cur_ra_ = rc_ra_[l].data(), cur_rb_ = rc_rb_[l].data();
+      return;
+    }
+  }
   at_least(ra_, 2 * static_cast<size_t>(P));
   at_least(rb_, 2 * static_cast<size_t>(U));
   at_least(rk_, static_cast<size_t>(net_->max_pieces()));
@@ -314,6 +326,16 @@ void Relaxation::relaxations(const Layer& L, const double* blo, const double* bh
                       side == 0 ? point_slope(L, i) : -1);
       for (int j = 0; j < L.n_pieces(i); ++j) ra_[2 * static_cast<size_t>(p0 + j) + side] = rk_[j];
     }
+  cur_ra_ = ra_.data(), cur_rb_ = rb_.data();
+  if (cache) {
+    std::vector<double>& key = rc_key_[l];
+    key.resize(2 * static_cast<size_t>(P));
+    std::memcpy(key.data(), blo, bytes);
+    std::memcpy(key.data() + P, bhi, bytes);
+    rc_ra_[l].assign(ra_.begin(), ra_.begin() + 2 * static_cast<size_t>(P));
+    rc_rb_[l].assign(rb_.begin(), rb_.begin() + 2 * static_cast<size_t>(U));
+    cur_ra_ = rc_ra_[l].data(), cur_rb_ = rc_rb_[l].data();
+  }
 }
 
 // Back-substitute the quantities of layer l that the forward bounds leave unstable (K = 2: 0 inside (lo, hi);

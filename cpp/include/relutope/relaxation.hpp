@@ -36,7 +36,10 @@ struct LayerBounds {
 class Relaxation {
  public:
   explicit Relaxation(const Network* net = nullptr) : net_(net) {}
-  void reset(const Network* net) { net_ = net; }
+  void reset(const Network* net) {
+    net_ = net;
+    rc_key_.clear();  // the relaxations cached are another network's
+  }
   const Network* network() const { return net_; }
 
   // How bound_layers() bounds the pre-activations. Forward carries a lower and an upper affine function of u
@@ -113,6 +116,10 @@ class Relaxation {
   // side: coefficients per piece (P x 2) and constants per unit (n_units x 2); one unit's coefficients; the pieces
   // a block of rows uses.
   std::vector<double> ra_, rb_, rk_;
+  // relaxations()'s cache, per layer: the bounds they were made from (2 P: lower, upper), and ra_, rb_ then;
+  // cur_ra_, cur_rb_: the arrays of the last relaxations() call (ra_ / rb_ or a cached layer's).
+  std::vector<std::vector<double>> rc_key_, rc_ra_, rc_rb_;
+  const double *cur_ra_ = nullptr, *cur_rb_ = nullptr;
   std::vector<int> used_;
   // Scratch of forward_layers (see there).
   std::vector<double> fp_, fq_, fz_, nlo_, nhi_, dw_, g_;
@@ -137,7 +144,10 @@ class Relaxation {
   void backsub(int l, int start, int k, const double* pieces, const LayerBounds& bounds, int rows,
                std::vector<double>& lam, std::vector<double>& cst, std::vector<double>& G, bool mu_ready = false,
                bool keep_weights = false);
-  // ra_, rb_ for layer L with bounds blo, bhi (LayerBounds convention).
+  // ra_, rb_ for layer L with bounds blo, bhi (LayerBounds convention), into cur_ra_, cur_rb_: from the cache when
+  // the layer's bounds are those it was last made from, to the bit (without point_slopes_, which bypass it). A
+  // back-substitution passes every layer below its start: forward_layers' refinement would make each layer's
+  // relaxations once per layer above it.
   void relaxations(const Layer& L, const double* blo, const double* bhi);
   // point_slopes_'s lower slope of unit i of layer L (-1: none).
   int point_slope(const Layer& L, int i) const;
