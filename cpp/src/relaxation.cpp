@@ -227,6 +227,38 @@ RELUTOPE_INLINE void bounds_sum(const double* w, const int* live, int nlive, con
   }
 }
 
+// A forward pass at u from layer start's pieces as affine functions of u (P_start x (k+1)): visit(l, v) sees
+// each layer's piece values (P_l entries), z and y are scratch, y the output at the end (out_dim entries).
+template <class Visit>
+void forward_pieces(const Network& net, int start, int k, const double* pieces, const double* u, std::vector<double>& z,
+                    std::vector<double>& y, Visit&& visit) {
+  const auto& layers = net.layers();
+  std::vector<double> v;  // a layer's pieces
+  for (size_t l = static_cast<size_t>(start); l < layers.size(); ++l) {
+    const Layer& L = layers[l];
+    v.resize(L.total_pieces());
+    if (l == static_cast<size_t>(start)) {
+      for (int p = 0; p < L.total_pieces(); ++p) {
+        const double* f = pieces + static_cast<size_t>(p) * (k + 1);
+        double s = f[k];
+        for (int j = 0; j < k; ++j) s += f[j] * u[j];
+        v[p] = s;
+      }
+    } else {
+      piece_values(L, z.data(), v.data());
+    }
+    visit(l, v);
+    y.assign(L.n_units, 0.0);
+    for (int i = 0; i < L.n_units; ++i) {
+      double best = -std::numeric_limits<double>::infinity();
+      for (int p = L.piece_start[i]; p < L.piece_start[i + 1]; ++p) best = std::max(best, v[p]);
+      y[i] = best;
+    }
+    z.swap(y);
+  }
+  y = z;
+}
+
 }  // namespace
 
 double Relaxation::box_min(const double* g, int k, const double* lo, const double* hi) {
@@ -603,34 +635,14 @@ int Relaxation::point_slope(const Layer& L, int i) const {
 }
 
 void Relaxation::point_slopes(int start, int k, const double* pieces, const double* u) {
-  const auto& layers = net_->layers();
-  const int nL = static_cast<int>(layers.size());
-  point_slopes_.assign(nL, std::vector<int8_t>());
-  std::vector<double> v, z, y;
-  for (int l = start; l < nL; ++l) {
-    const Layer& L = layers[l];
-    v.resize(L.total_pieces());
-    if (l == start) {
-      for (int p = 0; p < L.total_pieces(); ++p) {
-        const double* f = pieces + static_cast<size_t>(p) * (k + 1);
-        double s = f[k];
-        for (int j = 0; j < k; ++j) s += f[j] * u[j];
-        v[p] = s;
-      }
-    } else {
-      piece_values(L, z.data(), v.data());
-    }
+  point_slopes_.assign(net_->layers().size(), std::vector<int8_t>());
+  std::vector<double> z, y;
+  forward_pieces(*net_, start, k, pieces, u, z, y, [&](size_t l, const std::vector<double>& v) {
+    const Layer& L = net_->layers()[l];
     point_slopes_[l].assign(L.n_units, -1);
-    y.assign(L.n_units, 0.0);
-    for (int i = 0; i < L.n_units; ++i) {
-      const int p0 = L.piece_start[i];
-      double best = v[p0];
-      for (int p = p0 + 1; p < L.piece_start[i + 1]; ++p) best = std::max(best, v[p]);
-      y[i] = best;
-      if (L.n_pieces(i) == 2) point_slopes_[l][i] = v[p0 + 1] > v[p0] ? 1 : 0;
-    }
-    z.swap(y);
-  }
+    for (int i = 0; i < L.n_units; ++i)
+      if (L.n_pieces(i) == 2) point_slopes_[l][i] = v[L.piece_start[i] + 1] > v[L.piece_start[i]] ? 1 : 0;
+  });
 }
 
 void Relaxation::input_looseness(int start, int k, const LayerBounds& bounds, const double* lo, const double* hi,
@@ -669,33 +681,7 @@ void Relaxation::input_looseness(int start, int k, const LayerBounds& bounds, co
 
 void forward_from(const Network& net, int start, int k, const double* pieces, const double* u, std::vector<double>& z,
                   std::vector<double>& y) {
-  const auto& layers = net.layers();
-  const Layer& S = layers[start];
-  z.assign(S.n_units, 0.0);
-  for (int i = 0; i < S.n_units; ++i) {
-    double best = -std::numeric_limits<double>::infinity();
-    for (int p = S.piece_start[i]; p < S.piece_start[i + 1]; ++p) {
-      const double* f = pieces + static_cast<size_t>(p) * (k + 1);
-      double v = f[k];
-      for (int j = 0; j < k; ++j) v += f[j] * u[j];
-      best = std::max(best, v);
-    }
-    z[i] = best;
-  }
-  std::vector<double> v;  // a layer's pieces
-  for (size_t l = start + 1; l < layers.size(); ++l) {
-    const Layer& L = layers[l];
-    y.assign(L.n_units, 0.0);
-    v.resize(L.total_pieces());
-    piece_values(L, z.data(), v.data());
-    for (int i = 0; i < L.n_units; ++i) {
-      double best = -std::numeric_limits<double>::infinity();
-      for (int p = L.piece_start[i]; p < L.piece_start[i + 1]; ++p) best = std::max(best, v[p]);
-      y[i] = best;
-    }
-    z.swap(y);
-  }
-  y = z;
+  forward_pieces(net, start, k, pieces, u, z, y, [](size_t, const std::vector<double>&) {});
 }
 
 }  // namespace relutope

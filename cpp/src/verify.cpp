@@ -796,13 +796,20 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
     res.status = 1, res.term = ti;
     res.counterexample.assign(x, x + k);
   };
+  // Whether x is a counterexample of term ti (then recorded: res.status = 1).
+  auto counterexample = [&](size_t ti, const std::vector<double>& x) {
+    if (!violates(terms[ti], x.data())) return false;
+    found(static_cast<int>(ti), x.data());
+    return true;
+  };
   // min over the box b of max_r L_r(u) for the term's rows L (t.rows x n1): maximise -t s.t. L_r(u) - t <= 0,
-  // lo <= u <= hi, less the rounding slack (> 0: refuted), and its minimiser (k entries); false when the LP failed.
+  // lo <= u <= hi, whether it exceeds the rounding slack (refuted), and its minimiser (k entries); false when the
+  // LP failed.
   // The LP solver's tolerances are absolute: rows whose variation over the box is outside [2^-8, 2^8) are scaled
   // by a power of two (exactly; t with them), or outputs scaled by 1e-9 had boxes refuted that hold a
   // counterexample.
   auto term_min = [&](const PropertyVisitor::Term& t, const std::vector<double>& Lr, const SplitBox& b, double& value,
-                      std::vector<double>& arg) {
+                      bool& refuted, std::vector<double>& arg) {
     double gmax = 0.0;
     for (int r = 0; r < t.rows; ++r)
       for (int j = 0; j < k; ++j)
@@ -822,7 +829,8 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
     lb[k] = -inf, ub[k] = inf;
     const LPResult lp = solve_lp(n1, t.rows, c.data(), Gt.data(), ht.data(), lb.data(), ub.data());
     if (lp.status != LPStatus::Optimal) return false;
-    value = std::ldexp(lp.y[k], e) - slack;
+    value = std::ldexp(lp.y[k], e);
+    refuted = value > slack;
     arg.resize(k);
     for (int j = 0; j < k; ++j) arg[j] = std::min(std::max(lp.y[j], b.lo[j]), b.hi[j]);
     return true;
@@ -851,12 +859,10 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
       // min over the box of max_r L_r(u) (term_min), then once more with the lower slopes exact at its minimiser
       // (Relaxation::point_slopes): either refutes the box; the larger is the box's bound.
       double tval;
-      if (term_min(t, L, b, tval, u)) {
-        if (tval > 0.0) continue;  // refuted
-        if (violates(t, u.data())) {
-          found(static_cast<int>(ti), u.data());
-          return false;
-        }
+      bool out;
+      if (term_min(t, L, b, tval, out, u)) {
+        if (out) continue;  // refuted
+        if (counterexample(ti, u)) return false;
         if (opt.point_slopes) {
           relax.point_slopes(0, k, F.data(), u.data());
           const bool att = relax.attribute;
@@ -865,12 +871,9 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
           relax.attribute = att;
           relax.clear_point_slopes();
           double tv2;
-          if (term_min(t, L2, b, tv2, u2)) {
-            if (tv2 > 0.0) continue;  // refuted
-            if (violates(t, u2.data())) {
-              found(static_cast<int>(ti), u2.data());
-              return false;
-            }
+          if (term_min(t, L2, b, tv2, out, u2)) {
+            if (out) continue;  // refuted
+            if (counterexample(ti, u2)) return false;
             if (tv2 > tval) tval = tv2, u.swap(u2);
           }
         }
@@ -894,10 +897,7 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
         b.split_score[j] += (s_sum > 0.0 && opt.branch_score != 2 ? smear[j] / s_sum : 0.0) +
                             (l_sum > 0.0 && opt.branch_score != 1 ? loose[j] / l_sum : 0.0);
       for (int j = 0; j < k; ++j) u[j] = 0.5 * (b.lo[j] + b.hi[j]);
-      if (violates(t, u.data())) {
-        found(static_cast<int>(ti), u.data());
-        return false;
-      }
+      if (counterexample(ti, u)) return false;
     }
     return true;
   };
