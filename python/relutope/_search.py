@@ -109,6 +109,9 @@ def falsify(net: Network, lo: np.ndarray, hi: np.ndarray, terms, rng: np.random.
 # from 256 over 128 took 14.16 s of CPU, 4096 from 512 over 256 13.21 s, 512 from 128 over 64 17.27 s and 256 from
 # 64 over 32 17.39 s; 1024 is kept for the instances of bench_verify.py, where 4096 made 1_1:3 (0.375 against
 # 0.180 s) and 3_3:2 (1.82 against 1.40 s) slower.
+# In session 30 (bench/results/verify_policy_s30.txt) 192 over 96 took 15.95 s and 128 over 128 16.28 s against
+# 15.07 s (the property-1 instances that close fast after a slow start, 4_6:1, 5_9:1, 3_8:1, handed over early),
+# though 1_1:3 and 3_3:2 gained a tenth.
 PACE_FROM, PACE_WINDOW = 256, 128
 # SplitOptions::merge_closed: a box of the split tree whose refuted part is at most MERGE_CLOSED of its volume is
 # handed to the exact enumeration whole rather than as its open descendants (0: off).
@@ -156,15 +159,14 @@ def split_case(net: Network, lo: np.ndarray, hi: np.ndarray, terms, split_depth:
     ``8 * free inputs``) and ``split_boxes`` boxes; with ``search`` ``SPLIT_ATTACK_STARTS``
     ``SPLIT_ATTACK_STEPS``-step descents from each box's LP minimiser and centre (ended after
     ``SPLIT_ATTACK_PATIENCE`` steps without lowering the least violation by ``SPLIT_ATTACK_MIN_GAIN`` of it)
-    while they have taken at most
-    ``SPLIT_ATTACK_SHARE`` of the splitting's time; a box its bound leaves open is bounded once more with the
-    lower relaxations exact at the bound's minimiser (``SPLIT_POINT_SLOPES``). With ``pace_from > 0`` (default
-    ``PACE_FROM``, 0: off) the budget is adaptive: from ``pace_from`` boxes on, every box left goes to the exact
-    enumeration as soon as the volume closed per box over the last ``PACE_WINDOW`` boxes, kept up for the rest of
-    the budget, would not close the box. What is left open is merged (``MERGE_CLOSED``): a box of the split tree
-    whose refuted part is at most that fraction of its volume is handed over whole (never the root once split).
-    ``split_candidates`` None: 3 (at most the free inputs) for networks with units of more than two pieces, else 1
-    (see :func:`relutope.verify`).
+    while they have taken at most ``SPLIT_ATTACK_SHARE`` of the splitting's time; a box its bound leaves open is
+    bounded once more with the lower relaxations exact at the bound's minimiser (``SPLIT_POINT_SLOPES``). With
+    ``pace_from > 0`` (default ``PACE_FROM``, 0: off) the budget is adaptive: from ``pace_from`` boxes on, every
+    box left goes to the exact enumeration as soon as the volume closed per box over the last ``PACE_WINDOW``
+    boxes, kept up for the rest of the budget, would not close the box. What is left open is merged
+    (``MERGE_CLOSED``): a box of the split tree whose refuted part is at most that fraction of its volume is handed
+    over whole (never the root once split). ``split_candidates`` None: 3 (at most the free inputs) for networks
+    with units of more than two pieces, else 1 (see :func:`relutope.verify`).
 
     Returns the core's dict (``status`` 1: ``counterexample`` for ``term`` found, 3: a limit stopped it, else
     the boxes ``open_lo``, ``open_hi`` (B, n_inputs) with ``open_score``; ``boxes``, ``closed_fraction`` of the
