@@ -337,37 +337,33 @@ void Relaxation::backsub(int l, int start, int k, const double* pieces, const La
 void Relaxation::relaxations(const Layer& L, const double* blo, const double* bhi) {
   const int P = L.total_pieces(), U = L.n_units;
   const size_t nL = net_->layers().size(), l = static_cast<size_t>(&L - net_->layers().data());
-  const bool cache = point_slopes_.empty() && l < nL;
   const size_t bytes = static_cast<size_t>(P) * sizeof(double);
-  if (cache) {
-    if (rc_key_.size() != nL) rc_key_.assign(nL, {}), rc_ra_.assign(nL, {}), rc_rb_.assign(nL, {});
-    const std::vector<double>& key = rc_key_[l];
-    if (key.size() == 2 * static_cast<size_t>(P) && std::memcmp(key.data(), blo, bytes) == 0 &&
-        std::memcmp(key.data() + P, bhi, bytes) == 0) {
-      cur_ra_ = rc_ra_[l].data(), cur_rb_ = rc_rb_[l].data();
+  CachedLayer* c = nullptr;  // where they go: the layer's cache entry, or ra_ / rb_ (point slopes)
+  if (point_slopes_.empty() && l < nL) {
+    if (cache_.size() != nL) cache_.assign(nL, CachedLayer());
+    c = &cache_[l];
+    if (c->key.size() == 2 * static_cast<size_t>(P) && std::memcmp(c->key.data(), blo, bytes) == 0 &&
+        std::memcmp(c->key.data() + P, bhi, bytes) == 0) {
+      cur_ra_ = c->ra.data(), cur_rb_ = c->rb.data();
       return;
     }
+    c->key.resize(2 * static_cast<size_t>(P));
+    std::memcpy(c->key.data(), blo, bytes);
+    std::memcpy(c->key.data() + P, bhi, bytes);
   }
-  at_least(ra_, 2 * static_cast<size_t>(P));
-  at_least(rb_, 2 * static_cast<size_t>(U));
+  std::vector<double>& ra = c ? c->ra : ra_;
+  std::vector<double>& rb = c ? c->rb : rb_;
+  at_least(ra, 2 * static_cast<size_t>(P));
+  at_least(rb, 2 * static_cast<size_t>(U));
   at_least(rk_, static_cast<size_t>(net_->max_pieces()));
   for (int side = 0; side < 2; ++side)
     for (int i = 0; i < U; ++i) {
       const int p0 = L.piece_start[i];
-      unit_relaxation(L, i, blo, bhi, side == 0, rk_.data(), rb_[2 * static_cast<size_t>(i) + side],
+      unit_relaxation(L, i, blo, bhi, side == 0, rk_.data(), rb[2 * static_cast<size_t>(i) + side],
                       side == 0 ? point_slope(L, i) : -1);
-      for (int j = 0; j < L.n_pieces(i); ++j) ra_[2 * static_cast<size_t>(p0 + j) + side] = rk_[j];
+      for (int j = 0; j < L.n_pieces(i); ++j) ra[2 * static_cast<size_t>(p0 + j) + side] = rk_[j];
     }
-  cur_ra_ = ra_.data(), cur_rb_ = rb_.data();
-  if (cache) {
-    std::vector<double>& key = rc_key_[l];
-    key.resize(2 * static_cast<size_t>(P));
-    std::memcpy(key.data(), blo, bytes);
-    std::memcpy(key.data() + P, bhi, bytes);
-    rc_ra_[l].assign(ra_.begin(), ra_.begin() + 2 * static_cast<size_t>(P));
-    rc_rb_[l].assign(rb_.begin(), rb_.begin() + 2 * static_cast<size_t>(U));
-    cur_ra_ = rc_ra_[l].data(), cur_rb_ = rc_rb_[l].data();
-  }
+  cur_ra_ = ra.data(), cur_rb_ = rb.data();
 }
 
 // Back-substitute the quantities of layer l that the forward bounds leave unstable (K = 2: 0 inside (lo, hi);

@@ -1004,7 +1004,8 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
     }
     // The inputs by score, largest first; with branch_candidates > 1, the best of the first few by the bounds of
     // their halves (strong branching: the input whose worse half comes nearest to being refuted).
-    std::stable_sort(dims.begin(), dims.begin() + n_free, [&](int a, int b) { return box.split_score[a] > box.split_score[b]; });
+    std::stable_sort(dims.begin(), dims.begin() + n_free,
+                     [&](int a, int b) { return box.split_score[a] > box.split_score[b]; });
     const int cands = std::min(std::max(opt.branch_candidates, 1), n_free);
     SplitBox a, b;
     halves(box, dims[0], a, b);

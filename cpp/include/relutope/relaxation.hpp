@@ -38,7 +38,7 @@ class Relaxation {
   explicit Relaxation(const Network* net = nullptr) : net_(net) {}
   void reset(const Network* net) {
     net_ = net;
-    rc_key_.clear();  // the relaxations cached are another network's
+    cache_.clear();  // the relaxations cached are another network's
   }
   const Network* network() const { return net_; }
 
@@ -116,9 +116,12 @@ class Relaxation {
   // side: coefficients per piece (P x 2) and constants per unit (n_units x 2); one unit's coefficients; the pieces
   // a block of rows uses.
   std::vector<double> ra_, rb_, rk_;
-  // relaxations()'s cache, per layer: the bounds they were made from (2 P: lower, upper), and ra_, rb_ then;
-  // cur_ra_, cur_rb_: the arrays of the last relaxations() call (ra_ / rb_ or a cached layer's).
-  std::vector<std::vector<double>> rc_key_, rc_ra_, rc_rb_;
+  // relaxations()'s cache, per layer: the bounds its relaxations were made from (2 P: lower, upper) and them (ra,
+  // rb as ra_, rb_); cur_ra_, cur_rb_: the arrays of the last relaxations() call (ra_ / rb_ or a cached layer's).
+  struct CachedLayer {
+    std::vector<double> key, ra, rb;
+  };
+  std::vector<CachedLayer> cache_;
   const double *cur_ra_ = nullptr, *cur_rb_ = nullptr;
   std::vector<int> used_;
   // Scratch of forward_layers (see there).
