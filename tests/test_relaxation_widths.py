@@ -97,3 +97,13 @@ def test_point_slopes_are_exact_at_the_point_with_one_hidden_layer(scale):
         assert G[0, :k] @ point + G[0, k] == pytest.approx(y, rel=1e-9, abs=1e-9 * scale)
         gaps.append(y - (G0[0, :k] @ point + G0[0, k]))
     assert max(gaps) > 1e-6 * scale
+
+
+def test_point_is_checked():
+    net = _net("relu", 3, seed=1)
+    lo, hi = -np.ones(3), np.ones(3)
+    C, d = np.ones((1, 3)), np.zeros(1)
+    with pytest.raises(ValueError, match="point"):
+        _core.box_linear_bounds(net._core(), lo, hi, C, d, point=np.zeros(2))
+    with pytest.raises(ValueError, match="point"):
+        _core.box_linear_bounds(net._core(), lo, hi, C, d, point=np.array([0.0, np.nan, 0.0]))
