@@ -45,6 +45,8 @@ Network::Network(std::vector<Layer> layers) : layers_(std::move(layers)) {
       for (int p = L.piece_start[u]; p < L.piece_start[u + 1]; ++p)
         if (!L.zero_piece[p]) L.live.push_back(p), L.live_unit.push_back(u);
     const size_t nl = L.live.size(), ns = (nl + 15) / 16 * 16;
+    L.live_is_units = static_cast<int>(nl) == L.n_units;
+    for (size_t t = 0; t < nl && L.live_is_units; ++t) L.live_is_units = L.live_unit[t] == static_cast<int>(t);
     L.live_stride = static_cast<int>(ns);
     L.live_T.assign(ns * static_cast<size_t>(L.in_dim), 0.0);
     L.live_c.assign(ns, 0.0);

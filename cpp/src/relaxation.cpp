@@ -43,52 +43,112 @@ RELUTOPE_INLINE double unless_zero(double w, double t) {
   return t;
 }
 
-// cst[r] += sum over the pieces `live` (in order) of w[r][p] c[p], for R rows of w (P entries each), the terms with
-// w = 0 skipped (unless_zero): R independent sums side by side, each in the order of one row alone.
+// A unit's coefficient x through one side of its relaxation: x times `lo` (the lower side's, for x >= 0) or `hi`
+// (the upper side's, x < 0), without a branch (the signs of x are as good as random: mispredicted branches made
+// these loops 3/4 of the back-substitution's time on ACAS Xu); -0.0 for x = 0, which every later product skips
+// as zero (a slope or a constant may be infinite or NaN from infinite bounds, and 0 x inf must not enter).
+RELUTOPE_INLINE double relaxed(double x, double lo, double hi) { return unless_zero(x, x * (x < 0.0 ? hi : lo)); }
+
+#ifdef RELUTOPE_HAVE_V4D
+typedef long long v4l __attribute__((vector_size(32)));
+// Four entries side by side (out by reference, not returned: wide.hpp), with the same products and the same
+// selects by masks as one at a time: out = unless_zero(w, t) ...
+RELUTOPE_INLINE void unless_zero4(v4d& out, const v4d& w, const v4d& t) {
+  const v4d zero = {0.0, 0.0, 0.0, 0.0};
+  const v4l keep = w != zero;
+  const v4l sign = {INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN};
+  out = (v4d)(((v4l)t & keep) | (sign & ~keep));
+}
+// ... and out = relaxed(x, lo, hi).
+RELUTOPE_INLINE void relaxed4(v4d& out, const v4d& x, const v4d& lo, const v4d& hi) {
+  const v4d zero = {0.0, 0.0, 0.0, 0.0};
+  const v4l neg = x < zero;
+  const v4d a = (v4d)(((v4l)hi & neg) | ((v4l)lo & ~neg));
+  unless_zero4(out, x, x * a);
+}
+#endif
+
+// cst[r] += sum over the live pieces t (in order) of w[r][t] c[t], for R rows of w (nl entries each: rows over a
+// layer's live pieces, Layer::live; c: their constants, Layer::live_c), the terms with w = 0 skipped (unless_zero):
+// the products 4 at a time, the R sums side by side, each in the order of one row alone.
 template <int R>
-RELUTOPE_INLINE void constants_block(const double* w, int P, const std::vector<int>& live, const double* c, double* cst) {
+RELUTOPE_INLINE void constants_block(const double* w, int nl, const double* c, double* cst) {
   double acc[R];
   for (int r = 0; r < R; ++r) acc[r] = cst[r];
-  for (const int p : live)
+  int t = 0;
+#ifdef RELUTOPE_HAVE_V4D
+  for (; t + 4 <= nl; t += 4) {
+    v4d c4, v[R];
+    load4(c4, c + t);
     for (int r = 0; r < R; ++r) {
-      const double x = w[static_cast<size_t>(r) * P + p];
-      acc[r] += unless_zero(x, x * c[p]);
+      v4d x;
+      load4(x, w + static_cast<size_t>(r) * nl + t);
+      unless_zero4(v[r], x, x * c4);
+    }
+    for (int e = 0; e < 4; ++e)
+      for (int r = 0; r < R; ++r) acc[r] += v[r][e];
+  }
+#endif
+  for (; t < nl; ++t)
+    for (int r = 0; r < R; ++r) {
+      const double x = w[static_cast<size_t>(r) * nl + t];
+      acc[r] += unless_zero(x, x * c[t]);
     }
   for (int r = 0; r < R; ++r) cst[r] = acc[r];
 }
 
 // One layer's relaxations (Relaxation::relaxations) as backsub() applies them: the coefficient m of a unit's output
-// becomes m a_j on its pieces (the lower side's a for m >= 0, the upper's for m < 0) and m b in the constant.
+// becomes relaxed(m, a_lo, a_hi) on each of its live pieces and relaxed(m, b_lo, b_hi) in the constant.
 struct RelaxedLayer {
-  int n, P;                      // units (entries of a row of m), pieces (of a row of the result)
-  const int *plive, *ulive;      // the pieces that are not identically zero, and their units
-  int nlive;
-  const double *ra, *rb;         // Relaxation::ra_, rb_ (the two sides side by side)
-  int U;                         // units
+  int n;                     // units (entries of a row of m)
+  int nlive;                 // live pieces (entries of a row of the result)
+  const int* ulive;          // the unit of each (Layer::live_unit)
+  bool by_unit;              // ulive[t] == t (Layer::live_is_units)
+  const double *alo, *ahi;   // per live piece: the lower side's and the upper side's coefficient
+  const double *blo, *bhi;   // per unit: the lower side's and the upper side's constant
 };
 
-// R rows of m (n entries each) to R rows of piece coefficients (P entries each; only the live pieces written) and
-// their constants added to cst (R), without branches: the signs of m are as good as random, and mispredicted
-// branches made these loops 3/4 of the back-substitution's time on ACAS Xu. The side by an index; for m = 0 a
-// coefficient is -0.0, which every later product skips as zero (a slope or a constant may be infinite or NaN from
-// infinite bounds, and m x inf must not enter: unless_zero). The R rows' sums side by side, each in the order of
-// one row alone.
+// R rows of m (n entries each) to R rows of coefficients on the live pieces (nlive entries each) and their
+// constants added to cst (R): 4 entries at a time where the live pieces are the units (a ReLU layer's). The
+// constants' R sums side by side, each in the order of one row alone.
 template <int R>
 RELUTOPE_INLINE void relax_block(const RelaxedLayer& L, const double* m, double* next, double* cst) {
-  for (int t = 0; t < L.nlive; ++t) {
-    const int p = L.plive[t], u = L.ulive[t];
-    for (int r = 0; r < R; ++r) {
-      const double x = m[static_cast<size_t>(r) * L.n + u];
-      next[static_cast<size_t>(r) * L.P + p] = unless_zero(x, x * L.ra[2 * p + (x < 0.0)]);
+  for (int r = 0; r < R; ++r) {
+    const double* mr = m + static_cast<size_t>(r) * L.n;
+    double* nr = next + static_cast<size_t>(r) * L.nlive;
+    int t = 0;
+    if (L.by_unit) {
+#ifdef RELUTOPE_HAVE_V4D
+      for (; t + 4 <= L.nlive; t += 4) {
+        v4d x, lo, hi;
+        load4(x, mr + t), load4(lo, L.alo + t), load4(hi, L.ahi + t);
+        relaxed4(x, x, lo, hi);
+        store4(nr + t, x);
+      }
+#endif
+      for (; t < L.nlive; ++t) nr[t] = relaxed(mr[t], L.alo[t], L.ahi[t]);
+    } else {
+      for (; t < L.nlive; ++t) nr[t] = relaxed(mr[L.ulive[t]], L.alo[t], L.ahi[t]);
     }
   }
   double acc[R];
   for (int r = 0; r < R; ++r) acc[r] = cst[r];
-  for (int i = 0; i < L.U; ++i)
+  int i = 0;
+#ifdef RELUTOPE_HAVE_V4D
+  for (; i + 4 <= L.n; i += 4) {
+    v4d lo, hi, v[R];
+    load4(lo, L.blo + i), load4(hi, L.bhi + i);
     for (int r = 0; r < R; ++r) {
-      const double x = m[static_cast<size_t>(r) * L.n + i];
-      acc[r] += unless_zero(x, x * L.rb[2 * i + (x < 0.0)]);
+      v4d x;
+      load4(x, m + static_cast<size_t>(r) * L.n + i);
+      relaxed4(v[r], x, lo, hi);
     }
+    for (int e = 0; e < 4; ++e)
+      for (int r = 0; r < R; ++r) acc[r] += v[r][e];
+  }
+#endif
+  for (; i < L.n; ++i)
+    for (int r = 0; r < R; ++r) acc[r] += relaxed(m[static_cast<size_t>(r) * L.n + i], L.blo[i], L.bhi[i]);
   for (int r = 0; r < R; ++r) cst[r] = acc[r];
 }
 
@@ -140,16 +200,17 @@ inline void unit_relaxation(const Layer& L, int i, const double* blo, const doub
   for (int j = 0; j < K; ++j) b = std::max(b, bhi[p0 + j]);
 }
 
-// Columns j0..j0+C-1 of out = w A for R rows (w: rows of P entries, A: P x n, out: rows of n entries) over the
-// pieces U[0..nU) in their order, the R x C sums in registers.
+// Columns j0..j0+C-1 of out = w A for R rows (w: rows of nl entries over the live pieces, A: rows of n entries,
+// live piece t's row piece[t]) over the live pieces U[0..nU) in their order, the R x C sums in registers.
 template <int R, int C>
-RELUTOPE_INLINE void block_times(const double* w, int P, const int* U, int nU, const double* A, int n, int j0, double* out) {
+RELUTOPE_INLINE void block_times(const double* w, int nl, const int* U, int nU, const int* piece, const double* A, int n,
+                                 int j0, double* out) {
   double acc[R][C] = {};
   for (int u = 0; u < nU; ++u) {
-    const int p = U[u];
-    const double* ap = A + static_cast<size_t>(p) * n + j0;
+    const int t = U[u];
+    const double* ap = A + static_cast<size_t>(piece[t]) * n + j0;
     for (int r = 0; r < R; ++r) {
-      const double wr = w[static_cast<size_t>(r) * P + p];
+      const double wr = w[static_cast<size_t>(r) * nl + t];
       for (int c = 0; c < C; ++c) acc[r][c] += wr * ap[c];
     }
   }
@@ -158,38 +219,50 @@ RELUTOPE_INLINE void block_times(const double* w, int P, const int* U, int nU, c
 }
 
 template <int R>
-RELUTOPE_INLINE void rows_block(const double* w, int P, const std::vector<int>& live, const double* A, int n, double* out,
-                       std::vector<int>& used) {
-  used.clear();  // the live pieces with a non-zero weight in one of the R rows
-  for (const int p : live) {
-    bool any = false;
-    for (int r = 0; r < R; ++r) any |= w[static_cast<size_t>(r) * P + p] != 0.0;
-    if (any) used.push_back(p);
+RELUTOPE_INLINE void rows_block(const double* w, int nl, const int* piece, const double* A, int n, double* out,
+                                std::vector<int>& used) {
+  at_least(used, static_cast<size_t>(nl));  // the live pieces with a non-zero weight in one of the R rows
+  int* U = used.data();
+  int nU = 0, t = 0;
+#ifdef RELUTOPE_HAVE_V4D
+  for (; t + 4 <= nl; t += 4) {
+    const v4d zero = {0.0, 0.0, 0.0, 0.0};
+    v4l any = {0, 0, 0, 0};
+    for (int r = 0; r < R; ++r) {
+      v4d x;
+      load4(x, w + static_cast<size_t>(r) * nl + t);
+      any |= x != zero;
+    }
+    for (int e = 0; e < 4; ++e) U[nU] = t + e, nU += static_cast<int>(any[e] & 1);
   }
-  const int* U = used.data();
-  const int nU = static_cast<int>(used.size());
+#endif
+  for (; t < nl; ++t) {
+    bool any = false;
+    for (int r = 0; r < R; ++r) any |= w[static_cast<size_t>(r) * nl + t] != 0.0;
+    U[nU] = t, nU += any;
+  }
   int j = 0;
-  for (; j + 8 <= n; j += 8) block_times<R, 8>(w, P, U, nU, A, n, j, out);
-  if (j + 4 <= n) block_times<R, 4>(w, P, U, nU, A, n, j, out), j += 4;
-  if (j + 2 <= n) block_times<R, 2>(w, P, U, nU, A, n, j, out), j += 2;
-  if (j < n) block_times<R, 1>(w, P, U, nU, A, n, j, out);
+  for (; j + 8 <= n; j += 8) block_times<R, 8>(w, nl, U, nU, piece, A, n, j, out);
+  if (j + 4 <= n) block_times<R, 4>(w, nl, U, nU, piece, A, n, j, out), j += 4;
+  if (j + 2 <= n) block_times<R, 2>(w, nl, U, nU, piece, A, n, j, out), j += 2;
+  if (j < n) block_times<R, 1>(w, nl, U, nU, piece, A, n, j, out);
 }
 
-// out (rows x n) = w (rows x P) times A (P x n) over the pieces `live` (increasing): out[r][j] is the sum over
-// p in live, in increasing order, of w[r][p] A[p][j], from +0.0, skipping the pieces whose weight is 0 in every
-// row of a block of 4 rows (a register-blocked product). Terms with w[r][p] = 0 inside a block are +-0 (A is
-// finite: Network refuses NaN and inf), and adding +-0 leaves every such sum as it is (rounding to nearest, a sum
-// is -0 only when both terms are, so a sum from +0.0 never is): out is to the bit the sum over the non-zero
-// weights of each row alone. used: scratch.
+// out (rows x n) = w (rows x nl, coefficients on a layer's nl live pieces) times their rows of A (live piece t's
+// is row piece[t], n entries): out[r][j] is the sum over t, in increasing order, of w[r][t] A[piece[t]][j], from
+// +0.0, skipping the pieces whose weight is 0 in every row of a block of 4 rows (a register-blocked product).
+// Terms with w[r][t] = 0 inside a block are +-0 (A is finite: Network refuses NaN and inf), and adding +-0 leaves
+// every such sum as it is (rounding to nearest, a sum is -0 only when both terms are, so a sum from +0.0 never
+// is): out is to the bit the sum over the non-zero weights of each row alone. used: scratch.
 RELUTOPE_WIDE_VECTORS
-void rows_times(const double* w, int P, int rows, const std::vector<int>& live, const double* A, int n, double* out,
+void rows_times(const double* w, int nl, int rows, const int* piece, const double* A, int n, double* out,
                 std::vector<int>& used) {
   int r = 0;
   for (; r + 4 <= rows; r += 4)
-    rows_block<4>(w + static_cast<size_t>(r) * P, P, live, A, n, out + static_cast<size_t>(r) * n, used);
+    rows_block<4>(w + static_cast<size_t>(r) * nl, nl, piece, A, n, out + static_cast<size_t>(r) * n, used);
   if (r + 2 <= rows)
-    rows_block<2>(w + static_cast<size_t>(r) * P, P, live, A, n, out + static_cast<size_t>(r) * n, used), r += 2;
-  if (r < rows) rows_block<1>(w + static_cast<size_t>(r) * P, P, live, A, n, out + static_cast<size_t>(r) * n, used);
+    rows_block<2>(w + static_cast<size_t>(r) * nl, nl, piece, A, n, out + static_cast<size_t>(r) * n, used), r += 2;
+  if (r < rows) rows_block<1>(w + static_cast<size_t>(r) * nl, nl, piece, A, n, out + static_cast<size_t>(r) * n, used);
 }
 
 // ab (W entries: the lower and the upper affine bound of a sum, side by side, and padding) += the terms of
@@ -296,41 +369,41 @@ void Relaxation::backsub(int l, int start, int k, const double* pieces, const La
   for (; l > start; --l) {
     const Layer& cur = layers[l];
     const Layer& prev = layers[l - 1];
-    const int P = cur.total_pieces(), n = cur.in_dim, Pp = prev.total_pieces();
-    // mu = lam A_l (rows x n), cst += lam c_l: over the pieces that are not identically zero (in order). With
-    // mu_ready, the caller has made them for the first layer (mu_ and cst; lam is not read).
+    const int nl = static_cast<int>(cur.live.size()), n = cur.in_dim, npl = static_cast<int>(prev.live.size());
+    // mu = lam A_l (rows x n), cst += lam c_l: lam's rows are coefficients on layer l's live pieces (the pieces
+    // that are not identically zero, in order: nl entries). With mu_ready, the caller has made them for the first
+    // layer (mu_ and cst; lam is not read).
     if (mu_ready) {
       mu_ready = false;
     } else {
       at_least(mu_, static_cast<size_t>(rows) * n);
-      const std::vector<int>& live = cur.live;
       int r = 0;
       for (; r + 4 <= rows; r += 4)
-        constants_block<4>(&lam[static_cast<size_t>(r) * P], P, live, cur.c.data(), &cst[r]);
-      for (; r < rows; ++r) constants_block<1>(&lam[static_cast<size_t>(r) * P], P, live, cur.c.data(), &cst[r]);
-      rows_times(lam.data(), P, rows, live, cur.A.data(), n, mu_.data(), used_);
+        constants_block<4>(&lam[static_cast<size_t>(r) * nl], nl, cur.live_c.data(), &cst[r]);
+      for (; r < rows; ++r) constants_block<1>(&lam[static_cast<size_t>(r) * nl], nl, cur.live_c.data(), &cst[r]);
+      rows_times(lam.data(), nl, rows, cur.live.data(), cur.A.data(), n, mu_.data(), used_);
     }
     if (keep_weights) unit_weights_[l - 1].assign(mu_.begin(), mu_.begin() + static_cast<size_t>(rows) * n);
-    // Units of layer l-1 by their relaxations (per side, made once for all rows): coefficients on the pieces of
-    // layer l-1, m a_j for the unit's coefficient m in mu (0 when m = 0), written for the pieces that are not
-    // identically zero only (no product reads the others), and the constants m b in cst, unit by unit.
+    // Units of layer l-1 by their relaxations (per side, made once for all rows): coefficients on the live pieces
+    // of layer l-1, m a_j for the unit's coefficient m in mu (-0.0 when m = 0), and the constants m b in cst, unit
+    // by unit.
     relaxations(prev, bounds.lo[l - 1].data(), bounds.hi[l - 1].data());
-    at_least(next_, static_cast<size_t>(rows) * Pp);
-    const std::vector<int>& plive = prev.live;
-    const std::vector<int>& ulive = prev.live_unit;
-    const int nlive = static_cast<int>(plive.size()), U = prev.n_units;
-    const RelaxedLayer rl{n, Pp, plive.data(), ulive.data(), nlive, cur_ra_, cur_rb_, U};
+    at_least(next_, static_cast<size_t>(rows) * npl);
+    const int U = prev.n_units;
+    const RelaxedLayer rl{n, npl, prev.live_unit.data(), prev.live_is_units, cur_ra_, cur_ra_ + npl, cur_rb_,
+                          cur_rb_ + U};
     int r = 0;
     for (; r + 4 <= rows; r += 4)
-      relax_block<4>(rl, &mu_[static_cast<size_t>(r) * n], &next_[static_cast<size_t>(r) * Pp], &cst[r]);
+      relax_block<4>(rl, &mu_[static_cast<size_t>(r) * n], &next_[static_cast<size_t>(r) * npl], &cst[r]);
     for (; r < rows; ++r)
-      relax_block<1>(rl, &mu_[static_cast<size_t>(r) * n], &next_[static_cast<size_t>(r) * Pp], &cst[r]);
+      relax_block<1>(rl, &mu_[static_cast<size_t>(r) * n], &next_[static_cast<size_t>(r) * npl], &cst[r]);
     lam.swap(next_);
   }
-  // To u through layer start's pieces (affine in u); its identically zero pieces add nothing.
-  const int P = layers[start].total_pieces(), n1 = k + 1;
+  // To u through layer start's live pieces (affine in u); its identically zero pieces add nothing.
+  const Layer& first = layers[start];
+  const int nl = static_cast<int>(first.live.size()), n1 = k + 1;
   G.resize(static_cast<size_t>(rows) * n1);
-  rows_times(lam.data(), P, rows, layers[start].live, pieces, n1, G.data(), used_);
+  rows_times(lam.data(), nl, rows, first.live.data(), pieces, n1, G.data(), used_);
   for (int r = 0; r < rows; ++r) G[static_cast<size_t>(r) * n1 + k] += cst[r];
 }
 
@@ -353,16 +426,20 @@ void Relaxation::relaxations(const Layer& L, const double* blo, const double* bh
   }
   std::vector<double>& ra = c ? c->ra : ra_;
   std::vector<double>& rb = c ? c->rb : rb_;
-  at_least(ra, 2 * static_cast<size_t>(P));
+  const int nl = static_cast<int>(L.live.size());
+  at_least(ra, 2 * static_cast<size_t>(nl));
   at_least(rb, 2 * static_cast<size_t>(U));
   at_least(rk_, static_cast<size_t>(net_->max_pieces()));
-  for (int side = 0; side < 2; ++side)
+  for (int side = 0; side < 2; ++side) {
+    int t = 0;  // the live piece
     for (int i = 0; i < U; ++i) {
       const int p0 = L.piece_start[i];
-      unit_relaxation(L, i, blo, bhi, side == 0, rk_.data(), rb[2 * static_cast<size_t>(i) + side],
+      unit_relaxation(L, i, blo, bhi, side == 0, rk_.data(), rb[static_cast<size_t>(side) * U + i],
                       side == 0 ? point_slope(L, i) : -1);
-      for (int j = 0; j < L.n_pieces(i); ++j) ra[2 * static_cast<size_t>(p0 + j) + side] = rk_[j];
+      for (int j = 0; j < L.n_pieces(i); ++j)
+        if (!L.zero_piece[p0 + j]) ra[static_cast<size_t>(side) * nl + t++] = rk_[j];
     }
+  }
   cur_ra_ = ra.data(), cur_rb_ = rb.data();
 }
 
@@ -599,22 +676,28 @@ void Relaxation::lower_linear(int start, int k, const double* pieces, const Laye
   const auto& layers = net_->layers();
   const int nL = static_cast<int>(layers.size());
   const Layer& last = layers[nL - 1];
-  const int m = last.n_units, P = last.total_pieces();
+  const int m = last.n_units;
   // C z_{L-1}: the last layer's units by their lower / upper relaxations, per sign of the coefficient.
-  lam_.assign(static_cast<size_t>(q) * P, 0.0);
+  const int nl = static_cast<int>(last.live.size());
+  lam_.assign(static_cast<size_t>(q) * nl, 0.0);  // coefficients on the last layer's live pieces
   std::vector<double> cst(q, 0.0), a(net_->max_pieces());
   const double* blo = bounds.lo[nL - 1].data();
   const double* bhi = bounds.hi[nL - 1].data();
   for (int r = 0; r < q; ++r) {
     cst[r] = d ? d[r] : 0.0;
+    int t = 0;  // the live piece
     for (int i = 0; i < m; ++i) {
       const double c = C[static_cast<size_t>(r) * m + i];
-      if (c == 0.0) continue;
-      double b;
-      unit_relaxation(last, i, blo, bhi, c >= 0.0, a.data(), b, c >= 0.0 ? point_slope(last, i) : -1);
       const int p0 = last.piece_start[i];
-      for (int j = 0; j < last.n_pieces(i); ++j) lam_[static_cast<size_t>(r) * P + p0 + j] += c * a[j];
-      cst[r] += c * b;
+      double b = 0.0;
+      if (c != 0.0)
+        unit_relaxation(last, i, blo, bhi, c >= 0.0, a.data(), b, c >= 0.0 ? point_slope(last, i) : -1);
+      for (int j = 0; j < last.n_pieces(i); ++j) {
+        if (last.zero_piece[p0 + j]) continue;
+        if (c != 0.0) lam_[static_cast<size_t>(r) * nl + t] += c * a[j];
+        ++t;
+      }
+      if (c != 0.0) cst[r] += c * b;
     }
   }
   if (attribute) {

@@ -23,6 +23,7 @@ struct Layer {
   std::vector<char> zero_piece;  // P: the piece is identically zero (a ReLU's inactive piece)
   std::vector<int> live;         // the pieces that are not identically zero, increasing
   std::vector<int> live_unit;    // the unit of each of those
+  bool live_is_units = false;    // live_unit[t] == t for every unit (one live piece each: ReLU, linear units)
   int live_stride = 0;           // live.size() rounded up to a multiple of 16
   std::vector<double> live_T;    // in_dim x live_stride, row-major: those pieces' rows of A as columns (0 after)
   std::vector<double> live_c;    // live_stride: their constants (0 after)
