@@ -23,8 +23,8 @@ void pull_back(const Layer& L, const int* chosen, const double* g, double* next)
   int* rows = local;
   if (L.n_units > 512) heap.resize(L.n_units), rows = heap.data();
   int nr = 0;
-  for (int i = 0; i < L.n_units; ++i)
-    if (g[i] != 0.0 && !L.zero_piece[chosen[i]]) rows[nr++] = i;
+  for (int i = 0; i < L.n_units; ++i)  // no branch: which units contribute is as good as random
+    rows[nr] = i, nr += (g[i] != 0.0) & !L.zero_piece[chosen[i]];
   int j0 = 0;
 #ifdef RELUTOPE_HAVE_V4D
   for (; j0 + 32 <= n; j0 += 32) {  // 8 chains of 4-wide additions (the adder's latency hidden)
@@ -78,8 +78,11 @@ class PointPass {
       for (int i = 0; i < L.n_units; ++i) {
         double best = -std::numeric_limits<double>::infinity();
         int arg = L.piece_start[i];
-        for (int p = L.piece_start[i]; p < L.piece_start[i + 1]; ++p)
-          if (vals_[p] > best) best = vals_[p], arg = p;
+        for (int p = L.piece_start[i]; p < L.piece_start[i + 1]; ++p) {  // selects, not branches (random)
+          const bool gt = vals_[p] > best;
+          best = gt ? vals_[p] : best;
+          arg = gt ? p : arg;
+        }
         out_[i] = best;
         chosen_[l][i] = arg;
       }

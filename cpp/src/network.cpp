@@ -386,8 +386,7 @@ void piece_values(const Layer& L, const double* h, double* v) {
   int* J = local;
   if (n > 512) heap.resize(n), J = heap.data();
   int nJ = 0;
-  for (int j = 0; j < n; ++j)
-    if (h[j] != 0.0) J[nJ++] = j;
+  for (int j = 0; j < n; ++j) J[nJ] = j, nJ += h[j] != 0.0;  // no branch: after a ReLU layer, as good as random
   for (int p = 0; p < P; ++p) v[p] = L.c[p];  // the identically zero pieces' (the others' are set next)
   // 32 sums side by side: 8 chains of 4-wide additions, enough to hide the adder's latency.
   int t0 = 0;

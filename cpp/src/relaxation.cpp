@@ -713,10 +713,10 @@ int Relaxation::point_slope(const Layer& L, int i) const {
   return l < point_slopes_.size() && !point_slopes_[l].empty() ? point_slopes_[l][static_cast<size_t>(i)] : -1;
 }
 
-void Relaxation::point_slopes(int start, int k, const double* pieces, const double* u) {
+void Relaxation::point_slopes(int start, int k, const double* pieces, const double* u, std::vector<double>* y) {
   point_slopes_.assign(net_->layers().size(), std::vector<int8_t>());
-  std::vector<double> z, y;
-  forward_pieces(*net_, start, k, pieces, u, z, y, [&](size_t l, const std::vector<double>& v) {
+  std::vector<double> z, out;
+  forward_pieces(*net_, start, k, pieces, u, z, y ? *y : out, [&](size_t l, const std::vector<double>& v) {
     const Layer& L = net_->layers()[l];
     point_slopes_[l].assign(L.n_units, -1);
     for (int i = 0; i < L.n_units; ++i)

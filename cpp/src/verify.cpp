@@ -783,14 +783,18 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
   const double inf = std::numeric_limits<double>::infinity();
   c[k] = -1.0;  // maximise -t
   double closed = 0.0;
-  auto violates = [&](const PropertyVisitor::Term& t, const double* x) {
-    forward_from(net, 0, k, F.data(), x, z, y);
+  // Whether the output out lies in term t (C out <= d), and whether the point x's does.
+  auto in_term = [&](const PropertyVisitor::Term& t, const std::vector<double>& out) {
     for (int r = 0; r < t.rows; ++r) {
       double val = -t.d[r];
-      for (int j = 0; j < m; ++j) val += t.C[static_cast<size_t>(r) * m + j] * y[j];
+      for (int j = 0; j < m; ++j) val += t.C[static_cast<size_t>(r) * m + j] * out[j];
       if (val > 0.0) return false;
     }
     return true;
+  };
+  auto violates = [&](const PropertyVisitor::Term& t, const double* x) {
+    forward_from(net, 0, k, F.data(), x, z, y);
+    return in_term(t, y);
   };
   auto found = [&](int ti, const double* x) {
     res.status = 1, res.term = ti;
@@ -836,7 +840,9 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
     return true;
   };
   // The relaxation bounds of box b (its prior: b.prior); false when a counterexample was found (res.status = 1).
-  auto bound = [&](SplitBox& b) {
+  // descents: the box gets the descents from its LP minimiser and centre next unless it is refuted (falsify_box,
+  // which evaluates its starts first), so its centre is not checked here.
+  auto bound = [&](SplitBox& b, bool descents) {
     ++res.bounds;
     b.bounded = true;
     relax.bound_layers(0, k, F.data(), b.lo.data(), b.hi.data(), &b.prior, b.bounds);
@@ -862,9 +868,12 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
       bool out;
       if (term_min(t, L, b, tval, out, u)) {
         if (out) continue;  // refuted
-        if (counterexample(ti, u)) return false;
         if (opt.point_slopes) {
-          relax.point_slopes(0, k, F.data(), u.data());
+          relax.point_slopes(0, k, F.data(), u.data(), &y);  // and the output at u (one forward pass for both)
+          if (in_term(t, y)) {
+            found(static_cast<int>(ti), u.data());
+            return false;
+          }
           const bool att = relax.attribute;
           relax.attribute = false;  // input_looseness reads the first call's rows
           relax.lower_linear(0, k, F.data(), b.bounds, t.rows, t.C.data(), ht0.data(), L2);
@@ -876,6 +885,8 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
             if (counterexample(ti, u2)) return false;
             if (tv2 > tval) tval = tv2, u.swap(u2);
           }
+        } else if (counterexample(ti, u)) {
+          return false;
         }
         // The LP's value itself (not less its slack, which differs between boxes of equal bounds and reorders
         // them: TLL 64/3's counterexample came after 1.9 s instead of 0.06 s).
@@ -898,6 +909,7 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
       for (int j = 0; j < k; ++j)
         b.split_score[j] += (s_sum > 0.0 && opt.branch_score != 2 ? smear[j] / s_sum : 0.0) +
                             (l_sum > 0.0 && opt.branch_score != 1 ? loose[j] / l_sum : 0.0);
+      if (descents && !b.argmin.empty()) continue;
       for (int j = 0; j < k; ++j) u[j] = 0.5 * (b.lo[j] + b.hi[j]);
       if (counterexample(ti, u)) return false;
     }
@@ -972,7 +984,10 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
     SplitBox box = std::move(stack.back());
     stack.pop_back();
     ++res.boxes;
-    if (!box.bounded && !bound(box)) break;
+    // (in the best-first phase the box gets the descents unless refuted; with attack_share their turn depends
+    // on the time)
+    const bool descents = opt.attack_steps > 0 && best_first && opt.attack_share <= 0.0;
+    if (!box.bounded && !bound(box, descents)) break;
     double vol = 1.0;
     for (int j = 0; j < k; ++j)
       if (hi0[j] > lo0[j]) vol *= box.hi[j] - box.lo[j];
@@ -1015,7 +1030,7 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
       bool stop = false;
       for (int ci = 0; ci < cands && !stop; ++ci) {
         halves(box, dims[ci], ta, tb);
-        if (!bound(ta) || !bound(tb)) {
+        if (!bound(ta, false) || !bound(tb, false)) {
           stop = true;
           break;
         }

@@ -96,7 +96,9 @@ class Relaxation {
   // [0, 1] gives a valid lower bound (Zhang et al. 2018, section 3.2); these make the lower side exact at u, so
   // that a bound whose minimiser is u is tight there (alpha-CROWN's optimised slopes, Xu et al., ICLR 2021,
   // guessed at one point).
-  void point_slopes(int start, int k, const double* pieces, const double* u);
+  // y, when given: the network's output at u (out_dim entries; the forward pass that chose the slopes, as
+  // forward_from's).
+  void point_slopes(int start, int k, const double* pieces, const double* u, std::vector<double>* y = nullptr);
   void clear_point_slopes() { point_slopes_.clear(); }
 
   // Minimum of the affine function g (k+1 entries) over the box.
