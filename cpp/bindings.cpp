@@ -564,7 +564,7 @@ py::dict split_verify_py(const Network& net, const darray& lo, const darray& hi,
                          int64_t max_boxes, double time_limit, int branch_candidates, int attack_steps,
                          int pace_from, int pace_window, double merge_closed, int attack_patience,
                          int attack_starts, double attack_share, int branch_score, bool point_slopes,
-                         double attack_min_gain) {
+                         double attack_min_gain, double attack_gap) {
   const int n = net.in_dim();
   if (branch_candidates < 1) throw std::invalid_argument("branch_candidates must be >= 1");
   if (attack_steps < 0) throw std::invalid_argument("attack_steps must be >= 0");
@@ -573,6 +573,7 @@ py::dict split_verify_py(const Network& net, const darray& lo, const darray& hi,
   if (!(attack_share >= 0.0 && attack_share <= 1.0)) throw std::invalid_argument("attack_share must be in [0, 1]");
   if (!(attack_min_gain >= 0.0 && attack_min_gain < 1.0))
     throw std::invalid_argument("attack_min_gain must be in [0, 1)");
+  if (!(attack_gap >= 0.0 && attack_gap < 1.0)) throw std::invalid_argument("attack_gap must be in [0, 1)");
   if (branch_score < 0 || branch_score > 2) throw std::invalid_argument("branch_score must be 0, 1 or 2");
   if (pace_from < 0) throw std::invalid_argument("pace_from must be >= 0");
   if (pace_window < 1) throw std::invalid_argument("pace_window must be >= 1");
@@ -589,6 +590,7 @@ py::dict split_verify_py(const Network& net, const darray& lo, const darray& hi,
   opt.branch_score = branch_score;
   opt.point_slopes = point_slopes;
   opt.attack_min_gain = attack_min_gain;
+  opt.attack_gap = attack_gap;
   check_shape(lo, "lo", {n});
   check_shape(hi, "hi", {n});
   check_finite(lo, "lo");
@@ -1113,7 +1115,7 @@ PYBIND11_MODULE(_core, m) {
         py::arg("attack_steps") = 0, py::arg("pace_from") = 0, py::arg("pace_window") = 32,
         py::arg("merge_closed") = 0.0, py::arg("attack_patience") = 0, py::arg("attack_starts") = 1,
         py::arg("attack_share") = 0.0, py::arg("branch_score") = 0, py::arg("point_slopes") = true,
-        py::arg("attack_min_gain") = 0.0);
+        py::arg("attack_min_gain") = 0.0, py::arg("attack_gap") = 0.0);
   m.def("falsify", &falsify_py, py::arg("net"), py::arg("lo"), py::arg("hi"), py::arg("terms"), py::arg("samples"),
         py::arg("starts"), py::arg("steps"), py::arg("seed"), py::arg("x0"), py::arg("time_limit"),
         py::arg("restarts") = 0, py::arg("faces") = -1);

@@ -169,19 +169,24 @@ def test_falsify_rejects_bad_input():
     for gain in (-0.1, 1.0, float("nan")):
         with pytest.raises(ValueError, match="attack_min_gain"):
             _core.split_verify(net._core(), lo, hi, term, 8, 16, -1.0, 1, 20, attack_min_gain=gain)
+    for gap in (-0.1, 1.0, float("nan")):
+        with pytest.raises(ValueError, match="attack_gap"):
+            _core.split_verify(net._core(), lo, hi, term, 8, 16, -1.0, 1, 20, attack_gap=gap)
 
 
 @pytest.mark.parametrize("seed", range(3))
-@pytest.mark.parametrize("candidates, attack, patience, starts, gain, slopes",
-                         [(1, 0, 0, 1, 0.0, True), (2, 0, 0, 1, 0.0, True), (3, 20, 0, 1, 0.0, True),
-                          (5, 20, 0, 2, 0.0, True), (1, 20, 5, 1, 0.0, True), (1, 20, 5, 2, 0.0, True),
-                          (3, 20, 1, 2, 0.0, True), (1, 20, 5, 2, 0.01, True), (1, 20, 2, 2, 0.5, False),
-                          (1, 0, 0, 1, 0.0, False)])
+@pytest.mark.parametrize("candidates, attack, patience, starts, gain, slopes, gap",
+                         [(1, 0, 0, 1, 0.0, True, 0.0), (2, 0, 0, 1, 0.0, True, 0.0), (3, 20, 0, 1, 0.0, True, 0.0),
+                          (5, 20, 0, 2, 0.0, True, 0.0), (1, 20, 5, 1, 0.0, True, 0.0), (1, 20, 5, 2, 0.0, True, 0.0),
+                          (3, 20, 1, 2, 0.0, True, 0.0), (1, 20, 5, 2, 0.01, True, 0.0),
+                          (1, 20, 2, 2, 0.5, False, 0.0), (1, 0, 0, 1, 0.0, False, 0.0),
+                          (1, 20, 5, 2, 0.01, True, 0.5), (1, 20, 5, 2, 0.01, False, 0.9)])
 def test_split_branching_verdicts_agree_with_the_exact_maximum(seed, candidates, attack, patience, starts, gain,
-                                                                slopes):
+                                                                slopes, gap):
     # Every branching (the split score; strong branching over 2, 3, 5 inputs; with and without the search in each
     # box, its descents, from the LP minimiser or also the centre, run to the end or stopped after 5, 2 or 1 steps
-    # without progress, any or of 1% or 50%; with and without the second bound by the point's slopes):
+    # without progress, any or of 1% or 50%, in every box or only where the gap rule leaves them hope; with and
+    # without the second bound by the point's slopes):
     # "holds" (status 0) only when the threshold is above the exact maximum, a counterexample (status 1) that
     # is one by a forward pass, and the closed volume plus the open boxes' volume equal to the box's.
     rng = np.random.default_rng(10 + seed)
@@ -194,7 +199,7 @@ def test_split_branching_verdicts_agree_with_the_exact_maximum(seed, candidates,
         term = [(-row[None, :], np.array([-t]))]
         out = _core.split_verify(net._core(), lo, hi, term, 24, 400, -1.0, candidates, attack,
                                  attack_patience=patience, attack_starts=starts, attack_min_gain=gain,
-                                 point_slopes=slopes)
+                                 point_slopes=slopes, attack_gap=gap)
         assert out["status"] in (0, 1, 2)
         assert out["bounds"] >= out["boxes"]
         if out["status"] == 0:

@@ -739,6 +739,7 @@ struct SplitBox {
   double tmin = std::numeric_limits<double>::infinity();  // min over unrefuted terms of min_box max_r L_r
   std::vector<double> split_score;  // per input: the score of splitting it (see split_verify's bound)
   std::vector<double> argmin;  // the LP minimiser of the term of least tmin (empty when none)
+  double argmin_value = 0.0;   // that term's max_r (C_r y - d_r) at it (the network's output y there)
   LayerBounds bounds;
   int node = 0;  // its node of the split tree
 };
@@ -791,6 +792,16 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
       if (val > 0.0) return false;
     }
     return true;
+  };
+  // max_r (C_r out - d_r) of term t: at most 0 inside it.
+  auto term_value = [&](const PropertyVisitor::Term& t, const std::vector<double>& out) {
+    double worst = -inf;
+    for (int r = 0; r < t.rows; ++r) {
+      double val = -t.d[r];
+      for (int j = 0; j < m; ++j) val += t.C[static_cast<size_t>(r) * m + j] * out[j];
+      worst = std::max(worst, val);
+    }
+    return worst;
   };
   auto violates = [&](const PropertyVisitor::Term& t, const double* x) {
     forward_from(net, 0, k, F.data(), x, z, y);
@@ -864,7 +875,7 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
       if (refuted) continue;
       // min over the box of max_r L_r(u) (term_min), then once more with the lower slopes exact at its minimiser
       // (Relaxation::point_slopes): either refutes the box; the larger is the box's bound.
-      double tval;
+      double tval, fval = inf;
       bool out;
       if (term_min(t, L, b, tval, out, u)) {
         if (out) continue;  // refuted
@@ -874,6 +885,7 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
             found(static_cast<int>(ti), u.data());
             return false;
           }
+          fval = term_value(t, y);
           const bool att = relax.attribute;
           relax.attribute = false;  // input_looseness reads the first call's rows
           relax.lower_linear(0, k, F.data(), b.bounds, t.rows, t.C.data(), ht0.data(), L2);
@@ -883,14 +895,15 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
           if (term_min(t, L2, b, tv2, out, u2)) {
             if (out) continue;  // refuted
             if (counterexample(ti, u2)) return false;
-            if (tv2 > tval) tval = tv2, u.swap(u2);
+            if (tv2 > tval) tval = tv2, u.swap(u2), fval = term_value(t, y);
           }
-        } else if (counterexample(ti, u)) {
-          return false;
+        } else {
+          if (counterexample(ti, u)) return false;
+          fval = term_value(t, y);
         }
         // The LP's value itself (not less its slack, which differs between boxes of equal bounds and reorders
         // them: TLL 64/3's counterexample came after 1.9 s instead of 0.06 s).
-        if (tval < b.tmin) b.tmin = tval, b.argmin = u;
+        if (tval < b.tmin) b.tmin = tval, b.argmin = u, b.argmin_value = fval;
       }
       b.refuted = false;
       // The term's split score per input: its smear (sum over the rows of |slope| x width: how much the bounds vary
@@ -996,7 +1009,18 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
       if (merging) refute(box.node, vol);
       continue;
     }
-    if (opt.attack_steps > 0 && best_first && !box.argmin.empty() &&
+    // The descents' gap rule (SplitOptions::attack_gap): a box whose bound leaves a counterexample only a small
+    // part of the range between its bound and the violation at the bound's minimiser gets none.
+    const bool hopeful = opt.attack_gap <= 0.0 || -box.tmin > opt.attack_gap * (box.argmin_value - box.tmin);
+    if (descents && !hopeful && !box.argmin.empty()) {  // its centre, which bound() left to the descents
+      for (int j = 0; j < k; ++j) u[j] = 0.5 * (box.lo[j] + box.hi[j]);
+      forward_from(net, 0, k, F.data(), u.data(), z, y);
+      bool hit = false;
+      for (size_t ti = 0; ti < terms.size() && !hit; ++ti)
+        if (in_term(terms[ti], y)) found(static_cast<int>(ti), u.data()), hit = true;
+      if (hit) break;
+    }
+    if (opt.attack_steps > 0 && best_first && !box.argmin.empty() && hopeful &&
         (opt.attack_share <= 0.0 ||
          attack_seconds <= opt.attack_share * std::chrono::duration<double>(Clock::now() - start).count())) {
       // A short descent from the relaxation's minimiser, within the box (a counterexample search while splitting),

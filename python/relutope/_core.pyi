@@ -164,7 +164,7 @@ def split_verify(
     max_depth: int, max_boxes: int, time_limit: float, branch_candidates: int = 1, attack_steps: int = 0,
     pace_from: int = 0, pace_window: int = 32, merge_closed: float = 0.0, attack_patience: int = 0,
     attack_starts: int = 1, attack_share: float = 0.0, branch_score: int = 0, point_slopes: bool = True,
-    attack_min_gain: float = 0.0,
+    attack_min_gain: float = 0.0, attack_gap: float = 0.0,
 ) -> dict: ...
 def falsify(
     net: Network, lo: npt.ArrayLike, hi: npt.ArrayLike, terms: Sequence[Tuple[npt.ArrayLike, npt.ArrayLike]],

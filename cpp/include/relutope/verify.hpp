@@ -281,6 +281,9 @@ struct SplitOptions {
   int attack_starts = 1;
   // ... only while the descents have taken at most this fraction of the splitting's time so far (0: always).
   double attack_share = 0.0;
+  // ... and only in boxes whose bound tmin < 0 leaves a counterexample more than this fraction of the range between
+  // it and the violation v at the bound's minimiser: -tmin > attack_gap (v - tmin) (0: every box).
+  double attack_gap = 0.0;
   // An adaptive budget: from pace_from boxes on (0: never, a fixed budget), every box left is handed to the exact
   // enumeration as soon as the recent rate of volume closed per box (over the last pace_window boxes) would not
   // close the rest within max_boxes boxes: closed + rate x (max_boxes - boxes) < the box's volume. The best-first
