@@ -784,16 +784,8 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
   const double inf = std::numeric_limits<double>::infinity();
   c[k] = -1.0;  // maximise -t
   double closed = 0.0;
-  // Whether the output out lies in term t (C out <= d), and whether the point x's does.
-  auto in_term = [&](const PropertyVisitor::Term& t, const std::vector<double>& out) {
-    for (int r = 0; r < t.rows; ++r) {
-      double val = -t.d[r];
-      for (int j = 0; j < m; ++j) val += t.C[static_cast<size_t>(r) * m + j] * out[j];
-      if (val > 0.0) return false;
-    }
-    return true;
-  };
-  // max_r (C_r out - d_r) of term t: at most 0 inside it.
+  // max_r (C_r out - d_r) of term t (rows whose value is NaN ignored), at most 0 when the output out lies in it;
+  // whether it does, and whether the point x's output does.
   auto term_value = [&](const PropertyVisitor::Term& t, const std::vector<double>& out) {
     double worst = -inf;
     for (int r = 0; r < t.rows; ++r) {
@@ -802,6 +794,9 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
       worst = std::max(worst, val);
     }
     return worst;
+  };
+  auto in_term = [&](const PropertyVisitor::Term& t, const std::vector<double>& out) {
+    return term_value(t, out) <= 0.0;
   };
   auto violates = [&](const PropertyVisitor::Term& t, const double* x) {
     forward_from(net, 0, k, F.data(), x, z, y);
@@ -851,8 +846,9 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
     return true;
   };
   // The relaxation bounds of box b (its prior: b.prior); false when a counterexample was found (res.status = 1).
-  // descents: the box gets the descents from its LP minimiser and centre next unless it is refuted (falsify_box,
-  // which evaluates its starts first), so its centre is not checked here.
+  // descents: the box gets the descents from its LP minimiser and centre next unless it is refuted or the gap rule
+  // leaves it none (then the main loop checks its centre), so its centre is not checked here (a descent's first
+  // step evaluates its start).
   auto bound = [&](SplitBox& b, bool descents) {
     ++res.bounds;
     b.bounded = true;
