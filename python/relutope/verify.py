@@ -428,8 +428,10 @@ def verify(net: Network, spec, *, timeout: Optional[float] = None, prune: bool =
     gets CROWN / DeepPoly linear relaxation bounds (Zhang et al., NeurIPS 2018; Singh et al., POPL 2019) and one
     LP deciding whether they allow a term, and where they do, once more with each unstable ReLU's lower slope
     set by its state at the LP's minimiser (any slope in [0, 1] is valid: Zhang et al., section 3.2); the LP's
-    minimiser and the box's centre are candidate counterexamples, and with ``search`` 20-step descents (as in :func:`_falsify`) start from the minimiser and
-    the centre inside the box while boxes are taken best first (the first half of the budget); boxes not refuted
+    minimiser and the box's centre are candidate counterexamples, and with ``search`` 20-step descents (as in
+    :func:`_falsify`) start from the minimiser and the centre inside the box while boxes are taken best first (the
+    first half of the budget), in boxes whose bound lies further below 0 than the violation at its minimiser lies
+    above it (``_search.SPLIT_ATTACK_GAP``); boxes not refuted
     are halved along the input of largest score: the bounds' slope times width (ReluVal's smear, Wang et al.,
     USENIX Security 2018) plus the relaxation's looseness by input (the gaps of the unstable ReLUs the bound pays
     for, as BaBSR scores ReLUs: Bunel et al., JMLR 2020, shared among the inputs by their parts of each ReLU's
