@@ -697,15 +697,16 @@ void Relaxation::lower_linear(int start, int k, const double* pieces, const Laye
     for (int i = 0; i < m; ++i) {
       const double c = C[static_cast<size_t>(r) * m + i];
       const int p0 = last.piece_start[i];
-      double b = 0.0;
-      if (c != 0.0)
+      if (c != 0.0) {
+        double b;
         unit_relaxation(last, i, blo, bhi, c >= 0.0, a.data(), b, c >= 0.0 ? point_slope(last, i) : -1);
+        cst[r] += c * b;
+      }
       for (int j = 0; j < last.n_pieces(i); ++j) {
         if (last.zero_piece[p0 + j]) continue;
         if (c != 0.0) lam_[static_cast<size_t>(r) * nl + t] += c * a[j];
         ++t;
       }
-      if (c != 0.0) cst[r] += c * b;
     }
   }
   if (attribute) {

@@ -845,10 +845,14 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
     for (int j = 0; j < k; ++j) arg[j] = std::min(std::max(lp.y[j], b.lo[j]), b.hi[j]);
     return true;
   };
+  // The descents' gap rule (SplitOptions::attack_gap): a box whose bound leaves a counterexample only a small part
+  // of the range between its bound and the violation at the bound's minimiser gets none.
+  auto hopeful = [&](const SplitBox& b) {
+    return opt.attack_gap <= 0.0 || -b.tmin > opt.attack_gap * (b.argmin_value - b.tmin);
+  };
   // The relaxation bounds of box b (its prior: b.prior); false when a counterexample was found (res.status = 1).
-  // descents: the box gets the descents from its LP minimiser and centre next unless it is refuted or the gap rule
-  // leaves it none (then the main loop checks its centre), so its centre is not checked here (a descent's first
-  // step evaluates its start).
+  // descents: the box gets the descents next (from its LP minimiser and centre) if it is left open with a minimiser
+  // and hopeful.
   auto bound = [&](SplitBox& b, bool descents) {
     ++res.bounds;
     b.bounded = true;
@@ -918,10 +922,17 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
       for (int j = 0; j < k; ++j)
         b.split_score[j] += (s_sum > 0.0 && opt.branch_score != 2 ? smear[j] / s_sum : 0.0) +
                             (l_sum > 0.0 && opt.branch_score != 1 ? loose[j] / l_sum : 0.0);
-      if (descents && !b.argmin.empty()) continue;
-      for (int j = 0; j < k; ++j) u[j] = 0.5 * (b.lo[j] + b.hi[j]);
-      if (counterexample(ti, u)) return false;
     }
+    // Its centre, a candidate counterexample, unless the descents that follow start from it (their first step
+    // evaluates it).
+    if (b.refuted || (descents && !b.argmin.empty() && hopeful(b))) return true;
+    for (int j = 0; j < k; ++j) u[j] = 0.5 * (b.lo[j] + b.hi[j]);
+    forward_from(net, 0, k, F.data(), u.data(), z, y);
+    for (size_t ti = 0; ti < terms.size(); ++ti)
+      if (in_term(terms[ti], y)) {
+        found(static_cast<int>(ti), u.data());
+        return false;
+      }
     return true;
   };
   auto emit = [&](const std::vector<double>& lo, const std::vector<double>& hi, double score) {
@@ -993,8 +1004,8 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
     SplitBox box = std::move(stack.back());
     stack.pop_back();
     ++res.boxes;
-    // (in the best-first phase the box gets the descents unless refuted; with attack_share their turn depends
-    // on the time)
+    // (in the best-first phase the box gets the descents if open and hopeful; with attack_share their turn depends
+    // on the time, and bound() checks the centre itself)
     const bool descents = opt.attack_steps > 0 && best_first && opt.attack_share <= 0.0;
     if (!box.bounded && !bound(box, descents)) break;
     double vol = 1.0;
@@ -1005,18 +1016,7 @@ SplitResult split_verify(const Network& net, const double* lo0, const double* hi
       if (merging) refute(box.node, vol);
       continue;
     }
-    // The descents' gap rule (SplitOptions::attack_gap): a box whose bound leaves a counterexample only a small
-    // part of the range between its bound and the violation at the bound's minimiser gets none.
-    const bool hopeful = opt.attack_gap <= 0.0 || -box.tmin > opt.attack_gap * (box.argmin_value - box.tmin);
-    if (descents && !hopeful && !box.argmin.empty()) {  // its centre, which bound() left to the descents
-      for (int j = 0; j < k; ++j) u[j] = 0.5 * (box.lo[j] + box.hi[j]);
-      forward_from(net, 0, k, F.data(), u.data(), z, y);
-      bool hit = false;
-      for (size_t ti = 0; ti < terms.size() && !hit; ++ti)
-        if (in_term(terms[ti], y)) found(static_cast<int>(ti), u.data()), hit = true;
-      if (hit) break;
-    }
-    if (opt.attack_steps > 0 && best_first && !box.argmin.empty() && hopeful &&
+    if (opt.attack_steps > 0 && best_first && !box.argmin.empty() && hopeful(box) &&
         (opt.attack_share <= 0.0 ||
          attack_seconds <= opt.attack_share * std::chrono::duration<double>(Clock::now() - start).count())) {
       // A short descent from the relaxation's minimiser, within the box (a counterexample search while splitting),

@@ -170,13 +170,12 @@ def split_case(net: Network, lo: np.ndarray, hi: np.ndarray, terms, split_depth:
     while they have taken at most ``SPLIT_ATTACK_SHARE`` of the splitting's time, in boxes whose bound leaves a
     counterexample more than ``SPLIT_ATTACK_GAP`` of the range up to the minimiser's violation; a box its bound
     leaves open is bounded once more with the lower relaxations exact at the bound's minimiser
-    (``SPLIT_POINT_SLOPES``). With
-    ``pace_from > 0`` (default ``PACE_FROM``, 0: off) the budget is adaptive: from ``pace_from`` boxes on, every
-    box left goes to the exact enumeration as soon as the volume closed per box over the last ``PACE_WINDOW``
-    boxes, kept up for the rest of the budget, would not close the box. What is left open is merged
-    (``MERGE_CLOSED``): a box of the split tree whose refuted part is at most that fraction of its volume is handed
-    over whole (never the root once split). ``split_candidates`` None: 3 (at most the free inputs) for networks
-    with units of more than two pieces, else 1 (see :func:`relutope.verify`).
+    (``SPLIT_POINT_SLOPES``). With ``pace_from > 0`` (default ``PACE_FROM``, 0: off) the budget is adaptive: from
+    ``pace_from`` boxes on, every box left goes to the exact enumeration as soon as the volume closed per box over
+    the last ``PACE_WINDOW`` boxes, kept up for the rest of the budget, would not close the box. What is left open
+    is merged (``MERGE_CLOSED``): a box of the split tree whose refuted part is at most that fraction of its volume
+    is handed over whole (never the root once split). ``split_candidates`` None: 3 (at most the free inputs) for
+    networks with units of more than two pieces, else 1 (see :func:`relutope.verify`).
 
     Returns the core's dict (``status`` 1: ``counterexample`` for ``term`` found, 3: a limit stopped it, else
     the boxes ``open_lo``, ``open_hi`` (B, n_inputs) with ``open_score``; ``boxes``, ``closed_fraction`` of the

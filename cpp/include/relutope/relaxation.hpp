@@ -112,14 +112,15 @@ class Relaxation {
 
  private:
   const Network* net_;
-  // Scratch for the back-substitution: coefficients on the pieces of a layer, rows x P_l.
+  // Scratch for the back-substitution: coefficients on the live pieces of a layer (Layer::live), rows x nlive_l, and
+  // on its units, rows x n_units.
   std::vector<double> lam_, mu_, next_;
-  // Scratch: the relaxations of one layer's units (unit_relaxation), the lower side's and the upper side's side by
-  // side: coefficients per piece (P x 2) and constants per unit (n_units x 2); one unit's coefficients; the pieces
-  // a block of rows uses.
+  // Scratch: the relaxations of one layer's units (unit_relaxation): coefficients per live piece (2 x nlive: the
+  // lower side's, then the upper side's) and constants per unit (2 x n_units, likewise); one unit's coefficients.
   std::vector<double> ra_, rb_, rk_;
   // relaxations()'s cache, per layer: the bounds its relaxations were made from (2 P: lower, upper) and them (ra,
   // rb as ra_, rb_); cur_ra_, cur_rb_: the arrays of the last relaxations() call (ra_ / rb_ or a cached layer's).
+  // used_: the live pieces a block of rows uses (rows_times).
   struct CachedLayer {
     std::vector<double> key, ra, rb;
   };
@@ -135,8 +136,6 @@ class Relaxation {
   // point_slopes(): per layer, the lower slope of each unit (1 or 0; empty: CROWN's choice).
   std::vector<std::vector<int8_t>> point_slopes_;
 
-  // Back-substitute `rows` linear functions given by coefficients lam (rows x P_l) on the pieces of layer l
-  // (plus constants cst, rows) down to affine functions of u (rows x (k+1), into G): a lower bound of each.
   void forward_layers(int start, int k, const double* pieces, const double* lo, const double* hi,
                       const LayerBounds* prior, LayerBounds& out);
   void refine(int l, int start, int k, const double* pieces, const double* lo, const double* hi,
@@ -144,6 +143,8 @@ class Relaxation {
   // lo, hi of a quantity with affine lower bounds `lower` of it and `neg_upper` of its negation: intersected with
   // set_min's bounds when they straddle 0.
   void tighten_on_set(const double* lower, const double* neg_upper, double& lo, double& hi);
+  // Back-substitute `rows` linear functions given by coefficients lam (rows x nlive_l) on the live pieces of layer
+  // l (plus constants cst, rows) down to affine functions of u (rows x (k+1), into G): a lower bound of each.
   // mu_ready: the first product (mu_ = lam A_l, and its constants in cst) made by the caller; lam is not read.
   // keep_weights: the rows' coefficients on the units of each layer passed are kept in unit_weights_.
   void backsub(int l, int start, int k, const double* pieces, const LayerBounds& bounds, int rows,
